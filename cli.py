@@ -1,0 +1,367 @@
+"""The blockledger command line: parse, call the ledger and projections, render.
+
+Errors reach the user as one line on stderr: exit 2 for bad usage or input, exit 1 for a
+refusal by a rule (or an unreachable store); ``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import click
+import orjson
+
+from domain.declaration import REGISTRY, EventType, FieldSpec
+from domain.errors import BadInput, LedgerError
+from domain.fact import Fact
+from domain.values import When, check_text
+from ledger.application import Ledger, open_ledger
+from ledger.interchange import read_facts, write_lines
+from ledger.storage import Target, parse_target
+from projections import render
+from projections.book import Book
+from projections.history import history as history_rows
+from projections.status import all_status, platform_status
+
+PROGRESS_THRESHOLD = 1000
+
+
+class Context:
+    """What every command shares: where the ledger is, who is recording, debug mode."""
+
+    def __init__(self, db: str | None, operator: str | None, debug: bool):
+        self.db = db
+        self.debug = debug
+        self._operator = operator
+
+    @property
+    def target(self) -> Target:
+        return parse_target(self.db)
+
+    @property
+    def operator(self) -> str:
+        name = self._operator or os.environ.get("BLOCKLEDGER_OPERATOR")
+        if not name:
+            try:
+                name = getpass.getuser()
+            except (OSError, KeyError):
+                raise BadInput("no operator: pass --operator or set BLOCKLEDGER_OPERATOR",
+                               field="operator") from None
+        return check_text(name, "operator", limit=200)
+
+    @contextmanager
+    def ledger(self, *, write: bool = False) -> Iterator[Ledger]:
+        """Open the ledger; a read of a SQLite file that does not exist is an error."""
+        target = self.target
+        if not write and not target.exists():
+            raise BadInput(f"no ledger at {target}: run 'blockledger init' or import first",
+                           field="db")
+        try:
+            with open_ledger(target, create=write) as ledger:
+                yield ledger
+        except LedgerError:
+            raise
+        except Exception as error:
+            if self.debug or not _is_store_error(error):
+                raise
+            raise LedgerError(f"cannot use the ledger at {target}: "
+                              f"{str(error).strip().splitlines()[0]}") from error
+
+
+def _is_store_error(error: Exception) -> bool:
+    module = type(error).__module__
+    return module.startswith(("eventsourcing", "psycopg", "sqlite3")) or isinstance(
+        error, OSError)
+
+
+class LedgerGroup(click.Group):
+    """A click group that turns ``LedgerError`` into one line and an exit code, in one place."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except LedgerError as error:
+            obj = ctx.find_object(Context)
+            if obj is not None and obj.debug:
+                raise
+            click.echo(f"error: {error}", err=True)
+            ctx.exit(error.exit_code)
+
+
+@click.group(cls=LedgerGroup)
+@click.option("--db", metavar="TARGET", help="SQLite file (default ./blockledger.db) or "
+              "postgresql://user@host:port/dbname; or set BLOCKLEDGER_DB.")
+@click.option("--operator", metavar="NAME", help="Who records (default: BLOCKLEDGER_OPERATOR, "
+              "else your login name).")
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+@click.version_option(package_name="blockledger")
+@click.pass_context
+def cli(ctx: click.Context, db: str | None, operator: str | None, debug: bool) -> None:
+    """An event-sourced ledger of government blocking decisions against online platforms."""
+    ctx.obj = Context(db, operator, debug)
+
+
+pass_context = click.make_pass_decorator(Context)
+
+
+@cli.command()
+@pass_context
+def init(obj: Context) -> None:
+    """Create the store (idempotent)."""
+    with obj.ledger(write=True):
+        pass
+    click.echo(f"ledger ready at {obj.target}")
+
+
+# --- record: one subcommand per declared event type ----------------------------------------
+
+
+class RecordGroup(click.Group):
+    def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        formatter.write_usage(ctx.command_path, "TYPE SUBJECT --at WHEN --source S [OPTIONS]")
+
+
+@cli.group(cls=RecordGroup)
+def record() -> None:
+    """Record one event: TYPE SUBJECT --at WHEN --source S [type-specific options].
+
+    Data fields are options named after them (legal_basis -> --legal-basis); a list field is
+    a repeated option in the singular (--target t.me --target web.telegram.org). --data
+    gives the data as a JSON object instead.
+    """
+
+
+def _option_name(name: str, spec: FieldSpec) -> str:
+    return "--" + (spec.singular or name).replace("_", "-")
+
+
+def _record_command(kind: EventType) -> click.Command:
+    params: list[click.Parameter] = [
+        click.Argument(["subject"]),
+        click.Option(["--at", "occurred_at"], metavar="WHEN",
+                     help="When it happened: ISO 8601 date or date-time with offset."),
+        click.Option(["--source", "sources"], multiple=True, metavar="S",
+                     help="A citation, URL or text (repeatable; at least one)."),
+        click.Option(["--note"], help="A free note on the event."),
+        click.Option(["--id", "event_id"], metavar="UUID", help="The event's id (default: new)."),
+        click.Option(["--data"], metavar="JSON", help="The data fields as one JSON object."),
+    ]
+    for name, spec in kind.fields():
+        decl = _option_name(name, spec)
+        if spec.kind == "bool":
+            params.append(click.Option([f"{decl}/--not-{decl[2:]}", name], default=None,
+                                       help=spec.help))
+        else:
+            required = "" if spec.required else " (optional)"
+            params.append(click.Option([decl, name], multiple=spec.is_list,
+                                       help=spec.help + required,
+                                       metavar="VALUE" if not spec.is_list else "VALUE..."))
+
+    def run(subject: str, occurred_at: str | None, sources: tuple[str, ...], note: str | None,
+            event_id: str | None, data: str | None, **fields: Any) -> None:
+        obj = click.get_current_context().find_object(Context)
+        assert obj is not None
+        fact = _fact_from_options(kind, subject, occurred_at, sources, note, event_id, data,
+                                  fields)
+        with obj.ledger(write=True) as ledger:
+            outcome = ledger.record([fact], operator=obj.operator)
+        if outcome.skipped:
+            click.echo(f"skipped: event {fact.id} is already in the ledger")
+        else:
+            click.echo(f"recorded {kind.name} {subject} {fact.id}")
+
+    return click.Command(kind.name, params=params, callback=run, help=kind.help,
+                         short_help=kind.help.split(".")[0])
+
+
+def _fact_from_options(kind: EventType, subject: str, occurred_at: str | None,
+                       sources: tuple[str, ...], note: str | None, event_id: str | None,
+                       data: str | None, fields: dict[str, Any]) -> Fact:
+    if occurred_at is None:
+        raise BadInput("--at WHEN is required (when it happened)", field="occurred_at")
+    raw: dict[str, Any] = {}
+    if data is not None:
+        try:
+            raw = orjson.loads(data)
+        except orjson.JSONDecodeError as error:
+            raise BadInput(f"--data is not valid JSON ({error})", field="data") from None
+        if not isinstance(raw, dict):
+            raise BadInput("--data must be a JSON object", field="data")
+    for name, value in fields.items():
+        if value is not None and value != ():
+            raw[name] = list(value) if isinstance(value, tuple) else value
+    obj: dict[str, Any] = {"type": kind.name, "subject": subject, "occurred_at": occurred_at,
+                           "sources": list(sources), "data": raw}
+    if note is not None:
+        obj["note"] = note
+    obj["id"] = event_id if event_id is not None else str(__import__("uuid").uuid4())
+    return Fact.from_json(obj)
+
+
+for _kind in REGISTRY.values():
+    record.add_command(_record_command(_kind))
+
+
+# --- import and export ----------------------------------------------------------------------
+
+
+@cli.command("import")
+@click.argument("file", type=click.File("rb"))
+@pass_context
+def import_(obj: Context, file: Any) -> None:
+    """Import events from JSON Lines (FILE or - for stdin): all or nothing, idempotent by id."""
+    facts = list(read_facts(file))
+    with obj.ledger(write=True) as ledger, _progress(len(facts), "checking") as advance:
+        try:
+            outcome = ledger.record([f for _, f in facts], operator=obj.operator,
+                                    on_checked=advance)
+        except LedgerError as error:
+            index = getattr(error, "index", None)
+            if index is None:
+                raise
+            raise type(error)(f"line {facts[index][0]}: {error}") from None
+    click.echo(f"imported {len(outcome.recorded)} events"
+               + (f" ({len(outcome.skipped)} already in the ledger, skipped)"
+                  if outcome.skipped else ""))
+
+
+@contextmanager
+def _progress(total: int, label: str) -> Iterator[Callable[[int], None]]:
+    """A progress bar on stderr for large inputs on a terminal; a no-op otherwise."""
+    if total < PROGRESS_THRESHOLD or not sys.stderr.isatty():
+        yield lambda _: None
+        return
+    from rich.progress import Progress
+
+    with Progress(console=render.console(stderr=True), transient=True) as progress:
+        task = progress.add_task(label, total=total)
+        yield lambda index: progress.update(task, completed=index + 1)
+
+
+@cli.command()
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
+              help="Write to this file instead of stdout.")
+@pass_context
+def export(obj: Context, output: str | None) -> None:
+    """Export every event as JSON Lines, with recorded_at, recorded_by, position and hash."""
+    with obj.ledger() as ledger:
+        if output is None:
+            write_lines(ledger.entries(), sys.stdout.buffer)
+            return
+        path = Path(output)
+        with tempfile.NamedTemporaryFile("wb", dir=path.parent or ".", delete=False) as tmp:
+            n = write_lines(ledger.entries(), tmp)
+        os.replace(tmp.name, path)
+    click.echo(f"exported {n} events to {path}", err=True)
+
+
+# --- reading --------------------------------------------------------------------------------
+
+
+def _when(value: str | None, option: str) -> When | None:
+    return None if value is None else When.parse(value, option, end_of_day=True)
+
+
+as_of_option = click.option("--as-of", metavar="T",
+                            help="What was in force at T (a bare date: the end of that day).")
+as_known_at_option = click.option("--as-known-at", metavar="K",
+                                  help="What the ledger said at K: only events recorded by K.")
+json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+
+
+def _book(obj: Context, as_known_at: When | None) -> Book:
+    with obj.ledger() as ledger:
+        return Book(ledger.entries(), as_known_at=as_known_at.instant if as_known_at else None)
+
+
+@cli.command()
+@click.argument("platform", required=False)
+@as_of_option
+@as_known_at_option
+@json_option
+@pass_context
+def status(obj: Context, platform: str | None, as_of: str | None, as_known_at: str | None,
+           as_json: bool) -> None:
+    """The status of PLATFORM (or of every platform) at a valid time."""
+    t, k = _when(as_of, "as-of"), _when(as_known_at, "as-known-at")
+    book = _book(obj, k)
+    if platform is not None:
+        result: Any = platform_status(book, platform, as_of=t, as_known_at=k)
+    else:
+        result = all_status(book, as_of=t, as_known_at=k)
+    if as_json:
+        click.echo(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode())
+        return
+    out = render.console()
+    for item in [result] if platform is not None else result:
+        out.print(render.status_view(item))
+    if platform is None and not result:
+        out.print("no platforms registered")
+
+
+@cli.command()
+@click.argument("subject", required=False)
+@as_of_option
+@as_known_at_option
+@json_option
+@pass_context
+def history(obj: Context, subject: str | None, as_of: str | None, as_known_at: str | None,
+            as_json: bool) -> None:
+    """The events about SUBJECT (a platform brings its orders and requests), by valid time."""
+    t, k = _when(as_of, "as-of"), _when(as_known_at, "as-known-at")
+    rows = history_rows(_book(obj, k), subject, as_of=t)
+    if as_json:
+        click.echo(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode())
+    else:
+        render.console().print(render.history_table(rows))
+
+
+@cli.command()
+@click.option("--markdown", is_flag=True, help="As a Markdown reference.")
+def types(markdown: bool) -> None:
+    """The event vocabulary: every type, its subject and its data fields."""
+    for kind in REGISTRY.values():
+        lines = [f"## `{kind.name}` ({kind.subject}{', creates it' if kind.creates else ''})"
+                 if markdown else f"{kind.name}  [{kind.subject}]", "", kind.help, ""]
+        for name, spec in kind.fields():
+            option = _option_name(name, spec) + (" (repeatable)" if spec.is_list else "")
+            need = "required" if spec.required else "optional"
+            lines.append(f"- `{name}` ({option}, {need}): {spec.help}" if markdown
+                         else f"  {name:14} {option:24} {need:9} {spec.help}")
+        click.echo("\n".join(lines) + "\n")
+
+
+@cli.command()
+@pass_context
+def demo(obj: Context) -> None:
+    """Load the bundled 2017 Telegram case into a fresh ledger and show it."""
+    from projections.demo import run_demo
+
+    example = resources.files("examples") / "telegram-indonesia-2017.jsonl"
+    keep = obj.db is not None or "BLOCKLEDGER_DB" in os.environ
+    with resources.as_file(example) as path, tempfile.TemporaryDirectory() as tmp:
+        if not keep:
+            obj.db = str(Path(tmp) / "demo.db")
+        with path.open("rb") as lines:
+            facts = [f for _, f in read_facts(lines)]
+        with obj.ledger(write=True) as ledger:
+            outcome = ledger.record(facts, operator=obj.operator)
+            run_demo(ledger, outcome, render.console(),
+                     where=str(obj.target) if keep else None)
+
+
+def main() -> None:
+    """The console script."""
+    cli(prog_name="blockledger")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,199 @@
+"""How an event type is declared once, and everything derived from that declaration.
+
+An event type is an attrs class whose fields carry a ``FieldSpec`` in their metadata. From it
+come the validation of imported JSON (``EventType.parse``), the JSON form (``to_json``), the
+command-line options (``cli``) and the reference docs (``blockledger types``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+from attrs import frozen
+
+from domain.errors import BadInput
+from domain.values import MAX_ITEMS, When, check_slug, check_text
+
+KINDS = ("text", "slug", "choice", "texts", "slugs", "time", "bool", "event")
+
+
+@frozen
+class FieldSpec:
+    """What a data field holds, for validation, the CLI and the docs."""
+
+    kind: str
+    help: str
+    required: bool = True
+    choices: tuple[str, ...] = ()
+    singular: str | None = None  # the CLI option of a list field is the singular name
+
+    @property
+    def is_list(self) -> bool:
+        return self.kind in ("texts", "slugs")
+
+    def parse(self, value: Any, field: str) -> Any:
+        """Validate one JSON value of this field and return its domain value."""
+        if self.is_list:
+            if not isinstance(value, list):
+                raise BadInput(f"expected a list, got {type(value).__name__}", field=field)
+            if self.required and not value:
+                raise BadInput("must list at least one item", field=field)
+            if len(value) > MAX_ITEMS:
+                raise BadInput(f"lists more than {MAX_ITEMS} items", field=field)
+            check = check_slug if self.kind == "slugs" else check_text
+            items = [check(item, f"{field}[{i}]") for i, item in enumerate(value)]
+            return tuple(dict.fromkeys(items))  # duplicates say nothing more
+        if self.kind == "text":
+            return check_text(value, field)
+        if self.kind == "slug":
+            return check_slug(value, field)
+        if self.kind == "choice":
+            if value not in self.choices:
+                raise BadInput(f"{value!r} is not one of {', '.join(self.choices)}", field=field)
+            return value
+        if self.kind == "time":
+            return When.parse(value, field)
+        if self.kind == "bool":
+            if not isinstance(value, bool):
+                raise BadInput(f"expected true or false, got {value!r}", field=field)
+            return value
+        if self.kind == "event":
+            try:
+                return uuid.UUID(check_text(value, field))
+            except ValueError:
+                raise BadInput(f"{value!r} is not an event id (a UUID)", field=field) from None
+        raise AssertionError(self.kind)  # pragma: no cover
+
+    def to_json(self, value: Any) -> Any:
+        """The JSON form of a domain value of this field."""
+        if self.is_list:
+            return list(value)
+        if self.kind == "time":
+            return value.text
+        if self.kind == "event":
+            return str(value)
+        return value
+
+
+def _field(kind: str, help: str, *, required: bool, **extra: Any) -> Any:
+    spec = FieldSpec(kind=kind, help=help, required=required, **extra)
+    if required:
+        return attrs.field(metadata={"spec": spec})
+    return attrs.field(default=() if spec.is_list else None, metadata={"spec": spec})
+
+
+def text(help: str, *, required: bool = True) -> Any:
+    """A free-text field."""
+    return _field("text", help, required=required)
+
+
+def slug(help: str, *, required: bool = True) -> Any:
+    """A reference (slug) field."""
+    return _field("slug", help, required=required)
+
+
+def choice(help: str, choices: tuple[str, ...], *, required: bool = True) -> Any:
+    """A field taking one of fixed ``choices``."""
+    return _field("choice", help, required=required, choices=choices)
+
+
+def texts(help: str, *, singular: str, required: bool = True) -> Any:
+    """A list of texts; on the command line a repeated ``--<singular>`` option."""
+    return _field("texts", help, required=required, singular=singular)
+
+
+def slugs(help: str, *, singular: str, required: bool = True) -> Any:
+    """A list of references; on the command line a repeated ``--<singular>`` option."""
+    return _field("slugs", help, required=required, singular=singular)
+
+
+def moment(help: str, *, required: bool = False) -> Any:
+    """A valid time (ISO 8601 date or date-time with offset)."""
+    return _field("time", help, required=required)
+
+
+def flag(help: str) -> Any:
+    """A true/false field (required: an observation must say which)."""
+    return _field("bool", help, required=True)
+
+
+def event_ref(help: str, *, required: bool = True) -> Any:
+    """The id of another event in the ledger."""
+    return _field("event", help, required=required)
+
+
+@frozen
+class EventType:
+    """One declared event type: its name, its subject kind and its data class."""
+
+    name: str
+    subject: str  # "platform", "order" or "request"
+    creates: bool
+    payload: type
+    help: str
+    describe: Callable[[Any], str]
+
+    def fields(self) -> list[tuple[str, FieldSpec]]:
+        """The data fields, in declaration order, with their specs."""
+        return [(f.name, f.metadata["spec"]) for f in attrs.fields(self.payload)]
+
+    def parse(self, raw: Any, prefix: str = "data") -> Any:
+        """Validate a JSON ``data`` object and build the payload, naming the bad field."""
+        if raw is None:
+            raw = {}
+        if not isinstance(raw, dict):
+            raise BadInput(f"expected an object, got {type(raw).__name__}", field=prefix)
+        specs = dict(self.fields())
+        unknown = [k for k in raw if k not in specs]
+        if unknown:
+            raise BadInput(f"{self.name} has no field {unknown[0]!r} "
+                           f"(it takes: {', '.join(specs) or 'none'})", field=prefix)
+        values = {}
+        for name, spec in specs.items():
+            value = raw.get(name)
+            if value is None or (spec.is_list and value == [] and not spec.required):
+                if spec.required:
+                    raise BadInput(f"{self.name} requires it", field=f"{prefix}.{name}")
+                continue
+            values[name] = spec.parse(value, f"{prefix}.{name}")
+        return self.payload(**values)
+
+    def to_json(self, payload: Any) -> dict[str, Any]:
+        """The ``data`` object of a payload, leaving out empty optional fields."""
+        out = {}
+        for name, spec in self.fields():
+            value = getattr(payload, name)
+            if value is None or (spec.is_list and not value and not spec.required):
+                continue
+            out[name] = spec.to_json(value)
+        return out
+
+
+REGISTRY: dict[str, EventType] = {}
+
+
+def declare(name: str, *, subject: str, creates: bool = False,
+            describe: Callable[[Any], str]) -> Callable[[type], type]:
+    """Class decorator: make ``cls`` a frozen attrs class and register it as event ``name``."""
+
+    def register(cls: type) -> type:
+        payload = frozen(kw_only=True)(cls)
+        REGISTRY[name] = EventType(name=name, subject=subject, creates=creates,
+                                   payload=payload, help=(cls.__doc__ or "").strip(),
+                                   describe=describe)
+        payload.event_type = name  # type: ignore[attr-defined]
+        return payload
+
+    return register
+
+
+def event_type(name: object, field: str = "type") -> EventType:
+    """The declared event type called ``name``, or ``BadInput`` listing the known ones."""
+    try:
+        return REGISTRY[name]  # type: ignore[index]
+    except (KeyError, TypeError):
+        raise BadInput(f"unknown event type {name!r} (known: {', '.join(REGISTRY)})",
+                       field=field) from None

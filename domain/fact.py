@@ -1,0 +1,121 @@
+"""A fact: one event of the vocabulary with its envelope (id, subject, valid time, sources)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import attrs
+import orjson
+from attrs import frozen
+
+import domain.vocabulary  # noqa: F401  (registers the event types)
+from domain.declaration import EventType, event_type
+from domain.errors import BadInput
+from domain.values import MAX_ITEMS, NAMESPACE, Source, When, check_slug, check_text
+
+ENVELOPE = ("id", "type", "subject", "occurred_at", "sources", "note", "data")
+#: Set by the ledger; accepted (and ignored) on import so that an export re-imports as is.
+LEDGER_FIELDS = ("recorded_at", "recorded_by", "position", "hash")
+NO_ID = uuid.UUID(int=0)
+
+
+@frozen
+class Fact:
+    """One immutable event: what happened (``data``), to what, when, and on what evidence.
+
+    ``recorded_at`` and ``recorded_by`` are set by the ledger, never by hand.
+    """
+
+    id: uuid.UUID
+    type: str
+    subject: str
+    occurred_at: When
+    sources: tuple[Source, ...]
+    data: Any
+    note: str | None = None
+    recorded_by: str | None = None
+    recorded_at: datetime | None = None
+
+    @property
+    def kind(self) -> EventType:
+        """The declared event type."""
+        return event_type(self.type)
+
+    @classmethod
+    def from_json(cls, obj: Any) -> Fact:
+        """Validate one interchange object and build the fact, naming the bad field.
+
+        Without an ``id`` the fact gets one derived from its content (uuid5), so that a
+        file without ids can still be re-imported without adding anything.
+        """
+        if not isinstance(obj, dict):
+            raise BadInput(f"expected a JSON object, got {type(obj).__name__}")
+        unknown = [k for k in obj if k not in ENVELOPE and k not in LEDGER_FIELDS]
+        if unknown:
+            raise BadInput(f"unknown field (an event has {', '.join(ENVELOPE)})",
+                           field=unknown[0])
+        kind = event_type(obj.get("type"))
+        raw_id = obj.get("id")
+        if raw_id is None:
+            fact_id = NO_ID
+        else:
+            try:
+                fact_id = uuid.UUID(check_text(raw_id, "id"))
+            except ValueError:
+                raise BadInput(f"{raw_id!r} is not a UUID", field="id") from None
+        sources = obj.get("sources")
+        if not sources:
+            raise BadInput("an event needs at least one source", field="sources")
+        if not isinstance(sources, list):
+            raise BadInput("expected a list of sources", field="sources")
+        if len(sources) > MAX_ITEMS:
+            raise BadInput(f"lists more than {MAX_ITEMS} sources", field="sources")
+        note = obj.get("note")
+        fact = cls(
+            id=fact_id,
+            type=kind.name,
+            subject=check_slug(obj.get("subject"), "subject"),
+            occurred_at=When.parse(obj.get("occurred_at"), "occurred_at"),
+            sources=tuple(Source.parse(s, f"sources[{i}]") for i, s in enumerate(sources)),
+            data=kind.parse(obj.get("data")),
+            note=None if note is None else check_text(note, "note"),
+        )
+        if fact_id is NO_ID:
+            # No id given: derive one from the content, so re-importing the file adds nothing.
+            content = fact.to_json()
+            del content["id"]
+            fact = fact.evolve(id=uuid.uuid5(NAMESPACE, orjson.dumps(
+                content, option=orjson.OPT_SORT_KEYS).decode()))
+        return fact
+
+    def to_json(self) -> dict[str, Any]:
+        """The interchange object: the envelope and ``data`` (and who recorded it, if known)."""
+        out: dict[str, Any] = {
+            "id": str(self.id),
+            "type": self.type,
+            "subject": self.subject,
+            "occurred_at": self.occurred_at.text,
+            "sources": [s.to_json() for s in self.sources],
+        }
+        if self.note:
+            out["note"] = self.note
+        out["data"] = self.kind.to_json(self.data)
+        if self.recorded_at is not None:
+            out["recorded_at"] = self.recorded_at.isoformat()
+        if self.recorded_by is not None:
+            out["recorded_by"] = self.recorded_by
+        return out
+
+    def describe(self) -> str:
+        """One line saying what happened, in the domain's words."""
+        return self.kind.describe(self.data)
+
+    def label(self) -> str:
+        """How a refusal names this event: type, valid time and id."""
+        return f"{self.type} of {self.occurred_at} ({self.id})"
+
+    def evolve(self, **changes: Any) -> Fact:
+        """A copy with ``changes``."""
+        return attrs.evolve(self, **changes)

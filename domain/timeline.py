@@ -1,0 +1,271 @@
+"""The rules of each subject, as a fold over its facts in valid-time order.
+
+A subject's state at a valid time is the fold of its facts that occurred by then. The same
+fold checks the rules: ``check`` looks before ``apply`` changes anything. A back-dated fact
+is accepted when the whole timeline, with it placed at its valid time, still folds without
+a broken rule; otherwise the refusal names the event it conflicts with.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from uuid import UUID
+
+from domain.errors import RuleBroken
+from domain.fact import Fact
+
+
+class Broken(Exception):
+    """A rule broken by ``fact``, found while folding a timeline."""
+
+    def __init__(self, fact: Fact, message: str):
+        self.fact = fact
+        self.message = message
+        super().__init__(message)
+
+
+class SubjectState:
+    """What all subjects share: their reference and the fact that created them."""
+
+    kind = ""
+
+    def __init__(self, ref: str):
+        self.ref = ref
+        self.created: Fact | None = None
+        self.facts: list[Fact] = []
+
+    def check(self, fact: Fact) -> None:
+        """Raise ``Broken`` if ``fact`` may not follow the facts folded so far."""
+        if fact.kind.creates:
+            if self.created is not None:
+                raise Broken(fact, f"{self.ref} was already created by {self.created.label()}")
+        elif self.created is None:
+            raise Broken(fact, f"{fact.type} of {fact.occurred_at} is before {self.ref} "
+                               "was created")
+        self.advance(fact.occurred_at.instant)
+        self._check(fact)
+
+    def apply(self, fact: Fact) -> None:
+        """Fold ``fact`` into the state (no rule is checked here)."""
+        self.advance(fact.occurred_at.instant)
+        if fact.kind.creates:
+            self.created = fact
+        self.facts.append(fact)
+        self._apply(fact)
+
+    def advance(self, instant: datetime) -> None:
+        """Let time pass up to ``instant`` (a temporary lift ends by itself)."""
+
+    def _check(self, fact: Fact) -> None:
+        pass
+
+    def _apply(self, fact: Fact) -> None:
+        pass
+
+
+class PlatformState(SubjectState):
+    """A platform: its name, targets and correspondence with authorities."""
+
+    kind = "platform"
+
+    def __init__(self, ref: str):
+        super().__init__(ref)
+        self.name = ref
+        self.company: str | None = None
+        self.targets: tuple[str, ...] = ()
+        self.emails: dict[UUID, Fact] = {}
+
+    def _check(self, fact: Fact) -> None:
+        if fact.type == "no-response":
+            if not self.emails:
+                raise Broken(fact, f"no-response needs an earlier email-sent to {self.ref}")
+            regarding = fact.data.regarding
+            if regarding is not None and regarding not in self.emails:
+                raise Broken(fact, f"no-response regards {regarding}, which is not an "
+                                   f"earlier email-sent to {self.ref}")
+
+    def _apply(self, fact: Fact) -> None:
+        if fact.type == "platform-registered":
+            self.name, self.company = fact.data.name, fact.data.company
+            self.targets = fact.data.targets
+        elif fact.type == "email-sent":
+            self.emails[fact.id] = fact
+
+
+class OrderState(SubjectState):
+    """A block order: which of its targets are blocked, suspended or lifted."""
+
+    kind = "order"
+
+    def __init__(self, ref: str):
+        super().__init__(ref)
+        self.platform = ""
+        self.authority = ""
+        self.targets: tuple[str, ...] = ()
+        self.blocked: set[str] = set()
+        self.suspended: dict[str, datetime] = {}  # target -> end of its temporary lift
+
+    @property
+    def held(self) -> set[str]:
+        """Targets the order still holds: blocked now, or lifted only for a while."""
+        return self.blocked | set(self.suspended)
+
+    @property
+    def state(self) -> str:
+        """in-effect, partially-lifted, temporarily-lifted or lifted."""
+        if not self.held:
+            return "lifted"
+        if len(self.blocked) == len(self.targets):
+            return "in-effect"
+        if not self.blocked:
+            return "temporarily-lifted"
+        return "partially-lifted"
+
+    def advance(self, instant: datetime) -> None:
+        for target, until in list(self.suspended.items()):
+            if until <= instant:
+                del self.suspended[target]
+                self.blocked.add(target)
+
+    def _check(self, fact: Fact) -> None:
+        if fact.type != "unblocked":
+            return
+        data = fact.data
+        if not data.targets and not self.held:
+            raise Broken(fact, f"nothing of order {self.ref} is blocked at {fact.occurred_at}")
+        for target in data.targets:
+            if target not in self.held:
+                why = "is not a target of" if target not in self.targets else "is not blocked by"
+                raise Broken(fact, f"target {target} {why} order {self.ref} "
+                                   f"at {fact.occurred_at}")
+        if data.until is not None and data.until.instant <= fact.occurred_at.instant:
+            raise Broken(fact, f"a temporary lift must end after it starts ({data.until})")
+
+    def _apply(self, fact: Fact) -> None:
+        data = fact.data
+        if fact.type == "blocked":
+            self.platform, self.authority = data.platform, data.authority
+            self.targets = data.targets
+            self.blocked = set(data.targets)
+        elif fact.type == "unblocked":
+            for target in data.targets or sorted(self.held):
+                self.blocked.discard(target)
+                self.suspended.pop(target, None)
+                if data.until is not None:
+                    self.suspended[target] = data.until.instant
+
+
+class RequestState(SubjectState):
+    """A normalization request: its conditions, meetings, SOP and decision."""
+
+    kind = "request"
+
+    def __init__(self, ref: str):
+        super().__init__(ref)
+        self.platform = ""
+        self.orders: tuple[str, ...] = ()
+        self.conditions: dict[str, str] = {}  # condition -> pending|committed|met|waived
+        self.committed: set[str] = set()
+        self.sop: Fact | None = None
+        self.decision: Fact | None = None
+
+    @property
+    def state(self) -> str:
+        """open, granted or denied."""
+        if self.decision is None:
+            return "open"
+        return "granted" if self.decision.type == "normalization-granted" else "denied"
+
+    def _check(self, fact: Fact) -> None:
+        if self.decision is not None:
+            raise Broken(fact, f"request {self.ref} was already decided by "
+                               f"{self.decision.label()}")
+        if fact.type in ("condition-met", "condition-waived"):
+            condition = fact.data.condition
+            if condition not in self.conditions:
+                raise Broken(fact, f"condition {condition} was never set on request {self.ref}")
+        elif fact.type == "normalization-granted":
+            outstanding = [c for c, s in self.conditions.items() if s not in ("met", "waived")]
+            if outstanding:
+                raise Broken(fact, f"conditions neither met nor waived: {', '.join(outstanding)}")
+
+    def _apply(self, fact: Fact) -> None:
+        data, kind = fact.data, fact.type
+        if kind == "normalization-requested":
+            self.platform, self.orders = data.platform, data.orders
+        elif kind == "condition-set":
+            if data.condition not in self.conditions:
+                self.conditions[data.condition] = self._initial(data.condition)
+        elif kind == "commitment-made":
+            self.committed.add(data.condition)
+            if self.conditions.get(data.condition) == "pending":
+                self.conditions[data.condition] = "committed"
+        elif kind == "sop-agreed":
+            self.sop = fact
+            if self.conditions.get("sop") in ("pending", "committed"):
+                self.conditions["sop"] = "met"
+        elif kind == "condition-met":
+            self.conditions[data.condition] = "met"
+        elif kind == "condition-waived":
+            self.conditions[data.condition] = "waived"
+        elif kind in ("normalization-granted", "normalization-denied"):
+            self.decision = fact
+
+    def _initial(self, condition: str) -> str:
+        if condition == "sop" and self.sop is not None:
+            return "met"
+        return "committed" if condition in self.committed else "pending"
+
+
+STATES: dict[str, type[SubjectState]] = {
+    "platform": PlatformState,
+    "order": OrderState,
+    "request": RequestState,
+}
+
+
+def in_valid_order(facts: Iterable[Fact]) -> list[Fact]:
+    """Facts by valid time; facts at the same instant keep their recording order."""
+    return sorted(facts, key=lambda f: f.occurred_at.instant)
+
+
+def fold(kind: str, ref: str, facts: Sequence[Fact], *, until: datetime | None = None,
+         check: bool = False) -> SubjectState:
+    """The state of subject ``ref`` from ``facts`` (in recording order), as at ``until``.
+
+    With ``check``, every rule is checked on the way and the first broken one raises
+    ``Broken``.
+    """
+    state = STATES[kind](ref)
+    for fact in in_valid_order(facts):
+        if until is not None and fact.occurred_at.instant > until:
+            break
+        if check:
+            state.check(fact)
+        state.apply(fact)
+    if until is not None:
+        state.advance(until)
+    return state
+
+
+def check_addition(kind: str, ref: str, facts: Sequence[Fact], state: SubjectState | None,
+                   new: Fact) -> None:
+    """Raise ``RuleBroken`` unless ``new`` may join ``facts`` at its valid time.
+
+    ``state`` is the fold of all of ``facts``; when ``new`` is the latest in valid time only
+    it is checked against that state, otherwise the whole timeline is folded again.
+    """
+    latest = max((f.occurred_at.instant for f in facts), default=None)
+    try:
+        if state is not None and (latest is None or new.occurred_at.instant >= latest):
+            state.check(new)
+        else:
+            fold(kind, ref, [*facts, new], check=True)
+    except Broken as broken:
+        if broken.fact.id == new.id:
+            raise RuleBroken(f"refused: {broken.message}") from None
+        raise RuleBroken(
+            f"refused: {new.type} of {new.occurred_at} conflicts with "
+            f"{broken.fact.label()}: {broken.message}"
+        ) from None

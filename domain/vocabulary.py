@@ -1,0 +1,210 @@
+"""The event vocabulary: every event type, declared once.
+
+Each class below is the single declaration of an event type's data. The CLI options,
+import validation and the ``types`` reference are derived from it (see ``declaration``).
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from domain.declaration import (
+    choice,
+    declare,
+    event_ref,
+    moment,
+    slug,
+    slugs,
+    text,
+    texts,
+)
+from domain.values import When
+
+#: Conditions the vocabulary names; any other slug is accepted too.
+KNOWN_CONDITIONS = ("sop", "trusted-flagger", "government-channel", "local-representative",
+                    "local-office", "content-removal")
+MEETING_KINDS = ("ceo", "official", "technical")
+
+
+def _n(items: tuple[str, ...], what: str) -> str:
+    return f"{len(items)} {what}{'' if len(items) == 1 else 's'}"
+
+
+def _opt(prefix: str, value: object) -> str:
+    return f"{prefix}{value}" if value else ""
+
+
+# --- platform -----------------------------------------------------------------------------
+
+
+@declare("platform-registered", subject="platform", creates=True,
+         describe=lambda d: f"{d.name} registered" + (f" ({d.company})" if d.company else "")
+         + f" with {_n(d.targets, 'target')}")
+class PlatformRegistered:
+    """A platform enters the ledger, with the targets (domain names, app ids) it is reached at."""
+
+    name: str = text("the platform's name")
+    targets: tuple[str, ...] = texts("a domain name or app id the platform is reached at",
+                                     singular="target")
+    company: str | None = text("the company behind it", required=False)
+
+
+@declare("email-sent", subject="platform",
+         describe=lambda d: f"{d.sender} emails {d.recipient}: {d.summary}")
+class EmailSent:
+    """An authority emails the platform (a notice, a request, a warning)."""
+
+    sender: str = text("who sent it")
+    recipient: str = text("to whom or which address")
+    summary: str = text("what it asked or said")
+    deadline: When | None = moment("the reply or action it asked for by then")
+
+
+@declare("response-received", subject="platform",
+         describe=lambda d: f"response from {d.sender}: {d.summary}")
+class ResponseReceived:
+    """The authority receives an answer from the platform."""
+
+    sender: str = text("who answered")
+    summary: str = text("what the answer said")
+
+
+@declare("no-response", subject="platform",
+         describe=lambda d: "no response" + _opt(": ", d.summary))
+class NoResponse:
+    """The authority records that an email went unanswered."""
+
+    regarding: UUID | None = event_ref("id of the unanswered email-sent event", required=False)
+    summary: str | None = text("what went unanswered", required=False)
+
+
+@declare("statement-issued", subject="platform",
+         describe=lambda d: f"{d.by}{_opt(' on ', d.medium)}: {d.summary}")
+class StatementIssued:
+    """Someone states a position in public (a post, a press release, a conference)."""
+
+    by: str = text("who made the statement")
+    summary: str = text("what was said")
+    medium: str | None = text("where: Twitter, a channel, a press conference", required=False)
+
+
+# --- block order --------------------------------------------------------------------------
+
+
+@declare("blocked", subject="order", creates=True,
+         describe=lambda d: f"{d.authority} orders {_n(d.targets, 'target')} of {d.platform} "
+         f"blocked ({', '.join(d.reasons)})")
+class Blocked:
+    """An authority orders targets of a platform blocked."""
+
+    platform: str = slug("the platform the order concerns")
+    authority: str = text("who ordered the block")
+    targets: tuple[str, ...] = texts("a domain name or app id blocked", singular="target")
+    reasons: tuple[str, ...] = texts("why it was blocked", singular="reason")
+    legal_basis: str | None = text("the law or article relied on", required=False)
+    instrument: str | None = text("the order's document (letter, press release no.)",
+                                  required=False)
+    method: str | None = text("how (DNS, IP, SNI filtering by ISPs)", required=False)
+
+
+@declare("unblocked", subject="order",
+         describe=lambda d: ("lifted " + (_n(d.targets, "target") if d.targets else "all targets")
+                             + _opt(" until ", d.until) + _opt(" by ", d.authority)
+                             + _opt(": ", d.summary)))
+class Unblocked:
+    """The block is lifted for some or all targets, permanently or until a time."""
+
+    targets: tuple[str, ...] = texts("a target lifted (default: every target still held)",
+                                     singular="target", required=False)
+    until: When | None = moment("a temporary lift ends then and the targets are blocked again")
+    authority: str | None = text("who lifted it", required=False)
+    summary: str | None = text("what was announced", required=False)
+
+
+# --- normalization request ----------------------------------------------------------------
+
+
+@declare("normalization-requested", subject="request", creates=True,
+         describe=lambda d: f"normalization of {d.platform} requested by {d.requested_by} "
+         f"({', '.join(d.orders)})")
+class NormalizationRequested:
+    """A process to lift orders against a platform opens, with its conditions to come."""
+
+    platform: str = slug("the platform to normalize")
+    orders: tuple[str, ...] = slugs("an order the request concerns", singular="order")
+    requested_by: str = text("who asked for it (platform or authority)")
+
+
+@declare("condition-set", subject="request",
+         describe=lambda d: f"condition {d.condition}" + _opt(": ", d.detail))
+class ConditionSet:
+    """The authority sets a condition for normalization."""
+
+    condition: str = slug("sop, trusted-flagger, government-channel, local-representative, "
+                          "local-office, content-removal, or another slug")
+    detail: str | None = text("what exactly is required", required=False)
+
+
+@declare("meeting-held", subject="request",
+         describe=lambda d: f"{d.kind} meeting: {', '.join(d.attendees)}"
+         + _opt(" at ", d.location) + _opt(": ", d.summary))
+class MeetingHeld:
+    """A meeting between the authority and the platform (a CEO meeting is kind ceo)."""
+
+    kind: str = choice("ceo, official or technical", MEETING_KINDS)
+    attendees: tuple[str, ...] = texts("someone who attended", singular="attendee")
+    location: str | None = text("where", required=False)
+    summary: str | None = text("what was agreed or discussed", required=False)
+
+
+@declare("commitment-made", subject="request",
+         describe=lambda d: f"{d.by} commits to {d.condition}" + _opt(": ", d.detail))
+class CommitmentMade:
+    """A party commits to meet a condition."""
+
+    by: str = text("who committed")
+    condition: str = slug("the condition committed to")
+    detail: str | None = text("what was promised", required=False)
+
+
+@declare("sop-agreed", subject="request",
+         describe=lambda d: f"SOP agreed: {d.summary}")
+class SopAgreed:
+    """A standard operating procedure is agreed; it meets the condition sop where set."""
+
+    summary: str = text("what the procedure says")
+    document: str | None = text("the document (title or URL)", required=False)
+
+
+@declare("condition-met", subject="request",
+         describe=lambda d: f"condition {d.condition} met" + _opt(": ", d.detail))
+class ConditionMet:
+    """A condition set for normalization is met."""
+
+    condition: str = slug("the condition met")
+    detail: str | None = text("how", required=False)
+
+
+@declare("condition-waived", subject="request",
+         describe=lambda d: f"condition {d.condition} waived: {d.reason}")
+class ConditionWaived:
+    """The authority drops a condition it had set."""
+
+    condition: str = slug("the condition waived")
+    reason: str = text("why it was dropped")
+
+
+@declare("normalization-granted", subject="request",
+         describe=lambda d: "normalization granted" + _opt(": ", d.summary))
+class NormalizationGranted:
+    """The request is decided in the platform's favour."""
+
+    summary: str | None = text("what was decided", required=False)
+
+
+@declare("normalization-denied", subject="request",
+         describe=lambda d: f"normalization denied: {d.reason}")
+class NormalizationDenied:
+    """The request is refused."""
+
+    reason: str = text("why")

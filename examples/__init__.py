@@ -1,0 +1,1 @@
+"""Bundled datasets in the interchange format."""

@@ -1,0 +1,1 @@
+"""The event-sourced ledger: the eventsourcing application, its storage and its integrity."""

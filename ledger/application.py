@@ -1,0 +1,189 @@
+"""The ledger application: records facts atomically and reads them back in order."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from attrs import frozen
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError, JSONTranscoder
+
+from domain.errors import LedgerError, SubjectExists, SubjectNotFound
+from domain.fact import Fact
+from domain.subjects import AGGREGATES, Subject
+from domain.values import aggregate_id
+from ledger.storage import Target
+from ledger.transcoding import FactAsDict
+
+#: How many times a batch is re-checked against fresh state after a concurrent write.
+RETRIES = 5
+READ_BATCH = 1000
+
+
+@frozen
+class Entry:
+    """A fact as the ledger holds it: with its position in the ledger's global order."""
+
+    position: int
+    fact: Fact
+
+
+@frozen
+class Outcome:
+    """What a ``record`` call wrote and what it skipped (ids already in the ledger)."""
+
+    recorded: tuple[Fact, ...]
+    skipped: tuple[Fact, ...]
+
+
+class Ledger(Application):
+    """The event-sourced ledger of blocking decisions."""
+
+    name = "blockledger"
+
+    def __init__(self, target: Target, *, create: bool = False):
+        self.target = target
+        super().__init__(env=target.env(create_tables=create))
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(FactAsDict())
+
+    # --- writing ------------------------------------------------------------------------
+
+    def record(self, facts: Sequence[Fact], *, operator: str,
+               on_checked: Callable[[int], None] | None = None) -> Outcome:
+        """Record ``facts`` in order, all or nothing, as ``operator``.
+
+        Each fact is checked against the rules of its subject, with the facts before it in
+        the batch already in place. A fact whose id is already in the ledger is skipped.
+        Any refusal raises and writes nothing. A concurrent write to the same subject is
+        retried against fresh state, so the rules are always checked on what is stored.
+        """
+        for attempt in range(RETRIES):
+            events, outcome = self._check(facts, operator, on_checked)
+            if not events:
+                return outcome
+            try:
+                self.save(*events)
+            except IntegrityError:
+                if attempt == RETRIES - 1:
+                    raise LedgerError("gave up after repeated concurrent writes to the same "
+                                      "subjects; try again") from None
+                continue
+            return outcome
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _check(self, facts: Sequence[Fact], operator: str,
+               on_checked: Callable[[int], None] | None) -> tuple[list[Any], Outcome]:
+        now = datetime.now(UTC)
+        subjects: dict[UUID, Subject | None] = {}
+        events: list[Any] = []
+        recorded: list[Fact] = []
+        skipped: list[Fact] = []
+        seen: set[UUID] = set()
+        for index, fact in enumerate(facts):
+            try:
+                kind = fact.kind
+                subject = self._subject(kind.subject, fact.subject, subjects)
+                if fact.id in seen or (subject is not None and fact.id in subject.fact_ids):
+                    skipped.append(fact)
+                    continue
+                fact = fact.evolve(recorded_by=operator, recorded_at=None)
+                if kind.creates:
+                    if subject is not None:
+                        raise SubjectExists(
+                            f"refused: {kind.subject} {fact.subject} exists already "
+                            f"(created by {subject.facts[0].label()})")
+                    self._check_references(fact, subjects)
+                    subject = AGGREGATES[kind.subject].open(fact, now)
+                    subjects[subject.id] = subject
+                elif subject is None:
+                    raise SubjectNotFound(
+                        f"refused: {kind.subject} {fact.subject} does not exist; "
+                        f"record its {_creating(kind.subject)} first")
+                else:
+                    subject.record(fact, now)
+            except LedgerError as error:
+                error.index = index  # type: ignore[attr-defined]
+                raise
+            events.extend(subject.collect_events())
+            seen.add(fact.id)
+            recorded.append(fact)
+            if on_checked is not None:
+                on_checked(index)
+        return events, Outcome(recorded=tuple(recorded), skipped=tuple(skipped))
+
+    def _subject(self, kind: str, ref: str, cache: dict[UUID, Subject | None]) -> Subject | None:
+        key = aggregate_id(kind, ref)
+        if key not in cache:
+            try:
+                cache[key] = self.repository.get(key)
+            except AggregateNotFoundError:
+                cache[key] = None
+        return cache[key]
+
+    def _check_references(self, fact: Fact, cache: dict[UUID, Subject | None]) -> None:
+        data = fact.data
+        if not hasattr(data, "platform"):
+            return
+        if self._subject("platform", data.platform, cache) is None:
+            raise SubjectNotFound(f"refused: platform {data.platform} is not registered; "
+                                  "record its platform-registered first")
+        for ref in getattr(data, "orders", ()):
+            order = self._subject("order", ref, cache)
+            if order is None:
+                raise SubjectNotFound(f"refused: order {ref} does not exist")
+            if order.state().platform != data.platform:
+                raise SubjectNotFound(f"refused: order {ref} concerns platform "
+                                      f"{order.state().platform}, not {data.platform}")
+
+    # --- reading ------------------------------------------------------------------------
+
+    def entries(self, after: int = 0) -> Iterator[Entry]:
+        """Every fact in the ledger's global order, with its position and recording time."""
+        position = after
+        while True:
+            notifications = self.recorder.select_notifications(
+                position, READ_BATCH, inclusive_of_start=False)
+            for notification in notifications:
+                event = self.mapper.to_domain_event(notification)
+                fact = event.fact.evolve(recorded_at=event.timestamp)
+                yield Entry(position=notification.id, fact=fact)
+            if len(notifications) < READ_BATCH:
+                return
+            position = notifications[-1].id
+
+    def count(self) -> int:
+        """How many facts the ledger holds."""
+        return sum(1 for _ in self._positions())
+
+    def _positions(self) -> Iterable[int]:
+        position = 0
+        while True:
+            notifications = self.recorder.select_notifications(
+                position, READ_BATCH, inclusive_of_start=False)
+            yield from (n.id for n in notifications)
+            if len(notifications) < READ_BATCH:
+                return
+            position = notifications[-1].id
+
+
+def _creating(kind: str) -> str:
+    from domain.declaration import REGISTRY
+
+    return next(t.name for t in REGISTRY.values() if t.subject == kind and t.creates)
+
+
+@contextlib.contextmanager
+def open_ledger(target: Target, *, create: bool = False) -> Iterator[Ledger]:
+    """Open the ledger at ``target`` and close its connections afterwards."""
+    ledger = Ledger(target, create=create)
+    try:
+        yield ledger
+    finally:
+        ledger.close()

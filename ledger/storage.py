@@ -1,0 +1,87 @@
+"""Where a ledger lives: a SQLite file (the default) or a PostgreSQL database.
+
+Everything goes through the eventsourcing library's own persistence modules. The settings
+are passed as keys prefixed with the application's name (``BLOCKLEDGER_SQLITE_DBNAME``),
+which the library ranks above the plain keys, so a stray ``SQLITE_DBNAME`` or
+``PERSISTENCE_MODULE`` in the shell cannot redirect ``--db``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from attrs import frozen
+
+from domain.errors import BadInput
+
+DEFAULT_DB = "blockledger.db"
+PREFIX = "BLOCKLEDGER_"
+#: How long a SQLite writer waits for another one to finish, in seconds.
+SQLITE_BUSY_TIMEOUT = 30
+
+
+@frozen
+class Target:
+    """A parsed ``--db`` value."""
+
+    text: str
+    postgres: bool
+    settings: dict[str, str]
+
+    @property
+    def path(self) -> Path | None:
+        """The SQLite file, or None for PostgreSQL."""
+        return None if self.postgres else Path(self.settings["SQLITE_DBNAME"])
+
+    def exists(self) -> bool:
+        """Whether there is a store to read (a PostgreSQL server is assumed to have one)."""
+        return self.postgres or self.path.exists()  # type: ignore[union-attr]
+
+    def env(self, *, create_tables: bool) -> dict[str, str]:
+        """The application environment: our settings, each under the prefixed key."""
+        settings = dict(self.settings, CREATE_TABLE="y" if create_tables else "n")
+        return {PREFIX + key: value for key, value in settings.items()}
+
+    def __str__(self) -> str:
+        if not self.postgres:
+            return self.text
+        parts = urlsplit(self.text)
+        return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()  # no password
+
+
+def parse_target(text: str | None) -> Target:
+    """A ``--db`` value (or ``BLOCKLEDGER_DB``): a file path, or a ``postgresql://`` URL."""
+    text = text or os.environ.get("BLOCKLEDGER_DB") or DEFAULT_DB
+    if text.startswith(("postgresql://", "postgres://")):
+        return Target(text=text, postgres=True, settings=_postgres(text))
+    if "://" in text:
+        raise BadInput(f"{text!r}: --db takes a file path or a postgresql:// URL", field="db")
+    return Target(text=text, postgres=False, settings={
+        "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+        "SQLITE_DBNAME": text,
+        "SQLITE_LOCK_TIMEOUT": str(SQLITE_BUSY_TIMEOUT),
+    })
+
+
+def _postgres(url: str) -> dict[str, str]:
+    parts = urlsplit(url)
+    dbname = unquote(parts.path.lstrip("/"))
+    if not dbname:
+        raise BadInput(f"{url!r} names no database: postgresql://user@host:port/dbname",
+                       field="db")
+    try:
+        port = parts.port or 5432
+    except ValueError:
+        raise BadInput(f"{url!r} has a bad port", field="db") from None
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "POSTGRES_DBNAME": dbname,
+        "POSTGRES_HOST": parts.hostname or "localhost",
+        "POSTGRES_PORT": str(port),
+        "POSTGRES_USER": unquote(parts.username or "postgres"),
+        "POSTGRES_PASSWORD": unquote(parts.password or ""),
+        "POSTGRES_CONNECT_TIMEOUT": "10",
+        "POSTGRES_LOCK_TIMEOUT": "30",
+    }

@@ -1,0 +1,1 @@
+"""Read models rebuilt from the ledger's facts: status, history and their renderers."""
