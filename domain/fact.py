@@ -65,6 +65,8 @@ class Fact:
                 fact_id = uuid.UUID(check_text(raw_id, "id"))
             except ValueError:
                 raise BadInput(f"{raw_id!r} is not a UUID", field="id") from None
+        subject = check_slug(obj.get("subject"), "subject")
+        occurred_at = When.parse(obj.get("occurred_at"), "occurred_at")
         sources = obj.get("sources")
         if not sources:
             raise BadInput("an event needs at least one source", field="sources")
@@ -76,8 +78,8 @@ class Fact:
         fact = cls(
             id=fact_id,
             type=kind.name,
-            subject=check_slug(obj.get("subject"), "subject"),
-            occurred_at=When.parse(obj.get("occurred_at"), "occurred_at"),
+            subject=subject,
+            occurred_at=occurred_at,
             sources=tuple(Source.parse(s, f"sources[{i}]") for i, s in enumerate(sources)),
             data=kind.parse(obj.get("data")),
             note=None if note is None else check_text(note, "note"),
