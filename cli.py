@@ -12,6 +12,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -19,11 +20,12 @@ from typing import Any
 import click
 import orjson
 
+from domain.amendments import is_amendment
 from domain.declaration import REGISTRY, EventType, FieldSpec
 from domain.errors import BadInput, LedgerError
 from domain.fact import Fact
 from domain.values import When, check_text
-from ledger.application import Ledger, open_ledger
+from ledger.application import Ledger, Outcome, open_ledger
 from ledger.interchange import read_facts, write_lines
 from ledger.storage import Target, parse_target
 from projections import render
@@ -156,7 +158,11 @@ def _record_command(kind: EventType) -> click.Command:
     ]
     for name, spec in kind.fields():
         decl = _option_name(name, spec)
-        if spec.kind == "bool":
+        if spec.kind == "fields":
+            params.append(click.Option([decl, name], multiple=True, metavar="FIELD=VALUE",
+                                       help=spec.help.split(" (")[0] + ": repeat FIELD=VALUE "
+                                       "(VALUE as JSON where it parses, else as text)"))
+        elif spec.kind == "bool":
             params.append(click.Option([f"{decl}/--not-{decl[2:]}", name], default=None,
                                        help=spec.help))
         else:
@@ -195,8 +201,13 @@ def _fact_from_options(kind: EventType, subject: str, occurred_at: str | None,
             raise BadInput(f"--data is not valid JSON ({error})", field="data") from None
         if not isinstance(raw, dict):
             raise BadInput("--data must be a JSON object", field="data")
+    specs = dict(kind.fields())
     for name, value in fields.items():
-        if value is not None and value != ():
+        if value is None or value == ():
+            continue
+        if specs[name].kind == "fields":
+            raw[name] = dict(_assignment(item, name) for item in value)
+        else:
             raw[name] = list(value) if isinstance(value, tuple) else value
     obj: dict[str, Any] = {"type": kind.name, "subject": subject, "occurred_at": occurred_at,
                            "sources": list(sources), "data": raw}
@@ -204,6 +215,16 @@ def _fact_from_options(kind: EventType, subject: str, occurred_at: str | None,
         obj["note"] = note
     obj["id"] = event_id if event_id is not None else str(__import__("uuid").uuid4())
     return Fact.from_json(obj)
+
+
+def _assignment(item: str, option: str) -> tuple[str, Any]:
+    name, eq, text = item.partition("=")
+    if not eq or not name:
+        raise BadInput(f"{item!r} is not FIELD=VALUE", field=option)
+    try:
+        return name.strip(), orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return name.strip(), text
 
 
 for _kind in REGISTRY.values():
@@ -352,10 +373,18 @@ def demo(obj: Context) -> None:
             obj.db = str(Path(tmp) / "demo.db")
         with path.open("rb") as lines:
             facts = [f for _, f in read_facts(lines)]
+        # The ledger learns the case first and the corrections and disputes afterwards, so
+        # that the demo can ask what it said in between.
+        first = [f for f in facts if not is_amendment(f)]
+        later = [f for f in facts if is_amendment(f)]
         with obj.ledger(write=True) as ledger:
-            outcome = ledger.record(facts, operator=obj.operator)
+            outcome = ledger.record(first, operator=obj.operator)
+            learned_at = datetime.now(UTC)
+            more = ledger.record(later, operator=obj.operator)
+            outcome = Outcome(recorded=outcome.recorded + more.recorded,
+                              skipped=outcome.skipped + more.skipped)
             run_demo(ledger, outcome, render.console(),
-                     where=str(obj.target) if keep else None)
+                     where=str(obj.target) if keep else None, learned_at=learned_at)
 
 
 def main() -> None:

@@ -17,7 +17,7 @@ from attrs import frozen
 from domain.errors import BadInput
 from domain.values import MAX_ITEMS, When, check_slug, check_text
 
-KINDS = ("text", "slug", "choice", "texts", "slugs", "time", "bool", "event")
+KINDS = ("text", "slug", "choice", "texts", "slugs", "time", "bool", "event", "fields")
 
 
 @frozen
@@ -65,6 +65,13 @@ class FieldSpec:
                 return uuid.UUID(check_text(value, field))
             except ValueError:
                 raise BadInput(f"{value!r} is not an event id (a UUID)", field=field) from None
+        if self.kind == "fields":
+            # Checked against the target event's own declaration when the ledger applies it.
+            if not isinstance(value, dict) or not value:
+                raise BadInput("expected an object of the fields to replace", field=field)
+            if len(value) > 100:
+                raise BadInput("replaces more than 100 fields", field=field)
+            return FieldValues(tuple(sorted(value.items())))
         raise AssertionError(self.kind)  # pragma: no cover
 
     def to_json(self, value: Any) -> Any:
@@ -75,7 +82,19 @@ class FieldSpec:
             return value.text
         if self.kind == "event":
             return str(value)
+        if self.kind == "fields":
+            return dict(value.items)
         return value
+
+
+@frozen
+class FieldValues:
+    """Field names and JSON values, as a correction's ``set`` gives them (kept hashable)."""
+
+    items: tuple[tuple[str, Any], ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.items)
 
 
 def _field(kind: str, help: str, *, required: bool, **extra: Any) -> Any:
@@ -115,6 +134,11 @@ def moment(help: str, *, required: bool = False) -> Any:
     return _field("time", help, required=required)
 
 
+def fields(help: str) -> Any:
+    """An object of field names and new values (a correction's ``set``)."""
+    return _field("fields", help, required=True)
+
+
 def flag(help: str) -> Any:
     """A true/false field (required: an observation must say which)."""
     return _field("bool", help, required=True)
@@ -130,7 +154,7 @@ class EventType:
     """One declared event type: its name, its subject kind and its data class."""
 
     name: str
-    subject: str  # "platform", "order" or "request"
+    subject: str  # "platform", "order", "request", or "any" (the subject of its target)
     creates: bool
     payload: type
     help: str

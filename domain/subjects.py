@@ -15,9 +15,10 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
+from domain.amendments import check_target, corrected, effective, is_amendment
 from domain.errors import RuleBroken
 from domain.fact import Fact
-from domain.timeline import SubjectState, check_addition, fold
+from domain.timeline import SubjectState, check_addition, check_amendment, fold
 from domain.values import aggregate_id
 
 
@@ -44,7 +45,9 @@ class Subject(Aggregate):
         self.ref = ref
         self.facts: list[Fact] = []
         self.fact_ids: set[UUID] = set()
+        self._amendments = 0
         self._state: SubjectState | None = None
+        self._latest: datetime | None = None
         self._add(fact)
 
     @classmethod
@@ -58,25 +61,54 @@ class Subject(Aggregate):
         return cls._create(cls.Opened, ref=fact.subject, fact=fact)
 
     def record(self, fact: Fact, now: datetime) -> None:
-        """Add ``fact`` if the subject's rules still hold with it at its valid time."""
+        """Add ``fact`` if the subject's rules still hold with it at its valid time.
+
+        An amendment (correction, retraction, dispute) must target an event of this
+        subject; a correction or retraction is refused when the amended timeline would
+        break a rule, naming the event that would break.
+        """
         _check_not_future(fact, now)
-        check_addition(self.kind, self.ref, self.facts, self._state, fact)
+        if is_amendment(fact):
+            target = check_target(self.facts, fact)
+            if fact.type == "correction":
+                fixed = corrected(target, fact)
+                _check_not_future(fixed, now)
+            if fact.type != "dispute":
+                check_amendment(self.kind, self.ref, self.facts, fact)
+        else:
+            state = self.state()  # the fold of what counts, and its latest valid time
+            try:
+                check_addition(self.kind, self.ref, self._counted(), state, self._latest, fact)
+            except RuleBroken:
+                self._state = None  # checking may have let the cached state's time pass
+                raise
         self.trigger_event(self.Recorded, fact=fact)
 
     def state(self, until: datetime | None = None) -> SubjectState:
-        """The folded state, of everything known, or as at valid time ``until``."""
+        """The folded state of what counts (amendments applied), or as at valid time ``until``."""
         if until is not None:
-            return fold(self.kind, self.ref, self.facts, until=until)
+            return fold(self.kind, self.ref, self._counted(), until=until)
         if self._state is None:
-            self._state = fold(self.kind, self.ref, self.facts)
+            facts = self._counted()
+            self._state = fold(self.kind, self.ref, facts)
+            self._latest = max(f.occurred_at.instant for f in facts) if facts else None
         return self._state
 
+    def _counted(self) -> list[Fact]:
+        """The facts that count: all of them, or with amendments applied if there are any."""
+        return effective(self.facts).facts if self._amendments else self.facts
+
     def _add(self, fact: Fact) -> None:
-        latest = self.facts[-1].occurred_at.instant if self.facts else None
         self.facts.append(fact)
         self.fact_ids.add(fact.id)
-        if self._state is not None and (latest is None or fact.occurred_at.instant >= latest):
-            self._state.apply(fact)
+        instant = fact.occurred_at.instant
+        if is_amendment(fact):
+            self._amendments += 1
+            if fact.type != "dispute":
+                self._state = None
+        elif self._state is not None and self._latest is not None and instant >= self._latest:
+            self._state.apply(fact)  # the common case: the newest fact comes last
+            self._latest = instant
         else:
             self._state = None  # a back-dated fact: fold again when next asked
 

@@ -105,6 +105,7 @@ class OrderState(SubjectState):
         self.targets: tuple[str, ...] = ()
         self.blocked: set[str] = set()
         self.suspended: dict[str, datetime] = {}  # target -> end of its temporary lift
+        self.observed: dict[str, Fact] = {}  # target -> latest access-observed
 
     @property
     def held(self) -> set[str]:
@@ -129,6 +130,8 @@ class OrderState(SubjectState):
                 self.blocked.add(target)
 
     def _check(self, fact: Fact) -> None:
+        if fact.type == "access-observed" and fact.data.target not in self.targets:
+            raise Broken(fact, f"{fact.data.target} is not a target of order {self.ref}")
         if fact.type != "unblocked":
             return
         data = fact.data
@@ -148,6 +151,8 @@ class OrderState(SubjectState):
             self.platform, self.authority = data.platform, data.authority
             self.targets = data.targets
             self.blocked = set(data.targets)
+        elif fact.type == "access-observed":
+            self.observed[data.target] = fact
         elif fact.type == "unblocked":
             for target in data.targets or sorted(self.held):
                 self.blocked.discard(target)
@@ -249,14 +254,28 @@ def fold(kind: str, ref: str, facts: Sequence[Fact], *, until: datetime | None =
     return state
 
 
+def check_amendment(kind: str, ref: str, facts: Sequence[Fact], amendment: Fact) -> None:
+    """Raise ``RuleBroken`` unless the subject's rules hold with ``amendment`` applied."""
+    from domain.amendments import effective
+
+    try:
+        fold(kind, ref, effective([*facts, amendment]).facts, check=True)
+    except Broken as broken:
+        target = amendment.data.target
+        what = ("the corrected event breaks a rule" if broken.fact.id == target
+                else f"it would break {broken.fact.label()}")
+        raise RuleBroken(f"refused: {amendment.type} of {target}: {what}: "
+                         f"{broken.message}") from None
+
+
 def check_addition(kind: str, ref: str, facts: Sequence[Fact], state: SubjectState | None,
-                   new: Fact) -> None:
+                   latest: datetime | None, new: Fact) -> None:
     """Raise ``RuleBroken`` unless ``new`` may join ``facts`` at its valid time.
 
-    ``state`` is the fold of all of ``facts``; when ``new`` is the latest in valid time only
-    it is checked against that state, otherwise the whole timeline is folded again.
+    ``state`` is the fold of all of ``facts`` and ``latest`` their latest valid time; when
+    ``new`` comes last in valid time only it is checked against that state, otherwise the
+    whole timeline is folded again with ``new`` in its place.
     """
-    latest = max((f.occurred_at.instant for f in facts), default=None)
     try:
         if state is not None and (latest is None or new.occurred_at.instant >= latest):
             state.check(new)

@@ -12,6 +12,8 @@ from domain.declaration import (
     choice,
     declare,
     event_ref,
+    fields,
+    flag,
     moment,
     slug,
     slugs,
@@ -121,6 +123,17 @@ class Unblocked:
     summary: str | None = text("what was announced", required=False)
 
 
+@declare("access-observed", subject="order",
+         describe=lambda d: f"{d.target} observed {'reachable' if d.accessible else 'unreachable'}"
+         + _opt(" on ", d.network))
+class AccessObserved:
+    """What was seen on a network: whether a target of the order was reachable."""
+
+    target: str = text("the target checked")
+    accessible: bool = flag("whether it was reachable")
+    network: str | None = text("the ISP or ASN it was checked on", required=False)
+
+
 # --- normalization request ----------------------------------------------------------------
 
 
@@ -208,3 +221,35 @@ class NormalizationDenied:
     """The request is refused."""
 
     reason: str = text("why")
+
+
+# --- amendments: about another event, on that event's subject ---------------------------
+
+
+@declare("correction", subject="any",
+         describe=lambda d: f"corrects {d.target}: "
+         + ", ".join(f"{k}={v}" for k, v in d.set.items) + f" ({d.reason})")
+class Correction:
+    """Replaces fields of an earlier event (data fields, occurred_at), from now on."""
+
+    target: UUID = event_ref("id of the event corrected")
+    set: object = fields("the fields replaced and their new values (JSON object)")
+    reason: str = text("why the earlier event was wrong")
+
+
+@declare("retraction", subject="any",
+         describe=lambda d: f"retracts {d.target}: {d.reason}")
+class Retraction:
+    """An earlier event counts as never having happened, from now on."""
+
+    target: UUID = event_ref("id of the event retracted")
+    reason: str = text("why")
+
+
+@declare("dispute", subject="any",
+         describe=lambda d: f"disputes {d.target}: {d.claim}")
+class Dispute:
+    """A conflicting account of an earlier event, with its own sources; it changes nothing."""
+
+    target: UUID = event_ref("id of the event disputed")
+    claim: str = text("the conflicting account")

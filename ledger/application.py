@@ -89,7 +89,10 @@ class Ledger(Application):
         for index, fact in enumerate(facts):
             try:
                 kind = fact.kind
-                subject = self._subject(kind.subject, fact.subject, subjects)
+                if kind.subject == "any":
+                    subject = self._subject_of_target(fact, subjects)
+                else:
+                    subject = self._subject(kind.subject, fact.subject, subjects)
                 if fact.id in seen or (subject is not None and fact.id in subject.fact_ids):
                     skipped.append(fact)
                     continue
@@ -126,6 +129,19 @@ class Ledger(Application):
             except AggregateNotFoundError:
                 cache[key] = None
         return cache[key]
+
+    def _subject_of_target(self, fact: Fact, cache: dict[UUID, Subject | None]) -> Subject:
+        """The subject holding the event an amendment targets (refs are unique per kind)."""
+        target = fact.data.target
+        found = [s for s in (self._subject(k, fact.subject, cache) for k in AGGREGATES)
+                 if s is not None]
+        for subject in found:
+            if target in subject.fact_ids:
+                return subject
+        if not found:
+            raise SubjectNotFound(f"refused: no subject {fact.subject} in the ledger")
+        raise SubjectNotFound(f"refused: {fact.type} targets {target}, which is not an "
+                              f"event of {fact.subject}")
 
     def _check_references(self, fact: Fact, cache: dict[UUID, Subject | None]) -> None:
         data = fact.data

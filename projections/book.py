@@ -4,28 +4,40 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from functools import cache
+from uuid import UUID
 
+from domain.amendments import Effective, effective
 from domain.fact import Fact
 from domain.timeline import SubjectState, fold
 from ledger.application import Entry
+
+KINDS = ("platform", "order", "request")
 
 
 class Book:
     """The ledger's facts grouped by subject, keeping each fact's position.
 
     With ``as_known_at``, only facts recorded by then count: the book is what the ledger
-    said at that moment.
+    said at that moment, so corrections, retractions and disputes recorded later are
+    ignored with everything else recorded later.
     """
 
     def __init__(self, entries: Iterable[Entry], *, as_known_at: datetime | None = None):
-        self.positions: dict[object, int] = {}
+        self.positions: dict[UUID, int] = {}
         self.subjects: dict[tuple[str, str], list[Fact]] = {}
+        kind_of: dict[UUID, str] = {}
         for entry in entries:
             fact = entry.fact
             if as_known_at is not None and fact.recorded_at > as_known_at:
                 continue
             self.positions[fact.id] = entry.position
-            self.subjects.setdefault((fact.kind.subject, fact.subject), []).append(fact)
+            kind = fact.kind.subject
+            if kind == "any":  # an amendment lives with the event it targets
+                kind = kind_of[fact.data.target]
+            kind_of[fact.id] = kind
+            self.subjects.setdefault((kind, fact.subject), []).append(fact)
+        self.effective = cache(self._effective)
 
     def refs(self, kind: str) -> list[str]:
         """References of every subject of ``kind``, sorted."""
@@ -35,18 +47,28 @@ class Book:
         return (kind, ref) in self.subjects
 
     def facts(self, kind: str, ref: str) -> list[Fact]:
-        """The facts of one subject, in recording order."""
+        """Every event of one subject, amendments included, in recording order."""
         return self.subjects.get((kind, ref), [])
 
+    def _effective(self, kind: str, ref: str) -> Effective:
+        return effective(self.facts(kind, ref))
+
     def state(self, kind: str, ref: str, as_of: datetime | None = None) -> SubjectState | None:
-        """The subject's state at valid time ``as_of``; None if it did not exist yet."""
-        state = fold(kind, ref, self.facts(kind, ref), until=as_of)
+        """The subject's state at valid time ``as_of``; None if it did not exist then."""
+        state = fold(kind, ref, self.effective(kind, ref).facts, until=as_of)
         return state if state.created is not None else None
 
     def related(self, platform: str, kind: str) -> list[str]:
         """Orders or requests (``kind``) concerning ``platform``."""
         return [ref for ref in self.refs(kind)
-                if self.facts(kind, ref)[0].data.platform == platform]
+                if any(f.data.platform == platform for f in self.effective(kind, ref).facts
+                       if f.kind.creates)]
+
+    def is_disputed(self, kind: str, ref: str, as_of: datetime | None = None) -> bool:
+        """Whether an event of the subject that counts (by ``as_of``) is disputed."""
+        eff = self.effective(kind, ref)
+        return any(f.id in eff.disputed_by for f in eff.facts
+                   if as_of is None or f.occurred_at.instant <= as_of)
 
     def position(self, fact: Fact) -> int:
         return self.positions[fact.id]

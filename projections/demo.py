@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from rich.console import Console
 from rich.rule import Rule
 
@@ -20,8 +22,14 @@ KEY_DATES = (
 )
 
 
-def run_demo(ledger: Ledger, outcome: Outcome, out: Console, *, where: str | None) -> None:
-    """Print what the bundled case shows: status on key dates, then the whole history."""
+BEFORE_BLOCK = "2017-07-14T10:00:00+07:00"
+
+
+def run_demo(ledger: Ledger, outcome: Outcome, out: Console, *, where: str | None,
+             learned_at: datetime) -> None:
+    """Print what the bundled case shows: status on key dates, one bitemporal question,
+    then the whole history. ``learned_at`` separates what the ledger learned first from the
+    corrections and disputes it recorded afterwards."""
     book = Book(ledger.entries())
     out.print(Rule("blockledger demo: Indonesia blocks Telegram's web service, 2017"))
     out.print(f"Loaded {len(outcome.recorded)} events"
@@ -32,7 +40,17 @@ def run_demo(ledger: Ledger, outcome: Outcome, out: Console, *, where: str | Non
         out.print(render.status_view(platform_status(book, "telegram",
                                                      as_of=When.parse(day, end_of_day=True))))
         out.print()
+    out.print(Rule("two time axes: what the ledger said before a correction"))
+    out.print("The block was first recorded with its day only, then corrected to 11:00 WIB.")
+    earlier = Book(ledger.entries(), as_known_at=learned_at)
+    then = When.of(learned_at)
+    for label, known in ((f"as known at {then} (before the correction)", earlier),
+                         ("as known now", book)):
+        status = platform_status(known, "telegram", as_of=When.parse(BEFORE_BLOCK))
+        out.print(f"  [bold]As of {BEFORE_BLOCK}[/bold], {label}: "
+                  f"{render.STATE_MARKUP[status['state']]}")
+    out.print()
     out.print(Rule("history of telegram, by the date things happened"))
     out.print(render.history_table(history(book, "telegram")))
-    out.print("\nTry: blockledger status telegram --as-of 2017-07-20 --json   (with --db to keep "
-              "a ledger)")
+    out.print("\nTry: blockledger --db case.db demo, then blockledger --db case.db status "
+              "telegram --as-of 2017-07-20 --json")

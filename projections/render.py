@@ -16,6 +16,9 @@ STATE_STYLE = {
 }
 
 
+STATE_MARKUP = {state: f"[{style}]{state}[/]" for state, style in STATE_STYLE.items()}
+
+
 def _styled(state: str) -> Text:
     return Text(state, style=STATE_STYLE.get(state, ""))
 
@@ -53,6 +56,7 @@ def history_table(rows: list[dict[str, Any]], *, title: str | None = None) -> Ta
     """History rows as a table: when it happened, what, and when and by whom it was recorded."""
     table = Table(title=title, show_lines=False, expand=False)
     table.add_column("occurred", no_wrap=True)
+    table.add_column("", no_wrap=True)  # marks: corrected, retracted, disputed
     table.add_column("type", no_wrap=True, style="cyan")
     table.add_column("subject", no_wrap=True)
     table.add_column("what")
@@ -60,10 +64,25 @@ def history_table(rows: list[dict[str, Any]], *, title: str | None = None) -> Ta
     table.add_column("by", style="dim")
     table.add_column("#", justify="right", style="dim")
     for row in rows:
-        table.add_row(short_time(row["occurred_at"]), row["type"], row["subject"],
-                      row["summary"], short_time(row["recorded_at"]),
-                      row.get("recorded_by", ""), str(row["position"]))
+        what = Text(row["summary"])
+        if row.get("original"):
+            was = ", ".join(f"{k} {v}" for k, v in row["original"].items())
+            what.append(f"\n(was: {was})", style="dim")
+        table.add_row(short_time(row["occurred_at"]), _marks(row), row["type"], row["subject"],
+                      what, short_time(row["recorded_at"]), row.get("recorded_by", ""),
+                      str(row["position"]),
+                      style="dim strike" if row.get("retracted_by") else None)
     return table
+
+
+def _marks(row: dict[str, Any]) -> Text:
+    marks = Text()
+    for key, word, style in (("retracted_by", "retracted", "red"),
+                             ("corrected_by", "corrected", "yellow"),
+                             ("disputed_by", "disputed", "magenta")):
+        if row.get(key):
+            marks.append(("" if not marks else " ") + word, style=style)
+    return marks
 
 
 def short_time(text: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from domain.errors import SubjectNotFound
+from domain.fact import Fact
 from domain.timeline import OrderState, PlatformState, RequestState
 from domain.values import When
 from projections.book import Book
@@ -25,6 +26,7 @@ def platform_status(book: Book, ref: str, *, as_of: When | None = None,
     requests = [s for s in (book.state("request", r, at) for r in book.related(ref, "request"))
                 if isinstance(s, RequestState)]
     blocked = set().union(*(o.blocked for o in orders))
+    observed = _observed(orders)
     return {
         "platform": ref,
         "name": platform.name,
@@ -37,13 +39,19 @@ def platform_status(book: Book, ref: str, *, as_of: When | None = None,
             "authority": o.authority,
             "state": o.state,
             "blocked_targets": _ordered(o.blocked, o.targets),
+            "disputed": book.is_disputed("order", o.ref, at),
         } for o in orders],
         "normalizations": [{
             "ref": r.ref,
             "state": r.state,
             "conditions": dict(r.conditions),
+            "disputed": book.is_disputed("request", r.ref, at),
         } for r in requests],
-        "observed": {},
+        "observed": {target: {"accessible": f.data.accessible, "network": f.data.network,
+                              "at": f.occurred_at.text}
+                     for target, f in sorted(observed.items())},
+        "divergent": _ordered(_divergent(book, ref, observed), platform.targets),
+        "disputed": book.is_disputed("platform", ref, at),
     }
 
 
@@ -53,6 +61,31 @@ def all_status(book: Book, *, as_of: When | None = None,
     at = as_of.instant if as_of else None
     return [platform_status(book, ref, as_of=as_of, as_known_at=as_known_at)
             for ref in book.refs("platform") if book.state("platform", ref, at) is not None]
+
+
+def _observed(orders: list[OrderState]) -> dict[str, Fact]:
+    """The latest observation of each target, across the platform's orders."""
+    latest: dict[str, Fact] = {}
+    for order in orders:
+        for target, fact in order.observed.items():
+            seen = latest.get(target)
+            if seen is None or fact.occurred_at.instant >= seen.occurred_at.instant:
+                latest[target] = fact
+    return latest
+
+
+def _divergent(book: Book, platform: str, observed: dict[str, Fact]) -> set[str]:
+    """Targets whose observed access contradicts what the orders held when it was observed:
+    reachable while ordered blocked, or unreachable when no order blocked it."""
+    out = set()
+    for target, fact in observed.items():
+        at = fact.occurred_at.instant
+        held = any(target in state.blocked for state in (
+            book.state("order", ref, at) for ref in book.related(platform, "order"))
+            if isinstance(state, OrderState))
+        if fact.data.accessible == held:
+            out.add(target)
+    return out
 
 
 def _platform_state(registered: tuple[str, ...], blocked: set[str]) -> str:

@@ -70,7 +70,7 @@ class TestRecord:
         assert status["state"] == "partially-blocked"
         assert status["blocked_targets"] == ["t.me", "web.telegram.org"]
         assert status["orders"][0] == {"ref": "kominfo-1", "authority": "Kominfo",
-                                       "state": "in-effect",
+                                       "state": "in-effect", "disputed": False,
                                        "blocked_targets": ["t.me", "web.telegram.org"]}
 
     def test_operator_is_stored(self, runner, sqlite_path):

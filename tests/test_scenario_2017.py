@@ -77,7 +77,8 @@ def test_history_of_the_platform_includes_its_order_and_request(runner, ledger_2
     rows = run_json(runner, ledger_2017, "history", "telegram")
     assert len(rows) == len(example.read_text().splitlines())
     assert rows[0]["type"] == "platform-registered"
-    assert rows[-1]["type"] == "unblocked"
+    types = [r["type"] for r in rows]
+    assert types.index("normalization-granted") < types.index("unblocked")
     assert all(r["recorded_at"] and r["recorded_by"] == "tester" for r in rows)
 
 
@@ -119,3 +120,48 @@ def test_refusals_write_nothing_on_this_store(runner, ledger_2017):
               "x")
     assert bad.exit_code == 2
     assert count(ledger_2017) == before
+
+
+class TestAmendmentsAndObservations:
+    """Corrections, disputes and observations in the bundled case."""
+
+    def test_the_corrected_block_time_counts(self, runner, ledger_2017):
+        """The block is in force from 11:00 WIB once corrected, not from midnight UTC."""
+        before = run_json(runner, ledger_2017, "status", "telegram",
+                          "--as-of", "2017-07-14T10:00:00+07:00")
+        after = run_json(runner, ledger_2017, "status", "telegram",
+                         "--as-of", "2017-07-14T11:00:00+07:00")
+        assert before["state"] == "accessible"
+        assert after["state"] == "partially-blocked"
+
+    def test_history_links_the_correction_and_the_dispute(self, runner, ledger_2017):
+        """history --json lists corrected_by and disputed_by, and the original values."""
+        rows = {r["type"]: r for r in run_json(runner, ledger_2017, "history", "telegram")}
+        block, correction = rows["blocked"], rows["correction"]
+        assert block["corrected_by"] == [correction["id"]]
+        assert block["occurred_at"] == "2017-07-14T11:00:00+07:00"
+        assert block["original"] == {"occurred_at": "2017-07-14"}
+        first_email = next(r for r in run_json(runner, ledger_2017, "history", "telegram")
+                           if r["type"] == "email-sent")
+        assert first_email["disputed_by"] == [rows["dispute"]["id"]]
+        assert first_email["retracted_by"] == []
+
+    def test_a_dispute_changes_nothing_but_shows(self, runner, ledger_2017):
+        """The disputed first email flags the platform; its state is unchanged."""
+        status = run_json(runner, ledger_2017, "status", "telegram", "--as-of", "2017-07-20")
+        assert status["disputed"] is True
+        assert status["orders"][0]["disputed"] is False
+        assert status["state"] == "partially-blocked"
+
+    def test_observations_after_the_lift_are_divergent(self, runner, ledger_2017):
+        """Five names still unreachable after the lift of 10 August show as divergent."""
+        status = run_json(runner, ledger_2017, "status", "telegram", "--as-of", "2017-08-10")
+        assert status["state"] == "accessible"
+        assert status["divergent"] == ["t.me", "venus.web.telegram.org",
+                                       "pluto.web.telegram.org", "flora.web.telegram.org",
+                                       "flora-1.web.telegram.org"]
+        assert status["observed"]["t.me"] == {
+            "accessible": False, "at": "2017-08-10",
+            "network": "some Indonesian ISPs (only one had unblocked that day)"}
+        assert run_json(runner, ledger_2017, "status", "telegram",
+                        "--as-of", "2017-08-09")["observed"] == {}
