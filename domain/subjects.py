@@ -18,7 +18,7 @@ from eventsourcing.domain import Aggregate
 from domain.amendments import check_target, corrected, effective, is_amendment
 from domain.errors import RuleBroken
 from domain.fact import Fact
-from domain.timeline import SubjectState, check_addition, check_amendment, fold
+from domain.timeline import SubjectState, check_addition, check_amendment, fold, valid_key
 from domain.values import aggregate_id
 
 
@@ -47,7 +47,7 @@ class Subject(Aggregate):
         self.fact_ids: set[UUID] = set()
         self._amendments = 0
         self._state: SubjectState | None = None
-        self._latest: datetime | None = None
+        self._latest: tuple[datetime, int] | None = None
         self._add(fact)
 
     @classmethod
@@ -91,7 +91,7 @@ class Subject(Aggregate):
         if self._state is None:
             facts = self._counted()
             self._state = fold(self.kind, self.ref, facts)
-            self._latest = max(f.occurred_at.instant for f in facts) if facts else None
+            self._latest = max(map(valid_key, facts)) if facts else None
         return self._state
 
     def _counted(self) -> list[Fact]:
@@ -101,14 +101,14 @@ class Subject(Aggregate):
     def _add(self, fact: Fact) -> None:
         self.facts.append(fact)
         self.fact_ids.add(fact.id)
-        instant = fact.occurred_at.instant
+        key = valid_key(fact)
         if is_amendment(fact):
             self._amendments += 1
             if fact.type != "dispute":
                 self._state = None
-        elif self._state is not None and self._latest is not None and instant >= self._latest:
+        elif self._state is not None and self._latest is not None and key >= self._latest:
             self._state.apply(fact)  # the common case: the newest fact comes last
-            self._latest = instant
+            self._latest = key
         else:
             self._state = None  # a back-dated fact: fold again when next asked
 

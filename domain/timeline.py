@@ -230,9 +230,26 @@ STATES: dict[str, type[SubjectState]] = {
 }
 
 
+#: Facts at the same instant (often the same bare date) fold in this causal order, then in
+#: recording order, so that the answer never depends on the order documents surfaced in.
+SAME_INSTANT_RANK = {
+    "platform-registered": 0, "blocked": 0, "normalization-requested": 0,
+    "email-sent": 1, "condition-set": 1,
+    "no-response": 3, "condition-met": 3, "condition-waived": 3,
+    "normalization-granted": 4, "normalization-denied": 4, "unblocked": 4,
+    "access-observed": 5,
+}
+OTHER_RANK = 2  # statements, responses, meetings, commitments, the SOP, amendments
+
+
+def valid_key(fact: Fact) -> tuple[datetime, int]:
+    """Where ``fact`` sits in valid time: its instant, then its causal rank."""
+    return fact.occurred_at.instant, SAME_INSTANT_RANK.get(fact.type, OTHER_RANK)
+
+
 def in_valid_order(facts: Iterable[Fact]) -> list[Fact]:
-    """Facts by valid time; facts at the same instant keep their recording order."""
-    return sorted(facts, key=lambda f: f.occurred_at.instant)
+    """Facts in valid-time order; equal keys keep their recording order (a stable sort)."""
+    return sorted(facts, key=valid_key)
 
 
 def fold(kind: str, ref: str, facts: Sequence[Fact], *, until: datetime | None = None,
@@ -269,15 +286,15 @@ def check_amendment(kind: str, ref: str, facts: Sequence[Fact], amendment: Fact)
 
 
 def check_addition(kind: str, ref: str, facts: Sequence[Fact], state: SubjectState | None,
-                   latest: datetime | None, new: Fact) -> None:
+                   latest: tuple[datetime, int] | None, new: Fact) -> None:
     """Raise ``RuleBroken`` unless ``new`` may join ``facts`` at its valid time.
 
-    ``state`` is the fold of all of ``facts`` and ``latest`` their latest valid time; when
+    ``state`` is the fold of all of ``facts`` and ``latest`` their latest ``valid_key``; when
     ``new`` comes last in valid time only it is checked against that state, otherwise the
     whole timeline is folded again with ``new`` in its place.
     """
     try:
-        if state is not None and (latest is None or new.occurred_at.instant >= latest):
+        if state is not None and (latest is None or valid_key(new) >= latest):
             state.check(new)
         else:
             fold(kind, ref, [*facts, new], check=True)

@@ -7,6 +7,7 @@ from typing import Any
 from domain.amendments import Effective
 from domain.errors import SubjectNotFound
 from domain.fact import Fact
+from domain.timeline import valid_key
 from domain.values import When
 from projections.book import KINDS, Book
 
@@ -26,9 +27,9 @@ def history(book: Book, subject: str | None = None, *,
             rows.append(row(book, current.get(fact.id, fact), eff))
     if as_of is not None:
         rows = [r for r in rows if r["_instant"] <= as_of.instant]
-    rows.sort(key=lambda r: (r["_instant"], r["position"]))
+    rows.sort(key=lambda r: (r["_key"], r["position"]))
     for r in rows:
-        del r["_instant"]
+        del r["_instant"], r["_key"]
     return rows
 
 
@@ -48,6 +49,7 @@ def row(book: Book, fact: Fact, eff: Effective) -> dict[str, Any]:
         changed.update({f"data.{k}": None for k in after["data"] if k not in before["data"]})
         out["original"] = changed
     out["_instant"] = fact.occurred_at.instant
+    out["_key"] = valid_key(fact)
     return out
 
 

@@ -250,3 +250,49 @@ def test_as_known_at_equals_a_fresh_ledger_fed_what_was_known(tmp_path_factory, 
             if day == 0:
                 continue
             assert _status(book, _day(day)) == _status(fresh_book, _day(day))
+
+
+class TestRandomRecordingOrder:
+    """Documents surface late and in any order: the answer does not depend on it."""
+
+    @settings(max_examples=8, deadline=None,
+              suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(seed=st.integers(0, 2**32 - 1))
+    def test_the_2017_case_in_any_recording_order(self, tmp_path_factory, example, seed):
+        """Recording the case's events one by one in a random order (retrying what a rule
+        refuses until it can land) ends with the same status on every key date.
+
+        Decisions and amendments come last: a grant recorded before the conditions it
+        settled would rightly refuse them (they would leave it with a condition outstanding).
+        """
+        import random
+
+        from ledger.interchange import read_facts
+
+        with example.open("rb") as lines:
+            facts = [f for _, f in read_facts(lines)]
+        sinks = ("normalization-granted", "normalization-denied", "correction", "dispute")
+        pending = [f for f in facts if f.type not in sinks]
+        random.Random(seed).shuffle(pending)
+        tmp = tmp_path_factory.mktemp("shuffled")
+        with open_ledger(parse_target(str(tmp / "shuffled.db")), create=True) as ledger:
+            while pending:
+                landed = []
+                for fact in pending:
+                    try:
+                        ledger.record([fact], operator="t")
+                    except LedgerError:
+                        continue
+                    landed.append(fact)
+                assert landed, f"stuck with {[f.type for f in pending]}"
+                pending = [f for f in pending if f not in landed]
+            ledger.record([f for f in facts if f.type in sinks], operator="t")
+            shuffled = Book(ledger.entries())
+        with open_ledger(parse_target(str(tmp / "ordered.db")), create=True) as ledger:
+            ledger.record(facts, operator="t")
+            ordered = Book(ledger.entries())
+        for day in ("2017-07-13", "2017-07-14", "2017-07-20", "2017-08-01", "2017-08-10",
+                    "2017-08-20"):
+            as_of = When.parse(day, end_of_day=True)
+            assert (platform_status(shuffled, "telegram", as_of=as_of)
+                    == platform_status(ordered, "telegram", as_of=as_of))
