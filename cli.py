@@ -336,11 +336,17 @@ def status(obj: Context, platform: str | None, as_of: str | None, as_known_at: s
 @pass_context
 def history(obj: Context, subject: str | None, as_of: str | None, as_known_at: str | None,
             as_json: bool) -> None:
-    """The events about SUBJECT (a platform brings its orders and requests), by valid time."""
+    """The events about SUBJECT (a platform brings its orders and requests), by valid time.
+
+    --json prints {"subject", "as_of", "as_known_at", "events": [...]}, each event with both
+    times, who recorded it, and corrected_by / retracted_by / disputed_by.
+    """
     t, k = _when(as_of, "as-of"), _when(as_known_at, "as-known-at")
     rows = history_rows(_book(obj, k), subject, as_of=t)
     if as_json:
-        click.echo(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode())
+        result = {"subject": subject, "as_of": t.text if t else None,
+                  "as_known_at": k.text if k else None, "events": rows}
+        click.echo(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode())
     else:
         render.console().print(render.history_table(rows))
 

@@ -57,6 +57,10 @@ class TestCorrection:
         status = run_json(runner, db, "status", "telegram", "--as-of", "2017-07-15",
                           "--as-known-at", known)
         assert status["as_known_at"] == known and status["as_of"] == "2017-07-15"
+        history = run_json(runner, db, "history", "k1", "--as-known-at", known)
+        assert history["as_known_at"] == known and history["as_of"] is None
+        assert [e["occurred_at"] for e in history["events"]] == ["2017-07-14", "2017-08-10"]
+        assert history["events"][0]["corrected_by"] == []
 
     def test_a_correction_that_breaks_a_rule_is_refused(self, runner, db):
         """Moving the block after its lift would put the lift before the order: exit 1."""
@@ -104,7 +108,7 @@ class TestRetraction:
                      "--target", LIFT_ID, "--reason", "the lift was announced, not ordered")
         assert result.exit_code == 0, result.output
         assert state(runner, db, "--as-of", "2017-08-20") == "partially-blocked"
-        rows = {r["id"]: r for r in run_json(runner, db, "history", "k1")}
+        rows = {r["id"]: r for r in run_json(runner, db, "history", "k1")["events"]}
         assert rows[LIFT_ID]["retracted_by"]
         human = run(runner, db, "history", "k1").output
         assert "retracted" in human
@@ -139,7 +143,7 @@ class TestDisputeAndObservation:
         status = run_json(runner, db, "status", "telegram", "--as-of", "2017-07-20")
         assert status["state"] == "partially-blocked"
         assert status["orders"][0]["disputed"] is True
-        rows = {r["id"]: r for r in run_json(runner, db, "history", "k1")}
+        rows = {r["id"]: r for r in run_json(runner, db, "history", "k1")["events"]}
         assert len(rows[BLOCK_ID]["disputed_by"]) == 1
         assert "disputed" in run(runner, db, "history", "k1").output
 

@@ -79,7 +79,7 @@ class TestRecord:
                                      "platform-registered", "x", "--at", "2017-01-01",
                                      *SOURCE, "--name", "X", "--target", "x.com"])
         assert result.exit_code == 0, result.output
-        rows = run_json(runner, sqlite_path, "history", "x")
+        rows = run_json(runner, sqlite_path, "history", "x")["events"]
         assert rows[0]["recorded_by"] == "alice"
 
     def test_data_as_json(self, runner, sqlite_path):
@@ -250,7 +250,7 @@ class TestImportExport:
 def test_history_marks_nothing_in_the_future(runner, sqlite_path, example):
     """history --as-of leaves out what happened later."""
     run(runner, sqlite_path, "import", str(example))
-    rows = run_json(runner, sqlite_path, "history", "telegram", "--as-of", "2017-07-14")
+    rows = run_json(runner, sqlite_path, "history", "telegram", "--as-of", "2017-07-14")["events"]
     assert rows[-1]["occurred_at"] <= "2017-07-14T23:59"
     assert {r["type"] for r in rows} >= {"blocked", "no-response", "email-sent"}
     assert "unblocked" not in {r["type"] for r in rows}

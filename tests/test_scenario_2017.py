@@ -74,7 +74,7 @@ def test_status_of_every_platform_is_a_list(runner, ledger_2017):
 
 def test_history_of_the_platform_includes_its_order_and_request(runner, ledger_2017, example):
     """A platform's history brings its orders' and requests' events, by valid time."""
-    rows = run_json(runner, ledger_2017, "history", "telegram")
+    rows = run_json(runner, ledger_2017, "history", "telegram")["events"]
     assert len(rows) == len(example.read_text().splitlines())
     assert rows[0]["type"] == "platform-registered"
     types = [r["type"] for r in rows]
@@ -102,8 +102,8 @@ def test_export_then_import_gives_the_same_status_and_history(runner, ledger_201
         return [{k: v for k, v in r.items() if k not in ("recorded_at", "position")}
                 for r in rows]
 
-    assert strip(run_json(runner, copy, "history")) == strip(
-        run_json(runner, ledger_2017, "history"))
+    assert strip(run_json(runner, copy, "history")["events"]) == strip(
+        run_json(runner, ledger_2017, "history")["events"])
     assert count(copy) == count(ledger_2017)
     assert [json.loads(x)["id"] for x in exported.splitlines()] == [
         json.loads(x)["id"] for x in run(runner, copy, "export").stdout.splitlines()]
@@ -136,13 +136,13 @@ class TestAmendmentsAndObservations:
 
     def test_history_links_the_correction_and_the_dispute(self, runner, ledger_2017):
         """history --json lists corrected_by and disputed_by, and the original values."""
-        rows = {r["type"]: r for r in run_json(runner, ledger_2017, "history", "telegram")}
+        events = run_json(runner, ledger_2017, "history", "telegram")["events"]
+        rows = {r["type"]: r for r in events}
         block, correction = rows["blocked"], rows["correction"]
         assert block["corrected_by"] == [correction["id"]]
         assert block["occurred_at"] == "2017-07-14T11:00:00+07:00"
         assert block["original"] == {"occurred_at": "2017-07-14"}
-        first_email = next(r for r in run_json(runner, ledger_2017, "history", "telegram")
-                           if r["type"] == "email-sent")
+        first_email = next(r for r in events if r["type"] == "email-sent")
         assert first_email["disputed_by"] == [rows["dispute"]["id"]]
         assert first_email["retracted_by"] == []
 
