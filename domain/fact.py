@@ -92,6 +92,23 @@ class Fact:
                 content, option=orjson.OPT_SORT_KEYS).decode()))
         return fact
 
+    @classmethod
+    def from_stored(cls, obj: dict[str, Any]) -> Fact:
+        """A fact this ledger stored itself, without validating it again."""
+        kind = event_type(obj["type"])
+        return cls(
+            id=uuid.UUID(obj["id"]),
+            type=kind.name,
+            subject=obj["subject"],
+            occurred_at=When.parse(obj["occurred_at"]),
+            sources=tuple(Source(**s) for s in obj["sources"]),
+            data=kind.load(obj["data"]),
+            note=obj.get("note"),
+            recorded_by=obj.get("recorded_by"),
+            recorded_at=datetime.fromisoformat(obj["recorded_at"]) if "recorded_at" in obj
+            else None,
+        )
+
     def to_json(self) -> dict[str, Any]:
         """The interchange object: the envelope and ``data`` (and who recorded it, if known)."""
         out: dict[str, Any] = {

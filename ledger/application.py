@@ -10,14 +10,14 @@ from uuid import UUID
 
 from attrs import frozen
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import IntegrityError, JSONTranscoder
+from eventsourcing.persistence import IntegrityError, Mapper
 
 from domain.errors import LedgerError, SubjectExists, SubjectNotFound
 from domain.fact import Fact
 from domain.subjects import AGGREGATES, Subject
 from domain.values import aggregate_id
+from ledger.mapper import FactMapper
 from ledger.storage import Target
-from ledger.transcoding import FactAsDict
 
 #: How many times a batch is re-checked against fresh state after a concurrent write.
 RETRIES = 5
@@ -49,9 +49,10 @@ class Ledger(Application):
         self.target = target
         super().__init__(env=target.env(create_tables=create))
 
-    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
-        super().register_transcodings(transcoder)
-        transcoder.register(FactAsDict())
+    def construct_mapper(self) -> Mapper:
+        # Events are stored as their canonical export JSON (see ledger.mapper).
+        return self.factory.mapper(transcoder=self.construct_transcoder(),
+                                   mapper_class=FactMapper)
 
     # --- writing ------------------------------------------------------------------------
 

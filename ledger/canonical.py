@@ -22,3 +22,21 @@ def event_hash(exported: dict[str, Any]) -> str:
     """SHA-256 (hex) of the canonical JSON of an exported event, without its ``hash``."""
     body = {k: v for k, v in exported.items() if k != "hash"}
     return hashlib.sha256(canonical(body)).hexdigest()
+
+
+_RECORDED_AT = b',"recorded_at":'
+
+
+def hash_stored(state: bytes, position: int) -> bytes:
+    """SHA-256 of the canonical JSON of an exported event, from its stored canonical JSON.
+
+    The stored bytes are the canonical export without ``position``. Keys sort
+    ``occurred_at`` < ``position`` < ``recorded_at``, and the sequence ``,"recorded_at":``
+    cannot occur inside a JSON string (its quotes would be escaped) nor as a nested key (no
+    data field is called that), so inserting the position before it gives exactly the
+    canonical bytes of the export, without decoding anything.
+    """
+    at = state.find(_RECORDED_AT)
+    if at < 0:
+        raise ValueError("not a stored ledger event: no recorded_at")
+    return hashlib.sha256(b"%s,\"position\":%d%s" % (state[:at], position, state[at:])).digest()
