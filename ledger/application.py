@@ -66,11 +66,14 @@ class Ledger(Application):
         retried against fresh state, so the rules are always checked on what is stored.
         """
         for attempt in range(RETRIES):
-            events, outcome = self._check(facts, operator, on_checked)
+            known = self.recorder.positions_of(str(f.id) for f in facts)
+            events, outcome = self._check(facts, operator, on_checked, known)
             if not events:
                 return outcome
+            # The export form of each event, for the hash chain (ledger.recorders).
+            exports = [e.fact.evolve(recorded_at=e.timestamp).to_json() for e in events]
             try:
-                self.save(*events)
+                self.save(*events, exports=exports)
             except IntegrityError:
                 if attempt == RETRIES - 1:
                     raise LedgerError("gave up after repeated concurrent writes to the same "
@@ -80,7 +83,8 @@ class Ledger(Application):
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _check(self, facts: Sequence[Fact], operator: str,
-               on_checked: Callable[[int], None] | None) -> tuple[list[Any], Outcome]:
+               on_checked: Callable[[int], None] | None,
+               known: dict[str, int]) -> tuple[list[Any], Outcome]:
         now = datetime.now(UTC)
         subjects: dict[UUID, Subject | None] = {}
         events: list[Any] = []
@@ -89,14 +93,14 @@ class Ledger(Application):
         seen: set[UUID] = set()
         for index, fact in enumerate(facts):
             try:
+                if fact.id in seen or str(fact.id) in known:
+                    skipped.append(fact)  # already in the ledger: import is idempotent
+                    continue
                 kind = fact.kind
                 if kind.subject == "any":
                     subject = self._subject_of_target(fact, subjects)
                 else:
                     subject = self._subject(kind.subject, fact.subject, subjects)
-                if fact.id in seen or (subject is not None and fact.id in subject.fact_ids):
-                    skipped.append(fact)
-                    continue
                 fact = fact.evolve(recorded_by=operator, recorded_at=None)
                 if kind.creates:
                     if subject is not None:

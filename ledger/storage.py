@@ -60,6 +60,7 @@ def parse_target(text: str | None) -> Target:
         raise BadInput(f"{text!r}: --db takes a file path or a postgresql:// URL", field="db")
     return Target(text=text, postgres=False, settings={
         "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+        "APPLICATION_RECORDER_TOPIC": "ledger.recorders:ChainedSQLiteApplicationRecorder",
         "SQLITE_DBNAME": text,
         "SQLITE_LOCK_TIMEOUT": str(SQLITE_BUSY_TIMEOUT),
     })
@@ -77,6 +78,7 @@ def _postgres(url: str) -> dict[str, str]:
         raise BadInput(f"{url!r} has a bad port", field="db") from None
     return {
         "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "APPLICATION_RECORDER_TOPIC": "ledger.recorders:ChainedPostgresApplicationRecorder",
         "POSTGRES_DBNAME": dbname,
         "POSTGRES_HOST": parts.hostname or "localhost",
         "POSTGRES_PORT": str(port),

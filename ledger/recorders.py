@@ -1,0 +1,293 @@
+"""Application recorders that write the hash chain in the same transaction as the events.
+
+Each recorder keeps a chain table, ``<events table>_chain``, with one row per event:
+``seq`` (1..N, contiguous), ``position`` (the event's notification id), ``event_id`` (the
+ledger event's id, or NULL), ``event_hash`` and ``chain`` (32 bytes each). On every
+``insert_events`` call the event rows are inserted first, then the chain head is read and
+the new links appended, all in one transaction: a failure anywhere rolls back both, and
+because the insert has already taken the store's write lock (SQLite's database lock, the
+library's ``LOCK TABLE … IN EXCLUSIVE MODE`` on PostgreSQL) concurrent writers are
+serialized and always extend the latest head.
+
+Writers pass ``exports=[…]`` (one dict per stored event, in order: the event's export
+object without ``position``) so the hash is the one anyone can recompute from an export
+line; without it the stored row is hashed (``ledger.chain.raw_event_hash``).
+
+Select them with ``APPLICATION_RECORDER_TOPIC`` (``BLOCKLEDGER_APPLICATION_RECORDER_TOPIC``),
+e.g. ``ledger.recorders:ChainedSQLiteApplicationRecorder``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import psycopg
+from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
+from eventsourcing.utils import retry
+from psycopg.sql import SQL, Identifier
+
+from ledger.chain import GENESIS, ChainRow, export_event_hash, first_break, link, raw_event_hash
+
+#: How many event ids go in one ``IN (…)`` query (SQLite caps bound parameters).
+_ID_BATCH = 500
+
+
+class ChainError(ValueError):
+    """Bad ``exports`` for an insert, or chain rows a backfill refuses."""
+
+
+def _checked_exports(stored_events: Sequence[StoredEvent], exports: Any) -> list | None:
+    # Checked before any SQL runs, so a caller's mistake never costs a transaction.
+    if exports is None:
+        return None
+    exports = list(exports)
+    if len(exports) != len(stored_events):
+        raise ChainError(f"{len(exports)} exports for {len(stored_events)} stored events")
+    for export in exports:
+        if not isinstance(export, dict) or not isinstance(export.get("id"), str):
+            raise ChainError("each export must be a dict with a string 'id'")
+    return exports
+
+
+def _chain_items(ids: Sequence[int], stored_events: Sequence[StoredEvent],
+                 exports: list | None) -> list[tuple[int, str | None, bytes]]:
+    if exports is None:
+        return [(p, None, raw_event_hash(p, s)) for p, s in zip(ids, stored_events, strict=True)]
+    return [(p, e["id"], export_event_hash(p, e)) for p, e in zip(ids, exports, strict=True)]
+
+
+def _checked_backfill(rows: Iterable[ChainRow]) -> list[ChainRow]:
+    rows = [ChainRow(*row) for row in rows]
+    bad = first_break(rows)
+    if bad is not None:
+        raise ChainError(f"chain rows do not link from genesis at seq {bad.seq}")
+    return rows
+
+
+class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
+    """A SQLite application recorder that appends to the hash chain in each insert."""
+
+    def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
+        # Set before super().__init__, which builds the CREATE TABLE statements.
+        self.chain_table_name = f"{events_table_name}_chain"
+        super().__init__(datastore, events_table_name)
+        t = self.chain_table_name
+        self._select_head = f"SELECT seq, position, chain FROM {t} ORDER BY seq DESC LIMIT 1"
+        self._insert_chain = (f"INSERT INTO {t} (seq, position, event_id, event_hash, chain) "
+                              "VALUES (?, ?, ?, ?, ?)")
+
+    def construct_create_table_statements(self) -> list[str]:
+        """The library's events table, plus the chain table."""
+        return [*super().construct_create_table_statements(), (
+            f"CREATE TABLE IF NOT EXISTS {self.chain_table_name} ("
+            "seq INTEGER PRIMARY KEY, "
+            "position INTEGER NOT NULL UNIQUE, "
+            "event_id TEXT UNIQUE, "
+            "event_hash BLOB NOT NULL CHECK (length(event_hash) = 32), "
+            "chain BLOB NOT NULL CHECK (length(chain) = 32))")]
+
+    def insert_events(self, stored_events: Sequence[StoredEvent],
+                      **kwargs: Any) -> Sequence[int] | None:
+        """Insert the events and their chain links in one transaction.
+
+        ``exports``, if given, is a list aligned with ``stored_events`` of the events'
+        export objects without ``position``. Returns the notification ids.
+        """
+        kwargs["exports"] = _checked_exports(stored_events, kwargs.get("exports"))
+        return super().insert_events(stored_events, **kwargs)
+
+    def _insert_events(self, c: Any, stored_events: Sequence[StoredEvent],
+                       **kwargs: Any) -> Sequence[int] | None:
+        ids = super()._insert_events(c, stored_events, **kwargs)
+        if ids:
+            # The INSERT above took the database write lock, so this head is the latest
+            # and no other writer can append until this transaction ends.
+            c.execute(self._select_head)
+            head = c.fetchone()
+            prev, seq = (head["chain"], head["seq"]) if head else (GENESIS, 0)
+            items = _chain_items(ids, stored_events, kwargs.get("exports"))
+            c.executemany(self._insert_chain, link(prev, seq, items))
+        return ids
+
+    def chain_head(self) -> tuple[int, int, bytes] | None:
+        """The last link as ``(seq, position, chain)``, or None when the chain is empty."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(self._select_head)
+            row = c.fetchone()
+        return None if row is None else (row["seq"], row["position"], row["chain"])
+
+    def select_chain(self, after_seq: int, limit: int) -> list[ChainRow]:
+        """Up to ``limit`` links with seq greater than ``after_seq``, in order."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT seq, position, event_id, event_hash, chain "
+                      f"FROM {self.chain_table_name} WHERE seq > ? ORDER BY seq LIMIT ?",
+                      (after_seq, limit))
+            return [ChainRow(*row) for row in c.fetchall()]
+
+    def positions_of(self, event_ids: Iterable[str]) -> dict[str, int]:
+        """The positions of those of ``event_ids`` that are in the ledger."""
+        ids = list(dict.fromkeys(event_ids))
+        found: dict[str, int] = {}
+        with self.datastore.transaction(commit=False) as c:
+            for i in range(0, len(ids), _ID_BATCH):
+                batch = ids[i:i + _ID_BATCH]
+                c.execute(f"SELECT event_id, position FROM {self.chain_table_name} "
+                          f"WHERE event_id IN ({','.join('?' * len(batch))})", batch)
+                found.update((row["event_id"], row["position"]) for row in c.fetchall())
+        return found
+
+    def insert_chain_rows(self, rows: Iterable[ChainRow]) -> None:
+        """Backfill the chain of a ledger created before the chain existed (one-off).
+
+        Allowed only while the chain table is empty, and only with rows that link from
+        genesis and cover exactly the events already stored: anything else raises
+        ``ChainError`` and writes nothing. Writers are held off meanwhile.
+        """
+        rows = _checked_backfill(rows)
+        e, t = self.events_table_name, self.chain_table_name
+        with self.datastore.transaction(commit=True) as c:
+            # Inserting first takes the write lock, so the checks below see a still store.
+            c.executemany(self._insert_chain, rows)
+            _check_backfill_covers(
+                c, len(rows), f"SELECT COUNT(*) FROM {t}", f"SELECT COUNT(*) FROM {e}",
+                f"SELECT COUNT(*) FROM {e} JOIN {t} ON {t}.position = {e}.rowid")
+
+
+def _check_backfill_covers(c: Any, n: int, *count_statements: Any) -> None:
+    # Chain rows == n: the table was empty; events == n and matched == n: every event has
+    # exactly its link. Raising here rolls the backfill back.
+    counts = []
+    for statement in count_statements:
+        c.execute(statement)
+        row = c.fetchone()  # a dict on PostgreSQL (dict_row), a sqlite3.Row on SQLite
+        counts.append(next(iter(row.values())) if isinstance(row, dict) else row[0])
+    chain, events, matched = counts
+    if chain != n:
+        raise ChainError("the chain table is not empty: backfill only starts a chain")
+    if events != n or matched != n:
+        raise ChainError(f"backfill rows cover {matched} of {events} stored events "
+                         f"(got {n} rows)")
+
+
+class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
+    """A PostgreSQL application recorder that appends to the hash chain in each insert."""
+
+    def __init__(self, datastore: PostgresDatastore, *,
+                 events_table_name: str = "stored_events"):
+        super().__init__(datastore, events_table_name=events_table_name)
+        self.chain_table_name = f"{events_table_name}_chain"
+        self.check_identifier_length(self.chain_table_name)
+        table = SQL("{0}.{1}").format(Identifier(self.datastore.schema),
+                                      Identifier(self.chain_table_name))
+        self._chain_table = table
+        self.sql_create_statements.append(SQL(
+            "CREATE TABLE IF NOT EXISTS {0} ("
+            "seq bigint PRIMARY KEY, "
+            "position bigint NOT NULL UNIQUE, "
+            "event_id text UNIQUE, "
+            "event_hash bytea NOT NULL CHECK (octet_length(event_hash) = 32), "
+            "chain bytea NOT NULL CHECK (octet_length(chain) = 32))").format(table))
+        self._select_head = SQL(
+            "SELECT seq, position, chain FROM {0} ORDER BY seq DESC LIMIT 1").format(table)
+        self._insert_chain = SQL(
+            "INSERT INTO {0} (seq, position, event_id, event_hash, chain) "
+            "VALUES (%s, %s, %s, %s, %s)").format(table)
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def insert_events(self, stored_events: Sequence[StoredEvent],
+                      **kwargs: Any) -> Sequence[int] | None:
+        """Insert the events and their chain links in one transaction.
+
+        ``exports`` as for the SQLite recorder. Unlike the library's method, this never
+        takes the ``POSTGRES_ENABLE_DB_FUNCTIONS`` path (its database function inserts
+        events alone), and any failure, in Python or in SQL, rolls the transaction back.
+        """
+        exports = _checked_exports(stored_events, kwargs.get("exports"))
+        kwargs["exports"] = exports
+        failure: Exception | None = None
+        ids: Sequence[int] | None = None
+        with self.datastore.get_connection() as conn:
+            with conn.pipeline() as pipeline, conn.transaction():
+                with conn.cursor() as curs:
+                    self._insert_events(curs, stored_events, **kwargs)
+                if stored_events:
+                    with conn.cursor() as curs:
+                        try:
+                            # Takes LOCK TABLE … IN EXCLUSIVE MODE on the events table
+                            # first, which serializes writers through to the commit.
+                            self._insert_stored_events(curs, stored_events, **kwargs)
+                            pipeline.sync()
+                            ids = self._fetch_ids_after_insert_events(curs, stored_events,
+                                                                      **kwargs)
+                            self._append_chain(curs, ids, stored_events, exports)
+                            # Sync now so a failed chain insert raises here, not at COMMIT.
+                            pipeline.sync()
+                        except Exception as e:
+                            # The library swallows the error inside the pipeline (to avoid
+                            # a psycopg warning) and lets the transaction block COMMIT,
+                            # which would keep events whose chain step failed in Python.
+                            # Rollback makes the transaction block roll back instead.
+                            failure = e
+                            raise psycopg.Rollback from None
+            if failure is not None:
+                # Raised inside get_connection(), which maps psycopg errors to the
+                # library's (IntegrityError and so on), as the library's method does.
+                raise failure
+        return ids
+
+    def _append_chain(self, curs: Any, ids: Sequence[int],
+                      stored_events: Sequence[StoredEvent], exports: list | None) -> None:
+        curs.execute(self._select_head)
+        head = curs.fetchone()
+        prev, seq = (bytes(head["chain"]), head["seq"]) if head else (GENESIS, 0)
+        curs.executemany(self._insert_chain, link(prev, seq, _chain_items(ids, stored_events,
+                                                                            exports)))
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def chain_head(self) -> tuple[int, int, bytes] | None:
+        """The last link as ``(seq, position, chain)``, or None when the chain is empty."""
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            row = curs.execute(self._select_head).fetchone()
+        return None if row is None else (row["seq"], row["position"], bytes(row["chain"]))
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def select_chain(self, after_seq: int, limit: int) -> list[ChainRow]:
+        """Up to ``limit`` links with seq greater than ``after_seq``, in order."""
+        statement = SQL("SELECT seq, position, event_id, event_hash, chain FROM {0} "
+                        "WHERE seq > %s ORDER BY seq LIMIT %s").format(self._chain_table)
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            rows = curs.execute(statement, (after_seq, limit)).fetchall()
+        return [ChainRow(r["seq"], r["position"], r["event_id"], bytes(r["event_hash"]),
+                         bytes(r["chain"])) for r in rows]
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def positions_of(self, event_ids: Iterable[str]) -> dict[str, int]:
+        """The positions of those of ``event_ids`` that are in the ledger."""
+        statement = SQL("SELECT event_id, position FROM {0} "
+                        "WHERE event_id = ANY(%s)").format(self._chain_table)
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            rows = curs.execute(statement, (list(dict.fromkeys(event_ids)),)).fetchall()
+        return {r["event_id"]: r["position"] for r in rows}
+
+    def insert_chain_rows(self, rows: Iterable[ChainRow]) -> None:
+        """Backfill the chain of a ledger created before the chain existed (one-off).
+
+        Allowed only while the chain table is empty, and only with rows that link from
+        genesis and cover exactly the events already stored: anything else raises
+        ``ChainError`` and writes nothing. Writers are held off by the events table lock.
+        """
+        rows = _checked_backfill(rows)
+        events = SQL("{0}.{1}").format(Identifier(self.datastore.schema),
+                                       Identifier(self.events_table_name))
+        with self.datastore.transaction(commit=True) as curs:
+            self._lock_table(curs)
+            curs.executemany(self._insert_chain, rows)
+            _check_backfill_covers(
+                curs, len(rows),
+                SQL("SELECT COUNT(*) FROM {0}").format(self._chain_table),
+                SQL("SELECT COUNT(*) FROM {0}").format(events),
+                SQL("SELECT COUNT(*) FROM {0} e JOIN {1} c ON c.position = e.notification_id"
+                    ).format(events, self._chain_table))
