@@ -79,6 +79,8 @@ class Context:
 
 
 def _is_store_error(error: Exception) -> bool:
+    if isinstance(error, BrokenPipeError):
+        return False
     module = type(error).__module__
     return module.startswith(("eventsourcing", "psycopg", "sqlite3")) or isinstance(
         error, OSError)
@@ -117,9 +119,11 @@ pass_context = click.make_pass_decorator(Context)
 @cli.command()
 @pass_context
 def init(obj: Context) -> None:
-    """Create the store (idempotent)."""
-    with obj.ledger(write=True):
-        pass
+    """Create the store (idempotent); compute the hash chain of an older ledger once."""
+    with obj.ledger(write=True) as ledger:
+        upgraded = ledger.upgrade()
+    if upgraded:
+        click.echo(f"computed the hash chain of {upgraded} existing events")
     click.echo(f"ledger ready at {obj.target}")
 
 
@@ -395,7 +399,12 @@ def demo(obj: Context) -> None:
 
 def main() -> None:
     """The console script."""
-    cli(prog_name="blockledger")
+    try:
+        cli(prog_name="blockledger")
+    except BrokenPipeError:
+        # The reader went away (`blockledger export | head`): not an error of ours.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(0)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from domain.errors import LedgerError, SubjectExists, SubjectNotFound
 from domain.fact import Fact
 from domain.subjects import AGGREGATES, Subject
 from domain.values import aggregate_id
+from ledger.chain import GENESIS, export_event_hash, link
 from ledger.mapper import FactMapper
 from ledger.storage import Target
 
@@ -162,6 +163,19 @@ class Ledger(Application):
             if order.state().platform != data.platform:
                 raise SubjectNotFound(f"refused: order {ref} concerns platform "
                                       f"{order.state().platform}, not {data.platform}")
+
+    def upgrade(self) -> int:
+        """Compute the hash chain of a ledger written before the chain existed (once).
+
+        Returns how many links were written: 0 when the chain already covers the ledger.
+        """
+        if self.recorder.chain_head() is not None or not self.recorder.max_notification_id():
+            return 0
+        links = [(entry.position, str(entry.fact.id), export_event_hash(
+            entry.position, entry.fact.to_json())) for entry in self.entries()]
+        rows = link(GENESIS, 0, links)
+        self.recorder.insert_chain_rows(rows)
+        return len(rows)
 
     # --- reading ------------------------------------------------------------------------
 

@@ -23,7 +23,13 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import psycopg
-from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
+from eventsourcing.persistence import (
+    IntegrityError,
+    InterfaceError,
+    InternalError,
+    OperationalError,
+    StoredEvent,
+)
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
 from eventsourcing.utils import retry
@@ -33,6 +39,8 @@ from ledger.chain import GENESIS, ChainRow, export_event_hash, first_break, link
 
 #: How many event ids go in one ``IN (…)`` query (SQLite caps bound parameters).
 _ID_BATCH = 500
+#: The advisory lock key that serializes schema creation on PostgreSQL ("bl-ddl").
+_DDL_LOCK = 0x626C2D64646C
 
 
 class ChainError(ValueError):
@@ -73,6 +81,7 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
     def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
         # Set before super().__init__, which builds the CREATE TABLE statements.
         self.chain_table_name = f"{events_table_name}_chain"
+        self.checkpoints_table_name = f"{events_table_name}_checkpoints"
         super().__init__(datastore, events_table_name)
         t = self.chain_table_name
         self._select_head = f"SELECT seq, position, chain FROM {t} ORDER BY seq DESC LIMIT 1"
@@ -87,7 +96,9 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
             "position INTEGER NOT NULL UNIQUE, "
             "event_id TEXT UNIQUE, "
             "event_hash BLOB NOT NULL CHECK (length(event_hash) = 32), "
-            "chain BLOB NOT NULL CHECK (length(chain) = 32))")]
+            "chain BLOB NOT NULL CHECK (length(chain) = 32))"), (
+            f"CREATE TABLE IF NOT EXISTS {self.checkpoints_table_name} ("
+            "seq INTEGER PRIMARY KEY, tree_size INTEGER NOT NULL, note TEXT NOT NULL)")]
 
     def insert_events(self, stored_events: Sequence[StoredEvent],
                       **kwargs: Any) -> Sequence[int] | None:
@@ -126,6 +137,18 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
                       f"FROM {self.chain_table_name} WHERE seq > ? ORDER BY seq LIMIT ?",
                       (after_seq, limit))
             return [ChainRow(*row) for row in c.fetchall()]
+
+    def insert_checkpoint(self, tree_size: int, note: str) -> None:
+        """Keep a checkpoint written for auditors (they keep their own copy too)."""
+        with self.datastore.transaction(commit=True) as c:
+            c.execute(f"INSERT INTO {self.checkpoints_table_name} (tree_size, note) "
+                      "VALUES (?, ?)", (tree_size, note))
+
+    def select_checkpoints(self) -> list[str]:
+        """Every checkpoint note kept, oldest first."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT note FROM {self.checkpoints_table_name} ORDER BY seq")
+            return [row["note"] for row in c.fetchall()]
 
     def positions_of(self, event_ids: Iterable[str]) -> dict[str, int]:
         """The positions of those of ``event_ids`` that are in the ledger."""
@@ -190,11 +213,32 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
             "event_id text UNIQUE, "
             "event_hash bytea NOT NULL CHECK (octet_length(event_hash) = 32), "
             "chain bytea NOT NULL CHECK (octet_length(chain) = 32))").format(table))
+        self.checkpoints_table_name = f"{events_table_name}_checkpoints"
+        self.check_identifier_length(self.checkpoints_table_name)
+        self._checkpoints_table = SQL("{0}.{1}").format(
+            Identifier(self.datastore.schema), Identifier(self.checkpoints_table_name))
+        self.sql_create_statements.append(SQL(
+            "CREATE TABLE IF NOT EXISTS {0} (seq bigserial PRIMARY KEY, "
+            "tree_size bigint NOT NULL, note text NOT NULL)").format(self._checkpoints_table))
         self._select_head = SQL(
             "SELECT seq, position, chain FROM {0} ORDER BY seq DESC LIMIT 1").format(table)
         self._insert_chain = SQL(
             "INSERT INTO {0} (seq, position, event_id, event_hash, chain) "
             "VALUES (%s, %s, %s, %s, %s)").format(table)
+
+    @retry((InternalError, IntegrityError), max_attempts=5, wait=0.2)
+    def create_table(self) -> None:
+        """The library's tables, types and function, plus ours; safe to run concurrently.
+
+        Several operators starting at once on a new database would otherwise race on the
+        catalog ("tuple concurrently updated" from CREATE OR REPLACE FUNCTION).
+        """
+        super().create_table()
+
+    def _create_table(self, curs: Any) -> None:
+        # Serialize concurrent schema creation across connections, until this commits.
+        curs.execute("SELECT pg_advisory_xact_lock(%s)", (_DDL_LOCK,))
+        super()._create_table(curs)
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def insert_events(self, stored_events: Sequence[StoredEvent],
@@ -262,6 +306,20 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
             rows = curs.execute(statement, (after_seq, limit)).fetchall()
         return [ChainRow(r["seq"], r["position"], r["event_id"], bytes(r["event_hash"]),
                          bytes(r["chain"])) for r in rows]
+
+    def insert_checkpoint(self, tree_size: int, note: str) -> None:
+        """Keep a checkpoint written for auditors (they keep their own copy too)."""
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute(SQL("INSERT INTO {0} (tree_size, note) VALUES (%s, %s)").format(
+                self._checkpoints_table), (tree_size, note))
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def select_checkpoints(self) -> list[str]:
+        """Every checkpoint note kept, oldest first."""
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            rows = curs.execute(SQL("SELECT note FROM {0} ORDER BY seq").format(
+                self._checkpoints_table)).fetchall()
+        return [r["note"] for r in rows]
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def positions_of(self, event_ids: Iterable[str]) -> dict[str, int]:
