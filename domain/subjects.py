@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate
+from eventsourcing.domain import Aggregate, ProgrammingError
 
 from domain.amendments import check_target, corrected, effective, is_amendment
 from domain.errors import RuleBroken
@@ -57,6 +57,8 @@ class Subject(Aggregate):
     @classmethod
     def open(cls, fact: Fact, now: datetime) -> Subject:
         """Create the subject from its creating fact."""
+        if not (fact.kind.creates and fact.kind.subject == cls.kind):
+            raise ProgrammingError(f"a {fact.type} does not create a {cls.kind}")
         _check_not_future(fact, now)
         return cls._create(cls.Opened, ref=fact.subject, fact=fact)
 
@@ -67,8 +69,14 @@ class Subject(Aggregate):
         subject; a correction or retraction is refused when the amended timeline would
         break a rule, naming the event that would break.
         """
+        if fact.subject != self.ref or fact.kind.subject not in (self.kind, "any"):
+            raise ProgrammingError(f"a {fact.type} of {fact.subject} is not about {self.ref}")
         _check_not_future(fact, now)
         if is_amendment(fact):
+            created = self.state().created
+            if created is not None and fact.occurred_at.instant < created.occurred_at.instant:
+                raise RuleBroken(f"refused: {fact.type} of {fact.occurred_at} is before "
+                                 f"{self.ref} was created ({created.occurred_at})")
             target = check_target(self.facts, fact)
             if fact.type == "correction":
                 fixed = corrected(target, fact)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from domain.errors import SubjectNotFound
@@ -14,7 +15,7 @@ from projections.book import Book
 def platform_status(book: Book, ref: str, *, as_of: When | None = None,
                     as_known_at: When | None = None) -> dict[str, Any]:
     """The status object of platform ``ref``: state, blocked targets, orders, requests."""
-    at = as_of.instant if as_of else None
+    at = as_of.instant if as_of else datetime.now(UTC)  # now: a temporary lift may have ended
     platform = book.state("platform", ref, at)
     if platform is None:
         when = f" as of {as_of}" if as_of else ""
@@ -58,7 +59,7 @@ def platform_status(book: Book, ref: str, *, as_of: When | None = None,
 def all_status(book: Book, *, as_of: When | None = None,
                as_known_at: When | None = None) -> list[dict[str, Any]]:
     """The status of every platform registered by ``as_of``."""
-    at = as_of.instant if as_of else None
+    at = as_of.instant if as_of else datetime.now(UTC)
     return [platform_status(book, ref, as_of=as_of, as_known_at=as_known_at)
             for ref in book.refs("platform") if book.state("platform", ref, at) is not None]
 

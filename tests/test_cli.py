@@ -271,3 +271,18 @@ def test_example_is_in_the_package():
 
     assert (resources.files("examples") / "telegram-indonesia-2017.jsonl").is_file()
     assert Path(__file__).parent.parent.joinpath("examples", "__init__.py").exists()
+
+
+def test_a_temporary_lift_that_has_ended_shows_blocked_now(runner, sqlite_path):
+    """Without --as-of, status is as of now: a temporary lift whose end has passed is over."""
+    register(runner, sqlite_path)
+    block(runner, sqlite_path, at="2019-01-01")
+    result = run(runner, sqlite_path, "record", "unblocked", "kominfo-1", "--at", "2019-06-01",
+                 *SOURCE, "--until", "2019-06-15")
+    assert result.exit_code == 0, result.output
+    during = run_json(runner, sqlite_path, "status", "telegram", "--as-of", "2019-06-10")
+    assert during["orders"][0]["state"] == "temporarily-lifted"
+    assert during["state"] == "accessible"
+    now = run_json(runner, sqlite_path, "status", "telegram")
+    assert now["orders"][0]["state"] == "in-effect"
+    assert now["state"] == "partially-blocked"
