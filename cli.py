@@ -35,6 +35,8 @@ from projections.status import all_status, platform_status
 
 PROGRESS_THRESHOLD = 1000
 
+# The auditors' commands live in cli_audit, which imports from here; registered below.
+
 
 class Context:
     """What every command shares: where the ledger is, who is recording, debug mode."""
@@ -244,7 +246,7 @@ for _kind in REGISTRY.values():
 def import_(obj: Context, file: Any) -> None:
     """Import events from JSON Lines (FILE or - for stdin): all or nothing, idempotent by id."""
     facts = list(read_facts(file))
-    with obj.ledger(write=True) as ledger, _progress(len(facts), "checking") as advance:
+    with obj.ledger(write=True) as ledger, progress(len(facts), "checking") as advance:
         try:
             outcome = ledger.record([f for _, f in facts], operator=obj.operator,
                                     on_checked=advance)
@@ -259,7 +261,7 @@ def import_(obj: Context, file: Any) -> None:
 
 
 @contextmanager
-def _progress(total: int, label: str) -> Iterator[Callable[[int], None]]:
+def progress(total: int, label: str) -> Iterator[Callable[[int], None]]:
     """A progress bar on stderr for large inputs on a terminal; a no-op otherwise."""
     if total < PROGRESS_THRESHOLD or not sys.stderr.isatty():
         yield lambda _: None
@@ -291,7 +293,7 @@ def export(obj: Context, output: str | None) -> None:
 # --- reading --------------------------------------------------------------------------------
 
 
-def _when(value: str | None, option: str) -> When | None:
+def parse_when(value: str | None, option: str) -> When | None:
     return None if value is None else When.parse(value, option, end_of_day=True)
 
 
@@ -316,7 +318,7 @@ def _book(obj: Context, as_known_at: When | None) -> Book:
 def status(obj: Context, platform: str | None, as_of: str | None, as_known_at: str | None,
            as_json: bool) -> None:
     """The status of PLATFORM (or of every platform) at a valid time."""
-    t, k = _when(as_of, "as-of"), _when(as_known_at, "as-known-at")
+    t, k = parse_when(as_of, "as-of"), parse_when(as_known_at, "as-known-at")
     book = _book(obj, k)
     if platform is not None:
         result: Any = platform_status(book, platform, as_of=t, as_known_at=k)
@@ -345,7 +347,7 @@ def history(obj: Context, subject: str | None, as_of: str | None, as_known_at: s
     --json prints {"subject", "as_of", "as_known_at", "events": [...]}, each event with both
     times, who recorded it, and corrected_by / retracted_by / disputed_by.
     """
-    t, k = _when(as_of, "as-of"), _when(as_known_at, "as-known-at")
+    t, k = parse_when(as_of, "as-of"), parse_when(as_known_at, "as-known-at")
     rows = history_rows(_book(obj, k), subject, as_of=t)
     if as_json:
         result = {"subject": subject, "as_of": t.text if t else None,
@@ -397,6 +399,11 @@ def demo(obj: Context) -> None:
                      where=str(obj.target) if keep else None, learned_at=learned_at)
 
 
+from cli_audit import register as register_audit_commands  # noqa: E402 (needs cli above)
+
+register_audit_commands(cli)
+
+
 def main() -> None:
     """The console script."""
     try:
@@ -407,5 +414,5 @@ def main() -> None:
         sys.exit(0)
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # pragma: no cover
     main()

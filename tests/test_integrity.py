@@ -1,0 +1,247 @@
+"""Tampering with the store directly, on each store: verify finds the right position."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from contextlib import closing
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from ledger.canonical import hash_stored
+from ledger.chain import GENESIS, chain_next
+from tests.clitools import run, run_json
+
+
+class Store:
+    """Raw SQL on the ledger's tables, as an attacker with database access would use it."""
+
+    def __init__(self, db: str):
+        self.db = db
+        self.pg = db.startswith("postgresql://")
+        self.events = "blockledger_events" if self.pg else "stored_events"
+        self.chain = f"{self.events}_chain"
+        self.pos = "notification_id" if self.pg else "rowid"
+
+    def sql(self, statement: str, params: tuple = ()) -> list:
+        if self.pg:
+            import psycopg
+
+            with psycopg.connect(self.db, autocommit=True) as conn:
+                cursor = conn.execute(statement.replace("?", "%s"), params)
+                return cursor.fetchall() if cursor.description else []
+        with closing(sqlite3.connect(self.db)) as conn, conn:
+            return conn.execute(statement, params).fetchall()
+
+    def state(self, position: int) -> bytes:
+        [(state,)] = self.sql(f"SELECT state FROM {self.events} WHERE {self.pos} = ?",
+                              (position,))
+        return bytes(state)
+
+    def set_state(self, position: int, state: bytes) -> None:
+        self.sql(f"UPDATE {self.events} SET state = ? WHERE {self.pos} = ?", (state, position))
+
+    def delete(self, position: int, *, chain_too: bool = False) -> None:
+        self.sql(f"DELETE FROM {self.events} WHERE {self.pos} = ?", (position,))
+        if chain_too:
+            self.sql(f"DELETE FROM {self.chain} WHERE position = ?", (position,))
+
+    def rechain(self) -> None:
+        """Recompute every hash and link from the (tampered) events: a consistent rewrite."""
+        rows = self.sql(f"SELECT {self.pos}, state FROM {self.events} ORDER BY {self.pos}")
+        prev = GENESIS
+        for position, state in rows:
+            hashed = hash_stored(bytes(state), position)
+            prev = chain_next(prev, hashed)
+            self.sql(f"UPDATE {self.chain} SET event_hash = ?, chain = ? WHERE position = ?",
+                     (hashed, prev, position))
+
+
+@pytest.fixture
+def ledger_2017(runner, db, example):
+    assert run(runner, db, "import", str(example)).exit_code == 0
+    return db
+
+
+def verdict(runner, db, *args):
+    result = run(runner, db, "verify", "--json", *args)
+    return result.exit_code, json.loads(result.stdout)
+
+
+def test_an_intact_ledger_verifies(runner, ledger_2017):
+    """Nothing false on an intact ledger: exit 0, every event counted."""
+    code, out = verdict(runner, ledger_2017)
+    assert (code, out) == (0, {"ok": True, "events": 33, "first_bad_position": None,
+                               "reason": None})
+
+
+def test_one_changed_byte_is_found(runner, ledger_2017):
+    """One byte changed in one event's stored JSON (still valid JSON) is found there."""
+    store = Store(ledger_2017)
+    state = store.state(7)
+    store.set_state(7, state.replace(b'"recorded_by":"tester"', b'"recorded_by":"testes"'))
+    assert store.state(7) != state
+    code, out = verdict(runner, ledger_2017)
+    assert code == 1 and out["first_bad_position"] == 7
+    assert "altered" in out["reason"]
+
+
+def test_a_garbled_event_is_found(runner, ledger_2017):
+    """Bytes that are no longer JSON are reported at their position, not as a crash."""
+    store = Store(ledger_2017)
+    store.set_state(9, store.state(9)[:-5])
+    code, out = verdict(runner, ledger_2017)
+    assert code == 1 and out["first_bad_position"] == 9
+
+
+def test_a_deleted_event_is_found(runner, ledger_2017):
+    """A middle event deleted (its chain row left) is found at its position."""
+    Store(ledger_2017).delete(12)
+    code, out = verdict(runner, ledger_2017)
+    assert code == 1 and out["first_bad_position"] == 12
+    assert "missing" in out["reason"]
+
+
+def test_a_deleted_event_and_its_link_are_found(runner, ledger_2017):
+    """Deleting an event with its chain row breaks the chain at that position."""
+    Store(ledger_2017).delete(12, chain_too=True)
+    code, out = verdict(runner, ledger_2017)
+    assert code == 1 and out["first_bad_position"] == 12
+    assert "missing" in out["reason"]
+
+
+def test_a_forged_event_is_found(runner, ledger_2017):
+    """An event row inserted behind the ledger's back has no chain entry."""
+    store = Store(ledger_2017)
+    forged = store.state(5).replace(b'"recorded_by":"tester"', b'"recorded_by":"forger"')
+    [(originator, version, topic)] = store.sql(
+        f"SELECT originator_id, originator_version, topic FROM {store.events} "
+        f"WHERE {store.pos} = 5")
+    store.sql(f"INSERT INTO {store.events} (originator_id, originator_version, topic, state) "
+              "VALUES (?, ?, ?, ?)", (originator, version + 1000, topic, forged))
+    code, out = verdict(runner, ledger_2017)
+    assert code == 1 and out["first_bad_position"] == 34
+    assert "no chain entry" in out["reason"]
+
+
+def test_two_swapped_events_are_found(runner, ledger_2017):
+    """Two events' contents swapped: found at the first of them."""
+    store = Store(ledger_2017)
+    a, b = store.state(3), store.state(4)
+    store.set_state(3, b)
+    store.set_state(4, a)
+    code, out = verdict(runner, ledger_2017)
+    assert code == 1 and out["first_bad_position"] == 3
+
+
+def checkpoint_file(runner, db, tmp_path, *extra):
+    path = tmp_path / "checkpoint.txt"
+    result = run(runner, db, "checkpoint", "-o", str(path), *extra)
+    assert result.exit_code == 0, result.output
+    return str(path)
+
+
+def test_a_truncated_tail_is_caught_against_a_checkpoint(runner, ledger_2017, tmp_path):
+    """Removing the last events with their links passes plain verify, not --against."""
+    saved = checkpoint_file(runner, ledger_2017, tmp_path)
+    store = Store(ledger_2017)
+    for position in range(29, 34):
+        store.delete(position, chain_too=True)
+    assert verdict(runner, ledger_2017)[0] == 0
+    code, out = verdict(runner, ledger_2017, "--against", saved)
+    assert code == 1 and "truncated" in out["reason"]
+
+
+def test_a_consistently_rewritten_chain_is_caught_against_a_checkpoint(runner, ledger_2017,
+                                                                      tmp_path):
+    """An event changed and the whole chain recomputed: only the checkpoint catches it."""
+    saved = checkpoint_file(runner, ledger_2017, tmp_path)
+    store = Store(ledger_2017)
+    store.set_state(2, store.state(2).replace(b"2016-03-29", b"2017-03-29"))
+    store.rechain()
+    assert verdict(runner, ledger_2017)[0] == 0
+    code, out = verdict(runner, ledger_2017, "--against", saved)
+    assert code == 1 and "rewritten" in out["reason"]
+    assert verdict(runner, ledger_2017)[1]["ok"]
+
+
+def test_a_ledger_that_grew_still_extends_its_checkpoint(runner, ledger_2017, tmp_path):
+    """Events appended after a checkpoint keep it valid (RFC 9162 consistency)."""
+    saved = checkpoint_file(runner, ledger_2017, tmp_path)
+    result = run(runner, ledger_2017, "record", "statement-issued", "telegram", "--at",
+                 "2017-08-11", "--source", "x", "--by", "Kominfo", "--summary", "s")
+    assert result.exit_code == 0
+    assert verdict(runner, ledger_2017, "--against", saved) == (
+        0, {"ok": True, "events": 34, "first_bad_position": None, "reason": None})
+
+
+def _keys(tmp_path):
+    key = Ed25519PrivateKey.generate()
+    private = tmp_path / "key.pem"
+    public = tmp_path / "key.pub"
+    private.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                          serialization.PrivateFormat.PKCS8,
+                                          serialization.NoEncryption()))
+    public.write_bytes(key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    return str(private), str(public)
+
+
+def test_signed_checkpoint_and_report_proofs_check_out_standalone(runner, ledger_2017,
+                                                                 tmp_path):
+    """A signed checkpoint, a JSON report citing it, and the standalone verifier agree;
+    an altered report or another key fails with exit 1."""
+    private, public = _keys(tmp_path)
+    other = _keys(tmp_path / "..")[1]
+    checkpoint_file(runner, ledger_2017, tmp_path, "--key", private)
+    listed = run(runner, ledger_2017, "checkpoint", "--list").output
+    assert listed.count("\u2014 ") == 1
+    report = run(runner, ledger_2017, "report", "provenance", "telegram", "--format", "json")
+    assert report.exit_code == 0, report.output
+    data = json.loads(report.stdout)
+    assert data["verification"]["ok"] and len(data["events"]) == 33
+    assert all(e["proof"] is not None for e in data["events"])
+    path = tmp_path / "report.json"
+    path.write_text(report.stdout)
+    ok = run(runner, ledger_2017, "verify-proof", str(path), "--public-key", public)
+    assert ok.exit_code == 0, ok.output
+    assert "33 events proven" in ok.output and "signature valid" in ok.output
+    assert run(runner, ledger_2017, "verify-proof", str(path),
+               "--public-key", other).exit_code == 1
+    data["events"][4]["data"]["authority"] = "Someone else"
+    path.write_text(json.dumps(data))
+    altered = run(runner, ledger_2017, "verify-proof", str(path))
+    assert altered.exit_code == 1 and "event 5" in altered.output
+
+
+def test_report_formats_render(runner, ledger_2017, tmp_path):
+    """md, html and prov-json reports render for an order, with hashes in them."""
+    checkpoint_file(runner, ledger_2017, tmp_path)
+    for fmt, marker in (("md", "kominfo-2017-07-14"), ("html", "<html"),
+                        ("prov-json", '"prov:')):
+        result = run(runner, ledger_2017, "report", "provenance", "kominfo-2017-07-14",
+                     "--format", fmt)
+        assert result.exit_code == 0, result.output
+        assert marker in result.stdout
+
+
+def test_init_upgrades_a_ledger_without_a_chain(runner, ledger_2017):
+    """A ledger written before the chain existed gets it computed once by init."""
+    store = Store(ledger_2017)
+    store.sql(f"DELETE FROM {store.chain}")
+    assert verdict(runner, ledger_2017)[0] == 1
+    result = run(runner, ledger_2017, "init")
+    assert "computed the hash chain of 33 existing events" in result.output
+    assert verdict(runner, ledger_2017)[0] == 0
+    assert "computed" not in run(runner, ledger_2017, "init").output
+
+
+def test_status_history_and_export_agree_with_the_chain(runner, ledger_2017):
+    """Every exported hash is the hash verify recomputes (the chain's leaves)."""
+    exported = [json.loads(x) for x in run(runner, ledger_2017, "export").stdout.splitlines()]
+    store = Store(ledger_2017)
+    chain = dict(store.sql(f"SELECT position, event_hash FROM {store.chain}"))
+    assert all(bytes(chain[e["position"]]).hex() == e["hash"] for e in exported)
+    assert run_json(runner, ledger_2017, "status", "telegram")["state"] == "accessible"
