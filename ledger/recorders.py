@@ -33,6 +33,7 @@ from eventsourcing.persistence import (
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
 from eventsourcing.utils import retry
+from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
 from ledger.chain import GENESIS, ChainRow, export_event_hash, first_break, link, raw_event_hash
@@ -137,6 +138,27 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
                       f"FROM {self.chain_table_name} WHERE seq > ? ORDER BY seq LIMIT ?",
                       (after_seq, limit))
             return [ChainRow(*row) for row in c.fetchall()]
+
+    def verification_rows(self, after_seq: int, limit: int) -> list[tuple]:
+        """``(seq, position, event_hash, chain, state or None)`` in chain order: each link
+        with its event's stored state (None where the event is gone), for ``verify``."""
+        with self.datastore.get_connection(commit=False) as conn:
+            # A plain cursor gives plain tuples: sqlite3.Row objects cost more than hashing.
+            cursor = conn._sqlite_conn.cursor()
+            cursor.row_factory = None
+            cursor.execute(
+                f"SELECT c.seq, c.position, c.event_hash, c.chain, e.state "
+                f"FROM {self.chain_table_name} c LEFT JOIN {self.events_table_name} e "
+                f"ON e.rowid = c.position WHERE c.seq > ? ORDER BY c.seq LIMIT ?",
+                (after_seq, limit))
+            return cursor.fetchall()
+
+    def first_unchained_position(self) -> int | None:
+        """The first event without a chain entry (inserted behind the ledger), if any."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT MIN(e.rowid) FROM {self.events_table_name} e WHERE NOT EXISTS "
+                      f"(SELECT 1 FROM {self.chain_table_name} c WHERE c.position = e.rowid)")
+            return c.fetchone()[0]
 
     def insert_checkpoint(self, tree_size: int, note: str) -> None:
         """Keep a checkpoint written for auditors (they keep their own copy too)."""
@@ -306,6 +328,30 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
             rows = curs.execute(statement, (after_seq, limit)).fetchall()
         return [ChainRow(r["seq"], r["position"], r["event_id"], bytes(r["event_hash"]),
                          bytes(r["chain"])) for r in rows]
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def verification_rows(self, after_seq: int, limit: int) -> list[tuple]:
+        """``(seq, position, event_hash, chain, state or None)`` in chain order: each link
+        with its event's stored state (None where the event is gone), for ``verify``."""
+        events = SQL("{0}.{1}").format(Identifier(self.datastore.schema),
+                                       Identifier(self.events_table_name))
+        statement = SQL("SELECT c.seq, c.position, c.event_hash, c.chain, e.state "
+                        "FROM {0} c LEFT JOIN {1} e ON e.notification_id = c.position "
+                        "WHERE c.seq > %s ORDER BY c.seq LIMIT %s").format(
+                            self._chain_table, events)
+        with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as cur:
+            return cur.execute(statement, (after_seq, limit)).fetchall()
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def first_unchained_position(self) -> int | None:
+        """The first event without a chain entry (inserted behind the ledger), if any."""
+        events = SQL("{0}.{1}").format(Identifier(self.datastore.schema),
+                                       Identifier(self.events_table_name))
+        statement = SQL("SELECT MIN(e.notification_id) AS first FROM {0} e WHERE NOT EXISTS "
+                        "(SELECT 1 FROM {1} c WHERE c.position = e.notification_id)").format(
+                            events, self._chain_table)
+        with self.datastore.get_connection() as conn, conn.cursor() as cur:
+            return cur.execute(statement).fetchone()["first"]
 
     def insert_checkpoint(self, tree_size: int, note: str) -> None:
         """Keep a checkpoint written for auditors (they keep their own copy too)."""

@@ -1,0 +1,233 @@
+"""The benchmark harness: blockledger against raw baselines measured in the same run.
+
+Run with the project's venv, not as part of the tests:
+
+    python benchmarks/run.py --events 100000 --json
+    python benchmarks/run.py --scale            # 10k, 100k, 1M: how each figure grows
+
+Machines here are shared and noisy, so every figure that matters is a ratio to a baseline
+measured in the same process, on the same data, moments apart: the bare eventsourcing
+library saving the same events, sqlite3 writing and reading the same rows, hashlib over the
+same bytes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import random
+import resource
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import orjson
+from synthetic import events as synthetic_events
+
+from domain.fact import Fact
+from domain.values import When
+from ledger.application import open_ledger
+from ledger.storage import parse_target
+from ledger.verify import verify
+from projections.book import Book
+from projections.status import platform_status
+
+CHUNK = 20_000
+
+
+def write_file(n: int, path: Path) -> int:
+    with path.open("wb") as out:
+        count = 0
+        for event in synthetic_events(n):
+            out.write(orjson.dumps(event) + b"\n")
+            count += 1
+    return count
+
+
+def read_lines(path: Path):
+    with path.open("rb") as lines:
+        for line in lines:
+            yield orjson.loads(line)
+
+
+def timed(fn) -> tuple[float, Any]:
+    start = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - start, result
+
+
+def measure_import(path: Path, db: str) -> float:
+    """Validated, rule-checked, hash-chained import, in transactions of CHUNK events."""
+    with open_ledger(parse_target(db), create=True) as ledger:
+        def run() -> None:
+            chunk: list[Fact] = []
+            for obj in read_lines(path):
+                chunk.append(Fact.from_json(obj))
+                if len(chunk) == CHUNK:
+                    ledger.record(chunk, operator="bench")
+                    chunk = []
+            if chunk:
+                ledger.record(chunk, operator="bench")
+        seconds, _ = timed(run)
+    return seconds
+
+
+def measure_library(path: Path, db: str) -> float:
+    """The bare eventsourcing Application saving the same events in batches: one aggregate
+    per subject, an event carrying the line's data, the library's JSON transcoder; no
+    validation, no rules, no chain."""
+    from eventsourcing.application import Application
+    from eventsourcing.domain import Aggregate, event
+
+    class Subject(Aggregate):
+        @event("Recorded")
+        def record(self, line: dict) -> None:
+            pass
+
+    class Bare(Application):
+        pass
+
+    app = Bare(env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": db})
+
+    def run() -> None:
+        subjects: dict[str, Subject] = {}
+        batch = 0
+        for obj in read_lines(path):
+            subject = subjects.get(obj["subject"])
+            if subject is None:
+                subject = subjects[obj["subject"]] = Subject()
+            subject.record(obj)
+            batch += 1
+            if batch == CHUNK:
+                app.save(*subjects.values())
+                subjects, batch = {}, 0
+        app.save(*subjects.values())
+
+    seconds, _ = timed(run)
+    app.close()
+    return seconds
+
+
+def measure_raw_insert(export_path: Path, db: str) -> float:
+    """sqlite3 executemany of the export lines into a same-shaped table, one transaction."""
+    def run() -> None:
+        with closing(sqlite3.connect(db)) as conn, conn:
+            conn.execute("CREATE TABLE stored_events (originator_id TEXT, originator_version "
+                         "INTEGER, topic TEXT, state BLOB, PRIMARY KEY (originator_id, "
+                         "originator_version))")
+            with export_path.open("rb") as lines:
+                conn.executemany("INSERT INTO stored_events VALUES (?, ?, ?, ?)",
+                                 ((str(i), 1, "t", line) for i, line in enumerate(lines)))
+    seconds, _ = timed(run)
+    return seconds
+
+
+def measure_read(db: str, *, hash_rows: bool) -> float:
+    """sqlite3 reading every stored row and json-decoding it (or hashing its bytes)."""
+    def run() -> None:
+        with closing(sqlite3.connect(db)) as conn:
+            for (state,) in conn.execute("SELECT state FROM stored_events ORDER BY rowid"):
+                if hash_rows:
+                    hashlib.sha256(state).digest()
+                else:
+                    orjson.loads(state)
+    seconds, _ = timed(run)
+    return seconds
+
+
+def measure_queries(db: str, platforms: int, samples: int) -> dict[str, float]:
+    """status of one platform now, and as of a random date, as the CLI computes them."""
+    rng = random.Random(7)
+    now_ms, asof_ms = [], []
+    with open_ledger(parse_target(db)) as ledger:
+        for _ in range(samples):
+            ref = f"platform-{rng.randrange(platforms)}"
+            seconds, _ = timed(lambda ref=ref: platform_status(Book(ledger.entries()), ref))
+            now_ms.append(seconds * 1000)
+            day = When.parse(f"{rng.randint(2015, 2017)}-06-01", end_of_day=True)
+            seconds, _ = timed(lambda ref=ref, day=day: platform_status(
+                Book(ledger.entries()), ref, as_of=day))
+            asof_ms.append(seconds * 1000)
+    return {"status_p50_ms": statistics.median(now_ms),
+            "status_p99_ms": _p99(now_ms), "asof_p99_ms": _p99(asof_ms)}
+
+
+def _p99(values: list[float]) -> float:
+    return sorted(values)[max(0, int(len(values) * 0.99) - 1)]
+
+
+def run(n: int, *, samples: int = 20) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        tmpdir = Path(tmp)
+        source = tmpdir / "events.jsonl"
+        events = write_file(n, source)
+        db = str(tmpdir / "ledger.db")
+        import_s = measure_import(source, db)
+        library_s = measure_library(source, str(tmpdir / "library.db"))
+        export_path = tmpdir / "export.jsonl"
+        with open_ledger(parse_target(db)) as ledger, export_path.open("wb") as out:
+            from ledger.interchange import write_lines
+            write_lines(ledger.entries(), out)
+        raw_s = measure_raw_insert(export_path, str(tmpdir / "raw.db"))
+        with open_ledger(parse_target(db)) as ledger:
+            verify_s, verdict = timed(lambda: verify(ledger))
+            assert verdict.ok, verdict
+            rebuild_s, _ = timed(lambda: Book(ledger.entries()))
+        read_hash_s = measure_read(db, hash_rows=True)
+        read_s = measure_read(db, hash_rows=False)
+        platforms = 1 + max(int(o["subject"].split("-")[1]) for o in read_lines(source)
+                            if o["type"] == "platform-registered")
+        queries = measure_queries(db, platforms, samples)
+    figures = {
+        "events": events,
+        "import_events_per_s": events / import_s,
+        "baseline_library_events_per_s": events / library_s,
+        "baseline_raw_sqlite_rows_per_s": events / raw_s,
+        "rebuild_events_per_s": events / rebuild_s,
+        "baseline_read_rows_per_s": events / read_s,
+        "verify_events_per_s": events / verify_s,
+        "baseline_read_hash_rows_per_s": events / read_hash_s,
+        **queries,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+    figures["import_vs_library"] = figures["import_events_per_s"] / figures[
+        "baseline_library_events_per_s"]
+    figures["import_vs_raw"] = figures["import_events_per_s"] / figures[
+        "baseline_raw_sqlite_rows_per_s"]
+    figures["rebuild_vs_read"] = figures["rebuild_events_per_s"] / figures[
+        "baseline_read_rows_per_s"]
+    figures["verify_vs_read_hash"] = figures["verify_events_per_s"] / figures[
+        "baseline_read_hash_rows_per_s"]
+    return {k: round(v, 3) if isinstance(v, float) else v for k, v in figures.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--events", type=int, default=10_000)
+    parser.add_argument("--samples", type=int, default=20, help="status queries to time")
+    parser.add_argument("--json", action="store_true", help="one JSON object")
+    parser.add_argument("--scale", action="store_true", help="10k, 100k and 1M events")
+    args = parser.parse_args()
+    if args.scale:
+        results = {n: run(n, samples=args.samples) for n in (10_000, 100_000, 1_000_000)}
+        small, large = results[10_000], results[1_000_000]
+        growth = {k: round(small[k] / large[k], 2) for k in small
+                  if k.endswith("_per_s")}  # per-event cost at 1M relative to 10k
+        growth.update({k: round(large[k] / small[k], 2) for k in small if k.endswith("_ms")})
+        out: Any = {"runs": results, "per_event_cost_1m_vs_10k": growth}
+    else:
+        out = run(args.events, samples=args.samples)
+    print(json.dumps(out, indent=None if args.json else 2))
+
+
+if __name__ == "__main__":
+    main()
