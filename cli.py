@@ -32,6 +32,7 @@ from projections import render
 from projections.book import Book
 from projections.history import history as history_rows
 from projections.status import all_status, platform_status
+from projections.views import Views
 
 PROGRESS_THRESHOLD = 1000
 
@@ -71,6 +72,8 @@ class Context:
         try:
             with open_ledger(target, create=write) as ledger:
                 yield ledger
+                if write:
+                    Views(ledger).catch_up()  # every write leaves the views current
         except LedgerError:
             raise
         except Exception as error:
@@ -304,9 +307,26 @@ as_known_at_option = click.option("--as-known-at", metavar="K",
 json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 
 
-def _book(obj: Context, as_known_at: When | None) -> Book:
+@contextmanager
+def _views(obj: Context) -> Iterator[tuple[Ledger, Views | None]]:
+    """The ledger and its views, caught up; no views where they cannot be written (a
+    read-only connection), and the reads then replay the log instead."""
     with obj.ledger() as ledger:
-        return Book(ledger.entries(), as_known_at=as_known_at.instant if as_known_at else None)
+        views: Views | None = Views(ledger)
+        try:
+            views.catch_up()
+        except Exception:
+            if obj.debug:
+                raise
+            views = None
+        yield ledger, views
+
+
+def _book(ledger: Ledger, views: Views | None, known: When | None, **where: Any) -> Book:
+    at = known.instant if known else None
+    if views is None:
+        return Book(ledger.entries(), as_known_at=at)
+    return views.book(as_known_at=at, **where)
 
 
 @cli.command()
@@ -319,11 +339,14 @@ def status(obj: Context, platform: str | None, as_of: str | None, as_known_at: s
            as_json: bool) -> None:
     """The status of PLATFORM (or of every platform) at a valid time."""
     t, k = parse_when(as_of, "as-of"), parse_when(as_known_at, "as-known-at")
-    book = _book(obj, k)
-    if platform is not None:
-        result: Any = platform_status(book, platform, as_of=t, as_known_at=k)
-    else:
-        result = all_status(book, as_of=t, as_known_at=k)
+    with _views(obj) as (ledger, views):
+        kept = views.current_status(platform) if views and not (t or k) else None
+        if platform is not None:
+            result: Any = kept[0] if kept else platform_status(
+                _book(ledger, views, k, platform=platform), platform, as_of=t, as_known_at=k)
+        else:
+            result = kept if kept is not None else all_status(
+                _book(ledger, views, k), as_of=t, as_known_at=k)
     if as_json:
         click.echo(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode())
         return
@@ -348,7 +371,17 @@ def history(obj: Context, subject: str | None, as_of: str | None, as_known_at: s
     times, who recorded it, and corrected_by / retracted_by / disputed_by.
     """
     t, k = parse_when(as_of, "as-of"), parse_when(as_known_at, "as-known-at")
-    rows = history_rows(_book(obj, k), subject, as_of=t)
+    with _views(obj) as (ledger, views):
+        if views is None or subject is None:
+            book = _book(ledger, views, k)
+        elif any(kind == "platform" for kind, _ in views.subject_keys(subject)):
+            book = _book(ledger, views, k, platform=subject)
+        else:
+            entries = [e for kind, _ in sorted(set(views.subject_keys(subject)))
+                       for e in views.entries(subject=(kind, subject))]
+            entries.sort(key=lambda e: e.position)
+            book = Book(entries, as_known_at=k.instant if k else None)
+        rows = history_rows(book, subject, as_of=t)
     if as_json:
         result = {"subject": subject, "as_of": t.text if t else None,
                   "as_known_at": k.text if k else None, "events": rows}
