@@ -1,4 +1,5 @@
-"""The auditors' commands: verify, checkpoint, report provenance, verify-proof.
+"""The auditors' and maintainers' commands: verify, checkpoint, report provenance,
+verify-proof, projections.
 
 Registered on the ``blockledger`` group by ``cli``; thin like the rest of the CLI.
 """
@@ -158,8 +159,43 @@ def verify_proof(report_file: str, public_key: str | None) -> None:
 
 def register(group: click.Group) -> None:
     """Add the auditors' commands to the ``blockledger`` group."""
-    for command in (verify, checkpoint, report, verify_proof):
+    for command in (verify, checkpoint, report, verify_proof, projections_group):
         group.add_command(command)
 
 
 __all__ = ["LedgerError", "register"]
+
+
+@click.group("projections")
+def projections_group() -> None:
+    """The persisted views (read models): their positions, and rebuilding them."""
+
+
+@projections_group.command("status")
+@json_option
+@pass_context
+def projections_status(obj: Context, as_json: bool) -> None:
+    """Each view's position, its lag behind the ledger, and its rows."""
+    from projections.views import Views
+
+    with obj.ledger() as ledger:
+        lag = Views(ledger).lag()
+    if as_json:
+        click.echo(orjson.dumps(lag).decode())
+        return
+    for view, figures in lag.items():
+        click.echo(f"{view:8} position {figures['position']:>9}  lag {figures['lag']:>9}  "
+                   f"rows {figures['rows']:>9}")
+
+
+@projections_group.command("rebuild")
+@click.argument("name", required=False, type=click.Choice(["history", "status"]))
+@pass_context
+def projections_rebuild(obj: Context, name: str | None) -> None:
+    """Drop NAME (or every view) and rebuild it from the first event."""
+    from projections.views import Views
+
+    with obj.ledger(write=True) as ledger, progress(
+            ledger.recorder.max_notification_id() or 0, "rebuilding") as advance:
+        Views(ledger).rebuild(name, progress=advance)
+    click.echo(f"rebuilt {name or 'history and status'}")

@@ -1,0 +1,155 @@
+"""The persisted views: equal to a full replay, rebuildable, resumable; library test cases."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+from eventsourcing.tests.persistence import TrackingRecorderTestCase
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from domain.errors import LedgerError
+from domain.fact import Fact
+from domain.values import When
+from ledger.application import open_ledger
+from ledger.storage import parse_target
+from ledger.views import PostgresViews, SQLiteViews
+from projections.book import Book
+from projections.status import platform_status
+from projections.views import Views
+from tests.clitools import run, run_json
+from tests.test_bitemporal import _day, _fact, _step_fact, scripts
+
+
+class TestLibraryTrackingCases:
+    """The library's own tracking-recorder test case, against our view recorders."""
+
+    def test_sqlite(self, tmp_path):
+        """SQLiteViews passes TrackingRecorderTestCase unmodified."""
+        from eventsourcing.sqlite import SQLiteDatastore
+
+        class Case(TrackingRecorderTestCase):
+            def create_recorder(self):
+                recorder = SQLiteViews(SQLiteDatastore(str(tmp_path / f"{uuid.uuid4()}.db")))
+                recorder.create_table()
+                return recorder
+
+        _run_case(Case)
+
+    @pytest.mark.postgres
+    def test_postgres(self, pg_url):
+        """PostgresViews passes TrackingRecorderTestCase unmodified."""
+        from eventsourcing.postgres import PostgresDatastore
+
+        target = parse_target(pg_url).settings
+
+        class Case(TrackingRecorderTestCase):
+            def create_recorder(self):
+                datastore = PostgresDatastore(
+                    dbname=target["POSTGRES_DBNAME"], host=target["POSTGRES_HOST"],
+                    port=target["POSTGRES_PORT"], user=target["POSTGRES_USER"],
+                    password=target["POSTGRES_PASSWORD"])
+                recorder = PostgresViews(datastore, tracking_table_name=f"t{uuid.uuid4().hex}")
+                recorder.create_table()
+                return recorder
+
+        _run_case(Case)
+
+
+def _run_case(case: type) -> None:
+    import unittest
+
+    suite = unittest.defaultTestLoader.loadTestsFromTestCase(case)
+    result = unittest.TextTestRunner(verbosity=0).run(suite)
+    assert result.wasSuccessful(), result.errors + result.failures
+
+
+@pytest.fixture
+def ledger_2017(runner, db, example):
+    assert run(runner, db, "import", str(example)).exit_code == 0
+    return db
+
+
+def test_projections_status_shows_no_lag_after_a_write(runner, ledger_2017):
+    """After import the views are caught up: lag 0, a row per event, a status per platform."""
+    result = run(runner, ledger_2017, "projections", "status", "--json")
+    assert result.exit_code == 0, result.output
+    lag = json.loads(result.stdout)
+    assert lag["history"] == {"position": 33, "lag": 0, "rows": 33}
+    assert lag["status"]["lag"] == 0 and lag["status"]["rows"] == 1
+
+
+def test_views_deleted_and_rebuilt_give_identical_answers(runner, ledger_2017):
+    """Rebuilding every view from zero gives the same status and history."""
+    before = [run_json(runner, ledger_2017, "status", "telegram", "--as-of", day)
+              for day in ("2017-07-20", "2017-08-20")]
+    history = run_json(runner, ledger_2017, "history", "telegram")
+    now = run_json(runner, ledger_2017, "status")
+    assert run(runner, ledger_2017, "projections", "rebuild").exit_code == 0
+    assert [run_json(runner, ledger_2017, "status", "telegram", "--as-of", day)
+            for day in ("2017-07-20", "2017-08-20")] == before
+    assert run_json(runner, ledger_2017, "history", "telegram") == history
+    assert run_json(runner, ledger_2017, "status") == now
+
+
+def test_an_interrupted_rebuild_resumes(ledger_2017):
+    """A rebuild stopped after its first batch resumes from its position."""
+    import projections.views as module
+
+    with open_ledger(parse_target(ledger_2017)) as ledger:
+        views = Views(ledger)
+        views.store.drop("history")
+        views.store.drop("status")
+        old, module.BATCH = module.BATCH, 10
+        calls = []
+
+        def stop(n):
+            calls.append(n)
+            raise KeyboardInterrupt
+
+        try:
+            with pytest.raises(KeyboardInterrupt):
+                views.catch_up(progress=stop)
+            assert views.store.position("history") == 10
+            assert views.catch_up() == 23
+        finally:
+            module.BATCH = old
+        assert views.store.counts() == {"history": 33, "status": 1}
+
+
+@settings(max_examples=20, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(script=scripts(), days=st.lists(st.integers(0, 70), min_size=1, max_size=3),
+       cut=st.floats(0, 1))
+def test_views_equal_a_full_replay(tmp_path_factory, script, days, cut):
+    """For generated ledgers, status from the views equals status from a full replay, at
+    random as-of and as-known-at times."""
+    facts, steps = script
+    path = str(tmp_path_factory.mktemp("views") / "ledger.db")
+    with open_ledger(parse_target(path), create=True) as ledger:
+        ledger.record(facts, operator="t")
+        recorded = list(facts)
+        for step in steps:
+            fact = _step_fact(step, recorded)
+            try:
+                ledger.record([fact], operator="t")
+            except LedgerError:
+                continue
+            recorded.append(fact)
+        views = Views(ledger)
+        views.catch_up()
+        entries = list(ledger.entries())
+        known = entries[min(len(entries) - 1, int(cut * len(entries)))].fact.recorded_at
+        for day in days:
+            as_of = When.parse(_day(day), end_of_day=True)
+            for k in (None, known):
+                replayed = platform_status(Book(entries, as_known_at=k), "p", as_of=as_of)
+                viewed = platform_status(views.book(platform="p", as_known_at=k), "p",
+                                         as_of=as_of)
+                assert viewed == replayed
+        assert views.current_status("p") == [platform_status(Book(entries), "p")]
+
+
+__all__ = ["Fact", "_fact"]
