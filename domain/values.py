@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 
 from attrs import frozen
 
@@ -47,6 +48,7 @@ def check_text(value: object, field: str, *, limit: int = MAX_TEXT) -> str:
     return value
 
 
+@lru_cache(maxsize=65536)
 def aggregate_id(kind: str, reference: str) -> uuid.UUID:
     """The deterministic id of the aggregate of ``kind`` addressed by ``reference``."""
     return uuid.uuid5(NAMESPACE, f"{kind}:{reference}")

@@ -28,10 +28,14 @@ class FactMapper(Mapper):
     """Stores ``Subject`` events as canonical export JSON (then compressed or encrypted,
     when the library is configured to)."""
 
+    def canonical(self, domain_event: Any) -> bytes:
+        """The canonical JSON of the event as exported, without its position."""
+        exported = domain_event.fact.to_json()
+        exported["recorded_at"] = domain_event.timestamp.isoformat()
+        return canonical(exported)
+
     def to_stored_event(self, domain_event: Any) -> StoredEvent:
-        fact: Fact = domain_event.fact
-        exported = fact.evolve(recorded_at=domain_event.timestamp).to_json()
-        state = canonical(exported)
+        state = self.canonical(domain_event)
         if self.compressor:
             state = self.compressor.compress(state)
         if self.cipher:

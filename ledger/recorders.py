@@ -9,9 +9,12 @@ because the insert has already taken the store's write lock (SQLite's database l
 library's ``LOCK TABLE … IN EXCLUSIVE MODE`` on PostgreSQL) concurrent writers are
 serialized and always extend the latest head.
 
-Writers pass ``exports=[…]`` (one dict per stored event, in order: the event's export
-object without ``position``) so the hash is the one anyone can recompute from an export
-line; without it the stored row is hashed (``ledger.chain.raw_event_hash``).
+Writers pass ``exports=[…]``, one per stored event, in order: the event's export object
+without ``position`` (a dict), or ``(event id, canonical bytes)`` of that object, or
+``(event id, None)`` when the stored state itself is those canonical bytes (the ledger's
+own mapper, unencrypted: the fast path, nothing encoded twice). The hash is then the one
+anyone can recompute from an export line; without ``exports`` the stored row is hashed
+(``ledger.chain.raw_event_hash``).
 
 Select them with ``APPLICATION_RECORDER_TOPIC`` (``BLOCKLEDGER_APPLICATION_RECORDER_TOPIC``),
 e.g. ``ledger.recorders:ChainedSQLiteApplicationRecorder``.
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from typing import Any
+from uuid import UUID
 
 import psycopg
 from eventsourcing.persistence import (
@@ -36,6 +40,7 @@ from eventsourcing.utils import retry
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
+from ledger.canonical import hash_stored
 from ledger.chain import GENESIS, ChainRow, export_event_hash, first_break, link, raw_event_hash
 
 #: How many event ids go in one ``IN (…)`` query (SQLite caps bound parameters).
@@ -56,7 +61,10 @@ def _checked_exports(stored_events: Sequence[StoredEvent], exports: Any) -> list
     if len(exports) != len(stored_events):
         raise ChainError(f"{len(exports)} exports for {len(stored_events)} stored events")
     for export in exports:
-        if not isinstance(export, dict) or not isinstance(export.get("id"), str):
+        if isinstance(export, tuple):
+            if len(export) != 2 or not isinstance(export[0], str):
+                raise ChainError("an export tuple is (event id, canonical bytes or None)")
+        elif not isinstance(export, dict) or not isinstance(export.get("id"), str):
             raise ChainError("each export must be a dict with a string 'id'")
     return exports
 
@@ -65,7 +73,9 @@ def _chain_items(ids: Sequence[int], stored_events: Sequence[StoredEvent],
                  exports: list | None) -> list[tuple[int, str | None, bytes]]:
     if exports is None:
         return [(p, None, raw_event_hash(p, s)) for p, s in zip(ids, stored_events, strict=True)]
-    return [(p, e["id"], export_event_hash(p, e)) for p, e in zip(ids, exports, strict=True)]
+    return [(p, e[0], hash_stored(s.state if e[1] is None else e[1], p)) if isinstance(e, tuple)
+            else (p, e["id"], export_event_hash(p, e))
+            for p, e, s in zip(ids, exports, stored_events, strict=True)]
 
 
 def _checked_backfill(rows: Iterable[ChainRow]) -> list[ChainRow]:
@@ -138,6 +148,19 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
                       f"FROM {self.chain_table_name} WHERE seq > ? ORDER BY seq LIMIT ?",
                       (after_seq, limit))
             return [ChainRow(*row) for row in c.fetchall()]
+
+    def existing_originators(self, ids: Iterable[UUID]) -> set[UUID]:
+        """Those of the aggregate ``ids`` that have events (one query per 500 ids), so
+        that a batch does not ask for each new subject in turn."""
+        ids = list(dict.fromkeys(ids))
+        found: set[UUID] = set()
+        with self.datastore.transaction(commit=False) as c:
+            for i in range(0, len(ids), _ID_BATCH):
+                batch = [u.hex for u in ids[i:i + _ID_BATCH]]
+                c.execute(f"SELECT DISTINCT originator_id FROM {self.events_table_name} "
+                          f"WHERE originator_id IN ({','.join('?' * len(batch))})", batch)
+                found.update(UUID(row[0]) for row in c.fetchall())
+        return found
 
     def verification_rows(self, after_seq: int, limit: int) -> list[tuple]:
         """``(seq, position, event_hash, chain, state or None)`` in chain order: each link
@@ -328,6 +351,17 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
             rows = curs.execute(statement, (after_seq, limit)).fetchall()
         return [ChainRow(r["seq"], r["position"], r["event_id"], bytes(r["event_hash"]),
                          bytes(r["chain"])) for r in rows]
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def existing_originators(self, ids: Iterable[UUID]) -> set[UUID]:
+        """Those of the aggregate ``ids`` that have events, in one query."""
+        events = SQL("{0}.{1}").format(Identifier(self.datastore.schema),
+                                       Identifier(self.events_table_name))
+        statement = SQL("SELECT DISTINCT originator_id FROM {0} "
+                        "WHERE originator_id = ANY(%s)").format(events)
+        with self.datastore.get_connection() as conn, conn.cursor() as cur:
+            rows = cur.execute(statement, (list(dict.fromkeys(ids)),)).fetchall()
+        return {row["originator_id"] for row in rows}
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def verification_rows(self, after_seq: int, limit: int) -> list[tuple]:
