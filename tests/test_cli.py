@@ -286,3 +286,24 @@ def test_a_temporary_lift_that_has_ended_shows_blocked_now(runner, sqlite_path):
     now = run_json(runner, sqlite_path, "status", "telegram")
     assert now["orders"][0]["state"] == "in-effect"
     assert now["state"] == "partially-blocked"
+
+
+def test_batch_commit_keeps_landed_batches_and_resumes(runner, sqlite_path, example, tmp_path):
+    """With --batch-commit a refused line keeps the batches before it; fixing the file and
+    re-running skips what landed and adds the rest."""
+    lines = example.read_text().splitlines()
+    bad = list(lines)
+    grant = next(i for i, line in enumerate(bad) if "normalization-granted" in line)
+    bad[grant] = bad[grant].replace('"2017-08-10"', '"2017-07-18"')  # before its conditions
+    path = tmp_path / "case.jsonl"
+    path.write_text("\n".join(bad) + "\n")
+    result = run(runner, sqlite_path, "import", str(path), "--batch-commit", "--batch-size", "5")
+    assert result.exit_code == 1
+    assert f"line {grant + 1}:" in result.output
+    landed = count(sqlite_path)
+    assert landed == grant // 5 * 5
+    again = run(runner, sqlite_path, "import", str(example), "--batch-commit",
+                "--batch-size", "5")
+    assert again.exit_code == 0, again.output
+    assert f"({landed} already in the ledger, skipped)" in again.output
+    assert count(sqlite_path) == len(lines)
