@@ -31,6 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import orjson
+from eventsourcing.application import Application
+from eventsourcing.domain import Aggregate, event
 from synthetic import events as synthetic_events
 
 from domain.fact import Fact
@@ -42,6 +44,18 @@ from projections.status import platform_status
 from projections.views import Views
 
 CHUNK = 20_000
+
+
+class Subject(Aggregate):
+    """The bare library's aggregate: one per subject, one event per line."""
+
+    @event("Recorded")
+    def record(self, line: dict) -> None:
+        pass
+
+
+class Bare(Application):
+    """The bare library's application (its SQLite module, its JSON transcoder)."""
 
 
 def write_file(n: int, path: Path) -> int:
@@ -86,17 +100,6 @@ def measure_library(path: Path, db: str) -> float:
     """The bare eventsourcing Application saving the same events in batches: one aggregate
     per subject, an event carrying the line's data, the library's JSON transcoder; no
     validation, no rules, no chain."""
-    from eventsourcing.application import Application
-    from eventsourcing.domain import Aggregate, event
-
-    class Subject(Aggregate):
-        @event("Recorded")
-        def record(self, line: dict) -> None:
-            pass
-
-    class Bare(Application):
-        pass
-
     app = Bare(env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": db})
 
     def run() -> None:
