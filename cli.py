@@ -73,7 +73,7 @@ class Context:
             with open_ledger(target, create=write) as ledger:
                 yield ledger
                 if write:
-                    Views(ledger).catch_up()  # every write leaves the views current
+                    _catch_up_after_write(ledger, self.debug)
         except LedgerError:
             raise
         except Exception as error:
@@ -81,6 +81,18 @@ class Context:
                 raise
             raise LedgerError(f"cannot use the ledger at {target}: "
                               f"{str(error).strip().splitlines()[0]}") from error
+
+
+def _catch_up_after_write(ledger: Ledger, debug: bool) -> None:
+    """Leave the views current. What was written is committed whatever happens here, so a
+    failure is a warning, not an error: the next command catches up."""
+    try:
+        Views(ledger).catch_up()
+    except Exception as error:
+        if debug:
+            raise
+        click.echo(f"warning: written, but the views did not catch up ({error}); the next "
+                   "command will", err=True)
 
 
 def _is_store_error(error: Exception) -> bool:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import random
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -21,7 +23,7 @@ from ledger.mapper import FactMapper
 from ledger.storage import Target
 
 #: How many times a batch is re-checked against fresh state after a concurrent write.
-RETRIES = 5
+RETRIES = 30
 READ_BATCH = 1000
 
 
@@ -77,6 +79,9 @@ class Ledger(Application):
                 if attempt == RETRIES - 1:
                     raise LedgerError("gave up after repeated concurrent writes to the same "
                                       "subjects; try again") from None
+                # Another operator wrote to the same subject first: back off a random
+                # moment, so that racing writers do not collide again in lockstep.
+                time.sleep(random.uniform(0, 0.005 * (attempt + 1)))
                 continue
             return outcome
         raise AssertionError("unreachable")  # pragma: no cover

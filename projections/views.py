@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+from eventsourcing.persistence import IntegrityError
 
 from domain.declaration import REGISTRY
 from domain.fact import Fact
@@ -23,6 +24,7 @@ from projections.book import Book
 from projections.status import platform_status
 
 BATCH = 5000
+RETRIES = 10
 
 
 class Views:
@@ -37,10 +39,21 @@ class Views:
 
     def catch_up(self, progress: Callable[[int], None] | None = None) -> int:
         """Bring every view up to the ledger's last event; return how many events were
-        added to the history view."""
-        added = self._catch_up_history(progress)
-        self._catch_up_status()
-        return added
+        added to the history view.
+
+        Another process catching up at the same moment makes one of the two transactions
+        conflict (the same positions, the same tracking row): that one starts again from
+        the position the other reached.
+        """
+        for attempt in range(RETRIES):
+            try:
+                added = self._catch_up_history(progress)
+                self._catch_up_status()
+                return added
+            except IntegrityError:
+                if attempt == RETRIES - 1:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def rebuild(self, view: str | None = None,
                 progress: Callable[[int], None] | None = None) -> None:
