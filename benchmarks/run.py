@@ -23,7 +23,9 @@ import statistics
 import sys
 import tempfile
 import time
-from contextlib import closing
+import uuid
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -100,7 +102,7 @@ def measure_library(path: Path, db: str) -> float:
     """The bare eventsourcing Application saving the same events in batches: one aggregate
     per subject, an event carrying the line's data, the library's JSON transcoder; no
     validation, no rules, no chain."""
-    app = Bare(env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": db})
+    app = Bare(env=parse_target(db).settings)
 
     def run() -> None:
         subjects: dict[str, Subject] = {}
@@ -136,16 +138,48 @@ def measure_raw_insert(export_path: Path, db: str) -> float:
 
 
 def measure_read(db: str, *, hash_rows: bool) -> float:
-    """sqlite3 reading every stored row and json-decoding it (or hashing its bytes)."""
+    """The driver reading every stored row and json-decoding it (or hashing its bytes)."""
+    def use(state: bytes) -> None:
+        if hash_rows:
+            hashlib.sha256(state).digest()
+        else:
+            orjson.loads(state)
+
     def run() -> None:
+        if db.startswith("postgresql://"):
+            import psycopg
+
+            with psycopg.connect(db) as conn, conn.cursor("scan") as cursor:
+                cursor.execute("SELECT state FROM blockledger_events ORDER BY notification_id")
+                for (state,) in cursor:
+                    use(state)
+            return
         with closing(sqlite3.connect(db)) as conn:
             for (state,) in conn.execute("SELECT state FROM stored_events ORDER BY rowid"):
-                if hash_rows:
-                    hashlib.sha256(state).digest()
-                else:
-                    orjson.loads(state)
+                use(state)
     seconds, _ = timed(run)
     return seconds
+
+
+@contextmanager
+def databases(server: str | None, tmpdir: Path) -> Iterator[tuple[str, str]]:
+    """A fresh ledger target and a fresh target for the bare library: SQLite files, or
+    databases created on the PostgreSQL ``server`` (and dropped afterwards)."""
+    if server is None:
+        yield str(tmpdir / "ledger.db"), str(tmpdir / "library.db")
+        return
+    import psycopg
+
+    names = [f"bl_bench_{uuid.uuid4().hex[:12]}" for _ in range(2)]
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
+        for name in names:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{server}/{names[0]}", f"{server}/{names[1]}"
+    finally:
+        with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
+            for name in names:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def measure_queries(db: str, platforms: int, samples: int) -> dict[str, float]:
@@ -173,14 +207,15 @@ def _p99(values: list[float]) -> float:
     return sorted(values)[max(0, int(len(values) * 0.99) - 1)]
 
 
-def run(n: int, *, samples: int = 200) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory() as tmp:
+def run(n: int, *, samples: int = 200, server: str | None = None) -> dict[str, Any]:
+    """Every figure for ``n`` synthetic events, on SQLite or on the PostgreSQL ``server``
+    (the raw sqlite3 insert baseline is always SQLite's)."""
+    with tempfile.TemporaryDirectory() as tmp, databases(server, Path(tmp)) as (db, bare):
         tmpdir = Path(tmp)
         source = tmpdir / "events.jsonl"
         events = write_file(n, source)
-        db = str(tmpdir / "ledger.db")
         import_s = measure_import(source, db)
-        library_s = measure_library(source, str(tmpdir / "library.db"))
+        library_s = measure_library(source, bare)
         export_path = tmpdir / "export.jsonl"
         with open_ledger(parse_target(db)) as ledger, export_path.open("wb") as out:
             from ledger.interchange import write_lines
@@ -224,16 +259,19 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=200, help="status queries to time")
     parser.add_argument("--json", action="store_true", help="one JSON object")
     parser.add_argument("--scale", action="store_true", help="10k, 100k and 1M events")
+    parser.add_argument("--db", metavar="SERVER", help="a PostgreSQL server URL "
+                        "(postgresql://user@host:port): measure there, in fresh databases")
     args = parser.parse_args()
     if args.scale:
-        results = {n: run(n, samples=args.samples) for n in (10_000, 100_000, 1_000_000)}
+        results = {n: run(n, samples=args.samples, server=args.db)
+                   for n in (10_000, 100_000, 1_000_000)}
         small, large = results[10_000], results[1_000_000]
         growth = {k: round(small[k] / large[k], 2) for k in small
                   if k.endswith("_per_s")}  # per-event cost at 1M relative to 10k
         growth.update({k: round(large[k] / small[k], 2) for k in small if k.endswith("_ms")})
         out: Any = {"runs": results, "per_event_cost_1m_vs_10k": growth}
     else:
-        out = run(args.events, samples=args.samples)
+        out = run(args.events, samples=args.samples, server=args.db)
     print(json.dumps(out, indent=None if args.json else 2))
 
 
