@@ -37,7 +37,10 @@ class Book:
                 kind = kind_of[fact.data.target]
             kind_of[fact.id] = kind
             self.subjects.setdefault((kind, fact.subject), []).append(fact)
+        # Folds are pure functions of the book: a status asks for the same ones many times.
         self.effective = cache(self._effective)
+        self.state = cache(self._state)
+        self.related = cache(self._related)
 
     def refs(self, kind: str) -> list[str]:
         """References of every subject of ``kind``, sorted."""
@@ -53,13 +56,14 @@ class Book:
     def _effective(self, kind: str, ref: str) -> Effective:
         return effective(self.facts(kind, ref))
 
-    def state(self, kind: str, ref: str, as_of: datetime | None = None) -> SubjectState | None:
-        """The subject's state at valid time ``as_of``; None if it did not exist then."""
+    def _state(self, kind: str, ref: str, as_of: datetime | None = None) -> SubjectState | None:
+        """The subject's state at valid time ``as_of``; None if it did not exist then
+        (``state``, cached: callers only read it)."""
         state = fold(kind, ref, self.effective(kind, ref).facts, until=as_of)
         return state if state.created is not None else None
 
-    def related(self, platform: str, kind: str) -> list[str]:
-        """Orders or requests (``kind``) concerning ``platform``."""
+    def _related(self, platform: str, kind: str) -> list[str]:
+        """Orders or requests (``kind``) concerning ``platform`` (``related``, cached)."""
         return [ref for ref in self.refs(kind)
                 if any(f.data.platform == platform for f in self.effective(kind, ref).facts
                        if f.kind.creates)]
