@@ -10,8 +10,6 @@ from eventsourcing.tests.persistence import TrackingRecorderTestCase
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from domain.errors import LedgerError
-from domain.fact import Fact
 from domain.values import When
 from ledger.application import open_ledger
 from ledger.storage import parse_target
@@ -20,7 +18,7 @@ from projections.book import Book
 from projections.status import platform_status
 from projections.views import Views
 from tests.clitools import run, run_json
-from tests.test_bitemporal import _day, _fact, _step_fact, scripts
+from tests.test_bitemporal import _day, record_script, scripts
 
 
 class TestLibraryTrackingCases:
@@ -129,15 +127,7 @@ def test_views_equal_a_full_replay(tmp_path_factory, script, days, cut):
     facts, steps = script
     path = str(tmp_path_factory.mktemp("views") / "ledger.db")
     with open_ledger(parse_target(path), create=True) as ledger:
-        ledger.record(facts, operator="t")
-        recorded = list(facts)
-        for step in steps:
-            fact = _step_fact(step, recorded)
-            try:
-                ledger.record([fact], operator="t")
-            except LedgerError:
-                continue
-            recorded.append(fact)
+        record_script(ledger, facts, steps)
         views = Views(ledger)
         views.catch_up()
         entries = list(ledger.entries())
@@ -151,5 +141,3 @@ def test_views_equal_a_full_replay(tmp_path_factory, script, days, cut):
                 assert viewed == replayed
         assert views.current_status("p") == [platform_status(Book(entries), "p")]
 
-
-__all__ = ["Fact", "_fact"]
