@@ -7,6 +7,7 @@ command-line options (``cli``) and the reference docs (``blockledger types``).
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -15,9 +16,13 @@ import attrs
 from attrs import frozen
 
 from domain.errors import BadInput
-from domain.values import MAX_ITEMS, When, check_slug, check_text
+from domain.values import MAX_ITEMS, When, check_slug, check_text, json_kind, shown
 
 KINDS = ("text", "slug", "choice", "texts", "slugs", "time", "bool", "event", "fields")
+#: How a field is named in a correction's ``set`` (and in every declaration).
+FIELD_NAME = re.compile(r"[a-z][a-z0-9_]{0,49}")
+#: At most this many fields are replaced by one correction.
+MAX_FIELDS = 100
 
 
 @frozen
@@ -38,11 +43,11 @@ class FieldSpec:
         """Validate one JSON value of this field and return its domain value."""
         if self.is_list:
             if not isinstance(value, list):
-                raise BadInput(f"expected a list, got {type(value).__name__}", field=field)
+                raise BadInput(f"expected a list, got {json_kind(value)}", field=field)
             if self.required and not value:
                 raise BadInput("must list at least one item", field=field)
             if len(value) > MAX_ITEMS:
-                raise BadInput(f"lists more than {MAX_ITEMS} items", field=field)
+                raise BadInput(f"lists more than {MAX_ITEMS:,} items", field=field)
             check = check_slug if self.kind == "slugs" else check_text
             items = [check(item, f"{field}[{i}]") for i, item in enumerate(value)]
             return tuple(dict.fromkeys(items))  # duplicates say nothing more
@@ -51,27 +56,24 @@ class FieldSpec:
         if self.kind == "slug":
             return check_slug(value, field)
         if self.kind == "choice":
-            if value not in self.choices:
-                raise BadInput(f"{value!r} is not one of {', '.join(self.choices)}", field=field)
+            if not isinstance(value, str) or value not in self.choices:
+                raise BadInput(f"{shown(value)} is not one of {', '.join(self.choices)}",
+                               field=field)
             return value
         if self.kind == "time":
             return When.parse(value, field)
         if self.kind == "bool":
             if not isinstance(value, bool):
-                raise BadInput(f"expected true or false, got {value!r}", field=field)
+                raise BadInput(f"expected true or false, got {json_kind(value)}", field=field)
             return value
         if self.kind == "event":
             try:
                 return uuid.UUID(check_text(value, field))
             except ValueError:
-                raise BadInput(f"{value!r} is not an event id (a UUID)", field=field) from None
+                raise BadInput(f"{shown(value)} is not an event id (a UUID)",
+                               field=field) from None
         if self.kind == "fields":
-            # Checked against the target event's own declaration when the ledger applies it.
-            if not isinstance(value, dict) or not value:
-                raise BadInput("expected an object of the fields to replace", field=field)
-            if len(value) > 100:
-                raise BadInput("replaces more than 100 fields", field=field)
-            return FieldValues(tuple(sorted(value.items())))
+            return FieldValues(tuple(sorted(_check_replacements(value, field).items())))
         raise AssertionError(self.kind)  # pragma: no cover
 
     def load(self, value: Any) -> Any:
@@ -97,6 +99,35 @@ class FieldSpec:
         if self.kind == "fields":
             return dict(value.items)
         return value
+
+
+def _check_replacements(value: Any, field: str) -> dict[str, Any]:
+    """A correction's ``set``, checked as far as it can be without its target: field names,
+    and values that some field could hold (text, a list of texts, true, false or null; never
+    a number, an object or a nested list). Each value is checked against the target event's
+    own declaration when the ledger applies the correction.
+    """
+    if not isinstance(value, dict) or not value:
+        raise BadInput("expected an object of the fields to replace", field=field)
+    if len(value) > MAX_FIELDS:
+        raise BadInput(f"replaces more than {MAX_FIELDS} fields", field=field)
+    for name, new in value.items():
+        if not FIELD_NAME.fullmatch(name):
+            raise BadInput(f"{shown(name)} is not a field name", field=field)
+        where = f"{field}.{name}"
+        if new is None or isinstance(new, bool):
+            continue
+        if isinstance(new, str):
+            check_text(new, where)
+        elif isinstance(new, list) and name != "note":
+            if len(new) > MAX_ITEMS:
+                raise BadInput(f"lists more than {MAX_ITEMS:,} items", field=where)
+            for i, item in enumerate(new):
+                check_text(item, f"{where}[{i}]")
+        else:
+            raise BadInput(f"a replaced value is text, a list of texts, true, false or null; "
+                           f"got {json_kind(new)}", field=where)
+    return value
 
 
 @frozen
@@ -181,11 +212,11 @@ class EventType:
         if raw is None:
             raw = {}
         if not isinstance(raw, dict):
-            raise BadInput(f"expected an object, got {type(raw).__name__}", field=prefix)
+            raise BadInput(f"expected an object, got {json_kind(raw)}", field=prefix)
         specs = dict(self.fields())
         unknown = [k for k in raw if k not in specs]
         if unknown:
-            raise BadInput(f"{self.name} has no field {unknown[0]!r} "
+            raise BadInput(f"{self.name} has no field {shown(unknown[0])} "
                            f"(it takes: {', '.join(specs) or 'none'})", field=prefix)
         values = {}
         for name, spec in specs.items():
@@ -241,5 +272,5 @@ def event_type(name: object, field: str = "type") -> EventType:
     try:
         return REGISTRY[name]  # type: ignore[index]
     except (KeyError, TypeError):
-        raise BadInput(f"unknown event type {name!r} (known: {', '.join(REGISTRY)})",
+        raise BadInput(f"unknown event type {shown(name)} (known: {', '.join(REGISTRY)})",
                        field=field) from None

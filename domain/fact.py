@@ -13,7 +13,17 @@ from attrs import frozen
 import domain.vocabulary  # noqa: F401  (registers the event types)
 from domain.declaration import EventType, event_type
 from domain.errors import BadInput
-from domain.values import MAX_ITEMS, NAMESPACE, Source, When, check_slug, check_text
+from domain.values import (
+    MAX_EVENT,
+    MAX_ITEMS,
+    NAMESPACE,
+    Source,
+    When,
+    check_slug,
+    check_text,
+    json_kind,
+    shown,
+)
 
 ENVELOPE = ("id", "type", "subject", "occurred_at", "sources", "note", "data")
 #: Set by the ledger; accepted (and ignored) on import so that an export re-imports as is.
@@ -51,11 +61,12 @@ class Fact:
         file without ids can still be re-imported without adding anything.
         """
         if not isinstance(obj, dict):
-            raise BadInput(f"expected a JSON object, got {type(obj).__name__}")
+            raise BadInput(f"expected a JSON object (an event), got {json_kind(obj)}")
         unknown = [k for k in obj if k not in ENVELOPE and k not in LEDGER_FIELDS]
         if unknown:
-            raise BadInput(f"unknown field (an event has {', '.join(ENVELOPE)})",
-                           field=unknown[0])
+            name = unknown[0] if len(unknown[0]) <= 60 else unknown[0][:57] + "..."
+            name = name or '""'
+            raise BadInput(f"unknown field (an event has {', '.join(ENVELOPE)})", field=name)
         kind = event_type(obj.get("type"))
         raw_id = obj.get("id")
         if raw_id is None:
@@ -64,16 +75,18 @@ class Fact:
             try:
                 fact_id = uuid.UUID(check_text(raw_id, "id"))
             except ValueError:
-                raise BadInput(f"{raw_id!r} is not a UUID", field="id") from None
+                raise BadInput(f"{shown(raw_id)} is not a UUID", field="id") from None
         subject = check_slug(obj.get("subject"), "subject")
         occurred_at = When.parse(obj.get("occurred_at"), "occurred_at")
         sources = obj.get("sources")
-        if not sources:
+        if sources is None or sources == []:
             raise BadInput("an event needs at least one source", field="sources")
         if not isinstance(sources, list):
-            raise BadInput("expected a list of sources", field="sources")
+            raise BadInput(f"expected a list of sources, got {json_kind(sources)}",
+                           field="sources")
         if len(sources) > MAX_ITEMS:
-            raise BadInput(f"lists more than {MAX_ITEMS} sources", field="sources")
+            raise BadInput(f"lists more than {MAX_ITEMS:,} sources", field="sources")
+        _check_ledger_fields(obj)
         note = obj.get("note")
         fact = cls(
             id=fact_id,
@@ -84,6 +97,12 @@ class Fact:
             data=kind.parse(obj.get("data")),
             note=None if note is None else check_text(note, "note"),
         )
+        try:
+            size = len(orjson.dumps(obj))
+        except (TypeError, orjson.JSONEncodeError):
+            raise BadInput("cannot be written as JSON") from None
+        if size > MAX_EVENT:
+            raise BadInput(f"the event is {size:,} bytes of JSON, more than {MAX_EVENT:,}")
         if fact_id is NO_ID:
             # No id given: derive one from the content, so re-importing the file adds nothing.
             content = fact.to_json()
@@ -138,3 +157,18 @@ class Fact:
     def evolve(self, **changes: Any) -> Fact:
         """A copy with ``changes``."""
         return attrs.evolve(self, **changes)
+
+
+def _check_ledger_fields(obj: dict[str, Any]) -> None:
+    """The fields the ledger sets are ignored on import, but they must still be what an export
+    writes (texts, and a position): a value of another shape is a sign of a wrong file."""
+    for name in ("recorded_at", "recorded_by", "hash"):
+        value = obj.get(name)
+        if value is not None:
+            check_text(value, name, limit=1_000)
+    position = obj.get("position")
+    if position is not None and (
+            isinstance(position, bool) or not isinstance(position, int)
+            or not 0 <= position < 2**53):
+        raise BadInput(f"expected a position (a whole number from 0), got {shown(position)}",
+                       field="position")

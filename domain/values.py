@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import reprlib
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
@@ -15,9 +16,73 @@ SLUG = re.compile(r"[a-z0-9][a-z0-9._-]{0,99}")
 SHA256 = re.compile(r"[0-9a-f]{64}")
 URL = re.compile(r"https?://\S+", re.IGNORECASE)
 
-#: Size limits on text, so that one hostile line cannot fill the store.
+#: Size limits, so that one hostile line cannot fill the store: a text (any text field, list
+#: item or source part) holds at most MAX_TEXT characters, a list at most MAX_ITEMS items, and
+#: a whole event, as JSON, at most MAX_EVENT bytes (an import line is at most 1 MB: an export
+#: line is the event plus its recording, well under 10 kB more, so every export re-imports).
 MAX_TEXT = 10_000
 MAX_ITEMS = 1_000
+MAX_EVENT = 990_000
+
+#: Free-text fields: a tab or a line break may appear in them (a summary may quote a letter).
+#: Every other text (names, senders, authorities, list items, source titles and URLs, ids,
+#: references) is one line. Decided by the last part of the field's path (``data.summary``).
+FREE_TEXT = frozenset({"summary", "reason", "claim", "detail", "note", "quote"})
+
+# Characters refused in text, in any field: C0 and C1 control characters (and DEL), lone
+# surrogates (invalid Unicode, e.g. a command-line argument that was not UTF-8), and the
+# bidirectional embedding, override and isolate characters U+202A-U+202E and U+2066-U+2069,
+# which make a text display as something else than it is ("Tele\u202emarg" shows as
+# "Telegram"). Free text may hold a tab and a line break (\n); one-line text may not, nor
+# U+2028/U+2029 (line and paragraph separators).
+_BIDI = "\u202a-\u202e\u2066-\u2069"
+_REFUSED_FREE = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI}\ud800-\udfff]")
+_REFUSED_LINE = re.compile(f"[\x00-\x1f\x7f-\x9f\u2028\u2029{_BIDI}\ud800-\udfff]")
+
+_SHOWN = reprlib.Repr()
+_SHOWN.maxstring = 60
+_SHOWN.maxother = 60
+_SHOWN.maxlevel = 2
+_SHOWN.maxlist = _SHOWN.maxdict = _SHOWN.maxtuple = 4
+
+
+def shown(value: object) -> str:
+    """A value as an error message may quote it: escaped, at most about 60 characters, and
+    safe on any input (a 10 MB text, a list nested 1000 deep)."""
+    return _SHOWN.repr(value)
+
+
+def json_kind(value: object) -> str:
+    """What a JSON value is, in words: "text", "a number", "a list", "an object", "null"."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, list | tuple):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def _describe_char(char: str, multiline: bool) -> str:
+    code = ord(char)
+    if 0x202A <= code <= 0x202E or 0x2066 <= code <= 0x2069:
+        return (f"the bidirectional control character U+{code:04X}, which makes a text display "
+                "as something else than it is")
+    if 0xD800 <= code <= 0xDFFF:
+        return f"the lone surrogate U+{code:04X}: it is not valid Unicode (was the input UTF-8?)"
+    if char == "\x00":
+        return "a NUL character"
+    if char == "\r" and multiline:
+        return "a carriage return (U+000D): break lines with \\n alone"
+    if char in "\t\n\r\u2028\u2029":
+        return f"a line break or tab (U+{code:04X}): this field is one line"
+    return f"the control character U+{code:04X}"
 
 # Fixed forever: aggregate ids are uuid5(NAMESPACE, "<kind>:<reference>").
 NAMESPACE = uuid.UUID("6f1b6a3e-4c1d-5b8e-9a57-0d3c2b1e7f42")
@@ -26,25 +91,41 @@ NAMESPACE = uuid.UUID("6f1b6a3e-4c1d-5b8e-9a57-0d3c2b1e7f42")
 def check_slug(value: object, field: str) -> str:
     """Return ``value`` if it is a reference slug, else raise ``BadInput`` naming ``field``."""
     if not isinstance(value, str) or not SLUG.fullmatch(value):
+        what = shown(value) if isinstance(value, str) else json_kind(value)
         raise BadInput(
-            f"{value!r} is not a reference: use lower-case letters, digits, '.', '_' or '-' "
-            "(at most 100, starting with a letter or digit)",
+            f"{what} is not a reference: use text of lower-case letters, digits, '.', '_' or "
+            "'-' (at most 100, starting with a letter or digit)",
             field=field,
         )
     return value
 
 
-def check_text(value: object, field: str, *, limit: int = MAX_TEXT) -> str:
-    """Return ``value`` stripped if it is non-empty text within ``limit`` characters."""
+def is_free_text(field: str) -> bool:
+    """Whether the field at path ``field`` is free text (see ``FREE_TEXT``)."""
+    return field.rpartition(".")[2] in FREE_TEXT
+
+
+def check_text(value: object, field: str, *, limit: int = MAX_TEXT,
+               multiline: bool | None = None) -> str:
+    """Return ``value`` stripped if it is non-empty text within ``limit`` characters.
+
+    It must not hold a control character (free text may hold a tab and a line break; by
+    default a field is free text when its name is in ``FREE_TEXT``), a bidirectional
+    override or isolate, or a lone surrogate.
+    """
     if not isinstance(value, str):
-        raise BadInput(f"expected text, got {type(value).__name__}", field=field)
+        raise BadInput(f"expected text, got {json_kind(value)}", field=field)
     value = value.strip()
     if not value:
         raise BadInput("must not be empty", field=field)
     if len(value) > limit:
-        raise BadInput(f"is longer than {limit} characters", field=field)
-    if "\x00" in value:
-        raise BadInput("contains a NUL character", field=field)
+        raise BadInput(f"is longer than {limit:,} characters", field=field)
+    if multiline is None:
+        multiline = is_free_text(field)
+    bad = (_REFUSED_FREE if multiline else _REFUSED_LINE).search(value)
+    if bad:
+        raise BadInput(f"character {bad.start() + 1} is {_describe_char(bad.group(), multiline)}",
+                       field=field)
     return value
 
 
@@ -74,26 +155,35 @@ class When:
         (``--as-of 2017-07-14`` includes everything that happened on 14 July).
         """
         if not isinstance(value, str):
-            raise BadInput(f"expected an ISO 8601 date or date-time, got {value!r}", field=field)
+            raise BadInput(f"expected an ISO 8601 date or date-time, got {json_kind(value)}",
+                           field=field)
         text = value.strip()
         if len(text) == 10:
             try:
                 day = date.fromisoformat(text)
             except ValueError:
-                raise BadInput(f"{value!r} is not an ISO 8601 date", field=field) from None
+                raise BadInput(f"{shown(value)} is not an ISO 8601 date", field=field) from None
             start = datetime.combine(day, time(0), tzinfo=UTC)
             instant = start + timedelta(days=1, microseconds=-1) if end_of_day else start
-            return cls(text=text, instant=instant, day=True)
+            # The text kept is the plain date (2017-W28-5 is kept as 2017-07-14).
+            return cls(text=day.isoformat(), instant=instant, day=True)
         try:
             moment = datetime.fromisoformat(text)
         except ValueError:
-            raise BadInput(f"{value!r} is not an ISO 8601 date or date-time", field=field) from None
+            raise BadInput(f"{shown(value)} is not an ISO 8601 date or date-time",
+                           field=field) from None
         if moment.tzinfo is None:
             raise BadInput(
-                f"{value!r} has no UTC offset: add one (e.g. +07:00 or Z) or give a bare date",
+                f"{shown(value)} has no UTC offset: add one (e.g. +07:00 or Z) or give a bare "
+                "date",
                 field=field,
             )
-        return cls(text=moment.isoformat(), instant=moment.astimezone(UTC), day=False)
+        try:
+            instant = moment.astimezone(UTC)
+        except OverflowError:  # 0001-01-01T00:00+01:00 is before the year 1 in UTC
+            raise BadInput(f"{shown(value)} is out of range (years 1 to 9999 in UTC)",
+                           field=field) from None
+        return cls(text=moment.isoformat(), instant=instant, day=False)
 
     @classmethod
     def of(cls, moment: datetime) -> When:
@@ -122,9 +212,10 @@ class Source:
         if not isinstance(value, dict):
             raise BadInput("a source is a URL, a text or an object {url, title, sha256, quote}",
                            field=field)
-        unknown = set(value) - {"url", "title", "sha256", "quote"}
+        unknown = [k for k in value if k not in ("url", "title", "sha256", "quote")]
         if unknown:
-            raise BadInput(f"unknown source field {sorted(unknown)[0]!r}", field=field)
+            raise BadInput(f"unknown source field {shown(unknown[0])} (a source has url, "
+                           "title, sha256, quote)", field=field)
         parts = {k: check_text(v, f"{field}.{k}") for k, v in value.items() if v is not None}
         if not parts.get("url") and not parts.get("title"):
             raise BadInput("a source needs a url or a title", field=field)
