@@ -307,6 +307,8 @@ def _record_lines(obj: Context, facts: list[tuple[int, Fact]]) -> Outcome:
             index = getattr(error, "index", None)
             if index is None:
                 raise
+            if isinstance(error, BadInput):  # keep its field: "line N, field 'x': ..."
+                raise error.at_line(facts[index][0]) from None
             raise type(error)(f"line {facts[index][0]}: {error}") from None
 
 
