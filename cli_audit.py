@@ -15,7 +15,7 @@ import click
 import orjson
 
 from cli import Context, as_known_at_option, as_of_option, json_option, pass_context, progress
-from domain.errors import BadInput, LedgerError
+from domain.errors import BadInput
 from ledger.checkpoint import load_private_key, load_public_key
 from ledger.verify import checkpoint_note
 from ledger.verify import verify as verify_ledger
@@ -163,7 +163,6 @@ def register(group: click.Group) -> None:
         group.add_command(command)
 
 
-__all__ = ["LedgerError", "register"]
 
 
 @click.group("projections")
