@@ -1,4 +1,4 @@
-"""The aggregates: ``Platform``, ``BlockOrder`` and ``NormalizationRequest``.
+"""The aggregates: ``Platform``, ``BlockOrder``, ``NormalizationRequest`` and ``Operator``.
 
 Each is addressed by a human reference (its id is uuid5 of kind and reference) and holds its
 facts. Every library event carries one ``Fact``; the fact's ``type`` is the domain word and
@@ -15,6 +15,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, ProgrammingError
 
+import domain.operators  # noqa: F401  (registers the operator kind's rules)
 from domain.amendments import check_target, corrected, effective, is_amendment
 from domain.errors import RuleBroken
 from domain.fact import Fact
@@ -60,6 +61,7 @@ class Subject(Aggregate):
         if not (fact.kind.creates and fact.kind.subject == cls.kind):
             raise ProgrammingError(f"a {fact.type} does not create a {cls.kind}")
         _check_not_future(fact, now)
+        check_addition(cls.kind, fact.subject, [], None, None, fact)  # e.g. an operator's key
         return cls._create(cls.Opened, ref=fact.subject, fact=fact)
 
     def record(self, fact: Fact, now: datetime) -> None:
@@ -183,8 +185,30 @@ class NormalizationRequest(Subject):
         TOPIC = "blockledger:normalization-request:recorded"
 
 
+class Operator(Subject):
+    """Someone who may record, with the key that signs their events (domain.operators)."""
+
+    TOPIC = "blockledger:operator"
+    kind = "operator"
+
+    class Event(Subject.Event):
+        TOPIC = "blockledger:operator:event"
+
+    class Created(Subject.Created):
+        TOPIC = "blockledger:operator:created"
+
+    class Opened(Subject.Opened):
+        TOPIC = "blockledger:operator:opened"
+
+    class Recorded(Subject.Recorded):
+        TOPIC = "blockledger:operator:recorded"
+
+
 AGGREGATES: dict[str, type[Subject]] = {
     "platform": Platform,
     "order": BlockOrder,
     "request": NormalizationRequest,
+    "operator": Operator,
 }
+#: The stored topics of operator events (the recorders index them, to find operators fast).
+OPERATOR_TOPICS = (Operator.Opened.TOPIC, Operator.Recorded.TOPIC)

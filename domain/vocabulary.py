@@ -223,6 +223,27 @@ class NormalizationDenied:
     reason: str = text("why")
 
 
+# --- operators: who may record, with which key -------------------------------------------
+
+
+@declare("operator-added", subject="operator", creates=True,
+         describe=lambda d: f"operator added as {d.role or 'recorder'}")
+class OperatorAdded:
+    """A person or system may record from now on, signing with this Ed25519 key."""
+
+    public_key: str = text("the Ed25519 public key, base64 of its 32 raw bytes")
+    role: str | None = choice("recorder (writes events) or auditor (reads and checks)",
+                              ("recorder", "auditor"), required=False)
+
+
+@declare("operator-revoked", subject="operator",
+         describe=lambda d: "operator revoked" + _opt(": ", d.reason))
+class OperatorRevoked:
+    """The operator may no longer record; events its key signs from now on are flagged."""
+
+    reason: str | None = text("why", required=False)
+
+
 # --- amendments: about another event, on that event's subject ---------------------------
 
 

@@ -42,6 +42,7 @@ from psycopg.sql import SQL, Identifier
 
 from ledger.canonical import hash_stored
 from ledger.chain import GENESIS, ChainRow, export_event_hash, first_break, link, raw_event_hash
+from ledger.signed import PostgresSignatures, SQLiteSignatures
 
 #: How many event ids go in one ``IN (…)`` query (SQLite caps bound parameters).
 _ID_BATCH = 500
@@ -86,8 +87,9 @@ def _checked_backfill(rows: Iterable[ChainRow]) -> list[ChainRow]:
     return rows
 
 
-class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
-    """A SQLite application recorder that appends to the hash chain in each insert."""
+class ChainedSQLiteApplicationRecorder(SQLiteSignatures, SQLiteApplicationRecorder):
+    """A SQLite application recorder that appends to the hash chain in each insert, and
+    signs the new events when a signer is set (``ledger.signed``)."""
 
     def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
         # Set before super().__init__, which builds the CREATE TABLE statements.
@@ -109,7 +111,8 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
             "event_hash BLOB NOT NULL CHECK (length(event_hash) = 32), "
             "chain BLOB NOT NULL CHECK (length(chain) = 32))"), (
             f"CREATE TABLE IF NOT EXISTS {self.checkpoints_table_name} ("
-            "seq INTEGER PRIMARY KEY, tree_size INTEGER NOT NULL, note TEXT NOT NULL)")]
+            "seq INTEGER PRIMARY KEY, tree_size INTEGER NOT NULL, note TEXT NOT NULL)"),
+            *self.signature_statements()]
 
     def insert_events(self, stored_events: Sequence[StoredEvent],
                       **kwargs: Any) -> Sequence[int] | None:
@@ -130,8 +133,9 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
             c.execute(self._select_head)
             head = c.fetchone()
             prev, seq = (head["chain"], head["seq"]) if head else (GENESIS, 0)
-            items = _chain_items(ids, stored_events, kwargs.get("exports"))
-            c.executemany(self._insert_chain, link(prev, seq, items))
+            rows = link(prev, seq, _chain_items(ids, stored_events, kwargs.get("exports")))
+            c.executemany(self._insert_chain, rows)
+            self._attribute(c, rows)
         return ids
 
     def chain_head(self) -> tuple[int, int, bytes] | None:
@@ -240,8 +244,9 @@ def _check_backfill_covers(c: Any, n: int, *count_statements: Any) -> None:
                          f"(got {n} rows)")
 
 
-class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
-    """A PostgreSQL application recorder that appends to the hash chain in each insert."""
+class ChainedPostgresApplicationRecorder(PostgresSignatures, PostgresApplicationRecorder):
+    """A PostgreSQL application recorder that appends to the hash chain in each insert,
+    and signs the new events when a signer is set (``ledger.signed``)."""
 
     def __init__(self, datastore: PostgresDatastore, *,
                  events_table_name: str = "stored_events"):
@@ -265,6 +270,7 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
         self.sql_create_statements.append(SQL(
             "CREATE TABLE IF NOT EXISTS {0} (seq bigserial PRIMARY KEY, "
             "tree_size bigint NOT NULL, note text NOT NULL)").format(self._checkpoints_table))
+        self.sql_create_statements.extend(self.signature_statements())
         self._select_head = SQL(
             "SELECT seq, position, chain FROM {0} ORDER BY seq DESC LIMIT 1").format(table)
         self._insert_chain = SQL(
@@ -332,8 +338,9 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
         curs.execute(self._select_head)
         head = curs.fetchone()
         prev, seq = (bytes(head["chain"]), head["seq"]) if head else (GENESIS, 0)
-        curs.executemany(self._insert_chain, link(prev, seq, _chain_items(ids, stored_events,
-                                                                            exports)))
+        rows = link(prev, seq, _chain_items(ids, stored_events, exports))
+        curs.executemany(self._insert_chain, rows)
+        self._attribute(curs, rows)
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def chain_head(self) -> tuple[int, int, bytes] | None:

@@ -239,6 +239,25 @@ def dispute(subject: str, *, target: str | uuid.UUID, at: str = "2017-09-01",
 # --- aggregates ---------------------------------------------------------------------------
 
 
+# --- operators ----------------------------------------------------------------------------
+
+#: A fixed Ed25519 public key (base64 of 32 raw bytes) for domain tests that sign nothing.
+PUBLIC_KEY = "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="
+
+
+def operator_added(subject: str = "alice", *, at: str = "2017-01-01",
+                   public_key: str = PUBLIC_KEY, role: str | None = None, **kw: Any) -> Fact:
+    env = _envelope(kw)
+    return fact("operator-added", subject, at=at,
+                data={"public_key": public_key, "role": role, **kw}, **env)
+
+
+def operator_revoked(subject: str = "alice", *, at: str = "2017-06-01",
+                     reason: str | None = "left the ministry", **kw: Any) -> Fact:
+    env = _envelope(kw)
+    return fact("operator-revoked", subject, at=at, data={"reason": reason, **kw}, **env)
+
+
 def given(*facts: Fact, now: datetime = NOW) -> Subject:
     """The aggregate opened by the first fact, with the rest recorded in order."""
     first, *rest = facts

@@ -35,6 +35,8 @@ from tests.facts import (
     meeting,
     no_response,
     observed,
+    operator_added,
+    operator_revoked,
     registered,
     requested,
     response,
@@ -93,6 +95,8 @@ ACCEPTED = {
     "retraction": lambda: (blocked(), observed(id=LIFT_ID),
                            retraction("kominfo-1", target=LIFT_ID)),
     "dispute": lambda: (blocked(id=BLOCK_ID), dispute("kominfo-1", target=BLOCK_ID)),
+    "operator-added": lambda: (operator_added(),),
+    "operator-revoked": lambda: (operator_added(), operator_revoked()),
 }
 
 
@@ -110,10 +114,11 @@ class TestDeclarations:
             assert isinstance(aggregate, AGGREGATES[kind])
 
     def test_the_vocabulary_is_the_design_s(self):
-        """The registry declares exactly the twenty event types of the design."""
+        """The registry declares the twenty event types of the design and the two operator
+        events of signed attribution (issue #6)."""
         assert set(REGISTRY) == set(ACCEPTED)
         assert {n for n, t in REGISTRY.items() if t.creates} == {
-            "platform-registered", "blocked", "normalization-requested"}
+            "platform-registered", "blocked", "normalization-requested", "operator-added"}
 
     def test_every_builder_gives_a_source(self):
         """Every builder gives its fact a source (the default citation)."""
@@ -841,3 +846,44 @@ class TestValues:
         assert BadInput("x").exit_code == 2
         assert str(BadInput("bad", field="data.x", line=3)) == "line 3, field 'data.x': bad"
 
+
+
+# --- operators ----------------------------------------------------------------------------
+
+
+class TestOperators:
+    def test_an_operator_is_added_with_a_key_and_a_role(self):
+        """Given nothing, when an operator is added, then it holds its key, as a recorder
+        unless it says otherwise."""
+        operator = given(operator_added())
+        assert operator.state().role == "recorder"
+        assert len(operator.state().key_id) == 32
+        assert given(operator_added(role="auditor")).state().role == "auditor"
+
+    def test_a_key_that_is_not_ed25519_is_refused(self):
+        """A public key must be base64 of 32 bytes."""
+        with pytest.raises(RuleBroken, match="public_key is 3 bytes"):
+            given(operator_added(public_key="AAAA"))
+        with pytest.raises(RuleBroken, match="public_key is not base64"):
+            given(operator_added(public_key="not a key!"))
+
+    def test_an_unknown_role_is_bad_input(self):
+        with pytest.raises(BadInput, match="recorder, auditor") as caught:
+            operator_added(role="admin")
+        assert caught.value.field == "data.role"
+
+    def test_a_revoked_operator_stays_revoked(self):
+        """Given a revoked operator, revoking it again is refused, naming the revocation."""
+        operator = given(operator_added(), operator_revoked())
+        assert operator.state().revoked is not None
+        message = refused(operator, operator_revoked(at="2017-07-01", reason="again"))
+        assert "was revoked by operator-revoked" in message
+
+    def test_a_name_is_added_once(self):
+        with pytest.raises(Refused):
+            given(operator_added(), operator_added(at="2017-02-01"))
+
+    def test_a_revocation_before_the_operator_existed_is_refused(self):
+        message = refused(given(operator_added(at="2017-03-01")),
+                          operator_revoked(at="2017-02-01"))
+        assert "before alice was created" in message

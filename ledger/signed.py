@@ -1,0 +1,212 @@
+"""Where signatures are kept: a table beside the chain, written in the same transaction.
+
+``<events>_signatures`` holds one row per signed event: its ``position``, the ``key_id`` of
+the Ed25519 key that signed it and the 64-byte ``signature`` of its event hash
+(``ledger.signatures.message``). The recorders sign inside the insert transaction,
+because the event hash covers the position, which only the database assigns; the key stays
+in the operator's process and never reaches the database.
+
+The same transaction enforces attribution: an event must be signed when an operator event
+stands before it in the ledger, so an insert without a signer is refused and rolls back
+once any operator is registered (the first ``operator-added`` itself may go unsigned). Operator events are found through a partial index on their topics, so the
+check costs one index probe, however large the ledger.
+
+These mixins hold the SQL for each store; ``ledger.recorders`` mixes them in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from eventsourcing.persistence import InterfaceError, OperationalError
+from eventsourcing.utils import retry
+from psycopg.rows import tuple_row
+from psycopg.sql import SQL, Identifier, Literal
+
+from domain.errors import BadInput
+from domain.subjects import OPERATOR_TOPICS
+from ledger.chain import ChainRow
+
+
+class Signer(Protocol):
+    """What the recorders need of a signer: its key's id, and a signature of a hash."""
+
+    key_id: str
+
+    def sign(self, event_hash: bytes) -> bytes: ...
+
+
+class Unsigned(BadInput):
+    """An unsigned write to a ledger that has registered operators."""
+
+    def __init__(self) -> None:
+        super().__init__("this ledger has registered operators: every event must be signed "
+                         "by one (--operator NAME --key FILE, or BLOCKLEDGER_SIGNING_KEY)",
+                         field="key")
+
+
+_TOPICS_SQL = ", ".join(f"'{topic}'" for topic in OPERATOR_TOPICS)  # constants, no input
+
+
+class SQLiteSignatures:
+    """Signatures and operator lookups in a SQLite ledger."""
+
+    signer: Signer | None = None
+    events_table_name: str
+    chain_table_name: str
+    datastore: Any
+
+    def signature_statements(self) -> list[str]:
+        e = self.events_table_name
+        return [
+            f"CREATE TABLE IF NOT EXISTS {e}_signatures (position INTEGER PRIMARY KEY, "
+            "key_id TEXT NOT NULL, "
+            "signature BLOB NOT NULL CHECK (length(signature) = 64))",
+            f"CREATE INDEX IF NOT EXISTS {e}_operators ON {e} (topic) "
+            f"WHERE topic IN ({_TOPICS_SQL})",
+        ]
+
+    def _attribute(self, c: Any, rows: Sequence[ChainRow]) -> None:
+        """Sign ``rows`` in this transaction, or refuse an unsigned write where an operator
+        event precedes one of them (the rule ``ledger.signatures.check`` applies)."""
+        e = self.events_table_name
+        if self.signer is not None:
+            key_id, sign = self.signer.key_id, self.signer.sign
+            c.executemany(f"INSERT INTO {e}_signatures (position, key_id, signature) "
+                          "VALUES (?, ?, ?)",
+                          [(row.position, key_id, sign(row.event_hash)) for row in rows])
+            return
+        c.execute(f"SELECT 1 FROM {e} WHERE topic IN ({_TOPICS_SQL}) AND rowid < ? LIMIT 1",
+                  (rows[-1].position,))
+        if c.fetchone() is not None:
+            raise Unsigned()
+
+    def operator_events(self) -> list[tuple[int, bytes]]:
+        """``(position, stored state)`` of every operator event, in ledger order."""
+        e = self.events_table_name
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT rowid, state FROM {e} WHERE topic IN ({_TOPICS_SQL}) "
+                      "ORDER BY rowid")
+            return [(row[0], bytes(row[1])) for row in c.fetchall()]
+
+    def signature_rows(self, after_seq: int, limit: int) -> list[tuple]:
+        """``(seq, position, event_hash, key_id, signature, state)`` in chain order, with
+        key_id, signature and state None for an unsigned event (state only where signed)."""
+        e, t = self.events_table_name, self.chain_table_name
+        with self.datastore.transaction(commit=False) as c:
+            if not self._has_signatures(c):
+                c.execute(f"SELECT seq, position, event_hash, NULL, NULL, NULL FROM {t} "
+                          "WHERE seq > ? ORDER BY seq LIMIT ?", (after_seq, limit))
+            else:
+                c.execute(f"SELECT c.seq, c.position, c.event_hash, s.key_id, s.signature, "
+                          f"CASE WHEN s.position IS NULL THEN NULL ELSE e.state END "
+                          f"FROM {t} c LEFT JOIN {e}_signatures s ON s.position = c.position "
+                          f"LEFT JOIN {e} e ON e.rowid = c.position "
+                          "WHERE c.seq > ? ORDER BY c.seq LIMIT ?", (after_seq, limit))
+            return [tuple(row) for row in c.fetchall()]
+
+    def signatures_at(self, positions: Sequence[int]) -> dict[int, tuple[str, bytes]]:
+        """``position -> (key_id, signature)`` for those of ``positions`` that are signed."""
+        e, out = self.events_table_name, {}
+        with self.datastore.transaction(commit=False) as c:
+            if not self._has_signatures(c):
+                return {}
+            for i in range(0, len(positions), 500):
+                batch = list(positions[i:i + 500])
+                c.execute(f"SELECT position, key_id, signature FROM {e}_signatures WHERE "
+                          f"position IN ({','.join('?' * len(batch))})", batch)
+                out.update((row[0], (row[1], bytes(row[2]))) for row in c.fetchall())
+        return out
+
+    def _has_signatures(self, c: Any) -> bool:
+        # A ledger last written by an older version may not have the table yet.
+        c.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                  (f"{self.events_table_name}_signatures",))
+        return c.fetchone() is not None
+
+
+class PostgresSignatures:
+    """Signatures and operator lookups in a PostgreSQL ledger."""
+
+    signer: Signer | None = None
+    events_table_name: str
+    datastore: Any
+    _chain_table: Any
+
+    def _signature_names(self) -> tuple[Any, Any, str]:
+        schema = Identifier(self.datastore.schema)
+        events = SQL("{0}.{1}").format(schema, Identifier(self.events_table_name))
+        name = f"{self.events_table_name}_signatures"
+        return events, SQL("{0}.{1}").format(schema, Identifier(name)), name
+
+    def signature_statements(self) -> list[Any]:
+        events, signatures, _ = self._signature_names()
+        topics = SQL(", ").join(Literal(topic) for topic in OPERATOR_TOPICS)
+        return [
+            SQL("CREATE TABLE IF NOT EXISTS {0} (position bigint PRIMARY KEY, "
+                "key_id text NOT NULL, "
+                "signature bytea NOT NULL CHECK (octet_length(signature) = 64))"
+                ).format(signatures),
+            SQL("CREATE INDEX IF NOT EXISTS {0} ON {1} (notification_id) "
+                "WHERE topic IN ({2})").format(
+                    Identifier(f"{self.events_table_name}_operators"), events, topics),
+        ]
+
+    def _attribute(self, curs: Any, rows: Sequence[ChainRow]) -> None:
+        events, signatures, _ = self._signature_names()
+        if self.signer is not None:
+            key_id, sign = self.signer.key_id, self.signer.sign
+            curs.executemany(SQL("INSERT INTO {0} (position, key_id, signature) "
+                                 "VALUES (%s, %s, %s)").format(signatures),
+                             [(row.position, key_id, sign(row.event_hash)) for row in rows])
+            return
+        topics = SQL(", ").join(Literal(topic) for topic in OPERATOR_TOPICS)
+        curs.execute(SQL("SELECT 1 AS found FROM {0} WHERE topic IN ({1}) "
+                         "AND notification_id < %s LIMIT 1").format(events, topics),
+                     (rows[-1].position,))
+        if curs.fetchone() is not None:
+            raise Unsigned()
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def operator_events(self) -> list[tuple[int, bytes]]:
+        events, _, _ = self._signature_names()
+        topics = SQL(", ").join(Literal(topic) for topic in OPERATOR_TOPICS)
+        statement = SQL("SELECT notification_id, state FROM {0} WHERE topic IN ({1}) "
+                        "ORDER BY notification_id").format(events, topics)
+        with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as cur:
+            return [(row[0], bytes(row[1])) for row in cur.execute(statement).fetchall()]
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def signature_rows(self, after_seq: int, limit: int) -> list[tuple]:
+        events, signatures, name = self._signature_names()
+        with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as cur:
+            found = cur.execute("SELECT to_regclass(%s)",
+                                (f'"{self.datastore.schema}"."{name}"',)).fetchone()[0]
+            if found is None:
+                statement = SQL("SELECT seq, position, event_hash, NULL, NULL, NULL FROM {0} "
+                                "WHERE seq > %s ORDER BY seq LIMIT %s").format(self._chain_table)
+            else:
+                statement = SQL(
+                    "SELECT c.seq, c.position, c.event_hash, s.key_id, s.signature, "
+                    "CASE WHEN s.position IS NULL THEN NULL ELSE e.state END "
+                    "FROM {0} c LEFT JOIN {1} s ON s.position = c.position "
+                    "LEFT JOIN {2} e ON e.notification_id = c.position "
+                    "WHERE c.seq > %s ORDER BY c.seq LIMIT %s").format(
+                        self._chain_table, signatures, events)
+            rows = cur.execute(statement, (after_seq, limit)).fetchall()
+        return [tuple(bytes(v) if isinstance(v, memoryview) else v for v in row)
+                for row in rows]
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def signatures_at(self, positions: Sequence[int]) -> dict[int, tuple[str, bytes]]:
+        _, signatures, name = self._signature_names()
+        with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as cur:
+            found = cur.execute("SELECT to_regclass(%s)",
+                                (f'"{self.datastore.schema}"."{name}"',)).fetchone()[0]
+            if found is None:
+                return {}
+            rows = cur.execute(SQL("SELECT position, key_id, signature FROM {0} "
+                                   "WHERE position = ANY(%s)").format(signatures),
+                               (list(positions),)).fetchall()
+        return {row[0]: (row[1], bytes(row[2])) for row in rows}
