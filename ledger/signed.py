@@ -8,8 +8,9 @@ in the operator's process and never reaches the database.
 
 The same transaction enforces attribution: an event must be signed when an operator event
 stands before it in the ledger, so an insert without a signer is refused and rolls back
-once any operator is registered (the first ``operator-added`` itself may go unsigned). Operator events are found through a partial index on their topics, so the
-check costs one index probe, however large the ledger.
+once any operator is registered (the first ``operator-added`` itself may go unsigned).
+Operator events are found through a partial index on their topics, so the check costs one
+index probe, however large the ledger.
 
 These mixins hold the SQL for each store; ``ledger.recorders`` mixes them in.
 """
