@@ -135,6 +135,18 @@ def attribute(ledger: Any, operator: str, key: Ed25519PrivateKey | None) -> Sign
     return signer
 
 
+def attach(ledger: Any, operator: str, key: Ed25519PrivateKey | None) -> Signer | None:
+    """``attribute``, but a refusal waits for the first event written: commands that write
+    no events (a checkpoint, a rebuild) go on, and an event write is refused in its
+    transaction with the reason (``ledger.signed``)."""
+    try:
+        return attribute(ledger, operator, key)
+    except (BadInput, Refused) as error:
+        ledger.recorder.signer = None
+        ledger.recorder.unsigned_error = error
+        return None
+
+
 # --- checking -------------------------------------------------------------------------------
 
 PROBLEMS = ("unsigned", "unknown_key", "revoked_key", "not_a_recorder", "bad_signature",
@@ -222,6 +234,18 @@ def _rows(ledger: Any) -> Iterator[tuple]:
     while rows := ledger.recorder.signature_rows(seq, BATCH):
         yield from rows
         seq = rows[-1][0]
+
+
+def verify_event_signature(event_hash_hex: str, signature: Any) -> bool:
+    """Whether a report's ``signature`` object (public_key, signature: base64) verifies
+    over the event hash given in hex. Malformed objects do not verify."""
+    try:
+        key = Ed25519PublicKey.from_public_bytes(key_bytes(signature["public_key"]))
+        key.verify(base64.b64decode(signature["signature"], validate=True),
+                   message(bytes.fromhex(event_hash_hex)))
+    except (InvalidSignature, BadInput, ValueError, TypeError, KeyError):
+        return False
+    return True
 
 
 def signature_of(ledger: Any, positions: list[int]) -> dict[int, dict[str, str | None]]:

@@ -54,6 +54,8 @@ class SQLiteSignatures:
     """Signatures and operator lookups in a SQLite ledger."""
 
     signer: Signer | None = None
+    #: Why this writer may not write events, found when the ledger was opened (if so).
+    unsigned_error: Exception | None = None
     events_table_name: str
     chain_table_name: str
     datastore: Any
@@ -81,7 +83,7 @@ class SQLiteSignatures:
         c.execute(f"SELECT 1 FROM {e} WHERE topic IN ({_TOPICS_SQL}) AND rowid < ? LIMIT 1",
                   (rows[-1].position,))
         if c.fetchone() is not None:
-            raise Unsigned()
+            raise self.unsigned_error or Unsigned()
 
     def operator_events(self) -> list[tuple[int, bytes]]:
         """``(position, stored state)`` of every operator event, in ledger order."""
@@ -131,6 +133,7 @@ class PostgresSignatures:
     """Signatures and operator lookups in a PostgreSQL ledger."""
 
     signer: Signer | None = None
+    unsigned_error: Exception | None = None
     events_table_name: str
     datastore: Any
     _chain_table: Any
@@ -167,7 +170,7 @@ class PostgresSignatures:
                          "AND notification_id < %s LIMIT 1").format(events, topics),
                      (rows[-1].position,))
         if curs.fetchone() is not None:
-            raise Unsigned()
+            raise self.unsigned_error or Unsigned()
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def operator_events(self) -> list[tuple[int, bytes]]:

@@ -11,13 +11,16 @@ from domain.errors import BadInput, Refused
 from ledger.canonical import event_hash
 from ledger.checkpoint import Checkpoint, decode_proof, verify_signature
 from ledger.merkle import verify_inclusion
+from ledger.signatures import verify_event_signature
 from projections.provenance import HASHED_FIELDS
 
 
 def check_report(report: Any, public_key: Any = None) -> int:
     """Return how many events were proven; raise ``Refused`` naming the first that fails.
 
-    With ``public_key`` the checkpoint's signature must verify with it.
+    With ``public_key`` the checkpoint's signature must verify with it. An event that
+    carries an operator's signature must verify with the public key it names (whether that
+    key belongs to who it says is for the reader to check against the ledger's operators).
     """
     if not isinstance(report, dict) or not isinstance(report.get("events"), list):
         raise BadInput("not a provenance report: expected an object with 'events'")
@@ -37,6 +40,10 @@ def check_report(report: Any, public_key: Any = None) -> int:
         if recomputed != event.get("hash"):
             raise Refused(f"refused: {name}: its fields do not hash to its recorded hash "
                           "(the report was altered)")
+        signature = event.get("signature")
+        if signature is not None and not verify_event_signature(recomputed, signature):
+            raise Refused(f"refused: {name}: its signature does not verify with the public "
+                          "key it names")
         proof, index = event.get("proof"), event.get("leaf_index")
         if proof is None or not isinstance(index, int):
             raise Refused(f"refused: {name} is not covered by the checkpoint")

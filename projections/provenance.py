@@ -1,8 +1,10 @@
 """The provenance report of a subject: its events with their sources, hashes and proofs.
 
-Each event carries its export form (so anyone can recompute its hash), its position, and
-an RFC 9162 inclusion proof against the checkpoint the report cites, so that a third party
-can check the report without access to the ledger (``blockledger verify-proof``).
+Each event carries its export form (so anyone can recompute its hash), its position, an
+RFC 9162 inclusion proof against the checkpoint the report cites, and, where an operator
+signed it, the operator's name, public key and Ed25519 signature of its hash, so that a
+third party can check the report without access to the ledger (``blockledger
+verify-proof``).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Any
 
 from ledger.checkpoint import Checkpoint, encode_hash, encode_proof
 from ledger.merkle import MerkleTree
+from ledger.signatures import PREFIX, signature_of
 from ledger.verify import Broken, Verdict, extends, walk
 from projections.book import Book
 from projections.history import Line, lines
@@ -57,6 +60,9 @@ def provenance(ledger: Any, subject: str, *, as_of: Any = None, as_known_at: Any
     index_of = {position: i for i, position in enumerate(positions)}
     events = [_event(book, line, index_of, leaves, tree)
               for line in lines(book, subject, as_of=as_of)]
+    signed = signature_of(ledger, [ev["position"] for ev in events if ev["position"]])
+    for ev in events:
+        ev["signature"] = signed.get(ev["position"])
     return {
         "report": "provenance",
         "subject": subject,
@@ -74,6 +80,9 @@ def provenance(ledger: Any, subject: str, *, as_of: Any = None, as_known_at: Any
             "signers": [s.key_name for s in signers],
             "note": checkpoint_note,
         },
+        "signatures": {"message": f"{PREFIX.decode().strip()!r}, a newline, then the "
+                       "32 bytes of the event hash; Ed25519",
+                       "signed": sum(ev["signature"] is not None for ev in events)},
         "events": events,
     }
 

@@ -79,6 +79,16 @@ def render_prov(report: dict[str, Any]) -> str:
         doc.entity(event, attrs)
         doc.wasGeneratedBy(event, recording, when)
         doc.wasAttributedTo(event, agent)
+        signed = ev.get("signature")
+        if signed:
+            signer = ex[_local("operator", str(signed.get("operator") or signed.get("key_id")))]
+            if once(signer):
+                doc.agent(signer, {"prov:type": bl["Operator"],
+                                   "prov:label": str(signed.get("operator"))})
+            doc.wasAttributedTo(event, signer, other_attributes={
+                "prov:type": bl["Signature"], "bl:key_id": str(signed.get("key_id")),
+                "bl:public_key": str(signed.get("public_key")),
+                "bl:signature": str(signed.get("signature"))})
         doc.wasAssociatedWith(recording, agent)
         for src in ev.get("sources") or []:
             fields = {k: src[k] for k in ("url", "title", "sha256") if src.get(k)}

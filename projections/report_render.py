@@ -115,6 +115,10 @@ def _rows(ev: dict[str, Any], where: dict[str, int], f: _Format) -> list[tuple[s
         rows.append(("data", f.items([f"{t(k)}: {t(v)}" for k, v in ev["data"].items()], False)))
     rows += [("id", f.code(ev.get("id"))), ("position", t(ev.get("position"))),
              ("hash", f.code(ev.get("hash")))]
+    signed = ev.get("signature")
+    rows.append(("signed by", "unsigned" if not signed else
+                 f"{t(signed.get('operator') or 'an unknown key')}, key "
+                 f"{f.code(signed.get('key_id'))}, signature {f.code(signed.get('signature'))}"))
     if ev.get("proof") is None:
         return [*rows, ("inclusion proof", "none (the checkpoint does not cover it)")]
     return [*rows, ("inclusion proof", f"leaf index {t(ev.get('leaf_index'))}, "

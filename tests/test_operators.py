@@ -145,3 +145,47 @@ def test_reports_get_each_event_s_signer(db, keys):
     assert set(found) == {1, 2}
     assert found[2]["operator"] == "alice"
     assert found[2]["public_key"] == public_key_text(keys["alice"].public_key())
+
+
+def test_attach_lets_eventless_writes_through_and_refuses_events_with_the_reason(db, keys):
+    """Opened by an unregistered operator, the ledger still takes a checkpoint (no event),
+    but an event write is refused in its transaction, with why."""
+    from ledger.signatures import attach
+    from ledger.verify import checkpoint_note
+
+    target = parse_target(db)
+    write(target, "alice", keys["alice"], [added("alice", keys["alice"]), registered()])
+    with open_ledger(target, create=True) as ledger:
+        assert attach(ledger, "mallory", None) is None
+        checkpoint_note(ledger, origin="test")
+        with pytest.raises(Refused, match="'mallory' is not registered"):
+            ledger.record([email()], operator="mallory")
+        assert ledger.count() == 2
+
+
+def test_reports_show_who_signed_and_a_third_party_checks_the_signatures(db, keys):
+    """The provenance report carries each event's signer, key and signature; md, html and
+    PROV show them; verify-proof's check refuses a report whose signature was altered."""
+    import copy
+    import json
+
+    from ledger.verify import checkpoint_note
+    from projections.proof import check_report
+    from projections.provenance import provenance
+    from projections.report_render import render_html, render_markdown, render_prov
+
+    target = parse_target(db)
+    write(target, "alice", keys["alice"], [added("alice", keys["alice"]), registered()])
+    write(target, "alice", keys["alice"], [email()])
+    with open_ledger(target, create=True) as ledger:
+        ledger.recorder.insert_checkpoint(3, checkpoint_note(ledger, origin="test"))
+        report = json.loads(json.dumps(provenance(ledger, "telegram"), default=str))
+    assert [ev["signature"]["operator"] for ev in report["events"]] == ["alice", "alice"]
+    assert report["signatures"]["signed"] == 2
+    assert check_report(report) == 2
+    assert "signed by" in render_markdown(report) and "alice" in render_html(report)
+    assert "bl:Signature" in render_prov(report)
+    forged = copy.deepcopy(report)
+    forged["events"][1]["signature"]["signature"] = report["events"][0]["signature"]["signature"]
+    with pytest.raises(Refused, match=r"event 2 .* signature does not verify"):
+        check_report(forged)

@@ -1,0 +1,139 @@
+"""``blockledger operator add|list|revoke``: who may record, as events in the ledger.
+
+Registered on the ``blockledger`` group by ``cli``. ``operator add`` and ``operator revoke``
+record ``operator-added`` and ``operator-revoked`` events (``record operator-added`` does
+the same from raw options); once an operator exists, they, like every write, must be
+signed by a registered recorder (``--operator NAME --key FILE``). The first ``operator add``
+of a ledger is its trust anchor and may be unsigned; signed with the new operator's own key
+(``--operator alice --key alice.pem``), it proves that its holder registered it.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+import orjson
+
+from cli import Context, json_option, pass_context
+from domain.errors import BadInput
+from domain.fact import Fact
+from ledger.checkpoint import load_private_key, load_public_key
+from ledger.signatures import attribute, operators, public_key_text
+from projections import render
+
+#: The source of an operator event when none is cited: the registration itself.
+DEFAULT_SOURCE = "blockledger operator command"
+
+
+def signing_key(obj: Context) -> Any:
+    """The private key from ``--key`` or ``BLOCKLEDGER_SIGNING_KEY`` (a PEM file), or None."""
+    path = getattr(obj, "key", None) or os.environ.get("BLOCKLEDGER_SIGNING_KEY")
+    return load_private_key(path) if path else None
+
+
+def _fact(kind: str, name: str, at: str | None, sources: tuple[str, ...], note: str | None,
+          data: dict[str, Any]) -> Fact:
+    obj: dict[str, Any] = {
+        "id": str(uuid.uuid4()), "type": kind, "subject": name,
+        "occurred_at": at or datetime.now(UTC).replace(microsecond=0).isoformat(),
+        "sources": list(sources) or [{"title": DEFAULT_SOURCE}],
+        "data": {k: v for k, v in data.items() if v is not None}}
+    if note is not None:
+        obj["note"] = note
+    return Fact.from_json(obj)
+
+
+def _write(obj: Context, fact: Fact) -> None:
+    with obj.ledger(write=True) as ledger:
+        attribute(ledger, obj.operator, signing_key(obj))  # refuse before writing anything
+        outcome = ledger.record([fact], operator=obj.operator)
+    assert outcome.recorded
+
+
+def _public_key(value: str) -> str:
+    """``--public-key``: a PEM file (``openssl pkey -in k.pem -pubout``), as base64 raw."""
+    if not Path(value).is_file():
+        raise BadInput(f"{value}: no such file (give the operator's Ed25519 public key PEM)",
+                       field="public-key")
+    return public_key_text(load_public_key(value))
+
+
+@click.group("operator")
+def operator_group() -> None:
+    """Who may record: add, list and revoke operators (events in the ledger)."""
+
+
+event_options = [
+    click.option("--at", metavar="WHEN", help="When it takes effect (default: now)."),
+    click.option("--source", "sources", multiple=True, metavar="S",
+                 help=f"A citation, e.g. the appointment letter (default: {DEFAULT_SOURCE!r})."),
+    click.option("--note", help="A free note on the event."),
+]
+
+
+def _with_event_options(command: Any) -> Any:
+    for option in reversed(event_options):
+        command = option(command)
+    return command
+
+
+@operator_group.command("add")
+@click.argument("name")
+@click.option("--public-key", "public_key", required=True, metavar="PEM",
+              help="The operator's Ed25519 public key, a PEM file.")
+@click.option("--role", type=click.Choice(["recorder", "auditor"]), default="recorder",
+              show_default=True, help="Recorders write events; auditors read and check.")
+@_with_event_options
+@pass_context
+def add(obj: Context, name: str, public_key: str, role: str, at: str | None,
+        sources: tuple[str, ...], note: str | None) -> None:
+    """Register NAME, who signs with the key in PEM, as a recorder or an auditor."""
+    fact = _fact("operator-added", name, at, sources, note,
+                 {"public_key": _public_key(public_key), "role": role})
+    _write(obj, fact)
+    click.echo(f"added operator {name} ({role}) {fact.id}")
+
+
+@operator_group.command("revoke")
+@click.argument("name")
+@click.option("--reason", help="Why.")
+@_with_event_options
+@pass_context
+def revoke(obj: Context, name: str, reason: str | None, at: str | None,
+           sources: tuple[str, ...], note: str | None) -> None:
+    """Revoke NAME: its key signs nothing from now on (verify flags what it still signs)."""
+    fact = _fact("operator-revoked", name, at, sources, note, {"reason": reason})
+    _write(obj, fact)
+    click.echo(f"revoked operator {name} {fact.id}")
+
+
+@operator_group.command("list")
+@json_option
+@pass_context
+def list_(obj: Context, as_json: bool) -> None:
+    """Every operator ever registered: role, key id, and whether it was revoked."""
+    with obj.ledger() as ledger:
+        found = sorted(operators(ledger).values(), key=lambda op: op.added_at)
+    if as_json:
+        click.echo(orjson.dumps([op.to_json() for op in found]).decode())
+        return
+    if not found:
+        click.echo("no operators: anyone may record, unsigned (blockledger operator add)")
+        return
+    from rich.table import Table
+
+    table = Table("operator", "role", "key id", "added at", "revoked at", box=None)
+    for op in found:
+        table.add_row(op.name, op.role, op.key_id, str(op.added_at),
+                      "" if op.revoked_at is None else f"{op.revoked_at} "
+                      f"({op.revoked_reason or 'no reason given'})")
+    render.console().print(table)
+
+
+def register(group: click.Group) -> None:
+    group.add_command(operator_group)
