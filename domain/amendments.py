@@ -66,7 +66,7 @@ def effective(facts: Sequence[Fact]) -> Effective:
             target = fact.data.target
             out.corrected_by.setdefault(target, []).append(fact.id)
             if target in current:
-                current[target] = corrected(current[target], fact)
+                current[target] = corrected(current[target], fact, stored=True)
         elif fact.type == "dispute":
             out.disputed_by.setdefault(fact.data.target, []).append(fact.id)
         elif fact.type != "retraction":
@@ -75,8 +75,10 @@ def effective(facts: Sequence[Fact]) -> Effective:
     return out
 
 
-def corrected(target: Fact, correction: Fact) -> Fact:
-    """``target`` with the fields its ``correction`` replaces (validated by their specs)."""
+def corrected(target: Fact, correction: Fact, *, stored: bool = False) -> Fact:
+    """``target`` with the fields its ``correction`` replaces, validated by their specs;
+    ``stored``: a correction the ledger holds, checked when it was recorded, so its values
+    are loaded as they are (replay never re-runs today's validation)."""
     changes = correction.data.set.as_dict()
     specs = dict(REGISTRY[target.type].fields())
     envelope: dict[str, Any] = {}
@@ -84,7 +86,7 @@ def corrected(target: Fact, correction: Fact) -> Fact:
     for name, value in changes.items():
         where = f"data.set.{name}"
         if name == "occurred_at":
-            envelope["occurred_at"] = When.parse(value, where)
+            envelope["occurred_at"] = When.parse(value) if stored else When.parse(value, where)
         elif name == "note":
             envelope["note"] = None if value is None else str(value)
         elif name in specs:
@@ -95,7 +97,7 @@ def corrected(target: Fact, correction: Fact) -> Fact:
                                    field=where)
                 data[name] = () if spec.is_list else None
             else:
-                data[name] = spec.parse(value, where)
+                data[name] = spec.load(value) if stored else spec.parse(value, where)
         else:
             allowed = ", ".join([*CORRECTABLE_ENVELOPE, *specs])
             raise BadInput(f"{target.type} has no correctable field {name!r} "
@@ -119,6 +121,9 @@ def check_target(facts: Sequence[Fact], amendment: Fact) -> Fact:
     if amendment.type in ("correction", "dispute") and is_amendment(target):
         raise RuleBroken(f"refused: a {amendment.type} targets an event about the world, "
                          f"not a {target.type}; retract the {target.type} instead")
+    if target.kind.subject == "operator" and amendment.type != "dispute":
+        raise RuleBroken(f"refused: an operator event cannot be {amendment.type[:-3]}ed: "
+                         "the signatures depend on it; revoke the operator and add another")
     if amendment.type == "retraction" and target.type == "retraction":
         raise RuleBroken("refused: a retraction cannot be retracted; record the event again")
     return target

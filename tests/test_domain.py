@@ -887,3 +887,13 @@ class TestOperators:
         message = refused(given(operator_added(at="2017-03-01")),
                           operator_revoked(at="2017-02-01"))
         assert "before alice was created" in message
+
+    def test_an_operator_event_cannot_be_corrected_or_retracted(self):
+        """Signatures depend on who held which key when: a key changes by revoke and add."""
+        added = operator_added(id=BLOCK_ID)
+        operator = given(added)
+        assert "cannot be corrected" in refused(operator, correction(
+            "alice", target=BLOCK_ID, set={"role": "auditor"}))
+        assert "cannot be retracted" in refused(operator, retraction(
+            "alice", target=BLOCK_ID))
+        operator.record(dispute("alice", target=BLOCK_ID), NOW)  # an account may differ
