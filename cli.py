@@ -25,6 +25,7 @@ from domain.declaration import REGISTRY, EventType, FieldSpec
 from domain.errors import BadInput, LedgerError
 from domain.fact import Fact
 from domain.values import When, check_text
+from ledger import encryption, roles
 from ledger.application import Ledger, Outcome, open_ledger
 from ledger.interchange import read_facts, write_lines
 from ledger.storage import Target, parse_target
@@ -64,13 +65,18 @@ class Context:
 
     @contextmanager
     def ledger(self, *, write: bool = False) -> Iterator[Ledger]:
-        """Open the ledger; a read of a SQLite file that does not exist is an error."""
+        """Open the ledger; a read of a SQLite file that does not exist is an error.
+
+        Before anything is read or written, the cipher key must fit the ledger (see
+        ledger.encryption); a write the database role may not make is one line too.
+        """
         target = self.target
         if not write and not target.exists():
             raise BadInput(f"no ledger at {target}: run 'blockledger init' or import first",
                            field="db")
         try:
             with open_ledger(target, create=write) as ledger:
+                encryption.check(ledger, command=self._command(), write=write)
                 yield ledger
                 if write:
                     _catch_up_after_write(ledger, self.debug)
@@ -79,8 +85,21 @@ class Context:
         except Exception as error:
             if self.debug or not _is_store_error(error):
                 raise
+            reason = roles.denied(error)
+            if reason is not None and target.postgres:
+                role = target.settings["POSTGRES_USER"]
+                may_not = "write to" if write else "read"
+                raise LedgerError(f"the role {role!r} may not {may_not} this ledger at {target} "
+                                  f"({reason})") from error
             raise LedgerError(f"cannot use the ledger at {target}: "
                               f"{str(error).strip().splitlines()[0]}") from error
+
+    @staticmethod
+    def _command() -> str:
+        """The running command's name, without the program's: "verify", "report provenance"."""
+        ctx = click.get_current_context(silent=True)
+        words = ctx.command_path.split()[1:] if ctx is not None else []
+        return " ".join(words) or "this command"
 
 
 def _catch_up_after_write(ledger: Ledger, debug: bool) -> None:

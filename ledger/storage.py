@@ -4,6 +4,10 @@ Everything goes through the eventsourcing library's own persistence modules. The
 are passed as keys prefixed with the application's name (``BLOCKLEDGER_SQLITE_DBNAME``),
 which the library ranks above the plain keys, so a stray ``SQLITE_DBNAME`` or
 ``PERSISTENCE_MODULE`` in the shell cannot redirect ``--db``.
+
+The cipher key (``BLOCKLEDGER_CIPHER_KEY``) is passed the same way, and the cipher settings
+are passed blank when there is none, so that a stray ``CIPHER_KEY`` cannot encrypt a ledger
+by accident (``ledger.encryption``).
 """
 
 from __future__ import annotations
@@ -12,9 +16,10 @@ import os
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from attrs import frozen
+from attrs import field, frozen
 
 from domain.errors import BadInput
+from ledger import encryption
 
 DEFAULT_DB = "blockledger.db"
 PREFIX = "BLOCKLEDGER_"
@@ -29,6 +34,13 @@ class Target:
     text: str
     postgres: bool
     settings: dict[str, str]
+    #: The base64 AES key the events are encrypted with, or None (kept out of the repr).
+    cipher_key: str | None = field(default=None, repr=False)
+
+    @property
+    def encrypted(self) -> bool:
+        """Whether events are encrypted at rest (a cipher key is given)."""
+        return self.cipher_key is not None
 
     @property
     def path(self) -> Path | None:
@@ -40,8 +52,10 @@ class Target:
         return self.postgres or self.path.exists()  # type: ignore[union-attr]
 
     def env(self, *, create_tables: bool) -> dict[str, str]:
-        """The application environment: our settings, each under the prefixed key."""
-        settings = dict(self.settings, CREATE_TABLE="y" if create_tables else "n")
+        """The application environment: our settings and the cipher's, each under the
+        prefixed key."""
+        settings = dict(self.settings, CREATE_TABLE="y" if create_tables else "n",
+                        **encryption.settings(self.cipher_key))
         return {PREFIX + key: value for key, value in settings.items()}
 
     def __str__(self) -> str:
@@ -51,14 +65,19 @@ class Target:
         return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()  # no password
 
 
-def parse_target(text: str | None) -> Target:
-    """A ``--db`` value (or ``BLOCKLEDGER_DB``): a file path, or a ``postgresql://`` URL."""
+def parse_target(text: str | None, cipher_key: str | None = None) -> Target:
+    """A ``--db`` value (or ``BLOCKLEDGER_DB``): a file path, or a ``postgresql://`` URL.
+
+    ``cipher_key`` defaults to ``BLOCKLEDGER_CIPHER_KEY``; a bad key is ``BadInput``.
+    """
     text = text or os.environ.get("BLOCKLEDGER_DB") or DEFAULT_DB
+    key = encryption.checked_key(
+        cipher_key if cipher_key is not None else os.environ.get(encryption.KEY_VARIABLE))
     if text.startswith(("postgresql://", "postgres://")):
-        return Target(text=text, postgres=True, settings=_postgres(text))
+        return Target(text=text, postgres=True, settings=_postgres(text), cipher_key=key)
     if "://" in text:
         raise BadInput(f"{text!r}: --db takes a file path or a postgresql:// URL", field="db")
-    return Target(text=text, postgres=False, settings={
+    return Target(text=text, postgres=False, cipher_key=key, settings={
         "PERSISTENCE_MODULE": "eventsourcing.sqlite",
         "APPLICATION_RECORDER_TOPIC": "ledger.recorders:ChainedSQLiteApplicationRecorder",
         "SQLITE_DBNAME": text,

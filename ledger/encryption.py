@@ -1,0 +1,132 @@
+"""Encryption at rest: the cipher, its key, and how a ledger is known to be encrypted.
+
+With ``BLOCKLEDGER_CIPHER_KEY`` (base64 of 16, 24 or 32 random bytes) the library's mapper
+encrypts every stored event state with AES-GCM, and the views seal their bodies with the
+same cipher. The cipher is the eventsourcing library's AES-GCM cipher on the
+``cryptography`` package (a dependency of ours already); its bytes, nonce | tag |
+ciphertext, are the same as those of ``eventsourcing.cipher:AESCipher`` (pycryptodome), so
+either reads what the other wrote.
+
+There is no marker: **the first stored event says whether a ledger is encrypted**. On open
+(``check``) it is decrypted with the key, or parsed as the canonical JSON a plaintext
+ledger stores. AES-GCM authenticates, so a wrong key never passes for the right one, and
+ciphertext begins with a random nonce, which practically never parses as a JSON object. An
+empty ledger takes the mode of its first event. Each command checks before it reads or
+writes anything, so a ledger never ends up mixed: a key given for a plaintext ledger is
+refused, and so is a write without the key to an encrypted one.
+
+Make a key with ``python -m ledger.encryption``.
+"""
+
+from __future__ import annotations
+
+import binascii
+from base64 import b64decode
+from typing import Any
+
+import orjson
+from eventsourcing.cryptography import AESCipher
+
+from domain.errors import BadInput, LedgerError
+
+KEY_VARIABLE = "BLOCKLEDGER_CIPHER_KEY"
+CIPHER_TOPIC = "ledger.encryption:LedgerCipher"
+KEY_BYTES = 32
+
+#: Why a command cannot do without the key, where there is more to say than "to read".
+_WHY = {
+    "verify": "to recompute event hashes (they cover the events' plaintext)",
+    "checkpoint": "to recompute event hashes (they cover the events' plaintext)",
+}
+
+
+class Undecryptable(LedgerError):
+    """A stored state that does not decrypt: altered, or encrypted under another key."""
+
+
+class LedgerCipher(AESCipher):
+    """The library's AES-GCM cipher, whose failures are ledger errors said in one line."""
+
+    def decrypt(self, ciphertext: bytes) -> bytes:
+        try:
+            return super().decrypt(ciphertext)
+        except ValueError:
+            raise Undecryptable("an event does not decrypt with BLOCKLEDGER_CIPHER_KEY: it "
+                                "was altered, or encrypted under another key (run "
+                                "'blockledger verify')") from None
+
+
+def new_key() -> str:
+    """A fresh random key (256 bits), base64, for ``BLOCKLEDGER_CIPHER_KEY``."""
+    return AESCipher.create_key(KEY_BYTES)
+
+
+def checked_key(text: str | None) -> str | None:
+    """The key from ``BLOCKLEDGER_CIPHER_KEY``, or None when unset or empty.
+
+    Refuses (``BadInput``) anything but base64 of 16, 24 or 32 bytes; the message never
+    repeats the key.
+    """
+    if not text:
+        return None
+    try:
+        raw = b64decode(text.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        raw = b""
+    if len(raw) not in AESCipher.KEY_SIZES:
+        raise BadInput(f"{KEY_VARIABLE} is not a key: it must be base64 of 16, 24 or 32 "
+                       "bytes (make one with 'python -m ledger.encryption')")
+    return text.strip()
+
+
+def settings(key: str | None) -> dict[str, str]:
+    """The cipher's settings for the library, blank without a key.
+
+    Blank, not absent: the prefixed keys outrank the plain ones, so a stray ``CIPHER_KEY``
+    or ``COMPRESSOR_TOPIC`` in the shell cannot switch encryption (or compression) on.
+    """
+    return {"CIPHER_TOPIC": CIPHER_TOPIC if key else "", "CIPHER_KEY": key or "",
+            "COMPRESSOR_TOPIC": ""}
+
+
+def check(ledger: Any, *, command: str = "this command", write: bool = False) -> None:
+    """Refuse (``BadInput``) to go on when the key does not fit the ledger.
+
+    Reads the first stored event: with a key it must decrypt, without one it must be
+    plaintext. An empty ledger fits either.
+    """
+    first = ledger.recorder.select_notifications(0, 1, inclusive_of_start=False)
+    if not first:
+        return
+    state = first[0].state
+    cipher = ledger.mapper.cipher
+    if cipher is None:
+        if _is_plaintext(state):
+            return
+        why = _WHY.get(command, "so that new events are encrypted like the others" if write
+                       else "to read it")
+        raise BadInput(f"this ledger is encrypted: {command} needs {KEY_VARIABLE} {why}")
+    try:
+        cipher.decrypt(state)
+    except Undecryptable:
+        if _is_plaintext(state):
+            raise BadInput(f"this ledger is not encrypted: unset {KEY_VARIABLE} (a key would "
+                           "mix encrypted events into it; to encrypt a ledger, export it and "
+                           "import the export into a new ledger with the key)") from None
+        raise BadInput(f"{KEY_VARIABLE} is not this ledger's key: its first event does "
+                       "not decrypt with it") from None
+
+
+def _is_plaintext(state: bytes) -> bool:
+    # A plaintext ledger stores canonical JSON objects; ciphertext starts with a random
+    # nonce, which is not even "{" but once in 256 times, and then does not parse.
+    if not state.startswith(b"{"):
+        return False
+    try:
+        return isinstance(orjson.loads(state), dict)
+    except orjson.JSONDecodeError:
+        return False
+
+
+if __name__ == "__main__":  # pragma: no cover
+    print(new_key())
