@@ -103,8 +103,7 @@ def check(ledger: Any, *, command: str = "this command", write: bool = False) ->
     if cipher is None:
         if _is_plaintext(state):
             return
-        why = _WHY.get(command, "so that new events are encrypted like the others" if write
-                       else "to read it")
+        why = _WHY.get(command, "to read and write it" if write else "to read it")
         raise BadInput(f"this ledger is encrypted: {command} needs {KEY_VARIABLE} {why}")
     try:
         cipher.decrypt(state)
