@@ -68,7 +68,8 @@ class Target:
 def parse_target(text: str | None, cipher_key: str | None = None) -> Target:
     """A ``--db`` value (or ``BLOCKLEDGER_DB``): a file path, or a ``postgresql://`` URL.
 
-    ``cipher_key`` defaults to ``BLOCKLEDGER_CIPHER_KEY``; a bad key is ``BadInput``.
+    ``cipher_key`` defaults to ``BLOCKLEDGER_CIPHER_KEY`` (pass ``""`` for none, whatever
+    the environment says); a malformed key is ``BadInput``.
     """
     text = text or os.environ.get("BLOCKLEDGER_DB") or DEFAULT_DB
     key = encryption.checked_key(
