@@ -7,6 +7,7 @@ refusal by a rule (or an unreachable store); ``--debug`` shows the traceback ins
 from __future__ import annotations
 
 import getpass
+import json
 import os
 import sys
 import tempfile
@@ -27,7 +28,9 @@ from domain.fact import Fact
 from domain.values import When, check_text
 from ledger import encryption, roles
 from ledger.application import Ledger, Outcome, open_ledger
+from ledger.checkpoint import load_private_key
 from ledger.interchange import read_facts, write_lines
+from ledger.signatures import attach
 from ledger.storage import Target, parse_target
 from projections import render
 from projections.book import Book
@@ -41,12 +44,25 @@ PROGRESS_THRESHOLD = 1000
 
 
 class Context:
-    """What every command shares: where the ledger is, who is recording, debug mode."""
+    """What every command shares: where the ledger is, who is recording and with which
+    signing key, debug mode."""
 
-    def __init__(self, db: str | None, operator: str | None, debug: bool):
+    def __init__(self, db: str | None, operator: str | None, debug: bool,
+                 key: str | None = None):
         self.db = db
         self.debug = debug
         self._operator = operator
+        self.key = key
+
+    @property
+    def key_path(self) -> str | None:
+        """The operator's Ed25519 private key file: --key, else BLOCKLEDGER_SIGNING_KEY."""
+        return self.key or os.environ.get("BLOCKLEDGER_SIGNING_KEY") or None
+
+    def signing_key(self) -> Any:
+        """The operator's private key, loaded (``BadInput`` if unreadable), or None."""
+        path = self.key_path
+        return load_private_key(path) if path else None
 
     @property
     def target(self) -> Target:
@@ -77,6 +93,10 @@ class Context:
         try:
             with open_ledger(target, create=write) as ledger:
                 encryption.check(ledger, command=self._command(), write=write)
+                if write:
+                    # Who signs what this command records; a refusal waits for the first
+                    # event written, so a checkpoint or a rebuild needs no recorder's key.
+                    attach(ledger, self.operator, self.signing_key())
                 yield ledger
                 if write:
                     _catch_up_after_write(ledger, self.debug)
@@ -123,7 +143,27 @@ def _is_store_error(error: Exception) -> bool:
 
 
 class LedgerGroup(click.Group):
-    """A click group that turns ``LedgerError`` into one line and an exit code, in one place."""
+    """A click group that turns ``LedgerError`` into one line and an exit code, in one place;
+    click's own usage errors (an unknown option, a missing argument) too: one line, exit 2,
+    pointing at --help instead of printing the usage block."""
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            code = super().main(*args, standalone_mode=False, **kwargs)
+        except click.UsageError as error:
+            where = error.ctx.command_path if error.ctx is not None else "blockledger"
+            message = " ".join(error.format_message().split())
+            click.echo(f"error: {message} (see '{where} --help')", err=True)
+            sys.exit(error.exit_code)
+        except click.ClickException as error:
+            error.show()
+            sys.exit(error.exit_code)
+        except click.Abort:
+            click.echo("aborted", err=True)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -141,12 +181,15 @@ class LedgerGroup(click.Group):
               "postgresql://user@host:port/dbname; or set BLOCKLEDGER_DB.")
 @click.option("--operator", metavar="NAME", help="Who records (default: BLOCKLEDGER_OPERATOR, "
               "else your login name).")
+@click.option("--key", metavar="FILE", help="Your Ed25519 private key (PEM), which signs what "
+              "you record once the ledger has operators; or set BLOCKLEDGER_SIGNING_KEY.")
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 @click.version_option(package_name="blockledger")
 @click.pass_context
-def cli(ctx: click.Context, db: str | None, operator: str | None, debug: bool) -> None:
+def cli(ctx: click.Context, db: str | None, operator: str | None, key: str | None,
+        debug: bool) -> None:
     """An event-sourced ledger of government blocking decisions against online platforms."""
-    ctx.obj = Context(db, operator, debug)
+    ctx.obj = Context(db, operator, debug, key)
 
 
 pass_context = click.make_pass_decorator(Context)
@@ -233,20 +276,13 @@ def _fact_from_options(kind: EventType, subject: str, occurred_at: str | None,
                        data: str | None, fields: dict[str, Any]) -> Fact:
     if occurred_at is None:
         raise BadInput("--at WHEN is required (when it happened)", field="occurred_at")
-    raw: dict[str, Any] = {}
-    if data is not None:
-        try:
-            raw = orjson.loads(data)
-        except orjson.JSONDecodeError as error:
-            raise BadInput(f"--data is not valid JSON ({error})", field="data") from None
-        if not isinstance(raw, dict):
-            raise BadInput("--data must be a JSON object", field="data")
+    raw: dict[str, Any] = {} if data is None else _json_object(data, "data")
     specs = dict(kind.fields())
     for name, value in fields.items():
         if value is None or value == ():
             continue
         if specs[name].kind == "fields":
-            raw[name] = dict(_assignment(item, name) for item in value)
+            raw[name] = _assignments(value, name)
         else:
             raw[name] = list(value) if isinstance(value, tuple) else value
     obj: dict[str, Any] = {"type": kind.name, "subject": subject, "occurred_at": occurred_at,
@@ -258,13 +294,46 @@ def _fact_from_options(kind: EventType, subject: str, occurred_at: str | None,
 
 
 def _assignment(item: str, option: str) -> tuple[str, Any]:
+    """``FIELD=VALUE``: VALUE as JSON where it is a list, a string, true, false or null,
+    else as text (so ``note=2017`` sets the text "2017", not a number)."""
     name, eq, text = item.partition("=")
     if not eq or not name:
         raise BadInput(f"{item!r} is not FIELD=VALUE", field=option)
     try:
-        return name.strip(), orjson.loads(text)
+        value = orjson.loads(text)
     except orjson.JSONDecodeError:
         return name.strip(), text
+    if value is None or isinstance(value, (bool, str, list)):
+        return name.strip(), value
+    return name.strip(), text
+
+
+def _assignments(items: tuple[str, ...], option: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in items:
+        name, value = _assignment(item, option)
+        if name in out:
+            raise BadInput(f"{name} is set twice: which value is meant?", field=option)
+        out[name] = value
+    return out
+
+
+def _json_object(text: str, option: str) -> dict[str, Any]:
+    """A JSON object from an option, refusing a key given twice (JSON readers keep one)."""
+    def unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        keys = [key for key, _ in pairs]
+        twice = next((key for key in keys if keys.count(key) > 1), None)
+        if twice is not None:
+            raise BadInput(f"{twice!r} is given twice: which value is meant?", field=option)
+        return dict(pairs)
+
+    try:
+        value = orjson.loads(text)  # strict: no NaN, no number too large for a float
+    except orjson.JSONDecodeError as error:
+        raise BadInput(f"--{option} is not valid JSON ({error})", field=option) from None
+    if not isinstance(value, dict):
+        raise BadInput(f"--{option} must be a JSON object", field=option)
+    return json.loads(text, object_pairs_hook=unique)
 
 
 for _kind in REGISTRY.values():
@@ -445,9 +514,11 @@ def demo(obj: Context) -> None:
 
 from cli_audit import register as register_audit_commands  # noqa: E402 (needs cli above)
 from cli_import import register as register_import_command  # noqa: E402
+from cli_operator import register as register_operator_commands  # noqa: E402
 
 register_audit_commands(cli)
 register_import_command(cli)
+register_operator_commands(cli)
 
 
 def main() -> None:

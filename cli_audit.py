@@ -17,6 +17,7 @@ import orjson
 from cli import Context, as_known_at_option, as_of_option, json_option, pass_context, progress
 from domain.errors import BadInput
 from ledger.checkpoint import load_private_key, load_public_key
+from ledger.signatures import check as check_signatures
 from ledger.verify import checkpoint_note
 from ledger.verify import verify as verify_ledger
 from projections.proof import check_report
@@ -47,25 +48,42 @@ def _origin(obj: Context, origin: str | None) -> str:
 @json_option
 @pass_context
 def verify(obj: Context, against: str | None, public_key: str | None, as_json: bool) -> None:
-    """Recompute every event hash and the chain; exit 1 at the first position that breaks.
+    """Recompute every event hash and the chain, and check every operator's signature;
+    exit 1 at the first position that breaks, or if any signature is missing or wrong.
 
-    --json prints {"ok", "events", "first_bad_position", "reason"}.
+    --json prints {"ok", "events", "first_bad_position", "reason", "signatures"}, where
+    signatures counts the signed events and lists the positions of each problem: unsigned
+    (after the first operator), unknown_key, revoked_key, not_a_recorder, bad_signature,
+    wrong_operator (recorded_by is not the signer).
     """
     note = _read(against, "checkpoint") if against else None
     key = load_public_key(public_key) if public_key else None
-    with obj.ledger() as ledger, progress(ledger.recorder.max_notification_id() or 0,
-                                          "verifying") as advance:
-        verdict = verify_ledger(ledger, against=note, public_key=key, progress=advance)
+    with obj.ledger() as ledger:
+        total = ledger.recorder.max_notification_id() or 0
+        with progress(total, "verifying") as advance:
+            verdict = verify_ledger(ledger, against=note, public_key=key, progress=advance)
+        signed = None
+        if verdict.ok:  # signatures are over the hashes the chain holds: check those first
+            with progress(total, "checking signatures") as advance:
+                signed = check_signatures(ledger, progress=advance)
+    ok = verdict.ok and signed is not None and signed.ok
     if as_json:
-        click.echo(orjson.dumps(verdict.to_json()).decode())
-    elif verdict.ok:
+        out = verdict.to_json()
+        out["ok"] = ok
+        out["signatures"] = signed.to_json() if signed is not None else None
+        click.echo(orjson.dumps(out).decode())
+    elif ok:
         extra = f", and it extends the checkpoint {against}" if against else ""
-        click.echo(f"ok: {verdict.events} events, hashes and chain intact{extra}")
-    else:
+        click.echo(f"ok: {verdict.events} events, hashes and chain intact{extra}; "
+                   f"{signed.summary()}")  # type: ignore[union-attr]
+    elif not verdict.ok:
         where = (f" at position {verdict.first_bad_position}"
                  if verdict.first_bad_position is not None else "")
         click.echo(f"error: verification failed{where}: {verdict.reason}", err=True)
-    if not verdict.ok:
+    else:
+        click.echo(f"error: verification failed: hashes and chain intact, but "
+                   f"{signed.summary()}", err=True)  # type: ignore[union-attr]
+    if not ok:
         sys.exit(1)
 
 
@@ -89,7 +107,7 @@ def checkpoint(obj: Context, key: str | None, origin: str | None, output: str | 
             for note in ledger.recorder.select_checkpoints():
                 click.echo(note)
         return
-    key = key or os.environ.get("BLOCKLEDGER_SIGNING_KEY")
+    key = key or obj.key_path
     private_key = load_private_key(key) if key else None
     with obj.ledger(write=True) as ledger, progress(
             ledger.recorder.max_notification_id() or 0, "hashing") as advance:

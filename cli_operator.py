@@ -10,7 +10,6 @@ of a ledger is its trust anchor and may be unsigned; signed with the new operato
 
 from __future__ import annotations
 
-import os
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,18 +21,12 @@ import orjson
 from cli import Context, json_option, pass_context
 from domain.errors import BadInput
 from domain.fact import Fact
-from ledger.checkpoint import load_private_key, load_public_key
+from ledger.checkpoint import load_public_key
 from ledger.signatures import attribute, operators, public_key_text
 from projections import render
 
 #: The source of an operator event when none is cited: the registration itself.
 DEFAULT_SOURCE = "blockledger operator command"
-
-
-def signing_key(obj: Context) -> Any:
-    """The private key from ``--key`` or ``BLOCKLEDGER_SIGNING_KEY`` (a PEM file), or None."""
-    path = getattr(obj, "key", None) or os.environ.get("BLOCKLEDGER_SIGNING_KEY")
-    return load_private_key(path) if path else None
 
 
 def _fact(kind: str, name: str, at: str | None, sources: tuple[str, ...], note: str | None,
@@ -50,7 +43,7 @@ def _fact(kind: str, name: str, at: str | None, sources: tuple[str, ...], note: 
 
 def _write(obj: Context, fact: Fact) -> None:
     with obj.ledger(write=True) as ledger:
-        attribute(ledger, obj.operator, signing_key(obj))  # refuse before writing anything
+        attribute(ledger, obj.operator, obj.signing_key())  # refuse before writing anything
         outcome = ledger.record([fact], operator=obj.operator)
     assert outcome.recorded
 
