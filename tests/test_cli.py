@@ -307,3 +307,46 @@ def test_batch_commit_keeps_landed_batches_and_resumes(runner, sqlite_path, exam
     assert again.exit_code == 0, again.output
     assert f"({landed} already in the ledger, skipped)" in again.output
     assert count(sqlite_path) == len(lines)
+
+
+class TestOptionsInput:
+    def test_usage_errors_are_one_line_exit_2(self, runner, sqlite_path):
+        """click's own errors (unknown option, missing argument, bad choice) are one line
+        that points at --help, not the usage block."""
+        for args in (["record", "blocked", "--frobnicate"], ["record", "blocked"],
+                     ["no-such-command"], ["operator", "add", "x", "--public-key", "k",
+                                           "--role", "admin"]):
+            result = run(runner, sqlite_path, *args)
+            assert result.exit_code == 2, (args, result.output)
+            lines = result.output.strip().splitlines()
+            assert len(lines) == 1 and lines[0].startswith("error: "), lines
+            assert "--help" in lines[0]
+        assert run(runner, sqlite_path, "--help").exit_code == 0
+
+    def test_set_values_that_read_as_numbers_are_text(self, runner, sqlite_path):
+        """``--set note=2017`` replaces the note with the text "2017"."""
+        register(runner, sqlite_path)
+        history = run_json(runner, sqlite_path, "history", "telegram")
+        target = history["events"][0]["id"]
+        result = run(runner, sqlite_path, "record", "correction", "telegram", "--at",
+                     "2017-02-01", *SOURCE, "--target", target, "--set", "note=2017",
+                     "--reason", "the year")
+        assert result.exit_code == 0, result.output
+        lines = [json.loads(line)
+                 for line in run(runner, sqlite_path, "export").output.splitlines()]
+        assert lines[-1]["data"]["set"] == {"note": "2017"}
+
+    def test_a_field_given_twice_is_refused(self, runner, sqlite_path):
+        register(runner, sqlite_path)
+        cases = [
+            ["record", "email-sent", "telegram", "--at", "2017-02-01", *SOURCE, "--data",
+             '{"sender": "a", "sender": "b", "recipient": "r", "summary": "s"}'],
+            ["record", "correction", "telegram", "--at", "2017-02-01", *SOURCE, "--target",
+             "11111111-1111-4111-8111-111111111111", "--set", "note=a", "--set", "note=b",
+             "--reason", "r"],
+        ]
+        for args in cases:
+            result = run(runner, sqlite_path, *args)
+            assert result.exit_code == 2, result.output
+            assert "twice" in result.output and len(result.output.strip().splitlines()) == 1
+        assert count(sqlite_path) == 1
