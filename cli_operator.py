@@ -10,6 +10,7 @@ of a ledger is its trust anchor and may be unsigned; signed with the new operato
 
 from __future__ import annotations
 
+import os
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,8 +22,9 @@ import orjson
 from cli import Context, json_option, pass_context
 from domain.errors import BadInput
 from domain.fact import Fact
+from domain.operators import key_id
 from ledger.checkpoint import load_public_key
-from ledger.signatures import attribute, operators, public_key_text
+from ledger.signatures import attribute, operators, public_key_text, raw_public_key
 from projections import render
 
 #: The source of an operator event when none is cited: the registration itself.
@@ -103,6 +105,33 @@ def revoke(obj: Context, name: str, reason: str | None, at: str | None,
     fact = _fact("operator-revoked", name, at, sources, note, {"reason": reason})
     _write(obj, fact)
     click.echo(f"revoked operator {name} {fact.id}")
+
+
+@operator_group.command("keygen")
+@click.argument("path", type=click.Path(dir_okay=False))
+def keygen(path: str) -> None:
+    """Write a new Ed25519 key pair: PATH (private, PKCS#8 PEM, readable by you only) and
+    PATH.pub (public, for 'operator add --public-key'). Refuses to overwrite either."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    private, public = Path(path), Path(path + ".pub")
+    for file in (private, public):
+        if file.exists():
+            raise BadInput(f"{file} exists: keygen never overwrites a key", field="path")
+    key = Ed25519PrivateKey.generate()
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption())
+    try:
+        fd = os.open(private, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(pem)
+        public.write_bytes(key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    except OSError as error:
+        raise BadInput(f"cannot write {path}: {error.strerror or error}", field="path") from None
+    click.echo(f"wrote {private} (keep it secret) and {public} (key id "
+               f"{key_id(raw_public_key(key.public_key()))})")
 
 
 @operator_group.command("list")

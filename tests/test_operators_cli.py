@@ -132,3 +132,19 @@ def test_bad_operator_input_is_one_line(runner, sqlite_path, pems, tmp_path):
         lines = result.output.strip().splitlines()
         assert len(lines) == 1 and words in lines[0], (args, lines)
     assert json.loads(run(runner, sqlite_path, "operator", "list", "--json").output) == []
+
+
+def test_keygen_writes_a_pair_that_operator_add_and_signing_accept(runner, sqlite_path,
+                                                                    tmp_path):
+    import stat
+
+    path = str(tmp_path / "dana.pem")
+    result = runner.invoke(cli, ["operator", "keygen", path])
+    assert result.exit_code == 0, result.output
+    assert stat.S_IMODE(Path(path).stat().st_mode) == 0o600
+    again = runner.invoke(cli, ["operator", "keygen", path])
+    assert again.exit_code == 2 and "never overwrites" in again.output
+    assert run(runner, sqlite_path, "operator", "add", "dana", "--public-key", path + ".pub",
+               key=path, operator="dana").exit_code == 0
+    verdict = json.loads(run(runner, sqlite_path, "verify", "--json").output)
+    assert verdict["ok"] and verdict["signatures"]["signed"] == 1
