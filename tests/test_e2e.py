@@ -22,9 +22,11 @@ def blockledger() -> str:
     return found
 
 
-def sh(*args: str, cwd: Path, db: str | None = None) -> subprocess.CompletedProcess[str]:
+def sh(*args: str, cwd: Path, db: str | None = None,
+       **extra: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("BLOCKLEDGER_")}
     env["BLOCKLEDGER_OPERATOR"] = "e2e"
+    env.update(extra)
     if db:
         env["BLOCKLEDGER_DB"] = db
     return subprocess.run([blockledger(), *args], cwd=cwd, env=env, capture_output=True,
@@ -59,3 +61,23 @@ def test_record_and_status_with_the_default_file(tmp_path):
              cwd=tmp_path)
     assert bad.returncode == 1
     assert bad.stderr.startswith("error: refused:") and "Traceback" not in bad.stderr
+
+
+def test_an_operator_signs_what_she_records(tmp_path):
+    """keygen, register, record with the key from the environment, verify the signatures;
+    an unsigned write is refused in one line."""
+    assert sh("operator", "keygen", "alice.pem", cwd=tmp_path).returncode == 0
+    add = sh("--operator", "alice", "--key", "alice.pem", "operator", "add", "alice",
+             "--public-key", "alice.pem.pub", cwd=tmp_path)
+    assert add.returncode == 0, add.stderr
+    record = ["record", "platform-registered", "signal", "--at", "2020-01-01", "--source",
+              "https://signal.org", "--name", "Signal", "--target", "signal.org"]
+    unsigned = sh("--operator", "alice", *record, cwd=tmp_path)
+    assert unsigned.returncode == 2 and unsigned.stderr.count("\n") == 1
+    assert "must sign" in unsigned.stderr
+    signed = sh("--operator", "alice", *record, cwd=tmp_path,
+                BLOCKLEDGER_SIGNING_KEY="alice.pem")
+    assert signed.returncode == 0, signed.stderr
+    verify = sh("verify", cwd=tmp_path)
+    assert verify.returncode == 0, verify.stderr
+    assert "signatures: 2 signed events verified" in verify.stdout
