@@ -47,7 +47,7 @@ from tests.trials import (
 )
 
 #: Killed runs per scenario (atomic import, batch import, rebuild) on each store.
-TRIALS = {"sqlite": 24, "postgres": 20}
+TRIALS = {"sqlite": 20, "postgres": 20}
 #: Events in the imported file, and in the ledger whose views are rebuilt, on each store.
 EVENTS = {"sqlite": 1500, "postgres": 1000}
 #: Events per transaction in the ``--batch-commit`` trials.
@@ -332,7 +332,7 @@ def test_a_kill_right_after_the_first_commit_into_a_fresh_ledger(runner, store, 
     small.write_bytes(b"".join(lines[:200]))
     milestones: list[Milestone] = [("committed", lambda p, o, s: (p.events or 0) > 0)]
     hits = 0
-    for attempt in range(12):
+    for attempt in range(6):
         with store.fresh() as db:
             trial = run_once(store, db, ["import", str(small)], milestones,
                              Plan("committed", 0.0, "committed"), attempt)
