@@ -2,7 +2,9 @@
 
 Each operator is a spawned process that runs the command line in-process (click's
 CliRunner), one invocation per event, exactly as ``blockledger record`` would: it opens the
-ledger, checks the rules, writes, catches the views up and closes. A process counts the
+ledger, checks the rules, writes, catches the views up and closes (the writers send a share
+of their events, CLI_EVERY, through the same calls on a ledger they keep open, the command
+minus its opening, which is slow on PostgreSQL). A process counts the
 optimistic-concurrency conflicts its writes ran into (``IntegrityError`` from the store,
 retried by ``Ledger.record`` against fresh state), so that the races are seen to race.
 
