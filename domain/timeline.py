@@ -259,7 +259,7 @@ def fold(kind: str, ref: str, facts: Sequence[Fact], *, until: datetime | None =
     With ``check``, every rule is checked on the way and the first broken one raises
     ``Broken``.
     """
-    state = STATES[kind](ref)
+    state = STATES.get(kind, SubjectState)(ref)  # a kind without rules of its own
     for fact in in_valid_order(facts):
         if until is not None and fact.occurred_at.instant > until:
             break

@@ -51,6 +51,25 @@ class Ledger(Application):
     def __init__(self, target: Target, *, create: bool = False):
         self.target = target
         super().__init__(env=target.env(create_tables=create))
+        self._views: Any = None
+        if create:
+            # The views' tables too, before anything is committed: a ledger never holds
+            # events without the tables its read commands expect.
+            self.view_store()
+
+    def view_store(self) -> Any:
+        """The views' recorder (``ledger.views``) on this ledger's database; creates their
+        tables when the ledger was opened for writing."""
+        if self._views is None:
+            from ledger.views import PostgresViews, SQLiteViews
+
+            cls = PostgresViews if self.target.postgres else SQLiteViews
+            self._views = self.factory.tracking_recorder(cls)
+        return self._views
+
+    def create_view_tables(self) -> None:
+        """Create the views' tables (idempotent), e.g. from a read that must catch up."""
+        self.view_store().create_table()
 
     def construct_mapper(self) -> Mapper:
         # Events are stored as their canonical export JSON (see ledger.mapper).

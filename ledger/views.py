@@ -4,12 +4,18 @@ Two views, each a tracking recorder of the eventsourcing library (its ``tracking
 one row per view), written in the same transaction as the view's rows:
 
 - ``history``: one row per event (position, event id, kind, subject, the platform it
-  concerns, when it was recorded, and its stored bytes, encrypted where the ledger is), with
-  indexes so that one platform's or one subject's events are read without touching others;
-- ``status``: the current status object of each platform ("now, as known now"), with the
-  time after which it goes stale (a temporary lift ends by itself).
+  concerns, and its stored bytes, encrypted where the ledger is), with indexes so that one
+  platform's or one subject's events are read without touching others;
+- ``status``: the current status object of each platform ("now, as known now") and the time
+  after which it goes stale (a temporary lift ends by itself), sealed together in ``body``.
 
-SQL differs between the stores only in placeholders, so one set of statements serves both.
+The index columns hold what the caller gives: ``projections.views`` gives blinded values
+(``ledger.blinding``), so that an encrypted ledger's views hold no plaintext either. An
+event that concerns no platform (a subject kind without one) has platform "".
+
+The tables are created whenever the ledger is opened for writing (``Ledger``), before
+anything is committed; a ledger without them reads as views that are empty. SQL differs
+between the stores only in placeholders, so one set of statements serves both.
 """
 
 from __future__ import annotations
@@ -17,9 +23,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from eventsourcing.persistence import Tracking
+from eventsourcing.persistence import IntegrityError, InternalError, Tracking
 from eventsourcing.postgres import PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteTrackingRecorder
+from eventsourcing.utils import retry
 
 VIEWS = ("history", "status")
 FACTS = "bl_view_history"
@@ -27,14 +34,19 @@ STATUS = "bl_view_status"
 
 _CREATE = [
     f"CREATE TABLE IF NOT EXISTS {FACTS} (position BIGINT PRIMARY KEY, event_id TEXT NOT NULL, "
-    "kind TEXT NOT NULL, subject TEXT NOT NULL, platform TEXT NOT NULL, "
-    "recorded_at TEXT NOT NULL, body BYTEA NOT NULL)",
+    "kind TEXT NOT NULL, subject TEXT NOT NULL, platform TEXT NOT NULL, body BYTEA NOT NULL)",
     f"CREATE INDEX IF NOT EXISTS {FACTS}_platform ON {FACTS} (platform, position)",
-    f"CREATE INDEX IF NOT EXISTS {FACTS}_subject ON {FACTS} (kind, subject, position)",
+    f"CREATE INDEX IF NOT EXISTS {FACTS}_subject ON {FACTS} (subject, kind, position)",
     f"CREATE INDEX IF NOT EXISTS {FACTS}_event ON {FACTS} (event_id)",
-    f"CREATE TABLE IF NOT EXISTS {STATUS} (platform TEXT PRIMARY KEY, body BYTEA NOT NULL, "
-    "stale_after TEXT)",
+    f"CREATE TABLE IF NOT EXISTS {STATUS} (platform TEXT PRIMARY KEY, body BYTEA NOT NULL)",
 ]
+#: The advisory lock key that serializes schema changes (the same as ledger.recorders').
+_DDL_LOCK = 0x626C2D64646C  # "bl-ddl"
+#: The advisory lock key that makes writers of the views take turns on PostgreSQL.
+_VIEWS_LOCK = 0x626C2D7669657773  # "bl-views"
+#: A column only the first layout had: its presence means the views are rebuilt (they are
+#: read models, so dropping them loses nothing).
+_OLD_LAYOUT = "recorded_at"
 
 
 def tracking_name(view: str) -> str:
@@ -54,26 +66,82 @@ class _Views:
         cursor.execute(self._sql(statement), params)
         return cursor
 
+    def _read(self, statement: str, params: Sequence[Any] = ()) -> list[tuple]:
+        """Rows of a query; none where the views' tables do not exist yet."""
+        try:
+            with self.datastore.transaction(commit=False) as c:  # type: ignore[attr-defined]
+                return [tuple(row) for row in self._run(c, statement, params).fetchall()]
+        except Exception as error:
+            if self._is_missing(error):
+                return []
+            raise
+
+    def exists(self) -> bool:
+        """Whether the views' tables exist (a ledger never opened for writing since the
+        views came may lack them)."""
+        try:
+            with self.datastore.transaction(commit=False) as c:  # type: ignore[attr-defined]
+                self._run(c, f"SELECT 1 FROM {STATUS} WHERE 1 = 0").fetchall()
+                self._run(c, f"SELECT 1 FROM {FACTS} WHERE 1 = 0").fetchall()
+            return True
+        except Exception as error:
+            if self._is_missing(error):
+                return False
+            raise
+
+    def _is_missing(self, error: BaseException) -> bool:
+        text = str(error)
+        return "no such table" in text or ("does not exist" in text and "relation" in text)
+
     def position(self, view: str) -> int:
         """How far ``view`` has caught up (a notification id; 0 when empty)."""
-        return self.max_tracking_id(tracking_name(view)) or 0  # type: ignore[attr-defined]
+        try:
+            return self.max_tracking_id(tracking_name(view)) or 0  # type: ignore[attr-defined]
+        except Exception as error:
+            if self._is_missing(error):
+                return 0
+            raise
 
-    def write_history(self, rows: Sequence[tuple], position: int) -> None:
-        """Add history rows and move the view's position, in one transaction."""
+    def write(self, history: Sequence[tuple], status: Iterable[tuple[str, bytes]], *,
+              history_to: int | None = None, status_to: int | None = None) -> None:
+        """Add history rows, replace status rows, and move the views' positions, in one
+        transaction (both views, or either)."""
         with self.datastore.transaction(commit=True) as c:  # type: ignore[attr-defined]
-            if rows:
-                c.executemany(self._sql(f"INSERT INTO {FACTS} VALUES (?, ?, ?, ?, ?, ?, ?)"),
-                              rows)
-            self._insert_tracking(c, Tracking(tracking_name("history"), position))  # type: ignore[attr-defined]
+            self.write_in(c, history, status, history_to=history_to, status_to=status_to)
 
-    def write_status(self, rows: Iterable[tuple[str, bytes, str | None]], position: int) -> None:
-        """Replace the status rows of some platforms and move the view's position."""
-        with self.datastore.transaction(commit=True) as c:  # type: ignore[attr-defined]
-            for platform, body, stale_after in rows:
-                self._run(c, f"DELETE FROM {STATUS} WHERE platform = ?", (platform,))
-                self._run(c, f"INSERT INTO {STATUS} VALUES (?, ?, ?)",
-                          (platform, body, stale_after))
-            self._insert_tracking(c, Tracking(tracking_name("status"), position))  # type: ignore[attr-defined]
+    def write_in(self, c: Any, history: Sequence[tuple], status: Iterable[tuple[str, bytes]],
+                 *, history_to: int | None = None, status_to: int | None = None) -> None:
+        """``write`` with a cursor of a transaction the caller holds.
+
+        Writers of the views take turns (a lock held to the commit), and each skips what
+        another one wrote meanwhile: history rows at or before the view's position now, and
+        status rows computed up to a position the status view has already reached. So
+        processes catching up at once never conflict, and a status never goes backwards.
+        """
+        self._lock(c)
+        if history_to is not None:
+            at = self._position_in(c, "history")
+            history = [row for row in history if row[0] > at]
+            if history:
+                c.executemany(self._sql(f"INSERT INTO {FACTS} VALUES (?, ?, ?, ?, ?, ?)"),
+                              history)
+            if history_to > at:
+                self._insert_tracking(c, Tracking(tracking_name("history"), history_to))  # type: ignore[attr-defined]
+        if status_to is not None and status_to > self._position_in(c, "status"):
+            # Row by row in one order for every writer.
+            for key, body in sorted(status):
+                self._run(c, f"DELETE FROM {STATUS} WHERE platform = ?", (key,))
+                self._run(c, f"INSERT INTO {STATUS} VALUES (?, ?)", (key, body))
+            self._insert_tracking(c, Tracking(tracking_name("status"), status_to))  # type: ignore[attr-defined]
+
+    def _position_in(self, c: Any, view: str) -> int:
+        row = self._run(c, f"SELECT notification_id FROM {self._tracking_table} "
+                           "WHERE application_name = ?", (tracking_name(view),)).fetchone()
+        return row[0] if row and row[0] is not None else 0
+
+    def _lock(self, c: Any) -> None:
+        """Take the views' write lock, held until the transaction ends."""
+        raise NotImplementedError
 
     def drop(self, view: str) -> None:
         """Empty ``view`` and its position, so that it rebuilds from zero."""
@@ -86,55 +154,51 @@ class _Views:
     def history_rows(self, *, platform: str | None = None,
                      subject: tuple[str, str] | None = None) -> list[tuple[int, bytes]]:
         """``(position, body)`` of one platform's events (with its orders and requests), of
-        one subject's, or of all, in position order."""
+        one subject's (``(kind, subject)``), or of all, in position order."""
         statement, params = f"SELECT position, body FROM {FACTS}", ()
         if platform is not None:
             statement, params = statement + " WHERE platform = ?", (platform,)
         elif subject is not None:
-            statement, params = statement + " WHERE kind = ? AND subject = ?", subject
-        with self.datastore.transaction(commit=False) as c:  # type: ignore[attr-defined]
-            rows = self._run(c, statement + " ORDER BY position", params).fetchall()
-        return [(row[0], bytes(row[1])) for row in rows]
+            statement, params = statement + " WHERE subject = ? AND kind = ?", subject[::-1]
+        return [(row[0], bytes(row[1])) for row in self._read(statement + " ORDER BY position",
+                                                              params)]
 
     def subject_kinds(self, subject: str) -> list[tuple[str, str]]:
         """``(kind, platform)`` of every subject called ``subject``."""
-        with self.datastore.transaction(commit=False) as c:  # type: ignore[attr-defined]
-            rows = self._run(c, f"SELECT DISTINCT kind, platform FROM {FACTS} "
-                                "WHERE subject = ?", (subject,)).fetchall()
-        return [(row[0], row[1]) for row in rows]
+        return self._read(f"SELECT DISTINCT kind, platform FROM {FACTS} WHERE subject = ?",
+                          (subject,))
 
     def kinds_of(self, event_ids: Iterable[str]) -> dict[str, tuple[str, str]]:
         """``event id -> (kind, platform)`` for events already in the view."""
         out = {}
-        with self.datastore.transaction(commit=False) as c:  # type: ignore[attr-defined]
-            for event_id in event_ids:
-                row = self._run(c, f"SELECT kind, platform FROM {FACTS} WHERE event_id = ?",
-                                (event_id,)).fetchone()
-                if row is not None:
-                    out[event_id] = (row[0], row[1])
+        for event_id in event_ids:
+            rows = self._read(f"SELECT kind, platform FROM {FACTS} WHERE event_id = ?",
+                              (event_id,))
+            if rows:
+                out[event_id] = (rows[0][0], rows[0][1])
         return out
 
-    def status_rows(self, platform: str | None = None) -> list[tuple[str, bytes, str | None]]:
-        """The kept status of one platform, or of all, by platform."""
-        statement, params = f"SELECT platform, body, stale_after FROM {STATUS}", ()
+    def status_rows(self, platform: str | None = None) -> list[tuple[str, bytes]]:
+        """The kept status of one platform, or of all, by platform key."""
+        statement, params = f"SELECT platform, body FROM {STATUS}", ()
         if platform is not None:
             statement, params = statement + " WHERE platform = ?", (platform,)
-        with self.datastore.transaction(commit=False) as c:  # type: ignore[attr-defined]
-            rows = self._run(c, statement + " ORDER BY platform", params).fetchall()
-        return [(row[0], bytes(row[1]), row[2]) for row in rows]
+        return [(row[0], bytes(row[1])) for row in self._read(statement + " ORDER BY platform",
+                                                              params)]
 
     def platforms_since(self, position: int) -> list[str]:
-        """Platforms with events in the history view after ``position``."""
-        with self.datastore.transaction(commit=False) as c:  # type: ignore[attr-defined]
-            rows = self._run(c, f"SELECT DISTINCT platform FROM {FACTS} WHERE position > ?",
-                             (position,)).fetchall()
-        return [row[0] for row in rows]
+        """Platforms (keys, "" aside) with events in the history view after ``position``."""
+        return [row[0] for row in self._read(
+            f"SELECT DISTINCT platform FROM {FACTS} WHERE position > ? AND platform <> ''",
+            (position,))]
 
     def counts(self) -> dict[str, int]:
-        """Rows in each view."""
-        with self.datastore.transaction(commit=False) as c:  # type: ignore[attr-defined]
-            return {view: self._run(c, f"SELECT COUNT(*) FROM {table}").fetchone()[0]
-                    for view, table in (("history", FACTS), ("status", STATUS))}
+        """Rows in each view (0 where its table does not exist yet)."""
+        out = {}
+        for view, table in (("history", FACTS), ("status", STATUS)):
+            rows = self._read(f"SELECT COUNT(*) FROM {table}")
+            out[view] = rows[0][0] if rows else 0
+        return out
 
 
 class SQLiteViews(_Views, SQLiteTrackingRecorder):
@@ -142,9 +206,21 @@ class SQLiteViews(_Views, SQLiteTrackingRecorder):
 
     _tracking_table = "tracking"
 
+    def _lock(self, c: Any) -> None:
+        # A write that changes nothing takes the database's write lock (waiting up to the
+        # busy timeout), so the positions read next cannot move before the commit.
+        c.execute(f"UPDATE {STATUS} SET body = body WHERE platform IS NULL")
+
     def construct_create_table_statements(self) -> list[str]:
         return [*super().construct_create_table_statements(),
                 *(s.replace("BYTEA", "BLOB") for s in _CREATE)]
+
+    def create_table(self) -> None:
+        with self.datastore.transaction(commit=True) as c:
+            c.execute(f"SELECT name FROM pragma_table_info('{FACTS}')")
+            if _OLD_LAYOUT in {row[0] for row in c.fetchall()}:
+                _drop_old_layout(c, self._tracking_table, "?")
+        super().create_table()
 
 
 class PostgresViews(_Views, PostgresTrackingRecorder):
@@ -162,9 +238,36 @@ class PostgresViews(_Views, PostgresTrackingRecorder):
     def _tracking_table(self) -> str:
         return self.tracking_table_name
 
+    def _lock(self, c: Any) -> None:
+        c.execute("SELECT pg_advisory_xact_lock(%s)", (_VIEWS_LOCK,))
+
+    @retry((InternalError, IntegrityError), max_attempts=5, wait=0.2)
+    def create_table(self) -> None:
+        """The tables, safe to run from many processes at once on a new database (as the
+        ledger's recorder: one advisory lock serializes the schema changes)."""
+        super().create_table()
+
+    def _create_table(self, curs: Any) -> None:
+        curs.execute("SELECT pg_advisory_xact_lock(%s)", (_DDL_LOCK,))
+        curs.execute("SELECT 1 AS found FROM information_schema.columns WHERE table_name = %s "
+                     "AND column_name = %s AND table_schema = current_schema()",
+                     (FACTS, _OLD_LAYOUT))
+        if curs.fetchone() is not None:
+            _drop_old_layout(curs, self._tracking_table, "%s")
+        super()._create_table(curs)
+
     def _run(self, cursor: Any, statement: str, params: Sequence[Any] = ()) -> Any:
         cursor.execute(self._sql(statement), params)
         return _TupleCursor(cursor)
+
+
+
+def _drop_old_layout(c: Any, tracking: str, param: str) -> None:
+    for table in (FACTS, STATUS):
+        c.execute(f"DROP TABLE IF EXISTS {table}")
+    for view in VIEWS:
+        c.execute(f"DELETE FROM {tracking} WHERE application_name = {param}",
+                  (tracking_name(view),))
 
 
 class _TupleCursor:

@@ -8,11 +8,14 @@ from functools import cache
 from uuid import UUID
 
 from domain.amendments import Effective, effective
+from domain.declaration import REGISTRY
 from domain.fact import Fact
 from domain.timeline import SubjectState, fold
 from ledger.application import Entry
 
-KINDS = ("platform", "order", "request")
+#: Every subject kind declared (platform, order, request, and any added since), in the
+#: order their types are declared; amendments ("any") live with their target's kind.
+KINDS = tuple(dict.fromkeys(t.subject for t in REGISTRY.values() if t.subject != "any"))
 
 
 class Book:
@@ -63,10 +66,11 @@ class Book:
         return state if state.created is not None else None
 
     def _related(self, platform: str, kind: str) -> list[str]:
-        """Orders or requests (``kind``) concerning ``platform`` (``related``, cached)."""
+        """Subjects of ``kind`` (orders, requests) concerning ``platform`` (``related``,
+        cached); none for a kind whose subjects concern no platform."""
         return [ref for ref in self.refs(kind)
-                if any(f.data.platform == platform for f in self.effective(kind, ref).facts
-                       if f.kind.creates)]
+                if any(getattr(f.data, "platform", None) == platform
+                       for f in self.effective(kind, ref).facts if f.kind.creates)]
 
     def is_disputed(self, kind: str, ref: str, as_of: datetime | None = None) -> bool:
         """Whether an event of the subject that counts (by ``as_of``) is disputed."""

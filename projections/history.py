@@ -74,7 +74,7 @@ def changed_fields(before: Fact, after: Fact) -> dict[str, Any]:
 def _keys(book: Book, subject: str) -> list[tuple[str, str]]:
     keys = [(kind, subject) for kind in KINDS if book.has(kind, subject)]
     if book.has("platform", subject):
-        keys += [(kind, ref) for kind in ("order", "request")
+        keys += [(kind, ref) for kind in KINDS if kind != "platform"
                  for ref in book.related(subject, kind)]
     if not keys:
         raise SubjectNotFound(f"no subject {subject} in the ledger")

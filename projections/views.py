@@ -1,14 +1,20 @@
 """Keeping the persisted views current, and reading status and history from them.
 
-Every write command catches the views up before it exits; reads catch up first too (a
-no-op when nothing is new). A platform's status at any valid or record time is folded from
-that platform's rows only, read through an index: it never replays the whole log. Where the
+Every write command catches the views up before it exits (a bulk import feeds them each
+batch from memory, in its own transaction: ``take``); reads catch up first too (a no-op
+when nothing is new). A platform's status at any valid or record time is folded from that
+platform's rows only, read through an index: it never replays the whole log. Where the
 views cannot be written (a read-only connection), reads fall back to replaying the log.
+
+The index columns hold blinded values (``ledger.blinding``): the references themselves
+without a cipher, keyed hashes of them with one, so that an encrypted ledger's views hold
+no plaintext. Nothing needs them back: a status row is found by its blinded platform, and
+the platform's reference is read from its (decrypted) events.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,21 +25,32 @@ from domain.declaration import REGISTRY
 from domain.fact import Fact
 from domain.timeline import OrderState
 from ledger.application import Entry, Ledger
-from ledger.views import VIEWS, PostgresViews, SQLiteViews
-from projections.book import Book
+from ledger.blinding import ledger_blinder
+from ledger.views import VIEWS
+from projections.book import KINDS, Book
 from projections.status import platform_status
 
 BATCH = 5000
 RETRIES = 10
+#: Lookups remembered while catching up (event -> its subject's kind and platform); past
+#: this many they are forgotten and asked of the history view again, so memory stays flat.
+REMEMBERED = 200_000
 
 
 class Views:
-    """The ledger's views: catch up, rebuild, and read from them."""
+    """The ledger's views: catch up, rebuild, take a recorded batch, and read from them."""
 
-    def __init__(self, ledger: Ledger):
+    def __init__(self, ledger: Ledger, *, remembered: int = REMEMBERED):
         self.ledger = ledger
-        cls = PostgresViews if ledger.target.postgres else SQLiteViews
-        self.store = ledger.factory.tracking_recorder(cls)
+        self.remembered = remembered
+        self.store = ledger.view_store()
+        self.blind = ledger_blinder(ledger)
+        self._kind_of_key = {self.blind(kind): kind for kind in KINDS}
+        self._platform_of: dict[tuple[str, str], str] = {}
+        self._event_of: dict[str, tuple[str, str]] = {}
+        #: Facts of the last two batches taken, by position: their status needs no decoding.
+        self._recent: dict[int, Fact] = {}
+        self._last: dict[int, Fact] = {}
 
     # --- keeping current ----------------------------------------------------------------
 
@@ -45,12 +62,15 @@ class Views:
         conflict (the same positions, the same tracking row): that one starts again from
         the position the other reached.
         """
+        if not self.store.exists():
+            self.ledger.create_view_tables()  # a ledger last written before they existed
         for attempt in range(RETRIES):
             try:
                 added = self._catch_up_history(progress)
                 self._catch_up_status()
                 return added
             except IntegrityError:
+                self._forget()
                 if attempt == RETRIES - 1:
                     raise
         raise AssertionError("unreachable")  # pragma: no cover
@@ -59,9 +79,38 @@ class Views:
                 progress: Callable[[int], None] | None = None) -> None:
         """Empty ``view`` (or all) and rebuild from the first event. An interrupted rebuild
         resumes where it stopped: each batch commits with its position."""
+        if not self.store.exists():
+            self.ledger.create_view_tables()
         for name in [view] if view else VIEWS:
             self.store.drop(name)
+        self._forget()
         self.catch_up(progress)
+
+    def take(self, batch: Sequence[tuple[int, Fact, dict[str, Any], bytes]]) -> None:
+        """Add a batch the ledger has just written to both views, from memory: each item is
+        ``(position, fact, exported object, stored state)``. Both views must stand where the
+        batch starts (caught up before it); both move to its end in one transaction.
+        """
+        if not batch:
+            return
+        self._bound()
+        rows, changed = [], set()
+        for position, _fact, obj, state in batch:
+            row = self._row(position, obj, state)
+            rows.append(row)
+            if row[4]:
+                changed.add(row[4])
+        latest = {position: fact for position, fact, _, _ in batch}
+        self._recent, self._last = {**self._last, **latest}, latest
+        now = datetime.now(UTC)
+        mine: dict[str, list[Entry]] = {}
+        for row, (position, fact, _, _) in zip(rows, batch, strict=True):
+            if row[4]:
+                mine.setdefault(row[4], []).append(Entry(position=position, fact=fact))
+        status = [r for key in sorted(changed)
+                  if (r := self._status_row(key, now, before=batch[0][0], extra=mine[key]))]
+        end = batch[-1][0]
+        self.store.write(rows, status, history_to=end, status_to=end)
 
     def lag(self) -> dict[str, dict[str, int]]:
         """Each view's position, and how many events it has yet to take in."""
@@ -78,63 +127,102 @@ class Views:
                          "rows": counts[view]}
         return out
 
+    def _bound(self) -> None:
+        """Forget lookups past ``remembered``, between batches (never within one: its
+        amendments may target its own events, not yet in the view)."""
+        if len(self._event_of) > self.remembered:
+            self._event_of.clear()
+        if len(self._platform_of) > self.remembered:
+            self._platform_of.clear()
+
+    def _forget(self) -> None:
+        self._platform_of.clear()
+        self._event_of.clear()
+        self._recent.clear()
+        self._last.clear()
+
     def _catch_up_history(self, progress: Callable[[int], None] | None) -> int:
         position, added = self.store.position("history"), 0
         decode = self.ledger.mapper.decode_state
-        platform_of: dict[tuple[str, str], str] = {}
-        event_of: dict[str, tuple[str, str]] = {}
         while notifications := self.ledger.recorder.select_notifications(
                 position, BATCH, inclusive_of_start=False):
-            rows = []
-            for notification in notifications:
-                obj = orjson.loads(decode(notification.state))
-                kind, platform = self._locate(obj, platform_of, event_of)
-                event_of[obj["id"]] = (kind, platform)
-                rows.append((notification.id, obj["id"], kind, obj["subject"], platform,
-                             obj["recorded_at"], notification.state))
+            self._bound()
+            rows = [self._row(n.id, orjson.loads(decode(n.state)), n.state)
+                    for n in notifications]
             position = notifications[-1].id
-            self.store.write_history(rows, position)
+            self.store.write(rows, (), history_to=position)
             added += len(rows)
             if progress is not None:
                 progress(added)
         return added
 
-    def _locate(self, obj: dict[str, Any], platform_of: dict[tuple[str, str], str],
-                event_of: dict[str, tuple[str, str]]) -> tuple[str, str]:
-        """The kind of an event's subject and the platform it concerns."""
-        kind = REGISTRY[obj["type"]].subject
+    def _row(self, position: int, obj: dict[str, Any], state: bytes) -> tuple:
+        """The history row of one stored event (its index values blinded)."""
+        kind, platform = self._locate(obj)
+        blind = self.blind
+        event_id = obj["id"]
+        self._event_of[event_id] = (kind, platform)
+        return (position, blind(event_id), kind, blind(obj["subject"]), platform, state)
+
+    def _locate(self, obj: dict[str, Any]) -> tuple[str, str]:
+        """The index keys of the kind of an event's subject and of the platform it concerns
+        ("" for a subject of a kind that concerns no platform)."""
+        declared = REGISTRY[obj["type"]]
+        kind = declared.subject
         if kind == "any":  # an amendment: where its target is
             target = obj["data"]["target"]
-            if target not in event_of:
-                event_of.update(self.store.kinds_of([target]))
-            return event_of[target]
-        if kind == "platform":
-            return kind, obj["subject"]
+            if target not in self._event_of:
+                found = self.store.kinds_of([self.blind(target)])
+                self._event_of[target] = next(iter(found.values()))
+            return self._event_of[target]
         key = (kind, obj["subject"])
-        if key not in platform_of:
-            if REGISTRY[obj["type"]].creates:
-                platform_of[key] = obj["data"]["platform"]
+        platform = self._platform_of.get(key)
+        if platform is None:
+            if kind == "platform":
+                platform = self.blind(obj["subject"])
+            elif declared.creates:
+                ref = obj["data"].get("platform")
+                platform = self.blind(ref) if ref else ""
             else:
-                known = dict(self.store.subject_kinds(obj["subject"]))
-                platform_of[key] = known[kind]
-        return kind, platform_of[key]
+                known = dict(self.store.subject_kinds(self.blind(obj["subject"])))
+                platform = known.get(self.blind(kind), "")
+            self._platform_of[key] = platform
+        return self.blind(kind), platform
 
     def _catch_up_status(self) -> None:
         since = self.store.position("status")
         head = self.store.position("history")
         if head <= since:
             return
-        changed = set(self.store.platforms_since(since))
         now = datetime.now(UTC)
-        rows = []
-        for platform in sorted(changed):
-            book = self.book(platform=platform)
-            if not book.has("platform", platform):
-                continue  # its orders arrived before it in an as-known-at sense: skip
-            status = platform_status(book, platform)
-            rows.append((platform, self._seal(orjson.dumps(status)),
-                         _stale_after(book, platform, now)))
-        self.store.write_status(rows, head)
+        rows = [r for key in self.store.platforms_since(since)
+                if (r := self._status_row(key, now))]
+        self.store.write((), rows, status_to=head)
+
+    def _status_row(self, key: str, now: datetime, *, before: int | None = None,
+                    extra: Iterable[Entry] = ()) -> tuple[str, bytes] | None:
+        """The status row of the platform indexed ``key``: its kept status now, and when
+        that goes stale. ``extra`` entries (not yet in the view, all after ``before``) are
+        added to those the view holds."""
+        entries = [e for e in self._decoded(self.store.history_rows(platform=key))
+                   if before is None or e.position < before]
+        book = Book([*entries, *extra])
+        refs = book.refs("platform")
+        if not refs:
+            return None  # its orders arrived before it in an as-known-at sense: skip
+        ref = refs[0]
+        body = {"status": platform_status(book, ref), "stale_after": _stale_after(book, ref,
+                                                                                  now)}
+        return key, self._seal(orjson.dumps(body))
+
+    def _decoded(self, rows: Iterable[tuple[int, bytes]]) -> Iterator[Entry]:
+        decode = self.ledger.mapper.decode_state
+        recent = self._recent
+        for position, body in rows:
+            fact = recent.get(position)
+            if fact is None:
+                fact = Fact.from_stored(orjson.loads(decode(body)))
+            yield Entry(position=position, fact=fact)
 
     def _seal(self, body: bytes) -> bytes:
         cipher = self.ledger.mapper.cipher
@@ -146,31 +234,44 @@ class Views:
 
     # --- reading ------------------------------------------------------------------------
 
-    def entries(self, **where: Any) -> Iterator[Entry]:
+    def entries(self, *, platform: str | None = None,
+                subject: tuple[str, str] | None = None) -> Iterator[Entry]:
         """Entries of one platform (``platform=``), one subject (``subject=(kind, ref)``) or
         of all, from the history view."""
-        decode = self.ledger.mapper.decode_state
-        for position, body in self.store.history_rows(**where):
-            yield Entry(position=position, fact=Fact.from_stored(orjson.loads(decode(body))))
+        if platform is not None:
+            rows = self.store.history_rows(platform=self.blind(platform))
+        elif subject is not None:
+            rows = self.store.history_rows(subject=(self.blind(subject[0]),
+                                                    self.blind(subject[1])))
+        else:
+            rows = self.store.history_rows()
+        yield from self._decoded(rows)
 
     def book(self, *, as_known_at: datetime | None = None, **where: Any) -> Book:
         """A ``Book`` of the rows ``where`` selects, as known at ``as_known_at``."""
         return Book(self.entries(**where), as_known_at=as_known_at)
 
     def current_status(self, platform: str | None = None) -> list[dict[str, Any]] | None:
-        """The kept "now, as known now" status of one platform or all; None where a kept
-        status has gone stale (a temporary lift ended since), so the caller folds afresh."""
+        """The kept "now, as known now" status of one platform or all (by platform); None
+        where a kept status has gone stale (a temporary lift ended since), so the caller
+        folds afresh."""
         now = datetime.now(UTC).isoformat()
         out = []
-        for _, body, stale_after in self.store.status_rows(platform):
+        key = None if platform is None else self.blind(platform)
+        for _, body in self.store.status_rows(key):
+            kept = orjson.loads(self._open(body))
+            stale_after = kept["stale_after"]
             if stale_after is not None and stale_after <= now:
                 return None
-            out.append(orjson.loads(self._open(body)))
+            out.append(kept["status"])
+        out.sort(key=lambda status: status["platform"])
         return out
 
     def subject_keys(self, subject: str) -> list[tuple[str, str]]:
-        """``(kind, platform)`` for each subject called ``subject``."""
-        return self.store.subject_kinds(subject)
+        """``(kind, platform key)`` for each subject called ``subject``."""
+        return [(self._kind_of_key[kind], platform)
+                for kind, platform in self.store.subject_kinds(self.blind(subject))
+                if kind in self._kind_of_key]
 
 
 def _stale_after(book: Book, platform: str, now: datetime) -> str | None:

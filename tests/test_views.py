@@ -141,3 +141,63 @@ def test_views_equal_a_full_replay(tmp_path_factory, script, days, cut):
                 assert viewed == replayed
         assert views.current_status("p") == [platform_status(Book(entries), "p")]
 
+
+
+def test_an_encrypted_ledgers_view_index_holds_no_plaintext(tmp_path, example):
+    """With a cipher key, the views' index columns hold keyed hashes, not references, and
+    status and history still answer through them."""
+    import sqlite3
+    from contextlib import closing
+
+    from ledger import encryption
+    from ledger.interchange import read_facts
+    from projections.importing import import_facts
+
+    path = tmp_path / "ledger.db"
+    target = parse_target(str(path), cipher_key=encryption.new_key())
+    with open_ledger(target, create=True) as ledger, example.open("rb") as lines:
+        import_facts(ledger, read_facts(lines), operator="t")
+        views = Views(ledger)
+        assert views.current_status("telegram")[0]["state"] == "accessible"
+        as_of = When.parse("2017-07-20", end_of_day=True)
+        assert platform_status(views.book(platform="telegram"), "telegram",
+                               as_of=as_of)["state"] == "partially-blocked"
+        assert [kind for kind, _ in views.subject_keys("kominfo-2017-07-14")] == ["order"]
+        assert len(list(views.entries(subject=("order", "kominfo-2017-07-14")))) > 1
+        views.rebuild()
+        assert views.current_status("telegram")[0]["state"] == "accessible"
+    with closing(sqlite3.connect(path)) as conn:
+        rows = conn.execute("SELECT event_id, kind, subject, platform FROM bl_view_history "
+                            "UNION ALL SELECT platform, '', '', '' FROM bl_view_status"
+                            ).fetchall()
+        bodies = b"".join(row[0] for row in conn.execute("SELECT body FROM bl_view_status"))
+    values = {value for row in rows for value in row}
+    for secret in ("telegram", "order", "platform", "kominfo-2017-07-14", "telegram-id-2017"):
+        assert secret not in values
+    assert b"telegram" not in bodies
+
+
+def test_a_subject_kind_without_a_platform_has_history_and_no_status(tmp_path):
+    """An operator (a kind that concerns no platform) is indexed under platform "", has
+    its history, and adds no status row."""
+    import base64
+
+    from domain.fact import Fact
+
+    path = str(tmp_path / "ledger.db")
+    added = Fact.from_json({
+        "type": "operator-added", "subject": "alice", "occurred_at": "2020-01-01",
+        "sources": ["https://example.org/staff"],
+        "data": {"public_key": base64.b64encode(bytes(32)).decode()}})
+    with open_ledger(parse_target(path), create=True) as ledger:
+        ledger.record([added], operator="t")
+        views = Views(ledger)
+        views.catch_up()
+        assert views.subject_keys("alice") == [("operator", "")]
+        [entry] = views.entries(subject=("operator", "alice"))
+        assert entry.fact.type == "operator-added"
+        assert views.store.counts() == {"history": 1, "status": 0}
+        from projections.history import history
+
+        assert [row["type"] for row in history(views.book(subject=("operator", "alice")),
+                                               "alice")] == ["operator-added"]
