@@ -1,20 +1,19 @@
-"""``blockledger import``: JSON Lines into the ledger, all or nothing, or in batches.
+"""``blockledger import``: JSON Lines into the ledger, streamed, all or nothing or in batches.
 
-Registered on the ``blockledger`` group by ``cli``.
+Registered on the ``blockledger`` group by ``cli``. The work is ``projections.importing``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+import stat
 from typing import Any
 
 import click
 
 from cli import Context, pass_context, progress
-from domain.errors import BadInput, LedgerError
-from domain.fact import Fact
-from ledger.application import Outcome
 from ledger.interchange import read_facts
+from projections.importing import BATCH_SIZE, import_facts
 
 
 @click.command("import")
@@ -22,56 +21,41 @@ from ledger.interchange import read_facts
 @click.option("--batch-commit", is_flag=True,
               help="Commit every --batch-size events (for huge files): a failure keeps the "
               "batches before it, and re-running the import skips what landed.")
-@click.option("--batch-size", type=click.IntRange(1), default=20_000, show_default=True,
-              help="Events per transaction with --batch-commit.")
+@click.option("--batch-size", type=click.IntRange(1), default=BATCH_SIZE, show_default=True,
+              help="Events checked and written at a time (and per transaction with "
+              "--batch-commit).")
 @pass_context
 def import_(obj: Context, file: Any, batch_commit: bool, batch_size: int) -> None:
     """Import events from JSON Lines (FILE or - for stdin): all or nothing, idempotent by id.
 
-    By default every line is validated and checked against the rules before anything is
-    written, in one transaction (the file is held in memory). --batch-commit streams it in
-    transactions of --batch-size events instead: a bad or refused line stops the import
-    there, keeping the batches before it, and a re-run skips what landed.
+    The file is streamed: validated, checked against the rules and written --batch-size
+    events at a time, so memory stays flat however large it is. By default everything is
+    one transaction, committed at the end: a bad or refused line (named in the error)
+    writes nothing. --batch-commit commits every batch instead: a failure keeps the batches
+    before it, and a re-run skips what landed.
     """
-    if not batch_commit:
-        facts = list(read_facts(file))
-        outcome = _record_lines(obj, facts)
-    else:
-        recorded = skipped = 0
-        for chunk in _chunks(read_facts(file), batch_size):
-            outcome = _record_lines(obj, chunk)
-            recorded += len(outcome.recorded)
-            skipped += len(outcome.skipped)
-        outcome = Outcome(recorded=(None,) * recorded, skipped=(None,) * skipped)
-    click.echo(f"imported {len(outcome.recorded)} events"
-               + (f" ({len(outcome.skipped)} already in the ledger, skipped)"
-                  if outcome.skipped else ""))
+    with obj.ledger(write=True) as ledger, progress(_size(file), "importing") as advance:
+        done = import_facts(ledger, read_facts(file), operator=obj.operator,
+                            batch_size=batch_size, batch_commit=batch_commit,
+                            progress=lambda _: advance(_position(file)))
+    click.echo(f"imported {done.recorded} events"
+               + (f" ({done.skipped} already in the ledger, skipped)" if done.skipped else ""))
 
 
-def _chunks(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
-    chunk = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
+def _size(file: Any) -> int:
+    """The file's size in bytes, for the progress bar (0 for a pipe: no bar)."""
+    try:
+        info = os.fstat(file.fileno())
+    except (OSError, ValueError, AttributeError):
+        return 0
+    return info.st_size if stat.S_ISREG(info.st_mode) else 0
 
 
-def _record_lines(obj: Context, facts: list[tuple[int, Fact]]) -> Outcome:
-    """Record numbered facts in one transaction; a refusal names its line."""
-    with obj.ledger(write=True) as ledger, progress(len(facts), "checking") as advance:
-        try:
-            return ledger.record([f for _, f in facts], operator=obj.operator,
-                                 on_checked=advance)
-        except LedgerError as error:
-            index = getattr(error, "index", None)
-            if index is None:
-                raise
-            if isinstance(error, BadInput):  # keep its field: "line N, field 'x': ..."
-                raise error.at_line(facts[index][0]) from None
-            raise type(error)(f"line {facts[index][0]}: {error}") from None
+def _position(file: Any) -> int:
+    try:
+        return max(0, file.tell() - 1)
+    except (OSError, ValueError, AttributeError):
+        return 0
 
 
 def register(group: click.Group) -> None:

@@ -1,0 +1,307 @@
+"""Bulk recording: many facts, checked by the rules, written in large batches.
+
+Two pieces, used by ``projections.importing``:
+
+- ``one_transaction(ledger, ...)``: one database transaction that spans many batches. The
+  recorders keep their own API (``insert_events(stored_events, exports=...)``, which
+  appends the chain and signs inside the transaction): for as long as the block runs, their
+  datastore lends them this one open transaction, and each of their own "transactions"
+  becomes a savepoint inside it. The write lock is taken first (SQLite ``BEGIN IMMEDIATE``,
+  PostgreSQL the library's ``LOCK TABLE … IN EXCLUSIVE MODE``), so the rules are checked
+  against a store nobody else can change until the commit; and what the batches wrote is
+  visible to the next batch's reads, committed or not.
+- ``Bulk``: checks facts with ``domain.checked.Timeline`` (the same rules as the
+  aggregates, without building library events) and writes their stored form, exactly as
+  the ledger's mapper writes it, through the recorder. Subjects it has seen are kept in a
+  bounded cache; others are read back from the store, so memory does not grow with the
+  number of facts.
+
+Why one spanning transaction rather than a staging table then one commit: the commit would
+have to copy every staged event through ``insert_events`` at once, holding the whole import
+(events, chain rows, signatures) in memory, which is what streaming is for; and a staging
+table would still need a second pass of rule checks against the store at commit time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing import persistence
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.utils import get_topic
+
+from domain.checked import Timeline
+from domain.errors import LedgerError, SubjectExists, SubjectNotFound
+from domain.fact import Fact
+from domain.subjects import AGGREGATES
+from domain.values import aggregate_id
+from ledger.canonical import canonical
+
+#: Subjects kept in memory between batches (least recently used ones are read back).
+REMEMBERED = 5_000
+_OPENED = {kind: get_topic(cls.Opened) for kind, cls in AGGREGATES.items()}
+_RECORDED = {kind: get_topic(cls.Recorded) for kind, cls in AGGREGATES.items()}
+
+#: One recorded fact: ``(position, fact, exported object, stored state)``.
+Written = tuple[int, Fact, dict[str, Any], bytes]
+
+
+# --- one transaction across many batches -----------------------------------------------
+
+
+@contextlib.contextmanager
+def one_transaction(ledger: Any, *recorders: Any) -> Iterator[None]:
+    """Run the block in one transaction that ``ledger.recorder`` and ``recorders`` (on the
+    same database) all use; commit at the end, roll everything back on any error."""
+    everyone = [ledger.recorder, *recorders]
+    datastore = ledger.recorder.datastore
+    opener = _postgres if ledger.target.postgres else _sqlite
+    with opener(ledger, datastore) as lent:
+        for recorder in everyone:
+            recorder.datastore = lent
+        try:
+            yield
+        finally:
+            for recorder in everyone:
+                recorder.datastore = datastore
+
+
+@contextlib.contextmanager
+def _sqlite(ledger: Any, datastore: Any) -> Iterator[Any]:
+    with datastore.get_connection(commit=True) as conn:
+        raw = conn._sqlite_conn
+        with _mapped():
+            raw.execute("BEGIN IMMEDIATE")  # the write lock first: checks see a still store
+        try:
+            yield _LentSQLite(datastore, conn)
+        except BaseException:
+            raw.rollback()
+            raise
+        with _mapped():
+            raw.commit()
+
+
+@contextlib.contextmanager
+def _postgres(ledger: Any, datastore: Any) -> Iterator[Any]:
+    recorder = ledger.recorder
+    with datastore.get_connection() as conn, conn.transaction():
+        conn.execute(f'LOCK TABLE "{datastore.schema}"."{recorder.events_table_name}" '
+                     "IN EXCLUSIVE MODE")
+        yield _LentPostgres(datastore, conn)
+
+
+class _Lent:
+    """A datastore that hands out one connection, in a transaction its lender holds."""
+
+    def __init__(self, datastore: Any, conn: Any):
+        self._datastore = datastore
+        self._conn = conn
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._datastore, name)
+
+
+class _LentSQLite(_Lent):
+    @contextlib.contextmanager
+    def get_connection(self, *, commit: bool) -> Iterator[Any]:
+        yield self._conn
+
+    @contextlib.contextmanager
+    def transaction(self, *, commit: bool) -> Iterator[Any]:
+        cursor = self._conn.cursor()
+        try:
+            if not commit:
+                with _mapped():
+                    yield cursor
+                return
+            cursor.execute("SAVEPOINT bl_batch")
+            try:
+                with _mapped():
+                    yield cursor
+            except BaseException:
+                cursor.execute("ROLLBACK TO bl_batch")
+                cursor.execute("RELEASE bl_batch")
+                raise
+            cursor.execute("RELEASE bl_batch")
+        finally:
+            cursor.sqlite_cursor.close()
+
+
+class _LentPostgres(_Lent):
+    @contextlib.contextmanager
+    def get_connection(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
+        yield self._conn
+
+    @contextlib.contextmanager
+    def transaction(self, *, commit: bool = False) -> Iterator[Any]:
+        with self._conn.transaction(force_rollback=not commit):  # a savepoint
+            yield self._conn.cursor()
+
+
+@contextlib.contextmanager
+def _mapped() -> Iterator[None]:
+    """sqlite3's errors as the library's (its retry logic and ours expect those)."""
+    try:
+        yield
+    except sqlite3.IntegrityError as error:
+        raise persistence.IntegrityError(error) from error
+    except sqlite3.OperationalError as error:
+        raise persistence.OperationalError(error) from error
+
+
+# --- checking and writing batches ------------------------------------------------------
+
+
+class Bulk:
+    """Check and write batches of facts as ``operator``; spent after any error."""
+
+    def __init__(self, ledger: Any, operator: str, *, remembered: int = REMEMBERED):
+        self.ledger = ledger
+        self.operator = operator
+        self.remembered = remembered
+        self._subjects: OrderedDict[UUID, Timeline | None] = OrderedDict()
+
+    def forget(self) -> None:
+        """Drop the subjects kept: another writer may have changed them since."""
+        self._subjects.clear()
+
+    def record(self, facts: Sequence[Fact], on_checked: Callable[[int], None] | None = None,
+               ) -> tuple[list[Written], list[Fact]]:
+        """Check ``facts`` in order and write those not yet in the ledger, in one
+        ``insert_events``; return what was written and the facts skipped (ids already in
+        the ledger). A refusal raises with the fact's ``index`` in ``facts``."""
+        recorder = self.ledger.recorder
+        known = recorder.positions_of(str(f.id) for f in facts)
+        self._prefetch(facts)
+        now = datetime.now(UTC)
+        seen: set[UUID] = set()
+        skipped: list[Fact] = []
+        staged: list[tuple[Fact, UUID, int, str]] = []
+        for index, fact in enumerate(facts):
+            if fact.id in seen or str(fact.id) in known:
+                skipped.append(fact)  # already in the ledger: import is idempotent
+                continue
+            try:
+                staged.append(self._check(fact, now))
+            except LedgerError as error:
+                error.index = index  # type: ignore[attr-defined]
+                raise
+            seen.add(fact.id)
+            if on_checked is not None:
+                on_checked(index)
+        return self._write(staged), skipped
+
+    def _check(self, fact: Fact, now: datetime) -> tuple[Fact, UUID, int, str]:
+        kind = fact.kind
+        fact = fact.evolve(recorded_by=self.operator, recorded_at=datetime.now(UTC))
+        if kind.subject == "any":
+            timeline = self._holder_of_target(fact)
+        else:
+            timeline = self._timeline(kind.subject, fact.subject)
+        if kind.creates:
+            if timeline is not None:
+                raise SubjectExists(
+                    f"refused: {kind.subject} {fact.subject} exists already "
+                    f"(created by {timeline.facts[0].label()})")
+            self._check_references(fact)
+            timeline = Timeline.open(kind.subject, fact, now)
+            self._keep(aggregate_id(kind.subject, fact.subject), timeline)
+            return fact, aggregate_id(kind.subject, fact.subject), 1, _OPENED[kind.subject]
+        if timeline is None:
+            from ledger.application import _creating
+
+            raise SubjectNotFound(f"refused: {kind.subject} {fact.subject} does not exist; "
+                                  f"record its {_creating(kind.subject)} first")
+        timeline.record(fact, now)
+        return (fact, aggregate_id(timeline.kind, timeline.ref), timeline.version,
+                _RECORDED[timeline.kind])
+
+    def _write(self, staged: list[tuple[Fact, UUID, int, str]]) -> list[Written]:
+        if not staged:
+            return []
+        mapper = self.ledger.mapper
+        sealed = bool(mapper.cipher or mapper.compressor)
+        stored, exports, objects = [], [], []
+        for fact, originator, version, topic in staged:
+            obj = fact.to_json()  # once: the stored state, the view's row, the export
+            state = canonical(obj)
+            exports.append((obj["id"], state if sealed else None))
+            if mapper.compressor:
+                state = mapper.compressor.compress(state)
+            if mapper.cipher:
+                state = mapper.cipher.encrypt(state)
+            stored.append(StoredEvent(originator_id=originator, originator_version=version,
+                                      topic=topic, state=state))
+            objects.append(obj)
+        positions = self.ledger.recorder.insert_events(stored, exports=exports)
+        return [(position, fact, obj, event.state) for position, (fact, *_), obj, event
+                in zip(positions, staged, objects, stored, strict=True)]
+
+    # --- subjects: kept, prefetched, read back ------------------------------------------
+
+    def _prefetch(self, facts: Sequence[Fact]) -> None:
+        """Mark the batch's subjects that have no events yet, in one query per 500."""
+        wanted: dict[UUID, None] = {}
+        for fact in facts:
+            kinds = AGGREGATES if fact.kind.subject == "any" else (fact.kind.subject,)
+            for kind in kinds:
+                key = aggregate_id(kind, fact.subject)
+                if key not in self._subjects:
+                    wanted[key] = None
+        if wanted:
+            existing = self.ledger.recorder.existing_originators(wanted)
+            for key in wanted.keys() - existing:
+                self._keep(key, None)
+
+    def _keep(self, key: UUID, timeline: Timeline | None) -> None:
+        self._subjects[key] = timeline
+        self._subjects.move_to_end(key)
+        while len(self._subjects) > self.remembered:
+            self._subjects.popitem(last=False)
+
+    def _timeline(self, kind: str, ref: str) -> Timeline | None:
+        key = aggregate_id(kind, ref)
+        if key in self._subjects:
+            self._subjects.move_to_end(key)
+            return self._subjects[key]
+        mapper = self.ledger.mapper
+        facts = [mapper.to_domain_event(stored).fact
+                 for stored in self.ledger.recorder.select_events(key)]
+        timeline = Timeline.of(kind, ref, facts) if facts else None
+        self._keep(key, timeline)
+        return timeline
+
+    def _holder_of_target(self, fact: Fact) -> Timeline:
+        """The subject holding the event an amendment targets (as ``Ledger``)."""
+        target = fact.data.target
+        found = [t for t in (self._timeline(k, fact.subject) for k in AGGREGATES)
+                 if t is not None]
+        for timeline in found:
+            if target in timeline.fact_ids:
+                return timeline
+        if not found:
+            raise SubjectNotFound(f"refused: no subject {fact.subject} in the ledger")
+        raise SubjectNotFound(f"refused: {fact.type} targets {target}, which is not an "
+                              f"event of {fact.subject}")
+
+    def _check_references(self, fact: Fact) -> None:
+        data = fact.data
+        if not hasattr(data, "platform"):
+            return
+        if self._timeline("platform", data.platform) is None:
+            raise SubjectNotFound(f"refused: platform {data.platform} is not registered; "
+                                  "record its platform-registered first")
+        for ref in getattr(data, "orders", ()):
+            order = self._timeline("order", ref)
+            if order is None:
+                raise SubjectNotFound(f"refused: order {ref} does not exist")
+            if order.state().platform != data.platform:  # type: ignore[attr-defined]
+                raise SubjectNotFound(f"refused: order {ref} concerns platform "
+                                      f"{order.state().platform}, not "  # type: ignore[attr-defined]
+                                      f"{data.platform}")

@@ -1,0 +1,95 @@
+"""Bulk import: stream numbered facts into the ledger and its views, in large batches.
+
+The file is read as a stream (``ledger.interchange.read_facts``) and taken ``batch_size``
+facts at a time: each batch is validated (while it is read), checked by the rules
+(``ledger.bulk.Bulk``), written through the chained recorder, and added to the views from
+memory (``Views.take``). Memory stays flat in the size of the file: one batch, and a
+bounded number of subjects, are held at a time.
+
+By default the whole import is one transaction that spans every batch
+(``ledger.bulk.one_transaction``): stage, then commit. A bad or refused line raises before
+the commit, so nothing is written. With ``batch_commit`` every batch commits on its own:
+a failure keeps the batches before it, and a re-run skips what landed (ids already in the
+ledger are skipped).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from attrs import frozen
+
+from domain.errors import BadInput, LedgerError
+from domain.fact import Fact
+from ledger.application import Ledger
+from ledger.bulk import REMEMBERED, Bulk, one_transaction
+from projections.views import Views
+
+BATCH_SIZE = 20_000
+
+
+@frozen
+class Imported:
+    """How many facts an import wrote, and how many it skipped (already in the ledger)."""
+
+    recorded: int
+    skipped: int
+
+
+def import_facts(ledger: Ledger, numbered: Iterable[tuple[int, Fact]], *, operator: str,
+                 batch_size: int = BATCH_SIZE, batch_commit: bool = False,
+                 progress: Callable[[int], None] | None = None,
+                 remembered: int = REMEMBERED) -> Imported:
+    """Import ``(line number, fact)`` pairs; a refusal names its line.
+
+    All or nothing by default; with ``batch_commit``, one transaction per batch.
+    """
+    views = Views(ledger, remembered=remembered)
+    bulk = Bulk(ledger, operator, remembered=remembered)
+    recorded = skipped = 0
+    batches = _chunks(numbered, batch_size)
+    whole = contextlib.nullcontext() if batch_commit else one_transaction(ledger, views.store)
+    with whole:
+        if not batch_commit:
+            views.catch_up()  # inside the lock: the views stand at the ledger's head
+        for batch in batches:
+            if batch_commit:
+                with one_transaction(ledger, views.store):
+                    bulk.forget()  # another writer may have written since the last batch
+                    views.catch_up()
+                    written, passed = _record(bulk, views, batch)
+            else:
+                written, passed = _record(bulk, views, batch)
+            recorded += written
+            skipped += passed
+            if progress is not None:
+                progress(recorded + skipped)
+    return Imported(recorded=recorded, skipped=skipped)
+
+
+def _record(bulk: Bulk, views: Views, batch: list[tuple[int, Fact]]) -> tuple[int, int]:
+    """Check and write one batch, and add it to the views."""
+    try:
+        written, skipped = bulk.record([fact for _, fact in batch])
+    except LedgerError as error:
+        index = getattr(error, "index", None)
+        if index is None:
+            raise
+        if isinstance(error, BadInput):  # keep its field: "line N, field 'x': ..."
+            raise error.at_line(batch[index][0]) from None
+        raise type(error)(f"line {batch[index][0]}: {error}") from None
+    views.take(written)
+    return len(written), len(skipped)
+
+
+def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    chunk = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
