@@ -148,3 +148,21 @@ def test_keygen_writes_a_pair_that_operator_add_and_signing_accept(runner, sqlit
                key=path, operator="dana").exit_code == 0
     verdict = json.loads(run(runner, sqlite_path, "verify", "--json").output)
     assert verdict["ok"] and verdict["signatures"]["signed"] == 1
+
+
+def test_import_is_signed_too_and_refused_whole_without_the_key(runner, db, pems, example):
+    """The bulk import writes through the same recorder: every imported event is signed,
+    and without the key nothing of the file lands (in batches or not)."""
+    alice = pems["alice"]
+    assert run(runner, db, "operator", "add", "alice", "--public-key", alice[1],
+               key=alice[0]).exit_code == 0
+    for extra in ([], ["--batch-commit", "--batch-size", "5"]):
+        result = run(runner, db, "import", str(example), *extra)
+        assert result.exit_code == 2 and "must sign" in result.output, result.output
+        assert len(result.output.strip().splitlines()) == 1
+    assert json.loads(run(runner, db, "verify", "--json").output)["events"] == 1
+    result = run(runner, db, "import", str(example), "--batch-commit", "--batch-size", "7",
+                 key=alice[0])
+    assert result.exit_code == 0, result.output
+    verdict = json.loads(run(runner, db, "verify", "--json").output)
+    assert verdict["ok"] and verdict["signatures"]["signed"] == verdict["events"] > 30
