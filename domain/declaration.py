@@ -205,7 +205,15 @@ class EventType:
 
     def fields(self) -> list[tuple[str, FieldSpec]]:
         """The data fields, in declaration order, with their specs."""
-        return [(f.name, f.metadata["spec"]) for f in attrs.fields(self.payload)]
+        return list(self._specs().items())
+
+    def _specs(self) -> dict[str, FieldSpec]:
+        # Asked for every event read or written: worked out once per type.
+        specs = _SPECS.get(self.name)
+        if specs is None:
+            specs = _SPECS[self.name] = {f.name: f.metadata["spec"]
+                                         for f in attrs.fields(self.payload)}
+        return specs
 
     def parse(self, raw: Any, prefix: str = "data") -> Any:
         """Validate a JSON ``data`` object and build the payload, naming the bad field."""
@@ -213,7 +221,7 @@ class EventType:
             raw = {}
         if not isinstance(raw, dict):
             raise BadInput(f"expected an object, got {json_kind(raw)}", field=prefix)
-        specs = dict(self.fields())
+        specs = self._specs()
         unknown = [k for k in raw if k not in specs]
         if unknown:
             raise BadInput(f"{self.name} has no field {shown(unknown[0])} "
@@ -232,15 +240,13 @@ class EventType:
         """The payload of a ``data`` object this ledger stored itself: no re-validation, so
         that reading stays fast and a later, stricter rule never makes old events unreadable.
         """
-        specs = _SPECS.get(self.name)
-        if specs is None:
-            specs = _SPECS[self.name] = dict(self.fields())
+        specs = self._specs()
         return self.payload(**{name: specs[name].load(value) for name, value in raw.items()})
 
     def to_json(self, payload: Any) -> dict[str, Any]:
         """The ``data`` object of a payload, leaving out empty optional fields."""
         out = {}
-        for name, spec in self.fields():
+        for name, spec in self._specs().items():
             value = getattr(payload, name)
             if value is None or (spec.is_list and not value and not spec.required):
                 continue

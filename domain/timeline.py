@@ -124,6 +124,8 @@ class OrderState(SubjectState):
         return "partially-lifted"
 
     def advance(self, instant: datetime) -> None:
+        if not self.suspended:
+            return  # the common case, asked for every fact folded
         for target, until in list(self.suspended.items()):
             if until <= instant:
                 del self.suspended[target]

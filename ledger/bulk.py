@@ -199,7 +199,7 @@ class Bulk:
 
     def _check(self, fact: Fact, now: datetime) -> tuple[Fact, UUID, int, str]:
         kind = fact.kind
-        fact = fact.evolve(recorded_by=self.operator, recorded_at=datetime.now(UTC))
+        fact = fact.recorded(self.operator, datetime.now(UTC))
         if kind.subject == "any":
             timeline = self._holder_of_target(fact)
         else:

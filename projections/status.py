@@ -79,10 +79,14 @@ def _divergent(book: Book, platform: str, observed: dict[str, Fact]) -> set[str]
     """Targets whose observed access contradicts what the orders held when it was observed:
     reachable while ordered blocked, or unreachable when no order blocked it."""
     out = set()
+    orders = book.related(platform, "order")
+    # Only an order that names the target can hold it: the others need no fold at that time.
+    naming = {ref: state.targets for ref in orders
+              if isinstance(state := book.state("order", ref), OrderState)}
     for target, fact in observed.items():
         at = fact.occurred_at.instant
         held = any(target in state.blocked for state in (
-            book.state("order", ref, at) for ref in book.related(platform, "order"))
+            book.state("order", ref, at) for ref in orders if target in naming.get(ref, ()))
             if isinstance(state, OrderState))
         if fact.data.accessible == held:
             out.add(target)
