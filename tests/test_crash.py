@@ -332,7 +332,7 @@ def test_a_kill_right_after_the_first_commit_into_a_fresh_ledger(runner, store, 
     small.write_bytes(b"".join(lines[:200]))
     milestones: list[Milestone] = [("committed", lambda p, o, s: (p.events or 0) > 0)]
     hits = 0
-    for attempt in range(6):
+    for attempt in range(4):
         with store.fresh() as db:
             trial = run_once(store, db, ["import", str(small)], milestones,
                              Plan("committed", 0.0, "committed"), attempt)

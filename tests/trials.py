@@ -397,7 +397,9 @@ def run_once(store: Store, db: str, args: list[str], milestones: list[Milestone]
         trial.killed = process.returncode == -signal.SIGKILL
         if not trial.killed:
             stderr.seek(0)
-            assert process.returncode == 0, stderr.read().decode()
+            assert process.returncode == 0, (
+                f"trial {number}: blockledger {' '.join(args)} was not killed, yet exited "
+                f"{process.returncode}: {stderr.read().decode().strip()}")
         trial.left = probe()
     trial.uncommitted = trial.killed and store.uncommitted(db)
     return trial
