@@ -111,8 +111,13 @@ class Context:
                 may_not = "write to" if write else "read"
                 raise LedgerError(f"the role {role!r} may not {may_not} this ledger at {target} "
                                   f"({reason})") from error
-            raise LedgerError(f"cannot use the ledger at {target}: "
-                              f"{str(error).strip().splitlines()[0]}") from error
+            first = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
+            if "database is locked" in first and not target.postgres:
+                from ledger import storage
+
+                first = (f"another writer held it longer than the busy timeout "
+                         f"({storage.SQLITE_BUSY_TIMEOUT} s); try again ({first})")
+            raise LedgerError(f"cannot use the ledger at {target}: {first}") from error
 
     @staticmethod
     def _command() -> str:
