@@ -94,13 +94,15 @@ def verify(obj: Context, against: str | None, public_key: str | None, as_json: b
               "or set BLOCKLEDGER_ORIGIN).")
 @click.option("-o", "--output", metavar="FILE", help="Write the checkpoint to FILE.")
 @click.option("--list", "list_", is_flag=True, help="List the checkpoints kept in the ledger.")
+@click.option("--no-keep", is_flag=True, help="Keep no copy in the ledger: reads only, so a "
+              "read-only auditor role can run it.")
 @pass_context
 def checkpoint(obj: Context, key: str | None, origin: str | None, output: str | None,
-               list_: bool) -> None:
+               list_: bool, no_keep: bool) -> None:
     """Write a checkpoint: Merkle root, size, chain head and time, as a signed note.
 
     Auditors keep it outside the ledger and later run 'verify --against' it. A copy is
-    kept in the ledger ('checkpoint --list').
+    kept in the ledger ('checkpoint --list') unless --no-keep.
     """
     if list_:
         with obj.ledger() as ledger:
@@ -109,10 +111,10 @@ def checkpoint(obj: Context, key: str | None, origin: str | None, output: str | 
         return
     key = key or obj.key_path
     private_key = load_private_key(key) if key else None
-    with obj.ledger(write=True) as ledger, progress(
+    with obj.ledger(write=not no_keep) as ledger, progress(
             ledger.recorder.max_notification_id() or 0, "hashing") as advance:
         note = checkpoint_note(ledger, origin=_origin(obj, origin), private_key=private_key,
-                               progress=advance)
+                               progress=advance, keep=not no_keep)
     if output:
         Path(output).write_text(note, encoding="utf-8")
         click.echo(f"checkpoint written to {output}", err=True)

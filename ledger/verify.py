@@ -157,8 +157,9 @@ def extends(ledger: Any, leaves: list[bytes], checkpoint: Checkpoint) -> tuple[i
 
 def checkpoint_note(ledger: Any, *, origin: str, private_key: Any = None,
                     key_name: str | None = None,
-                    progress: Callable[[int], None] | None = None) -> str:
-    """Verify the ledger and write a checkpoint of it: root, size, chain head, time.
+                    progress: Callable[[int], None] | None = None, keep: bool = True) -> str:
+    """Verify the ledger and write a checkpoint of it: root, size, chain head, time; with
+    ``keep``, a copy goes into the ledger (a read-only auditor passes ``keep=False``).
 
     Refuses (``Refused``) a ledger that does not verify: a checkpoint vouches for history.
     """
@@ -172,5 +173,6 @@ def checkpoint_note(ledger: Any, *, origin: str, private_key: Any = None,
     checkpoint = Checkpoint(origin=origin, tree_size=len(leaves), root_hash=root(leaves),
                             chain_head=head[2] if head else GENESIS, time=utc_now())
     note = checkpoint.to_note(private_key, key_name)
-    ledger.recorder.insert_checkpoint(len(leaves), note)
+    if keep:
+        ledger.recorder.insert_checkpoint(len(leaves), note)
     return note

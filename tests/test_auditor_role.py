@@ -130,6 +130,17 @@ class TestReads:
         result = run(runner, auditor, "verify", "--against", str(tmp_path / "cp.txt"))
         assert result.exit_code == 0, result.stderr
 
+    def test_the_auditor_writes_a_checkpoint_kept_outside_the_ledger(self, runner, owner,
+                                                                     auditor, tmp_path):
+        """checkpoint --no-keep only reads; the auditor verifies against it later."""
+        before = footprint(owner)
+        saved = tmp_path / "auditor-cp.txt"
+        result = run(runner, auditor, "checkpoint", "--no-keep", "-o", str(saved))
+        assert result.exit_code == 0, result.stderr
+        assert footprint(owner) == before
+        result = run(runner, auditor, "verify", "--against", str(saved))
+        assert result.exit_code == 0, result.stderr
+
     def test_the_auditor_sees_the_projections_positions(self, runner, owner, auditor):
         """projections status only reads."""
         lag = run_json(runner, auditor, "projections", "status")
