@@ -215,7 +215,11 @@ class SQLiteViews(_Views, SQLiteTrackingRecorder):
         return [*super().construct_create_table_statements(),
                 *(s.replace("BYTEA", "BLOB") for s in _CREATE)]
 
+    @retry((IntegrityError,), max_attempts=5, wait=0.2)
     def create_table(self) -> None:
+        # Retried: two first opens at once both try to record the library's tracking-table
+        # migration marker, and the later one fails ("Failed to record tracking for
+        # __migration__ 1"); again, it finds the marker and goes on.
         with self.datastore.transaction(commit=True) as c:
             c.execute(f"SELECT name FROM pragma_table_info('{FACTS}')")
             if _OLD_LAYOUT in {row[0] for row in c.fetchall()}:
