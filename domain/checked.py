@@ -1,12 +1,11 @@
 """A subject's timeline, checked by the rules without the library's aggregate machinery.
 
 ``Timeline`` holds one subject's facts (in recording order) and their folded state, and
-checks a new fact exactly as ``domain.subjects.Subject`` does (``open`` and ``record``), but
-builds no library event objects: the bulk import (``ledger.bulk``) checks hundreds of
-thousands of facts and writes their stored form itself. The rules are the pure functions of
-``domain.timeline`` and ``domain.amendments`` both paths call; tests/test_bulk_import.py
-proves, on generated scripts, that both paths accept and refuse the same facts with the
-same messages.
+checks a new fact against the rules; it builds no library event objects. The aggregates of
+``domain.subjects`` keep their facts in one and call its checks, and the bulk import
+(``ledger.bulk``) uses it directly for hundreds of thousands of facts, writing their stored
+form itself: one orchestration of the rules for both paths (tests/test_bulk_import.py
+still checks, on generated scripts, that both accept and refuse the same facts).
 """
 
 from __future__ import annotations
@@ -46,17 +45,28 @@ class Timeline:
             timeline.add(fact)
         return timeline
 
-    @classmethod
-    def open(cls, kind: str, fact: Fact, now: datetime) -> Timeline:
-        """Create the subject from its creating fact (as ``Subject.open``)."""
+    @staticmethod
+    def check_creation(kind: str, fact: Fact, now: datetime) -> None:
+        """Raise ``RuleBroken`` unless ``fact`` may create its subject."""
         _check_not_future(fact, now)
         check_addition(kind, fact.subject, [], None, None, fact)
+
+    @classmethod
+    def open(cls, kind: str, fact: Fact, now: datetime) -> Timeline:
+        """Create the subject from its creating fact (``Subject.open`` calls the same check)."""
+        cls.check_creation(kind, fact, now)
         timeline = cls(kind, fact.subject)
         timeline.add(fact)
         return timeline
 
     def record(self, fact: Fact, now: datetime) -> None:
-        """Add ``fact`` if the subject's rules still hold with it (as ``Subject.record``)."""
+        """Add ``fact`` if the subject's rules still hold with it."""
+        self.check(fact, now)
+        self.add(fact)
+
+    def check(self, fact: Fact, now: datetime) -> None:
+        """Raise ``RuleBroken`` unless ``fact`` may join the timeline at its valid time;
+        ``Subject.record`` calls this, then triggers its event."""
         _check_not_future(fact, now)
         if is_amendment(fact):
             created = self.state().created
@@ -75,10 +85,12 @@ class Timeline:
             except RuleBroken:
                 self._state = None  # checking may have let the cached state's time pass
                 raise
-        self.add(fact)
 
-    def state(self) -> SubjectState:
-        """The folded state of what counts (amendments applied)."""
+    def state(self, until: datetime | None = None) -> SubjectState:
+        """The folded state of what counts (amendments applied), or as at valid time
+        ``until``."""
+        if until is not None:
+            return fold(self.kind, self.ref, self._counted(), until=until)
         if self._state is None:
             facts = self._counted()
             self._state = fold(self.kind, self.ref, facts)

@@ -16,10 +16,9 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, ProgrammingError
 
 import domain.operators  # noqa: F401  (registers the operator kind's rules)
-from domain.amendments import check_target, corrected, effective, is_amendment
-from domain.errors import RuleBroken
+from domain.checked import Timeline
 from domain.fact import Fact
-from domain.timeline import SubjectState, check_addition, check_amendment, fold, valid_key
+from domain.timeline import SubjectState
 from domain.values import aggregate_id
 
 
@@ -44,12 +43,16 @@ class Subject(Aggregate):
 
     def __init__(self, ref: str, fact: Fact):
         self.ref = ref
-        self.facts: list[Fact] = []
-        self.fact_ids: set[UUID] = set()
-        self._amendments = 0
-        self._state: SubjectState | None = None
-        self._latest: tuple[datetime, int] | None = None
+        self.timeline = Timeline(self.kind, ref)  # the facts, their state and the rules
         self._add(fact)
+
+    @property
+    def facts(self) -> list[Fact]:
+        return self.timeline.facts
+
+    @property
+    def fact_ids(self) -> set[UUID]:
+        return self.timeline.fact_ids
 
     @classmethod
     def create_id(cls, ref: str, **_: Any) -> UUID:
@@ -60,12 +63,12 @@ class Subject(Aggregate):
         """Create the subject from its creating fact."""
         if not (fact.kind.creates and fact.kind.subject == cls.kind):
             raise ProgrammingError(f"a {fact.type} does not create a {cls.kind}")
-        _check_not_future(fact, now)
-        check_addition(cls.kind, fact.subject, [], None, None, fact)  # e.g. an operator's key
+        Timeline.check_creation(cls.kind, fact, now)  # e.g. an operator's key
         return cls._create(cls.Opened, ref=fact.subject, fact=fact)
 
     def record(self, fact: Fact, now: datetime) -> None:
-        """Add ``fact`` if the subject's rules still hold with it at its valid time.
+        """Add ``fact`` if the subject's rules still hold with it at its valid time
+        (``domain.checked.Timeline.check``: the same rules the bulk import applies).
 
         An amendment (correction, retraction, dispute) must target an event of this
         subject; a correction or retraction is refused when the amended timeline would
@@ -73,59 +76,15 @@ class Subject(Aggregate):
         """
         if fact.subject != self.ref or fact.kind.subject not in (self.kind, "any"):
             raise ProgrammingError(f"a {fact.type} of {fact.subject} is not about {self.ref}")
-        _check_not_future(fact, now)
-        if is_amendment(fact):
-            created = self.state().created
-            if created is not None and fact.occurred_at.instant < created.occurred_at.instant:
-                raise RuleBroken(f"refused: {fact.type} of {fact.occurred_at} is before "
-                                 f"{self.ref} was created ({created.occurred_at})")
-            target = check_target(self.facts, fact)
-            if fact.type == "correction":
-                fixed = corrected(target, fact)
-                _check_not_future(fixed, now)
-            if fact.type != "dispute":
-                check_amendment(self.kind, self.ref, self.facts, fact)
-        else:
-            state = self.state()  # the fold of what counts, and its latest valid time
-            try:
-                check_addition(self.kind, self.ref, self._counted(), state, self._latest, fact)
-            except RuleBroken:
-                self._state = None  # checking may have let the cached state's time pass
-                raise
+        self.timeline.check(fact, now)
         self.trigger_event(self.Recorded, fact=fact)
 
     def state(self, until: datetime | None = None) -> SubjectState:
         """The folded state of what counts (amendments applied), or as at valid time ``until``."""
-        if until is not None:
-            return fold(self.kind, self.ref, self._counted(), until=until)
-        if self._state is None:
-            facts = self._counted()
-            self._state = fold(self.kind, self.ref, facts)
-            self._latest = max(map(valid_key, facts)) if facts else None
-        return self._state
-
-    def _counted(self) -> list[Fact]:
-        """The facts that count: all of them, or with amendments applied if there are any."""
-        return effective(self.facts).facts if self._amendments else self.facts
+        return self.timeline.state(until)
 
     def _add(self, fact: Fact) -> None:
-        self.facts.append(fact)
-        self.fact_ids.add(fact.id)
-        key = valid_key(fact)
-        if is_amendment(fact):
-            self._amendments += 1
-            if fact.type != "dispute":
-                self._state = None
-        elif self._state is not None and self._latest is not None and key >= self._latest:
-            self._state.apply(fact)  # the common case: the newest fact comes last
-            self._latest = key
-        else:
-            self._state = None  # a back-dated fact: fold again when next asked
-
-
-def _check_not_future(fact: Fact, now: datetime) -> None:
-    if fact.occurred_at.instant > now:
-        raise RuleBroken(f"refused: occurred_at {fact.occurred_at} is in the future")
+        self.timeline.add(fact)
 
 
 class Platform(Subject):
