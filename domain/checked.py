@@ -10,12 +10,13 @@ still checks, on generated scripts, that both accept and refuse the same facts).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from domain.amendments import check_target, corrected, effective, is_amendment
-from domain.errors import RuleBroken
+from domain.errors import RuleBroken, SubjectNotFound
 from domain.fact import Fact
 from domain.timeline import SubjectState, check_addition, check_amendment, fold, valid_key
 
@@ -114,6 +115,19 @@ class Timeline:
             self._latest = key
         else:
             self._state = None  # a back-dated fact: fold again when next asked
+
+
+def holder_of_target(fact: Fact, found: Sequence[Any]) -> Any:
+    """Of the subjects called ``fact.subject`` (one per kind that exists: timelines or
+    aggregates), the one holding the event the amendment ``fact`` targets."""
+    target = fact.data.target
+    for subject in found:
+        if target in subject.fact_ids:
+            return subject
+    if not found:
+        raise SubjectNotFound(f"refused: no subject {fact.subject} in the ledger")
+    raise SubjectNotFound(f"refused: {fact.type} targets {target}, which is not an "
+                          f"event of {fact.subject}")
 
 
 def _check_not_future(fact: Fact, now: datetime) -> None:

@@ -14,6 +14,7 @@ from attrs import frozen
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.persistence import IntegrityError, Mapper
 
+from domain.checked import holder_of_target
 from domain.errors import LedgerError, SubjectExists, SubjectNotFound
 from domain.fact import Fact
 from domain.subjects import AGGREGATES, Subject
@@ -181,16 +182,9 @@ class Ledger(Application):
 
     def _subject_of_target(self, fact: Fact, cache: dict[UUID, Subject | None]) -> Subject:
         """The subject holding the event an amendment targets (refs are unique per kind)."""
-        target = fact.data.target
         found = [s for s in (self._subject(k, fact.subject, cache) for k in AGGREGATES)
                  if s is not None]
-        for subject in found:
-            if target in subject.fact_ids:
-                return subject
-        if not found:
-            raise SubjectNotFound(f"refused: no subject {fact.subject} in the ledger")
-        raise SubjectNotFound(f"refused: {fact.type} targets {target}, which is not an "
-                              f"event of {fact.subject}")
+        return holder_of_target(fact, found)
 
     def _check_references(self, fact: Fact, cache: dict[UUID, Subject | None]) -> None:
         data = fact.data

@@ -36,7 +36,7 @@ from eventsourcing import persistence
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import get_topic
 
-from domain.checked import Timeline
+from domain.checked import Timeline, holder_of_target
 from domain.errors import LedgerError, SubjectExists, SubjectNotFound
 from domain.fact import Fact
 from domain.subjects import AGGREGATES
@@ -279,16 +279,9 @@ class Bulk:
 
     def _holder_of_target(self, fact: Fact) -> Timeline:
         """The subject holding the event an amendment targets (as ``Ledger``)."""
-        target = fact.data.target
         found = [t for t in (self._timeline(k, fact.subject) for k in AGGREGATES)
                  if t is not None]
-        for timeline in found:
-            if target in timeline.fact_ids:
-                return timeline
-        if not found:
-            raise SubjectNotFound(f"refused: no subject {fact.subject} in the ledger")
-        raise SubjectNotFound(f"refused: {fact.type} targets {target}, which is not an "
-                              f"event of {fact.subject}")
+        return holder_of_target(fact, found)
 
     def _check_references(self, fact: Fact) -> None:
         data = fact.data
