@@ -16,7 +16,17 @@ import attrs
 from attrs import frozen
 
 from domain.errors import BadInput
-from domain.values import MAX_ITEMS, When, check_slug, check_text, json_kind, shown
+from domain.values import (
+    MAX_ITEMS,
+    SLUG,
+    When,
+    check_slug,
+    check_text,
+    clean_text,
+    is_free_text,
+    json_kind,
+    shown,
+)
 
 KINDS = ("text", "slug", "choice", "texts", "slugs", "time", "bool", "event", "fields")
 #: How a field is named in a correction's ``set`` (and in every declaration).
@@ -75,6 +85,39 @@ class FieldSpec:
         if self.kind == "fields":
             return FieldValues(tuple(sorted(_check_replacements(value, field).items())))
         raise AssertionError(self.kind)  # pragma: no cover
+
+    def checker(self, field: str) -> Callable[[Any], Any]:
+        """``parse`` for the field at path ``field``, worked out once: a function of the
+        value alone that takes the common, valid case in a few operations and hands anything
+        else to ``parse`` (which names the field, or the list item, in its error)."""
+        parse = self.parse
+        fullmatch = SLUG.fullmatch
+        if self.kind == "text":
+            multiline = is_free_text(field)
+
+            def text(value: Any) -> Any:
+                checked = clean_text(value, multiline)
+                return parse(value, field) if checked is None else checked
+            return text
+        if self.kind == "slug":
+            return lambda value: (value if value.__class__ is str and fullmatch(value)
+                                  else parse(value, field))
+        if self.is_list:
+            slugs = self.kind == "slugs"
+
+            def items(value: Any) -> Any:
+                if value.__class__ is not list or not value or len(value) > MAX_ITEMS:
+                    return parse(value, field)
+                out = []
+                for item in value:  # list items are one-line texts, or references
+                    checked = ((item if item.__class__ is str and fullmatch(item) else None)
+                               if slugs else clean_text(item, False))
+                    if checked is None:
+                        return parse(value, field)  # names the item at fault
+                    out.append(checked)
+                return tuple(dict.fromkeys(out))
+            return items
+        return lambda value: parse(value, field)
 
     def load(self, value: Any) -> Any:
         """The domain value of a JSON value this ledger stored itself (already validated)."""
@@ -222,19 +265,31 @@ class EventType:
         if not isinstance(raw, dict):
             raise BadInput(f"expected an object, got {json_kind(raw)}", field=prefix)
         specs = self._specs()
-        unknown = [k for k in raw if k not in specs]
-        if unknown:
+        if not raw.keys() <= specs.keys():
+            unknown = [k for k in raw if k not in specs]
             raise BadInput(f"{self.name} has no field {shown(unknown[0])} "
                            f"(it takes: {', '.join(specs) or 'none'})", field=prefix)
         values = {}
-        for name, spec in specs.items():
+        for name, required, optional_list, check in self._checkers(prefix):
             value = raw.get(name)
-            if value is None or (spec.is_list and value == [] and not spec.required):
-                if spec.required:
+            if value is None or (optional_list and value == []):
+                if required:
                     raise BadInput(f"{self.name} requires it", field=f"{prefix}.{name}")
                 continue
-            values[name] = spec.parse(value, f"{prefix}.{name}")
+            values[name] = check(value)
         return self.payload(**values)
+
+    def _checkers(self, prefix: str) -> tuple[tuple[str, bool, bool, Callable], ...]:
+        """Per data field: its name, whether it is required, whether it is an optional list
+        (an empty one means none) and its ``FieldSpec.checker``; worked out once."""
+        key = (self.name, prefix)
+        checkers = _CHECKERS.get(key)
+        if checkers is None:
+            checkers = _CHECKERS[key] = tuple(
+                (name, spec.required, spec.is_list and not spec.required,
+                 spec.checker(f"{prefix}.{name}"))
+                for name, spec in self._specs().items())
+        return checkers
 
     def load(self, raw: dict[str, Any]) -> Any:
         """The payload of a ``data`` object this ledger stored itself: no re-validation, so
@@ -246,16 +301,29 @@ class EventType:
     def to_json(self, payload: Any) -> dict[str, Any]:
         """The ``data`` object of a payload, leaving out empty optional fields."""
         out = {}
-        for name, spec in self._specs().items():
+        for name, is_list, convert in self._writers():
             value = getattr(payload, name)
-            if value is None or (spec.is_list and not value and not spec.required):
+            if value is None or (is_list and not value):
                 continue
-            out[name] = spec.to_json(value)
+            out[name] = value if convert is None else convert(value)
         return out
+
+    def _writers(self) -> tuple[tuple[str, bool, Callable | None], ...]:
+        """Per data field: its name, whether it is an optional list, and its
+        ``FieldSpec.to_json`` (None where the JSON value is the domain value itself)."""
+        writers = _WRITERS.get(self.name)
+        if writers is None:
+            writers = _WRITERS[self.name] = tuple(
+                (name, spec.is_list and not spec.required,
+                 None if spec.kind in ("text", "slug", "choice", "bool") else spec.to_json)
+                for name, spec in self._specs().items())
+        return writers
 
 
 REGISTRY: dict[str, EventType] = {}
 _SPECS: dict[str, dict[str, FieldSpec]] = {}
+_CHECKERS: dict[tuple[str, str], tuple[tuple[str, bool, bool, Callable], ...]] = {}
+_WRITERS: dict[str, tuple[tuple[str, bool, Callable | None], ...]] = {}
 
 
 def declare(name: str, *, subject: str, creates: bool = False,

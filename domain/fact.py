@@ -17,10 +17,12 @@ from domain.values import (
     MAX_EVENT,
     MAX_ITEMS,
     NAMESPACE,
+    SLUG,
     Source,
     When,
     check_slug,
     check_text,
+    clean_text,
     json_kind,
     shown,
 )
@@ -29,6 +31,8 @@ ENVELOPE = ("id", "type", "subject", "occurred_at", "sources", "note", "data")
 #: Set by the ledger; accepted (and ignored) on import so that an export re-imports as is.
 LEDGER_FIELDS = ("recorded_at", "recorded_by", "position", "hash")
 NO_ID = uuid.UUID(int=0)
+_KNOWN_FIELDS = frozenset(ENVELOPE + LEDGER_FIELDS)
+_SOURCE_PATHS = tuple(f"sources[{i}]" for i in range(MAX_ITEMS))
 
 
 @frozen
@@ -54,16 +58,21 @@ class Fact:
         return event_type(self.type)
 
     @classmethod
-    def from_json(cls, obj: Any) -> Fact:
+    def from_json(cls, obj: Any, size: int | None = None) -> Fact:
         """Validate one interchange object and build the fact, naming the bad field.
 
         Without an ``id`` the fact gets one derived from its content (uuid5), so that a
         file without ids can still be re-imported without adding anything.
+
+        ``size`` is the length in bytes of the JSON text ``obj`` was parsed from, when
+        known: an event that passes every other check holds no number but a position (an
+        integer), and no key twice, so compact JSON of it is never longer than its text,
+        and it is dumped again to measure it only when that text is over ``MAX_EVENT``.
         """
         if not isinstance(obj, dict):
             raise BadInput(f"expected a JSON object (an event), got {json_kind(obj)}")
-        unknown = [k for k in obj if k not in ENVELOPE and k not in LEDGER_FIELDS]
-        if unknown:
+        if not obj.keys() <= _KNOWN_FIELDS:
+            unknown = [k for k in obj if k not in _KNOWN_FIELDS]
             name = unknown[0] if len(unknown[0]) <= 60 else unknown[0][:57] + "..."
             name = name or '""'
             raise BadInput(f"unknown field (an event has {', '.join(ENVELOPE)})", field=name)
@@ -73,10 +82,12 @@ class Fact:
             fact_id = NO_ID
         else:
             try:
-                fact_id = uuid.UUID(check_text(raw_id, "id"))
+                fact_id = uuid.UUID(clean_text(raw_id, False) or check_text(raw_id, "id"))
             except ValueError:
                 raise BadInput(f"{shown(raw_id)} is not a UUID", field="id") from None
-        subject = check_slug(obj.get("subject"), "subject")
+        subject = obj.get("subject")
+        if subject.__class__ is not str or not SLUG.fullmatch(subject):
+            check_slug(subject, "subject")  # raises
         occurred_at = When.parse(obj.get("occurred_at"), "occurred_at")
         sources = obj.get("sources")
         if sources is None or sources == []:
@@ -93,14 +104,15 @@ class Fact:
             type=kind.name,
             subject=subject,
             occurred_at=occurred_at,
-            sources=tuple(Source.parse(s, f"sources[{i}]") for i, s in enumerate(sources)),
+            sources=tuple([Source.parse(s, _SOURCE_PATHS[i]) for i, s in enumerate(sources)]),
             data=kind.parse(obj.get("data")),
-            note=None if note is None else check_text(note, "note"),
+            note=None if note is None else (clean_text(note, True) or check_text(note, "note")),
         )
-        try:
-            size = len(orjson.dumps(obj))
-        except (TypeError, orjson.JSONEncodeError):
-            raise BadInput("cannot be written as JSON") from None
+        if size is None or size > MAX_EVENT:
+            try:
+                size = len(orjson.dumps(obj))
+            except (TypeError, orjson.JSONEncodeError):
+                raise BadInput("cannot be written as JSON") from None
         if size > MAX_EVENT:
             raise BadInput(f"the event is {size:,} bytes of JSON, more than {MAX_EVENT:,}")
         if fact_id is NO_ID:

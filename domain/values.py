@@ -105,6 +105,19 @@ def is_free_text(field: str) -> bool:
     return field.rpartition(".")[2] in FREE_TEXT
 
 
+def clean_text(value: object, multiline: bool, limit: int = MAX_TEXT) -> str | None:
+    """``value`` stripped if ``check_text`` would accept it, else None (then ``check_text``
+    says why, naming the field): the check of every text of a bulk import, without building
+    the field's name for an error that does not happen."""
+    if value.__class__ is not str:
+        return None
+    text = value.strip()  # type: ignore[attr-defined]
+    if not text or len(text) > limit or (_REFUSED_FREE if multiline
+                                         else _REFUSED_LINE).search(text):
+        return None
+    return text
+
+
 def check_text(value: object, field: str, *, limit: int = MAX_TEXT,
                multiline: bool | None = None) -> str:
     """Return ``value`` stripped if it is non-empty text within ``limit`` characters.
@@ -194,6 +207,9 @@ class When:
         return self.text
 
 
+_SOURCE_FIELDS = frozenset(("url", "title", "sha256", "quote"))
+
+
 @frozen
 class Source:
     """A citation backing an event: a URL, a title, a digest of the document, a quote."""
@@ -212,11 +228,15 @@ class Source:
         if not isinstance(value, dict):
             raise BadInput("a source is a URL, a text or an object {url, title, sha256, quote}",
                            field=field)
-        unknown = [k for k in value if k not in ("url", "title", "sha256", "quote")]
-        if unknown:
+        if not value.keys() <= _SOURCE_FIELDS:
+            unknown = [k for k in value if k not in _SOURCE_FIELDS]
             raise BadInput(f"unknown source field {shown(unknown[0])} (a source has url, "
                            "title, sha256, quote)", field=field)
-        parts = {k: check_text(v, f"{field}.{k}") for k, v in value.items() if v is not None}
+        parts = {}
+        for k, v in value.items():
+            if v is not None:
+                text = clean_text(v, k == "quote")  # the quote is free text
+                parts[k] = check_text(v, f"{field}.{k}") if text is None else text
         if not parts.get("url") and not parts.get("title"):
             raise BadInput("a source needs a url or a title", field=field)
         if "sha256" in parts and not SHA256.fullmatch(parts["sha256"]):
@@ -225,8 +245,16 @@ class Source:
 
     def to_json(self) -> dict[str, str]:
         """The source as a JSON object, without empty fields."""
-        return {k: v for k, v in (("url", self.url), ("title", self.title),
-                                  ("sha256", self.sha256), ("quote", self.quote)) if v}
+        out = {}
+        if self.url:
+            out["url"] = self.url
+        if self.title:
+            out["title"] = self.title
+        if self.sha256:
+            out["sha256"] = self.sha256
+        if self.quote:
+            out["quote"] = self.quote
+        return out
 
     def label(self) -> str:
         """A short human label: the title, else the URL."""

@@ -67,7 +67,7 @@ def read_facts(lines: Iterable[bytes]) -> Iterator[tuple[int, Fact]]:
             raise BadInput(_json_error(raw, error), line=number) from None
         try:
             _refuse_duplicate_keys(raw, obj)
-            fact = Fact.from_json(obj)
+            fact = Fact.from_json(obj, size=len(raw))
         except BadInput as error:
             raise error.at_line(number) from None
         yield number, fact

@@ -744,3 +744,22 @@ def _dumpable(value: Any) -> bool:
     except (TypeError, orjson.JSONEncodeError):
         return False
     return True
+
+
+# Fact.from_json measures an event by its line (``size``) and dumps it again only past
+# MAX_EVENT: sound only if compact JSON of an accepted event is never longer than its text.
+@settings(max_examples=300, deadline=None)
+@given(st.text(min_size=1, max_size=40), st.sampled_from(["data.summary", "data.sender",
+                                                          "note", "sources.0.quote"]),
+       st.booleans(), st.sampled_from(["", " ", "\n  "]))
+def test_an_accepted_event_dumps_no_longer_than_its_line(text: str, path: str,
+                                                         ascii_only: bool, space: str) -> None:
+    obj = json.loads(line(EMAIL, path, text))
+    raw = json.dumps(obj, ensure_ascii=ascii_only, indent=None,
+                     separators=(f",{space}", f":{space}")).encode()
+    try:
+        fact = Fact.from_json(orjson.loads(raw), size=len(raw))
+    except BadInput:
+        return  # refused either way: nothing was measured
+    assert len(orjson.dumps(orjson.loads(raw))) <= len(raw)
+    assert fact == Fact.from_json(orjson.loads(raw))  # the same fact, measured or not
