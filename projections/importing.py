@@ -16,6 +16,7 @@ ledger are skipped).
 from __future__ import annotations
 
 import contextlib
+import gc
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -51,7 +52,7 @@ def import_facts(ledger: Ledger, numbered: Iterable[tuple[int, Fact]], *, operat
     recorded = skipped = 0
     batches = _chunks(numbered, batch_size)
     whole = contextlib.nullcontext() if batch_commit else one_transaction(ledger, views.store)
-    with whole:
+    with whole, _young_collections_only():
         if not batch_commit:
             views.catch_up()  # inside the lock: the views stand at the ledger's head
         for batch in batches:
@@ -64,6 +65,7 @@ def import_facts(ledger: Ledger, numbered: Iterable[tuple[int, Fact]], *, operat
                 written, passed = _record(bulk, views, batch)
             recorded += written
             skipped += passed
+            gc.collect(1)  # the batch's cyclic garbage, if any (see _young_collections_only)
             if progress is not None:
                 progress(recorded + skipped)
     return Imported(recorded=recorded, skipped=skipped)
@@ -82,6 +84,29 @@ def _record(bulk: Bulk, views: Views, batch: list[tuple[int, Fact]]) -> tuple[in
         raise type(error)(f"line {batch[index][0]}: {error}") from None
     views.take(written)
     return len(written), len(skipped)
+
+
+@contextlib.contextmanager
+def _young_collections_only() -> Iterator[None]:
+    """Pause Python's automatic cyclic garbage collection for the import; the caller
+    collects the young generations after each batch.
+
+    An import allocates millions of small objects that live as long as their batch (facts,
+    their values, rows) and a bounded set that lives longer (the subjects kept between
+    batches, the views' lookups). Left automatic, the collector runs every few hundred
+    allocations and, as the live set grows, its older generations are scanned again and
+    again: measured at 20,000 events, a third of the import's time outside SQLite. The
+    objects an import makes hold no reference cycles in the normal case, so nothing is
+    left uncollected that reference counting would not free; the explicit collection of
+    the young generations after each batch catches the rare cycle (an exception's
+    traceback) and bounds what a long import could hold."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
