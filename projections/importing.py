@@ -95,11 +95,11 @@ def _young_collections_only() -> Iterator[None]:
     their values, rows) and a bounded set that lives longer (the subjects kept between
     batches, the views' lookups). Left automatic, the collector runs every few hundred
     allocations and, as the live set grows, its older generations are scanned again and
-    again: measured at 20,000 events, a third of the import's time outside SQLite. The
-    objects an import makes hold no reference cycles in the normal case, so nothing is
-    left uncollected that reference counting would not free; the explicit collection of
-    the young generations after each batch catches the rare cycle (an exception's
-    traceback) and bounds what a long import could hold."""
+    again: measured at 20,000 events, a sixth of the import's time (72 against 60 us an
+    event, reading the file aside). The objects an import makes hold no reference cycles
+    in the normal case, so reference counting frees them all; the collection of the young
+    generations after each batch catches the rare cycle (an exception's traceback) and
+    bounds what a long import could hold."""
     enabled = gc.isenabled()
     gc.disable()
     try:
