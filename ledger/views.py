@@ -20,7 +20,8 @@ between the stores only in placeholders, so one set of statements serves both.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from eventsourcing.persistence import IntegrityError, InternalError, Tracking
@@ -47,6 +48,8 @@ _VIEWS_LOCK = 0x626C2D7669657773  # "bl-views"
 #: A column only the first layout had: its presence means the views are rebuilt (they are
 #: read models, so dropping them loses nothing).
 _OLD_LAYOUT = "recorded_at"
+#: Event types and subject kinds, written into the SQL of ``copy_history``.
+_SLUG = re.compile(r"[a-z][a-z0-9-]{0,99}")
 
 
 def tracking_name(view: str) -> str:
@@ -134,6 +137,59 @@ class _Views:
                 self._run(c, f"INSERT INTO {STATUS} VALUES (?, ?)", (key, body))
             self._insert_tracking(c, Tracking(tracking_name("status"), status_to))  # type: ignore[attr-defined]
 
+    def copy_history(self, events: str, kinds: Mapping[str, str], limit: int) -> tuple[int, int]:
+        """Add the history rows of the next ``limit`` events after the view's position, built
+        in SQL from the events table ``events``, and move the view's position to the last of
+        them, in one transaction; return ``(position, rows added)``.
+
+        Only for events stored as plain canonical JSON (no cipher, no compressor), whose
+        index values are the references themselves. Every event's subject kind and platform
+        are those of its aggregate's creating event (``originator_version`` 1: an amendment
+        is recorded on the subject that holds its target): ``kinds`` maps each creating
+        event type to its subject kind; a platform's platform is its subject, any other
+        subject's the ``platform`` of its creating event's data, or "".
+        """
+        with self.datastore.transaction(commit=True) as c:  # type: ignore[attr-defined]
+            self._lock(c)
+            at = self._position_in(c, "history")
+            nid = self._notification_id
+            row = self._run(c, f"SELECT {nid} FROM {events} WHERE {nid} > ? ORDER BY {nid} "
+                               "LIMIT 1 OFFSET ?", (at, limit - 1)).fetchone()
+            if row is None:
+                row = self._run(c, f"SELECT MAX({nid}) FROM {events} WHERE {nid} > ?",
+                                (at,)).fetchone()
+            end = row[0] if row and row[0] is not None else None
+            if end is None:
+                return at, 0
+            for name in (*kinds, *kinds.values()):
+                if not _SLUG.fullmatch(name):
+                    raise ValueError(f"not an event type or subject kind: {name!r}")
+            kind = "CASE " + self._json("c.state", "type") + "".join(
+                f" WHEN '{name}' THEN '{kind}'" for name, kind in sorted(kinds.items())) + " END"
+            platform = (f"CASE WHEN {kind} = 'platform' THEN {self._json('c.state', 'subject')}"
+                        f" ELSE COALESCE({self._json('c.state', 'data', 'platform')}, '') END")
+            # LEFT JOIN: an event whose aggregate has no creating event would get no kind,
+            # and fail the NOT NULL constraint rather than go missing from the view.
+            cursor = self._run(c, (
+                f"INSERT INTO {FACTS} (position, event_id, kind, subject, platform, body) "
+                f"SELECT e.{nid}, {self._json('e.state', 'id')}, {kind}, "
+                f"{self._json('e.state', 'subject')}, {platform}, e.state "
+                f"FROM {events} e LEFT JOIN {events} c ON c.originator_id = e.originator_id "
+                f"AND c.originator_version = 1 WHERE e.{nid} > ? AND e.{nid} <= ? "
+                f"ORDER BY e.{nid}"), (at, end))
+            added = self._rowcount(cursor)
+            self._insert_tracking(c, Tracking(tracking_name("history"), end))  # type: ignore[attr-defined]
+            return end, added
+
+    def _json(self, column: str, *path: str) -> str:
+        """The SQL text value at ``path`` in the JSON bytes of ``column`` (NULL if absent)."""
+        raise NotImplementedError
+
+    _notification_id = "notification_id"
+
+    def _rowcount(self, cursor: Any) -> int:
+        raise NotImplementedError
+
     def _position_in(self, c: Any, view: str) -> int:
         row = self._run(c, f"SELECT notification_id FROM {self._tracking_table} "
                            "WHERE application_name = ?", (tracking_name(view),)).fetchone()
@@ -162,6 +218,24 @@ class _Views:
             statement, params = statement + " WHERE subject = ? AND kind = ?", subject[::-1]
         return [(row[0], bytes(row[1])) for row in self._read(statement + " ORDER BY position",
                                                               params)]
+
+    def platform_rows(self, platforms: Sequence[str], *,
+                      before: int | None = None) -> dict[str, list[tuple[int, bytes]]]:
+        """``(position, body)`` of the events of each of ``platforms`` (before position
+        ``before``), in position order, by platform; in one query."""
+        if not platforms:
+            return {}
+        statement = (f"SELECT platform, position, body FROM {FACTS} WHERE platform IN "
+                     f"({', '.join('?' * len(platforms))})")
+        params: list[Any] = list(platforms)
+        if before is not None:
+            statement += " AND position < ?"
+            params.append(before)
+        out: dict[str, list[tuple[int, bytes]]] = {}
+        for platform, position, body in self._read(statement + " ORDER BY platform, position",
+                                                   params):
+            out.setdefault(platform, []).append((position, bytes(body)))
+        return out
 
     def subject_kinds(self, subject: str) -> list[tuple[str, str]]:
         """``(kind, platform)`` of every subject called ``subject``."""
@@ -205,6 +279,14 @@ class SQLiteViews(_Views, SQLiteTrackingRecorder):
     """The views in a SQLite ledger file."""
 
     _tracking_table = "tracking"
+    _notification_id = "rowid"
+
+    def _rowcount(self, cursor: Any) -> int:
+        return cursor.sqlite_cursor.rowcount
+
+    def _json(self, column: str, *path: str) -> str:
+        # The state is a BLOB: as TEXT, so that SQLite reads it as JSON text.
+        return f"json_extract(CAST({column} AS TEXT), '$.{'.'.join(path)}')"
 
     def _lock(self, c: Any) -> None:
         # A write that changes nothing takes the database's write lock (waiting up to the
@@ -244,6 +326,12 @@ class PostgresViews(_Views, PostgresTrackingRecorder):
 
     def _lock(self, c: Any) -> None:
         c.execute("SELECT pg_advisory_xact_lock(%s)", (_VIEWS_LOCK,))
+
+    def _json(self, column: str, *path: str) -> str:
+        return f"(convert_from({column}, 'UTF8')::json #>> '{{{','.join(path)}}}')"
+
+    def _rowcount(self, cursor: Any) -> int:
+        return cursor.cursor.rowcount
 
     @retry((InternalError, IntegrityError), max_attempts=5, wait=0.2)
     def create_table(self) -> None:

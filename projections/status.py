@@ -13,9 +13,15 @@ from projections.book import Book
 
 
 def platform_status(book: Book, ref: str, *, as_of: When | None = None,
-                    as_known_at: When | None = None) -> dict[str, Any]:
-    """The status object of platform ``ref``: state, blocked targets, orders, requests."""
-    at = as_of.instant if as_of else datetime.now(UTC)  # now: a temporary lift may have ended
+                    as_known_at: When | None = None,
+                    now: datetime | None = None) -> dict[str, Any]:
+    """The status object of platform ``ref``: state, blocked targets, orders, requests.
+
+    Without ``as_of`` it is the status at ``now`` (default: the clock's now, as a temporary
+    lift may have ended); a caller that folds the same book at that moment again for other
+    purposes passes its ``now``, so that the book's cached folds serve both.
+    """
+    at = as_of.instant if as_of else (now or datetime.now(UTC))
     platform = book.state("platform", ref, at)
     if platform is None:
         when = f" as of {as_of}" if as_of else ""
@@ -51,7 +57,7 @@ def platform_status(book: Book, ref: str, *, as_of: When | None = None,
         "observed": {target: {"accessible": f.data.accessible, "network": f.data.network,
                               "at": f.occurred_at.text}
                      for target, f in sorted(observed.items())},
-        "divergent": _ordered(_divergent(book, ref, observed), platform.targets),
+        "divergent": _ordered(_divergent(book, ref, observed, at), platform.targets),
         "disputed": book.is_disputed("platform", ref, at),
     }
 
@@ -75,14 +81,21 @@ def _observed(orders: list[OrderState]) -> dict[str, Fact]:
     return latest
 
 
-def _divergent(book: Book, platform: str, observed: dict[str, Fact]) -> set[str]:
+def _divergent(book: Book, platform: str, observed: dict[str, Fact],
+               at: datetime) -> set[str]:
     """Targets whose observed access contradicts what the orders held when it was observed:
-    reachable while ordered blocked, or unreachable when no order blocked it."""
+    reachable while ordered blocked, or unreachable when no order blocked it.
+
+    ``observed`` was folded as at ``at``, so every observation is at or before ``at``.
+    """
     out = set()
     orders = book.related(platform, "order")
     # Only an order that names the target can hold it: the others need no fold at that time.
+    # Its targets are those of its creating event (as corrected), the same in its state at
+    # ``at`` (the fold the status made already) as in any later one; an order created after
+    # ``at`` did not exist at any observation either.
     naming = {ref: state.targets for ref in orders
-              if isinstance(state := book.state("order", ref), OrderState)}
+              if isinstance(state := book.state("order", ref, at), OrderState)}
     for target, fact in observed.items():
         at = fact.occurred_at.instant
         held = any(target in state.blocked for state in (

@@ -35,6 +35,10 @@ RETRIES = 10
 #: Lookups remembered while catching up (event -> its subject's kind and platform); past
 #: this many they are forgotten and asked of the history view again, so memory stays flat.
 REMEMBERED = 200_000
+#: How many platforms' rows one query reads while their status is folded.
+PLATFORMS = 500
+#: The subject kind of each creating event type (what ``_locate`` finds in Python).
+_CREATING_KINDS = {name: t.subject for name, t in REGISTRY.items() if t.creates}
 
 
 class Views:
@@ -107,8 +111,7 @@ class Views:
         for row, (position, fact, _, _) in zip(rows, batch, strict=True):
             if row[4]:
                 mine.setdefault(row[4], []).append(Entry(position=position, fact=fact))
-        status = [r for key in sorted(changed)
-                  if (r := self._status_row(key, now, before=batch[0][0], extra=mine[key]))]
+        status = self._status_rows(changed, now, before=batch[0][0], extra=mine)
         end = batch[-1][0]
         self.store.write(rows, status, history_to=end, status_to=end)
 
@@ -142,6 +145,13 @@ class Views:
         self._last.clear()
 
     def _catch_up_history(self, progress: Callable[[int], None] | None) -> int:
+        mapper = self.ledger.mapper
+        if mapper.cipher is None and mapper.compressor is None:
+            return self._copy_history(progress)
+        return self._decode_history(progress)
+
+    def _decode_history(self, progress: Callable[[int], None] | None) -> int:
+        """``_catch_up_history`` in Python: each event decoded (decrypted) and located."""
         position, added = self.store.position("history"), 0
         decode = self.ledger.mapper.decode_state
         while notifications := self.ledger.recorder.select_notifications(
@@ -155,6 +165,19 @@ class Views:
             if progress is not None:
                 progress(added)
         return added
+
+    def _copy_history(self, progress: Callable[[int], None] | None) -> int:
+        """``_catch_up_history`` for a ledger whose events are stored as plain JSON (so its
+        index values are plain too): the rows are built in SQL, batch by batch."""
+        added = 0
+        while True:
+            _, rows = self.store.copy_history(self.ledger.recorder.events_table_name,
+                                              _CREATING_KINDS, BATCH)
+            if not rows:
+                return added
+            added += rows
+            if progress is not None:
+                progress(added)
 
     def _row(self, position: int, obj: dict[str, Any], state: bytes) -> tuple:
         """The history row of one stored event (its index values blinded)."""
@@ -195,24 +218,37 @@ class Views:
         if head <= since:
             return
         now = datetime.now(UTC)
-        rows = [r for key in self.store.platforms_since(since)
-                if (r := self._status_row(key, now))]
+        rows = self._status_rows(self.store.platforms_since(since), now)
         self.store.write((), rows, status_to=head)
 
-    def _status_row(self, key: str, now: datetime, *, before: int | None = None,
-                    extra: Iterable[Entry] = ()) -> tuple[str, bytes] | None:
-        """The status row of the platform indexed ``key``: its kept status now, and when
-        that goes stale. ``extra`` entries (not yet in the view, all after ``before``) are
-        added to those the view holds."""
-        entries = [e for e in self._decoded(self.store.history_rows(platform=key))
-                   if before is None or e.position < before]
-        book = Book([*entries, *extra])
+    def _status_rows(self, keys: Iterable[str], now: datetime, *, before: int | None = None,
+                     extra: dict[str, list[Entry]] | None = None) -> list[tuple[str, bytes]]:
+        """The status rows of the platforms indexed ``keys``, in key order: each platform's
+        rows are read from the view (those before ``before``), ``PLATFORMS`` platforms a
+        query, and its ``extra`` entries (not yet in the view) added."""
+        keys, out = sorted(keys), []
+        for start in range(0, len(keys), PLATFORMS):
+            chunk = keys[start:start + PLATFORMS]
+            held = self.store.platform_rows(chunk, before=before)
+            for key in chunk:
+                entries = [*self._decoded(held.get(key, ())),
+                           *(extra.get(key, ()) if extra else ())]
+                row = self._status_row(key, now, entries)
+                if row is not None:
+                    out.append(row)
+        return out
+
+    def _status_row(self, key: str, now: datetime,
+                    entries: list[Entry]) -> tuple[str, bytes] | None:
+        """The status row of the platform indexed ``key``, from all its ``entries``: its
+        kept status now, and when that goes stale."""
+        book = Book(entries)
         refs = book.refs("platform")
         if not refs:
             return None  # its orders arrived before it in an as-known-at sense: skip
         ref = refs[0]
-        body = {"status": platform_status(book, ref), "stale_after": _stale_after(book, ref,
-                                                                                  now)}
+        body = {"status": platform_status(book, ref, now=now),
+                "stale_after": _stale_after(book, ref, now)}
         return key, self._seal(orjson.dumps(body))
 
     def _decoded(self, rows: Iterable[tuple[int, bytes]]) -> Iterator[Entry]:

@@ -201,3 +201,51 @@ def test_a_subject_kind_without_a_platform_has_history_and_no_status(tmp_path):
 
         assert [row["type"] for row in history(views.book(subject=("operator", "alice")),
                                                "alice")] == ["operator-added"]
+
+
+def test_history_rows_built_in_sql_equal_those_built_in_python(db, example):
+    """Where the ledger is not encrypted, the history rows are built in SQL from the events
+    table: the same rows, byte for byte, as decoding and locating each event in Python, for
+    every subject kind (amendments under their target's subject and platform, an operator
+    under platform "")."""
+    import base64
+
+    from domain.fact import Fact
+    from ledger.interchange import read_facts
+    from ledger.views import FACTS
+    from projections.importing import import_facts
+
+    with open_ledger(parse_target(db), create=True) as ledger, example.open("rb") as lines:
+        import_facts(ledger, read_facts(lines), operator="t")
+        facts = {entry.fact.type: entry.fact for entry in ledger.entries()}
+        source = ["https://example.org/a"]
+        ledger.record([Fact.from_json(obj) for obj in (
+            {"type": "retraction", "subject": "telegram", "occurred_at": "2020-01-02",
+             "sources": source, "data": {"target": str(facts["statement-issued"].id),
+                                         "reason": "wrong"}},
+            {"type": "dispute", "subject": "telegram-id-2017", "occurred_at": "2020-01-02",
+             "sources": source, "data": {"target": str(facts["meeting-held"].id),
+                                         "claim": "it was not held"}},
+            # Last: once an operator is registered, every later event must be signed.
+            {"type": "operator-added", "subject": "alice", "occurred_at": "2020-01-01",
+             "sources": source, "data": {"public_key": base64.b64encode(bytes(32)).decode()}},
+        )], operator="t")
+        views = Views(ledger)
+
+        def rows():
+            return [tuple(bytes(v) if isinstance(v, memoryview) else v for v in row)
+                    for row in views.store._read(f"SELECT * FROM {FACTS} ORDER BY position")]
+
+        views.store.drop("history")
+        assert views._copy_history(None) == 36
+        in_sql = rows()
+        views.store.drop("history")
+        views._forget()
+        assert views._decode_history(None) == 36
+        assert rows() == in_sql
+    located = {(row[2], row[3], row[4]) for row in in_sql}
+    assert ("operator", "alice", "") in located
+    assert {(kind, platform) for kind, subject, platform in located
+            if subject == "kominfo-2017-07-14"} == {("order", "telegram")}
+    assert {(kind, platform) for kind, subject, platform in located
+            if subject == "telegram-id-2017"} == {("request", "telegram")}
