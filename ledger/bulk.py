@@ -240,7 +240,7 @@ class Bulk:
                                       topic=topic, state=state))
             objects.append(obj)
         positions = self.ledger.recorder.insert_events(stored, exports=exports)
-        return [(position, fact, obj, event.state) for position, (fact, *_), obj, event
+        return [(position, staged_one[0], obj, event.state) for position, staged_one, obj, event
                 in zip(positions, staged, objects, stored, strict=True)]
 
     # --- subjects: kept, prefetched, read back ------------------------------------------

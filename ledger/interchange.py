@@ -106,14 +106,16 @@ def _refuse_duplicate_keys(raw: bytes, obj: Any) -> None:
     count the keys parsed against the key endings in the raw line, and parse again, keeping
     every pair, only when there may be more keys in the line than were parsed."""
     keys = 0
-    stack = [obj]
+    # Only objects and lists go on the stack: most values are texts.
+    stack = [obj] if obj.__class__ is dict or obj.__class__ is list else []
     while stack:
         value = stack.pop()
-        if isinstance(value, dict):
+        if value.__class__ is dict:
             keys += len(value)
-            stack.extend(value.values())
-        elif isinstance(value, list):
-            stack.extend(value)
+            value = value.values()
+        for item in value:
+            if item.__class__ is dict or item.__class__ is list:
+                stack.append(item)
     if len(_KEY_END.findall(raw)) <= keys:
         return
     # Nested hundreds deep, the stdlib parser may give up: no event nests so, and validation
