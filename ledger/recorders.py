@@ -100,6 +100,8 @@ class ChainedSQLiteApplicationRecorder(SQLiteSignatures, SQLiteApplicationRecord
         self._select_head = f"SELECT seq, position, chain FROM {t} ORDER BY seq DESC LIMIT 1"
         self._insert_chain = (f"INSERT INTO {t} (seq, position, event_id, event_hash, chain) "
                               "VALUES (?, ?, ?, ?, ?)")
+        self._insert_with_rowid = (f"INSERT INTO {events_table_name} (rowid, originator_id, "
+                                   "originator_version, topic, state) VALUES (?, ?, ?, ?, ?)")
 
     def construct_create_table_statements(self) -> list[str]:
         """The library's events table, plus the chain table."""
@@ -126,7 +128,7 @@ class ChainedSQLiteApplicationRecorder(SQLiteSignatures, SQLiteApplicationRecord
 
     def _insert_events(self, c: Any, stored_events: Sequence[StoredEvent],
                        **kwargs: Any) -> Sequence[int] | None:
-        ids = super()._insert_events(c, stored_events, **kwargs)
+        ids = self._insert_rows(c, stored_events)
         if ids:
             # The INSERT above took the database write lock, so this head is the latest
             # and no other writer can append until this transaction ends.
@@ -137,6 +139,26 @@ class ChainedSQLiteApplicationRecorder(SQLiteSignatures, SQLiteApplicationRecord
             c.executemany(self._insert_chain, rows)
             self._attribute(c, rows)
         return ids
+
+    def _insert_rows(self, c: Any, stored_events: Sequence[StoredEvent]) -> list[int]:
+        """Insert the event rows; return their notification ids (rowids).
+
+        The library inserts row by row to read each new rowid. Here only the first row is
+        inserted so: that INSERT takes the database's write lock, and until the commit no
+        other writer can insert, so the rowids after it are free and the rest go in one
+        ``executemany`` with those rowids given (what SQLite would have chosen: the largest
+        rowid plus one).
+        """
+        if not stored_events:
+            return []
+        rows = [(s.originator_id.hex if isinstance(s.originator_id, UUID) else s.originator_id,
+                 s.originator_version, s.topic, s.state) for s in stored_events]
+        c.execute(self.insert_events_statement, rows[0])
+        first = c.lastrowid
+        if len(rows) > 1:
+            c.executemany(self._insert_with_rowid,
+                          [(first + i, *row) for i, row in enumerate(rows[1:], start=1)])
+        return list(range(first, first + len(rows)))
 
     def chain_head(self) -> tuple[int, int, bytes] | None:
         """The last link as ``(seq, position, chain)``, or None when the chain is empty."""
