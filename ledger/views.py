@@ -131,10 +131,13 @@ class _Views:
             if history_to > at:
                 self._insert_tracking(c, Tracking(tracking_name("history"), history_to))  # type: ignore[attr-defined]
         if status_to is not None and status_to > self._position_in(c, "status"):
-            # Row by row in one order for every writer.
-            for key, body in sorted(status):
-                self._run(c, f"DELETE FROM {STATUS} WHERE platform = ?", (key,))
-                self._run(c, f"INSERT INTO {STATUS} VALUES (?, ?)", (key, body))
+            # In one order for every writer; in two statements run many times (on
+            # PostgreSQL one round trip each, not two a row).
+            status = sorted(status)
+            if status:
+                c.executemany(self._sql(f"DELETE FROM {STATUS} WHERE platform = ?"),
+                              [(key,) for key, _ in status])
+                c.executemany(self._sql(f"INSERT INTO {STATUS} VALUES (?, ?)"), status)
             self._insert_tracking(c, Tracking(tracking_name("status"), status_to))  # type: ignore[attr-defined]
 
     def copy_history(self, events: str, kinds: Mapping[str, str], limit: int) -> tuple[int, int]:
