@@ -8,6 +8,9 @@ proves the equality against the reference ``rfc8785`` package.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
+from itertools import repeat
+from operator import lt
 from typing import Any
 
 import orjson
@@ -42,3 +45,25 @@ def hash_stored(state: bytes, position: int) -> bytes:
     # One formatted buffer hashed at once measured faster than memoryview slices fed to
     # update() (1.5 against 2.1 microseconds an event).
     return hashlib.sha256(b'%b,"position":%d%b' % (state[:at], position, state[at:])).digest()
+
+
+_INSERT = b',"position":%d,"recorded_at":'
+_digest = type(hashlib.sha256()).digest
+
+
+def hash_stored_many(states: Sequence[bytes],
+                     positions: Sequence[int]) -> tuple[bytes, ...] | None:
+    """``hash_stored`` of each state at its position, or None if any state has no
+    ``,"recorded_at":`` (``hash_stored`` names that one; the caller falls back to it).
+
+    The same bytes as ``hash_stored`` (the position inserted before the first
+    ``,"recorded_at":``), computed without a Python frame per event: ``bytes.replace``
+    with a count of 1 splices, and ``map`` drives the replaces and hashes from C. A state
+    without the marker comes back from ``replace`` unchanged, so no longer than it was.
+    ``states`` must be ``bytes``: anything else raises ``TypeError``.
+    """
+    spliced = tuple(map(bytes.replace, states, repeat(_RECORDED_AT),
+                        map(_INSERT.__mod__, positions), repeat(1)))
+    if not all(map(lt, map(len, states), map(len, spliced))):
+        return None
+    return tuple(map(_digest, map(hashlib.sha256, spliced)))

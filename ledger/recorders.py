@@ -22,6 +22,7 @@ e.g. ``ledger.recorders:ChainedSQLiteApplicationRecorder``.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable, Sequence
 from typing import Any
 from uuid import UUID
@@ -202,11 +203,42 @@ class ChainedSQLiteApplicationRecorder(SQLiteSignatures, SQLiteApplicationRecord
                 (after_seq, limit))
             return cursor.fetchall()
 
+    def verification_run(self, after_seq: int, limit: int, offset: int) -> list[tuple] | None:
+        """``(event_hash, chain, state or None)`` of the links ``after_seq + 1`` to
+        ``after_seq + limit`` in order, if each of them is there with position ``seq +
+        offset``; else None (``verification_rows`` then tells what is there).
+
+        ``limit`` rows back mean that each of those seqs is there once (each row's seq is
+        its rowid, which is unique, even in a chain table rebuilt with another schema) and
+        so is each position: the two columns need not be read.
+        """
+        with self.datastore.get_connection(commit=False) as conn:
+            cursor = conn._sqlite_conn.cursor()
+            cursor.row_factory = None
+            try:
+                cursor.execute(
+                    f"SELECT c.event_hash, c.chain, e.state "
+                    f"FROM {self.chain_table_name} c LEFT JOIN {self.events_table_name} e "
+                    f"ON e.rowid = c.position WHERE c.seq > ? AND c.seq <= ? "
+                    f"AND c.rowid = c.seq AND c.position = c.seq + ? ORDER BY c.seq",
+                    (after_seq, after_seq + limit, offset))
+                rows = cursor.fetchall()
+            except sqlite3.Error:  # a chain table without rowids: not one the ledger made
+                return None
+        return rows if len(rows) == limit else None
+
     def first_unchained_position(self) -> int | None:
         """The first event without a chain entry (inserted behind the ledger), if any."""
         with self.datastore.transaction(commit=False) as c:
             c.execute(f"SELECT MIN(e.rowid) FROM {self.events_table_name} e WHERE NOT EXISTS "
                       f"(SELECT 1 FROM {self.chain_table_name} c WHERE c.position = e.rowid)")
+            return c.fetchone()[0]
+
+    def count_events(self) -> int:
+        """How many event rows there are: ``verify`` compares it with the links it walked,
+        and looks for an unchained event only when they differ."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT COUNT(*) FROM {self.events_table_name}")
             return c.fetchone()[0]
 
     def insert_checkpoint(self, tree_size: int, note: str) -> None:
@@ -415,6 +447,15 @@ class ChainedPostgresApplicationRecorder(PostgresSignatures, PostgresApplication
                             events, self._chain_table)
         with self.datastore.get_connection() as conn, conn.cursor() as cur:
             return cur.execute(statement).fetchone()["first"]
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def count_events(self) -> int:
+        """How many event rows there are: ``verify`` compares it with the links it walked,
+        and looks for an unchained event only when they differ."""
+        events = SQL("{0}.{1}").format(Identifier(self.datastore.schema),
+                                       Identifier(self.events_table_name))
+        with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as cur:
+            return cur.execute(SQL("SELECT COUNT(*) FROM {0}").format(events)).fetchone()[0]
 
     def insert_checkpoint(self, tree_size: int, note: str) -> None:
         """Keep a checkpoint written for auditors (they keep their own copy too)."""
