@@ -24,11 +24,10 @@ from ledger.chain import GENESIS
 from ledger.checkpoint import Checkpoint, utc_now, verify_signature
 from ledger.merkle import MerkleTree, root, verify_consistency
 
-_digest = type(sha256()).digest
-
 #: Chain rows a query. Smaller batches measured faster than 5,000 (the rows and the
-#: objects made from them stay in the CPU's caches); a query costs about 30 microseconds.
-BATCH = 1000
+#: objects made from them stay in the CPU's caches; 500 beat 250, 750 and 1,000); a
+#: query costs about 30 microseconds.
+BATCH = 500
 
 
 @frozen
@@ -66,9 +65,8 @@ def walk(ledger: Any, *, on_leaf: Callable[[int, bytes], None] | None = None,
     if given, is extended with those hashes (the same, without a call per event).
 
     One pass over the chain joined to the events, a batch at a time. Each batch is first
-    checked whole, on columns (``_hashes_hold``: every hash recomputed and compared, every
-    link recomputed from the stored link before it and compared, which by induction from
-    the last verified link is the chain recomputed from genesis). Where the recorder can
+    checked whole, on columns (``_hashes_hold``: every hash recomputed and compared, the
+    links recomputed on from the last verified one and compared). Where the recorder can
     (``verification_run``), a batch whose positions run on from the last one's, as they do
     but for rolled-back inserts, comes without its seqs and positions, known from the
     query. A batch that does not hold is walked again row by row (``_rows_hold``), which
@@ -169,9 +167,9 @@ def _hashes_hold(states: Sequence, positions: Sequence[int], recorded: Sequence,
                  decode: Callable[[bytes], bytes] | None) -> tuple[Sequence, ...] | None:
     """``(positions, hashes, links)`` if, on whole columns, every event is there, every
     hash recomputed from its stored bytes equals the recorded one, and every link equals
-    SHA-256 of the stored link before it (``prev``, already verified, for the first) and
-    the hash; else None (also for anything unexpected: a value of the wrong type, a state
-    that does not decode), and the caller walks the rows one by one."""
+    the chain recomputed from ``prev`` (the last verified link); else None (also for
+    anything unexpected: a value of the wrong type, a state that does not decode), and the
+    caller walks the rows one by one."""
     try:
         if None in states:
             return None
@@ -180,8 +178,9 @@ def _hashes_hold(states: Sequence, positions: Sequence[int], recorded: Sequence,
         hashed = hash_stored_many(states, positions)
         if hashed is None or hashed != tuple(recorded):
             return None
-        links = tuple(map(_digest, map(sha256, map(bytes.__add__, (prev, *chains[:-1]),
-                                                     hashed))))
+        # Chained from the verified ``prev`` as the row walk does; a comprehension
+        # measured faster here than map() over (stored link before, hash) pairs.
+        links = tuple([prev := sha256(prev + hashed_one).digest() for hashed_one in hashed])
         if links != tuple(chains):
             return None
     except Exception:  # the row-by-row walk names what is wrong
