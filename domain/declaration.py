@@ -26,6 +26,7 @@ from domain.values import (
     is_free_text,
     json_kind,
     shown,
+    stored_when,
 )
 
 KINDS = ("text", "slug", "choice", "texts", "slugs", "time", "bool", "event", "fields")
@@ -124,7 +125,7 @@ class FieldSpec:
         if self.is_list:
             return tuple(value)
         if self.kind == "time":
-            return When.parse(value)
+            return stored_when(value)
         if self.kind == "event":
             return uuid.UUID(value)
         if self.kind == "fields":
@@ -295,8 +296,16 @@ class EventType:
         """The payload of a ``data`` object this ledger stored itself: no re-validation, so
         that reading stays fast and a later, stricter rule never makes old events unreadable.
         """
-        specs = self._specs()
-        return self.payload(**{name: specs[name].load(value) for name, value in raw.items()})
+        loaders = _LOADERS.get(self.name)
+        if loaders is None:
+            loaders = _LOADERS[self.name] = {
+                name: None if spec.kind in ("text", "slug", "choice", "bool") else spec.load
+                for name, spec in self._specs().items()}
+        values = {}
+        for name, value in raw.items():
+            load = loaders[name]
+            values[name] = value if load is None else load(value)
+        return self.payload(**values)
 
     def to_json(self, payload: Any) -> dict[str, Any]:
         """The ``data`` object of a payload, leaving out empty optional fields."""
@@ -323,6 +332,7 @@ class EventType:
 REGISTRY: dict[str, EventType] = {}
 _SPECS: dict[str, dict[str, FieldSpec]] = {}
 _CHECKERS: dict[tuple[str, str], tuple[tuple[str, bool, bool, Callable], ...]] = {}
+_LOADERS: dict[str, dict[str, Callable | None]] = {}
 _WRITERS: dict[str, tuple[tuple[str, bool, Callable | None], ...]] = {}
 
 

@@ -25,6 +25,7 @@ from domain.values import (
     clean_text,
     json_kind,
     shown,
+    stored_when,
 )
 
 ENVELOPE = ("id", "type", "subject", "occurred_at", "sources", "note", "data")
@@ -127,17 +128,17 @@ class Fact:
     def from_stored(cls, obj: dict[str, Any]) -> Fact:
         """A fact this ledger stored itself, without validating it again."""
         kind = event_type(obj["type"])
+        recorded_at = obj.get("recorded_at")
         return cls(
-            id=uuid.UUID(obj["id"]),
-            type=kind.name,
-            subject=obj["subject"],
-            occurred_at=When.parse(obj["occurred_at"]),
-            sources=tuple(Source(**s) for s in obj["sources"]),
-            data=kind.load(obj["data"]),
-            note=obj.get("note"),
-            recorded_by=obj.get("recorded_by"),
-            recorded_at=datetime.fromisoformat(obj["recorded_at"]) if "recorded_at" in obj
-            else None,
+            uuid.UUID(obj["id"]),
+            kind.name,
+            obj["subject"],
+            stored_when(obj["occurred_at"]),
+            tuple([Source(**s) for s in obj["sources"]]),
+            kind.load(obj["data"]),
+            obj.get("note"),
+            obj.get("recorded_by"),
+            None if recorded_at is None else datetime.fromisoformat(recorded_at),
         )
 
     def to_json(self) -> dict[str, Any]:

@@ -210,6 +210,14 @@ class When:
 _SOURCE_FIELDS = frozenset(("url", "title", "sha256", "quote"))
 
 
+@lru_cache(maxsize=65536)
+def stored_when(text: str) -> When:
+    """The ``When`` of a valid time this ledger stored itself (already validated). Times
+    repeat (bare dates, above all) and ``When`` is immutable, so one object serves every
+    event that has the same text."""
+    return When.parse(text)
+
+
 @frozen
 class Source:
     """A citation backing an event: a URL, a title, a digest of the document, a quote."""
