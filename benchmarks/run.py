@@ -47,6 +47,8 @@ from projections.status import platform_status
 from projections.views import Views
 
 CHUNK = 20_000
+#: Runs of each quick measurement (verify, and the read baselines); the best one counts.
+REPEATS = 3
 
 
 class Subject(Aggregate):
@@ -214,12 +216,19 @@ def run(n: int, *, samples: int = 200, server: str | None = None) -> dict[str, A
             from ledger.interchange import write_lines
             write_lines(ledger.entries(), out)
         raw_s = measure_raw_insert(export_path, str(tmpdir / "raw.db"))
+        # Reads are quick, and the first of several in a process is measurably slower
+        # than the rest (5-25% at 20k-100k events): verify and both read baselines run
+        # REPEATS times, alternating, and each keeps its best.
+        verify_s = read_hash_s = read_s = float("inf")
+        for _ in range(REPEATS):
+            with open_ledger(parse_target(db)) as ledger:
+                seconds, verdict = timed(lambda: verify(ledger))
+                assert verdict.ok, verdict
+            verify_s = min(verify_s, seconds)
+            read_hash_s = min(read_hash_s, measure_read(db, hash_rows=True))
+            read_s = min(read_s, measure_read(db, hash_rows=False))
         with open_ledger(parse_target(db)) as ledger:
-            verify_s, verdict = timed(lambda: verify(ledger))
-            assert verdict.ok, verdict
             rebuild_s, _ = timed(lambda: Views(ledger).rebuild())
-        read_hash_s = measure_read(db, hash_rows=True)
-        read_s = measure_read(db, hash_rows=False)
         platforms = 1 + max(int(o["subject"].split("-")[1]) for o in read_lines(source)
                             if o["type"] == "platform-registered")
         queries = measure_queries(db, platforms, samples)
