@@ -4,8 +4,9 @@ Two views, each a tracking recorder of the eventsourcing library (its ``tracking
 one row per view), written in the same transaction as the view's rows:
 
 - ``history``: one row per event (position, event id, kind, subject, the platform it
-  concerns, and its stored bytes, encrypted where the ledger is), with indexes so that one
-  platform's or one subject's events are read without touching others;
+  concerns), with indexes so that one platform's or one subject's events are read without
+  touching others; their stored bytes (encrypted where the ledger is) are read from the
+  events table by position, not copied;
 - ``status``: the current status object of each platform ("now, as known now") and the time
   after which it goes stale (a temporary lift ends by itself), sealed together in ``body``.
 
@@ -35,7 +36,7 @@ STATUS = "bl_view_status"
 
 _CREATE = [
     f"CREATE TABLE IF NOT EXISTS {FACTS} (position BIGINT PRIMARY KEY, event_id TEXT NOT NULL, "
-    "kind TEXT NOT NULL, subject TEXT NOT NULL, platform TEXT NOT NULL, body BYTEA NOT NULL)",
+    "kind TEXT NOT NULL, subject TEXT NOT NULL, platform TEXT NOT NULL)",
     f"CREATE INDEX IF NOT EXISTS {FACTS}_platform ON {FACTS} (platform, position)",
     f"CREATE INDEX IF NOT EXISTS {FACTS}_subject ON {FACTS} (subject, kind, position)",
     f"CREATE INDEX IF NOT EXISTS {FACTS}_event ON {FACTS} (event_id)",
@@ -45,9 +46,10 @@ _CREATE = [
 _DDL_LOCK = 0x626C2D64646C  # "bl-ddl"
 #: The advisory lock key that makes writers of the views take turns on PostgreSQL.
 _VIEWS_LOCK = 0x626C2D7669657773  # "bl-views"
-#: A column only the first layout had: its presence means the views are rebuilt (they are
-#: read models, so dropping them loses nothing).
-_OLD_LAYOUT = "recorded_at"
+#: Columns only earlier layouts had: the presence of either means the views are rebuilt
+#: (they are read models, so dropping them loses nothing). ``body`` was a copy of each
+#: event's stored bytes; the view now reads them from the events table by position.
+_OLD_LAYOUT = ("recorded_at", "body")
 #: Event types and subject kinds, written into the SQL of ``copy_history``.
 _SLUG = re.compile(r"[a-z][a-z0-9-]{0,99}")
 
@@ -126,7 +128,7 @@ class _Views:
             at = self._position_in(c, "history")
             history = [row for row in history if row[0] > at]
             if history:
-                c.executemany(self._sql(f"INSERT INTO {FACTS} VALUES (?, ?, ?, ?, ?, ?)"),
+                c.executemany(self._sql(f"INSERT INTO {FACTS} VALUES (?, ?, ?, ?, ?)"),
                               history)
             if history_to > at:
                 self._insert_tracking(c, Tracking(tracking_name("history"), history_to))  # type: ignore[attr-defined]
@@ -174,9 +176,9 @@ class _Views:
             # LEFT JOIN: an event whose aggregate has no creating event would get no kind,
             # and fail the NOT NULL constraint rather than go missing from the view.
             cursor = self._run(c, (
-                f"INSERT INTO {FACTS} (position, event_id, kind, subject, platform, body) "
+                f"INSERT INTO {FACTS} (position, event_id, kind, subject, platform) "
                 f"SELECT e.{nid}, {self._json('e', 'id')}, {kind}, "
-                f"{self._json('e', 'subject')}, {platform}, e.state "
+                f"{self._json('e', 'subject')}, {platform} "
                 f"FROM {events} e LEFT JOIN {events} c ON c.originator_id = e.originator_id "
                 f"AND c.originator_version = 1{self._parsed} WHERE e.{nid} > ? AND e.{nid} <= ? "
                 f"ORDER BY e.{nid}"), (at, end))
@@ -218,13 +220,22 @@ class _Views:
                      subject: tuple[str, str] | None = None) -> list[tuple[int, bytes]]:
         """``(position, body)`` of one platform's events (with its orders and requests), of
         one subject's (``(kind, subject)``), or of all, in position order."""
-        statement, params = f"SELECT position, body FROM {FACTS}", ()
+        statement, params = f"SELECT h.position, e.state {self._with_bodies()}", ()
         if platform is not None:
-            statement, params = statement + " WHERE platform = ?", (platform,)
+            statement, params = statement + " WHERE h.platform = ?", (platform,)
         elif subject is not None:
-            statement, params = statement + " WHERE subject = ? AND kind = ?", subject[::-1]
-        return [(row[0], bytes(row[1])) for row in self._read(statement + " ORDER BY position",
-                                                              params)]
+            statement, params = statement + " WHERE h.subject = ? AND h.kind = ?", subject[::-1]
+        return [(row[0], bytes(row[1])) for row in self._read(
+            statement + " ORDER BY h.position", params)]
+
+    #: The ledger's events table, where the history rows' bodies are read (by position);
+    #: set by ``ledger.application.Ledger.view_store``.
+    events_table = "stored_events"
+
+    def _with_bodies(self) -> str:
+        """FROM the history view ``h`` joined to its events ``e`` (their stored bytes)."""
+        return (f"FROM {FACTS} h JOIN {self.events_table} e "
+                f"ON e.{self._notification_id} = h.position")
 
     def platform_rows(self, platforms: Sequence[str], *,
                       before: int | None = None) -> dict[str, list[tuple[int, bytes]]]:
@@ -232,15 +243,15 @@ class _Views:
         ``before``), in position order, by platform; in one query."""
         if not platforms:
             return {}
-        statement = (f"SELECT platform, position, body FROM {FACTS} WHERE platform IN "
-                     f"({', '.join('?' * len(platforms))})")
+        statement = (f"SELECT h.platform, h.position, e.state {self._with_bodies()} "
+                     f"WHERE h.platform IN ({', '.join('?' * len(platforms))})")
         params: list[Any] = list(platforms)
         if before is not None:
-            statement += " AND position < ?"
+            statement += " AND h.position < ?"
             params.append(before)
         out: dict[str, list[tuple[int, bytes]]] = {}
-        for platform, position, body in self._read(statement + " ORDER BY platform, position",
-                                                   params):
+        for platform, position, body in self._read(
+                statement + " ORDER BY h.platform, h.position", params):
             out.setdefault(platform, []).append((position, bytes(body)))
         return out
 
@@ -312,7 +323,7 @@ class SQLiteViews(_Views, SQLiteTrackingRecorder):
         # __migration__ 1"); again, it finds the marker and goes on.
         with self.datastore.transaction(commit=True) as c:
             c.execute(f"SELECT name FROM pragma_table_info('{FACTS}')")
-            if _OLD_LAYOUT in {row[0] for row in c.fetchall()}:
+            if {row[0] for row in c.fetchall()} & set(_OLD_LAYOUT):
                 _drop_old_layout(c, self._tracking_table, "?")
         super().create_table()
 
@@ -355,8 +366,8 @@ class PostgresViews(_Views, PostgresTrackingRecorder):
     def _create_table(self, curs: Any) -> None:
         curs.execute("SELECT pg_advisory_xact_lock(%s)", (_DDL_LOCK,))
         curs.execute("SELECT 1 AS found FROM information_schema.columns WHERE table_name = %s "
-                     "AND column_name = %s AND table_schema = current_schema()",
-                     (FACTS, _OLD_LAYOUT))
+                     "AND column_name = ANY(%s) AND table_schema = current_schema()",
+                     (FACTS, list(_OLD_LAYOUT)))
         if curs.fetchone() is not None:
             _drop_old_layout(curs, self._tracking_table, "%s")
         super()._create_table(curs)

@@ -99,8 +99,8 @@ class Views:
             return
         self._bound()
         rows, changed = [], set()
-        for position, _fact, obj, state in batch:
-            row = self._row(position, obj, state)
+        for position, _fact, obj, _state in batch:
+            row = self._row(position, obj)
             rows.append(row)
             if row[4]:
                 changed.add(row[4])
@@ -157,7 +157,7 @@ class Views:
         while notifications := self.ledger.recorder.select_notifications(
                 position, BATCH, inclusive_of_start=False):
             self._bound()
-            rows = [self._row(n.id, orjson.loads(decode(n.state)), n.state)
+            rows = [self._row(n.id, orjson.loads(decode(n.state)))
                     for n in notifications]
             position = notifications[-1].id
             self.store.write(rows, (), history_to=position)
@@ -179,13 +179,13 @@ class Views:
             if progress is not None:
                 progress(added)
 
-    def _row(self, position: int, obj: dict[str, Any], state: bytes) -> tuple:
+    def _row(self, position: int, obj: dict[str, Any]) -> tuple:
         """The history row of one stored event (its index values blinded)."""
         kind, platform = self._locate(obj)
         blind = self.blind
         event_id = obj["id"]
         self._event_of[event_id] = (kind, platform)
-        return (position, blind(event_id), kind, blind(obj["subject"]), platform, state)
+        return (position, blind(event_id), kind, blind(obj["subject"]), platform)
 
     def _locate(self, obj: dict[str, Any]) -> tuple[str, str]:
         """The index keys of the kind of an event's subject and of the platform it concerns

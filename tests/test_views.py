@@ -249,3 +249,27 @@ def test_history_rows_built_in_sql_equal_those_built_in_python(db, example):
             if subject == "kominfo-2017-07-14"} == {("order", "telegram")}
     assert {(kind, platform) for kind, subject, platform in located
             if subject == "telegram-id-2017"} == {("request", "telegram")}
+
+
+def test_a_history_view_of_the_earlier_layout_is_rebuilt(runner, ledger_2017):
+    """A history view that still copies each event's bytes (its ``body`` column, the layout
+    before the bodies were read from the events table) is dropped when the ledger is next
+    opened for writing, and rebuilt to the same answers."""
+    from ledger.views import FACTS
+
+    history = run_json(runner, ledger_2017, "history", "telegram")
+    with open_ledger(parse_target(ledger_2017)) as ledger:
+        store = Views(ledger).store
+        with store.datastore.transaction(commit=True) as c:
+            store._run(c, f"DROP TABLE {FACTS}")
+            store._run(c, f"CREATE TABLE {FACTS} (position BIGINT PRIMARY KEY, event_id TEXT "
+                          "NOT NULL, kind TEXT NOT NULL, subject TEXT NOT NULL, platform TEXT "
+                          "NOT NULL, body BYTEA NOT NULL)")
+        assert store._read(f"SELECT body FROM {FACTS}") == []
+    with open_ledger(parse_target(ledger_2017), create=True) as ledger:
+        assert ledger.view_store().position("history") == 0
+        with pytest.raises(Exception, match="body"):
+            ledger.view_store()._read(f"SELECT body FROM {FACTS}")
+    assert run_json(runner, ledger_2017, "history", "telegram") == history
+    lag = json.loads(run(runner, ledger_2017, "projections", "status", "--json").stdout)
+    assert lag["history"] == {"position": 33, "lag": 0, "rows": 33}
