@@ -22,7 +22,7 @@ between the stores only in placeholders, so one set of statements serves both.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Container, Iterable, Mapping, Sequence
 from typing import Any
 
 from eventsourcing.persistence import IntegrityError, InternalError, Tracking
@@ -237,22 +237,45 @@ class _Views:
         return (f"FROM {FACTS} h JOIN {self.events_table} e "
                 f"ON e.{self._notification_id} = h.position")
 
-    def platform_rows(self, platforms: Sequence[str], *,
-                      before: int | None = None) -> dict[str, list[tuple[int, bytes]]]:
+    def platform_rows(self, platforms: Sequence[str], *, before: int | None = None,
+                      known: Container[int] = frozenset(),
+                      ) -> dict[str, list[tuple[int, bytes | None]]]:
         """``(position, body)`` of the events of each of ``platforms`` (before position
-        ``before``), in position order, by platform; in one query."""
+        ``before``), in position order, by platform. Events at ``known`` positions (whose
+        facts the caller holds) come with body None, and only the others' bytes are read:
+        their positions from the view's platform index alone, then their bytes by position.
+        """
         if not platforms:
             return {}
-        statement = (f"SELECT h.platform, h.position, e.state {self._with_bodies()} "
-                     f"WHERE h.platform IN ({', '.join('?' * len(platforms))})")
+        where = f"WHERE h.platform IN ({', '.join('?' * len(platforms))})"
         params: list[Any] = list(platforms)
         if before is not None:
-            statement += " AND h.position < ?"
+            where += " AND h.position < ?"
             params.append(before)
-        out: dict[str, list[tuple[int, bytes]]] = {}
-        for platform, position, body in self._read(
-                statement + " ORDER BY h.platform, h.position", params):
-            out.setdefault(platform, []).append((position, bytes(body)))
+        out: dict[str, list[tuple[int, bytes | None]]] = {}
+        if not known:
+            for platform, position, body in self._read(
+                    f"SELECT h.platform, h.position, e.state {self._with_bodies()} {where} "
+                    "ORDER BY h.platform, h.position", params):
+                out.setdefault(platform, []).append((position, bytes(body)))
+            return out
+        rows = self._read(f"SELECT h.platform, h.position FROM {FACTS} h {where} "
+                          "ORDER BY h.platform, h.position", params)
+        bodies = self._bodies([position for _, position in rows if position not in known])
+        for platform, position in rows:
+            out.setdefault(platform, []).append((position, bodies.get(position)))
+        return out
+
+    def _bodies(self, positions: Sequence[int]) -> dict[int, bytes]:
+        """The stored bytes of the events at ``positions``, 500 a query."""
+        out = {}
+        nid = self._notification_id
+        for start in range(0, len(positions), 500):
+            chunk = positions[start:start + 500]
+            for position, body in self._read(
+                    f"SELECT {nid}, state FROM {self.events_table} WHERE {nid} IN "
+                    f"({', '.join('?' * len(chunk))})", chunk):
+                out[position] = bytes(body)
         return out
 
     def subject_kinds(self, subject: str) -> list[tuple[str, str]]:

@@ -229,7 +229,7 @@ class Views:
         keys, out = sorted(keys), []
         for start in range(0, len(keys), PLATFORMS):
             chunk = keys[start:start + PLATFORMS]
-            held = self.store.platform_rows(chunk, before=before)
+            held = self.store.platform_rows(chunk, before=before, known=self._recent)
             for key in chunk:
                 entries = [*self._decoded(held.get(key, ())),
                            *(extra.get(key, ()) if extra else ())]
@@ -251,13 +251,15 @@ class Views:
                 "stale_after": _stale_after(book, ref, now)}
         return key, self._seal(orjson.dumps(body))
 
-    def _decoded(self, rows: Iterable[tuple[int, bytes]]) -> Iterator[Entry]:
+    def _decoded(self, rows: Iterable[tuple[int, bytes | None]]) -> Iterator[Entry]:
+        """Entries of ``(position, body)`` rows; a fact taken in a recent batch is used as it
+        is (its body may be None: not read)."""
         decode = self.ledger.mapper.decode_state
         recent = self._recent
         for position, body in rows:
             fact = recent.get(position)
             if fact is None:
-                fact = Fact.from_stored(orjson.loads(decode(body)))
+                fact = Fact.from_stored(orjson.loads(decode(body)))  # type: ignore[arg-type]
             yield Entry(position=position, fact=fact)
 
     def _seal(self, body: bytes) -> bytes:
