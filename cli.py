@@ -26,7 +26,7 @@ from domain.declaration import REGISTRY, EventType, FieldSpec
 from domain.errors import BadInput, LedgerError
 from domain.fact import Fact
 from domain.values import When, check_text
-from ledger import encryption, roles
+from ledger import roles
 from ledger.application import Ledger, Outcome, open_ledger
 from ledger.checkpoint import load_private_key
 from ledger.interchange import read_facts, write_lines
@@ -91,8 +91,7 @@ class Context:
             raise BadInput(f"no ledger at {target}: run 'blockledger init' or import first",
                            field="db")
         try:
-            with open_ledger(target, create=write) as ledger:
-                encryption.check(ledger, command=self._command(), write=write)
+            with open_ledger(target, create=write, command=self._command()) as ledger:
                 if write:
                     # Who signs what this command records; a refusal waits for the first
                     # event written, so a checkpoint or a rebuild needs no recorder's key.

@@ -253,10 +253,19 @@ def _creating(kind: str) -> str:
 
 
 @contextlib.contextmanager
-def open_ledger(target: Target, *, create: bool = False) -> Iterator[Ledger]:
-    """Open the ledger at ``target`` and close its connections afterwards."""
+def open_ledger(target: Target, *, create: bool = False,
+                command: str = "this command") -> Iterator[Ledger]:
+    """Open the ledger at ``target`` and close its connections afterwards.
+
+    Before the caller reads or writes anything, the cipher key (or its absence) must fit
+    the ledger: a ``BadInput`` naming ``command`` otherwise (``ledger.encryption.check``),
+    so that no caller can mix plaintext and encrypted events, or read with a wrong key.
+    """
+    from ledger import encryption
+
     ledger = Ledger(target, create=create)
     try:
+        encryption.check(ledger, command=command, write=create)
         yield ledger
     finally:
         ledger.close()

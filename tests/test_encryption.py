@@ -376,3 +376,17 @@ def test_the_installed_command_takes_the_key_from_the_environment(tmp_path):
     assert refused.returncode == 2 and refused.stderr.count("\n") == 1
     assert refused.stderr.startswith("error: this ledger is encrypted")
     assert not leaks(files_of(str(tmp_path / "e2e.db")))
+
+
+def test_open_ledger_itself_refuses_a_key_that_does_not_fit(encrypted):
+    """Not only the CLI: ``open_ledger``, the entry point of any other caller, refuses a
+    missing or wrong key before anything is read or written, and opens with the key."""
+    from domain.errors import BadInput
+
+    target = encrypted
+    for key, says in (("", "this ledger is encrypted"), (OTHER_KEY, "is not this ledger's key")):
+        for create in (False, True):
+            with pytest.raises(BadInput, match=says), open_ledger(
+                    parse_target(target, cipher_key=key), create=create):
+                raise AssertionError("opened")  # pragma: no cover
+    assert count(target, KEY) > 0
