@@ -168,16 +168,22 @@ class Views:
 
     def _copy_history(self, progress: Callable[[int], None] | None) -> int:
         """``_catch_up_history`` for a ledger whose events are stored as plain JSON (so its
-        index values are plain too): the rows are built in SQL, batch by batch."""
+        index values are plain too): the rows are built in SQL, batch by batch. Into an
+        empty view, without its indexes, built once at the end (``history_indexes``)."""
         added = 0
+        if self.store.position("history") == 0:
+            self.store.history_indexes(present=False)
         while True:
             _, rows = self.store.copy_history(self.ledger.recorder.events_table_name,
                                               _CREATING_KINDS, BATCH)
             if not rows:
-                return added
+                break
             added += rows
             if progress is not None:
                 progress(added)
+        if added:
+            self.store.history_indexes(present=True)
+        return added
 
     def _row(self, position: int, obj: dict[str, Any]) -> tuple:
         """The history row of one stored event (its index values blinded)."""

@@ -111,10 +111,25 @@ def test_an_interrupted_rebuild_resumes(ledger_2017):
             with pytest.raises(KeyboardInterrupt):
                 views.catch_up(progress=stop)
             assert views.store.position("history") == 10
+            # A fill from zero goes without the indexes; the catch-up that ends it builds them.
+            assert _history_indexes(views) == set()
             assert views.catch_up() == 23
+            assert _history_indexes(views) == {"platform", "subject", "event"}
         finally:
             module.BATCH = old
         assert views.store.counts() == {"history": 33, "status": 1}
+
+
+def _history_indexes(views: Views) -> set[str]:
+    from ledger.views import FACTS
+
+    if views.ledger.target.postgres:
+        query = "SELECT indexname FROM pg_indexes WHERE tablename = ?"
+    else:
+        query = "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ?"
+    prefix = f"{FACTS}_"
+    return {name[len(prefix):] for (name,) in views.store._read(query, (FACTS,))
+            if name.startswith(prefix) and name != f"{prefix}pkey"}
 
 
 @settings(max_examples=20, deadline=None,
