@@ -67,6 +67,7 @@ class Ledger(Application):
             cls = PostgresViews if self.target.postgres else SQLiteViews
             self._views = self.factory.tracking_recorder(cls)
             self._views.events_table = self.recorder.events_table_name
+            self._views.chain_table = self.recorder.chain_table_name
         return self._views
 
     def create_view_tables(self) -> None:

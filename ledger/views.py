@@ -3,8 +3,8 @@
 Two views, each a tracking recorder of the eventsourcing library (its ``tracking`` table,
 one row per view), written in the same transaction as the view's rows:
 
-- ``history``: one row per event (position, event id, kind, subject, the platform it
-  concerns), with indexes so that one platform's or one subject's events are read without
+- ``history``: one row per event (position, kind, subject, the platform it concerns),
+  with indexes so that one platform's or one subject's events are read without
   touching others; their stored bytes (encrypted where the ledger is) are read from the
   events table by position, not copied;
 - ``status``: the current status object of each platform ("now, as known now") and the time
@@ -36,13 +36,12 @@ STATUS = "bl_view_status"
 
 #: The history view's indexes: (name, columns).
 _INDEXES = [(f"{FACTS}_platform", "platform, position"),
-            (f"{FACTS}_subject", "subject, kind, position"),
-            (f"{FACTS}_event", "event_id")]
+            (f"{FACTS}_subject", "subject, kind, position")]
 _CREATE_INDEXES = [f"CREATE INDEX IF NOT EXISTS {name} ON {FACTS} ({columns})"
                    for name, columns in _INDEXES]
 _CREATE = [
-    f"CREATE TABLE IF NOT EXISTS {FACTS} (position BIGINT PRIMARY KEY, event_id TEXT NOT NULL, "
-    "kind TEXT NOT NULL, subject TEXT NOT NULL, platform TEXT NOT NULL)",
+    f"CREATE TABLE IF NOT EXISTS {FACTS} (position BIGINT PRIMARY KEY, kind TEXT NOT NULL, "
+    "subject TEXT NOT NULL, platform TEXT NOT NULL)",
     *_CREATE_INDEXES,
     f"CREATE TABLE IF NOT EXISTS {STATUS} (platform TEXT PRIMARY KEY, body BYTEA NOT NULL)",
 ]
@@ -52,8 +51,9 @@ _DDL_LOCK = 0x626C2D64646C  # "bl-ddl"
 _VIEWS_LOCK = 0x626C2D7669657773  # "bl-views"
 #: Columns only earlier layouts had: the presence of either means the views are rebuilt
 #: (they are read models, so dropping them loses nothing). ``body`` was a copy of each
-#: event's stored bytes; the view now reads them from the events table by position.
-_OLD_LAYOUT = ("recorded_at", "body")
+#: event's stored bytes, read now from the events table by position; ``event_id`` indexed
+#: each event's id, found now through the hash chain's index of ids.
+_OLD_LAYOUT = ("recorded_at", "body", "event_id")
 #: Event types and subject kinds, written into the SQL of ``copy_history``.
 _SLUG = re.compile(r"[a-z][a-z0-9-]{0,99}")
 
@@ -132,7 +132,7 @@ class _Views:
             at = self._position_in(c, "history")
             history = [row for row in history if row[0] > at]
             if history:
-                c.executemany(self._sql(f"INSERT INTO {FACTS} VALUES (?, ?, ?, ?, ?)"),
+                c.executemany(self._sql(f"INSERT INTO {FACTS} VALUES (?, ?, ?, ?)"),
                               history)
             if history_to > at:
                 self._insert_tracking(c, Tracking(tracking_name("history"), history_to))  # type: ignore[attr-defined]
@@ -180,8 +180,8 @@ class _Views:
             # LEFT JOIN: an event whose aggregate has no creating event would get no kind,
             # and fail the NOT NULL constraint rather than go missing from the view.
             cursor = self._run(c, (
-                f"INSERT INTO {FACTS} (position, event_id, kind, subject, platform) "
-                f"SELECT e.{nid}, {self._json('e', 'id')}, {kind}, "
+                f"INSERT INTO {FACTS} (position, kind, subject, platform) "
+                f"SELECT e.{nid}, {kind}, "
                 f"{self._json('e', 'subject')}, {platform} "
                 f"FROM {events} e LEFT JOIN {events} c ON c.originator_id = e.originator_id "
                 f"AND c.originator_version = 1{self._parsed} WHERE e.{nid} > ? AND e.{nid} <= ? "
@@ -250,6 +250,9 @@ class _Views:
     #: The ledger's events table, where the history rows' bodies are read (by position);
     #: set by ``ledger.application.Ledger.view_store``.
     events_table = "stored_events"
+    #: The ledger's hash chain table (``ledger.recorders``), whose index of event ids
+    #: ``kinds_of`` reads; set with ``events_table``.
+    chain_table = "stored_events_chain"
 
     def _with_bodies(self) -> str:
         """FROM the history view ``h`` joined to its events ``e`` (their stored bytes)."""
@@ -303,10 +306,12 @@ class _Views:
                           (subject,))
 
     def kinds_of(self, event_ids: Iterable[str]) -> dict[str, tuple[str, str]]:
-        """``event id -> (kind, platform)`` for events already in the view."""
+        """``event id -> (kind, platform)`` for events already in the view; the ids are
+        found through the hash chain's unique index of event ids (``chain_table``)."""
         out = {}
         for event_id in event_ids:
-            rows = self._read(f"SELECT kind, platform FROM {FACTS} WHERE event_id = ?",
+            rows = self._read(f"SELECT h.kind, h.platform FROM {self.chain_table} c JOIN "
+                              f"{FACTS} h ON h.position = c.position WHERE c.event_id = ?",
                               (event_id,))
             if rows:
                 out[event_id] = (rows[0][0], rows[0][1])

@@ -35,6 +35,9 @@ RETRIES = 10
 #: Lookups remembered while catching up (event -> its subject's kind and platform); past
 #: this many they are forgotten and asked of the history view again, so memory stays flat.
 REMEMBERED = 200_000
+#: A history view filled from empty with at least this many events goes without its
+#: indexes until the end (``ledger.views.history_indexes``); a smaller one keeps them.
+FILL_UNINDEXED = 50_000
 #: How many platforms' rows one query reads while their status is folded.
 PLATFORMS = 500
 #: The subject kind of each creating event type (what ``_locate`` finds in Python).
@@ -102,15 +105,15 @@ class Views:
         for position, _fact, obj, _state in batch:
             row = self._row(position, obj)
             rows.append(row)
-            if row[4]:
-                changed.add(row[4])
+            if row[3]:
+                changed.add(row[3])
         latest = {position: fact for position, fact, _, _ in batch}
         self._recent, self._last = {**self._last, **latest}, latest
         now = datetime.now(UTC)
         mine: dict[str, list[Entry]] = {}
         for row, (position, fact, _, _) in zip(rows, batch, strict=True):
-            if row[4]:
-                mine.setdefault(row[4], []).append(Entry(position=position, fact=fact))
+            if row[3]:
+                mine.setdefault(row[3], []).append(Entry(position=position, fact=fact))
         status = self._status_rows(changed, now, before=batch[0][0], extra=mine)
         end = batch[-1][0]
         self.store.write(rows, status, history_to=end, status_to=end)
@@ -169,9 +172,13 @@ class Views:
     def _copy_history(self, progress: Callable[[int], None] | None) -> int:
         """``_catch_up_history`` for a ledger whose events are stored as plain JSON (so its
         index values are plain too): the rows are built in SQL, batch by batch. Into an
-        empty view, without its indexes, built once at the end (``history_indexes``)."""
+        empty view, for a large ledger, without its indexes, built once at the end
+        (``history_indexes``)."""
         added = 0
-        if self.store.position("history") == 0:
+        position = self.store.position("history")
+        unindexed = (position == 0 and (self.ledger.recorder.max_notification_id() or 0)
+                     >= FILL_UNINDEXED)
+        if unindexed:
             self.store.history_indexes(present=False)
         while True:
             _, rows = self.store.copy_history(self.ledger.recorder.events_table_name,
@@ -181,7 +188,7 @@ class Views:
             added += rows
             if progress is not None:
                 progress(added)
-        if added:
+        if unindexed or added:
             self.store.history_indexes(present=True)
         return added
 
@@ -191,7 +198,7 @@ class Views:
         blind = self.blind
         event_id = obj["id"]
         self._event_of[event_id] = (kind, platform)
-        return (position, blind(event_id), kind, blind(obj["subject"]), platform)
+        return (position, kind, blind(obj["subject"]), platform)
 
     def _locate(self, obj: dict[str, Any]) -> tuple[str, str]:
         """The index keys of the kind of an event's subject and of the platform it concerns
@@ -201,7 +208,7 @@ class Views:
         if kind == "any":  # an amendment: where its target is
             target = obj["data"]["target"]
             if target not in self._event_of:
-                found = self.store.kinds_of([self.blind(target)])
+                found = self.store.kinds_of([target])
                 self._event_of[target] = next(iter(found.values()))
             return self._event_of[target]
         key = (kind, obj["subject"])
