@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import binascii
 from base64 import b64decode
+from functools import partial
 from typing import Any
 
 import orjson
@@ -89,31 +90,44 @@ def settings(key: str | None) -> dict[str, str]:
             "COMPRESSOR_TOPIC": ""}
 
 
+#: Events ``check`` reads from the start of the ledger.
+SAMPLE = 3
+
+
 def check(ledger: Any, *, command: str = "this command", write: bool = False) -> None:
     """Refuse (``BadInput``) to go on when the key does not fit the ledger.
 
-    Reads the first stored event: with a key it must decrypt, without one it must be
-    plaintext. An empty ledger fits either.
+    Reads the first ``SAMPLE`` stored events: with a key one of them must decrypt, without
+    one, one of them must be plaintext. Not only the first: an event altered behind the
+    ledger's back (a truncated first event, say) must not pass for encryption or for a
+    wrong key, or ``verify`` could not name it. An empty ledger fits either.
     """
-    first = ledger.recorder.select_notifications(0, 1, inclusive_of_start=False)
-    if not first:
+    states = [n.state for n in ledger.recorder.select_notifications(
+        0, SAMPLE, inclusive_of_start=False)]
+    if not states:
         return
-    state = first[0].state
     cipher = ledger.mapper.cipher
     if cipher is None:
-        if _is_plaintext(state):
+        if any(map(_is_plaintext, states)):
             return
         why = _WHY.get(command, "to read and write it" if write else "to read it")
         raise BadInput(f"this ledger is encrypted: {command} needs {KEY_VARIABLE} {why}")
+    if any(map(partial(_decrypts, cipher), states)):
+        return
+    if any(map(_is_plaintext, states)):
+        raise BadInput(f"this ledger is not encrypted: unset {KEY_VARIABLE} (a key would "
+                       "mix encrypted events into it; to encrypt a ledger, export it and "
+                       "import the export into a new ledger with the key)")
+    raise BadInput(f"{KEY_VARIABLE} is not this ledger's key: its first events do not "
+                   "decrypt with it")
+
+
+def _decrypts(cipher: Any, state: bytes) -> bool:
     try:
         cipher.decrypt(state)
     except Undecryptable:
-        if _is_plaintext(state):
-            raise BadInput(f"this ledger is not encrypted: unset {KEY_VARIABLE} (a key would "
-                           "mix encrypted events into it; to encrypt a ledger, export it and "
-                           "import the export into a new ledger with the key)") from None
-        raise BadInput(f"{KEY_VARIABLE} is not this ledger's key: its first event does "
-                       "not decrypt with it") from None
+        return False
+    return True
 
 
 def _is_plaintext(state: bytes) -> bool:

@@ -105,6 +105,15 @@ def test_a_garbled_event_is_found(runner, ledger_2017):
     assert code == 1 and out["first_bad_position"] == 9
 
 
+def test_a_garbled_first_event_is_found_not_taken_for_encryption(runner, ledger_2017):
+    """The first event no longer JSON: the ledger still reads as plaintext (the key check
+    looks at its first few events), and verify names position 1."""
+    store = Store(ledger_2017)
+    store.set_state(1, store.state(1)[:-5])
+    code, out = verdict(runner, ledger_2017)
+    assert code == 1 and out["first_bad_position"] == 1
+
+
 def test_a_deleted_event_is_found(runner, ledger_2017):
     """A middle event deleted (its chain row left) is found at its position."""
     Store(ledger_2017).delete(12)
