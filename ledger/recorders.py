@@ -27,7 +27,6 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 from uuid import UUID
 
-import psycopg
 from eventsourcing.persistence import (
     IntegrityError,
     InterfaceError,
@@ -356,35 +355,21 @@ class ChainedPostgresApplicationRecorder(PostgresSignatures, PostgresApplication
         """
         exports = _checked_exports(stored_events, kwargs.get("exports"))
         kwargs["exports"] = exports
-        failure: Exception | None = None
         ids: Sequence[int] | None = None
-        with self.datastore.get_connection() as conn:
-            with conn.pipeline() as pipeline, conn.transaction():
-                with conn.cursor() as curs:
-                    self._insert_events(curs, stored_events, **kwargs)
-                if stored_events:
-                    with conn.cursor() as curs:
-                        try:
-                            # Takes LOCK TABLE … IN EXCLUSIVE MODE on the events table
-                            # first, which serializes writers through to the commit.
-                            self._insert_stored_events(curs, stored_events, **kwargs)
-                            pipeline.sync()
-                            ids = self._fetch_ids_after_insert_events(curs, stored_events,
-                                                                      **kwargs)
-                            self._append_chain(curs, ids, stored_events, exports)
-                            # Sync now so a failed chain insert raises here, not at COMMIT.
-                            pipeline.sync()
-                        except Exception as e:
-                            # The library swallows the error inside the pipeline (to avoid
-                            # a psycopg warning) and lets the transaction block COMMIT,
-                            # which would keep events whose chain step failed in Python.
-                            # Rollback makes the transaction block roll back instead.
-                            failure = e
-                            raise psycopg.Rollback from None
-            if failure is not None:
-                # Raised inside get_connection(), which maps psycopg errors to the
-                # library's (IntegrityError and so on), as the library's method does.
-                raise failure
+        # No pipeline (the library's method pipelines these statements): an INSERT of
+        # 20,000 events in pipeline mode never completed (the server waited for the rest
+        # of the statement, psycopg for its results), with either psycopg implementation.
+        # Any failure, in Python or in SQL, rolls the transaction back; raised inside
+        # get_connection(), psycopg's errors become the library's (IntegrityError...).
+        with self.datastore.get_connection() as conn, conn.transaction(), \
+                conn.cursor() as curs:
+            self._insert_events(curs, stored_events, **kwargs)
+            if stored_events:
+                # Takes LOCK TABLE … IN EXCLUSIVE MODE on the events table first, which
+                # serializes writers through to the commit.
+                self._insert_stored_events(curs, stored_events, **kwargs)
+                ids = self._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+                self._append_chain(curs, ids, stored_events, exports)
         return ids
 
     def _append_chain(self, curs: Any, ids: Sequence[int],

@@ -11,6 +11,7 @@ from contextlib import closing
 from pathlib import Path
 
 import orjson
+import pytest
 from hypothesis import HealthCheck, given, settings
 
 from domain.errors import LedgerError
@@ -178,3 +179,23 @@ class TestViewTables:
         assert run_json(runner, db, "status", "telegram")["state"] == "accessible"
         lag = run_json(runner, db, "projections", "status")
         assert lag["history"] == {"position": 33, "lag": 0, "rows": 33}
+
+
+@pytest.mark.postgres
+def test_a_default_batch_of_20000_events_imports_on_postgresql(pg_url, tmp_path):
+    """One batch of the default size goes into PostgreSQL in one INSERT: in psycopg's
+    pipeline mode that statement never completed (the server waited for the rest of it,
+    the client for its results). Run in a thread so that a hang fails the test."""
+    import threading
+
+    path = _write(tmp_path / "in.jsonl", list(synthetic_events(20_000)))
+    done: list[int] = []
+
+    def work() -> None:
+        with open_ledger(parse_target(pg_url), create=True) as ledger, path.open("rb") as lines:
+            done.append(import_facts(ledger, read_facts(lines), operator="t").recorded)
+
+    worker = threading.Thread(target=work, daemon=True)
+    worker.start()
+    worker.join(timeout=240)
+    assert done == [20_000], "the import did not finish within 4 minutes"
