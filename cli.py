@@ -112,10 +112,9 @@ class Context:
                                   f"({reason})") from error
             first = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
             if "database is locked" in first and not target.postgres:
-                from ledger import storage
-
                 first = (f"another writer held it longer than the busy timeout "
-                         f"({storage.SQLITE_BUSY_TIMEOUT} s); try again ({first})")
+                         f"({target.settings['SQLITE_LOCK_TIMEOUT']} s, "
+                         f"BLOCKLEDGER_BUSY_TIMEOUT); try again ({first})")
             raise LedgerError(f"cannot use the ledger at {target}: {first}") from error
 
     @staticmethod

@@ -23,8 +23,22 @@ from ledger import encryption
 
 DEFAULT_DB = "blockledger.db"
 PREFIX = "BLOCKLEDGER_"
-#: How long a SQLite writer waits for another one to finish, in seconds.
+#: How long a SQLite writer waits for another one to finish, in seconds, unless
+#: ``BLOCKLEDGER_BUSY_TIMEOUT`` says otherwise.
 SQLITE_BUSY_TIMEOUT = 30
+BUSY_TIMEOUT_VARIABLE = "BLOCKLEDGER_BUSY_TIMEOUT"
+
+
+def busy_timeout() -> int:
+    """The SQLite busy timeout in seconds: ``BLOCKLEDGER_BUSY_TIMEOUT`` if set (whole
+    seconds, from 1 to 86,400: the library takes an integer), else ``SQLITE_BUSY_TIMEOUT``."""
+    text = os.environ.get(BUSY_TIMEOUT_VARIABLE, "").strip()
+    if not text:
+        return SQLITE_BUSY_TIMEOUT
+    if not (text.isdigit() and 1 <= int(text) <= 86_400):
+        raise BadInput(f"{BUSY_TIMEOUT_VARIABLE} is {text[:40]!r}: give the whole seconds a "
+                       "SQLite writer waits for another one, from 1 to 86400")
+    return int(text)
 
 
 @frozen
@@ -82,7 +96,7 @@ def parse_target(text: str | None, cipher_key: str | None = None) -> Target:
         "PERSISTENCE_MODULE": "eventsourcing.sqlite",
         "APPLICATION_RECORDER_TOPIC": "ledger.recorders:ChainedSQLiteApplicationRecorder",
         "SQLITE_DBNAME": text,
-        "SQLITE_LOCK_TIMEOUT": str(SQLITE_BUSY_TIMEOUT),
+        "SQLITE_LOCK_TIMEOUT": str(busy_timeout()),
     })
 
 

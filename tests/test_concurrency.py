@@ -364,11 +364,11 @@ def test_the_first_operators_at_once_on_a_store_not_yet_created(db, runner, ctx)
 
 def _record_with_timeout(db: str, timeout: int | None, *extra: str) -> subprocess.Popen:
     """``blockledger record`` in a real process; with ``timeout``, SQLite's busy timeout
-    (``ledger.storage.SQLITE_BUSY_TIMEOUT``, 30 s) set to that many seconds first."""
-    setup = "" if timeout is None else (
-        f"import ledger.storage; ledger.storage.SQLITE_BUSY_TIMEOUT = {timeout}; ")
-    code = setup + "import sys; sys.argv[0] = 'blockledger'; from cli import main; main()"
+    (30 s by default) set to that many seconds by ``BLOCKLEDGER_BUSY_TIMEOUT``."""
+    code = "import sys; sys.argv[0] = 'blockledger'; from cli import main; main()"
     env = {k: v for k, v in os.environ.items() if not k.startswith("BLOCKLEDGER_")}
+    if timeout is not None:
+        env["BLOCKLEDGER_BUSY_TIMEOUT"] = str(timeout)
     return subprocess.Popen(
         [sys.executable, "-c", code, "--db", db, "--operator", "waiting", "record",
          "email-sent", "busy", "--at", "2020-01-01", *SRC, "--sender", "s", "--recipient",
@@ -410,6 +410,7 @@ def test_a_sqlite_writer_past_the_busy_timeout_gets_one_clear_line(runner, sqlit
     assert stdout == ""
     assert stderr.count("\n") == 1 and "Traceback" not in stderr, stderr
     assert stderr.startswith("error: ") and "database is locked" in stderr, stderr
+    assert "busy timeout (1 s, BLOCKLEDGER_BUSY_TIMEOUT)" in stderr, stderr
     assert waited >= 1.0, f"gave up after {waited:.2f}s, before the busy timeout"
     assert _read(runner, sqlite_path, "verify")["events"] == 1
 
@@ -435,3 +436,17 @@ def test_a_sqlite_writer_waits_for_the_lock_within_the_busy_timeout(runner, sqli
     assert process.returncode == 0 and not stderr, stderr
     assert stdout.startswith("recorded email-sent busy "), stdout
     assert _read(runner, sqlite_path, "verify")["events"] == 2
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "1.5", "-3", "99999999"])
+def test_a_bad_busy_timeout_is_one_line_and_writes_nothing(runner, sqlite_path, monkeypatch,
+                                                           value):
+    """``BLOCKLEDGER_BUSY_TIMEOUT`` takes whole seconds from 1 to 86400; anything else is
+    one line, exit 2, and no ledger file."""
+    from cli import cli
+
+    monkeypatch.setenv("BLOCKLEDGER_BUSY_TIMEOUT", value)
+    result = runner.invoke(cli, ["--db", sqlite_path, "init"])
+    assert result.exit_code == 2, result.output
+    assert result.output.count("\n") == 1 and "BLOCKLEDGER_BUSY_TIMEOUT" in result.output
+    assert not Path(sqlite_path).exists()
