@@ -189,7 +189,7 @@ class Views:
             if progress is not None:
                 progress(added)
         if unindexed or added:
-            self.store.history_indexes(present=True)
+            self.store.history_indexes(present=True, analyze=unindexed)
         return added
 
     def _row(self, position: int, obj: dict[str, Any]) -> tuple:
