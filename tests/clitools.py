@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import shutil
+import sys
+from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import CliRunner, Result
 
 from cli import cli
@@ -28,3 +32,21 @@ def count(db: str) -> int:
     """How many events the ledger at ``db`` holds."""
     with open_ledger(parse_target(db), create=True) as ledger:
         return ledger.count()
+
+
+def one_line_error(result: Result, code: int) -> str:
+    """The error of a refused command: its exit code, one line on stderr, no traceback."""
+    assert result.exit_code == code, (result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    return lines[0]
+
+
+def blockledger() -> str:
+    """The installed console script (beside this Python, else on PATH)."""
+    beside = Path(sys.executable).parent / "blockledger"
+    found = str(beside) if beside.exists() else shutil.which("blockledger")
+    if found is None:
+        pytest.fail("the blockledger command is not installed (pip install -e .)")
+    return found

@@ -16,7 +16,7 @@ import pytest
 from ledger import encryption
 from ledger.application import open_ledger
 from ledger.storage import parse_target
-from tests.clitools import count, run, run_json
+from tests.clitools import count, one_line_error, run, run_json
 from tests.facts import fact
 
 pytestmark = pytest.mark.postgres
@@ -74,13 +74,6 @@ def auditor(owner: str, make_auditor: Callable[[], str]) -> str:
     """A read-only role made after the ledger was filled."""
     return make_auditor()
 
-
-def one_line_error(result, code: int) -> str:
-    assert result.exit_code == code, (result.stdout, result.stderr)
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    return lines[0]
 
 
 def footprint(db: str) -> tuple:

@@ -4,22 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.clitools import blockledger
+
 pytestmark = pytest.mark.e2e
-
-
-def blockledger() -> str:
-    beside = Path(sys.executable).parent / "blockledger"
-    found = str(beside) if beside.exists() else shutil.which("blockledger")
-    if found is None:
-        pytest.fail("the blockledger command is not installed (pip install -e .)")
-    return found
 
 
 def sh(*args: str, cwd: Path, db: str | None = None,

@@ -20,8 +20,7 @@ from ledger import encryption
 from ledger.application import open_ledger
 from ledger.blinding import ledger_blinder
 from ledger.storage import parse_target
-from tests.clitools import run, run_json
-from tests.test_e2e import blockledger
+from tests.clitools import blockledger, one_line_error, run, run_json
 from tests.test_integrity import Store
 
 KEY = encryption.new_key()
@@ -77,14 +76,6 @@ def first_state(db: str) -> bytes:
     [(state,)] = store.sql(f"SELECT state FROM {store.events} ORDER BY {store.pos} LIMIT 1")
     return bytes(state)
 
-
-def one_line_error(result, code: int) -> str:
-    """The error of a refused command: its exit code, one line on stderr, no traceback."""
-    assert result.exit_code == code, (result.stdout, result.stderr)
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    return lines[0]
 
 
 def table_contents(db: str) -> dict[str, bytes]:

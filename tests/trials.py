@@ -38,6 +38,8 @@ from typing import Any
 
 import pytest
 
+from tests.clitools import blockledger
+
 #: How often the store is polled while a process runs, in seconds.
 POLL = 0.003
 #: Stretches between milestones shorter than this (seconds) get no kills of their own.
@@ -301,14 +303,6 @@ class PostgresStore(Store):
 
 # --- running and killing ----------------------------------------------------------------------
 
-
-def blockledger() -> str:
-    """The installed console script."""
-    beside = Path(sys.executable).parent / "blockledger"
-    found = str(beside) if beside.exists() else shutil.which("blockledger")
-    if found is None:
-        pytest.fail("the blockledger command is not installed (pip install -e .)")
-    return found
 
 
 def command_env() -> dict[str, str]:
