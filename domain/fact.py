@@ -17,12 +17,10 @@ from domain.values import (
     MAX_EVENT,
     MAX_ITEMS,
     NAMESPACE,
-    SLUG,
     Source,
     When,
     check_slug,
     check_text,
-    clean_text,
     json_kind,
     shown,
     stored_when,
@@ -83,12 +81,10 @@ class Fact:
             fact_id = NO_ID
         else:
             try:
-                fact_id = uuid.UUID(clean_text(raw_id, False) or check_text(raw_id, "id"))
+                fact_id = uuid.UUID(check_text(raw_id, "id", multiline=False))
             except ValueError:
                 raise BadInput(f"{shown(raw_id)} is not a UUID", field="id") from None
-        subject = obj.get("subject")
-        if subject.__class__ is not str or not SLUG.fullmatch(subject):
-            check_slug(subject, "subject")  # raises
+        subject = check_slug(obj.get("subject"), "subject")
         occurred_at = When.parse(obj.get("occurred_at"), "occurred_at")
         sources = obj.get("sources")
         if sources is None or sources == []:
@@ -107,7 +103,7 @@ class Fact:
             occurred_at=occurred_at,
             sources=tuple([Source.parse(s, _SOURCE_PATHS[i]) for i, s in enumerate(sources)]),
             data=kind.parse(obj.get("data")),
-            note=None if note is None else (clean_text(note, True) or check_text(note, "note")),
+            note=None if note is None else check_text(note, "note", multiline=True),
         )
         if size is None or size > MAX_EVENT:
             try:

@@ -106,9 +106,11 @@ def is_free_text(field: str) -> bool:
 
 
 def clean_text(value: object, multiline: bool, limit: int = MAX_TEXT) -> str | None:
-    """``value`` stripped if ``check_text`` would accept it, else None (then ``check_text``
-    says why, naming the field): the check of every text of a bulk import, without building
-    the field's name for an error that does not happen."""
+    """``value`` stripped if it is acceptable text (``check_text``'s rules), else None.
+
+    The test itself, without the error: ``check_text`` runs it first and explains a refusal
+    only then, and hot paths (a bulk import's many texts) call it directly, so as not to
+    build a field's name for an error that does not happen."""
     if value.__class__ is not str:
         return None
     text = value.strip()  # type: ignore[attr-defined]
@@ -126,6 +128,12 @@ def check_text(value: object, field: str, *, limit: int = MAX_TEXT,
     default a field is free text when its name is in ``FREE_TEXT``), a bidirectional
     override or isolate, or a lone surrogate.
     """
+    if multiline is None:
+        multiline = is_free_text(field)
+    text = clean_text(value, multiline, limit)
+    if text is not None:
+        return text
+    # Refused (or a subclass of str): say why.
     if not isinstance(value, str):
         raise BadInput(f"expected text, got {json_kind(value)}", field=field)
     value = value.strip()
@@ -133,8 +141,6 @@ def check_text(value: object, field: str, *, limit: int = MAX_TEXT,
         raise BadInput("must not be empty", field=field)
     if len(value) > limit:
         raise BadInput(f"is longer than {limit:,} characters", field=field)
-    if multiline is None:
-        multiline = is_free_text(field)
     bad = (_REFUSED_FREE if multiline else _REFUSED_LINE).search(value)
     if bad:
         raise BadInput(f"character {bad.start() + 1} is {_describe_char(bad.group(), multiline)}",
@@ -243,7 +249,7 @@ class Source:
         parts = {}
         for k, v in value.items():
             if v is not None:
-                text = clean_text(v, k == "quote")  # the quote is free text
+                text = clean_text(v, k in FREE_TEXT)  # the quote is free text
                 parts[k] = check_text(v, f"{field}.{k}") if text is None else text
         if not parts.get("url") and not parts.get("title"):
             raise BadInput("a source needs a url or a title", field=field)
