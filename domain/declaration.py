@@ -50,6 +50,11 @@ class FieldSpec:
     def is_list(self) -> bool:
         return self.kind in ("texts", "slugs")
 
+    @property
+    def is_plain(self) -> bool:
+        """Whether its JSON value is its domain value (nothing to convert either way)."""
+        return self.kind in ("text", "slug", "choice", "bool")
+
     def parse(self, value: Any, field: str) -> Any:
         """Validate one JSON value of this field and return its domain value."""
         if self.is_list:
@@ -299,7 +304,7 @@ class EventType:
         loaders = _LOADERS.get(self.name)
         if loaders is None:
             loaders = _LOADERS[self.name] = {
-                name: None if spec.kind in ("text", "slug", "choice", "bool") else spec.load
+                name: None if spec.is_plain else spec.load
                 for name, spec in self._specs().items()}
         values = {}
         for name, value in raw.items():
@@ -324,7 +329,7 @@ class EventType:
         if writers is None:
             writers = _WRITERS[self.name] = tuple(
                 (name, spec.is_list and not spec.required,
-                 None if spec.kind in ("text", "slug", "choice", "bool") else spec.to_json)
+                 None if spec.is_plain else spec.to_json)
                 for name, spec in self._specs().items())
         return writers
 
