@@ -69,14 +69,9 @@ def link(prev: bytes, seq_before: int, items: Iterable[tuple[int, str | None, by
     ``prev`` is the head's chain value (``GENESIS`` for an empty chain) and ``seq_before``
     its seq (0 for an empty chain).
     """
-    if len(prev) != 32:
-        raise ValueError("chain values and event hashes are 32 bytes")
     rows = []
-    sha256 = hashlib.sha256
     for seq, (position, event_id, hashed) in enumerate(items, start=seq_before + 1):
-        if len(hashed) != 32:
-            raise ValueError("chain values and event hashes are 32 bytes")
-        prev = sha256(prev + hashed).digest()  # chain_next, inlined: once per event written
+        prev = chain_next(prev, hashed)
         rows.append(ChainRow(seq, position, event_id, hashed, prev))
     return rows
 

@@ -166,14 +166,10 @@ class PostgresSignatures:
                              [(row.position, key_id, sign(row.event_hash)) for row in rows])
             return
         topics = SQL(", ").join(Literal(topic) for topic in OPERATOR_TOPICS)
-        # A cursor of its own: in pipeline mode, fetching from the cursor that just ran the
-        # chain's executemany can meet that INSERT's result instead of this SELECT's.
-        with curs.connection.cursor(row_factory=tuple_row) as probe:
-            probe.execute(SQL("SELECT 1 FROM {0} WHERE topic IN ({1}) "
-                              "AND notification_id < %s LIMIT 1").format(events, topics),
-                          (rows[-1].position,))
-            found = probe.fetchone()
-        if found is not None:
+        curs.execute(SQL("SELECT 1 AS found FROM {0} WHERE topic IN ({1}) "
+                         "AND notification_id < %s LIMIT 1").format(events, topics),
+                     (rows[-1].position,))
+        if curs.fetchone() is not None:
             raise self.unsigned_error or Unsigned()
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
