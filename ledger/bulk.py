@@ -48,8 +48,8 @@ REMEMBERED = 5_000
 _OPENED = {kind: get_topic(cls.Opened) for kind, cls in AGGREGATES.items()}
 _RECORDED = {kind: get_topic(cls.Recorded) for kind, cls in AGGREGATES.items()}
 
-#: One recorded fact: ``(position, fact, exported object, stored state)``.
-Written = tuple[int, Fact, dict[str, Any], bytes]
+#: One recorded fact: ``(position, fact, exported object)``.
+Written = tuple[int, Fact, dict[str, Any]]
 
 
 # --- one transaction across many batches -----------------------------------------------
@@ -240,8 +240,8 @@ class Bulk:
                                       topic=topic, state=state))
             objects.append(obj)
         positions = self.ledger.recorder.insert_events(stored, exports=exports)
-        return [(position, staged_one[0], obj, event.state) for position, staged_one, obj, event
-                in zip(positions, staged, objects, stored, strict=True)]
+        return [(position, fact, obj) for position, (fact, *_), obj
+                in zip(positions, staged, objects, strict=True)]
 
     # --- subjects: kept, prefetched, read back ------------------------------------------
 

@@ -22,13 +22,15 @@ between the stores only in placeholders, so one set of statements serves both.
 from __future__ import annotations
 
 import re
-from collections.abc import Container, Iterable, Mapping, Sequence
+from collections.abc import Container, Iterable, Sequence
 from typing import Any
 
 from eventsourcing.persistence import IntegrityError, InternalError, Tracking
 from eventsourcing.postgres import PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteTrackingRecorder
 from eventsourcing.utils import retry
+
+from domain.declaration import REGISTRY
 
 VIEWS = ("history", "status")
 FACTS = "bl_view_history"
@@ -146,22 +148,22 @@ class _Views:
                 c.executemany(self._sql(f"INSERT INTO {STATUS} VALUES (?, ?)"), status)
             self._insert_tracking(c, Tracking(tracking_name("status"), status_to))  # type: ignore[attr-defined]
 
-    def copy_history(self, events: str, kinds: Mapping[str, str], limit: int) -> tuple[int, int]:
+    def copy_history(self, limit: int) -> tuple[int, int]:
         """Add the history rows of the next ``limit`` events after the view's position, built
-        in SQL from the events table ``events``, and move the view's position to the last of
-        them, in one transaction; return ``(position, rows added)``.
+        in SQL from the events table, and move the view's position to the last of them, in
+        one transaction; return ``(position, rows added)``.
 
         Only for events stored as plain canonical JSON (no cipher, no compressor), whose
         index values are the references themselves. Every event's subject kind and platform
         are those of its aggregate's creating event (``originator_version`` 1: an amendment
-        is recorded on the subject that holds its target): ``kinds`` maps each creating
-        event type to its subject kind; a platform's platform is its subject, any other
-        subject's the ``platform`` of its creating event's data, or "".
+        is recorded on the subject that holds its target): each creating event type's
+        subject kind is declared (``REGISTRY``); a platform's platform is its subject, any
+        other subject's the ``platform`` of its creating event's data, or "".
         """
+        events, nid = self.events_table, self._notification_id
         with self.datastore.transaction(commit=True) as c:  # type: ignore[attr-defined]
             self._lock(c)
             at = self._position_in(c, "history")
-            nid = self._notification_id
             row = self._run(c, f"SELECT {nid} FROM {events} WHERE {nid} > ? ORDER BY {nid} "
                                "LIMIT 1 OFFSET ?", (at, limit - 1)).fetchone()
             if row is None:
@@ -170,25 +172,34 @@ class _Views:
             end = row[0] if row and row[0] is not None else None
             if end is None:
                 return at, 0
-            for name in (*kinds, *kinds.values()):
-                if not _SLUG.fullmatch(name):
-                    raise ValueError(f"not an event type or subject kind: {name!r}")
-            kind = "CASE " + self._json("c", "type") + "".join(
-                f" WHEN '{name}' THEN '{kind}'" for name, kind in sorted(kinds.items())) + " END"
-            platform = (f"CASE WHEN {kind} = 'platform' THEN {self._json('c', 'subject')}"
-                        f" ELSE COALESCE({self._json('c', 'data', 'platform')}, '') END")
-            # LEFT JOIN: an event whose aggregate has no creating event would get no kind,
-            # and fail the NOT NULL constraint rather than go missing from the view.
-            cursor = self._run(c, (
-                f"INSERT INTO {FACTS} (position, kind, subject, platform) "
-                f"SELECT e.{nid}, {kind}, "
-                f"{self._json('e', 'subject')}, {platform} "
-                f"FROM {events} e LEFT JOIN {events} c ON c.originator_id = e.originator_id "
-                f"AND c.originator_version = 1{self._parsed} WHERE e.{nid} > ? AND e.{nid} <= ? "
-                f"ORDER BY e.{nid}"), (at, end))
+            cursor = self._run(c, self._copy_statement(), (at, end))
             added = self._rowcount(cursor)
             self._insert_tracking(c, Tracking(tracking_name("history"), end))  # type: ignore[attr-defined]
             return end, added
+
+    def _copy_statement(self) -> str:
+        """``copy_history``'s INSERT … SELECT, written once per recorder."""
+        statement = getattr(self, "_copy", None)
+        if statement is not None:
+            return statement
+        kinds = {name: t.subject for name, t in REGISTRY.items() if t.creates}
+        for name in (*kinds, *kinds.values()):
+            if not _SLUG.fullmatch(name):
+                raise ValueError(f"not an event type or subject kind: {name!r}")
+        kind = "CASE " + self._json("c", "type") + "".join(
+            f" WHEN '{name}' THEN '{kind}'" for name, kind in sorted(kinds.items())) + " END"
+        platform = (f"CASE WHEN {kind} = 'platform' THEN {self._json('c', 'subject')}"
+                    f" ELSE COALESCE({self._json('c', 'data', 'platform')}, '') END")
+        events, nid = self.events_table, self._notification_id
+        # LEFT JOIN: an event whose aggregate has no creating event would get no kind, and
+        # fail the NOT NULL constraint rather than go missing from the view.
+        self._copy = (
+            f"INSERT INTO {FACTS} (position, kind, subject, platform) "
+            f"SELECT e.{nid}, {kind}, {self._json('e', 'subject')}, {platform} "
+            f"FROM {events} e LEFT JOIN {events} c ON c.originator_id = e.originator_id "
+            f"AND c.originator_version = 1{self._parsed} WHERE e.{nid} > ? AND e.{nid} <= ? "
+            f"ORDER BY e.{nid}")
+        return self._copy
 
     def history_indexes(self, *, present: bool, analyze: bool = False) -> None:
         """Create the history view's indexes where missing, or drop them.

@@ -97,9 +97,10 @@ def _divergent(book: Book, platform: str, observed: dict[str, Fact],
     naming = {ref: state.targets for ref in orders
               if isinstance(state := book.state("order", ref, at), OrderState)}
     for target, fact in observed.items():
-        at = fact.occurred_at.instant
+        seen_at = fact.occurred_at.instant
         held = any(target in state.blocked for state in (
-            book.state("order", ref, at) for ref in orders if target in naming.get(ref, ()))
+            book.state("order", ref, seen_at) for ref in orders
+            if target in naming.get(ref, ()))
             if isinstance(state, OrderState))
         if fact.data.accessible == held:
             out.add(target)

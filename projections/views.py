@@ -40,8 +40,6 @@ REMEMBERED = 200_000
 FILL_UNINDEXED = 50_000
 #: How many platforms' rows one query reads while their status is folded.
 PLATFORMS = 500
-#: The subject kind of each creating event type (what ``_locate`` finds in Python).
-_CREATING_KINDS = {name: t.subject for name, t in REGISTRY.items() if t.creates}
 
 
 class Views:
@@ -93,28 +91,25 @@ class Views:
         self._forget()
         self.catch_up(progress)
 
-    def take(self, batch: Sequence[tuple[int, Fact, dict[str, Any], bytes]]) -> None:
+    def take(self, batch: Sequence[tuple[int, Fact, dict[str, Any]]]) -> None:
         """Add a batch the ledger has just written to both views, from memory: each item is
-        ``(position, fact, exported object, stored state)``. Both views must stand where the
-        batch starts (caught up before it); both move to its end in one transaction.
+        ``(position, fact, exported object)``. Both views must stand where the batch starts
+        (caught up before it); both move to its end in one transaction.
         """
         if not batch:
             return
         self._bound()
-        rows, changed = [], set()
-        for position, _fact, obj, _state in batch:
+        rows = []
+        mine: dict[str, list[Entry]] = {}  # the batch's entries of each platform it changed
+        for position, fact, obj in batch:
             row = self._row(position, obj)
             rows.append(row)
             if row[3]:
-                changed.add(row[3])
-        latest = {position: fact for position, fact, _, _ in batch}
+                mine.setdefault(row[3], []).append(Entry(position=position, fact=fact))
+        latest = {position: fact for position, fact, _ in batch}
         self._recent, self._last = {**self._last, **latest}, latest
         now = datetime.now(UTC)
-        mine: dict[str, list[Entry]] = {}
-        for row, (position, fact, _, _) in zip(rows, batch, strict=True):
-            if row[3]:
-                mine.setdefault(row[3], []).append(Entry(position=position, fact=fact))
-        status = self._status_rows(changed, now, before=batch[0][0], extra=mine)
+        status = self._status_rows(mine, now, before=batch[0][0], extra=mine)
         end = batch[-1][0]
         self.store.write(rows, status, history_to=end, status_to=end)
 
@@ -181,8 +176,7 @@ class Views:
         if unindexed:
             self.store.history_indexes(present=False)
         while True:
-            _, rows = self.store.copy_history(self.ledger.recorder.events_table_name,
-                                              _CREATING_KINDS, BATCH)
+            _, rows = self.store.copy_history(BATCH)
             if not rows:
                 break
             added += rows
