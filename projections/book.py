@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from functools import cache
 from uuid import UUID
 
 from domain.amendments import Effective, effective
@@ -40,10 +39,11 @@ class Book:
                 kind = kind_of[fact.data.target]
             kind_of[fact.id] = kind
             self.subjects.setdefault((kind, fact.subject), []).append(fact)
-        # Folds are pure functions of the book: a status asks for the same ones many times.
-        self.effective = cache(self._effective)
-        self.state = cache(self._state)
-        self.related = cache(self._related)
+        # Folds are pure functions of the book: a status asks for the same ones many times,
+        # so each is kept, in a plain dict. (functools.cache over a bound method kept on
+        # the book is a reference cycle: every book became cyclic garbage, which the
+        # import's collections spent 5 us an event finding.)
+        self._memo: dict[tuple, object] = {}
 
     def refs(self, kind: str) -> list[str]:
         """References of every subject of ``kind``, sorted."""
@@ -56,21 +56,31 @@ class Book:
         """Every event of one subject, amendments included, in recording order."""
         return self.subjects.get((kind, ref), [])
 
-    def _effective(self, kind: str, ref: str) -> Effective:
-        return effective(self.facts(kind, ref))
+    def effective(self, kind: str, ref: str) -> Effective:
+        key = ("effective", kind, ref)
+        if key not in self._memo:
+            self._memo[key] = effective(self.facts(kind, ref))
+        return self._memo[key]  # type: ignore[return-value]
 
-    def _state(self, kind: str, ref: str, as_of: datetime | None = None) -> SubjectState | None:
+    def state(self, kind: str, ref: str, as_of: datetime | None = None) -> SubjectState | None:
         """The subject's state at valid time ``as_of``; None if it did not exist then
-        (``state``, cached: callers only read it)."""
-        state = fold(kind, ref, self.effective(kind, ref).facts, until=as_of)
-        return state if state.created is not None else None
+        (kept: callers only read it)."""
+        key = ("state", kind, ref, as_of)
+        if key not in self._memo:
+            state = fold(kind, ref, self.effective(kind, ref).facts, until=as_of)
+            self._memo[key] = state if state.created is not None else None
+        return self._memo[key]  # type: ignore[return-value]
 
-    def _related(self, platform: str, kind: str) -> list[str]:
-        """Subjects of ``kind`` (orders, requests) concerning ``platform`` (``related``,
-        cached); none for a kind whose subjects concern no platform."""
-        return [ref for ref in self.refs(kind)
+    def related(self, platform: str, kind: str) -> list[str]:
+        """Subjects of ``kind`` (orders, requests) concerning ``platform`` (kept); none
+        for a kind whose subjects concern no platform."""
+        key = ("related", platform, kind)
+        if key not in self._memo:
+            self._memo[key] = [
+                ref for ref in self.refs(kind)
                 if any(getattr(f.data, "platform", None) == platform
                        for f in self.effective(kind, ref).facts if f.kind.creates)]
+        return self._memo[key]  # type: ignore[return-value]
 
     def is_disputed(self, kind: str, ref: str, as_of: datetime | None = None) -> bool:
         """Whether an event of the subject that counts (by ``as_of``) is disputed."""
