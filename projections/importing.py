@@ -26,9 +26,12 @@ from domain.errors import BadInput, LedgerError
 from domain.fact import Fact
 from ledger.application import Ledger
 from ledger.bulk import REMEMBERED, Bulk, one_transaction
+from projections.collection import paused
 from projections.views import Views
 
 BATCH_SIZE = 20_000
+#: Facts imported between two collections of cyclic garbage (see projections.collection).
+COLLECT_EVERY = 200_000
 
 
 @frozen
@@ -49,10 +52,10 @@ def import_facts(ledger: Ledger, numbered: Iterable[tuple[int, Fact]], *, operat
     """
     views = Views(ledger, remembered=remembered)
     bulk = Bulk(ledger, operator, remembered=remembered)
-    recorded = skipped = 0
+    recorded = skipped = collected = 0
     batches = _chunks(numbered, batch_size)
     whole = contextlib.nullcontext() if batch_commit else one_transaction(ledger, views.store)
-    with whole, _young_collections_only():
+    with whole, paused():
         if not batch_commit:
             views.catch_up()  # inside the lock: the views stand at the ledger's head
         for batch in batches:
@@ -65,7 +68,9 @@ def import_facts(ledger: Ledger, numbered: Iterable[tuple[int, Fact]], *, operat
                 written, passed = _record(bulk, views, batch)
             recorded += written
             skipped += passed
-            gc.collect(1)  # the batch's cyclic garbage, if any (see _young_collections_only)
+            if recorded + skipped - collected >= COLLECT_EVERY:
+                gc.collect(1)  # cyclic garbage, if any (see projections.collection)
+                collected = recorded + skipped
             if progress is not None:
                 progress(recorded + skipped)
     return Imported(recorded=recorded, skipped=skipped)
@@ -84,29 +89,6 @@ def _record(bulk: Bulk, views: Views, batch: list[tuple[int, Fact]]) -> tuple[in
         raise type(error)(f"line {batch[index][0]}: {error}") from None
     views.take(written)
     return len(written), len(skipped)
-
-
-@contextlib.contextmanager
-def _young_collections_only() -> Iterator[None]:
-    """Pause Python's automatic cyclic garbage collection for the import; the caller
-    collects the young generations after each batch.
-
-    An import allocates millions of small objects that live as long as their batch (facts,
-    their values, rows) and a bounded set that lives longer (the subjects kept between
-    batches, the views' lookups). Left automatic, the collector runs every few hundred
-    allocations and, as the live set grows, its older generations are scanned again and
-    again: measured at 20,000 events, a sixth of the import's time (72 against 60 us an
-    event, reading the file aside). The objects an import makes hold no reference cycles
-    in the normal case, so reference counting frees them all; the collection of the young
-    generations after each batch catches the rare cycle (an exception's traceback) and
-    bounds what a long import could hold."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:

@@ -28,6 +28,7 @@ from ledger.application import Entry, Ledger
 from ledger.blinding import ledger_blinder
 from ledger.views import VIEWS
 from projections.book import KINDS, Book
+from projections.collection import paused
 from projections.status import platform_status
 
 BATCH = 5000
@@ -89,7 +90,8 @@ class Views:
         for name in [view] if view else VIEWS:
             self.store.drop(name)
         self._forget()
-        self.catch_up(progress)
+        with paused():
+            self.catch_up(progress)
 
     def take(self, batch: Sequence[tuple[int, Fact, dict[str, Any]]]) -> None:
         """Add a batch the ledger has just written to both views, from memory: each item is
