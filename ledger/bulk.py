@@ -78,13 +78,34 @@ def _sqlite(ledger: Any, datastore: Any) -> Iterator[Any]:
         raw = conn._sqlite_conn
         with _mapped():
             raw.execute("BEGIN IMMEDIATE")  # the write lock first: checks see a still store
-        try:
-            yield _LentSQLite(datastore, conn)
-        except BaseException:
-            raw.rollback()
-            raise
-        with _mapped():
-            raw.commit()
+        with _page_cache(raw):
+            try:
+                yield _LentSQLite(datastore, conn)
+            except BaseException:
+                raw.rollback()
+                raise
+            with _mapped():
+                raw.commit()
+
+
+#: SQLite's page cache for a bulk write, in KiB. The default (2 MiB) is small for a write
+#: that inserts into B-trees in random key order (the events' primary key, the chain's
+#: event ids, the views' subjects): at a million events, 64 MiB made the import 11% faster
+#: (11,309 -> 12,515 events/s) for 70 MB more peak memory (283 -> 353 MB); 32 MiB gave
+#: 9%, 128 MiB 11% for 143 MB more.
+BULK_CACHE_KIB = 65_536
+
+
+@contextlib.contextmanager
+def _page_cache(raw: sqlite3.Connection) -> Iterator[None]:
+    """The connection's page cache ``BULK_CACHE_KIB`` inside the block, and as it was
+    after it (the connection goes back to the library's pool)."""
+    (before,) = raw.execute("PRAGMA cache_size").fetchone()
+    raw.execute(f"PRAGMA cache_size = -{BULK_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        raw.execute(f"PRAGMA cache_size = {int(before)}")
 
 
 @contextlib.contextmanager
