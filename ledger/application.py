@@ -51,6 +51,8 @@ class Ledger(Application):
 
     def __init__(self, target: Target, *, create: bool = False):
         self.target = target
+        if create or target.exists():
+            target.settle_wal()
         super().__init__(env=target.env(create_tables=create))
         self._views: Any = None
         if create:

@@ -359,6 +359,44 @@ def test_the_first_operators_at_once_on_a_store_not_yet_created(db, runner, ctx)
     _check_ledger(runner, db, WRITERS)
 
 
+
+#: New SQLite files opened by OPENERS threads at once, in the test below.
+NEW_FILES, OPENERS = 30, 8
+
+
+def test_connections_opening_a_new_sqlite_file_at_once_all_open(tmp_path):
+    """OPENERS threads open each of NEW_FILES new ledger files at the same moment. SQLite
+    answered the library's switch of a new file to WAL with "database is locked" at once,
+    without waiting the busy timeout, while the others were opening it (8 files in 60
+    failed so; ``ledger.storage.settle_wal`` now retries the switch): every open succeeds.
+    Threads, not processes: the race is between SQLite connections, and thirty rounds of
+    eight spawned processes would cost a minute."""
+    import threading
+
+    from ledger.application import open_ledger
+    from ledger.storage import parse_target
+
+    failed: list[str] = []
+    for n in range(NEW_FILES):
+        target = parse_target(str(tmp_path / f"{n}.db"))
+        barrier = threading.Barrier(OPENERS)
+
+        def open_at_once(target=target, barrier=barrier) -> None:
+            barrier.wait(timeout=60)
+            try:
+                with open_ledger(target, create=True):
+                    pass
+            except Exception as error:  # collected, and asserted below
+                failed.append(f"{target}: {error!r}")
+
+        threads = [threading.Thread(target=open_at_once) for _ in range(OPENERS)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+    assert not failed, f"{len(failed)} opens failed; first: {failed[0]}"
+
+
 # --- SQLite's busy timeout ---------------------------------------------------------------------
 
 
