@@ -64,8 +64,10 @@ class FieldSpec:
                 raise BadInput("must list at least one item", field=field)
             if len(value) > MAX_ITEMS:
                 raise BadInput(f"lists more than {MAX_ITEMS:,} items", field=field)
-            check = check_slug if self.kind == "slugs" else check_text
-            items = [check(item, f"{field}[{i}]") for i, item in enumerate(value)]
+            items = _clean_items(value, self.kind == "slugs")
+            if items is None:  # an item is refused: name it
+                check = check_slug if self.kind == "slugs" else check_text
+                items = [check(item, f"{field}[{i}]") for i, item in enumerate(value)]
             return tuple(dict.fromkeys(items))  # duplicates say nothing more
         if self.kind == "text":
             return check_text(value, field)
@@ -93,36 +95,14 @@ class FieldSpec:
         raise AssertionError(self.kind)  # pragma: no cover
 
     def checker(self, field: str) -> Callable[[Any], Any]:
-        """``parse`` for the field at path ``field``, worked out once: a function of the
-        value alone that takes the common, valid case in a few operations and hands anything
-        else to ``parse`` (which names the field, or the list item, in its error)."""
-        parse = self.parse
-        fullmatch = SLUG.fullmatch
+        """``parse`` for the field at path ``field``, as a function of the value alone, with
+        what depends on the path alone worked out once (a text's kind of text)."""
         if self.kind == "text":
             multiline = is_free_text(field)
-
-            def text(value: Any) -> Any:
-                checked = clean_text(value, multiline)
-                return parse(value, field) if checked is None else checked
-            return text
+            return lambda value: check_text(value, field, multiline=multiline)
         if self.kind == "slug":
-            return lambda value: (value if value.__class__ is str and fullmatch(value)
-                                  else parse(value, field))
-        if self.is_list:
-            slugs = self.kind == "slugs"
-
-            def items(value: Any) -> Any:
-                if value.__class__ is not list or not value or len(value) > MAX_ITEMS:
-                    return parse(value, field)
-                out = []
-                for item in value:  # list items are one-line texts, or references
-                    checked = ((item if item.__class__ is str and fullmatch(item) else None)
-                               if slugs else clean_text(item, False))
-                    if checked is None:
-                        return parse(value, field)  # names the item at fault
-                    out.append(checked)
-                return tuple(dict.fromkeys(out))
-            return items
+            return lambda value: check_slug(value, field)
+        parse = self.parse
         return lambda value: parse(value, field)
 
     def load(self, value: Any) -> Any:
@@ -333,6 +313,20 @@ class EventType:
                 for name, spec in self._specs().items())
         return writers
 
+
+
+def _clean_items(items: list[Any], slugs: bool) -> list[str] | None:
+    """The items of a list field if every one is acceptable (a reference, or a one-line
+    text, stripped), else None; without building each item's path for an error that
+    does not happen (``FieldSpec.parse`` then names the item at fault)."""
+    out = []
+    for item in items:
+        checked = ((item if item.__class__ is str and SLUG.fullmatch(item) else None)
+                   if slugs else clean_text(item, False))
+        if checked is None:
+            return None
+        out.append(checked)
+    return out
 
 REGISTRY: dict[str, EventType] = {}
 _SPECS: dict[str, dict[str, FieldSpec]] = {}
