@@ -314,7 +314,6 @@ class EventType:
         return writers
 
 
-
 def _clean_items(items: list[Any], slugs: bool) -> list[str] | None:
     """The items of a list field if every one is acceptable (a reference, or a one-line
     text, stripped), else None; without building each item's path for an error that
@@ -327,6 +326,7 @@ def _clean_items(items: list[Any], slugs: bool) -> list[str] | None:
             return None
         out.append(checked)
     return out
+
 
 REGISTRY: dict[str, EventType] = {}
 _SPECS: dict[str, dict[str, FieldSpec]] = {}

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Container, Iterable, Sequence
+from functools import cached_property
 from typing import Any
 
 from eventsourcing.persistence import IntegrityError, InternalError, Tracking
@@ -172,16 +173,14 @@ class _Views:
             end = row[0] if row and row[0] is not None else None
             if end is None:
                 return at, 0
-            cursor = self._run(c, self._copy_statement(), (at, end))
+            cursor = self._run(c, self._copy_statement, (at, end))
             added = self._rowcount(cursor)
             self._insert_tracking(c, Tracking(tracking_name("history"), end))  # type: ignore[attr-defined]
             return end, added
 
+    @cached_property
     def _copy_statement(self) -> str:
         """``copy_history``'s INSERT … SELECT, written once per recorder."""
-        statement = getattr(self, "_copy", None)
-        if statement is not None:
-            return statement
         kinds = {name: t.subject for name, t in REGISTRY.items() if t.creates}
         for name in (*kinds, *kinds.values()):
             if not _SLUG.fullmatch(name):
@@ -193,13 +192,12 @@ class _Views:
         events, nid = self.events_table, self._notification_id
         # LEFT JOIN: an event whose aggregate has no creating event would get no kind, and
         # fail the NOT NULL constraint rather than go missing from the view.
-        self._copy = (
+        return (
             f"INSERT INTO {FACTS} (position, kind, subject, platform) "
             f"SELECT e.{nid}, {kind}, {self._json('e', 'subject')}, {platform} "
             f"FROM {events} e LEFT JOIN {events} c ON c.originator_id = e.originator_id "
             f"AND c.originator_version = 1{self._parsed} WHERE e.{nid} > ? AND e.{nid} <= ? "
             f"ORDER BY e.{nid}")
-        return self._copy
 
     def history_indexes(self, *, present: bool, analyze: bool = False) -> None:
         """Create the history view's indexes where missing, or drop them.

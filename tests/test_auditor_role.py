@@ -75,7 +75,6 @@ def auditor(owner: str, make_auditor: Callable[[], str]) -> str:
     return make_auditor()
 
 
-
 def footprint(db: str) -> tuple:
     """What a write would change: events, checkpoints, the views' positions and rows."""
     with psycopg.connect(db) as conn:

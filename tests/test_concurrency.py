@@ -359,7 +359,6 @@ def test_the_first_operators_at_once_on_a_store_not_yet_created(db, runner, ctx)
     _check_ledger(runner, db, WRITERS)
 
 
-
 #: New SQLite files opened by OPENERS threads at once, in the test below.
 NEW_FILES, OPENERS = 30, 8
 
@@ -369,8 +368,8 @@ def test_connections_opening_a_new_sqlite_file_at_once_all_open(tmp_path):
     answered the library's switch of a new file to WAL with "database is locked" at once,
     without waiting the busy timeout, while the others were opening it (8 files in 60
     failed so; ``ledger.storage.settle_wal`` now retries the switch): every open succeeds.
-    Threads, not processes: the race is between SQLite connections, and thirty rounds of
-    eight spawned processes would cost a minute."""
+    Threads, not processes: the race is between SQLite connections, and threads start in
+    a fraction of a spawned process's time."""
     import threading
 
     from ledger.application import open_ledger

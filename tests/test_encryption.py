@@ -77,7 +77,6 @@ def first_state(db: str) -> bytes:
     return bytes(state)
 
 
-
 def table_contents(db: str) -> dict[str, bytes]:
     """Every table of the ledger's database, its rows as bytes (text as UTF-8, binary raw)."""
     out: dict[str, bytes] = {}

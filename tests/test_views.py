@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import json
 import uuid
 import weakref
@@ -17,6 +16,7 @@ from ledger.application import open_ledger
 from ledger.storage import parse_target
 from ledger.views import PostgresViews, SQLiteViews
 from projections.book import Book
+from projections.collection import paused
 from projections.status import platform_status
 from projections.views import Views
 from tests.clitools import run, run_json
@@ -299,15 +299,10 @@ def test_a_book_is_freed_without_the_cyclic_collector(ledger_2017):
     book per platform; a cyclic book was garbage for the collector to find, 5 us an event."""
     with open_ledger(parse_target(ledger_2017)) as ledger:
         entries = list(Views(ledger).entries())
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with paused():
         book = Book(entries)
         assert platform_status(book, "telegram")["orders"]
         assert book.related("telegram", "order")
         freed = weakref.ref(book)
         del book
         assert freed() is None
-    finally:
-        if enabled:
-            gc.enable()

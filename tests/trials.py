@@ -304,7 +304,6 @@ class PostgresStore(Store):
 # --- running and killing ----------------------------------------------------------------------
 
 
-
 def command_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("BLOCKLEDGER_") and k not in ("PERSISTENCE_MODULE",
