@@ -51,7 +51,7 @@ class Ledger(Application):
 
     def __init__(self, target: Target, *, create: bool = False):
         self.target = target
-        if create or target.exists():
+        if create:  # a writer may be one of several opening a new file at once
             target.settle_wal()
         super().__init__(env=target.env(create_tables=create))
         self._views: Any = None
