@@ -21,6 +21,7 @@ from typing import Any
 import click
 import orjson
 
+from cli_output import check_output, force_option, written
 from domain.amendments import is_amendment
 from domain.declaration import REGISTRY, EventType, FieldSpec
 from domain.errors import BadInput, LedgerError
@@ -360,20 +361,21 @@ def progress(total: int, label: str) -> Iterator[Callable[[int], None]]:
 
 
 @cli.command()
-@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
-              help="Write to this file instead of stdout.")
+@click.option("-o", "--output", metavar="FILE", help="Write to this file instead of stdout "
+              "(never over an existing file without --force, never over the ledger).")
+@force_option
 @pass_context
-def export(obj: Context, output: str | None) -> None:
+def export(obj: Context, output: str | None, force: bool) -> None:
     """Export every event as JSON Lines, with recorded_at, recorded_by, position and hash."""
+    if output is not None:
+        check_output(output, force=force, target=obj.target)
     with obj.ledger() as ledger:
         if output is None:
             write_lines(ledger.entries(), sys.stdout.buffer)
             return
-        path = Path(output)
-        with tempfile.NamedTemporaryFile("wb", dir=path.parent or ".", delete=False) as tmp:
-            n = write_lines(ledger.entries(), tmp)
-        os.replace(tmp.name, path)
-    click.echo(f"exported {n} events to {path}", err=True)
+        with written(output, force=force, target=obj.target) as out:
+            n = write_lines(ledger.entries(), out)
+    click.echo(f"exported {n} events to {output}", err=True)
 
 
 # --- reading --------------------------------------------------------------------------------
@@ -518,8 +520,10 @@ def demo(obj: Context) -> None:
 from cli_audit import register as register_audit_commands  # noqa: E402 (needs cli above)
 from cli_import import register as register_import_command  # noqa: E402
 from cli_operator import register as register_operator_commands  # noqa: E402
+from cli_report import register as register_report_commands  # noqa: E402
 
 register_audit_commands(cli)
+register_report_commands(cli)
 register_import_command(cli)
 register_operator_commands(cli)
 

@@ -1,5 +1,5 @@
-"""The auditors' and maintainers' commands: verify, checkpoint, report provenance,
-verify-proof, projections.
+"""The auditors' and maintainers' commands: verify, checkpoint, projections (the
+reports are in ``cli_report``).
 
 Registered on the ``blockledger`` group by ``cli``; thin like the rest of the CLI.
 """
@@ -9,20 +9,17 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Any
 
 import click
 import orjson
 
-from cli import Context, as_known_at_option, as_of_option, json_option, pass_context, progress
+from cli import Context, json_option, pass_context, progress
+from cli_output import check_output, force_option, write_text
 from domain.errors import BadInput
 from ledger.checkpoint import load_private_key, load_public_key
+from ledger.checkpointing import checkpoint_note
 from ledger.signatures import check as check_signatures
-from ledger.verify import checkpoint_note
 from ledger.verify import verify as verify_ledger
-from projections.proof import check_report
-from projections.provenance import provenance
-from projections.report_render import render_html, render_markdown, render_prov
 
 
 def _read(path: str, what: str) -> str:
@@ -92,13 +89,15 @@ def verify(obj: Context, against: str | None, public_key: str | None, as_json: b
               "set BLOCKLEDGER_SIGNING_KEY.")
 @click.option("--origin", help="The log's name in the checkpoint (default: blockledger/<db>; "
               "or set BLOCKLEDGER_ORIGIN).")
-@click.option("-o", "--output", metavar="FILE", help="Write the checkpoint to FILE.")
+@click.option("-o", "--output", metavar="FILE", help="Write the checkpoint to FILE (never over "
+              "an existing file without --force, never over the ledger).")
+@force_option
 @click.option("--list", "list_", is_flag=True, help="List the checkpoints kept in the ledger.")
 @click.option("--no-keep", is_flag=True, help="Keep no copy in the ledger: reads only, so a "
               "read-only auditor role can run it.")
 @pass_context
 def checkpoint(obj: Context, key: str | None, origin: str | None, output: str | None,
-               list_: bool, no_keep: bool) -> None:
+               list_: bool, no_keep: bool, force: bool) -> None:
     """Write a checkpoint: Merkle root, size, chain head and time, as a signed note.
 
     Auditors keep it outside the ledger and later run 'verify --against' it. A copy is
@@ -109,6 +108,8 @@ def checkpoint(obj: Context, key: str | None, origin: str | None, output: str | 
             for note in ledger.recorder.select_checkpoints():
                 click.echo(note)
         return
+    if output:
+        check_output(output, force=force, target=obj.target)
     key = key or obj.key_path
     private_key = load_private_key(key) if key else None
     with obj.ledger(write=not no_keep) as ledger, progress(
@@ -116,70 +117,15 @@ def checkpoint(obj: Context, key: str | None, origin: str | None, output: str | 
         note = checkpoint_note(ledger, origin=_origin(obj, origin), private_key=private_key,
                                progress=advance, keep=not no_keep)
     if output:
-        Path(output).write_text(note, encoding="utf-8")
+        write_text(output, note, force=force, target=obj.target)
         click.echo(f"checkpoint written to {output}", err=True)
     else:
         click.echo(note, nl=False)
 
 
-@click.group()
-def report() -> None:
-    """Reports for auditors and courts."""
-
-
-RENDERERS = {"md": render_markdown, "html": render_html, "prov-json": render_prov}
-
-
-@report.command("provenance")
-@click.argument("subject")
-@click.option("--format", "fmt", type=click.Choice(["md", "html", "json", "prov-json"]),
-              default="md", show_default=True)
-@click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of stdout.")
-@click.option("--checkpoint", "checkpoint_file", metavar="FILE",
-              help="Cite this checkpoint (default: the latest kept in the ledger).")
-@as_of_option
-@as_known_at_option
-@pass_context
-def provenance_report(obj: Context, subject: str, fmt: str, output: str | None,
-                      checkpoint_file: str | None, as_of: str | None,
-                      as_known_at: str | None) -> None:
-    """Every event concerning SUBJECT with its sources, hash and inclusion proof."""
-    from cli import parse_when
-
-    note = _read(checkpoint_file, "checkpoint") if checkpoint_file else None
-    with obj.ledger() as ledger:
-        result = provenance(ledger, subject, as_of=parse_when(as_of, "as-of"),
-                            as_known_at=parse_when(as_known_at, "as-known-at"),
-                            checkpoint_note=note)
-    text = (orjson.dumps(result, option=orjson.OPT_INDENT_2).decode() + "\n" if fmt == "json"
-            else RENDERERS[fmt](result))
-    if output:
-        Path(output).write_text(text, encoding="utf-8")
-        click.echo(f"report written to {output}", err=True)
-    else:
-        click.echo(text, nl=False)
-
-
-@click.command("verify-proof")
-@click.argument("report_file", metavar="REPORT.json")
-@click.option("--public-key", metavar="PEM", help="The checkpoint must be signed by this key.")
-def verify_proof(report_file: str, public_key: str | None) -> None:
-    """Check a JSON provenance report on its own, without any ledger: every event hash and
-    inclusion proof against the checkpoint it cites, and the checkpoint's signature."""
-    try:
-        report_obj: Any = orjson.loads(_read(report_file, "report"))
-    except orjson.JSONDecodeError as error:
-        raise BadInput(f"{report_file} is not JSON: {error}") from None
-    key = load_public_key(public_key) if public_key else None
-    checked = check_report(report_obj, key)
-    click.echo(f"ok: {checked} events proven against the checkpoint of "
-               f"{report_obj['checkpoint']['tree_size']} events"
-               + (", signature valid" if key else ", signature not checked (no --public-key)"))
-
-
 def register(group: click.Group) -> None:
     """Add the auditors' commands to the ``blockledger`` group."""
-    for command in (verify, checkpoint, report, verify_proof, projections_group):
+    for command in (verify, checkpoint, projections_group):
         group.add_command(command)
 
 

@@ -2,7 +2,8 @@
 
 The command line turns them into one line on stderr and an exit code, in one place:
 ``BadInput`` exits 2 (the input itself is wrong), ``Refused`` exits 1 (the input is
-well formed but a rule of the ledger does not allow it).
+well formed but a rule of the ledger does not allow it), ``IntegrityFailure`` exits 3
+(what is stored, or a report, does not verify), ``StoreUnreachable`` exits 4.
 """
 
 from __future__ import annotations
@@ -54,3 +55,18 @@ class SubjectExists(Refused):
 
 class RuleBroken(Refused):
     """The event breaks a rule of its subject at its valid time."""
+
+
+class IntegrityFailure(LedgerError):
+    """What the ledger holds (or a report carries) does not verify: an altered, deleted,
+    inserted or damaged event, a view that disagrees with the log, a bad signature.
+    Exits 3: distinct from a refused rule (1) and bad input (2)."""
+
+    exit_code = 3
+
+
+class StoreUnreachable(LedgerError):
+    """The store cannot be reached or opened (no server, a locked or unreadable file).
+    Exits 4."""
+
+    exit_code = 4

@@ -18,11 +18,10 @@ from typing import Any
 
 from attrs import frozen
 
-from domain.errors import Refused
 from ledger.canonical import hash_stored, hash_stored_many
 from ledger.chain import GENESIS
-from ledger.checkpoint import Checkpoint, utc_now, verify_signature
-from ledger.merkle import MerkleTree, root, verify_consistency
+from ledger.checkpoint import Checkpoint, verify_signature
+from ledger.merkle import MerkleTree, verify_consistency
 
 #: Chain rows a query. Smaller batches measured faster than 5,000 (the rows and the
 #: objects made from them stay in the CPU's caches; 500 beat 250, 750 and 1,000); a
@@ -278,26 +277,3 @@ def extends(ledger: Any, leaves: list[bytes], checkpoint: Checkpoint) -> tuple[i
         if row.chain != checkpoint.chain_head:
             return row.position, "the chain head differs from the checkpoint's"
     return None
-
-
-def checkpoint_note(ledger: Any, *, origin: str, private_key: Any = None,
-                    key_name: str | None = None,
-                    progress: Callable[[int], None] | None = None, keep: bool = True) -> str:
-    """Verify the ledger and write a checkpoint of it: root, size, chain head, time; with
-    ``keep``, a copy goes into the ledger (a read-only auditor passes ``keep=False``).
-
-    Refuses (``Refused``) a ledger that does not verify: a checkpoint vouches for history.
-    """
-    leaves: list[bytes] = []
-    try:
-        walk(ledger, leaves=leaves, progress=progress)
-    except Broken as broken:
-        raise Refused(f"refused: the ledger does not verify at position {broken.position}: "
-                      f"{broken.reason}") from None
-    head = ledger.recorder.chain_head()
-    checkpoint = Checkpoint(origin=origin, tree_size=len(leaves), root_hash=root(leaves),
-                            chain_head=head[2] if head else GENESIS, time=utc_now())
-    note = checkpoint.to_note(private_key, key_name)
-    if keep:
-        ledger.recorder.insert_checkpoint(len(leaves), note)
-    return note

@@ -150,8 +150,8 @@ def test_reports_get_each_event_s_signer(db, keys):
 def test_attach_lets_eventless_writes_through_and_refuses_events_with_the_reason(db, keys):
     """Opened by an unregistered operator, the ledger still takes a checkpoint (no event),
     but an event write is refused in its transaction, with why."""
+    from ledger.checkpointing import checkpoint_note
     from ledger.signatures import attach
-    from ledger.verify import checkpoint_note
 
     target = parse_target(db)
     write(target, "alice", keys["alice"], [added("alice", keys["alice"]), registered()])
@@ -169,7 +169,7 @@ def test_reports_show_who_signed_and_a_third_party_checks_the_signatures(db, key
     import copy
     import json
 
-    from ledger.verify import checkpoint_note
+    from ledger.checkpointing import checkpoint_note
     from projections.proof import check_report
     from projections.provenance import provenance
     from projections.report_render import render_html, render_markdown, render_prov

@@ -1,0 +1,85 @@
+"""The reports' commands: report provenance, and verify-proof (which needs no ledger).
+
+Registered on the ``blockledger`` group by ``cli``; thin like the rest of the CLI.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+import orjson
+
+from cli import Context, as_known_at_option, as_of_option, pass_context
+from cli_audit import _read
+from cli_output import check_output, force_option, write_text
+from domain.errors import BadInput
+from ledger.checkpoint import load_public_key
+from projections.proof import check_report
+from projections.provenance import provenance
+from projections.report_render import render_html, render_markdown, render_prov
+
+
+@click.group()
+def report() -> None:
+    """Reports for auditors and courts."""
+
+
+RENDERERS = {"md": render_markdown, "html": render_html, "prov-json": render_prov}
+
+
+@report.command("provenance")
+@click.argument("subject")
+@click.option("--format", "fmt", type=click.Choice(["md", "html", "json", "prov-json"]),
+              default="md", show_default=True)
+@click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of stdout (never "
+              "over an existing file without --force, never over the ledger).")
+@force_option
+@click.option("--checkpoint", "checkpoint_file", metavar="FILE",
+              help="Cite this checkpoint (default: the latest kept in the ledger).")
+@as_of_option
+@as_known_at_option
+@pass_context
+def provenance_report(obj: Context, subject: str, fmt: str, output: str | None,
+                      checkpoint_file: str | None, as_of: str | None,
+                      as_known_at: str | None, force: bool) -> None:
+    """Every event concerning SUBJECT with its sources, hash and inclusion proof."""
+    from cli import parse_when
+
+    if output:
+        check_output(output, force=force, target=obj.target)
+    note = _read(checkpoint_file, "checkpoint") if checkpoint_file else None
+    with obj.ledger() as ledger:
+        result = provenance(ledger, subject, as_of=parse_when(as_of, "as-of"),
+                            as_known_at=parse_when(as_known_at, "as-known-at"),
+                            checkpoint_note=note)
+    text = (orjson.dumps(result, option=orjson.OPT_INDENT_2).decode() + "\n" if fmt == "json"
+            else RENDERERS[fmt](result))
+    if output:
+        write_text(output, text, force=force, target=obj.target)
+        click.echo(f"report written to {output}", err=True)
+    else:
+        click.echo(text, nl=False)
+
+
+@click.command("verify-proof")
+@click.argument("report_file", metavar="REPORT.json")
+@click.option("--public-key", metavar="PEM", help="The checkpoint must be signed by this key.")
+def verify_proof(report_file: str, public_key: str | None) -> None:
+    """Check a JSON provenance report on its own, without any ledger: every event hash and
+    inclusion proof against the checkpoint it cites, and the checkpoint's signature."""
+    try:
+        report_obj: Any = orjson.loads(_read(report_file, "report"))
+    except orjson.JSONDecodeError as error:
+        raise BadInput(f"{report_file} is not JSON: {error}") from None
+    key = load_public_key(public_key) if public_key else None
+    checked = check_report(report_obj, key)
+    click.echo(f"ok: {checked} events proven against the checkpoint of "
+               f"{report_obj['checkpoint']['tree_size']} events"
+               + (", signature valid" if key else ", signature not checked (no --public-key)"))
+
+
+def register(group: click.Group) -> None:
+    """Add the reports' commands to the ``blockledger`` group."""
+    for command in (report, verify_proof):
+        group.add_command(command)
