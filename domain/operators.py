@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 
-from domain.errors import BadInput
+from domain.errors import BadInput, Refused
 from domain.fact import Fact
 from domain.timeline import SAME_INSTANT_RANK, STATES, Broken, SubjectState
 
@@ -73,3 +73,67 @@ class OperatorState(SubjectState):
 
 STATES["operator"] = OperatorState
 SAME_INSTANT_RANK.update({"operator-added": 0, "operator-revoked": 4})
+
+
+class Roster:
+    """Who may write, folded over every operator event in ledger order, and the rules that
+    span operators: a public key (so a key id) belongs to one operator only, ever; the
+    ledger always keeps at least one recorder that is not revoked.
+
+    ``ledger.signed`` folds it inside each insert transaction, under the store's write
+    lock, and checks every new event's signer against it at that event's position: an
+    operator revoked while an import runs stops it at its next batch, and of two first
+    ``operator add`` racing, the second finds the first in place.
+    """
+
+    def __init__(self) -> None:
+        #: name -> (public key, key id, role, revoked position or None)
+        self.operators: dict[str, list] = {}
+        self.names_by_key: dict[str, str] = {}
+
+    def __bool__(self) -> bool:
+        return bool(self.operators)
+
+    def active_recorders(self) -> list[str]:
+        return [name for name, (_, _, role, revoked) in self.operators.items()
+                if role == "recorder" and revoked is None]
+
+    def apply(self, position: int, fact: Fact, *, check: bool) -> None:
+        """Fold in an operator event at ``position``; with ``check`` (a new event), raise
+        ``Refused`` where it breaks a rule that spans operators."""
+        name = fact.subject
+        if fact.type == "operator-added":
+            public_key = fact.data.public_key
+            kid = key_id(key_bytes(public_key))
+            holder = self.names_by_key.get(kid)
+            if check and holder is not None:
+                raise Refused(f"refused: that public key (key id {kid}) is already "
+                              f"registered to operator {holder!r}; each operator has a key "
+                              "of its own (operator keygen)")
+            self.operators[name] = [public_key, kid, fact.data.role or "recorder", None]
+            self.names_by_key.setdefault(kid, name)
+        elif fact.type == "operator-revoked" and name in self.operators:
+            entry = self.operators[name]
+            if check and entry[3] is None and entry[2] == "recorder" \
+                    and self.active_recorders() == [name]:
+                raise Refused(f"refused: {name!r} is the last recorder of this ledger; "
+                              "add another recorder before revoking it, or the ledger "
+                              "could never be written again")
+            entry[3] = position
+
+    def standing(self, key: str, operator: str, position: int) -> str | None:
+        """Why the holder of key id ``key``, writing as ``operator``, may not write at
+        ``position``, or None when it may."""
+        name = self.names_by_key.get(key)
+        if name is None:
+            return (f"operator {operator!r} is not registered in this ledger with that key "
+                    f"(key id {key}; blockledger operator list)")
+        _, _, role, revoked = self.operators[name]
+        if revoked is not None:
+            return f"operator {name!r} was revoked (position {revoked})"
+        if role != "recorder":
+            return f"operator {name!r} is an {role}; only recorders write events"
+        if name != operator:
+            return (f"the key is operator {name!r}'s, but the events are recorded as "
+                    f"{operator!r}")
+        return None

@@ -15,7 +15,7 @@ from eventsourcing.application import AggregateNotFoundError, Application, Proce
 from eventsourcing.persistence import IntegrityError, Mapper
 
 from domain.checked import holder_of_target
-from domain.errors import LedgerError, SubjectExists, SubjectNotFound
+from domain.errors import LedgerError, Refused, SubjectExists, SubjectNotFound
 from domain.fact import Fact
 from domain.subjects import AGGREGATES, Subject
 from domain.values import aggregate_id
@@ -54,6 +54,9 @@ class Ledger(Application):
         if create:  # a writer may be one of several opening a new file at once
             target.settle_wal()
         super().__init__(env=target.env(create_tables=create))
+        # The recorder reads operator events (and the last record time) inside its insert
+        # transactions: it decodes them as the mapper stored them.
+        self.recorder.decode_state = self.mapper.decode_state
         self._views: Any = None
         if create:
             # The views' tables too, before anything is committed: a ledger never holds
@@ -92,6 +95,7 @@ class Ledger(Application):
         Any refusal raises and writes nothing. A concurrent write to the same subject is
         retried against fresh state, so the rules are always checked on what is stored.
         """
+        self._check_signer(operator)
         for attempt in range(RETRIES):
             known = self.recorder.positions_of(str(f.id) for f in facts)
             events, outcome = self._check(facts, operator, on_checked, known)
@@ -109,6 +113,14 @@ class Ledger(Application):
                 continue
             return outcome
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _check_signer(self, operator: str) -> None:
+        """Events are recorded as the operator whose key signs them (``verify`` flags any
+        other as ``wrong_operator``)."""
+        signer = getattr(self.recorder, "signer", None)
+        if signer is not None and signer.operator != operator:
+            raise Refused(f"refused: the signing key is operator {signer.operator!r}'s, but "
+                          f"the events would be recorded as {operator!r}")
 
     def _save(self, events: list[Any]) -> None:
         """Store ``events`` in this order, with what the hash chain needs (ledger.recorders).

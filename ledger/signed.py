@@ -20,12 +20,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol
 
+import orjson
 from eventsourcing.persistence import InterfaceError, OperationalError
 from eventsourcing.utils import retry
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier, Literal
 
-from domain.errors import BadInput
+from domain.errors import BadInput, Refused
+from domain.fact import Fact
+from domain.operators import Roster
 from domain.subjects import OPERATOR_TOPICS
 from ledger.chain import ChainRow
 
@@ -34,6 +37,7 @@ class Signer(Protocol):
     """What the recorders need of a signer: its key's id, and a signature of a hash."""
 
     key_id: str
+    operator: str
 
     def sign(self, event_hash: bytes) -> bytes: ...
 
@@ -50,12 +54,55 @@ class Unsigned(BadInput):
 _TOPICS_SQL = ", ".join(f"'{topic}'" for topic in OPERATOR_TOPICS)  # constants, no input
 
 
+def authorize(operator_rows: Sequence[tuple[int, bytes]], rows: Sequence[ChainRow],
+              signer: Signer | None, unsigned_error: Exception | None,
+              decode: Any) -> None:
+    """Refuse the insert of ``rows`` unless each may be written by ``signer``, judged by
+    the operator events before its position (``operator_rows``: every operator event's
+    ``(position, stored state)`` in ledger order, this transaction's own included).
+
+    Run inside the insert transaction, after the store's write lock is taken, so what it
+    reads cannot change before the commit. Before the first operator event, anyone may
+    write (the trust anchor may be unsigned, or signed by the key it registers); from it
+    on, every event needs a signer whose key is a registered, unrevoked recorder's, and
+    that recorder is who the events are recorded as. New operator events must also keep
+    the rules that span operators (``domain.operators.Roster``).
+    """
+    if not operator_rows and signer is None:
+        return
+    roster = Roster()
+    first_new = rows[0].position
+    pending = iter(sorted(operator_rows))
+    nxt = next(pending, None)
+    for row in rows:
+        while nxt is not None and nxt[0] < row.position:
+            _fold(roster, nxt, decode, check=nxt[0] >= first_new)
+            nxt = next(pending, None)
+        if roster:
+            if signer is None:
+                raise unsigned_error or Unsigned()
+            why = roster.standing(signer.key_id, signer.operator, row.position)
+            if why is not None:
+                raise Refused(f"refused: {why}")
+    while nxt is not None:  # the batch's own last operator events: their rules
+        _fold(roster, nxt, decode, check=nxt[0] >= first_new)
+        nxt = next(pending, None)
+
+
+def _fold(roster: Roster, row: tuple[int, bytes], decode: Any, *, check: bool) -> None:
+    state = bytes(row[1])
+    fact = Fact.from_stored(orjson.loads(decode(state) if decode else state))
+    roster.apply(row[0], fact, check=check)
+
+
 class SQLiteSignatures:
     """Signatures and operator lookups in a SQLite ledger."""
 
     signer: Signer | None = None
     #: Why this writer may not write events, found when the ledger was opened (if so).
     unsigned_error: Exception | None = None
+    #: The ledger's ``mapper.decode_state`` (decrypts), set by ``ledger.application``.
+    decode_state: Any = None
     events_table_name: str
     chain_table_name: str
     datastore: Any
@@ -71,19 +118,18 @@ class SQLiteSignatures:
         ]
 
     def _attribute(self, c: Any, rows: Sequence[ChainRow]) -> None:
-        """Sign ``rows`` in this transaction, or refuse an unsigned write where an operator
-        event precedes one of them (the rule ``ledger.signatures.check`` applies)."""
+        """Authorize ``rows`` against the operators as this transaction sees them
+        (``authorize``), then sign them when a signer is set."""
         e = self.events_table_name
+        c.execute(f"SELECT rowid, state FROM {e} WHERE topic IN ({_TOPICS_SQL}) "
+                  "AND rowid <= ? ORDER BY rowid", (rows[-1].position,))
+        authorize([(row[0], row[1]) for row in c.fetchall()], rows, self.signer,
+                  self.unsigned_error, self.decode_state)
         if self.signer is not None:
             key_id, sign = self.signer.key_id, self.signer.sign
             c.executemany(f"INSERT INTO {e}_signatures (position, key_id, signature) "
                           "VALUES (?, ?, ?)",
                           [(row.position, key_id, sign(row.event_hash)) for row in rows])
-            return
-        c.execute(f"SELECT 1 FROM {e} WHERE topic IN ({_TOPICS_SQL}) AND rowid < ? LIMIT 1",
-                  (rows[-1].position,))
-        if c.fetchone() is not None:
-            raise self.unsigned_error or Unsigned()
 
     def operator_events(self) -> list[tuple[int, bytes]]:
         """``(position, stored state)`` of every operator event, in ledger order."""
@@ -134,6 +180,7 @@ class PostgresSignatures:
 
     signer: Signer | None = None
     unsigned_error: Exception | None = None
+    decode_state: Any = None
     events_table_name: str
     datastore: Any
     _chain_table: Any
@@ -158,19 +205,19 @@ class PostgresSignatures:
         ]
 
     def _attribute(self, curs: Any, rows: Sequence[ChainRow]) -> None:
+        """As the SQLite mixin's: authorize under the lock, then sign."""
         events, signatures, _ = self._signature_names()
+        topics = SQL(", ").join(Literal(topic) for topic in OPERATOR_TOPICS)
+        curs.execute(SQL("SELECT notification_id, state FROM {0} WHERE topic IN ({1}) "
+                         "AND notification_id <= %s ORDER BY notification_id").format(
+                             events, topics), (rows[-1].position,))
+        found = [(row["notification_id"], bytes(row["state"])) for row in curs.fetchall()]
+        authorize(found, rows, self.signer, self.unsigned_error, self.decode_state)
         if self.signer is not None:
             key_id, sign = self.signer.key_id, self.signer.sign
             curs.executemany(SQL("INSERT INTO {0} (position, key_id, signature) "
                                  "VALUES (%s, %s, %s)").format(signatures),
                              [(row.position, key_id, sign(row.event_hash)) for row in rows])
-            return
-        topics = SQL(", ").join(Literal(topic) for topic in OPERATOR_TOPICS)
-        curs.execute(SQL("SELECT 1 AS found FROM {0} WHERE topic IN ({1}) "
-                         "AND notification_id < %s LIMIT 1").format(events, topics),
-                     (rows[-1].position,))
-        if curs.fetchone() is not None:
-            raise self.unsigned_error or Unsigned()
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def operator_events(self) -> list[tuple[int, bytes]]:
