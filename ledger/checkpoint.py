@@ -1,18 +1,23 @@
 """Checkpoints: signed tree heads that auditors keep outside the ledger.
 
 A checkpoint is a C2SP signed note (https://c2sp.org/signed-note) whose text follows
-https://c2sp.org/tlog-checkpoint, with two extension lines of ours::
+https://c2sp.org/tlog-checkpoint, with extension lines of ours::
 
     <origin>
     <tree size, decimal>
     <root hash, standard base64>
     chain <chain head, lowercase hex>
     time <RFC 3339 UTC time>
+    platforms <index size, decimal> <index root, standard base64>
 
     — <key name> <base64(4-byte key ID || 64-byte Ed25519 signature)>
 
 The chain head ties the checkpoint to the hash chain that ``verify`` recomputes, so one
-file pins both structures; the time says when the head was taken. tlog-checkpoint
+file pins both structures; the time says when the head was taken. The ``platforms`` line
+commits to the platform index of the same tree size (``ledger.platform_index``): which
+positions concern which platform, so that a report can prove it left none out. Notes
+written before the index existed have no such line and still parse (``index_size`` and
+``index_root`` are then None), but prove no completeness. tlog-checkpoint
 discourages extension lines because generic log monitors cannot audit them; here the
 ledger's own ``verify`` does. Ed25519 signatures cover the text including its final newline
 and not the blank line. A checkpoint written without a key has the blank line and no
@@ -32,6 +37,7 @@ import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import attrs
 from attrs import frozen
@@ -229,6 +235,19 @@ def _check_time(_instance: object, _attribute: object, value: object) -> None:
         raise BadInput(f"checkpoint time: {_short(value)} is not a real date and time") from None
 
 
+def _check_index_size(instance: Any, _attribute: object, value: object) -> None:
+    if value is None:
+        return
+    _check_tree_size(instance, _attribute, value)
+
+
+def _check_index_root(instance: Any, attribute: attrs.Attribute, value: object) -> None:
+    if (value is None) != (instance.index_size is None):
+        raise BadInput("checkpoint platform index: needs both its size and its root")
+    if value is not None:
+        _check_hash(instance, attribute, value)
+
+
 @frozen
 class Signature:
     """One signature line of a signed note, parsed but not verified."""
@@ -255,11 +274,17 @@ class Checkpoint:
     chain_head: bytes = attrs.field(validator=_check_hash)
     #: RFC 3339, UTC (``Z``), as ``utc_now`` gives it.
     time: str = attrs.field(validator=_check_time)
+    #: The platform index (``ledger.platform_index``): its number of leaves and its root;
+    #: both None in a note written before the index existed.
+    index_size: int | None = attrs.field(default=None, validator=_check_index_size)
+    index_root: bytes | None = attrs.field(default=None, validator=_check_index_root)
 
     def body(self) -> bytes:
         """The note text: the bytes a signature covers, final newline included."""
+        index = ("" if self.index_root is None else
+                 f"platforms {self.index_size} {encode_hash(self.index_root)}\n")
         return (f"{self.origin}\n{self.tree_size}\n{encode_hash(self.root_hash)}\n"
-                f"chain {self.chain_head.hex()}\ntime {self.time}\n").encode()
+                f"chain {self.chain_head.hex()}\ntime {self.time}\n{index}").encode()
 
     def to_note(self, private_key: Ed25519PrivateKey | None = None,
                 key_name: str | None = None) -> str:
@@ -324,10 +349,10 @@ class Checkpoint:
             # signatures) pulls what follows it into the text.
             raise _bad("an empty line inside the text; only the one before the signatures "
                        "may be blank")
-        if len(lines) != 5:
-            raise _bad(f"expected 5 lines of text (origin, tree size, root hash, chain, "
-                       f"time), found {len(lines)}")
-        origin, size_text, root_text, chain_line, time_line = lines
+        if len(lines) not in (5, 6):
+            raise _bad(f"expected 5 or 6 lines of text (origin, tree size, root hash, chain, "
+                       f"time, platforms), found {len(lines)}")
+        origin, size_text, root_text, chain_line, time_line = lines[:5]
         if not origin:
             raise _bad("the origin line is empty")
         if not _TREE_SIZE.fullmatch(size_text):
@@ -343,8 +368,24 @@ class Checkpoint:
         time = time_line.removeprefix("time ")
         if time == time_line:
             raise _bad(f"line 5 {_short(time_line)} is not 'time' and an RFC 3339 UTC time")
+        index_size = index_root = None
+        if len(lines) == 6:
+            index_size, index_root = _parse_index(lines[5])
         # The validators check the rest (size range, calendar) with their own messages.
-        return cls(origin, int(size_text), root, bytes.fromhex(chain_hex), time)
+        return cls(origin, int(size_text), root, bytes.fromhex(chain_hex), time, index_size,
+                   index_root)
+
+
+def _parse_index(line: str) -> tuple[int, bytes]:
+    """The ``platforms <size> <root>`` extension line."""
+    fields = line.split(" ")
+    if len(fields) != 3 or fields[0] != "platforms" or not _TREE_SIZE.fullmatch(fields[1]):
+        raise _bad(f"line 6 {_short(line)} is not 'platforms', an index size and its root")
+    root = _b64decode(fields[2])
+    if root is None or len(root) != HASH_SIZE:
+        raise _bad(f"platform index root {_short(fields[2])} is not a base64 "
+                   f"{HASH_SIZE}-byte hash")
+    return int(fields[1]), root
 
 
 def _parse_signature(line: str, number: int) -> Signature:

@@ -1,0 +1,187 @@
+"""The platform index: which positions of the ledger concern which platform, committed in
+each checkpoint, so that a report can prove it left no event out.
+
+**Leaves.** One leaf per (platform, position) pair, for every event among the first
+``tree_size`` leaves of the ledger's Merkle tree: the UTF-8 bytes of the platform's
+reference, a 0x00 byte, then the event's position as 8 bytes big-endian::
+
+    leaf = platform UTF-8 || 0x00 || position (uint64, big-endian)
+
+Which platforms an event concerns is ``domain.concerns`` (the one rule): the log is folded
+whole first, so each subject's *final* platform set is known, and every event of a subject
+gets a leaf under each platform of that set (an order moved by a correction concerns both
+platforms, earlier events included). Operator events get leaves under the reserved name
+``#operators`` (no reference can start with ``#``), so that a report can prove it carries
+every operator event, and so which events had to be signed. Other events of subjects that
+concern no platform get no leaf.
+
+**Tree.** The leaves sorted bytewise, hashed as an RFC 9162 Merkle tree
+(``ledger.merkle``). References hold no 0x00 byte, so the bytewise order is the order of
+(platform bytes, position), and one platform's leaves are one contiguous run. The
+checkpoint's ``platforms <size> <root>`` line commits to the tree.
+
+**Completeness proof** of platform ``P`` in an index of ``N`` leaves: ``first``, the index
+of its first leaf (where it would be when it has none), ``positions`` (rising), an
+inclusion proof of each leaf ``first + i`` = ``leaf(P, positions[i])``, and the two
+neighbours: the leaf at ``first - 1`` (unless ``first == 0``), of a platform sorting before
+``P``, and the leaf at ``first + len(positions)`` (unless that is ``N``), of a platform
+sorting after ``P``, each with its platform, position and inclusion proof. The signer of a
+checkpoint builds the tree sorted and without duplicates (``build``), so the leaves between
+two leaves of other platforms that are proven adjacent to the run are all there is: a
+position left out, added, repeated, or of another platform cannot pass ``check_range``.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import pairwise
+from typing import Any
+
+import orjson
+
+from domain.concerns import Concerns
+from domain.errors import IntegrityFailure
+from ledger.checkpoint import decode_proof, encode_proof
+from ledger.merkle import MerkleTree, verify_inclusion
+
+#: The reserved index name of operator events (a reference cannot start with ``#``).
+OPERATORS = "#operators"
+#: Notifications read a query when folding the log.
+READ_BATCH = 2000
+
+
+def leaf(platform: str, position: int) -> bytes:
+    """The canonical leaf of ``(platform, position)`` (see the module's docstring)."""
+    name = platform.encode("utf-8")
+    if b"\x00" in name or not name:
+        raise ValueError(f"not an index name: {platform!r}")
+    return name + b"\x00" + position.to_bytes(8, "big")
+
+
+def parse_leaf(data: bytes) -> tuple[str, int]:
+    """The ``(platform, position)`` of a leaf."""
+    if len(data) < 10 or data[-9] != 0:
+        raise ValueError("not an index leaf")
+    name, position = data[:-9], data[-8:]
+    return name.decode("utf-8"), int.from_bytes(position, "big")
+
+
+def objects(ledger: Any, last_position: int) -> Iterator[tuple[int, dict[str, Any]]]:
+    """``(position, exported object)`` of every event up to ``last_position``, in order,
+    from the stored bytes (decrypted where the ledger is encrypted)."""
+    decode, recorder, after = ledger.mapper.decode_state, ledger.recorder, 0
+    while after < last_position:
+        batch = recorder.select_notifications(after, READ_BATCH, inclusive_of_start=False)
+        for notification in batch:
+            if notification.id > last_position:
+                return
+            yield notification.id, orjson.loads(decode(notification.state))
+        if len(batch) < READ_BATCH:
+            return
+        after = batch[-1].id
+
+
+def leaves_of(events: Iterable[tuple[int, dict[str, Any]]]) -> list[bytes]:
+    """The sorted index leaves of ``(position, exported object)`` pairs in log order."""
+    concerns = Concerns()
+    by_subject: dict[tuple[str, str], list[int]] = {}
+    for position, obj in events:
+        subject, _, _ = concerns.add(obj)
+        by_subject.setdefault(subject, []).append(position)
+    out = []
+    for subject, positions in by_subject.items():
+        names = ({OPERATORS} if subject[0] == "operator"
+                 else concerns.platforms.get(subject, ()))
+        out.extend(leaf(name, position) for name in names for position in positions)
+    out.sort()
+    return out
+
+
+def build(ledger: Any, positions: Sequence[int]) -> list[bytes]:
+    """The sorted index leaves of the events at ``positions`` (the Merkle tree's leaves in
+    order, as the verified walk gave them): read from the log up to the last of them."""
+    if not positions:
+        return []
+    wanted = set(positions)
+    found = [(p, obj) for p, obj in objects(ledger, positions[-1]) if p in wanted]
+    if len(found) != len(wanted):
+        raise IntegrityFailure("the platform index cannot be built: events of the verified "
+                               "tree are missing from the log")
+    return leaves_of(found)
+
+
+def run_of(leaves: Sequence[bytes], platform: str) -> tuple[int, int]:
+    """``(first, end)``: the indices of ``platform``'s run in the sorted ``leaves``."""
+    prefix = platform.encode("utf-8") + b"\x00"
+    first = bisect_left(leaves, prefix)
+    end = bisect_left(leaves, prefix[:-1] + b"\x01", first)
+    return first, end
+
+
+def prove_range(tree: MerkleTree, leaves: Sequence[bytes], platform: str) -> dict[str, Any]:
+    """The completeness proof of ``platform`` (JSON-ready; see the module's docstring)."""
+    first, end = run_of(leaves, platform)
+
+    def neighbour(index: int) -> dict[str, Any] | None:
+        if not 0 <= index < len(leaves):
+            return None
+        name, position = parse_leaf(leaves[index])
+        return {"platform": name, "position": position,
+                "proof": encode_proof(tree.inclusion_proof(index))}
+
+    return {"first": first,
+            "positions": [parse_leaf(leaves[i])[1] for i in range(first, end)],
+            "proofs": [encode_proof(tree.inclusion_proof(i)) for i in range(first, end)],
+            "before": neighbour(first - 1), "after": neighbour(end)}
+
+
+def check_range(platform: str, proof: Any, size: int, root: bytes) -> list[int]:
+    """The positions ``platform`` has in the index of ``size`` leaves and ``root``, proven
+    complete by ``proof``; ``IntegrityFailure`` naming what fails, ``BadInput`` (from the
+    hash decoding) on a malformed proof."""
+    def fail(why: str) -> IntegrityFailure:
+        return IntegrityFailure(f"the platform index proof of {platform}: {why}")
+
+    if not isinstance(proof, dict) or set(proof) != {"first", "positions", "proofs",
+                                                     "before", "after"}:
+        raise fail("expected an object with first, positions, proofs, before and after")
+    first, positions, proofs = proof["first"], proof["positions"], proof["proofs"]
+    if (type(first) is not int or not isinstance(positions, list)
+            or not isinstance(proofs, list) or len(proofs) != len(positions)
+            or not all(type(p) is int and 0 <= p < 2**64 for p in positions)):
+        raise fail("first, positions and proofs are not whole numbers and one proof each")
+    for earlier, later in pairwise(positions):
+        if later <= earlier:
+            raise fail(f"position {later} is repeated or out of order")
+    end = first + len(positions)
+    if not 0 <= first <= end <= size:
+        raise fail(f"leaves {first} to {end} are not in an index of {size}")
+    for offset, (position, path) in enumerate(zip(positions, proofs, strict=True)):
+        if not verify_inclusion(leaf(platform, position), first + offset, size,
+                                decode_proof(path), root):
+            raise fail(f"position {position} is not in the checkpoint's index at leaf "
+                       f"{first + offset}")
+    name = platform.encode("utf-8")
+    for side, index, needed in (("before", first - 1, first > 0),
+                                ("after", end, end < size)):
+        other = proof[side]
+        if not needed:
+            if other is not None:
+                raise fail(f"a neighbour {side} the index's edge")
+            continue
+        if (not isinstance(other, dict) or set(other) != {"platform", "position", "proof"}
+                or not isinstance(other["platform"], str) or not other["platform"]
+                or "\x00" in other["platform"] or type(other["position"]) is not int
+                or not 0 <= other["position"] < 2**64):
+            raise fail(f"the neighbour {side} its leaves is missing or malformed "
+                       "(an event may have been left out)")
+        theirs = other["platform"].encode("utf-8")
+        if (theirs >= name) if side == "before" else (theirs <= name):
+            raise fail(f"the neighbour {side} its leaves is of {other['platform']}, which "
+                       f"does not sort {side} it")
+        if not verify_inclusion(leaf(other["platform"], other["position"]), index, size,
+                                decode_proof(other["proof"]), root):
+            raise fail(f"the neighbour {side} its leaves is not at leaf {index} of the "
+                       "checkpoint's index (an event may have been left out)")
+    return positions
