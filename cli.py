@@ -518,6 +518,7 @@ def demo(obj: Context) -> None:
 
 
 from cli_audit import register as register_audit_commands  # noqa: E402 (needs cli above)
+from cli_copy import register as register_copy_command  # noqa: E402
 from cli_import import register as register_import_command  # noqa: E402
 from cli_operator import register as register_operator_commands  # noqa: E402
 from cli_report import register as register_report_commands  # noqa: E402
@@ -526,6 +527,7 @@ register_audit_commands(cli)
 register_report_commands(cli)
 register_import_command(cli)
 register_operator_commands(cli)
+register_copy_command(cli)
 
 
 def main() -> None:
