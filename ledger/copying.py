@@ -33,6 +33,7 @@ import contextlib
 import os
 import sqlite3
 import uuid
+from base64 import b64decode
 from collections.abc import Callable, Iterator, Sequence
 from hashlib import sha256
 from pathlib import Path
@@ -143,9 +144,10 @@ def _refuse_unless_empty(source: Ledger, target: Target) -> None:
 def _server_identity(ledger: Ledger) -> tuple:
     with ledger.recorder.datastore.get_connection() as conn, \
             conn.cursor(row_factory=tuple_row) as cur:
-        row = cur.execute("SELECT current_database(), inet_server_addr()::text, "
-                          "inet_server_port(), current_setting('data_directory', true)"
-                          ).fetchone()
+        # Functions any role may call: the same database of a server started at the same
+        # instant, however the URL names the host.
+        row = cur.execute("SELECT current_database(), pg_postmaster_start_time(), "
+                          "inet_server_port()").fetchone()
     return (*row, ledger.recorder.datastore.schema)
 
 
@@ -266,8 +268,6 @@ def _recoder(source: Ledger, target: Ledger) -> Callable[[bytes], bytes] | None:
 
 
 def _key_bytes(key: str | None) -> bytes | None:
-    from base64 import b64decode
-
     return None if key is None else b64decode(key)
 
 

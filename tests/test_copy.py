@@ -314,3 +314,12 @@ def test_bad_key_options_are_one_line(runner, tmp_path, example, alice):
         assert words in error, error
         assert "c2hvcnQ" not in error
     assert not Path(target).exists()
+
+
+@pytest.mark.postgres
+def test_the_same_postgres_database_under_another_name_is_refused(runner, example, pg_url):
+    ok(bl(runner, pg_url, "import", str(example)))
+    alias = pg_url.replace("@127.0.0.1:", "@localhost:")
+    assert alias != pg_url
+    error = one_line_error(bl(runner, pg_url, "copy", "--to", alias), 2)
+    assert "is the source ledger itself" in error
