@@ -10,12 +10,14 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 import attrs
 from attrs import frozen
 
 from domain.errors import BadInput
+from domain.identifiers import check_target, clean_target
 from domain.values import (
     MAX_ITEMS,
     SLUG,
@@ -29,7 +31,8 @@ from domain.values import (
     stored_when,
 )
 
-KINDS = ("text", "slug", "choice", "texts", "slugs", "time", "bool", "event", "fields")
+KINDS = ("text", "slug", "choice", "target", "texts", "slugs", "targets", "time", "bool", "event",
+         "fields")
 #: How a field is named in a correction's ``set`` (and in every declaration).
 FIELD_NAME = re.compile(r"[a-z][a-z0-9_]{0,49}")
 #: At most this many fields are replaced by one correction.
@@ -48,12 +51,12 @@ class FieldSpec:
 
     @property
     def is_list(self) -> bool:
-        return self.kind in ("texts", "slugs")
+        return self.kind in ("texts", "slugs", "targets")
 
     @property
     def is_plain(self) -> bool:
         """Whether its JSON value is its domain value (nothing to convert either way)."""
-        return self.kind in ("text", "slug", "choice", "bool")
+        return self.kind in ("text", "slug", "choice", "target", "bool")
 
     def parse(self, value: Any, field: str) -> Any:
         """Validate one JSON value of this field and return its domain value."""
@@ -64,15 +67,17 @@ class FieldSpec:
                 raise BadInput("must list at least one item", field=field)
             if len(value) > MAX_ITEMS:
                 raise BadInput(f"lists more than {MAX_ITEMS:,} items", field=field)
-            items = _clean_items(value, self.kind == "slugs")
+            items = _clean_items(value, self.kind)
             if items is None:  # an item is refused: name it
-                check = check_slug if self.kind == "slugs" else check_text
+                check = _ITEM_CHECKS[self.kind]
                 items = [check(item, f"{field}[{i}]") for i, item in enumerate(value)]
             return tuple(dict.fromkeys(items))  # duplicates say nothing more
         if self.kind == "text":
             return check_text(value, field)
         if self.kind == "slug":
             return check_slug(value, field)
+        if self.kind == "target":
+            return check_target(value, field)
         if self.kind == "choice":
             if not isinstance(value, str) or value not in self.choices:
                 raise BadInput(f"{shown(value)} is not one of {', '.join(self.choices)}",
@@ -102,6 +107,8 @@ class FieldSpec:
             return lambda value: check_text(value, field, multiline=multiline)
         if self.kind == "slug":
             return lambda value: check_slug(value, field)
+        if self.kind == "target":
+            return lambda value: check_target(value, field)
         parse = self.parse
         return lambda value: parse(value, field)
 
@@ -134,29 +141,49 @@ def _check_replacements(value: Any, field: str) -> dict[str, Any]:
     """A correction's ``set``, checked as far as it can be without its target: field names,
     and values that some field could hold (text, a list of texts, true, false or null; never
     a number, an object or a nested list). Each value is checked against the target event's
-    own declaration when the ledger applies the correction.
+    own declaration when the ledger applies the correction. A target (``target``,
+    ``targets``) is written in its stored spelling here already: the correction is stored
+    as returned, and replay loads its values as they are.
     """
     if not isinstance(value, dict) or not value:
         raise BadInput("expected an object of the fields to replace", field=field)
     if len(value) > MAX_FIELDS:
         raise BadInput(f"replaces more than {MAX_FIELDS} fields", field=field)
+    targets = _target_names(len(REGISTRY))
+    out = dict(value)
     for name, new in value.items():
         if not FIELD_NAME.fullmatch(name):
             raise BadInput(f"{shown(name)} is not a field name", field=field)
         where = f"{field}.{name}"
         if new is None or isinstance(new, bool):
             continue
+        check = check_target if name in targets else check_text
         if isinstance(new, str):
-            check_text(new, where)
+            checked = check(new, where)
+            if check is check_target:
+                out[name] = checked
         elif isinstance(new, list) and name != "note":
             if len(new) > MAX_ITEMS:
                 raise BadInput(f"lists more than {MAX_ITEMS:,} items", field=where)
-            for i, item in enumerate(new):
-                check_text(item, f"{where}[{i}]")
+            checked = [check(item, f"{where}[{i}]") for i, item in enumerate(new)]
+            if check is check_target:
+                out[name] = checked
         else:
             raise BadInput(f"a replaced value is text, a list of texts, true, false or null; "
                            f"got {json_kind(new)}", field=where)
-    return value
+    return out
+
+
+@lru_cache(maxsize=4)
+def _target_names(registered: int) -> frozenset[str]:
+    """The data fields that hold targets wherever a correctable type declares them (worked
+    out again if ``registered``, the number of declared types, changes)."""
+    kinds: dict[str, set[str]] = {}
+    for kind in REGISTRY.values():
+        if kind.subject != "any":  # an amendment is never corrected
+            for name, spec in kind.fields():
+                kinds.setdefault(name, set()).add(spec.kind)
+    return frozenset(name for name, found in kinds.items() if found <= {"target", "targets"})
 
 
 @frozen
@@ -194,6 +221,17 @@ def choice(help: str, choices: tuple[str, ...], *, required: bool = True) -> Any
 def texts(help: str, *, singular: str, required: bool = True) -> Any:
     """A list of texts; on the command line a repeated ``--<singular>`` option."""
     return _field("texts", help, required=required, singular=singular)
+
+
+def target(help: str, *, required: bool = True) -> Any:
+    """A target: a domain name, an IP address or network, or an app id, stored in one
+    spelling (``domain.identifiers``)."""
+    return _field("target", help, required=required)
+
+
+def targets(help: str, *, singular: str, required: bool = True) -> Any:
+    """A list of targets; on the command line a repeated ``--<singular>`` option."""
+    return _field("targets", help, required=required, singular=singular)
 
 
 def slugs(help: str, *, singular: str, required: bool = True) -> Any:
@@ -314,18 +352,28 @@ class EventType:
         return writers
 
 
-def _clean_items(items: list[Any], slugs: bool) -> list[str] | None:
-    """The items of a list field if every one is acceptable (a reference, or a one-line
-    text, stripped), else None; without building each item's path for an error that
-    does not happen (``FieldSpec.parse`` then names the item at fault)."""
+def _clean_items(items: list[Any], kind: str) -> list[str] | None:
+    """The items of a list field of ``kind`` if every one is acceptable (a reference, a
+    target in its stored spelling, or a one-line text, stripped), else None; without
+    building each item's path for an error that does not happen (``FieldSpec.parse`` then
+    names the item at fault)."""
     out = []
     for item in items:
-        checked = ((item if item.__class__ is str and SLUG.fullmatch(item) else None)
-                   if slugs else clean_text(item, False))
+        if kind == "slugs":
+            checked = item if item.__class__ is str and SLUG.fullmatch(item) else None
+        elif kind == "targets":
+            checked = clean_target(item)
+        else:
+            checked = clean_text(item, False)
         if checked is None:
             return None
         out.append(checked)
     return out
+
+
+#: How a list field's items are checked, one by one, to name the item at fault.
+_ITEM_CHECKS: dict[str, Callable[[Any, str], str]] = {
+    "texts": check_text, "slugs": check_slug, "targets": check_target}
 
 
 REGISTRY: dict[str, EventType] = {}

@@ -1,9 +1,10 @@
-"""Small immutable values: references, valid times and source citations."""
+"""Small immutable values: references, texts, identifiers, valid times and source citations."""
 
 from __future__ import annotations
 
 import re
 import reprlib
+import unicodedata
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
@@ -38,6 +39,34 @@ FREE_TEXT = frozenset({"summary", "reason", "claim", "detail", "note", "quote"})
 _BIDI = "\u202a-\u202e\u2066-\u2069"
 _REFUSED_FREE = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI}\ud800-\udfff]")
 _REFUSED_LINE = re.compile(f"[\x00-\x1f\x7f-\x9f\u2028\u2029{_BIDI}\ud800-\udfff]")
+
+#: Identifiers: texts that name someone or something and are compared as they are written, so
+#: that two which look alike must be equal (see ``check_identifier``). ``check_text`` applies
+#: the identifier rules to the fields named here (the operator who records). Targets follow
+#: the same rules and their own grammar (``domain.identifiers``); references are ASCII slugs.
+IDENTIFIERS = frozenset({"operator"})
+#: The longest identifier (an operator's name).
+MAX_NAME = 200
+
+# Refused in an identifier, beyond what ``check_text`` refuses in any one-line text: the
+# general categories format (Cf: zero-width space and joiners, bidi marks, the BOM, soft
+# hyphen, tags), control (Cc), surrogate (Cs), private use (Co: it shows as whatever a font
+# draws) and unassigned (Cn: it may become anything), line and paragraph separators (Zl, Zp),
+# every space but U+0020 (a no-break space makes "a b" a different name), and the
+# default-ignorable characters of other categories, which display as nothing: the combining
+# grapheme joiner, the Hangul fillers, the Khmer inherent vowels, the variation selectors;
+# and the braille blank, which displays as a space.
+_REFUSED_CATEGORIES = frozenset({"Cf", "Cc", "Cs", "Co", "Cn", "Zl", "Zp"})
+_INVISIBLE = re.compile("[\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u2800\u3164"
+                        "\ufe00-\ufe0f\uffa0\U000e0100-\U000e01ef]")
+#: Scripts that may mix in one identifier (Unicode TS 39's "highly restrictive" profile:
+#: Japanese, Chinese and Korean writing mix Han with their own scripts, and with Latin).
+_SCRIPT_MIXES = (frozenset({"Latin", "Han", "Hiragana", "Katakana"}),
+                 frozenset({"Latin", "Han", "Bopomofo"}),
+                 frozenset({"Latin", "Han", "Hangul"}))
+# A letter's script is the first word of its Unicode name ("CYRILLIC SMALL LETTER IE"),
+# except for these, whose name starts otherwise.
+_SCRIPT_OF_WORD = {"CJK": "Han", "HALFWIDTH": "Katakana"}
 
 _SHOWN = reprlib.Repr()
 _SHOWN.maxstring = 60
@@ -126,14 +155,21 @@ def check_text(value: object, field: str, *, limit: int = MAX_TEXT,
 
     It must not hold a control character (free text may hold a tab and a line break; by
     default a field is free text when its name is in ``FREE_TEXT``), a bidirectional
-    override or isolate, or a lone surrogate.
+    override or isolate, or a lone surrogate. Any script may be used, and invisible marks
+    (a zero-width joiner in Persian or Hindi, a right-to-left mark) are kept: the text is
+    shown as text. A field named in ``IDENTIFIERS`` is an identifier (``check_identifier``).
     """
+    if field in IDENTIFIERS:
+        return check_identifier(value, field, limit=limit)
     if multiline is None:
         multiline = is_free_text(field)
     text = clean_text(value, multiline, limit)
-    if text is not None:
-        return text
-    # Refused (or a subclass of str): say why.
+    return _explain_text(value, field, limit, multiline) if text is None else text
+
+
+def _explain_text(value: object, field: str, limit: int, multiline: bool) -> str:
+    """``check_text`` once ``clean_text`` refused ``value``: the ``BadInput`` saying why (or
+    the stripped text, for a subclass of str that ``clean_text`` does not take)."""
     if not isinstance(value, str):
         raise BadInput(f"expected text, got {json_kind(value)}", field=field)
     value = value.strip()
@@ -146,6 +182,85 @@ def check_text(value: object, field: str, *, limit: int = MAX_TEXT,
         raise BadInput(f"character {bad.start() + 1} is {_describe_char(bad.group(), multiline)}",
                        field=field)
     return value
+
+
+def check_identifier(value: object, field: str, *, limit: int = MAX_NAME) -> str:
+    """Return ``value`` stripped, in Unicode NFC, if it is an identifier: one line of text
+    (``check_text``) that cannot pass for another.
+
+    Refused: invisible characters (a zero-width space, a joiner, a bidi mark, a variation
+    selector; see ``_REFUSED_CATEGORIES``), spaces other than U+0020, compatibility
+    look-alikes (a full-width or mathematical letter: whatever NFKC changes), and letters of
+    two scripts that do not mix (Latin with Cyrillic or Greek: "telegram.m\u0435" with a
+    Cyrillic e). One script, any script, is fine, as are the mixes of Japanese, Chinese and
+    Korean writing (with Latin). ASCII text passes these checks by construction.
+    """
+    text = clean_text(value, False, limit)
+    if text is None:
+        text = _explain_text(value, field, limit, False)
+    problem = identifier_problem(text)
+    if problem:
+        raise BadInput(f"{shown(text)} {problem}", field=field)
+    return text if text.isascii() else unicodedata.normalize("NFC", text)
+
+
+def identifier_problem(text: str) -> str | None:
+    """Why a one-line ``text`` is no identifier (see ``check_identifier``), or None."""
+    return character_problem(text) or script_problem(text)
+
+
+def character_problem(text: str) -> str | None:
+    """Why ``text`` holds a character no identifier may hold (invisible, a space but U+0020,
+    a compatibility look-alike), or None."""
+    if text.isascii():
+        return None
+    for i, char in enumerate(text):
+        category = unicodedata.category(char)
+        if category == "Co" or category == "Cn":
+            what = "a private-use character" if category == "Co" else "an unassigned code point"
+            return (f"holds {what} (U+{ord(char):04X}) at character {i + 1}: it displays as "
+                    "whatever a font draws, and an identifier may not hold one")
+        if (category in _REFUSED_CATEGORIES or _INVISIBLE.match(char)
+                or (category == "Zs" and char != " ")):
+            return (f"holds {_char_name(char)} at character {i + 1}, which displays as "
+                    "nothing or as a plain space: an identifier may not")
+        if unicodedata.normalize("NFKC", char) != unicodedata.normalize("NFC", char):
+            return (f"holds {_char_name(char)} at character {i + 1}, a look-alike of "
+                    f"{unicodedata.normalize('NFKC', char)!r}: write that instead")
+    return None
+
+
+def script_problem(text: str) -> str | None:
+    """Why ``text`` mixes the letters of scripts that do not mix, or None."""
+    if text.isascii():
+        return None
+    scripts: dict[str, int] = {}
+    for i, char in enumerate(text):
+        script = _script(char)
+        if script is not None:
+            scripts.setdefault(script, i)
+    if len(scripts) > 1 and not any(scripts.keys() <= mix for mix in _SCRIPT_MIXES):
+        first, second = sorted(scripts, key=scripts.__getitem__)[:2]
+        at = scripts[second]
+        return (f"mixes {first} and {second} letters (character {at + 1} is "
+                f"{_char_name(text[at])}): letters of one script look like another's, so "
+                "write an identifier in one script")
+    return None
+
+
+def _char_name(char: str) -> str:
+    return f"U+{ord(char):04X} {unicodedata.name(char, 'unnamed')}"
+
+
+def _script(char: str) -> str | None:
+    """The script of a letter or of a script's own mark (``Cyrillic``), else None: digits,
+    punctuation, symbols, modifier letters and combining marks belong to every script."""
+    category = unicodedata.category(char)
+    if (category[0] == "L" and category != "Lm") or category in ("Mn", "Mc"):
+        word = unicodedata.name(char, "").partition(" ")[0]
+        if word and word != "COMBINING":
+            return _SCRIPT_OF_WORD.get(word) or word.capitalize()
+    return None
 
 
 @lru_cache(maxsize=65536)

@@ -17,6 +17,8 @@ from domain.declaration import (
     moment,
     slug,
     slugs,
+    target,
+    targets,
     text,
     texts,
 )
@@ -46,8 +48,9 @@ class PlatformRegistered:
     """A platform enters the ledger, with the targets (domain names, app ids) it is reached at."""
 
     name: str = text("the platform's name")
-    targets: tuple[str, ...] = texts("a domain name or app id the platform is reached at",
-                                     singular="target")
+    targets: tuple[str, ...] = targets("a domain name, IP address or network, or app id "
+                                       "(app:android:PACKAGE, app:ios:ID) the platform is "
+                                       "reached at", singular="target")
     company: str | None = text("the company behind it", required=False)
 
 
@@ -101,7 +104,8 @@ class Blocked:
 
     platform: str = slug("the platform the order concerns")
     authority: str = text("who ordered the block")
-    targets: tuple[str, ...] = texts("a domain name or app id blocked", singular="target")
+    targets: tuple[str, ...] = targets("a domain name, IP address or network, or app id "
+                                       "blocked", singular="target")
     reasons: tuple[str, ...] = texts("why it was blocked", singular="reason")
     legal_basis: str | None = text("the law or article relied on", required=False)
     instrument: str | None = text("the order's document (letter, press release no.)",
@@ -116,8 +120,8 @@ class Blocked:
 class Unblocked:
     """The block is lifted for some or all targets, permanently or until a time."""
 
-    targets: tuple[str, ...] = texts("a target lifted (default: every target still held)",
-                                     singular="target", required=False)
+    targets: tuple[str, ...] = targets("a target lifted (default: every target still held)",
+                                       singular="target", required=False)
     until: When | None = moment("a temporary lift ends then and the targets are blocked again")
     authority: str | None = text("who lifted it", required=False)
     summary: str | None = text("what was announced", required=False)
@@ -129,7 +133,7 @@ class Unblocked:
 class AccessObserved:
     """What was seen on a network: whether a target of the order was reachable."""
 
-    target: str = text("the target checked")
+    target: str = target("the target checked")
     accessible: bool = flag("whether it was reachable")
     network: str | None = text("the ISP or ASN it was checked on", required=False)
 
