@@ -14,8 +14,8 @@ from cli import Context, as_known_at_option, as_of_option, pass_context
 from cli_audit import _read
 from cli_output import check_output, force_option, write_text
 from domain.errors import BadInput
-from ledger.checkpoint import load_public_key
-from projections.proof import check_report
+from ledger.checkpoint import load_private_key, load_public_key
+from projections.proof import check_report, sign_report
 from projections.provenance import provenance
 from projections.report_render import render_html, render_markdown, render_prov
 
@@ -37,22 +37,27 @@ RENDERERS = {"md": render_markdown, "html": render_html, "prov-json": render_pro
 @force_option
 @click.option("--checkpoint", "checkpoint_file", metavar="FILE",
               help="Cite this checkpoint (default: the latest kept in the ledger).")
+@click.option("--key", "key_file", metavar="PEM", help="Sign the report with this Ed25519 "
+              "private key (default: the operator's, --key or BLOCKLEDGER_SIGNING_KEY).")
 @as_of_option
 @as_known_at_option
 @pass_context
 def provenance_report(obj: Context, subject: str, fmt: str, output: str | None,
                       checkpoint_file: str | None, as_of: str | None,
-                      as_known_at: str | None, force: bool) -> None:
-    """Every event concerning SUBJECT with its sources, hash and inclusion proof."""
+                      as_known_at: str | None, force: bool, key_file: str | None) -> None:
+    """Every event concerning SUBJECT with its sources, hash and inclusion proof, and the
+    proof that none was left out; signed as a whole when a key is given."""
     from cli import parse_when
 
     if output:
         check_output(output, force=force, target=obj.target)
     note = _read(checkpoint_file, "checkpoint") if checkpoint_file else None
+    key = load_private_key(key_file) if key_file else obj.signing_key()
     with obj.ledger() as ledger:
         result = provenance(ledger, subject, as_of=parse_when(as_of, "as-of"),
                             as_known_at=parse_when(as_known_at, "as-known-at"),
                             checkpoint_note=note)
+    result = sign_report(result, key)
     text = (orjson.dumps(result, option=orjson.OPT_INDENT_2).decode() + "\n" if fmt == "json"
             else RENDERERS[fmt](result))
     if output:
@@ -64,19 +69,28 @@ def provenance_report(obj: Context, subject: str, fmt: str, output: str | None,
 
 @click.command("verify-proof")
 @click.argument("report_file", metavar="REPORT.json")
-@click.option("--public-key", metavar="PEM", help="The checkpoint must be signed by this key.")
-def verify_proof(report_file: str, public_key: str | None) -> None:
-    """Check a JSON provenance report on its own, without any ledger: every event hash and
-    inclusion proof against the checkpoint it cites, and the checkpoint's signature."""
+@click.option("--public-key", metavar="PEM", help="The checkpoints must be signed by this key.")
+@click.option("--report-key", metavar="PEM", help="The report must be signed by this key.")
+def verify_proof(report_file: str, public_key: str | None, report_key: str | None) -> None:
+    """Check a JSON provenance report on its own, without any ledger: every event's hash,
+    inclusion proof and signature, the proof that no event was left out or added, and that
+    every other field is what those events give; with --public-key the checkpoints'
+    signatures, with --report-key the report's. Exit 3 names what fails."""
     try:
         report_obj: Any = orjson.loads(_read(report_file, "report"))
     except orjson.JSONDecodeError as error:
         raise BadInput(f"{report_file} is not JSON: {error}") from None
     key = load_public_key(public_key) if public_key else None
-    checked = check_report(report_obj, key)
-    click.echo(f"ok: {checked} events proven against the checkpoint of "
-               f"{report_obj['checkpoint']['tree_size']} events"
-               + (", signature valid" if key else ", signature not checked (no --public-key)"))
+    signer = load_public_key(report_key) if report_key else None
+    proven = check_report(report_obj, key, signer)
+    report_said = {True: "report signed by --report-key", None: (
+        "report signature not checked (no --report-key)" if report_obj["report_signature"]
+        ["signed"] else "report not signed")}[proven.report_signed]
+    click.echo(f"ok: {proven.events} events proven complete against the checkpoint of "
+               f"{proven.tree_size} events; "
+               + ("checkpoint signature valid" if key
+                  else "checkpoint signature not checked (no --public-key)")
+               + f"; {report_said}")
 
 
 def register(group: click.Group) -> None:

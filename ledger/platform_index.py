@@ -34,13 +34,13 @@ position left out, added, repeated, or of another platform cannot pass ``check_r
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from itertools import pairwise
 from typing import Any
 
 import orjson
 
-from domain.concerns import Concerns
+from domain.concerns import Concerns, Subject
 from domain.errors import IntegrityFailure
 from ledger.checkpoint import decode_proof, encode_proof
 from ledger.merkle import MerkleTree, verify_inclusion
@@ -82,33 +82,31 @@ def objects(ledger: Any, last_position: int) -> Iterator[tuple[int, dict[str, An
         after = batch[-1].id
 
 
-def leaves_of(events: Iterable[tuple[int, dict[str, Any]]]) -> list[bytes]:
-    """The sorted index leaves of ``(position, exported object)`` pairs in log order."""
-    concerns = Concerns()
-    by_subject: dict[tuple[str, str], list[int]] = {}
-    for position, obj in events:
-        subject, _, _ = concerns.add(obj)
-        by_subject.setdefault(subject, []).append(position)
+def fold(ledger: Any, positions: Sequence[int]) -> tuple[list[bytes], dict[Subject, set[str]]]:
+    """The sorted index leaves of the events at ``positions`` (the Merkle tree's leaves in
+    order), read from the log up to the last of them, and the platforms each subject
+    concerns (``domain.concerns``, folded over the whole log first)."""
+    wanted, concerns = set(positions), Concerns()
+    by_subject: dict[Subject, list[int]] = {}
+    found = 0
+    for position, obj in objects(ledger, positions[-1] if positions else 0):
+        if position in wanted:
+            by_subject.setdefault(concerns.add(obj)[0], []).append(position)
+            found += 1
+    if found != len(wanted):
+        raise IntegrityFailure("the platform index cannot be built: events of the verified "
+                               "tree are missing from the log")
     out = []
-    for subject, positions in by_subject.items():
-        names = ({OPERATORS} if subject[0] == "operator"
-                 else concerns.platforms.get(subject, ()))
-        out.extend(leaf(name, position) for name in names for position in positions)
+    for subject, held in by_subject.items():
+        names = {OPERATORS} if subject[0] == "operator" else concerns.platforms[subject]
+        out.extend(leaf(name, position) for name in names for position in held)
     out.sort()
-    return out
+    return out, concerns.platforms
 
 
 def build(ledger: Any, positions: Sequence[int]) -> list[bytes]:
-    """The sorted index leaves of the events at ``positions`` (the Merkle tree's leaves in
-    order, as the verified walk gave them): read from the log up to the last of them."""
-    if not positions:
-        return []
-    wanted = set(positions)
-    found = [(p, obj) for p, obj in objects(ledger, positions[-1]) if p in wanted]
-    if len(found) != len(wanted):
-        raise IntegrityFailure("the platform index cannot be built: events of the verified "
-                               "tree are missing from the log")
-    return leaves_of(found)
+    """The sorted index leaves of the events at ``positions`` (see ``fold``)."""
+    return fold(ledger, positions)[0]
 
 
 def run_of(leaves: Sequence[bytes], platform: str) -> tuple[int, int]:

@@ -1,54 +1,427 @@
-"""Check a provenance report on its own: hashes, inclusion proofs, checkpoint signature.
+"""A provenance report from its evidence, and the check of a report against its evidence.
 
-Needs nothing but the report (and the public key): this is what a third party runs.
+A JSON provenance report (``format`` 2) is two things: its **evidence**, what the ledger
+proved, and everything **derived** from the evidence. ``assemble`` derives the report from
+the evidence, with the project's own fold code (``projections.book``, ``projections.history``,
+``ledger.signatures``); the ledger side (``projections.provenance``) gathers the evidence
+and calls it, and ``check_report`` proves the evidence and calls it again, then compares:
+any field of the report that is not what the evidence gives fails, whichever field it is.
+
+The evidence (``report["evidence"]``):
+
+- ``records``: the events the report rests on, by rising position, each its export form
+  (the fields its hash covers, position included), ``leaf_index`` and RFC 9162 inclusion
+  ``proof`` against the checkpoint the report cites, and its operator ``signature``
+  (``{key_id, signature}``) or null;
+- ``index``: for the subject's name, for every platform the subject concerns, and for the
+  operators (``#operators``), a completeness proof against the checkpoint's platform index
+  (``ledger.platform_index``); the records are exactly the union of those positions, so no
+  event can be left out, repeated or added, and every event after the first operator is
+  known to need a signature by a key the operator events in the report registered;
+- ``checkpoints``: other checkpoints kept in the ledger, each with a consistency proof to
+  the cited one, which bound each event's record time (``record_time``).
+
+Outside evidence and derivation are only the producer's statements, which nothing in the
+report proves: ``generated_at``, ``ledger`` (its size when the report was made),
+``verification`` (what the producer checked), and the report's own signature
+(``report_signature``: Ed25519 by the producer's key over ``REPORT_PREFIX`` and the
+canonical JSON of the report without that block), which covers them.
 """
 
 from __future__ import annotations
 
+import base64
+from datetime import datetime
+from itertools import pairwise
 from typing import Any
 
-from domain.errors import BadInput, Refused
-from ledger.canonical import event_hash
-from ledger.checkpoint import Checkpoint, decode_proof, verify_signature
-from ledger.merkle import verify_inclusion
-from ledger.signatures import verify_event_signature
-from projections.provenance import HASHED_FIELDS
+import orjson
+from attrs import frozen
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from domain.errors import BadInput, IntegrityFailure, LedgerError, Refused, SubjectNotFound
+from domain.fact import Fact
+from domain.operators import key_id
+from domain.values import When
+from ledger.application import Entry
+from ledger.canonical import canonical, event_hash
+from ledger.checkpoint import Checkpoint, decode_proof, encode_hash, verify_signature
+from ledger.merkle import verify_consistency, verify_inclusion
+from ledger.platform_index import OPERATORS, check_range
+from ledger.signatures import PREFIX, check, operators, raw_public_key
+from projections.book import Book
+from projections.history import lines
+
+FORMAT = 2
+#: The fields of an event that its hash covers (its export form, less the hash).
+HASHED_FIELDS = ("id", "type", "subject", "occurred_at", "sources", "note", "data",
+                 "recorded_at", "recorded_by", "position")
+RECORD_FIELDS = frozenset(HASHED_FIELDS) | {"leaf_index", "proof", "signature"}
+#: What the producer says and nothing proves; the report's signature covers them.
+STATEMENTS = ("generated_at", "ledger", "verification", "report_signature")
+REPORT_PREFIX = b"blockledger report signature v1\n"
 
 
-def check_report(report: Any, public_key: Any = None) -> int:
-    """Return how many events were proven; raise ``Refused`` naming the first that fails.
+class ReportFailure(IntegrityFailure, Refused):
+    """A report that does not verify: exit 3 (an ``IntegrityFailure``), and a refusal."""
 
-    With ``public_key`` the checkpoint's signature must verify with it. An event that
-    carries an operator's signature must verify with the public key it names (whether that
-    key belongs to who it says is for the reader to check against the ledger's operators).
-    """
-    if not isinstance(report, dict) or not isinstance(report.get("events"), list):
-        raise BadInput("not a provenance report: expected an object with 'events'")
-    cited = report.get("checkpoint")
-    if not isinstance(cited, dict) or not isinstance(cited.get("note"), str):
-        raise Refused("refused: the report cites no checkpoint, so nothing can be proven "
-                      "(run 'blockledger checkpoint' before the report)")
-    checkpoint, _ = Checkpoint.parse(cited["note"])
-    if public_key is not None and not verify_signature(cited["note"], public_key):
-        raise Refused("refused: the checkpoint's signature does not verify with the given key")
-    for number, event in enumerate(report["events"], start=1):
-        if not isinstance(event, dict):
-            raise BadInput(f"event {number} is not an object")
-        name = f"event {number} ({event.get('id')})"
-        exported = {k: event[k] for k in HASHED_FIELDS if k in event}
-        recomputed = event_hash(exported)
-        if recomputed != event.get("hash"):
-            raise Refused(f"refused: {name}: its fields do not hash to its recorded hash "
-                          "(the report was altered)")
-        signature = event.get("signature")
-        if signature is not None and not verify_event_signature(recomputed, signature):
-            raise Refused(f"refused: {name}: its signature does not verify with the public "
-                          "key it names")
-        proof, index = event.get("proof"), event.get("leaf_index")
-        if proof is None or not isinstance(index, int):
-            raise Refused(f"refused: {name} is not covered by the checkpoint")
-        if not verify_inclusion(bytes.fromhex(recomputed), index, checkpoint.tree_size,
-                                decode_proof(proof), checkpoint.root_hash):
-            raise Refused(f"refused: {name}: its inclusion proof does not lead to the "
-                          "checkpoint's root")
-    return len(report["events"])
+
+@frozen
+class Evidence:
+    subject: str
+    as_of: When | None
+    as_known_at: When | None
+    note: str
+    records: list[dict[str, Any]]
+    index: dict[str, Any]
+    checkpoints: list[dict[str, Any]]
+
+
+def exported(record: dict[str, Any]) -> dict[str, Any]:
+    """The export form of a record: the fields its hash covers."""
+    return {k: record[k] for k in HASHED_FIELDS if k in record}
+
+
+class Carried:
+    """The records, looking like a ledger to ``ledger.signatures`` (``operators``,
+    ``check``): so that the report's signatures are read and checked by the same code as
+    the ledger's, on the operator events the report carries."""
+
+    def __init__(self, records: list[dict[str, Any]], hashes: list[str]):
+        self.recorder, self.mapper = self, self
+        self._records, self._hashes = records, hashes
+
+    def decode_state(self, state: bytes) -> bytes:
+        return state
+
+    def operator_events(self) -> list[tuple[int, bytes]]:
+        return [(r["position"], canonical(exported(r))) for r in self._records
+                if str(r.get("type", "")).startswith("operator-")]
+
+    def signature_rows(self, after_seq: int, limit: int) -> list[tuple]:
+        rows = []
+        for seq in range(after_seq + 1, min(after_seq + limit, len(self._records)) + 1):
+            record, signed = self._records[seq - 1], self._records[seq - 1]["signature"]
+            rows.append((seq, record["position"], bytes.fromhex(self._hashes[seq - 1]),
+                         *((signed["key_id"], base64.b64decode(signed["signature"]),
+                            canonical(exported(record))) if signed else (None,) * 3)))
+        return rows
+
+
+def _time(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def _bound(cp: Checkpoint | None) -> dict[str, Any] | None:
+    return None if cp is None else {"tree_size": cp.tree_size, "time": cp.time}
+
+
+def record_time(checkpoints: list[Checkpoint], leaf_index: int) -> dict[str, Any]:
+    """The checkpoints that bound an event's record time: the latest taken without it
+    (``not_before``: it was recorded after that time) and the earliest taken with it
+    (``not_after``)."""
+    without = [c for c in checkpoints if c.tree_size <= leaf_index]
+    with_it = [c for c in checkpoints if c.tree_size > leaf_index]
+    return {"not_before": _bound(max(without, key=lambda c: _time(c.time), default=None)),
+            "not_after": _bound(min(with_it, key=lambda c: _time(c.time), default=None))}
+
+
+def assemble(evidence: Evidence) -> dict[str, Any]:
+    """The report that ``evidence`` gives, but for the producer's statements."""
+    checkpoint, signers = Checkpoint.parse(evidence.note)
+    bounds = [checkpoint, *(Checkpoint.parse(c["note"])[0] for c in evidence.checkpoints)]
+    records = evidence.records
+    hashes = [event_hash(exported(r)) for r in records]
+    by_key = {op.key_id: op for op in operators(Carried(records, hashes)).values()}
+    by_position = {r["position"]: (r, h) for r, h in zip(records, hashes, strict=True)}
+    entries = [Entry(r["position"], Fact.from_stored(exported(r))) for r in records]
+    book = Book(entries, as_known_at=evidence.as_known_at.instant
+                if evidence.as_known_at else None)
+    events = []
+    for line in lines(book, evidence.subject, as_of=evidence.as_of):
+        record, hashed = by_position[book.position(line.original)]
+        out = exported(record)
+        out["hash"] = hashed
+        out["summary"] = line.current.describe()
+        out.update(line.amendments.links(line.original.id))
+        if line.corrected:
+            current = line.current.to_json()
+            out["current"] = {k: current[k] for k in ("occurred_at", "note", "data")
+                              if k in current}
+        out["leaf_index"], out["proof"] = record["leaf_index"], record["proof"]
+        signed = record["signature"]
+        op = by_key.get(signed["key_id"]) if signed else None
+        out["signature"] = signed and {
+            "operator": op.name if op else None, "key_id": signed["key_id"],
+            "public_key": op.public_key if op else None, "signature": signed["signature"]}
+        out["record_time"] = record_time(bounds, record["leaf_index"])
+        events.append(out)
+    return {
+        "report": "provenance", "format": FORMAT, "subject": evidence.subject,
+        "as_of": evidence.as_of.text if evidence.as_of else None,
+        "as_known_at": evidence.as_known_at.text if evidence.as_known_at else None,
+        "proven": True,
+        "checkpoint": {
+            "origin": checkpoint.origin, "tree_size": checkpoint.tree_size,
+            "root_hash": encode_hash(checkpoint.root_hash),
+            "chain_head": checkpoint.chain_head.hex(), "time": checkpoint.time,
+            "platform_index": {"size": checkpoint.index_size,
+                               "root": encode_hash(checkpoint.index_root)}
+            if checkpoint.index_root is not None else None,
+            "signers": [s.key_name for s in signers], "note": evidence.note},
+        "signatures": {"message": f"{PREFIX.decode().strip()!r}, a newline, then the "
+                       "32 bytes of the event hash; Ed25519",
+                       "signed": sum(ev["signature"] is not None for ev in events)},
+        "events": events,
+        "evidence": {"records": records, "index": evidence.index,
+                     "checkpoints": evidence.checkpoints},
+    }
+
+
+# -- the report's own signature ----------------------------------------------------------------
+
+
+def signed_bytes(report: dict[str, Any]) -> bytes:
+    """What the report's signature covers: ``REPORT_PREFIX`` and the canonical JSON (RFC
+    8785) of the report without its ``report_signature``."""
+    return REPORT_PREFIX + canonical({k: v for k, v in report.items()
+                                      if k != "report_signature"})
+
+
+def sign_report(report: dict[str, Any], key: Ed25519PrivateKey | None) -> dict[str, Any]:
+    """``report`` with its ``report_signature``: by ``key``, or ``{"signed": false}``."""
+    if key is None:
+        return {**report, "report_signature": {"signed": False}}
+    raw = raw_public_key(key.public_key())
+    return {**report, "report_signature": {
+        "signed": True, "key_id": key_id(raw),
+        "public_key": base64.b64encode(raw).decode("ascii"),
+        "signature": base64.b64encode(key.sign(signed_bytes(report))).decode("ascii")}}
+
+
+def _check_report_signature(report: dict[str, Any], key: Any) -> bool | None:
+    """Whether the report is signed by ``key`` (None: not asked); fails if it says it is
+    signed and the signature does not verify with the key it names."""
+    block = report.get("report_signature")
+    if not isinstance(block, dict) or not isinstance(block.get("signed"), bool):
+        raise BadInput("report_signature: expected an object saying whether it is signed")
+    if not block["signed"]:
+        if set(block) != {"signed"}:
+            raise ReportFailure("the report says it is unsigned but carries a signature")
+        if key is not None:
+            raise ReportFailure("the report is not signed, so --report-key cannot check it")
+        return None
+    try:
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+        named = Ed25519PublicKey.from_public_bytes(base64.b64decode(block["public_key"],
+                                                                    validate=True))
+        named.verify(base64.b64decode(block["signature"], validate=True),
+                     signed_bytes(report))
+        if block["key_id"] != key_id(raw_public_key(named)) or set(block) != {
+                "signed", "key_id", "public_key", "signature"}:
+            raise InvalidSignature
+    except (InvalidSignature, ValueError, TypeError, KeyError):
+        raise ReportFailure("the report's signature does not verify (the report was "
+                            "altered after it was signed)") from None
+    if key is not None and raw_public_key(key) != raw_public_key(named):
+        raise ReportFailure("the report is signed by another key than --report-key")
+    return key is not None
+
+
+# -- checking ----------------------------------------------------------------------------------
+
+
+def _when(value: Any, name: str) -> When | None:
+    if value is None:
+        return None
+    when = When.parse(value, name, end_of_day=True)
+    if when.text != value:
+        raise BadInput(f"{name}: {value!r} is not in the form a report writes")
+    return when
+
+
+def _record(record: Any, number: int, size: int, root: bytes) -> str:
+    """The hash of one record, after checking its shape and its inclusion proof."""
+    if not isinstance(record, dict) or not record.keys() <= RECORD_FIELDS:
+        raise BadInput(f"evidence record {number}: expected an event's fields, leaf_index, "
+                       "proof and signature")
+    position, index, signed = (record.get("position"), record.get("leaf_index"),
+                               record.get("signature"))
+    well_signed = signed is None or (
+        isinstance(signed, dict) and set(signed) == {"key_id", "signature"}
+        and all(isinstance(v, str) for v in signed.values()))
+    if type(position) is not int or type(index) is not int or not well_signed:
+        raise BadInput(f"evidence record {number}: position, leaf_index or signature is "
+                       "malformed")
+    try:
+        hashed = event_hash(exported(record))
+    except (TypeError, orjson.JSONEncodeError):
+        raise BadInput(f"evidence record {number}: not JSON an event can hold") from None
+    if not verify_inclusion(bytes.fromhex(hashed), index, size, decode_proof(record.get("proof")),
+                            root):
+        raise ReportFailure(f"the event at position {position}: its fields and proof do not "
+                            f"lead to the checkpoint's root (altered, or not in the ledger)")
+    return hashed
+
+
+@frozen
+class Proven:
+    events: int
+    tree_size: int
+    checkpoint_signed: bool
+    report_signed: bool | None
+
+
+def check_report(report: Any, public_key: Any = None, report_key: Any = None) -> Proven:
+    """Prove a report's evidence and that the report is what it gives; raise
+    ``ReportFailure`` (exit 3) naming the first thing that fails, ``BadInput`` (exit 2) on
+    a report of the wrong shape. With ``public_key`` every checkpoint the report rests on
+    must be signed by it; with ``report_key`` the report itself."""
+    try:
+        return _check(report, public_key, report_key)
+    except LedgerError:
+        raise
+    except Exception as error:  # any shape not foreseen is still one line, exit 2
+        raise BadInput(f"not a provenance report: {type(error).__name__} "
+                       f"{str(error)[:80]!r}") from None
+
+
+def _check(report: Any, public_key: Any, report_key: Any) -> Proven:
+    if not isinstance(report, dict) or report.get("report") != "provenance":
+        raise BadInput("not a provenance report: expected an object with \"report\": "
+                       "\"provenance\"")
+    if report.get("format") != FORMAT:
+        raise BadInput(f"not a provenance report of format {FORMAT} (made by another "
+                       "version: make it again)")
+    report_signed = _check_report_signature(report, report_key)
+    cited, evidence = report.get("checkpoint"), report.get("evidence")
+    if not isinstance(cited, dict):
+        raise ReportFailure("the report cites no checkpoint, so nothing in it is proven "
+                            "(run 'blockledger checkpoint' before the report)")
+    if not isinstance(evidence, dict):
+        raise ReportFailure("the report carries no evidence, so nothing in it is proven "
+                            "(its checkpoint has no platform index? write a new checkpoint "
+                            "and make the report again)")
+    note = cited.get("note")
+    checkpoint, signatures = Checkpoint.parse(note if isinstance(note, str) else b"")
+    if checkpoint.index_root is None:
+        raise ReportFailure("the checkpoint has no platform index (written by an older "
+                            "version), so the report cannot prove it is complete")
+    if public_key is not None and not verify_signature((checkpoint, signatures), public_key):
+        raise ReportFailure("the checkpoint's signature does not verify with the given key")
+    records, index, kept = (evidence.get(k) for k in ("records", "index", "checkpoints"))
+    if not (isinstance(records, list) and isinstance(index, dict) and isinstance(kept, list)):
+        raise BadInput("evidence: expected records, index and checkpoints")
+    hashes = [_record(r, n, checkpoint.tree_size, checkpoint.root_hash)
+              for n, r in enumerate(records, start=1)]
+    _complete(report.get("subject"), records, index, checkpoint)
+    for n, other in enumerate(kept, start=1):
+        _kept(other, n, checkpoint, public_key)
+    _signatures(records, hashes)
+    evidence_ = Evidence(report["subject"], _when(report.get("as_of"), "as_of"),
+                         _when(report.get("as_known_at"), "as_known_at"), note, records,
+                         index, kept)
+    try:
+        expected = assemble(evidence_)
+    except SubjectNotFound:
+        raise ReportFailure(f"the subject {report['subject']} has no event among those "
+                            "the report proves") from None
+    actual = {k: v for k, v in report.items() if k not in STATEMENTS}
+    _compare(expected, actual)
+    return Proven(len(expected["events"]), checkpoint.tree_size, public_key is not None,
+                  report_signed)
+
+
+def _complete(subject: Any, records: list[dict], index: dict, checkpoint: Checkpoint) -> None:
+    """The records are exactly the events the index holds for the names it proves, which
+    include the subject's and the operators'."""
+    if not isinstance(subject, str) or not subject:
+        raise BadInput("subject: expected the reference of the report's subject")
+    for needed in (subject, OPERATORS):
+        if needed not in index:
+            raise ReportFailure(f"the report does not prove which events concern {needed} "
+                                "(its index proof is missing)")
+    proven: dict[int, str] = {}
+    for name, proof in index.items():
+        for position in check_range(name, proof, checkpoint.index_size,
+                                    checkpoint.index_root):
+            proven.setdefault(position, name)
+    positions = [r["position"] for r in records]
+    for earlier, later in pairwise(positions):
+        if later <= earlier:
+            raise ReportFailure(f"the event at position {later} is repeated or out of order")
+    for position in positions:
+        if position not in proven:
+            raise ReportFailure(f"the event at position {position} concerns none of "
+                                f"{', '.join(sorted(index))} (a foreign event was added)")
+    carried = set(positions)
+    for position, name in sorted(proven.items()):
+        if position not in carried:
+            raise ReportFailure(f"the event at position {position}, which concerns {name}, "
+                                "is missing from the report (an event was left out)")
+
+
+def _kept(other: Any, number: int, cited: Checkpoint, public_key: Any) -> None:
+    if not isinstance(other, dict) or set(other) != {"note", "consistency"}:
+        raise BadInput(f"evidence checkpoint {number}: expected its note and consistency")
+    parsed = Checkpoint.parse(other["note"] if isinstance(other["note"], str) else b"")
+    cp = parsed[0]
+    if not 0 < cp.tree_size <= cited.tree_size or not verify_consistency(
+            cp.tree_size, cited.tree_size, cp.root_hash, cited.root_hash,
+            decode_proof(other["consistency"])):
+        raise ReportFailure(f"the checkpoint of {cp.tree_size} events at {cp.time} is not "
+                            "an earlier state of the cited one (consistency fails)")
+    if public_key is not None and not verify_signature(parsed, public_key):
+        raise ReportFailure(f"the checkpoint of {cp.tree_size} events at {cp.time}: its "
+                            "signature does not verify with the given key")
+
+
+def _signatures(records: list[dict], hashes: list[str]) -> None:
+    """Every record's signature, by the rules ``verify`` applies to the ledger."""
+    found = check(Carried(records, hashes))
+    for name, positions in found.problems.items():
+        if positions:
+            raise ReportFailure(f"the event at position {positions[0]}: "
+                                f"{name.replace('_', ' ')} (signatures are checked against "
+                                "the operator events the report carries)")
+
+
+def _difference(expected: Any, actual: Any, path: str) -> str | None:
+    if isinstance(expected, dict) and isinstance(actual, dict):
+        for key in [*expected, *(k for k in actual if k not in expected)]:
+            if key not in expected or key not in actual:
+                return f"{path}.{key}".lstrip(".")
+            found = _difference(expected[key], actual[key], f"{path}.{key}")
+            if found:
+                return found
+        return None
+    if isinstance(expected, list) and isinstance(actual, list):
+        for i, (a, b) in enumerate(zip(expected, actual, strict=False)):
+            found = _difference(a, b, f"{path}[{i}]")
+            if found:
+                return found
+        if len(expected) == len(actual):
+            return None
+        return f"{path}[{min(len(expected), len(actual))}]".lstrip(".")
+    same = expected == actual and type(expected) is type(actual)
+    return None if same else path.lstrip(".") or "(the report)"
+
+
+def _compare(expected: dict[str, Any], actual: dict[str, Any]) -> None:
+    path = _difference(expected, actual, "")
+    if path is None:
+        return
+    if path.startswith("events["):
+        number = int(path[7:path.index("]")])
+        field = path[path.index("]") + 1:].lstrip(".") or "place"
+        shown = expected["events"][number] if number < len(expected["events"]) else {}
+        name = f"event {number + 1} ({shown.get('id', 'not in the proven events')})"
+        if field.startswith("signature"):
+            raise ReportFailure(f"{name}: its signature does not verify against the proven "
+                                "record (the report was altered)")
+        raise ReportFailure(f"{name}: its {field} is not what the proven events give (the "
+                            "report was altered)")
+    raise ReportFailure(f"the report's {path} is not what the proven events and signed "
+                        "checkpoint give (the report was altered)")

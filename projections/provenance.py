@@ -1,105 +1,235 @@
-"""The provenance report of a subject: its events with their sources, hashes and proofs.
+"""The provenance report of a subject, from the verified log: its events with their
+sources, hashes, inclusion proofs, signatures, record-time bounds, and the proof that no
+event concerning it was left out (``projections.proof`` describes the report).
 
-Each event carries its export form (so anyone can recompute its hash), its position, an
-RFC 9162 inclusion proof against the checkpoint the report cites, and, where an operator
-signed it, the operator's name, public key and Ed25519 signature of its hash, so that a
-third party can check the report without access to the ledger (``blockledger
-verify-proof``).
+With a checkpoint that carries a platform index (the cited one, else the latest kept), the
+report is **proven**. The Merkle tree is built from the chain table's 32-byte hashes, and
+must give the checkpoint's root (and the chain its chain head); the platform index is
+folded again from the log and must give the checkpoint's index root; then only the events
+the report needs are read (the subject's platforms' and the operators'), each checked
+against its hash in the proven tree. The report is then ``proof.assemble`` of that
+evidence: the very function ``verify-proof`` runs on it.
+
+Without such a checkpoint the report says it is not proven (``"proven": false``): the same
+events from a full replay of the verified log, hashes but no proofs; ``verify-proof``
+refuses it.
 """
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
+from domain.errors import IntegrityFailure
+from domain.values import When, check_slug
+from ledger import platform_index
+from ledger.canonical import hash_stored
 from ledger.checkpoint import Checkpoint, encode_hash, encode_proof
-from ledger.merkle import MerkleTree
+from ledger.merkle import MerkleTree, root
 from ledger.signatures import PREFIX, signature_of
-from ledger.verify import Broken, Verdict, extends, walk
+from ledger.verify import Broken, Verdict, walk
 from projections.book import Book
-from projections.history import Line, lines
+from projections.history import lines
+from projections.proof import FORMAT, Evidence, assemble, record_time
 
-#: The fields of an event that its hash covers (its export form, less the hash).
-HASHED_FIELDS = ("id", "type", "subject", "occurred_at", "sources", "note", "data",
-                 "recorded_at", "recorded_by", "position")
+#: Chain rows a query.
+CHAIN_BATCH = 5000
 
 
-def provenance(ledger: Any, subject: str, *, as_of: Any = None, as_known_at: Any = None,
+def provenance(ledger: Any, subject: str, *, as_of: When | None = None,
+               as_known_at: When | None = None,
                checkpoint_note: str | None = None) -> dict[str, Any]:
-    """The report of ``subject`` as a JSON-ready dict (see ``report_render`` for its forms).
+    """The report of ``subject`` as a JSON-ready dict, without its ``report_signature``
+    (``proof.sign_report`` adds it). The checkpoint is ``checkpoint_note``, else the latest
+    kept in the ledger. Raises ``IntegrityFailure`` when the ledger does not give the
+    checkpoint's roots."""
+    check_slug(subject, "subject")
+    kept = ledger.recorder.select_checkpoints()
+    note = checkpoint_note if checkpoint_note is not None else (kept[-1] if kept else None)
+    checkpoint = Checkpoint.parse(note)[0] if note is not None else None
+    if checkpoint is None or checkpoint.index_root is None:
+        why = ("no checkpoint is kept in the ledger or given" if checkpoint is None else
+               "the checkpoint has no platform index (written by an older version)")
+        return _unproven(ledger, subject, as_of, as_known_at, note, why)
+    evidence = gather(ledger, subject, checkpoint, note, kept, as_of, as_known_at)
+    report = assemble(evidence)
+    size = checkpoint.tree_size
+    return {**report, "generated_at": _now(),
+            "ledger": {"origin": str(ledger.target), "events": ledger.count()},
+            "verification": {"ok": True, "events": size, "first_bad_position": None,
+                             "reason": None, "checked": (
+                                 f"the chain's hashes of the first {size} events give the "
+                                 "checkpoint's root and chain head, the log gives its "
+                                 "platform index, and each event in the report hashes to "
+                                 "its entry")}}
 
-    The checkpoint is ``checkpoint_note``, else the latest kept in the ledger; without one
-    the report carries no proofs and says so.
-    """
-    positions: list[int] = []
-    leaves: list[bytes] = []
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _chain(ledger: Any, size: int) -> list[Any]:
+    rows: list[Any] = []
+    while len(rows) < size:
+        batch = ledger.recorder.select_chain(len(rows), min(CHAIN_BATCH, size - len(rows)))
+        if not batch:
+            break
+        rows.extend(batch)
+    return rows
+
+
+def gather(ledger: Any, subject: str, checkpoint: Checkpoint, note: str, kept: list[str],
+           as_of: When | None, as_known_at: When | None) -> Evidence:
+    """The evidence of ``subject``'s report against ``checkpoint`` (see the module)."""
+    size = checkpoint.tree_size
+    chain = _chain(ledger, size)
+    if len(chain) < size:
+        raise IntegrityFailure(f"the ledger has {len(chain)} chained events but the "
+                               f"checkpoint covers {size}: its tail was truncated")
+    tree = MerkleTree([row.event_hash for row in chain])
+    if tree.root() != checkpoint.root_hash or (size and chain[-1].chain
+                                               != checkpoint.chain_head):
+        raise IntegrityFailure(f"the ledger does not give the checkpoint's root of {size} "
+                               "events: its history was rewritten (run 'blockledger verify "
+                               "--against' the checkpoint)")
+    positions = [row.position for row in chain]
+    leaves, named = _index(ledger, positions, subject)
+    if len(leaves) != checkpoint.index_size or root(leaves) != checkpoint.index_root:
+        raise IntegrityFailure("the log does not give the checkpoint's platform index: an "
+                               "event's subject or platform was altered")
+    index_tree = MerkleTree(leaves)
+    names = sorted({subject, platform_index.OPERATORS, *named})
+    index = {name: platform_index.prove_range(index_tree, leaves, name) for name in names}
+    wanted = sorted({p for proof in index.values() for p in proof["positions"]})
+    seq_of = {row.position: seq for seq, row in enumerate(chain)}
+    signed = ledger.recorder.signatures_at(wanted)
+    records = []
+    for position, state in _states(ledger, wanted):
+        seq = seq_of[position]
+        if hash_stored(state, position) != chain[seq].event_hash:
+            raise IntegrityFailure(f"the event at position {position} does not match its "
+                                   "recorded hash (altered)")
+        record = orjson.loads(state)
+        record["position"] = position
+        record["leaf_index"] = seq
+        record["proof"] = encode_proof(tree.inclusion_proof(seq))
+        kid_sig = signed.get(position)
+        record["signature"] = kid_sig and {"key_id": kid_sig[0],
+                                           "signature": _b64(kid_sig[1])}
+        records.append(record)
+    return Evidence(subject, as_of, as_known_at, note, records, index,
+                    _bounding(kept, checkpoint, tree, [r["leaf_index"] for r in records]))
+
+
+def _b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode("ascii")
+
+
+def _index(ledger: Any, positions: list[int], subject: str) -> tuple[list[bytes], set[str]]:
+    """The index leaves of the events at ``positions``, and the platforms that subjects
+    named ``subject`` concern (an order's report needs its platforms' index proofs)."""
+    leaves, platforms = platform_index.fold(ledger, positions)
+    return leaves, {p for (_, ref), found in platforms.items() if ref == subject
+                    for p in found}
+
+
+def _states(ledger: Any, positions: list[int]) -> list[tuple[int, bytes]]:
+    """``(position, canonical JSON)`` of the events at ``positions`` (rising), read in runs
+    of consecutive positions."""
+    out: list[tuple[int, bytes]] = []
+    decode, i = ledger.mapper.decode_state, 0
+    while i < len(positions):
+        j = i
+        while j + 1 < len(positions) and positions[j + 1] == positions[j] + 1:
+            j += 1
+        found = ledger.recorder.select_notifications(positions[i], j - i + 1,
+                                                     stop=positions[j])
+        got = {n.id: decode(n.state) for n in found}
+        for position in positions[i:j + 1]:
+            if position not in got:
+                raise IntegrityFailure(f"the event at position {position} is missing "
+                                       "(deleted)")
+            out.append((position, got[position]))
+        i = j + 1
+    return out
+
+
+def _bounding(kept: list[str], cited: Checkpoint, tree: MerkleTree,
+              leaf_indices: list[int]) -> list[dict[str, Any]]:
+    """The kept checkpoints that bound the record time of an event at ``leaf_indices``
+    tighter than the cited one, each with its consistency proof to the cited one."""
+    found: dict[str, Checkpoint] = {}
+    for note in kept:
+        try:
+            cp = Checkpoint.parse(note)[0]
+        except Exception:  # a kept note we cannot read bounds nothing
+            continue
+        if 0 < cp.tree_size <= cited.tree_size and tree.root(cp.tree_size) == cp.root_hash:
+            found.setdefault(note, cp)
+    candidates = [cited, *found.values()]
+    used = set()
+    for leaf in set(leaf_indices):
+        bounds = record_time(candidates, leaf)
+        for side in ("not_before", "not_after"):
+            if bounds[side] is not None:
+                used.add((bounds[side]["tree_size"], bounds[side]["time"]))
+    return [{"note": note, "consistency": encode_proof(tree.consistency_proof(cp.tree_size))}
+            for note, cp in found.items() if (cp.tree_size, cp.time) in used
+            and (cp.tree_size, cp.time) != (cited.tree_size, cited.time)]
+
+
+def _unproven(ledger: Any, subject: str, as_of: When | None, as_known_at: When | None,
+              note: str | None, why: str) -> dict[str, Any]:
+    """The report from a full replay of the verified log, without proofs."""
+    hashes: dict[int, tuple[int, bytes]] = {}
 
     def leaf(position: int, hashed: bytes) -> None:
-        positions.append(position)
-        leaves.append(hashed)
+        hashes[position] = (len(hashes), hashed)
 
     try:
         walk(ledger, on_leaf=leaf)
-        verdict = Verdict(ok=True, events=len(leaves))
+        verdict = Verdict(ok=True, events=len(hashes))
     except Broken as broken:
         verdict = Verdict(ok=False, events=ledger.count(), first_bad_position=broken.position,
                           reason=broken.reason)
-    if checkpoint_note is None:
-        kept = ledger.recorder.select_checkpoints()
-        checkpoint_note = kept[-1] if kept else None
-    checkpoint, signers = (Checkpoint.parse(checkpoint_note) if checkpoint_note
-                           else (None, []))
-    if checkpoint is not None and verdict.ok:
-        problem = extends(ledger, leaves, checkpoint)
-        if problem is not None:
-            verdict = Verdict(ok=False, events=len(leaves), first_bad_position=problem[0],
-                              reason=problem[1])
     book = Book(ledger.entries(), as_known_at=as_known_at.instant if as_known_at else None)
-    covered = checkpoint.tree_size if checkpoint is not None and verdict.ok else 0
-    tree = MerkleTree(leaves[:covered]) if covered else None
-    index_of = {position: i for i, position in enumerate(positions)}
-    events = [_event(book, line, index_of, leaves, tree)
-              for line in lines(book, subject, as_of=as_of)]
-    signed = signature_of(ledger, [ev["position"] for ev in events if ev["position"]])
+    events = []
+    for line in lines(book, subject, as_of=as_of):
+        position = book.position(line.original)
+        out = line.original.to_json()
+        out["position"] = position
+        index, hashed = hashes.get(position, (None, None))
+        out["hash"] = hashed.hex() if hashed is not None else None
+        out["summary"] = line.current.describe()
+        out.update(line.amendments.links(line.original.id))
+        if line.corrected:
+            current = line.current.to_json()
+            out["current"] = {k: current[k] for k in ("occurred_at", "note", "data")
+                              if k in current}
+        out["leaf_index"], out["proof"] = index, None
+        events.append(out)
+    signed = signature_of(ledger, [ev["position"] for ev in events])
     for ev in events:
         ev["signature"] = signed.get(ev["position"])
+    checkpoint = Checkpoint.parse(note)[0] if note is not None else None
     return {
-        "report": "provenance",
-        "subject": subject,
-        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "report": "provenance", "format": FORMAT, "subject": subject,
         "as_of": as_of.text if as_of else None,
         "as_known_at": as_known_at.text if as_known_at else None,
-        "ledger": {"origin": str(ledger.target), "events": verdict.events},
-        "verification": verdict.to_json(),
+        "proven": False, "unproven_because": why,
         "checkpoint": None if checkpoint is None else {
-            "origin": checkpoint.origin,
-            "tree_size": checkpoint.tree_size,
+            "origin": checkpoint.origin, "tree_size": checkpoint.tree_size,
             "root_hash": encode_hash(checkpoint.root_hash),
-            "chain_head": checkpoint.chain_head.hex(),
-            "time": checkpoint.time,
-            "signers": [s.key_name for s in signers],
-            "note": checkpoint_note,
-        },
+            "chain_head": checkpoint.chain_head.hex(), "time": checkpoint.time,
+            "platform_index": None, "signers": [], "note": note},
         "signatures": {"message": f"{PREFIX.decode().strip()!r}, a newline, then the "
                        "32 bytes of the event hash; Ed25519",
                        "signed": sum(ev["signature"] is not None for ev in events)},
-        "events": events,
+        "events": events, "evidence": None,
+        "generated_at": _now(),
+        "ledger": {"origin": str(ledger.target), "events": verdict.events},
+        "verification": verdict.to_json(),
     }
-
-
-def _event(book: Book, line: Line, index_of: dict[int, int], leaves: list[bytes],
-           tree: MerkleTree | None) -> dict[str, Any]:
-    position = book.position(line.original)
-    out = line.original.to_json()
-    out["position"] = position
-    index = index_of.get(position)
-    out["hash"] = leaves[index].hex() if index is not None else None
-    out["summary"] = line.current.describe()
-    out.update(line.amendments.links(line.original.id))
-    if line.corrected:
-        current = line.current.to_json()
-        out["current"] = {k: current[k] for k in ("occurred_at", "note", "data") if k in current}
-    out["leaf_index"] = index
-    covered = tree is not None and index is not None and index < tree.size
-    out["proof"] = encode_proof(tree.inclusion_proof(index)) if covered else None
-    return out
