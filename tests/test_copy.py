@@ -121,7 +121,8 @@ def check_copy(runner: CliRunner, source: str, target: str, checkpoints: list[st
     ok(bl(runner, target, "record", "email-sent", "telegram", "--at", "2017-07-22", *SRC,
           "--sender", "K", "--recipient", "T", "--summary", "after the copy", key=to_key,
           signer=signer))
-    ok(bl(runner, target, "checkpoint", "--no-keep", key=to_key))
+    ok(bl(runner, target, "checkpoint", key=to_key))  # kept: the next seq is free too
+    assert len(stored(target, to_key)["checkpoints"]) == 3
     verdict = json.loads(ok(bl(runner, target, "verify", "--json", key=to_key)).stdout)
     assert verdict["ok"] and verdict["signatures"]["signed"] == 4
     positions = [e[0] for e in stored(target, to_key)["events"]]
