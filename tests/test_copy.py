@@ -94,7 +94,8 @@ def answers(runner: CliRunner, db: str, key: str | None) -> dict[str, Any]:
     """What the read commands say."""
     out = {}
     for name, args in (("status", ["status", "--json"]),
-                       ("history", ["history", "telegram", "--json"]),
+                       ("history", ["history", "--json"]),
+                       ("telegram", ["history", "telegram", "--json"]),
                        ("export", ["export"]),
                        ("operators", ["operator", "list", "--json"]),
                        ("checkpoints", ["checkpoint", "--list"])):
