@@ -123,8 +123,10 @@ def record_time(checkpoints: list[Checkpoint], leaf_index: int) -> dict[str, Any
     (``not_after``)."""
     without = [c for c in checkpoints if c.tree_size <= leaf_index]
     with_it = [c for c in checkpoints if c.tree_size > leaf_index]
-    return {"not_before": _bound(max(without, key=lambda c: _time(c.time), default=None)),
-            "not_after": _bound(min(with_it, key=lambda c: _time(c.time), default=None))}
+    return {"not_before": _bound(max(without, key=lambda c: (_time(c.time), c.tree_size),
+                                     default=None)),
+            "not_after": _bound(min(with_it, key=lambda c: (_time(c.time), c.tree_size),
+                                    default=None))}
 
 
 def assemble(evidence: Evidence) -> dict[str, Any]:
@@ -203,9 +205,7 @@ def sign_report(report: dict[str, Any], key: Ed25519PrivateKey | None) -> dict[s
 def _check_report_signature(report: dict[str, Any], key: Any) -> bool | None:
     """Whether the report is signed by ``key`` (None: not asked); fails if it says it is
     signed and the signature does not verify with the key it names."""
-    block = report.get("report_signature")
-    if not isinstance(block, dict) or not isinstance(block.get("signed"), bool):
-        raise BadInput("report_signature: expected an object saying whether it is signed")
+    block = report["report_signature"]
     if not block["signed"]:
         if set(block) != {"signed"}:
             raise ReportFailure("the report says it is unsigned but carries a signature")
@@ -295,8 +295,13 @@ def _check(report: Any, public_key: Any, report_key: Any) -> Proven:
     if report.get("format") != FORMAT:
         raise BadInput(f"not a provenance report of format {FORMAT} (made by another "
                        "version: make it again)")
-    report_signed = _check_report_signature(report, report_key)
+    block = report.get("report_signature")
+    if not isinstance(block, dict) or not isinstance(block.get("signed"), bool):
+        raise BadInput("report_signature: expected an object saying whether it is signed")
     cited, evidence = report.get("checkpoint"), report.get("evidence")
+    for name, value in (("checkpoint", cited), ("evidence", evidence)):
+        if value is not None and not isinstance(value, dict):
+            raise BadInput(f"{name}: expected an object or null")
     if not isinstance(cited, dict):
         raise ReportFailure("the report cites no checkpoint, so nothing in it is proven "
                             "(run 'blockledger checkpoint' before the report)")
@@ -330,6 +335,7 @@ def _check(report: Any, public_key: Any, report_key: Any) -> Proven:
                             "the report proves") from None
     actual = {k: v for k, v in report.items() if k not in STATEMENTS}
     _compare(expected, actual)
+    report_signed = _check_report_signature(report, report_key)
     return Proven(len(expected["events"]), checkpoint.tree_size, public_key is not None,
                   report_signed)
 
