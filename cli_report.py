@@ -15,7 +15,7 @@ from cli_audit import _read
 from cli_output import check_output, force_option, write_text
 from domain.errors import BadInput
 from ledger.checkpoint import load_private_key, load_public_key
-from projections.proof import check_report, sign_report
+from projections.proof import prove_report, sign_report
 from projections.provenance import provenance
 from projections.report_render import render_html, render_markdown, render_prov
 
@@ -82,10 +82,11 @@ def verify_proof(report_file: str, public_key: str | None, report_key: str | Non
         raise BadInput(f"{report_file} is not JSON: {error}") from None
     key = load_public_key(public_key) if public_key else None
     signer = load_public_key(report_key) if report_key else None
-    proven = check_report(report_obj, key, signer)
-    report_said = {True: "report signed by --report-key", None: (
-        "report signature not checked (no --report-key)" if report_obj["report_signature"]
-        ["signed"] else "report not signed")}[proven.report_signed]
+    proven = prove_report(report_obj, key, signer)
+    report_said = {"signed by the key": "report signed by --report-key",
+                   "signed": "report signature valid but its key not checked (no "
+                             "--report-key)",
+                   "unsigned": "report not signed"}[proven.report_signed]
     click.echo(f"ok: {proven.events} events proven complete against the checkpoint of "
                f"{proven.tree_size} events; "
                + ("checkpoint signature valid" if key

@@ -202,16 +202,18 @@ def sign_report(report: dict[str, Any], key: Ed25519PrivateKey | None) -> dict[s
         "signature": base64.b64encode(key.sign(signed_bytes(report))).decode("ascii")}}
 
 
-def _check_report_signature(report: dict[str, Any], key: Any) -> bool | None:
-    """Whether the report is signed by ``key`` (None: not asked); fails if it says it is
-    signed and the signature does not verify with the key it names."""
-    block = report["report_signature"]
+def _check_report_signature(report: dict[str, Any], key: Any) -> str:
+    """``"unsigned"``, ``"signed"`` (by the key it names) or ``"signed by the key"``
+    (``key``); fails if it says it is signed and the signature does not verify with the
+    key it names, or when ``key`` is given and did not sign it. A report without the
+    block is unsigned: saying so is all an attacker could do anyway."""
+    block = report.get("report_signature", {"signed": False})
     if not block["signed"]:
         if set(block) != {"signed"}:
             raise ReportFailure("the report says it is unsigned but carries a signature")
         if key is not None:
             raise ReportFailure("the report is not signed, so --report-key cannot check it")
-        return None
+        return "unsigned"
     try:
         from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
@@ -225,9 +227,11 @@ def _check_report_signature(report: dict[str, Any], key: Any) -> bool | None:
     except (InvalidSignature, ValueError, TypeError, KeyError):
         raise ReportFailure("the report's signature does not verify (the report was "
                             "altered after it was signed)") from None
-    if key is not None and raw_public_key(key) != raw_public_key(named):
+    if key is None:
+        return "signed"
+    if raw_public_key(key) != raw_public_key(named):
         raise ReportFailure("the report is signed by another key than --report-key")
-    return key is not None
+    return "signed by the key"
 
 
 # -- checking ----------------------------------------------------------------------------------
@@ -271,10 +275,16 @@ class Proven:
     events: int
     tree_size: int
     checkpoint_signed: bool
-    report_signed: bool | None
+    #: ``unsigned``, ``signed`` (by the key it names), ``signed by the key`` given.
+    report_signed: str
 
 
-def check_report(report: Any, public_key: Any = None, report_key: Any = None) -> Proven:
+def check_report(report: Any, public_key: Any = None, report_key: Any = None) -> int:
+    """How many events ``prove_report`` proves in ``report``."""
+    return prove_report(report, public_key, report_key).events
+
+
+def prove_report(report: Any, public_key: Any = None, report_key: Any = None) -> Proven:
     """Prove a report's evidence and that the report is what it gives; raise
     ``ReportFailure`` (exit 3) naming the first thing that fails, ``BadInput`` (exit 2) on
     a report of the wrong shape. With ``public_key`` every checkpoint the report rests on
@@ -295,7 +305,7 @@ def _check(report: Any, public_key: Any, report_key: Any) -> Proven:
     if report.get("format") != FORMAT:
         raise BadInput(f"not a provenance report of format {FORMAT} (made by another "
                        "version: make it again)")
-    block = report.get("report_signature")
+    block = report.get("report_signature", {"signed": False})
     if not isinstance(block, dict) or not isinstance(block.get("signed"), bool):
         raise BadInput("report_signature: expected an object saying whether it is signed")
     cited, evidence = report.get("checkpoint"), report.get("evidence")
