@@ -54,6 +54,9 @@ _APP = re.compile(r"app:([^:]*):(.*)", re.IGNORECASE | re.DOTALL)
 _ANDROID = re.compile(r"[A-Za-z][A-Za-z0-9_]*(?:\.[A-Za-z][A-Za-z0-9_]*)+")
 _IOS = re.compile(r"(?:id)?([1-9][0-9]{0,14})", re.IGNORECASE)
 _IPV4ISH = re.compile(r"[0-9.]+")
+#: A host name of letters, digits and hyphens (RFC 1123), in lower case, which IDNA takes as
+#: it is (unless a label has "--", as an A-label does): most targets, checked without IDNA.
+_LDH = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)(?:\.(?!-)[a-z0-9-]{1,63}(?<!-))*")
 #: Full stops other than U+002E that UTS 46 maps to one (the full-width ones are
 #: compatibility characters, refused as such).
 _OTHER_DOTS = re.compile("[\u3002\uff0e\uff61]")
@@ -81,10 +84,16 @@ def clean_target(value: object) -> str | None:
     a bulk import's many targets, call it directly; the same targets recur, so it caches.)"""
     if value.__class__ is not str:
         return None
+    if value.isascii():
+        name = value.strip().lower()  # type: ignore[attr-defined]
+        name = name[:-1] if name.endswith(".") else name
+        if (_LDH.fullmatch(name) and "--" not in name and len(name) <= MAX_DOMAIN
+                and not name.rpartition(".")[2].isdigit()):
+            return name
     return _cleaned(value)  # type: ignore[arg-type]
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=4096)
 def _cleaned(value: str) -> str | None:
     text = value.strip()
     if not text or len(text) > MAX_TEXT:
@@ -156,11 +165,14 @@ def _domain(text: str) -> str:
     try:
         encoded = idna.encode(name, uts46=True, transitional=False).decode("ascii")
     except idna.IDNAError as error:
+        if str(error) == "Domain too long":
+            raise _NotATarget(f"is a domain name longer than {MAX_DOMAIN} characters "
+                              "(as A-labels)") from None
         raise _NotATarget(f"is not a domain name: IDNA 2008 refuses it "
                           f"({shown(str(error))[1:-1]}); {FORMS}") from None
-    if len(encoded) > MAX_DOMAIN:
-        raise _NotATarget(f"is {len(encoded)} characters as a domain name (A-labels), "
-                          f"more than {MAX_DOMAIN}")
+    if len(encoded) > MAX_DOMAIN:  # IDNA allows one more, for a trailing dot
+        raise _NotATarget(f"is a domain name longer than {MAX_DOMAIN} characters "
+                          "(as A-labels)")
     labels = encoded.split(".")
     if labels[-1].isdigit():
         raise _NotATarget("is not an IP address, and no domain name ends in a label of "
