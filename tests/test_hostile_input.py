@@ -16,6 +16,13 @@ object, an unknown field at any level, control characters (C0, DEL, C1) other th
 line break in free text, line breaks in one-line fields, bidirectional embedding, override and
 isolate characters (U+202A-U+202E, U+2066-U+2069) anywhere, lone surrogates, a text over
 10,000 characters, a list over 1,000 items, an event over 990,000 bytes of JSON.
+
+Identifiers are stricter (tests/test_identifiers.py): a target is a domain name, an IP address
+or network, or an app id, in one stored spelling, and neither a target nor an operator's name
+may hold an invisible character (any Unicode format character: zero-width space and joiners,
+bidi marks, the BOM), a compatibility look-alike or letters of two scripts that do not mix.
+Free text (and names, senders, authorities) keeps every script and the joiners and marks that
+scripts need; only the bidi embedding, override and isolate characters are refused there.
 """
 
 from __future__ import annotations
@@ -251,6 +258,21 @@ for name, char in {"lf": "\n", "tab": "\t", "ls": "\u2028", "ps": "\u2029"}.item
          field="sources[0].title", says="one line")
     case(f"one-line-{name}-reason-item", line(BLOCKED, "data.reasons.0", f"a{char}b"),
          field="data.reasons[0]", says="one line")
+# Look-alike targets: invisible characters and mixed scripts, wherever a target is given.
+LOOK_ALIKES = {"zwsp": "t.me\u200b", "zwj": "t\u200d.me", "bom": "\ufefft.me", "lrm": "t.me\u200e",
+               "word-joiner": "t.\u2060me", "soft-hyphen": "tele\u00adgram.org",
+               "cyrillic-e": "telegram.m\u0435", "greek-omicron": "telegram.\u03bfrg",
+               "fullwidth": "\uff54.me", "ideographic-dot": "t\u3002me",
+               "nbsp": "t.me\u00a0x", "a-label-mixed": "telegram.xn--m-jtb"}
+for name, target in LOOK_ALIKES.items():
+    case(f"look-alike-{name}-target-item", line(BLOCKED, "data.targets.0", target),
+         field="data.targets[0]")
+    case(f"look-alike-{name}-observed", line(OBSERVED, "data.target", target),
+         field="data.target")
+    case(f"look-alike-{name}-in-set", line(CORRECTION, "data.set.targets", [target]),
+         field="data.set.targets[0]")
+case("sql-target", line(BLOCKED, "data.targets.0", "t.me\"; --"), field="data.targets[0]",
+     says="is not a domain name")
 case("bidi-in-subject", line(EMAIL, "subject", "tele\u202egram"), field="subject")
 case("bidi-in-id", line(EMAIL, "id", EMAIL["id"] + "\u202e"), field="id")
 case("bidi-in-occurred-at", line(EMAIL, "occurred_at", "2017-03-01\u202e"),
