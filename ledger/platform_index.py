@@ -34,7 +34,7 @@ position left out, added, repeated, or of another platform cannot pass ``check_r
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from itertools import pairwise
 from typing import Any
 
@@ -47,7 +47,7 @@ from ledger.merkle import MerkleTree, verify_inclusion
 
 #: The reserved index name of operator events (a reference cannot start with ``#``).
 OPERATORS = "#operators"
-#: Notifications read a query when folding the log.
+#: Links (with their events) read a query when folding the log.
 READ_BATCH = 2000
 
 
@@ -67,35 +67,33 @@ def parse_leaf(data: bytes) -> tuple[str, int]:
     return name.decode("utf-8"), int.from_bytes(position, "big")
 
 
-def objects(ledger: Any, last_position: int) -> Iterator[tuple[int, dict[str, Any]]]:
-    """``(position, exported object)`` of every event up to ``last_position``, in order,
-    from the stored bytes (decrypted where the ledger is encrypted)."""
-    decode, recorder, after = ledger.mapper.decode_state, ledger.recorder, 0
-    while after < last_position:
-        batch = recorder.select_notifications(after, READ_BATCH, inclusive_of_start=False)
-        for notification in batch:
-            if notification.id > last_position:
-                return
-            yield notification.id, orjson.loads(decode(notification.state))
-        if len(batch) < READ_BATCH:
+def scan(ledger: Any, size: int) -> Iterator[tuple[int, bytes, bytes, dict[str, Any]]]:
+    """``(position, event hash, chain value, exported object)`` of the first ``size``
+    links of the chain, in order, each with its event decoded from the stored bytes
+    (decrypted where the ledger is encrypted). Nothing here is verified: the caller
+    compares what it builds from them with a verified walk or a checkpoint's roots."""
+    decode, recorder, seq, count = ledger.mapper.decode_state, ledger.recorder, 0, 0
+    while count < size:
+        rows = recorder.verification_rows(seq, min(READ_BATCH, size - count))
+        if not rows:
             return
-        after = batch[-1].id
+        for _, position, hashed, chain, state in rows:
+            if state is None:
+                raise IntegrityFailure(f"the event at position {position} is missing "
+                                       "(deleted)")
+            yield position, bytes(hashed), bytes(chain), orjson.loads(decode(bytes(state)))
+        count += len(rows)
+        seq = rows[-1][0]
 
 
-def fold(ledger: Any, positions: Sequence[int]) -> tuple[list[bytes], dict[Subject, set[str]]]:
-    """The sorted index leaves of the events at ``positions`` (the Merkle tree's leaves in
-    order), read from the log up to the last of them, and the platforms each subject
-    concerns (``domain.concerns``, folded over the whole log first)."""
-    wanted, concerns = set(positions), Concerns()
+def fold(events: Iterable[tuple[int, dict[str, Any]]]) -> tuple[list[bytes],
+                                                                 dict[Subject, set[str]]]:
+    """The sorted index leaves of ``(position, exported object)`` pairs in log order, and
+    the platforms each subject concerns (``domain.concerns``, folded over them all first)."""
+    concerns = Concerns()
     by_subject: dict[Subject, list[int]] = {}
-    found = 0
-    for position, obj in objects(ledger, positions[-1] if positions else 0):
-        if position in wanted:
-            by_subject.setdefault(concerns.add(obj)[0], []).append(position)
-            found += 1
-    if found != len(wanted):
-        raise IntegrityFailure("the platform index cannot be built: events of the verified "
-                               "tree are missing from the log")
+    for position, obj in events:
+        by_subject.setdefault(concerns.add(obj)[0], []).append(position)
     out = []
     for subject, held in by_subject.items():
         names = {OPERATORS} if subject[0] == "operator" else concerns.platforms[subject]
@@ -105,8 +103,20 @@ def fold(ledger: Any, positions: Sequence[int]) -> tuple[list[bytes], dict[Subje
 
 
 def build(ledger: Any, positions: Sequence[int]) -> list[bytes]:
-    """The sorted index leaves of the events at ``positions`` (see ``fold``)."""
-    return fold(ledger, positions)[0]
+    """The sorted index leaves of the events at ``positions``: the positions of the
+    verified walk's leaves, which the first links of the chain must still hold."""
+    scanned: list[int] = []
+
+    def events() -> Iterator[tuple[int, dict[str, Any]]]:
+        for position, _, _, obj in scan(ledger, len(positions)):
+            scanned.append(position)
+            yield position, obj
+
+    leaves = fold(events())[0]
+    if scanned != list(positions):
+        raise IntegrityFailure("the platform index cannot be built: the chain changed "
+                               "under the verified walk")
+    return leaves
 
 
 def run_of(leaves: Sequence[bytes], platform: str) -> tuple[int, int]:

@@ -18,6 +18,7 @@ refuses it.
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,15 +29,12 @@ from domain.values import When, check_slug
 from ledger import platform_index
 from ledger.canonical import hash_stored
 from ledger.checkpoint import Checkpoint, encode_hash, encode_proof
-from ledger.merkle import MerkleTree, root
+from ledger.merkle import MerkleTree
 from ledger.signatures import PREFIX, signature_of
 from ledger.verify import Broken, Verdict, walk
 from projections.book import Book
 from projections.history import lines
 from projections.proof import FORMAT, Evidence, assemble, record_time
-
-#: Chain rows a query.
-CHAIN_BATCH = 5000
 
 
 def provenance(ledger: Any, subject: str, *, as_of: When | None = None,
@@ -71,45 +69,43 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def _chain(ledger: Any, size: int) -> list[Any]:
-    rows: list[Any] = []
-    while len(rows) < size:
-        batch = ledger.recorder.select_chain(len(rows), min(CHAIN_BATCH, size - len(rows)))
-        if not batch:
-            break
-        rows.extend(batch)
-    return rows
-
-
 def gather(ledger: Any, subject: str, checkpoint: Checkpoint, note: str, kept: list[str],
            as_of: When | None, as_known_at: When | None) -> Evidence:
     """The evidence of ``subject``'s report against ``checkpoint`` (see the module)."""
     size = checkpoint.tree_size
-    chain = _chain(ledger, size)
+    chain: list[tuple[int, bytes, bytes]] = []
+
+    def events() -> Iterator[tuple[int, dict[str, Any]]]:
+        for position, hashed, link, obj in platform_index.scan(ledger, size):
+            chain.append((position, hashed, link))
+            yield position, obj
+
+    leaves, platforms = platform_index.fold(events())
     if len(chain) < size:
         raise IntegrityFailure(f"the ledger has {len(chain)} chained events but the "
                                f"checkpoint covers {size}: its tail was truncated")
-    tree = MerkleTree([row.event_hash for row in chain])
-    if tree.root() != checkpoint.root_hash or (size and chain[-1].chain
+    tree = MerkleTree([hashed for _, hashed, _ in chain])
+    if tree.root() != checkpoint.root_hash or (size and chain[-1][2]
                                                != checkpoint.chain_head):
         raise IntegrityFailure(f"the ledger does not give the checkpoint's root of {size} "
                                "events: its history was rewritten (run 'blockledger verify "
                                "--against' the checkpoint)")
-    positions = [row.position for row in chain]
-    leaves, named = _index(ledger, positions, subject)
-    if len(leaves) != checkpoint.index_size or root(leaves) != checkpoint.index_root:
+    # The platforms that subjects named ``subject`` concern: an order's report needs its
+    # platforms' index proofs.
+    named = {p for (_, ref), found in platforms.items() if ref == subject for p in found}
+    index_tree = MerkleTree(leaves)
+    if len(leaves) != checkpoint.index_size or index_tree.root() != checkpoint.index_root:
         raise IntegrityFailure("the log does not give the checkpoint's platform index: an "
                                "event's subject or platform was altered")
-    index_tree = MerkleTree(leaves)
     names = sorted({subject, platform_index.OPERATORS, *named})
     index = {name: platform_index.prove_range(index_tree, leaves, name) for name in names}
     wanted = sorted({p for proof in index.values() for p in proof["positions"]})
-    seq_of = {row.position: seq for seq, row in enumerate(chain)}
+    seq_of = {position: seq for seq, (position, _, _) in enumerate(chain)}
     signed = ledger.recorder.signatures_at(wanted)
     records = []
     for position, state in _states(ledger, wanted):
         seq = seq_of[position]
-        if hash_stored(state, position) != chain[seq].event_hash:
+        if hash_stored(state, position) != chain[seq][1]:
             raise IntegrityFailure(f"the event at position {position} does not match its "
                                    "recorded hash (altered)")
         record = orjson.loads(state)
@@ -126,14 +122,6 @@ def gather(ledger: Any, subject: str, checkpoint: Checkpoint, note: str, kept: l
 
 def _b64(raw: bytes) -> str:
     return base64.b64encode(raw).decode("ascii")
-
-
-def _index(ledger: Any, positions: list[int], subject: str) -> tuple[list[bytes], set[str]]:
-    """The index leaves of the events at ``positions``, and the platforms that subjects
-    named ``subject`` concern (an order's report needs its platforms' index proofs)."""
-    leaves, platforms = platform_index.fold(ledger, positions)
-    return leaves, {p for (_, ref), found in platforms.items() if ref == subject
-                    for p in found}
 
 
 def _states(ledger: Any, positions: list[int]) -> list[tuple[int, bytes]]:
