@@ -117,7 +117,7 @@ def gather(ledger: Any, subject: str, checkpoint: Checkpoint, note: str, kept: l
                                            "signature": _b64(kid_sig[1])}
         records.append(record)
     return Evidence(subject, as_of, as_known_at, note, records, index,
-                    _bounding(kept, checkpoint, tree, [r["leaf_index"] for r in records]))
+                    _bounding(kept, note, tree, [r["leaf_index"] for r in records]))
 
 
 def _b64(raw: bytes) -> str:
@@ -145,28 +145,33 @@ def _states(ledger: Any, positions: list[int]) -> list[tuple[int, bytes]]:
     return out
 
 
-def _bounding(kept: list[str], cited: Checkpoint, tree: MerkleTree,
+def _bounding(kept: list[str], cited: str, tree: MerkleTree,
               leaf_indices: list[int]) -> list[dict[str, Any]]:
     """The kept checkpoints that bound the record time of an event at ``leaf_indices``
-    tighter than the cited one, each with its consistency proof to the cited one."""
+    tighter than the cited one, each with its consistency proof to the cited one. When the
+    cited checkpoint is signed, only those signed by one of its keys (by name and key ID)
+    count: ``verify-proof --public-key`` checks each one's signature."""
+    checkpoint, signatures = Checkpoint.parse(cited)
+    keys = {(s.key_name, s.key_id) for s in signatures}
     found: dict[str, Checkpoint] = {}
     for note in kept:
         try:
-            cp = Checkpoint.parse(note)[0]
+            cp, theirs = Checkpoint.parse(note)
         except Exception:  # a kept note we cannot read bounds nothing
             continue
-        if 0 < cp.tree_size <= cited.tree_size and tree.root(cp.tree_size) == cp.root_hash:
+        if keys and not keys & {(s.key_name, s.key_id) for s in theirs}:
+            continue
+        if (0 < cp.tree_size <= checkpoint.tree_size
+                and tree.root(cp.tree_size) == cp.root_hash):
             found.setdefault(note, cp)
-    candidates = [cited, *found.values()]
+    candidates = [checkpoint, *found.values()]
     used = set()
     for leaf in set(leaf_indices):
         bounds = record_time(candidates, leaf)
-        for side in ("not_before", "not_after"):
-            if bounds[side] is not None:
-                used.add((bounds[side]["tree_size"], bounds[side]["time"]))
+        used.update((b["tree_size"], b["time"]) for b in bounds.values() if b is not None)
     return [{"note": note, "consistency": encode_proof(tree.consistency_proof(cp.tree_size))}
             for note, cp in found.items() if (cp.tree_size, cp.time) in used
-            and (cp.tree_size, cp.time) != (cited.tree_size, cited.time)]
+            and (cp.tree_size, cp.time) != (checkpoint.tree_size, checkpoint.time)]
 
 
 def _unproven(ledger: Any, subject: str, as_of: When | None, as_known_at: When | None,

@@ -119,6 +119,14 @@ def _rows(ev: dict[str, Any], where: dict[str, int], f: _Format) -> list[tuple[s
     rows.append(("signed by", "unsigned" if not signed else
                  f"{t(signed.get('operator') or 'an unknown key')}, key "
                  f"{f.code(signed.get('key_id'))}, signature {f.code(signed.get('signature'))}"))
+    bounds = ev.get("record_time")
+    if isinstance(bounds, dict):
+        after, before = bounds.get("not_before"), bounds.get("not_after")
+        rows.append(("recorded between", (
+            f"{t(after['time']) if after else 'the start'} (checkpoint of "
+            f"{t(after['tree_size']) if after else 0} events) and "
+            + (f"{t(before['time'])} (checkpoint of {t(before['tree_size'])} events)"
+               if before else "no checkpoint yet"))))
     if ev.get("proof") is None:
         return [*rows, ("inclusion proof", "none (the checkpoint does not cover it)")]
     return [*rows, ("inclusion proof", f"leaf index {t(ev.get('leaf_index'))}, "
@@ -133,6 +141,17 @@ def _header(report: dict[str, Any], f: _Format) -> list[tuple[str, str]]:
              (("as_of", "as of (valid time)"), ("as_known_at", "as known at")) if report.get(key)]
     rows.append(("ledger", f"{f.code(ledger.get('origin'))}, {f.text(ledger.get('events'))} "
                            "events"))
+    if report.get("proven") is False:
+        rows.append(("proven", "NOT PROVEN: " + f.text(report.get("unproven_because"))
+                     + "; verify-proof refuses this report"))
+    elif report.get("proven"):
+        index = (report.get("evidence") or {}).get("index") or {}
+        rows.append(("complete", "proven: this report rests on every event the "
+                     "checkpoint's platform index holds for " + ", ".join(
+                         f.text(n) for n in sorted(index))))
+    signature = report.get("report_signature") or {}
+    rows.append(("report signed by", f"key {f.code(signature.get('key_id'))}"
+                 if signature.get("signed") else "nobody (unsigned report)"))
     if not cp:
         return [*rows, ("checkpoint", "none: this report carries no inclusion proofs")]
     rows += [(f"checkpoint {k.replace('_', ' ')}", f.code(cp.get(k)))
@@ -145,9 +164,11 @@ HOW_TO_CHECK = [
     "Get the ledger's public key (`key.pub`) from its operator through a channel you trust, "
     "not from this report.",
     "Save the JSON form of this report as `report.json` and run `blockledger verify-proof "
-    "report.json --public-key key.pub`. It checks the checkpoint's signature, recomputes "
-    "each event's hash from its fields and checks each inclusion proof against the "
-    "checkpoint's root hash; no access to the ledger is needed.",
+    "report.json --public-key key.pub` (and `--report-key` with the producer's key). It "
+    "checks the checkpoints' signatures, recomputes each event's hash and checks its "
+    "inclusion proof, its operator's signature, the proof from the checkpoint's platform "
+    "index that no event was left out or added, and that every other field is what those "
+    "events give; no access to the ledger is needed.",
     "By hand (RFC 9162): the leaf hash is SHA-256(0x00 ‖ event hash); combine it with each "
     "proof hash in turn as SHA-256(0x01 ‖ left ‖ right), on the side the leaf index gives; "
     "the result must equal the root hash.",
