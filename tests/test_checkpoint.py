@@ -63,6 +63,23 @@ def test_body_is_the_tlog_checkpoint_text_with_our_extension_lines():
         b"time 2024-05-01T12:00:00Z\n")
 
 
+INDEXED = Checkpoint(ORIGIN, 3, bytes(range(32)), bytes([0xAB]) * 32, "2024-05-01T12:00:00Z",
+                     5, bytes(range(1, 33)))
+
+
+def test_the_platform_index_is_an_extension_line_after_the_time():
+    assert INDEXED.body() == CHECKPOINT.body() + (
+        b"platforms 5 AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=\n")
+    for note in (INDEXED.to_note(), INDEXED.to_note(KEY)):
+        parsed, _ = Checkpoint.parse(note)
+        assert parsed == INDEXED
+    assert verify_signature(INDEXED.to_note(KEY), KEY.public_key())
+    # Without the line a note still parses, as notes written before the index did.
+    assert Checkpoint.parse(CHECKPOINT.to_note())[0].index_root is None
+    with pytest.raises(BadInput, match="both its size and its root"):
+        Checkpoint(ORIGIN, 3, bytes(32), bytes(32), "2024-05-01T12:00:00Z", 5, None)
+
+
 def test_signed_note_form():
     note = CHECKPOINT.to_note(KEY)
     body, blank, signature_line = note.partition("\n\n")
@@ -277,6 +294,17 @@ MALFORMED = {
     "blank line after the signatures": GOOD + "\n",
     "too many signatures": _note(ORIGIN, "3", ROOT_B64, CHAIN, TIME,
                                  signatures=SIGNATURE_LINE * 101),
+    "platforms without size": _note(ORIGIN, "3", ROOT_B64, CHAIN, TIME,
+                                    f"platforms {ROOT_B64}"),
+    "platforms size in words": _note(ORIGIN, "3", ROOT_B64, CHAIN, TIME,
+                                     f"platforms three {ROOT_B64}"),
+    "platforms root in hex": _note(ORIGIN, "3", ROOT_B64, CHAIN, TIME, "platforms 3 " + "00" * 32),
+    "platforms with extra field": _note(ORIGIN, "3", ROOT_B64, CHAIN, TIME,
+                                        f"platforms 3 {ROOT_B64} x"),
+    "platforms before time": _note(ORIGIN, "3", ROOT_B64, CHAIN, f"platforms 3 {ROOT_B64}",
+                                   TIME),
+    "seven lines": _note(ORIGIN, "3", ROOT_B64, CHAIN, TIME, f"platforms 3 {ROOT_B64}",
+                         "extra line"),
 }
 
 
