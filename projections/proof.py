@@ -404,6 +404,25 @@ def _signatures(records: list[dict], hashes: list[str]) -> None:
                                 "the operator events the report carries)")
 
 
+def _compare_events(expected: list[dict[str, Any]], actual: Any) -> None:
+    """Name an event left out of, added to or repeated in the report's list by position."""
+    if not isinstance(actual, list):
+        return
+    shown = [ev.get("position") if isinstance(ev, dict) else None for ev in actual]
+    proven = [ev["position"] for ev in expected]
+    for ev in expected:
+        if ev["position"] not in shown:
+            raise ReportFailure(f"the event at position {ev['position']} ({ev['id']}) is "
+                                "missing from the report's events (it was left out)")
+    for position in shown:
+        if position not in proven:
+            raise ReportFailure(f"the event at position {position} in the report's events is "
+                                "not one of the subject's proven events (it was added)")
+        if shown.count(position) > 1:
+            raise ReportFailure(f"the event at position {position} is repeated in the "
+                                "report's events")
+
+
 def _difference(expected: Any, actual: Any, path: str) -> str | None:
     if isinstance(expected, dict) and isinstance(actual, dict):
         for key in [*expected, *(k for k in actual if k not in expected)]:
@@ -426,6 +445,7 @@ def _difference(expected: Any, actual: Any, path: str) -> str | None:
 
 
 def _compare(expected: dict[str, Any], actual: dict[str, Any]) -> None:
+    _compare_events(expected["events"], actual.get("events"))
     path = _difference(expected, actual, "")
     if path is None:
         return
