@@ -26,7 +26,9 @@ Every target is an identifier first (``domain.values.check_identifier``): no inv
 character (``t.me\\u200b``), no compatibility look-alike (a full-width ``\\uff54``), and no label
 mixing scripts (``telegram.m\\u0435``, with a Cyrillic e, is refused; ``пример.рф`` is fine,
 stored ``xn--e1afmkfd.xn--p1ai``). A dot other than ``.`` (``\\u3002``) is refused too, where
-UTS 46 would quietly read it as one.
+UTS 46 would quietly read it as one. A name whose script needs a zero-width joiner or
+non-joiner (IDNA 2008 allows them in context: Persian, Indic scripts) is given as its A-label,
+which shows the joiner for what it is; its labels are checked for mixed scripts all the same.
 
 Only new input is checked: a stored target is read as it was written (``FieldSpec.load``),
 so ledgers written before these rules open and answer as before.
@@ -108,6 +110,8 @@ def _normalized(text: str) -> str:
     """The stored spelling of the stripped one-line ``text``, or ``_NotATarget``."""
     problem = character_problem(text)
     if problem:
+        if "\u200c" in text or "\u200d" in text:
+            problem += " (a domain name that needs a joiner is given as its A-label, xn--...)"
         raise _NotATarget(problem)
     app = _APP.fullmatch(text)
     if app:

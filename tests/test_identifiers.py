@@ -123,6 +123,17 @@ def test_a_target_is_stored_in_one_spelling(typed, stored):
     assert check_target(stored, "data.targets[0]") == stored
 
 
+def test_a_name_that_needs_a_joiner_is_given_as_its_a_label():
+    """IDNA 2008 allows a zero-width non-joiner in Persian (mi\u200ckhaham, "I want"): typed, it is
+    refused like any invisible character, with the way out; as its A-label it is fine."""
+    typed = "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645.ir"
+    with pytest.raises(BadInput) as caught:
+        check_target(typed, "data.target")
+    assert "given as its A-label" in caught.value.message
+    a_label = idna.encode(typed).decode()
+    assert check_target(a_label, "data.target") == a_label == "xn--mgbn2ecje63gr19l.ir"
+
+
 @pytest.mark.parametrize("typed, says", [
     ("", "must not be empty"), ("a..b", "empty label"), (".t.me", "empty label"),
     ("my_host.example", "U+005F"), ("*.telegram.org", "U+002A"), ("-t.me", "hyphen"),
