@@ -18,7 +18,18 @@ from uuid import UUID
 from domain.amendments import check_target, corrected, effective, is_amendment
 from domain.errors import RuleBroken, SubjectNotFound
 from domain.fact import Fact
-from domain.timeline import SubjectState, check_addition, check_amendment, fold, valid_key
+from domain.timeline import (
+    INDEXES,
+    Broken,
+    Index,
+    SubjectState,
+    check_addition,
+    check_amendment,
+    check_placed,
+    fold,
+    refusal,
+    valid_key,
+)
 
 
 class Timeline:
@@ -30,8 +41,10 @@ class Timeline:
         self.facts: list[Fact] = []
         self.fact_ids: set[UUID] = set()
         self._amendments = 0
-        self._state: SubjectState | None = None
-        self._latest: tuple[datetime, int] | None = None
+        self._state: SubjectState | None = None  # the fold of what counts, while current
+        self._folding = True  # no back-dated fact since the last fold: keep folding on
+        self._counted_facts: list[Fact] | None = []  # what counts, once worked out
+        self._index = INDEXES.get(kind, Index)(ref)  # what the rules read, at any time
 
     @property
     def version(self) -> int:
@@ -79,13 +92,16 @@ class Timeline:
                 _check_not_future(corrected(target, fact), now)
             if fact.type != "dispute":
                 check_amendment(self.kind, self.ref, self.facts, fact)
-        else:
-            state = self.state()
+        elif (self._state is not None or self._folding) and (
+                self._index.latest is None or valid_key(fact) >= self._index.latest):
+            state = self.state()  # the common case: the newest fact, against the fold
             try:
-                check_addition(self.kind, self.ref, self._counted(), state, self._latest, fact)
-            except RuleBroken:
+                state.check(fact)
+            except Broken as broken:
                 self._state = None  # checking may have let the cached state's time pass
-                raise
+                raise refusal(fact, broken) from None
+        else:  # a back-dated fact, or one after it: one state from the index, not a fold
+            check_placed(self.kind, self.ref, self._index, self._counted(), fact)
 
     def state(self, until: datetime | None = None) -> SubjectState:
         """The folded state of what counts (amendments applied), or as at valid time
@@ -93,28 +109,39 @@ class Timeline:
         if until is not None:
             return fold(self.kind, self.ref, self._counted(), until=until)
         if self._state is None:
-            facts = self._counted()
-            self._state = fold(self.kind, self.ref, facts)
-            self._latest = max(map(valid_key, facts)) if facts else None
+            self._state = fold(self.kind, self.ref, self._counted())
         return self._state
 
     def _counted(self) -> list[Fact]:
-        return effective(self.facts).facts if self._amendments else self.facts
+        if self._counted_facts is None:
+            self._counted_facts = effective(self.facts).facts
+        return self._counted_facts
 
     def add(self, fact: Fact) -> None:
         """Fold ``fact`` in, unchecked (as the library's event ``apply`` does)."""
         self.facts.append(fact)
         self.fact_ids.add(fact.id)
-        key = valid_key(fact)
         if is_amendment(fact):
             self._amendments += 1
-            if fact.type != "dispute":
+            if fact.type != "dispute":  # what counts changes: index it again
                 self._state = None
-        elif self._state is not None and self._latest is not None and key >= self._latest:
-            self._state.apply(fact)  # the common case: the newest fact comes last
-            self._latest = key
-        else:
-            self._state = None  # a back-dated fact: fold again when next asked
+                self._folding = True
+                self._counted_facts = None
+                self._index = INDEXES.get(self.kind, Index)(self.ref)
+                for counted in self._counted():
+                    self._index.add(counted, valid_key(counted))
+            return
+        key = valid_key(fact)
+        latest = self._index.latest
+        if self._counted_facts is not None:
+            self._counted_facts.append(fact)  # a new id: it counts, after the others
+        self._index.add(fact, key)
+        if latest is None or key >= latest:
+            if self._state is not None:
+                self._state.apply(fact)  # the common case: the newest fact comes last
+        else:  # a back-dated fact: checks ask the index; fold only when a state is asked
+            self._state = None
+            self._folding = False
 
 
 def holder_of_target(fact: Fact, found: Sequence[Any]) -> Any:

@@ -8,8 +8,10 @@ a broken rule; otherwise the refusal names the event it conflicts with.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from bisect import insort
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from domain.errors import RuleBroken
@@ -225,6 +227,196 @@ class RequestState(SubjectState):
         return "committed" if condition in self.committed else "pending"
 
 
+# --- a timeline's facts in any valid-time order ----------------------------------------
+#
+# Checking a back-dated fact by folding the whole timeline again costs the whole timeline
+# for every such fact: importing a subject's facts in reverse valid-time order was
+# quadratic. Two questions decide a back-dated fact ``new`` (a fold of the timeline with
+# ``new`` in its place breaks no rule exactly when both answers are yes):
+#
+# 1. does ``new`` itself hold against the state at its valid time? The facts before it are
+#    unchanged, so they still hold; an index answers with that state, built from what the
+#    rules read (``Index.state_at``), and the rule checked is the state's own ``check``.
+# 2. do the facts after it still hold? For most facts they must: placing them earlier
+#    changes nothing a later check reads, or only widens it (an earlier email-sent, a
+#    temporary lift, an earlier condition met). Only a fact that ``reshapes`` the
+#    timeline (a permanent lift, a decision, a condition the request never had) needs the
+#    fold of everything after it again; a subject holds few of those, as each can only
+#    be placed once (a target is lifted for good once, a request is decided once).
+#
+# ``tests/test_import_scaling.py`` holds the indexes to the full fold (``check_addition``)
+# on generated timelines, in random valid-time orders.
+
+Key = tuple[datetime, int]
+
+
+class Index:
+    """What the rules read of a subject (no rules of its own: only its creation), for any
+    valid time, kept as its facts are added in any valid-time order."""
+
+    state_class: type[SubjectState] = SubjectState
+    #: Fact types whose ``_apply`` changes what a check reads (``state_at`` folds these).
+    SHAPING: frozenset[str] = frozenset()
+
+    def __init__(self, ref: str):
+        self.ref = ref
+        self.created: Fact | None = None
+        self.created_key: Key | None = None
+        self.latest: Key | None = None
+        self._shaping: list[tuple[Key, int, Fact]] = []  # in valid order, then recording
+
+    def add(self, fact: Fact, key: Key) -> None:
+        """Take ``fact`` (at ``key``) into the index, unchecked."""
+        if self.latest is None or key > self.latest:
+            self.latest = key
+        if fact.kind.creates and self.created is None:
+            self.created, self.created_key = fact, key
+        elif fact.type in self.SHAPING:
+            insort(self._shaping, (key, len(self._shaping), fact))
+        self._add(fact, key)
+
+    def _add(self, fact: Fact, key: Key) -> None:
+        pass
+
+    def state_at(self, key: Key) -> SubjectState:
+        """The state a fact placed at ``key`` (after the facts at the same key) is checked
+        against, as far as the rules read it."""
+        state = self.state_class(self.ref)
+        if self.created is not None and self.created_key <= key:  # type: ignore[operator]
+            state.apply(self.created)
+            for at, _, fact in self._shaping:
+                if at > key:
+                    break
+                state.apply(fact)
+        return state
+
+    def reshapes(self, fact: Fact) -> bool:
+        """Whether facts after ``fact`` in valid time may stop holding once it is placed
+        before them (otherwise they hold: they held without it)."""
+        return fact.kind.creates
+
+
+class _EmailsBefore(Mapping[UUID, Any]):
+    """The email-sent facts of a platform up to a valid time, as the rules read them."""
+
+    def __init__(self, index: PlatformIndex, key: Key):
+        self._index = index
+        self._key = key
+
+    def __contains__(self, fact_id: object) -> bool:
+        at = self._index.email_keys.get(fact_id)  # type: ignore[call-overload]
+        return at is not None and at <= self._key
+
+    def __getitem__(self, fact_id: UUID) -> Fact:
+        if fact_id not in self:
+            raise KeyError(fact_id)
+        return self._index.emails[fact_id]
+
+    def __bool__(self) -> bool:
+        first = self._index.first_email
+        return first is not None and first <= self._key
+
+    def __iter__(self) -> Iterator[UUID]:
+        return (i for i in self._index.emails if i in self)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+class PlatformIndex(Index):
+    """A platform's checks read its email-sent facts; placing any fact earlier changes
+    no later check (an earlier email only gives a later no-response more to regard)."""
+
+    state_class = PlatformState
+
+    def __init__(self, ref: str):
+        super().__init__(ref)
+        self.emails: dict[UUID, Fact] = {}
+        self.email_keys: dict[UUID, Key] = {}
+        self.first_email: Key | None = None
+
+    def _add(self, fact: Fact, key: Key) -> None:
+        if fact.type == "email-sent":
+            self.emails[fact.id] = fact
+            self.email_keys[fact.id] = key
+            if self.first_email is None or key < self.first_email:
+                self.first_email = key
+
+    def state_at(self, key: Key) -> SubjectState:
+        state = super().state_at(key)
+        state.emails = _EmailsBefore(self, key)  # type: ignore[attr-defined]
+        return state
+
+
+class OrderIndex(Index):
+    """An order's checks read its targets and which of them it holds. A temporary lift
+    holds its targets still (suspended ones come back by themselves), so only a permanent
+    lift ends holding a target, for good: a target is held at a valid time unless a
+    permanent lift naming it, or one of all targets, comes before."""
+
+    state_class = OrderState
+
+    def __init__(self, ref: str):
+        super().__init__(ref)
+        self.lifted: dict[str, Key] = {}  # target -> its permanent lift
+        self.lifted_all: Key | None = None  # the permanent lift of all held targets
+
+    def _add(self, fact: Fact, key: Key) -> None:
+        if fact.type == "unblocked" and fact.data.until is None:
+            if not fact.data.targets and (self.lifted_all is None or key < self.lifted_all):
+                self.lifted_all = key
+            for target in fact.data.targets:
+                if target not in self.lifted or key < self.lifted[target]:
+                    self.lifted[target] = key
+
+    def state_at(self, key: Key) -> SubjectState:
+        state = super().state_at(key)
+        if self.lifted_all is not None and self.lifted_all <= key:
+            held: set[str] = set()
+        else:
+            lifted = self.lifted
+            held = {t for t in state.targets  # type: ignore[attr-defined]
+                    if t not in lifted or lifted[t] > key}
+        state.blocked = held  # type: ignore[attr-defined]
+        return state
+
+    def reshapes(self, fact: Fact) -> bool:
+        return fact.kind.creates or (fact.type == "unblocked" and fact.data.until is None)
+
+
+class RequestIndex(Index):
+    """A request's checks read its conditions and decision: ``state_at`` folds the facts
+    that change them. Placing a commitment, the SOP, a condition met or waived earlier only
+    widens later checks; a condition set earlier that the request sets later anyway leaves
+    every later check as it was (nothing between reads it). A decision, or a condition
+    the request never had, may make later facts fail."""
+
+    state_class = RequestState
+    SHAPING = frozenset({"condition-set", "commitment-made", "sop-agreed", "condition-met",
+                         "condition-waived", "normalization-granted", "normalization-denied"})
+
+    def __init__(self, ref: str):
+        super().__init__(ref)
+        self.conditions: set[str] = set()  # every condition ever set
+
+    def _add(self, fact: Fact, key: Key) -> None:
+        if fact.type == "condition-set":
+            self.conditions.add(fact.data.condition)
+
+    def reshapes(self, fact: Fact) -> bool:
+        return (fact.kind.creates
+                or fact.type in ("normalization-granted", "normalization-denied")
+                or (fact.type == "condition-set"
+                    and fact.data.condition not in self.conditions))
+
+
+INDEXES: dict[str, type[Index]] = {
+    "platform": PlatformIndex,
+    "order": OrderIndex,
+    "request": RequestIndex,
+}
+
+
 STATES: dict[str, type[SubjectState]] = {
     "platform": PlatformState,
     "order": OrderState,
@@ -301,9 +493,25 @@ def check_addition(kind: str, ref: str, facts: Sequence[Fact], state: SubjectSta
         else:
             fold(kind, ref, [*facts, new], check=True)
     except Broken as broken:
-        if broken.fact.id == new.id:
-            raise RuleBroken(f"refused: {broken.message}") from None
-        raise RuleBroken(
-            f"refused: {new.type} of {new.occurred_at} conflicts with "
-            f"{broken.fact.label()}: {broken.message}"
-        ) from None
+        raise refusal(new, broken) from None
+
+
+def check_placed(kind: str, ref: str, index: Index, facts: Sequence[Fact], new: Fact) -> None:
+    """Raise ``RuleBroken`` unless ``new`` may join ``facts`` (the subject's facts that
+    count, all holding, taken into ``index``) at its valid time: what ``check_addition``
+    decides by folding them all, at the cost of one state (see ``Index``), and of the fold
+    only for a fact that ``reshapes`` a timeline with facts after it."""
+    key = valid_key(new)
+    try:
+        index.state_at(key).check(new)
+        if index.reshapes(new) and index.latest is not None and index.latest > key:
+            fold(kind, ref, [*facts, new], check=True)
+    except Broken as broken:
+        raise refusal(new, broken) from None
+
+
+def refusal(new: Fact, broken: Broken) -> RuleBroken:
+    if broken.fact.id == new.id:
+        return RuleBroken(f"refused: {broken.message}")
+    return RuleBroken(f"refused: {new.type} of {new.occurred_at} conflicts with "
+                      f"{broken.fact.label()}: {broken.message}")
