@@ -15,8 +15,8 @@ from cli_audit import _read
 from cli_output import check_output, force_option, write_text
 from domain.errors import BadInput
 from ledger.checkpoint import load_private_key, load_public_key
-from projections.proof import prove_report, sign_report
-from projections.provenance import provenance
+from projections.proof import prove_report
+from projections.provenance import provenance, sign_report
 from projections.report_render import render_html, render_markdown, render_prov
 
 

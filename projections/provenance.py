@@ -1,19 +1,49 @@
-"""The provenance report of a subject, from the verified log: its events with their
-sources, hashes, inclusion proofs, signatures, record-time bounds, and the proof that no
-event concerning it was left out (``projections.proof`` describes the report).
+"""The provenance report of a subject: what it is, and how it is made from the verified
+log.
+
+A JSON provenance report (``format`` 2) is two things: its **evidence**, what the ledger
+proved, and everything **derived** from the evidence. ``assemble`` derives the report from
+the evidence, with the project's own fold code (``projections.book``, ``projections.history``,
+``ledger.signatures``); ``provenance`` gathers the evidence from the ledger and calls it, and
+``projections.proof.check_report`` proves the evidence and calls it again, then compares:
+any field of the report that is not what the evidence gives fails, whichever it is.
+
+The evidence (``report["evidence"]``):
+
+- ``records``: the events the report rests on, by rising position, each its export form
+  (the fields its hash covers, position included), ``leaf_index`` and RFC 9162 inclusion
+  ``proof`` against the checkpoint the report cites, and its operator ``signature``
+  (``{key_id, signature}``) or null;
+- ``index``: for the subject's name, for every platform the subject concerns, and for the
+  operators (``#operators``), a completeness proof against the checkpoint's platform index
+  (``ledger.platform_index``); the records are exactly the union of those positions, so no
+  event can be left out, repeated or added, and every event after the first operator is
+  known to need a signature by a key the operator events in the report registered (one
+  limit: were an order and a request to share a reference and concern different
+  platforms, a verifier could not tell that one of them was left out with its platforms'
+  proofs; the producer always includes them);
+- ``checkpoints``: other checkpoints kept in the ledger, each with a consistency proof to
+  the cited one, which bound each event's record time (``record_time``).
+
+Outside evidence and derivation are only the producer's statements, which nothing in the
+report proves: ``generated_at``, ``ledger`` (its size when the report was made),
+``verification`` (what the producer checked), and the report's own signature
+(``report_signature``: Ed25519 by the producer's key over ``REPORT_PREFIX`` and the
+canonical JSON of the report without that block), which covers them.
 
 With a checkpoint that carries a platform index (the cited one, else the latest kept), the
 report is **proven**. The Merkle tree is built from the chain table's 32-byte hashes, and
 must give the checkpoint's root (and the chain its chain head); the platform index is
 folded again from the log and must give the checkpoint's index root; then only the events
 the report needs are read (the subject's platforms' and the operators'), each checked
-against its hash in the proven tree. The report is then ``proof.assemble`` of that
-evidence: the very function ``verify-proof`` runs on it.
+against its hash in the proven tree. The report is then ``assemble`` of that evidence:
+the very function ``verify-proof`` runs on it.
 
 Without such a checkpoint the report says it is not proven (``"proven": false``): the same
 events from a full replay of the verified log, hashes but no proofs; ``verify-proof``
 refuses it.
 """
+
 
 from __future__ import annotations
 
@@ -23,18 +53,179 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+from attrs import frozen
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from domain.errors import IntegrityFailure
+from domain.fact import Fact
+from domain.operators import key_id
 from domain.values import When, check_slug
 from ledger import platform_index
-from ledger.canonical import hash_stored
+from ledger.application import Entry
+from ledger.canonical import canonical, event_hash, hash_stored
 from ledger.checkpoint import Checkpoint, encode_hash, encode_proof
 from ledger.merkle import MerkleTree
-from ledger.signatures import PREFIX, signature_of
+from ledger.signatures import PREFIX, operators, raw_public_key, signature_of
 from ledger.verify import Broken, Verdict, walk
 from projections.book import Book
-from projections.history import lines
-from projections.proof import FORMAT, Evidence, assemble, record_time
+from projections.history import Line, lines
+
+FORMAT = 2
+#: The fields of an event that its hash covers (its export form, less the hash).
+HASHED_FIELDS = ("id", "type", "subject", "occurred_at", "sources", "note", "data",
+                 "recorded_at", "recorded_by", "position")
+REPORT_PREFIX = b"blockledger report signature v1\n"
+
+
+@frozen
+class Evidence:
+    subject: str
+    as_of: When | None
+    as_known_at: When | None
+    note: str
+    records: list[dict[str, Any]]
+    index: dict[str, Any]
+    checkpoints: list[dict[str, Any]]
+
+
+def exported(record: dict[str, Any]) -> dict[str, Any]:
+    """The export form of a record: the fields its hash covers."""
+    return {k: record[k] for k in HASHED_FIELDS if k in record}
+
+
+class Carried:
+    """The records, looking like a ledger to ``ledger.signatures`` (``operators``,
+    ``check``): so that the report's signatures are read and checked by the same code as
+    the ledger's, on the operator events the report carries."""
+
+    def __init__(self, records: list[dict[str, Any]], hashes: list[str]):
+        self.recorder, self.mapper = self, self
+        self._records, self._hashes = records, hashes
+
+    def decode_state(self, state: bytes) -> bytes:
+        return state
+
+    def operator_events(self) -> list[tuple[int, bytes]]:
+        return [(r["position"], canonical(exported(r))) for r in self._records
+                if str(r.get("type", "")).startswith("operator-")]
+
+    def signature_rows(self, after_seq: int, limit: int) -> list[tuple]:
+        rows = []
+        for seq in range(after_seq + 1, min(after_seq + limit, len(self._records)) + 1):
+            record, signed = self._records[seq - 1], self._records[seq - 1]["signature"]
+            rows.append((seq, record["position"], bytes.fromhex(self._hashes[seq - 1]),
+                         *((signed["key_id"], base64.b64decode(signed["signature"]),
+                            canonical(exported(record))) if signed else (None,) * 3)))
+        return rows
+
+
+def _time(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def _bound(cp: Checkpoint | None) -> dict[str, Any] | None:
+    return None if cp is None else {"tree_size": cp.tree_size, "time": cp.time}
+
+
+def record_time(checkpoints: list[Checkpoint], leaf_index: int) -> dict[str, Any]:
+    """The checkpoints that bound an event's record time: the latest taken without it
+    (``not_before``: it was recorded after that time) and the earliest taken with it
+    (``not_after``)."""
+    without = [c for c in checkpoints if c.tree_size <= leaf_index]
+    with_it = [c for c in checkpoints if c.tree_size > leaf_index]
+    return {"not_before": _bound(max(without, key=lambda c: (_time(c.time), c.tree_size),
+                                     default=None)),
+            "not_after": _bound(min(with_it, key=lambda c: (_time(c.time), c.tree_size),
+                                    default=None))}
+
+
+def _derived(line: Line) -> dict[str, Any]:
+    """What a history line says of its event: its summary, what amends it, and what it
+    counts as now when corrected."""
+    out: dict[str, Any] = {"summary": line.current.describe(),
+                           **line.amendments.links(line.original.id)}
+    if line.corrected:
+        current = line.current.to_json()
+        out["current"] = {k: current[k] for k in ("occurred_at", "note", "data")
+                          if k in current}
+    return out
+
+
+def _checkpoint(note: str | None) -> dict[str, Any] | None:
+    if note is None:
+        return None
+    checkpoint, signers = Checkpoint.parse(note)
+    return {"origin": checkpoint.origin, "tree_size": checkpoint.tree_size,
+            "root_hash": encode_hash(checkpoint.root_hash),
+            "chain_head": checkpoint.chain_head.hex(), "time": checkpoint.time,
+            "platform_index": None if checkpoint.index_root is None else {
+                "size": checkpoint.index_size, "root": encode_hash(checkpoint.index_root)},
+            "signers": [s.key_name for s in signers], "note": note}
+
+
+def _signatures(events: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"message": f"{PREFIX.decode().strip()!r}, a newline, then the 32 bytes of the "
+            "event hash; Ed25519", "signed": sum(ev["signature"] is not None for ev in events)}
+
+
+def assemble(evidence: Evidence) -> dict[str, Any]:
+    """The report that ``evidence`` gives, but for the producer's statements."""
+    checkpoint = Checkpoint.parse(evidence.note)[0]
+    bounds = [checkpoint, *(Checkpoint.parse(c["note"])[0] for c in evidence.checkpoints)]
+    records = evidence.records
+    hashes = [event_hash(exported(r)) for r in records]
+    by_key = {op.key_id: op for op in operators(Carried(records, hashes)).values()}
+    by_position = {r["position"]: (r, h) for r, h in zip(records, hashes, strict=True)}
+    entries = [Entry(r["position"], Fact.from_stored(exported(r))) for r in records]
+    book = Book(entries, as_known_at=evidence.as_known_at.instant
+                if evidence.as_known_at else None)
+    events = []
+    for line in lines(book, evidence.subject, as_of=evidence.as_of):
+        record, hashed = by_position[book.position(line.original)]
+        out = exported(record)
+        out["hash"] = hashed
+        out.update(_derived(line))
+        out["leaf_index"], out["proof"] = record["leaf_index"], record["proof"]
+        signed = record["signature"]
+        op = by_key.get(signed["key_id"]) if signed else None
+        out["signature"] = signed and {
+            "operator": op.name if op else None, "key_id": signed["key_id"],
+            "public_key": op.public_key if op else None, "signature": signed["signature"]}
+        out["record_time"] = record_time(bounds, record["leaf_index"])
+        events.append(out)
+    return {
+        "report": "provenance", "format": FORMAT, "subject": evidence.subject,
+        "as_of": evidence.as_of.text if evidence.as_of else None,
+        "as_known_at": evidence.as_known_at.text if evidence.as_known_at else None,
+        "proven": True, "checkpoint": _checkpoint(evidence.note),
+        "signatures": _signatures(events), "events": events,
+        "evidence": {"records": records, "index": evidence.index,
+                     "checkpoints": evidence.checkpoints},
+    }
+
+
+# -- the report's own signature ----------------------------------------------------------------
+
+
+def signed_bytes(report: dict[str, Any]) -> bytes:
+    """What the report's signature covers: ``REPORT_PREFIX`` and the canonical JSON (RFC
+    8785) of the report without its ``report_signature``."""
+    return REPORT_PREFIX + canonical({k: v for k, v in report.items()
+                                      if k != "report_signature"})
+
+
+def sign_report(report: dict[str, Any], key: Ed25519PrivateKey | None) -> dict[str, Any]:
+    """``report`` with its ``report_signature``: by ``key``, or ``{"signed": false}``."""
+    if key is None:
+        return {**report, "report_signature": {"signed": False}}
+    raw = raw_public_key(key.public_key())
+    return {**report, "report_signature": {
+        "signed": True, "key_id": key_id(raw),
+        "public_key": base64.b64encode(raw).decode("ascii"),
+        "signature": base64.b64encode(key.sign(signed_bytes(report))).decode("ascii")}}
+
+
+# -- from the ledger ------------------------------------------------------------------------
 
 
 def provenance(ledger: Any, subject: str, *, as_of: When | None = None,
@@ -196,32 +387,18 @@ def _unproven(ledger: Any, subject: str, as_of: When | None, as_known_at: When |
         out["position"] = position
         index, hashed = hashes.get(position, (None, None))
         out["hash"] = hashed.hex() if hashed is not None else None
-        out["summary"] = line.current.describe()
-        out.update(line.amendments.links(line.original.id))
-        if line.corrected:
-            current = line.current.to_json()
-            out["current"] = {k: current[k] for k in ("occurred_at", "note", "data")
-                              if k in current}
+        out.update(_derived(line))
         out["leaf_index"], out["proof"] = index, None
         events.append(out)
     signed = signature_of(ledger, [ev["position"] for ev in events])
     for ev in events:
         ev["signature"] = signed.get(ev["position"])
-    checkpoint = Checkpoint.parse(note)[0] if note is not None else None
     return {
         "report": "provenance", "format": FORMAT, "subject": subject,
         "as_of": as_of.text if as_of else None,
         "as_known_at": as_known_at.text if as_known_at else None,
-        "proven": False, "unproven_because": why,
-        "checkpoint": None if checkpoint is None else {
-            "origin": checkpoint.origin, "tree_size": checkpoint.tree_size,
-            "root_hash": encode_hash(checkpoint.root_hash),
-            "chain_head": checkpoint.chain_head.hex(), "time": checkpoint.time,
-            "platform_index": None, "signers": [], "note": note},
-        "signatures": {"message": f"{PREFIX.decode().strip()!r}, a newline, then the "
-                       "32 bytes of the event hash; Ed25519",
-                       "signed": sum(ev["signature"] is not None for ev in events)},
-        "events": events, "evidence": None,
+        "proven": False, "unproven_because": why, "checkpoint": _checkpoint(note),
+        "signatures": _signatures(events), "events": events, "evidence": None,
         "generated_at": _now(),
         "ledger": {"origin": str(ledger.target), "events": verdict.events},
         "verification": verdict.to_json(),
