@@ -59,6 +59,8 @@ _IPV4ISH = re.compile(r"[0-9.]+")
 #: A host name of letters, digits and hyphens (RFC 1123), in lower case, which IDNA takes as
 #: it is (unless a label has "--", as an A-label does): most targets, checked without IDNA.
 _LDH = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)(?:\.(?!-)[a-z0-9-]{1,63}(?<!-))*")
+#: Texts longer than this (no target is, with its spaces) are checked without the cache.
+_CACHED_UP_TO = 1_000
 #: Full stops other than U+002E that UTS 46 maps to one (the full-width ones are
 #: compatibility characters, refused as such).
 _OTHER_DOTS = re.compile("[\u3002\uff0e\uff61]")
@@ -92,6 +94,8 @@ def clean_target(value: object) -> str | None:
         if (_LDH.fullmatch(name) and "--" not in name and len(name) <= MAX_DOMAIN
                 and not name.rpartition(".")[2].isdigit()):
             return name
+    if len(value) > _CACHED_UP_TO:  # no target is so long: hostile text is not kept
+        return _cleaned.__wrapped__(value)  # type: ignore[arg-type]
     return _cleaned(value)  # type: ignore[arg-type]
 
 

@@ -234,17 +234,16 @@ def script_problem(text: str) -> str | None:
     """Why ``text`` mixes the letters of scripts that do not mix, or None."""
     if text.isascii():
         return None
-    scripts: dict[str, int] = {}
+    scripts: set[str] = set()
     for i, char in enumerate(text):
         script = _script(char)
-        if script is not None:
-            scripts.setdefault(script, i)
-    if len(scripts) > 1 and not any(scripts.keys() <= mix for mix in _SCRIPT_MIXES):
-        first, second = sorted(scripts, key=scripts.__getitem__)[:2]
-        at = scripts[second]
-        return (f"mixes {first} and {second} letters (character {at + 1} is "
-                f"{_char_name(text[at])}): letters of one script look like another's, so "
-                "write an identifier in one script")
+        if script is None or script in scripts:
+            continue
+        if scripts and not any(scripts | {script} <= mix for mix in _SCRIPT_MIXES):
+            return (f"mixes {', '.join(sorted(scripts))} and {script} letters (character "
+                    f"{i + 1} is {_char_name(char)}): letters of one script look like "
+                    "another's, so write an identifier in one script")
+        scripts.add(script)
     return None
 
 
