@@ -43,7 +43,14 @@ from functools import lru_cache
 import idna
 
 from domain.errors import BadInput
-from domain.values import MAX_TEXT, character_problem, check_text, script_problem, shown
+from domain.values import (
+    MAX_TEXT,
+    character_problem,
+    check_text,
+    identifier_problem,
+    script_problem,
+    shown,
+)
 
 #: What a refusal reminds the user a target may be.
 FORMS = ("a target is a domain name (t.me), an IP address or network (192.0.2.1, "
@@ -81,6 +88,16 @@ def check_target(value: object, field: str) -> str:
         return _normalized(text)
     except _NotATarget as why:
         raise BadInput(f"{shown(text)} {why}", field=field) from None
+
+
+def displayed(identifier: str) -> str:
+    """How to show a stored target or operator's name, which may predate these rules: as it
+    is if it could be typed today (every stored target is ASCII now), else with everything
+    outside ASCII escaped, so that a look-alike shows as what it is: a ledger's old
+    ``t.me\u200b`` or ``telegram.m\u0435`` is not shown as ``t.me`` or ``telegram.me``."""
+    if identifier.isprintable() and not identifier_problem(identifier):
+        return identifier
+    return ascii(identifier)[1:-1]
 
 
 def clean_target(value: object) -> str | None:

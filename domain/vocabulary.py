@@ -22,6 +22,7 @@ from domain.declaration import (
     text,
     texts,
 )
+from domain.identifiers import displayed
 from domain.values import When
 
 #: Conditions the vocabulary names; any other slug is accepted too.
@@ -128,7 +129,8 @@ class Unblocked:
 
 
 @declare("access-observed", subject="order",
-         describe=lambda d: f"{d.target} observed {'reachable' if d.accessible else 'unreachable'}"
+         describe=lambda d: f"{displayed(d.target)} observed "
+         f"{'reachable' if d.accessible else 'unreachable'}"
          + _opt(" on ", d.network))
 class AccessObserved:
     """What was seen on a network: whether a target of the order was reachable."""

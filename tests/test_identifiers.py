@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from domain.declaration import REGISTRY
 from domain.errors import BadInput
 from domain.fact import Fact
-from domain.identifiers import check_target, clean_target
+from domain.identifiers import check_target, clean_target, displayed
 from domain.values import check_identifier, check_text
 from ledger.application import open_ledger
 from ledger.storage import parse_target
@@ -206,6 +206,21 @@ def test_a_stored_target_is_read_as_it_was_written(runner, sqlite_path):
     assert run(runner, sqlite_path, "verify").exit_code == 0
     assert REGISTRY["platform-registered"].load(
         {"name": "T", "targets": list(legacy)}).targets == legacy
+
+
+@pytest.mark.parametrize("stored, shown", [
+    ("t.me", "t.me"), ("xn--bcher-kva.example", "xn--bcher-kva.example"),
+    ("Bücher.example", "Bücher.example"), ("Алиса", "Алиса"),  # not the stored form, no lie
+    ("t.me\u200b", "t.me\\u200b"), ("telegram.m\u0435", "telegram.m\\u0435"),
+    ("ali\u200fce", "ali\\u200fce"), ("t.me\x1b[2J", "t.me\\x1b[2J"),
+])
+def test_a_stored_look_alike_is_shown_for_what_it_is(stored, shown):
+    """A ledger written before these rules may hold a look-alike: shown escaped, it no
+    longer passes for the target it imitates (history's line for an observation too)."""
+    assert displayed(stored) == shown
+    observed = REGISTRY["access-observed"]
+    assert observed.describe(observed.load({"target": stored, "accessible": False})) \
+        == f"{shown} observed unreachable"
 
 
 def test_the_bundled_example_imports_unchanged(runner, sqlite_path, example):
