@@ -165,3 +165,38 @@ def test_a_ledger_that_does_not_give_the_checkpoint_is_refused(runner, sqlite_pa
     store.rechain()
     error = one_line_error(run(runner, sqlite_path, "report", "provenance", "telegram"), 3)
     assert "checkpoint's root" in error
+
+
+def test_the_report_is_signed_with_its_key_option_or_the_operators_key(runner, sqlite_path,
+                                                                      example, tmp_path,
+                                                                      monkeypatch):
+    """--key signs the report; else BLOCKLEDGER_SIGNING_KEY; else it says it is unsigned.
+    The renderings say who signed it."""
+    from tests.test_proof_tamper import _pem
+
+    producer, other = _pem(tmp_path, "producer"), _pem(tmp_path, "other")
+    assert run(runner, sqlite_path, "import", str(example)).exit_code == 0
+    assert run(runner, sqlite_path, "checkpoint").exit_code == 0
+    path = tmp_path / "report.json"
+
+    def report(*args: str) -> dict:
+        result = run(runner, sqlite_path, "report", "provenance", "telegram", "--format",
+                     "json", "-o", str(path), "--force", *args)
+        assert result.exit_code == 0, result.output
+        return json.loads(path.read_text())
+
+    assert report()["report_signature"] == {"signed": False}
+    signed = report("--key", producer[0])["report_signature"]
+    assert signed["signed"] is True
+    ok = run(runner, sqlite_path, "verify-proof", str(path), "--report-key", producer[1])
+    assert ok.exit_code == 0 and "report signed by --report-key" in ok.output
+    monkeypatch.setenv("BLOCKLEDGER_SIGNING_KEY", other[0])
+    assert report()["report_signature"]["key_id"] != signed["key_id"]
+    assert run(runner, sqlite_path, "verify-proof", str(path), "--report-key",
+               other[1]).exit_code == 0
+    markdown = run(runner, sqlite_path, "report", "provenance", "telegram").stdout
+    html = run(runner, sqlite_path, "report", "provenance", "telegram", "--format",
+               "html").stdout
+    for text in (markdown, html):
+        assert "report signed by" in text and "recorded between" in text
+        assert "proven: this report rests on every event" in text
