@@ -42,6 +42,7 @@ import orjson
 
 from domain.concerns import Concerns, Subject
 from domain.errors import IntegrityFailure
+from ledger.canonical import hash_stored
 from ledger.checkpoint import decode_proof, encode_proof
 from ledger.merkle import MerkleTree, verify_inclusion
 
@@ -70,8 +71,9 @@ def parse_leaf(data: bytes) -> tuple[str, int]:
 def scan(ledger: Any, size: int) -> Iterator[tuple[int, bytes, bytes, dict[str, Any]]]:
     """``(position, event hash, chain value, exported object)`` of the first ``size``
     links of the chain, in order, each with its event decoded from the stored bytes
-    (decrypted where the ledger is encrypted). Nothing here is verified: the caller
-    compares what it builds from them with a verified walk or a checkpoint's roots."""
+    (decrypted where the ledger is encrypted). Every event must hash to its link's hash
+    (``IntegrityFailure`` otherwise), so what is folded from them is what the hashes say;
+    the caller proves the hashes (a verified walk, or a checkpoint's root)."""
     decode, recorder, seq, count = ledger.mapper.decode_state, ledger.recorder, 0, 0
     while count < size:
         rows = recorder.verification_rows(seq, min(READ_BATCH, size - count))
@@ -81,7 +83,11 @@ def scan(ledger: Any, size: int) -> Iterator[tuple[int, bytes, bytes, dict[str, 
             if state is None:
                 raise IntegrityFailure(f"the event at position {position} is missing "
                                        "(deleted)")
-            yield position, bytes(hashed), bytes(chain), orjson.loads(decode(bytes(state)))
+            state = decode(bytes(state))
+            if hash_stored(state, position) != bytes(hashed):
+                raise IntegrityFailure(f"the event at position {position} does not match "
+                                       "its recorded hash (altered)")
+            yield position, bytes(hashed), bytes(chain), orjson.loads(state)
         count += len(rows)
         seq = rows[-1][0]
 
