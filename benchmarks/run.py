@@ -36,6 +36,7 @@ import orjson
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 from synthetic import events as synthetic_events
+from synthetic import long_histories, spread
 
 from domain.values import When
 from ledger.application import open_ledger
@@ -98,6 +99,75 @@ def measure_import(path: Path, db: str) -> float:
         seconds, _ = timed(lambda: import_facts(ledger, read_facts(lines), operator="bench",
                                                 batch_size=chunk(db)))
     return seconds
+
+
+def write_events(events, path: Path) -> int:
+    with path.open("wb") as out:
+        count = 0
+        for event in events:
+            out.write(orjson.dumps(event) + b"\n")
+            count += 1
+    return count
+
+
+def measure_backdated(n: int, subjects: int = 100) -> dict[str, float]:
+    """Import throughput of ``n`` events on ``subjects`` subjects in a random valid-time
+    order (most facts back-dated) against the same facts in date order, each into a fresh
+    SQLite ledger, in this process: twice each, alternating (date order, random, random,
+    date order), the best of each kept (the second import in a process measured up to a
+    third slower than the first on this shared machine)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        sources, best = {}, {}
+        for name, shuffled in (("ordered", False), ("backdated", True)):
+            sources[name] = Path(tmp) / f"{name}.jsonl"
+            events = write_events(long_histories(n, subjects, shuffled=shuffled),
+                                  sources[name])
+        for run_, name in enumerate(("ordered", "backdated", "backdated", "ordered")):
+            seconds = measure_import(sources[name], str(Path(tmp) / f"{run_}.db"))
+            best[name] = min(best.get(name, seconds), seconds)
+    rates = {name: events / seconds for name, seconds in best.items()}
+    return {"import_ordered_events_per_s": rates["ordered"],
+            "import_backdated_events_per_s": rates["backdated"],
+            "import_backdated_vs_ordered": rates["backdated"] / rates["ordered"]}
+
+
+#: The peak memory of one import, measured in a fresh process (``--rss-child``).
+RSS_CHILD = [sys.executable, str(Path(__file__).resolve()), "--rss-child"]
+
+
+def import_peak_rss_mb(n: int, platforms: int) -> float:
+    """Peak RSS (MB) of a fresh process importing ``n`` events spread over ``platforms``
+    platforms (``synthetic.spread``: all alive in every batch) into a fresh ledger."""
+    import subprocess
+
+    out = subprocess.run([*RSS_CHILD, str(n), str(platforms)], check=True,
+                         capture_output=True, text=True).stdout
+    return float(out.split()[-1])
+
+
+def _rss_child(n: int, platforms: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        source = Path(tmp) / "events.jsonl"
+        write_events(spread(n, platforms), source)
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        measure_import(source, str(Path(tmp) / "ledger.db"))
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"{before:.1f} {peak:.1f}")
+
+
+def measure_import_rss(n: int = 200_000) -> dict[str, float]:
+    """Peak RSS of importing ``n`` events over 2,000 and 20,000 platforms, and of 50,000
+    and ``n`` events over 2,000 platforms, each in a fresh process: the import's memory
+    should be flat in both the number of subjects and the size of the file."""
+    small_events = n // 4
+    peaks = {"few_platforms": import_peak_rss_mb(n, 2_000),
+             "many_platforms": import_peak_rss_mb(n, 20_000),
+             "few_events": import_peak_rss_mb(small_events, 2_000)}
+    return {f"import_rss_mb_{n}_2000p": peaks["few_platforms"],
+            f"import_rss_mb_{n}_20000p": peaks["many_platforms"],
+            f"import_rss_mb_{small_events}_2000p": peaks["few_events"],
+            "import_rss_platforms_ratio": peaks["many_platforms"] / peaks["few_platforms"],
+            "import_rss_events_ratio": peaks["few_platforms"] / peaks["few_events"]}
 
 
 def measure_library(path: Path, db: str) -> float:
@@ -268,10 +338,25 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=200, help="status queries to time")
     parser.add_argument("--json", action="store_true", help="one JSON object")
     parser.add_argument("--scale", action="store_true", help="10k, 100k and 1M events")
+    parser.add_argument("--backdated", type=int, metavar="N",
+                        help="only import_backdated_vs_ordered, at N events on 100 subjects")
+    parser.add_argument("--rss", type=int, metavar="N", help="only the import's peak "
+                        "RSS ratios (N events over 2,000 and 20,000 platforms, N/4 events)")
+    parser.add_argument("--rss-child", nargs=2, type=int, help=argparse.SUPPRESS)
     parser.add_argument("--db", metavar="SERVER", help="a PostgreSQL server URL "
                         "(postgresql://user@host:port): measure there, in fresh databases")
     args = parser.parse_args()
-    if args.scale:
+    if args.rss_child:
+        _rss_child(*args.rss_child)
+        return
+    if args.backdated or args.rss:
+        out = {}
+        if args.backdated:
+            out.update(measure_backdated(args.backdated))
+        if args.rss:
+            out.update(measure_import_rss(args.rss))
+        out = {k: round(v, 3) if isinstance(v, float) else v for k, v in out.items()}
+    elif args.scale:
         results = {n: run(n, samples=args.samples, server=args.db)
                    for n in (10_000, 100_000, 1_000_000)}
         small, large = results[10_000], results[1_000_000]

@@ -90,3 +90,94 @@ def events(n: int, seed: int = 2017) -> Iterator[dict]:
         yield from batch
         produced += len(batch)
         p += 1
+
+
+def _platform_fact(p: int, k: int, day: int) -> dict:
+    """The ``k``-th fact of platform ``p`` after its registration: correspondence."""
+    ref = f"platform-{p}"
+    kind = ("email-sent", "statement-issued", "response-received", "no-response")[k % 4]
+    data: dict[str, Any] = {
+        "email-sent": {"sender": "Ministry", "recipient": f"abuse@{ref}.example",
+                       "summary": f"Notice {k}"},
+        "statement-issued": {"by": f"Platform {p}", "summary": f"Statement {k}"},
+        "response-received": {"sender": f"Platform {p}", "summary": f"Answer {k}"},
+        "no-response": {"summary": f"Notice {k - 3} unanswered"},
+    }[kind]
+    return _event(f"{ref}-{k}", kind, ref, day, data)
+
+
+def _order_fact(p: int, k: int, day: int, targets: list[str]) -> dict:
+    """The ``k``-th fact of order ``order-p`` after it was made: observations, and now and
+    then a temporary lift of one target."""
+    ref = f"order-{p}"
+    if k % 10 == 9:
+        return _event(f"{ref}-{k}", "unblocked", ref, day,
+                      {"targets": [targets[k % len(targets)]], "until": _day(day + 5)})
+    return _event(f"{ref}-{k}", "access-observed", ref, day,
+                  {"target": targets[k % len(targets)], "accessible": k % 3 == 0,
+                   "network": f"AS{1000 + k % 50}"})
+
+
+def _targets(p: int) -> list[str]:
+    return [f"s{i}.platform-{p}.example" for i in range(4)]
+
+
+def _registered(p: int) -> dict:
+    return _event(f"platform-{p}-reg", "platform-registered", f"platform-{p}", 0,
+                  {"name": f"Platform {p}", "company": f"Company {p} Ltd",
+                   "targets": _targets(p)})
+
+
+def _blocked(p: int) -> dict:
+    return _event(f"order-{p}-block", "blocked", f"order-{p}", 0,
+                  {"platform": f"platform-{p}", "authority": "Ministry",
+                   "targets": _targets(p), "reasons": ["gambling"]})
+
+
+def long_histories(n: int, subjects: int = 100, *, shuffled: bool,
+                   seed: int = 2017) -> Iterator[dict]:
+    """About ``n`` events on ``subjects`` subjects (half platforms with long
+    correspondence, half orders against them, long observed), the subjects interleaved.
+
+    In date order (``shuffled=False``) each subject's facts come in valid-time order; with
+    ``shuffled`` the same facts come in a random order (back-dated ones among them), but
+    for what must come first: each platform's registration and first email, each order.
+    """
+    rng = random.Random(seed)
+    pairs = max(1, subjects // 2)
+    per = max(2, n // (2 * pairs))
+    streams = []
+    for p in range(pairs):
+        yield _registered(p)
+        yield _blocked(p)
+        yield _platform_fact(p, 0, 1)  # the first email: any no-response may follow it
+        platform = [_platform_fact(p, k, 1 + k) for k in range(1, per - 2)]
+        order = [_order_fact(p, k, 1 + k, _targets(p)) for k in range(per - 1)]
+        if shuffled:
+            rng.shuffle(platform)
+            rng.shuffle(order)
+        streams += [iter(platform), iter(order)]
+    while streams:  # round robin over the subjects, each in its own order
+        alive = []
+        for stream in streams:
+            item = next(stream, None)
+            if item is not None:
+                yield item
+                alive.append(stream)
+        streams = alive
+
+
+def spread(n: int, platforms: int) -> Iterator[dict]:
+    """About ``n`` events over ``platforms`` platforms, each with one order: every
+    platform and order first, then their facts round robin (each subject in valid-time
+    order), so that all subjects are alive from the first batch to the last."""
+    per = max(0, (n - 2 * platforms) // platforms)  # facts after the two creations
+    for p in range(platforms):
+        yield _registered(p)
+        yield _blocked(p)
+    for k in range(per):
+        for p in range(platforms):
+            if k % 2 == 0:
+                yield _platform_fact(p, k // 2, 1 + k)
+            else:
+                yield _order_fact(p, k // 2, 1 + k, _targets(p))
