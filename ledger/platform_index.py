@@ -41,7 +41,7 @@ from typing import Any
 import orjson
 
 from domain.concerns import Concerns, Subject
-from domain.errors import IntegrityFailure
+from domain.errors import BadInput, IntegrityFailure
 from ledger.canonical import hash_stored
 from ledger.checkpoint import decode_proof, encode_proof
 from ledger.merkle import MerkleTree, verify_inclusion
@@ -152,19 +152,22 @@ def prove_range(tree: MerkleTree, leaves: Sequence[bytes], platform: str) -> dic
 
 def check_range(platform: str, proof: Any, size: int, root: bytes) -> list[int]:
     """The positions ``platform`` has in the index of ``size`` leaves and ``root``, proven
-    complete by ``proof``; ``IntegrityFailure`` naming what fails, ``BadInput`` (from the
-    hash decoding) on a malformed proof."""
+    complete by ``proof``; ``IntegrityFailure`` naming what fails, ``BadInput`` on a
+    malformed proof."""
     def fail(why: str) -> IntegrityFailure:
         return IntegrityFailure(f"the platform index proof of {platform}: {why}")
 
+    def bad(why: str) -> BadInput:
+        return BadInput(f"the platform index proof of {platform}: {why}")
+
     if not isinstance(proof, dict) or set(proof) != {"first", "positions", "proofs",
                                                      "before", "after"}:
-        raise fail("expected an object with first, positions, proofs, before and after")
+        raise bad("expected an object with first, positions, proofs, before and after")
     first, positions, proofs = proof["first"], proof["positions"], proof["proofs"]
     if (type(first) is not int or not isinstance(positions, list)
             or not isinstance(proofs, list) or len(proofs) != len(positions)
             or not all(type(p) is int and 0 <= p < 2**64 for p in positions)):
-        raise fail("first, positions and proofs are not whole numbers and one proof each")
+        raise bad("first, positions and proofs are not whole numbers and one proof each")
     for earlier, later in pairwise(positions):
         if later <= earlier:
             raise fail(f"position {later} is repeated or out of order")

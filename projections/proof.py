@@ -12,16 +12,17 @@ A report of the wrong shape is ``BadInput`` (exit 2); one that does not verify i
 ``ReportFailure`` (exit 3), naming the first thing that fails.
 """
 
-
 from __future__ import annotations
 
 import base64
+import re
 from itertools import pairwise
 from typing import Any
 
 import orjson
 from attrs import frozen
 from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from domain.errors import BadInput, IntegrityFailure, LedgerError, Refused, SubjectNotFound
 from domain.operators import key_id
@@ -41,6 +42,7 @@ from projections.provenance import (
     signed_bytes,
 )
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 RECORD_FIELDS = frozenset(HASHED_FIELDS) | {"leaf_index", "proof", "signature"}
 #: What the producer says and nothing proves; the report's signature covers them.
 STATEMENTS = ("generated_at", "ledger", "verification", "report_signature")
@@ -48,7 +50,6 @@ STATEMENTS = ("generated_at", "ledger", "verification", "report_signature")
 
 class ReportFailure(IntegrityFailure, Refused):
     """A report that does not verify: exit 3 (an ``IntegrityFailure``), and a refusal."""
-
 
 
 def _check_report_signature(report: dict[str, Any], key: Any) -> str:
@@ -64,8 +65,6 @@ def _check_report_signature(report: dict[str, Any], key: Any) -> str:
             raise ReportFailure("the report is not signed, so --report-key cannot check it")
         return "unsigned"
     try:
-        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
         named = Ed25519PublicKey.from_public_bytes(base64.b64decode(block["public_key"],
                                                                     validate=True))
         named.verify(base64.b64decode(block["signature"], validate=True),
@@ -112,8 +111,8 @@ def _record(record: Any, number: int, size: int, root: bytes) -> str:
         hashed = event_hash(exported(record))
     except (TypeError, orjson.JSONEncodeError):
         raise BadInput(f"evidence record {number}: not JSON an event can hold") from None
-    if not verify_inclusion(bytes.fromhex(hashed), index, size, decode_proof(record.get("proof")),
-                            root):
+    proof = decode_proof(record.get("proof"))
+    if not verify_inclusion(bytes.fromhex(hashed), index, size, proof, root):
         raise ReportFailure(f"the event at position {position}: its fields and proof do not "
                             f"lead to the checkpoint's root (altered, or not in the ledger)")
     return hashed
@@ -140,8 +139,14 @@ def prove_report(report: Any, public_key: Any = None, report_key: Any = None) ->
     must be signed by it; with ``report_key`` the report itself."""
     try:
         return _check(report, public_key, report_key)
-    except LedgerError:
-        raise
+    except LedgerError as error:
+        # Messages quote the report's own text (its keys, its subject): keep them one
+        # line of printable text.
+        text = _CONTROL.sub("?", str(error))
+        if text == str(error) and len(text) <= 500:
+            raise
+        cls = BadInput if isinstance(error, BadInput) else ReportFailure
+        raise cls(text[:500]) from None
     except Exception as error:  # any shape not foreseen is still one line, exit 2
         raise BadInput(f"not a provenance report: {type(error).__name__} "
                        f"{str(error)[:80]!r}") from None

@@ -297,11 +297,23 @@ def test_a_signed_report_refuses_any_edit_and_another_key(case):
     lambda r: r["checkpoint"].update(note=7),
     lambda r: r["checkpoint"].update(note="not a note\n"),
     lambda r: r.update(as_of="yesterday"),
+    lambda r: r["evidence"]["index"].update({"x\ny": {}}),
 ], ids=lambda m: "")
 def test_malformed_reports_are_bad_input(case, mutate):
     report = telegram(case)
     mutate(report)
     one_line_error(verify_proof(case, report), 2)
+
+
+@pytest.mark.parametrize("mutate", [
+    lambda r: r.update({"extra\nline": 1}), lambda r: r.update(subject="tele\ngram"),
+    lambda r: r["events"][0].update({"a\u2028b": 1}),
+])
+def test_messages_quoting_the_report_stay_one_line(case, mutate):
+    report = telegram(case)
+    report["report_signature"] = {"signed": False}
+    mutate(report)
+    one_line_error(verify_proof(case, report), 3)
 
 
 def test_a_report_that_is_not_json_or_not_an_object(case):
