@@ -96,8 +96,11 @@ class Ledger(Application):
         retried against fresh state, so the rules are always checked on what is stored.
         """
         self._check_signer(operator)
+        from ledger.idempotence import refuse_changed
+
         for attempt in range(RETRIES):
             known = self.recorder.positions_of(str(f.id) for f in facts)
+            refuse_changed(self, facts, known)  # a known id must be the same event
             events, outcome = self._check(facts, operator, on_checked, known)
             if not events:
                 return outcome

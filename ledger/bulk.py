@@ -41,6 +41,7 @@ from domain.errors import LedgerError, SubjectExists, SubjectNotFound
 from domain.fact import Fact
 from domain.subjects import AGGREGATES
 from domain.values import aggregate_id
+from ledger import idempotence
 from ledger.canonical import canonical
 
 #: Subjects kept in memory between batches (least recently used ones are read back).
@@ -199,6 +200,7 @@ class Bulk:
         the ledger). A refusal raises with the fact's ``index`` in ``facts``."""
         recorder = self.ledger.recorder
         known = recorder.positions_of(str(f.id) for f in facts)
+        changed = idempotence.changed(self.ledger, facts, known)  # a repeat must be the same
         self._prefetch(facts)
         now = datetime.now(UTC)
         seen: set[UUID] = set()
@@ -206,6 +208,9 @@ class Bulk:
         staged: list[tuple[Fact, UUID, int, str]] = []
         for index, fact in enumerate(facts):
             if fact.id in seen or str(fact.id) in known:
+                if index in changed:  # the same id, other content: not the same event
+                    changed[index].index = index  # type: ignore[attr-defined]
+                    raise changed[index]
                 skipped.append(fact)  # already in the ledger: import is idempotent
                 continue
             try:
