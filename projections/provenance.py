@@ -25,6 +25,12 @@ The evidence (``report["evidence"]``):
 - ``checkpoints``: other checkpoints kept in the ledger, each with a consistency proof to
   the cited one, which bound each event's record time (``record_time``).
 
+What no report can prove: that an event which needs no signature (before the first
+operator, or the first operator's own registration) was signed, since nothing signed
+commits to signatures, only to event hashes; a stripped optional signature is caught only
+by the report's own signature. And a checkpoint's time is only as good as its signature:
+verify with ``--public-key``.
+
 Outside evidence and derivation are only the producer's statements, which nothing in the
 report proves: ``generated_at``, ``ledger`` (its size when the report was made),
 ``verification`` (what the producer checked), and the report's own signature
