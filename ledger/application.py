@@ -12,10 +12,11 @@ from uuid import UUID
 
 from attrs import frozen
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
+from eventsourcing.domain import OriginatorIDError, OriginatorVersionError
 from eventsourcing.persistence import IntegrityError, Mapper
 
 from domain.checked import holder_of_target
-from domain.errors import LedgerError, Refused, SubjectExists, SubjectNotFound
+from domain.errors import IntegrityFailure, LedgerError, Refused, SubjectExists, SubjectNotFound
 from domain.fact import Fact
 from domain.subjects import AGGREGATES, Subject
 from domain.values import aggregate_id
@@ -197,6 +198,10 @@ class Ledger(Application):
                 cache[key] = self.repository.get(key)
             except AggregateNotFoundError:
                 cache[key] = None
+            except (OriginatorIDError, OriginatorVersionError) as error:
+                raise IntegrityFailure(f"the events of {kind} {ref} are out of sequence "
+                                       f"({type(error).__name__}: {error}): their stored "
+                                       "versions were altered; run 'blockledger verify'") from None
         return cache[key]
 
     def _subject_of_target(self, fact: Fact, cache: dict[UUID, Subject | None]) -> Subject:

@@ -9,19 +9,65 @@ raw SHA-256 speed. Reading back needs one ``orjson.loads`` and no re-validation.
 
 from __future__ import annotations
 
-from datetime import datetime
+from functools import lru_cache
 from typing import Any
+from uuid import UUID
 
 import orjson
 from eventsourcing.persistence import Mapper, StoredEvent
-from eventsourcing.utils import get_topic, resolve_topic
+from eventsourcing.utils import get_topic
 
+from domain.errors import IntegrityFailure
 from domain.fact import Fact
-from domain.subjects import AGGREGATES, Subject
+from domain.subjects import AGGREGATES
+from domain.values import aggregate_id
 from ledger.canonical import canonical
 
 #: The aggregate topic each creating event class must name, for ``Aggregate.Created``.
 _ORIGINATOR_TOPIC = {aggregate.Opened: get_topic(aggregate) for aggregate in AGGREGATES.values()}
+#: The only topics a stored event may name: the ledger's own event classes, with their
+#: subject kind and whether they create their subject. A topic is never resolved from
+#: what the database says (``resolve_topic`` would import any module named there).
+TOPICS: dict[str, tuple[str, type, bool]] = {}
+for _kind, _aggregate in AGGREGATES.items():
+    TOPICS[get_topic(_aggregate.Opened)] = (_kind, _aggregate.Opened, True)
+    TOPICS[get_topic(_aggregate.Recorded)] = (_kind, _aggregate.Recorded, False)
+
+
+@lru_cache(maxsize=1024)
+def _subject_id(kind: str, ref: str) -> UUID:
+    return aggregate_id(kind, ref)
+
+
+def _where(stored_event: StoredEvent) -> str:
+    position = getattr(stored_event, "id", None)  # a Notification's position
+    if position is not None:
+        return f"the event at position {position}"
+    return (f"an event of aggregate {stored_event.originator_id} "
+            f"(version {stored_event.originator_version})")
+
+
+def load_fact(plain: bytes, where: str) -> tuple[Fact, dict[str, Any]]:
+    """The fact, and its object, of an event's canonical JSON bytes; ``IntegrityFailure``
+    naming ``where`` (e.g. "the event at position 12") if they are not a stored event."""
+    try:
+        obj = orjson.loads(plain)
+        fact = Fact.from_stored(obj)
+        if fact.recorded_at is None:
+            raise ValueError("no recorded_at")
+        return fact, obj
+    except Exception as error:
+        reason = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+        raise IntegrityFailure(f"{where} is damaged and cannot be read ({reason[:200]}); "
+                               "run 'blockledger verify'") from None
+
+
+def derived_columns(fact: Fact, kind: str) -> tuple[UUID, str]:
+    """The ``originator_id`` and ``topic`` an event of subject kind ``kind`` is stored
+    under: both follow from hashed fields (type, subject) and the kind."""
+    aggregate = AGGREGATES[kind]
+    cls = aggregate.Opened if fact.kind.creates else aggregate.Recorded
+    return _subject_id(kind, fact.subject), get_topic(cls)
 
 
 class FactMapper(Mapper):
@@ -45,16 +91,32 @@ class FactMapper(Mapper):
                            topic=get_topic(type(domain_event)), state=state)
 
     def to_domain_event(self, stored_event: StoredEvent) -> Any:
-        cls = resolve_topic(stored_event.topic)
-        obj = orjson.loads(self.decode_state(stored_event.state))
-        fact = Fact.from_stored(obj)
+        """The library event of a stored one, after checking that the columns outside the
+        hash (topic, originator_id) are the ones its hashed content implies; an event that
+        does not decode, or whose columns were altered, is ``IntegrityFailure``."""
+        where = _where(stored_event)
+        known = TOPICS.get(stored_event.topic)
+        if known is None:
+            raise IntegrityFailure(f"{where} names the topic {stored_event.topic[:80]!r}, "
+                                   "which is not one of the ledger's event classes (altered)")
+        kind, cls, creates = known
+        fact, _ = load_fact(self.decode_state(stored_event.state), where)
+        originator = stored_event.originator_id
+        if not isinstance(originator, UUID):
+            originator = UUID(str(originator))
+        if (fact.kind.creates != creates or fact.kind.subject not in (kind, "any")
+                or originator != _subject_id(kind, fact.subject)
+                or (creates and stored_event.originator_version != 1)):
+            raise IntegrityFailure(f"{where} is stored under another subject, type or version "
+                                   f"than its hashed content says ({fact.type} of {kind} "
+                                   f"{fact.subject}): its unhashed columns were altered")
         state: dict[str, Any] = {
             "originator_id": stored_event.originator_id,
             "originator_version": stored_event.originator_version,
-            "timestamp": datetime.fromisoformat(obj["recorded_at"]),
+            "timestamp": fact.recorded_at,
             "fact": fact,
         }
-        if issubclass(cls, Subject.Opened):
+        if creates:
             state["originator_topic"] = _ORIGINATOR_TOPIC[cls]
             state["ref"] = fact.subject
         event = object.__new__(cls)

@@ -36,6 +36,9 @@ from domain.declaration import REGISTRY
 VIEWS = ("history", "status")
 FACTS = "bl_view_history"
 STATUS = "bl_view_status"
+#: Subjects (orders, requests) a correction moved to another platform: each concerns that
+#: platform too, with all its events (``domain.concerns``), from the correction's position.
+MOVES = "bl_view_moves"
 
 #: The history view's indexes: (name, columns).
 _INDEXES = [(f"{FACTS}_platform", "platform, position"),
@@ -47,6 +50,8 @@ _CREATE = [
     "subject TEXT NOT NULL, platform TEXT NOT NULL)",
     *_CREATE_INDEXES,
     f"CREATE TABLE IF NOT EXISTS {STATUS} (platform TEXT PRIMARY KEY, body BYTEA NOT NULL)",
+    f"CREATE TABLE IF NOT EXISTS {MOVES} (platform TEXT NOT NULL, kind TEXT NOT NULL, "
+    "subject TEXT NOT NULL, position BIGINT NOT NULL, PRIMARY KEY (platform, kind, subject))",
 ]
 #: The advisory lock key that serializes schema changes (the same as ledger.recorders').
 _DDL_LOCK = 0x626C2D64646C  # "bl-ddl"
@@ -115,14 +120,17 @@ class _Views:
             raise
 
     def write(self, history: Sequence[tuple], status: Iterable[tuple[str, bytes]], *,
-              history_to: int | None = None, status_to: int | None = None) -> None:
-        """Add history rows, replace status rows, and move the views' positions, in one
-        transaction (both views, or either)."""
+              history_to: int | None = None, status_to: int | None = None,
+              moves: Sequence[tuple] = ()) -> None:
+        """Add history rows (and moves), replace status rows, and move the views'
+        positions, in one transaction (both views, or either)."""
         with self.datastore.transaction(commit=True) as c:  # type: ignore[attr-defined]
-            self.write_in(c, history, status, history_to=history_to, status_to=status_to)
+            self.write_in(c, history, status, history_to=history_to, status_to=status_to,
+                          moves=moves)
 
     def write_in(self, c: Any, history: Sequence[tuple], status: Iterable[tuple[str, bytes]],
-                 *, history_to: int | None = None, status_to: int | None = None) -> None:
+                 *, history_to: int | None = None, status_to: int | None = None,
+                 moves: Sequence[tuple] = ()) -> None:
         """``write`` with a cursor of a transaction the caller holds.
 
         Writers of the views take turns (a lock held to the commit), and each skips what
@@ -137,6 +145,10 @@ class _Views:
             if history:
                 c.executemany(self._sql(f"INSERT INTO {FACTS} VALUES (?, ?, ?, ?)"),
                               history)
+            moves = [row for row in moves if row[3] > at]
+            if moves:
+                c.executemany(self._sql(f"INSERT INTO {MOVES} VALUES (?, ?, ?, ?) "
+                                        "ON CONFLICT DO NOTHING"), moves)
             if history_to > at:
                 self._insert_tracking(c, Tracking(tracking_name("history"), history_to))  # type: ignore[attr-defined]
         if status_to is not None and status_to > self._position_in(c, "status"):
@@ -175,6 +187,7 @@ class _Views:
                 return at, 0
             cursor = self._run(c, self._copy_statement, (at, end))
             added = self._rowcount(cursor)
+            self._run(c, self._moves_statement, (at, end))
             self._insert_tracking(c, Tracking(tracking_name("history"), end))  # type: ignore[attr-defined]
             return end, added
 
@@ -198,6 +211,23 @@ class _Views:
             f"FROM {events} e LEFT JOIN {events} c ON c.originator_id = e.originator_id "
             f"AND c.originator_version = 1{self._parsed} WHERE e.{nid} > ? AND e.{nid} <= ? "
             f"ORDER BY e.{nid}")
+
+    @cached_property
+    def _moves_statement(self) -> str:
+        """``copy_history``'s INSERT … SELECT of the moves: each correction that sets a
+        ``platform`` moves its subject (the history row's kind and subject) there too."""
+        events, nid = self.events_table, self._notification_id
+        moved = self._json("e", "data", "set", "platform")
+        return (f"INSERT INTO {MOVES} (platform, kind, subject, position) "
+                f"SELECT {moved}, h.kind, h.subject, e.{nid} FROM {events} e"
+                f"{self._parsed_one('e')} JOIN {FACTS} h ON h.position = e.{nid} "
+                f"WHERE e.{nid} > ? AND e.{nid} <= ? "
+                f"AND {self._json('e', 'type')} = 'correction' AND {moved} IS NOT NULL "
+                f"ORDER BY e.{nid} ON CONFLICT DO NOTHING")
+
+    def _parsed_one(self, alias: str) -> str:
+        """What ``_json`` needs joined for the one row ``alias`` (nothing on SQLite)."""
+        return ""
 
     def history_indexes(self, *, present: bool, analyze: bool = False) -> None:
         """Create the history view's indexes where missing, or drop them.
@@ -249,9 +279,10 @@ class _Views:
 
     def drop(self, view: str) -> None:
         """Empty ``view`` and its position, so that it rebuilds from zero."""
-        table = FACTS if view == "history" else STATUS
+        tables = (FACTS, MOVES) if view == "history" else (STATUS,)
         with self.datastore.transaction(commit=True) as c:  # type: ignore[attr-defined]
-            self._run(c, f"DELETE FROM {table}")
+            for table in tables:
+                self._run(c, f"DELETE FROM {table}")
             self._run(c, f"DELETE FROM {self._tracking_table} WHERE application_name = ?",
                       (tracking_name(view),))
 
@@ -261,8 +292,9 @@ class _Views:
         one subject's (``(kind, subject)``), or of all, in position order."""
         statement, params = f"SELECT h.position, e.state {self._with_bodies()}", ()
         if platform is not None:
-            statement, params = statement + " WHERE h.platform = ?", (platform,)
-        elif subject is not None:
+            rows = self.platform_rows([platform]).get(platform, [])
+            return [(position, body) for position, body in rows]  # type: ignore[misc]
+        if subject is not None:
             statement, params = statement + " WHERE h.subject = ? AND h.kind = ?", subject[::-1]
         return [(row[0], bytes(row[1])) for row in self._read(
             statement + " ORDER BY h.position", params)]
@@ -294,15 +326,14 @@ class _Views:
         if before is not None:
             where += " AND h.position < ?"
             params.append(before)
+        # The subjects moved to these platforms by a correction, with all their events.
+        moved = (f"FROM {MOVES} m JOIN {FACTS} h ON h.kind = m.kind AND h.subject = m.subject "
+                 f"WHERE m.platform IN ({', '.join('?' * len(platforms))})"
+                 + (" AND h.position < ?" if before is not None else ""))
         out: dict[str, list[tuple[int, bytes | None]]] = {}
-        if not known:
-            for platform, position, body in self._read(
-                    f"SELECT h.platform, h.position, e.state {self._with_bodies()} {where} "
-                    "ORDER BY h.platform, h.position", params):
-                out.setdefault(platform, []).append((position, bytes(body)))
-            return out
-        rows = self._read(f"SELECT h.platform, h.position FROM {FACTS} h {where} "
-                          "ORDER BY h.platform, h.position", params)
+        rows = [*self._read(f"SELECT h.platform, h.position FROM {FACTS} h {where}", params),
+                *self._read(f"SELECT m.platform, h.position {moved}", params)]
+        rows = sorted(set(rows))
         bodies = self._bodies([position for _, position in rows if position not in known])
         for platform, position in rows:
             out.setdefault(platform, []).append((position, bodies.get(position)))
@@ -346,10 +377,28 @@ class _Views:
                                                               params)]
 
     def platforms_since(self, position: int) -> list[str]:
-        """Platforms (keys, "" aside) with events in the history view after ``position``."""
-        return [row[0] for row in self._read(
+        """Platforms (keys, "" aside) with events in the history view after ``position``,
+        and those a subject was moved to since."""
+        found = {row[0] for row in self._read(
             f"SELECT DISTINCT platform FROM {FACTS} WHERE position > ? AND platform <> ''",
-            (position,))]
+            (position,))}
+        found.update(row[0] for row in self._read(
+            f"SELECT DISTINCT m.platform FROM {MOVES} m JOIN {FACTS} h ON h.kind = m.kind "
+            f"AND h.subject = m.subject WHERE h.position > ?", (position,)))
+        found.update(row[0] for row in self._read(
+            f"SELECT DISTINCT platform FROM {MOVES} WHERE position > ?", (position,)))
+        return sorted(found)
+
+    def moves(self) -> list[tuple]:
+        """Every move: ``(platform, kind, subject, position)``, in that order."""
+        return self._read(f"SELECT platform, kind, subject, position FROM {MOVES} "
+                          "ORDER BY platform, kind, subject")
+
+    def history_after(self, position: int, limit: int) -> list[tuple]:
+        """Up to ``limit`` history rows ``(position, kind, subject, platform)`` after
+        ``position``, in order (for ``verify``)."""
+        return self._read(f"SELECT position, kind, subject, platform FROM {FACTS} "
+                          "WHERE position > ? ORDER BY position LIMIT ?", (position, limit))
 
     def counts(self) -> dict[str, int]:
         """Rows in each view (0 where its table does not exist yet)."""
@@ -390,7 +439,9 @@ class SQLiteViews(_Views, SQLiteTrackingRecorder):
         # __migration__ 1"); again, it finds the marker and goes on.
         with self.datastore.transaction(commit=True) as c:
             c.execute(f"SELECT name FROM pragma_table_info('{FACTS}')")
-            if {row[0] for row in c.fetchall()} & set(_OLD_LAYOUT):
+            columns = {row[0] for row in c.fetchall()}
+            c.execute(f"SELECT name FROM pragma_table_info('{MOVES}')")
+            if columns & set(_OLD_LAYOUT) or (columns and not c.fetchall()):
                 _drop_old_layout(c, self._tracking_table, "?")
         super().create_table()
 
@@ -424,6 +475,10 @@ class PostgresViews(_Views, PostgresTrackingRecorder):
     _parsed = "".join(f" CROSS JOIN LATERAL (SELECT convert_from({alias}.state, 'UTF8')::jsonb "
                       f"AS {alias}_json OFFSET 0) AS {alias}_parsed" for alias in ("e", "c"))
 
+    def _parsed_one(self, alias: str) -> str:
+        return (f" CROSS JOIN LATERAL (SELECT convert_from({alias}.state, 'UTF8')::jsonb "
+                f"AS {alias}_json OFFSET 0) AS {alias}_parsed")
+
     def _rowcount(self, cursor: Any) -> int:
         return cursor.cursor.rowcount
 
@@ -438,7 +493,11 @@ class PostgresViews(_Views, PostgresTrackingRecorder):
         curs.execute("SELECT 1 AS found FROM information_schema.columns WHERE table_name = %s "
                      "AND column_name = ANY(%s) AND table_schema = current_schema()",
                      (FACTS, list(_OLD_LAYOUT)))
-        if curs.fetchone() is not None:
+        old = curs.fetchone() is not None
+        curs.execute("SELECT to_regclass(%s) AS history, to_regclass(%s) AS moves",
+                     (FACTS, MOVES))
+        found = curs.fetchone()
+        if old or (found["history"] is not None and found["moves"] is None):
             _drop_old_layout(curs, self._tracking_table, "%s")
         super()._create_table(curs)
 
@@ -449,7 +508,7 @@ class PostgresViews(_Views, PostgresTrackingRecorder):
 
 
 def _drop_old_layout(c: Any, tracking: str, param: str) -> None:
-    for table in (FACTS, STATUS):
+    for table in (FACTS, STATUS, MOVES):
         c.execute(f"DROP TABLE IF EXISTS {table}")
     for view in VIEWS:
         c.execute(f"DELETE FROM {tracking} WHERE application_name = {param}",

@@ -101,18 +101,30 @@ class Views:
         if not batch:
             return
         self._bound()
-        rows = []
+        rows, moves = [], []
         mine: dict[str, list[Entry]] = {}  # the batch's entries of each platform it changed
+        moved: dict[tuple[str, str], list[str]] = {}  # subjects moved earlier, and where
+        for platform, kind, subject, _ in self.store.moves():
+            moved.setdefault((kind, subject), []).append(platform)
         for position, fact, obj in batch:
             row = self._row(position, obj)
             rows.append(row)
-            if row[3]:
-                mine.setdefault(row[3], []).append(Entry(position=position, fact=fact))
+            moves.extend(self._moves(row, obj))
+            entry = Entry(position=position, fact=fact)
+            for platform in {row[3], *moved.get((row[1], row[2]), ())} - {""}:
+                mine.setdefault(platform, []).append(entry)
         latest = {position: fact for position, fact, _ in batch}
         self._recent, self._last = {**self._last, **latest}, latest
         now = datetime.now(UTC)
-        status = self._status_rows(mine, now, before=batch[0][0], extra=mine)
         end = batch[-1][0]
+        if moves:
+            # A subject moved to another platform: that platform's status needs all of the
+            # subject's events, so the rows go in first and its status is read back whole.
+            self.store.write(rows, (), history_to=end, moves=moves)
+            status = self._status_rows({*mine, *(move[0] for move in moves)}, now)
+            self.store.write((), status, status_to=end)
+            return
+        status = self._status_rows(mine, now, before=batch[0][0], extra=mine)
         self.store.write(rows, status, history_to=end, status_to=end)
 
     def lag(self) -> dict[str, dict[str, int]]:
@@ -157,10 +169,14 @@ class Views:
         while notifications := self.ledger.recorder.select_notifications(
                 position, BATCH, inclusive_of_start=False):
             self._bound()
-            rows = [self._row(n.id, orjson.loads(decode(n.state)))
-                    for n in notifications]
+            rows, moves = [], []
+            for n in notifications:
+                obj = orjson.loads(decode(n.state))
+                row = self._row(n.id, obj)
+                rows.append(row)
+                moves.extend(self._moves(row, obj))
             position = notifications[-1].id
-            self.store.write(rows, (), history_to=position)
+            self.store.write(rows, (), history_to=position, moves=moves)
             added += len(rows)
             if progress is not None:
                 progress(added)
@@ -195,6 +211,16 @@ class Views:
         event_id = obj["id"]
         self._event_of[event_id] = (kind, platform)
         return (position, kind, blind(obj["subject"]), platform)
+
+    def _moves(self, row: tuple, obj: dict[str, Any]) -> list[tuple]:
+        """The move a correction makes (``domain.concerns``): the subject of its history
+        ``row`` concerns the platform it sets, from the correction's position."""
+        if obj["type"] != "correction":
+            return []
+        moved = (obj["data"].get("set") or {}).get("platform")
+        if not isinstance(moved, str) or not moved:
+            return []
+        return [(self.blind(moved), row[1], row[2], row[0])]
 
     def _locate(self, obj: dict[str, Any]) -> tuple[str, str]:
         """The index keys of the kind of an event's subject and of the platform it concerns
