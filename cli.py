@@ -395,11 +395,22 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Machine-read
 @contextmanager
 def _views(obj: Context) -> Iterator[tuple[Ledger, Views | None]]:
     """The ledger and its views, caught up; no views where they cannot be written (a
-    read-only connection), and the reads then replay the log instead."""
+    read-only connection), and the reads then replay the log instead.
+
+    While a writer is at work (an import holding the store's write lock), a read does not
+    wait for it: it answers from the views as they stand, and says on stderr how far
+    behind the ledger's committed events they are.
+    """
     with obj.ledger() as ledger:
         views: Views | None = Views(ledger)
         try:
-            views.catch_up()
+            if views.store.exists() and views.store.busy():
+                behind = views.lag_estimate()
+                if behind:
+                    click.echo(f"note: a writer is at work; answering from the views as "
+                               f"they stand, {behind} committed events behind", err=True)
+            else:
+                views.catch_up()
         except Exception:
             if obj.debug:
                 raise

@@ -9,15 +9,18 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 import orjson
 
 from cli import Context, json_option, pass_context, progress
 from cli_output import check_output, force_option, write_text
-from domain.errors import BadInput
+from domain.errors import BadInput, IntegrityFailure
+from ledger import consistency
 from ledger.checkpoint import load_private_key, load_public_key
 from ledger.checkpointing import checkpoint_note
+from ledger.consistency import Problem
 from ledger.signatures import check as check_signatures
 from ledger.verify import verify as verify_ledger
 
@@ -39,49 +42,89 @@ def _origin(obj: Context, origin: str | None) -> str:
     return f"blockledger/{Path(target.settings['SQLITE_DBNAME']).stem}"
 
 
+class Verification:
+    """Everything ``verify`` checks, in order: hashes and chain (with ``--against``, that
+    the ledger extends the checkpoint), then what the log implies for everything else
+    (``ledger.consistency``: unhashed columns, damage, record times, kept checkpoints,
+    views), then every operator's signature."""
+
+    def __init__(self, ledger: Any, *, note: str | None = None, key: Any = None):
+        total = ledger.recorder.max_notification_id() or 0
+        leaves: list[bytes] = []
+        with progress(total, "verifying") as advance:
+            self.verdict = verify_ledger(ledger, against=note, public_key=key,
+                                         progress=advance, leaves=leaves)
+        self.problems: list[Problem] = []
+        self.signed: Any = None
+        if not self.verdict.ok:
+            return
+        with progress(total, "checking the log and views") as advance:
+            self.problems = consistency.check(ledger, leaves, progress=advance)
+        # Signatures are over the hashes the chain holds: checked once those hold.
+        with progress(total, "checking signatures") as advance:
+            self.signed = check_signatures(ledger, progress=advance)
+
+    @property
+    def ok(self) -> bool:
+        return (self.verdict.ok and not self.problems and self.signed is not None
+                and self.signed.ok)
+
+    def failure(self) -> str:
+        """The one line that says why verification failed."""
+        if not self.verdict.ok:
+            where = (f" at position {self.verdict.first_bad_position}"
+                     if self.verdict.first_bad_position is not None else "")
+            return f"verification failed{where}: {self.verdict.reason}"
+        if self.problems:
+            more = (f" (and {len(self.problems) - 1} more problem"
+                    f"{'s' if len(self.problems) > 2 else ''}; --json lists them)"
+                    if len(self.problems) > 1 else "")
+            return f"verification failed: {self.problems[0].line()}{more}"
+        return f"verification failed: hashes and chain intact, but {self.signed.summary()}"
+
+    def to_json(self) -> dict[str, Any]:
+        out = self.verdict.to_json()
+        out["ok"] = self.ok
+        out["problems"] = [problem.to_json() for problem in self.problems]
+        if out["first_bad_position"] is None and self.problems:
+            out["first_bad_position"] = self.problems[0].position
+            out["reason"] = self.problems[0].line()
+        out["signatures"] = self.signed.to_json() if self.signed is not None else None
+        return out
+
+
 @click.command()
 @click.option("--against", metavar="FILE", help="Also prove the ledger extends this checkpoint.")
 @click.option("--public-key", metavar="PEM", help="The checkpoint must be signed by this key.")
 @json_option
 @pass_context
 def verify(obj: Context, against: str | None, public_key: str | None, as_json: bool) -> None:
-    """Recompute every event hash and the chain, and check every operator's signature;
-    exit 1 at the first position that breaks, or if any signature is missing or wrong.
+    """Recompute every event hash and the chain, check that every column, kept checkpoint
+    and view is what the log implies, and check every operator's signature; exit 3 if
+    anything does not hold.
 
-    --json prints {"ok", "events", "first_bad_position", "reason", "signatures"}, where
-    signatures counts the signed events and lists the positions of each problem: unsigned
-    (after the first operator), unknown_key, revoked_key, not_a_recorder, bad_signature,
-    wrong_operator (recorded_by is not the signer).
+    --json prints {"ok", "events", "first_bad_position", "reason", "problems",
+    "signatures"}: problems lists what does not hold beyond the hashes and chain (position,
+    part: events, record-time, checkpoint or views, and what); signatures counts the signed
+    events and lists the positions of each problem: unsigned (after the first operator),
+    unknown_key, revoked_key, not_a_recorder, bad_signature, wrong_operator (recorded_by is
+    not the signer).
     """
     note = _read(against, "checkpoint") if against else None
     key = load_public_key(public_key) if public_key else None
     with obj.ledger() as ledger:
-        total = ledger.recorder.max_notification_id() or 0
-        with progress(total, "verifying") as advance:
-            verdict = verify_ledger(ledger, against=note, public_key=key, progress=advance)
-        signed = None
-        if verdict.ok:  # signatures are over the hashes the chain holds: check those first
-            with progress(total, "checking signatures") as advance:
-                signed = check_signatures(ledger, progress=advance)
-    ok = verdict.ok and signed is not None and signed.ok
+        checked = Verification(ledger, note=note, key=key)
     if as_json:
-        out = verdict.to_json()
-        out["ok"] = ok
-        out["signatures"] = signed.to_json() if signed is not None else None
-        click.echo(orjson.dumps(out).decode())
-    elif ok:
+        click.echo(orjson.dumps(checked.to_json()).decode())
+    elif checked.ok:
         extra = f", and it extends the checkpoint {against}" if against else ""
-        click.echo(f"ok: {verdict.events} events, hashes and chain intact{extra}; "
-                   f"{signed.summary()}")  # type: ignore[union-attr]
-    elif not verdict.ok:
-        where = (f" at position {verdict.first_bad_position}"
-                 if verdict.first_bad_position is not None else "")
-        click.echo(f"error: verification failed{where}: {verdict.reason}", err=True)
+        click.echo(f"ok: {checked.verdict.events} events, hashes and chain intact{extra}; "
+                   f"columns, record times, kept checkpoints and views agree with the log; "
+                   f"{checked.signed.summary()}")
     else:
-        click.echo(f"error: verification failed: hashes and chain intact, but "
-                   f"{signed.summary()}", err=True)  # type: ignore[union-attr]
-    if not ok:
-        sys.exit(1)
+        click.echo(f"error: {checked.failure()}", err=True)
+    if not checked.ok:
+        sys.exit(IntegrityFailure.exit_code)
 
 
 @click.command()
@@ -112,9 +155,14 @@ def checkpoint(obj: Context, key: str | None, origin: str | None, output: str | 
         check_output(output, force=force, target=obj.target)
     key = key or obj.key_path
     private_key = load_private_key(key) if key else None
-    with obj.ledger(write=not no_keep) as ledger, progress(
-            ledger.recorder.max_notification_id() or 0, "hashing") as advance:
-        note = checkpoint_note(ledger, origin=_origin(obj, origin), private_key=private_key,
+    with obj.ledger(write=not no_keep) as ledger:
+        # A checkpoint vouches for the history: the ledger must pass all of verify first.
+        checked = Verification(ledger)
+        if not checked.ok:
+            raise IntegrityFailure(f"refused: no checkpoint of a ledger that does not verify "
+                          f"({checked.failure()})")
+        with progress(ledger.recorder.max_notification_id() or 0, "hashing") as advance:
+            note = checkpoint_note(ledger, origin=_origin(obj, origin), private_key=private_key,
                                progress=advance, keep=not no_keep)
     if output:
         write_text(output, note, force=force, target=obj.target)

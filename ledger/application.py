@@ -229,14 +229,54 @@ class Ledger(Application):
         """Compute the hash chain of a ledger written before the chain existed (once).
 
         Returns how many links were written: 0 when the chain already covers the ledger.
+        A ledger that keeps checkpoints or signatures is re-chained only when they all
+        verify against the recomputed hashes: otherwise its chain was removed to hide an
+        edit (an event altered or deleted with its link), and ``IntegrityFailure`` says so.
         """
         if self.recorder.chain_head() is not None or not self.recorder.max_notification_id():
             return 0
         links = [(entry.position, str(entry.fact.id), export_event_hash(
             entry.position, entry.fact.to_json())) for entry in self.entries()]
+        self._check_rechain(links)
         rows = link(GENESIS, 0, links)
         self.recorder.insert_chain_rows(rows)
         return len(rows)
+
+    def _check_rechain(self, links: list[tuple[int, str, bytes]]) -> None:
+        from ledger.checkpoint import Checkpoint
+        from ledger.merkle import MerkleTree
+        from ledger.signatures import message, operators
+
+        hashes = [hashed for _, _, hashed in links]
+        tree = MerkleTree(hashes) if hashes else None
+        for number, note in enumerate(self.recorder.select_checkpoints(), start=1):
+            checkpoint, _ = Checkpoint.parse(note)
+            size = checkpoint.tree_size
+            if size > len(hashes) or (size and tree is not None
+                                      and tree.root(size) != checkpoint.root_hash):
+                raise IntegrityFailure(
+                    f"refused: this ledger has no hash chain, and its events do not match "
+                    f"kept checkpoint {number} (tree size {size}, {checkpoint.time}): they "
+                    "were altered or deleted; init will not re-chain it")
+        signed = self.recorder.signatures_at([position for position, _, _ in links])
+        if not signed:
+            return
+        from cryptography.exceptions import InvalidSignature
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+        from domain.operators import key_bytes
+
+        keys = {op.key_id: op.public_key for op in operators(self).values()}
+        by_position = {position: hashed for position, _, hashed in links}
+        for position, (kid, signature) in sorted(signed.items()):
+            try:
+                Ed25519PublicKey.from_public_bytes(key_bytes(keys[kid])).verify(
+                    signature, message(by_position[position]))
+            except (KeyError, InvalidSignature):
+                raise IntegrityFailure(
+                    f"refused: this ledger has no hash chain, and the signature of the "
+                    f"event at position {position} does not match it: it was altered; "
+                    "init will not re-chain it") from None
 
     # --- reading ------------------------------------------------------------------------
 

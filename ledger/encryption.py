@@ -28,7 +28,7 @@ from typing import Any
 import orjson
 from eventsourcing.cryptography import AESCipher
 
-from domain.errors import BadInput, LedgerError
+from domain.errors import BadInput, IntegrityFailure
 
 KEY_VARIABLE = "BLOCKLEDGER_CIPHER_KEY"
 CIPHER_TOPIC = "ledger.encryption:LedgerCipher"
@@ -41,8 +41,10 @@ _WHY = {
 }
 
 
-class Undecryptable(LedgerError):
-    """A stored state that does not decrypt: altered, or encrypted under another key."""
+class Undecryptable(IntegrityFailure):
+    """A stored state that does not decrypt: altered, or encrypted under another key (a
+    wrong key is found when the ledger is opened, ``check``; met in a read, it is damage:
+    exit 3)."""
 
 
 class LedgerCipher(AESCipher):

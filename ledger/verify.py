@@ -21,7 +21,7 @@ from attrs import frozen
 from ledger.canonical import hash_stored, hash_stored_many
 from ledger.chain import GENESIS
 from ledger.checkpoint import Checkpoint, verify_signature
-from ledger.merkle import MerkleTree, verify_consistency
+from ledger.merkle import MerkleTree, root, verify_consistency
 
 #: Chain rows a query. Smaller batches measured faster than 5,000 (the rows and the
 #: objects made from them stay in the CPU's caches; 500 beat 250, 750 and 1,000); a
@@ -230,10 +230,12 @@ def _rows_hold(rows: list[tuple], prev: bytes, seq: int, last: int, count: int,
 
 
 def verify(ledger: Any, *, against: str | None = None, public_key: Any = None,
-           progress: Callable[[int], None] | None = None) -> Verdict:
+           progress: Callable[[int], None] | None = None,
+           leaves: list[bytes] | None = None) -> Verdict:
     """Verify the whole ledger, and with ``against`` (a checkpoint note) that it extends it.
 
     With ``public_key``, the checkpoint must also carry a valid signature by that key.
+    ``leaves``, if given, receives every event hash (for ``ledger.consistency``).
     """
     checkpoint = None
     if against is not None:
@@ -241,18 +243,35 @@ def verify(ledger: Any, *, against: str | None = None, public_key: Any = None,
         if public_key is not None and not verify_signature(against, public_key):
             return Verdict(ok=False, events=0, reason="the checkpoint's signature does not "
                                                       "verify with the given public key")
-    leaves: list[bytes] = []
+    wanted = leaves is not None or checkpoint is not None
+    leaves = leaves if leaves is not None else []
     try:
-        count = walk(ledger, leaves=leaves if checkpoint else None, progress=progress)
+        count = walk(ledger, leaves=leaves if wanted else None, progress=progress)
     except Broken as broken:
         return Verdict(ok=False, events=ledger.count(), first_bad_position=broken.position,
                        reason=broken.reason)
     if checkpoint is not None:
         problem = extends(ledger, leaves, checkpoint)
+        if problem is None and checkpoint.index_root is not None:
+            problem = index_differs(ledger, checkpoint)
         if problem is not None:
             return Verdict(ok=False, events=count, first_bad_position=problem[0],
                            reason=problem[1])
     return Verdict(ok=True, events=count)
+
+
+def index_differs(ledger: Any, checkpoint: Checkpoint) -> tuple[None, str] | None:
+    """Why the platform index rebuilt from the ledger's first ``tree_size`` events is not
+    the one ``checkpoint`` commits to, or None."""
+    from ledger import platform_index
+
+    positions = [row.position for row in ledger.recorder.select_chain(0, checkpoint.tree_size)]
+    leaves = platform_index.build(ledger, positions)
+    if len(leaves) != checkpoint.index_size or root(leaves) != checkpoint.index_root:
+        return None, (f"the platform index of the ledger's first {checkpoint.tree_size} "
+                      "events differs from the checkpoint's: which events concern which "
+                      "platform was altered")
+    return None
 
 
 def extends(ledger: Any, leaves: list[bytes], checkpoint: Checkpoint) -> tuple[int | None,

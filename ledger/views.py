@@ -22,6 +22,7 @@ between the stores only in placeholders, so one set of statements serves both.
 from __future__ import annotations
 
 import re
+import sqlite3
 from collections.abc import Container, Iterable, Sequence
 from functools import cached_property
 from typing import Any
@@ -394,11 +395,12 @@ class _Views:
         return self._read(f"SELECT platform, kind, subject, position FROM {MOVES} "
                           "ORDER BY platform, kind, subject")
 
-    def history_after(self, position: int, limit: int) -> list[tuple]:
-        """Up to ``limit`` history rows ``(position, kind, subject, platform)`` after
-        ``position``, in order (for ``verify``)."""
+    def history_between(self, after: int, until: int) -> list[tuple]:
+        """The history rows ``(position, kind, subject, platform)`` with a position after
+        ``after`` and up to ``until``, in order (for ``verify``)."""
         return self._read(f"SELECT position, kind, subject, platform FROM {FACTS} "
-                          "WHERE position > ? ORDER BY position LIMIT ?", (position, limit))
+                          "WHERE position > ? AND position <= ? ORDER BY position",
+                          (after, until))
 
     def counts(self) -> dict[str, int]:
         """Rows in each view (0 where its table does not exist yet)."""
@@ -414,6 +416,25 @@ class SQLiteViews(_Views, SQLiteTrackingRecorder):
 
     _tracking_table = "tracking"
     _notification_id = "rowid"
+
+    def busy(self) -> bool:
+        """Whether another connection holds the database's write lock now (an import at
+        work): asked without waiting, on a connection of its own."""
+        name = self.datastore.pool.db_name  # type: ignore[attr-defined]
+        if self.datastore.pool.is_sqlite_memory_mode:  # type: ignore[attr-defined]
+            return False
+        try:
+            probe = sqlite3.connect(name, timeout=0, isolation_level=None, uri=True)
+        except sqlite3.Error:
+            return False
+        try:
+            probe.execute("BEGIN IMMEDIATE")
+            probe.execute("ROLLBACK")
+            return False
+        except sqlite3.OperationalError as error:
+            return "locked" in str(error) or "busy" in str(error)
+        finally:
+            probe.close()
 
     def _rowcount(self, cursor: Any) -> int:
         return cursor.sqlite_cursor.rowcount
@@ -460,6 +481,13 @@ class PostgresViews(_Views, PostgresTrackingRecorder):
     @property
     def _tracking_table(self) -> str:
         return self.tracking_table_name
+
+    def busy(self) -> bool:
+        """Whether another transaction holds the views' write lock now (an import at
+        work), asked without waiting."""
+        with self.datastore.transaction(commit=False) as c:  # type: ignore[attr-defined]
+            c.execute("SELECT pg_try_advisory_xact_lock(%s) AS free", (_VIEWS_LOCK,))
+            return not c.fetchone()["free"]
 
     def _lock(self, c: Any) -> None:
         c.execute("SELECT pg_advisory_xact_lock(%s)", (_VIEWS_LOCK,))

@@ -22,10 +22,12 @@ import orjson
 from eventsourcing.persistence import IntegrityError
 
 from domain.declaration import REGISTRY
+from domain.errors import IntegrityFailure
 from domain.fact import Fact
 from domain.timeline import OrderState
 from ledger.application import Entry, Ledger
 from ledger.blinding import ledger_blinder
+from ledger.mapper import load_fact
 from ledger.views import VIEWS
 from projections.book import KINDS, Book
 from projections.collection import paused
@@ -141,6 +143,12 @@ class Views:
             out[view] = {"position": self.store.position(view), "lag": behind,
                          "rows": counts[view]}
         return out
+
+    def lag_estimate(self) -> int:
+        """How many committed events the history view has yet to take in, at most (one
+        query; PostgreSQL's positions have gaps, so this can over-count)."""
+        head = self.ledger.recorder.max_notification_id() or 0
+        return max(0, head - self.store.position("history"))
 
     def _bound(self) -> None:
         """Forget lookups past ``remembered``, between batches (never within one: its
@@ -294,7 +302,7 @@ class Views:
         for position, body in rows:
             fact = recent.get(position)
             if fact is None:
-                fact = Fact.from_stored(orjson.loads(decode(body)))  # type: ignore[arg-type]
+                fact = load_fact(decode(body), f"the event at position {position}")[0]  # type: ignore[arg-type]
             yield Entry(position=position, fact=fact)
 
     def _seal(self, body: bytes) -> bytes:
@@ -327,13 +335,31 @@ class Views:
     def current_status(self, platform: str | None = None) -> list[dict[str, Any]] | None:
         """The kept "now, as known now" status of one platform or all (by platform); None
         where a kept status has gone stale (a temporary lift ended since), so the caller
-        folds afresh."""
+        folds afresh.
+
+        What can be checked cheaply is checked, and a row that fails is
+        ``IntegrityFailure`` rather than an answer: its body must open (decrypt, parse), be
+        the status of the platform its row is keyed by, and the view's position must be
+        within the ledger. (Only ``verify`` compares a row with the log's own fold.)
+        """
         now = datetime.now(UTC).isoformat()
         out = []
         key = None if platform is None else self.blind(platform)
-        for _, body in self.store.status_rows(key):
-            kept = orjson.loads(self._open(body))
-            stale_after = kept["stale_after"]
+        if self.store.position("status") > (self.ledger.recorder.max_notification_id() or 0):
+            raise IntegrityFailure("the status view's position is past the ledger's last "
+                                   "event (altered): run 'blockledger verify', then "
+                                   "'blockledger projections rebuild'")
+        for row_key, body in self.store.status_rows(key):
+            try:
+                kept = orjson.loads(self._open(body))
+                named = kept["status"]["platform"]
+                stale_after = kept["stale_after"]
+            except Exception:
+                raise IntegrityFailure(_view_damage("a row of the status view cannot be "
+                                                    "read")) from None
+            if self.blind(named) != row_key or (platform is not None and named != platform):
+                raise IntegrityFailure(_view_damage(f"the status view's row for a platform "
+                                                    f"holds the status of {named}"))
             if stale_after is not None and stale_after <= now:
                 return None
             out.append(kept["status"])
@@ -345,6 +371,11 @@ class Views:
         return [(self._kind_of_key[kind], platform)
                 for kind, platform in self.store.subject_kinds(self.blind(subject))
                 if kind in self._kind_of_key]
+
+
+def _view_damage(what: str) -> str:
+    return (f"{what} (altered or damaged): run 'blockledger verify', then "
+            "'blockledger projections rebuild'")
 
 
 def _stale_after(book: Book, platform: str, now: datetime) -> str | None:

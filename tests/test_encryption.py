@@ -335,15 +335,15 @@ class TestWrongKey:
     def test_an_altered_ciphertext_is_one_line_and_found_by_verify(self, runner, monkeypatch,
                                                                    encrypted):
         """A tampered encrypted event fails authentication: a read of the log stops in one
-        line (exit 1) and verify names its position."""
+        line (exit 3) and verify names its position."""
         store = Store(encrypted)
         state = bytearray(store.state(9))
         state[-1] ^= 1
         store.set_state(9, bytes(state))
-        line = one_line_error(run(runner, encrypted, "export"), 1)
+        line = one_line_error(run(runner, encrypted, "export"), 3)
         assert "does not decrypt" in line
         result = run(runner, encrypted, "verify", "--json")
-        assert result.exit_code == 1
+        assert result.exit_code == 3
         out = json.loads(result.stdout)
         assert out["first_bad_position"] == 9 and "altered" in out["reason"]
 

@@ -71,10 +71,13 @@ def verdict(runner, db, *args):
     result = run(runner, db, "verify", "--json", *args)
     out = json.loads(result.stdout)
     signatures = out.pop("signatures")
+    problems = out.pop("problems")
+    assert out["ok"] == (result.exit_code == 0)
     if out["ok"]:
+        assert problems == []
         assert signatures["ok"] and signatures["signed"] == 0
         assert signatures["unsigned_before_operators"] == out["events"]
-    else:
+    elif out["first_bad_position"] is not None and not problems:
         assert signatures is None  # not checked on a chain that does not hold
     return result.exit_code, out
 
@@ -93,7 +96,7 @@ def test_one_changed_byte_is_found(runner, ledger_2017):
     store.set_state(7, state.replace(b'"recorded_by":"tester"', b'"recorded_by":"testes"'))
     assert store.state(7) != state
     code, out = verdict(runner, ledger_2017)
-    assert code == 1 and out["first_bad_position"] == 7
+    assert code == 3 and out["first_bad_position"] == 7
     assert "altered" in out["reason"]
 
 
@@ -102,7 +105,7 @@ def test_a_garbled_event_is_found(runner, ledger_2017):
     store = Store(ledger_2017)
     store.set_state(9, store.state(9)[:-5])
     code, out = verdict(runner, ledger_2017)
-    assert code == 1 and out["first_bad_position"] == 9
+    assert code == 3 and out["first_bad_position"] == 9
 
 
 def test_a_garbled_first_event_is_found_not_taken_for_encryption(runner, ledger_2017):
@@ -111,14 +114,14 @@ def test_a_garbled_first_event_is_found_not_taken_for_encryption(runner, ledger_
     store = Store(ledger_2017)
     store.set_state(1, store.state(1)[:-5])
     code, out = verdict(runner, ledger_2017)
-    assert code == 1 and out["first_bad_position"] == 1
+    assert code == 3 and out["first_bad_position"] == 1
 
 
 def test_a_deleted_event_is_found(runner, ledger_2017):
     """A middle event deleted (its chain row left) is found at its position."""
     Store(ledger_2017).delete(12)
     code, out = verdict(runner, ledger_2017)
-    assert code == 1 and out["first_bad_position"] == 12
+    assert code == 3 and out["first_bad_position"] == 12
     assert "missing" in out["reason"]
 
 
@@ -126,7 +129,7 @@ def test_a_deleted_event_and_its_link_are_found(runner, ledger_2017):
     """Deleting an event with its chain row breaks the chain at that position."""
     Store(ledger_2017).delete(12, chain_too=True)
     code, out = verdict(runner, ledger_2017)
-    assert code == 1 and out["first_bad_position"] == 12
+    assert code == 3 and out["first_bad_position"] == 12
     assert "missing" in out["reason"]
 
 
@@ -140,7 +143,7 @@ def test_a_forged_event_is_found(runner, ledger_2017):
     store.sql(f"INSERT INTO {store.events} (originator_id, originator_version, topic, state) "
               "VALUES (?, ?, ?, ?)", (originator, version + 1000, topic, forged))
     code, out = verdict(runner, ledger_2017)
-    assert code == 1 and out["first_bad_position"] == 34
+    assert code == 3 and out["first_bad_position"] == 34
     assert "no chain entry" in out["reason"]
 
 
@@ -151,7 +154,7 @@ def test_two_swapped_events_are_found(runner, ledger_2017):
     store.set_state(3, b)
     store.set_state(4, a)
     code, out = verdict(runner, ledger_2017)
-    assert code == 1 and out["first_bad_position"] == 3
+    assert code == 3 and out["first_bad_position"] == 3
 
 
 def checkpoint_file(runner, db, tmp_path, *extra):
@@ -167,9 +170,17 @@ def test_a_truncated_tail_is_caught_against_a_checkpoint(runner, ledger_2017, tm
     store = Store(ledger_2017)
     for position in range(29, 34):
         store.delete(position, chain_too=True)
+    # The copy kept in the ledger catches it too, unless the attacker deletes that as well.
+    code, out = verdict(runner, ledger_2017)
+    assert code == 3 and "kept checkpoint 1" in out["reason"]
+    store.sql(f"DELETE FROM {store.events}_checkpoints")
+    # The views still hold the deleted events; rebuilt, they agree with what is left.
+    code, out = verdict(runner, ledger_2017)
+    assert code == 3 and "views" in out["reason"]
+    assert run(runner, ledger_2017, "projections", "rebuild").exit_code == 0
     assert verdict(runner, ledger_2017)[0] == 0
     code, out = verdict(runner, ledger_2017, "--against", saved)
-    assert code == 1 and "truncated" in out["reason"]
+    assert code == 3 and "truncated" in out["reason"]
 
 
 def test_a_consistently_rewritten_chain_is_caught_against_a_checkpoint(runner, ledger_2017,
@@ -179,10 +190,12 @@ def test_a_consistently_rewritten_chain_is_caught_against_a_checkpoint(runner, l
     store = Store(ledger_2017)
     store.set_state(2, store.state(2).replace(b"2016-03-29", b"2017-03-29"))
     store.rechain()
+    code, out = verdict(runner, ledger_2017)
+    assert code == 3 and "first 33 events do not have its root" in out["reason"]
+    store.sql(f"DELETE FROM {store.events}_checkpoints")
     assert verdict(runner, ledger_2017)[0] == 0
     code, out = verdict(runner, ledger_2017, "--against", saved)
-    assert code == 1 and "rewritten" in out["reason"]
-    assert verdict(runner, ledger_2017)[1]["ok"]
+    assert code == 3 and "rewritten" in out["reason"]
 
 
 def test_a_ledger_that_grew_still_extends_its_checkpoint(runner, ledger_2017, tmp_path):
@@ -227,11 +240,11 @@ def test_signed_checkpoint_and_report_proofs_check_out_standalone(runner, ledger
     assert ok.exit_code == 0, ok.output
     assert "33 events proven" in ok.output and "signature valid" in ok.output
     assert run(runner, ledger_2017, "verify-proof", str(path),
-               "--public-key", other).exit_code == 1
+               "--public-key", other).exit_code == 3
     data["events"][4]["data"]["authority"] = "Someone else"
     path.write_text(json.dumps(data))
     altered = run(runner, ledger_2017, "verify-proof", str(path))
-    assert altered.exit_code == 1 and "event 5" in altered.output
+    assert altered.exit_code == 3 and "event 5" in altered.output
 
 
 def test_report_formats_render(runner, ledger_2017, tmp_path):
@@ -249,7 +262,7 @@ def test_init_upgrades_a_ledger_without_a_chain(runner, ledger_2017):
     """A ledger written before the chain existed gets it computed once by init."""
     store = Store(ledger_2017)
     store.sql(f"DELETE FROM {store.chain}")
-    assert verdict(runner, ledger_2017)[0] == 1
+    assert verdict(runner, ledger_2017)[0] == 3
     result = run(runner, ledger_2017, "init")
     assert "computed the hash chain of 33 existing events" in result.output
     assert verdict(runner, ledger_2017)[0] == 0

@@ -1,0 +1,371 @@
+"""What ``verify`` checks after the hashes and the chain: that everything else the ledger
+answers from is what the log implies.
+
+The hash chain covers each event's canonical JSON. Everything else in the database is
+either derived from those bytes or a claim about them, and an attacker with a copy of the
+database can edit it; so each is recomputed from the (hash-verified) log and compared:
+
+- **Unhashed columns.** ``topic`` must be one of the ledger's own classes (never resolved
+  from the database), and with ``originator_id`` and ``originator_version`` what the event's
+  type and subject imply: the subject kind of its type (of its target, for an amendment,
+  which must be an earlier event of the same subject), the subject's uuid5, the next
+  version of that subject, version 1 exactly for a creating event.
+- **Damage.** Every event decodes to a well-formed fact.
+- **Record time.** ``recorded_at`` never goes backwards along the ledger's order.
+- **Kept checkpoints.** Each kept note's tree is a prefix of the ledger (its root is the
+  root of the first ``tree_size`` event hashes, its chain head the chain there), and its
+  time bounds the record times on both sides: no event it covers was recorded after it,
+  none after it was recorded before it.
+- **Views.** The history view holds exactly one row per event up to its tracked position,
+  each as the log implies (subject kind, subject, the platform its subject was created
+  for), and the moves (``domain.concerns``) exactly those the corrections make; the
+  tracked positions are within the log; each kept status row equals the status the
+  ledger's own fold gives from the log up to the status view's position.
+
+Problems are collected (up to ``LISTED`` of them, in ledger order) rather than stopping at
+the first, so that an auditor sees the extent of damage.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import orjson
+from attrs import frozen
+
+from domain.errors import LedgerError
+from domain.subjects import AGGREGATES
+from ledger.checkpoint import Checkpoint
+from ledger.mapper import TOPICS, derived_columns, load_fact
+from ledger.merkle import MerkleTree
+
+BATCH = 2000
+#: How many problems a verification lists (it stops looking past them).
+LISTED = 20
+
+
+@frozen
+class Problem:
+    """One thing that does not hold: where (a position, or None), in which part
+    ("events", "record-time", "checkpoint", "views"), and what."""
+
+    position: int | None
+    part: str
+    what: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"position": self.position, "part": self.part, "what": self.what}
+
+    def line(self) -> str:
+        where = f"position {self.position}: " if self.position is not None else ""
+        return f"{self.part}: {where}{self.what}"
+
+
+class _Full(Exception):
+    """Enough problems listed."""
+
+
+class LogCheck:
+    """One pass over the log, checking each event and gathering what the views need."""
+
+    def __init__(self, ledger: Any, leaves: list[bytes] | None):
+        self.ledger = ledger
+        self.leaves = leaves
+        self.problems: list[Problem] = []
+        self.blind = _blinder(ledger)
+        #: originator id -> [kind, ref, last version, home platform]
+        self.subjects: dict[UUID, list[Any]] = {}
+        self.positions: list[int] = []          # every position, in order
+        self.owners: list[UUID] = []            # the originator at each of them
+        self.count = 0
+        self.last_time: datetime | None = None
+        self.times: dict[int, datetime] = {}    # record times at checkpoint boundaries
+        self.boundaries: set[int] = set()
+        self.moves: dict[tuple[str, str, str], int] = {}
+        self.history: list[tuple] = []
+        self.views_at = 0
+
+    def flag(self, position: int | None, part: str, what: str) -> None:
+        self.problems.append(Problem(position, part, what))
+        if len(self.problems) >= LISTED:
+            raise _Full
+
+    # --- the events ---------------------------------------------------------------------
+
+    def run(self, progress: Callable[[int], None] | None = None) -> None:
+        store = _views_store(self.ledger)
+        self.views_at = store.position("history") if store is not None else 0
+        recorder = self.ledger.recorder
+        after = 0
+        while batch := recorder.select_notifications(after, BATCH, inclusive_of_start=False):
+            targets = self._target_positions(batch)
+            for notification in batch:
+                self._event(notification, targets)
+            after = batch[-1].id
+            if store is not None:
+                self._compare_history(store, batch[0].id, after)
+            if progress is not None:
+                progress(self.count)
+
+    def _target_positions(self, batch: list[Any]) -> dict[str, int]:
+        """Where the targets of the batch's amendments are (through the chain's index)."""
+        wanted = []
+        for n in batch:
+            known = TOPICS.get(n.topic)
+            if known is not None and not known[2] and b'"target":"' in _plain(self.ledger, n):
+                obj = _loads(self.ledger, n)
+                target = (obj or {}).get("data", {}).get("target") if obj else None
+                if isinstance(target, str):
+                    wanted.append(target)
+        return self.ledger.recorder.positions_of(wanted) if wanted else {}
+
+    def _event(self, n: Any, targets: dict[str, int]) -> None:
+        position = n.id
+        self.count += 1
+        known = TOPICS.get(n.topic)
+        if known is None:
+            self.flag(position, "events", f"its topic {n.topic[:60]!r} is not one of the "
+                                          "ledger's event classes (altered)")
+            return
+        kind, _, creates = known
+        try:
+            fact, obj = load_fact(self.ledger.mapper.decode_state(n.state),
+                                  f"the event at position {position}")
+        except LedgerError as error:
+            self.flag(position, "events", str(error))
+            return
+        originator = n.originator_id if isinstance(n.originator_id, UUID) else UUID(
+            str(n.originator_id))
+        if fact.kind.subject == "any":
+            target = targets.get(str(fact.data.target))
+            owner = self._owner_at(target) if target is not None and target < position else None
+            if owner is None or owner != originator:
+                self.flag(position, "events", f"its {fact.type} targets {fact.data.target}, "
+                                              "which is not an earlier event of the subject "
+                                              "it is stored under (altered)")
+                return
+        expected_id, expected_topic = derived_columns(fact, kind)
+        subject = self.subjects.get(originator)
+        version = (subject[2] if subject else 0) + 1
+        if (fact.kind.subject not in (kind, "any") or fact.kind.creates != creates
+                or originator != expected_id or n.topic != expected_topic
+                or n.originator_version != version or creates != (version == 1)):
+            self.flag(position, "events", f"its unhashed columns (topic, originator_id, "
+                                          f"originator_version) are not those its {fact.type} "
+                                          f"of {kind} {fact.subject} implies (altered)")
+            return
+        if subject is None:
+            home = fact.subject if kind == "platform" else (
+                getattr(fact.data, "platform", None) or "")
+            subject = self.subjects[originator] = [kind, fact.subject, 0, home]
+        subject[2] = version
+        self.positions.append(position)
+        self.owners.append(originator)
+        self._record_time(position, fact.recorded_at)
+        if position <= self.views_at:
+            blind = self.blind
+            self.history.append((position, blind(kind), blind(fact.subject),
+                                 blind(subject[3]) if subject[3] else ""))
+            if fact.type == "correction":
+                moved = (obj["data"].get("set") or {}).get("platform")
+                if isinstance(moved, str) and moved:
+                    key = (blind(moved), blind(kind), blind(fact.subject))
+                    self.moves.setdefault(key, position)
+
+    def _owner_at(self, position: int) -> UUID | None:
+        at = bisect_left(self.positions, position)
+        if at < len(self.positions) and self.positions[at] == position:
+            return self.owners[at]
+        return None
+
+    def _record_time(self, position: int, at: datetime) -> None:
+        if self.last_time is not None and at < self.last_time:
+            self.flag(position, "record-time", f"recorded at {at.isoformat()}, before the "
+                                               f"event before it ({self.last_time.isoformat()})"
+                                               ": its record time was forged")
+        self.last_time = at if self.last_time is None else max(self.last_time, at)
+        if self.count in self.boundaries or self.count - 1 in self.boundaries:
+            self.times[self.count] = at
+
+    # --- the history view ---------------------------------------------------------------
+
+    def _compare_history(self, store: Any, first: int, last: int) -> None:
+        expected, self.history = self.history, []
+        if first > self.views_at:
+            return
+        stored = [tuple(row) for row in store.history_between(first - 1,
+                                                              min(last, self.views_at))]
+        if stored == expected:
+            return
+        have = {row[0]: row for row in stored}
+        want = {row[0]: row for row in expected}
+        for position in sorted(have.keys() | want.keys()):
+            if have.get(position) == want.get(position):
+                continue
+            if position not in have:
+                what = "the history view has no row for this event (deleted)"
+            elif position not in want:
+                what = "the history view has a row for no such event (inserted)"
+            else:
+                what = (f"the history view's row says {_shown(have[position][1:])}, the "
+                        f"event {_shown(want[position][1:])} (altered)")
+            self.flag(position, "views", what)
+
+
+def check(ledger: Any, leaves: list[bytes] | None,
+          progress: Callable[[int], None] | None = None) -> list[Problem]:
+    """Every problem found beyond the hashes and chain (which ``ledger.verify.walk`` has
+    checked, giving ``leaves``: the event hashes, needed for kept checkpoints)."""
+    log = LogCheck(ledger, leaves)
+    notes = _kept(ledger, log)
+    log.boundaries = {cp.tree_size for cp in notes.values()}
+    try:
+        log.run(progress)
+        _check_checkpoints(log, notes)
+        _check_views(log)
+    except _Full:
+        pass
+    return log.problems
+
+
+def _kept(ledger: Any, log: LogCheck) -> dict[int, Checkpoint]:
+    out = {}
+    for number, note in enumerate(ledger.recorder.select_checkpoints(), start=1):
+        try:
+            out[number], _ = Checkpoint.parse(note)
+        except LedgerError as error:
+            log.problems.append(Problem(None, "checkpoint", f"kept checkpoint {number} does "
+                                                            f"not parse ({error})"))
+    return out
+
+
+def _check_checkpoints(log: LogCheck, notes: dict[int, Checkpoint]) -> None:
+    if not notes:
+        return
+    leaves = log.leaves or []
+    tree = MerkleTree(leaves) if leaves else None
+    for number, cp in notes.items():
+        name = f"kept checkpoint {number} (tree size {cp.tree_size}, {cp.time})"
+        if cp.tree_size > len(leaves):
+            log.flag(None, "checkpoint", f"{name} covers more events than the ledger holds "
+                                         f"({len(leaves)}): events were deleted")
+            continue
+        if cp.tree_size and (tree is None or tree.root(cp.tree_size) != cp.root_hash):
+            log.flag(None, "checkpoint", f"{name}: the ledger's first {cp.tree_size} events "
+                                         "do not have its root: they were altered")
+            continue
+        if cp.tree_size:
+            [row] = log.ledger.recorder.select_chain(cp.tree_size - 1, 1)
+            if row.chain != cp.chain_head:
+                log.flag(row.position, "checkpoint", f"{name}: the chain head differs")
+                continue
+        at = datetime.fromisoformat(cp.time.replace("Z", "+00:00"))
+        before, after = log.times.get(cp.tree_size), log.times.get(cp.tree_size + 1)
+        # The note's time is in whole seconds, cut down: what it covers was recorded
+        # before the end of its second.
+        if before is not None and before >= at + timedelta(seconds=1):
+            log.flag(log.positions[cp.tree_size - 1], "record-time",
+                     f"recorded at {before.isoformat()}, after {name} that covers it")
+        if after is not None and after < at:
+            log.flag(log.positions[cp.tree_size], "record-time",
+                     f"recorded at {after.isoformat()}, before {name} that does not cover "
+                     "it: its record time was forged")
+
+
+def _check_views(log: LogCheck) -> None:
+    store = _views_store(log.ledger)
+    if store is None:
+        return
+    head = log.positions[-1] if log.positions else 0
+    at, status_at = store.position("history"), store.position("status")
+    if at > head:
+        log.flag(None, "views", f"the history view's tracked position {at} is past the "
+                                f"ledger's last event ({head}) (altered)")
+    if status_at > at:
+        log.flag(None, "views", f"the status view's tracked position {status_at} is past the "
+                                f"history view's ({at}) (altered)")
+    extra = store.history_between(head, 2**62)
+    if extra:
+        log.flag(extra[0][0], "views", "the history view has a row past the ledger's last "
+                                       "event (inserted)")
+    stored_moves = {tuple(row[:3]): row[3] for row in store.moves()}
+    if stored_moves != log.moves:
+        for key in sorted(stored_moves.keys() | log.moves.keys()):
+            if stored_moves.get(key) != log.moves.get(key):
+                log.flag(log.moves.get(key) or stored_moves.get(key), "views",
+                         f"the view's moves of subjects between platforms differ from the "
+                         f"corrections' ({_shown(key)})")
+    if log.problems:
+        return  # the status view is compared only on a history view that holds
+    _check_status(log, store, status_at)
+
+
+def _check_status(log: LogCheck, store: Any, status_at: int) -> None:
+    from projections.views import Views  # the ledger's own fold, as the views use it
+
+    views = Views(log.ledger)
+    now = datetime.now(UTC)
+    platforms = [log.blind(ref) for kind, ref, version, _ in log.subjects.values()
+                 if kind == "platform"]
+    expected = dict(views._status_rows(platforms, now, before=status_at + 1))
+    stored = dict(store.status_rows())
+    for key in sorted(stored.keys() | expected.keys()):
+        if key not in expected:
+            log.flag(None, "views", f"the status view has a row for no platform of the "
+                                    f"ledger ({_shown(key)}) (inserted)")
+            continue
+        want = orjson.loads(views._open(expected[key]))
+        if key not in stored:
+            log.flag(None, "views", f"the status view has no row for platform "
+                                    f"{want['status']['platform']} (deleted)")
+            continue
+        try:
+            have = orjson.loads(views._open(stored[key]))
+        except Exception:
+            log.flag(None, "views", f"the status row of platform {want['status']['platform']} "
+                                    "cannot be read (altered)")
+            continue
+        stale = have.get("stale_after") if isinstance(have, dict) else None
+        if isinstance(stale, str) and stale <= now.isoformat():
+            continue  # gone stale: no read answers from it (they fold afresh)
+        if have != want:
+            log.flag(None, "views", f"the status row of platform {want['status']['platform']} "
+                                    "differs from the status the log gives (altered)")
+
+
+def _views_store(ledger: Any) -> Any:
+    store = ledger.view_store()
+    return store if store.exists() else None
+
+
+def _blinder(ledger: Any) -> Callable[[str], str]:
+    from ledger.blinding import ledger_blinder
+
+    return ledger_blinder(ledger)
+
+
+def _plain(ledger: Any, n: Any) -> bytes:
+    try:
+        return ledger.mapper.decode_state(n.state)
+    except Exception:
+        return b""
+
+
+def _loads(ledger: Any, n: Any) -> dict[str, Any] | None:
+    try:
+        obj = orjson.loads(_plain(ledger, n))
+    except orjson.JSONDecodeError:
+        return None
+    return obj if isinstance(obj, dict) else None
+
+
+def _shown(value: Any) -> str:
+    return str(value)[:120]
+
+
+#: The aggregates' kinds, for readers of this module's problems.
+KINDS = tuple(AGGREGATES)
