@@ -14,8 +14,9 @@ database can edit it; so each is recomputed from the (hash-verified) log and com
 - **Record time.** ``recorded_at`` never goes backwards along the ledger's order.
 - **Kept checkpoints.** Each kept note's tree is a prefix of the ledger (its root is the
   root of the first ``tree_size`` event hashes, its chain head the chain there), and its
-  time bounds the record times on both sides: no event it covers was recorded after it,
-  none after it was recorded before it.
+  time bounds the record times on both sides, to within the writers' clock tolerance
+  (``ledger.recorders.CLOCK_TOLERANCE``): no event it covers was recorded after it, none
+  after it was recorded before it.
 - **Views.** The history view holds exactly one row per event up to its tracked position,
   each as the log implies (subject kind, subject, the platform its subject was created
   for), and the moves (``domain.concerns``) exactly those the corrections make; the
@@ -42,6 +43,7 @@ from domain.subjects import AGGREGATES
 from ledger.checkpoint import Checkpoint
 from ledger.mapper import TOPICS, derived_columns, load_fact
 from ledger.merkle import MerkleTree
+from ledger.recorders import CLOCK_TOLERANCE
 
 BATCH = 2000
 #: How many problems a verification lists (it stops looking past them).
@@ -265,12 +267,13 @@ def _check_checkpoints(log: LogCheck, notes: dict[int, Checkpoint]) -> None:
                 continue
         at = datetime.fromisoformat(cp.time.replace("Z", "+00:00"))
         before, after = log.times.get(cp.tree_size), log.times.get(cp.tree_size + 1)
-        # The note's time is in whole seconds, cut down: what it covers was recorded
-        # before the end of its second.
-        if before is not None and before >= at + timedelta(seconds=1):
+        # Writers stamp their events before they take the lock, and their clocks may
+        # differ from the checkpointer's (by CLOCK_TOLERANCE at most, on PostgreSQL), so
+        # the bounds hold to within that tolerance (and the note's whole second).
+        if before is not None and before >= at + CLOCK_TOLERANCE + timedelta(seconds=1):
             log.flag(log.positions[cp.tree_size - 1], "record-time",
                      f"recorded at {before.isoformat()}, after {name} that covers it")
-        if after is not None and after < at:
+        if after is not None and after < at - CLOCK_TOLERANCE:
             log.flag(log.positions[cp.tree_size], "record-time",
                      f"recorded at {after.isoformat()}, before {name} that does not cover "
                      "it: its record time was forged")
