@@ -1,7 +1,9 @@
 """The blockledger command line: parse, call the ledger and projections, render.
 
-Errors reach the user as one line on stderr: exit 2 for bad usage or input, exit 1 for a
-refusal by a rule (or an unreachable store); ``--debug`` shows the traceback instead.
+Errors reach the user as one line on stderr: exit 1 for a refusal by a rule, 2 for bad
+usage or input, 3 for an integrity failure (what is stored, or a report, does not verify;
+a read that meets damage), 4 for a store that cannot be reached or used; ``--debug`` shows
+the traceback instead.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import orjson
 from cli_output import check_output, force_option, written
 from domain.amendments import is_amendment
 from domain.declaration import REGISTRY, EventType, FieldSpec
-from domain.errors import BadInput, LedgerError
+from domain.errors import BadInput, LedgerError, StoreUnreachable
 from domain.fact import Fact
 from domain.values import When, check_text
 from ledger import roles
@@ -116,7 +118,7 @@ class Context:
                 first = (f"another writer held it longer than the busy timeout "
                          f"({target.settings['SQLITE_LOCK_TIMEOUT']} s, "
                          f"BLOCKLEDGER_BUSY_TIMEOUT); try again ({first})")
-            raise LedgerError(f"cannot use the ledger at {target}: {first}") from error
+            raise StoreUnreachable(f"cannot use the ledger at {target}: {first}") from error
 
     @staticmethod
     def _command() -> str:
@@ -285,6 +287,10 @@ def _fact_from_options(kind: EventType, subject: str, occurred_at: str | None,
     for name, value in fields.items():
         if value is None or value == ():
             continue
+        if name in raw:
+            option = _option_name(name, specs[name])
+            raise BadInput(f"{name} is given both in --data and as {option}: which value "
+                           "is meant?", field=name)
         if specs[name].kind == "fields":
             raw[name] = _assignments(value, name)
         else:

@@ -431,7 +431,7 @@ def _registered(runner: CliRunner, path: str) -> None:
 
 def test_a_sqlite_writer_past_the_busy_timeout_gets_one_clear_line(runner, sqlite_path):
     """Another connection holds the write lock longer than the busy timeout (shortened to
-    1 s): the writer waits that long, then exits 1 with one line naming the lock; nothing
+    1 s): the writer waits that long, then exits 4 with one line naming the lock; nothing
     is written, and once the lock is released the same command succeeds."""
     _registered(runner, sqlite_path)
     holder = _locked(sqlite_path)
@@ -443,7 +443,7 @@ def test_a_sqlite_writer_past_the_busy_timeout_gets_one_clear_line(runner, sqlit
     finally:
         holder.rollback()
         holder.close()
-    assert process.returncode == 1, (stdout, stderr)
+    assert process.returncode == 4, (stdout, stderr)
     assert stdout == ""
     assert stderr.count("\n") == 1 and "Traceback" not in stderr, stderr
     assert stderr.startswith("error: ") and "database is locked" in stderr, stderr

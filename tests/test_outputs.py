@@ -49,3 +49,19 @@ def test_the_ledger_is_recognised_through_another_path(runner, ledger_db, tmp_pa
     link.symlink_to(ledger_db)
     error = one_line_error(run(runner, ledger_db, "export", "-o", str(link), "--force"), 2)
     assert "ledger's own file" in error
+
+
+def test_an_unreachable_store_exits_4(runner, tmp_path):
+    # A server that does not answer (nothing listens on port 1), and a file that cannot
+    # be a database (a directory).
+    for db in ("postgresql://postgres@127.0.0.1:1/none", str(tmp_path)):
+        error = one_line_error(run(runner, db, "init"), 4)
+        assert "cannot use the ledger" in error
+
+
+def test_a_field_given_in_data_and_as_an_option_is_refused(runner, sqlite_path):
+    error = one_line_error(run(runner, sqlite_path, "record", "statement-issued", "telegram",
+                               "--at", "2017-01-01", "--source", "x", "--summary", "s",
+                               "--data", '{"by": "a"}', "--by", "b"), 2)
+    assert "by is given both in --data and as --by" in error
+    assert not Path(sqlite_path).exists()
