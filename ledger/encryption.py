@@ -118,8 +118,8 @@ def check(ledger: Any, *, command: str = "this command", write: bool = False) ->
         return
     if any(map(_is_plaintext, states)):
         raise BadInput(f"this ledger is not encrypted: unset {KEY_VARIABLE} (a key would "
-                       "mix encrypted events into it; to encrypt a ledger, export it and "
-                       "import the export into a new ledger with the key)")
+                       "mix encrypted events into it; to encrypt a ledger, copy it: "
+                       "blockledger copy --to NEW --to-key-env VAR)")
     raise BadInput(f"{KEY_VARIABLE} is not this ledger's key: its first events do not "
                    "decrypt with it")
 

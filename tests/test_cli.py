@@ -83,10 +83,17 @@ class TestRecord:
         assert rows[0]["recorded_by"] == "alice"
 
     def test_data_as_json(self, runner, sqlite_path):
-        """--data gives the fields as JSON; an option overrides the same field."""
+        """--data gives the fields as JSON, options the others; a field given both ways is
+        refused (which one was meant?), and nothing is written."""
         register(runner, sqlite_path)
         data = json.dumps({"platform": "telegram", "authority": "Kominfo",
                            "targets": ["t.me"], "reasons": ["terrorism"]})
+        result = run(runner, sqlite_path, "record", "blocked", "k2", "--at", "2017-07-14",
+                     *SOURCE, "--data", data, "--authority", "Ministry")
+        assert result.exit_code == 2
+        assert "authority is given both in --data and as --authority" in result.stderr
+        data = json.dumps({"platform": "telegram", "targets": ["t.me"],
+                           "reasons": ["terrorism"]})
         result = run(runner, sqlite_path, "record", "blocked", "k2", "--at", "2017-07-14",
                      *SOURCE, "--data", data, "--authority", "Ministry")
         assert result.exit_code == 0, result.output
