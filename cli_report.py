@@ -5,6 +5,7 @@ Registered on the ``blockledger`` group by ``cli``; thin like the rest of the CL
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import click
@@ -13,7 +14,7 @@ import orjson
 from cli import Context, as_known_at_option, as_of_option, pass_context
 from cli_audit import _read
 from cli_output import check_output, force_option, write_text
-from domain.errors import BadInput
+from domain.errors import BadInput, IntegrityFailure
 from ledger.checkpoint import load_private_key, load_public_key
 from projections.proof import prove_report
 from projections.provenance import provenance, sign_report
@@ -67,6 +68,17 @@ def provenance_report(obj: Context, subject: str, fmt: str, output: str | None,
         click.echo(text, nl=False)
 
 
+def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            raise IntegrityFailure(f"the report gives the key {key[:40]!r} twice in one "
+                                   "object: readers differ on which value it means "
+                                   "(altered)")
+        seen.add(key)
+    return dict(pairs)
+
+
 @click.command("verify-proof")
 @click.argument("report_file", metavar="REPORT.json")
 @click.option("--public-key", metavar="PEM", help="The checkpoints must be signed by this key.")
@@ -76,10 +88,17 @@ def verify_proof(report_file: str, public_key: str | None, report_key: str | Non
     inclusion proof and signature, the proof that no event was left out or added, and that
     every other field is what those events give; with --public-key the checkpoints'
     signatures, with --report-key the report's. Exit 3 names what fails."""
+    text = _read(report_file, "report")
     try:
-        report_obj: Any = orjson.loads(_read(report_file, "report"))
+        report_obj: Any = orjson.loads(text)
     except orjson.JSONDecodeError as error:
         raise BadInput(f"{report_file} is not JSON: {error}") from None
+    # A key given twice in one object reads differently with other JSON readers (the
+    # first value, or the last): such a file says two things, and is refused.
+    try:
+        json.loads(text, object_pairs_hook=_unique_pairs)
+    except RecursionError:
+        raise BadInput(f"{report_file} nests too deep to be a report") from None
     key = load_public_key(public_key) if public_key else None
     signer = load_public_key(report_key) if report_key else None
     proven = prove_report(report_obj, key, signer)

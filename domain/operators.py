@@ -110,7 +110,12 @@ class Roster:
                 raise Refused(f"refused: that public key (key id {kid}) is already "
                               f"registered to operator {holder!r}; each operator has a key "
                               "of its own (operator keygen)")
-            self.operators[name] = [public_key, kid, fact.data.role or "recorder", None]
+            role = fact.data.role or "recorder"
+            if check and not self.operators and role != "recorder":
+                raise Refused(f"refused: the first operator of a ledger is its trust anchor "
+                              f"and must be a recorder, not an {role}: with none, nobody "
+                              "could ever write or register anyone again")
+            self.operators[name] = [public_key, kid, role, None]
             self.names_by_key.setdefault(kid, name)
         elif fact.type == "operator-revoked" and name in self.operators:
             entry = self.operators[name]

@@ -46,6 +46,7 @@ from ledger.merkle import MerkleTree
 from ledger.recorders import CLOCK_TOLERANCE
 
 BATCH = 2000
+_MISSING = "(none)"
 #: How many problems a verification lists (it stops looking past them).
 LISTED = 20
 
@@ -104,9 +105,13 @@ class LogCheck:
         recorder = self.ledger.recorder
         after = 0
         while batch := recorder.select_notifications(after, BATCH, inclusive_of_start=False):
+            # The chain's event ids (outside the hash; the ledger finds events by them:
+            # duplicates on import, amendments' targets) must be the events' own.
+            ids = {row.position: row.event_id
+                   for row in recorder.select_chain(self.count, len(batch))}
             targets = self._target_positions(batch)
             for notification in batch:
-                self._event(notification, targets)
+                self._event(notification, targets, ids.get(notification.id, _MISSING))
             after = batch[-1].id
             if store is not None:
                 self._compare_history(store, batch[0].id, after)
@@ -125,7 +130,7 @@ class LogCheck:
                     wanted.append(target)
         return self.ledger.recorder.positions_of(wanted) if wanted else {}
 
-    def _event(self, n: Any, targets: dict[str, int]) -> None:
+    def _event(self, n: Any, targets: dict[str, int], chained_id: Any) -> None:
         position = n.id
         self.count += 1
         known = TOPICS.get(n.topic)
@@ -139,6 +144,11 @@ class LogCheck:
                                   f"the event at position {position}")
         except LedgerError as error:
             self.flag(position, "events", str(error))
+            return
+        if chained_id != obj["id"]:
+            self.flag(position, "chain", f"the hash chain indexes this event under the id "
+                                         f"{_shown(chained_id)}, not its own {obj['id']} "
+                                         "(altered)")
             return
         originator = n.originator_id if isinstance(n.originator_id, UUID) else UUID(
             str(n.originator_id))
@@ -315,7 +325,11 @@ def _check_status(log: LogCheck, store: Any, status_at: int) -> None:
     platforms = [log.blind(ref) for kind, ref, version, _ in log.subjects.values()
                  if kind == "platform"]
     expected = dict(views._status_rows(platforms, now, before=status_at + 1))
-    stored = dict(store.status_rows())
+    try:
+        stored = dict(store.status_rows())
+    except LedgerError as error:
+        log.flag(None, "views", str(error))
+        return
     for key in sorted(stored.keys() | expected.keys()):
         if key not in expected:
             log.flag(None, "views", f"the status view has a row for no platform of the "

@@ -203,7 +203,10 @@ def _catch_up(ledger: Ledger) -> str | None:
     from projections.views import Views  # projections build on ledger: imported late
 
     try:
-        Views(ledger).catch_up()
+        # Rebuilt from zero, not caught up: a target's view tables may hold rows already
+        # (an empty ledger has none, but a prepared file could), and the copy answers
+        # only from views built from its own events.
+        Views(ledger).rebuild()
     except Exception as error:  # the copy is committed: its views can wait
         return str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
     return None

@@ -33,6 +33,7 @@ from eventsourcing.sqlite import SQLiteTrackingRecorder
 from eventsourcing.utils import retry
 
 from domain.declaration import REGISTRY
+from domain.errors import IntegrityFailure
 
 VIEWS = ("history", "status")
 FACTS = "bl_view_history"
@@ -297,7 +298,7 @@ class _Views:
             return [(position, body) for position, body in rows]  # type: ignore[misc]
         if subject is not None:
             statement, params = statement + " WHERE h.subject = ? AND h.kind = ?", subject[::-1]
-        return [(row[0], bytes(row[1])) for row in self._read(
+        return [(row[0], _blob(row[1])) for row in self._read(
             statement + " ORDER BY h.position", params)]
 
     #: The ledger's events table, where the history rows' bodies are read (by position);
@@ -349,7 +350,7 @@ class _Views:
             for position, body in self._read(
                     f"SELECT {nid}, state FROM {self.events_table} WHERE {nid} IN "
                     f"({', '.join('?' * len(chunk))})", chunk):
-                out[position] = bytes(body)
+                out[position] = _blob(body)
         return out
 
     def subject_kinds(self, subject: str) -> list[tuple[str, str]]:
@@ -374,7 +375,7 @@ class _Views:
         statement, params = f"SELECT platform, body FROM {STATUS}", ()
         if platform is not None:
             statement, params = statement + " WHERE platform = ?", (platform,)
-        return [(row[0], bytes(row[1])) for row in self._read(statement + " ORDER BY platform",
+        return [(row[0], _blob(row[1])) for row in self._read(statement + " ORDER BY platform",
                                                               params)]
 
     def platforms_since(self, position: int) -> list[str]:
@@ -533,6 +534,16 @@ class PostgresViews(_Views, PostgresTrackingRecorder):
         cursor.execute(self._sql(statement), params)
         return _TupleCursor(cursor)
 
+
+
+def _blob(value: Any) -> bytes:
+    """A stored body as bytes; a value of another type (a row edited outside the ledger)
+    is ``IntegrityFailure``, not a traceback."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value)
+    raise IntegrityFailure("the ledger's database holds a body of the wrong type "
+                           f"({type(value).__name__}) where the views read one (altered): "
+                           "run 'blockledger verify'")
 
 
 def _drop_old_layout(c: Any, tracking: str, param: str) -> None:

@@ -399,3 +399,21 @@ def test_record_time_is_bounded_by_the_kept_checkpoints(runner, sqlite_path, exa
     report["evidence"]["checkpoints"] = []  # looser, and the events no longer say so
     with pytest.raises(IntegrityFailure, match="record_time"):
         check_report(report)
+
+
+def test_a_key_given_twice_is_refused_even_in_a_signed_report(case):
+    """Found by the hostile review: orjson keeps the last of two values of one key, other
+    readers the first; a forged summary put before the real one passed, signature and
+    all. A report that says two things is refused."""
+    text = json.dumps(case["reports"]["telegram"])
+    lift = _where(case["reports"]["telegram"], "unblocked")
+    real = json.dumps(case["reports"]["telegram"]["events"][lift]["summary"])
+    assert text.count(f'"summary": {real}') == 1
+    forged = text.replace(f'"summary": {real}', f'"summary": "no lift", "summary": {real}')
+    path = case["tmp"] / "duplicated.json"
+    path.write_text(forged)
+    result = case["runner"].invoke(cli, ["verify-proof", str(path), "--public-key",
+                                         case["auditor"][1], "--report-key",
+                                         case["alice"][1]], catch_exceptions=False)
+    assert result.exit_code == 3, result.output
+    assert "'summary' twice" in result.stderr and len(result.stderr.splitlines()) == 1

@@ -248,3 +248,56 @@ def test_rechain_helper_is_the_chain_rule():
     """The attacker's re-chaining above is the ledger's own rule (so the tests show what a
     consistent rewrite achieves)."""
     assert chain_next(GENESIS, hash_stored(b'{"a":1,"recorded_at":"x"}', 1)) != GENESIS
+
+
+# --- found by the hostile review --------------------------------------------------------------
+
+
+def test_an_edited_chain_event_id_fails_verify_and_cannot_let_a_duplicate_in(runner, ledger,
+                                                                            example):
+    store = Store(ledger)
+    store.sql(f"UPDATE {store.chain} SET event_id = ? WHERE position = 6",
+              ("00000000-0000-0000-0000-000000000000",))
+    out = failed(runner, ledger, "chain")
+    assert out["first_bad_position"] == 6
+
+
+def test_a_copy_rebuilds_views_a_prepared_target_already_holds(runner, plain, tmp_path):
+    import sqlite3
+
+    target = tmp_path / "prepared.db"
+    with sqlite3.connect(target) as conn:
+        conn.execute("CREATE TABLE bl_view_moves (platform TEXT NOT NULL, kind TEXT NOT "
+                     "NULL, subject TEXT NOT NULL, position BIGINT NOT NULL, PRIMARY KEY "
+                     "(platform, kind, subject))")
+        conn.execute("INSERT INTO bl_view_moves VALUES ('x', 'order', "
+                     "'kominfo-2017-07-14', 1)")
+    assert run(runner, plain, "copy", "--to", str(target)).exit_code == 0
+    assert run(runner, str(target), "verify").exit_code == 0
+    assert run_json(runner, str(target), "status", "telegram")["state"] == "accessible"
+
+
+def test_the_first_operator_must_be_a_recorder(runner, db, tmp_path):
+    from tests.test_trust_operators import _pem
+
+    bob = _pem(tmp_path, "bob")
+    error = one_line_error(run(runner, db, "--operator", "bob", "--key", bob[0], "operator",
+                               "add", "bob", "--public-key", bob[1], "--role", "auditor"), 1)
+    assert "must be a recorder" in error
+
+
+@pytest.mark.parametrize("table", ["bl_view_status", "stored_events"])
+def test_a_body_stored_as_text_is_one_line_not_a_traceback(runner, tmp_path, example, table):
+    import sqlite3
+
+    db = str(tmp_path / "typed.db")
+    assert run(runner, db, "import", str(example)).exit_code == 0
+    with sqlite3.connect(db) as conn:
+        column, where = ("body", "") if table == "bl_view_status" else ("state", " WHERE rowid = 5")
+        conn.execute(f"UPDATE {table} SET {column} = CAST({column} AS TEXT){where}")
+    for command in (["status", "telegram"], ["history", "telegram"], ["verify"]):
+        result = run(runner, db, *command)
+        if result.exit_code == 0:
+            continue  # an answer that does not read the altered row
+        one_line_error(result, 3)
+    one_line_error(run(runner, db, "verify"), 3)
