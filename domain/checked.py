@@ -10,7 +10,7 @@ still checks, on generated scripts, that both accept and refuse the same facts).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -33,13 +33,24 @@ from domain.timeline import (
 
 
 class Timeline:
-    """One subject: its facts, their ids, and the folded state of what counts."""
+    """One subject: its facts, their ids, and the folded state of what counts.
+
+    A timeline may let go of its facts (``compact``) and keep only what the checks of a
+    new fact read (its index, its first fact, how many it has); the facts are read back
+    when something needs them all (an amendment, a fact that reshapes the timeline, a
+    state asked for). The bulk import keeps its subjects so between batches, so that its
+    memory does not grow with their histories.
+    """
 
     def __init__(self, kind: str, ref: str):
         self.kind = kind
         self.ref = ref
-        self.facts: list[Fact] = []
-        self.fact_ids: set[UUID] = set()
+        self._facts: list[Fact] | None = []  # None while compacted
+        self._fact_ids: set[UUID] | None = set()
+        self._count = 0
+        self._first: Fact | None = None
+        self._reload: Callable[[], list[Fact]] | None = None  # the facts, while compacted
+        self._tail: list[Fact] = []  # facts added since it was compacted
         self._amendments = 0
         self._state: SubjectState | None = None  # the fold of what counts, while current
         self._folding = True  # no back-dated fact since the last fold: keep folding on
@@ -49,7 +60,42 @@ class Timeline:
     @property
     def version(self) -> int:
         """The version of its last event (the library counts from 1)."""
-        return len(self.facts)
+        return self._count
+
+    @property
+    def facts(self) -> list[Fact]:
+        """Its facts, in recording order (read back if it was compacted)."""
+        if self._facts is None:
+            self._restore()
+        return self._facts  # type: ignore[return-value]
+
+    @property
+    def fact_ids(self) -> set[UUID]:
+        if self._fact_ids is None:
+            self._restore()
+        return self._fact_ids  # type: ignore[return-value]
+
+    @property
+    def first(self) -> Fact | None:
+        """The fact that created it (its first)."""
+        return self._first
+
+    def compact(self, reload: Callable[[], list[Fact]]) -> None:
+        """Let go of the facts, keeping what a new fact's check reads; ``reload`` gives
+        back the facts it holds now, from wherever they were stored."""
+        self._facts = self._fact_ids = self._counted_facts = None
+        self._state = None
+        self._folding = False  # checks ask the index
+        self._reload, self._tail = reload, []
+
+    def _restore(self) -> None:
+        assert self._reload is not None
+        facts = [*self._reload(), *self._tail]
+        if len(facts) != self._count:
+            raise AssertionError(f"{self.kind} {self.ref}: {len(facts)} facts read back, "
+                                 f"{self._count} held")
+        self._facts, self._fact_ids = facts, {f.id for f in facts}
+        self._reload, self._tail = None, []
 
     @classmethod
     def of(cls, kind: str, ref: str, facts: Iterable[Fact]) -> Timeline:
@@ -101,7 +147,7 @@ class Timeline:
                 self._state = None  # checking may have let the cached state's time pass
                 raise refusal(fact, broken) from None
         else:  # a back-dated fact, or one after it: one state from the index, not a fold
-            check_placed(self.kind, self.ref, self._index, self._counted(), fact)
+            check_placed(self.kind, self.ref, self._index, self._counted, fact)
 
     def state(self, until: datetime | None = None) -> SubjectState:
         """The folded state of what counts (amendments applied), or as at valid time
@@ -119,8 +165,16 @@ class Timeline:
 
     def add(self, fact: Fact) -> None:
         """Fold ``fact`` in, unchecked (as the library's event ``apply`` does)."""
-        self.facts.append(fact)
-        self.fact_ids.add(fact.id)
+        if is_amendment(fact) and self._facts is None:
+            self._restore()  # what counts is worked out again from them all
+        if self._facts is None:
+            self._tail.append(fact)
+        else:
+            self._facts.append(fact)
+            self._fact_ids.add(fact.id)  # type: ignore[union-attr]
+        self._count += 1
+        if self._first is None:
+            self._first = fact
         if is_amendment(fact):
             self._amendments += 1
             if fact.type != "dispute":  # what counts changes: index it again

@@ -9,7 +9,7 @@ a broken rule; otherwise the refusal names the event it conflicts with.
 from __future__ import annotations
 
 from bisect import insort
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -307,17 +307,17 @@ class _EmailsBefore(Mapping[UUID, Any]):
         at = self._index.email_keys.get(fact_id)  # type: ignore[call-overload]
         return at is not None and at <= self._key
 
-    def __getitem__(self, fact_id: UUID) -> Fact:
+    def __getitem__(self, fact_id: UUID) -> Key:
         if fact_id not in self:
             raise KeyError(fact_id)
-        return self._index.emails[fact_id]
+        return self._index.email_keys[fact_id]  # where it is (the rules ask only whether)
 
     def __bool__(self) -> bool:
         first = self._index.first_email
         return first is not None and first <= self._key
 
     def __iter__(self) -> Iterator[UUID]:
-        return (i for i in self._index.emails if i in self)
+        return (i for i in self._index.email_keys if i in self)
 
     def __len__(self) -> int:
         return sum(1 for _ in self)
@@ -331,13 +331,11 @@ class PlatformIndex(Index):
 
     def __init__(self, ref: str):
         super().__init__(ref)
-        self.emails: dict[UUID, Fact] = {}
         self.email_keys: dict[UUID, Key] = {}
         self.first_email: Key | None = None
 
     def _add(self, fact: Fact, key: Key) -> None:
         if fact.type == "email-sent":
-            self.emails[fact.id] = fact
             self.email_keys[fact.id] = key
             if self.first_email is None or key < self.first_email:
                 self.first_email = key
@@ -496,16 +494,18 @@ def check_addition(kind: str, ref: str, facts: Sequence[Fact], state: SubjectSta
         raise refusal(new, broken) from None
 
 
-def check_placed(kind: str, ref: str, index: Index, facts: Sequence[Fact], new: Fact) -> None:
-    """Raise ``RuleBroken`` unless ``new`` may join ``facts`` (the subject's facts that
+def check_placed(kind: str, ref: str, index: Index, facts: Callable[[], Sequence[Fact]],
+                 new: Fact) -> None:
+    """Raise ``RuleBroken`` unless ``new`` may join ``facts()`` (the subject's facts that
     count, all holding, taken into ``index``) at its valid time: what ``check_addition``
     decides by folding them all, at the cost of one state (see ``Index``), and of the fold
-    only for a fact that ``reshapes`` a timeline with facts after it."""
+    (and of asking for the facts) only for a fact that ``reshapes`` a timeline with facts
+    after it."""
     key = valid_key(new)
     try:
         index.state_at(key).check(new)
         if index.reshapes(new) and index.latest is not None and index.latest > key:
-            fold(kind, ref, [*facts, new], check=True)
+            fold(kind, ref, [*facts(), new], check=True)
     except Broken as broken:
         raise refusal(new, broken) from None
 

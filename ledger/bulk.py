@@ -221,7 +221,10 @@ class Bulk:
             seen.add(fact.id)
             if on_checked is not None:
                 on_checked(index)
-        return self._write(staged), skipped
+        written = self._write(staged)
+        self._trim()
+        self._compact()
+        return written, skipped
 
     def _check(self, fact: Fact, now: datetime) -> tuple[Fact, UUID, int, str]:
         kind = fact.kind
@@ -234,7 +237,7 @@ class Bulk:
             if timeline is not None:
                 raise SubjectExists(
                     f"refused: {kind.subject} {fact.subject} exists already "
-                    f"(created by {timeline.facts[0].label()})")
+                    f"(created by {timeline.first.label()})")  # type: ignore[union-attr]
             self._check_references(fact)
             timeline = Timeline.open(kind.subject, fact, now)
             self._keep(aggregate_id(kind.subject, fact.subject), timeline)
@@ -288,17 +291,33 @@ class Bulk:
     def _keep(self, key: UUID, timeline: Timeline | None) -> None:
         self._subjects[key] = timeline
         self._subjects.move_to_end(key)
+
+    def _trim(self) -> None:
+        """Forget the least recently used subjects past ``remembered``: only between
+        batches, once the batch is written (a subject checked in a batch but forgotten
+        before its write could not be read back, and would look new)."""
         while len(self._subjects) > self.remembered:
             self._subjects.popitem(last=False)
+
+    def _compact(self) -> None:
+        """Let the subjects kept go of their facts, once written: what the next checks read
+        stays (``Timeline.compact``), and the facts are read back if ever needed. Memory
+        then grows with the subjects kept, not with their histories."""
+        for key, timeline in self._subjects.items():
+            if timeline is not None:
+                timeline.compact(lambda key=key: self._stored_facts(key))
+
+    def _stored_facts(self, key: UUID) -> list[Fact]:
+        mapper = self.ledger.mapper
+        return [mapper.to_domain_event(stored).fact
+                for stored in self.ledger.recorder.select_events(key)]
 
     def _timeline(self, kind: str, ref: str) -> Timeline | None:
         key = aggregate_id(kind, ref)
         if key in self._subjects:
             self._subjects.move_to_end(key)
             return self._subjects[key]
-        mapper = self.ledger.mapper
-        facts = [mapper.to_domain_event(stored).fact
-                 for stored in self.ledger.recorder.select_events(key)]
+        facts = self._stored_facts(key)
         timeline = Timeline.of(kind, ref, facts) if facts else None
         self._keep(key, timeline)
         return timeline

@@ -13,16 +13,19 @@ from pathlib import Path
 import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from domain.errors import LedgerError
+from domain.fact import Fact
 from ledger.application import open_ledger
-from ledger.bulk import BULK_CACHE_KIB
+from ledger.bulk import BULK_CACHE_KIB, Bulk
 from ledger.interchange import read_facts
 from ledger.storage import parse_target
 from projections.importing import import_facts
 from projections.views import Views
 from tests.clitools import count, run, run_json
 from tests.test_bitemporal import _step_fact, scripts
+from tests.test_import_scaling import _creation, _step
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 from synthetic import events as synthetic_events
@@ -221,3 +224,41 @@ def test_a_default_batch_of_20000_events_imports_on_postgresql(pg_url, tmp_path)
     worker.start()
     worker.join(timeout=240)
     assert done == [20_000], "the import did not finish within 4 minutes"
+
+
+@settings(max_examples=30, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_bulk_checks_as_recording_in_any_valid_time_order_across_batches(tmp_path_factory,
+                                                                        data):
+    """A platform, an order and a request, then facts of each at random days in random
+    order (back-dated ones among them, now and then a correction or retraction), each in
+    its own batch of one ``Bulk`` that remembers one subject: subjects are forgotten and
+    read back, and let go of their facts between batches (``Timeline.compact``), and still
+    every fact is accepted or refused (with the same message) as ``Ledger.record`` does."""
+    draw = data.draw
+    span = draw(st.sampled_from([8, 40]))
+    creations = [_creation(kind, draw(st.integers(0, 3)))
+                 for kind in ("platform", "order", "request")]
+    root = tmp_path_factory.mktemp("bulk")
+    one, bulk = parse_target(str(root / "one.db")), parse_target(str(root / "bulk.db"))
+    with open_ledger(one, create=True) as a, open_ledger(bulk, create=True) as b:
+        a.record(creations, operator="t")
+        keeper = Bulk(b, "t", remembered=1)
+        keeper.record(creations)
+        accepted: dict[str, list[Fact]] = {f.kind.subject: [f] for f in creations}
+        for _ in range(draw(st.integers(1, 30))):
+            kind = draw(st.sampled_from(sorted(accepted)))
+            fact = _step(kind, draw, accepted[kind], span)
+            outcomes = []
+            for write in (lambda f: a.record([f], operator="t"),
+                          lambda f: keeper.record([f])):
+                try:
+                    write(fact)
+                    outcomes.append("ok")
+                except LedgerError as error:
+                    outcomes.append(str(error))
+            assert outcomes[0] == outcomes[1], fact.type
+            if outcomes[0] == "ok":
+                accepted[kind].append(fact)
+        assert _stored(a) == _stored(b)
