@@ -96,7 +96,7 @@ def test_the_signing_key_may_come_from_the_environment(runner, db, pems, monkeyp
 
 def test_unsigned_events_after_the_first_operator_fail_verify(runner, sqlite_path, pems):
     """An event slipped in unsigned behind the ledger's back (its signature row deleted)
-    makes verify exit 1 and name its position."""
+    makes verify exit 3 and name its position."""
     import sqlite3
 
     alice = pems["alice"]
@@ -108,7 +108,7 @@ def test_unsigned_events_after_the_first_operator_fail_verify(runner, sqlite_pat
     with sqlite3.connect(sqlite_path) as conn:
         conn.execute("DELETE FROM stored_events_signatures WHERE position = 2")
     result = run(runner, sqlite_path, "verify")
-    assert result.exit_code == 1
+    assert result.exit_code == 3
     assert "1 unsigned (first at position 2)" in result.output
     verdict = json.loads(run(runner, sqlite_path, "verify", "--json").output)
     assert verdict["ok"] is False
