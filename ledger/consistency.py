@@ -301,10 +301,10 @@ def _check_views(log: LogCheck) -> None:
     if status_at > at:
         log.flag(None, "views", f"the status view's tracked position {status_at} is past the "
                                 f"history view's ({at}) (altered)")
-    extra = store.history_between(head, 2**62)
+    extra = store.history_between(min(at, head), 2**62)
     if extra:
-        log.flag(extra[0][0], "views", "the history view has a row past the ledger's last "
-                                       "event (inserted)")
+        log.flag(extra[0][0], "views", "the history view has a row past its tracked "
+                                       "position or the ledger's last event (inserted)")
     stored_moves = {tuple(row[:3]): row[3] for row in store.moves()}
     if stored_moves != log.moves:
         for key in sorted(stored_moves.keys() | log.moves.keys()):
