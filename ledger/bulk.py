@@ -188,10 +188,14 @@ class Bulk:
         self.operator = operator
         self.remembered = remembered
         self._subjects: OrderedDict[UUID, Timeline | None] = OrderedDict()
+        #: The facts of this batch checked but not yet written, by subject: a subject
+        #: forgotten before the write is read back from the store and these.
+        self._pending: dict[UUID, list[Fact]] = {}
 
     def forget(self) -> None:
         """Drop the subjects kept: another writer may have changed them since."""
         self._subjects.clear()
+        self._pending.clear()
 
     def record(self, facts: Sequence[Fact], on_checked: Callable[[int], None] | None = None,
                ) -> tuple[list[Written], list[Fact]]:
@@ -218,11 +222,12 @@ class Bulk:
             except LedgerError as error:
                 error.index = index  # type: ignore[attr-defined]
                 raise
+            self._pending.setdefault(staged[-1][1], []).append(staged[-1][0])
             seen.add(fact.id)
             if on_checked is not None:
                 on_checked(index)
         written = self._write(staged)
-        self._trim()
+        self._pending.clear()
         self._compact()
         return written, skipped
 
@@ -291,11 +296,6 @@ class Bulk:
     def _keep(self, key: UUID, timeline: Timeline | None) -> None:
         self._subjects[key] = timeline
         self._subjects.move_to_end(key)
-
-    def _trim(self) -> None:
-        """Forget the least recently used subjects past ``remembered``: only between
-        batches, once the batch is written (a subject checked in a batch but forgotten
-        before its write could not be read back, and would look new)."""
         while len(self._subjects) > self.remembered:
             self._subjects.popitem(last=False)
 
@@ -317,7 +317,7 @@ class Bulk:
         if key in self._subjects:
             self._subjects.move_to_end(key)
             return self._subjects[key]
-        facts = self._stored_facts(key)
+        facts = [*self._stored_facts(key), *self._pending.get(key, ())]
         timeline = Timeline.of(kind, ref, facts) if facts else None
         self._keep(key, timeline)
         return timeline
