@@ -396,10 +396,29 @@ class RequestIndex(Index):
     def __init__(self, ref: str):
         super().__init__(ref)
         self.conditions: set[str] = set()  # every condition ever set
+        #: The state after every fact that changes it, while they came in valid-time
+        #: order: a fact placed after them all is checked against it, with no fold (its
+        #: check reads it and changes nothing).
+        self._end: SubjectState | None = None
 
     def _add(self, fact: Fact, key: Key) -> None:
         if fact.type == "condition-set":
             self.conditions.add(fact.data.condition)
+        if fact.type in self.SHAPING and self._end is not None:
+            if self._shaping[-1][2] is fact:  # placed last: the end state moves on
+                self._end.apply(fact)
+            else:
+                self._end = None
+        elif fact.kind.creates:
+            self._end = None
+
+    def state_at(self, key: Key) -> SubjectState:
+        if (self.created is None or self.created_key > key  # type: ignore[operator]
+                or (self._shaping and self._shaping[-1][0] > key)):
+            return super().state_at(key)
+        if self._end is None:
+            self._end = super().state_at(key)
+        return self._end
 
     def reshapes(self, fact: Fact) -> bool:
         return (fact.kind.creates
