@@ -15,7 +15,7 @@ database can edit it; so each is recomputed from the (hash-verified) log and com
 - **Kept checkpoints.** Each kept note's tree is a prefix of the ledger (its root is the
   root of the first ``tree_size`` event hashes, its chain head the chain there), and its
   time bounds the record times on both sides, to within the writers' clock tolerance
-  (``ledger.recorders.CLOCK_TOLERANCE``): no event it covers was recorded after it, none
+  (``ledger.record_time.CLOCK_TOLERANCE``): no event it covers was recorded after it, none
   after it was recorded before it.
 - **Views.** The history view holds exactly one row per event up to its tracked position,
   each as the log implies (subject kind, subject, the platform its subject was created
@@ -43,7 +43,7 @@ from domain.subjects import AGGREGATES
 from ledger.checkpoint import Checkpoint
 from ledger.mapper import TOPICS, derived_columns, load_fact
 from ledger.merkle import MerkleTree
-from ledger.recorders import CLOCK_TOLERANCE
+from ledger.record_time import CLOCK_TOLERANCE
 
 BATCH = 2000
 _MISSING = "(none)"

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -41,9 +41,9 @@ from eventsourcing.utils import retry
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
-from domain.errors import Refused
 from ledger.canonical import hash_stored
 from ledger.chain import GENESIS, ChainRow, export_event_hash, first_break, link, raw_event_hash
+from ledger.record_time import check_record_times, new_record_times, recorded_at_of
 from ledger.signed import PostgresSignatures, SQLiteSignatures
 
 #: How many event ids go in one ``IN (…)`` query (SQLite caps bound parameters).
@@ -79,70 +79,6 @@ def _chain_items(ids: Sequence[int], stored_events: Sequence[StoredEvent],
     return [(p, e[0], hash_stored(s.state if e[1] is None else e[1], p)) if isinstance(e, tuple)
             else (p, e["id"], export_event_hash(p, e))
             for p, e, s in zip(ids, exports, stored_events, strict=True)]
-
-
-class RecordTimeBehind(IntegrityError):
-    """An insert whose record time is earlier than its predecessor's: another writer
-    committed meanwhile with a later time. ``Ledger.record`` retries (an optimistic
-    conflict: the events are stamped again); anything else reports it."""
-
-
-class ClockSkew(Refused):
-    """A writer whose clock is too far from the PostgreSQL server's."""
-
-
-#: How far a writer's record time may be from the PostgreSQL server's clock, either way.
-CLOCK_TOLERANCE = timedelta(minutes=5)
-_RECORDED_AT_VALUE = b'"recorded_at":"'
-
-
-def recorded_at_of(plain: bytes) -> datetime | None:
-    """The record time in an event's canonical JSON (None where there is none: the
-    recorders' own tests store other rows)."""
-    at = plain.find(_RECORDED_AT_VALUE)
-    if at < 0:
-        return None
-    start = at + len(_RECORDED_AT_VALUE)
-    end = plain.find(b'"', start)
-    try:
-        return datetime.fromisoformat(plain[start:end].decode("ascii"))
-    except (UnicodeDecodeError, ValueError):
-        return None
-
-
-def _new_record_times(stored_events: Sequence[StoredEvent],
-                      exports: list | None) -> list[datetime | None]:
-    if exports is None:
-        return [None] * len(stored_events)
-    out: list[datetime | None] = []
-    for export, stored in zip(exports, stored_events, strict=True):
-        if isinstance(export, tuple):
-            out.append(recorded_at_of(stored.state if export[1] is None else export[1]))
-        else:
-            text = export.get("recorded_at")
-            out.append(datetime.fromisoformat(text) if isinstance(text, str) else None)
-    return out
-
-
-def check_record_times(previous: datetime | None, times: Sequence[datetime | None],
-                       positions: Sequence[int], server_now: datetime | None = None) -> None:
-    """Refuse record times that go backwards from ``previous`` (the last committed event's)
-    or along the batch (``RecordTimeBehind``), or, given the server's clock, that are more
-    than ``CLOCK_TOLERANCE`` from it (``ClockSkew``): the store keeps record time
-    non-decreasing in ledger order, so "what the ledger said at K" cannot be forged by a
-    writer's clock."""
-    for position, at in zip(positions, times, strict=True):
-        if at is None:
-            continue
-        if server_now is not None and abs(at - server_now) > CLOCK_TOLERANCE:
-            raise ClockSkew(f"refused: this writer's clock says {at.isoformat()}, the "
-                            f"database server's {server_now.isoformat()}: more than "
-                            f"{CLOCK_TOLERANCE} apart; set the clock right and try again")
-        if previous is not None and at < previous:
-            raise RecordTimeBehind(f"the event at position {position} would be recorded at "
-                                   f"{at.isoformat()}, before its predecessor "
-                                   f"({previous.isoformat()})")
-        previous = at
 
 
 def _checked_backfill(rows: Iterable[ChainRow]) -> list[ChainRow]:
@@ -207,7 +143,7 @@ class ChainedSQLiteApplicationRecorder(SQLiteSignatures, SQLiteApplicationRecord
                           (head["position"],))
                 before = c.fetchone()
                 previous = self._record_time(before[0]) if before else None
-            check_record_times(previous, _new_record_times(stored_events, kwargs.get("exports")),
+            check_record_times(previous, new_record_times(stored_events, kwargs.get("exports")),
                                ids)
             rows = link(prev, seq, _chain_items(ids, stored_events, kwargs.get("exports")))
             c.executemany(self._insert_chain, rows)
@@ -472,7 +408,7 @@ class ChainedPostgresApplicationRecorder(PostgresSignatures, PostgresApplication
             previous = self._record_time(before["state"]) if before else None
         # The server's clock, not the writer's, is the PostgreSQL ledger's reference.
         server_now = curs.execute("SELECT clock_timestamp() AS now").fetchone()["now"]
-        check_record_times(previous, _new_record_times(stored_events, exports), ids,
+        check_record_times(previous, new_record_times(stored_events, exports), ids,
                            server_now)
         rows = link(prev, seq, _chain_items(ids, stored_events, exports))
         curs.executemany(self._insert_chain, rows)

@@ -1,0 +1,84 @@
+"""Record time, which nobody sets by hand: the recorders keep it non-decreasing in the
+ledger's order, and on PostgreSQL within ``CLOCK_TOLERANCE`` of the server's clock.
+
+``recorded_at`` is set by the writing process when it stamps its events, before it takes
+the store's write lock, and it is inside the hashed bytes. The recorders check, in the
+insert transaction (under the lock), each new event's time against its predecessor's:
+two writers that stamped in one order and committed in the other meet
+``RecordTimeBehind``, which ``Ledger.record`` retries with fresh stamps. ``verify``
+checks the same rule over the whole log (``ledger.consistency``), and against the
+checkpoints kept in the ledger.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from eventsourcing.persistence import IntegrityError, StoredEvent
+
+from domain.errors import Refused
+
+
+class RecordTimeBehind(IntegrityError):
+    """An insert whose record time is earlier than its predecessor's: another writer
+    committed meanwhile with a later time. ``Ledger.record`` retries (an optimistic
+    conflict: the events are stamped again); anything else reports it."""
+
+
+class ClockSkew(Refused):
+    """A writer whose clock is too far from the PostgreSQL server's."""
+
+
+#: How far a writer's record time may be from the PostgreSQL server's clock, either way.
+CLOCK_TOLERANCE = timedelta(minutes=5)
+_RECORDED_AT_VALUE = b'"recorded_at":"'
+
+
+def recorded_at_of(plain: bytes) -> datetime | None:
+    """The record time in an event's canonical JSON (None where there is none: the
+    recorders' own tests store other rows)."""
+    at = plain.find(_RECORDED_AT_VALUE)
+    if at < 0:
+        return None
+    start = at + len(_RECORDED_AT_VALUE)
+    end = plain.find(b'"', start)
+    try:
+        return datetime.fromisoformat(plain[start:end].decode("ascii"))
+    except (UnicodeDecodeError, ValueError):
+        return None
+
+
+def new_record_times(stored_events: Sequence[StoredEvent],
+                      exports: list | None) -> list[datetime | None]:
+    if exports is None:
+        return [None] * len(stored_events)
+    out: list[datetime | None] = []
+    for export, stored in zip(exports, stored_events, strict=True):
+        if isinstance(export, tuple):
+            out.append(recorded_at_of(stored.state if export[1] is None else export[1]))
+        else:
+            text = export.get("recorded_at")
+            out.append(datetime.fromisoformat(text) if isinstance(text, str) else None)
+    return out
+
+
+def check_record_times(previous: datetime | None, times: Sequence[datetime | None],
+                       positions: Sequence[int], server_now: datetime | None = None) -> None:
+    """Refuse record times that go backwards from ``previous`` (the last committed event's)
+    or along the batch (``RecordTimeBehind``), or, given the server's clock, that are more
+    than ``CLOCK_TOLERANCE`` from it (``ClockSkew``): the store keeps record time
+    non-decreasing in ledger order, so "what the ledger said at K" cannot be forged by a
+    writer's clock."""
+    for position, at in zip(positions, times, strict=True):
+        if at is None:
+            continue
+        if server_now is not None and abs(at - server_now) > CLOCK_TOLERANCE:
+            raise ClockSkew(f"refused: this writer's clock says {at.isoformat()}, the "
+                            f"database server's {server_now.isoformat()}: more than "
+                            f"{CLOCK_TOLERANCE} apart; set the clock right and try again")
+        if previous is not None and at < previous:
+            raise RecordTimeBehind(f"the event at position {position} would be recorded at "
+                                   f"{at.isoformat()}, before its predecessor "
+                                   f"({previous.isoformat()})")
+        previous = at
