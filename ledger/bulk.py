@@ -204,18 +204,21 @@ class Bulk:
         the ledger). A refusal raises with the fact's ``index`` in ``facts``."""
         recorder = self.ledger.recorder
         known = recorder.positions_of(str(f.id) for f in facts)
-        changed = idempotence.changed(self.ledger, facts, known)  # a repeat must be the same
+        changed = idempotence.changed(self.ledger, facts, known, repeats=False)
         self._prefetch(facts)
         now = datetime.now(UTC)
-        seen: set[UUID] = set()
+        seen: dict[UUID, Fact] = {}
         skipped: list[Fact] = []
         staged: list[tuple[Fact, UUID, int, str]] = []
         for index, fact in enumerate(facts):
             if fact.id in seen or str(fact.id) in known:
-                if index in changed:  # the same id, other content: not the same event
-                    changed[index].index = index  # type: ignore[attr-defined]
-                    raise changed[index]
-                skipped.append(fact)  # already in the ledger: import is idempotent
+                # A repeat is skipped (import is idempotent) only if it is the same event.
+                refusal = changed.get(index) if fact.id not in seen else (
+                    idempotence.repeated(seen[fact.id], fact))
+                if refusal is not None:
+                    refusal.index = index  # type: ignore[attr-defined]
+                    raise refusal
+                skipped.append(fact)
                 continue
             try:
                 staged.append(self._check(fact, now))
@@ -223,7 +226,7 @@ class Bulk:
                 error.index = index  # type: ignore[attr-defined]
                 raise
             self._pending.setdefault(staged[-1][1], []).append(staged[-1][0])
-            seen.add(fact.id)
+            seen[fact.id] = fact
             if on_checked is not None:
                 on_checked(index)
         written = self._write(staged)

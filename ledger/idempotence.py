@@ -35,11 +35,12 @@ class ChangedEvent(Refused):
     """An event id the ledger holds, given again with other content."""
 
 
-def changed(ledger: Any, facts: Sequence[Fact], known: dict[str, int]) -> dict[int, Refused]:
+def changed(ledger: Any, facts: Sequence[Fact], known: dict[str, int], *,
+            repeats: bool = True) -> dict[int, Refused]:
     """The refusals of ``facts`` (by index) whose id is in the ledger (``known``: id ->
-    position, as ``recorder.positions_of`` gives) or earlier in ``facts``, with other
-    content than the event held (or the earlier one); ``{}`` when every repeat is the
-    same event."""
+    position, as ``recorder.positions_of`` gives), or with ``repeats`` earlier in
+    ``facts``, with other content than the event held (or the earlier one); ``{}`` when
+    every repeat is the same event."""
     refusals: dict[int, Refused] = {}
     held = [(i, f, known[str(f.id)]) for i, f in enumerate(facts) if str(f.id) in known]
     if held:
@@ -51,20 +52,26 @@ def changed(ledger: Any, facts: Sequence[Fact], known: dict[str, int]) -> dict[i
                     f"refused: event {fact.id} is in the ledger already, at position "
                     f"{position}, with other content: {why}; an event is never changed "
                     "(record a correction of it instead)")
-    if len({f.id for f in facts}) < len(facts):  # an id twice in the batch itself
-        first: dict[Any, int] = {}
+    if repeats and len({f.id for f in facts}) < len(facts):  # an id twice in the batch
+        first: dict[Any, Fact] = {}
         for index, fact in enumerate(facts):
             if fact.id not in first:
-                first[fact.id] = index
-                continue
-            if index in refusals or str(fact.id) in known:
-                continue
-            why = difference(facts[first[fact.id]].to_json(), fact.to_json())
-            if why is not None:
-                refusals[index] = ChangedEvent(
-                    f"refused: event {fact.id} is given twice, with other content than "
-                    f"the first time: {why}")
+                first[fact.id] = fact
+            elif index not in refusals and str(fact.id) not in known:
+                refusal = repeated(first[fact.id], fact)
+                if refusal is not None:
+                    refusals[index] = refusal
     return refusals
+
+
+def repeated(first: Fact, again: Fact) -> Refused | None:
+    """The refusal of ``again``, an id given a second time in one batch, unless it is the
+    same event as the first time."""
+    why = difference(first.to_json(), again.to_json())
+    if why is None:
+        return None
+    return ChangedEvent(f"refused: event {again.id} is given twice, with other content "
+                        f"than the first time: {why}")
 
 
 def refuse_changed(ledger: Any, facts: Sequence[Fact], known: dict[str, int]) -> None:
