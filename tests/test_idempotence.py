@@ -142,3 +142,23 @@ class TestRecord:
         assert f"event {ID} is in the ledger already, at position 1" in error
         assert "data.name is 'Telegram' there, 'Telegram Messenger' here" in error
         assert count(db) == 1
+
+
+def test_an_encrypted_ledger_compares_what_it_decrypts(runner, monkeypatch, tmp_path):
+    """Under a cipher key the stored bytes are decrypted before the comparison: its own
+    export re-imports as nothing new, and a changed line is refused the same way."""
+    from ledger import encryption
+
+    monkeypatch.setenv(encryption.KEY_VARIABLE, encryption.new_key())
+    db = str(tmp_path / "secret.db")
+    assert run(runner, db, "import", str(_lines(tmp_path / "a.jsonl", [
+        _registered(), _statement(1)]))).exit_code == 0
+    export = tmp_path / "export.jsonl"
+    export.write_text(run(runner, db, "export").stdout)
+    again = run(runner, db, "import", str(export))
+    assert again.exit_code == 0, again.output
+    assert "imported 0 events (2 already in the ledger, skipped)" in again.output
+    changed = _statement(1, medium="Twitter")
+    error = one_line_error(run(runner, db, "import", str(
+        _lines(tmp_path / "b.jsonl", [changed]))), 1)
+    assert "data.medium is absent there, 'Twitter' here" in error
