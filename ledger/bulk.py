@@ -13,8 +13,11 @@ Two pieces, used by ``projections.importing``:
 - ``Bulk``: checks facts with ``domain.checked.Timeline`` (the same rules as the
   aggregates, without building library events) and writes their stored form, exactly as
   the ledger's mapper writes it, through the recorder. Subjects it has seen are kept in a
-  bounded cache; others are read back from the store, so memory does not grow with the
-  number of facts.
+  bounded cache (least recently used ones are forgotten, and read back from the store and
+  the batch's facts not yet written), and once a batch is written they let go of their
+  facts (``Timeline.compact``): memory grows neither with the number of facts nor with
+  the length of a subject's history. A fact whose id the ledger holds is skipped only if
+  it is the same event (``ledger.idempotence``).
 
 Why one spanning transaction rather than a staging table then one commit: the commit would
 have to copy every staged event through ``insert_events`` at once, holding the whole import
