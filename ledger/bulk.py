@@ -96,8 +96,11 @@ def _sqlite(ledger: Any, datastore: Any) -> Iterator[Any]:
 #: that inserts into B-trees in random key order (the events' primary key, the chain's
 #: event ids, the views' subjects): at a million events, 64 MiB made the import 11% faster
 #: (11,309 -> 12,515 events/s) for 70 MB more peak memory (283 -> 353 MB); 32 MiB gave
-#: 9%, 128 MiB 11% for 143 MB more.
-BULK_CACHE_KIB = 65_536
+#: 9%, 128 MiB 11% for 143 MB more. 32 MiB since the import's memory must stay flat in
+#: events: a 64 MiB cache still filling at 50,000 events made the peak of a 200,000-event
+#: import 1.26x that of a 50,000-event one; 32 MiB 1.12x, 16 MiB 1.13x (2026-12-06, with
+#: the views' status read 50 platforms at a time; ``benchmarks/run.py --rss 200000``).
+BULK_CACHE_KIB = 32_768
 
 
 @contextlib.contextmanager
