@@ -40,7 +40,8 @@ from attrs import frozen
 
 from domain.errors import LedgerError
 from domain.subjects import AGGREGATES
-from ledger.checkpoint import Checkpoint
+from ledger.checkpoint import Checkpoint, verify_signature
+from ledger.checkpoint import key_id as checkpoint_key_id
 from ledger.mapper import TOPICS, derived_columns, load_fact
 from ledger.merkle import MerkleTree
 from ledger.record_time import CLOCK_TOLERANCE
@@ -245,14 +246,42 @@ def check(ledger: Any, leaves: list[bytes] | None,
 
 
 def _kept(ledger: Any, log: LogCheck) -> dict[int, Checkpoint]:
+    """The kept checkpoints, by number; a note that does not parse, or whose signature by
+    a registered operator's key does not verify (its text was edited), is a problem."""
     out = {}
+    keys = _operator_keys(ledger)
     for number, note in enumerate(ledger.recorder.select_checkpoints(), start=1):
         try:
-            out[number], _ = Checkpoint.parse(note)
+            checkpoint, signatures = Checkpoint.parse(note)
         except LedgerError as error:
             log.problems.append(Problem(None, "checkpoint", f"kept checkpoint {number} does "
                                                             f"not parse ({error})"))
+            continue
+        for signature in signatures:
+            for name, key in keys:
+                if checkpoint_key_id(signature.key_name, key) != signature.key_id:
+                    continue
+                if not verify_signature((checkpoint, [signature]), key, signature.key_name):
+                    log.problems.append(Problem(None, "checkpoint", (
+                        f"kept checkpoint {number}'s signature by operator {name}'s key "
+                        "does not verify: the note was edited")))
+        out[number] = checkpoint
     return out
+
+
+def _operator_keys(ledger: Any) -> list[tuple[str, Any]]:
+    """Every registered operator's public key (auditors' sign checkpoints)."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    from domain.operators import key_bytes
+    from ledger.signatures import operators
+
+    try:
+        found = operators(ledger)
+    except Exception:  # damaged operator events: named by the log pass
+        return []
+    return [(op.name, Ed25519PublicKey.from_public_bytes(key_bytes(op.public_key)))
+            for op in found.values()]
 
 
 def _check_checkpoints(log: LogCheck, notes: dict[int, Checkpoint]) -> None:

@@ -301,3 +301,25 @@ def test_a_body_stored_as_text_is_one_line_not_a_traceback(runner, tmp_path, exa
             continue  # an answer that does not read the altered row
         one_line_error(result, 3)
     one_line_error(run(runner, db, "verify"), 3)
+
+
+def test_an_edited_kept_checkpoint_signed_by_an_operator_fails_verify(runner, db, tmp_path,
+                                                                    example):
+    from tests.test_trust_operators import _pem
+
+    alice = _pem(tmp_path, "alice")
+    signed = ["--operator", "alice", "--key", alice[0]]
+    assert run(runner, db, *signed, "operator", "add", "alice", "--public-key",
+               alice[1]).exit_code == 0
+    assert run(runner, db, *signed, "import", str(example)).exit_code == 0
+    assert run(runner, db, *signed, "checkpoint", "-o", str(tmp_path / "cp")).exit_code == 0
+    assert run(runner, db, "verify").exit_code == 0
+    store = Store(db)
+    table = f"{store.events}_checkpoints"
+    [(note,)] = store.sql(f"SELECT note FROM {table}")
+    lines = note.split("\n")
+    at = next(i for i, line in enumerate(lines) if line.startswith("time "))
+    lines[at] = "time 2017-08-01T00:00:00Z"  # claims the case was all known in 2017
+    store.sql(f"UPDATE {table} SET note = ?", ("\n".join(lines),))
+    out = failed(runner, db, "checkpoint")
+    assert "signature by operator alice's key does not verify" in out["reason"]
