@@ -28,7 +28,7 @@ from psycopg.sql import SQL, Identifier, Literal
 
 from domain.errors import BadInput, Refused
 from domain.fact import Fact
-from domain.operators import Roster
+from domain.operators import Roster, key_bytes, key_id
 from domain.subjects import OPERATOR_TOPICS
 from ledger.chain import ChainRow
 
@@ -56,24 +56,28 @@ _TOPICS_SQL = ", ".join(f"'{topic}'" for topic in OPERATOR_TOPICS)  # constants,
 
 def authorize(operator_rows: Sequence[tuple[int, bytes]], rows: Sequence[ChainRow],
               signer: Signer | None, unsigned_error: Exception | None,
-              decode: Any) -> None:
+              decode: Any) -> list[ChainRow]:
     """Refuse the insert of ``rows`` unless each may be written by ``signer``, judged by
     the operator events before its position (``operator_rows``: every operator event's
-    ``(position, stored state)`` in ledger order, this transaction's own included).
+    ``(position, stored state)`` in ledger order, this transaction's own included);
+    return the rows the signer signs.
 
     Run inside the insert transaction, after the store's write lock is taken, so what it
     reads cannot change before the commit. Before the first operator event, anyone may
-    write (the trust anchor may be unsigned, or signed by the key it registers); from it
-    on, every event needs a signer whose key is a registered, unrevoked recorder's, and
-    that recorder is who the events are recorded as. New operator events must also keep
-    the rules that span operators (``domain.operators.Roster``).
+    write, unsigned: a signature there could name no registered key (``verify`` would flag
+    it for ever), so none is made, except on the trust anchor itself, which may be signed
+    by the key it registers and by no other. From the anchor on, every event needs a
+    signer whose key is a registered, unrevoked recorder's, and that recorder is who the
+    events are recorded as. New operator events must also keep the rules that span
+    operators (``domain.operators.Roster``).
     """
     if not operator_rows and signer is None:
-        return
+        return []
     roster = Roster()
     first_new = rows[0].position
     pending = iter(sorted(operator_rows))
     nxt = next(pending, None)
+    signed: list[ChainRow] = []
     for row in rows:
         while nxt is not None and nxt[0] < row.position:
             _fold(roster, nxt, decode, check=nxt[0] >= first_new)
@@ -84,15 +88,30 @@ def authorize(operator_rows: Sequence[tuple[int, bytes]], rows: Sequence[ChainRo
             why = roster.standing(signer.key_id, signer.operator, row.position)
             if why is not None:
                 raise Refused(f"refused: {why}")
+            signed.append(row)
+        elif signer is not None and nxt is not None and nxt[0] == row.position:
+            anchor = _fact(nxt, decode)
+            if anchor.type == "operator-added":
+                registered = key_id(key_bytes(anchor.data.public_key))
+                if registered != signer.key_id:
+                    raise Refused(f"refused: the trust anchor {anchor.subject!r} is signed by "
+                                  f"another key (key id {signer.key_id}) than the one it "
+                                  f"registers ({registered}): sign it with that key, or "
+                                  "not at all")
+                signed.append(row)
     while nxt is not None:  # the batch's own last operator events: their rules
         _fold(roster, nxt, decode, check=nxt[0] >= first_new)
         nxt = next(pending, None)
+    return signed
+
+
+def _fact(row: tuple[int, bytes], decode: Any) -> Fact:
+    state = bytes(row[1])
+    return Fact.from_stored(orjson.loads(decode(state) if decode else state))
 
 
 def _fold(roster: Roster, row: tuple[int, bytes], decode: Any, *, check: bool) -> None:
-    state = bytes(row[1])
-    fact = Fact.from_stored(orjson.loads(decode(state) if decode else state))
-    roster.apply(row[0], fact, check=check)
+    roster.apply(row[0], _fact(row, decode), check=check)
 
 
 class SQLiteSignatures:
@@ -123,13 +142,13 @@ class SQLiteSignatures:
         e = self.events_table_name
         c.execute(f"SELECT rowid, state FROM {e} WHERE topic IN ({_TOPICS_SQL}) "
                   "AND rowid <= ? ORDER BY rowid", (rows[-1].position,))
-        authorize([(row[0], row[1]) for row in c.fetchall()], rows, self.signer,
-                  self.unsigned_error, self.decode_state)
-        if self.signer is not None:
-            key_id, sign = self.signer.key_id, self.signer.sign
+        signed = authorize([(row[0], row[1]) for row in c.fetchall()], rows, self.signer,
+                           self.unsigned_error, self.decode_state)
+        if signed:
+            kid, sign = self.signer.key_id, self.signer.sign
             c.executemany(f"INSERT INTO {e}_signatures (position, key_id, signature) "
                           "VALUES (?, ?, ?)",
-                          [(row.position, key_id, sign(row.event_hash)) for row in rows])
+                          [(row.position, kid, sign(row.event_hash)) for row in signed])
 
     def operator_events(self) -> list[tuple[int, bytes]]:
         """``(position, stored state)`` of every operator event, in ledger order."""
@@ -212,12 +231,12 @@ class PostgresSignatures:
                          "AND notification_id <= %s ORDER BY notification_id").format(
                              events, topics), (rows[-1].position,))
         found = [(row["notification_id"], bytes(row["state"])) for row in curs.fetchall()]
-        authorize(found, rows, self.signer, self.unsigned_error, self.decode_state)
-        if self.signer is not None:
-            key_id, sign = self.signer.key_id, self.signer.sign
+        signed = authorize(found, rows, self.signer, self.unsigned_error, self.decode_state)
+        if signed:
+            kid, sign = self.signer.key_id, self.signer.sign
             curs.executemany(SQL("INSERT INTO {0} (position, key_id, signature) "
                                  "VALUES (%s, %s, %s)").format(signatures),
-                             [(row.position, key_id, sign(row.event_hash)) for row in rows])
+                             [(row.position, kid, sign(row.event_hash)) for row in signed])
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def operator_events(self) -> list[tuple[int, bytes]]:

@@ -99,7 +99,7 @@ def test_revoked_operators_are_refused_and_their_late_signatures_reported(db, ke
             ledger.record([email(at="2017-03-02", summary="late")], operator="carol")
     # A writer whose code skips that check (a modified copy of blockledger) still signs
     # with carol's key: verify names the event.
-    monkeypatch.setattr("ledger.signed.authorize", lambda *args: None)
+    monkeypatch.setattr("ledger.signed.authorize", lambda _ops, rows, *args: list(rows))
     with open_ledger(target, create=True) as ledger:
         attribute(ledger, "alice", keys["alice"])
         ledger.recorder.signer = type(ledger.recorder.signer).of("carol", keys["carol"])
@@ -116,7 +116,7 @@ def test_forged_unknown_and_misattributed_signatures_are_reported(db, keys, monk
     write(target, "alice", keys["alice"], [email(at="2017-03-01")])
     # Writers whose code skips the checks of the insert transaction (a modified copy):
     # verify still names every event they wrote.
-    monkeypatch.setattr("ledger.signed.authorize", lambda *args: None)
+    monkeypatch.setattr("ledger.signed.authorize", lambda _ops, rows, *args: list(rows))
     monkeypatch.setattr("ledger.application.Ledger._check_signer", lambda *args: None)
     with open_ledger(target, create=True) as ledger:
         # A key nobody registered, under alice's key id: the signature does not verify.

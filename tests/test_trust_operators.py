@@ -186,3 +186,25 @@ def test_an_import_stops_when_its_operator_is_revoked_meanwhile(runner, db, pems
     verdict = _verified(runner, db)
     assert verdict["ok"] is True, verdict
     assert count(db) < before + 40_001
+
+
+# --- found by the second hostile review ----------------------------------------------------------
+
+
+def test_a_key_given_before_any_operator_signs_nothing_but_its_own_anchor(runner, db, pems,
+                                                                           example):
+    """A signing key in the environment on a ledger with no operator yet used to sign every
+    event, under a key no operator had: verify failed for ever ("unknown key")."""
+    alice, bob = pems["alice"], pems["bob"]
+    assert run(runner, db, "import", str(example), key=alice[0]).exit_code == 0
+    assert _verified(runner, db)["ok"] is True
+    # The anchor is signed by the key it registers, or by none: another key is refused.
+    error = one_line_error(run(runner, db, "operator", "add", "alice", "--public-key",
+                               alice[1], key=bob[0]), 1)
+    assert "signed by another key" in error
+    assert run(runner, db, "operator", "add", "alice", "--public-key", alice[1],
+               key=alice[0]).exit_code == 0
+    verdict = _verified(runner, db)
+    assert verdict["ok"] is True
+    assert verdict["signatures"]["signed"] == 1
+    assert verdict["signatures"]["unsigned_before_operators"] == 33
