@@ -5,13 +5,15 @@ ledger."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from domain.errors import Refused
 from ledger import platform_index
 from ledger.chain import GENESIS
-from ledger.checkpoint import Checkpoint, utc_now
+from ledger.checkpoint import Checkpoint
 from ledger.merkle import root
+from ledger.record_time import recorded_at_of
 from ledger.verify import Broken, walk
 
 
@@ -40,9 +42,30 @@ def checkpoint_note(ledger: Any, *, origin: str, private_key: Any = None,
         head = row.chain
     index = platform_index.build(ledger, positions)
     checkpoint = Checkpoint(origin=origin, tree_size=len(leaves), root_hash=root(leaves),
-                            chain_head=head, time=utc_now(), index_size=len(index),
+                            chain_head=head, time=_note_time(ledger, positions),
+                            index_size=len(index),
                             index_root=root(index))
     note = checkpoint.to_note(private_key, key_name)
     if keep:
         ledger.recorder.insert_checkpoint(len(leaves), note)
     return note
+
+
+def _note_time(ledger: Any, positions: list[int]) -> str:
+    """The checkpoint's time: the clock the ledger's record times answer to (the
+    PostgreSQL server's; this machine's for SQLite), and never before the record time of
+    the last event it covers (rounded up to its second), so that the note's time bounds
+    what it covers whatever the checkpointer's clock says. A checkpointer whose clock ran
+    behind the writers' used to keep a note that made ``verify`` fail for ever."""
+    now = datetime.now(UTC)
+    if ledger.target.postgres:
+        with ledger.recorder.datastore.transaction(commit=False) as curs:
+            now = curs.execute("SELECT clock_timestamp() AS now").fetchone()["now"]
+    if positions:
+        found = ledger.recorder.select_notifications(positions[-1], 1)
+        last = (recorded_at_of(ledger.mapper.decode_state(found[0].state))
+                if found and found[0].id == positions[-1] else None)
+        if last is not None and last > now:
+            now = last.replace(microsecond=0) + timedelta(seconds=1)
+    return now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+

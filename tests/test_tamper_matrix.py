@@ -323,3 +323,24 @@ def test_an_edited_kept_checkpoint_signed_by_an_operator_fails_verify(runner, db
     store.sql(f"UPDATE {table} SET note = ?", ("\n".join(lines),))
     out = failed(runner, db, "checkpoint")
     assert "signature by operator alice's key does not verify" in out["reason"]
+
+
+def test_a_checkpointer_whose_clock_runs_behind_keeps_an_honest_note(runner, plain, tmp_path,
+                                                                     monkeypatch):
+    """Second hostile review: a checkpoint whose time came from a clock behind the writers'
+    made verify fail for ever. The note's time is never before what it covers."""
+    from datetime import datetime, timedelta
+
+    import ledger.checkpointing
+
+    class Behind(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return datetime.now(tz) - timedelta(minutes=20)
+
+    monkeypatch.setattr(ledger.checkpointing, "datetime", Behind)
+    assert run(runner, plain, "checkpoint", "-o", str(tmp_path / "cp")).exit_code == 0
+    monkeypatch.undo()
+    assert run(runner, plain, "record", "statement-issued", "telegram", "--at", "2017-08-11",
+               "--source", "x", "--by", "K", "--summary", "s").exit_code == 0
+    assert run(runner, plain, "verify").exit_code == 0
