@@ -58,6 +58,12 @@ def provenance_report(obj: Context, subject: str, fmt: str, output: str | None,
         result = provenance(ledger, subject, as_of=parse_when(as_of, "as-of"),
                             as_known_at=parse_when(as_known_at, "as-known-at"),
                             checkpoint_note=note)
+    covered = (result.get("checkpoint") or {}).get("tree_size")
+    held = (result.get("ledger") or {}).get("events")
+    if isinstance(covered, int) and isinstance(held, int) and held > covered:
+        click.echo(f"note: the checkpoint covers {covered} of the ledger's {held} events; "
+                   f"the {held - covered} recorded after it are not in this report (run "
+                   "'blockledger checkpoint' first to include them)", err=True)
     result = sign_report(result, key)
     text = (orjson.dumps(result, option=orjson.OPT_INDENT_2).decode() + "\n" if fmt == "json"
             else RENDERERS[fmt](result))

@@ -265,6 +265,12 @@ def _kept(ledger: Any, log: LogCheck) -> dict[int, Checkpoint]:
                     log.problems.append(Problem(None, "checkpoint", (
                         f"kept checkpoint {number}'s signature by operator {name}'s key "
                         "does not verify: the note was edited")))
+        previous = max(out.values(), key=lambda cp: cp.tree_size, default=None)
+        if previous is not None and checkpoint.tree_size < previous.tree_size:
+            log.problems.append(Problem(None, "checkpoint", (
+                f"kept checkpoint {number} covers {checkpoint.tree_size} events, fewer than "
+                f"one kept before it ({previous.tree_size}): the kept notes were reordered "
+                "or an old one put back")))
         out[number] = checkpoint
     return out
 

@@ -62,7 +62,7 @@ import orjson
 from attrs import frozen
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from domain.errors import IntegrityFailure
+from domain.errors import IntegrityFailure, LedgerError
 from domain.fact import Fact
 from domain.operators import key_id
 from domain.values import When, check_slug
@@ -243,7 +243,7 @@ def provenance(ledger: Any, subject: str, *, as_of: When | None = None,
     checkpoint's roots."""
     check_slug(subject, "subject")
     kept = ledger.recorder.select_checkpoints()
-    note = checkpoint_note if checkpoint_note is not None else (kept[-1] if kept else None)
+    note = checkpoint_note if checkpoint_note is not None else _latest(kept)
     checkpoint = Checkpoint.parse(note)[0] if note is not None else None
     if checkpoint is None or checkpoint.index_root is None:
         why = ("no checkpoint is kept in the ledger or given" if checkpoint is None else
@@ -260,6 +260,20 @@ def provenance(ledger: Any, subject: str, *, as_of: When | None = None,
                                  "checkpoint's root and chain head, the log gives its "
                                  "platform index, and each event in the report hashes to "
                                  "its entry")}}
+
+
+def _latest(kept: list[str]) -> str | None:
+    """The kept checkpoint of the largest tree (the last kept, among equals): not merely
+    the last row, which someone with the database could make an older note."""
+    best, size = None, -1
+    for note in kept:
+        try:
+            tree_size = Checkpoint.parse(note)[0].tree_size
+        except LedgerError:
+            continue  # verify names a kept note that does not parse
+        if tree_size >= size:
+            best, size = note, tree_size
+    return best
 
 
 def _now() -> str:

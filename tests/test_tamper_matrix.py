@@ -344,3 +344,30 @@ def test_a_checkpointer_whose_clock_runs_behind_keeps_an_honest_note(runner, pla
     assert run(runner, plain, "record", "statement-issued", "telegram", "--at", "2017-08-11",
                "--source", "x", "--by", "K", "--summary", "s").exit_code == 0
     assert run(runner, plain, "verify").exit_code == 0
+
+
+def test_an_old_kept_checkpoint_put_back_fails_verify_and_reports_cite_the_largest(
+        runner, plain, tmp_path, example):
+    """Second hostile review: an old note inserted as the newest made reports cite it, so
+    the events after it (the lift) went missing from a report that proved "complete"."""
+    fresh = str(tmp_path / "grown.db")
+    lines = example.read_text().splitlines(keepends=True)
+    (tmp_path / "first.jsonl").write_text("".join(lines[:25]))
+    assert run(runner, fresh, "import", str(tmp_path / "first.jsonl")).exit_code == 0
+    assert run(runner, fresh, "checkpoint", "-o", str(tmp_path / "a")).exit_code == 0
+    assert run(runner, fresh, "import", str(example)).exit_code == 0
+    assert run(runner, fresh, "checkpoint", "-o", str(tmp_path / "b")).exit_code == 0
+    store = Store(fresh)
+    table = f"{store.events}_checkpoints"
+    store.sql(f"INSERT INTO {table} (tree_size, note) SELECT tree_size, note FROM {table} "
+              "WHERE seq = 1")
+    report = run_json_report(runner, fresh)
+    assert report["checkpoint"]["tree_size"] == 33
+    assert "unblocked" in {event["type"] for event in report["events"]}
+    assert "kept checkpoint 3 covers 25 events" in failed(runner, fresh, "checkpoint")["reason"]
+
+
+def run_json_report(runner, db) -> dict:
+    result = run(runner, db, "report", "provenance", "kominfo-2017-07-14", "--format", "json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
