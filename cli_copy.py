@@ -10,7 +10,7 @@ import os
 import click
 
 from cli import Context, pass_context, progress
-from domain.errors import BadInput
+from domain.errors import BadInput, IntegrityFailure
 from ledger.copying import copy_ledger
 from ledger.encryption import checked_key
 from ledger.storage import parse_target
@@ -39,10 +39,18 @@ def copy(obj: Context, to: str, to_key_env: str | None, to_key: str | None,
     --to-key or --to-plaintext says otherwise. All or nothing: a failure leaves no new file
     and an empty database. The copy's views are caught up at the end.
     """
+    from cli_audit import Verification
+
     target = parse_target(to, cipher_key=_target_key(to_key_env, to_key, to_plaintext))
-    with obj.ledger() as ledger, progress(ledger.recorder.max_notification_id() or 0,
-                                          "copying") as advance:
-        copied = copy_ledger(ledger, target, progress=advance)
+    with obj.ledger() as ledger:
+        # All of verify, not only the hashes: a copy must not carry damage (a signature
+        # removed, a lying kept checkpoint) into a ledger that looks new.
+        checked = Verification(ledger)
+        if not checked.ok:
+            raise IntegrityFailure(f"refused: no copy of a ledger that does not verify "
+                                   f"({checked.failure()})")
+        with progress(ledger.recorder.max_notification_id() or 0, "copying") as advance:
+            copied = copy_ledger(ledger, target, progress=advance)
     if copied.views_warning:
         click.echo(f"warning: copied, but the copy's views did not catch up "
                    f"({copied.views_warning}); its next command will", err=True)

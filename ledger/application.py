@@ -22,6 +22,7 @@ from domain.subjects import AGGREGATES, Subject
 from domain.values import aggregate_id
 from ledger.chain import GENESIS, export_event_hash, link
 from ledger.mapper import FactMapper
+from ledger.record_time import RecordTimeBehind
 from ledger.storage import Target
 
 #: How many times a batch is re-checked against fresh state after a concurrent write.
@@ -107,8 +108,12 @@ class Ledger(Application):
                 return outcome
             try:
                 self._save(events)
-            except IntegrityError:
+            except IntegrityError as error:
                 if attempt == RETRIES - 1:
+                    if isinstance(error, RecordTimeBehind):
+                        raise LedgerError(f"refused: this writer's clock is behind the "
+                                          f"ledger's ({error}); set the clock right and "
+                                          "try again") from None
                     raise LedgerError("gave up after repeated concurrent writes to the same "
                                       "subjects; try again") from None
                 # Another operator wrote to the same subject first: back off a random

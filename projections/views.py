@@ -151,7 +151,8 @@ class Views:
         """How many committed events the history view has yet to take in, at most (one
         query; PostgreSQL's positions have gaps, so this can over-count)."""
         head = self.ledger.recorder.max_notification_id() or 0
-        return max(0, head - self.store.position("history"))
+        return max(0, head - min(self.store.position("history"),
+                                 self.store.position("status")))
 
     def _bound(self) -> None:
         """Forget lookups past ``remembered``, between batches (never within one: its

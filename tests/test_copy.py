@@ -251,7 +251,7 @@ def test_a_tampered_source_is_refused_and_nothing_is_written(runner, tmp_path, e
         conn.execute("UPDATE stored_events SET state = replace(state, 'Kominfo', 'Kominfa') "
                      "WHERE rowid = 5")
     error = one_line_error(bl(runner, source, "copy", "--to", target), 3)
-    assert "the source ledger does not verify at position 5" in error
+    assert "no copy of a ledger that does not verify" in error and "position 5" in error
     assert not Path(target).exists()
     assert list(tmp_path.glob("*copy*")) == []
 
@@ -325,3 +325,16 @@ def test_the_same_postgres_database_under_another_name_is_refused(runner, exampl
     assert alias != pg_url
     error = one_line_error(bl(runner, pg_url, "copy", "--to", alias), 2)
     assert "is the source ledger itself" in error
+
+
+def test_a_source_that_fails_any_part_of_verify_is_refused(runner, tmp_path, example, alice):
+    """Second hostile review: a source whose hashes held but whose signatures did not was
+    copied, damage and all."""
+    source, target = str(tmp_path / "source.db"), str(tmp_path / "copy.db")
+    build(runner, source, example, alice, tmp_path)
+    with sqlite3.connect(source) as conn:
+        conn.execute("DELETE FROM stored_events_signatures WHERE position = "
+                     "(SELECT MAX(position) FROM stored_events_signatures)")
+    error = one_line_error(bl(runner, source, "copy", "--to", target), 3)
+    assert "no copy of a ledger that does not verify" in error and "unsigned" in error
+    assert not Path(target).exists()

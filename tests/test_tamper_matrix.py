@@ -371,3 +371,16 @@ def run_json_report(runner, db) -> dict:
     result = run(runner, db, "report", "provenance", "kominfo-2017-07-14", "--format", "json")
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
+
+
+def test_a_writer_behind_the_ledgers_clock_is_told_so(runner, plain):
+    """Second hostile review: a writer whose clock ran behind the last record time was told
+    of "repeated concurrent writes to the same subjects"."""
+    store = Store(plain)
+    [(last,)] = store.sql(f"SELECT MAX({store.pos}) FROM {store.events}")
+    _set_recorded_at(store, last, b"2099-01-01T00:00:00+00:00")
+    _rechain(store)
+    error = one_line_error(run(runner, plain, "record", "statement-issued", "telegram",
+                               "--at", "2017-08-11", "--source", "x", "--by", "K",
+                               "--summary", "s"), 1)
+    assert "clock is behind the ledger's" in error and "2099-01-01" in error
