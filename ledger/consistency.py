@@ -14,9 +14,9 @@ database can edit it; so each is recomputed from the (hash-verified) log and com
 - **Record time.** ``recorded_at`` never goes backwards along the ledger's order.
 - **Kept checkpoints.** Each kept note's tree is a prefix of the ledger (its root is the
   root of the first ``tree_size`` event hashes, its chain head the chain there), and its
-  time bounds the record times on both sides, to within the writers' clock tolerance
-  (``ledger.record_time.CLOCK_TOLERANCE``): no event it covers was recorded after it, none
-  after it was recorded before it.
+  time bounds the record times on both sides: no event it covers was recorded after it,
+  none after it was recorded before it (to within the writers' clock tolerance,
+  ``ledger.record_time.CLOCK_TOLERANCE``, since writers stamp before they take the lock).
 - **Views.** The history view holds exactly one row per event up to its tracked position,
   each as the log implies (subject kind, subject, the platform its subject was created
   for), and the moves (``domain.concerns``) exactly those the corrections make; the
@@ -312,10 +312,12 @@ def _check_checkpoints(log: LogCheck, notes: dict[int, Checkpoint]) -> None:
                 continue
         at = datetime.fromisoformat(cp.time.replace("Z", "+00:00"))
         before, after = log.times.get(cp.tree_size), log.times.get(cp.tree_size + 1)
-        # Writers stamp their events before they take the lock, and their clocks may
-        # differ from the checkpointer's (by CLOCK_TOLERANCE at most, on PostgreSQL), so
-        # the bounds hold to within that tolerance (and the note's whole second).
-        if before is not None and before >= at + CLOCK_TOLERANCE + timedelta(seconds=1):
+        # A note's time is never before the record time of the last event it covers
+        # (``ledger.checkpointing``; the note keeps whole seconds, rounded up), so that
+        # bound is exact. Writers stamp their events before they take the lock, with
+        # clocks that may differ from the checkpointer's (by CLOCK_TOLERANCE at most, on
+        # PostgreSQL): the events after a note are bound to within that tolerance.
+        if before is not None and before >= at + timedelta(seconds=1):
             log.flag(log.positions[cp.tree_size - 1], "record-time",
                      f"recorded at {before.isoformat()}, after {name} that covers it")
         if after is not None and after < at - CLOCK_TOLERANCE:

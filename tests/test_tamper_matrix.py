@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -384,3 +385,19 @@ def test_a_writer_behind_the_ledgers_clock_is_told_so(runner, plain):
                                "--at", "2017-08-11", "--source", "x", "--by", "K",
                                "--summary", "s"), 1)
     assert "clock is behind the ledger's" in error and "2099-01-01" in error
+
+
+def test_a_kept_note_whose_time_is_before_what_it_covers_fails_verify(runner, plain,
+                                                                      tmp_path):
+    """Second hostile review: an unsigned kept note with its time moved four minutes back
+    (within the writers' tolerance) passed, and reports gave contradictory bounds."""
+    assert run(runner, plain, "checkpoint", "-o", str(tmp_path / "cp")).exit_code == 0
+    store = Store(plain)
+    table = f"{store.events}_checkpoints"
+    [(note,)] = store.sql(f"SELECT note FROM {table}")
+    lines = note.split("\n")
+    at = next(i for i, line in enumerate(lines) if line.startswith("time "))
+    moved = datetime.fromisoformat(lines[at][5:].replace("Z", "+00:00")) - timedelta(minutes=4)
+    lines[at] = "time " + moved.strftime("%Y-%m-%dT%H:%M:%SZ")
+    store.sql(f"UPDATE {table} SET note = ?", ("\n".join(lines),))
+    assert "that covers it" in failed(runner, plain, "record-time")["reason"]
