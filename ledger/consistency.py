@@ -42,7 +42,7 @@ from domain.errors import LedgerError
 from domain.subjects import AGGREGATES
 from ledger.checkpoint import Checkpoint, verify_signature
 from ledger.checkpoint import key_id as checkpoint_key_id
-from ledger.mapper import TOPICS, derived_columns, load_fact
+from ledger.mapper import TOPICS, load_fact, stored_as_implied
 from ledger.merkle import MerkleTree
 from ledger.record_time import CLOCK_TOLERANCE
 
@@ -106,46 +106,44 @@ class LogCheck:
         recorder = self.ledger.recorder
         after = 0
         while batch := recorder.select_notifications(after, BATCH, inclusive_of_start=False):
+            # Each event decoded (decrypted) once, for every check below.
+            loaded = [self._load(n) for n in batch]
             # The chain's event ids (outside the hash; the ledger finds events by them:
             # duplicates on import, amendments' targets) must be the events' own.
             ids = {row.position: row.event_id
                    for row in recorder.select_chain(self.count, len(batch))}
-            targets = self._target_positions(batch)
-            for notification in batch:
-                self._event(notification, targets, ids.get(notification.id, _MISSING))
+            wanted = [str(item[0].data.target) for item in loaded
+                      if not isinstance(item, str) and item[0].kind.subject == "any"]
+            targets = recorder.positions_of(wanted) if wanted else {}
+            for notification, item in zip(batch, loaded, strict=True):
+                self._event(notification, item, targets, ids.get(notification.id, _MISSING))
             after = batch[-1].id
             if store is not None:
                 self._compare_history(store, batch[0].id, after)
             if progress is not None:
                 progress(self.count)
 
-    def _target_positions(self, batch: list[Any]) -> dict[str, int]:
-        """Where the targets of the batch's amendments are (through the chain's index)."""
-        wanted = []
-        for n in batch:
-            known = TOPICS.get(n.topic)
-            if known is not None and not known[2] and b'"target":"' in _plain(self.ledger, n):
-                obj = _loads(self.ledger, n)
-                target = (obj or {}).get("data", {}).get("target") if obj else None
-                if isinstance(target, str):
-                    wanted.append(target)
-        return self.ledger.recorder.positions_of(wanted) if wanted else {}
+    def _load(self, n: Any) -> tuple[Any, dict[str, Any]] | str:
+        """The fact and object of a stored event, or why it cannot be read (its topic is
+        not the ledger's, or it does not decode); ``_event`` flags that in its turn."""
+        if n.topic not in TOPICS:
+            return (f"its topic {n.topic[:60]!r} is not one of the ledger's event classes "
+                    "(altered)")
+        try:
+            return load_fact(self.ledger.mapper.decode_state(n.state),
+                             f"the event at position {n.id}")
+        except LedgerError as error:
+            return str(error)
 
-    def _event(self, n: Any, targets: dict[str, int], chained_id: Any) -> None:
+    def _event(self, n: Any, loaded: tuple[Any, dict[str, Any]] | str,
+               targets: dict[str, int], chained_id: Any) -> None:
         position = n.id
         self.count += 1
-        known = TOPICS.get(n.topic)
-        if known is None:
-            self.flag(position, "events", f"its topic {n.topic[:60]!r} is not one of the "
-                                          "ledger's event classes (altered)")
+        if isinstance(loaded, str):
+            self.flag(position, "events", loaded)
             return
-        kind, _, creates = known
-        try:
-            fact, obj = load_fact(self.ledger.mapper.decode_state(n.state),
-                                  f"the event at position {position}")
-        except LedgerError as error:
-            self.flag(position, "events", str(error))
-            return
+        fact, obj = loaded
+        kind, _, creates = TOPICS[n.topic]
         if chained_id != obj["id"]:
             self.flag(position, "chain", f"the hash chain indexes this event under the id "
                                          f"{_shown(chained_id)}, not its own {obj['id']} "
@@ -161,11 +159,9 @@ class LogCheck:
                                               "which is not an earlier event of the subject "
                                               "it is stored under (altered)")
                 return
-        expected_id, expected_topic = derived_columns(fact, kind)
         subject = self.subjects.get(originator)
         version = (subject[2] if subject else 0) + 1
-        if (fact.kind.subject not in (kind, "any") or fact.kind.creates != creates
-                or originator != expected_id or n.topic != expected_topic
+        if (not stored_as_implied(fact, n.topic, originator)
                 or n.originator_version != version or creates != (version == 1)):
             self.flag(position, "events", f"its unhashed columns (topic, originator_id, "
                                           f"originator_version) are not those its {fact.type} "
@@ -400,21 +396,6 @@ def _blinder(ledger: Any) -> Callable[[str], str]:
     from ledger.blinding import ledger_blinder
 
     return ledger_blinder(ledger)
-
-
-def _plain(ledger: Any, n: Any) -> bytes:
-    try:
-        return ledger.mapper.decode_state(n.state)
-    except Exception:
-        return b""
-
-
-def _loads(ledger: Any, n: Any) -> dict[str, Any] | None:
-    try:
-        obj = orjson.loads(_plain(ledger, n))
-    except orjson.JSONDecodeError:
-        return None
-    return obj if isinstance(obj, dict) else None
 
 
 def _shown(value: Any) -> str:

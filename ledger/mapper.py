@@ -62,12 +62,20 @@ def load_fact(plain: bytes, where: str) -> tuple[Fact, dict[str, Any]]:
                                "run 'blockledger verify'") from None
 
 
-def derived_columns(fact: Fact, kind: str) -> tuple[UUID, str]:
-    """The ``originator_id`` and ``topic`` an event of subject kind ``kind`` is stored
-    under: both follow from hashed fields (type, subject) and the kind."""
-    aggregate = AGGREGATES[kind]
-    cls = aggregate.Opened if fact.kind.creates else aggregate.Recorded
-    return _subject_id(kind, fact.subject), get_topic(cls)
+def stored_as_implied(fact: Fact, topic: str, originator: Any) -> bool:
+    """Whether an event's unhashed columns are those its hashed content implies: the topic
+    is one of the ledger's own classes, creating exactly when its type creates, of the
+    subject kind of its type (of its target's subject, for an amendment), and the
+    originator is that subject's id. (Versions need the subject's other events: the
+    library checks them on every load, ``verify`` over the whole log.)"""
+    known = TOPICS.get(topic)
+    if known is None:
+        return False
+    kind, _, creates = known
+    if not isinstance(originator, UUID):
+        originator = UUID(str(originator))
+    return (fact.kind.creates == creates and fact.kind.subject in (kind, "any")
+            and originator == _subject_id(kind, fact.subject))
 
 
 class FactMapper(Mapper):
@@ -101,11 +109,7 @@ class FactMapper(Mapper):
                                    "which is not one of the ledger's event classes (altered)")
         kind, cls, creates = known
         fact, _ = load_fact(self.decode_state(stored_event.state), where)
-        originator = stored_event.originator_id
-        if not isinstance(originator, UUID):
-            originator = UUID(str(originator))
-        if (fact.kind.creates != creates or fact.kind.subject not in (kind, "any")
-                or originator != _subject_id(kind, fact.subject)
+        if (not stored_as_implied(fact, stored_event.topic, stored_event.originator_id)
                 or (creates and stored_event.originator_version != 1)):
             raise IntegrityFailure(f"{where} is stored under another subject, type or version "
                                    f"than its hashed content says ({fact.type} of {kind} "
