@@ -23,6 +23,7 @@ from ledger.checkpointing import checkpoint_note
 from ledger.consistency import Problem
 from ledger.signatures import check as check_signatures
 from ledger.verify import verify as verify_ledger
+from projections.collection import paused
 
 
 def _read(path: str, what: str) -> str:
@@ -58,7 +59,10 @@ class Verification:
         self.signed: Any = None
         if not self.verdict.ok:
             return
-        with progress(total, "checking the log and views") as advance:
+        # Without the cyclic collector, as a rebuild: the pass keeps a batch of facts
+        # alive at a time, which the collector otherwise scans again and again (5.3 s
+        # against 4.4 s at 100,000 events).
+        with progress(total, "checking the log and views") as advance, paused():
             self.problems = consistency.check(ledger, leaves, progress=advance)
         # Signatures are over the hashes the chain holds: checked once those hold.
         with progress(total, "checking signatures") as advance:
