@@ -396,7 +396,27 @@ def _writer(ledger: Ledger) -> Any:
     return (_PostgresWriter if ledger.target.postgres else _SQLiteWriter)(ledger)
 
 
-class _SQLiteWriter:
+class _Writer:
+    """What both stores' writers share: the emptiness check, inside the writer's own
+    transaction when one is open (under its lock), else on a connection of its own."""
+
+    cursor: Any = None
+
+    def _reading(self) -> contextlib.AbstractContextManager[Any]:
+        raise NotImplementedError
+
+    def _check_empty(self, cursor: Any) -> None:
+        raise NotImplementedError
+
+    def check_empty(self) -> None:
+        if self.cursor is not None:
+            self._check_empty(self.cursor)
+            return
+        with self._reading() as cursor:
+            self._check_empty(cursor)
+
+
+class _SQLiteWriter(_Writer):
     """Writes into one transaction of the target's datastore (``transaction()``)."""
 
     def __init__(self, ledger: Ledger):
@@ -421,12 +441,10 @@ class _SQLiteWriter:
             finally:
                 self.cursor = None
 
-    def check_empty(self) -> None:
-        if self.cursor is not None:
-            self._check_empty(self.cursor)
-            return
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[Any]:
         with self.datastore.transaction(commit=False) as c:
-            self._check_empty(c)
+            yield c
 
     def _check_empty(self, c: Any) -> None:
         for table, what in ((self.events, "events"), (self.chain, "chain links"),
@@ -466,7 +484,7 @@ def _text_id(originator_id: Any) -> str:
     return originator_id.hex if isinstance(originator_id, UUID) else originator_id
 
 
-class _PostgresWriter:
+class _PostgresWriter(_Writer):
     """Writes in one transaction that holds the events table's exclusive lock."""
 
     def __init__(self, ledger: Ledger):
@@ -488,13 +506,11 @@ class _PostgresWriter:
             finally:
                 self.cursor = None
 
-    def check_empty(self) -> None:
-        if self.cursor is not None:
-            self._check_empty(self.cursor)
-            return
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[Any]:
         with self.datastore.get_connection() as conn, \
                 conn.cursor(row_factory=tuple_row) as cur:
-            self._check_empty(cur)
+            yield cur
 
     def _check_empty(self, cur: Any) -> None:
         for key, what in (("events", "events"), ("chain", "chain links"),
