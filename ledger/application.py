@@ -250,7 +250,7 @@ class Ledger(Application):
     def _check_rechain(self, links: list[tuple[int, str, bytes]]) -> None:
         from ledger.checkpoint import Checkpoint
         from ledger.merkle import MerkleTree
-        from ledger.signatures import message, operators
+        from ledger.signatures import operators, signature_holds
 
         hashes = [hashed for _, _, hashed in links]
         tree = MerkleTree(hashes) if hashes else None
@@ -264,24 +264,15 @@ class Ledger(Application):
                     f"kept checkpoint {number} (tree size {size}, {checkpoint.time}): they "
                     "were altered or deleted; init will not re-chain it")
         signed = self.recorder.signatures_at([position for position, _, _ in links])
-        if not signed:
-            return
-        from cryptography.exceptions import InvalidSignature
-        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
-        from domain.operators import key_bytes
-
-        keys = {op.key_id: op.public_key for op in operators(self).values()}
+        keys = {op.key_id: op.public_key for op in operators(self).values()} if signed else {}
         by_position = {position: hashed for position, _, hashed in links}
         for position, (kid, signature) in sorted(signed.items()):
-            try:
-                Ed25519PublicKey.from_public_bytes(key_bytes(keys[kid])).verify(
-                    signature, message(by_position[position]))
-            except (KeyError, InvalidSignature):
+            if kid not in keys or not signature_holds(keys[kid], signature,
+                                                      by_position[position]):
                 raise IntegrityFailure(
                     f"refused: this ledger has no hash chain, and the signature of the "
                     f"event at position {position} does not match it: it was altered; "
-                    "init will not re-chain it") from None
+                    "init will not re-chain it")
 
     # --- reading ------------------------------------------------------------------------
 

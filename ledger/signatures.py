@@ -214,10 +214,7 @@ def check(ledger: Any, progress: Callable[[int], None] | None = None) -> Report:
         if op is None or position < op.added_at:
             flag("unknown_key", position)
             continue
-        try:
-            Ed25519PublicKey.from_public_bytes(key_bytes(op.public_key)).verify(
-                signature, message(event_hash))
-        except InvalidSignature:
+        if not signature_holds(op.public_key, signature, event_hash):
             flag("bad_signature", position)
             continue
         if op.revoked_at is not None and position > op.revoked_at:
@@ -240,10 +237,20 @@ def verify_event_signature(event_hash_hex: str, signature: Any) -> bool:
     """Whether a report's ``signature`` object (public_key, signature: base64) verifies
     over the event hash given in hex. Malformed objects do not verify."""
     try:
-        key = Ed25519PublicKey.from_public_bytes(key_bytes(signature["public_key"]))
-        key.verify(base64.b64decode(signature["signature"], validate=True),
-                   message(bytes.fromhex(event_hash_hex)))
-    except (InvalidSignature, BadInput, ValueError, TypeError, KeyError):
+        return signature_holds(signature["public_key"],
+                               base64.b64decode(signature["signature"], validate=True),
+                               bytes.fromhex(event_hash_hex))
+    except (ValueError, TypeError, KeyError):
+        return False
+
+
+def signature_holds(public_key: str, signature: bytes, event_hash: bytes) -> bool:
+    """Whether ``signature`` is the Ed25519 signature, by the operator's ``public_key``
+    (base64, as its ``operator-added`` event holds it), of the event with ``event_hash``."""
+    try:
+        Ed25519PublicKey.from_public_bytes(key_bytes(public_key)).verify(
+            signature, message(event_hash))
+    except (InvalidSignature, BadInput, ValueError, TypeError):
         return False
     return True
 

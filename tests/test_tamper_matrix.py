@@ -401,3 +401,22 @@ def test_a_kept_note_whose_time_is_before_what_it_covers_fails_verify(runner, pl
     lines[at] = "time " + moved.strftime("%Y-%m-%dT%H:%M:%SZ")
     store.sql(f"UPDATE {table} SET note = ?", ("\n".join(lines),))
     assert "that covers it" in failed(runner, plain, "record-time")["reason"]
+
+
+def test_init_rechains_a_signed_ledger_only_when_its_signatures_match(runner, db, tmp_path,
+                                                                     example):
+    from tests.test_trust_operators import _pem
+
+    alice = _pem(tmp_path, "alice")
+    signed = ["--operator", "alice", "--key", alice[0]]
+    assert run(runner, db, *signed, "operator", "add", "alice", "--public-key",
+               alice[1]).exit_code == 0
+    assert run(runner, db, *signed, "import", str(example)).exit_code == 0
+    store = Store(db)
+    store.sql(f"DELETE FROM {store.chain}")
+    assert run(runner, db, *signed, "init").exit_code == 0  # intact: the chain comes back
+    assert run(runner, db, "verify").exit_code == 0
+    store.sql(f"DELETE FROM {store.chain}")
+    store.set_state(7, store.state(7).replace(b'"recorded_by":"alice"', b'"recorded_by":"alicf"'))
+    line = one_line_error(run(runner, db, *signed, "init"), 3)
+    assert "signature of the event at position 7" in line and "will not re-chain" in line
