@@ -50,3 +50,19 @@ def blockledger() -> str:
     if found is None:
         pytest.fail("the blockledger command is not installed (pip install -e .)")
     return found
+
+
+def key_pair(directory: Path, name: str) -> tuple[str, str]:
+    """A new Ed25519 key pair for ``name``: the private (PKCS#8 PEM) and public (PEM) key
+    files in ``directory``, as ``operator keygen`` writes them."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    key = Ed25519PrivateKey.generate()
+    private, public = directory / f"{name}.pem", directory / f"{name}.pub"
+    private.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                          serialization.PrivateFormat.PKCS8,
+                                          serialization.NoEncryption()))
+    public.write_bytes(key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    return str(private), str(public)

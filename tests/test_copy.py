@@ -16,15 +16,13 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from cli import cli
 from ledger import copying
 from ledger.application import open_ledger
 from ledger.encryption import new_key
 from ledger.storage import parse_target
-from tests.clitools import one_line_error
+from tests.clitools import key_pair, one_line_error
 
 SRC = ["--source", "https://example.org/notice"]
 KEY = "BLOCKLEDGER_CIPHER_KEY"
@@ -46,14 +44,7 @@ def ok(result: Result) -> Result:
 @pytest.fixture
 def alice(tmp_path: Path) -> tuple[str, str]:
     """Alice's private and public key files."""
-    key = Ed25519PrivateKey.generate()
-    private, public = tmp_path / "alice.pem", tmp_path / "alice.pub"
-    private.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                          serialization.PrivateFormat.PKCS8,
-                                          serialization.NoEncryption()))
-    public.write_bytes(key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
-    return str(private), str(public)
+    return key_pair(tmp_path, "alice")
 
 
 def build(runner: CliRunner, db: str, example: Path, alice: tuple[str, str], tmp_path: Path,

@@ -11,24 +11,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from cli import cli
 from domain.errors import BadInput, IntegrityFailure
 from projections.proof import STATEMENTS, check_report
-from tests.clitools import one_line_error, run
+from tests.clitools import key_pair, one_line_error, run
 
 
 def _pem(tmp_path: Path, name: str) -> tuple[str, str]:
-    key = Ed25519PrivateKey.generate()
-    private, public = tmp_path / f"{name}.pem", tmp_path / f"{name}.pub"
-    private.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                          serialization.PrivateFormat.PKCS8,
-                                          serialization.NoEncryption()))
-    public.write_bytes(key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
-    return str(private), str(public)
+    return key_pair(tmp_path, name)
 
 
 @pytest.fixture(scope="module")

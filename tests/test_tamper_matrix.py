@@ -17,7 +17,7 @@ import pytest
 from ledger.canonical import hash_stored
 from ledger.chain import GENESIS, chain_next
 from ledger.encryption import KEY_VARIABLE, new_key
-from tests.clitools import one_line_error, run, run_json
+from tests.clitools import key_pair, one_line_error, run, run_json
 from tests.test_integrity import Store
 
 KEY = new_key()
@@ -279,9 +279,7 @@ def test_a_copy_rebuilds_views_a_prepared_target_already_holds(runner, plain, tm
 
 
 def test_the_first_operator_must_be_a_recorder(runner, db, tmp_path):
-    from tests.test_trust_operators import _pem
-
-    bob = _pem(tmp_path, "bob")
+    bob = key_pair(tmp_path, "bob")
     error = one_line_error(run(runner, db, "--operator", "bob", "--key", bob[0], "operator",
                                "add", "bob", "--public-key", bob[1], "--role", "auditor"), 1)
     assert "must be a recorder" in error
@@ -306,9 +304,7 @@ def test_a_body_stored_as_text_is_one_line_not_a_traceback(runner, tmp_path, exa
 
 def test_an_edited_kept_checkpoint_signed_by_an_operator_fails_verify(runner, db, tmp_path,
                                                                     example):
-    from tests.test_trust_operators import _pem
-
-    alice = _pem(tmp_path, "alice")
+    alice = key_pair(tmp_path, "alice")
     signed = ["--operator", "alice", "--key", alice[0]]
     assert run(runner, db, *signed, "operator", "add", "alice", "--public-key",
                alice[1]).exit_code == 0
@@ -405,9 +401,7 @@ def test_a_kept_note_whose_time_is_before_what_it_covers_fails_verify(runner, pl
 
 def test_init_rechains_a_signed_ledger_only_when_its_signatures_match(runner, db, tmp_path,
                                                                      example):
-    from tests.test_trust_operators import _pem
-
-    alice = _pem(tmp_path, "alice")
+    alice = key_pair(tmp_path, "alice")
     signed = ["--operator", "alice", "--key", alice[0]]
     assert run(runner, db, *signed, "operator", "add", "alice", "--public-key",
                alice[1]).exit_code == 0

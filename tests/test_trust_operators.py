@@ -22,24 +22,15 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from tests.clitools import count, one_line_error
+from tests.clitools import count, key_pair, one_line_error
 
 ROOT = Path(__file__).resolve().parent.parent
 SRC = ["--source", "https://example.org/notice"]
 
 
 def _pem(tmp_path: Path, name: str) -> tuple[str, str]:
-    key = Ed25519PrivateKey.generate()
-    private, public = tmp_path / f"{name}.pem", tmp_path / f"{name}.pub"
-    private.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                          serialization.PrivateFormat.PKCS8,
-                                          serialization.NoEncryption()))
-    public.write_bytes(key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
-    return str(private), str(public)
+    return key_pair(tmp_path, name)
 
 
 def run(runner: CliRunner, db: str, *args: str, operator: str = "alice",
