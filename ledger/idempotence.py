@@ -25,11 +25,6 @@ from domain.fact import LEDGER_FIELDS, Fact
 from domain.values import shown
 from ledger.canonical import canonical
 
-#: Positions this close together are read with one query (and the ones between dropped).
-GAP = 64
-#: At most this many rows a query.
-READ = 1_000
-
 
 class ChangedEvent(Refused):
     """An event id the ledger holds, given again with other content."""
@@ -44,7 +39,8 @@ def changed(ledger: Any, facts: Sequence[Fact], known: dict[str, int], *,
     refusals: dict[int, Refused] = {}
     held = [(i, f, known[str(f.id)]) for i, f in enumerate(facts) if str(f.id) in known]
     if held:
-        stored = _stored_objects(ledger, [position for _, _, position in held])
+        stored = {position: orjson.loads(state) for position, state
+                  in ledger.states_at([position for _, _, position in held]).items()}
         for index, fact, position in held:
             why = difference(stored[position], fact.to_json())
             if why is not None:
@@ -117,25 +113,3 @@ def _first_difference(a: Any, b: Any, path: str) -> tuple[str, Any, Any]:
 
 def _show(value: Any) -> str:
     return "absent" if value is _MISSING else shown(value)
-
-
-def _stored_objects(ledger: Any, positions: list[int]) -> dict[int, dict[str, Any]]:
-    """The stored events at ``positions`` (decrypted, decompressed, decoded), reading the
-    positions close together with one query."""
-    wanted = sorted(set(positions))
-    want = set(wanted)
-    recorder, mapper = ledger.recorder, ledger.mapper
-    out: dict[int, dict[str, Any]] = {}
-    i = 0
-    while i < len(wanted):
-        j = i
-        while (j + 1 < len(wanted) and wanted[j + 1] - wanted[j] <= GAP
-               and wanted[j + 1] - wanted[i] < READ):
-            j += 1
-        start, stop = wanted[i], wanted[j]
-        for notification in recorder.select_notifications(start, stop - start + 1,
-                                                          stop=stop):
-            if notification.id in want:
-                out[notification.id] = orjson.loads(mapper.decode_state(notification.state))
-        i = j + 1
-    return out

@@ -314,7 +314,7 @@ def gather(ledger: Any, subject: str, checkpoint: Checkpoint, note: str, kept: l
     seq_of = {position: seq for seq, (position, _, _) in enumerate(chain)}
     signed = ledger.recorder.signatures_at(wanted)
     records = []
-    for position, state in _states(ledger, wanted):
+    for position, state in sorted(ledger.states_at(wanted).items()):
         seq = seq_of[position]
         if hash_stored(state, position) != chain[seq][1]:
             raise IntegrityFailure(f"the event at position {position} does not match its "
@@ -333,27 +333,6 @@ def gather(ledger: Any, subject: str, checkpoint: Checkpoint, note: str, kept: l
 
 def _b64(raw: bytes) -> str:
     return base64.b64encode(raw).decode("ascii")
-
-
-def _states(ledger: Any, positions: list[int]) -> list[tuple[int, bytes]]:
-    """``(position, canonical JSON)`` of the events at ``positions`` (rising), read in runs
-    of consecutive positions."""
-    out: list[tuple[int, bytes]] = []
-    decode, i = ledger.mapper.decode_state, 0
-    while i < len(positions):
-        j = i
-        while j + 1 < len(positions) and positions[j + 1] == positions[j] + 1:
-            j += 1
-        found = ledger.recorder.select_notifications(positions[i], j - i + 1,
-                                                     stop=positions[j])
-        got = {n.id: decode(n.state) for n in found}
-        for position in positions[i:j + 1]:
-            if position not in got:
-                raise IntegrityFailure(f"the event at position {position} is missing "
-                                       "(deleted)")
-            out.append((position, got[position]))
-        i = j + 1
-    return out
 
 
 def _bounding(kept: list[str], cited: str, tree: MerkleTree,

@@ -414,3 +414,11 @@ def test_init_rechains_a_signed_ledger_only_when_its_signatures_match(runner, db
     store.set_state(7, store.state(7).replace(b'"recorded_by":"alice"', b'"recorded_by":"alicf"'))
     line = one_line_error(run(runner, db, *signed, "init"), 3)
     assert "signature of the event at position 7" in line and "will not re-chain" in line
+
+
+def test_a_reimport_over_a_deleted_event_is_one_line_not_a_traceback(runner, plain, example):
+    """The chain still names the deleted event's id, so the import compares the line with
+    what is stored there: nothing is, which is damage (it raised KeyError before)."""
+    Store(plain).delete(5)
+    line = one_line_error(run(runner, plain, "import", str(example)), 3)
+    assert "position 5 is missing" in line
