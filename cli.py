@@ -23,7 +23,6 @@ from typing import Any
 import click
 import orjson
 
-from cli_output import check_output, force_option, written
 from domain.amendments import is_amendment
 from domain.declaration import REGISTRY, EventType, FieldSpec
 from domain.errors import BadInput, LedgerError, StoreUnreachable
@@ -32,13 +31,10 @@ from domain.values import When, check_text
 from ledger import roles
 from ledger.application import Ledger, Outcome, open_ledger
 from ledger.checkpoint import load_private_key
-from ledger.interchange import read_facts, write_lines
+from ledger.interchange import read_facts
 from ledger.signatures import attach
 from ledger.storage import Target, parse_target
-from projections import render
 from projections.book import Book
-from projections.history import history as history_rows
-from projections.status import all_status, platform_status
 from projections.views import Views
 
 PROGRESS_THRESHOLD = 1000
@@ -359,29 +355,12 @@ def progress(total: int, label: str) -> Iterator[Callable[[int], None]]:
     if total < PROGRESS_THRESHOLD or not sys.stderr.isatty():
         yield lambda _: None
         return
+    from rich.console import Console
     from rich.progress import Progress
 
-    with Progress(console=render.console(stderr=True), transient=True) as progress:
+    with Progress(console=Console(stderr=True), transient=True) as progress:
         task = progress.add_task(label, total=total)
         yield lambda index: progress.update(task, completed=index + 1)
-
-
-@cli.command()
-@click.option("-o", "--output", metavar="FILE", help="Write to this file instead of stdout "
-              "(never over an existing file without --force, never over the ledger).")
-@force_option
-@pass_context
-def export(obj: Context, output: str | None, force: bool) -> None:
-    """Export every event as JSON Lines, with recorded_at, recorded_by, position and hash."""
-    if output is not None:
-        check_output(output, force=force, target=obj.target)
-    with obj.ledger() as ledger:
-        if output is None:
-            write_lines(ledger.entries(), sys.stdout.buffer)
-            return
-        with written(output, force=force, target=obj.target) as out:
-            n = write_lines(ledger.entries(), out)
-    click.echo(f"exported {n} events to {output}", err=True)
 
 
 # --- reading --------------------------------------------------------------------------------
@@ -395,7 +374,6 @@ as_of_option = click.option("--as-of", metavar="T",
                             help="What was in force at T (a bare date: the end of that day).")
 as_known_at_option = click.option("--as-known-at", metavar="K",
                                   help="What the ledger said at K: only events recorded by K.")
-json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 
 
 @contextmanager
@@ -432,86 +410,11 @@ def _book(ledger: Ledger, views: Views | None, known: When | None, **where: Any)
 
 
 @cli.command()
-@click.argument("platform", required=False)
-@as_of_option
-@as_known_at_option
-@json_option
-@pass_context
-def status(obj: Context, platform: str | None, as_of: str | None, as_known_at: str | None,
-           as_json: bool) -> None:
-    """The status of PLATFORM (or of every platform) at a valid time."""
-    t, k = parse_when(as_of, "as-of"), parse_when(as_known_at, "as-known-at")
-    with _views(obj) as (ledger, views):
-        kept = views.current_status(platform) if views and not (t or k) else None
-        if platform is not None:
-            result: Any = kept[0] if kept else platform_status(
-                _book(ledger, views, k, platform=platform), platform, as_of=t, as_known_at=k)
-        else:
-            result = kept if kept is not None else all_status(
-                _book(ledger, views, k), as_of=t, as_known_at=k)
-    if as_json:
-        click.echo(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode())
-        return
-    out = render.console()
-    for item in [result] if platform is not None else result:
-        out.print(render.status_view(item))
-    if platform is None and not result:
-        out.print("no platforms registered")
-
-
-@cli.command()
-@click.argument("subject", required=False)
-@as_of_option
-@as_known_at_option
-@json_option
-@pass_context
-def history(obj: Context, subject: str | None, as_of: str | None, as_known_at: str | None,
-            as_json: bool) -> None:
-    """The events about SUBJECT (a platform brings its orders and requests), by valid time.
-
-    --json prints {"subject", "as_of", "as_known_at", "events": [...]}, each event with both
-    times, who recorded it, and corrected_by / retracted_by / disputed_by.
-    """
-    t, k = parse_when(as_of, "as-of"), parse_when(as_known_at, "as-known-at")
-    with _views(obj) as (ledger, views):
-        if views is None or subject is None:
-            book = _book(ledger, views, k)
-        elif any(kind == "platform" for kind, _ in views.subject_keys(subject)):
-            book = _book(ledger, views, k, platform=subject)
-        else:
-            entries = [e for kind, _ in sorted(set(views.subject_keys(subject)))
-                       for e in views.entries(subject=(kind, subject))]
-            entries.sort(key=lambda e: e.position)
-            book = Book(entries, as_known_at=k.instant if k else None)
-        rows = history_rows(book, subject, as_of=t)
-    if as_json:
-        result = {"subject": subject, "as_of": t.text if t else None,
-                  "as_known_at": k.text if k else None, "events": rows}
-        click.echo(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode())
-    else:
-        render.console().print(render.history_table(rows))
-
-
-@cli.command()
-@click.option("--markdown", is_flag=True, help="As a Markdown reference.")
-def types(markdown: bool) -> None:
-    """The event vocabulary: every type, its subject and its data fields."""
-    for kind in REGISTRY.values():
-        lines = [f"## `{kind.name}` ({kind.subject}{', creates it' if kind.creates else ''})"
-                 if markdown else f"{kind.name}  [{kind.subject}]", "", kind.help, ""]
-        for name, spec in kind.fields():
-            option = _option_name(name, spec) + (" (repeatable)" if spec.is_list else "")
-            need = "required" if spec.required else "optional"
-            lines.append(f"- `{name}` ({option}, {need}): {spec.help}" if markdown
-                         else f"  {name:14} {option:24} {need:9} {spec.help}")
-        click.echo("\n".join(lines) + "\n")
-
-
-@cli.command()
 @pass_context
 def demo(obj: Context) -> None:
     """Load the bundled 2017 Telegram case into a fresh ledger and show it."""
     from projections.demo import run_demo
+    from projections.terminal import Screen, zone
 
     example = resources.files("examples") / "telegram-indonesia-2017.jsonl"
     keep = obj.db is not None or "BLOCKLEDGER_DB" in os.environ
@@ -530,7 +433,9 @@ def demo(obj: Context) -> None:
             more = ledger.record(later, operator=obj.operator)
             outcome = Outcome(recorded=outcome.recorded + more.recorded,
                               skipped=outcome.skipped + more.skipped)
-            run_demo(ledger, outcome, render.console(),
+            # The case's own zone (WIB), unless the user chose one.
+            zone_of_case = zone(os.environ.get("BLOCKLEDGER_TZ") or "Asia/Jakarta")
+            run_demo(ledger, outcome, Screen(tz=zone_of_case),
                      where=str(obj.target) if keep else None, learned_at=learned_at)
 
 
@@ -538,8 +443,10 @@ from cli_audit import register as register_audit_commands  # noqa: E402 (needs c
 from cli_copy import register as register_copy_command  # noqa: E402
 from cli_import import register as register_import_command  # noqa: E402
 from cli_operator import register as register_operator_commands  # noqa: E402
+from cli_read import register as register_read_commands  # noqa: E402
 from cli_report import register as register_report_commands  # noqa: E402
 
+register_read_commands(cli)
 register_audit_commands(cli)
 register_report_commands(cli)
 register_import_command(cli)

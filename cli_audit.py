@@ -14,8 +14,9 @@ from typing import Any
 import click
 import orjson
 
-from cli import Context, json_option, pass_context, progress
+from cli import Context, pass_context, progress
 from cli_output import check_output, force_option, write_text
+from cli_read import format_options, write_records
 from domain.errors import BadInput, IntegrityFailure
 from ledger import consistency
 from ledger.checkpoint import load_private_key, load_public_key
@@ -100,9 +101,9 @@ class Verification:
 @click.command()
 @click.option("--against", metavar="FILE", help="Also prove the ledger extends this checkpoint.")
 @click.option("--public-key", metavar="PEM", help="The checkpoint must be signed by this key.")
-@json_option
+@format_options()
 @pass_context
-def verify(obj: Context, against: str | None, public_key: str | None, as_json: bool) -> None:
+def verify(obj: Context, against: str | None, public_key: str | None, fmt: str) -> None:
     """Recompute every event hash and the chain, check that every column, kept checkpoint
     and view is what the log implies, and check every operator's signature; exit 3 if
     anything does not hold.
@@ -112,14 +113,20 @@ def verify(obj: Context, against: str | None, public_key: str | None, as_json: b
     part: events, record-time, checkpoint or views, and what); signatures counts the signed
     events and lists the positions of each problem: unsigned (after the first operator),
     unknown_key, revoked_key, not_a_recorder, bad_signature, wrong_operator (recorded_by is
-    not the signer).
+    not the signer). --format jsonl prints that object on one line; csv one row: ok,
+    events, first_bad_position, reason, problems (how many).
     """
     note = _read(against, "checkpoint") if against else None
     key = load_public_key(public_key) if public_key else None
     with obj.ledger() as ledger:
         checked = Verification(ledger, note=note, key=key)
-    if as_json:
+    if fmt in ("json", "jsonl"):
         click.echo(orjson.dumps(checked.to_json()).decode())
+    elif fmt == "csv":
+        found = checked.to_json()
+        write_records([{"ok": found["ok"], "events": found["events"],
+                        "first_bad_position": found["first_bad_position"],
+                        "reason": found["reason"], "problems": len(found["problems"])}], fmt)
     elif checked.ok:
         extra = f", and it extends the checkpoint {against}" if against else ""
         click.echo(f"ok: {checked.verdict.events} events, hashes and chain intact{extra}; "
@@ -142,9 +149,10 @@ def verify(obj: Context, against: str | None, public_key: str | None, as_json: b
 @click.option("--list", "list_", is_flag=True, help="List the checkpoints kept in the ledger.")
 @click.option("--no-keep", is_flag=True, help="Keep no copy in the ledger: reads only, so a "
               "read-only auditor role can run it.")
+@format_options(default="text")
 @pass_context
 def checkpoint(obj: Context, key: str | None, origin: str | None, output: str | None,
-               list_: bool, no_keep: bool, force: bool) -> None:
+               list_: bool, no_keep: bool, force: bool, fmt: str) -> None:
     """Write a checkpoint: Merkle root, size, chain head and time, as a signed note.
 
     Auditors keep it outside the ledger and later run 'verify --against' it. A copy is
@@ -152,9 +160,16 @@ def checkpoint(obj: Context, key: str | None, origin: str | None, output: str | 
     """
     if list_:
         with obj.ledger() as ledger:
-            for note in ledger.recorder.select_checkpoints():
+            notes = list(ledger.recorder.select_checkpoints())
+        if fmt in ("text", "table"):
+            for note in notes:
                 click.echo(note)
+        else:
+            write_records([_note_record(note) for note in notes], fmt)
         return
+    if fmt != "text":
+        raise BadInput("--format is for --list: a checkpoint is written as a signed note",
+                       field="format")
     if output:
         check_output(output, force=force, target=obj.target)
     key = key or obj.key_path
@@ -175,6 +190,15 @@ def checkpoint(obj: Context, key: str | None, origin: str | None, output: str | 
         click.echo(note, nl=False)
 
 
+def _note_record(note: str) -> dict[str, Any]:
+    """A kept checkpoint as a record: origin, tree size, root hash (the note's first three
+    lines, C2SP tlog-checkpoint), and the note itself."""
+    lines = note.split("\n")
+    size = lines[1] if len(lines) > 1 else ""
+    return {"origin": lines[0], "size": int(size) if size.isdigit() else None,
+            "root_hash": lines[2] if len(lines) > 2 else None, "note": note}
+
+
 def register(group: click.Group) -> None:
     """Add the auditors' commands to the ``blockledger`` group."""
     for command in (verify, checkpoint, projections_group):
@@ -189,16 +213,19 @@ def projections_group() -> None:
 
 
 @projections_group.command("status")
-@json_option
+@format_options()
 @pass_context
-def projections_status(obj: Context, as_json: bool) -> None:
+def projections_status(obj: Context, fmt: str) -> None:
     """Each view's position, its lag behind the ledger, and its rows."""
     from projections.views import Views
 
     with obj.ledger() as ledger:
         lag = Views(ledger).lag()
-    if as_json:
+    if fmt == "json":
         click.echo(orjson.dumps(lag).decode())
+        return
+    if fmt != "table":
+        write_records([{"view": view, **figures} for view, figures in lag.items()], fmt)
         return
     for view, figures in lag.items():
         click.echo(f"{view:8} position {figures['position']:>9}  lag {figures['lag']:>9}  "

@@ -17,15 +17,14 @@ from pathlib import Path
 from typing import Any
 
 import click
-import orjson
 
-from cli import Context, json_option, pass_context
+from cli import Context, pass_context
+from cli_read import format_options, write_records
 from domain.errors import BadInput
 from domain.fact import Fact
 from domain.operators import key_id
 from ledger.checkpoint import load_public_key
 from ledger.signatures import attribute, operators, public_key_text, raw_public_key
-from projections import render
 
 #: The source of an operator event when none is cited: the registration itself.
 DEFAULT_SOURCE = "blockledger operator command"
@@ -135,26 +134,30 @@ def keygen(path: str) -> None:
 
 
 @operator_group.command("list")
-@json_option
+@format_options()
 @pass_context
-def list_(obj: Context, as_json: bool) -> None:
+def list_(obj: Context, fmt: str) -> None:
     """Every operator ever registered: role, key id, and whether it was revoked."""
     with obj.ledger() as ledger:
         found = sorted(operators(ledger).values(), key=lambda op: op.added_at)
-    if as_json:
-        click.echo(orjson.dumps([op.to_json() for op in found]).decode())
+    if fmt != "table":
+        write_records([op.to_json() for op in found], fmt)
         return
     if not found:
         click.echo("no operators: anyone may record, unsigned (blockledger operator add)")
         return
     from rich.table import Table
+    from rich.text import Text
+
+    from projections.terminal import Screen, clean
 
     table = Table("operator", "role", "key id", "added at", "revoked at", box=None)
     for op in found:
-        table.add_row(op.name, op.role, op.key_id, str(op.added_at),
-                      "" if op.revoked_at is None else f"{op.revoked_at} "
-                      f"({op.revoked_reason or 'no reason given'})")
-    render.console().print(table)
+        table.add_row(*(Text(clean(cell)) for cell in (
+            op.name, op.role, op.key_id, str(op.added_at),
+            "" if op.revoked_at is None else f"{op.revoked_at} "
+            f"({op.revoked_reason or 'no reason given'})")))
+    Screen().console().print(table)
 
 
 def register(group: click.Group) -> None:

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from rich.console import Console
 from rich.rule import Rule
+from rich.text import Text
 
 from domain.values import When
 from ledger.application import Ledger, Outcome
-from projections import render
 from projections.book import Book
 from projections.history import history
-from projections.status import platform_status
+from projections.history_text import HistoryTable
+from projections.status import platform_status, status_detail
+from projections.status_text import platform_text, styled
+from projections.terminal import Screen, zone_name
 
 KEY_DATES = (
     ("2017-07-13", "the night the ministry decided to block, after six unanswered emails"),
@@ -25,32 +27,38 @@ KEY_DATES = (
 BEFORE_BLOCK = "2017-07-14T10:00:00+07:00"
 
 
-def run_demo(ledger: Ledger, outcome: Outcome, out: Console, *, where: str | None,
+def run_demo(ledger: Ledger, outcome: Outcome, screen: Screen, *, where: str | None,
              learned_at: datetime) -> None:
     """Print what the bundled case shows: status on key dates, one bitemporal question,
     then the whole history. ``learned_at`` separates what the ledger learned first from the
     corrections and disputes it recorded afterwards."""
     book = Book(ledger.entries())
+    out = screen.console()
     out.print(Rule("blockledger demo: Indonesia blocks Telegram's web service, 2017"))
     out.print(f"Loaded {len(outcome.recorded)} events"
               + (f" ({len(outcome.skipped)} already there)" if outcome.skipped else "")
-              + (f" into {where}" if where else " into a temporary ledger") + ".\n")
+              + (f" into {where}" if where else " into a temporary ledger")
+              + f"; times are shown in {zone_name(screen.tz)} (BLOCKLEDGER_TZ sets another "
+              "zone).\n")
     for day, why in KEY_DATES:
-        out.print(f"[bold]As of {day}[/bold] ({why}):")
-        out.print(render.status_view(platform_status(book, "telegram",
-                                                     as_of=When.parse(day, end_of_day=True))))
+        out.print(Text.assemble((f"As of {day}", "bold"), f" ({why}):"))
+        as_of = When.parse(day, end_of_day=True)
+        out.print(platform_text(platform_status(book, "telegram", as_of=as_of),
+                                status_detail(book, "telegram", as_of=as_of), screen))
         out.print()
     out.print(Rule("two time axes: what the ledger said before a correction"))
     out.print("The block was first recorded with its day only, then corrected to 11:00 WIB.")
     earlier = Book(ledger.entries(), as_known_at=learned_at)
     then = When.of(learned_at)
-    for label, known in ((f"as known at {then} (before the correction)", earlier),
+    for label, known in ((f"as known at {screen.time(then.text)} (before the correction)",
+                          earlier),
                          ("as known now", book)):
         status = platform_status(known, "telegram", as_of=When.parse(BEFORE_BLOCK))
-        out.print(f"  [bold]As of {BEFORE_BLOCK}[/bold], {label}: "
-                  f"{render.STATE_MARKUP[status['state']]}")
+        out.print(Text.assemble("  ", (f"As of {screen.time(BEFORE_BLOCK)}", "bold"),
+                                f", {label}: ",
+                                styled(status["state"])))
     out.print()
     out.print(Rule("history of telegram, by the date things happened"))
-    out.print(render.history_table(history(book, "telegram")))
+    HistoryTable(screen).write(history(book, "telegram"))
     out.print("\nTry: blockledger --db case.db demo, then blockledger --db case.db status "
               "telegram --as-of 2017-07-20 --json")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from attrs import frozen
 
@@ -12,6 +14,12 @@ from domain.fact import Fact
 from domain.timeline import valid_key
 from domain.values import When
 from projections.book import KINDS, Book
+
+if TYPE_CHECKING:
+    from projections.views import Views
+
+#: Platforms whose rows one query reads while the whole ledger's history streams.
+PLATFORMS = 50
 
 
 @frozen
@@ -27,10 +35,13 @@ class Line:
         return self.current is not self.original
 
 
-def lines(book: Book, subject: str | None = None, *, as_of: When | None = None) -> list[Line]:
+def lines(book: Book, subject: str | None = None, *, as_of: When | None = None,
+          subjects: list[tuple[str, str]] | None = None) -> list[Line]:
     """Every event about ``subject`` (a platform brings its orders and requests), amendments
-    included, by valid time (as corrected), then position; only what occurred by ``as_of``."""
-    keys = list(book.subjects) if subject is None else _keys(book, subject)
+    included, by valid time (as corrected), then position; only what occurred by ``as_of``.
+    ``subjects`` names the subjects' keys instead."""
+    keys = subjects if subjects is not None else (
+        list(book.subjects) if subject is None else _keys(book, subject))
     out = []
     for key in keys:
         eff = book.effective(*key)
@@ -79,3 +90,66 @@ def _keys(book: Book, subject: str) -> list[tuple[str, str]]:
     if not keys:
         raise SubjectNotFound(f"no subject {subject} in the ledger")
     return list(dict.fromkeys(keys))
+
+
+@frozen
+class Filter:
+    """Which history lines to keep: event types, valid time between ``since`` and
+    ``until`` (inclusive, as corrected), who recorded them. Empty keeps everything."""
+
+    types: frozenset[str] = frozenset()
+    since: datetime | None = None
+    until: datetime | None = None
+    operator: str | None = None
+
+    def keeps(self, line: Line) -> bool:
+        fact = line.current
+        if self.types and fact.type not in self.types:
+            return False
+        at = fact.occurred_at.instant
+        if (self.since is not None and at < self.since) or (
+                self.until is not None and at > self.until):
+            return False
+        return self.operator is None or line.original.recorded_by == self.operator
+
+
+def rows(book: Book, found: Iterable[Line], keep: Filter = Filter()) -> Iterator[dict[str, Any]]:
+    """History rows of the lines ``keep`` keeps, as they come."""
+    for line in found:
+        if keep.keeps(line):
+            yield row(book, line)
+
+
+def ledger_rows(views: Views, *, as_of: When | None = None,
+                as_known_at: datetime | None = None, keep: Filter = Filter(),
+                read: Callable[[int], None] | None = None) -> Iterator[dict[str, Any]]:
+    """The whole ledger's history, streamed: platform by platform (each with its orders
+    and requests, by valid time), then the subjects that concern no platform. Only a few
+    platforms' events are held at a time, so the first rows come at once and memory stays
+    flat however long the ledger. ``read`` is told how many events were read so far."""
+    store, done = views.store, 0
+    keys = store.platforms_since(0)
+    groups = [keys[i:i + PLATFORMS] for i in range(0, len(keys), PLATFORMS)] + [[""]]
+    for group in groups:
+        held = store.platform_rows(group)
+        for key in group:
+            # The views' own decoding (a cipher's, a compressor's): one place reads rows.
+            entries = list(views._decoded(held.pop(key, ())))
+            done += len(entries)
+            book = Book(entries, as_known_at=as_known_at)
+            yield from rows(book, lines(book, subjects=_own(book, key == ""), as_of=as_of),
+                            keep)
+            if read is not None:
+                read(done)
+
+
+def _own(book: Book, everything: bool) -> list[tuple[str, str]]:
+    """The subjects a platform's book answers for: the platform and the orders and
+    requests that concern it now (a subject moved to another platform by a correction is
+    that one's); all of them for the subjects that concern no platform."""
+    platforms = book.refs("platform")
+    if everything or not platforms:
+        return list(book.subjects)
+    ref = platforms[0]
+    return [("platform", ref), *((kind, r) for kind in KINDS if kind != "platform"
+                                 for r in book.related(ref, kind))]

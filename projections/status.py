@@ -119,3 +119,87 @@ def _ordered(targets: set[str], order: tuple[str, ...]) -> list[str]:
     """``targets`` in the order they were registered, any others after, sorted."""
     known = [t for t in order if t in targets]
     return known + sorted(targets - set(known))
+
+
+# --- what a person reads beside the status object ---------------------------------------
+
+
+def status_detail(book: Book, ref: str, *, as_of: When | None = None,
+                  now: datetime | None = None) -> dict[str, Any]:
+    """What the human status shows beside ``platform_status``: the platform's registered
+    targets, since when it has been in its state, each order's periods (from -> to, its
+    lifts, a temporary lift's end), and every disputed event with its claims.
+
+    Kept apart from the status object, whose shape the persisted status view holds.
+    """
+    at = as_of.instant if as_of else (now or datetime.now(UTC))
+    platform = book.state("platform", ref, at)
+    if not isinstance(platform, PlatformState):
+        raise SubjectNotFound(f"platform {ref} is not registered")
+    orders = {r: s for r in book.related(ref, "order")
+              if isinstance(s := book.state("order", r, at), OrderState)}
+    keys = [("platform", ref), *(("order", r) for r in orders),
+            *(("request", r) for r in book.related(ref, "request"))]
+    return {
+        "targets": list(platform.targets),
+        "since": _since(book, platform, orders, at),
+        "orders": {r: order_periods(s) for r, s in orders.items()},
+        "disputes": [d for kind, subject in keys for d in _disputes(book, kind, subject, at)],
+    }
+
+
+def order_periods(order: OrderState) -> dict[str, Any]:
+    """An order's course: ``from`` (its block), ``to`` (the lift that left nothing held,
+    None while it holds anything), and ``steps``: each block and lift with its targets and,
+    for a temporary lift, ``until``."""
+    steps, start, end = [], None, None
+    for fact in order.facts:
+        if fact.type == "blocked":
+            start = fact.occurred_at.text
+            steps.append({"at": start, "what": "blocked", "targets": list(fact.data.targets)})
+        elif fact.type == "unblocked":
+            until = fact.data.until.text if fact.data.until else None
+            steps.append({"at": fact.occurred_at.text,
+                          "what": "temporarily lifted" if until else "lifted",
+                          "targets": list(fact.data.targets), "until": until})
+    if order.state == "lifted":
+        lifts = [s for s in steps if s["what"] == "lifted"]
+        end = lifts[-1]["at"] if lifts else None
+    return {"from": start, "to": end, "steps": steps}
+
+
+def _since(book: Book, platform: PlatformState, orders: dict[str, OrderState],
+           at: datetime) -> str | None:
+    """When the platform's blocked targets last changed by ``at`` (a block, a lift, the
+    end of a temporary lift); its registration when they never did."""
+    moments: dict[datetime, str] = {}
+    for state in orders.values():
+        for fact in state.facts:
+            if fact.type in ("blocked", "unblocked"):
+                moments.setdefault(fact.occurred_at.instant, fact.occurred_at.text)
+                if fact.type == "unblocked" and fact.data.until is not None \
+                        and fact.data.until.instant <= at:
+                    moments.setdefault(fact.data.until.instant, fact.data.until.text)
+    since = platform.created.occurred_at.text if platform.created else None
+    before: set[str] = set()
+    for instant in sorted(moments):
+        held = set().union(*(s.blocked for s in (book.state("order", r, instant)
+                                                  for r in orders)
+                             if isinstance(s, OrderState)))
+        if held != before:
+            since, before = moments[instant], held
+    return since
+
+
+def _disputes(book: Book, kind: str, ref: str, at: datetime) -> list[dict[str, Any]]:
+    eff = book.effective(kind, ref)
+    out = []
+    for fact in eff.facts:
+        if fact.id not in eff.disputed_by or fact.occurred_at.instant > at:
+            continue
+        claims = [eff.original[d].data.claim for d in eff.disputed_by[fact.id]
+                  if d in eff.original]
+        out.append({"id": str(fact.id), "type": fact.type, "subject": fact.subject,
+                    "occurred_at": fact.occurred_at.text, "summary": fact.describe(),
+                    "claims": claims})
+    return out

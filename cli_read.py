@@ -1,0 +1,373 @@
+"""The read commands: status, history, export, types; and the output options every
+command that prints records shares (``--format table|json|jsonl|csv``, ``--json``).
+
+Registered on the ``blockledger`` group by ``cli``. Tables are for a person
+(``projections.terminal``); json, jsonl and csv for machines (``projections.formats``),
+streamed where the records are many.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import itertools
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from typing import IO, Any
+
+import click
+
+from cli import Context, _views, as_known_at_option, as_of_option, parse_when, pass_context
+from domain.declaration import REGISTRY
+from domain.errors import BadInput
+from domain.values import When
+from projections.formats import FORMATS
+
+#: Events read before a progress bar is worth showing.
+PROGRESS_THRESHOLD = 10_000
+
+
+def format_options(*, choices: tuple[str, ...] = FORMATS, default: str = "table") -> Callable:
+    """``--format`` (one of ``choices``) and ``--json``, its short form for json; the
+    command receives ``fmt``."""
+    def decorate(command: Callable) -> Callable:
+        @functools.wraps(command)
+        def run(*args: Any, fmt: str | None, as_json: bool, **kwargs: Any) -> Any:
+            if as_json and fmt not in (None, "json"):
+                raise BadInput(f"--json and --format {fmt} disagree: give one", field="format")
+            return command(*args, fmt="json" if as_json else (fmt or default), **kwargs)
+
+        run = click.option("--json", "as_json", is_flag=True,
+                           help="Short for --format json.")(run)
+        return click.option("--format", "fmt", type=click.Choice(choices),
+                            help=f"Output format (default {default}): "
+                            + ", ".join(choices) + "; csv columns are listed in the "
+                            "README.")(run)
+    return decorate
+
+
+tz_option = click.option("--tz", metavar="ZONE", help="Show times in this IANA zone "
+                         "(e.g. Asia/Jakarta; default BLOCKLEDGER_TZ, else UTC); JSON and "
+                         "CSV keep ISO 8601 with offsets.")
+
+
+def screen(tz: str | None) -> Any:
+    from projections.terminal import Screen, zone
+
+    return Screen(tz=zone(tz))
+
+
+def stdout() -> IO[bytes]:
+    sys.stdout.flush()
+    return sys.stdout.buffer
+
+
+@contextmanager
+def reading(total: int, label: str) -> Iterator[Callable[[int], None]]:
+    """A progress bar on stderr while many events are read and the output goes elsewhere
+    than the terminal (at a terminal, the rows themselves show progress)."""
+    if total < PROGRESS_THRESHOLD or not sys.stderr.isatty() or sys.stdout.isatty():
+        yield lambda _: None
+        return
+    from rich.console import Console
+    from rich.progress import Progress
+
+    with Progress(console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda done: bar.update(task, completed=done)
+
+
+# --- status ---------------------------------------------------------------------------------
+
+
+@click.command()
+@click.argument("platform", required=False)
+@as_of_option
+@as_known_at_option
+@click.option("--state", "states", multiple=True, metavar="STATE",
+              type=click.Choice(["blocked", "partially-blocked", "accessible"]),
+              help="Only platforms in this state (repeatable; without PLATFORM).")
+@click.option("--authority", metavar="NAME", help="Only platforms with an order by NAME.")
+@click.option("--sort", type=click.Choice(["platform", "state", "since", "blocked"]),
+              default="platform", show_default=True, help="Order of the platforms.")
+@click.option("--limit", type=click.IntRange(min=1), metavar="N", help="At most N platforms.")
+@tz_option
+@format_options()
+@pass_context
+def status(obj: Context, platform: str | None, as_of: str | None, as_known_at: str | None,
+           states: tuple[str, ...], authority: str | None, sort: str, limit: int | None,
+           tz: str | None, fmt: str) -> None:
+    """The status of PLATFORM, in full, or one row per platform, at a valid time.
+
+    --json prints the status object (a list of them without PLATFORM); --format csv one
+    row per platform (columns: README).
+    """
+    from cli import _book
+    from projections.status import all_status, platform_status, status_detail
+
+    t, k = parse_when(as_of, "as-of"), parse_when(as_known_at, "as-known-at")
+    out = screen(tz) if fmt == "table" else None
+    if platform is not None and (states or authority or limit):
+        raise BadInput("--state, --authority and --limit select platforms: give no PLATFORM",
+                       field="platform")
+    with _views(obj) as (ledger, views):
+        kept = views.current_status(platform) if views and not (t or k) else None
+        if platform is not None:
+            book = _book(ledger, views, k, platform=platform)
+            result = kept[0] if kept else platform_status(book, platform, as_of=t,
+                                                         as_known_at=k)
+            if fmt == "json":
+                _json(result)
+            elif fmt == "table":
+                from projections.status_text import platform_text
+
+                detail = status_detail(book, platform, as_of=t)
+                out.console().print(platform_text(result, detail, out))
+            else:
+                detail = status_detail(book, platform, as_of=t)
+                _records([{**result, **{k_: detail[k_] for k_ in ("targets", "since")}}],
+                         fmt, "status")
+            return
+        from projections.status_text import SORTS
+        from projections.summary import detailed, select
+
+        whole = None if views is not None else _book(ledger, views, k)
+        found = kept if kept is not None else all_status(
+            whole or _book(ledger, views, k), as_of=t, as_known_at=k)
+        found = select(found, states=states, authority=authority)
+        enrich = functools.partial(detailed, views=views, book=whole, as_of=t, as_known_at=k)
+        if sort == "since":
+            found = list(enrich(found))
+        found.sort(key=SORTS[sort])
+        found = found[:limit] if limit else found
+        if fmt == "json":
+            _json([{key: s[key] for key in s if key not in ("targets", "since")}
+                   for s in found])
+            return
+        rows = found if sort == "since" else enrich(found)
+        if fmt != "table":
+            _records(rows, fmt, "status")
+            return
+        from projections.status_text import summary_table
+
+        if not summary_table(out, rows):
+            out.line("no platforms" + (" match" if states or authority else " registered"))
+
+
+def _json(value: Any) -> None:
+    from projections.formats import write_json
+
+    write_json(value, stdout())
+
+
+def write_records(records: list[dict[str, Any]], fmt: str) -> None:
+    """Flat records in ``fmt`` (json, jsonl, csv: its columns are the records' keys)."""
+    from projections import formats
+
+    if fmt == "json":
+        _json(records)
+    elif fmt == "jsonl":
+        formats.write_jsonl(records, stdout())
+    else:
+        formats.write_csv(records, formats.columns_of(records), stdout())
+
+
+def _records(records: Iterable[dict[str, Any]], fmt: str, kind: str,
+             head: dict[str, Any] | None = None) -> int:
+    from projections import formats
+
+    columns = {"status": formats.STATUS_COLUMNS, "history": formats.HISTORY_COLUMNS}[kind]
+    return formats.streamed(records, fmt, stdout(), columns=columns, head=head)
+
+
+# --- history --------------------------------------------------------------------------------
+
+
+def event_types(given: tuple[str, ...]) -> frozenset[str]:
+    """``--type`` values, each a declared event type; an unknown one is bad input that
+    names the nearest."""
+    for name in given:
+        if name not in REGISTRY:
+            near = difflib.get_close_matches(name, list(REGISTRY), n=1, cutoff=0.5)
+            hint = f" (did you mean {near[0]}?)" if near else " ('blockledger types' lists them)"
+            raise BadInput(f"--type {name!r} is not an event type{hint}", field="type")
+    return frozenset(given)
+
+
+@click.command()
+@click.argument("subject", required=False)
+@as_of_option
+@as_known_at_option
+@click.option("--type", "types_", multiple=True, metavar="TYPE",
+              help="Only events of this type (repeatable).")
+@click.option("--since", metavar="T", help="Only what happened at or after T (valid time).")
+@click.option("--until", metavar="T", help="Only what happened by T (a bare date: the end "
+              "of that day).")
+@click.option("--operator", "recorded_by", metavar="NAME",
+              help="Only events recorded by NAME.")
+@click.option("--limit", type=click.IntRange(min=1), metavar="N", help="At most N events.")
+@tz_option
+@format_options()
+@pass_context
+def history(obj: Context, subject: str | None, as_of: str | None, as_known_at: str | None,
+            types_: tuple[str, ...], since: str | None, until: str | None,
+            recorded_by: str | None, limit: int | None, tz: str | None, fmt: str) -> None:
+    """The events about SUBJECT (a platform brings its orders and requests), by valid time;
+    without SUBJECT the whole ledger, platform by platform, streamed as it is read.
+
+    --json prints {"subject", "as_of", "as_known_at", "events": [...]}, each event with both
+    times, who recorded it, and corrected_by / retracted_by / disputed_by; --format jsonl
+    one event a line; csv one row per event, as corrected (columns: README).
+    """
+    from cli import _book
+    from projections.book import Book
+    from projections.history import Filter, ledger_rows, lines, rows
+
+    t, k = parse_when(as_of, "as-of"), parse_when(as_known_at, "as-known-at")
+    keep = Filter(types=event_types(types_),
+                  since=When.parse(since, "since").instant if since else None,
+                  until=When.parse(until, "until", end_of_day=True).instant if until else None,
+                  operator=recorded_by)
+    out = screen(tz) if fmt == "table" else None
+    known = k.instant if k else None
+    with _views(obj) as (ledger, views), reading(
+            ledger.recorder.max_notification_id() or 0 if subject is None else 0,
+            "reading the history") as advance:
+        if subject is None and views is not None:
+            found: Iterable[dict[str, Any]] = ledger_rows(views, as_of=t, as_known_at=known,
+                                                         keep=keep, read=advance)
+        else:
+            if views is None or subject is None:
+                book = _book(ledger, views, k)
+            elif any(kind == "platform" for kind, _ in views.subject_keys(subject)):
+                book = _book(ledger, views, k, platform=subject)
+            else:
+                entries = [e for kind, _ in sorted(set(views.subject_keys(subject)))
+                           for e in views.entries(subject=(kind, subject))]
+                entries.sort(key=lambda e: e.position)
+                book = Book(entries, as_known_at=known)
+            found = rows(book, lines(book, subject, as_of=t), keep)
+        if limit:
+            found = itertools.islice(found, limit)
+        if fmt == "table":
+            from projections.history_text import HistoryTable
+
+            if not HistoryTable(out).write(found) and not out.tsv:
+                out.line("no events" + (" match" if types_ or since or until or recorded_by
+                                        else ""))
+            return
+        head = {"subject": subject, "as_of": t.text if t else None,
+                "as_known_at": k.text if k else None}
+        _records(found, fmt, "history", head=head)
+
+
+# --- export and types -----------------------------------------------------------------------
+
+
+@click.command()
+@click.option("-o", "--output", metavar="FILE", help="Write to this file instead of stdout "
+              "(never over an existing file without --force, never over the ledger).")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "json", "csv"]), default="jsonl",
+              show_default=True, help="jsonl: the interchange format, as import reads it; "
+              "json: one list of those objects; csv: one row per event as corrected (as "
+              "history --format csv, platform by platform).")
+@click.option("--force", is_flag=True,
+              help="Overwrite the -o file if it exists (never the ledger's own).")
+@pass_context
+def export(obj: Context, output: str | None, fmt: str, force: bool) -> None:
+    """Export every event as JSON Lines, with recorded_at, recorded_by, position and hash."""
+    from cli_output import check_output, written
+
+    if output is not None:
+        check_output(output, force=force, target=obj.target)
+    # Only csv reads the views (an event's values as corrected); the others read the log.
+    opened = _views(obj) if fmt == "csv" else _log(obj)
+    with opened as (ledger, views), reading(
+            ledger.recorder.max_notification_id() or 0, "exporting") as advance:
+
+        def write(out: IO[bytes]) -> int:
+            from ledger.interchange import exported, write_lines
+            from projections import formats
+            from projections.history import ledger_rows
+            from projections.views import Views
+
+            if fmt == "jsonl":
+                return write_lines(_counted(ledger.entries(), advance), out)
+            if fmt == "json":
+                return formats.write_json_list(
+                    (exported(e) for e in _counted(ledger.entries(), advance)), out)
+            return formats.write_csv(ledger_rows(views or Views(ledger), read=advance),
+                                     formats.HISTORY_COLUMNS, out)
+
+        if output is None:
+            write(stdout())
+            return
+        with written(output, force=force, target=obj.target) as out:
+            n = write(out)
+    click.echo(f"exported {n} events to {output}", err=True)
+
+
+@contextmanager
+def _log(obj: Context) -> Iterator[tuple[Any, None]]:
+    with obj.ledger() as ledger:
+        yield ledger, None
+
+
+def _counted(entries: Iterable[Any], advance: Callable[[int], None]) -> Iterator[Any]:
+    for i, entry in enumerate(entries):
+        if not i % 1000:
+            advance(i)
+        yield entry
+
+
+@click.command()
+@click.option("--markdown", is_flag=True, help="As a Markdown reference.")
+@format_options()
+def types(markdown: bool, fmt: str) -> None:
+    """The event vocabulary: every type, its subject and its data fields.
+
+    --format csv has one row per field: type, subject, creates, field, option, required,
+    list, help.
+    """
+    from cli import _option_name
+
+    if fmt != "table":
+        records = [{"type": kind.name, "subject": kind.subject, "creates": kind.creates,
+                    "help": kind.help,
+                    "fields": [{"name": name, "option": _option_name(name, spec),
+                                "required": spec.required, "list": spec.is_list,
+                                "help": spec.help} for name, spec in kind.fields()]}
+                   for kind in REGISTRY.values()]
+        if fmt == "csv":
+            from projections.formats import columns_of, write_csv
+
+            flat = [{"type": r["type"], "subject": r["subject"], "creates": r["creates"],
+                     "field": f["name"], "option": f["option"], "required": f["required"],
+                     "list": f["list"], "help": f["help"]}
+                    for r in records for f in r["fields"] or [{"name": None, "option": None,
+                                                               "required": None, "list": None,
+                                                               "help": None}]]
+            write_csv(flat, columns_of(flat), stdout())
+        elif fmt == "jsonl":
+            from projections.formats import write_jsonl
+
+            write_jsonl(records, stdout())
+        else:
+            _json(records)
+        return
+    for kind in REGISTRY.values():
+        lines = [f"## `{kind.name}` ({kind.subject}{', creates it' if kind.creates else ''})"
+                 if markdown else f"{kind.name}  [{kind.subject}]", "", kind.help, ""]
+        for name, spec in kind.fields():
+            option = _option_name(name, spec) + (" (repeatable)" if spec.is_list else "")
+            need = "required" if spec.required else "optional"
+            lines.append(f"- `{name}` ({option}, {need}): {spec.help}" if markdown
+                         else f"  {name:14} {option:24} {need:9} {spec.help}")
+        click.echo("\n".join(lines) + "\n")
+
+
+def register(group: click.Group) -> None:
+    """Add the read commands to the ``blockledger`` group."""
+    for command in (status, history, export, types):
+        group.add_command(command)

@@ -1,0 +1,165 @@
+"""Records for machines: JSON, JSON Lines and CSV, written as they come.
+
+CSV has one row per record and stable columns, named by each command's column list
+(``HISTORY_COLUMNS``, ``STATUS_COLUMNS``, ...; documented in the README): times as ISO
+8601, lists joined with ``;``, objects as JSON, booleans ``true``/``false``, nothing as
+an empty cell. A history or export row carries an event's values as corrected, not the
+raw event.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import datetime
+from typing import IO, Any
+
+import orjson
+
+FORMATS = ("table", "json", "jsonl", "csv")
+
+Columns = Sequence[tuple[str, Callable[[dict[str, Any]], Any]]]
+
+
+def cell(value: Any) -> str:
+    """One CSV cell: lists joined with ``;``, objects as JSON, booleans in lower case."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return ";".join(cell(item) if not isinstance(item, dict)
+                        else orjson.dumps(item).decode() for item in value)
+    if isinstance(value, dict):
+        return orjson.dumps(value).decode() if value else ""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def write_json(value: Any, out: IO[bytes]) -> None:
+    """One JSON document, indented."""
+    out.write(orjson.dumps(value, option=orjson.OPT_INDENT_2))
+    out.write(b"\n")
+
+
+def write_jsonl(records: Iterable[dict[str, Any]], out: IO[bytes]) -> int:
+    """One JSON object a line, each as it comes; return how many."""
+    n = 0
+    for record in records:
+        out.write(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE))
+        n += 1
+    return n
+
+
+def write_json_list(records: Iterable[dict[str, Any]], out: IO[bytes], *,
+                    head: dict[str, Any] | None = None, key: str = "events") -> int:
+    """A JSON list written item by item (so memory stays flat); with ``head``, the object
+    ``head`` with the list under ``key`` last. Return how many items."""
+    if head is not None:
+        opening = orjson.dumps({**head, key: []}, option=orjson.OPT_INDENT_2)
+        out.write(opening[:opening.rindex(b"[")] + b"[")
+    else:
+        out.write(b"[")
+    n = 0
+    for record in records:
+        out.write(b",\n" if n else b"\n")
+        out.write(orjson.dumps(record, option=orjson.OPT_INDENT_2))
+        n += 1
+    out.write(b"\n]" + (b"\n}\n" if head is not None else b"\n"))
+    return n
+
+
+def write_csv(records: Iterable[dict[str, Any]], columns: Columns, out: IO[bytes]) -> int:
+    """A header, then one row per record (UTF-8, CRLF as RFC 4180); return how many."""
+    import csv
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow([name for name, _ in columns])
+    n = 0
+    for record in records:
+        writer.writerow([cell(get(record)) for _, get in columns])
+        n += 1
+        if buffer.tell() > 1 << 16:
+            out.write(buffer.getvalue().encode("utf-8"))
+            buffer.seek(0)
+            buffer.truncate()
+    out.write(buffer.getvalue().encode("utf-8"))
+    return n
+
+
+def columns_of(records: Sequence[dict[str, Any]]) -> Columns:
+    """CSV columns for flat records: their keys, in first-seen order."""
+    names = list(dict.fromkeys(key for record in records for key in record))
+    return [(name, _getter(name)) for name in names]
+
+
+def _getter(name: str) -> Callable[[dict[str, Any]], Any]:
+    return lambda record: record.get(name)
+
+
+def _sources(row: dict[str, Any]) -> list[str]:
+    return [s.get("url") or s.get("title") or "" for s in row.get("sources", [])]
+
+
+#: history and export --format csv: one row per event, as corrected.
+HISTORY_COLUMNS: Columns = [
+    ("position", lambda r: r.get("position")),
+    ("id", lambda r: r["id"]),
+    ("type", lambda r: r["type"]),
+    ("subject", lambda r: r["subject"]),
+    ("occurred_at", lambda r: r["occurred_at"]),
+    ("summary", lambda r: r.get("summary")),
+    ("recorded_at", lambda r: r.get("recorded_at")),
+    ("recorded_by", lambda r: r.get("recorded_by")),
+    ("sources", _sources),
+    ("note", lambda r: r.get("note")),
+    ("corrected_by", lambda r: r.get("corrected_by")),
+    ("retracted_by", lambda r: r.get("retracted_by")),
+    ("disputed_by", lambda r: r.get("disputed_by")),
+    ("original", lambda r: r.get("original")),
+    ("data", lambda r: r.get("data")),
+]
+
+
+def _in_effect(status: dict[str, Any]) -> list[str]:
+    return [o["ref"] for o in status["orders"] if o["state"] != "lifted"]
+
+
+#: status --format csv: one row per platform.
+STATUS_COLUMNS: Columns = [
+    ("platform", lambda s: s["platform"]),
+    ("name", lambda s: s["name"]),
+    ("state", lambda s: s["state"]),
+    ("since", lambda s: s.get("since")),
+    ("blocked_targets", lambda s: s["blocked_targets"]),
+    ("registered_targets", lambda s: s.get("targets")),
+    ("orders_in_effect", _in_effect),
+    ("authorities", lambda s: sorted({o["authority"] for o in s["orders"]})),
+    ("orders", lambda s: [f"{o['ref']}:{o['state']}" for o in s["orders"]]),
+    ("normalizations", lambda s: [f"{r['ref']}:{r['state']}" for r in s["normalizations"]]),
+    ("divergent", lambda s: s["divergent"]),
+    ("disputed", lambda s: s["disputed"] or any(
+        o.get("disputed") for o in [*s["orders"], *s["normalizations"]])),
+    ("as_of", lambda s: s["as_of"]),
+    ("as_known_at", lambda s: s["as_known_at"]),
+]
+
+
+def streamed(records: Iterable[dict[str, Any]], fmt: str, out: IO[bytes], *,
+             columns: Columns, head: dict[str, Any] | None = None,
+             key: str = "events") -> int:
+    """``records`` written in ``fmt`` (json, jsonl or csv); return how many."""
+    if fmt == "jsonl":
+        return write_jsonl(records, out)
+    if fmt == "csv":
+        return write_csv(records, columns, out)
+    return write_json_list(records, out, head=head, key=key)
+
+
+def counted(records: Iterable[Any], advance: Callable[[int], None]) -> Iterator[Any]:
+    """``records`` as they come, calling ``advance`` with each one's index."""
+    for i, record in enumerate(records):
+        advance(i)
+        yield record

@@ -1,0 +1,167 @@
+"""Status for a person: one platform in full (everything ``status --json`` says, and each
+order's course), or one row per platform (``projections.terminal``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from projections.terminal import Column, Screen, Table, clean, indented
+
+STATE_STYLE = {
+    "blocked": "bold red", "partially-blocked": "bold yellow", "accessible": "bold green",
+    "in-effect": "red", "partially-lifted": "yellow", "temporarily-lifted": "yellow",
+    "lifted": "green", "open": "yellow", "granted": "green", "denied": "red",
+    "pending": "yellow", "committed": "cyan", "met": "green", "waived": "dim",
+}
+
+#: How ``status --sort`` may order the summary, and by what.
+SORTS = {
+    "platform": lambda s: s["platform"],
+    "state": lambda s: (s["state"], s["platform"]),
+    "since": lambda s: (s.get("since") or "", s["platform"]),
+    "blocked": lambda s: (-len(s["blocked_targets"]), s["platform"]),
+}
+
+
+def styled(state: str) -> Any:
+    from rich.text import Text
+
+    return Text(clean(state), style=STATE_STYLE.get(state, ""))
+
+
+def platform_text(status: dict[str, Any], detail: dict[str, Any] | None,
+                  screen: Screen) -> Any:
+    """One platform's status as rich renderables: its state and since when, its blocked
+    targets, each order (state, from -> to, lifts), each request and its conditions, the
+    latest observations (divergent ones highlighted) and what is disputed."""
+    from rich.console import Group
+    from rich.text import Text
+
+    tz, detail = screen.time, detail or {}
+    head = Text.assemble((clean(f"{status['name']} ({status['platform']})"), "bold"), ": ",
+                         styled(status["state"]))
+    if detail.get("since"):
+        head.append(f" since {tz(detail['since'])}")
+    when = [f"as of {status['as_of']}"] if status["as_of"] else []
+    when += [f"as known at {status['as_known_at']}"] if status["as_known_at"] else []
+    if when:
+        head.append(clean(f"  ({', '.join(when)})"), style="dim")
+    if status["disputed"]:
+        head.append("  disputed", style="bold magenta")
+    parts: list[Any] = [head]
+    registered = detail.get("targets")
+    blocked = status["blocked_targets"]
+    count = f"{len(blocked)} of {len(registered)}" if registered else f"{len(blocked)}"
+    if blocked:
+        parts.append(indented(Text(clean(f"blocked ({count} targets): {', '.join(blocked)}")),
+                              2))
+    elif registered:
+        parts.append(indented(Text(f"no target blocked ({len(registered)} registered)"), 2))
+    for order in status["orders"]:
+        parts.extend(_order(order, detail.get("orders", {}).get(order["ref"]), tz))
+    for request in status["normalizations"]:
+        line = Text.assemble("request ", (clean(request["ref"]), "bold"), ": ",
+                             styled(request["state"]))
+        if request.get("disputed"):
+            line.append("  disputed", style="bold magenta")
+        conditions = list(request["conditions"].items())
+        if conditions:
+            line.append("; conditions: ")
+            for i, (condition, state) in enumerate(conditions):
+                line.append_text(Text.assemble(", " if i else "", f"{clean(condition)} ",
+                                               styled(state)))
+        parts.append(indented(line, 2))
+    parts.extend(_observed(status, tz))
+    for dispute in detail.get("disputes", []):
+        parts.append(indented(Text.assemble(
+            ("disputed: ", "bold magenta"),
+            clean(f"{dispute['type']} of {tz(dispute['occurred_at'])} ({dispute['subject']},"
+                  f" {dispute['id'][:8]}): {dispute['summary']}")), 2))
+        for claim in dispute["claims"]:
+            parts.append(indented(Text(clean(f"claim: {claim}"), style="magenta"), 4))
+    return Group(*parts)
+
+
+def _order(order: dict[str, Any], periods: dict[str, Any] | None, tz: Any) -> list[Any]:
+    from rich.text import Text
+
+    line = Text.assemble("order ", (clean(order["ref"]), "bold"), clean(
+        f" by {order['authority']}: "), styled(order["state"]))
+    if periods and periods.get("from"):
+        end = tz(periods["to"]) if periods.get("to") else "now"
+        line.append(f", {tz(periods['from'])} -> {end}")
+    held = len(order["blocked_targets"])
+    line.append(f" ({held} target{'s' if held != 1 else ''} blocked)")
+    if order.get("disputed"):
+        line.append("  disputed", style="bold magenta")
+    out = [indented(line, 2)]
+    for step in (periods or {}).get("steps", []):
+        if step["what"] == "blocked":
+            continue
+        targets = ", ".join(step["targets"]) or "all it held"
+        until = f" until {tz(step['until'])}" if step.get("until") else ""
+        out.append(indented(Text(clean(f"{step['what']} {tz(step['at'])}{until}: {targets}"),
+                                 style="yellow" if until else ""), 4))
+    return out
+
+
+def _observed(status: dict[str, Any], tz: Any) -> list[Any]:
+    from rich.text import Text
+
+    observed, divergent = status["observed"], set(status["divergent"])
+    if not observed:
+        return []
+    out: list[Any] = [indented(Text(f"observed ({len(divergent)} divergent):"
+                                    if divergent else "observed:"), 2)]
+    for target, seen in observed.items():
+        word = "reachable" if seen["accessible"] else "unreachable"
+        where = f" on {seen['network']}" if seen.get("network") else ""
+        line = Text()
+        if target in divergent:
+            line.append("DIVERGENT ", style="bold red")
+            line.append(clean(target), style="bold red")
+            why = ("reachable while ordered blocked" if seen["accessible"]
+                   else "unreachable though no order held it")
+            line.append(clean(f": {word} at {tz(seen['at'])}{where} ({why})"))
+        else:
+            line.append(clean(f"{target}: {word} at {tz(seen['at'])}{where}"))
+        out.append(indented(line, 4))
+    return out
+
+
+def summary_table(screen: Screen, statuses: Iterable[dict[str, Any]]) -> int:
+    """One row per platform: state, since when, blocked of registered targets, orders in
+    effect; return how many rows."""
+    from rich.text import Text
+
+    def text(value: Any, style: str = "") -> Any:
+        return Text(clean(value), style=style)
+
+    def targets(s: dict[str, Any]) -> str:
+        registered = s.get("targets")
+        return (f"{len(s['blocked_targets'])}/{len(registered)}" if registered is not None
+                else str(len(s["blocked_targets"])))
+
+    def orders(s: dict[str, Any]) -> Any:
+        live = [o for o in s["orders"] if o["state"] != "lifted"]
+        authorities = sorted({o["authority"] for o in live})
+        return text(f"{len(live)} of {len(s['orders'])}"
+                    + (f" ({', '.join(authorities)})" if authorities else ""))
+
+    def platform(s: dict[str, Any]) -> Any:
+        cell = Text.assemble((clean(s["platform"]), "bold"))
+        if s["name"] != s["platform"]:
+            cell.append(clean(f" {s['name']}"))
+        for word, show in (("divergent", s["divergent"]), ("disputed", s["disputed"])):
+            if show:
+                cell.append(f" {word}", style="magenta")
+        return cell
+
+    table = Table(screen, Column("platform", 0, platform), [
+        Column("state", 17, lambda s: styled(s["state"])),
+        Column("since", 16, lambda s: text(screen.time(s.get("since")))),
+        Column("blocked", 9, lambda s: text(targets(s)), justify="right"),
+        Column("orders in effect", 24, orders),
+    ], least=14, main_first=True)
+    return table.write(statuses)

@@ -1,0 +1,52 @@
+"""The one-row-per-platform summary: statuses filtered, sorted and cut, each with what a
+person reads beside it (registered targets, since when), folded a few platforms at a time."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from domain.values import When
+from projections.book import Book
+from projections.status import status_detail
+from projections.views import Views
+
+#: Platforms whose rows one query reads while their details are folded.
+PLATFORMS = 50
+
+
+def select(statuses: Iterable[dict[str, Any]], *, states: Sequence[str] = (),
+           authority: str | None = None) -> list[dict[str, Any]]:
+    """The statuses in one of ``states`` (all without), with an order by ``authority``
+    (any case)."""
+    wanted = authority.casefold() if authority else None
+    return [s for s in statuses
+            if (not states or s["state"] in states)
+            and (wanted is None or any(o["authority"].casefold() == wanted
+                                       for o in s["orders"]))]
+
+
+def detailed(statuses: Sequence[dict[str, Any]], *, views: Views | None, book: Book | None,
+             as_of: When | None = None, as_known_at: When | None = None,
+             ) -> Iterator[dict[str, Any]]:
+    """Each status with ``targets`` (registered) and ``since`` added, as they come: from
+    each platform's own rows in the views, or from ``book`` (the whole ledger's)."""
+    now = datetime.now(UTC)
+    known = as_known_at.instant if as_known_at else None
+    for start in range(0, len(statuses), PLATFORMS):
+        chunk = statuses[start:start + PLATFORMS]
+        books: dict[str, Book] = {}
+        if views is not None:
+            keys = {views.blind(s["platform"]): s["platform"] for s in chunk}
+            held = views.store.platform_rows(sorted(keys))
+            books = {ref: Book(views._decoded(held.get(key, ())), as_known_at=known)
+                     for key, ref in keys.items()}
+        for status in chunk:
+            ref = status["platform"]
+            source = books.get(ref) or book
+            if source is None:
+                yield status
+                continue
+            detail = status_detail(source, ref, as_of=as_of, now=now)
+            yield {**status, "targets": detail["targets"], "since": detail["since"]}

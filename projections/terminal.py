@@ -1,0 +1,243 @@
+"""Text for a person: tables at the terminal's width, plain text when piped.
+
+At a terminal (``COLUMNS`` honoured) a table fits the width: the column that says what
+happened is the last to shrink and is wrapped, never cut; lower-priority columns are
+folded into it or dropped as the width shrinks. Piped, the output has no colour and no box
+drawing: aligned columns at ``COLUMNS`` when it is set, else one tab-separated line per
+record, as long as it needs to be.
+
+Everything shown comes from events, which are hostile input: every cell is built as a
+``rich.text.Text`` (never parsed as markup, so ``[bold]`` stays literal) from ``clean``,
+which drops escape sequences, control characters and bidi overrides.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import unicodedata
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, tzinfo
+from typing import IO, Any
+
+from domain.errors import BadInput
+
+#: An ANSI/VT escape sequence (CSI, OSC, or a two-character escape), removed whole so that
+#: none of its printable tail ("[31m") is left behind.
+_ESCAPE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])"
+                     r"|\x9b[0-?]*[ -/]*[@-~]")
+#: Rows a streamed table renders at once (widths are fixed, so chunks line up).
+CHUNK = 200
+
+
+#: Bidi overrides, embeddings and isolates: they reorder what follows them on screen.
+_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u061c\ufeff")
+
+
+def clean(value: object) -> str:
+    """``value`` as one line of safe text: escape sequences, control characters (C0, C1),
+    bidi overrides and isolates removed; tabs, newlines and line separators become spaces.
+    Joiners and directional marks stay (Persian and Hindi text needs them), as the ledger
+    keeps them."""
+    text = _ESCAPE.sub("", "" if value is None else str(value))
+    if text.isascii() and text.isprintable():
+        return text
+    out = []
+    for char in text:
+        if char in "\t\n\r\v\f\u2028\u2029\x85":
+            out.append(" ")
+        elif char not in _BIDI and unicodedata.category(char) not in ("Cc", "Cs"):
+            out.append(char)
+    return "".join(out)
+
+
+def zone(name: str | None) -> tzinfo:
+    """The time zone to show times in: ``name`` (an IANA name, from ``--tz``), else
+    ``BLOCKLEDGER_TZ``, else UTC; ``BadInput`` naming it when it is no zone."""
+    name = name or os.environ.get("BLOCKLEDGER_TZ") or None
+    if name is None or name.upper() == "UTC":
+        return UTC
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise BadInput(f"--tz {name!r} is not a time zone: give an IANA name such as "
+                       "Asia/Jakarta or UTC", field="tz") from None
+
+
+def zone_name(tz: tzinfo) -> str:
+    return "UTC" if tz is UTC else str(getattr(tz, "key", tz))
+
+
+def show_time(text: str | None, tz: tzinfo = UTC) -> str:
+    """An ISO 8601 time for a person, in ``tz``, to the minute: a bare date (day
+    precision) is shown as it is."""
+    if not text:
+        return ""
+    if len(text) <= 10:
+        return text
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return clean(text)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+
+
+def short_ids(ids: Iterable[str], *, least: int = 8) -> dict[str, str]:
+    """Each id shortened to its shortest prefix (at least ``least`` characters) that no
+    other of ``ids`` shares."""
+    unique = sorted(set(ids))
+    out = {}
+    for i, full in enumerate(unique):
+        length = least
+        for other in (unique[i - 1] if i else "", unique[i + 1] if i + 1 < len(unique) else ""):
+            while length < len(full) and other[:length] == full[:length]:
+                length += 1
+        out[full] = full[:length]
+    return out
+
+
+class Screen:
+    """Where text goes and how: a terminal (colour, boxes, its width) or a pipe (plain).
+
+    ``width`` is ``COLUMNS`` when set, else the terminal's; None for a pipe without
+    ``COLUMNS`` (tab-separated lines, no width at all).
+    """
+
+    def __init__(self, *, tz: tzinfo = UTC, file: IO[str] | None = None,
+                 terminal: bool | None = None):
+        self.tz = tz
+        self.file = file
+        stream = file or sys.stdout
+        self.terminal = stream.isatty() if terminal is None else terminal
+        columns = os.environ.get("COLUMNS", "")
+        width = int(columns) if columns.isdigit() and int(columns) >= 20 else None
+        if width is None and self.terminal:
+            import shutil
+
+            width = shutil.get_terminal_size().columns
+        self.width = width
+
+    @property
+    def tsv(self) -> bool:
+        """Piped with no width: records as tab-separated lines."""
+        return not self.terminal and self.width is None
+
+    def console(self) -> Any:
+        """A rich console for this screen: no markup or highlighting of its own (cells are
+        ``Text``), colour only at a terminal."""
+        from rich.console import Console
+
+        return Console(file=self.file, width=self.width or 10_000, highlight=False,
+                       markup=False, emoji=False, force_terminal=self.terminal,
+                       no_color=not self.terminal, soft_wrap=self.width is None)
+
+    def line(self, text: str = "") -> None:
+        """One line of plain text (already clean)."""
+        print(text, file=self.file or sys.stdout)
+
+    def time(self, text: str | None) -> str:
+        return show_time(text, self.tz)
+
+
+def indented(renderable: Any, by: int) -> Any:
+    """``renderable`` indented ``by`` columns, its wrapped lines too."""
+    from rich.padding import Padding
+
+    return Padding(renderable, (0, 0, 0, by))
+
+
+class Column:
+    """A table column: its header, how wide it may be, and how to fill it."""
+
+    def __init__(self, header: str, width: int, cell: Any, *, style: str = "",
+                 justify: str = "left"):
+        self.header, self.width, self.cell = header, width, cell
+        self.style, self.justify = style, justify
+
+
+class Table:
+    """A table written in chunks as its rows come: at a terminal the columns that fit
+    ``screen.width`` (``main`` wrapped, never cut), piped plain aligned text or
+    tab-separated lines.
+
+    ``columns`` are in priority order after ``main``: each is shown while ``main`` keeps
+    ``least`` characters; those left out go to ``fold``, which adds them to the main cell.
+    """
+
+    def __init__(self, screen: Screen, main: Column, columns: Sequence[Column], *,
+                 first: Sequence[Column] = (), least: int = 36, fold: Any = None,
+                 main_first: bool = False):
+        self.screen, self.main, self.fold = screen, main, fold
+        self.main_first = main_first
+        shown = list(first)
+        if screen.width is not None:
+            edge = 4 if screen.terminal else 0
+            used = edge + sum(c.width + 3 for c in shown) + 3
+            for column in columns:  # in priority order: the first that does not fit ends it
+                if screen.width - used - column.width - 3 < least:
+                    break
+                shown.append(column)
+                used += column.width + 3
+        else:
+            shown += columns
+        self.shown = shown
+        self.folded = [c for c in columns if c not in shown]
+        self.rows = 0
+
+    def write(self, records: Iterable[Any]) -> int:
+        """Write ``records`` (as they come, ``CHUNK`` at a time); return how many."""
+        chunk: list[Any] = []
+        for record in records:
+            chunk.append(record)
+            if len(chunk) >= CHUNK:
+                self._flush(chunk)
+                chunk = []
+        if chunk or not self.rows:
+            self._flush(chunk)
+        return self.rows
+
+    def _main_cell(self, record: Any) -> Any:
+        from rich.text import Text
+
+        cell = self.main.cell(record)
+        if self.fold is not None and self.folded:
+            head = self.fold(record, self.folded)
+            if head is not None and head.plain:
+                cell = Text.assemble(head, "\n", cell)
+        return cell
+
+    def _flush(self, chunk: list[Any]) -> None:
+        screen = self.screen
+        order = [self.main, *self.shown] if self.main_first else [*self.shown, self.main]
+        if screen.tsv:
+            if not self.rows:
+                screen.line("\t".join(c.header for c in order))
+            for record in chunk:
+                cells = [c.cell(record) for c in order]
+                screen.line("\t".join(getattr(x, "plain", str(x)).replace("\n", " ")
+                                      for x in cells))
+            self.rows += len(chunk)
+            return
+        from rich import box
+        from rich.table import Table as RichTable
+
+        table = RichTable(box=box.SIMPLE_HEAD if screen.terminal else None,
+                          show_header=not self.rows, show_edge=False, pad_edge=False,
+                          padding=(0, 1), expand=True, header_style="bold")
+        for column in order:
+            if column is self.main:
+                table.add_column(column.header, ratio=1, overflow="fold", min_width=12)
+            else:
+                table.add_column(column.header, width=column.width, min_width=column.width,
+                                 max_width=column.width, style=column.style, overflow="fold",
+                                 justify=column.justify)  # type: ignore[arg-type]
+        for record in chunk:
+            table.add_row(*[self._main_cell(record) if c is self.main else c.cell(record)
+                            for c in order])
+        screen.console().print(table)
+        self.rows += len(chunk)
