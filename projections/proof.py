@@ -10,6 +10,14 @@ each other checkpoint's consistency with the cited one; and every record's signa
 rules ``verify`` applies to the ledger (``ledger.signatures.check``, run on the records).
 A report of the wrong shape is ``BadInput`` (exit 2); one that does not verify is
 ``ReportFailure`` (exit 3), naming the first thing that fails.
+
+An HTML report embeds its JSON report (``report_html.EMBED_OPEN``): ``embedded_report``
+takes it out exactly, and it is proven as a JSON report is. What a reader sees of the page
+is another thing, which an attacker may edit while leaving the JSON intact: ``check_page``
+renders the proven report again (in the zone and on the paper the page names, with the
+bundled templates or the ones given) and the page must be exactly that, byte for byte;
+otherwise only its embedded JSON is proven, and ``verify-proof`` says so and fails unless
+asked to prove the JSON alone.
 """
 
 from __future__ import annotations
@@ -45,7 +53,7 @@ from projections.provenance import (
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 RECORD_FIELDS = frozenset(HASHED_FIELDS) | {"leaf_index", "proof", "signature"}
 #: What the producer says and nothing proves; the report's signature covers them.
-STATEMENTS = ("generated_at", "ledger", "verification", "report_signature")
+STATEMENTS = ("generated_at", "ledger", "verification", "report_signature", "produced_by")
 
 
 class ReportFailure(IntegrityFailure, Refused):
@@ -315,3 +323,59 @@ def _compare(expected: dict[str, Any], actual: dict[str, Any]) -> None:
                             "report was altered)")
     raise ReportFailure(f"the report's {path} is not what the proven events and signed "
                         "checkpoint give (the report was altered)")
+
+
+# -- an HTML report --------------------------------------------------------------------------
+
+_PAGE_HEAD = re.compile(r'<!DOCTYPE html>\n<html lang="en" data-tz="([^"<>]*)"'
+                        r'(?: data-paper="(a4|letter)")?>')
+
+
+def embedded_report(page: str) -> str:
+    """The JSON text of the report an HTML report embeds, exactly as embedded. The JSON
+    holds no ``<`` (the page writes it as ``\\u003c``), so it ends at the first
+    ``</script>``; a page with no embedded report, or two, is refused."""
+    from projections.report_html import EMBED_OPEN
+
+    found = page.count(EMBED_OPEN)
+    if found == 0:
+        raise BadInput("an HTML file without an embedded report (blockledger's HTML reports "
+                       "embed theirs; give the JSON report instead)")
+    if found > 1:
+        raise ReportFailure(f"the page embeds {found} reports: which one a reader sees is "
+                            "unclear (altered)")
+    start = page.index(EMBED_OPEN) + len(EMBED_OPEN)
+    end = page.find("</script>", start)
+    if end < 0:
+        raise BadInput("the page's embedded report never ends (truncated?)")
+    return page[start:end]
+
+
+def check_page(page: str, report: dict[str, Any], template_dir: str | None = None) -> None:
+    """Raise ``ReportFailure`` unless ``page`` is exactly what the (proven) ``report``
+    renders to, in the zone and on the paper the page names."""
+    from html import unescape
+
+    from projections.report_html import render_html
+    from projections.report_times import Clock, parse_zone
+
+    head = _PAGE_HEAD.match(page)
+    try:
+        zone = parse_zone(unescape(head.group(1))) if head else None
+    except BadInput:
+        zone = None
+    if head is None or zone is None:
+        raise ReportFailure("the page does not open as blockledger's HTML reports do (its "
+                            "zone or paper is not one it writes): only its embedded JSON "
+                            "is proven")
+    expected = render_html(report, clock=Clock(zone), paper=head.group(2),
+                           template_dir=template_dir)
+    if expected != page:
+        line = next((n for n, (a, b) in enumerate(zip(expected.splitlines(),
+                                                      page.splitlines(), strict=False), 1)
+                     if a != b), min(expected.count("\n"), page.count("\n")) + 1)
+        raise ReportFailure(
+            f"the page differs from what its proven report renders to (from line {line}): "
+            "what it shows was altered, or it was made with other templates (pass "
+            "--template DIR) or another version of blockledger; only its embedded JSON is "
+            "proven (--embedded-only checks that alone)")

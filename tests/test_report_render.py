@@ -16,8 +16,10 @@ from typing import Any
 
 import pytest
 from markdown_it import MarkdownIt
+from markupsafe import escape as markup_escape
 from prov import model as pm
 
+from projections.proof import embedded_report
 from projections.report_render import render_html, render_markdown, render_prov
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -105,6 +107,7 @@ def make_report() -> dict[str, Any]:
 
 
 PAYLOADS = ['<script>alert(1)</script>', '"><img src=x onerror=alert(1)>',
+            '</script><script>alert(1)</script><!--', '";}body{display:none}@import "x',
             "[click](javascript:alert(1)) ![x](https://evil.example/x.png) "
             "<https://evil.example> # heading\n# heading\n- item\n<b>bold</b>"]
 
@@ -153,7 +156,12 @@ class Page(HTMLParser):
 ALLOWED_TAGS = {"html", "head", "meta", "title", "style", "body", "h1", "h2", "h3", "p",
                 "section", "span", "i", "b", "svg", "line", "text", "circle", "a", "code",
                 "dl", "dt", "dd", "ol", "ul", "li", "br", "blockquote", "details", "summary",
-                "pre"}
+                "pre", "table", "thead", "tbody", "tr", "th", "td", "strong", "rect", "path",
+                "script"}  # script: only the embedded JSON report (checked below)
+
+
+def scripts(page: Page) -> list[dict[str, str | None]]:
+    return [attrs for tag, attrs in page.tags if tag == "script"]
 
 
 def markdown_as_html(report: dict[str, Any]) -> Page:
@@ -225,14 +233,23 @@ class TestHtml:
         assert "m-corrected" in page and "m-retracted" in page and "m-disputed" in page
         assert escape(PILKITA["quote"]) in page
 
-    def test_timeline_has_one_mark_per_event(self):
-        """The timeline links one mark to each event, struck through when retracted."""
+    def test_timeline_labels_the_block_and_links_its_marks(self):
+        """The order's lane draws its block, labelled in words; every mark links an event."""
+        report = make_report()
+        text = render_html(report)
+        page = Page(text)
+        assert '<text class="label l-blocked"' in text and ">blocked</text>" in text
+        marks = {a["href"] for tag, a in page.tags if tag == "a" and
+                 str(a.get("href")).startswith("#ev-")}
+        assert marks and marks <= {f"#ev-{n}" for n in range(1, 8)}
+        assert page.count("svg") == 1
+
+    def test_embeds_the_report_exactly(self):
+        """The page carries the JSON report in one inert script element, parsed back equal."""
         report = make_report()
         page = Page(render_html(report))
-        marks = [a["href"] for tag, a in page.tags if tag == "a" and
-                 str(a.get("href")).startswith("#ev-")]
-        assert sorted(set(marks)) == sorted(f"#ev-{n}" for n in range(1, 8))
-        assert page.count("svg") == 1
+        assert scripts(page) == [{"type": "application/json", "id": "blockledger-report"}]
+        assert json.loads(embedded_report(render_html(report))) == report
 
     def test_loads_nothing(self):
         """No element fetches anything; only source links point outside the page."""
@@ -253,10 +270,18 @@ class TestHtml:
         """The payload shows as text in every field and never as markup."""
         text = render_html(poisoned(payload))
         page = Page(text)
-        assert "<script" not in text and "<img" not in text and "<b>bold" not in text
-        assert escape(" ".join(payload.split())) in text or escape(payload) in text
+        assert text.count("<script") == 1 and text.count("</script>") == 1
+        assert "<img" not in text and "<b>bold" not in text
+        assert scripts(page) == [{"type": "application/json", "id": "blockledger-report"}]
+        assert json.loads(embedded_report(text)) == poisoned(payload)
+        # html.escape and markupsafe (Jinja2's) write a quote differently (&quot;, &#34;)
+        assert any(esc(shown) in text for esc in (escape, markup_escape)
+                   for shown in (" ".join(payload.split()), payload))
         assert {tag for tag, _ in page.tags} <= ALLOWED_TAGS
         assert not any(k.startswith("on") for _, attrs in page.tags for k in attrs)
+        # the running header's CSS strings hold the subject, escaped for CSS
+        assert not any("body{display:none}" in s or "@import" in s or "</" in s
+                       for s in page.styles)
         # only the http(s) source URL is a link, and the payload stays inside its attribute
         assert set(page.hrefs()) - {f"#ev-{n}" for n in range(1, 8)} == {
             "https://example.org/" + payload}

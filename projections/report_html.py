@@ -1,0 +1,138 @@
+"""The provenance report as one self-contained HTML page, from Jinja2 templates.
+
+Why Jinja2: everything in a report is hostile input (a note, a source title, a target
+name), and Jinja2's autoescaping escapes every value the template prints unless the code
+says it is already safe; and an organisation can restyle a report (its CSS, its wording,
+its layout) by giving a directory of its own templates (``report --template DIR``: a file
+there replaces the bundled one of the same name, so ``report.css`` alone restyles the page)
+without touching code.
+
+What is passed as already safe, and why it is: the event details and the header
+(``report_render._rows``/``_header``, which escape every user value with
+``markupsafe.escape`` themselves, as the Markdown renderer escapes it for Markdown), the
+CSS strings of the running header (``css_string``: every character but letters, digits and
+spaces written as a CSS escape) and the embedded JSON report (``embedded_json``: ``<``,
+``>``, ``&`` and the line separators written as JSON ``\\u`` escapes, so that no
+``</script>`` can end it early, and it parses to exactly the same report).
+
+The page loads nothing (a Content-Security-Policy forbids it, and no element has a source),
+needs no script, and prints: A4 or Letter, the subject and checkpoint in the running
+header, page numbers in the footer (CSS paged media margin boxes), no event split across
+pages.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import orjson
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, StrictUndefined
+from markupsafe import Markup, escape
+
+from domain.errors import BadInput
+from projections.report_render import (
+    _MARKS,
+    HOW_TO_CHECK,
+    KINDS,
+    _colour,
+    _Format,
+    _header,
+    _http,
+    _plain,
+    _rows,
+    _valid,
+    _verdict,
+    first_line,
+    produced_by,
+)
+from projections.report_summary import period_words, summarise
+from projections.report_timeline import timeline
+from projections.report_times import Clock
+
+#: The id of the script element that holds the JSON report (``verify-proof`` reads it).
+EMBED_ID = "blockledger-report"
+EMBED_OPEN = f'<script type="application/json" id="{EMBED_ID}">'
+PAPERS = {"a4": "A4", "letter": "letter"}
+_CODE_TICKS = re.compile(r"`([^`]*)`")
+_JSON_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028",
+                 "\u2029": "\\u2029"}
+
+
+def _h(value: Any) -> str:
+    return str(escape(_plain(value)))
+
+
+def _link(url: str, title: str | None) -> str:
+    if not _http(url):
+        return f'{title + " " if title else ""}<span class="mono">{_h(url)}</span>'
+    link = f'<a href="{_h(url)}" rel="noreferrer">{title or _h(url)}</a>'
+    return link + (f' <span class="mono">{_h(url)}</span>' if title else "")
+
+
+HTML = _Format(
+    text=_h, code=lambda s: f"<code>{_h(s)}</code>", link=_link,
+    items=lambda xs, num: ("<ol>" if num else "<ul>") + "".join(f"<li>{x}</li>" for x in xs)
+    + ("</ol>" if num else "</ul>"),
+    ref=lambda i, n: f'<a href="#ev-{n}">{_h(i)}</a>' if n else f"<code>{_h(i)}</code>")
+
+
+def embedded_json(report: dict[str, Any]) -> Markup:
+    """The report as JSON that is inert inside a script element and parses back to it."""
+    text = orjson.dumps(report).decode()
+    return Markup(re.sub("[<>&\u2028\u2029]", lambda m: _JSON_ESCAPES[m.group()], text))
+
+
+def css_string(value: Any) -> Markup:
+    """A CSS string literal of ``value``: inert in a style element, whatever it holds."""
+    text = _plain(value)[:200]
+    return Markup('"' + "".join(c if c.isascii() and (c.isalnum() or c == " ")
+                                else f"\\{ord(c):x} " for c in text) + '"')
+
+
+def environment(template_dir: str | None = None) -> Environment:
+    """The templates: ``template_dir``'s first, then the bundled ones."""
+    loaders: list[Any] = [PackageLoader("projections", "templates")]
+    if template_dir is not None:
+        loaders.insert(0, FileSystemLoader(template_dir))
+    env = Environment(loader=ChoiceLoader(loaders), autoescape=True, undefined=StrictUndefined,
+                      trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    env.filters["css_string"] = css_string
+    return env
+
+
+def render_html(report: dict[str, Any], *, clock: Clock | None = None,
+                paper: str | None = None, template_dir: str | None = None) -> str:
+    """The report as one self-contained HTML5 page: a summary and a timeline of when each
+    order was in force on top, then the ledger, checkpoint and every event with its proof;
+    the JSON report embedded. ``paper`` (``a4``, ``letter``) fixes the printed page size;
+    without it the printer's is used."""
+    clock = clock or Clock()
+    if paper is not None and paper not in PAPERS:
+        raise BadInput(f"unknown paper {paper!r}: give a4 or letter", field="paper")
+    summary = summarise(report)
+    events = report.get("events") or []
+    where = {str(ev.get("id")): n for n, ev in enumerate(events, 1)}
+    ok, verdict = _verdict(report)
+    checkpoint = report.get("checkpoint") or {}
+    shown = [{
+        "number": n, "type": ev.get("type"), "subject": ev.get("subject"),
+        "when": clock.text(_valid(ev)), "summary": ev.get("summary"),
+        "colour": _colour(ev), "retracted": bool(ev.get("retracted_by")),
+        "marks": [w for k, w in _MARKS if ev.get(k)], "id": ev.get("id"),
+        "rows": [(k, Markup(v)) for k, v in _rows(ev, where, HTML, clock)],
+    } for n, ev in enumerate(events, 1)]
+    template = environment(template_dir).get_template("report.html.j2")
+    return template.render(
+        report=report, subject=report.get("subject"), ok=ok, verdict=verdict,
+        failed=first_line(report), produced_by=produced_by(report), clock=clock,
+        zone=clock.described(summary.at), paper=PAPERS.get(paper or ""), paper_key=paper,
+        summary=summary, timeline=timeline(summary, clock), period_words=period_words,
+        legend=[(label, colour) for label, colour, _ in KINDS.values()],
+        header=[(k, Markup(v)) for k, v in _header(report, HTML, clock)],
+        note=checkpoint.get("note"),
+        running=f"checkpoint of {_plain(checkpoint.get('tree_size'))} events, "
+                f"{clock.text(checkpoint.get('time'))}" if checkpoint else "no checkpoint",
+        events=shown, how=[Markup(_CODE_TICKS.sub(r"<code>\1</code>", str(escape(s))))
+                           for s in HOW_TO_CHECK],
+        embedded=embedded_json(report), embed_id=EMBED_ID)

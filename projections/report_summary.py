@@ -1,0 +1,313 @@
+"""What a provenance report says at a glance: the subject's state at the report's time,
+each order's authority, basis and targets, every interval in which it was in force, and the
+requests with their conditions.
+
+Nothing here knows the blocking rules: the report's own events, as they count now (a
+correction's ``current`` values applied, retracted events left out, as the report states
+them), are folded again by the ledger's own code (``projections.book.Book`` over
+``domain.timeline.fold``, and ``projections.status.platform_status``), at every instant
+where an order's state can change (each of its events, and the end of each temporary
+lift). So the intervals are exactly what ``status --as-of`` answers at any time between.
+
+A report whose events cannot be read as facts (hand-made, or hostile) gets a summary that
+says so (``problem``), and the rest of the report renders as before.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from attrs import field, frozen
+
+from domain.declaration import REGISTRY
+from domain.fact import Fact
+from domain.timeline import OrderState, RequestState, valid_key
+from domain.values import When
+from ledger.application import Entry
+from projections.book import Book
+from projections.report_times import Clock
+from projections.status import platform_status
+
+#: Event types that draw a labelled mark, and the word that labels it.
+WORDS = {
+    "blocked": "blocked", "unblocked": "lifted", "meeting-held": "meeting",
+    "sop-agreed": "SOP agreed", "normalization-granted": "granted",
+    "normalization-denied": "denied", "normalization-requested": "requested",
+    "email-sent": "email", "no-response": "no response", "response-received": "response",
+    "statement-issued": "statement", "commitment-made": "commitment",
+    "condition-set": "condition set", "condition-met": "condition met",
+    "condition-waived": "condition waived", "platform-registered": "registered",
+    "access-observed": "observed",
+}
+#: Marks whose word is drawn on the timeline; the others are ticks with a tooltip.
+LABELLED = frozenset({"blocked", "unblocked", "meeting-held", "sop-agreed",
+                      "normalization-granted", "normalization-denied", "no-response",
+                      "normalization-requested"})
+
+STATE_WORDS = {"in-effect": "in force", "partially-lifted": "in force for some targets",
+               "temporarily-lifted": "lifted for a while"}
+
+
+def period_words(period: Period, clock: Clock, targets: int) -> str:
+    """One interval of an order, in words: ``in force: 14 Jul 2017 11:00 WIB → 10 Aug
+    2017 (11 of 11 targets)``."""
+    end = (clock.when(period.end, period.end_text) if period.end is not None
+           else "still at the report's time")
+    until = (f" (back in force by itself at {clock.instant(period.until)})"
+             if period.until is not None else "")
+    count = (f"{len(period.blocked)} of {targets} targets blocked"
+             if period.state != "temporarily-lifted" else "no target blocked")
+    return (f"{STATE_WORDS.get(period.state, period.state)}{until}: "
+            f"{clock.when(period.start, period.start_text)} → {end} ({count})")
+
+
+@frozen
+class Mark:
+    """One event drawn on a lane: when, what (a word), and its number in the report."""
+
+    at: datetime
+    text: str | None  # the valid time as written (a bare date keeps its day)
+    type: str
+    word: str
+    number: int
+    summary: str
+    divergent: str | None = None  # reachable while blocked, unreachable after lift
+    target: str | None = None  # an observation's
+
+
+@frozen
+class Period:
+    """A stretch of time in which an order's state stayed the same."""
+
+    start: datetime
+    start_text: str | None
+    end: datetime | None  # None: still so at the report's time
+    end_text: str | None
+    state: str  # in-effect, partially-lifted, temporarily-lifted
+    blocked: tuple[str, ...]
+    until: datetime | None = None  # a temporary lift's end
+
+
+@frozen
+class OrderSummary:
+    ref: str
+    authority: str
+    instrument: str | None
+    legal_basis: str | None
+    reasons: tuple[str, ...]
+    targets: tuple[str, ...]
+    state: str | None  # at the report's time; None when it did not exist yet
+    blocked: tuple[str, ...]
+    periods: list[Period]
+    marks: list[Mark]
+    disputed: bool = False
+
+
+@frozen
+class RequestSummary:
+    ref: str
+    state: str | None
+    orders: tuple[str, ...]
+    conditions: dict[str, str]
+    marks: list[Mark]
+
+
+@frozen
+class Summary:
+    subject: str
+    kind: str | None  # platform, order, request; None when the events could not be read
+    name: str | None
+    state: str | None
+    at: datetime  # the report's time: its as-of, else when it was made
+    at_text: str | None
+    start: datetime | None
+    blocked: tuple[str, ...] = ()
+    targets: tuple[str, ...] = ()
+    orders: list[OrderSummary] = field(factory=list)
+    requests: list[RequestSummary] = field(factory=list)
+    notices: list[Mark] = field(factory=list)
+    #: target -> (how it differs, network, when observed)
+    divergent: dict[str, tuple[str, str | None, str | None]] = field(factory=dict)
+    problem: str | None = None
+
+
+def _when(value: Any) -> When | None:
+    try:
+        return When.parse(value, end_of_day=True) if isinstance(value, str) else None
+    except Exception:
+        return None
+
+
+def report_time(report: dict[str, Any]) -> tuple[datetime, str | None]:
+    """The time the report answers for: its as-of, else when it was made (UTC)."""
+    for key in ("as_of", "generated_at"):
+        when = _when(report.get(key))
+        if when is not None:
+            return when.instant, when.text
+    return datetime.now(UTC), None
+
+
+def summarise(report: dict[str, Any]) -> Summary:
+    """The summary of ``report`` (see the module); never raises."""
+    subject = str(report.get("subject"))
+    at, at_text = report_time(report)
+    try:
+        return _summarise(report, subject, at, at_text)
+    except Exception as error:  # a hand-made or hostile report: say so, render the rest
+        return Summary(subject, None, None, None, at, at_text, None,
+                       problem=f"the report's events could not be folded "
+                               f"({type(error).__name__}): no summary")
+
+
+def _facts(report: dict[str, Any]) -> tuple[list[Entry], dict[str, int], dict[str, str]]:
+    """The report's events as they count now, as ledger entries; each id's number in the
+    report; and each (dispute) target."""
+    entries, number, disputed = [], {}, {}
+    for n, ev in enumerate(report.get("events") or [], 1):
+        number[str(ev["id"])] = n
+        kind = REGISTRY[ev["type"]]
+        if kind.subject == "any" or ev.get("retracted_by"):
+            continue  # amendments are already applied (current); retracted ones don't count
+        obj = {k: ev[k] for k in ("id", "type", "subject", "occurred_at", "sources", "note",
+                                  "data") if k in ev}
+        obj.update({k: v for k, v in (ev.get("current") or {}).items()
+                    if k in ("occurred_at", "note", "data")})
+        fact = Fact.from_json(obj)
+        entries.append(Entry(int(ev.get("position") or n), fact))
+        if ev.get("disputed_by"):
+            disputed[str(fact.id)] = "disputed"
+    return entries, number, disputed
+
+
+def _summarise(report: dict[str, Any], subject: str, at: datetime,
+               at_text: str | None) -> Summary:
+    entries, number, disputed = _facts(report)
+    book = Book(entries)
+    start = min((e.fact.occurred_at.instant for e in entries), default=None)
+
+    def mark(fact: Fact, divergent: str | None = None) -> Mark:
+        word = WORDS.get(fact.type, fact.type.replace("-", " "))
+        if fact.type == "unblocked" and fact.data.until is not None:
+            word = "lifted for a while"
+        if fact.type == "meeting-held":
+            word = f"{fact.data.kind.upper() if fact.data.kind == 'ceo' else fact.data.kind}"\
+                   " meeting"
+        return Mark(fact.occurred_at.instant, fact.occurred_at.text, fact.type, word,
+                    number[str(fact.id)], fact.describe(), divergent,
+                    getattr(fact.data, "target", None))
+
+    as_of = When.of(at)
+    if book.has("platform", subject):
+        kind, platform = "platform", book.state("platform", subject, at)
+        # not registered (a report made before it was, or a hand-made one): no state
+        status = platform_status(book, subject, as_of=as_of) if platform else None
+        orders = book.related(subject, "order")
+        requests = book.related(subject, "request")
+        notices = [mark(f) for f in book.effective("platform", subject).facts]
+    else:
+        kind = "order" if book.has("order", subject) else (
+            "request" if book.has("request", subject) else None)
+        status, platform = None, None
+        orders = [subject] if kind == "order" else []
+        requests = [subject] if kind == "request" else []
+        notices = []
+    summaries = [_order(book, ref, at, mark, disputed) for ref in orders]
+    # Each divergent target (as status says) with how it differs, on which network, when.
+    kinds = {m.target: m.divergent for o in summaries for m in o.marks if m.divergent}
+    divergent = {}
+    for target in (status or {}).get("divergent") or []:
+        seen = status["observed"].get(target) or {}
+        how = kinds.get(target) or "differs from the orders"
+        divergent[target] = (how, seen.get("network"), seen.get("at"))
+    if kind == "order" and summaries:
+        state = summaries[0].state
+    elif kind == "request":
+        r = book.state("request", subject, at)
+        state = r.state if isinstance(r, RequestState) else None
+    else:
+        state = status["state"] if status else None
+    return Summary(
+        subject, kind, getattr(platform, "name", None), state, at, at_text, start,
+        blocked=tuple((status or {}).get("blocked_targets") or
+                      (summaries[0].blocked if kind == "order" and summaries else ())),
+        targets=tuple(getattr(platform, "targets", ()) or ()),
+        orders=summaries,
+        requests=[_request(book, ref, at, mark) for ref in requests],
+        notices=[m for m in notices if m.type != "platform-registered"] if notices else [],
+        divergent=divergent)
+
+
+def _order(book: Book, ref: str, at: datetime, mark: Any,
+           disputed: dict[str, str]) -> OrderSummary:
+    facts = sorted(book.effective("order", ref).facts, key=valid_key)
+    created = next(f for f in facts if f.kind.creates)
+    data = created.data
+    # Every instant at which the fold may change: each event, and each temporary lift's end.
+    texts: dict[datetime, str] = {}
+    for f in facts:
+        texts.setdefault(f.occurred_at.instant, f.occurred_at.text)
+        until = getattr(f.data, "until", None)
+        if until is not None:
+            texts.setdefault(until.instant, until.text)
+    periods: list[Period] = []
+    for point in sorted(p for p in texts if p <= at):
+        state = book.state("order", ref, point)
+        if not isinstance(state, OrderState):
+            continue
+        shape = (state.state, tuple(sorted(state.blocked)))
+        if periods and periods[-1].end is None:
+            last = periods[-1]
+            if (last.state, tuple(sorted(last.blocked))) == shape:
+                continue
+            periods[-1] = _ended(last, point, texts[point])
+        if state.state != "lifted":
+            ordered = tuple(t for t in state.targets if t in state.blocked)
+            until = max(state.suspended.values()) if state.suspended else None
+            periods.append(Period(point, texts[point], None, None, state.state, ordered,
+                                  until))
+    now = book.state("order", ref, at)
+    marks = []
+    for f in facts:
+        if f.occurred_at.instant > at:
+            continue
+        if f.type == "access-observed":
+            kind = _divergence(book, ref, f)
+            if kind is None:
+                continue  # as the order says: not marked
+            marks.append(mark(f, kind))
+        else:
+            marks.append(mark(f))
+    return OrderSummary(
+        ref, data.authority, getattr(data, "instrument", None),
+        getattr(data, "legal_basis", None), tuple(data.reasons), tuple(data.targets),
+        now.state if isinstance(now, OrderState) else None,
+        tuple(t for t in data.targets if isinstance(now, OrderState) and t in now.blocked),
+        periods, marks, disputed=any(str(f.id) in disputed for f in facts))
+
+
+def _ended(period: Period, end: datetime, text: str | None) -> Period:
+    return Period(period.start, period.start_text, end, text, period.state, period.blocked,
+                  period.until)
+
+
+def _divergence(book: Book, ref: str, fact: Fact) -> str | None:
+    """How an observation differs from what the order held when it was made, if it does."""
+    state = book.state("order", ref, fact.occurred_at.instant)
+    if not isinstance(state, OrderState):
+        return None
+    target = fact.data.target
+    if fact.data.accessible and target in state.blocked:
+        return "reachable while blocked"
+    if not fact.data.accessible and target not in state.blocked:
+        return "unreachable after lift" if target not in state.suspended else None
+    return None
+
+
+def _request(book: Book, ref: str, at: datetime, mark: Any) -> RequestSummary:
+    state = book.state("request", ref, at)
+    facts = sorted(book.effective("request", ref).facts, key=valid_key)
+    if not isinstance(state, RequestState):
+        return RequestSummary(ref, None, (), {}, [])
+    return RequestSummary(ref, state.state, tuple(state.orders), dict(state.conditions),
+                          [mark(f) for f in facts if f.occurred_at.instant <= at])
