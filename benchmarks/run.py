@@ -309,6 +309,9 @@ def run(n: int, *, samples: int = 200, server: str | None = None) -> dict[str, A
         platforms = 1 + max(int(o["subject"].split("-")[1]) for o in read_lines(source)
                             if o["type"] == "platform-registered")
         queries = measure_queries(db, platforms, samples)
+        from history_read import measure_history  # history_all_vs_read: history_read.py
+
+        queries.update(measure_history(db, read_s, events))
     figures = {
         "events": events,
         "import_events_per_s": events / import_s,

@@ -1,0 +1,69 @@
+"""``history_all_vs_read``: the whole ledger's history written as JSON Lines (as
+``blockledger history --format jsonl > /dev/null`` does it), against the baseline of
+reading and json-decoding every stored row (``run.measure_read``). Target: >= 0.3.
+
+Alone, on a ledger that exists (its views caught up first, as the command does):
+
+    python benchmarks/history_read.py LEDGER.db [--profile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+
+def history_seconds(db: str) -> tuple[float, int]:
+    """Seconds to stream the whole history as JSON Lines to /dev/null, and its rows."""
+    from ledger.application import open_ledger
+    from ledger.storage import parse_target
+    from projections.formats import write_jsonl
+    from projections.history import ledger_rows
+    from projections.views import Views
+
+    with open_ledger(parse_target(db)) as ledger, open(os.devnull, "wb") as out:
+        views = Views(ledger)
+        views.catch_up()
+        start = time.perf_counter()
+        rows = write_jsonl(ledger_rows(views), out)
+        return time.perf_counter() - start, rows
+
+
+def measure_history(db: str, read_s: float, events: int) -> dict[str, Any]:
+    """The figures for run.py: history's rate and its ratio to the read baseline."""
+    seconds = min(history_seconds(db)[0] for _ in range(2))
+    return {"history_events_per_s": events / seconds, "history_all_vs_read": read_s / seconds}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("db")
+    parser.add_argument("--profile", action="store_true", help="cProfile, top 25 by tottime")
+    args = parser.parse_args()
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from run import measure_read
+
+    read_s = min(measure_read(args.db, hash_rows=False) for _ in range(3))
+    if args.profile:
+        import cProfile
+        import pstats
+
+        profile = cProfile.Profile()
+        profile.enable()
+        seconds, rows = history_seconds(args.db)
+        profile.disable()
+        pstats.Stats(profile).sort_stats("tottime").print_stats(25)
+    else:
+        seconds, rows = min(history_seconds(args.db) for _ in range(2))
+    print({"events": rows, "history_s": round(seconds, 2), "read_s": round(read_s, 2),
+           "history_all_vs_read": round(read_s / seconds, 3)})
+
+
+if __name__ == "__main__":
+    main()
