@@ -72,7 +72,10 @@ def platform_text(status: dict[str, Any], detail: dict[str, Any] | None,
                 line.append_text(Text.assemble(", " if i else "", f"{clean(condition)} ",
                                                styled(state)))
         parts.append(indented(line, 2))
-    parts.extend(_observed(status, tz))
+    ordered = {t for periods in detail.get("orders", {}).values()
+               for step in periods["steps"] if step["what"] == "blocked"
+               for t in step["targets"]}
+    parts.extend(_observed(status, tz, ordered))
     for dispute in detail.get("disputes", []):
         parts.append(indented(Text.assemble(
             ("disputed: ", "bold magenta"),
@@ -106,7 +109,9 @@ def _order(order: dict[str, Any], periods: dict[str, Any] | None, tz: Any) -> li
     return out
 
 
-def _observed(status: dict[str, Any], tz: Any) -> list[Any]:
+def _observed(status: dict[str, Any], tz: Any, ordered: set[str]) -> list[Any]:
+    """The latest observation of each target; a divergent one in red, saying how it
+    contradicts the orders (``ordered``: the targets an order ever blocked)."""
     from rich.text import Text
 
     observed, divergent = status["observed"], set(status["divergent"])
@@ -122,7 +127,8 @@ def _observed(status: dict[str, Any], tz: Any) -> list[Any]:
             line.append("DIVERGENT ", style="bold red")
             line.append(clean(target), style="bold red")
             why = ("reachable while ordered blocked" if seen["accessible"]
-                   else "unreachable though no order held it")
+                   else "unreachable after the lift" if target in ordered
+                   else "unreachable, and no order held it")
             line.append(clean(f": {word} at {tz(seen['at'])}{where} ({why})"))
         else:
             line.append(clean(f"{target}: {word} at {tz(seen['at'])}{where}"))
@@ -131,8 +137,8 @@ def _observed(status: dict[str, Any], tz: Any) -> list[Any]:
 
 
 def summary_table(screen: Screen, statuses: Iterable[dict[str, Any]]) -> int:
-    """One row per platform: state, since when, blocked of registered targets, orders in
-    effect; return how many rows."""
+    """One row per platform: state, blocked of registered targets, orders in effect (of
+    all its orders, and their authorities), since when; return how many rows."""
     from rich.text import Text
 
     def text(value: Any, style: str = "") -> Any:
@@ -150,18 +156,21 @@ def summary_table(screen: Screen, statuses: Iterable[dict[str, Any]]) -> int:
                     + (f" ({', '.join(authorities)})" if authorities else ""))
 
     def platform(s: dict[str, Any]) -> Any:
-        cell = Text.assemble((clean(s["platform"]), "bold"))
-        if s["name"] != s["platform"]:
-            cell.append(clean(f" {s['name']}"))
-        for word, show in (("divergent", s["divergent"]), ("disputed", s["disputed"])):
-            if show:
-                cell.append(f" {word}", style="magenta")
+        cell = Text(clean(s["platform"]), style="bold")
+        if s["name"].casefold() != s["platform"].casefold():
+            cell.append(clean(f" {s['name']}"), style="")
         return cell
+
+    def flags(s: dict[str, Any]) -> Any:
+        words = [word for word, show in (("divergent", s["divergent"]),
+                                         ("disputed", s["disputed"])) if show]
+        return Text(" ".join(words), style="magenta")
 
     table = Table(screen, Column("platform", 0, platform), [
         Column("state", 17, lambda s: styled(s["state"])),
+        Column("blocked", 7, lambda s: text(targets(s)), justify="right"),
+        Column("in effect", 12, orders),
         Column("since", 16, lambda s: text(screen.time(s.get("since")))),
-        Column("blocked", 9, lambda s: text(targets(s)), justify="right"),
-        Column("orders in effect", 24, orders),
-    ], least=14, main_first=True)
+        Column("flags", 18, flags),
+    ], least=12, main_first=True)
     return table.write(statuses)

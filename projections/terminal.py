@@ -176,8 +176,7 @@ class Table:
         self.main_first = main_first
         shown = list(first)
         if screen.width is not None:
-            edge = 4 if screen.terminal else 0
-            used = edge + sum(c.width + 3 for c in shown) + 3
+            used = sum(c.width + 3 for c in shown) + 3  # a column's padding and rule
             for column in columns:  # in priority order: the first that does not fit ends it
                 if screen.width - used - column.width - 3 < least:
                     break

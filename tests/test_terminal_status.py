@@ -77,9 +77,13 @@ class TestOnePlatform:
 class TestSummary:
     def test_one_row_per_platform(self, runner, three_platforms, monkeypatch):
         """Without a platform: a row each with state, since, blocked/registered, orders."""
-        monkeypatch.setenv("COLUMNS", "100")
+        monkeypatch.setenv("COLUMNS", "80")
         lines = run(runner, three_platforms, "status").output.splitlines()
-        assert lines[0].split()[:4] == ["platform", "state", "since", "blocked"]
+        assert lines[0].split() == ["platform", "state", "blocked", "in", "effect", "since"]
+        assert max(len(line) for line in lines) <= 80
+        monkeypatch.setenv("COLUMNS", "120")
+        lines = run(runner, three_platforms, "status").output.splitlines()
+        assert lines[0].split()[-1] == "flags"
         beta = next(line for line in lines if line.startswith("beta"))
         assert "partially-blocked" in beta and "2017-05-01" in beta and "1/2" in beta
         assert "1 of 1 (Y)" in beta
