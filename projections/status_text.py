@@ -92,8 +92,9 @@ def _order(order: dict[str, Any], periods: dict[str, Any] | None, tz: Any) -> li
     line = Text.assemble("order ", (clean(order["ref"]), "bold"), clean(
         f" by {order['authority']}: "), styled(order["state"]))
     if periods and periods.get("from"):
-        end = tz(periods["to"]) if periods.get("to") else "now"
-        line.append(f", {tz(periods['from'])} -> {end}")
+        start = tz(periods["from"])
+        line.append(f", in force {start} -> {tz(periods['to'])}" if periods.get("to")
+                    else f" since {start}")
     held = len(order["blocked_targets"])
     line.append(f" ({held} target{'s' if held != 1 else ''} blocked)")
     if order.get("disputed"):

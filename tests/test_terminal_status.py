@@ -48,8 +48,8 @@ class TestOnePlatform:
                 in output
         assert "disputed: email-sent of 2016-03-29" in output
         assert "claim: viva.co.id also reports" in output
-        assert "order kominfo-2017-07-14 by Kominfo: lifted, 2017-07-14 04:00 -> 2017-08-10" \
-            in output
+        assert ("order kominfo-2017-07-14 by Kominfo: lifted, in force 2017-07-14 04:00 -> "
+                "2017-08-10") in output
         assert "request telegram-id-2017: granted" in output and "local-office waived" in output
 
     def test_during_the_block(self, runner, ledger_2017, monkeypatch):
@@ -59,7 +59,7 @@ class TestOnePlatform:
                      "--tz", "Asia/Jakarta").output
         assert "partially-blocked since 2017-07-14 11:00" in output
         assert "blocked (11 of 13 targets)" in output
-        assert "in-effect, 2017-07-14 11:00 -> now" in output
+        assert "in-effect since 2017-07-14 11:00" in output
 
     def test_a_temporary_lift_shows_its_end(self, runner, sqlite_path, three_platforms):
         """A temporary lift names its targets and until when."""
