@@ -147,9 +147,9 @@ def provenance_report(obj: Context, subject: str, fmt: str, output: str | None,
         write_text(output, text, force=force, target=obj.target)
     else:
         click.echo(text, nl=False)
-    if output:
-        click.echo(f"report written to {output}", err=True)
     failed = first_line(result)
+    if output and not failed:
+        click.echo(f"report written to {output}", err=True)
     if failed:
         why = str(broken) if broken else failed[len("FAILED: "):]
         click.echo(f"error: {why}; the report was "

@@ -51,15 +51,19 @@ STATE_WORDS = {"in-effect": "in force", "partially-lifted": "in force for some t
 
 def period_words(period: Period, clock: Clock, targets: int) -> str:
     """One interval of an order, in words: ``in force: 14 Jul 2017 11:00 WIB → 10 Aug
-    2017 (11 of 11 targets)``."""
+    2017 (11 of 11 targets blocked)``."""
     end = (clock.when(period.end, period.end_text) if period.end is not None
            else "still at the report's time")
-    until = (f" (back in force by itself at {clock.instant(period.until)})"
-             if period.until is not None else "")
-    count = (f"{len(period.blocked)} of {targets} targets blocked"
-             if period.state != "temporarily-lifted" else "no target blocked")
-    return (f"{STATE_WORDS.get(period.state, period.state)}{until}: "
-            f"{clock.when(period.start, period.start_text)} → {end} ({count})")
+    if period.state == "temporarily-lifted":
+        back = (" by itself" if period.until is not None and period.end == period.until
+                else "")
+        note = f"none blocked; the block came back{back} at its end" if period.end else (
+            f"none blocked until {clock.instant(period.until)}" if period.until else
+            "none blocked")
+    else:
+        note = f"{len(period.blocked)} of {targets} targets blocked"
+    return (f"{STATE_WORDS.get(period.state, period.state)}: "
+            f"{clock.when(period.start, period.start_text)} → {end} ({note})")
 
 
 @frozen
@@ -190,6 +194,9 @@ def _summarise(report: dict[str, Any], subject: str, at: datetime,
         word = WORDS.get(fact.type, fact.type.replace("-", " "))
         if fact.type == "unblocked" and fact.data.until is not None:
             word = "lifted for a while"
+        elif fact.type == "unblocked" and fact.data.targets:
+            count = len(fact.data.targets)
+            word = f"lifted for {count} target{'s' if count > 1 else ''}"
         if fact.type == "meeting-held":
             word = f"{fact.data.kind.upper() if fact.data.kind == 'ceo' else fact.data.kind}"\
                    " meeting"

@@ -19,7 +19,7 @@ from projections.report_summary import LABELLED, STATE_WORDS, Mark, Summary
 from projections.report_times import Clock
 
 WIDTH, LEFT, RIGHT = 980.0, 200.0, 965.0  # the SVG's user units; the plot is LEFT..RIGHT
-AXIS_H, LANE_H, BAND_H = 46.0, 62.0, 16.0
+AXIS_H, LANE_H, BAND_H = 46.0, 74.0, 16.0
 BREAK_W, SEG_PAD, MIN_SEG = 34.0, 10.0, 70.0
 CHAR_W = 6.1  # of the 11px label font, for the overlap test
 LABEL_GAP = 6.0
@@ -40,7 +40,7 @@ class Placed:
     number: int
     title: str
     label: str | None = None
-    row: int = 0  # 0, 1: above the band; -1: below it (observations)
+    row: int = 0  # 0, 1: above the band; -1, -2: below it
     divergent: bool = False
     end_anchored: bool = False  # the label ends at the mark (near the right edge)
 
@@ -121,7 +121,7 @@ def _ticks(scale: Scale, clock: Clock) -> list[tuple[float, str]]:
     for t0, t1, x0, x1 in scale.segments:
         days = max((t1 - t0).total_seconds() / 86400, 1e-9)
         per_day = (x1 - x0 - 2 * SEG_PAD) / days
-        step = next((s for s in (1, 7, 30, 91, 365, 1826) if s * per_day >= 74), 3652)
+        step = next((s for s in (1, 7, 30, 91, 365, 1826) if s * per_day >= 60), 3652)
         local0, local1 = clock.moment(t0), clock.moment(t1)
         day = local0.replace(hour=0, minute=0, second=0, microsecond=0)
         if step >= 30:
@@ -167,10 +167,12 @@ def _advance(day: datetime, step: int) -> datetime:
                        day=min(day.day, calendar.monthrange(year, month % 12 + 1)[1]))
 
 
-def _place(scale: Scale, marks: list[Mark], clock: Clock) -> list[Placed]:
+def _place(scale: Scale, marks: list[Mark], clock: Clock, banded: bool) -> list[Placed]:
     """Marks with labels where there is room: two rows above the band, one below for
-    observations that diverge from the order."""
-    ends = {0: -1e9, 1: -1e9, -1: -1e9}
+    observations that diverge from the order; a lane without bands (a request's, the
+    platform's) has two rows below for its labels too."""
+    ends = {0: -1e9, 1: -1e9, -1: -1e9, -2: -1e9}
+    rows = (0, 1) if banded else (0, 1, -1, -2)
     out = []
     for m in sorted(marks, key=lambda m: (m.at, m.number)):
         x = scale.x(m.at)
@@ -180,7 +182,7 @@ def _place(scale: Scale, marks: list[Mark], clock: Clock) -> list[Placed]:
             row: int | None = -1 if x >= ends[-1] + LABEL_GAP else None
         elif m.type in LABELLED:
             word = m.word
-            row = next((r for r in (0, 1) if x >= ends[r] + LABEL_GAP), None)
+            row = next((r for r in rows if x >= ends[r] + LABEL_GAP), None)
         else:
             out.append(Placed(x, m.type, m.number, title))
             continue
@@ -189,8 +191,8 @@ def _place(scale: Scale, marks: list[Mark], clock: Clock) -> list[Placed]:
         if end_anchored and row is not None:
             # at the right edge the label runs leftwards from the mark: it must clear the
             # previous label of its row on that side
-            rows = (-1,) if m.divergent else (0, 1)
-            row = next((r for r in rows if x - width >= ends[r] + LABEL_GAP), None)
+            room = (-1,) if m.divergent else rows
+            row = next((r for r in room if x - width >= ends[r] + LABEL_GAP), None)
         if row is None:
             out.append(Placed(x, m.type, m.number, title, divergent=bool(m.divergent)))
             continue
@@ -223,11 +225,12 @@ def timeline(summary: Summary, clock: Clock) -> Timeline | None:
         instants.append(max(instants) + timedelta(days=1))
     scale = Scale(instants, LEFT, RIGHT)
     lanes: list[Lane] = []
-    y = AXIS_H + 2 * 14 + 6
+    y = AXIS_H + 2 * 14 + 14
 
     def add(title: str, subtitle: str, kind: str, bands: list[Band], marks: list[Mark]) -> None:
         nonlocal y
-        lanes.append(Lane(title, subtitle, y, kind, bands, _place(scale, marks, clock)))
+        lanes.append(Lane(title, subtitle, y, kind, bands,
+                          _place(scale, marks, clock, kind == "order")))
         y += LANE_H
 
     if summary.notices:
