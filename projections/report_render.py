@@ -247,6 +247,11 @@ def _summary_md(summary: Summary, clock: Clock) -> list[str]:
            f"**{_md(summary.subject)}** ({_md(summary.kind)}) was **{_md(summary.state)}** "
            f"at {_md(at)}" + (f"; blocked: {_md(', '.join(summary.blocked))}"
                               if summary.blocked else "") + ".", ""]
+    if summary.course:
+        out += ["Over time: " + "; ".join(
+            f"**{_md(state)}** " + (f"{_md(clock.when(a, at))} → {_md(clock.when(b, bt))}"
+                                    if b else f"since {_md(clock.when(a, at))}")
+            for a, at, b, bt, state in summary.course) + ".", ""]
     for order in summary.orders:
         out += [f"### Order {_md(order.ref)} — {_md(order.authority)}", "",
                 f"- **state at the report's time:** {_md(order.state)}",
@@ -278,9 +283,10 @@ def render_markdown(report: dict[str, Any], *, clock: Clock = UTC_CLOCK) -> str:
     failed = first_line(report)
     out = [f"**{_md(failed)}**", ""] if failed else []
     out += [f"# Provenance report: {_md(report.get('subject'))}", ""]
+    out += _summary_md(summarise(report), clock)
+    out += ["## Ledger and checkpoint", ""]
     out += [f"- **{k}:** {v}".replace(" \n", "\n")
             for k, v in _header(report, MARKDOWN, clock)]
-    out += ["", *_summary_md(summarise(report), clock)]
     note = str((report.get("checkpoint") or {}).get("note") or "")
     if note:
         fence = _fence(note, 3)

@@ -133,6 +133,10 @@ class Summary:
     notices: list[Mark] = field(factory=list)
     #: target -> (how it differs, network, when observed)
     divergent: dict[str, tuple[str, str | None, str | None]] = field(factory=dict)
+    #: the platform's own state over time: (from, its text, to, its text, state), each
+    #: stretch in which it was not accessible, and the last one, up to the report's time
+    course: list[tuple[datetime, str | None, datetime | None, str | None, str]] = field(
+        factory=list)
     problem: str | None = None
 
 
@@ -242,7 +246,32 @@ def _summarise(report: dict[str, Any], subject: str, at: datetime,
         orders=summaries,
         requests=[_request(book, ref, at, mark) for ref in requests],
         notices=[m for m in notices if m.type != "platform-registered"] if notices else [],
-        divergent=divergent)
+        divergent=divergent,
+        course=_course(book, subject, summaries, at) if status else [])
+
+
+def _course(book: Book, subject: str, orders: list[OrderSummary],
+            at: datetime) -> list[tuple[datetime, str | None, datetime | None, str | None,
+                                    str]]:
+    """The platform's state (as ``status --as-of`` gives it) at every instant an order's
+    state changed, merged into stretches."""
+    texts: dict[datetime, str | None] = {}
+    for order in orders:
+        for p in order.periods:
+            texts.setdefault(p.start, p.start_text)
+            if p.end is not None:
+                texts.setdefault(p.end, p.end_text)
+    stretches: list[list[Any]] = []
+    for point in sorted(texts):
+        state = platform_status(book, subject, as_of=When.of(point))["state"]
+        if stretches and stretches[-1][4] == state:
+            continue
+        if stretches:
+            stretches[-1][2:4] = [point, texts[point]]
+        stretches.append([point, texts[point], None, None, state])
+    last = len(stretches) - 1
+    return [tuple(s) for n, s in enumerate(stretches)  # type: ignore[misc]
+            if s[4] != "accessible" or n == last]
 
 
 def _order(book: Book, ref: str, at: datetime, mark: Any,

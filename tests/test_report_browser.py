@@ -2,7 +2,8 @@
 orders and 500 events, and the 2017 case.
 
 Skipped only when Chromium (or poppler's pdftotext/pdfinfo) is absent locally; with CI set
-they fail instead. ``BLOCKLEDGER_DOCS_PICTURES=1`` also writes the screenshots to
+they fail instead. ``UPDATE_DOCS_PICTURES=1`` (not a BLOCKLEDGER_ variable: the
+runner fixture clears those) also writes the screenshots to
 ``docs/`` (how ``docs/report.png`` and ``docs/report-ten-orders.png`` were made).
 """
 
@@ -159,7 +160,7 @@ def _screenshot(binary: str, tmp: Path, page: Path, name: str, size: str) -> Pat
                     "--hide-scrollbars")
     assert shot.exists(), done.stderr[-2000:]
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
-    if os.environ.get("BLOCKLEDGER_DOCS_PICTURES"):
+    if os.environ.get("UPDATE_DOCS_PICTURES"):
         shutil.copyfile(shot, DOCS / name)
     return shot
 
