@@ -8,7 +8,6 @@ streamed where the records are many.
 
 from __future__ import annotations
 
-import difflib
 import functools
 import itertools
 import sys
@@ -114,20 +113,24 @@ def status(obj: Context, platform: str | None, as_of: str | None, as_known_at: s
     with _views(obj) as (ledger, views):
         kept = views.current_status(platform) if views and not (t or k) else None
         if platform is not None:
-            book = _book(ledger, views, k, platform=platform)
+            book = _book(ledger, views, k, platform=platform) if not kept or fmt in (
+                "table", "csv") else None
             result = kept[0] if kept else platform_status(book, platform, as_of=t,
                                                          as_known_at=k)
             if fmt == "json":
                 _json(result)
-            elif fmt == "table":
+                return
+            if fmt == "jsonl":
+                _records([result], fmt, "status")
+                return
+            detail = status_detail(book, platform, as_of=t)
+            if fmt == "table":
                 from projections.status_text import platform_text
 
-                detail = status_detail(book, platform, as_of=t)
                 out.console().print(platform_text(result, detail, out))
             else:
-                detail = status_detail(book, platform, as_of=t)
-                _records([{**result, **{k_: detail[k_] for k_ in ("targets", "since")}}],
-                         fmt, "status")
+                _records([{**result, "targets": detail["targets"],
+                           "since": detail["since"]}], fmt, "status")
             return
         from projections.status_text import SORTS
         from projections.summary import detailed, select
@@ -141,9 +144,13 @@ def status(obj: Context, platform: str | None, as_of: str | None, as_known_at: s
             found = list(enrich(found))
         found.sort(key=SORTS[sort])
         found = found[:limit] if limit else found
-        if fmt == "json":
-            _json([{key: s[key] for key in s if key not in ("targets", "since")}
-                   for s in found])
+        if fmt in ("json", "jsonl"):  # the status objects as they are, as --json has them
+            pure = [{key: s[key] for key in s if key not in ("targets", "since")}
+                    for s in found]
+            if fmt == "json":
+                _json(pure)
+            else:
+                _records(pure, fmt, "status")
             return
         rows = found if sort == "since" else enrich(found)
         if fmt != "table":
@@ -189,6 +196,8 @@ def event_types(given: tuple[str, ...]) -> frozenset[str]:
     names the nearest."""
     for name in given:
         if name not in REGISTRY:
+            import difflib
+
             near = difflib.get_close_matches(name, list(REGISTRY), n=1, cutoff=0.5)
             hint = f" (did you mean {near[0]}?)" if near else " ('blockledger types' lists them)"
             raise BadInput(f"--type {name!r} is not an event type{hint}", field="type")

@@ -27,6 +27,12 @@ KEY_DATES = (
 BEFORE_BLOCK = "2017-07-14T10:00:00+07:00"
 
 
+def _rule(screen: Screen, title: str) -> Rule | Text:
+    """A heading rule across the screen; piped with no width, a short one (not one as long
+    as the console's unbounded width)."""
+    return Rule(title) if screen.width else Text(f"== {title} ==")
+
+
 def run_demo(ledger: Ledger, outcome: Outcome, screen: Screen, *, where: str | None,
              learned_at: datetime) -> None:
     """Print what the bundled case shows: status on key dates, one bitemporal question,
@@ -34,7 +40,7 @@ def run_demo(ledger: Ledger, outcome: Outcome, screen: Screen, *, where: str | N
     corrections and disputes it recorded afterwards."""
     book = Book(ledger.entries())
     out = screen.console()
-    out.print(Rule("blockledger demo: Indonesia blocks Telegram's web service, 2017"))
+    out.print(_rule(screen, "blockledger demo: Indonesia blocks Telegram's web service, 2017"))
     out.print(f"Loaded {len(outcome.recorded)} events"
               + (f" ({len(outcome.skipped)} already there)" if outcome.skipped else "")
               + (f" into {where}" if where else " into a temporary ledger")
@@ -46,7 +52,7 @@ def run_demo(ledger: Ledger, outcome: Outcome, screen: Screen, *, where: str | N
         out.print(platform_text(platform_status(book, "telegram", as_of=as_of),
                                 status_detail(book, "telegram", as_of=as_of), screen))
         out.print()
-    out.print(Rule("two time axes: what the ledger said before a correction"))
+    out.print(_rule(screen, "two time axes: what the ledger said before a correction"))
     out.print("The block was first recorded with its day only, then corrected to 11:00 WIB.")
     earlier = Book(ledger.entries(), as_known_at=learned_at)
     then = When.of(learned_at)
@@ -58,7 +64,7 @@ def run_demo(ledger: Ledger, outcome: Outcome, screen: Screen, *, where: str | N
                                 f", {label}: ",
                                 styled(status["state"])))
     out.print()
-    out.print(Rule("history of telegram, by the date things happened"))
+    out.print(_rule(screen, "history of telegram, by the date things happened"))
     HistoryTable(screen).write(history(book, "telegram"))
     out.print("\nTry: blockledger --db case.db demo, then blockledger --db case.db status "
               "telegram --as-of 2017-07-20 --json")

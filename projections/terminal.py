@@ -132,7 +132,8 @@ class Screen:
         ``Text``), colour only at a terminal."""
         from rich.console import Console
 
-        return Console(file=self.file, width=self.width or 10_000, highlight=False,
+        file = self.file if self.terminal else _Trimmed(self.file or sys.stdout)
+        return Console(file=file, width=self.width or 10_000, highlight=False,  # type: ignore[arg-type]
                        markup=False, emoji=False, force_terminal=self.terminal,
                        no_color=not self.terminal, soft_wrap=self.width is None)
 
@@ -149,6 +150,26 @@ def indented(renderable: Any, by: int) -> Any:
     from rich.padding import Padding
 
     return Padding(renderable, (0, 0, 0, by))
+
+
+class _Trimmed:
+    """A text file that writes each line without its trailing spaces (rich pads every
+    line to the console's width: piped, that is noise in a file)."""
+
+    def __init__(self, file: IO[str]):
+        self.file, self.pending = file, ""
+
+    def write(self, text: str) -> int:
+        *lines, self.pending = (self.pending + text).split("\n")
+        for line in lines:
+            self.file.write(line.rstrip(" ") + "\n")
+        return len(text)
+
+    def flush(self) -> None:
+        self.file.flush()
+
+    def isatty(self) -> bool:
+        return False
 
 
 class Column:

@@ -51,6 +51,15 @@ class TestEveryCommand:
         assert table and all(len(row) == len(table[0]) for row in table)
         assert run(runner, ledger_2017, *command, "--format", "table").exit_code == 0
 
+    @pytest.mark.parametrize("command", [("status",), ("history",), ("history", "telegram")],
+                             ids=" ".join)
+    def test_jsonl_lines_are_the_json_records(self, runner, ledger_2017, command):
+        """jsonl holds the same records as json, one a line."""
+        document = run_json(runner, ledger_2017, *command)
+        records = document["events"] if isinstance(document, dict) else document
+        lines = run(runner, ledger_2017, *command, "--format", "jsonl").stdout.splitlines()
+        assert [json.loads(line) for line in lines] == records
+
     def test_json_and_another_format_disagree(self, runner, ledger_2017):
         """--json --format csv: one line, exit 2."""
         one_line_error(run(runner, ledger_2017, "history", "--json", "--format", "csv"), 2)

@@ -113,6 +113,8 @@ class TestPiped:
         assert lines[0].split("\t")[0] == "occurred" and not BOX.search(output)
         assert len(lines) == 1 + len(run_json(runner, ledger_2017, "history",
                                               "telegram")["events"])
+        status = run(runner, ledger_2017, "status", "telegram").output
+        assert not any(line.endswith(" ") for line in status.splitlines())
 
     def test_demo_reads_at_80_columns(self, runner, tmp_path, monkeypatch):
         """The README's first command at 80 columns: nothing past the width, every
