@@ -368,8 +368,13 @@ def check_page(page: str, report: dict[str, Any], template_dir: str | None = Non
         raise ReportFailure("the page does not open as blockledger's HTML reports do (its "
                             "zone or paper is not one it writes): only its embedded JSON "
                             "is proven")
-    expected = render_html(report, clock=Clock(zone), paper=head.group(2),
-                           template_dir=template_dir)
+    try:
+        expected = render_html(report, clock=Clock(zone), paper=head.group(2),
+                               template_dir=template_dir)
+    except Exception as error:  # a template of one's own that fails, say: one line
+        raise ReportFailure(f"the proven report could not be rendered again to compare the "
+                            f"page ({type(error).__name__}: {str(error)[:120]}): only its "
+                            "embedded JSON is proven") from None
     if expected != page:
         line = next((n for n, (a, b) in enumerate(zip(expected.splitlines(),
                                                       page.splitlines(), strict=False), 1)
