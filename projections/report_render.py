@@ -1,11 +1,14 @@
-"""The provenance report rendered for people (Markdown, HTML) and for machines (PROV-JSON).
+"""The provenance report rendered for people (Markdown; HTML in ``report_html``) and for
+machines (PROV-JSON, in ``report_prov``).
 
 Each renderer is a pure function of the report dict (the JSON form of ``report
-provenance``) and returns text. Every string in the report is treated as untrusted: user
-text is escaped for Markdown (it cannot open links, HTML, headings or list items) and passed
-through ``html.escape`` for HTML; the HTML loads nothing from the network (a
-Content-Security-Policy forbids it too) and links a source only when its URL is http(s).
-The PROV-JSON mapping is described in ``report_prov``.
+provenance``) and returns text; this module holds what they share (an event's details, the
+header, the verdict) and the Markdown. Every string in the report is treated as untrusted:
+user text is escaped for Markdown (it cannot open links, HTML, headings or list items) and
+for HTML (``markupsafe.escape``, then Jinja2's autoescaping); the HTML loads nothing from the
+network (a Content-Security-Policy forbids it too) and links a source only when its URL is
+http(s). Times are shown in a ``report_times.Clock``'s zone; the summary comes from
+``report_summary``.
 """
 
 from __future__ import annotations

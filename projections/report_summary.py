@@ -336,7 +336,12 @@ def _divergence(book: Book, ref: str, fact: Fact) -> str | None:
     if fact.data.accessible and target in state.blocked:
         return "reachable while blocked"
     if not fact.data.accessible and target not in state.blocked:
-        return "unreachable after lift" if target not in state.suspended else None
+        # another of the platform's orders may hold it then: not a divergence
+        at = fact.occurred_at.instant
+        held = any(isinstance(other, OrderState) and target in other.blocked
+                   for other in (book.state("order", ref_, at)
+                                 for ref_ in book.related(state.platform, "order")))
+        return None if held else "unreachable after lift"
     return None
 
 

@@ -83,6 +83,25 @@ class TestIntervals:
         assert [(p.start_text, p.end) for p in order.periods] == [
             ("2020-02-02T09:00:00+07:00", None)]
 
+    def test_observations_are_marked_where_they_diverge_from_the_orders(self):
+        """Reachable while blocked is marked; unreachable after one order's lift is not
+        while another order still holds the target, and is once none does."""
+        second = _event("blocked", "o-2", "2020-02-10", dict(BLOCKED["data"],
+                                                           targets=["a.example"]), 3)
+        lift = _event("unblocked", "o-1", "2020-03-01", {}, 4)
+
+        def seen(n: int, at: str, target: str, accessible: bool) -> dict:
+            return _event("access-observed", "o-1", at, {"target": target,
+                                                         "accessible": accessible}, n)
+
+        summary = summarise(report(
+            REGISTERED, BLOCKED, second, lift, seen(5, "2020-02-05", "a.example", True),
+            seen(6, "2020-03-05", "a.example", False),
+            seen(7, "2020-03-06", "b.example", False)))
+        marks = {m.number: m.divergent for m in summary.orders[0].marks
+                 if m.type == "access-observed"}
+        assert marks == {5: "reachable while blocked", 7: "unreachable after lift"}
+
     def test_a_report_that_cannot_be_folded_says_so(self):
         """Events that are not facts: the summary names the problem, the page renders."""
         broken = report(REGISTERED, dict(BLOCKED, data={"targets": 5}))
