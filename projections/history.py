@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -9,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from attrs import frozen
 
-from domain.amendments import AMENDMENTS, Effective
+from domain.amendments import AMENDMENTS, Effective, effective
 from domain.declaration import REGISTRY
 from domain.errors import SubjectNotFound
 from domain.fact import Fact
@@ -23,6 +24,10 @@ if TYPE_CHECKING:
 
 #: Platforms whose rows one query reads while the whole ledger's history streams.
 PLATFORMS = 50
+#: Per event type, looked up once: its subject kind, whether it creates, its description.
+_SUBJECT_OF = {name: kind.subject for name, kind in REGISTRY.items()}
+_CREATES = frozenset(name for name, kind in REGISTRY.items() if kind.creates)
+_DESCRIBE = {name: kind.describe for name, kind in REGISTRY.items()}
 
 
 @frozen
@@ -154,53 +159,83 @@ def _platform_rows(objs: list[tuple[int, dict[str, Any]]], *, everything: bool,
                    as_of: When | None, as_known_at: datetime | None,
                    keep: Filter) -> Iterator[dict[str, Any]]:
     """The history rows of one platform's stored objects (of the subjects that concern no
-    platform, with ``everything``), by valid time, then position."""
+    platform, with ``everything``), by valid time, then position.
+
+    Facts are built only for the events an amendment touches (the amendments and what they
+    target): every other event counts as stored. With ``as_known_at`` every event goes
+    through a ``Book`` (what was recorded by then decides what counts).
+    """
+    if as_known_at is not None:
+        yield from _book_rows(objs, everything=everything, as_of=as_of,
+                              as_known_at=as_known_at, keep=keep)
+        return
     by_id = {obj["id"]: obj for _, obj in objs}
+    kind_of: dict[str, str] = {}  # an amendment's subject kind: its target's
 
-    def key_of(obj: dict[str, Any]) -> tuple[str, str]:
-        target = obj
-        while target["type"] in AMENDMENTS and target["data"]["target"] in by_id:
-            target = by_id[target["data"]["target"]]
-        return REGISTRY[target["type"]].subject, obj["subject"]
+    def kind(obj: dict[str, Any]) -> str:
+        declared = _SUBJECT_OF[obj["type"]]
+        if declared != "any":
+            return declared
+        if obj["id"] not in kind_of:
+            target = by_id.get(obj["data"]["target"])
+            kind_of[obj["id"]] = kind(target) if target is not None else "any"
+        return kind_of[obj["id"]]
 
-    amended = {key_of(obj) for _, obj in objs if obj["type"] in AMENDMENTS}
+    touched: set[str] = set()
+    for _, obj in objs:
+        while obj["type"] in AMENDMENTS and obj["id"] not in touched:
+            touched.add(obj["id"])
+            target = by_id.get(obj["data"]["target"])
+            if target is None:
+                break
+            touched.add(target["id"])
+            obj = target
+    facts: dict[tuple[str, str], list[Fact]] = {}
+    for _, obj in objs:
+        if obj["id"] in touched:
+            facts.setdefault((kind(obj), obj["subject"]), []).append(Fact.from_stored(obj))
+    amended = {key: effective(found) for key, found in facts.items()}
+    now = {str(f.id): (f, key) for key, eff in amended.items() for f in eff.facts}
     platform = next((o["subject"] for _, o in objs if o["type"] == "platform-registered"),
                     None)
-    if as_known_at is not None:
-        amended = {key_of(obj) for _, obj in objs}
-    book = Book((Entry(position=position, fact=Fact.from_stored(obj)) for position, obj in objs
-                 if key_of(obj) in amended), as_known_at=as_known_at) if amended else None
-    if platform is None or everything:
-        own = None
-    else:
+    own: set[tuple[str, str]] | None = None
+    if platform is not None and not everything:
         own = {("platform", platform)}
-        own.update((REGISTRY[o["type"]].subject, o["subject"]) for _, o in objs
-                   if REGISTRY[o["type"]].creates and o["data"].get("platform") == platform)
-        if book is not None:
-            own -= amended
-            own.update((kind, ref) for kind in KINDS if kind != "platform"
-                       for ref in book.related(platform, kind))
-            own.update(k for k in amended if k[0] == "platform")
+        for _, obj in objs:
+            if obj["type"] not in _CREATES:
+                continue
+            if obj["id"] not in touched:
+                data_platform = obj["data"].get("platform")
+            elif obj["id"] in now:  # as corrected; a retracted creation concerns nothing
+                data_platform = getattr(now[obj["id"]][0].data, "platform", None)
+            else:
+                continue
+            if data_platform == platform:
+                own.add((kind(obj), obj["subject"]))
     until = as_of.instant if as_of else None
     keyed: list[tuple[datetime, int, int, Any]] = []
     for position, obj in objs:
-        kind = REGISTRY[obj["type"]].subject
-        if kind == "any" or (kind, obj["subject"]) in amended or (
-                own is not None and (kind, obj["subject"]) not in own):
+        declared = _SUBJECT_OF[obj["type"]]
+        key = (declared if declared != "any" else kind(obj), obj["subject"])
+        if own is not None and key not in own:
             continue
-        at = stored_when(obj["occurred_at"]).instant
+        if touched and obj["id"] in touched:
+            eff = amended[key]
+            original = eff.original[uuid.UUID(obj["id"])]
+            current = now[obj["id"]][0] if obj["id"] in now else original
+            at, rank = valid_key(current)
+            item: Any = Line(original=original, current=current, amendments=eff)
+        else:
+            at = stored_when(obj["occurred_at"]).instant
+            rank, item = SAME_INSTANT_RANK.get(obj["type"], OTHER_RANK), obj
         if until is None or at <= until:
-            keyed.append((at, SAME_INSTANT_RANK.get(obj["type"], OTHER_RANK), position, obj))
-    if book is not None:
-        subjects = [k for k in book.subjects if own is None or k in own]
-        for line in lines(book, subjects=subjects, as_of=as_of):
-            keyed.append((*valid_key(line.current), book.position(line.original), line))
-    keyed.sort(key=lambda item: item[:3])
+            keyed.append((at, rank, position, item))
+    keyed.sort(key=lambda entry: entry[:3])
     types, since, last, by = keep.types, keep.since, keep.until, keep.operator
     for at, _, position, item in keyed:
         if isinstance(item, Line):
             if keep.keeps(item):
-                yield row(book, item)  # type: ignore[arg-type]
+                yield _line_row(item, position)
             continue
         if (types and item["type"] not in types) or (since is not None and at < since) or (
                 last is not None and at > last) or (by is not None
@@ -210,6 +245,32 @@ def _platform_rows(objs: list[tuple[int, dict[str, Any]]], *, everything: bool,
         item["summary"] = REGISTRY[item["type"]].describe(_Data(item["data"]))
         item.update(corrected_by=[], retracted_by=[], disputed_by=[])
         yield item
+
+
+def _line_row(line: Line, position: int) -> dict[str, Any]:
+    """``row`` of a line whose position is known (no ``Book`` to ask)."""
+    out = line.current.to_json()
+    out["position"] = position
+    out["summary"] = line.current.describe()
+    out.update(line.amendments.links(line.original.id))
+    if line.corrected:
+        out["original"] = changed_fields(line.original, line.current)
+    return out
+
+
+def _book_rows(objs: list[tuple[int, dict[str, Any]]], *, everything: bool,
+               as_of: When | None, as_known_at: datetime | None,
+               keep: Filter) -> Iterator[dict[str, Any]]:
+    """``_platform_rows`` through a ``Book`` of all the platform's facts."""
+    book = Book((Entry(position=position, fact=Fact.from_stored(obj)) for position, obj in objs),
+                as_known_at=as_known_at)
+    platforms = book.refs("platform")
+    subjects = list(book.subjects)
+    if platforms and not everything:
+        ref = platforms[0]
+        subjects = [("platform", ref), *((kind, r) for kind in KINDS if kind != "platform"
+                                         for r in book.related(ref, kind))]
+    yield from rows(book, lines(book, subjects=subjects, as_of=as_of), keep)
 
 
 class _Data:

@@ -33,6 +33,19 @@ def mixed_ledger(runner, sqlite_path, example, tmp_path):
     for source in (example, path):
         result = run(runner, sqlite_path, "import", str(source))
         assert result.exit_code == 0, result.output
+    # Retractions and disputes too: an observation retracted, another disputed, a
+    # correction retracted.
+    observed = [e for e in map(orjson.loads, path.read_bytes().splitlines())
+                if e["type"] in ("access-observed", "correction")]
+    for verb, event, extra in (("retraction", observed[0], ("--reason", "misread")),
+                               ("dispute", observed[1], ("--claim", "another account")),
+                               ("retraction", next(e for e in observed
+                                                   if e["type"] == "correction"),
+                                ("--reason", "the time is not known"))):
+        result = run(runner, sqlite_path, "record", verb, event["subject"], "--at",
+                     "2019-12-31", "--source", "https://example.org", "--target",
+                     event["id"], *extra)
+        assert result.exit_code == 0, result.output
     return sqlite_path
 
 
