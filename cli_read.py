@@ -133,15 +133,25 @@ def status(obj: Context, platform: str | None, as_of: str | None, as_known_at: s
                            "since": detail["since"]}], fmt, "status")
             return
         from projections.status_text import SORTS
-        from projections.summary import detailed, select
+        from projections.summary import detailed, folded, select
 
         whole = None if views is not None else _book(ledger, views, k)
-        found = kept if kept is not None else all_status(
-            whole or _book(ledger, views, k), as_of=t, as_known_at=k)
-        found = select(found, states=states, authority=authority)
-        enrich = functools.partial(detailed, views=views, book=whole, as_of=t, as_known_at=k)
-        if sort == "since":
-            found = list(enrich(found))
+        if kept is not None:  # now, as known now: the kept status, details for what shows
+            found = select(kept, states=states, authority=authority)
+            enrich = functools.partial(detailed, views=views, book=None)
+            if sort == "since":
+                found = list(enrich(found))
+        elif views is not None:
+            found = select(folded(views, as_of=t, as_known_at=k), states=states,
+                           authority=authority)
+            enrich = None
+        else:  # no views (a read-only connection): one book of the whole ledger
+            found = select(all_status(whole, as_of=t, as_known_at=k), states=states,
+                           authority=authority)
+            enrich = functools.partial(detailed, views=None, book=whole, as_of=t,
+                                       as_known_at=k)
+            if sort == "since":
+                found = list(enrich(found))
         found.sort(key=SORTS[sort])
         found = found[:limit] if limit else found
         if fmt in ("json", "jsonl"):  # the status objects as they are, as --json has them
@@ -152,7 +162,7 @@ def status(obj: Context, platform: str | None, as_of: str | None, as_known_at: s
             else:
                 _records(pure, fmt, "status")
             return
-        rows = found if sort == "since" else enrich(found)
+        rows = found if enrich is None or sort == "since" else enrich(found)
         if fmt != "table":
             _records(rows, fmt, "status")
             return

@@ -125,10 +125,10 @@ def _ordered(targets: set[str], order: tuple[str, ...]) -> list[str]:
 
 
 def status_detail(book: Book, ref: str, *, as_of: When | None = None,
-                  now: datetime | None = None) -> dict[str, Any]:
+                  now: datetime | None = None, full: bool = True) -> dict[str, Any]:
     """What the human status shows beside ``platform_status``: the platform's registered
-    targets, since when it has been in its state, each order's periods (from -> to, its
-    lifts, a temporary lift's end), and every disputed event with its claims.
+    targets, since when it has been in its state and (``full``) each order's periods (from
+    -> to, its lifts, a temporary lift's end) and every disputed event with its claims.
 
     Kept apart from the status object, whose shape the persisted status view holds.
     """
@@ -138,11 +138,13 @@ def status_detail(book: Book, ref: str, *, as_of: When | None = None,
         raise SubjectNotFound(f"platform {ref} is not registered")
     orders = {r: s for r in book.related(ref, "order")
               if isinstance(s := book.state("order", r, at), OrderState)}
+    if not full:
+        return {"targets": list(platform.targets), "since": _since(platform, orders, at)}
     keys = [("platform", ref), *(("order", r) for r in orders),
             *(("request", r) for r in book.related(ref, "request"))]
     return {
         "targets": list(platform.targets),
-        "since": _since(book, platform, orders, at),
+        "since": _since(platform, orders, at),
         "orders": {r: order_periods(s) for r, s in orders.items()},
         "disputes": [d for kind, subject in keys for d in _disputes(book, kind, subject, at)],
     }
@@ -168,10 +170,13 @@ def order_periods(order: OrderState) -> dict[str, Any]:
     return {"from": start, "to": end, "steps": steps}
 
 
-def _since(book: Book, platform: PlatformState, orders: dict[str, OrderState],
-           at: datetime) -> str | None:
+def _since(platform: PlatformState, orders: dict[str, OrderState], at: datetime) -> str | None:
     """When the platform's blocked targets last changed by ``at`` (a block, a lift, the
-    end of a temporary lift); its registration when they never did."""
+    end of a temporary lift); its registration when they never did.
+
+    One pass: each order's facts (as folded by ``at``, in valid order) are applied to a
+    fresh state moment by moment, as a fold to each moment would apply them.
+    """
     moments: dict[datetime, str] = {}
     for state in orders.values():
         for fact in state.facts:
@@ -181,11 +186,17 @@ def _since(book: Book, platform: PlatformState, orders: dict[str, OrderState],
                         and fact.data.until.instant <= at:
                     moments.setdefault(fact.data.until.instant, fact.data.until.text)
     since = platform.created.occurred_at.text if platform.created else None
+    replay = [(OrderState(ref), state.facts) for ref, state in orders.items()]
+    done = [0] * len(replay)
     before: set[str] = set()
     for instant in sorted(moments):
-        held = set().union(*(s.blocked for s in (book.state("order", r, instant)
-                                                  for r in orders)
-                             if isinstance(s, OrderState)))
+        held: set[str] = set()
+        for i, (state, facts) in enumerate(replay):
+            while done[i] < len(facts) and facts[done[i]].occurred_at.instant <= instant:
+                state.apply(facts[done[i]])
+                done[i] += 1
+            state.advance(instant)
+            held |= state.blocked
         if held != before:
             since, before = moments[instant], held
     return since

@@ -7,9 +7,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from domain.errors import SubjectNotFound
 from domain.values import When
 from projections.book import Book
-from projections.status import status_detail
+from projections.status import platform_status, status_detail
 from projections.views import Views
 
 #: Platforms whose rows one query reads while their details are folded.
@@ -48,5 +49,27 @@ def detailed(statuses: Sequence[dict[str, Any]], *, views: Views | None, book: B
             if source is None:
                 yield status
                 continue
-            detail = status_detail(source, ref, as_of=as_of, now=now)
-            yield {**status, "targets": detail["targets"], "since": detail["since"]}
+            yield {**status, **status_detail(source, ref, as_of=as_of, now=now, full=False)}
+
+
+def folded(views: Views, *, as_of: When | None = None,
+           as_known_at: When | None = None) -> Iterator[dict[str, Any]]:
+    """The status of every platform registered by ``as_of`` (as known at ``as_known_at``),
+    with ``targets`` and ``since``, each folded from its own rows, ``PLATFORMS`` platforms
+    a query (not from one book of the whole ledger, where finding each platform's orders
+    went through every order of the ledger)."""
+    now = datetime.now(UTC)
+    known = as_known_at.instant if as_known_at else None
+    keys = views.store.platforms_since(0)
+    for start in range(0, len(keys), PLATFORMS):
+        chunk = keys[start:start + PLATFORMS]
+        held = views.store.platform_rows(chunk)
+        for key in chunk:
+            book = Book(views._decoded(held.pop(key, ())), as_known_at=known)
+            for ref in book.refs("platform"):
+                try:
+                    status = platform_status(book, ref, as_of=as_of, as_known_at=as_known_at,
+                                             now=now)
+                except SubjectNotFound:
+                    continue  # not registered by then
+                yield {**status, **status_detail(book, ref, as_of=as_of, now=now, full=False)}

@@ -95,3 +95,15 @@ def test_stored_data_describes_as_the_payload(mixed_ledger):
                 continue  # amendments are described from their facts
             raw = fact.to_json()["data"]
             assert REGISTRY[fact.type].describe(_Data(raw)) == fact.describe()
+
+
+def test_status_as_of_from_each_platform_as_from_the_whole_ledger(runner, mixed_ledger):
+    """status --as-of folds each platform from its own rows: the same objects as the
+    status of every platform in one book of the whole ledger."""
+    from projections.status import all_status
+
+    as_of = When.parse("2016-06-30", end_of_day=True)
+    with open_ledger(parse_target(mixed_ledger)) as ledger:
+        expected = all_status(Book(ledger.entries()), as_of=as_of)
+    listed = run(runner, mixed_ledger, "status", "--as-of", "2016-06-30", "--json")
+    assert orjson.loads(listed.stdout) == expected
