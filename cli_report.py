@@ -92,11 +92,13 @@ def provenance_report(obj: Context, subject: str, fmt: str, output: str | None,
     """Every event concerning SUBJECT with its sources, hash and inclusion proof, and the
     proof that none was left out; signed as a whole when a key is given.
 
-    The html and pdf forms open with a summary (the subject's state, each order's
-    authority, basis, targets and every interval in which it was in force, the requests
-    and their conditions) and a timeline, and embed the JSON report, so that
-    'verify-proof report.html' checks them as it checks the JSON. Exit 3 when the ledger
-    fails verification: the report is still written, and says FAILED first.
+    The html form opens with a summary (the subject's state, each order's authority,
+    basis, targets and every interval in which it was in force, the requests and their
+    conditions) and a timeline, and embeds the JSON report, so that 'verify-proof
+    report.html' checks it as it checks the JSON. The pdf form is that page printed by
+    headless Chromium (exit 2, nothing written, without it); keep the html or json form
+    beside it for verify-proof. Exit 3 when the ledger fails verification: the report is
+    still written, and says FAILED first.
     """
     from cli import parse_when
 
