@@ -7,6 +7,7 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+from markupsafe import escape as markup_escape
 
 from domain.errors import BadInput
 from projections.report_render import render_markdown
@@ -149,3 +150,37 @@ def test_the_intervals_agree_with_status_as_of(runner, sqlite_path, example):
     after = run(runner, sqlite_path, "status", "telegram", "--as-of", "2017-08-10",
                 "--json")
     assert json.loads(after.stdout)["orders"][0]["state"] == "lifted"
+
+
+@pytest.mark.parametrize("payload", ['<script>alert(1)</script>', '"><img src=x onerror=1>',
+                                     '</text></svg><b>x</b>', '";}body{display:none}'])
+def test_hostile_text_in_the_summary_and_timeline_is_escaped(payload):
+    """Free text the summary and timeline show (name, authority, instrument, legal basis,
+    reasons, network) is escaped by the templates' autoescaping."""
+    from html.parser import HTMLParser
+
+    from projections.report_html import render_html
+
+    def hostile(text: str) -> dict:
+        registered = dict(REGISTERED, data=dict(REGISTERED["data"], name=text))
+        blocked = dict(BLOCKED, data=dict(BLOCKED["data"], authority=text, instrument=text,
+                                          legal_basis=text, reasons=[text]))
+        seen = _event("access-observed", "o-1", "2020-02-05",
+                      {"target": "a.example", "accessible": True, "network": text}, 3)
+        return report(registered, blocked, seen)
+
+    class Tags(HTMLParser):
+        def __init__(self, text: str) -> None:
+            super().__init__()
+            self.tags: list[str] = []
+            self.feed(text)
+
+        def handle_starttag(self, tag: str, attrs: list) -> None:
+            self.tags.append(tag)
+
+    assert summarise(hostile(payload)).problem is None
+    text = render_html(hostile(payload))
+    assert Tags(text).tags == Tags(render_html(hostile("harmless words"))).tags
+    assert text.count("</svg>") == 1 and "<img" not in text and "<b>x" not in text
+    assert "body{display:none}" not in text.split("</style>")[0]
+    assert str(markup_escape(payload)) in text
