@@ -209,6 +209,30 @@ class TestTenOrders:
                 "blocked; the block came back by itself at its end)") in text
         assert "still at the report&#39;s time" in text or "still at the report's time" in text
 
+    def test_every_interval_is_what_status_as_of_says(self, ten):
+        """At the start of each interval the summary gives, and just before its end,
+        ``status --as-of`` gives the order that state (the summary's fold kept as it goes
+        is the ledger's fold at each instant)."""
+        from projections.proof import embedded_report
+        from projections.report_summary import summarise
+
+        summary = summarise(json.loads(embedded_report(ten["html"].read_text())))
+        checked = 0
+        for order in summary.orders:
+            for period in order.periods:
+                moments = [period.start]
+                if period.end is not None:
+                    moments.append(period.end - timedelta(minutes=1))
+                for moment in moments:
+                    out = run(ten["runner"], ten["db"], "status", "chatapp", "--as-of",
+                              moment.isoformat(), "--json")
+                    states = {o["ref"]: o for o in json.loads(out.stdout)["orders"]}
+                    assert states[order.ref]["state"] == period.state, (order.ref, moment)
+                    assert sorted(states[order.ref]["blocked_targets"]) == sorted(
+                        period.blocked)
+                    checked += 1
+        assert checked > 30
+
     def test_pdf_page_count_and_no_event_split(self, ten, chromium):
         """The printed PDF: A4, numbered "page N of M" on every page with the subject and
         checkpoint in the running header, and each event box on one page."""
