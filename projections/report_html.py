@@ -27,7 +27,14 @@ import re
 from typing import Any
 
 import orjson
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, StrictUndefined
+from jinja2 import (
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    PackageLoader,
+    StrictUndefined,
+    TemplateError,
+)
 from markupsafe import Markup, escape
 
 from domain.errors import BadInput
@@ -110,6 +117,18 @@ def render_html(report: dict[str, Any], *, clock: Clock | None = None,
     clock = clock or Clock()
     if paper is not None and paper not in PAPERS:
         raise BadInput(f"unknown paper {paper!r}: give a4 or letter", field="paper")
+    try:
+        return _render(environment(template_dir).get_template("report.html.j2"), report,
+                       clock, paper)
+    except TemplateError as error:  # a template of one's own (--template DIR) that fails
+        name = getattr(error, "name", None) or "report.html.j2"
+        line = getattr(error, "lineno", None)
+        raise BadInput(f"the template {name}{f' line {line}' if line else ''} fails: "
+                       f"{' '.join(str(error.message or error).split())[:200]}",
+                       field="template") from None
+
+
+def _render(template: Any, report: dict[str, Any], clock: Clock, paper: str | None) -> str:
     summary = summarise(report)
     events = report.get("events") or []
     where = {str(ev.get("id")): n for n, ev in enumerate(events, 1)}
@@ -122,7 +141,6 @@ def render_html(report: dict[str, Any], *, clock: Clock | None = None,
         "marks": [w for k, w in _MARKS if ev.get(k)], "id": ev.get("id"),
         "rows": [(k, Markup(v)) for k, v in _rows(ev, where, HTML, clock)],
     } for n, ev in enumerate(events, 1)]
-    template = environment(template_dir).get_template("report.html.j2")
     return template.render(
         report=report, subject=report.get("subject"), ok=ok, verdict=verdict,
         failed=first_line(report), produced_by=produced_by(report), clock=clock,

@@ -214,6 +214,19 @@ class TestOptions:
                       "--template", str(tmp_path / "nowhere"))
         assert "is not a directory" in one_line_error(missing, 2)
 
+    @pytest.mark.parametrize("body", ["{% for x in %}", "{{ no_such_thing }}",
+                                      "{% include 'missing.css' %}"])
+    def test_a_template_that_fails_is_one_line_exit_2(self, case, tmp_path, body):
+        """A broken template of one's own: one line naming it, exit 2, nothing written."""
+        theirs = tmp_path / "broken"
+        theirs.mkdir()
+        (theirs / "report.html.j2").write_text(f"<html>\n{body}\n</html>\n")
+        out = tmp_path / "r.html"
+        result = run(case["runner"], case["db"], "report", "provenance", "telegram",
+                     "--format", "html", "--template", str(theirs), "-o", str(out))
+        assert "the template" in one_line_error(result, 2)
+        assert not out.exists()
+
 
 def test_a_ledger_that_fails_verification_still_gets_its_report(runner, sqlite_path,
                                                                 example, tmp_path):
