@@ -22,6 +22,7 @@ WIDTH, LEFT, RIGHT = 980.0, 200.0, 965.0  # the SVG's user units; the plot is LE
 AXIS_H, LANE_H, BAND_H = 46.0, 74.0, 16.0
 BREAK_W, SEG_PAD, MIN_SEG = 34.0, 10.0, 70.0
 CHAR_W = 6.1  # of the 11px label font, for the overlap test
+BAND_CHAR_W = 5.3  # of the 10px font of the dates written in a band
 LABEL_GAP = 6.0
 
 
@@ -31,6 +32,7 @@ class Band:
     x2: float
     state: str
     title: str
+    text: str | None = None  # its dates, written in the band where they fit
 
 
 @frozen
@@ -109,6 +111,11 @@ class Scale:
         return [(a[3], b[2], _gap(b[0] - a[1])) for a, b in pairwise(self.segments)]
 
 
+def _day(clock: Clock, instant: datetime) -> str:
+    local = clock.moment(instant)
+    return f"{local.day} {local:%b %Y}"
+
+
 def _gap(delta: timedelta) -> str:
     days = delta.days
     if days >= 730:
@@ -172,7 +179,7 @@ def _place(scale: Scale, marks: list[Mark], clock: Clock, banded: bool) -> list[
     observations that diverge from the order; a lane without bands (a request's, the
     platform's) has two rows below for its labels too."""
     ends = {0: -1e9, 1: -1e9, -1: -1e9, -2: -1e9}
-    rows = (0, 1) if banded else (0, 1, -1, -2)
+    rows = (0, 1) if banded else (0, -1, 1, -2)
     out = []
     for m in sorted(marks, key=lambda m: (m.at, m.number)):
         x = scale.x(m.at)
@@ -242,10 +249,16 @@ def timeline(summary: Summary, clock: Clock) -> Timeline | None:
             x2 = scale.x(p.end) if p.end is not None else (
                 scale.x(summary.at) if near else RIGHT)
             until = f" (until {clock.instant(p.until)})" if p.until else ""
+            dates = (f"{_day(clock, p.start)} → "
+                     f"{_day(clock, p.end) if p.end is not None else 'the report time'}")
+            fits = p.state != "temporarily-lifted" and (
+                len(dates) * BAND_CHAR_W + 8 < x2 - x1)
             bands.append(Band(x1, max(x2, x1 + 2), p.state, (
+
                 f"{STATE_WORDS.get(p.state, p.state)}{until}: {clock.when(p.start, p.start_text)}"
                 f" → {clock.when(p.end, p.end_text) if p.end else 'still at the report time'}"
-                f"; {len(p.blocked)} of {len(o.targets)} targets blocked")))
+                f"; {len(p.blocked)} of {len(o.targets)} targets blocked"),
+                dates if fits else None))
         add(o.ref, o.authority, "order", bands, o.marks)
     for r in summary.requests:
         add(r.ref, f"request: {r.state or '?'}", "request", [], r.marks)
