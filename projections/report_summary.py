@@ -133,8 +133,8 @@ class Summary:
     notices: list[Mark] = field(factory=list)
     #: target -> (how it differs, network, when observed)
     divergent: dict[str, tuple[str, str | None, str | None]] = field(factory=dict)
-    #: the platform's own state over time: (from, its text, to, its text, state), each
-    #: stretch in which it was not accessible, and the last one, up to the report's time
+    #: the platform's own state over time, from its first block to the report's time:
+    #: (from, its text, to, its text, state), one stretch per state
     course: list[tuple[datetime, str | None, datetime | None, str | None, str]] = field(
         factory=list)
     problem: str | None = None
@@ -269,9 +269,7 @@ def _course(book: Book, subject: str, orders: list[OrderSummary],
         if stretches:
             stretches[-1][2:4] = [point, texts[point]]
         stretches.append([point, texts[point], None, None, state])
-    last = len(stretches) - 1
-    return [tuple(s) for n, s in enumerate(stretches)  # type: ignore[misc]
-            if s[4] != "accessible" or n == last]
+    return [tuple(s) for s in stretches]  # type: ignore[misc]
 
 
 def _order(book: Book, ref: str, at: datetime, mark: Any,
