@@ -275,6 +275,11 @@ def _summary_md(summary: Summary, clock: Clock) -> list[str]:
                                                      "normalization-granted",
                                                      "normalization-denied")]
         out.append("")
+    if summary.divergent:
+        out += ["Observed access that differs from the orders: " + "; ".join(
+            f"{_md(target)} ({_md(how)}" + (f", on {_md(network)}" if network else "")
+            + (f", {_md(clock.text(seen))}" if seen else "") + ")"
+            for target, (how, network, seen) in summary.divergent.items()) + ".", ""]
     return out
 
 
