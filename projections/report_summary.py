@@ -5,9 +5,10 @@ requests with their conditions.
 Nothing here knows the blocking rules: the report's own events, as they count now (a
 correction's ``current`` values applied, retracted events left out, as the report states
 them), are folded again by the ledger's own code (``projections.book.Book`` over
-``domain.timeline.fold``, and ``projections.status.platform_status``), at every instant
-where an order's state can change (each of its events, and the end of each temporary
-lift). So the intervals are exactly what ``status --as-of`` answers at any time between.
+``domain.timeline``'s state classes, fed as ``fold`` feeds them and read at every instant
+where an order's state can change: each of its events, and the end of each temporary
+lift; and ``projections.status.platform_status`` for the platform). So the intervals are
+exactly what ``status --as-of`` answers at any time between.
 
 A report whose events cannot be read as facts (hand-made, or hostile) gets a summary that
 says so (``problem``), and the rest of the report renders as before.
@@ -55,11 +56,12 @@ def period_words(period: Period, clock: Clock, targets: int) -> str:
     end = (clock.when(period.end, period.end_text) if period.end is not None
            else "still at the report's time")
     if period.state == "temporarily-lifted":
-        back = (" by itself" if period.until is not None and period.end == period.until
-                else "")
-        note = f"none blocked; the block came back{back} at its end" if period.end else (
-            f"none blocked until {clock.instant(period.until)}" if period.until else
-            "none blocked")
+        if period.end is not None and period.end == period.until:
+            note = "none blocked; the block came back by itself at its end"
+        elif period.end is None and period.until is not None:
+            note = f"none blocked until {clock.instant(period.until)}"
+        else:  # ended by another event: the next interval (or none) says what followed
+            note = "none blocked"
     else:
         note = f"{len(period.blocked)} of {targets} targets blocked"
     return (f"{STATE_WORDS.get(period.state, period.state)}: "

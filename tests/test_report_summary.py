@@ -52,6 +52,18 @@ class TestIntervals:
         assert words == ("lifted for a while: 1 Mar 2020 → 15 Mar 2020 (none blocked; the "
                          "block came back by itself at its end)")
 
+    def test_a_temporary_lift_made_permanent_says_no_more(self):
+        """Lifted for a while, then for good before its end: the interval ends with the
+        permanent lift, and does not say the block came back."""
+        summary = summarise(report(REGISTERED, BLOCKED, _event(
+            "unblocked", "o-1", "2020-03-01", {"until": "2020-03-15"}, 3), _event(
+            "unblocked", "o-1", "2020-03-05", {}, 4)))
+        periods = summary.orders[0].periods
+        assert [(p.state, p.end_text) for p in periods] == [
+            ("in-effect", "2020-03-01"), ("temporarily-lifted", "2020-03-05")]
+        assert "came back" not in period_words(periods[1], Clock(), 2)
+        assert summary.orders[0].state == "lifted"
+
     def test_a_partial_lift_and_the_platforms_course(self):
         """Half lifted: in force for some targets; the platform partially blocked."""
         summary = summarise(report(REGISTERED, BLOCKED, _event(
