@@ -170,6 +170,30 @@ def measure_import_rss(n: int = 200_000) -> dict[str, float]:
             "import_rss_events_ratio": peaks["few_platforms"] / peaks["few_events"]}
 
 
+def measure_report(n: int) -> dict[str, float]:
+    """``report provenance`` of one platform of ``n`` synthetic events after a checkpoint,
+    as the CLI makes it (gather, assemble), against reading and decoding every event once:
+    a report should read only its subject's events, so the ratio falls as ``n`` grows."""
+    from ledger.checkpointing import checkpoint_note
+    from projections.provenance import provenance
+
+    with tempfile.TemporaryDirectory() as tmp:
+        source, db = Path(tmp) / "events.jsonl", str(Path(tmp) / "ledger.db")
+        write_file(n, source)
+        measure_import(source, db)
+        with open_ledger(parse_target(db)) as ledger:
+            checkpoint_note(ledger, origin="bench")
+        report_s = read_s = float("inf")
+        for _ in range(REPEATS):
+            with open_ledger(parse_target(db)) as ledger:
+                seconds, report = timed(lambda ledger=ledger: provenance(ledger, "platform-7"))
+            assert report["proven"] and report["events"], report.get("unproven_because")
+            report_s = min(report_s, seconds)
+            read_s = min(read_s, measure_read(db, hash_rows=False))
+    return {"report_platform_s": report_s, "baseline_read_all_s": read_s,
+            "report_platform_vs_read_all": report_s / read_s}
+
+
 def measure_library(path: Path, db: str) -> float:
     """The bare eventsourcing Application saving the same events in batches: one aggregate
     per subject, an event carrying the line's data, the library's JSON transcoder; no
@@ -345,6 +369,8 @@ def main() -> None:
                         help="only import_backdated_vs_ordered, at N events on 100 subjects")
     parser.add_argument("--rss", type=int, metavar="N", help="only the import's peak "
                         "RSS ratios (N events over 2,000 and 20,000 platforms, N/4 events)")
+    parser.add_argument("--report", type=int, metavar="N", help="only the report of one "
+                        "platform against reading every event, at N events")
     parser.add_argument("--rss-child", nargs=2, type=int, help=argparse.SUPPRESS)
     parser.add_argument("--db", metavar="SERVER", help="a PostgreSQL server URL "
                         "(postgresql://user@host:port): measure there, in fresh databases")
@@ -352,8 +378,10 @@ def main() -> None:
     if args.rss_child:
         _rss_child(*args.rss_child)
         return
-    if args.backdated or args.rss:
+    if args.backdated or args.rss or args.report:
         out = {}
+        if args.report:
+            out.update(measure_report(args.report))
         if args.backdated:
             out.update(measure_backdated(args.backdated))
         if args.rss:

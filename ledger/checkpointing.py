@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from domain.errors import Refused
-from ledger import platform_index
+from ledger import index_cache, platform_index
 from ledger.chain import GENESIS
 from ledger.checkpoint import Checkpoint
 from ledger.merkle import root
@@ -48,6 +48,8 @@ def checkpoint_note(ledger: Any, *, origin: str, private_key: Any = None,
     note = checkpoint.to_note(private_key, key_name)
     if keep:
         ledger.recorder.insert_checkpoint(len(leaves), note)
+        # Beside the note, its index: reports then read only their subject's events.
+        index_cache.keep(ledger, len(leaves), index)
     return note
 
 

@@ -17,6 +17,8 @@ database can edit it; so each is recomputed from the (hash-verified) log and com
   time bounds the record times on both sides: no event it covers was recorded after it,
   none after it was recorded before it (to within the writers' clock tolerance,
   ``ledger.record_time.CLOCK_TOLERANCE``, since writers stamp before they take the lock).
+  The platform index kept beside the latest one (``ledger.index_cache``) gives its signed
+  index root.
 - **Views.** The history view holds exactly one row per event up to its tracked position,
   each as the log implies (subject kind, subject, the platform its subject was created
   for), and the moves (``domain.concerns``) exactly those the corrections make; the
@@ -287,6 +289,11 @@ def _operator_keys(ledger: Any) -> list[tuple[str, Any]]:
 
 
 def _check_checkpoints(log: LogCheck, notes: dict[int, Checkpoint]) -> None:
+    from ledger import index_cache
+
+    cached = index_cache.problem(log.ledger, list(notes.values()))
+    if cached is not None:
+        log.flag(None, "checkpoint", cached)
     if not notes:
         return
     leaves = log.leaves or []

@@ -43,6 +43,7 @@ from psycopg.sql import SQL, Identifier
 
 from ledger.canonical import hash_stored
 from ledger.chain import GENESIS, ChainRow, export_event_hash, first_break, link, raw_event_hash
+from ledger.chain_reads import PostgresChainReads, SQLiteChainReads
 from ledger.record_time import check_record_times, new_record_times, recorded_at_of
 from ledger.signed import PostgresSignatures, SQLiteSignatures
 
@@ -89,7 +90,8 @@ def _checked_backfill(rows: Iterable[ChainRow]) -> list[ChainRow]:
     return rows
 
 
-class ChainedSQLiteApplicationRecorder(SQLiteSignatures, SQLiteApplicationRecorder):
+class ChainedSQLiteApplicationRecorder(SQLiteSignatures, SQLiteChainReads,
+                                       SQLiteApplicationRecorder):
     """A SQLite application recorder that appends to the hash chain in each insert, and
     signs the new events when a signer is set (``ledger.signed``)."""
 
@@ -318,7 +320,8 @@ def _check_backfill_covers(c: Any, n: int, *count_statements: Any) -> None:
                          f"(got {n} rows)")
 
 
-class ChainedPostgresApplicationRecorder(PostgresSignatures, PostgresApplicationRecorder):
+class ChainedPostgresApplicationRecorder(PostgresSignatures, PostgresChainReads,
+                                         PostgresApplicationRecorder):
     """A PostgreSQL application recorder that appends to the hash chain in each insert,
     and signs the new events when a signer is set (``ledger.signed``)."""
 

@@ -39,10 +39,11 @@ canonical JSON of the report without that block), which covers them.
 
 With a checkpoint that carries a platform index (the cited one, else the latest kept), the
 report is **proven**. The Merkle tree is built from the chain table's 32-byte hashes, and
-must give the checkpoint's root (and the chain its chain head); the platform index is
-folded again from the log and must give the checkpoint's index root; then only the events
-the report needs are read (the subject's platforms' and the operators'), each checked
-against its hash in the proven tree. The report is then ``assemble`` of that evidence:
+must give the checkpoint's root (and the chain its chain head); the platform index (the
+copy kept beside the latest checkpoint, for a platform's report, else folded again from
+the log: ``projections.evidence``) must give the checkpoint's index root; then only the
+events the report needs are read (the subject's platforms' and the operators'), each
+checked against its hash in the proven tree. The report is then ``assemble`` of that evidence:
 the very function ``verify-proof`` runs on it.
 
 Without such a checkpoint the report says it is not proven (``"proven": false``): the same
@@ -54,26 +55,22 @@ refuses it.
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
-from attrs import frozen
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from domain.errors import IntegrityFailure, LedgerError
+from domain.errors import LedgerError
 from domain.fact import Fact
 from domain.operators import key_id
 from domain.values import When, check_slug
-from ledger import platform_index
 from ledger.application import Entry
-from ledger.canonical import canonical, event_hash, hash_stored
-from ledger.checkpoint import Checkpoint, encode_hash, encode_proof
-from ledger.merkle import MerkleTree
+from ledger.canonical import canonical, event_hash
+from ledger.checkpoint import Checkpoint, encode_hash
 from ledger.signatures import PREFIX, operators, raw_public_key, signature_of
 from ledger.verify import Broken, Verdict, walk
 from projections.book import Book
+from projections.evidence import Evidence, gather, record_time
 from projections.history import Line, lines
 
 FORMAT = 2
@@ -81,17 +78,6 @@ FORMAT = 2
 HASHED_FIELDS = ("id", "type", "subject", "occurred_at", "sources", "note", "data",
                  "recorded_at", "recorded_by", "position")
 REPORT_PREFIX = b"blockledger report signature v1\n"
-
-
-@frozen
-class Evidence:
-    subject: str
-    as_of: When | None
-    as_known_at: When | None
-    note: str
-    records: list[dict[str, Any]]
-    index: dict[str, Any]
-    checkpoints: list[dict[str, Any]]
 
 
 def exported(record: dict[str, Any]) -> dict[str, Any]:
@@ -123,26 +109,6 @@ class Carried:
                          *((signed["key_id"], base64.b64decode(signed["signature"]),
                             canonical(exported(record))) if signed else (None,) * 3)))
         return rows
-
-
-def _time(text: str) -> datetime:
-    return datetime.fromisoformat(text)
-
-
-def _bound(cp: Checkpoint | None) -> dict[str, Any] | None:
-    return None if cp is None else {"tree_size": cp.tree_size, "time": cp.time}
-
-
-def record_time(checkpoints: list[Checkpoint], leaf_index: int) -> dict[str, Any]:
-    """The checkpoints that bound an event's record time: the latest taken without it
-    (``not_before``: it was recorded after that time) and the earliest taken with it
-    (``not_after``)."""
-    without = [c for c in checkpoints if c.tree_size <= leaf_index]
-    with_it = [c for c in checkpoints if c.tree_size > leaf_index]
-    return {"not_before": _bound(max(without, key=lambda c: (_time(c.time), c.tree_size),
-                                     default=None)),
-            "not_after": _bound(min(with_it, key=lambda c: (_time(c.time), c.tree_size),
-                                    default=None))}
 
 
 def _derived(line: Line) -> dict[str, Any]:
@@ -278,90 +244,6 @@ def _latest(kept: list[str]) -> str | None:
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def gather(ledger: Any, subject: str, checkpoint: Checkpoint, note: str, kept: list[str],
-           as_of: When | None, as_known_at: When | None) -> Evidence:
-    """The evidence of ``subject``'s report against ``checkpoint`` (see the module)."""
-    size = checkpoint.tree_size
-    chain: list[tuple[int, bytes, bytes]] = []
-
-    def events() -> Iterator[tuple[int, dict[str, Any]]]:
-        for position, hashed, link, obj in platform_index.scan(ledger, size):
-            chain.append((position, hashed, link))
-            yield position, obj
-
-    leaves, platforms = platform_index.fold(events())
-    if len(chain) < size:
-        raise IntegrityFailure(f"the ledger has {len(chain)} chained events but the "
-                               f"checkpoint covers {size}: its tail was truncated")
-    tree = MerkleTree([hashed for _, hashed, _ in chain])
-    if tree.root() != checkpoint.root_hash or (size and chain[-1][2]
-                                               != checkpoint.chain_head):
-        raise IntegrityFailure(f"the ledger does not give the checkpoint's root of {size} "
-                               "events: its history was rewritten (run 'blockledger verify "
-                               "--against' the checkpoint)")
-    # The platforms that subjects named ``subject`` concern: an order's report needs its
-    # platforms' index proofs.
-    named = {p for (_, ref), found in platforms.items() if ref == subject for p in found}
-    index_tree = MerkleTree(leaves)
-    if len(leaves) != checkpoint.index_size or index_tree.root() != checkpoint.index_root:
-        raise IntegrityFailure("the log does not give the checkpoint's platform index: an "
-                               "event's subject or platform was altered")
-    names = sorted({subject, platform_index.OPERATORS, *named})
-    index = {name: platform_index.prove_range(index_tree, leaves, name) for name in names}
-    wanted = sorted({p for proof in index.values() for p in proof["positions"]})
-    seq_of = {position: seq for seq, (position, _, _) in enumerate(chain)}
-    signed = ledger.recorder.signatures_at(wanted)
-    records = []
-    for position, state in sorted(ledger.states_at(wanted).items()):
-        seq = seq_of[position]
-        if hash_stored(state, position) != chain[seq][1]:
-            raise IntegrityFailure(f"the event at position {position} does not match its "
-                                   "recorded hash (altered)")
-        record = orjson.loads(state)
-        record["position"] = position
-        record["leaf_index"] = seq
-        record["proof"] = encode_proof(tree.inclusion_proof(seq))
-        kid_sig = signed.get(position)
-        record["signature"] = kid_sig and {"key_id": kid_sig[0],
-                                           "signature": _b64(kid_sig[1])}
-        records.append(record)
-    return Evidence(subject, as_of, as_known_at, note, records, index,
-                    _bounding(kept, note, tree, [r["leaf_index"] for r in records]))
-
-
-def _b64(raw: bytes) -> str:
-    return base64.b64encode(raw).decode("ascii")
-
-
-def _bounding(kept: list[str], cited: str, tree: MerkleTree,
-              leaf_indices: list[int]) -> list[dict[str, Any]]:
-    """The kept checkpoints that bound the record time of an event at ``leaf_indices``
-    tighter than the cited one, each with its consistency proof to the cited one. When the
-    cited checkpoint is signed, only those signed by one of its keys (by name and key ID)
-    count: ``verify-proof --public-key`` checks each one's signature."""
-    checkpoint, signatures = Checkpoint.parse(cited)
-    keys = {(s.key_name, s.key_id) for s in signatures}
-    found: dict[str, Checkpoint] = {}
-    for note in kept:
-        try:
-            cp, theirs = Checkpoint.parse(note)
-        except Exception:  # a kept note we cannot read bounds nothing
-            continue
-        if keys and not keys & {(s.key_name, s.key_id) for s in theirs}:
-            continue
-        if (0 < cp.tree_size <= checkpoint.tree_size
-                and tree.root(cp.tree_size) == cp.root_hash):
-            found.setdefault(note, cp)
-    candidates = [checkpoint, *found.values()]
-    used = set()
-    for leaf in set(leaf_indices):
-        bounds = record_time(candidates, leaf)
-        used.update((b["tree_size"], b["time"]) for b in bounds.values() if b is not None)
-    return [{"note": note, "consistency": encode_proof(tree.consistency_proof(cp.tree_size))}
-            for note, cp in found.items() if (cp.tree_size, cp.time) in used
-            and (cp.tree_size, cp.time) != (checkpoint.tree_size, checkpoint.time)]
 
 
 def _unproven(ledger: Any, subject: str, as_of: When | None, as_known_at: When | None,
