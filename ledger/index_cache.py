@@ -16,7 +16,9 @@ store (a ledger checkpointed daily would otherwise keep a copy of its index per 
 report that cites an older checkpoint folds the log.
 
 The table is created when the first index is kept, so ledgers made before it, and
-read-only openers, simply find no cache.
+read-only openers, simply find no cache. ``copy`` does not carry it (under a new cipher
+key it would have to be re-encrypted): a copy's reports fold the log until its next
+checkpoint.
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ import re
 import sqlite3
 from collections.abc import Container, Iterable, Sequence
 from functools import cached_property
+from itertools import islice
 from typing import Any
 
 from eventsourcing.persistence import IntegrityError, InternalError, Tracking
@@ -41,6 +42,8 @@ STATUS = "bl_view_status"
 #: Subjects (orders, requests) a correction moved to another platform: each concerns that
 #: platform too, with all its events (``domain.concerns``), from the correction's position.
 MOVES = "bl_view_moves"
+#: Status rows replaced per statement pair when they come as an iterator.
+STATUS_CHUNK = 500
 
 #: The history view's indexes: (name, columns).
 _INDEXES = [(f"{FACTS}_platform", "platform, position"),
@@ -154,13 +157,15 @@ class _Views:
             if history_to > at:
                 self._insert_tracking(c, Tracking(tracking_name("history"), history_to))  # type: ignore[attr-defined]
         if status_to is not None and status_to > self._position_in(c, "status"):
-            # In one order for every writer; in two statements run many times (on
+            # In one order for every writer (a list is sorted here; any other iterable
+            # must come in key order, and is taken STATUS_CHUNK rows at a time, so that
+            # it need not be held whole); in two statements run many times (on
             # PostgreSQL one round trip each, not two a row).
-            status = sorted(status)
-            if status:
+            rows = iter(sorted(status) if isinstance(status, list) else status)
+            while chunk := list(islice(rows, STATUS_CHUNK)):
                 c.executemany(self._sql(f"DELETE FROM {STATUS} WHERE platform = ?"),
-                              [(key,) for key, _ in status])
-                c.executemany(self._sql(f"INSERT INTO {STATUS} VALUES (?, ?)"), status)
+                              [(key,) for key, _ in chunk])
+                c.executemany(self._sql(f"INSERT INTO {STATUS} VALUES (?, ?)"), chunk)
             self._insert_tracking(c, Tracking(tracking_name("status"), status_to))  # type: ignore[attr-defined]
 
     def copy_history(self, limit: int) -> tuple[int, int]:
