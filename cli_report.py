@@ -22,8 +22,6 @@ from domain.errors import BadInput, IntegrityFailure
 from ledger.checkpoint import load_private_key, load_public_key
 from projections.proof import prove_report
 from projections.provenance import provenance, sign_report
-from projections.report_html import render_html
-from projections.report_pdf import print_pdf
 from projections.report_render import first_line, render_markdown, render_prov
 from projections.report_times import Clock, parse_zone
 
@@ -140,9 +138,13 @@ def provenance_report(obj: Context, subject: str, fmt: str, output: str | None,
     elif fmt == "prov-json":
         text = render_prov(result)
     else:
+        from projections.report_html import render_html  # Jinja2: only html and pdf need it
+
         text = render_html(result, clock=clock, template_dir=template_dir,
                            paper=paper or ("a4" if fmt == "pdf" else None))
     if fmt == "pdf":
+        from projections.report_pdf import print_pdf
+
         with written(output, force=force, target=obj.target) as out:  # type: ignore[arg-type]
             out.write(print_pdf(text))
     elif output:
