@@ -194,6 +194,39 @@ def measure_report(n: int) -> dict[str, float]:
             "report_platform_vs_read_all": report_s / read_s}
 
 
+#: A fresh ``blockledger`` process, as the console script starts it.
+CLI_PROCESS = [sys.executable, "-c", "import sys; from cli import main; "
+               "sys.argv[0] = 'blockledger'; main()"]
+#: The core libraries a status needs, imported in a fresh process: the baseline.
+CORE_IMPORTS = [sys.executable, "-c", "import click, eventsourcing.application, "
+                "eventsourcing.sqlite, attrs, orjson"]
+
+
+def measure_startup(runs: int = 15) -> dict[str, float]:
+    """The median wall time of a fresh ``blockledger status telegram`` on the bundled
+    33-event case, against a fresh interpreter importing only the core libraries; runs
+    alternate, so that both see the same machine."""
+    import subprocess
+
+    root = Path(__file__).resolve().parent.parent
+    example = root / "examples" / "telegram-indonesia-2017.jsonl"
+    with tempfile.TemporaryDirectory() as tmp:
+        db = str(Path(tmp) / "ledger.db")
+        subprocess.run([*CLI_PROCESS, "--db", db, "import", str(example)], cwd=root,
+                       check=True, capture_output=True)
+        status, core = [], []
+        for _ in range(runs):
+            seconds, _ = timed(lambda: subprocess.run(
+                [*CLI_PROCESS, "--db", db, "status", "telegram"], cwd=root, check=True,
+                capture_output=True))
+            status.append(seconds)
+            seconds, _ = timed(lambda: subprocess.run(CORE_IMPORTS, cwd=root, check=True))
+            core.append(seconds)
+    status_s, core_s = statistics.median(status), statistics.median(core)
+    return {"cli_status_s": status_s, "baseline_core_imports_s": core_s,
+            "cli_status_vs_core_imports": status_s / core_s}
+
+
 def measure_library(path: Path, db: str) -> float:
     """The bare eventsourcing Application saving the same events in batches: one aggregate
     per subject, an event carrying the line's data, the library's JSON transcoder; no
@@ -369,6 +402,8 @@ def main() -> None:
                         help="only import_backdated_vs_ordered, at N events on 100 subjects")
     parser.add_argument("--rss", type=int, metavar="N", help="only the import's peak "
                         "RSS ratios (N events over 2,000 and 20,000 platforms, N/4 events)")
+    parser.add_argument("--startup", action="store_true", help="only the start-up of a "
+                        "fresh status process against importing the core libraries")
     parser.add_argument("--report", type=int, metavar="N", help="only the report of one "
                         "platform against reading every event, at N events")
     parser.add_argument("--rss-child", nargs=2, type=int, help=argparse.SUPPRESS)
@@ -378,8 +413,10 @@ def main() -> None:
     if args.rss_child:
         _rss_child(*args.rss_child)
         return
-    if args.backdated or args.rss or args.report:
+    if args.backdated or args.rss or args.report or args.startup:
         out = {}
+        if args.startup:
+            out.update(measure_startup())
         if args.report:
             out.update(measure_report(args.report))
         if args.backdated:

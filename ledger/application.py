@@ -72,9 +72,10 @@ class Ledger(Application):
         """The views' recorder (``ledger.views``) on this ledger's database; creates their
         tables when the ledger was opened for writing."""
         if self._views is None:
-            from ledger.views import PostgresViews, SQLiteViews
-
-            cls = PostgresViews if self.target.postgres else SQLiteViews
+            if self.target.postgres:
+                from ledger.views_postgres import PostgresViews as cls
+            else:
+                from ledger.views import SQLiteViews as cls
             self._views = self.factory.tracking_recorder(cls)
             self._views.events_table = self.recorder.events_table_name
             self._views.chain_table = self.recorder.chain_table_name

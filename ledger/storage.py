@@ -156,7 +156,8 @@ def _postgres(url: str) -> dict[str, str]:
         raise BadInput(f"{url!r} has a bad port", field="db") from None
     return {
         "PERSISTENCE_MODULE": "eventsourcing.postgres",
-        "APPLICATION_RECORDER_TOPIC": "ledger.recorders:ChainedPostgresApplicationRecorder",
+        "APPLICATION_RECORDER_TOPIC":
+            "ledger.recorders_postgres:ChainedPostgresApplicationRecorder",
         "POSTGRES_DBNAME": dbname,
         "POSTGRES_HOST": parts.hostname or "localhost",
         "POSTGRES_PORT": str(port),

@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from cli import cli
-from ledger import copying
+from ledger import copying, copying_postgres
 from ledger.application import open_ledger
 from ledger.encryption import new_key
 from ledger.storage import parse_target
@@ -283,7 +283,7 @@ def test_a_failed_copy_leaves_a_postgres_target_empty(runner, tmp_path, example,
         raise RuntimeError("simulated")
 
     with monkeypatch.context() as patch:
-        patch.setattr(copying._PostgresWriter, "insert_checkpoints", broken)
+        patch.setattr(copying_postgres._PostgresWriter, "insert_checkpoints", broken)
         with pytest.raises(RuntimeError, match="simulated"):
             bl(runner, source, "copy", "--to", pg_url)
     with open_ledger(parse_target(pg_url, cipher_key=""), create=True) as ledger:

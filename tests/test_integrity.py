@@ -174,6 +174,10 @@ def test_a_truncated_tail_is_caught_against_a_checkpoint(runner, ledger_2017, tm
     code, out = verdict(runner, ledger_2017)
     assert code == 3 and "kept checkpoint 1" in out["reason"]
     store.sql(f"DELETE FROM {store.events}_checkpoints")
+    # The platform index kept beside the deleted checkpoint now belongs to none.
+    code, out = verdict(runner, ledger_2017)
+    assert code == 3 and "belongs to no kept checkpoint" in out["reason"]
+    store.sql(f"DELETE FROM {store.events}_platform_index")
     # The views still hold the deleted events; rebuilt, they agree with what is left.
     code, out = verdict(runner, ledger_2017)
     assert code == 3 and "views" in out["reason"]
@@ -193,6 +197,9 @@ def test_a_consistently_rewritten_chain_is_caught_against_a_checkpoint(runner, l
     code, out = verdict(runner, ledger_2017)
     assert code == 3 and "first 33 events do not have its root" in out["reason"]
     store.sql(f"DELETE FROM {store.events}_checkpoints")
+    code, out = verdict(runner, ledger_2017)
+    assert code == 3 and "belongs to no kept checkpoint" in out["reason"]
+    store.sql(f"DELETE FROM {store.events}_platform_index")
     assert verdict(runner, ledger_2017)[0] == 0
     code, out = verdict(runner, ledger_2017, "--against", saved)
     assert code == 3 and "rewritten" in out["reason"]

@@ -34,10 +34,10 @@ from eventsourcing.utils import Environment, get_topic
 from ledger.canonical import event_hash
 from ledger.chain import GENESIS, ChainRow, chain_next, first_break, link, raw_event_hash
 from ledger.recorders import (
-    ChainedPostgresApplicationRecorder,
     ChainedSQLiteApplicationRecorder,
     ChainError,
 )
+from ledger.recorders_postgres import ChainedPostgresApplicationRecorder
 
 PG_SERVER = os.environ.get("BLOCKLEDGER_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
 
