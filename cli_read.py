@@ -106,7 +106,7 @@ def status(obj: Context, platform: str | None, as_of: str | None, as_known_at: s
     from projections.status import all_status, platform_status, status_detail
 
     t, k = parse_when(as_of, "as-of"), parse_when(as_known_at, "as-known-at")
-    out = screen(tz) if fmt == "table" else None
+    out = screen(tz)  # the zone is checked whatever the format
     if platform is not None and (states or authority or limit):
         raise BadInput("--state, --authority and --limit select platforms: give no PLATFORM",
                        field="platform")
@@ -248,7 +248,7 @@ def history(obj: Context, subject: str | None, as_of: str | None, as_known_at: s
                   since=When.parse(since, "since").instant if since else None,
                   until=When.parse(until, "until", end_of_day=True).instant if until else None,
                   operator=recorded_by)
-    out = screen(tz) if fmt == "table" else None
+    out = screen(tz)  # the zone is checked whatever the format
     known = k.instant if k else None
     with _views(obj) as (ledger, views), reading(
             ledger.recorder.max_notification_id() or 0 if subject is None else 0,

@@ -12,7 +12,7 @@ from attrs import frozen
 
 from domain.amendments import AMENDMENTS, Effective, effective
 from domain.declaration import REGISTRY
-from domain.errors import SubjectNotFound
+from domain.errors import IntegrityFailure, SubjectNotFound
 from domain.fact import Fact
 from domain.timeline import OTHER_RANK, SAME_INSTANT_RANK, valid_key
 from domain.values import When, stored_when
@@ -136,8 +136,10 @@ def ledger_rows(views: Views, *, as_of: When | None = None,
     platforms' events are held at a time, so the first rows come at once and memory stays
     flat however long the ledger. ``read`` is told how many events were read so far.
 
-    Facts are built only for the subjects an amendment touches (and for every subject
-    with ``as_known_at``); the others' rows are their stored objects (``_plain_keyed``).
+    Facts are built only for the events an amendment touches (and for every event with
+    ``as_known_at``); the others' rows are their stored objects, checked for the shape
+    of a stored event: a damaged one is ``IntegrityFailure`` naming its position, as a
+    fact's decoding would be.
     """
     store, done = views.store, 0
     decode = views.ledger.mapper.decode_state
@@ -148,11 +150,50 @@ def ledger_rows(views: Views, *, as_of: When | None = None,
         for key in group:
             stored = held.pop(key, ())
             done += len(stored)
-            objs = [(position, orjson.loads(decode(body))) for position, body in stored]  # type: ignore[arg-type]
+            objs = [(position, _stored(position, body, decode)) for position, body in stored]
             yield from _platform_rows(objs, everything=key == "", as_of=as_of,
                                       as_known_at=as_known_at, keep=keep)
             if read is not None:
                 read(done)
+
+
+#: Per event type: its data fields, and those it requires.
+_FIELDS = {name: (frozenset(n for n, _ in kind.fields()),
+                  frozenset(n for n, spec in kind.fields() if spec.required))
+           for name, kind in REGISTRY.items()}
+_ENVELOPE = ("id", "subject", "occurred_at", "sources", "recorded_at")
+
+
+def _stored(position: int, body: bytes | None, decode: Callable[[bytes], bytes]) -> dict[str, Any]:
+    """The stored object at ``position``, if it has the shape of a stored event: a known
+    type, the envelope, data fields of that type (those it requires among them), a valid
+    time that parses; ``IntegrityFailure`` naming the position otherwise."""
+    try:
+        obj = orjson.loads(decode(body))  # type: ignore[arg-type]
+        fields, required = _FIELDS[obj["type"]]
+        data = obj["data"]
+        if not (isinstance(data, dict) and data.keys() <= fields and required <= data.keys()):
+            raise ValueError("its data does not fit its type")
+        for key in _ENVELOPE:
+            if key not in obj:
+                raise KeyError(key)
+        stored_when(obj["occurred_at"])
+        return obj
+    except Exception as error:
+        raise IntegrityFailure(_damaged(position, error)) from None
+
+
+def _fact(position: int, obj: dict[str, Any]) -> Fact:
+    try:
+        return Fact.from_stored(obj)
+    except Exception as error:
+        raise IntegrityFailure(_damaged(position, error)) from None
+
+
+def _damaged(position: int, error: Exception) -> str:
+    reason = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+    return (f"the event at position {position} is damaged and cannot be read "
+            f"({reason[:200]}); run 'blockledger verify'")
 
 
 def _platform_rows(objs: list[tuple[int, dict[str, Any]]], *, everything: bool,
@@ -191,9 +232,9 @@ def _platform_rows(objs: list[tuple[int, dict[str, Any]]], *, everything: bool,
             touched.add(target["id"])
             obj = target
     facts: dict[tuple[str, str], list[Fact]] = {}
-    for _, obj in objs:
+    for position, obj in objs:
         if obj["id"] in touched:
-            facts.setdefault((kind(obj), obj["subject"]), []).append(Fact.from_stored(obj))
+            facts.setdefault((kind(obj), obj["subject"]), []).append(_fact(position, obj))
     amended = {key: effective(found) for key, found in facts.items()}
     now = {str(f.id): (f, key) for key, eff in amended.items() for f in eff.facts}
     platform = next((o["subject"] for _, o in objs if o["type"] == "platform-registered"),
@@ -262,7 +303,7 @@ def _book_rows(objs: list[tuple[int, dict[str, Any]]], *, everything: bool,
                as_of: When | None, as_known_at: datetime | None,
                keep: Filter) -> Iterator[dict[str, Any]]:
     """``_platform_rows`` through a ``Book`` of all the platform's facts."""
-    book = Book((Entry(position=position, fact=Fact.from_stored(obj)) for position, obj in objs),
+    book = Book((Entry(position=position, fact=_fact(position, obj)) for position, obj in objs),
                 as_known_at=as_known_at)
     platforms = book.refs("platform")
     subjects = list(book.subjects)

@@ -91,6 +91,7 @@ class TestWidths:
         """--tz Mars/Olympus: one line naming it, exit 2."""
         line = one_line_error(run(runner, ledger_2017, "history", "--tz", "Mars/Olympus"), 2)
         assert "Mars/Olympus" in line
+        one_line_error(run(runner, ledger_2017, "status", "--tz", "Mars/Olympus", "--json"), 2)
 
 
 class TestPiped:

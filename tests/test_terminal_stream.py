@@ -3,6 +3,7 @@ own history says: the same rows, in the same order, every event once."""
 
 from __future__ import annotations
 
+import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -107,3 +108,24 @@ def test_status_as_of_from_each_platform_as_from_the_whole_ledger(runner, mixed_
         expected = all_status(Book(ledger.entries()), as_of=as_of)
     listed = run(runner, mixed_ledger, "status", "--as-of", "2016-06-30", "--json")
     assert orjson.loads(listed.stdout) == expected
+
+
+@pytest.mark.parametrize("damage", [(b'"summary":', b'"summari":'), (b'"data":', b'"dada":'),
+                                    (b'"occurred_at":"2017', b'"occurred_at":"x017')],
+                         ids=["data field", "envelope", "valid time"])
+def test_a_damaged_plain_event_is_named(runner, sqlite_path, example, damage):
+    """An event no amendment touches is read without building its fact, but a damaged
+    one is still one line naming its position, exit 3."""
+    from tests.clitools import one_line_error
+    from tests.test_integrity import Store
+
+    assert run(runner, sqlite_path, "import", str(example)).exit_code == 0
+    assert run(runner, sqlite_path, "history").exit_code == 0  # the views are caught up
+    rows = json.loads(run(runner, sqlite_path, "history", "--json").stdout)["events"]
+    position = next(r["position"] for r in rows if r["type"] == "statement-issued"
+                    and not r["disputed_by"])
+    store = Store(sqlite_path)
+    store.set_state(position, store.state(position).replace(*damage))
+    for fmt in ("jsonl", "table"):
+        result = run(runner, sqlite_path, "history", "--format", fmt)
+        assert f"position {position}" in one_line_error(result, 3)
