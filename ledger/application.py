@@ -56,7 +56,11 @@ class Ledger(Application):
 
     def __init__(self, target: Target, *, create: bool = False):
         self.target = target
-        if create:  # a writer may be one of several opening a new file at once
+        if target.postgres:  # reachable, and there (created for a writer): at once
+            from ledger import pg_admin
+
+            pg_admin.prepare(target, create=create)
+        elif create:  # a writer may be one of several opening a new file at once
             target.settle_wal()
         super().__init__(env=target.env(create_tables=create))
         # The recorder reads operator events (and the last record time) inside its insert

@@ -67,3 +67,17 @@ def test_the_base_install_has_every_module_the_command_imports():
     missing = {name: owners[name] for name in json.loads(out)
                if name in owners and not {_normal(d) for d in owners[name]} & installed}
     assert not missing, f"imported, but not installed by the base dependencies: {missing}"
+
+
+def test_python_dash_m_blockledger_is_the_command():
+    """``python -m blockledger`` runs the same command as the script."""
+    done = subprocess.run([sys.executable, "-m", "blockledger", "--help"], cwd=ROOT,
+                          capture_output=True, text=True, check=True)
+    assert done.stdout.startswith("Usage: blockledger") and "status" in done.stdout
+
+
+def test_the_licence_is_the_one_the_metadata_names():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["license"] == {"text": "Apache-2.0"}
+    assert "Apache License" in (ROOT / "LICENSE").read_text()
+    assert "License :: OSI Approved :: Apache Software License" in project["classifiers"]
