@@ -91,6 +91,21 @@ def _named(kind: str, obj: Mapping[str, Any], creates: bool, data: Mapping[str, 
     return set()
 
 
+def platforms_named(fact: Any) -> set[str]:
+    """The platforms one fact of an order or a request names: those of its creating event
+    (``platform``, or ``platforms`` of an order over many), those a correction sets; none
+    for any other fact (its subject's creation says what it concerns)."""
+    if fact.type == "correction":
+        return _platforms_in(fact.data.set.as_dict())
+    if not fact.kind.creates:
+        return set()
+    found = set(getattr(fact.data, "platforms", None) or ())
+    platform = getattr(fact.data, "platform", None)
+    if platform:
+        found.add(platform)
+    return found
+
+
 def _platforms_in(fields: Mapping[str, Any]) -> set[str]:
     found = set()
     value = fields.get("platform")

@@ -443,14 +443,20 @@ STATES: dict[str, type[SubjectState]] = {
 
 #: Facts at the same instant (often the same bare date) fold in this causal order, then in
 #: recording order, so that the answer never depends on the order documents surfaced in.
+#: An order is a decision: its ``blocked`` ranks with the decisions, after the same day's
+#: notices and silences (a reader expects the email, no response, then the block). Its
+#: own later facts rank with it or after it, and it is always recorded before them, so
+#: within the order it still comes first.
 SAME_INSTANT_RANK = {
-    "platform-registered": 0, "blocked": 0, "normalization-requested": 0,
+    "platform-registered": 0, "normalization-requested": 0,
     "email-sent": 1, "condition-set": 1,
     "no-response": 3, "condition-met": 3, "condition-waived": 3,
-    "normalization-granted": 4, "normalization-denied": 4, "unblocked": 4,
+    "blocked": 4, "normalization-granted": 4, "normalization-denied": 4, "unblocked": 4,
     "access-observed": 5,
+    # About other events, not the world: after what they amend (never folded themselves).
+    "correction": 6, "retraction": 6, "dispute": 6,
 }
-OTHER_RANK = 2  # statements, responses, meetings, commitments, the SOP, amendments
+OTHER_RANK = 2  # statements, responses, meetings, commitments, the SOP
 
 
 def valid_key(fact: Fact) -> tuple[datetime, int]:

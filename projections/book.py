@@ -7,6 +7,7 @@ from datetime import datetime
 from uuid import UUID
 
 from domain.amendments import Effective, effective
+from domain.concerns import platforms_named
 from domain.declaration import REGISTRY
 from domain.fact import Fact
 from domain.timeline import SubjectState, fold
@@ -26,6 +27,7 @@ class Book:
     """
 
     def __init__(self, entries: Iterable[Entry], *, as_known_at: datetime | None = None):
+        self.as_known_at = as_known_at
         self.positions: dict[UUID, int] = {}
         self.subjects: dict[tuple[str, str], list[Fact]] = {}
         kind_of: dict[UUID, str] = {}
@@ -78,8 +80,22 @@ class Book:
         if key not in self._memo:
             self._memo[key] = [
                 ref for ref in self.refs(kind)
-                if any(getattr(f.data, "platform", None) == platform
+                if any(platform in platforms_named(f)
                        for f in self.effective(kind, ref).facts if f.kind.creates)]
+        return self._memo[key]  # type: ignore[return-value]
+
+    def named(self, platform: str, kind: str) -> list[str]:
+        """``related``, and the subjects whose creating event named ``platform`` and was
+        retracted: they count nowhere, but stay in the platform's history and reports,
+        marked, with their retraction (kept)."""
+        key = ("named", platform, kind)
+        if key not in self._memo:
+            related = set(self.related(platform, kind))
+            self._memo[key] = [
+                ref for ref in self.refs(kind)
+                if ref in related or (
+                    not any(f.kind.creates for f in self.effective(kind, ref).facts)
+                    and any(platform in platforms_named(f) for f in self.facts(kind, ref)))]
         return self._memo[key]  # type: ignore[return-value]
 
     def is_disputed(self, kind: str, ref: str, as_of: datetime | None = None) -> bool:

@@ -94,10 +94,21 @@ def _keys(book: Book, subject: str) -> list[tuple[str, str]]:
     keys = [(kind, subject) for kind in KINDS if book.has(kind, subject)]
     if book.has("platform", subject):
         keys += [(kind, ref) for kind in KINDS if kind != "platform"
-                 for ref in book.related(subject, kind)]
+                 for ref in book.named(subject, kind)]
     if not keys:
-        raise SubjectNotFound(f"no subject {subject} in the ledger")
+        known = book.as_known_at
+        raise SubjectNotFound(f"no subject {subject} in the ledger"
+                              + (f" as known at {_moment(known)}" if known else ""))
     return list(dict.fromkeys(keys))
+
+
+def _moment(instant: datetime) -> str:
+    """An ``--as-known-at`` instant as it was most likely given: a bare date, read as the
+    end of that day, is that date again."""
+    if (instant.hour, instant.minute, instant.second, instant.microsecond) == (23, 59, 59,
+                                                                               999_999):
+        return instant.date().isoformat()
+    return instant.isoformat()
 
 
 @frozen
@@ -247,10 +258,10 @@ def _platform_rows(objs: list[tuple[int, dict[str, Any]]], *, everything: bool,
                 continue
             if obj["id"] not in touched:
                 data_platform = obj["data"].get("platform")
-            elif obj["id"] in now:  # as corrected; a retracted creation concerns nothing
+            elif obj["id"] in now:  # as corrected
                 data_platform = getattr(now[obj["id"]][0].data, "platform", None)
-            else:
-                continue
+            else:  # retracted: it stays in the history of the platform it named, marked
+                data_platform = obj["data"].get("platform")
             if data_platform == platform:
                 own.add((kind(obj), obj["subject"]))
     until = as_of.instant if as_of else None
@@ -310,7 +321,7 @@ def _book_rows(objs: list[tuple[int, dict[str, Any]]], *, everything: bool,
     if platforms and not everything:
         ref = platforms[0]
         subjects = [("platform", ref), *((kind, r) for kind in KINDS if kind != "platform"
-                                         for r in book.related(ref, kind))]
+                                         for r in book.named(ref, kind))]
     yield from rows(book, lines(book, subjects=subjects, as_of=as_of), keep)
 
 
