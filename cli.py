@@ -443,6 +443,7 @@ from cli_audit import register as register_audit_commands  # noqa: E402 (needs c
 from cli_copy import register as register_copy_command  # noqa: E402
 from cli_import import register as register_import_command  # noqa: E402
 from cli_operator import register as register_operator_commands  # noqa: E402
+from cli_publish import register as register_publish_commands  # noqa: E402
 from cli_read import register as register_read_commands  # noqa: E402
 from cli_report import register as register_report_commands  # noqa: E402
 
@@ -452,6 +453,7 @@ register_report_commands(cli)
 register_import_command(cli)
 register_operator_commands(cli)
 register_copy_command(cli)
+register_publish_commands(cli)
 
 
 def main() -> None:

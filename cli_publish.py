@@ -1,0 +1,80 @@
+"""The publishing commands: publish (a static site that verifies itself in the reader's
+browser) and serve (a read-only local preview of one).
+
+Registered on the ``blockledger`` group by ``cli``; thin like the rest of the CLI: the
+site is made by ``website``.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import click
+
+from cli import Context, pass_context
+from cli_audit import _origin
+from cli_report import produced_by
+from domain.errors import BadInput
+from ledger.checkpoint import load_private_key
+
+_JURISDICTION = re.compile(r"[A-Z]{2}(-[A-Z0-9]{1,3})?")
+
+
+@click.command()
+@click.argument("directory", metavar="DIR")
+@click.option("--key", "key_file", metavar="PEM", help="Sign the publication's checkpoint "
+              "with this Ed25519 private key (default: the operator's, BLOCKLEDGER_SIGNING_KEY)."
+              " Readers' browsers check it against its public key, shown on every page.")
+@click.option("--title", default="Blocking decisions: the ledger", show_default=True,
+              help="The site's title.")
+@click.option("--jurisdiction", metavar="CC", help="The jurisdiction of orders that give none "
+              "(ISO 3166-1 alpha-2, or a 3166-2 subdivision).")
+@click.option("--origin", help="The log's name in the checkpoint (default: blockledger/<db>; "
+              "or set BLOCKLEDGER_ORIGIN). Keep it the same from one publication to the next.")
+@pass_context
+def publish(obj: Context, directory: str, key_file: str | None, title: str,
+            jurisdiction: str | None, origin: str | None) -> None:
+    """Write a static site of the ledger into DIR: a home page, a page per platform, order
+    and request, and the downloads (export, intervals, checkpoint, provenance reports).
+
+    Every page checks itself in the reader's browser: each event's SHA-256 and inclusion
+    proof against a checkpoint signed now with --key, and (home page) that the checkpoints
+    of earlier publications in DIR, kept under DIR/archive, are extended by it. It opens
+    from file:// or any static host; it loads nothing from the network.
+
+    Exit 2 (nothing written) for bad input or a DIR that is neither new, empty nor a
+    publication; exit 3 (nothing written) when the ledger does not verify or does not
+    extend the checkpoint last published in DIR.
+    """
+    from website.archive import earlier, proofs
+    from website.files import check_directory, site_files, write_site
+    from website.gather import gather
+
+    target = Path(directory)
+    check_directory(target)
+    if jurisdiction is not None and not _JURISDICTION.fullmatch(jurisdiction):
+        raise BadInput(f"--jurisdiction {jurisdiction!r} is not an ISO 3166 code (ID, "
+                       "IN-JK)", field="jurisdiction")
+    key = load_private_key(key_file) if key_file else obj.signing_key()
+    if key is None:
+        raise BadInput("publish signs its checkpoint: give --key PEM (an Ed25519 private "
+                       "key) or set BLOCKLEDGER_SIGNING_KEY", field="key")
+    previous = earlier(target)
+    log = _origin(obj, origin)
+    with obj.ledger() as ledger:
+        pub = gather(ledger, origin=log, key=key)
+        archive = proofs(previous, pub.checkpoint, pub.leaves, key, pub.signer.name)
+        files = site_files(ledger, pub, key=key, title=title, archive=archive,
+                           previous=previous, jurisdiction=jurisdiction,
+                           produced_by=produced_by())
+    write_site(target, files)
+    click.echo(f"published {len(pub.platforms)} platform(s), "
+               f"{pub.checkpoint.tree_size} events to {target}/index.html"
+               + (f"; {len(archive)} earlier publication(s) archived and proven extended"
+                  if archive else ""), err=True)
+
+
+def register(group: click.Group) -> None:
+    """Add the publishing commands to the ``blockledger`` group."""
+    group.add_command(publish)

@@ -1,0 +1,140 @@
+"""blockledger publish: the static site, its pages and downloads, from the ledger's folds;
+bad input refused in one line with nothing written."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.clitools import key_pair, one_line_error, run
+
+DATA = re.compile(r'<script type="application/json" id="bl-data">(.*?)</script>', re.S)
+
+
+def page_data(path: Path) -> dict:
+    """The JSON data a page embeds for its verifier."""
+    return json.loads(DATA.search(path.read_text(encoding="utf-8")).group(1))
+
+
+@pytest.fixture
+def case(runner, sqlite_path, example, tmp_path):
+    """The 2017 case in a ledger, and a signing key."""
+    assert run(runner, sqlite_path, "import", str(example)).exit_code == 0
+    private, public = key_pair(tmp_path, "publisher")
+    return sqlite_path, private, public
+
+
+def publish(runner, case, out: Path, *more: str):
+    db, private, _ = case
+    return run(runner, db, "publish", str(out), "--key", private, *more)
+
+
+class TestPublish:
+    def test_writes_home_platform_order_request_pages_and_downloads(self, runner, case,
+                                                                    tmp_path):
+        """One command writes every page and download, linked both ways."""
+        out = tmp_path / "site"
+        result = publish(runner, case, out)
+        assert result.exit_code == 0, result.stderr
+        for name in ("index.html", "platform/telegram.html", "order/kominfo-2017-07-14.html",
+                     "request/telegram-id-2017.html", "downloads/index.html",
+                     "downloads/export.jsonl", "downloads/intervals.csv",
+                     "downloads/provenance-telegram.json", "checkpoint.txt", "key.pub",
+                     "static/verify.js", "static/page.js", "static/noble-ed25519.js",
+                     "static/LICENSE-noble-ed25519.txt"):
+            assert (out / name).is_file(), name
+        platform = (out / "platform/telegram.html").read_text()
+        assert 'href="../order/kominfo-2017-07-14.html"' in platform
+        assert 'href="../request/telegram-id-2017.html"' in platform
+        assert 'href="../platform/telegram.html"' in (out / "order/kominfo-2017-07-14.html"
+                                                      ).read_text()
+        assert len((out / "downloads/export.jsonl").read_text().splitlines()) == 33
+        csv = (out / "downloads/intervals.csv").read_text().splitlines()
+        assert csv[0] == "platform,order,authority,state,from,to,blocked"
+        assert csv[1].startswith("telegram,kominfo-2017-07-14,Kominfo,in-effect,")
+
+    def test_the_provenance_download_verifies_with_verify_proof(self, runner, case, tmp_path):
+        """The downloaded report is a proven report signed by the publishing key."""
+        out = tmp_path / "site"
+        assert publish(runner, case, out).exit_code == 0
+        report = out / "downloads/provenance-telegram.json"
+        result = run(runner, case[0], "verify-proof", str(report), "--public-key", case[2])
+        assert result.exit_code == 0, result.stderr
+        assert "checkpoint signature valid" in result.stdout
+
+    def test_the_checkpoint_verifies_against_the_ledger(self, runner, case, tmp_path):
+        """The published checkpoint is one that verify --against accepts."""
+        out = tmp_path / "site"
+        assert publish(runner, case, out).exit_code == 0
+        result = run(runner, case[0], "verify", "--against", str(out / "checkpoint.txt"))
+        assert result.exit_code == 0, result.stderr
+
+    def test_snapshots_are_the_status_folds_at_each_change(self, runner, case, tmp_path):
+        """The slider's snapshots: partially-blocked with the 11 web names from 14 July
+        2017, accessible from 10 August, as status --as-of says."""
+        out = tmp_path / "site"
+        assert publish(runner, case, out).exit_code == 0
+        data = page_data(out / "platform/telegram.html")
+        snaps = data["snapshots"]
+
+        def on(day: str) -> tuple[dict, dict]:
+            status = json.loads(run(runner, case[0], "status", "telegram", "--as-of", day,
+                                    "--json").stdout)
+            last = [s for s in snaps if s["at"][:10] <= day][-1]  # the last change by then
+            return status, last["status"]
+
+        for day in ("2017-07-20", "2017-08-20", "2017-08-01"):
+            status, shown = on(day)
+            assert shown["state"] == status["state"]
+            assert shown["blocked_targets"] == status["blocked_targets"]
+        assert on("2017-07-20")[1]["state"] == "partially-blocked"
+        assert len(on("2017-07-20")[1]["blocked_targets"]) == 11
+        assert on("2017-08-20")[1]["state"] == "accessible"
+
+    def test_each_event_ships_its_hashed_bytes_and_proof(self, runner, case, tmp_path):
+        """A page ships, per event, the canonical bytes whose SHA-256 is its hash."""
+        import hashlib
+
+        out = tmp_path / "site"
+        assert publish(runner, case, out).exit_code == 0
+        events = page_data(out / "platform/telegram.html")["events"]
+        assert len(events) == 33
+        for item in events:
+            assert set(item) == {"n", "hash", "canonical", "leaf_index", "proof"}
+            assert hashlib.sha256(item["canonical"].encode()).hexdigest() == item["hash"]
+
+
+class TestRefused:
+    def test_without_a_key_exit_2_nothing_written(self, runner, case, tmp_path, monkeypatch):
+        """A publication must be signed: no key is one line, exit 2."""
+        monkeypatch.delenv("BLOCKLEDGER_SIGNING_KEY", raising=False)
+        out = tmp_path / "site"
+        result = run(runner, case[0], "publish", str(out))
+        assert "--key" in one_line_error(result, 2)
+        assert not out.exists()
+
+    def test_a_directory_of_other_files_exit_2(self, runner, case, tmp_path):
+        """A directory that is not a publication is never written over."""
+        out = tmp_path / "site"
+        out.mkdir()
+        (out / "notes.txt").write_text("mine")
+        assert "checkpoint.txt" in one_line_error(publish(runner, case, out), 2)
+        assert [p.name for p in out.iterdir()] == ["notes.txt"]
+
+    def test_a_bad_jurisdiction_exit_2(self, runner, case, tmp_path):
+        """--jurisdiction must be an ISO 3166 code."""
+        out = tmp_path / "site"
+        assert "jurisdiction" in one_line_error(publish(runner, case, out, "--jurisdiction",
+                                                        "indonesia"), 2)
+        assert not out.exists()
+
+    def test_no_ledger_exit_2(self, runner, tmp_path):
+        """No ledger at --db: one line, nothing written."""
+        private, _ = key_pair(tmp_path, "publisher")
+        out = tmp_path / "site"
+        result = run(runner, str(tmp_path / "none.db"), "publish", str(out), "--key", private)
+        one_line_error(result, 2)
+        assert not out.exists()

@@ -1,0 +1,150 @@
+"""Writing a publication into its directory: pages, static files, downloads, checkpoint
+and archive, all at once or not at all.
+
+The site is built in a fresh directory beside ``DIR`` and swapped in whole, so that a
+failure leaves the old publication as it was and a reader never sees half of a new one.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import shutil
+import tempfile
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import orjson
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from domain.errors import BadInput
+from ledger.interchange import write_lines
+from projections.provenance import sign_report
+from projections.report_summary import summarise
+from projections.report_times import Clock
+from website import pages
+from website.archive import ARCHIVE, CURRENT, archived_name
+from website.gather import Publication
+
+#: The one line of the vendored @noble/ed25519 2.3.0 that makes it a module.
+NOBLE_EXPORT = ("export { ed25519_CURVE as CURVE, etc, Point as ExtendedPoint, getPublicKey, "
+                "getPublicKeyAsync, Point, sign, signAsync, utils, verify, verifyAsync, };")
+
+
+def _package_text(package: str, *parts: str) -> str:
+    return resources.files(package).joinpath(*parts).read_text(encoding="utf-8")
+
+
+def noble_script() -> str:
+    """The vendored @noble/ed25519 as a classic script (Chromium runs no module script from
+    ``file://``): wrapped in a function, its export line replaced by one global."""
+    source = _package_text("website", "vendor", "noble-ed25519", "index.js")
+    if source.rstrip().splitlines()[-1] != NOBLE_EXPORT:
+        raise RuntimeError("the vendored @noble/ed25519 is not the 2.3.0 file it should be")
+    body = source.rstrip()[: -len(NOBLE_EXPORT)]
+    return ("/* @noble/ed25519 2.3.0 (MIT, Paul Miller; see LICENSE-noble-ed25519.txt), "
+            "unchanged but for its export line. */\n(() => {\n\"use strict\";\n" + body
+            + "globalThis.nobleEd25519 = Object.freeze({ verifyAsync });\n})();\n")
+
+
+def _static() -> dict[str, str]:
+    return {
+        "static/report.css": _package_text("projections", "templates", "report.css"),
+        "static/site.css": _package_text("website", "static", "site.css"),
+        "static/verify.js": _package_text("website", "static", "verify.js"),
+        "static/page.js": _package_text("website", "static", "page.js"),
+        "static/noble-ed25519.js": noble_script(),
+        "static/LICENSE-noble-ed25519.txt": _package_text("website", "vendor",
+                                                          "noble-ed25519", "LICENSE"),
+    }
+
+
+def intervals_csv(pub: Publication) -> str:
+    """Every interval in which an order was in force for a platform, as the provenance
+    report's summary gives them (``projections.report_summary``)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["platform", "order", "authority", "state", "from", "to", "blocked"])
+    for ref, page in sorted(pub.platforms.items()):
+        for order in summarise(page["report"]).orders:
+            for period in order.periods:
+                writer.writerow([ref, order.ref, order.authority, period.state,
+                                 period.start_text or period.start.isoformat(),
+                                 (period.end_text or period.end.isoformat())
+                                 if period.end else "", " ".join(period.blocked)])
+    return out.getvalue()
+
+
+def _export(ledger: Any, size: int) -> bytes:
+    """The export (JSON Lines) of the events the checkpoint covers."""
+    entries = []
+    for entry in ledger.entries():
+        if len(entries) == size:
+            break
+        entries.append(entry)
+    out = io.BytesIO()
+    write_lines(entries, out)
+    return out.getvalue()
+
+
+def site_files(ledger: Any, pub: Publication, *, key: Ed25519PrivateKey, title: str,
+               archive: list[dict[str, Any]], previous: list[tuple[str, str, Any]],
+               jurisdiction: str | None, produced_by: dict[str, str]) -> dict[str, str | bytes]:
+    """Every file of the publication, by its path in the directory."""
+    env = pages.environment()
+    clock = Clock()
+    files: dict[str, str | bytes] = _static()
+    files["index.html"] = pages.home(env, pub, title=title, archive=archive,
+                                     default_jurisdiction=jurisdiction)
+    for ref in pub.platforms:
+        files[f"platform/{ref}.html"] = pages.platform(env, pub, ref, title=title, clock=clock)
+        report = sign_report({**pub.platforms[ref]["report"], "produced_by": produced_by}, key)
+        files[f"downloads/provenance-{ref}.json"] = orjson.dumps(
+            report, option=orjson.OPT_INDENT_2) + b"\n"
+    for ref, info in pub.subjects.items():
+        files[f"{info['kind']}/{ref}.html"] = pages.subject(env, pub, ref, title=title)
+    files["downloads/index.html"] = pages.downloads(env, pub, title=title)
+    files["downloads/export.jsonl"] = _export(ledger, pub.checkpoint.tree_size)
+    files["downloads/intervals.csv"] = intervals_csv(pub)
+    files[CURRENT] = pub.note
+    files["key.pub"] = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    for file, note, checkpoint in previous:
+        files[file if file.startswith(ARCHIVE + "/") else archived_name(checkpoint)] = note
+    return files
+
+
+def check_directory(directory: Path) -> None:
+    """``directory`` must be new, empty, or an earlier publication (``BadInput``)."""
+    if directory.exists() and not directory.is_dir():
+        raise BadInput(f"{directory} is not a directory", field="dir")
+    if directory.is_dir() and any(directory.iterdir()) and not (directory / CURRENT).is_file():
+        raise BadInput(f"{directory} holds files but no {CURRENT}: publish into a new or "
+                       "empty directory, or one published before", field="dir")
+
+
+def write_site(directory: Path, files: dict[str, str | bytes]) -> None:
+    """Write ``files`` as the whole content of ``directory``, swapped in at once."""
+    parent = directory.resolve().parent
+    parent.mkdir(parents=True, exist_ok=True)
+    fresh = Path(tempfile.mkdtemp(prefix=f".{directory.name}.new-", dir=parent))
+    try:
+        for name, content in files.items():
+            path = fresh / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            data = content.encode("utf-8") if isinstance(content, str) else content
+            path.write_bytes(data)
+        os.chmod(fresh, 0o755)
+        if directory.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{directory.name}.old-", dir=parent))
+            os.replace(directory, old / "site")
+            os.replace(fresh, directory)
+            shutil.rmtree(old)
+        else:
+            os.replace(fresh, directory)
+    except BaseException:
+        shutil.rmtree(fresh, ignore_errors=True)
+        raise

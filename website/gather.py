@@ -1,0 +1,131 @@
+"""What a publication shows, gathered from the ledger: a signed checkpoint of the whole
+ledger, each platform's proven provenance report against it (``projections.provenance``),
+its status now and at every change point (``projections.status``, ``website.snapshots``),
+and the orders and requests with the events that concern them.
+
+Nothing here decides a state: every status comes from the project's folds; this module only
+collects them and the exact bytes each event was hashed from.
+"""
+
+from __future__ import annotations
+
+import base64
+from datetime import UTC, datetime
+from typing import Any
+
+from attrs import frozen
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from domain.errors import IntegrityFailure
+from domain.timeline import OrderState, RequestState
+from ledger.canonical import canonical
+from ledger.checkpoint import Checkpoint, key_id
+from ledger.checkpointing import checkpoint_note
+from ledger.merkle import MerkleTree
+from ledger.signatures import raw_public_key
+from ledger.verify import Broken, walk
+from projections.book import Book
+from projections.provenance import exported, provenance
+from projections.status import platform_status, status_detail
+from website.snapshots import snapshots
+
+
+@frozen
+class Signer:
+    """The key a reader's browser checks the checkpoint against."""
+
+    name: str
+    public_key: str  # base64 of the 32 raw bytes
+    key_id: str  # hex of the signed-note key ID
+
+    @classmethod
+    def of(cls, key: Ed25519PrivateKey, name: str) -> Signer:
+        public = key.public_key()
+        return cls(name, base64.b64encode(raw_public_key(public)).decode("ascii"),
+                   key_id(name, public).hex())
+
+
+@frozen
+class Publication:
+    """Everything the pages are rendered from."""
+
+    note: str
+    checkpoint: Checkpoint
+    signer: Signer
+    leaves: list[bytes]  # the tree the note signs, for consistency proofs to older notes
+    now: datetime
+    platforms: dict[str, dict[str, Any]]
+    subjects: dict[str, dict[str, Any]]  # orders and requests, by reference
+
+
+def shipped(event: dict[str, Any]) -> dict[str, Any]:
+    """An event as a page ships it: the exact canonical bytes that were hashed (as text:
+    they are UTF-8), its leaf index and inclusion proof; nothing else about it."""
+    return {"canonical": canonical(exported(event)).decode("utf-8"),
+            "leaf_index": event["leaf_index"], "proof": event["proof"]}
+
+
+def _tree(ledger: Any, origin: str, key: Ed25519PrivateKey, key_name: str
+          ) -> tuple[str, Checkpoint, list[bytes]]:
+    """A fresh signed checkpoint of the ledger and the leaves it covers."""
+    note = checkpoint_note(ledger, origin=origin, private_key=key, key_name=key_name,
+                           keep=False)
+    checkpoint = Checkpoint.parse(note)[0]
+    leaves: list[bytes] = []
+    try:
+        walk(ledger, leaves=leaves)
+    except Broken as broken:
+        raise IntegrityFailure(f"the ledger does not verify at position {broken.position}: "
+                               f"{broken.reason}") from None
+    leaves = leaves[: checkpoint.tree_size]
+    if MerkleTree(leaves).root() != checkpoint.root_hash:
+        raise IntegrityFailure("the ledger changed while it was published: publish again")
+    return note, checkpoint, leaves
+
+
+def _platform(ledger: Any, book: Book, ref: str, note: str, now: datetime) -> dict[str, Any]:
+    report = provenance(ledger, ref, checkpoint_note=note)
+    if not report.get("proven"):
+        raise IntegrityFailure(f"the report of {ref} is not proven: "
+                               f"{report.get('unproven_because')}")
+    return {"ref": ref, "report": report,
+            "status": platform_status(book, ref, now=now),
+            "detail": status_detail(book, ref, now=now, full=False),
+            "snapshots": snapshots(book, ref)}
+
+
+def _subject(book: Book, kind: str, ref: str, now: datetime,
+             platforms: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    state = book.state(kind, ref, now)
+    linked = sorted(p for p, page in platforms.items()
+                    if ref in {o["ref"] for o in page["status"]["orders"]}
+                    | {r["ref"] for r in page["status"]["normalizations"]}
+                    | set(book.related(p, kind)))
+    events: list[dict[str, Any]] = []
+    for p in linked:
+        events = [ev for ev in platforms[p]["report"]["events"] if ev["subject"] == ref]
+        if events:
+            break
+    out: dict[str, Any] = {"kind": kind, "ref": ref, "platforms": linked, "events": events,
+                           "state": getattr(state, "state", None)}
+    if isinstance(state, OrderState):
+        out["authority"] = state.authority
+    if isinstance(state, RequestState):
+        out["conditions"] = dict(state.conditions)
+    return out
+
+
+def gather(ledger: Any, *, origin: str, key: Ed25519PrivateKey,
+           key_name: str | None = None) -> Publication:
+    """The publication of ``ledger`` now, its checkpoint signed with ``key`` as
+    ``key_name`` (default: the origin)."""
+    name = key_name or origin
+    note, checkpoint, leaves = _tree(ledger, origin, key, name)
+    now = datetime.now(UTC)
+    book = Book(ledger.entries())
+    platforms = {ref: _platform(ledger, book, ref, note, now) for ref in book.refs("platform")
+                 if book.state("platform", ref, now) is not None}
+    subjects = {ref: _subject(book, kind, ref, now, platforms)
+                for kind in ("order", "request") for ref in book.refs(kind)}
+    return Publication(note, checkpoint, Signer.of(key, name), leaves, now, platforms,
+                       subjects)

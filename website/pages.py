@@ -1,0 +1,125 @@
+"""The site's pages, rendered from a ``Publication`` with the site's Jinja2 templates
+(autoescaped: every platform name, summary and URL is hostile input).
+
+Each page embeds one JSON data element (``<script type="application/json">``, inert, with
+``<``, ``>`` and ``&`` written as ``\\u`` escapes so nothing can close it early) holding
+the checkpoint note, the signer's public key and, for each event it shows, the exact
+canonical bytes, hash, leaf index and inclusion proof. The browser shows the history only
+from those bytes once they verify (``static/verify.js``); without JavaScript a reader gets
+the same history from the server side, marked as not verified.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup
+
+from ledger.checkpoint import encode_hash
+from projections.report_html import embedded_json, render_html
+from projections.report_times import Clock
+from website.gather import Publication, shipped
+
+#: The summary, timeline and orders of the provenance report's page, reused as they are.
+_REPORT_PART = re.compile(r'<section class="summary-block".*?<section aria-label="Orders and '
+                          r'requests">.*?</section>', re.S)
+
+
+def environment() -> Environment:
+    env = Environment(loader=PackageLoader("website", "templates"), autoescape=True,
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters["http"] = _http
+    return env
+
+
+def _http(url: Any) -> bool:
+    """Whether ``url`` may be a link: http(s) only (never ``javascript:``, ``data:``)."""
+    return isinstance(url, str) and re.match(r"https?://[^\s\"'<>]+\Z", url, re.I) is not None
+
+
+def report_part(report: dict[str, Any], clock: Clock) -> Markup:
+    """The provenance report page's summary, band timeline and orders, as the report
+    renders them (``projections.report_html``; escaped there)."""
+    found = _REPORT_PART.search(render_html(report, clock=clock))
+    return Markup(found.group() if found else "")
+
+
+def _data(pub: Publication, page: str, **more: Any) -> Markup:
+    return embedded_json({"page": page, "checkpoint": pub.note,
+                          "signer": {"name": pub.signer.name,
+                                     "public_key": pub.signer.public_key,
+                                     "key_id": pub.signer.key_id},
+                          "published": pub.now.isoformat(), **more})
+
+
+def _events(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{"n": n, "hash": ev["hash"], **shipped(ev)} for n, ev in enumerate(events, 1)]
+
+
+def _common(pub: Publication, root: str) -> dict[str, Any]:
+    cp = pub.checkpoint
+    return {"root": root, "signer": pub.signer, "checkpoint": cp, "note": pub.note,
+            "root_hash": encode_hash(cp.root_hash), "published": pub.now.strftime(
+                "%Y-%m-%d %H:%M UTC")}
+
+
+def jurisdictions(page: dict[str, Any], default: str | None) -> list[str]:
+    """The jurisdictions of a platform's block orders (the default where one gives none)."""
+    found = {(ev.get("data") or {}).get("jurisdiction") or default
+             for ev in page["report"]["events"] if ev.get("type") == "blocked"}
+    return sorted(j for j in found if j)
+
+
+def _since(page: dict[str, Any], now: datetime) -> str | None:
+    since = page["detail"].get("since")
+    if not since or page["status"]["state"] == "accessible":
+        return None
+    start = datetime.fromisoformat(since if "T" in since else since + "T00:00:00+00:00")
+    return f"{(now - start.astimezone(UTC)).days} days (since {since})"
+
+
+def home(env: Environment, pub: Publication, *, title: str, archive: list[dict[str, Any]],
+         default_jurisdiction: str | None) -> str:
+    rows = []
+    for ref, page in sorted(pub.platforms.items()):
+        status = page["status"]
+        rows.append({"ref": ref, "name": status["name"], "state": status["state"],
+                     "blocked": len(status["blocked_targets"]),
+                     "authorities": sorted({o["authority"] for o in status["orders"]}),
+                     "jurisdictions": jurisdictions(page, default_jurisdiction),
+                     "since": _since(page, pub.now)})
+    return env.get_template("home.html.j2").render(
+        **_common(pub, ""), title=title, rows=rows, archive=archive,
+        states=sorted({r["state"] for r in rows}),
+        authorities=sorted({a for r in rows for a in r["authorities"]}),
+        all_jurisdictions=sorted({j for r in rows for j in r["jurisdictions"]}),
+        data=_data(pub, "home", events=[], archive=[
+            {"file": a["file"], "note": a["note"], "proof": a["proof"]} for a in archive]))
+
+
+def platform(env: Environment, pub: Publication, ref: str, *, title: str,
+             clock: Clock) -> str:
+    page = pub.platforms[ref]
+    report = page["report"]
+    return env.get_template("platform.html.j2").render(
+        **_common(pub, "../"), title=title, ref=ref, status=page["status"],
+        part=report_part(report, clock), events=report["events"],
+        subjects=pub.subjects,
+        data=_data(pub, "platform", subject=ref, events=_events(report["events"]),
+                   snapshots=page["snapshots"]))
+
+
+def subject(env: Environment, pub: Publication, ref: str, *, title: str) -> str:
+    info = pub.subjects[ref]
+    return env.get_template("subject.html.j2").render(
+        **_common(pub, "../"), title=title, ref=ref, info=info, events=info["events"],
+        data=_data(pub, info["kind"], subject=ref, events=_events(info["events"])))
+
+
+def downloads(env: Environment, pub: Publication, *, title: str) -> str:
+    return env.get_template("downloads.html.j2").render(
+        **_common(pub, "../"), title=title, refs=sorted(pub.platforms),
+        data=_data(pub, "downloads", events=[]))

@@ -1,0 +1,63 @@
+"""A platform's status at every moment it can change, from the ledger's own fold.
+
+The status of a platform is a function of valid time that changes only at the instants of
+its facts (and of those of its orders and requests) and where a fact says a later effect
+begins (a temporary lift's ``until``, a ruling's ``effective_at``). Between two such
+instants it is constant, so the page's date slider needs only the status at each of them,
+folded by ``projections.status.platform_status``: the browser picks the last snapshot at or
+before the end of the chosen day and applies no rule of its own.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from domain.values import When
+from projections.book import Book
+from projections.history import lines
+from projections.status import platform_status
+
+#: Data fields that name a later instant at which a fact takes (or ends) its effect.
+_LATER = ("until", "effective_at")
+
+
+def change_points(book: Book, platform: str) -> list[datetime]:
+    """Every instant at which ``platform``'s status may change, in order."""
+    instants: set[datetime] = set()
+    for line in lines(book, platform):
+        fact = line.current
+        instants.add(fact.occurred_at.instant)
+        for name in _LATER:
+            later = getattr(fact.data, name, None)
+            if isinstance(later, When):
+                instants.add(later.instant)
+    return sorted(instants)
+
+
+def _at(instant: datetime) -> When:
+    text = instant.astimezone(UTC).isoformat()
+    return When(text=text, instant=instant, day=False)
+
+
+def _shown(status: dict[str, Any]) -> dict[str, Any]:
+    """What the slider shows of a status object (the moment itself left out, so that equal
+    neighbours compare equal)."""
+    return {k: status[k] for k in ("state", "blocked_targets", "orders", "normalizations",
+                                   "observed", "divergent")}
+
+
+def snapshots(book: Book, platform: str) -> list[dict[str, Any]]:
+    """The platform's status from each change point on: ``[{"at", "ms", "status"}]``, a
+    snapshot kept only where the status differs from the one before. ``ms`` is the instant
+    in milliseconds since the epoch, for the browser's comparisons."""
+    out: list[dict[str, Any]] = []
+    for instant in change_points(book, platform):
+        if book.state("platform", platform, instant) is None:
+            continue  # before its registration (an amended one, say)
+        shown = _shown(platform_status(book, platform, as_of=_at(instant)))
+        if out and out[-1]["status"] == shown:
+            continue
+        out.append({"at": instant.astimezone(UTC).isoformat(),
+                    "ms": int(instant.timestamp() * 1000), "status": shown})
+    return out

@@ -1,0 +1,190 @@
+/* The page's behaviour: verify on load (and on "Verify"), render the history only from
+ * the verified bytes, the day slider over the publisher's status snapshots, the home
+ * page's filters. Every text goes in with textContent; links only for http(s) URLs. */
+"use strict";
+(() => {
+  const $ = (id) => document.getElementById(id);
+  const el = (tag, text, cls) => {
+    const node = document.createElement(tag);
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    if (cls) node.className = cls;
+    return node;
+  };
+  const TOP = {
+    home: ["page", "checkpoint", "signer", "published", "events", "archive"],
+    platform: ["page", "checkpoint", "signer", "published", "subject", "events", "snapshots"],
+    order: ["page", "checkpoint", "signer", "published", "subject", "events"],
+    request: ["page", "checkpoint", "signer", "published", "subject", "events"],
+    downloads: ["page", "checkpoint", "signer", "published", "events"],
+  };
+  function readData() {
+    let data;
+    try { data = JSON.parse($("bl-data").textContent); } catch (_) {
+      throw new BL.Failure("the page's data is not JSON");
+    }
+    const keys = data && TOP[data.page];
+    if (!keys || Object.keys(data).sort().join() !== keys.slice().sort().join()) {
+      throw new BL.Failure("the page's data has other fields than expected");
+    }
+    if (!Array.isArray(data.events)) throw new BL.Failure("the page's events are not a list");
+    return data;
+  }
+
+  function badge(ok, text) {
+    const b = $("badge");
+    b.className = `badge ${ok ? "ok" : "bad"}`;
+    b.firstElementChild.textContent = ok ? "\u2714" : "\u2718";
+    $("badge-text").textContent = text;
+  }
+
+  function safeUrl(url) {
+    if (typeof url !== "string" || !/^https?:\/\//i.test(url)) return null;
+    try {
+      const u = new URL(url);
+      return u.protocol === "http:" || u.protocol === "https:" ? u.href : null;
+    } catch (_) { return null; }
+  }
+  function value(v) {
+    if (Array.isArray(v)) return v.map(value).join(", ");
+    if (v && typeof v === "object") return JSON.stringify(v);
+    return String(v);
+  }
+  function renderEvent(n, ev) {
+    const li = el("li"); li.id = `ev-${n}`;
+    const head = el("p");
+    head.append(el("strong", ev.occurred_at), " ", el("code", ev.type), " ",
+                el("span", ev.subject, "mono"));
+    li.append(head);
+    const dl = el("dl", null, "data");
+    for (const k of Object.keys(ev.data)) { dl.append(el("dt", k), el("dd", value(ev.data[k]))); }
+    li.append(dl);
+    if (ev.note) li.append(el("p", ev.note, "note"));
+    const sources = el("ul", null, "sources");
+    for (const s of ev.sources) {
+      const item = el("li");
+      const href = s && safeUrl(s.url);
+      if (href) {
+        const a = el("a", s.title || s.url); a.href = href; a.rel = "noreferrer"; item.append(a);
+      } else {
+        item.append(el("span", [s && s.title, s && s.url, s && s.quote].filter(Boolean).join(" ")));
+      }
+      sources.append(item);
+    }
+    li.append(sources);
+    li.append(el("p", `recorded ${ev.recorded_at} by ${ev.recorded_by}; position ${ev.position}`, "meta"));
+    return li;
+  }
+
+  async function verify() {
+    const list = $("events");
+    if (list) list.replaceChildren();
+    const b = $("badge");
+    b.className = "badge pending"; $("badge-text").textContent = "Verifying\u2026";
+    try {
+      const data = readData();
+      const note = BL.parseNote(data.checkpoint);
+      const by = await BL.checkSignature(note, data.signer);
+      const shown = [];
+      for (const item of data.events) shown.push([item.n, await BL.checkEvent(item, note)]);
+      let earlier = 0;
+      for (const [i, item] of (data.archive || []).entries()) {
+        await BL.checkEarlier(item, note, data.signer);
+        const out = document.querySelector(`[data-archive="${i}"]`);
+        if (out) { out.textContent = "\u2714 extended by this checkpoint (consistency proof verified)"; out.className = "archive-result ok"; }
+        earlier += 1;
+      }
+      for (const [n, ev] of shown) list.append(renderEvent(n, ev));
+      document.querySelectorAll("[data-cp]").forEach((node) => {
+        node.textContent = { origin: note.origin, size: note.treeSize,
+                             root: BL.b64encode(note.root), time: note.time }[node.dataset.cp];
+      });
+      badge(true, `Verified in your browser: the checkpoint of ${note.treeSize} events is ` +
+        `signed by ${data.signer.name} (Ed25519, ${by})` +
+        (shown.length ? `; ${shown.length} events hash (SHA-256) to leaves of its tree (RFC 9162 inclusion proofs)` : "") +
+        (earlier ? `; ${earlier} earlier publication${earlier > 1 ? "s" : ""} extend${earlier > 1 ? "" : "s"} into it` : "") + ".");
+    } catch (error) {
+      const why = error instanceof BL.Failure ? error.message : `the verifier failed: ${error}`;
+      if (list) list.replaceChildren();
+      badge(false, `NOT VERIFIED: ${why}. Nothing on this page is proven; the history is not shown.`);
+      document.querySelectorAll(".archive-result").forEach((n) => { n.textContent = "not verified"; n.className = "archive-result bad"; });
+    }
+  }
+
+  /* The day slider: the last snapshot at or before the end of the chosen day (UTC). */
+  const DAY = 86400000;
+  function slider(data) {
+    const snaps = data.snapshots;
+    if (!Array.isArray(snaps) || !snaps.length) return;
+    const range = $("day-range"); const date = $("day-date");
+    const first = Math.floor(snaps[0].ms / DAY);
+    const last = Math.max(Math.floor(Date.parse(data.published) / DAY), Math.floor(snaps[snaps.length - 1].ms / DAY));
+    range.min = first; range.max = last;
+    const iso = (day) => new Date(day * DAY).toISOString().slice(0, 10);
+    date.min = iso(first); date.max = iso(last);
+    function show(day) {
+      range.value = day; date.value = iso(day);
+      range.setAttribute("aria-valuetext", iso(day));
+      const end = (day + 1) * DAY - 1;
+      let snap = null;
+      for (const s of snaps) if (s.ms <= end) snap = s;
+      const out = $("day-out"); out.replaceChildren();
+      const p = el("p"); p.append(`On ${iso(day)}: `);
+      if (!snap) { p.append("not registered yet."); out.append(p); return; }
+      const st = snap.status;
+      const state = el("span", st.state, `state state-${st.state}`); state.id = "day-state";
+      p.append(state, st.blocked_targets.length ? `, ${st.blocked_targets.length} targets blocked:` : ".");
+      out.append(p);
+      if (st.blocked_targets.length) {
+        const ul = el("ul", null, "targets"); ul.id = "day-blocked";
+        for (const t of st.blocked_targets) ul.append(el("li", t, "mono"));
+        out.append(ul);
+      }
+      const more = el("ul");
+      for (const o of st.orders) more.append(el("li", `order ${o.ref} by ${o.authority}: ${o.state}`));
+      for (const r of st.normalizations) {
+        more.append(el("li", `request ${r.ref}: ${r.state}` + Object.entries(r.conditions).map(([c, s]) => `; ${c} ${s}`).join("")));
+      }
+      for (const [t, o] of Object.entries(st.observed)) {
+        more.append(el("li", `${t} observed ${o.accessible ? "reachable" : "unreachable"}${o.network ? ` on ${o.network}` : ""} (${o.at})` +
+          (st.divergent.includes(t) ? " \u2014 differs from the orders" : "")));
+      }
+      if (more.children.length) out.append(more);
+      out.append(el("p", `Status as of the change at ${snap.at}.`, "meta"));
+    }
+    range.addEventListener("input", () => show(Number(range.value)));
+    date.addEventListener("change", () => {
+      const ms = Date.parse(`${date.value}T00:00:00Z`);
+      if (!Number.isNaN(ms)) show(Math.min(last, Math.max(first, Math.floor(ms / DAY))));
+    });
+    range.closest(".day-controls").hidden = false;
+    show(last);
+  }
+
+  function filters() {
+    const rows = Array.from(document.querySelectorAll("table.platforms tbody tr"));
+    const inputs = ["f-search", "f-state", "f-authority", "f-jurisdiction"].map($);
+    if (!rows.length || inputs.some((i) => !i)) return;
+    const [search, state, authority, jurisdiction] = inputs;
+    function apply() {
+      const q = search.value.trim().toLowerCase();
+      let shown = 0;
+      for (const r of rows) {
+        const ok = (!q || r.dataset.search.includes(q)) &&
+          (!state.value || r.dataset.state === state.value) &&
+          (!authority.value || r.dataset.authorities.split("\n").includes(authority.value)) &&
+          (!jurisdiction.value || r.dataset.jurisdictions.split(" ").includes(jurisdiction.value));
+        r.hidden = !ok; shown += ok;
+      }
+      $("f-count").textContent = `${shown} of ${rows.length} platforms`;
+    }
+    for (const i of inputs) i.addEventListener("input", apply);
+    apply();
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    $("verify-button").addEventListener("click", verify);
+    try { const data = readData(); if (data.page === "platform") slider(data); } catch (_) { /* verify() says why */ }
+    filters();
+    verify();
+  });
+})();

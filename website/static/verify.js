@@ -1,0 +1,235 @@
+/* blockledger's verifier, for the reader's browser. Short enough to audit in one sitting.
+ *
+ * It mirrors the Python checks (ledger/checkpoint.py, ledger/merkle.py,
+ * projections/proof.py) for what a page shows: the checkpoint note parsed strictly, its
+ * Ed25519 signature by the published key (WebCrypto, else the vendored @noble/ed25519),
+ * each event's SHA-256 over its shipped canonical bytes, and its RFC 9162 inclusion proof
+ * against the checkpoint's root; and RFC 9162 consistency proofs from earlier checkpoints.
+ * It fails closed: anything malformed, missing or unexpected is a failure, named.
+ */
+"use strict";
+const BL = (() => {
+  class Failure extends Error {}
+  const fail = (msg) => { throw new Failure(msg); };
+  const enc = new TextEncoder();
+
+  function b64(text, what) {
+    if (typeof text !== "string" || text.length % 4 !== 0 ||
+        !/^[A-Za-z0-9+/]*={0,2}$/.test(text)) fail(`${what} is not standard base64`);
+    const bin = atob(text);
+    if (btoa(bin) !== text) fail(`${what} is not canonical base64`);
+    return Uint8Array.from(bin, (c) => c.charCodeAt(0));
+  }
+  function hash32(text, what) {
+    const h = b64(text, what);
+    if (h.length !== 32) fail(`${what} is not a 32-byte hash`);
+    return h;
+  }
+  const hex = (bytes) => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  function concat(...parts) {
+    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    let at = 0;
+    for (const p of parts) { out.set(p, at); at += p.length; }
+    return out;
+  }
+  const equal = (a, b) => a.length === b.length && a.every((x, i) => x === b[i]);
+  function subtle() {
+    if (!globalThis.crypto || !crypto.subtle) {
+      fail("this browser offers no WebCrypto here: open the page from file://, " +
+           "https:// or http://127.0.0.1");
+    }
+    return crypto.subtle;
+  }
+  const sha256 = async (bytes) => new Uint8Array(await subtle().digest("SHA-256", bytes));
+  const leafHash = (leaf) => sha256(concat(Uint8Array.of(0), leaf));
+  const nodeHash = (l, r) => sha256(concat(Uint8Array.of(1), l, r));
+  function size(value, what) {
+    if (!Number.isSafeInteger(value) || value < 0) fail(`${what} is not a tree size`);
+    return BigInt(value);
+  }
+
+  /* RFC 9162 2.1.3.2, as ledger.merkle.verify_inclusion. */
+  async function verifyInclusion(leaf, index, treeSize, proof, root) {
+    let fn = size(index, "leaf index"); let sn = size(treeSize, "tree size");
+    if (fn >= sn) return false;
+    sn -= 1n;
+    let r = await leafHash(leaf);
+    for (const p of proof) {
+      if (sn === 0n) return false;
+      if ((fn & 1n) || fn === sn) {
+        r = await nodeHash(p, r);
+        if (!(fn & 1n)) while (fn && !(fn & 1n)) { fn >>= 1n; sn >>= 1n; }
+      } else {
+        r = await nodeHash(r, p);
+      }
+      fn >>= 1n; sn >>= 1n;
+    }
+    return sn === 0n && equal(r, root);
+  }
+
+  /* RFC 9162 2.1.4.2, as ledger.merkle.verify_consistency (edges included). */
+  async function verifyConsistency(oldSize, newSize, oldRoot, newRoot, proof) {
+    const m = size(oldSize, "old size"); const n = size(newSize, "new size");
+    if (m > n) return false;
+    if (m === n) return proof.length === 0 && equal(oldRoot, newRoot);
+    if (m === 0n) return proof.length === 0 && equal(oldRoot, await sha256(new Uint8Array()));
+    if (proof.length === 0) return false;
+    const path = (m & (m - 1n)) === 0n ? [oldRoot, ...proof] : proof.slice();
+    let fn = m - 1n; let sn = n - 1n;
+    while (fn & 1n) { fn >>= 1n; sn >>= 1n; }
+    let fr = path[0]; let sr = path[0];
+    for (const c of path.slice(1)) {
+      if (sn === 0n) return false;
+      if ((fn & 1n) || fn === sn) {
+        fr = await nodeHash(c, fr); sr = await nodeHash(c, sr);
+        if (!(fn & 1n)) while (fn && !(fn & 1n)) { fn >>= 1n; sn >>= 1n; }
+      } else {
+        sr = await nodeHash(sr, c);
+      }
+      fn >>= 1n; sn >>= 1n;
+    }
+    return sn === 0n && equal(fr, oldRoot) && equal(sr, newRoot);
+  }
+
+  const SIZE = /^(0|[1-9][0-9]{0,15})$/;
+  const TIME = /^time ([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?Z)$/;
+
+  /* A checkpoint note, exactly the form ledger.checkpoint.Checkpoint.to_note writes. */
+  function parseNote(text) {
+    if (typeof text !== "string" || !text.endsWith("\n")) fail("the checkpoint is not a note");
+    if (/[\x00-\x09\x0b-\x1f]/.test(text)) fail("the checkpoint holds a control character");
+    const blank = text.lastIndexOf("\n\n");
+    if (blank < 0) fail("the checkpoint has no blank line before its signatures");
+    const body = text.slice(0, blank + 1);
+    const sigText = text.slice(blank + 2);
+    const lines = body.slice(0, -1).split("\n");
+    if (lines.slice(1).includes("") || (lines.length !== 5 && lines.length !== 6)) {
+      fail("the checkpoint's text is not origin, size, root, chain, time and platforms");
+    }
+    const [origin, sizeText, rootText, chain, time] = lines;
+    if (!origin) fail("the checkpoint's origin is empty");
+    if (!SIZE.test(sizeText)) fail("the checkpoint's tree size is not a number");
+    const root = hash32(rootText, "the checkpoint's root hash");
+    if (!/^chain [0-9a-f]{64}$/.test(chain)) fail("the checkpoint's chain line is malformed");
+    const when = TIME.exec(time);
+    if (!when) fail("the checkpoint's time line is malformed");
+    if (lines.length === 6) {
+      const f = lines[5].split(" ");
+      if (f.length !== 3 || f[0] !== "platforms" || !SIZE.test(f[1])) {
+        fail("the checkpoint's platforms line is malformed");
+      }
+      hash32(f[2], "the checkpoint's platform index root");
+    }
+    const signatures = (sigText ? sigText.slice(0, -1).split("\n") : []).map((line, i) => {
+      const f = line.startsWith("\u2014 ") ? line.slice(2).split(" ") : [];
+      if (f.length !== 2 || !f[0]) fail(`the checkpoint's signature line ${i + 1} is malformed`);
+      const raw = b64(f[1], `signature line ${i + 1}`);
+      if (raw.length < 5) fail(`the checkpoint's signature line ${i + 1} is too short`);
+      return { name: f[0], keyId: raw.slice(0, 4), signature: raw.slice(4) };
+    });
+    return { origin, treeSize: Number(sizeText), root, time: when[1], body: enc.encode(body),
+             signatures };
+  }
+
+  async function ed25519(pub, sig, msg) {
+    try {
+      const key = await subtle().importKey("raw", pub, { name: "Ed25519" }, false, ["verify"]);
+      return { ok: await subtle().verify({ name: "Ed25519" }, key, sig, msg), by: "WebCrypto" };
+    } catch (error) {
+      if (error instanceof Failure) throw error;
+      if (!globalThis.nobleEd25519) fail("this browser has no Ed25519 and the bundled verifier is missing");
+      try {
+        return { ok: await globalThis.nobleEd25519.verifyAsync(sig, msg, pub), by: "noble-ed25519" };
+      } catch (_) {
+        return { ok: false, by: "noble-ed25519" };
+      }
+    }
+  }
+
+  /* signed-note: lines from other keys are ignored; one from ours that fails fails all. */
+  async function checkSignature(note, signer) {
+    if (!signer || typeof signer.name !== "string" || !signer.name) fail("no signer is published");
+    const pub = hash32(signer.public_key, "the published public key");
+    const id = (await sha256(concat(enc.encode(signer.name + "\n"), Uint8Array.of(1), pub)))
+      .slice(0, 4);
+    if (hex(id) !== signer.key_id) fail("the published key ID is not the key's");
+    const ours = note.signatures.filter((s) => s.name === signer.name && equal(s.keyId, id));
+    if (!ours.length) fail(`the checkpoint carries no signature by ${signer.name}`);
+    let by = "";
+    for (const s of ours) {
+      if (s.signature.length !== 64) fail("the checkpoint's signature is not 64 bytes");
+      const result = await ed25519(pub, s.signature, note.body);
+      if (!result.ok) fail(`the checkpoint's signature by ${signer.name} does not verify`);
+      by = result.by;
+    }
+    return by;
+  }
+
+  /* RFC 8785 for what events hold: strings, booleans, null, safe integers, lists, objects. */
+  function canonical(v) {
+    if (v === null || typeof v === "boolean" || typeof v === "string") return JSON.stringify(v);
+    if (typeof v === "number") {
+      if (!Number.isSafeInteger(v)) fail("an event holds a number that is not a safe integer");
+      return String(v);
+    }
+    if (Array.isArray(v)) return `[${v.map(canonical).join(",")}]`;
+    if (typeof v === "object") {
+      return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonical(v[k])}`).join(",")}}`;
+    }
+    fail("an event holds a value JSON cannot");
+  }
+
+  const HASHED = ["id", "type", "subject", "occurred_at", "sources", "note", "data",
+                  "recorded_at", "recorded_by", "position"];
+  const SHIPPED = ["n", "hash", "canonical", "leaf_index", "proof"];
+  function exactKeys(obj, keys, what) {
+    if (!obj || typeof obj !== "object" || Array.isArray(obj)) fail(`${what} is not an object`);
+    const got = Object.keys(obj).sort().join(",");
+    if (got !== keys.slice().sort().join(",")) fail(`${what} has other fields than expected`);
+  }
+
+  /* One shipped event: its bytes hash to its hash, which the checkpoint's tree holds at its
+   * leaf index; the bytes are canonical JSON of an exported event. Returns the event. */
+  async function checkEvent(item, note) {
+    const name = item && Number.isSafeInteger(item.n) ? `event ${item.n}` : "an event";
+    exactKeys(item, SHIPPED, name);
+    if (typeof item.canonical !== "string") fail(`${name}: its bytes are missing`);
+    if (!Array.isArray(item.proof) || item.proof.length > 64) fail(`${name}: its proof is not a list`);
+    const proof = item.proof.map((p, i) => hash32(p, `${name}: proof hash ${i + 1}`));
+    const digest = await sha256(enc.encode(item.canonical));
+    if (hex(digest) !== item.hash) fail(`${name}: its bytes do not hash to its SHA-256 (altered)`);
+    if (!await verifyInclusion(digest, item.leaf_index, note.treeSize, proof, note.root)) {
+      fail(`${name}: its inclusion proof does not reach the checkpoint's root`);
+    }
+    let event;
+    try { event = JSON.parse(item.canonical); } catch (_) { fail(`${name}: its bytes are not JSON`); }
+    if (!event || typeof event !== "object" || Array.isArray(event)) fail(`${name} is not an object`);
+    if (canonical(event) !== item.canonical) fail(`${name}: its bytes are not canonical JSON`);
+    for (const k of Object.keys(event)) if (!HASHED.includes(k)) fail(`${name}: unknown field ${k}`);
+    for (const k of ["id", "type", "subject", "occurred_at", "recorded_at"]) {
+      if (typeof event[k] !== "string") fail(`${name}: ${k} is missing`);
+    }
+    if (!Array.isArray(event.sources) || !event.data || typeof event.data !== "object") {
+      fail(`${name}: its sources or data are missing`);
+    }
+    return event;
+  }
+
+  /* An earlier checkpoint: signed by the same key, and extended by this one. */
+  async function checkEarlier(item, note, signer) {
+    exactKeys(item, ["file", "note", "proof"], "an earlier publication");
+    const old = parseNote(item.note);
+    await checkSignature(old, signer);
+    if (old.origin !== note.origin) fail(`${item.file}: another log (origin ${old.origin})`);
+    if (!Array.isArray(item.proof) || item.proof.length > 130) fail(`${item.file}: no proof`);
+    const proof = item.proof.map((p, i) => hash32(p, `${item.file}: proof hash ${i + 1}`));
+    if (!await verifyConsistency(old.treeSize, note.treeSize, old.root, note.root, proof)) {
+      fail(`${item.file}: this checkpoint does not extend it (consistency proof fails)`);
+    }
+    return old;
+  }
+
+  return { Failure, parseNote, checkSignature, checkEvent, checkEarlier, verifyInclusion,
+           verifyConsistency, canonical, hex, b64,
+           b64encode: (bytes) => btoa(String.fromCharCode(...bytes)) };
+})();
