@@ -62,6 +62,8 @@ class Concerns:
                 self._kind_of(data["target"]) if self._kind_of else None)
             if kind is None:
                 raise KeyError(f"the target {data['target']} of event {obj['id']} is unknown")
+        elif declared.also:  # an observation: of the order of that name if one exists
+            kind = declared.about(obj["subject"], self._exists)
         subject = (kind, obj["subject"])
         self._remember(obj["id"], kind)
         known = self.platforms.get(subject)
@@ -72,6 +74,12 @@ class Concerns:
         new = frozenset(named - known)
         known |= new
         return subject, frozenset(known), new
+
+    def _exists(self, kind: str, ref: str) -> bool:
+        """Whether subject ``(kind, ref)`` was created earlier in the log."""
+        if (kind, ref) in self.platforms:
+            return True
+        return bool(self._platforms_of((kind, ref))) if self._platforms_of else False
 
     def _remember(self, event_id: str, kind: str) -> None:
         if self._remembered is not None and len(self.kinds) >= self._remembered:

@@ -32,7 +32,9 @@ from domain.values import (
 )
 
 KINDS = ("text", "slug", "choice", "target", "texts", "slugs", "targets", "time", "bool", "event",
-         "fields")
+         "fields", "jurisdiction")
+#: ISO 3166-1 alpha-2 (``BR``), or an ISO 3166-2 subdivision (``IN-JK``) for a regional order.
+JURISDICTION = re.compile(r"[A-Z]{2}(-[A-Z0-9]{1,3})?")
 #: How a field is named in a correction's ``set`` (and in every declaration).
 FIELD_NAME = re.compile(r"[a-z][a-z0-9_]{0,49}")
 #: At most this many fields are replaced by one correction.
@@ -56,7 +58,7 @@ class FieldSpec:
     @property
     def is_plain(self) -> bool:
         """Whether its JSON value is its domain value (nothing to convert either way)."""
-        return self.kind in ("text", "slug", "choice", "target", "bool")
+        return self.kind in ("text", "slug", "choice", "target", "bool", "jurisdiction")
 
     def parse(self, value: Any, field: str) -> Any:
         """Validate one JSON value of this field and return its domain value."""
@@ -85,6 +87,12 @@ class FieldSpec:
             return value
         if self.kind == "time":
             return When.parse(value, field)
+        if self.kind == "jurisdiction":
+            if not isinstance(value, str) or not JURISDICTION.fullmatch(value):
+                raise BadInput(f"{shown(value)} is not a jurisdiction: an ISO 3166-1 alpha-2 "
+                               "code (BR, RU) or an ISO 3166-2 subdivision (IN-JK)",
+                               field=field)
+            return value
         if self.kind == "bool":
             if not isinstance(value, bool):
                 raise BadInput(f"expected true or false, got {json_kind(value)}", field=field)
@@ -244,6 +252,11 @@ def moment(help: str, *, required: bool = False) -> Any:
     return _field("time", help, required=required)
 
 
+def jurisdiction(help: str) -> Any:
+    """A state's code: ISO 3166-1 alpha-2, or an ISO 3166-2 subdivision (optional)."""
+    return _field("jurisdiction", help, required=False)
+
+
 def fields(help: str) -> Any:
     """An object of field names and new values (a correction's ``set``)."""
     return _field("fields", help, required=True)
@@ -269,6 +282,27 @@ class EventType:
     payload: type
     help: str
     describe: Callable[[Any], str]
+    also: tuple[str, ...] = ()  # other kinds of subject it may be about (see ``about``)
+
+    @property
+    def subjects(self) -> tuple[str, ...]:
+        """Every kind of subject an event of this type may be about, the declared first."""
+        return (self.subject, *self.also)
+
+    def about(self, ref: str, exists: Callable[[str, str], bool]) -> str:
+        """The kind of subject an event of this type called ``ref`` is about.
+
+        Its declared kind; for a type about one of several kinds (an observation: of an
+        order or of a platform), the first kind of which a subject called ``ref`` exists
+        where the event stands in the log (``exists(kind, ref)``), else the declared one.
+        So an observation is an order's whenever an order of that name exists, as every
+        observation was before platforms could be observed, and a platform's otherwise;
+        every reader that folds the log in order (record, import, views, the platform
+        index, books) decides the same.
+        """
+        if not self.also:
+            return self.subject
+        return next((kind for kind in self.subjects if exists(kind, ref)), self.subject)
 
     def fields(self) -> list[tuple[str, FieldSpec]]:
         """The data fields, in declaration order, with their specs."""
@@ -384,14 +418,16 @@ _WRITERS: dict[str, tuple[tuple[str, bool, Callable | None], ...]] = {}
 
 
 def declare(name: str, *, subject: str, creates: bool = False,
-            describe: Callable[[Any], str]) -> Callable[[type], type]:
-    """Class decorator: make ``cls`` a frozen attrs class and register it as event ``name``."""
+            describe: Callable[[Any], str],
+            also: tuple[str, ...] = ()) -> Callable[[type], type]:
+    """Class decorator: make ``cls`` a frozen attrs class and register it as event ``name``
+    (about a ``subject``, or about one of ``subject`` and ``also``: ``EventType.about``)."""
 
     def register(cls: type) -> type:
         payload = frozen(kw_only=True)(cls)
         REGISTRY[name] = EventType(name=name, subject=subject, creates=creates,
                                    payload=payload, help=(cls.__doc__ or "").strip(),
-                                   describe=describe)
+                                   describe=describe, also=also)
         payload.event_type = name  # type: ignore[attr-defined]
         return payload
 

@@ -74,7 +74,8 @@ class Subject(Aggregate):
         subject; a correction or retraction is refused when the amended timeline would
         break a rule, naming the event that would break.
         """
-        if fact.subject != self.ref or fact.kind.subject not in (self.kind, "any"):
+        if fact.subject != self.ref or (self.kind not in fact.kind.subjects
+                                        and fact.kind.subject != "any"):
             raise ProgrammingError(f"a {fact.type} of {fact.subject} is not about {self.ref}")
         self.timeline.check(fact, now)
         self.trigger_event(self.Recorded, fact=fact)

@@ -77,8 +77,11 @@ class PlatformState(SubjectState):
         self.company: str | None = None
         self.targets: tuple[str, ...] = ()
         self.emails: dict[UUID, Fact] = {}
+        self.observed: dict[str, Fact] = {}  # target -> latest access-observed of it
 
     def _check(self, fact: Fact) -> None:
+        if fact.type == "access-observed" and fact.data.target not in self.targets:
+            raise Broken(fact, f"{fact.data.target} is not a target of platform {self.ref}")
         if fact.type == "no-response":
             if not self.emails:
                 raise Broken(fact, f"no-response needs an earlier email-sent to {self.ref}")
@@ -93,6 +96,8 @@ class PlatformState(SubjectState):
             self.targets = fact.data.targets
         elif fact.type == "email-sent":
             self.emails[fact.id] = fact
+        elif fact.type == "access-observed":
+            self.observed[fact.data.target] = fact
 
 
 class OrderState(SubjectState):

@@ -14,6 +14,7 @@ from domain.declaration import (
     event_ref,
     fields,
     flag,
+    jurisdiction,
     moment,
     slug,
     slugs,
@@ -128,16 +129,26 @@ class Unblocked:
     summary: str | None = text("what was announced", required=False)
 
 
-@declare("access-observed", subject="order",
+#: How a measurement found a target blocked (OONI's blocking types, and throttling).
+METHODS = ("dns", "tcp_ip", "http-failure", "http-diff", "tls", "throttling", "other")
+
+
+@declare("access-observed", subject="order", also=("platform",),
          describe=lambda d: f"{displayed(d.target)} observed "
          f"{'reachable' if d.accessible else 'unreachable'}"
-         + _opt(" on ", d.network))
+         + _opt(" on ", d.network) + _opt(" in ", d.jurisdiction) + _opt(" by ", d.method))
 class AccessObserved:
-    """What was seen on a network: whether a target of the order was reachable."""
+    """What was seen on a network: whether a target was reachable. Its subject is an order
+    (a target of the order), or a platform (a target of the platform, with or without an
+    order: unreachable with none in force is the finding of censorship measurement)."""
 
     target: str = target("the target checked")
     accessible: bool = flag("whether it was reachable")
     network: str | None = text("the ISP or ASN it was checked on", required=False)
+    jurisdiction: str | None = jurisdiction("the country (ISO 3166-1 alpha-2) or subdivision "
+                                            "(ISO 3166-2) it was checked in")
+    method: str | None = choice("how it was found blocked: " + ", ".join(METHODS), METHODS,
+                                required=False)
 
 
 # --- normalization request ----------------------------------------------------------------

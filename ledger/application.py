@@ -161,8 +161,8 @@ class Ledger(Application):
         now = datetime.now(UTC)
         subjects: dict[UUID, Subject | None] = {}
         # Subjects with no events yet need no reading: ask for all of them in one query.
-        wanted = {aggregate_id(f.kind.subject, f.subject) for f in facts
-                  if f.kind.subject != "any"}
+        wanted = {aggregate_id(kind, f.subject) for f in facts if f.kind.subject != "any"
+                  for kind in f.kind.subjects}
         existing = self.recorder.existing_originators(wanted)
         subjects.update((key, None) for key in wanted - existing)
         events: list[Any] = []
@@ -178,7 +178,8 @@ class Ledger(Application):
                 if kind.subject == "any":
                     subject = self._subject_of_target(fact, subjects)
                 else:
-                    subject = self._subject(kind.subject, fact.subject, subjects)
+                    subject = self._subject(kind.about(fact.subject, lambda k, ref: self._subject(
+                        k, ref, subjects) is not None), fact.subject, subjects)
                 fact = fact.evolve(recorded_by=operator, recorded_at=None)
                 if kind.creates:
                     if subject is not None:
@@ -190,8 +191,8 @@ class Ledger(Application):
                     subjects[subject.id] = subject
                 elif subject is None:
                     raise SubjectNotFound(
-                        f"refused: {kind.subject} {fact.subject} does not exist; "
-                        f"record its {_creating(kind.subject)} first")
+                        f"refused: {' or '.join(kind.subjects)} {fact.subject} does not exist; "
+                        f"record its {' or '.join(map(_creating, kind.subjects))} first")
                 else:
                     subject.record(fact, now)
             except LedgerError as error:

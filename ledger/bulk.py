@@ -246,7 +246,8 @@ class Bulk:
         if kind.subject == "any":
             timeline = self._holder_of_target(fact)
         else:
-            timeline = self._timeline(kind.subject, fact.subject)
+            timeline = self._timeline(kind.about(fact.subject, lambda k, ref: self._timeline(
+                k, ref) is not None), fact.subject)
         if kind.creates:
             if timeline is not None:
                 raise SubjectExists(
@@ -259,8 +260,9 @@ class Bulk:
         if timeline is None:
             from ledger.application import _creating
 
-            raise SubjectNotFound(f"refused: {kind.subject} {fact.subject} does not exist; "
-                                  f"record its {_creating(kind.subject)} first")
+            raise SubjectNotFound(f"refused: {' or '.join(kind.subjects)} {fact.subject} does "
+                                  f"not exist; record its "
+                                  f"{' or '.join(map(_creating, kind.subjects))} first")
         timeline.record(fact, now)
         return (fact, aggregate_id(timeline.kind, timeline.ref), timeline.version,
                 _RECORDED[timeline.kind])
@@ -292,7 +294,7 @@ class Bulk:
         """Mark the batch's subjects that have no events yet, in one query per 500."""
         wanted: dict[UUID, None] = {}
         for fact in facts:
-            kinds = AGGREGATES if fact.kind.subject == "any" else (fact.kind.subject,)
+            kinds = AGGREGATES if fact.kind.subject == "any" else fact.kind.subjects
             for kind in kinds:
                 key = aggregate_id(kind, fact.subject)
                 if key not in self._subjects:

@@ -74,7 +74,8 @@ def stored_as_implied(fact: Fact, topic: str, originator: Any) -> bool:
     kind, _, creates = known
     if not isinstance(originator, UUID):
         originator = UUID(str(originator))
-    return (fact.kind.creates == creates and fact.kind.subject in (kind, "any")
+    return (fact.kind.creates == creates
+            and (kind in fact.kind.subjects or fact.kind.subject == "any")
             and originator == _subject_id(kind, fact.subject))
 
 

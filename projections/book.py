@@ -36,9 +36,12 @@ class Book:
             if as_known_at is not None and fact.recorded_at > as_known_at:
                 continue
             self.positions[fact.id] = entry.position
-            kind = fact.kind.subject
+            declared = fact.kind
+            kind = declared.subject
             if kind == "any":  # an amendment lives with the event it targets
                 kind = kind_of[fact.data.target]
+            elif declared.also:  # an observation: of the order of that name if one exists
+                kind = declared.about(fact.subject, lambda k, ref: (k, ref) in self.subjects)
             kind_of[fact.id] = kind
             self.subjects.setdefault((kind, fact.subject), []).append(fact)
         # Folds are pure functions of the book: a status asks for the same ones many times,

@@ -28,6 +28,8 @@ PLATFORMS = 50
 _SUBJECT_OF = {name: kind.subject for name, kind in REGISTRY.items()}
 _CREATES = frozenset(name for name, kind in REGISTRY.items() if kind.creates)
 _DESCRIBE = {name: kind.describe for name, kind in REGISTRY.items()}
+#: Types about one of several kinds of subject (observations: of an order or a platform).
+_OBSERVED = frozenset(name for name, kind in REGISTRY.items() if kind.also)
 
 
 @frozen
@@ -223,9 +225,20 @@ def _platform_rows(objs: list[tuple[int, dict[str, Any]]], *, everything: bool,
         return
     by_id = {obj["id"]: obj for _, obj in objs}
     kind_of: dict[str, str] = {}  # an amendment's subject kind: its target's
+    # An observation is of the order of its subject's name if one was created before it
+    # in the log (``EventType.about``), else of the platform: worked out in log order.
+    created: set[tuple[str, str]] = set()
+    for _, obj in objs:
+        if obj["type"] in _CREATES:
+            created.add((_SUBJECT_OF[obj["type"]], obj["subject"]))
+        elif obj["type"] in _OBSERVED:
+            kind_of[obj["id"]] = REGISTRY[obj["type"]].about(
+                obj["subject"], lambda k, ref: (k, ref) in created)
 
     def kind(obj: dict[str, Any]) -> str:
         declared = _SUBJECT_OF[obj["type"]]
+        if obj["type"] in _OBSERVED:
+            return kind_of[obj["id"]]
         if declared != "any":
             return declared
         if obj["id"] not in kind_of:
@@ -267,8 +280,7 @@ def _platform_rows(objs: list[tuple[int, dict[str, Any]]], *, everything: bool,
     until = as_of.instant if as_of else None
     keyed: list[tuple[datetime, int, int, Any]] = []
     for position, obj in objs:
-        declared = _SUBJECT_OF[obj["type"]]
-        key = (declared if declared != "any" else kind(obj), obj["subject"])
+        key = (kind(obj), obj["subject"])
         if own is not None and key not in own:
             continue
         if touched and obj["id"] in touched:

@@ -231,7 +231,8 @@ def _summarise(report: dict[str, Any], subject: str, at: datetime,
     divergent = {}
     for target in (status or {}).get("divergent") or []:
         seen = status["observed"].get(target) or {}
-        how = kinds.get(target) or "differs from the orders"
+        how = kinds.get(target) or (status.get("divergence") or {}).get(
+            target, "differs from the orders").replace("-", " ")
         divergent[target] = (how, seen.get("network"), seen.get("at"))
     if kind == "order" and summaries:
         state = summaries[0].state

@@ -33,7 +33,8 @@ def platform_status(book: Book, ref: str, *, as_of: When | None = None,
     requests = [s for s in (book.state("request", r, at) for r in book.related(ref, "request"))
                 if isinstance(s, RequestState)]
     blocked = set().union(*(o.blocked for o in orders))
-    observed = _observed(orders)
+    observed = _observed([*orders, platform])
+    divergence = _divergence(book, ref, observed, at)
     return {
         "platform": ref,
         "name": platform.name,
@@ -57,7 +58,8 @@ def platform_status(book: Book, ref: str, *, as_of: When | None = None,
         "observed": {target: {"accessible": f.data.accessible, "network": f.data.network,
                               "at": f.occurred_at.text}
                      for target, f in sorted(observed.items())},
-        "divergent": _ordered(_divergent(book, ref, observed, at), platform.targets),
+        "divergent": _ordered(set(divergence), platform.targets),
+        "divergence": {t: divergence[t] for t in _ordered(set(divergence), platform.targets)},
         "disputed": book.is_disputed("platform", ref, at),
     }
 
@@ -70,10 +72,11 @@ def all_status(book: Book, *, as_of: When | None = None,
             for ref in book.refs("platform") if book.state("platform", ref, at) is not None]
 
 
-def _observed(orders: list[OrderState]) -> dict[str, Fact]:
-    """The latest observation of each target, across the platform's orders."""
+def _observed(subjects: list[OrderState | PlatformState]) -> dict[str, Fact]:
+    """The latest observation of each target, across the platform's orders and the
+    platform's own observations."""
     latest: dict[str, Fact] = {}
-    for order in orders:
+    for order in subjects:
         for target, fact in order.observed.items():
             seen = latest.get(target)
             if seen is None or fact.occurred_at.instant >= seen.occurred_at.instant:
@@ -81,14 +84,16 @@ def _observed(orders: list[OrderState]) -> dict[str, Fact]:
     return latest
 
 
-def _divergent(book: Book, platform: str, observed: dict[str, Fact],
-               at: datetime) -> set[str]:
-    """Targets whose observed access contradicts what the orders held when it was observed:
-    reachable while ordered blocked, or unreachable when no order blocked it.
+def _divergence(book: Book, platform: str, observed: dict[str, Fact],
+                at: datetime) -> dict[str, str]:
+    """Targets whose observed access contradicts what the orders held when it was observed,
+    and how: ``reachable-while-blocked``; ``unreachable-after-lift`` (no order held it
+    then, but one that names it had been made); ``unexplained`` (unreachable, and no order
+    naming it existed then: what censorship measurement looks for).
 
     ``observed`` was folded as at ``at``, so every observation is at or before ``at``.
     """
-    out = set()
+    out = {}
     orders = book.related(platform, "order")
     # Only an order that names the target can hold it: the others need no fold at that time.
     # Its targets are those of its creating event (as corrected), the same in its state at
@@ -98,12 +103,14 @@ def _divergent(book: Book, platform: str, observed: dict[str, Fact],
               if isinstance(state := book.state("order", ref, at), OrderState)}
     for target, fact in observed.items():
         seen_at = fact.occurred_at.instant
-        held = any(target in state.blocked for state in (
-            book.state("order", ref, seen_at) for ref in orders
-            if target in naming.get(ref, ()))
-            if isinstance(state, OrderState))
-        if fact.data.accessible == held:
-            out.add(target)
+        then = [state for state in (book.state("order", ref, seen_at) for ref in orders
+                                    if target in naming.get(ref, ()))
+                if isinstance(state, OrderState)]
+        held = any(target in state.blocked for state in then)
+        if fact.data.accessible and held:
+            out[target] = "reachable-while-blocked"
+        elif not fact.data.accessible and not held:
+            out[target] = "unreachable-after-lift" if then else "unexplained"
     return out
 
 

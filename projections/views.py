@@ -249,6 +249,8 @@ class Views:
                 found = self.store.kinds_of([target])
                 self._event_of[target] = next(iter(found.values()))
             return self._event_of[target]
+        if declared.also:  # an observation: of the order of that name if one exists
+            kind = declared.about(obj["subject"], self._exists)
         key = (kind, obj["subject"])
         platform = self._platform_of.get(key)
         if platform is None:
@@ -262,6 +264,12 @@ class Views:
                 platform = known.get(self.blind(kind), "")
             self._platform_of[key] = platform
         return self.blind(kind), platform
+
+    def _exists(self, kind: str, ref: str) -> bool:
+        """Whether subject ``(kind, ref)`` has events earlier in the log (indexed)."""
+        if (kind, ref) in self._platform_of:
+            return True
+        return self.blind(kind) in dict(self.store.subject_kinds(self.blind(ref)))
 
     def _catch_up_status(self) -> None:
         since = self.store.position("status")
