@@ -383,6 +383,8 @@ class Views:
                                                     f"holds the status of {named}"))
             if stale_after is not None and stale_after <= now:
                 return None
+            if not kept["status"].keys() >= NEWER_KEYS:
+                return None  # kept by an older release: fold afresh, with today's fields
             out.append(kept["status"])
         out.sort(key=lambda status: status["platform"])
         return out
@@ -392,6 +394,11 @@ class Views:
         return [(self._kind_of_key[kind], platform)
                 for kind, platform in self.store.subject_kinds(self.blind(subject))
                 if kind in self._kind_of_key]
+
+
+#: Status fields added since kept status rows were first written (a row without them was
+#: kept by an older release, and the status is folded afresh until the row is rewritten).
+NEWER_KEYS = frozenset({"divergence"})
 
 
 def _view_damage(what: str) -> str:
