@@ -1,0 +1,287 @@
+"""The published site in a browser (Playwright driving Debian's /usr/bin/chromium, opened
+from file://): the slider reads the ledger's folds, the badge is green on an honest site and
+red, naming what failed, after one byte is changed; hostile text never runs; no request
+leaves the machine."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from projections.report_html import embedded_json
+from tests.clitools import key_pair, run
+
+sync_api = pytest.importorskip("playwright.sync_api")
+
+CHROMIUM = Path("/usr/bin/chromium")
+AXE = Path(__file__).parent.parent / "website/vendor/axe-core/axe.min.js"
+DATA = re.compile(r'(<script type="application/json" id="bl-data">)(.*?)(</script>)', re.S)
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        yield browser
+        browser.close()
+
+
+class Page:
+    """A page from file://, every other request refused and remembered."""
+
+    def __init__(self, browser: Any, **context: Any):
+        self.context = browser.new_context(**context)
+        self.outside: list[str] = []
+        self.errors: list[str] = []
+        self.dialogs: list[str] = []
+        self.context.route("**/*", self._route)
+        self.page = self.context.new_page()
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
+
+    def _route(self, route: Any) -> None:
+        if route.request.url.startswith("file:"):
+            route.continue_()
+        else:
+            self.outside.append(route.request.url)
+            route.abort()
+
+    def open(self, path: Path) -> Any:
+        self.page.goto(path.as_uri())
+        self.page.wait_for_selector("#badge.ok, #badge.bad", timeout=15_000)
+        return self.page
+
+    def badge(self) -> tuple[str, str]:
+        return (self.page.get_attribute("#badge", "class") or "",
+                self.page.inner_text("#badge"))
+
+    def close(self) -> None:
+        assert not self.outside, f"requests left the machine: {self.outside}"
+        assert not self.errors, self.errors
+        self.context.close()
+
+
+@pytest.fixture
+def tab(browser: Any) -> Iterator[Page]:
+    page = Page(browser)
+    yield page
+    page.close()
+
+
+@pytest.fixture
+def site(runner, sqlite_path, example, tmp_path) -> Path:
+    """The 2017 case, published."""
+    assert run(runner, sqlite_path, "import", str(example)).exit_code == 0
+    private, _ = key_pair(tmp_path, "publisher")
+    out = tmp_path / "site"
+    result = run(runner, sqlite_path, "publish", str(out), "--key", private)
+    assert result.exit_code == 0, result.stderr
+    return out
+
+
+def tamper(path: Path, change: Any) -> None:
+    """Change a page's embedded data with ``change(data)``, embedded as publish does."""
+    text = path.read_text(encoding="utf-8")
+    found = DATA.search(text)
+    data = json.loads(found.group(2))
+    change(data)
+    path.write_text(text[: found.start(2)] + str(embedded_json(data)) + text[found.end(2):],
+                    encoding="utf-8")
+
+
+def show_day(page: Any, day: str) -> None:
+    page.fill("#day-date", day)
+    page.dispatch_event("#day-date", "change")
+
+
+class TestReading:
+    def test_home_filters_then_the_telegram_page_on_two_days(self, tab, site):
+        """Home from file://, filtered; Telegram on 20 July 2017 is partially-blocked with
+        11 names, on 20 August accessible; the badge is green."""
+        page = tab.open(site / "index.html")
+        assert "ok" in tab.badge()[0]
+        page.select_option("#f-state", "accessible")
+        assert page.is_visible("text=Telegram")
+        page.select_option("#f-state", "")
+        page.fill("#f-search", "nothing-like-it")
+        assert page.inner_text("#f-count") == "0 of 1 platforms"
+        page.fill("#f-search", "teleg")
+        assert page.inner_text("#f-count") == "1 of 1 platforms"
+        page.click("text=Telegram")
+        page.wait_for_selector("#badge.ok, #badge.bad")
+        assert "ok" in tab.badge()[0], tab.badge()
+        # Move the slider itself to 20 July 2017 (days since the epoch).
+        day = 17367  # 2017-07-20
+        page.eval_on_selector("#day-range", "(r, d) => { r.value = d; "
+                              "r.dispatchEvent(new Event('input')); }", day)
+        assert page.input_value("#day-date") == "2017-07-20"
+        assert page.inner_text("#day-state") == "partially-blocked"
+        assert len(page.query_selector_all("#day-blocked li")) == 11
+        show_day(page, "2017-08-20")
+        assert page.inner_text("#day-state") == "accessible"
+        assert not page.query_selector_all("#day-blocked li")
+
+    def test_the_badge_names_what_was_checked(self, tab, site):
+        """Green: the signer, the events and the proofs, all named; the history shows
+        every event."""
+        page = tab.open(site / "platform/telegram.html")
+        cls, text = tab.badge()
+        assert "ok" in cls
+        assert "33 events hash (SHA-256)" in text and "signed by" in text
+        assert len(page.query_selector_all("#events > li")) == 33
+
+    def test_keyboard_reaches_the_slider_and_moves_it(self, tab, site):
+        """The slider is reachable with Tab and moves with the arrow keys."""
+        page = tab.open(site / "platform/telegram.html")
+        page.focus("#day-range")
+        before = page.input_value("#day-date")
+        page.keyboard.press("ArrowLeft")
+        assert page.input_value("#day-date") < before
+
+
+class TestTampered:
+    def red(self, tab: Page, path: Path) -> str:
+        tab.open(path)
+        cls, text = tab.badge()
+        assert "bad" in cls, text
+        assert "NOT VERIFIED" in text
+        assert not tab.page.query_selector_all("#events > li")
+        return text
+
+    def test_one_byte_of_one_event(self, tab, site):
+        """An event's bytes changed: red, naming that event."""
+        path = site / "platform/telegram.html"
+
+        def change(data: dict) -> None:
+            item = data["events"][4]
+            item["canonical"] = item["canonical"].replace("Kominfo", "Kominfa", 1) \
+                if "Kominfo" in item["canonical"] else item["canonical"].replace("a", "b", 1)
+
+        tamper(path, change)
+        assert "event 5: its bytes do not hash" in self.red(tab, path)
+
+    def test_one_byte_and_its_hash(self, tab, site):
+        """Bytes and stated hash both changed: the inclusion proof fails, naming it."""
+        import hashlib
+
+        path = site / "platform/telegram.html"
+
+        def change(data: dict) -> None:
+            item = data["events"][2]
+            item["canonical"] = item["canonical"].replace('"telegram"', '"telegrab"', 1)
+            item["hash"] = hashlib.sha256(item["canonical"].encode()).hexdigest()
+
+        tamper(path, change)
+        assert "event 3: its inclusion proof" in self.red(tab, path)
+
+    def test_one_hash_in_a_proof(self, tab, site):
+        """One proof hash changed: red, naming the event."""
+        import base64
+
+        path = site / "order/kominfo-2017-07-14.html"
+
+        def change(data: dict) -> None:
+            raw = bytearray(base64.b64decode(data["events"][1]["proof"][0]))
+            raw[0] ^= 1
+            data["events"][1]["proof"][0] = base64.b64encode(bytes(raw)).decode()
+
+        tamper(path, change)
+        assert "event 2: its inclusion proof does not reach" in self.red(tab, path)
+
+    def test_the_checkpoint_signature(self, tab, site):
+        """The checkpoint's signature changed: red, naming the signature."""
+        import base64
+
+        path = site / "platform/telegram.html"
+
+        def change(data: dict) -> None:
+            body, line = data["checkpoint"].rstrip("\n").rsplit("\n", 1)
+            dash, name, sig = line.split(" ")
+            raw = bytearray(base64.b64decode(sig))
+            raw[10] ^= 1
+            data["checkpoint"] = (f"{body}\n{dash} {name} "
+                                  f"{base64.b64encode(bytes(raw)).decode()}\n")
+
+        tamper(path, change)
+        assert "signature by" in self.red(tab, path)
+        assert "does not verify" in tab.badge()[1]
+
+    def test_an_unknown_field(self, tab, site):
+        """Anything the verifier does not expect fails closed."""
+        path = site / "platform/telegram.html"
+        tamper(path, lambda data: data["events"][0].update(trusted=True))
+        assert "event 1 has other fields" in self.red(tab, path)
+
+    def test_a_malformed_proof(self, tab, site):
+        """A proof hash that is not base64 of 32 bytes fails closed."""
+        path = site / "platform/telegram.html"
+        tamper(path, lambda data: data["events"][0]["proof"].append("AAAA"))
+        assert "event 1: proof hash" in self.red(tab, path)
+
+
+def test_without_webcrypto_ed25519_the_vendored_noble_verifies(browser, site):
+    """Where WebCrypto has no Ed25519, @noble/ed25519 checks the signature."""
+    tab = Page(browser)
+    tab.context.add_init_script("""
+      const real = crypto.subtle.importKey.bind(crypto.subtle);
+      crypto.subtle.importKey = (f, k, alg, ...rest) =>
+        (alg && (alg === 'Ed25519' || alg.name === 'Ed25519'))
+          ? Promise.reject(new DOMException('no', 'NotSupportedError')) : real(f, k, alg, ...rest);
+    """)
+    tab.open(site / "index.html")
+    cls, text = tab.badge()
+    assert "ok" in cls and "noble-ed25519" in text, text
+    tab.close()
+
+
+def test_hostile_text_never_runs(browser, runner, sqlite_path, tmp_path):
+    """Platform names, notes and source URLs with markup or javascript: stay text."""
+    hostile = '<img src=x onerror="alert(1)"></script><script>alert(2)</script>'
+    lines = [
+        {"type": "platform-registered", "subject": "evil", "occurred_at": "2020-01-01",
+         "sources": [{"url": "javascript:alert(3)", "title": hostile}], "note": hostile,
+         "data": {"name": hostile, "targets": ["evil.example"]}},
+        {"type": "blocked", "subject": "order-1", "occurred_at": "2020-02-01",
+         "sources": [{"url": "https://example.org/?q=<b>", "title": hostile}],
+         "data": {"platform": "evil", "authority": hostile, "targets": ["evil.example"],
+                  "reasons": [hostile]}},
+    ]
+    source = tmp_path / "hostile.jsonl"
+    source.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    result = run(runner, sqlite_path, "import", str(source))
+    assert result.exit_code == 0, result.stderr
+    private, _ = key_pair(tmp_path, "publisher")
+    out = tmp_path / "site"
+    assert run(runner, sqlite_path, "publish", str(out), "--key", private).exit_code == 0
+    tab = Page(browser)
+    for name in ("index.html", "platform/evil.html", "order/order-1.html"):
+        page = tab.open(out / name)
+        assert "ok" in tab.badge()[0], tab.badge()
+        assert not page.query_selector_all("img"), name
+        assert page.eval_on_selector_all("script", "s => s.filter(x => !x.src && "
+                                         "x.type !== 'application/json').length") == 0
+        hrefs = page.eval_on_selector_all("a", "as => as.map(a => a.getAttribute('href'))")
+        assert not [h for h in hrefs if h and h.lower().startswith("javascript")], hrefs
+    assert not tab.dialogs
+    tab.close()
+
+
+def test_no_serious_accessibility_violation(browser, site):
+    """axe-core (vendored from npm) finds no serious or critical violation on the home
+    and platform pages, verified or not."""
+    tab = Page(browser, bypass_csp=True)  # to inject axe itself; the pages load nothing
+    for name in ("index.html", "platform/telegram.html", "order/kominfo-2017-07-14.html"):
+        page = tab.open(site / name)
+        page.add_script_tag(path=str(AXE))
+        result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+        bad = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
+               for v in result["violations"] if v["impact"] in ("serious", "critical")]
+        assert not bad, (name, bad)
+    tab.close()
