@@ -140,6 +140,7 @@ STATUS_COLUMNS: Columns = [
     ("orders", lambda s: [f"{o['ref']}:{o['state']}" for o in s["orders"]]),
     ("normalizations", lambda s: [f"{r['ref']}:{r['state']}" for r in s["normalizations"]]),
     ("divergent", lambda s: s["divergent"]),
+    ("divergence", lambda s: [f"{t}:{k}" for t, k in s.get("divergence", {}).items()]),
     ("disputed", lambda s: s["disputed"] or any(
         o.get("disputed") for o in [*s["orders"], *s["normalizations"]])),
     ("as_of", lambda s: s["as_of"]),

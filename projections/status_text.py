@@ -15,6 +15,13 @@ STATE_STYLE = {
     "pending": "yellow", "committed": "cyan", "met": "green", "waived": "dim",
 }
 
+#: How each kind of divergence (``status --json``'s ``divergence``) reads.
+DIVERGENCE = {
+    "reachable-while-blocked": "reachable while ordered blocked",
+    "unreachable-after-lift": "unreachable after the lift",
+    "unexplained": "unreachable, and no order named it then",
+}
+
 #: How ``status --sort`` may order the summary, and by what.
 SORTS = {
     "platform": lambda s: s["platform"],
@@ -127,9 +134,10 @@ def _observed(status: dict[str, Any], tz: Any, ordered: set[str]) -> list[Any]:
         if target in divergent:
             line.append("DIVERGENT ", style="bold red")
             line.append(clean(target), style="bold red")
-            why = ("reachable while ordered blocked" if seen["accessible"]
-                   else "unreachable after the lift" if target in ordered
-                   else "unreachable, and no order held it")
+            kind = status.get("divergence", {}).get(target) or (
+                "reachable-while-blocked" if seen["accessible"]
+                else "unreachable-after-lift" if target in ordered else "unexplained")
+            why = DIVERGENCE.get(kind, kind)
             line.append(clean(f": {word} at {tz(seen['at'])}{where} ({why})"))
         else:
             line.append(clean(f"{target}: {word} at {tz(seen['at'])}{where}"))

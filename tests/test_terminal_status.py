@@ -69,6 +69,14 @@ class TestOnePlatform:
         assert "temporarily-lifted" in output
         assert "temporarily lifted 2019-06-01 until 2019-06-20: b.example" in output
 
+    def test_an_unexplained_divergence_says_so(self, runner, sqlite_path, three_platforms):
+        """A platform's own observation of an unreachable target no order named."""
+        record(runner, sqlite_path, "access-observed", "gamma", "--at", "2019-01-01",
+               "--target", "c.example", "--not-accessible", "--network", "AS1")
+        output = run(runner, sqlite_path, "status", "gamma").output
+        assert ("DIVERGENT c.example: unreachable at 2019-01-01 on AS1 (unreachable, and no "
+                "order named it then)") in " ".join(output.split())
+
     def test_selecting_options_need_no_platform(self, runner, ledger_2017):
         """--limit with a PLATFORM is bad usage: exit 2, one line."""
         one_line_error(run(runner, ledger_2017, "status", "telegram", "--limit", "1"), 2)
