@@ -285,3 +285,42 @@ def test_no_serious_accessibility_violation(browser, site):
                for v in result["violations"] if v["impact"] in ("serious", "critical")]
         assert not bad, (name, bad)
     tab.close()
+
+
+class TestArchive:
+    @pytest.fixture
+    def twice(self, runner, site, sqlite_path, tmp_path) -> Path:
+        """The 2017 case published, one more event, published again over it."""
+        more = tmp_path / "more.jsonl"
+        more.write_text(json.dumps({
+            "type": "statement-issued", "subject": "telegram", "occurred_at": "2017-08-11",
+            "sources": [{"title": "A later statement"}],
+            "data": {"by": "Telegram", "summary": "Thanks."}}) + "\n")
+        assert run(runner, sqlite_path, "import", str(more)).exit_code == 0
+        private = str(tmp_path / "publisher.pem")
+        result = run(runner, sqlite_path, "publish", str(site), "--key", private)
+        assert result.exit_code == 0, result.stderr
+        return site
+
+    def test_the_consistency_proof_verifies_in_the_browser(self, tab, twice):
+        """The home page proves the first publication's checkpoint extended."""
+        page = tab.open(twice / "index.html")
+        cls, text = tab.badge()
+        assert "ok" in cls and "1 earlier publication extends into it" in text, text
+        assert "consistency proof verified" in page.inner_text(".archive-result")
+
+    def test_a_broken_consistency_proof_is_red(self, tab, twice):
+        """One hash of the consistency proof changed: red, naming the archived file."""
+        import base64
+
+        def change(data: dict) -> None:
+            proof = data["archive"][0]["proof"]
+            raw = bytearray(base64.b64decode(proof[-1]))
+            raw[3] ^= 1
+            proof[-1] = base64.b64encode(bytes(raw)).decode()
+
+        tamper(twice / "index.html", change)
+        tab.open(twice / "index.html")
+        cls, text = tab.badge()
+        assert "bad" in cls and "archive/checkpoint-33-" in text, text
+        assert "does not extend it" in text
