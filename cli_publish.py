@@ -75,6 +75,24 @@ def publish(obj: Context, directory: str, key_file: str | None, title: str,
                   if archive else ""), err=True)
 
 
+@click.command()
+@click.argument("directory", metavar="DIR")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
+              help="The port on 127.0.0.1 (0: any free one).")
+def serve(directory: str, port: int) -> None:
+    """Preview a publication: serve DIR read-only on 127.0.0.1 until interrupted.
+
+    Only GET and HEAD, only files inside DIR, never a listing; for checking a site before
+    uploading it, not for hosting it. Exit 2 when DIR is not a publication or the port is
+    taken.
+    """
+    from website.serve import preview
+
+    preview(Path(directory), port, lambda url: click.echo(f"serving {directory} at {url} "
+                                                          "(Ctrl-C to stop)", err=True))
+
+
 def register(group: click.Group) -> None:
     """Add the publishing commands to the ``blockledger`` group."""
     group.add_command(publish)
+    group.add_command(serve)
