@@ -174,7 +174,7 @@ def ledger_rows(views: Views, *, as_of: When | None = None,
 _FIELDS = {name: (frozenset(n for n, _ in kind.fields()),
                   frozenset(n for n, spec in kind.fields() if spec.required))
            for name, kind in REGISTRY.items()}
-_ENVELOPE = ("id", "subject", "occurred_at", "sources", "recorded_at")
+_ENVELOPE = frozenset(("id", "subject", "occurred_at", "sources", "recorded_at"))
 
 
 def _stored(position: int, body: bytes | None, decode: Callable[[bytes], bytes]) -> dict[str, Any]:
@@ -187,9 +187,8 @@ def _stored(position: int, body: bytes | None, decode: Callable[[bytes], bytes])
         data = obj["data"]
         if not (isinstance(data, dict) and data.keys() <= fields and required <= data.keys()):
             raise ValueError("its data does not fit its type")
-        for key in _ENVELOPE:
-            if key not in obj:
-                raise KeyError(key)
+        if not obj.keys() >= _ENVELOPE:
+            raise KeyError(", ".join(sorted(_ENVELOPE - obj.keys())))
         stored_when(obj["occurred_at"])
         return obj
     except Exception as error:
