@@ -136,6 +136,24 @@ class TestReading:
         assert "ok" in cls
         assert "33 events hash (SHA-256)" in text and "signed by" in text
         assert len(page.query_selector_all("#events > li")) == 33
+        assert "none of telegram's events is left out" in text
+        assert "the day-by-day status is the one the publisher signed" in text
+
+    def test_an_order_page_shows_its_own_events_proven_complete(self, tab, site):
+        """The order page verifies its platform's events and shows the order's 8."""
+        page = tab.open(site / "order/kominfo-2017-07-14.html")
+        cls, text = tab.badge()
+        assert "ok" in cls and "8 of them concern kominfo-2017-07-14" in text, text
+        assert len(page.query_selector_all("#events > li")) == 8
+
+    def test_filters_hide_rows_at_a_phone_width_too(self, browser, site):
+        """At 390 pixels the table is laid out as cards; a filtered-out one is hidden."""
+        tab = Page(browser, viewport={"width": 390, "height": 844})
+        page = tab.open(site / "index.html")
+        assert page.is_visible("text=Telegram")
+        page.fill("#f-search", "nothing-like-it")
+        assert not page.is_visible("table.platforms tbody tr")
+        tab.close()
 
     def test_keyboard_reaches_the_slider_and_moves_it(self, tab, site):
         """The slider is reachable with Tab and moves with the arrow keys."""
@@ -212,6 +230,35 @@ class TestTampered:
         tamper(path, change)
         assert "signature by" in self.red(tab, path)
         assert "does not verify" in tab.badge()[1]
+
+    def test_an_event_left_out(self, tab, site):
+        """The lift taken off the page (all else intact): red, the platform index proves
+        it missing."""
+        path = site / "platform/telegram.html"
+
+        def change(data: dict) -> None:
+            data["events"] = [e for e in data["events"] if '"type":"unblocked"' not in
+                              e["canonical"]]
+
+        tamper(path, change)
+        assert "is missing from the page (an event was left out)" in self.red(tab, path)
+
+    def test_an_event_left_out_of_an_order_page(self, tab, site):
+        """An order page proves its history complete too."""
+        path = site / "order/kominfo-2017-07-14.html"
+        tamper(path, lambda data: data["events"].pop(10))
+        assert "left out" in self.red(tab, path)
+
+    def test_a_status_snapshot_changed(self, tab, site):
+        """The day-by-day status changed by the host: red, and no status is shown."""
+        path = site / "platform/telegram.html"
+
+        def change(data: dict) -> None:
+            data["snapshots"][1]["status"]["state"] = "accessible"
+
+        tamper(path, change)
+        assert "snapshots are not the ones the publisher signed" in self.red(tab, path)
+        assert not tab.page.is_visible("#day-range")
 
     def test_an_unknown_field(self, tab, site):
         """Anything the verifier does not expect fails closed."""

@@ -100,7 +100,8 @@ def site_files(ledger: Any, pub: Publication, *, key: Ed25519PrivateKey, title: 
     files["index.html"] = pages.home(env, pub, title=title, archive=archive,
                                      default_jurisdiction=jurisdiction)
     for ref in pub.platforms:
-        files[f"platform/{ref}.html"] = pages.platform(env, pub, ref, title=title, clock=clock)
+        files[f"platform/{ref}.html"] = pages.platform(env, pub, ref, title=title, clock=clock,
+                                                       key=key)
         report = sign_report({**pub.platforms[ref]["report"], "produced_by": produced_by}, key)
         files[f"downloads/provenance-{ref}.json"] = orjson.dumps(
             report, option=orjson.OPT_INDENT_2) + b"\n"

@@ -11,13 +11,16 @@ the same history from the server side, marked as not verified.
 
 from __future__ import annotations
 
+import base64
 import re
 from datetime import UTC, datetime
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
+from ledger.canonical import canonical
 from ledger.checkpoint import encode_hash
 from projections.report_html import embedded_json, render_html
 from projections.report_times import Clock
@@ -51,6 +54,26 @@ def report_part(report: dict[str, Any], clock: Clock) -> Markup:
     # and lets them be reached. (The report's own page has the same problem: its owner's.)
     return Markup(found.group().replace('<svg viewBox=', '<svg role="group" viewBox=', 1)
                   .replace('role="img" aria-label="Timeline', 'aria-label="Timeline', 1))
+
+
+#: Prefixes what the publisher signs of a platform's snapshots (never an event or a note).
+SNAPSHOTS_PREFIX = b"blockledger site snapshots v1\n"
+
+
+def snapshots_signed(pub: Publication, ref: str, snapshots: list[dict[str, Any]],
+                     key: Ed25519PrivateKey) -> str:
+    """The publisher's Ed25519 signature (base64) over a platform's snapshots, bound to the
+    platform and the checkpoint's root: the browser cannot fold them again (no rules in
+    JavaScript), but it can check that they are the ones the key signed, for this page."""
+    message = SNAPSHOTS_PREFIX + canonical({
+        "platform": ref, "root": encode_hash(pub.checkpoint.root_hash), "snapshots": snapshots})
+    return base64.b64encode(key.sign(message)).decode("ascii")
+
+
+def _index(pub: Publication, ref: str) -> dict[str, Any]:
+    """The completeness proof of platform ``ref``'s events against the checkpoint's
+    platform index, as its provenance report carries it."""
+    return {"platform": ref, "proof": pub.platforms[ref]["report"]["evidence"]["index"][ref]}
 
 
 def _data(pub: Publication, page: str, **more: Any) -> Markup:
@@ -107,22 +130,30 @@ def home(env: Environment, pub: Publication, *, title: str, archive: list[dict[s
 
 
 def platform(env: Environment, pub: Publication, ref: str, *, title: str,
-             clock: Clock) -> str:
+             clock: Clock, key: Ed25519PrivateKey) -> str:
     page = pub.platforms[ref]
     report = page["report"]
+    snaps = page["snapshots"]
     return env.get_template("platform.html.j2").render(
         **_common(pub, "../"), title=title, ref=ref, status=page["status"],
         part=report_part(report, clock), events=report["events"],
         subjects=pub.subjects,
         data=_data(pub, "platform", subject=ref, events=_events(report["events"]),
-                   snapshots=page["snapshots"]))
+                   index=_index(pub, ref), snapshots=snaps,
+                   snapshots_signature=snapshots_signed(pub, ref, snaps, key)))
 
 
 def subject(env: Environment, pub: Publication, ref: str, *, title: str) -> str:
+    """An order's or a request's page. It ships every event of its (first) platform, with
+    that platform's completeness proof, and shows those whose verified bytes name this
+    subject: so the browser proves that none of this subject's events was left out."""
     info = pub.subjects[ref]
+    platform = info["platforms"][0] if info["platforms"] else None
+    shipped_events = pub.platforms[platform]["report"]["events"] if platform else []
+    more = {"index": _index(pub, platform)} if platform else {"index": None}
     return env.get_template("subject.html.j2").render(
         **_common(pub, "../"), title=title, ref=ref, info=info, events=info["events"],
-        data=_data(pub, info["kind"], subject=ref, events=_events(info["events"])))
+        data=_data(pub, info["kind"], subject=ref, events=_events(shipped_events), **more))
 
 
 def downloads(env: Environment, pub: Publication, *, title: str) -> str:

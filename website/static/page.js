@@ -12,9 +12,10 @@
   };
   const TOP = {
     home: ["page", "checkpoint", "signer", "published", "events", "archive"],
-    platform: ["page", "checkpoint", "signer", "published", "subject", "events", "snapshots"],
-    order: ["page", "checkpoint", "signer", "published", "subject", "events"],
-    request: ["page", "checkpoint", "signer", "published", "subject", "events"],
+    platform: ["page", "checkpoint", "signer", "published", "subject", "events", "index",
+               "snapshots", "snapshots_signature"],
+    order: ["page", "checkpoint", "signer", "published", "subject", "events", "index"],
+    request: ["page", "checkpoint", "signer", "published", "subject", "events", "index"],
     downloads: ["page", "checkpoint", "signer", "published", "events"],
   };
   function readData() {
@@ -84,8 +85,38 @@
       const data = readData();
       const note = BL.parseNote(data.checkpoint);
       const by = await BL.checkSignature(note, data.signer);
-      const shown = [];
-      for (const item of data.events) shown.push([item.n, await BL.checkEvent(item, note)]);
+      const verified = [];
+      for (const item of data.events) verified.push([item.n, await BL.checkEvent(item, note)]);
+      let complete = "";
+      if (data.index) {
+        // Every event the checkpoint's platform index holds for the platform is on the
+        // page, and nothing else: none was left out or added.
+        const proven = await BL.checkRange(data.index.platform, data.index.proof, note);
+        const carried = verified.map(([, ev]) => ev.position);
+        const missing = proven.filter((p) => !carried.includes(p));
+        if (missing.length) {
+          throw new BL.Failure(`the event at position ${missing[0]}, which concerns ` +
+            `${data.index.platform}, is missing from the page (an event was left out)`);
+        }
+        const foreign = verified.find(([, ev]) => !proven.includes(ev.position));
+        if (foreign) {
+          throw new BL.Failure(`event ${foreign[0]} does not concern ` +
+            `${data.index.platform} (a foreign event was added)`);
+        }
+        if (new Set(carried).size !== carried.length) throw new BL.Failure("an event is repeated");
+        complete = `; none of ${data.index.platform}'s events is left out (platform index)`;
+      } else if (data.page !== "home" && data.page !== "downloads") {
+        throw new BL.Failure("the page carries no completeness proof");
+      }
+      if (data.page === "platform") {
+        await BL.checkSnapshots(data.subject, data.snapshots, data.snapshots_signature, note,
+                                data.signer);
+        complete += "; the day-by-day status is the one the publisher signed";
+      }
+      // A platform page shows its platform's events; an order's or request's page, those
+      // whose verified bytes name it.
+      const shown = verified.filter(([, ev]) => data.page === "platform" ||
+                                    ev.subject === data.subject);
       let earlier = 0;
       for (const [i, item] of (data.archive || []).entries()) {
         await BL.checkEarlier(item, note, data.signer);
@@ -94,17 +125,24 @@
         earlier += 1;
       }
       for (const [n, ev] of shown) list.append(renderEvent(n, ev));
+      if (data.page === "platform") slider(data);
       document.querySelectorAll("[data-cp]").forEach((node) => {
         node.textContent = { origin: note.origin, size: note.treeSize,
                              root: BL.b64encode(note.root), time: note.time }[node.dataset.cp];
       });
       badge(true, `Verified in your browser: the checkpoint of ${note.treeSize} events is ` +
         `signed by ${data.signer.name} (Ed25519, ${by})` +
-        (shown.length ? `; ${shown.length} events hash (SHA-256) to leaves of its tree (RFC 9162 inclusion proofs)` : "") +
+        (verified.length ? `; ${verified.length} events hash (SHA-256) to leaves of its tree (RFC 9162 inclusion proofs)` : "") +
+        complete + (shown.length !== verified.length ? `; ${shown.length} of them concern ${data.subject}` : "") +
         (earlier ? `; ${earlier} earlier publication${earlier > 1 ? "s" : ""} extend${earlier > 1 ? "" : "s"} into it` : "") + ".");
     } catch (error) {
       const why = error instanceof BL.Failure ? error.message : `the verifier failed: ${error}`;
       if (list) list.replaceChildren();
+      const controls = document.querySelector(".day-controls");
+      if (controls) {
+        controls.hidden = true;
+        $("day-out").replaceChildren(el("p", "Not shown: this page did not verify.", "bad"));
+      }
       badge(false, `NOT VERIFIED: ${why}. Nothing on this page is proven; the history is not shown.`);
       document.querySelectorAll(".archive-result").forEach((n) => { n.textContent = "not verified"; n.className = "archive-result bad"; });
     }
@@ -112,9 +150,11 @@
 
   /* The day slider: the last snapshot at or before the end of the chosen day (UTC). */
   const DAY = 86400000;
+  let sliding = false;
   function slider(data) {
     const snaps = data.snapshots;
-    if (!Array.isArray(snaps) || !snaps.length) return;
+    if (sliding || !Array.isArray(snaps) || !snaps.length) return;
+    sliding = true;
     const range = $("day-range"); const date = $("day-date");
     const first = Math.floor(snaps[0].ms / DAY);
     const last = Math.max(Math.floor(Date.parse(data.published) / DAY), Math.floor(snaps[snaps.length - 1].ms / DAY));
@@ -183,7 +223,6 @@
 
   document.addEventListener("DOMContentLoaded", () => {
     $("verify-button").addEventListener("click", verify);
-    try { const data = readData(); if (data.page === "platform") slider(data); } catch (_) { /* verify() says why */ }
     filters();
     verify();
   });

@@ -113,12 +113,13 @@ const BL = (() => {
     if (!/^chain [0-9a-f]{64}$/.test(chain)) fail("the checkpoint's chain line is malformed");
     const when = TIME.exec(time);
     if (!when) fail("the checkpoint's time line is malformed");
+    let index = null;
     if (lines.length === 6) {
       const f = lines[5].split(" ");
       if (f.length !== 3 || f[0] !== "platforms" || !SIZE.test(f[1])) {
         fail("the checkpoint's platforms line is malformed");
       }
-      hash32(f[2], "the checkpoint's platform index root");
+      index = { size: Number(f[1]), root: hash32(f[2], "the checkpoint's platform index root") };
     }
     const signatures = (sigText ? sigText.slice(0, -1).split("\n") : []).map((line, i) => {
       const f = line.startsWith("\u2014 ") ? line.slice(2).split(" ") : [];
@@ -127,8 +128,8 @@ const BL = (() => {
       if (raw.length < 5) fail(`the checkpoint's signature line ${i + 1} is too short`);
       return { name: f[0], keyId: raw.slice(0, 4), signature: raw.slice(4) };
     });
-    return { origin, treeSize: Number(sizeText), root, time: when[1], body: enc.encode(body),
-             signatures };
+    return { origin, treeSize: Number(sizeText), root, time: when[1], index,
+             body: enc.encode(body), signatures };
   }
 
   async function ed25519(pub, sig, msg) {
@@ -215,6 +216,81 @@ const BL = (() => {
     return event;
   }
 
+  /* The platform index leaf of (platform, position): UTF-8 name, 0x00, uint64 big-endian. */
+  function indexLeaf(platform, position) {
+    const name = enc.encode(platform);
+    if (!name.length || name.includes(0)) fail("an index name is empty or holds a NUL");
+    const at = new Uint8Array(8);
+    new DataView(at.buffer).setBigUint64(0, size(position, "an index position"));
+    return concat(name, Uint8Array.of(0), at);
+  }
+  function before(a, b) { // bytewise a < b
+    for (let i = 0; i < Math.min(a.length, b.length); i += 1) if (a[i] !== b[i]) return a[i] < b[i];
+    return a.length < b.length;
+  }
+
+  /* The positions of a platform in the checkpoint's platform index, proven complete: as
+   * ledger.platform_index.check_range (the run of its leaves, and a neighbour of another
+   * platform proven on each side unless the run touches the index's edge). */
+  async function checkRange(platform, proof, note) {
+    const what = `the completeness proof of ${platform}`;
+    if (!note.index) fail(`${what}: the checkpoint has no platform index`);
+    const { size: total, root } = note.index;
+    exactKeys(proof, ["first", "positions", "proofs", "before", "after"], what);
+    const { first, positions, proofs } = proof;
+    if (!Number.isSafeInteger(first) || !Array.isArray(positions) || !Array.isArray(proofs) ||
+        positions.length !== proofs.length || !positions.every(Number.isSafeInteger)) {
+      fail(`${what} is malformed`);
+    }
+    for (let i = 1; i < positions.length; i += 1) {
+      if (positions[i] <= positions[i - 1]) fail(`${what}: position ${positions[i]} repeats`);
+    }
+    const end = first + positions.length;
+    if (!(first >= 0 && end <= total)) fail(`${what}: its leaves are not in the index`);
+    const path = (items, label) => {
+      if (!Array.isArray(items) || items.length > 64) fail(`${what}: ${label} is not a proof`);
+      return items.map((p, i) => hash32(p, `${what}: ${label} hash ${i + 1}`));
+    };
+    for (const [i, position] of positions.entries()) {
+      if (!await verifyInclusion(indexLeaf(platform, position), first + i, total,
+                                 path(proofs[i], `position ${position}`), root)) {
+        fail(`${what}: position ${position} is not in the checkpoint's index`);
+      }
+    }
+    const name = enc.encode(platform);
+    for (const [side, at, needed] of [["before", first - 1, first > 0], ["after", end, end < total]]) {
+      const other = proof[side];
+      if (!needed) {
+        if (other !== null) fail(`${what}: a neighbour ${side} the index's edge`);
+        continue;
+      }
+      exactKeys(other, ["platform", "position", "proof"], `${what}: the neighbour ${side}`);
+      if (typeof other.platform !== "string") fail(`${what}: the neighbour ${side} is malformed`);
+      const theirs = enc.encode(other.platform);
+      if (side === "before" ? !before(theirs, name) : !before(name, theirs)) {
+        fail(`${what}: the neighbour ${side} does not sort ${side} it`);
+      }
+      if (!await verifyInclusion(indexLeaf(other.platform, other.position), at, total,
+                                 path(other.proof, `the neighbour ${side}`), root)) {
+        fail(`${what}: the neighbour ${side} is not in the index (an event may have been left out)`);
+      }
+    }
+    return positions;
+  }
+
+  /* The publisher's signature over a platform's status snapshots, bound to the platform
+   * and this checkpoint (website.pages.snapshots_signed). */
+  const SNAPSHOTS_PREFIX = "blockledger site snapshots v1\n";
+  async function checkSnapshots(platform, snapshots, signature, note, signer) {
+    const sig = b64(signature, "the snapshots' signature");
+    const message = enc.encode(SNAPSHOTS_PREFIX + canonical(
+      { platform, root: btoa(String.fromCharCode(...note.root)), snapshots }));
+    const pub = hash32(signer.public_key, "the published public key");
+    if (sig.length !== 64 || !(await ed25519(pub, sig, message)).ok) {
+      fail("the status snapshots are not the ones the publisher signed");
+    }
+  }
+
   /* An earlier checkpoint: signed by the same key, and extended by this one. */
   async function checkEarlier(item, note, signer) {
     exactKeys(item, ["file", "note", "proof"], "an earlier publication");
@@ -229,7 +305,8 @@ const BL = (() => {
     return old;
   }
 
-  return { Failure, parseNote, checkSignature, checkEvent, checkEarlier, verifyInclusion,
+  return { Failure, parseNote, checkSignature, checkEvent, checkEarlier, checkRange,
+           checkSnapshots, verifyInclusion,
            verifyConsistency, canonical, hex, b64,
            b64encode: (bytes) => btoa(String.fromCharCode(...bytes)) };
 })();
