@@ -107,6 +107,16 @@ class TestPublish:
             assert hashlib.sha256(item["canonical"].encode()).hexdigest() == item["hash"]
 
 
+    def test_jurisdiction_is_the_default_of_orders_that_give_none(self, runner, case,
+                                                                   tmp_path):
+        """--jurisdiction ID: the 2017 order, which names none, counts as Indonesia's."""
+        out = tmp_path / "site"
+        assert publish(runner, case, out, "--jurisdiction", "ID").exit_code == 0
+        home = (out / "index.html").read_text()
+        assert 'data-jurisdictions="ID"' in home
+        assert "<option>ID</option>" in home
+
+
 class TestRefused:
     def test_without_a_key_exit_2_nothing_written(self, runner, case, tmp_path, monkeypatch):
         """A publication must be signed: no key is one line, exit 2."""

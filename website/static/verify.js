@@ -43,6 +43,9 @@ const BL = (() => {
   const sha256 = async (bytes) => new Uint8Array(await subtle().digest("SHA-256", bytes));
   const leafHash = (leaf) => sha256(concat(Uint8Array.of(0), leaf));
   const nodeHash = (l, r) => sha256(concat(Uint8Array.of(1), l, r));
+  /* Like ledger.merkle: a malformed proof is not a proof (false), never an exception. */
+  const natural = (v) => Number.isSafeInteger(v) && v >= 0;
+  const hashes = (...hs) => hs.every((h) => h instanceof Uint8Array && h.length === 32);
   function size(value, what) {
     if (!Number.isSafeInteger(value) || value < 0) fail(`${what} is not a tree size`);
     return BigInt(value);
@@ -50,7 +53,8 @@ const BL = (() => {
 
   /* RFC 9162 2.1.3.2, as ledger.merkle.verify_inclusion. */
   async function verifyInclusion(leaf, index, treeSize, proof, root) {
-    let fn = size(index, "leaf index"); let sn = size(treeSize, "tree size");
+    if (!natural(index) || !natural(treeSize) || !hashes(root, ...proof)) return false;
+    let fn = BigInt(index); let sn = BigInt(treeSize);
     if (fn >= sn) return false;
     sn -= 1n;
     let r = await leafHash(leaf);
@@ -69,7 +73,8 @@ const BL = (() => {
 
   /* RFC 9162 2.1.4.2, as ledger.merkle.verify_consistency (edges included). */
   async function verifyConsistency(oldSize, newSize, oldRoot, newRoot, proof) {
-    const m = size(oldSize, "old size"); const n = size(newSize, "new size");
+    if (!natural(oldSize) || !natural(newSize) || !hashes(oldRoot, newRoot, ...proof)) return false;
+    const m = BigInt(oldSize); const n = BigInt(newSize);
     if (m > n) return false;
     if (m === n) return proof.length === 0 && equal(oldRoot, newRoot);
     if (m === 0n) return proof.length === 0 && equal(oldRoot, await sha256(new Uint8Array()));
@@ -149,7 +154,8 @@ const BL = (() => {
 
   /* signed-note: lines from other keys are ignored; one from ours that fails fails all. */
   async function checkSignature(note, signer) {
-    if (!signer || typeof signer.name !== "string" || !signer.name) fail("no signer is published");
+    exactKeys(signer, ["name", "public_key", "key_id"], "the published signer");
+    if (typeof signer.name !== "string" || !signer.name) fail("no signer is published");
     const pub = hash32(signer.public_key, "the published public key");
     const id = (await sha256(concat(enc.encode(signer.name + "\n"), Uint8Array.of(1), pub)))
       .slice(0, 4);
