@@ -141,6 +141,7 @@ class TestReading:
         assert len(page.query_selector_all("#events > li")) == 33
         assert "none of telegram's events is left out" in text
         assert "the day-by-day status is the one the publisher signed" in text
+        assert page.inner_text("#now-state") == "accessible"
 
     def test_an_order_page_shows_its_own_events_proven_complete(self, tab, site):
         """The order page verifies its platform's events and shows the order's 8."""
@@ -276,6 +277,18 @@ class TestTampered:
         tamper(path, change)
         assert "snapshots are not the ones the publisher signed" in self.red(tab, path)
         assert not tab.page.is_visible("#day-range")
+
+    def test_the_home_list_changed(self, tab, site):
+        """A platform's state changed in the home page's list: red, the list not shown."""
+        path = site / "index.html"
+
+        def change(data: dict) -> None:
+            data["rows"][0]["state"] = "blocked"
+
+        tamper(path, change)
+        self.red(tab, path)
+        assert "list is not the one the publisher signed" in tab.badge()[1]
+        assert not tab.page.is_visible("table.platforms")
 
     def test_an_unknown_field(self, tab, site):
         """Anything the verifier does not expect fails closed."""

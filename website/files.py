@@ -98,7 +98,7 @@ def site_files(ledger: Any, pub: Publication, *, key: Ed25519PrivateKey, title: 
     clock = Clock()
     files: dict[str, str | bytes] = _static()
     files["index.html"] = pages.home(env, pub, title=title, archive=archive,
-                                     default_jurisdiction=jurisdiction)
+                                     default_jurisdiction=jurisdiction, key=key)
     for ref in pub.platforms:
         files[f"platform/{ref}.html"] = pages.platform(env, pub, ref, title=title, clock=clock,
                                                        key=key)

@@ -56,8 +56,16 @@ def report_part(report: dict[str, Any], clock: Clock) -> Markup:
                   .replace('role="img" aria-label="Timeline', 'aria-label="Timeline', 1))
 
 
-#: Prefixes what the publisher signs of a platform's snapshots (never an event or a note).
+#: Prefix what the publisher signs of its own statements (never an event or a note): a
+#: platform's snapshots, and the home page's rows.
 SNAPSHOTS_PREFIX = b"blockledger site snapshots v1\n"
+HOME_PREFIX = b"blockledger site home v1\n"
+
+
+def _signed(prefix: bytes, statement: dict[str, Any], pub: Publication,
+            key: Ed25519PrivateKey) -> str:
+    message = prefix + canonical({**statement, "root": encode_hash(pub.checkpoint.root_hash)})
+    return base64.b64encode(key.sign(message)).decode("ascii")
 
 
 def snapshots_signed(pub: Publication, ref: str, snapshots: list[dict[str, Any]],
@@ -65,9 +73,7 @@ def snapshots_signed(pub: Publication, ref: str, snapshots: list[dict[str, Any]]
     """The publisher's Ed25519 signature (base64) over a platform's snapshots, bound to the
     platform and the checkpoint's root: the browser cannot fold them again (no rules in
     JavaScript), but it can check that they are the ones the key signed, for this page."""
-    message = SNAPSHOTS_PREFIX + canonical({
-        "platform": ref, "root": encode_hash(pub.checkpoint.root_hash), "snapshots": snapshots})
-    return base64.b64encode(key.sign(message)).decode("ascii")
+    return _signed(SNAPSHOTS_PREFIX, {"platform": ref, "snapshots": snapshots}, pub, key)
 
 
 def _index(pub: Publication, ref: str) -> dict[str, Any]:
@@ -111,7 +117,7 @@ def _since(page: dict[str, Any], now: datetime) -> str | None:
 
 
 def home(env: Environment, pub: Publication, *, title: str, archive: list[dict[str, Any]],
-         default_jurisdiction: str | None) -> str:
+         default_jurisdiction: str | None, key: Ed25519PrivateKey) -> str:
     rows = []
     for ref, page in sorted(pub.platforms.items()):
         status = page["status"]
@@ -125,8 +131,10 @@ def home(env: Environment, pub: Publication, *, title: str, archive: list[dict[s
         states=sorted({r["state"] for r in rows}),
         authorities=sorted({a for r in rows for a in r["authorities"]}),
         all_jurisdictions=sorted({j for r in rows for j in r["jurisdictions"]}),
-        data=_data(pub, "home", events=[], archive=[
-            {"file": a["file"], "note": a["note"], "proof": a["proof"]} for a in archive]))
+        data=_data(pub, "home", events=[], rows=rows,
+                   rows_signature=_signed(HOME_PREFIX, {"rows": rows}, pub, key),
+                   archive=[{"file": a["file"], "note": a["note"], "proof": a["proof"]}
+                            for a in archive]))
 
 
 def platform(env: Environment, pub: Publication, ref: str, *, title: str,

@@ -43,8 +43,11 @@ def _at(instant: datetime) -> When:
 def _shown(status: dict[str, Any]) -> dict[str, Any]:
     """What the slider shows of a status object (the moment itself left out, so that equal
     neighbours compare equal)."""
-    return {k: status[k] for k in ("state", "blocked_targets", "orders", "normalizations",
-                                   "observed", "divergent")}
+    shown = {k: status[k] for k in ("state", "blocked_targets", "orders", "normalizations",
+                                    "observed", "divergent")}
+    if "divergence" in status:  # how each divergent target diverges, where status says
+        shown["divergence"] = status["divergence"]
+    return shown
 
 
 def snapshots(book: Book, platform: str) -> list[dict[str, Any]]:

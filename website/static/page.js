@@ -11,7 +11,8 @@
     return node;
   };
   const TOP = {
-    home: ["page", "checkpoint", "signer", "published", "events", "archive"],
+    home: ["page", "checkpoint", "signer", "published", "events", "rows", "rows_signature",
+           "archive"],
     platform: ["page", "checkpoint", "signer", "published", "subject", "events", "index",
                "snapshots", "snapshots_signature"],
     order: ["page", "checkpoint", "signer", "published", "subject", "events", "index"],
@@ -109,9 +110,14 @@
         throw new BL.Failure("the page carries no completeness proof");
       }
       if (data.page === "platform") {
-        await BL.checkSnapshots(data.subject, data.snapshots, data.snapshots_signature, note,
-                                data.signer);
+        await BL.checkStatement("snapshots", { platform: data.subject, snapshots: data.snapshots },
+                                data.snapshots_signature, note, data.signer);
         complete += "; the day-by-day status is the one the publisher signed";
+      }
+      if (data.page === "home") {
+        await BL.checkStatement("home", { rows: data.rows }, data.rows_signature, note,
+                                data.signer);
+        complete += "; the list of platforms is the one the publisher signed";
       }
       // A platform page shows its platform's events; an order's or request's page, those
       // whose verified bytes name it.
@@ -126,6 +132,7 @@
       }
       for (const [n, ev] of shown) list.append(renderEvent(n, ev));
       if (data.page === "platform") slider(data);
+      if (data.page === "home") homeRows(data.rows);
       document.querySelectorAll("[data-cp]").forEach((node) => {
         node.textContent = { origin: note.origin, size: note.treeSize,
                              root: BL.b64encode(note.root), time: note.time }[node.dataset.cp];
@@ -138,6 +145,11 @@
     } catch (error) {
       const why = error instanceof BL.Failure ? error.message : `the verifier failed: ${error}`;
       if (list) list.replaceChildren();
+      const table = document.querySelector("table.platforms");
+      if (table) {
+        table.hidden = true;
+        $("f-count").textContent = "Not shown: this page did not verify.";
+      }
       const controls = document.querySelector(".day-controls");
       if (controls) {
         controls.hidden = true;
@@ -186,7 +198,8 @@
       }
       for (const [t, o] of Object.entries(st.observed)) {
         more.append(el("li", `${t} observed ${o.accessible ? "reachable" : "unreachable"}${o.network ? ` on ${o.network}` : ""} (${o.at})` +
-          (st.divergent.includes(t) ? " \u2014 differs from the orders" : "")));
+          (st.divergent.includes(t) ? ` \u2014 differs from the orders${
+            st.divergence && st.divergence[t] ? ` (${st.divergence[t]})` : ""}` : "")));
       }
       if (more.children.length) out.append(more);
       out.append(el("p", `Status as of the change at ${snap.at}.`, "meta"));
@@ -198,14 +211,53 @@
     });
     range.closest(".day-controls").hidden = false;
     show(last);
+    // "Now" from the signed snapshots too, as of publication.
+    const published = Date.parse(data.published);
+    let now = null;
+    for (const s of snaps) if (s.ms <= published) now = s;
+    const shown = $("now-state");
+    if (now && shown) {
+      shown.textContent = now.status.state;
+      shown.className = `state state-${now.status.state}`;
+      $("now-count").textContent = now.status.blocked_targets.length
+        ? `, ${now.status.blocked_targets.length} targets blocked` : "";
+    }
   }
 
+  /* The home page's rows, from the signed list (the server's table is for readers
+   * without JavaScript). */
+  const SLUG = /^[a-z0-9][a-z0-9._-]{0,99}$/;
+  function homeRows(rows) {
+    const body = document.querySelector("table.platforms tbody");
+    if (!body || !Array.isArray(rows)) return;
+    body.replaceChildren();
+    for (const r of rows) {
+      if (!SLUG.test(r.ref)) throw new BL.Failure("a platform's reference is not a slug");
+      const tr = el("tr");
+      Object.assign(tr.dataset, { state: r.state, authorities: r.authorities.join("\n"),
+        jurisdictions: r.jurisdictions.join(" "), search: `${r.ref} ${r.name}`.toLowerCase() });
+      const th = el("th"); th.scope = "row";
+      const a = el("a", r.name); a.href = `platform/${r.ref}.html`;
+      th.append(a, " ", el("span", r.ref, "meta mono"));
+      const state = el("td");
+      state.append(el("span", r.state, `state state-${r.state}`),
+                   r.blocked ? ` (${r.blocked} targets)` : "");
+      tr.append(th, state, el("td", r.since || "\u2014"),
+                el("td", r.authorities.join(", ") || "\u2014"),
+                el("td", r.jurisdictions.join(", ") || "\u2014"));
+      body.append(tr);
+    }
+    document.querySelector("table.platforms").hidden = false;
+    filters();
+  }
+
+  let filtering = null;
   function filters() {
-    const rows = Array.from(document.querySelectorAll("table.platforms tbody tr"));
     const inputs = ["f-search", "f-state", "f-authority", "f-jurisdiction"].map($);
-    if (!rows.length || inputs.some((i) => !i)) return;
+    if (inputs.some((i) => !i)) return;
     const [search, state, authority, jurisdiction] = inputs;
     function apply() {
+      const rows = Array.from(document.querySelectorAll("table.platforms tbody tr"));
       const q = search.value.trim().toLowerCase();
       let shown = 0;
       for (const r of rows) {
@@ -217,7 +269,8 @@
       }
       $("f-count").textContent = `${shown} of ${rows.length} platforms`;
     }
-    for (const i of inputs) i.addEventListener("input", apply);
+    if (!filtering) for (const i of inputs) i.addEventListener("input", apply);
+    filtering = apply;
     apply();
   }
 

@@ -284,16 +284,18 @@ const BL = (() => {
     return positions;
   }
 
-  /* The publisher's signature over a platform's status snapshots, bound to the platform
-   * and this checkpoint (website.pages.snapshots_signed). */
-  const SNAPSHOTS_PREFIX = "blockledger site snapshots v1\n";
-  async function checkSnapshots(platform, snapshots, signature, note, signer) {
-    const sig = b64(signature, "the snapshots' signature");
-    const message = enc.encode(SNAPSHOTS_PREFIX + canonical(
-      { platform, root: btoa(String.fromCharCode(...note.root)), snapshots }));
+  /* The publisher's signature over one of its statements (a platform's status snapshots,
+   * the home page's rows), bound to this checkpoint's root (website.pages._signed). */
+  const PREFIXES = { snapshots: "blockledger site snapshots v1\n",
+                     home: "blockledger site home v1\n" };
+  async function checkStatement(kind, statement, signature, note, signer) {
+    const sig = b64(signature, `the signature of the ${kind} statement`);
+    const message = enc.encode(PREFIXES[kind] + canonical(
+      { ...statement, root: btoa(String.fromCharCode(...note.root)) }));
     const pub = hash32(signer.public_key, "the published public key");
     if (sig.length !== 64 || !(await ed25519(pub, sig, message)).ok) {
-      fail("the status snapshots are not the ones the publisher signed");
+      fail(kind === "home" ? "the platforms' list is not the one the publisher signed"
+                           : "the status snapshots are not the ones the publisher signed");
     }
   }
 
@@ -312,7 +314,7 @@ const BL = (() => {
   }
 
   return { Failure, parseNote, checkSignature, checkEvent, checkEarlier, checkRange,
-           checkSnapshots, verifyInclusion,
+           checkStatement, verifyInclusion,
            verifyConsistency, canonical, hex, b64,
            b64encode: (bytes) => btoa(String.fromCharCode(...bytes)) };
 })();
