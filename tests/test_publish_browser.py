@@ -139,6 +139,9 @@ class TestReading:
         assert "ok" in cls
         assert "33 events hash (SHA-256)" in text and "signed by" in text
         assert len(page.query_selector_all("#events > li")) == 33
+        page.click("#verify-button")  # again, on demand
+        page.wait_for_selector("#badge.ok", timeout=15_000)
+        assert len(page.query_selector_all("#events > li")) == 33
         assert "none of telegram's events is left out" in text
         assert "the day-by-day status is the one the publisher signed" in text
         assert page.inner_text("#now-state") == "accessible"
@@ -350,10 +353,12 @@ def test_hostile_text_never_runs(browser, runner, sqlite_path, tmp_path):
     tab.close()
 
 
-def test_no_serious_accessibility_violation(browser, site):
-    """axe-core (vendored from npm) finds no serious or critical violation on the home
-    and platform pages, verified or not."""
-    tab = Page(browser, bypass_csp=True)  # to inject axe itself; the pages load nothing
+@pytest.mark.parametrize("width", [1280, 390])
+def test_no_serious_accessibility_violation(browser, site, width):
+    """axe-core (vendored from npm) finds no serious or critical violation on the home,
+    platform and order pages, at a desktop's and a phone's width."""
+    # bypass_csp: to inject axe itself; the pages load nothing
+    tab = Page(browser, bypass_csp=True, viewport={"width": width, "height": 900})
     for name in ("index.html", "platform/telegram.html", "order/kominfo-2017-07-14.html"):
         page = tab.open(site / name)
         page.add_script_tag(path=str(AXE))
