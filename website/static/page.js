@@ -239,12 +239,15 @@
       const th = el("th"); th.scope = "row";
       const a = el("a", r.name); a.href = `platform/${r.ref}.html`;
       th.append(a, " ", el("span", r.ref, "meta mono"));
-      const state = el("td");
-      state.append(el("span", r.state, `state state-${r.state}`),
-                   r.blocked ? ` (${r.blocked} targets)` : "");
-      tr.append(th, state, el("td", r.since || "\u2014"),
-                el("td", r.authorities.join(", ") || "\u2014"),
-                el("td", r.jurisdictions.join(", ") || "\u2014"));
+      const cell = (label, ...content) => {
+        const td = el("td"); td.dataset.label = label; td.append(...content); return td;
+      };
+      tr.append(th,
+        cell("State now", el("span", r.state, `state state-${r.state}`),
+             r.blocked ? ` (${r.blocked} targets)` : ""),
+        cell("Blocked for", r.since || "\u2014"),
+        cell("Authorities", r.authorities.join(", ") || "\u2014"),
+        cell("Jurisdictions", r.jurisdictions.join(", ") || "\u2014"));
       body.append(tr);
     }
     document.querySelector("table.platforms").hidden = false;
