@@ -293,6 +293,23 @@ class TestTampered:
         assert "list is not the one the publisher signed" in tab.badge()[1]
         assert not tab.page.is_visible("table.platforms")
 
+    def test_the_shown_key_is_the_key_that_verified(self, runner, tab, site, tmp_path):
+        """A host that publishes the same events under its own key and writes the real key
+        into its HTML: the page shows the key the signature verified with."""
+        real = re.search(r'data-cp="public_key">([^<]+)<',
+                         (site / "index.html").read_text()).group(1)
+        db, other = str(tmp_path / "host.db"), tmp_path / "other-site"
+        host_key, _ = key_pair(tmp_path, "host")
+        assert run(runner, db, "import", str(site / "downloads/export.jsonl")).exit_code == 0
+        assert run(runner, db, "publish", str(other), "--key", host_key).exit_code == 0
+        path = other / "index.html"
+        text = path.read_text()
+        fake = re.search(r'data-cp="public_key">([^<]+)<', text).group(1)
+        path.write_text(text.replace(f'data-cp="public_key">{fake}<',
+                                     f'data-cp="public_key">{real}<'))
+        page = tab.open(path)
+        assert page.inner_text('[data-cp="public_key"]') == fake != real
+
     def test_an_unknown_field(self, tab, site):
         """Anything the verifier does not expect fails closed."""
         path = site / "platform/telegram.html"

@@ -125,7 +125,9 @@
                                     ev.subject === data.subject);
       let earlier = 0;
       for (const [i, item] of (data.archive || []).entries()) {
-        await BL.checkEarlier(item, note, data.signer);
+        const old = await BL.checkEarlier(item, note, data.signer);
+        const info = document.querySelector(`[data-archive-info="${i}"]`);
+        if (info) info.textContent = `${old.treeSize} events, ${old.time}`;
         const out = document.querySelector(`[data-archive="${i}"]`);
         if (out) { out.textContent = "\u2714 extended by this checkpoint (consistency proof verified)"; out.className = "archive-result ok"; }
         earlier += 1;
@@ -134,8 +136,12 @@
       if (data.page === "platform") slider(data);
       if (data.page === "home") homeRows(data.rows);
       document.querySelectorAll("[data-cp]").forEach((node) => {
+        // What the reader compares is what was checked: the key the signature verified
+        // with, not what the HTML said.
         node.textContent = { origin: note.origin, size: note.treeSize,
-                             root: BL.b64encode(note.root), time: note.time }[node.dataset.cp];
+                             root: BL.b64encode(note.root), time: note.time,
+                             signer: data.signer.name, key_id: data.signer.key_id,
+                             public_key: data.signer.public_key }[node.dataset.cp];
       });
       badge(true, `Verified in your browser: the checkpoint of ${note.treeSize} events is ` +
         `signed by ${data.signer.name} (Ed25519, ${by})` +
