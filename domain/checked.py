@@ -198,6 +198,62 @@ class Timeline:
             self._folding = False
 
 
+def checked_state(subject: Any, fact: Fact) -> SubjectState:
+    """The state of ``subject`` (a ``Timeline`` or an aggregate holding one) that a fact
+    placed at the valid time of ``fact`` is checked against: what its rules read, after
+    the facts that rank before ``fact`` at that instant (``valid_key``). Before the
+    subject's creation, its state as created: a platform is reached at the targets it was
+    registered with from before its registration too (ledgers hold orders dated before
+    the registration of their platform, and those stay valid)."""
+    index = getattr(subject, "timeline", subject)._index
+    key = valid_key(fact)
+    if index.created_key is not None and key < index.created_key:
+        key = index.created_key
+    return index.state_at(key)
+
+
+def check_references(fact: Fact, find: Callable[[str, str], Any],
+                     holder: Any = None) -> None:
+    """The rules between subjects, for a fact that names others (raise ``RuleBroken`` or
+    ``SubjectNotFound``): the platform of an order or a request is registered; a request's
+    orders exist and concern its platform; every target of a ``blocked`` is one the
+    platform holds at the order's valid time (``targets-added`` gives it more).
+
+    ``find(kind, ref)`` is the subject of that kind and reference, or None. A correction of
+    a creating event (``holder`` holds its target) is checked as the event it makes, so
+    that a corrected order cannot name what a new one could not. The record path and the
+    bulk import both call this: one statement of these rules.
+    """
+    if fact.type == "correction":
+        target = next((f for f in holder.facts if f.id == fact.data.target), None) \
+            if holder is not None else None
+        if target is None or not target.kind.creates:
+            return
+        fact = corrected(target, fact)
+    data = fact.data
+    if not hasattr(data, "platform"):
+        return
+    platform = find("platform", data.platform)
+    if platform is None:
+        raise SubjectNotFound(f"refused: platform {data.platform} is not registered; "
+                              "record its platform-registered first")
+    for ref in getattr(data, "orders", ()):
+        order = find("order", ref)
+        if order is None:
+            raise SubjectNotFound(f"refused: order {ref} does not exist")
+        if order.state().platform != data.platform:
+            raise SubjectNotFound(f"refused: order {ref} concerns platform "
+                                  f"{order.state().platform}, not {data.platform}")
+    if fact.type == "blocked":
+        held = checked_state(platform, fact).targets  # type: ignore[attr-defined]
+        missing = [t for t in data.targets if t not in held]
+        if missing:
+            raise RuleBroken(f"refused: target {missing[0]} of order {fact.subject} is not a "
+                             f"target of platform {data.platform} at {fact.occurred_at}; "
+                             f"if it is one, record targets-added for {data.platform} "
+                             "first")
+
+
 def holder_of_target(fact: Fact, found: Sequence[Any]) -> Any:
     """Of the subjects called ``fact.subject`` (one per kind that exists: timelines or
     aggregates), the one holding the event the amendment ``fact`` targets."""

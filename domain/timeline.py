@@ -81,7 +81,18 @@ class PlatformState(SubjectState):
 
     def _check(self, fact: Fact) -> None:
         if fact.type == "access-observed" and fact.data.target not in self.targets:
-            raise Broken(fact, f"{fact.data.target} is not a target of platform {self.ref}")
+            raise Broken(fact, f"{fact.data.target} is not a target of platform {self.ref} "
+                               f"at {fact.occurred_at}; record targets-added first")
+        if fact.type == "targets-added":
+            held = [t for t in fact.data.targets if t in self.targets]
+            if held:
+                raise Broken(fact, f"{held[0]} is already a target of platform {self.ref} "
+                                   f"at {fact.occurred_at}")
+        elif fact.type == "targets-removed":
+            missing = [t for t in fact.data.targets if t not in self.targets]
+            if missing:
+                raise Broken(fact, f"{missing[0]} is not a target of platform {self.ref} "
+                                   f"at {fact.occurred_at}")
         if fact.type == "no-response":
             if not self.emails:
                 raise Broken(fact, f"no-response needs an earlier email-sent to {self.ref}")
@@ -94,6 +105,11 @@ class PlatformState(SubjectState):
         if fact.type == "platform-registered":
             self.name, self.company = fact.data.name, fact.data.company
             self.targets = fact.data.targets
+        elif fact.type == "targets-added":
+            self.targets = (*self.targets, *fact.data.targets)
+        elif fact.type == "targets-removed":
+            gone = set(fact.data.targets)
+            self.targets = tuple(t for t in self.targets if t not in gone)
         elif fact.type == "email-sent":
             self.emails[fact.id] = fact
         elif fact.type == "access-observed":
@@ -329,10 +345,13 @@ class _EmailsBefore(Mapping[UUID, Any]):
 
 
 class PlatformIndex(Index):
-    """A platform's checks read its email-sent facts; placing any fact earlier changes
-    no later check (an earlier email only gives a later no-response more to regard)."""
+    """A platform's checks read its email-sent facts and its targets. Placing an email
+    earlier changes no later check (it only gives a later no-response more to regard);
+    a change of targets placed earlier may (a target removed before it is observed, added
+    twice), so the timeline is folded again after one (a platform has few)."""
 
     state_class = PlatformState
+    SHAPING = frozenset({"targets-added", "targets-removed"})
 
     def __init__(self, ref: str):
         super().__init__(ref)
@@ -349,6 +368,9 @@ class PlatformIndex(Index):
         state = super().state_at(key)
         state.emails = _EmailsBefore(self, key)  # type: ignore[attr-defined]
         return state
+
+    def reshapes(self, fact: Fact) -> bool:
+        return fact.kind.creates or fact.type in self.SHAPING
 
 
 class OrderIndex(Index):
@@ -454,10 +476,10 @@ STATES: dict[str, type[SubjectState]] = {
 #: within the order it still comes first.
 SAME_INSTANT_RANK = {
     "platform-registered": 0, "normalization-requested": 0,
-    "email-sent": 1, "condition-set": 1,
+    "email-sent": 1, "condition-set": 1, "targets-added": 1,
     "no-response": 3, "condition-met": 3, "condition-waived": 3,
     "blocked": 4, "normalization-granted": 4, "normalization-denied": 4, "unblocked": 4,
-    "access-observed": 5,
+    "access-observed": 5, "targets-removed": 5,
     # About other events, not the world: after what they amend (never folded themselves).
     "correction": 6, "retraction": 6, "dispute": 6,
 }

@@ -56,6 +56,26 @@ class PlatformRegistered:
     company: str | None = text("the company behind it", required=False)
 
 
+@declare("targets-added", subject="platform",
+         describe=lambda d: f"{_n(d.targets, 'target')} added" + _opt(": ", d.summary))
+class TargetsAdded:
+    """The platform is reached at more targets from then on (a new domain, a new app)."""
+
+    targets: tuple[str, ...] = targets("a domain name, IP address or network, or app id the "
+                                       "platform is reached at from then on", singular="target")
+    summary: str | None = text("what changed (a rename, a new app)", required=False)
+
+
+@declare("targets-removed", subject="platform",
+         describe=lambda d: f"{_n(d.targets, 'target')} removed" + _opt(": ", d.summary))
+class TargetsRemoved:
+    """The platform is no longer reached at these targets from then on."""
+
+    targets: tuple[str, ...] = targets("a target the platform no longer uses",
+                                       singular="target")
+    summary: str | None = text("what changed", required=False)
+
+
 @declare("email-sent", subject="platform",
          describe=lambda d: f"{d.sender} emails {d.recipient}: {d.summary}")
 class EmailSent:

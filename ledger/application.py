@@ -15,7 +15,7 @@ from eventsourcing.application import AggregateNotFoundError, Application, Proce
 from eventsourcing.domain import OriginatorIDError, OriginatorVersionError
 from eventsourcing.persistence import IntegrityError, Mapper
 
-from domain.checked import holder_of_target
+from domain.checked import check_references, holder_of_target
 from domain.errors import IntegrityFailure, LedgerError, Refused, SubjectExists, SubjectNotFound
 from domain.fact import Fact
 from domain.subjects import AGGREGATES, Subject
@@ -177,6 +177,7 @@ class Ledger(Application):
                 kind = fact.kind
                 if kind.subject == "any":
                     subject = self._subject_of_target(fact, subjects)
+                    self._check_references(fact, subjects, subject)
                 else:
                     subject = self._subject(kind.about(fact.subject, lambda k, ref: self._subject(
                         k, ref, subjects) is not None), fact.subject, subjects)
@@ -224,20 +225,9 @@ class Ledger(Application):
                  if s is not None]
         return holder_of_target(fact, found)
 
-    def _check_references(self, fact: Fact, cache: dict[UUID, Subject | None]) -> None:
-        data = fact.data
-        if not hasattr(data, "platform"):
-            return
-        if self._subject("platform", data.platform, cache) is None:
-            raise SubjectNotFound(f"refused: platform {data.platform} is not registered; "
-                                  "record its platform-registered first")
-        for ref in getattr(data, "orders", ()):
-            order = self._subject("order", ref, cache)
-            if order is None:
-                raise SubjectNotFound(f"refused: order {ref} does not exist")
-            if order.state().platform != data.platform:
-                raise SubjectNotFound(f"refused: order {ref} concerns platform "
-                                      f"{order.state().platform}, not {data.platform}")
+    def _check_references(self, fact: Fact, cache: dict[UUID, Subject | None],
+                          holder: Subject | None = None) -> None:
+        check_references(fact, lambda kind, ref: self._subject(kind, ref, cache), holder)
 
     def upgrade(self) -> int:
         """Compute the hash chain of a ledger written before the chain existed (once).

@@ -39,7 +39,7 @@ from eventsourcing import persistence
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import get_topic
 
-from domain.checked import Timeline, holder_of_target
+from domain.checked import Timeline, check_references, holder_of_target
 from domain.errors import LedgerError, SubjectExists, SubjectNotFound
 from domain.fact import Fact
 from domain.subjects import AGGREGATES
@@ -245,6 +245,7 @@ class Bulk:
         fact = fact.recorded(self.operator, datetime.now(UTC))
         if kind.subject == "any":
             timeline = self._holder_of_target(fact)
+            self._check_references(fact, timeline)
         else:
             timeline = self._timeline(kind.about(fact.subject, lambda k, ref: self._timeline(
                 k, ref) is not None), fact.subject)
@@ -345,18 +346,5 @@ class Bulk:
                  if t is not None]
         return holder_of_target(fact, found)
 
-    def _check_references(self, fact: Fact) -> None:
-        data = fact.data
-        if not hasattr(data, "platform"):
-            return
-        if self._timeline("platform", data.platform) is None:
-            raise SubjectNotFound(f"refused: platform {data.platform} is not registered; "
-                                  "record its platform-registered first")
-        for ref in getattr(data, "orders", ()):
-            order = self._timeline("order", ref)
-            if order is None:
-                raise SubjectNotFound(f"refused: order {ref} does not exist")
-            if order.state().platform != data.platform:  # type: ignore[attr-defined]
-                raise SubjectNotFound(f"refused: order {ref} concerns platform "
-                                      f"{order.state().platform}, not "  # type: ignore[attr-defined]
-                                      f"{data.platform}")
+    def _check_references(self, fact: Fact, holder: Timeline | None = None) -> None:
+        check_references(fact, self._timeline, holder)
