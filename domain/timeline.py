@@ -129,17 +129,24 @@ class OrderState(SubjectState):
         self.blocked: set[str] = set()
         self.suspended: dict[str, datetime] = {}  # target -> end of its temporary lift
         self.observed: dict[str, Fact] = {}  # target -> latest access-observed
+        self.ruled: Fact | None = None  # the ruling in effect that suspended or overturned it
+        self.ruled_out: set[str] = set()  # what that ruling took away (reinstated: back)
+        self.pending: list[Fact] = []  # rulings given whose effect has not begun, by effect
 
     @property
     def held(self) -> set[str]:
-        """Targets the order still holds: blocked now, or lifted only for a while."""
-        return self.blocked | set(self.suspended)
+        """Targets the order still holds: blocked now, lifted only for a while, or set
+        aside by a court (a reinstatement brings them back; a lift ends them)."""
+        return self.blocked | set(self.suspended) | self.ruled_out
 
     @property
     def state(self) -> str:
-        """in-effect, partially-lifted, temporarily-lifted or lifted."""
+        """in-effect, partially-lifted, temporarily-lifted, lifted, or (by a ruling in
+        effect) suspended or overturned."""
         if not self.held:
             return "lifted"
+        if self.ruled is not None:
+            return self.ruled.data.outcome
         if len(self.blocked) == len(self.targets):
             return "in-effect"
         if not self.blocked:
@@ -147,16 +154,49 @@ class OrderState(SubjectState):
         return "partially-lifted"
 
     def advance(self, instant: datetime) -> None:
-        if not self.suspended:
+        if not self.suspended and not self.pending:
             return  # the common case, asked for every fact folded
-        for target, until in list(self.suspended.items()):
-            if until <= instant:
-                del self.suspended[target]
-                self.blocked.add(target)
+        # Temporary lifts ending and rulings taking effect, in the order they happen.
+        moments = sorted([(until, 0, target) for target, until in self.suspended.items()
+                          if until <= instant]
+                         + [(_effect(f), 1, f) for f in self.pending if _effect(f) <= instant],
+                         key=lambda m: (m[0], m[1]))
+        for _, what, item in moments:
+            if what == 0:
+                del self.suspended[item]  # type: ignore[arg-type]
+                if self.ruled is not None:
+                    self.ruled_out.add(item)  # type: ignore[arg-type]
+                else:
+                    self.blocked.add(item)  # type: ignore[arg-type]
+            else:
+                self.pending.remove(item)  # type: ignore[arg-type]
+                self._rule(item)  # type: ignore[arg-type]
+
+    def _rule(self, ruling: Fact) -> None:
+        """A ruling takes effect."""
+        outcome = ruling.data.outcome
+        if outcome in ("suspended", "overturned"):
+            self.ruled = ruling
+            self.ruled_out |= self.blocked
+            self.blocked = set()
+        elif outcome == "reinstated" and self.ruled is not None:
+            self.ruled = None
+            self.blocked |= self.ruled_out
+            self.ruled_out = set()
 
     def _check(self, fact: Fact) -> None:
         if fact.type == "access-observed" and fact.data.target not in self.targets:
             raise Broken(fact, f"{fact.data.target} is not a target of order {self.ref}")
+        if fact.type == "ruling":
+            effect = fact.data.effective_at
+            if effect is not None and effect.instant < fact.occurred_at.instant:
+                raise Broken(fact, f"a ruling's effect cannot begin ({effect}) before it was "
+                                   f"given ({fact.occurred_at})")
+            if fact.data.outcome == "reinstated" and self.ruled is None and not any(
+                    p.data.outcome in ("suspended", "overturned") for p in self.pending):
+                raise Broken(fact, f"order {self.ref} is neither suspended nor overturned at "
+                                   f"{fact.occurred_at}: nothing to reinstate")
+            return
         if fact.type != "unblocked":
             return
         data = fact.data
@@ -182,8 +222,18 @@ class OrderState(SubjectState):
             for target in data.targets or sorted(self.held):
                 self.blocked.discard(target)
                 self.suspended.pop(target, None)
+                self.ruled_out.discard(target)
                 if data.until is not None:
                     self.suspended[target] = data.until.instant
+        elif fact.type == "ruling":
+            self.pending.append(fact)
+            self.advance(fact.occurred_at.instant)  # in effect at once unless later
+
+
+def _effect(ruling: Fact) -> datetime:
+    """When a ruling's effect begins: ``effective_at``, else when it was given."""
+    effect = ruling.data.effective_at
+    return (effect or ruling.occurred_at).instant
 
 
 class RequestState(SubjectState):
@@ -375,11 +425,14 @@ class PlatformIndex(Index):
 
 class OrderIndex(Index):
     """An order's checks read its targets and which of them it holds. A temporary lift
-    holds its targets still (suspended ones come back by themselves), so only a permanent
-    lift ends holding a target, for good: a target is held at a valid time unless a
-    permanent lift naming it, or one of all targets, comes before."""
+    holds its targets still (suspended ones come back by themselves), and so does a
+    court's suspension (a reinstatement brings them back), so only a permanent lift ends
+    holding a target, for good: a target is held at a valid time unless a permanent lift
+    naming it, or one of all targets, comes before. A ruling's check reads the rulings
+    before it (``state_at`` folds them), and one placed earlier may change a later one's."""
 
     state_class = OrderState
+    SHAPING = frozenset({"ruling"})
 
     def __init__(self, ref: str):
         super().__init__(ref)
@@ -403,10 +456,12 @@ class OrderIndex(Index):
             held = {t for t in state.targets  # type: ignore[attr-defined]
                     if t not in lifted or lifted[t] > key}
         state.blocked = held  # type: ignore[attr-defined]
+        state.ruled_out = set()  # type: ignore[attr-defined]  (held says it all)
         return state
 
     def reshapes(self, fact: Fact) -> bool:
-        return fact.kind.creates or (fact.type == "unblocked" and fact.data.until is None)
+        return fact.kind.creates or fact.type == "ruling" or (
+            fact.type == "unblocked" and fact.data.until is None)
 
 
 class RequestIndex(Index):
@@ -479,6 +534,7 @@ SAME_INSTANT_RANK = {
     "email-sent": 1, "condition-set": 1, "targets-added": 1,
     "no-response": 3, "condition-met": 3, "condition-waived": 3,
     "blocked": 4, "normalization-granted": 4, "normalization-denied": 4, "unblocked": 4,
+    "ruling": 4,
     "access-observed": 5, "targets-removed": 5,
     # About other events, not the world: after what they amend (never folded themselves).
     "correction": 6, "retraction": 6, "dispute": 6,

@@ -171,6 +171,35 @@ class AccessObserved:
                                 required=False)
 
 
+#: What a court may decide about an order.
+OUTCOMES = ("upheld", "suspended", "overturned", "reinstated")
+
+
+@declare("appeal-filed", subject="order",
+         describe=lambda d: f"{d.by} appeals to {d.court}" + _opt(": ", d.summary))
+class AppealFiled:
+    """Someone asks a court to review the order."""
+
+    court: str = text("the court appealed to")
+    by: str = text("who appealed")
+    summary: str | None = text("what was asked", required=False)
+
+
+@declare("ruling", subject="order",
+         describe=lambda d: f"{d.court}: order {d.outcome}"
+         + _opt(", in effect from ", d.effective_at) + f": {d.summary}")
+class Ruling:
+    """A court decides about the order: it is upheld, suspended, overturned, or reinstated
+    (what a ruling it reverses took away is blocked again). Its effect begins when it is
+    given, or at ``effective_at`` (on publication, say)."""
+
+    court: str = text("the court")
+    outcome: str = choice("upheld, suspended, overturned or reinstated", OUTCOMES)
+    summary: str = text("what the court decided, and why")
+    effective_at: When | None = moment("when its effect begins, if later than it was given "
+                                       "(e.g. on publication)")
+
+
 # --- normalization request ----------------------------------------------------------------
 
 

@@ -48,6 +48,7 @@ def platform_status(book: Book, ref: str, *, as_of: When | None = None,
             "state": o.state,
             "blocked_targets": _ordered(o.blocked, o.targets),
             "disputed": book.is_disputed("order", o.ref, at),
+            **_pending(o),
         } for o in orders],
         "normalizations": [{
             "ref": r.ref,
@@ -70,6 +71,17 @@ def all_status(book: Book, *, as_of: When | None = None,
     at = as_of.instant if as_of else datetime.now(UTC)
     return [platform_status(book, ref, as_of=as_of, as_known_at=as_known_at)
             for ref in book.refs("platform") if book.state("platform", ref, at) is not None]
+
+
+def _pending(order: OrderState) -> dict[str, Any]:
+    """``pending_rulings``, for an order a court has ruled on whose ruling has not taken
+    effect by then (nothing for any other order: its object is as it always was)."""
+    if not order.pending:
+        return {}
+    return {"pending_rulings": [{
+        "court": r.data.court, "outcome": r.data.outcome, "given": r.occurred_at.text,
+        "effective_at": r.data.effective_at.text if r.data.effective_at else None,
+    } for r in order.pending]}
 
 
 def _observed(subjects: list[OrderState | PlatformState]) -> dict[str, Fact]:
@@ -171,9 +183,15 @@ def order_periods(order: OrderState) -> dict[str, Any]:
             steps.append({"at": fact.occurred_at.text,
                           "what": "temporarily lifted" if until else "lifted",
                           "targets": list(fact.data.targets), "until": until})
+        elif fact.type == "ruling" and fact not in order.pending:  # in effect by then
+            effect = fact.data.effective_at or fact.occurred_at
+            steps.append({"at": effect.text, "what": f"{fact.data.outcome} by {fact.data.court}",
+                          "targets": [], "until": None})
     if order.state == "lifted":
         lifts = [s for s in steps if s["what"] == "lifted"]
         end = lifts[-1]["at"] if lifts else None
+    elif order.state == "overturned":
+        end = [s for s in steps if s["what"].startswith("overturned by ")][-1]["at"]
     return {"from": start, "to": end, "steps": steps}
 
 
@@ -192,6 +210,10 @@ def _since(platform: PlatformState, orders: dict[str, OrderState], at: datetime)
                 if fact.type == "unblocked" and fact.data.until is not None \
                         and fact.data.until.instant <= at:
                     moments.setdefault(fact.data.until.instant, fact.data.until.text)
+            elif fact.type == "ruling":  # a court's suspension, overturning, reinstatement
+                effect = fact.data.effective_at or fact.occurred_at
+                if effect.instant <= at:
+                    moments.setdefault(effect.instant, effect.text)
     since = platform.created.occurred_at.text if platform.created else None
     replay = [(OrderState(ref), state.facts) for ref, state in orders.items()]
     done = [0] * len(replay)

@@ -413,4 +413,5 @@ def _stale_after(book: Book, platform: str, now: datetime) -> str | None:
         state = book.state("order", ref, now)
         if isinstance(state, OrderState):
             ends += [until for until in state.suspended.values() if until > now]
+            ends += [(r.data.effective_at or r.occurred_at).instant for r in state.pending]
     return min(ends).isoformat() if ends else None

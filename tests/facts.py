@@ -133,6 +133,38 @@ def observed(subject: str = ORDER, *, target: str = "t.me", accessible: bool = F
                 data={"target": target, "accessible": accessible, "network": network, **kw})
 
 
+def targets_added(subject: str = PLATFORM, *, targets: list[str] | tuple[str, ...] = (
+        "telegram.me",), at: str = "2018-01-01", **kw: Any) -> Fact:
+    """targets-added."""
+    env = _envelope(kw)
+    return fact("targets-added", subject, at=at, **env, data={"targets": list(targets), **kw})
+
+
+def targets_removed(subject: str = PLATFORM, *, targets: list[str] | tuple[str, ...] = (
+        "t.me",), at: str = "2019-01-01", **kw: Any) -> Fact:
+    """targets-removed."""
+    env = _envelope(kw)
+    return fact("targets-removed", subject, at=at, **env,
+                data={"targets": list(targets), **kw})
+
+
+def appeal(subject: str = ORDER, *, at: str = "2017-07-20", court: str = "PTUN Jakarta",
+           by: str = "Telegram", **kw: Any) -> Fact:
+    """appeal-filed."""
+    env = _envelope(kw)
+    return fact("appeal-filed", subject, at=at, **env, data={"court": court, "by": by, **kw})
+
+
+def ruling(subject: str = ORDER, *, at: str = "2017-08-01", court: str = "PTUN Jakarta",
+           outcome: str = "upheld", summary: str = "the order stands",
+           effective_at: str | None = None, **kw: Any) -> Fact:
+    """ruling."""
+    env = _envelope(kw)
+    return fact("ruling", subject, at=at, **env,
+                data={"court": court, "outcome": outcome, "summary": summary,
+                      "effective_at": effective_at, **kw})
+
+
 # --- normalization request ----------------------------------------------------------------
 
 

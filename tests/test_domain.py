@@ -20,6 +20,7 @@ from tests.facts import (
     NOW,
     SOURCE,
     TARGETS,
+    appeal,
     blocked,
     commitment,
     condition_met,
@@ -41,8 +42,11 @@ from tests.facts import (
     requested,
     response,
     retraction,
+    ruling,
     sop_agreed,
     statement,
+    targets_added,
+    targets_removed,
     unblocked,
 )
 
@@ -81,6 +85,10 @@ ACCEPTED = {
     "blocked": lambda: (blocked(),),
     "unblocked": lambda: (blocked(), unblocked()),
     "access-observed": lambda: (blocked(), observed()),
+    "targets-added": lambda: (registered(), targets_added()),
+    "targets-removed": lambda: (registered(), targets_removed()),
+    "appeal-filed": lambda: (blocked(), appeal()),
+    "ruling": lambda: (blocked(), ruling()),
     "normalization-requested": lambda: (requested(),),
     "condition-set": lambda: (requested(), condition_set()),
     "meeting-held": lambda: (requested(), meeting()),
@@ -114,8 +122,8 @@ class TestDeclarations:
             assert isinstance(aggregate, AGGREGATES[kind])
 
     def test_the_vocabulary_is_the_design_s(self):
-        """The registry declares the twenty event types of the design and the two operator
-        events of signed attribution (issue #6)."""
+        """The registry declares the event types of the design (its second edition
+        included) and the two operator events of signed attribution (issue #6)."""
         assert set(REGISTRY) == set(ACCEPTED)
         assert {n for n, t in REGISTRY.items() if t.creates} == {
             "platform-registered", "blocked", "normalization-requested", "operator-added"}
