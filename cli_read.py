@@ -52,12 +52,14 @@ tz_option = click.option("--tz", metavar="ZONE", help="Show times in this IANA z
 
 
 def screen(tz: str | None) -> Any:
+    """The screen for a read command's table, its times in ``tz`` (checked here)."""
     from projections.terminal import Screen, zone
 
     return Screen(tz=zone(tz))
 
 
 def stdout() -> IO[bytes]:
+    """Standard output for bytes, after whatever text went before it."""
     sys.stdout.flush()
     return sys.stdout.buffer
 

@@ -124,6 +124,7 @@ class Filter:
     operator: str | None = None
 
     def keeps(self, line: Line) -> bool:
+        """Whether ``line`` passes every filter set."""
         fact = line.current
         if self.types and fact.type not in self.types:
             return False

@@ -32,6 +32,7 @@ SORTS = {
 
 
 def styled(state: str) -> Any:
+    """A state as text in its colour."""
     from rich.text import Text
 
     return Text(clean(state), style=STATE_STYLE.get(state, ""))

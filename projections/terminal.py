@@ -68,6 +68,7 @@ def zone(name: str | None) -> tzinfo:
 
 
 def zone_name(tz: tzinfo) -> str:
+    """How a header names ``tz``: UTC, or its IANA name."""
     return "UTC" if tz is UTC else str(getattr(tz, "key", tz))
 
 
@@ -142,6 +143,7 @@ class Screen:
         print(text, file=self.file or sys.stdout)
 
     def time(self, text: str | None) -> str:
+        """``show_time`` in this screen's zone."""
         return show_time(text, self.tz)
 
 
