@@ -145,6 +145,9 @@ STATUS_COLUMNS: Columns = [
         o.get("disputed") for o in [*s["orders"], *s["normalizations"]])),
     ("as_of", lambda s: s["as_of"]),
     ("as_known_at", lambda s: s["as_known_at"]),
+    ("penalties", lambda s: [f"{p.get('authority')}:{p.get('amount')} {p.get('currency')}/"
+                             f"{p.get('per')}:{p.get('state')}:{p.get('accrued')}"
+                             for p in s.get("penalties") or []]),
 ]
 
 

@@ -13,6 +13,7 @@ STATE_STYLE = {
     "in-effect": "red", "partially-lifted": "yellow", "temporarily-lifted": "yellow",
     "lifted": "green", "open": "yellow", "granted": "green", "denied": "red",
     "pending": "yellow", "committed": "cyan", "met": "green", "waived": "dim",
+    "running": "red", "paid": "green", "suspended": "yellow", "overturned": "green",
 }
 
 #: How each kind of divergence (``status --json``'s ``divergence``) reads.
@@ -84,6 +85,8 @@ def platform_text(status: dict[str, Any], detail: dict[str, Any] | None,
                for step in periods["steps"] if step["what"] == "blocked"
                for t in step["targets"]}
     parts.extend(_observed(status, tz, ordered))
+    parts.extend(_penalties(status))
+    parts.extend(_jurisdictions(status))
     for dispute in detail.get("disputes", []):
         parts.append(indented(Text.assemble(
             ("disputed: ", "bold magenta"),
@@ -143,6 +146,43 @@ def _observed(status: dict[str, Any], tz: Any, ordered: set[str]) -> list[Any]:
         else:
             line.append(clean(f"{target}: {word} at {tz(seen['at'])}{where}"))
         out.append(indented(line, 4))
+    return out
+
+
+PER = {"once": "once", "day": "a day", "week": "a week", "month": "a month"}
+
+
+def _penalties(status: dict[str, Any]) -> list[Any]:
+    """Each penalty (``status --json``'s ``penalties``): who imposed it, how much and how
+    often, its cap, its state and what it has come to."""
+    from rich.text import Text
+
+    out = []
+    for penalty in status.get("penalties") or []:
+        cap = f", cap {penalty['cap']}" if penalty.get("cap") else ""
+        line = Text(clean(
+            f"penalty by {penalty.get('authority')}: {penalty.get('amount')} "
+            f"{penalty.get('currency')} {PER.get(penalty.get('per'), penalty.get('per'))}"
+            f"{cap}, accrued {penalty.get('accrued')} ({str(penalty.get('id', ''))[:8]}): "))
+        line.append_text(styled(str(penalty.get("state"))))
+        out.append(indented(line, 2))
+    return out
+
+
+def _jurisdictions(status: dict[str, Any]) -> list[Any]:
+    """The state in each jurisdiction (``jurisdictions``), where there is more than one."""
+    from rich.text import Text
+
+    found = status.get("jurisdictions") or {}
+    if len(found) < 2:
+        return []
+    out = []
+    for code, there in sorted(found.items()):
+        line = Text.assemble(f"in {clean(code)}: ", styled(str(there.get("state"))))
+        blocked = there.get("blocked_targets") or []
+        if blocked:
+            line.append(clean(f" ({len(blocked)} blocked: {', '.join(blocked)})"))
+        out.append(indented(line, 2))
     return out
 
 

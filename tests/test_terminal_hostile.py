@@ -89,3 +89,21 @@ def test_recorded_markup_is_shown_as_typed(runner, sqlite_path, monkeypatch):
     history = run(runner, sqlite_path, "history", "p").output
     assert "[blink]hello[/blink]" in history and LONG in "".join(history.split())
     assert "[red]P[/red]" in run(runner, sqlite_path, "status", "p").output
+
+
+def test_penalties_and_jurisdictions_are_shown(monkeypatch):
+    """A status with penalties and several jurisdictions (DESIGN's second edition) says
+    them: amount, currency, period, cap, state, accrued; each jurisdiction's state."""
+    status = {"platform": "x", "name": "X", "state": "partially-blocked", "as_of": None,
+              "as_known_at": None, "blocked_targets": ["x.example"], "orders": [],
+              "normalizations": [], "observed": {}, "divergent": [], "disputed": False,
+              "penalties": [{"id": "abcdef12-0000", "authority": "STF", "amount": "100000",
+                             "currency": "BRL", "per": "day", "cap": "5000000",
+                             "state": "running", "accrued": "300000"}],
+              "jurisdictions": {"BR": {"state": "blocked", "blocked_targets": ["x.example"]},
+                                "RU": {"state": "accessible", "blocked_targets": []}}}
+    output = shown(lambda s: s.console().print(platform_text(status, None, s)),
+                   terminal=False, width=100)
+    assert ("penalty by STF: 100000 BRL a day, cap 5000000, accrued 300000 (abcdef12): "
+            "running") in output
+    assert "in BR: blocked (1 blocked: x.example)" in output and "in RU: accessible" in output
