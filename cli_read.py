@@ -40,9 +40,8 @@ def format_options(*, choices: tuple[str, ...] = FORMATS, default: str = "table"
         run = click.option("--json", "as_json", is_flag=True,
                            help="Short for --format json.")(run)
         return click.option("--format", "fmt", type=click.Choice(choices),
-                            help=f"Output format (default {default}): "
-                            + ", ".join(choices) + "; csv columns are listed in the "
-                            "README.")(run)
+                            help=f"Output format (default {default}); csv columns are "
+                            "listed in the README.")(run)
     return decorate
 
 
@@ -88,7 +87,8 @@ def reading(total: int, label: str) -> Iterator[Callable[[int], None]]:
 @as_known_at_option
 @click.option("--state", "states", multiple=True, metavar="STATE",
               type=click.Choice(["blocked", "partially-blocked", "accessible"]),
-              help="Only platforms in this state (repeatable; without PLATFORM).")
+              help="Only platforms in this state: blocked, partially-blocked or "
+              "accessible (repeatable; without PLATFORM).")
 @click.option("--authority", metavar="NAME", help="Only platforms with an order by NAME.")
 @click.option("--sort", type=click.Choice(["platform", "state", "since", "blocked"]),
               default="platform", show_default=True, help="Order of the platforms.")
