@@ -16,6 +16,7 @@ from typing import Any
 from uuid import UUID
 
 from domain.amendments import check_target, corrected, effective, is_amendment
+from domain.concerns import platforms_named
 from domain.errors import RuleBroken, SubjectNotFound
 from domain.fact import Fact
 from domain.timeline import (
@@ -231,6 +232,13 @@ def check_references(fact: Fact, find: Callable[[str, str], Any],
             return
         fact = corrected(target, fact)
     data = fact.data
+    if fact.type == "penalty-imposed" and data.order is not None:
+        order = find("order", data.order)
+        if order is None:
+            raise SubjectNotFound(f"refused: order {data.order} does not exist")
+        if fact.subject not in platforms_named(order.state().created):
+            raise RuleBroken(f"refused: order {data.order} does not concern platform "
+                             f"{fact.subject}")
     if not hasattr(data, "platform"):
         return
     platform = find("platform", data.platform)

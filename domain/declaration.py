@@ -32,7 +32,11 @@ from domain.values import (
 )
 
 KINDS = ("text", "slug", "choice", "target", "texts", "slugs", "targets", "time", "bool", "event",
-         "fields", "jurisdiction")
+         "fields", "jurisdiction", "decimal", "currency")
+#: A money amount: a decimal string, more than zero, no sign, no exponent (never a float).
+DECIMAL = re.compile(r"(0|[1-9][0-9]{0,19})(\.[0-9]{1,8})?")
+#: ISO 4217: three capital letters (BRL, EUR, USD).
+CURRENCY = re.compile(r"[A-Z]{3}")
 #: ISO 3166-1 alpha-2 (``BR``), or an ISO 3166-2 subdivision (``IN-JK``) for a regional order.
 JURISDICTION = re.compile(r"[A-Z]{2}(-[A-Z0-9]{1,3})?")
 #: How a field is named in a correction's ``set`` (and in every declaration).
@@ -58,7 +62,8 @@ class FieldSpec:
     @property
     def is_plain(self) -> bool:
         """Whether its JSON value is its domain value (nothing to convert either way)."""
-        return self.kind in ("text", "slug", "choice", "target", "bool", "jurisdiction")
+        return self.kind in ("text", "slug", "choice", "target", "bool", "jurisdiction",
+                             "decimal", "currency")
 
     def parse(self, value: Any, field: str) -> Any:
         """Validate one JSON value of this field and return its domain value."""
@@ -91,6 +96,18 @@ class FieldSpec:
             if not isinstance(value, str) or not JURISDICTION.fullmatch(value):
                 raise BadInput(f"{shown(value)} is not a jurisdiction: an ISO 3166-1 alpha-2 "
                                "code (BR, RU) or an ISO 3166-2 subdivision (IN-JK)",
+                               field=field)
+            return value
+        if self.kind == "decimal":
+            if not isinstance(value, str) or not DECIMAL.fullmatch(value) or (
+                    not value.strip("0.")):
+                raise BadInput(f"{shown(value)} is not an amount: a decimal string more than "
+                               "zero, such as \"1000000\" or \"28.50\" (no sign, exponent "
+                               "or separators; at most 20 digits and 8 decimals)", field=field)
+            return value
+        if self.kind == "currency":
+            if not isinstance(value, str) or not CURRENCY.fullmatch(value):
+                raise BadInput(f"{shown(value)} is not an ISO 4217 currency code (BRL, EUR)",
                                field=field)
             return value
         if self.kind == "bool":
@@ -255,6 +272,16 @@ def moment(help: str, *, required: bool = False) -> Any:
 def jurisdiction(help: str) -> Any:
     """A state's code: ISO 3166-1 alpha-2, or an ISO 3166-2 subdivision (optional)."""
     return _field("jurisdiction", help, required=False)
+
+
+def money(help: str, *, required: bool = True) -> Any:
+    """A money amount, as a decimal string (``decimal.Decimal`` in the domain's sums)."""
+    return _field("decimal", help, required=required)
+
+
+def iso_currency(help: str) -> Any:
+    """An ISO 4217 currency code."""
+    return _field("currency", help, required=True)
 
 
 def fields(help: str) -> Any:

@@ -11,11 +11,13 @@ from __future__ import annotations
 from bisect import insort
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
 from domain.errors import RuleBroken
 from domain.fact import Fact
+from domain.penalties import Penalty
 
 
 class Broken(Exception):
@@ -78,8 +80,22 @@ class PlatformState(SubjectState):
         self.targets: tuple[str, ...] = ()
         self.emails: dict[UUID, Fact] = {}
         self.observed: dict[str, Fact] = {}  # target -> latest access-observed of it
+        self.penalties: dict[UUID, Penalty] = {}  # by the id of its penalty-imposed
 
     def _check(self, fact: Fact) -> None:
+        if fact.type in ("penalty-paid", "penalty-lifted"):
+            penalty = self.penalties.get(fact.data.penalty)
+            if penalty is None:
+                raise Broken(fact, f"{fact.data.penalty} is not a penalty-imposed of platform "
+                                   f"{self.ref} by {fact.occurred_at}")
+            done = penalty.paid or penalty.lifted
+            if done is not None:
+                raise Broken(fact, f"penalty {fact.data.penalty} was already "
+                                   f"{done.type.split('-')[1]} by {done.label()}")
+        elif fact.type == "penalty-imposed" and fact.data.cap is not None and (
+                Decimal(fact.data.cap) < Decimal(fact.data.amount)):
+            raise Broken(fact, f"the cap {fact.data.cap} is less than the amount "
+                               f"{fact.data.amount}")
         if fact.type == "access-observed" and fact.data.target not in self.targets:
             raise Broken(fact, f"{fact.data.target} is not a target of platform {self.ref} "
                                f"at {fact.occurred_at}; record targets-added first")
@@ -112,6 +128,12 @@ class PlatformState(SubjectState):
             self.targets = tuple(t for t in self.targets if t not in gone)
         elif fact.type == "email-sent":
             self.emails[fact.id] = fact
+        elif fact.type == "penalty-imposed":
+            self.penalties[fact.id] = Penalty(fact)
+        elif fact.type == "penalty-paid":
+            self.penalties[fact.data.penalty].paid = fact
+        elif fact.type == "penalty-lifted":
+            self.penalties[fact.data.penalty].lifted = fact
         elif fact.type == "access-observed":
             self.observed[fact.data.target] = fact
 
@@ -398,10 +420,12 @@ class PlatformIndex(Index):
     """A platform's checks read its email-sent facts and its targets. Placing an email
     earlier changes no later check (it only gives a later no-response more to regard);
     a change of targets placed earlier may (a target removed before it is observed, added
-    twice), so the timeline is folded again after one (a platform has few)."""
+    twice), and so may a penalty's payment or lift (a second one after it), so the
+    timeline is folded again after one (a platform has few)."""
 
     state_class = PlatformState
-    SHAPING = frozenset({"targets-added", "targets-removed"})
+    SHAPING = frozenset({"targets-added", "targets-removed", "penalty-imposed",
+                         "penalty-paid", "penalty-lifted"})
 
     def __init__(self, ref: str):
         super().__init__(ref)

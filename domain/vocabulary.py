@@ -14,8 +14,10 @@ from domain.declaration import (
     event_ref,
     fields,
     flag,
+    iso_currency,
     jurisdiction,
     moment,
+    money,
     slug,
     slugs,
     target,
@@ -113,6 +115,47 @@ class StatementIssued:
     by: str = text("who made the statement")
     summary: str = text("what was said")
     medium: str | None = text("where: Twitter, a channel, a press conference", required=False)
+
+
+#: How often a penalty is due: once, or every whole period from its imposition.
+PERIODS = ("once", "day", "week", "month")
+
+
+@declare("penalty-imposed", subject="platform",
+         describe=lambda d: f"{d.authority} fines {d.amount} {d.currency}"
+         + ("" if d.per == "once" else f" a {d.per}") + _opt(", up to ", d.cap)
+         + _opt(" under order ", d.order) + f": {d.reason}")
+class PenaltyImposed:
+    """An authority or court fines the platform, once or every day, week or month until
+    the fine is paid or lifted (up to ``cap``)."""
+
+    authority: str = text("who imposed it")
+    amount: str = money("the fine, or the fine per period, as a decimal string (\"1000000\")")
+    currency: str = iso_currency("its ISO 4217 currency (BRL, EUR, USD)")
+    per: str = choice("once, or every day, week or month", PERIODS)
+    reason: str = text("why")
+    order: str | None = slug("the order it enforces", required=False)
+    cap: str | None = money("the most it can come to, as a decimal string", required=False)
+
+
+@declare("penalty-paid", subject="platform",
+         describe=lambda d: f"pays {d.amount} of penalty {d.penalty}" + _opt(": ", d.summary))
+class PenaltyPaid:
+    """The platform pays a penalty; a periodic one stops accruing."""
+
+    penalty: UUID = event_ref("id of the penalty-imposed event paid")
+    amount: str = money("what was paid, as a decimal string")
+    summary: str | None = text("how, to whom", required=False)
+
+
+@declare("penalty-lifted", subject="platform",
+         describe=lambda d: f"penalty {d.penalty} lifted by {d.by}" + _opt(": ", d.summary))
+class PenaltyLifted:
+    """The penalty is lifted (annulled, waived, suspended by a court); it stops accruing."""
+
+    penalty: UUID = event_ref("id of the penalty-imposed event lifted")
+    by: str = text("who lifted it")
+    summary: str | None = text("why", required=False)
 
 
 # --- block order --------------------------------------------------------------------------

@@ -195,6 +195,8 @@ class Ledger(Application):
                         f"refused: {' or '.join(kind.subjects)} {fact.subject} does not exist; "
                         f"record its {' or '.join(map(_creating, kind.subjects))} first")
                 else:
+                    if kind.subject != "any":  # e.g. a penalty enforcing an order
+                        self._check_references(fact, subjects)
                     subject.record(fact, now)
             except LedgerError as error:
                 error.index = index  # type: ignore[attr-defined]

@@ -264,6 +264,8 @@ class Bulk:
             raise SubjectNotFound(f"refused: {' or '.join(kind.subjects)} {fact.subject} does "
                                   f"not exist; record its "
                                   f"{' or '.join(map(_creating, kind.subjects))} first")
+        if kind.subject != "any":  # e.g. a penalty enforcing an order
+            self._check_references(fact)
         timeline.record(fact, now)
         return (fact, aggregate_id(timeline.kind, timeline.ref), timeline.version,
                 _RECORDED[timeline.kind])

@@ -61,6 +61,7 @@ def platform_status(book: Book, ref: str, *, as_of: When | None = None,
                      for target, f in sorted(observed.items())},
         "divergent": _ordered(set(divergence), platform.targets),
         "divergence": {t: divergence[t] for t in _ordered(set(divergence), platform.targets)},
+        "penalties": [penalty.to_json(at) for penalty in platform.penalties.values()],
         "disputed": book.is_disputed("platform", ref, at),
     }
 

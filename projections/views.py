@@ -398,7 +398,7 @@ class Views:
 
 #: Status fields added since kept status rows were first written (a row without them was
 #: kept by an older release, and the status is folded afresh until the row is rewritten).
-NEWER_KEYS = frozenset({"divergence"})
+NEWER_KEYS = frozenset({"divergence", "penalties"})
 
 
 def _view_damage(what: str) -> str:

@@ -148,6 +148,36 @@ def targets_removed(subject: str = PLATFORM, *, targets: list[str] | tuple[str, 
                 data={"targets": list(targets), **kw})
 
 
+PENALTY_ID = "77777777-7777-4777-8777-777777777777"
+
+
+def penalty_imposed(subject: str = PLATFORM, *, at: str = "2017-07-20",
+                    authority: str = "Kominfo", amount: str = "1000000", currency: str = "IDR",
+                    per: str = "day", reason: str = "channels not removed",
+                    id: str = PENALTY_ID, **kw: Any) -> Fact:
+    """penalty-imposed (with the id ``PENALTY_ID`` unless given another)."""
+    env = _envelope(kw)
+    return fact("penalty-imposed", subject, at=at, id=id, **env,
+                data={"authority": authority, "amount": amount, "currency": currency,
+                      "per": per, "reason": reason, **kw})
+
+
+def penalty_paid(subject: str = PLATFORM, *, at: str = "2017-07-30",
+                 penalty: str = PENALTY_ID, amount: str = "10000000", **kw: Any) -> Fact:
+    """penalty-paid."""
+    env = _envelope(kw)
+    return fact("penalty-paid", subject, at=at, **env,
+                data={"penalty": penalty, "amount": amount, **kw})
+
+
+def penalty_lifted(subject: str = PLATFORM, *, at: str = "2017-07-30",
+                   penalty: str = PENALTY_ID, by: str = "Kominfo", **kw: Any) -> Fact:
+    """penalty-lifted."""
+    env = _envelope(kw)
+    return fact("penalty-lifted", subject, at=at, **env,
+                data={"penalty": penalty, "by": by, **kw})
+
+
 def appeal(subject: str = ORDER, *, at: str = "2017-07-20", court: str = "PTUN Jakarta",
            by: str = "Telegram", **kw: Any) -> Fact:
     """appeal-filed."""
