@@ -122,3 +122,27 @@ class TestHistoryAsKnownAtBeforeTheSubject:
         line = one_line_error(run(runner, db, "status", "telegram", "--as-known-at",
                                   "2000-01-01"), 1)
         assert "as known at 2000-01-01" in line
+
+
+class TestLedgersKeptByAnOlderRelease:
+    """Status rows kept before ``divergence`` and ``penalties`` existed: reads fold afresh
+    and ``verify`` does not call them altered (no read answers from them)."""
+
+    def test_old_shaped_status_rows(self, runner, db, monkeypatch):
+        import projections.views as views
+
+        fold = views.platform_status
+
+        def older(*args, **kwargs):
+            status = fold(*args, **kwargs)
+            for key in views.NEWER_KEYS:
+                del status[key]
+            return status
+
+        monkeypatch.setattr(views, "platform_status", older)
+        one_day(runner, db)
+        monkeypatch.setattr(views, "platform_status", fold)
+        status = run_json(runner, db, "status", "telegram")
+        assert status["divergence"] == {} and status["penalties"] == []
+        result = run(runner, db, "verify")
+        assert result.exit_code == 0, (result.stdout, result.stderr)
