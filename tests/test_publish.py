@@ -117,6 +117,24 @@ class TestPublish:
         assert "<option>ID</option>" in home
 
 
+    def test_penalties_in_snapshots_without_what_they_accrued(self, runner, case, tmp_path):
+        """A penalty's state is in the slider's snapshots; its accrued amount, which grows
+        between change points, is not."""
+        more = tmp_path / "penalty.jsonl"
+        more.write_text(json.dumps({
+            "type": "penalty-imposed", "subject": "telegram", "occurred_at": "2017-07-20",
+            "sources": [{"title": "t"}], "data": {"authority": "Kominfo", "amount": "1000",
+                                                  "currency": "IDR", "per": "day",
+                                                  "reason": "test"}}) + "\n")
+        assert run(runner, case[0], "import", str(more)).exit_code == 0
+        out = tmp_path / "site"
+        assert publish(runner, case, out).exit_code == 0
+        snaps = page_data(out / "platform/telegram.html")["snapshots"]
+        imposed = next(s for s in snaps if s["at"].startswith("2017-07-20"))
+        [penalty] = imposed["status"]["penalties"]
+        assert penalty["state"] == "running" and "accrued" not in penalty
+
+
 class TestRefused:
     def test_without_a_key_exit_2_nothing_written(self, runner, case, tmp_path, monkeypatch):
         """A publication must be signed: no key is one line, exit 2."""

@@ -47,6 +47,11 @@ def _shown(status: dict[str, Any]) -> dict[str, Any]:
                                     "observed", "divergent")}
     if "divergence" in status:  # how each divergent target diverges, where status says
         shown["divergence"] = status["divergence"]
+    if "penalties" in status:
+        # Without what they accrued: that grows period by period between change points,
+        # and the browser applies no rule of its own to reckon it.
+        shown["penalties"] = [{k: v for k, v in penalty.items() if k != "accrued"}
+                              for penalty in status["penalties"]]
     return shown
 
 

@@ -207,6 +207,10 @@
           (st.divergent.includes(t) ? ` \u2014 differs from the orders${
             st.divergence && st.divergence[t] ? ` (${st.divergence[t]})` : ""}` : "")));
       }
+      for (const pen of st.penalties || []) {
+        more.append(el("li", `penalty by ${pen.authority}: ${pen.amount} ${pen.currency} ` +
+          `${pen.per === "once" ? "once" : `per ${pen.per}`}${pen.cap ? ` up to ${pen.cap}` : ""}: ${pen.state}`));
+      }
       if (more.children.length) out.append(more);
       out.append(el("p", `Status as of the change at ${snap.at}.`, "meta"));
     }
