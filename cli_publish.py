@@ -13,9 +13,9 @@ from pathlib import Path
 import click
 
 from cli import Context, pass_context
-from cli_audit import _origin
+from cli_audit import Verification, _origin
 from cli_report import produced_by
-from domain.errors import BadInput
+from domain.errors import BadInput, IntegrityFailure
 from ledger.checkpoint import load_private_key
 
 _JURISDICTION = re.compile(r"[A-Z]{2}(-[A-Z0-9]{1,3})?")
@@ -32,9 +32,12 @@ _JURISDICTION = re.compile(r"[A-Z]{2}(-[A-Z0-9]{1,3})?")
               "(ISO 3166-1 alpha-2, or a 3166-2 subdivision).")
 @click.option("--origin", help="The log's name in the checkpoint (default: blockledger/<db>; "
               "or set BLOCKLEDGER_ORIGIN). Keep it the same from one publication to the next.")
+@click.option("--no-keep", is_flag=True, help="Keep no copy of the published checkpoint in "
+              "the ledger: reads only, so a read-only auditor role can publish (slower: each "
+              "platform's report then folds the platform index from the log).")
 @pass_context
 def publish(obj: Context, directory: str, key_file: str | None, title: str,
-            jurisdiction: str | None, origin: str | None) -> None:
+            jurisdiction: str | None, origin: str | None, no_keep: bool) -> None:
     """Write a static site of the ledger into DIR: a home page, a page per platform, order
     and request, and the downloads (export, intervals, checkpoint, provenance reports).
 
@@ -43,6 +46,8 @@ def publish(obj: Context, directory: str, key_file: str | None, title: str,
     of earlier publications in DIR, kept under DIR/archive, are extended by it. It opens
     from file:// or any static host; it loads nothing from the network.
 
+    Like 'checkpoint', it vouches for the history: the ledger must pass all of 'verify'
+    first, and a copy of the published checkpoint is kept in the ledger unless --no-keep.
     Exit 2 (nothing written) for bad input or a DIR that is neither new, empty nor a
     publication; exit 3 (nothing written) when the ledger does not verify or does not
     extend the checkpoint last published in DIR.
@@ -60,10 +65,17 @@ def publish(obj: Context, directory: str, key_file: str | None, title: str,
     if key is None:
         raise BadInput("publish signs its checkpoint: give --key PEM (an Ed25519 private "
                        "key) or set BLOCKLEDGER_SIGNING_KEY", field="key")
+    if not obj.target.exists():  # a write would create it: publishing nothing is a mistake
+        raise BadInput(f"no ledger at {obj.target}: run 'blockledger init' or import first",
+                       field="db")
     previous = earlier(target)
     log = _origin(obj, origin)
-    with obj.ledger() as ledger:
-        pub = gather(ledger, origin=log, key=key)
+    with obj.ledger(write=not no_keep) as ledger:
+        checked = Verification(ledger)
+        if not checked.ok:
+            raise IntegrityFailure(f"refused: no publication of a ledger that does not verify "
+                                   f"({checked.failure()}); nothing written")
+        pub = gather(ledger, origin=log, key=key, keep=not no_keep)
         archive = proofs(previous, pub.checkpoint, pub.leaves, key, pub.signer.name)
         files = site_files(ledger, pub, key=key, title=title, archive=archive,
                            previous=previous, jurisdiction=jurisdiction,

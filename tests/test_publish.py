@@ -135,6 +135,15 @@ class TestPublish:
         assert penalty["state"] == "running" and "accrued" not in penalty
 
 
+    def test_the_published_checkpoint_is_kept_unless_no_keep(self, runner, case, tmp_path):
+        """Like checkpoint: a copy in the ledger, or none with --no-keep (read-only roles)."""
+        assert publish(runner, case, tmp_path / "a", "--no-keep").exit_code == 0
+        assert run(runner, case[0], "checkpoint", "--list").stdout == ""
+        assert publish(runner, case, tmp_path / "b").exit_code == 0
+        kept = run(runner, case[0], "checkpoint", "--list").stdout
+        assert kept.strip() == (tmp_path / "b" / "checkpoint.txt").read_text().strip()
+
+
 class TestRefused:
     def test_without_a_key_exit_2_nothing_written(self, runner, case, tmp_path, monkeypatch):
         """A publication must be signed: no key is one line, exit 2."""
@@ -165,4 +174,17 @@ class TestRefused:
         out = tmp_path / "site"
         result = run(runner, str(tmp_path / "none.db"), "publish", str(out), "--key", private)
         one_line_error(result, 2)
+        assert not out.exists()
+        assert not (tmp_path / "none.db").exists()
+
+    def test_a_ledger_that_does_not_verify_exit_3(self, runner, case, tmp_path):
+        """Publishing vouches for the history, as a checkpoint does: a damaged ledger is
+        refused, nothing written."""
+        import sqlite3
+
+        with sqlite3.connect(case[0]) as db:
+            db.execute("UPDATE stored_events SET state = replace(state, 'Kominfo', 'Kominfa') "
+                       "WHERE rowid = 5")
+        out = tmp_path / "site"
+        assert "does not verify" in one_line_error(publish(runner, case, out), 3)
         assert not out.exists()

@@ -65,11 +65,12 @@ def shipped(event: dict[str, Any]) -> dict[str, Any]:
             "leaf_index": event["leaf_index"], "proof": event["proof"]}
 
 
-def _tree(ledger: Any, origin: str, key: Ed25519PrivateKey, key_name: str
+def _tree(ledger: Any, origin: str, key: Ed25519PrivateKey, key_name: str, keep: bool
           ) -> tuple[str, Checkpoint, list[bytes]]:
-    """A fresh signed checkpoint of the ledger and the leaves it covers."""
+    """A fresh signed checkpoint of the ledger and the leaves it covers; kept in the ledger
+    with its platform index (``keep``), the reports then read only their own events."""
     note = checkpoint_note(ledger, origin=origin, private_key=key, key_name=key_name,
-                           keep=False)
+                           keep=keep)
     checkpoint = Checkpoint.parse(note)[0]
     leaves: list[bytes] = []
     try:
@@ -116,11 +117,11 @@ def _subject(book: Book, kind: str, ref: str, now: datetime,
 
 
 def gather(ledger: Any, *, origin: str, key: Ed25519PrivateKey,
-           key_name: str | None = None) -> Publication:
+           key_name: str | None = None, keep: bool = False) -> Publication:
     """The publication of ``ledger`` now, its checkpoint signed with ``key`` as
-    ``key_name`` (default: the origin)."""
+    ``key_name`` (default: the origin), and kept in the ledger with ``keep``."""
     name = key_name or origin
-    note, checkpoint, leaves = _tree(ledger, origin, key, name)
+    note, checkpoint, leaves = _tree(ledger, origin, key, name, keep)
     now = datetime.now(UTC)
     book = Book(ledger.entries())
     platforms = {ref: _platform(ledger, book, ref, note, now) for ref in book.refs("platform")
