@@ -143,7 +143,7 @@ class TestReading:
         page.wait_for_selector("#badge.ok", timeout=15_000)
         assert len(page.query_selector_all("#events > li")) == 33
         assert "none of telegram's events is left out" in text
-        assert "the day-by-day status is the one the publisher signed" in text
+        assert "the name and day-by-day status are the ones the publisher signed" in text
         assert page.inner_text("#now-state") == "accessible"
 
     def test_an_order_page_shows_its_own_events_proven_complete(self, tab, site):
@@ -280,6 +280,13 @@ class TestTampered:
         tamper(path, change)
         assert "snapshots are not the ones the publisher signed" in self.red(tab, path)
         assert not tab.page.is_visible("#day-range")
+
+    def test_another_platforms_events_under_this_heading(self, tab, site, runner,
+                                                         sqlite_path, tmp_path):
+        """A page about telegram that proves the events of another platform is red."""
+        path = site / "platform/telegram.html"
+        tamper(path, lambda data: data["index"].update(platform="viber"))
+        assert "proves the events of viber" in self.red(tab, path)
 
     def test_the_home_list_changed(self, tab, site):
         """A platform's state changed in the home page's list: red, the list not shown."""

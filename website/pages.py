@@ -68,12 +68,14 @@ def _signed(prefix: bytes, statement: dict[str, Any], pub: Publication,
     return base64.b64encode(key.sign(message)).decode("ascii")
 
 
-def snapshots_signed(pub: Publication, ref: str, snapshots: list[dict[str, Any]],
+def snapshots_signed(pub: Publication, ref: str, name: str, snapshots: list[dict[str, Any]],
                      key: Ed25519PrivateKey) -> str:
-    """The publisher's Ed25519 signature (base64) over a platform's snapshots, bound to the
-    platform and the checkpoint's root: the browser cannot fold them again (no rules in
-    JavaScript), but it can check that they are the ones the key signed, for this page."""
-    return _signed(SNAPSHOTS_PREFIX, {"platform": ref, "snapshots": snapshots}, pub, key)
+    """The publisher's Ed25519 signature (base64) over a platform's name (as corrected) and
+    snapshots, bound to the platform and the checkpoint's root: the browser cannot fold them
+    again (no rules in JavaScript), but it can check that they are the ones the key signed,
+    for this page."""
+    return _signed(SNAPSHOTS_PREFIX, {"platform": ref, "name": name, "snapshots": snapshots},
+                   pub, key)
 
 
 def _index(pub: Publication, ref: str) -> dict[str, Any]:
@@ -146,9 +148,10 @@ def platform(env: Environment, pub: Publication, ref: str, *, title: str,
         **_common(pub, "../"), title=title, ref=ref, status=page["status"],
         part=report_part(report, clock), events=report["events"],
         subjects=pub.subjects,
-        data=_data(pub, "platform", subject=ref, events=_events(report["events"]),
-                   index=_index(pub, ref), snapshots=snaps,
-                   snapshots_signature=snapshots_signed(pub, ref, snaps, key)))
+        data=_data(pub, "platform", subject=ref, name=page["status"]["name"],
+                   events=_events(report["events"]), index=_index(pub, ref), snapshots=snaps,
+                   snapshots_signature=snapshots_signed(pub, ref, page["status"]["name"],
+                                                        snaps, key)))
 
 
 def subject(env: Environment, pub: Publication, ref: str, *, title: str) -> str:

@@ -13,8 +13,8 @@
   const TOP = {
     home: ["page", "checkpoint", "signer", "published", "events", "rows", "rows_signature",
            "archive"],
-    platform: ["page", "checkpoint", "signer", "published", "subject", "events", "index",
-               "snapshots", "snapshots_signature"],
+    platform: ["page", "checkpoint", "signer", "published", "subject", "name", "events",
+               "index", "snapshots", "snapshots_signature"],
     order: ["page", "checkpoint", "signer", "published", "subject", "events", "index"],
     request: ["page", "checkpoint", "signer", "published", "subject", "events", "index"],
     downloads: ["page", "checkpoint", "signer", "published", "events"],
@@ -85,6 +85,10 @@
     try {
       const data = readData();
       const note = BL.parseNote(data.checkpoint);
+      if (data.page === "platform" && (!data.index || data.index.platform !== data.subject)) {
+        throw new BL.Failure(`the page is about ${data.subject} but proves the events of ` +
+                             `${data.index && data.index.platform}`);
+      }
       const by = await BL.checkSignature(note, data.signer);
       const verified = [];
       for (const item of data.events) verified.push([item.n, await BL.checkEvent(item, note)]);
@@ -110,9 +114,10 @@
         throw new BL.Failure("the page carries no completeness proof");
       }
       if (data.page === "platform") {
-        await BL.checkStatement("snapshots", { platform: data.subject, snapshots: data.snapshots },
+        await BL.checkStatement("snapshots", { platform: data.subject, name: data.name,
+                                               snapshots: data.snapshots },
                                 data.snapshots_signature, note, data.signer);
-        complete += "; the day-by-day status is the one the publisher signed";
+        complete += "; the name and day-by-day status are the ones the publisher signed";
       }
       if (data.page === "home") {
         await BL.checkStatement("home", { rows: data.rows }, data.rows_signature, note,
@@ -120,9 +125,18 @@
         complete += "; the list of platforms is the one the publisher signed";
       }
       // A platform page shows its platform's events; an order's or request's page, those
-      // whose verified bytes name it.
+      // whose verified bytes name it. The heading says whose they are, from those bytes.
       const shown = verified.filter(([, ev]) => data.page === "platform" ||
                                     ev.subject === data.subject);
+      const creating = { platform: "platform-registered", order: "blocked",
+                         request: "normalization-requested" }[data.page];
+      if (creating) {
+        const made = shown.find(([, ev]) => ev.type === creating && ev.subject === data.subject);
+        if (!made) throw new BL.Failure(`no verified event creates ${data.subject}`);
+        $("subject-ref").textContent = data.subject;
+        if (data.page === "platform") $("subject-name").textContent = data.name;
+        document.title = `${data.page === "platform" ? data.name : data.subject} \u00b7 ${document.title.split(" \u00b7 ").pop()}`;
+      }
       let earlier = 0;
       for (const [i, item] of (data.archive || []).entries()) {
         const old = await BL.checkEarlier(item, note, data.signer);
