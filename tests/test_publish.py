@@ -144,6 +144,25 @@ class TestPublish:
         assert kept.strip() == (tmp_path / "b" / "checkpoint.txt").read_text().strip()
 
 
+@pytest.mark.postgres
+def test_publish_from_postgresql(runner, pg_url, example, tmp_path):
+    """The same site from a PostgreSQL ledger, and again after one more event."""
+    assert run(runner, pg_url, "import", str(example)).exit_code == 0
+    private, _ = key_pair(tmp_path, "publisher")
+    out = tmp_path / "site"
+    result = run(runner, pg_url, "publish", str(out), "--key", private)
+    assert result.exit_code == 0, result.stderr
+    assert len(page_data(out / "platform/telegram.html")["events"]) == 33
+    more = tmp_path / "more.jsonl"
+    more.write_text(json.dumps({"type": "statement-issued", "subject": "telegram",
+                                "occurred_at": "2017-08-11", "sources": [{"title": "t"}],
+                                "data": {"by": "Telegram", "summary": "Thanks."}}) + "\n")
+    assert run(runner, pg_url, "import", str(more)).exit_code == 0
+    result = run(runner, pg_url, "publish", str(out), "--key", private)
+    assert result.exit_code == 0, result.stderr
+    assert len(page_data(out / "index.html")["archive"]) == 1
+
+
 class TestRefused:
     def test_without_a_key_exit_2_nothing_written(self, runner, case, tmp_path, monkeypatch):
         """A publication must be signed: no key is one line, exit 2."""
