@@ -98,17 +98,18 @@
         // page, and nothing else: none was left out or added.
         const proven = await BL.checkRange(data.index.platform, data.index.proof, note);
         const carried = verified.map(([, ev]) => ev.position);
-        const missing = proven.filter((p) => !carried.includes(p));
+        const have = new Set(carried); const holds = new Set(proven);
+        const missing = proven.filter((p) => !have.has(p));
         if (missing.length) {
           throw new BL.Failure(`the event at position ${missing[0]}, which concerns ` +
             `${data.index.platform}, is missing from the page (an event was left out)`);
         }
-        const foreign = verified.find(([, ev]) => !proven.includes(ev.position));
+        const foreign = verified.find(([, ev]) => !holds.has(ev.position));
         if (foreign) {
           throw new BL.Failure(`event ${foreign[0]} does not concern ` +
             `${data.index.platform} (a foreign event was added)`);
         }
-        if (new Set(carried).size !== carried.length) throw new BL.Failure("an event is repeated");
+        if (have.size !== carried.length) throw new BL.Failure("an event is repeated");
         complete = `; none of ${data.index.platform}'s events is left out (platform index)`;
       } else if (data.page !== "home" && data.page !== "downloads") {
         throw new BL.Failure("the page carries no completeness proof");
