@@ -264,6 +264,12 @@ class TestTampered:
         tamper(path, change)
         assert "is missing from the page (an event was left out)" in self.red(tab, path)
 
+    def test_an_event_repeated(self, tab, site):
+        """The same verified event shipped twice: red."""
+        path = site / "platform/telegram.html"
+        tamper(path, lambda data: data["events"].append(dict(data["events"][3], n=34)))
+        assert "an event is repeated" in self.red(tab, path)
+
     def test_an_event_left_out_of_an_order_page(self, tab, site):
         """An order page proves its history complete too."""
         path = site / "order/kominfo-2017-07-14.html"
