@@ -113,7 +113,10 @@ def kept(ledger: Any) -> tuple[int, bytes] | None:
         return None
     if row is None:
         return None
-    blob = bytes(row["leaves"])
+    blob = row["leaves"]
+    if not isinstance(blob, bytes | bytearray | memoryview):
+        return int(row["tree_size"]), b""  # edited outside the ledger: unusable
+    blob = bytes(blob)
     cipher = ledger.mapper.cipher
     if cipher:
         try:
@@ -121,6 +124,20 @@ def kept(ledger: Any) -> tuple[int, bytes] | None:
         except Exception:  # edited ciphertext: unusable, and verify names it
             return int(row["tree_size"]), b""
     return int(row["tree_size"]), blob
+
+
+def kept_size(ledger: Any) -> int | None:
+    """The tree size of the index kept, without reading it; None when none is kept."""
+    table = _table(ledger)
+    try:
+        with ledger.recorder.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT max(tree_size) AS n FROM {table}")
+            row = c.fetchone()
+    except Exception as error:
+        if not _missing(error):
+            raise
+        return None
+    return None if row is None or row["n"] is None else int(row["n"])
 
 
 def load(ledger: Any, checkpoint: Checkpoint) -> list[bytes] | None:

@@ -17,6 +17,7 @@ The probe costs one connection (a few milliseconds on a local server) per comman
 
 from __future__ import annotations
 
+import shlex
 from typing import Any
 
 from domain.errors import BadInput, StoreUnreachable
@@ -36,7 +37,7 @@ def prepare(target: Any, *, create: bool) -> None:
         return
     except psycopg.OperationalError as error:
         reason = _reason(error)
-        if f'database "{name}" does not exist' not in reason:
+        if not _missing(settings, name, reason):
             raise StoreUnreachable(f"cannot connect to PostgreSQL at {_server(settings)}: "
                                    f"{reason}") from None
     if not create:
@@ -52,15 +53,36 @@ def _create(settings: dict[str, str], name: str) -> None:
     try:
         with _connect(settings, "postgres", autocommit=True) as conn:
             conn.execute(sql.SQL("CREATE DATABASE {0}").format(sql.Identifier(name)))
-    except psycopg.errors.DuplicateDatabase:
-        return  # another writer created it meanwhile
     except psycopg.Error as error:
+        # Two first writers at once: the loser's CREATE fails (DuplicateDatabase, or a
+        # unique violation on the catalog when they race), and the database is there.
+        if _exists(settings, name):
+            return
         user, host, port = (settings["POSTGRES_USER"], settings["POSTGRES_HOST"],
                             settings["POSTGRES_PORT"])
+        command = " ".join(shlex.quote(word) for word in
+                           ("createdb", "-h", host, "-p", port, "-U", user, name))
         raise StoreUnreachable(
             f"the database {name!r} does not exist and the role {user!r} cannot create it "
-            f"({_reason(error)}): run 'createdb -h {host} -p {port} -U {user} {name}' as a "
-            "role that may") from None
+            f"({_reason(error)}): run {command} as a role that may") from None
+
+
+def _missing(settings: dict[str, str], name: str, reason: str) -> bool:
+    """Whether a refused connection means the database is not there: the server says so
+    (in English), or, whatever its language, the server answers and lists no such
+    database."""
+    if f'database "{name}" does not exist' in reason:
+        return True
+    try:
+        return not _exists(settings, name)
+    except Exception:
+        return False
+
+
+def _exists(settings: dict[str, str], name: str) -> bool:
+    with _connect(settings, "postgres") as conn:
+        return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
+                            (name,)).fetchone() is not None
 
 
 def _connect(settings: dict[str, str], dbname: str, **kwargs: Any) -> Any:

@@ -83,8 +83,12 @@ def scan(ledger: Any, size: int) -> Iterator[tuple[int, bytes, bytes, dict[str, 
             if state is None:
                 raise IntegrityFailure(f"the event at position {position} is missing "
                                        "(deleted)")
-            state = decode(bytes(state))
-            if hash_stored(state, position) != bytes(hashed):
+            try:
+                state = decode(bytes(state))
+                holds = hash_stored(state, position) == bytes(hashed)
+            except (ValueError, TypeError):
+                holds = False  # not a stored event at all (edited outside the ledger)
+            if not holds:
                 raise IntegrityFailure(f"the event at position {position} does not match "
                                        "its recorded hash (altered)")
             yield position, bytes(hashed), bytes(chain), orjson.loads(state)
@@ -100,12 +104,19 @@ def fold(events: Iterable[tuple[int, dict[str, Any]]]) -> tuple[list[bytes],
     by_subject: dict[Subject, list[int]] = {}
     for position, obj in events:
         by_subject.setdefault(concerns.add(obj)[0], []).append(position)
+    return leaves_of(concerns, by_subject), concerns.platforms
+
+
+def leaves_of(concerns: Concerns, by_subject: dict[Subject, list[int]]) -> list[bytes]:
+    """The sorted index leaves of the events folded into ``concerns`` so far, given each
+    subject's positions (``fold``; ``ledger.consistency`` builds it at a kept checkpoint's
+    size during its pass over the log)."""
     out = []
     for subject, held in by_subject.items():
         names = {OPERATORS} if subject[0] == "operator" else concerns.platforms[subject]
         out.extend(leaf(name, position) for name in names for position in held)
     out.sort()
-    return out, concerns.platforms
+    return out
 
 
 def build(ledger: Any, positions: Sequence[int]) -> list[bytes]:

@@ -146,14 +146,29 @@ def parse_target(text: str | None, cipher_key: str | None = None) -> Target:
 
 def _postgres(url: str) -> dict[str, str]:
     parts = urlsplit(url)
-    dbname = unquote(parts.path.lstrip("/"))
+    shown = parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()  # no password
+    if parts.query or parts.fragment:
+        # Dropped silently, ?sslmode=require would leave the connection without TLS.
+        raise BadInput(f"{shown!r}: parameters after '?' are not taken here; give libpq's "
+                       "environment variables instead (PGSSLMODE=require, ...)", field="db")
+    try:
+        dbname = unquote(parts.path.lstrip("/"), errors="strict")
+    except UnicodeDecodeError:
+        raise BadInput(f"{shown!r}: the database name is not UTF-8", field="db") from None
     if not dbname:
-        raise BadInput(f"{url!r} names no database: postgresql://user@host:port/dbname",
+        raise BadInput(f"{shown!r} names no database: postgresql://user@host:port/dbname",
+                       field="db")
+    if any(ord(c) < 32 or ord(c) == 127 for c in dbname) or "/" in dbname:
+        raise BadInput(f"{shown!r}: the database name holds a control character or '/'",
+                       field="db")
+    if len(dbname.encode()) > 63:
+        # PostgreSQL would cut it to 63 bytes and open another database of that prefix.
+        raise BadInput(f"{shown!r}: a PostgreSQL database name is at most 63 bytes",
                        field="db")
     try:
         port = parts.port or 5432
     except ValueError:
-        raise BadInput(f"{url!r} has a bad port", field="db") from None
+        raise BadInput(f"{shown!r} has a bad port", field="db") from None
     return {
         "PERSISTENCE_MODULE": "eventsourcing.postgres",
         "APPLICATION_RECORDER_TOPIC":

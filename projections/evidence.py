@@ -41,6 +41,9 @@ class Evidence:
     records: list[dict[str, Any]]
     index: dict[str, Any]
     checkpoints: list[dict[str, Any]]
+    #: Where the platform index came from: folded from the log, or the copy kept beside
+    #: a checkpoint signed by an operator (or given by the caller).
+    index_from: str = "log"
 
 
 def _time(text: str) -> datetime:
@@ -64,16 +67,23 @@ def record_time(checkpoints: list[Checkpoint], leaf_index: int) -> dict[str, Any
 
 
 def gather(ledger: Any, subject: str, checkpoint: Checkpoint, note: str, kept: list[str],
-           as_of: When | None, as_known_at: When | None) -> Evidence:
-    """The evidence of ``subject``'s report against ``checkpoint`` (see the module)."""
+           as_of: When | None, as_known_at: When | None, *,
+           given: bool = False) -> Evidence:
+    """The evidence of ``subject``'s report against ``checkpoint`` (see the module);
+    ``given``: the caller chose the checkpoint (``--checkpoint FILE``) rather than taking
+    the one kept in the ledger."""
     size = checkpoint.tree_size
-    index = _kept_index(ledger, checkpoint, subject)
+    index = links = None
+    if index_cache.kept_size(ledger) == size:
+        links = _links(ledger, size)
+        if given or _signed_by_an_operator(ledger, note, *links[:2]):
+            index = _kept_index(ledger, checkpoint, subject)
     if index is None:
         positions, hashes, head, leaves, named = _folded(ledger, subject, size)
         index_tree = MerkleTree(leaves)
     else:
         leaves, index_tree = index
-        positions, hashes, head = _links(ledger, size)
+        positions, hashes, head = links  # type: ignore[misc]
     if len(hashes) < size:
         raise IntegrityFailure(f"the ledger has {len(hashes)} chained events but the "
                                f"checkpoint covers {size}: its tail was truncated")
@@ -99,7 +109,7 @@ def gather(ledger: Any, subject: str, checkpoint: Checkpoint, note: str, kept: l
     records = []
     for position, state in sorted(ledger.states_at(wanted).items()):
         seq = seq_of(position)
-        if seq is None or hash_stored(state, position) != hashes[seq]:
+        if seq is None or not _holds(state, position, hashes[seq]):
             raise IntegrityFailure(f"the event at position {position} does not match its "
                                    "recorded hash (altered)")
         record = orjson.loads(state)
@@ -111,7 +121,47 @@ def gather(ledger: Any, subject: str, checkpoint: Checkpoint, note: str, kept: l
                                            "signature": _b64(kid_sig[1])}
         records.append(record)
     return Evidence(subject, as_of, as_known_at, note, records, proofs,
-                    _bounding(kept, note, tree, [r["leaf_index"] for r in records]))
+                    _bounding(kept, note, tree, [r["leaf_index"] for r in records]),
+                    "log" if index is None else "kept")
+
+
+def _signed_by_an_operator(ledger: Any, note: str, positions: list[int],
+                           hashes: list[bytes]) -> bool:
+    """Whether ``note`` carries a signature by an operator registered (and not revoked)
+    among the events it covers, each of those events the one its link's hash names. Only
+    such a note's platform index is taken on trust from the copy kept beside it: anyone
+    with the database can add an unsigned note with a forged index root, and a report
+    must then fold the log (which gives the real root, and so fails), not prove the
+    forgery (``ledger.consistency`` names such a note too)."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    from domain.operators import key_bytes
+    from ledger.checkpoint import key_id, verify_signature
+
+    checkpoint, signatures = Checkpoint.parse(note)
+    if not signatures:
+        return False
+    keys: dict[str, Any] = {}
+    decode = ledger.mapper.decode_state
+    for position, stored in ledger.recorder.operator_events():
+        seq = bisect_left(positions, position)
+        if seq >= len(positions) or positions[seq] != position:
+            continue  # after the checkpoint, or not in the chain
+        state = decode(stored)
+        if not _holds(state, position, hashes[seq]):
+            return False  # altered: the fold names it
+        obj = orjson.loads(state)
+        if obj.get("type") == "operator-added":
+            keys[obj["subject"]] = Ed25519PublicKey.from_public_bytes(
+                key_bytes(obj["data"]["public_key"]))
+        elif obj.get("type") == "operator-revoked":
+            keys.pop(obj["subject"], None)
+    for signature in signatures:
+        for key in keys.values():
+            if key_id(signature.key_name, key) == signature.key_id and verify_signature(
+                    (checkpoint, [signature]), key, signature.key_name):
+                return True
+    return False
 
 
 def _kept_index(ledger: Any, checkpoint: Checkpoint,
@@ -178,18 +228,35 @@ def _named(ledger: Any, subject: str, leaves: list[bytes], hashes: list[bytes],
     """The platforms the subjects named ``subject`` concern (the platform itself, and an
     order or request sharing its reference), from a proven index: those with a leaf at a
     position of one of their events (each event of a subject has a leaf under every
-    platform it concerns). Each event read must be the one its link's hash names."""
+    platform it concerns). Each event read must be the one its link's hash names, and
+    every event found must be in the chain.
+
+    The platform's own events are proven complete by the signed index whatever this
+    finds. An order or request of *another* platform that shares the reference is found
+    by its aggregate id, a column no hash covers: someone with the database who edits it
+    leaves that order out of this report (``verify`` names the edit); the fold would
+    have found it. The index names platforms only (see ``projections.provenance``)."""
     decode, found = ledger.mapper.decode_state, {}
     for kind in AGGREGATES:
         for stored in ledger.recorder.select_events(aggregate_id(kind, subject)):
-            state = decode(stored.state)
-            found[str(orjson.loads(state).get("id"))] = state
+            try:
+                state = decode(stored.state)
+                found[str(orjson.loads(state)["id"])] = state
+            except (ValueError, TypeError, KeyError, AttributeError):
+                raise IntegrityFailure(f"an event of {kind} {subject} does not decode "
+                                       "(altered or damaged): run 'blockledger verify'"
+                                       ) from None
     tails = set()
-    for event_id, position in ledger.recorder.positions_of(found).items():
+    chained = ledger.recorder.positions_of(found)
+    lost = next((event_id for event_id in found if event_id not in chained), None)
+    if lost is not None:  # fail closed: its platforms could not be named
+        raise IntegrityFailure(f"the event {lost} of a subject named {subject} is not in the "
+                               "hash chain under its id (altered): run 'blockledger verify'")
+    for event_id, position in chained.items():
         seq = seq_of(position)
         if seq is None:
             continue  # recorded after the checkpoint
-        if hash_stored(found[event_id], position) != hashes[seq]:
+        if not _holds(found[event_id], position, hashes[seq]):
             raise IntegrityFailure(f"the event at position {position} does not match its "
                                    "recorded hash (altered)")
         tails.add(position.to_bytes(8, "big"))
@@ -200,6 +267,15 @@ def _named(ledger: Any, subject: str, leaves: list[bytes], hashes: list[bytes],
             if name != platform_index.OPERATORS:
                 named.add(name)
     return named
+
+
+def _holds(state: Any, position: int, expected: bytes) -> bool:
+    """Whether the stored ``state`` at ``position`` hashes to ``expected``; a state that
+    is not a stored event at all (edited outside the ledger) does not."""
+    try:
+        return hash_stored(state, position) == expected
+    except (ValueError, TypeError):
+        return False
 
 
 def _b64(raw: bytes) -> str:

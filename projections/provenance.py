@@ -215,7 +215,8 @@ def provenance(ledger: Any, subject: str, *, as_of: When | None = None,
         why = ("no checkpoint is kept in the ledger or given" if checkpoint is None else
                "the checkpoint has no platform index (written by an older version)")
         return _unproven(ledger, subject, as_of, as_known_at, note, why)
-    evidence = gather(ledger, subject, checkpoint, note, kept, as_of, as_known_at)
+    evidence = gather(ledger, subject, checkpoint, note, kept, as_of, as_known_at,
+                      given=checkpoint_note is not None)
     report = assemble(evidence)
     size = checkpoint.tree_size
     return {**report, "generated_at": _now(),
@@ -223,9 +224,13 @@ def provenance(ledger: Any, subject: str, *, as_of: When | None = None,
             "verification": {"ok": True, "events": size, "first_bad_position": None,
                              "reason": None, "checked": (
                                  f"the chain's hashes of the first {size} events give the "
-                                 "checkpoint's root and chain head, the log gives its "
-                                 "platform index, and each event in the report hashes to "
-                                 "its entry")}}
+                                 "checkpoint's root and chain head, " + (
+                                     "the log gives its platform index"
+                                     if evidence.index_from == "log" else
+                                     "the platform index kept beside it gives its index "
+                                     "root (the checkpoint signed by an operator, or "
+                                     "given)") + ", and each event in the report hashes "
+                                 "to its entry")}}
 
 
 def _latest(kept: list[str]) -> str | None:

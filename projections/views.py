@@ -28,7 +28,7 @@ from domain.timeline import OrderState
 from ledger.application import Entry, Ledger
 from ledger.blinding import ledger_blinder
 from ledger.mapper import load_fact
-from ledger.views import VIEWS
+from ledger.views import STATUS_FORMAT, VIEWS
 from projections.book import KINDS, Book
 from projections.collection import paused
 from projections.status import platform_status
@@ -311,7 +311,7 @@ class Views:
         if not refs:
             return None  # its orders arrived before it in an as-known-at sense: skip
         ref = refs[0]
-        body = {"status": platform_status(book, ref, now=now),
+        body = {"format": STATUS_FORMAT, "status": platform_status(book, ref, now=now),
                 "stale_after": _stale_after(book, ref, now)}
         return key, self._seal(orjson.dumps(body))
 
@@ -383,8 +383,8 @@ class Views:
                                                     f"holds the status of {named}"))
             if stale_after is not None and stale_after <= now:
                 return None
-            if not kept["status"].keys() >= NEWER_KEYS:
-                return None  # kept by an older release: fold afresh, with today's fields
+            if kept.get("format") != STATUS_FORMAT:
+                return None  # kept by another release: fold afresh, with today's fields
             out.append(kept["status"])
         out.sort(key=lambda status: status["platform"])
         return out
@@ -396,9 +396,6 @@ class Views:
                 if kind in self._kind_of_key]
 
 
-#: Status fields added since kept status rows were first written (a row without them was
-#: kept by an older release, and the status is folded afresh until the row is rewritten).
-NEWER_KEYS = frozenset({"divergence", "penalties"})
 
 
 def _view_damage(what: str) -> str:

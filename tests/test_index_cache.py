@@ -14,7 +14,7 @@ from ledger import index_cache, platform_index
 from ledger.application import open_ledger
 from ledger.storage import parse_target
 from projections.proof import check_report
-from tests.clitools import one_line_error, run
+from tests.clitools import key_pair, one_line_error, run
 from tests.test_encryption import KEY, leaks, table_contents, use_key
 
 SUBJECTS = ("telegram", "kominfo-2017-07-14", "telegram-id-2017")
@@ -43,6 +43,21 @@ def _cached(db: str) -> tuple[int, bytes] | None:
         return index_cache.kept(ledger)
 
 
+def _signed(runner, db: str, example, tmp_path, *, checkpoint: bool = True) -> str:
+    """The 2017 case, then operator alice (the trust anchor, signed by her own key) and a
+    checkpoint she signs: the kind of note whose kept index a report takes on trust.
+    Returns alice's private key file."""
+    private, public = key_pair(tmp_path, "alice")
+    assert run(runner, db, "import", str(example)).exit_code == 0
+    added = run(runner, db, "--operator", "alice", "--key", private, "operator", "add",
+                "alice", "--public-key", public)
+    assert added.exit_code == 0, added.output
+    if checkpoint:
+        done = run(runner, db, "--operator", "alice", "--key", private, "checkpoint")
+        assert done.exit_code == 0, done.output
+    return private
+
+
 def _set_blob(db: str, blob: bytes) -> None:
     with open_ledger(parse_target(db)) as ledger:
         table = index_cache._table(ledger)
@@ -52,34 +67,83 @@ def _set_blob(db: str, blob: bytes) -> None:
 
 
 def test_a_platforms_report_reads_only_its_events_and_equals_the_fold(runner, db, example,
-                                                                       monkeypatch):
-    assert run(runner, db, "import", str(example)).exit_code == 0
-    assert run(runner, db, "checkpoint").exit_code == 0
+                                                                       monkeypatch, tmp_path):
+    _signed(runner, db, example, tmp_path)
     assert _cached(db) is not None
-    folded = {}
     with monkeypatch.context() as m:
         m.setattr(index_cache, "load", lambda *_: None)
-        folded = {s: _report(runner, db, s) for s in SUBJECTS}
+        folded = _report(runner, db, "telegram")
     _no_fold(monkeypatch)
     fast = _report(runner, db, "telegram")
-    assert fast == folded["telegram"]
+    assert "kept beside it" in fast.pop("verification")["checked"]
+    assert "the log gives" in folded.pop("verification")["checked"]
+    assert fast == folded
     assert check_report(fast) == len(fast["events"]) == 33
 
 
-def test_orders_and_requests_fold_the_log_and_prove_out(runner, sqlite_path, example):
+def test_an_unsigned_checkpoints_copy_is_not_taken_on_trust(runner, sqlite_path, example,
+                                                            monkeypatch):
+    """Anyone with the database can add an unsigned note: its index is folded again."""
     assert run(runner, sqlite_path, "import", str(example)).exit_code == 0
     assert run(runner, sqlite_path, "checkpoint").exit_code == 0
+    report = _report(runner, sqlite_path, "telegram")
+    assert "the log gives" in report["verification"]["checked"]
+    _no_fold(monkeypatch)
+    with pytest.raises(AssertionError, match="folded"):
+        run(runner, sqlite_path, "report", "provenance", "telegram")
+
+
+def test_orders_and_requests_fold_the_log_and_prove_out(runner, sqlite_path, example,
+                                                        tmp_path):
+    _signed(runner, sqlite_path, example, tmp_path)
     for subject in SUBJECTS[1:]:
         report = _report(runner, sqlite_path, subject)
         assert check_report(report) == len(report["events"]) > 0
+        assert "the log gives" in report["verification"]["checked"]
+
+
+def _forge(db: str, *, sign_with: str | None = None) -> None:
+    """As someone with the database would: a new kept note, the latest one's tree with an
+    index root that leaves out telegram's last event, and a kept copy that gives it."""
+    from ledger.checkpoint import Checkpoint, load_private_key
+    from ledger.merkle import root
+
+    with open_ledger(parse_target(db)) as ledger:
+        note = ledger.recorder.select_checkpoints()[-1]
+        honest, _ = Checkpoint.parse(note)
+        leaves = index_cache.decode(index_cache.kept(ledger)[1])
+        mine = [x for x in leaves if platform_index.parse_leaf(x)[0] == "telegram"]
+        forged = [x for x in leaves if x != mine[-1]]
+        cp = Checkpoint(honest.origin, honest.tree_size, honest.root_hash,
+                        honest.chain_head, honest.time, index_size=len(forged),
+                        index_root=root(forged))
+        key = load_private_key(sign_with) if sign_with else None
+        ledger.recorder.insert_checkpoint(cp.tree_size, cp.to_note(key, "alice" if key
+                                                                    else None))
+        index_cache.keep(ledger, cp.tree_size, forged)
+
+
+@pytest.mark.parametrize("signer", [None, "alice"])
+def test_a_forged_note_with_its_forged_copy_never_proves_a_report(runner, db, example,
+                                                                  tmp_path, signer):
+    """The review's reproduction: unsigned, the report folds and fails; signed by an
+    operator with a grudge, verify names the note (its index is not the log's)."""
+    private = _signed(runner, db, example, tmp_path)
+    _forge(db, sign_with=private if signer else None)
+    line = one_line_error(run(runner, db, "verify"), 3)
+    assert "platform index" in line and "forged" in line
+    result = run(runner, db, "report", "provenance", "telegram", "--format", "json")
+    if signer is None:
+        assert result.exit_code == 3, result.output
+    else:  # a signer may sign a lie; verify, and verify --against, name it
+        assert json.loads(result.stdout)["proven"] is True
 
 
 @pytest.mark.parametrize("tamper", [
-    "garbage", "drop-a-position", "another-platform", "truncated-json"])
+    "garbage", "drop-a-position", "another-platform", "truncated-json", "text"])
 def test_an_altered_copy_is_not_used_and_verify_names_it(runner, sqlite_path, example,
-                                                         tamper):
-    assert run(runner, sqlite_path, "import", str(example)).exit_code == 0
-    assert run(runner, sqlite_path, "checkpoint").exit_code == 0
+                                                         tamper, tmp_path):
+    _signed(runner, sqlite_path, example, tmp_path)
     honest = _report(runner, sqlite_path, "telegram")
     _, blob = _cached(sqlite_path)
     leaves = index_cache.decode(blob)
@@ -92,53 +156,95 @@ def test_an_altered_copy_is_not_used_and_verify_names_it(runner, sqlite_path, ex
         moved = [platform_index.leaf("elsewhere", platform_index.parse_leaf(x)[1])
                  for x in mine]
         forged = index_cache.encode(sorted({*leaves, *moved} - set(mine)))
+    elif tamper == "text":
+        forged = "abc"  # type: ignore[assignment]
     else:
         forged = zlib.compress(zlib.decompress(blob)[:-3])
     _set_blob(sqlite_path, forged)
-    assert _report(runner, sqlite_path, "telegram") == honest
+    again = _report(runner, sqlite_path, "telegram")
+    assert "the log gives" in again.pop("verification")["checked"]
+    honest.pop("verification")
+    assert again == honest
     line = one_line_error(run(runner, sqlite_path, "verify"), 3)
     assert "platform index kept" in line
 
 
 def test_a_copy_from_another_checkpoint_is_not_used(runner, sqlite_path, example, tmp_path):
-    """The copy kept for a checkpoint of 33 events, the ledger grown and checkpointed again
-    without keeping: a report citing the new note folds; then the copy is replaced."""
-    assert run(runner, sqlite_path, "import", str(example)).exit_code == 0
-    assert run(runner, sqlite_path, "checkpoint").exit_code == 0
+    """The copy kept for one checkpoint, the ledger grown and checkpointed again without
+    keeping: a report citing the new note folds; then the copy is replaced."""
+    private = _signed(runner, sqlite_path, example, tmp_path)
     first = _cached(sqlite_path)
-    assert run(runner, sqlite_path, "record", "statement-issued", "telegram", "--at",
+    alice = ("--operator", "alice", "--key", private)
+    assert run(runner, sqlite_path, *alice, "record", "statement-issued", "telegram", "--at",
                "2017-09-01", "--source", "https://example.org/s", "--by", "Telegram",
                "--summary", "later").exit_code == 0
     note = tmp_path / "cp.txt"
-    assert run(runner, sqlite_path, "checkpoint", "--no-keep", "-o", str(note)).exit_code == 0
+    assert run(runner, sqlite_path, *alice, "checkpoint", "--no-keep", "-o",
+               str(note)).exit_code == 0
     result = run(runner, sqlite_path, "report", "provenance", "telegram", "--checkpoint",
                  str(note), "--format", "json")
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert check_report(report) == len(report["events"]) == 34
     assert _cached(sqlite_path) == first
-    assert run(runner, sqlite_path, "checkpoint").exit_code == 0
+    assert run(runner, sqlite_path, *alice, "checkpoint").exit_code == 0
     assert _cached(sqlite_path)[0] == first[0] + 1
     assert run(runner, sqlite_path, "verify").exit_code == 0
 
 
-def test_an_altered_event_of_the_subject_is_caught_without_a_fold(runner, sqlite_path,
-                                                                  example, monkeypatch):
+@pytest.mark.parametrize("damage", ["altered", "not-json", "a-list", "null"])
+def test_a_damaged_event_of_the_subject_is_caught_without_a_fold(runner, sqlite_path,
+                                                                 example, monkeypatch,
+                                                                 tmp_path, damage):
     from tests.test_integrity import Store
 
-    assert run(runner, sqlite_path, "import", str(example)).exit_code == 0
-    assert run(runner, sqlite_path, "checkpoint").exit_code == 0
+    _signed(runner, sqlite_path, example, tmp_path)
     store = Store(sqlite_path)
-    store.set_state(2, store.state(2).replace(b"Telegram", b"Telegrap"))
+    state = store.state(2)
+    store.set_state(2, {"altered": state.replace(b"Telegram", b"Telegrap"),
+                        "not-json": b"\xde\xad\xbe\xef", "a-list": b"[1,2]",
+                        "null": None}[damage])
     _no_fold(monkeypatch)
+    result = run(runner, sqlite_path, "report", "provenance", "telegram")
+    assert result.exit_code == 3, result.output
+    assert "position 2" in result.output or "does not decode" in result.output
+
+
+def test_an_order_sharing_the_platforms_reference_cannot_be_hidden(runner, sqlite_path,
+                                                                   example, tmp_path):
+    """An order named like a platform, on another platform: editing the chain's event id
+    (a column no hash covers) must not drop it from the report silently. (Editing its
+    originator id does, a documented limit of the kept index: verify names it.)"""
+    from tests.test_integrity import Store
+
+    more = tmp_path / "more.jsonl"
+    more.write_text(
+        json.dumps({"id": "6d1f0a52-4a57-4d36-9a57-2f1f1a0a0001", "type":
+                    "platform-registered", "subject": "other", "occurred_at": "2017-01-01",
+                    "sources": [{"title": "s"}], "data": {"name": "Other",
+                                                          "targets": ["other.example"]}})
+        + "\n" + json.dumps({
+            "id": "6d1f0a52-4a57-4d36-9a57-2f1f1a0a0002", "type": "blocked",
+            "subject": "telegram", "occurred_at": "2017-02-01", "sources": [{"title": "s"}],
+            "data": {"platform": "other", "authority": "A", "reasons": ["r"],
+                     "targets": ["other.example"]}}) + "\n")
+    assert run(runner, sqlite_path, "import", str(more)).exit_code == 0
+    _signed(runner, sqlite_path, example, tmp_path)
+    honest = _report(runner, sqlite_path, "telegram")
+    assert len(honest["events"]) == 34
+    store = Store(sqlite_path)
+    store.sql(f"UPDATE {store.chain} SET event_id = ? WHERE event_id = ?",
+              ("00000000-0000-0000-0000-000000000000",
+               "6d1f0a52-4a57-4d36-9a57-2f1f1a0a0002"))
     line = one_line_error(run(runner, sqlite_path, "report", "provenance", "telegram"), 3)
-    assert "position 2" in line and "altered" in line
+    assert "not in the hash chain" in line
+    assert run(runner, sqlite_path, "verify").exit_code == 3
 
 
-def test_an_encrypted_ledgers_copy_is_encrypted(runner, sqlite_path, example, monkeypatch):
+def test_an_encrypted_ledgers_copy_is_encrypted(runner, sqlite_path, example, monkeypatch,
+                                                tmp_path):
     use_key(monkeypatch, KEY)
-    assert run(runner, sqlite_path, "import", str(example)).exit_code == 0
-    assert run(runner, sqlite_path, "checkpoint").exit_code == 0
+    _signed(runner, sqlite_path, example, tmp_path)
     contents = table_contents(sqlite_path)
     table = next(t for t in contents if t.endswith(index_cache.SUFFIX))
     assert not leaks({table: contents[table]}, ["telegram"])
@@ -146,6 +252,7 @@ def test_an_encrypted_ledgers_copy_is_encrypted(runner, sqlite_path, example, mo
         zlib.decompress(contents[table])
     report = _report(runner, sqlite_path, "telegram")
     assert check_report(report) == 33
+    assert "kept beside it" in report["verification"]["checked"]
     assert run(runner, sqlite_path, "verify").exit_code == 0
 
 

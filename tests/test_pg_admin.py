@@ -74,3 +74,53 @@ def test_a_server_that_cannot_be_reached_is_exit_4_naming_it(runner):
         assert result.exit_code == 4, result.output
         assert f"cannot connect to PostgreSQL at 127.0.0.1:{port}" in result.output
         assert "couldn't get a connection" not in result.output
+
+
+@pytest.mark.parametrize(("name", "why"), [
+    ("ledger%00other", "control character"), ("ledger%0Aother", "control character"),
+    ("x" * 64, "at most 63 bytes"), ("ledger%FF%FE", "not UTF-8"),
+    ("ledger?sslmode=require", "parameters after '?'"), ("a%2Fb", "'/'"),
+])
+def test_a_database_name_that_would_open_another_is_refused(runner, name, why):
+    """A NUL would cut the name short, PostgreSQL would truncate a long one to a database
+    that exists, and a dropped ?sslmode=require would leave the connection without TLS."""
+    line = one_line_error(run(runner, f"{PG_SERVER}/{name}", "status"), 2)
+    assert why in line
+
+
+def test_two_first_writers_both_find_the_database(missing):
+    """Racing CREATE DATABASE: the loser sees the database the winner made."""
+    import threading
+
+    from ledger import pg_admin
+    from ledger.storage import parse_target
+
+    target = parse_target(missing)
+    barrier, errors = threading.Barrier(4), []
+
+    def first_writer() -> None:
+        barrier.wait()
+        try:
+            pg_admin.prepare(target, create=True)
+        except Exception as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=first_writer) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == [] and _exists(missing)
+
+
+def test_the_createdb_advice_is_quoted_for_the_shell(runner, missing):
+    role = "bl no'create"
+    with _admin_connect() as conn:
+        conn.execute(f"CREATE ROLE \"{role}\" LOGIN NOCREATEDB")
+    try:
+        url = missing.replace("postgres@", "bl%20no%27create@", 1)
+        line = one_line_error(run(runner, url, "init"), 4)
+        assert "-U 'bl no'\"'\"'create'" in line
+    finally:
+        with _admin_connect() as conn:
+            conn.execute(f"DROP ROLE IF EXISTS \"{role}\"")

@@ -117,8 +117,10 @@ def test_a_status_row_swapped_to_another_platform_is_refused_by_reads(runner, le
 @pytest.mark.parametrize("view", ["history", "status"])
 def test_a_moved_tracking_position_fails_verify(runner, ledger, view):
     store = views_store(ledger)
+    from ledger.views import tracking_name
+
     store.sql(f"UPDATE {store.tracking} SET notification_id = notification_id + 1000 "
-              "WHERE application_name = ?", (f"blockledger-view-{view}",))
+              "WHERE application_name = ?", (tracking_name(view),))
     failed(runner, ledger, "views")
     if view == "status":
         one_line_error(run(runner, ledger, "status", "telegram"), 3)

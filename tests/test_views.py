@@ -307,3 +307,36 @@ def test_a_book_is_freed_without_the_cyclic_collector(ledger_2017):
         freed = weakref.ref(book)
         del book
         assert freed() is None
+
+
+def test_status_rows_of_another_release_are_neither_read_nor_called_altered(runner,
+                                                                           ledger_2017):
+    """A release that changes the status's shape bumps STATUS_FORMAT: rows kept by the
+    one before are read by nobody (reads fold afresh), verify does not call them altered,
+    and the next catch-up writes every row anew (its tracking row names the format)."""
+    import orjson
+
+    from ledger import views as view_tables
+
+    answer = run_json(runner, ledger_2017, "status", "telegram")
+    with open_ledger(parse_target(ledger_2017), create=True) as ledger:
+        store = Views(ledger).store
+        old = []
+        for key, body in store.status_rows():
+            kept = orjson.loads(body)
+            kept["format"] = view_tables.STATUS_FORMAT - 1
+            kept["status"]["state"] = "blocked"  # what an old release might have said
+            old.append((key, orjson.dumps(kept)))
+        mark = "%s" if ledger.target.postgres else "?"
+        with store.datastore.transaction(commit=True) as c:
+            c.execute("DELETE FROM bl_view_status")
+            c.executemany(f"INSERT INTO bl_view_status VALUES ({mark}, {mark})", old)
+            c.execute(f"DELETE FROM {store._tracking_table} WHERE application_name = {mark}",
+                      (view_tables.tracking_name("status"),))
+        assert store.position("status") == 0
+    assert run(runner, ledger_2017, "verify").exit_code == 0
+    assert run_json(runner, ledger_2017, "status", "telegram") == answer
+    with open_ledger(parse_target(ledger_2017)) as ledger:
+        store = Views(ledger).store
+        formats = {orjson.loads(body).get("format") for _, body in store.status_rows()}
+        assert formats == {view_tables.STATUS_FORMAT} and store.position("status") > 0
