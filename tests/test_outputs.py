@@ -54,9 +54,11 @@ def test_the_ledger_is_recognised_through_another_path(runner, ledger_db, tmp_pa
 def test_an_unreachable_store_exits_4(runner, tmp_path):
     # A server that does not answer (nothing listens on port 1), and a file that cannot
     # be a database (a directory).
-    for db in ("postgresql://postgres@127.0.0.1:1/none", str(tmp_path)):
+    for db, says in (("postgresql://postgres@127.0.0.1:1/none",
+                      "cannot connect to PostgreSQL at 127.0.0.1:1"),
+                     (str(tmp_path), "cannot use the ledger")):
         error = one_line_error(run(runner, db, "init"), 4)
-        assert "cannot use the ledger" in error
+        assert says in error
 
 
 def test_a_field_given_in_data_and_as_an_option_is_refused(runner, sqlite_path):
