@@ -7,7 +7,18 @@ a package").
 ``blockledger publish DIR`` writes plain files that a reader opens from ``file://`` or any
 static host: a home page, a page per platform, order and request, and the downloads. Every
 status the pages show comes from the ledger's own folds (``projections.status``), computed
-here in Python at every change point; the browser code only picks the snapshot for a day and
-verifies the events it shows (SHA-256, RFC 9162 inclusion, the checkpoint's Ed25519
-signature) before rendering them.
+here in Python at every change point; the browser code only picks the snapshot for a day.
+
+What the browser proves (``static/verify.js``) before it shows anything: the checkpoint's
+Ed25519 signature by the published key; each event's SHA-256 over the bytes shipped and its
+RFC 9162 inclusion proof; that the page carries every event of its platform (the
+checkpoint's platform index); that earlier publications' checkpoints are extended by this
+one (consistency proofs). What it only authenticates: the publisher's own statements (the
+snapshots, a platform's name, the home page's list), signed by the same key. What it does
+not check: the summary and timeline drawn by ``projections.report_html`` (``verify-proof``
+on the downloaded report does), and operators' signatures on events.
+
+Modules: ``gather`` (what a publication holds, from the ledger), ``snapshots`` (status at
+every change point), ``pages`` (Jinja2 rendering and the data each page embeds),
+``archive`` (append-only), ``files`` (writing it all at once), ``serve`` (the preview).
 """
