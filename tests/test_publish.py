@@ -207,3 +207,21 @@ class TestRefused:
         out = tmp_path / "site"
         assert "does not verify" in one_line_error(publish(runner, case, out), 3)
         assert not out.exists()
+
+
+class TestDaily:
+    def test_the_last_change_of_each_day_and_of_each_side_of_now(self):
+        """One fold a day is enough for a day slider; today splits at now."""
+        from datetime import UTC, datetime
+
+        from website.snapshots import daily
+
+        def at(text: str) -> datetime:
+            return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+        now = at("2026-12-06T12:00:00")
+        instants = [at("2017-07-14T04:00:00"), at("2017-07-14T09:00:00"),
+                    at("2017-07-17T00:00:00"), at("2026-12-06T10:00:00"),
+                    at("2026-12-06T11:00:00"), at("2026-12-06T20:00:00")]
+        assert daily(instants, now) == [at("2017-07-14T09:00:00"), at("2017-07-17T00:00:00"),
+                                        at("2026-12-06T11:00:00"), at("2026-12-06T20:00:00")]

@@ -92,7 +92,7 @@ def _platform(ledger: Any, book: Book, ref: str, note: str, now: datetime) -> di
     return {"ref": ref, "report": report,
             "status": platform_status(book, ref, now=now),
             "detail": status_detail(book, ref, now=now, full=False),
-            "snapshots": snapshots(book, ref)}
+            "snapshots": snapshots(book, ref, now)}
 
 
 def _subject(book: Book, kind: str, ref: str, now: datetime,

@@ -6,6 +6,12 @@ begins (a temporary lift's ``until``, a ruling's ``effective_at``). Between two 
 instants it is constant, so the page's date slider needs only the status at each of them,
 folded by ``projections.status.platform_status``: the browser picks the last snapshot at or
 before the end of the chosen day and applies no rule of its own.
+
+The slider asks for whole days, and the status at the end of a day is the status at the
+last change point of that day; so only that one is folded (``daily``). Each fold starts
+from the beginning (``platform_status`` has no incremental form), so this matters: 3,000
+observations of one platform on 3,000 different days still cost 3,000 folds (about 7 s);
+the same on 100 days, 100.
 """
 
 from __future__ import annotations
@@ -35,6 +41,18 @@ def change_points(book: Book, platform: str) -> list[datetime]:
     return sorted(instants)
 
 
+def daily(instants: list[datetime], now: datetime) -> list[datetime]:
+    """The last of ``instants`` in each UTC day, in order; where a day has instants before
+    and after ``now`` (a temporary lift ending later today), the last of each side, so
+    that the status now is among them."""
+    last: dict[tuple[Any, bool], datetime] = {}
+    for instant in instants:
+        key = (instant.astimezone(UTC).date(), instant > now)
+        if key not in last or instant > last[key]:
+            last[key] = instant
+    return sorted(last.values())
+
+
 def _at(instant: datetime) -> When:
     text = instant.astimezone(UTC).isoformat()
     return When(text=text, instant=instant, day=False)
@@ -55,12 +73,12 @@ def _shown(status: dict[str, Any]) -> dict[str, Any]:
     return shown
 
 
-def snapshots(book: Book, platform: str) -> list[dict[str, Any]]:
-    """The platform's status from each change point on: ``[{"at", "ms", "status"}]``, a
-    snapshot kept only where the status differs from the one before. ``ms`` is the instant
-    in milliseconds since the epoch, for the browser's comparisons."""
+def snapshots(book: Book, platform: str, now: datetime) -> list[dict[str, Any]]:
+    """The platform's status from the last change point of each day on: ``[{"at", "ms",
+    "status"}]``, a snapshot kept only where the status differs from the one before. ``ms``
+    is the instant in milliseconds since the epoch, for the browser's comparisons."""
     out: list[dict[str, Any]] = []
-    for instant in change_points(book, platform):
+    for instant in daily(change_points(book, platform), now):
         if book.state("platform", platform, instant) is None:
             continue  # before its registration (an amended one, say)
         shown = _shown(platform_status(book, platform, as_of=_at(instant)))
