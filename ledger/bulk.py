@@ -297,7 +297,9 @@ class Bulk:
         """Mark the batch's subjects that have no events yet, in one query per 500."""
         wanted: dict[UUID, None] = {}
         for fact in facts:
-            kinds = AGGREGATES if fact.kind.subject == "any" else fact.kind.subjects
+            # Only the declared kind: marking the other kinds an observation may be about
+            # (almost always absent) would push kept subjects out of the few remembered.
+            kinds = AGGREGATES if fact.kind.subject == "any" else (fact.kind.subject,)
             for kind in kinds:
                 key = aggregate_id(kind, fact.subject)
                 if key not in self._subjects:
