@@ -63,6 +63,16 @@ class TestRetractedCreationStaysInThePlatformsHistory:
             assert by_id[BLOCK_ID]["retracted_by"] == [RETRACT_ID], extra
             assert by_id[RETRACT_ID]["type"] == "retraction", extra
 
+    def test_the_whole_ledgers_history_keeps_it_too(self, runner, db):
+        """The streamed history of every platform (the views' rows, without a book)."""
+        self.retract(runner, db)
+        events = run_json(runner, db, "history")["events"]
+        by_id = {e["id"]: e for e in events}
+        assert by_id[BLOCK_ID]["retracted_by"] == [RETRACT_ID]
+        assert RETRACT_ID in by_id
+        assert [e["type"] for e in events][:4] == [
+            "platform-registered", "email-sent", "no-response", "blocked"]
+
     def test_the_status_does_not_count_it(self, runner, db):
         self.retract(runner, db)
         status = run_json(runner, db, "status", "telegram", "--as-of", "2017-07-15")

@@ -131,6 +131,14 @@ class TestDivergence:
             ("access-observed", "k1")]
         assert "by dns" in events[1]["summary"] and "in ID" in events[1]["summary"]
 
+    def test_the_whole_ledgers_history_places_each_observation(self, runner, db):
+        """The streamed history (views' rows) says the same as the platform's."""
+        case(runner, db)
+        whole = [(e["type"], e["subject"]) for e in run_json(runner, db, "history")["events"]]
+        mine = [(e["type"], e["subject"])
+                for e in run_json(runner, db, "history", "telegram")["events"]]
+        assert whole == mine
+
     def test_status_of_all_platforms_agrees(self, runner, db):
         case(runner, db)
         listed = run_json(runner, db, "status", "--as-of", "2017-08-03")
