@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from cli import cli, record
+from cli import cli
+from commands.record import record
 from tests.clitools import count, run, run_json
 
 SOURCE = ("--source", "https://example.org/notice")

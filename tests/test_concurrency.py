@@ -159,7 +159,7 @@ def _writer(db: str, worker: int, cli_every: int, results: Any) -> None:
 def _parsed(args: list[str]) -> Any:
     """``TYPE SUBJECT --option value ...`` parsed by the ``record TYPE`` command itself,
     into the fact it would record."""
-    from cli import _fact_from_options, record
+    from commands.record import _fact_from_options, record
     from domain.declaration import REGISTRY
 
     command = record.commands[args[0]]

@@ -20,9 +20,9 @@ ROOT = Path(__file__).resolve().parent.parent
 _IMPORT_ALL = """
 import importlib, json, pkgutil, sys
 before = set(sys.modules)
-for name in ("cli", "cli_audit", "cli_import", "cli_operator"):
+for name in ("cli", "commands.audit", "commands.importing", "commands.operator"):
     importlib.import_module(name)
-for package in ("domain", "ledger", "projections"):
+for package in ("commands", "domain", "ledger", "projections", "website"):
     module = importlib.import_module(package)
     for info in pkgutil.walk_packages(module.__path__, package + "."):
         importlib.import_module(info.name)

@@ -9,7 +9,7 @@ import os
 
 import click
 
-from cli import Context, pass_context, progress
+from commands.context import Context, pass_context, progress
 from domain.errors import BadInput, IntegrityFailure
 from ledger.copying import copy_ledger
 from ledger.encryption import checked_key
@@ -39,7 +39,7 @@ def copy(obj: Context, to: str, to_key_env: str | None, to_key: str | None,
     --to-key or --to-plaintext says otherwise. All or nothing: a failure leaves no new file
     and an empty database. The copy's views are caught up at the end.
     """
-    from cli_audit import Verification
+    from commands.audit import Verification
 
     target = parse_target(to, cipher_key=_target_key(to_key_env, to_key, to_plaintext))
     with obj.ledger() as ledger:

@@ -17,7 +17,14 @@ from typing import IO, Any
 
 import click
 
-from cli import Context, _views, as_known_at_option, as_of_option, parse_when, pass_context
+from commands.context import (
+    Context,
+    _views,
+    as_known_at_option,
+    as_of_option,
+    parse_when,
+    pass_context,
+)
 from domain.declaration import REGISTRY
 from domain.errors import BadInput
 from domain.values import When
@@ -104,7 +111,7 @@ def status(obj: Context, platform: str | None, as_of: str | None, as_known_at: s
     --json prints the status object (a list of them without PLATFORM); --format csv one
     row per platform (columns: README).
     """
-    from cli import _book
+    from commands.context import _book
     from projections.status import all_status, platform_status, status_detail
 
     t, k = parse_when(as_of, "as-of"), parse_when(as_known_at, "as-known-at")
@@ -241,7 +248,7 @@ def history(obj: Context, subject: str | None, as_of: str | None, as_known_at: s
     times, who recorded it, and corrected_by / retracted_by / disputed_by; --format jsonl
     one event a line; csv one row per event, as corrected (columns: README).
     """
-    from cli import _book
+    from commands.context import _book
     from projections.book import Book
     from projections.history import Filter, ledger_rows, lines, rows
 
@@ -298,7 +305,7 @@ def history(obj: Context, subject: str | None, as_of: str | None, as_known_at: s
 @pass_context
 def export(obj: Context, output: str | None, fmt: str, force: bool) -> None:
     """Export every event as JSON Lines, with recorded_at, recorded_by, position and hash."""
-    from cli_output import check_output, written
+    from commands.output import check_output, written
 
     if output is not None:
         check_output(output, force=force, target=obj.target)
@@ -351,7 +358,7 @@ def types(markdown: bool, fmt: str) -> None:
     --format csv has one row per field: type, subject, creates, field, option, required,
     list, help.
     """
-    from cli import _option_name
+    from commands.record import _option_name
 
     if fmt != "table":
         records = [{"type": kind.name, "subject": kind.subject, "creates": kind.creates,

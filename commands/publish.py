@@ -12,9 +12,9 @@ from pathlib import Path
 
 import click
 
-from cli import Context, pass_context
-from cli_audit import Verification, _origin
-from cli_report import produced_by
+from commands.audit import Verification, _origin
+from commands.context import Context, pass_context
+from commands.report import produced_by
 from domain.errors import BadInput, IntegrityFailure
 from ledger.checkpoint import load_private_key
 

@@ -18,8 +18,8 @@ from typing import Any
 
 import click
 
-from cli import Context, pass_context
-from cli_read import format_options, write_records
+from commands.context import Context, pass_context
+from commands.read import format_options, write_records
 from domain.errors import BadInput
 from domain.fact import Fact
 from domain.operators import key_id

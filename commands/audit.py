@@ -1,5 +1,5 @@
 """The auditors' and maintainers' commands: verify, checkpoint, projections (the
-reports are in ``cli_report``).
+reports are in ``commands.report``).
 
 Registered on the ``blockledger`` group by ``cli``; thin like the rest of the CLI.
 """
@@ -14,9 +14,9 @@ from typing import Any
 import click
 import orjson
 
-from cli import Context, pass_context, progress
-from cli_output import check_output, force_option, write_text
-from cli_read import format_options, write_records
+from commands.context import Context, pass_context, progress
+from commands.output import check_output, force_option, write_text
+from commands.read import format_options, write_records
 from domain.errors import BadInput, IntegrityFailure
 from ledger import consistency
 from ledger.checkpoint import load_private_key, load_public_key

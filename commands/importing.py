@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from cli import Context, pass_context, progress
+from commands.context import Context, pass_context, progress
 from ledger.interchange import read_facts
 from projections.importing import BATCH_SIZE, import_facts
 

@@ -15,9 +15,9 @@ from typing import Any
 import click
 import orjson
 
-from cli import Context, as_known_at_option, as_of_option, pass_context
-from cli_audit import _read
-from cli_output import check_output, force_option, write_text, written
+from commands.audit import _read
+from commands.context import Context, as_known_at_option, as_of_option, pass_context
+from commands.output import check_output, force_option, write_text, written
 from domain.errors import BadInput, IntegrityFailure
 from ledger.checkpoint import load_private_key, load_public_key
 from projections.proof import prove_report
@@ -98,7 +98,7 @@ def provenance_report(obj: Context, subject: str, fmt: str, output: str | None,
     beside it for verify-proof. Exit 3 when the ledger fails verification: the report is
     still written, and says FAILED first.
     """
-    from cli import parse_when
+    from commands.context import parse_when
 
     clock = Clock(parse_zone(tz if tz is not None else os.environ.get("BLOCKLEDGER_TZ")))
     template_dir = _template_dir(template_dir)

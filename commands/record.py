@@ -1,0 +1,154 @@
+"""record: one subcommand per declared event type, its options derived from the declaration
+(``domain.declaration``)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+import orjson
+
+from commands.context import Context
+from domain.declaration import REGISTRY, EventType, FieldSpec
+from domain.errors import BadInput
+from domain.fact import Fact
+
+
+class RecordGroup(click.Group):
+    def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        formatter.write_usage(ctx.command_path, "TYPE SUBJECT --at WHEN --source S [OPTIONS]")
+
+
+@click.group(cls=RecordGroup)
+def record() -> None:
+    """Record one event: TYPE SUBJECT --at WHEN --source S [type-specific options].
+
+    Data fields are options named after them (legal_basis -> --legal-basis); a list field is
+    a repeated option in the singular (--target t.me --target web.telegram.org). --data
+    gives the data as a JSON object instead.
+    """
+
+
+def _option_name(name: str, spec: FieldSpec) -> str:
+    return "--" + (spec.singular or name).replace("_", "-")
+
+
+def _record_command(kind: EventType) -> click.Command:
+    params: list[click.Parameter] = [
+        click.Argument(["subject"]),
+        click.Option(["--at", "occurred_at"], metavar="WHEN",
+                     help="When it happened: ISO 8601 date or date-time with offset."),
+        click.Option(["--source", "sources"], multiple=True, metavar="S",
+                     help="A citation, URL or text (repeatable; at least one)."),
+        click.Option(["--note"], help="A free note on the event."),
+        click.Option(["--id", "event_id"], metavar="UUID", help="The event's id (default: new)."),
+        click.Option(["--data"], metavar="JSON", help="The data fields as one JSON object."),
+    ]
+    for name, spec in kind.fields():
+        decl = _option_name(name, spec)
+        if spec.kind == "fields":
+            params.append(click.Option([decl, name], multiple=True, metavar="FIELD=VALUE",
+                                       help=spec.help.split(" (")[0] + ": repeat FIELD=VALUE "
+                                       "(VALUE as JSON where it parses, else as text)"))
+        elif spec.kind == "bool":
+            params.append(click.Option([f"{decl}/--not-{decl[2:]}", name], default=None,
+                                       help=spec.help))
+        else:
+            required = "" if spec.required else " (optional)"
+            params.append(click.Option([decl, name], multiple=spec.is_list,
+                                       help=spec.help + required,
+                                       metavar="VALUE" if not spec.is_list else "VALUE..."))
+
+    def run(subject: str, occurred_at: str | None, sources: tuple[str, ...], note: str | None,
+            event_id: str | None, data: str | None, **fields: Any) -> None:
+        obj = click.get_current_context().find_object(Context)
+        assert obj is not None
+        fact = _fact_from_options(kind, subject, occurred_at, sources, note, event_id, data,
+                                  fields)
+        with obj.ledger(write=True) as ledger:
+            outcome = ledger.record([fact], operator=obj.operator)
+        if outcome.skipped:
+            click.echo(f"skipped: event {fact.id} is already in the ledger")
+        else:
+            click.echo(f"recorded {kind.name} {subject} {fact.id}")
+
+    return click.Command(kind.name, params=params, callback=run, help=kind.help,
+                         short_help=kind.help.split(".")[0])
+
+
+def _fact_from_options(kind: EventType, subject: str, occurred_at: str | None,
+                       sources: tuple[str, ...], note: str | None, event_id: str | None,
+                       data: str | None, fields: dict[str, Any]) -> Fact:
+    if occurred_at is None:
+        raise BadInput("--at WHEN is required (when it happened)", field="occurred_at")
+    raw: dict[str, Any] = {} if data is None else _json_object(data, "data")
+    specs = dict(kind.fields())
+    for name, value in fields.items():
+        if value is None or value == ():
+            continue
+        if name in raw:
+            option = _option_name(name, specs[name])
+            raise BadInput(f"{name} is given both in --data and as {option}: which value "
+                           "is meant?", field=name)
+        if specs[name].kind == "fields":
+            raw[name] = _assignments(value, name)
+        else:
+            raw[name] = list(value) if isinstance(value, tuple) else value
+    obj: dict[str, Any] = {"type": kind.name, "subject": subject, "occurred_at": occurred_at,
+                           "sources": list(sources), "data": raw}
+    if note is not None:
+        obj["note"] = note
+    obj["id"] = event_id if event_id is not None else str(__import__("uuid").uuid4())
+    return Fact.from_json(obj)
+
+
+def _assignment(item: str, option: str) -> tuple[str, Any]:
+    """``FIELD=VALUE``: VALUE as JSON where it is a list, a string, true, false or null,
+    else as text (so ``note=2017`` sets the text "2017", not a number)."""
+    name, eq, text = item.partition("=")
+    if not eq or not name:
+        raise BadInput(f"{item!r} is not FIELD=VALUE", field=option)
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return name.strip(), text
+    if value is None or isinstance(value, (bool, str, list)):
+        return name.strip(), value
+    return name.strip(), text
+
+
+def _assignments(items: tuple[str, ...], option: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in items:
+        name, value = _assignment(item, option)
+        if name in out:
+            raise BadInput(f"{name} is set twice: which value is meant?", field=option)
+        out[name] = value
+    return out
+
+
+def _json_object(text: str, option: str) -> dict[str, Any]:
+    """A JSON object from an option, refusing a key given twice (JSON readers keep one)."""
+    def unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        keys = [key for key, _ in pairs]
+        twice = next((key for key in keys if keys.count(key) > 1), None)
+        if twice is not None:
+            raise BadInput(f"{twice!r} is given twice: which value is meant?", field=option)
+        return dict(pairs)
+
+    try:
+        value = orjson.loads(text)  # strict: no NaN, no number too large for a float
+    except orjson.JSONDecodeError as error:
+        raise BadInput(f"--{option} is not valid JSON ({error})", field=option) from None
+    if not isinstance(value, dict):
+        raise BadInput(f"--{option} must be a JSON object", field=option)
+    return json.loads(text, object_pairs_hook=unique)
+
+
+for _kind in REGISTRY.values():
+    record.add_command(_record_command(_kind))
+
+
+def register(group: click.Group) -> None:
+    group.add_command(record)
