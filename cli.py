@@ -17,10 +17,12 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+from typing import Any
 
 import click
 
 from commands.context import Context, LedgerGroup
+from commands.environment import ENVIRONMENT
 
 #: The module that registers each command (``register(group)``); tests/test_commands.py
 #: checks that every module's commands are here and nowhere else.
@@ -45,8 +47,61 @@ LAZY: dict[str, str] = {
 }
 
 
+#: Options accepted before the command and after it: (flags, Context attribute, envvar,
+#: help). After the command they apply to that command, and win over the same option
+#: before it; a command that has an option of the same name keeps its own.
+SHARED = [
+    (("--db",), "db", "BLOCKLEDGER_DB", "SQLite file (default ./blockledger.db) or "
+     "postgresql://user@host:port/dbname."),
+    (("--operator",), "_operator", "BLOCKLEDGER_OPERATOR", "Who records (default: your login "
+     "name)."),
+    (("--key",), "key", "BLOCKLEDGER_SIGNING_KEY", "Your Ed25519 private key (PEM), which "
+     "signs what you record once the ledger has operators."),
+    (("--tz",), "tz", "BLOCKLEDGER_TZ", "Show times in this IANA zone (default UTC)."),
+    (("--format",), "fmt", None, "Output format of the command (table, json, jsonl, csv, ...; "
+     "each command lists its own)."),
+]
+
+
+def _shared_option(flags: tuple[str, ...], attr: str, envvar: str | None,
+                   text: str) -> click.Option:
+    def keep(ctx: click.Context, _param: click.Parameter, value: Any) -> Any:
+        obj = ctx.find_object(Context)
+        if obj is not None and value is not None:
+            setattr(obj, attr, value)
+        return value
+
+    return click.Option(list(flags), metavar=attr.strip("_").upper(), expose_value=False,
+                        callback=keep, help=text + " As before the command.",
+                        hidden=True)
+
+
+def _json_flag() -> click.Option:
+    def keep(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+        obj = ctx.find_object(Context)
+        if obj is not None and value:
+            obj.fmt = "json"
+        return value
+
+    return click.Option(["--json"], is_flag=True, expose_value=False, callback=keep,
+                        hidden=True, help="Short for --format json.")
+
+
+def _accept_shared(command: click.Command) -> None:
+    """Let ``command`` (and its subcommands) take the shared options after its name."""
+    taken = {opt for param in command.params for opt in getattr(param, "opts", ())}
+    for flags, attr, envvar, text in SHARED:
+        if not taken & set(flags):
+            command.params.append(_shared_option(flags, attr, envvar, text))
+    if "--json" not in taken and "--format" not in taken:
+        command.params.append(_json_flag())
+    for sub in getattr(command, "commands", {}).values():
+        _accept_shared(sub)
+
+
 class LazyGroup(LedgerGroup):
-    """The ``blockledger`` group: a command's module is imported when it is asked for."""
+    """The ``blockledger`` group: a command's module is imported when it is asked for, and
+    its commands take the shared options after their name too."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(set(LAZY) | set(self.commands))
@@ -54,24 +109,45 @@ class LazyGroup(LedgerGroup):
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name not in self.commands and name in LAZY:
             importlib.import_module(LAZY[name]).register(self)
+            for loaded in self.commands.values():
+                if not getattr(loaded, "_blockledger_shared", False):
+                    _accept_shared(loaded)
+                    loaded._blockledger_shared = True  # type: ignore[attr-defined]
         return self.commands.get(name)
 
 
-@click.group(cls=LazyGroup)
-@click.option("--db", metavar="TARGET", help="SQLite file (default ./blockledger.db) or "
-              "postgresql://user@host:port/dbname; or set BLOCKLEDGER_DB.")
-@click.option("--operator", metavar="NAME", help="Who records (default: BLOCKLEDGER_OPERATOR, "
-              "else your login name).")
-@click.option("--key", metavar="FILE", help="Your Ed25519 private key (PEM), which signs what "
-              "you record once the ledger has operators; or set BLOCKLEDGER_SIGNING_KEY.")
+def _env_help(name: str) -> str:
+    return ENVIRONMENT[name][1][0].upper() + ENVIRONMENT[name][1][1:] + "."
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]},
+             epilog="Exit codes: 0 done; 1 refused by a rule; 2 bad usage or input; 3 an "
+             "integrity failure (the ledger or a report does not verify); 4 the store cannot "
+             "be reached or used. Environment: " + ", ".join(ENVIRONMENT) + " (README).")
+@click.option("--db", metavar="TARGET", envvar="BLOCKLEDGER_DB", show_envvar=True,
+              help=_env_help("BLOCKLEDGER_DB"))
+@click.option("--operator", metavar="NAME", envvar="BLOCKLEDGER_OPERATOR", show_envvar=True,
+              help=_env_help("BLOCKLEDGER_OPERATOR"))
+@click.option("--key", metavar="FILE", envvar="BLOCKLEDGER_SIGNING_KEY", show_envvar=True,
+              help=_env_help("BLOCKLEDGER_SIGNING_KEY"))
+@click.option("--tz", metavar="ZONE", envvar="BLOCKLEDGER_TZ", show_envvar=True,
+              help=_env_help("BLOCKLEDGER_TZ"))
+@click.option("--format", "fmt", metavar="FORMAT", help="Output format of the command that "
+              "follows (table, json, jsonl, csv; each command lists its own).")
+@click.option("--json", "as_json", is_flag=True, help="Short for --format json.")
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 @click.version_option(package_name="blockledger")
 @click.pass_context
 def cli(ctx: click.Context, db: str | None, operator: str | None, key: str | None,
-        debug: bool) -> None:
-    """An event-sourced ledger of government blocking decisions against online platforms."""
-    ctx.obj = Context(db, operator, debug, key)
+        tz: str | None, fmt: str | None, as_json: bool, debug: bool) -> None:
+    """An event-sourced ledger of government blocking decisions against online platforms.
 
+    Options before the command (--db, --operator, --key, --tz, --format, --json) are
+    also taken after it.
+    """
+    if as_json and fmt not in (None, "json"):
+        raise click.UsageError(f"--json and --format {fmt} disagree: give one")
+    ctx.obj = Context(db, operator, debug, key, tz=tz, fmt="json" if as_json else fmt)
 
 
 def main() -> None:

@@ -33,11 +33,15 @@ class Context:
     signing key, debug mode."""
 
     def __init__(self, db: str | None, operator: str | None, debug: bool,
-                 key: str | None = None):
+                 key: str | None = None, tz: str | None = None, fmt: str | None = None):
         self.db = db
         self.debug = debug
         self._operator = operator
         self.key = key
+        #: --tz and --format (or --json) given before the command: the defaults of the
+        #: commands that take them.
+        self.tz = tz
+        self.fmt = fmt
 
     @property
     def key_path(self) -> str | None:
@@ -160,7 +164,9 @@ class LedgerGroup(click.Group):
             obj = ctx.find_object(Context)
             if obj is not None and obj.debug:
                 raise
-            click.echo(f"error: {error}", err=True)
+            from commands.words import in_users_words
+
+            click.echo(f"error: {in_users_words(error)}", err=True)
             ctx.exit(error.exit_code)
 
 

@@ -42,7 +42,15 @@ def format_options(*, choices: tuple[str, ...] = FORMATS, default: str = "table"
         def run(*args: Any, fmt: str | None, as_json: bool, **kwargs: Any) -> Any:
             if as_json and fmt not in (None, "json"):
                 raise BadInput(f"--json and --format {fmt} disagree: give one", field="format")
-            return command(*args, fmt="json" if as_json else (fmt or default), **kwargs)
+            if as_json:
+                fmt = "json"
+            if fmt is None:  # given before the command, if at all
+                obj = click.get_current_context().find_object(Context)
+                fmt = obj.fmt if obj is not None else None
+                if fmt is not None and fmt not in choices:
+                    raise BadInput(f"--format {fmt} is not one of this command's formats "
+                                   f"({', '.join(choices)})", field="format")
+            return command(*args, fmt=fmt or default, **kwargs)
 
         run = click.option("--json", "as_json", is_flag=True,
                            help="Short for --format json.")(run)
@@ -58,9 +66,14 @@ tz_option = click.option("--tz", metavar="ZONE", help="Show times in this IANA z
 
 
 def screen(tz: str | None) -> Any:
-    """The screen for a read command's table, its times in ``tz`` (checked here)."""
+    """The screen for a read command's table, its times in ``tz`` (checked here), else in
+    the zone given before the command (--tz, BLOCKLEDGER_TZ)."""
     from projections.terminal import Screen, zone
 
+    if tz is None:
+        obj = click.get_current_context(silent=True)
+        context = obj.find_object(Context) if obj is not None else None
+        tz = context.tz if context is not None else None
     return Screen(tz=zone(tz))
 
 

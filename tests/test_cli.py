@@ -111,7 +111,7 @@ class TestRecord:
         (["record", "blocked", "k", "--at", "2017-07-14", *SOURCE, "--colour", "red"],
          "No such option"),
         (["record", "blocked", "k", "--at", "2017-07-14", *SOURCE, "--platform", "telegram",
-          "--authority", "K", "--reason", "r"], "field 'data.targets'"),
+          "--authority", "K", "--reason", "r"], "--target: "),
         (["record", "blocked", "k", "--at", "2017-07-14", *SOURCE, "--data", "{nope"],
          "not valid JSON"),
     ])

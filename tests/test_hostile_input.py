@@ -126,8 +126,12 @@ def refused(result: Result, db: str, before: int, *, code: int = 2, line_no: int
     message = error_line(result)
     if line_no is not None:
         assert re.match(rf"error: line {line_no}\b", message), message
-    if field is not None:
+    if field is not None and line_no is not None:
         assert f"field {field!r}" in message, message
+    elif field is not None:  # the command line's words: the option, not the field
+        from commands.words import flag_of
+
+        assert flag_of(field) in message, message
     if says is not None:
         assert says in message, message
     assert count(db) == before, "a refused input wrote something"

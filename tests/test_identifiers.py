@@ -58,7 +58,7 @@ def test_a_look_alike_target_is_refused_naming_it(runner, sqlite_path, target, s
     quotes the input (escaped) and names the field and the character, nothing written."""
     assert run(runner, sqlite_path, "init").exit_code == 0
     error = one_line_error(register(runner, sqlite_path, "web.telegram.org", target), 2)
-    assert "field 'data.targets[1]'" in error and says in error
+    assert "--target" in error and says in error
     assert repr(target) in error  # as typed, invisible characters escaped
     assert count(sqlite_path) == 0
 
@@ -87,7 +87,7 @@ def test_a_look_alike_operator_name_is_refused(runner, sqlite_path, name, says):
     one is refused before anything is written."""
     assert run(runner, sqlite_path, "init").exit_code == 0
     error = one_line_error(register(runner, sqlite_path, "t.me", operator=name), 2)
-    assert "field 'operator'" in error and says in error
+    assert "--operator" in error and says in error
     assert count(sqlite_path) == 0
 
 
