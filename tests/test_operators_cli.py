@@ -123,7 +123,8 @@ def test_bad_operator_input_is_one_line(runner, sqlite_path, pems, tmp_path):
          "no such file"),
         (["operator", "add", "alice", "--public-key", str(bad)], "not an Ed25519 public key"),
         (["operator", "add", "alice", "--public-key", pems["alice"][0]], "is a private key"),
-        (["operator", "add", "Alice Smith", "--public-key", pems["alice"][1]], "'Alice Smith' is not a reference"),
+        (["operator", "add", "Alice Smith", "--public-key", pems["alice"][1]],
+         "'Alice Smith' is not a reference"),
         (["operator", "revoke", "nobody"], "nobody"),
     ]
     for args, words in cases:

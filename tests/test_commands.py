@@ -1,0 +1,108 @@
+"""The command line's shape (issue 16): commands load lazily from commands/, the shared
+options go before or after the command, -h is --help, and the environment variables are
+one list, declared on the options and named in the README."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import re
+from pathlib import Path
+
+import click
+import pytest
+
+import cli
+from commands.environment import ENVIRONMENT
+from tests.clitools import one_line_error, run
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def ledger_2017(runner, sqlite_path, example) -> str:
+    assert run(runner, sqlite_path, "import", str(example)).exit_code == 0
+    return sqlite_path
+
+
+def test_every_command_is_loaded_by_the_module_lazy_names():
+    modules = set(cli.LAZY.values())
+    found: dict[str, str] = {}
+    for module in modules:
+        probe = click.Group()
+        importlib.import_module(module).register(probe)
+        found.update(dict.fromkeys(probe.commands, module))
+    assert found == cli.LAZY
+
+
+@pytest.mark.parametrize("before", [True, False])
+def test_the_shared_options_go_before_or_after_the_command(runner, ledger_2017, before):
+    args = ["status", "telegram"]
+    shared = ["--db", ledger_2017, "--format", "json", "--tz", "Asia/Jakarta"]
+    from click.testing import CliRunner
+
+    result = CliRunner().invoke(cli.cli, [*shared, *args] if before else [*args, *shared])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["platform"] == "telegram"
+
+
+def test_after_the_command_wins_and_a_commands_own_option_stays_its_own(runner,
+                                                                         ledger_2017,
+                                                                         tmp_path):
+    from click.testing import CliRunner
+
+    other = str(tmp_path / "none.db")
+    result = CliRunner().invoke(cli.cli, ["--db", other, "status", "telegram", "--db",
+                                          ledger_2017, "--json"])
+    assert result.exit_code == 0, result.output
+    # history --operator is the filter by who recorded, not who records.
+    rows = run(runner, ledger_2017, "history", "telegram", "--operator", "nobody",
+               "--format", "jsonl").output
+    assert rows.strip() == ""
+
+
+def test_a_format_the_command_has_not_is_refused_in_its_words(runner, ledger_2017):
+    line = one_line_error(run(runner, ledger_2017, "--format", "pdf", "status"), 2)
+    assert "--format pdf" in line and "field" not in line
+
+
+def test_dash_h_is_help_and_help_names_the_environment_and_exit_codes(runner):
+    from click.testing import CliRunner
+
+    result = CliRunner().invoke(cli.cli, ["-h"])
+    assert result.exit_code == 0 and "Usage: " in result.output
+    text = " ".join(result.output.split())
+    for name in ("BLOCKLEDGER_DB", "BLOCKLEDGER_OPERATOR", "BLOCKLEDGER_SIGNING_KEY",
+                 "BLOCKLEDGER_TZ"):
+        assert name in text
+    assert "Exit codes: 0 done; 1 refused by a rule" in text
+    assert CliRunner().invoke(cli.cli, ["status", "-h"]).exit_code == 0
+
+
+def test_the_readme_lists_every_environment_variable():
+    readme = (ROOT / "README.md").read_text()
+    missing = [name for name in ENVIRONMENT if f"`{name}`" not in readme]
+    assert missing == []
+    used = set()
+    for path in [*ROOT.glob("commands/*.py"), *ROOT.glob("ledger/*.py"),
+                 *ROOT.glob("projections/*.py"), ROOT / "cli.py"]:
+        used |= set(re.findall(r"BLOCKLEDGER_[A-Z_]+[A-Z]", path.read_text()))
+    # Settings passed to the library under its prefix (ledger.storage), not read from
+    # the shell:
+    internal = {"BLOCKLEDGER_APPLICATION_RECORDER_TOPIC", "BLOCKLEDGER_SQLITE_DBNAME"}
+    assert used - set(ENVIRONMENT) - internal == set()
+
+
+@pytest.mark.parametrize(("args", "says"), [
+    (["--db", "/nonexistent/x.db", "status"], "--db / BLOCKLEDGER_DB: no ledger"),
+    (["status", "--as-of", "yesterday"], "--as-of: 'yesterday'"),
+    (["record", "access-observed", "o", "--at", "2017-08-01", "--source", "s", "--target",
+      "t.me"], "--accessible/--not-accessible: access-observed requires it"),
+])
+def test_errors_name_the_option_typed(runner, ledger_2017, args, says):
+    from click.testing import CliRunner
+
+    if args[0] != "--db":
+        args = ["--db", ledger_2017, *args]
+    result = CliRunner().invoke(cli.cli, args)
+    assert result.exit_code == 2 and says in result.output, result.output
