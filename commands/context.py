@@ -19,8 +19,6 @@ from domain.errors import BadInput, LedgerError, StoreUnreachable
 from domain.values import When, check_text
 from ledger import roles
 from ledger.application import Ledger, open_ledger
-from ledger.checkpoint import load_private_key
-from ledger.signatures import attach
 from ledger.storage import Target, parse_target
 from projections.book import Book
 from projections.views import Views
@@ -51,6 +49,8 @@ class Context:
     def signing_key(self) -> Any:
         """The operator's private key, loaded (``BadInput`` if unreadable), or None."""
         path = self.key_path
+        from ledger.checkpoint import load_private_key  # cryptography: only when signing
+
         return load_private_key(path) if path else None
 
     @property
@@ -84,6 +84,8 @@ class Context:
                 if write:
                     # Who signs what this command records; a refusal waits for the first
                     # event written, so a checkpoint or a rebuild needs no recorder's key.
+                    from ledger.signatures import attach
+
                     attach(ledger, self.operator, self.signing_key())
                 yield ledger
                 if write:

@@ -15,7 +15,6 @@ from eventsourcing.application import AggregateNotFoundError, Application, Proce
 from eventsourcing.domain import OriginatorIDError, OriginatorVersionError
 from eventsourcing.persistence import IntegrityError, Mapper
 
-from domain.checked import check_references, holder_of_target
 from domain.errors import IntegrityFailure, LedgerError, Refused, SubjectExists, SubjectNotFound
 from domain.fact import Fact
 from domain.subjects import AGGREGATES, Subject
@@ -225,10 +224,14 @@ class Ledger(Application):
         """The subject holding the event an amendment targets (refs are unique per kind)."""
         found = [s for s in (self._subject(k, fact.subject, cache) for k in AGGREGATES)
                  if s is not None]
+        from domain.checked import holder_of_target
+
         return holder_of_target(fact, found)
 
     def _check_references(self, fact: Fact, cache: dict[UUID, Subject | None],
                           holder: Subject | None = None) -> None:
+        from domain.checked import check_references  # the writers' rules: not for reads
+
         check_references(fact, lambda kind, ref: self._subject(kind, ref, cache), holder)
 
     def upgrade(self) -> int:

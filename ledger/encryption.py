@@ -20,18 +20,23 @@ Make a key with ``python -m ledger.encryption``.
 
 from __future__ import annotations
 
+import base64
 import binascii
+import os
 from base64 import b64decode
 from functools import partial
 from typing import Any
 
 import orjson
-from eventsourcing.cryptography import AESCipher
 
 from domain.errors import BadInput, IntegrityFailure
 
 KEY_VARIABLE = "BLOCKLEDGER_CIPHER_KEY"
-CIPHER_TOPIC = "ledger.encryption:LedgerCipher"
+#: The cipher, imported by the library only for an encrypted ledger (``ledger.cipher``:
+#: its AES code is not loaded by a command on a plaintext one).
+CIPHER_TOPIC = "ledger.cipher:LedgerCipher"
+#: The AES key sizes, in bytes.
+KEY_SIZES = (16, 24, 32)
 KEY_BYTES = 32
 
 #: Why a command cannot do without the key, where there is more to say than "to read".
@@ -47,21 +52,9 @@ class Undecryptable(IntegrityFailure):
     exit 3)."""
 
 
-class LedgerCipher(AESCipher):
-    """The library's AES-GCM cipher, whose failures are ledger errors said in one line."""
-
-    def decrypt(self, ciphertext: bytes) -> bytes:
-        try:
-            return super().decrypt(ciphertext)
-        except ValueError:
-            raise Undecryptable("an event does not decrypt with BLOCKLEDGER_CIPHER_KEY: it "
-                                "was altered, or encrypted under another key (run "
-                                "'blockledger verify')") from None
-
-
 def new_key() -> str:
     """A fresh random key (256 bits), base64, for ``BLOCKLEDGER_CIPHER_KEY``."""
-    return AESCipher.create_key(KEY_BYTES)
+    return base64.b64encode(os.urandom(KEY_BYTES)).decode("ascii")
 
 
 def checked_key(text: str | None) -> str | None:
@@ -76,7 +69,7 @@ def checked_key(text: str | None) -> str | None:
         raw = b64decode(text.strip(), validate=True)
     except (binascii.Error, ValueError):
         raw = b""
-    if len(raw) not in AESCipher.KEY_SIZES:
+    if len(raw) not in KEY_SIZES:
         raise BadInput(f"{KEY_VARIABLE} is not a key: it must be base64 of 16, 24 or 32 "
                        "bytes (make one with 'python -m ledger.encryption')")
     return text.strip()

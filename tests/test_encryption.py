@@ -148,7 +148,9 @@ class TestKey:
         from eventsourcing.utils import Environment
 
         env = Environment(env={"CIPHER_KEY": KEY})
-        ours, theirs = encryption.LedgerCipher(env), PyCryptodomeCipher(env)
+        from ledger.cipher import LedgerCipher
+
+        ours, theirs = LedgerCipher(env), PyCryptodomeCipher(env)
         assert theirs.decrypt(ours.encrypt(b"telegram")) == b"telegram"
         assert ours.decrypt(theirs.encrypt(b"telegram")) == b"telegram"
 
