@@ -17,7 +17,7 @@ import orjson
 from commands.context import Context, pass_context, progress
 from commands.output import check_output, force_option, write_text
 from commands.read import format_options, write_records
-from domain.errors import BadInput, IntegrityFailure
+from domain.errors import BadInput, IntegrityFailure, LedgerError
 from ledger import consistency
 from ledger.checkpoint import load_private_key, load_public_key
 from ledger.checkpointing import checkpoint_note
@@ -118,8 +118,21 @@ def verify(obj: Context, against: str | None, public_key: str | None, fmt: str) 
     """
     note = _read(against, "checkpoint") if against else None
     key = load_public_key(public_key) if public_key else None
-    with obj.ledger() as ledger:
-        checked = Verification(ledger, note=note, key=key)
+    try:
+        with obj.ledger() as ledger:
+            checked = Verification(ledger, note=note, key=key)
+    except LedgerError as error:
+        # A monitoring job reads the JSON on every exit path: the store unreachable (4),
+        # the ledger unreadable (3), bad input (2) say so, with ok false and the reason.
+        if fmt not in ("json", "jsonl"):
+            raise
+        from commands.words import in_users_words
+
+        click.echo(orjson.dumps({"ok": False, "events": None, "first_bad_position": None,
+                                 "reason": in_users_words(error), "problems": [],
+                                 "signatures": None,
+                                 "exit_code": error.exit_code}).decode())
+        sys.exit(error.exit_code)
     if fmt in ("json", "jsonl"):
         click.echo(orjson.dumps(checked.to_json()).decode())
     elif fmt == "csv":

@@ -106,3 +106,45 @@ def test_errors_name_the_option_typed(runner, ledger_2017, args, says):
         args = ["--db", ledger_2017, *args]
     result = CliRunner().invoke(cli.cli, args)
     assert result.exit_code == 2 and says in result.output, result.output
+
+
+@pytest.mark.postgres
+def test_verify_json_answers_on_every_exit_path(runner, ledger_2017):
+    """A cron job tells an outage (4) from tampering (3) by the exit code, and reads JSON
+    either way."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = run(runner, f"postgresql://postgres@127.0.0.1:{port}/ledger", "verify",
+                 "--json")
+    out = json.loads(result.stdout)
+    assert result.exit_code == 4 and out["ok"] is False and "cannot connect" in out["reason"]
+    from tests.test_integrity import Store
+
+    store = Store(ledger_2017)
+    store.set_state(3, store.state(3).replace(b"Kominfo", b"Komlnfo"))
+    result = run(runner, ledger_2017, "verify", "--json")
+    assert result.exit_code == 3 and json.loads(result.stdout)["ok"] is False
+
+
+def test_a_sqlite_file_locked_past_the_busy_timeout_exits_4(runner, ledger_2017,
+                                                             monkeypatch):
+    import subprocess
+    import sys
+
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sqlite3, sys, time; c = sqlite3.connect(sys.argv[1], "
+         "isolation_level=None); c.execute('BEGIN EXCLUSIVE'); print('locked', flush=True); "
+         "time.sleep(20)", ledger_2017], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        monkeypatch.setenv("BLOCKLEDGER_BUSY_TIMEOUT", "1")
+        result = run(runner, ledger_2017, "record", "statement-issued", "telegram", "--at",
+                     "2017-09-01", "--source", "s", "--by", "Telegram", "--summary", "x")
+        assert result.exit_code == 4, result.output
+        assert "busy timeout" in result.output or "locked" in result.output
+    finally:
+        holder.kill()
+        holder.wait()
