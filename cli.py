@@ -34,6 +34,7 @@ LAZY: dict[str, str] = {
     "history": "commands.read",
     "import": "commands.importing",
     "init": "commands.setup",
+    "key": "commands.key",
     "operator": "commands.operator",
     "projections": "commands.audit",
     "publish": "commands.publish",

@@ -74,7 +74,7 @@ def _target_key(variable: str | None, key: str | None, plaintext: bool) -> str |
         text = os.environ.get(variable)
         if not text:
             raise BadInput(f"--to-key-env {variable}: that environment variable is unset or "
-                           f"empty (make a key with 'python -m ledger.encryption')")
+                           f"empty (make a key with 'blockledger key new-cipher')")
         return _checked(text, variable)
     return None
 
@@ -85,7 +85,7 @@ def _checked(text: str, where: str) -> str:
     except BadInput:
         # checked_key names BLOCKLEDGER_CIPHER_KEY; the copy's key came from elsewhere.
         raise BadInput(f"{where} is not a key: it must be base64 of 16, 24 or 32 bytes "
-                       "(make one with 'python -m ledger.encryption')") from None
+                       "(make one with 'blockledger key new-cipher')") from None
     if found is None:
         raise BadInput(f"{where} is empty: give a key, or --to-plaintext")
     return found

@@ -13,7 +13,7 @@ ENVIRONMENT: dict[str, tuple[str, str]] = {
                                          "you record, checkpoints and reports"),
     "BLOCKLEDGER_TZ": ("--tz", "the IANA time zone times are shown in (default UTC)"),
     "BLOCKLEDGER_CIPHER_KEY": ("", "the AES-256 key that encrypts the ledger at rest "
-                                   "(python -m ledger.encryption makes one; "
+                                   "(blockledger key new-cipher makes one; "
                                    "docs/encryption.md)"),
     "BLOCKLEDGER_ORIGIN": ("--origin", "the origin line of the checkpoints written"),
     "BLOCKLEDGER_BUSY_TIMEOUT": ("", "seconds a SQLite writer waits for another (default "

@@ -107,14 +107,20 @@ def revoke(obj: Context, name: str, reason: str | None, at: str | None,
 
 
 @operator_group.command("keygen")
-@click.argument("path", type=click.Path(dir_okay=False))
-def keygen(path: str) -> None:
-    """Write a new Ed25519 key pair: PATH (private, PKCS#8 PEM, readable by you only) and
-    PATH.pub (public, for 'operator add --public-key'). Refuses to overwrite either."""
+@click.argument("name", type=click.Path(dir_okay=False))
+def keygen(name: str) -> None:
+    """Write a new Ed25519 key pair: NAME.pem (private, PKCS#8 PEM, readable by you only)
+    and NAME.pub (public, for 'operator add --public-key'); NAME may end in .pem. Refuses
+    to overwrite either.
+
+    Example: blockledger operator keygen alice   # alice.pem and alice.pub
+    """
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    private, public = Path(path), Path(path + ".pub")
+    base = name[:-4] if name.endswith(".pem") else name
+    private, public = Path(base + ".pem"), Path(base + ".pub")
+    path = str(private)
     for file in (private, public):
         if file.exists():
             raise BadInput(f"{file} exists: keygen never overwrites a key", field="path")
@@ -140,8 +146,12 @@ def list_(obj: Context, fmt: str) -> None:
     """Every operator ever registered: role, key id, and whether it was revoked."""
     with obj.ledger() as ledger:
         found = sorted(operators(ledger).values(), key=lambda op: op.added_at)
+        times = _times(ledger)
     if fmt != "table":
-        write_records([op.to_json() for op in found], fmt)
+        write_records([{**op.to_json(), **{
+            f"{when}_{axis}": times.get(position, {}).get(axis)
+            for when, position in (("added", op.added_at), ("revoked", op.revoked_at))
+            for axis in ("occurred_at", "recorded_at")}} for op in found], fmt)
         return
     if not found:
         click.echo("no operators: anyone may record, unsigned (blockledger operator add)")
@@ -151,13 +161,32 @@ def list_(obj: Context, fmt: str) -> None:
 
     from projections.terminal import Screen, clean
 
-    table = Table("operator", "role", "key id", "added at", "revoked at", box=None)
+    def when(position: int | None) -> str:
+        if position is None:
+            return ""
+        at = times.get(position, {})
+        return (f"{at.get('occurred_at', '?')} (recorded {at.get('recorded_at', '?')[:19]}, "
+                f"#{position})")
+
+    table = Table("operator", "role", "key id", "added", "revoked", box=None)
     for op in found:
         table.add_row(*(Text(clean(cell)) for cell in (
-            op.name, op.role, op.key_id, str(op.added_at),
-            "" if op.revoked_at is None else f"{op.revoked_at} "
+            op.name, op.role, op.key_id, when(op.added_at),
+            "" if op.revoked_at is None else f"{when(op.revoked_at)} "
             f"({op.revoked_reason or 'no reason given'})")))
     Screen().console().print(table)
+
+
+def _times(ledger: Any) -> dict[int, dict[str, str]]:
+    """The valid and record time of each operator event, by position."""
+    import orjson
+
+    out = {}
+    for position, state in ledger.recorder.operator_events():
+        obj = orjson.loads(ledger.mapper.decode_state(state))
+        out[position] = {"occurred_at": obj.get("occurred_at"),
+                         "recorded_at": obj.get("recorded_at")}
+    return out
 
 
 def register(group: click.Group) -> None:

@@ -40,7 +40,22 @@ def _record_command(kind: EventType) -> click.Command:
         click.Option(["--at", "occurred_at"], metavar="WHEN",
                      help="When it happened: ISO 8601 date or date-time with offset."),
         click.Option(["--source", "sources"], multiple=True, metavar="S",
-                     help="A citation, URL or text (repeatable; at least one)."),
+                     help="A citation, URL or text (repeatable; at least one source in "
+                     "all, by any of the --source options)."),
+        click.Option(["--source-url", "source_url"], metavar="URL",
+                     help="One source given in parts: its URL ..."),
+        click.Option(["--source-title", "source_title"], metavar="TEXT",
+                     help="... its title ..."),
+        click.Option(["--source-sha256", "source_sha256"], metavar="HEX",
+                     help="... the SHA-256 of the document ..."),
+        click.Option(["--source-quote", "source_quote"], metavar="TEXT",
+                     help="... and the passage it rests on."),
+        click.Option(["--source-json", "source_json"], multiple=True, metavar="JSON",
+                     help='A source as JSON, {"url", "title", "sha256", "quote"} '
+                     "(repeatable)."),
+        click.Option(["--source-file", "source_file"], multiple=True, metavar="PATH",
+                     help="A local document: its SHA-256 is computed and its file name "
+                     "recorded as the title (repeatable)."),
         click.Option(["--note"], help="A free note on the event."),
         click.Option(["--id", "event_id"], metavar="UUID", help="The event's id (default: new)."),
         click.Option(["--data"], metavar="JSON", help="The data fields as one JSON object."),
@@ -64,8 +79,12 @@ def _record_command(kind: EventType) -> click.Command:
             event_id: str | None, data: str | None, **fields: Any) -> None:
         obj = click.get_current_context().find_object(Context)
         assert obj is not None
-        fact = _fact_from_options(kind, subject, occurred_at, sources, note, event_id, data,
-                                  fields)
+        given = [*sources, *_structured_sources(
+            {part: fields.pop(f"source_{part}") for part in ("url", "title", "sha256",
+                                                            "quote")},
+            fields.pop("source_json"), fields.pop("source_file"))]
+        fact = _fact_from_options(kind, subject, occurred_at, tuple(given), note, event_id,
+                                  data, fields)
         with obj.ledger(write=True) as ledger:
             outcome = ledger.record([fact], operator=obj.operator)
         if outcome.skipped:
@@ -75,6 +94,31 @@ def _record_command(kind: EventType) -> click.Command:
 
     return click.Command(kind.name, params=params, callback=run, help=kind.help,
                          short_help=kind.help.split(".")[0])
+
+
+def _structured_sources(parts: dict[str, str | None], as_json: tuple[str, ...],
+                        files: tuple[str, ...]) -> list[Any]:
+    """The sources given by --source-url/-title/-sha256/-quote (one), --source-json and
+    --source-file (one each), as the interchange format writes them."""
+    out: list[Any] = []
+    one = {key: value for key, value in parts.items() if value is not None}
+    if one:
+        out.append(one)
+    out += [_json_object(text, "source-json") for text in as_json]
+    for path in files:
+        import hashlib
+        from pathlib import Path
+
+        digest = hashlib.sha256()
+        try:
+            with open(path, "rb") as document:
+                for block in iter(lambda document=document: document.read(1 << 20), b""):
+                    digest.update(block)
+        except OSError as error:
+            raise BadInput(f"--source-file {path}: {error.strerror or error}",
+                           field="source-file") from None
+        out.append({"title": Path(path).name, "sha256": digest.hexdigest()})
+    return out
 
 
 def _fact_from_options(kind: EventType, subject: str, occurred_at: str | None,

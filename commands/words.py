@@ -23,8 +23,9 @@ OPTIONS = {
 
 def option_for(field: str) -> str:
     """The option a field is given with on the command line."""
-    if field in OPTIONS:
-        return OPTIONS[field]
+    base = field.split("[")[0]
+    if base in OPTIONS:
+        return OPTIONS[base]
     name = field.removeprefix("data.").split(".")[0].split("[")[0]
     from domain.declaration import REGISTRY
 

@@ -15,7 +15,7 @@ empty ledger takes the mode of its first event. Each command checks before it re
 writes anything, so a ledger never ends up mixed: a key given for a plaintext ledger is
 refused, and so is a write without the key to an encrypted one.
 
-Make a key with ``python -m ledger.encryption``.
+Make a key with ``blockledger key new-cipher`` (or ``python -m ledger.encryption``).
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ def checked_key(text: str | None) -> str | None:
         raw = b""
     if len(raw) not in KEY_SIZES:
         raise BadInput(f"{KEY_VARIABLE} is not a key: it must be base64 of 16, 24 or 32 "
-                       "bytes (make one with 'python -m ledger.encryption')")
+                       "bytes (make one with 'blockledger key new-cipher')")
     return text.strip()
 
 

@@ -148,3 +148,51 @@ def test_a_sqlite_file_locked_past_the_busy_timeout_exits_4(runner, ledger_2017,
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_keys_and_sources_as_the_readme_says(runner, ledger_2017, tmp_path):
+    """keygen NAME writes NAME.pem and NAME.pub; key new-cipher prints a key the ledger
+    takes; a source in parts, as JSON and as a local file's digest."""
+    import hashlib
+    import os
+
+    from click.testing import CliRunner
+
+    from ledger.encryption import checked_key
+
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        assert CliRunner().invoke(cli.cli, ["operator", "keygen", "alice"]).exit_code == 0
+    finally:
+        os.chdir(cwd)
+    assert (tmp_path / "alice.pem").exists() and (tmp_path / "alice.pub").exists()
+    key = CliRunner().invoke(cli.cli, ["key", "new-cipher"]).output.strip()
+    assert checked_key(key) == key
+    document = tmp_path / "decree.pdf"
+    document.write_bytes(b"%PDF the decree")
+    result = run(runner, ledger_2017, "record", "statement-issued", "telegram", "--at",
+                 "2017-09-01", "--by", "Telegram", "--summary", "s",
+                 "--source-url", "https://example.org/a", "--source-title", "A",
+                 "--source-quote", "we comply", "--source-json", '{"title": "B"}',
+                 "--source-file", str(document))
+    assert result.exit_code == 0, result.output
+    last = run(runner, ledger_2017, "history", "telegram", "--format", "jsonl").stdout
+    sources = json.loads(last.strip().splitlines()[-1])["sources"]
+    assert sources == [
+        {"url": "https://example.org/a", "title": "A", "quote": "we comply"},
+        {"title": "B"},
+        {"title": "decree.pdf", "sha256": hashlib.sha256(b"%PDF the decree").hexdigest()}]
+
+
+def test_operator_list_shows_when_each_operator_was_added(runner, sqlite_path, tmp_path):
+    from tests.clitools import key_pair
+
+    private, public = key_pair(tmp_path, "alice")
+    assert run(runner, sqlite_path, "--operator", "alice", "--key", private, "operator",
+               "add", "alice", "--public-key", public, "--at", "2017-01-02").exit_code == 0
+    listed = json.loads(run(runner, sqlite_path, "operator", "list", "--json").stdout)
+    assert listed[0]["added_occurred_at"].startswith("2017-01-02")
+    assert listed[0]["added_recorded_at"] and listed[0]["revoked_occurred_at"] is None
+    table = run(runner, sqlite_path, "operator", "list").stdout
+    assert "2017-01-02" in table and "recorded" in table

@@ -60,7 +60,7 @@ def test_an_operator_signs_what_she_records(tmp_path):
     an unsigned write is refused in one line."""
     assert sh("operator", "keygen", "alice.pem", cwd=tmp_path).returncode == 0
     add = sh("--operator", "alice", "--key", "alice.pem", "operator", "add", "alice",
-             "--public-key", "alice.pem.pub", cwd=tmp_path)
+             "--public-key", "alice.pub", cwd=tmp_path)
     assert add.returncode == 0, add.stderr
     record = ["record", "platform-registered", "signal", "--at", "2020-01-01", "--source",
               "https://signal.org", "--name", "Signal", "--target", "signal.org"]
