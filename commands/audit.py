@@ -128,10 +128,11 @@ def verify(obj: Context, against: str | None, public_key: str | None, fmt: str) 
             raise
         from commands.words import in_users_words
 
+        reason = in_users_words(error)
         click.echo(orjson.dumps({"ok": False, "events": None, "first_bad_position": None,
-                                 "reason": in_users_words(error), "problems": [],
-                                 "signatures": None,
+                                 "reason": reason, "problems": [], "signatures": None,
                                  "exit_code": error.exit_code}).decode())
+        click.echo(f"error: {reason}", err=True)  # and the one line, as every error
         sys.exit(error.exit_code)
     if fmt in ("json", "jsonl"):
         click.echo(orjson.dumps(checked.to_json()).decode())
