@@ -181,7 +181,7 @@ class TestStatus:
         line = one_line_error(run(runner, db, "record", "ruling", ORDER, "--at",
                                   "2019-12-26", *SRC, "--court", "C", "--outcome",
                                   "quashed", "--summary", "s"), 2)
-        assert "data.outcome" in line
+        assert "--outcome" in line
         assert count(db) == before
 
     def test_export_import(self, runner, db, tmp_path):
