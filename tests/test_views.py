@@ -340,3 +340,28 @@ def test_status_rows_of_another_release_are_neither_read_nor_called_altered(runn
         store = Views(ledger).store
         formats = {orjson.loads(body).get("format") for _, body in store.status_rows()}
         assert formats == {view_tables.STATUS_FORMAT} and store.position("status") > 0
+
+
+#: The shape of a kept status, by STATUS_FORMAT. A change to what platform_status gives
+#: (a field added, renamed or meaning something else) must bump ledger.views.STATUS_FORMAT
+#: and add its shape here: rows kept by the release before are then folded afresh instead
+#: of being read, and verify does not call them altered.
+STATUS_SHAPES = {
+    2: {"status": ["as_known_at", "as_of", "blocked_targets", "disputed", "divergence",
+                   "divergent", "name", "normalizations", "observed", "orders", "penalties",
+                   "platform", "state"],
+        "order": ["authority", "blocked_targets", "disputed", "ref", "state"],
+        "normalization": ["conditions", "disputed", "ref", "state"]},
+}
+
+
+def test_the_status_shape_is_the_one_its_format_names(ledger_2017):
+    from ledger.views import STATUS_FORMAT
+
+    with open_ledger(parse_target(ledger_2017)) as ledger:
+        status = platform_status(Book(ledger.entries()), "telegram")
+    shape = {"status": sorted(status), "order": sorted(status["orders"][0]),
+             "normalization": sorted(status["normalizations"][0])}
+    assert STATUS_FORMAT in STATUS_SHAPES, "add the new format's shape to STATUS_SHAPES"
+    assert shape == STATUS_SHAPES[STATUS_FORMAT], (
+        "the status changed shape: bump ledger.views.STATUS_FORMAT and record the shape")
