@@ -77,25 +77,14 @@ def _shared_option(flags: tuple[str, ...], attr: str, envvar: str | None,
                         hidden=True)
 
 
-def _json_flag() -> click.Option:
-    def keep(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
-        obj = ctx.find_object(Context)
-        if obj is not None and value:
-            obj.fmt = "json"
-        return value
-
-    return click.Option(["--json"], is_flag=True, expose_value=False, callback=keep,
-                        hidden=True, help="Short for --format json.")
-
-
 def _accept_shared(command: click.Command) -> None:
     """Let ``command`` (and its subcommands) take the shared options after its name."""
     taken = {opt for param in command.params for opt in getattr(param, "opts", ())}
     for flags, attr, envvar, text in SHARED:
-        if not taken & set(flags):
+        # --tz and --format after a command are that command's own options, where it has
+        # them; a command without them would take and ignore them, so it refuses them.
+        if not taken & set(flags) and attr not in ("tz", "fmt"):
             command.params.append(_shared_option(flags, attr, envvar, text))
-    if "--json" not in taken and "--format" not in taken:
-        command.params.append(_json_flag())
     for sub in getattr(command, "commands", {}).values():
         _accept_shared(sub)
 
@@ -122,6 +111,7 @@ def _env_help(name: str) -> str:
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]},
+             no_args_is_help=True,
              epilog="Exit codes: 0 done; 1 refused by a rule; 2 bad usage or input; 3 an "
              "integrity failure (the ledger or a report does not verify); 4 the store cannot "
              "be reached or used. Environment: " + ", ".join(ENVIRONMENT) + " (README).")

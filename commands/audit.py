@@ -31,7 +31,9 @@ def _read(path: str, what: str) -> str:
     try:
         return Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
-        raise BadInput(f"cannot read {what} {path}: {error.strerror or error}") from None
+        why = getattr(error, "strerror", None) or (
+            "not UTF-8 text" if isinstance(error, UnicodeDecodeError) else error)
+        raise BadInput(f"cannot read {what} {path}: {why}") from None
 
 
 def _origin(obj: Context, origin: str | None) -> str:
@@ -116,9 +118,9 @@ def verify(obj: Context, against: str | None, public_key: str | None, fmt: str) 
     not the signer). --format jsonl prints that object on one line; csv one row: ok,
     events, first_bad_position, reason, problems (how many).
     """
-    note = _read(against, "checkpoint") if against else None
-    key = load_public_key(public_key) if public_key else None
     try:
+        note = _read(against, "checkpoint") if against else None
+        key = load_public_key(public_key) if public_key else None
         with obj.ledger() as ledger:
             checked = Verification(ledger, note=note, key=key)
     except LedgerError as error:

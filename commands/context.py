@@ -55,10 +55,15 @@ class Context:
 
     @property
     def target(self) -> Target:
+        if self.db is not None and not self.db.strip():
+            raise BadInput("--db is empty: give a SQLite file or a postgresql:// URL",
+                           field="db")
         return parse_target(self.db)
 
     @property
     def operator(self) -> str:
+        if self._operator is not None and not self._operator.strip():
+            raise BadInput("--operator is empty: give who records", field="operator")
         name = self._operator or os.environ.get("BLOCKLEDGER_OPERATOR")
         if not name:
             try:
@@ -146,6 +151,10 @@ class LedgerGroup(click.Group):
             return super().main(*args, standalone_mode=False, **kwargs)
         try:
             code = super().main(*args, standalone_mode=False, **kwargs)
+        except click.exceptions.NoArgsIsHelpError as error:
+            # 'blockledger' or 'blockledger record' alone: the help, as it prints.
+            click.echo(error.ctx.get_help() if error.ctx is not None else str(error))
+            sys.exit(0)
         except click.UsageError as error:
             where = error.ctx.command_path if error.ctx is not None else "blockledger"
             message = " ".join(error.format_message().split())
@@ -155,8 +164,9 @@ class LedgerGroup(click.Group):
             error.show()
             sys.exit(error.exit_code)
         except click.Abort:
+            # Interrupted (Ctrl-C): the shell's convention, not 1, which means a refusal.
             click.echo("aborted", err=True)
-            sys.exit(1)
+            sys.exit(130)
         sys.exit(code if isinstance(code, int) else 0)
 
     def invoke(self, ctx: click.Context) -> Any:

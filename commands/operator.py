@@ -119,22 +119,32 @@ def keygen(name: str) -> None:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     base = name[:-4] if name.endswith(".pem") else name
+    if not Path(base).name:
+        raise BadInput(f"keygen {name!r}: give a name for the key files (NAME.pem, NAME.pub)",
+                       field="name")
     private, public = Path(base + ".pem"), Path(base + ".pub")
     path = str(private)
     for file in (private, public):
-        if file.exists():
-            raise BadInput(f"{file} exists: keygen never overwrites a key", field="path")
+        if file.exists() or file.is_symlink():
+            raise BadInput(f"{file} exists: keygen never overwrites a key", field="name")
     key = Ed25519PrivateKey.generate()
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                             serialization.NoEncryption())
+    pub = key.public_key().public_bytes(serialization.Encoding.PEM,
+                                        serialization.PublicFormat.SubjectPublicKeyInfo)
+    made: list[Path] = []
     try:
-        fd = os.open(private, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as out:
-            out.write(pem)
-        public.write_bytes(key.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+        for file, data, mode in ((private, pem, 0o600), (public, pub, 0o644)):
+            # Never through a link, never over a file that appeared meanwhile.
+            fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
+            made.append(file)
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
     except OSError as error:
-        raise BadInput(f"cannot write {path}: {error.strerror or error}", field="path") from None
+        for file in made:  # no half a key pair left behind
+            file.unlink(missing_ok=True)
+        raise BadInput(f"cannot write {error.filename or path}: {error.strerror or error}",
+                       field="name") from None
     click.echo(f"wrote {private} (keep it secret) and {public} (key id "
                f"{key_id(raw_public_key(key.public_key()))})")
 

@@ -46,6 +46,12 @@ def check_output(path: str, *, force: bool, target: Target | None) -> Path:
                                "write the output elsewhere", field="output")
     if out.is_dir():
         raise BadInput(f"-o {path!r} is a directory: give a file name", field="output")
+    if out.is_symlink() or (out.exists() and not out.is_file()):
+        # os.replace would put a regular file where a device, FIFO, socket or link was
+        # (as root, '-o /dev/null --force' replaced the device).
+        raise BadInput(f"-o {path!r} is not a regular file (a device, pipe, socket or "
+                       "link): give a file name, or leave -o out to write to stdout",
+                       field="output")
     if out.exists() and not force:
         raise BadInput(f"-o {path!r} exists; pass --force to overwrite it", field="output")
     if not out.parent.exists():

@@ -65,6 +65,17 @@ tz_option = click.option("--tz", metavar="ZONE", help="Show times in this IANA z
                          "CSV keep ISO 8601 with offsets.")
 
 
+def _before(attr: str, choices: tuple[str, ...]) -> str | None:
+    """The format (``fmt``) given before the command, checked against ``choices``."""
+    ctx = click.get_current_context(silent=True)
+    obj = ctx.find_object(Context) if ctx is not None else None
+    value = getattr(obj, attr, None) if obj is not None else None
+    if value is not None and value not in choices:
+        raise BadInput(f"--format {value} is not one of this command's formats "
+                       f"({', '.join(choices)})", field="format")
+    return value
+
+
 def screen(tz: str | None) -> Any:
     """The screen for a read command's table, its times in ``tz`` (checked here), else in
     the zone given before the command (--tz, BLOCKLEDGER_TZ)."""
@@ -309,16 +320,18 @@ def history(obj: Context, subject: str | None, as_of: str | None, as_known_at: s
 @click.command()
 @click.option("-o", "--output", metavar="FILE", help="Write to this file instead of stdout "
               "(never over an existing file without --force, never over the ledger).")
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "json", "csv"]), default="jsonl",
-              show_default=True, help="jsonl: the interchange format, as import reads it; "
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "json", "csv"]), default=None,
+              help="jsonl (the default): the interchange format, as import reads it; "
               "json: one list of those objects; csv: one row per event as corrected (as "
               "history --format csv, platform by platform).")
 @click.option("--force", is_flag=True,
               help="Overwrite the -o file if it exists (never the ledger's own).")
 @pass_context
-def export(obj: Context, output: str | None, fmt: str, force: bool) -> None:
+def export(obj: Context, output: str | None, fmt: str | None, force: bool) -> None:
     """Export every event as JSON Lines, with recorded_at, recorded_by, position and hash."""
     from commands.output import check_output, written
+
+    fmt = fmt or _before("fmt", ("jsonl", "json", "csv")) or "jsonl"
 
     if output is not None:
         check_output(output, force=force, target=obj.target)

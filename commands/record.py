@@ -107,11 +107,19 @@ def _structured_sources(parts: dict[str, str | None], as_json: tuple[str, ...],
     out += [_json_object(text, "source-json") for text in as_json]
     for path in files:
         import hashlib
+        import os
+        import stat
         from pathlib import Path
 
         digest = hashlib.sha256()
         try:
-            with open(path, "rb") as document:
+            # Non-blocking open, then only a regular file: a FIFO or /dev/zero would hang,
+            # /dev/stdin would record the digest of whatever was piped in.
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+            with os.fdopen(fd, "rb") as document:
+                if not stat.S_ISREG(os.fstat(document.fileno()).st_mode):
+                    raise BadInput(f"--source-file {path}: not a regular file",
+                                   field="source-file")
                 for block in iter(lambda document=document: document.read(1 << 20), b""):
                     digest.update(block)
         except OSError as error:

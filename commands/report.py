@@ -65,8 +65,8 @@ def _template_dir(value: str | None) -> str | None:
 @report.command("provenance")
 @click.argument("subject")
 @click.option("--format", "fmt", type=click.Choice(["md", "html", "pdf", "json", "prov-json"]),
-              default="md", show_default=True,
-              help="pdf: the html page printed by headless Chromium (needs -o FILE).")
+              default=None, help="md (the default), html, pdf (the html page printed by "
+              "headless Chromium; needs -o FILE), json or prov-json.")
 @click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of stdout (never "
               "over an existing file without --force, never over the ledger).")
 @force_option
@@ -100,6 +100,14 @@ def provenance_report(obj: Context, subject: str, fmt: str, output: str | None,
     """
     from commands.context import parse_when
 
+    # --format and --tz given before the command count too (commands.context.Context).
+    if fmt is None:
+        fmt = obj.fmt or "md"
+        if fmt not in ("md", "html", "pdf", "json", "prov-json"):
+            raise BadInput(f"--format {fmt} is not one of this command's formats (md, html, "
+                           "pdf, json, prov-json)", field="format")
+    if tz is None:
+        tz = obj.tz
     clock = Clock(parse_zone(tz if tz is not None else os.environ.get("BLOCKLEDGER_TZ")))
     template_dir = _template_dir(template_dir)
     if fmt == "pdf" and not output:

@@ -196,3 +196,33 @@ def test_operator_list_shows_when_each_operator_was_added(runner, sqlite_path, t
     assert listed[0]["added_recorded_at"] and listed[0]["revoked_occurred_at"] is None
     table = run(runner, sqlite_path, "operator", "list").stdout
     assert "2017-01-02" in table and "recorded" in table
+
+
+def test_the_second_reviews_findings_stay_fixed(runner, ledger_2017, tmp_path):
+    """One line and exit 2, nothing clobbered: a file that is not UTF-8; -o over a FIFO
+    (os.replace would have put a file where a device or pipe was); keygen through a
+    dangling link; --source-file of a FIFO (it would hang); an empty --db."""
+    import os
+
+    from click.testing import CliRunner
+
+    odd = tmp_path / "odd.txt"
+    odd.write_bytes(b"\xff\xfe")
+    assert "not UTF-8" in one_line_error(run(runner, ledger_2017, "verify-proof", str(odd)), 2)
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    line = one_line_error(run(runner, ledger_2017, "export", "-o", str(fifo), "--force"), 2)
+    assert "not a regular file" in line
+    (tmp_path / "dana.pub").symlink_to(tmp_path / "elsewhere")
+    line = one_line_error(run(runner, ledger_2017, "operator", "keygen",
+                              str(tmp_path / "dana")), 2)
+    assert "exists" in line and not (tmp_path / "dana.pem").exists()
+    assert not (tmp_path / "elsewhere").exists()
+    line = one_line_error(run(runner, ledger_2017, "record", "statement-issued", "telegram",
+                              "--at", "2017-09-01", "--by", "T", "--summary", "s",
+                              "--source-file", str(fifo)), 2)
+    assert "not a regular file" in line
+    assert "--db is empty" in CliRunner().invoke(cli.cli, ["--db", "", "status"]).output
+    assert run(runner, ledger_2017, "--format", "csv", "export").stdout.startswith("position,")
+    done = CliRunner().invoke(cli.cli, [])
+    assert done.exit_code == 0 and done.output.startswith("Usage: ")
