@@ -74,3 +74,25 @@ class TestServe:
         """A directory that was never published: one line, exit 2."""
         result = run(runner, str(tmp_path / "l.db"), "serve", str(tmp_path))
         assert "not a publication" in one_line_error(result, 2)
+
+
+def test_a_symbolic_link_out_of_the_directory_is_not_followed(site, tmp_path):
+    """F11: a link in DIR to /etc (or to a file outside) answers 404; one inside, 200."""
+    outside = tmp_path / "secret.txt"
+    outside.write_text("secret")
+    (site / "etclink").symlink_to("/etc")
+    (site / "secret.txt").symlink_to(outside)
+    (site / "home.html").symlink_to(site / "index.html")
+    process = subprocess.Popen([blockledger(), "serve", str(site), "--port", "0"],
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        found = re.search(r"http://127\.0\.0\.1:\d+/", process.stderr.readline())
+        assert found
+        base = found.group()
+        assert status(base + "etclink/passwd") == 404
+        assert status(base + "etclink/passwd", "HEAD") == 404
+        assert status(base + "secret.txt") == 404
+        assert status(base + "home.html") == 200
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

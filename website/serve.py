@@ -3,7 +3,8 @@ standard library's HTTP server (enough for one person checking a site before upl
 
 Read-only by construction: the handler answers GET and HEAD only (the base class answers
 every other method 501), serves files under the directory only (``translate_path`` drops
-``..``), and lists no directory.
+``..``; a symbolic link that resolves out of it is not followed: 404), and lists no
+directory.
 """
 
 from __future__ import annotations
@@ -20,6 +21,15 @@ from website.archive import CURRENT
 
 
 class _Handler(SimpleHTTPRequestHandler):
+    def send_head(self):  # type: ignore[no-untyped-def]
+        # translate_path drops "..", but a symbolic link in the directory (etc -> /etc)
+        # would still be followed out of it: the resolved path must stay inside.
+        root = Path(self.directory).resolve()
+        if not Path(self.translate_path(self.path)).resolve().is_relative_to(root):
+            self.send_error(404, "File not found")
+            return None
+        return super().send_head()
+
     def list_directory(self, path: str):  # type: ignore[no-untyped-def]
         self.send_error(404, "No listing")
         return None
