@@ -462,9 +462,13 @@ def declare(name: str, *, subject: str, creates: bool = False,
 
 
 def event_type(name: object, field: str = "type") -> EventType:
-    """The declared event type called ``name``, or ``BadInput`` listing the known ones."""
+    """The declared event type called ``name``, or ``BadInput`` suggesting the nearest
+    (``block`` -> ``blocked``), else listing the known ones."""
     try:
         return REGISTRY[name]  # type: ignore[index]
     except (KeyError, TypeError):
-        raise BadInput(f"unknown event type {shown(name)} (known: {', '.join(REGISTRY)})",
-                       field=field) from None
+        from difflib import get_close_matches
+
+        near = get_close_matches(name, list(REGISTRY), n=1) if isinstance(name, str) else []
+        hint = f"did you mean {near[0]}?" if near else f"known: {', '.join(REGISTRY)}"
+        raise BadInput(f"unknown event type {shown(name)} ({hint})", field=field) from None

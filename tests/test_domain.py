@@ -219,11 +219,14 @@ class TestDeclarations:
         assert caught.value.field == "data"
 
     def test_an_unknown_event_type_is_refused(self):
-        """An unknown type names the ``type`` field and lists the known ones."""
+        """An unknown type names the ``type`` field and suggests the nearest one, or lists
+        the known ones when none is near."""
         with pytest.raises(BadInput, match="unknown event type 'blocking'") as caught:
             event_type("blocking")
         assert caught.value.field == "type"
-        assert "platform-registered" in str(caught.value)
+        assert "did you mean blocked?" in str(caught.value)
+        with pytest.raises(BadInput, match="known: platform-registered"):
+            event_type("zzzz")
 
     def test_texts_are_stripped_and_list_duplicates_dropped(self):
         """Surrounding blanks are dropped and a repeated target counts once."""
