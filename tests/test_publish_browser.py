@@ -181,7 +181,8 @@ def test_without_javascript_the_pages_read_and_say_unverified(browser, site):
     assert "Not verified" in page.inner_text("#badge")
     assert "JavaScript is off" in page.inner_text("main")
     assert len(page.query_selector_all("noscript ol.events > li")) == 33
-    assert "Kominfo" in page.inner_text("noscript")
+    fallback = " ".join(n.inner_text() for n in page.query_selector_all("noscript"))
+    assert "Kominfo" in fallback and "not verified" in fallback
     context.close()
 
 
@@ -436,3 +437,91 @@ class TestArchive:
         cls, text = tab.badge()
         assert "bad" in cls and "archive/checkpoint-33-" in text, text
         assert "does not extend it" in text
+
+
+def note_of(site: Path) -> tuple[int, str]:
+    """The tree size and time of the checkpoint ``site`` published."""
+    lines = (site / "checkpoint.txt").read_text().split("\n")
+    return int(lines[1]), lines[4].removeprefix("time ")
+
+
+class TestHostileHost:
+    """A host that can edit any published file but holds no key: nothing it writes may
+    make a green page say something false."""
+
+    def red(self, tab: Page, path: Path) -> str:
+        return TestTampered.red(self, tab, path)
+
+    def test_now_is_the_checkpoints_signed_time_not_an_unsigned_date(self, tab, site):
+        """F1: an unsigned "published" date set back to 20 July 2017 (when telegram was
+        partially blocked) is refused, and "now" says the checkpoint's time."""
+        size, time = note_of(site)
+        path = site / "platform/telegram.html"
+        page = tab.open(path)
+        assert "ok" in tab.badge()[0]
+        assert page.inner_text("#now-state") == "accessible"
+        assert f"as of {time}, the checkpoint of {size} events" in page.inner_text("#now-line")
+        assert page.input_value("#day-date") == time[:10]  # the slider ends at the note's day
+        tamper(path, lambda data: data.update(published="2017-07-20T12:00:00+00:00"))
+        self.red(tab, path)
+        assert "partially-blocked" not in tab.page.inner_text("#now-line")
+
+    def test_the_checkpoint_time_cannot_be_moved_back(self, tab, site):
+        """F1: the note's time set back to 2017 breaks its signature: red, no "now"."""
+        path = site / "platform/telegram.html"
+
+        def change(data: dict) -> None:
+            data["checkpoint"] = re.sub(r"\ntime [^\n]+\n", "\ntime 2017-07-20T12:00:00Z\n",
+                                        data["checkpoint"])
+
+        tamper(path, change)
+        assert "does not verify" in self.red(tab, path)
+        assert "partially-blocked" not in tab.page.inner_text("#now-line")
+
+    def test_a_platforms_orders_and_observations_come_from_the_signed_now(self, tab, site):
+        """F3: the orders' states and the "Published" line edited in the HTML are never
+        shown: they come from the signed snapshot and the note."""
+        _, time = note_of(site)
+        path = site / "platform/telegram.html"
+        text = path.read_text()
+        text = re.sub(r'(<noscript><p class="bad">Not verified: JavaScript is off.</p>\n<ul>)'
+                      r'(.*?)(</ul>)', lambda m: m.group(1) + m.group(2).replace(
+                          'state-lifted">lifted', 'state-in-force">in force') + m.group(3),
+                      text, count=1, flags=re.S)
+        text = re.sub(r'signed time, <span data-cp="time">[^<]+<',
+                      'signed time, <span data-cp="time">2017-07-20T12:00:00Z<', text)
+        path.write_text(text)
+        page = tab.open(path)
+        assert "ok" in tab.badge()[0]
+        links = page.inner_text("#now-links")
+        assert "kominfo-2017-07-14" in links and "lifted" in links and "in force" not in links
+        assert "granted" in links
+        assert page.inner_text("#now-obs")
+        assert "2017-07-20T12:00:00Z" not in page.inner_text("footer")
+        assert time in page.inner_text("footer")
+
+    def test_the_badge_names_the_publication_it_proves(self, runner, tab, site, sqlite_path,
+                                                       tmp_path):
+        """F4: an older signed page copied over the current one still verifies, but its
+        badge and its "now" name the older checkpoint, not the one checkpoint.txt holds."""
+        old_page = (site / "platform/telegram.html").read_text()
+        old_size, old_time = note_of(site)
+        more = tmp_path / "more.jsonl"
+        more.write_text(json.dumps({
+            "type": "statement-issued", "subject": "telegram", "occurred_at": "2017-08-11",
+            "sources": [{"title": "A later statement"}],
+            "data": {"by": "Telegram", "summary": "Thanks."}}) + "\n")
+        assert run(runner, sqlite_path, "import", str(more)).exit_code == 0
+        private = str(tmp_path / "publisher.pem")
+        assert run(runner, sqlite_path, "publish", str(site), "--key", private).exit_code == 0
+        new_size, new_time = note_of(site)
+        assert new_size == old_size + 1
+        path = site / "platform/telegram.html"
+        page = tab.open(path)
+        assert f"checkpoint of {new_size} events at {new_time}" in tab.badge()[1]
+        path.write_text(old_page)
+        page = tab.open(path)
+        cls, text = tab.badge()
+        assert "ok" in cls
+        assert f"checkpoint of {old_size} events at {old_time}" in text, text
+        assert f"the checkpoint of {old_size} events" in page.inner_text("#now-line")

@@ -53,7 +53,7 @@ class Publication:
     checkpoint: Checkpoint
     signer: Signer
     leaves: list[bytes]  # the tree the note signs, for consistency proofs to older notes
-    now: datetime
+    now: datetime  # the checkpoint's time: what the pages call now
     platforms: dict[str, dict[str, Any]]
     subjects: dict[str, dict[str, Any]]  # orders and requests, by reference
 
@@ -122,7 +122,10 @@ def gather(ledger: Any, *, origin: str, key: Ed25519PrivateKey,
     ``key_name`` (default: the origin), and kept in the ledger with ``keep``."""
     name = key_name or origin
     note, checkpoint, leaves = _tree(ledger, origin, key, name, keep)
-    now = datetime.now(UTC)
+    # "Now" is the signed checkpoint's time, never the publisher's clock a moment later:
+    # the browser knows only the note's time (signed), so the status it shows as "now" must
+    # be the one at that instant, and no unsigned date may choose it.
+    now = datetime.strptime(checkpoint.time[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
     book = Book(ledger.entries())
     platforms = {ref: _platform(ledger, book, ref, note, now) for ref in book.refs("platform")
                  if book.state("platform", ref, now) is not None}

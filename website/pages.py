@@ -89,7 +89,7 @@ def _data(pub: Publication, page: str, **more: Any) -> Markup:
                           "signer": {"name": pub.signer.name,
                                      "public_key": pub.signer.public_key,
                                      "key_id": pub.signer.key_id},
-                          "published": pub.now.isoformat(), **more})
+                          **more})
 
 
 def _events(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -99,8 +99,7 @@ def _events(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def _common(pub: Publication, root: str) -> dict[str, Any]:
     cp = pub.checkpoint
     return {"root": root, "signer": pub.signer, "checkpoint": cp, "note": pub.note,
-            "root_hash": encode_hash(cp.root_hash), "published": pub.now.strftime(
-                "%Y-%m-%d %H:%M UTC")}
+            "root_hash": encode_hash(cp.root_hash)}
 
 
 def jurisdictions(page: dict[str, Any], default: str | None) -> list[str]:

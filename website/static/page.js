@@ -11,14 +11,22 @@
     return node;
   };
   const TOP = {
-    home: ["page", "checkpoint", "signer", "published", "events", "rows", "rows_signature",
-           "archive"],
-    platform: ["page", "checkpoint", "signer", "published", "subject", "name", "events",
-               "index", "snapshots", "snapshots_signature"],
-    order: ["page", "checkpoint", "signer", "published", "subject", "events", "index"],
-    request: ["page", "checkpoint", "signer", "published", "subject", "events", "index"],
-    downloads: ["page", "checkpoint", "signer", "published", "events"],
+    home: ["page", "checkpoint", "signer", "events", "rows", "rows_signature", "archive"],
+    platform: ["page", "checkpoint", "signer", "subject", "name", "events", "index",
+               "snapshots", "snapshots_signature"],
+    order: ["page", "checkpoint", "signer", "subject", "events", "index"],
+    request: ["page", "checkpoint", "signer", "subject", "events", "index"],
+    downloads: ["page", "checkpoint", "signer", "events"],
   };
+  const SLUG = /^[a-z0-9][a-z0-9._-]{0,99}$/;
+
+  /* The checkpoint's signed time, the one "now" the page may speak of. */
+  function noteMs(note) {
+    const ms = Date.parse(note.time);
+    if (Number.isNaN(ms)) throw new BL.Failure("the checkpoint's time is not a date");
+    return ms;
+  }
+  const asOf = (note) => `as of ${note.time}, the checkpoint of ${note.treeSize} events`;
   function readData() {
     let data;
     try { data = JSON.parse($("bl-data").textContent); } catch (_) {
@@ -148,7 +156,7 @@
         earlier += 1;
       }
       for (const [n, ev] of shown) list.append(renderEvent(n, ev));
-      if (data.page === "platform") slider(data);
+      if (data.page === "platform") { platformNow(data, note); slider(data, note); }
       if (data.page === "home") homeRows(data.rows);
       document.querySelectorAll("[data-cp]").forEach((node) => {
         // What the reader compares is what was checked: the key the signature verified
@@ -158,7 +166,8 @@
                              signer: data.signer.name, key_id: data.signer.key_id,
                              public_key: data.signer.public_key }[node.dataset.cp];
       });
-      badge(true, `Verified in your browser: the checkpoint of ${note.treeSize} events is ` +
+      badge(true, `Verified in your browser: the checkpoint of ${note.treeSize} events at ` +
+        `${note.time} (root ${BL.b64encode(note.root).slice(0, 12)}\u2026) is ` +
         `signed by ${data.signer.name} (Ed25519, ${by})` +
         (verified.length ? `; ${verified.length} events hash (SHA-256) to leaves of its tree (RFC 9162 inclusion proofs)` : "") +
         complete + (shown.length !== verified.length ? `; ${shown.length} of them concern ${data.subject}` : "") +
@@ -172,9 +181,11 @@
         $("f-count").textContent = "Not shown: this page did not verify.";
       }
       const controls = document.querySelector(".day-controls");
-      if (controls) {
-        controls.hidden = true;
-        $("day-out").replaceChildren(el("p", "Not shown: this page did not verify.", "bad"));
+      if (controls) controls.hidden = true;
+      for (const id of ["day-out", "now-line", "now-links", "now-obs", "headline"]) {
+        const node = $(id);
+        if (node) node.replaceChildren(el(node.tagName === "UL" ? "li" : "span",
+                                          "Not shown: this page did not verify.", "bad"));
       }
       badge(false, `NOT VERIFIED: ${why}. Nothing on this page is proven; the history is not shown.`);
       document.querySelectorAll(".archive-result").forEach((n) => { n.textContent = "not verified"; n.className = "archive-result bad"; });
@@ -184,13 +195,13 @@
   /* The day slider: the last snapshot at or before the end of the chosen day (UTC). */
   const DAY = 86400000;
   let sliding = false;
-  function slider(data) {
+  function slider(data, note) {
     const snaps = data.snapshots;
-    if (sliding || !Array.isArray(snaps) || !snaps.length) return;
+    if (sliding) return;
     sliding = true;
     const range = $("day-range"); const date = $("day-date");
     const first = Math.floor(snaps[0].ms / DAY);
-    const last = Math.max(Math.floor(Date.parse(data.published) / DAY), Math.floor(snaps[snaps.length - 1].ms / DAY));
+    const last = Math.max(Math.floor(noteMs(note) / DAY), Math.floor(snaps[snaps.length - 1].ms / DAY));
     range.min = first; range.max = last;
     const iso = (day) => new Date(day * DAY).toISOString().slice(0, 10);
     date.min = iso(first); date.max = iso(last);
@@ -236,22 +247,69 @@
     });
     range.closest(".day-controls").hidden = false;
     show(last);
-    // "Now" from the signed snapshots too, as of publication.
-    const published = Date.parse(data.published);
+  }
+
+  /* A platform's "now": the last signed snapshot at or before the checkpoint's signed time
+   * (never a date the host could edit), with its orders, requests and observations. */
+  function platformNow(data, note) {
+    const snaps = data.snapshots;
+    if (!Array.isArray(snaps) || !snaps.length ||
+        !snaps.every((s) => s && Number.isSafeInteger(s.ms) && s.status)) {
+      throw new BL.Failure("the page carries no status snapshots");
+    }
+    const at = noteMs(note);
     let now = null;
-    for (const s of snaps) if (s.ms <= published) now = s;
-    const shown = $("now-state");
-    if (now && shown) {
-      shown.textContent = now.status.state;
-      shown.className = `state state-${now.status.state}`;
-      $("now-count").textContent = now.status.blocked_targets.length
-        ? `, ${now.status.blocked_targets.length} targets blocked` : "";
+    for (const s of snaps) if (s.ms <= at) now = s;
+    if (!now) throw new BL.Failure("no signed status at the checkpoint's time");
+    const st = now.status;
+    const line = $("now-line");
+    if (line) {
+      const state = el("span", st.state, `state state-${st.state}`); state.id = "now-state";
+      line.replaceChildren(`Now (${asOf(note)}): `, state,
+        st.blocked_targets.length ? `, ${st.blocked_targets.length} targets blocked.` : ".");
+    }
+    const link = (kind, ref) => {
+      if (!SLUG.test(ref)) return el("span", ref, "mono");
+      const a = el("a", ref); a.href = `../${kind}/${ref}.html`; return a;
+    };
+    const links = $("now-links");
+    if (links) {
+      links.replaceChildren();
+      for (const o of st.orders) {
+        const li = el("li"); li.append("Order ", link("order", o.ref), ` by ${o.authority}: `,
+                                       el("span", o.state, `state state-${o.state}`));
+        links.append(li);
+      }
+      for (const r of st.normalizations) {
+        const li = el("li"); li.append("Request ", link("request", r.ref), ": ",
+                                       el("span", r.state, `state state-${r.state}`));
+        links.append(li);
+      }
+      if (!links.children.length) links.append(el("li", "None."));
+    }
+    const obs = $("now-obs");
+    if (obs) {
+      const entries = Object.entries(st.observed);
+      if (!entries.length) {
+        obs.replaceChildren(el("p", "No observation of access is recorded."));
+      } else {
+        const ul = el("ul");
+        for (const [t, o] of entries) {
+          const li = el("li"); li.append(el("span", t, "mono"),
+            `: ${o.accessible ? "reachable" : "unreachable"}${o.network ? ` on ${o.network}` : ""}, ${o.at}`);
+          if (st.divergent.includes(t)) {
+            li.append(" \u2014 ", el("strong", "differs from the orders", "divergent"));
+          }
+          ul.append(li);
+        }
+        obs.replaceChildren(ul);
+      }
     }
   }
 
+
   /* The home page's rows, from the signed list (the server's table is for readers
    * without JavaScript). */
-  const SLUG = /^[a-z0-9][a-z0-9._-]{0,99}$/;
   function homeRows(rows) {
     const body = document.querySelector("table.platforms tbody");
     if (!body || !Array.isArray(rows)) return;
