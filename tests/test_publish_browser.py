@@ -478,6 +478,36 @@ class TestHostileHost:
         assert "does not verify" in self.red(tab, path)
         assert "partially-blocked" not in tab.page.inner_text("#now-line")
 
+    def test_an_order_headline_edited_in_the_html_is_never_shown(self, tab, site):
+        """F2: "lifted" written over as "in force" in the order page's HTML: the headline
+        comes from the signed statement, so the edit is never shown."""
+        path = site / "order/kominfo-2017-07-14.html"
+        path.write_text(path.read_text().replace('state-lifted">lifted',
+                                                 'state-in-force">in force'))
+        page = tab.open(path)
+        assert "ok" in tab.badge()[0]
+        assert "in force" not in page.inner_text("body")
+        headline = page.inner_text("#headline")
+        assert "lifted" in headline and "telegram" in headline, headline
+        assert "as of " in headline
+
+    def test_an_order_headline_edited_in_the_data_is_red(self, tab, site):
+        """F2: the signed statement's state changed: red, and no headline shown."""
+        path = site / "order/kominfo-2017-07-14.html"
+        tamper(path, lambda data: data["headline"].update(state="in-force"))
+        assert "headline" in self.red(tab, path)
+        assert "in-force" not in tab.page.inner_text("body")
+
+    def test_a_request_headline_with_its_platforms_changed_is_red(self, tab, site):
+        """F2: a request page's platforms changed: red."""
+        path = site / "request/telegram-id-2017.html"
+        page = tab.open(path)
+        assert "ok" in tab.badge()[0], tab.badge()
+        assert "telegram" in page.inner_text("#headline")
+        tamper(path, lambda data: data["headline"].update(platforms=["viber"]))
+        self.red(tab, path)
+        assert "viber" not in tab.page.inner_text("#headline")
+
     def test_a_platforms_orders_and_observations_come_from_the_signed_now(self, tab, site):
         """F3: the orders' states and the "Published" line edited in the HTML are never
         shown: they come from the signed snapshot and the note."""

@@ -106,7 +106,8 @@ def site_files(ledger: Any, pub: Publication, *, key: Ed25519PrivateKey, title: 
         files[f"downloads/provenance-{ref}.json"] = orjson.dumps(
             report, option=orjson.OPT_INDENT_2) + b"\n"
     for ref, info in pub.subjects.items():
-        files[f"{info['kind']}/{ref}.html"] = pages.subject(env, pub, ref, title=title)
+        files[f"{info['kind']}/{ref}.html"] = pages.subject(env, pub, ref, title=title,
+                                                               key=key)
     files["downloads/index.html"] = pages.downloads(env, pub, title=title)
     files["downloads/export.jsonl"] = _export(ledger, pub.checkpoint.tree_size)
     files["downloads/intervals.csv"] = intervals_csv(pub)

@@ -60,6 +60,7 @@ def report_part(report: dict[str, Any], clock: Clock) -> Markup:
 #: platform's snapshots, and the home page's rows.
 SNAPSHOTS_PREFIX = b"blockledger site snapshots v1\n"
 HOME_PREFIX = b"blockledger site home v1\n"
+SUBJECT_PREFIX = b"blockledger site subject v1\n"
 
 
 def _signed(prefix: bytes, statement: dict[str, Any], pub: Publication,
@@ -153,7 +154,8 @@ def platform(env: Environment, pub: Publication, ref: str, *, title: str,
                                                         snaps, key)))
 
 
-def subject(env: Environment, pub: Publication, ref: str, *, title: str) -> str:
+def subject(env: Environment, pub: Publication, ref: str, *, title: str,
+            key: Ed25519PrivateKey) -> str:
     """An order's or a request's page. It ships every event of its (first) platform, with
     that platform's completeness proof, and shows those whose verified bytes name this
     subject: so the browser proves that none of this subject's events was left out."""
@@ -161,9 +163,22 @@ def subject(env: Environment, pub: Publication, ref: str, *, title: str) -> str:
     platform = info["platforms"][0] if info["platforms"] else None
     shipped_events = pub.platforms[platform]["report"]["events"] if platform else []
     more = {"index": _index(pub, platform)} if platform else {"index": None}
+    headline = subject_statement(info)
     return env.get_template("subject.html.j2").render(
         **_common(pub, "../"), title=title, ref=ref, info=info, events=info["events"],
-        data=_data(pub, info["kind"], subject=ref, events=_events(shipped_events), **more))
+        data=_data(pub, info["kind"], subject=ref, events=_events(shipped_events),
+                   headline=headline,
+                   headline_signature=_signed(SUBJECT_PREFIX, headline, pub, key), **more))
+
+
+def subject_statement(info: dict[str, Any]) -> dict[str, Any]:
+    """What an order's or a request's page says of it now (its state, authority,
+    conditions and platforms, as ``gather`` folded them at the checkpoint's time): signed
+    by the publisher with the subject, its kind and the checkpoint's root, so that the
+    browser shows the headline from it and from nothing the host could edit."""
+    return {"kind": info["kind"], "subject": info["ref"], "state": info["state"],
+            "authority": info.get("authority"), "conditions": info.get("conditions"),
+            "platforms": list(info["platforms"])}
 
 
 def downloads(env: Environment, pub: Publication, *, title: str) -> str:

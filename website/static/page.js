@@ -14,11 +14,14 @@
     home: ["page", "checkpoint", "signer", "events", "rows", "rows_signature", "archive"],
     platform: ["page", "checkpoint", "signer", "subject", "name", "events", "index",
                "snapshots", "snapshots_signature"],
-    order: ["page", "checkpoint", "signer", "subject", "events", "index"],
-    request: ["page", "checkpoint", "signer", "subject", "events", "index"],
+    order: ["page", "checkpoint", "signer", "subject", "events", "index", "headline",
+            "headline_signature"],
+    request: ["page", "checkpoint", "signer", "subject", "events", "index", "headline",
+              "headline_signature"],
     downloads: ["page", "checkpoint", "signer", "events"],
   };
   const SLUG = /^[a-z0-9][a-z0-9._-]{0,99}$/;
+
 
   /* The checkpoint's signed time, the one "now" the page may speak of. */
   function noteMs(note) {
@@ -128,6 +131,14 @@
                                 data.snapshots_signature, note, data.signer);
         complete += "; the name and day-by-day status are the ones the publisher signed";
       }
+      if (data.page === "order" || data.page === "request") {
+        const h = data.headline;
+        if (!h || typeof h !== "object" || h.kind !== data.page || h.subject !== data.subject) {
+          throw new BL.Failure(`the headline is not about ${data.page} ${data.subject}`);
+        }
+        await BL.checkStatement("subject", h, data.headline_signature, note, data.signer);
+        complete += "; the state, authority and platforms shown are the ones the publisher signed";
+      }
       if (data.page === "home") {
         await BL.checkStatement("home", { rows: data.rows }, data.rows_signature, note,
                                 data.signer);
@@ -157,6 +168,7 @@
       }
       for (const [n, ev] of shown) list.append(renderEvent(n, ev));
       if (data.page === "platform") { platformNow(data, note); slider(data, note); }
+      if (data.page === "order" || data.page === "request") headline(data.headline, note);
       if (data.page === "home") homeRows(data.rows);
       document.querySelectorAll("[data-cp]").forEach((node) => {
         // What the reader compares is what was checked: the key the signature verified
@@ -307,6 +319,32 @@
     }
   }
 
+  /* An order's or a request's headline, from its signed statement. */
+  function headline(h, note) {
+    const out = $("headline");
+    if (!out) return;
+    const p = el("p", null, "answer");
+    p.append(`Now (${asOf(note)}): `, el("span", h.state || "unknown", h.state ? `state state-${h.state}` : "state"),
+             h.authority !== null && h.authority !== undefined ? `, by ${h.authority}.` : ".");
+    out.replaceChildren(p);
+    if (h.conditions && typeof h.conditions === "object" && Object.keys(h.conditions).length) {
+      const ul = el("ul", null, "conditions");
+      for (const [c, s] of Object.entries(h.conditions)) {
+        const li = el("li"); li.append(el("span", c, "mono"), `: ${s}`); ul.append(li);
+      }
+      out.append(ul);
+    }
+    const platforms = el("p", "Platforms: ");
+    const refs = Array.isArray(h.platforms) ? h.platforms : [];
+    refs.forEach((ref, i) => {
+      if (i) platforms.append(", ");
+      if (SLUG.test(ref)) {
+        const a = el("a", ref); a.href = `../platform/${ref}.html`; platforms.append(a);
+      } else platforms.append(el("span", ref, "mono"));
+    });
+    platforms.append(refs.length ? "." : "none published.");
+    out.append(platforms);
+  }
 
   /* The home page's rows, from the signed list (the server's table is for readers
    * without JavaScript). */

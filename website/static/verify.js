@@ -287,15 +287,20 @@ const BL = (() => {
   /* The publisher's signature over one of its statements (a platform's status snapshots,
    * the home page's rows), bound to this checkpoint's root (website.pages._signed). */
   const PREFIXES = { snapshots: "blockledger site snapshots v1\n",
-                     home: "blockledger site home v1\n" };
+                     home: "blockledger site home v1\n",
+                     subject: "blockledger site subject v1\n" };
+  const REFUSED = { home: "the platforms' list is not the one the publisher signed",
+                    snapshots: "the status snapshots are not the ones the publisher signed",
+                    subject: "the headline (state, authority, conditions, platforms) is not " +
+                             "the one the publisher signed" };
   async function checkStatement(kind, statement, signature, note, signer) {
+    if (!PREFIXES[kind]) fail(`no statement of the kind ${kind}`);
     const sig = b64(signature, `the signature of the ${kind} statement`);
     const message = enc.encode(PREFIXES[kind] + canonical(
       { ...statement, root: btoa(String.fromCharCode(...note.root)) }));
     const pub = hash32(signer.public_key, "the published public key");
     if (sig.length !== 64 || !(await ed25519(pub, sig, message)).ok) {
-      fail(kind === "home" ? "the platforms' list is not the one the publisher signed"
-                           : "the status snapshots are not the ones the publisher signed");
+      fail(REFUSED[kind]);
     }
   }
 
