@@ -555,3 +555,16 @@ class TestHostileHost:
         assert "ok" in cls
         assert f"checkpoint of {old_size} events at {old_time}" in text, text
         assert f"the checkpoint of {old_size} events" in page.inner_text("#now-line")
+
+    @pytest.mark.parametrize("source, target", [
+        ("platform/telegram.html", "platform/viber.html"),
+        ("order/kominfo-2017-07-14.html", "order/kominfo-2018-01-01.html"),
+        ("order/kominfo-2017-07-14.html", "request/kominfo-2017-07-14.html"),
+    ])
+    def test_a_page_copied_over_another_subjects_is_red(self, tab, site, source, target):
+        """F12: a green page copied to another subject's file name (or kind's directory)
+        is red: the page proves its own subject only."""
+        path = site / target
+        path.write_text((site / source).read_text())
+        assert "copied over another" in self.red(tab, path)
+        assert "Not shown" in tab.page.inner_text("main")

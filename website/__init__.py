@@ -13,8 +13,13 @@ What the browser proves (``static/verify.js``) before it shows anything: the che
 Ed25519 signature by the published key; each event's SHA-256 over the bytes shipped and its
 RFC 9162 inclusion proof; that the page carries every event of its platform (the
 checkpoint's platform index); that earlier publications' checkpoints are extended by this
-one (consistency proofs). What it only authenticates: the publisher's own statements (the
-snapshots, a platform's name, the home page's list), signed by the same key. What it does
+one (consistency proofs); that a page about a platform, order or request is that subject's
+own file (``platform/telegram.html``), so no page is copied over another's. What it only
+authenticates: the publisher's own statements (the snapshots, a platform's name, an order's
+or request's headline, the home page's list), signed by the same key and bound to the
+checkpoint's root. "Now" on every page is the checkpoint's signed time, shown with its tree
+size in the badge and in the "Now" line: an older signed page copied over a newer one still
+verifies, but says which publication it proves. What it does
 not check: the summary and timeline drawn by ``projections.report_html`` (``verify-proof``
 on the downloaded report does), and operators' signatures on events.
 

@@ -22,6 +22,24 @@
   };
   const SLUG = /^[a-z0-9][a-z0-9._-]{0,99}$/;
 
+  /* A page proves one subject: it must be that subject's file (platform/telegram.html),
+   * or a host could copy one platform's (or order's) green page over another's. */
+  function checkPlace(data) {
+    if (!["platform", "order", "request"].includes(data.page)) return;
+    if (typeof data.subject !== "string" || !SLUG.test(data.subject)) {
+      throw new BL.Failure("the page's subject is not a slug");
+    }
+    const parts = location.pathname.split("/");
+    let file; let dir;
+    try {
+      file = decodeURIComponent(parts[parts.length - 1]);
+      dir = decodeURIComponent(parts[parts.length - 2] || "");
+    } catch (_) { throw new BL.Failure("the page's address cannot be read"); }
+    if (file !== `${data.subject}.html` || dir !== data.page) {
+      throw new BL.Failure(`this page proves ${data.page} ${data.subject}, but it was opened ` +
+        `as ${dir}/${file} (a page copied over another's)`);
+    }
+  }
 
   /* The checkpoint's signed time, the one "now" the page may speak of. */
   function noteMs(note) {
@@ -100,6 +118,7 @@
         throw new BL.Failure(`the page is about ${data.subject} but proves the events of ` +
                              `${data.index && data.index.platform}`);
       }
+      checkPlace(data);
       const by = await BL.checkSignature(note, data.signer);
       const verified = [];
       for (const item of data.events) verified.push([item.n, await BL.checkEvent(item, note)]);
