@@ -117,6 +117,12 @@ def verify(obj: Context, against: str | None, public_key: str | None, fmt: str) 
     unknown_key, revoked_key, not_a_recorder, bad_signature, wrong_operator (recorded_by is
     not the signer). --format jsonl prints that object on one line; csv one row: ok,
     events, first_bad_position, reason, problems (how many).
+
+    \b
+    Examples:
+      blockledger verify
+      blockledger verify --against checkpoint-2017.txt --public-key auditor.pub
+      blockledger verify --json || alert   # exit 3 altered, 4 store unreachable
     """
     try:
         note = _read(against, "checkpoint") if against else None
@@ -173,6 +179,11 @@ def checkpoint(obj: Context, key: str | None, origin: str | None, output: str | 
 
     Auditors keep it outside the ledger and later run 'verify --against' it. A copy is
     kept in the ledger ('checkpoint --list') unless --no-keep.
+
+    \b
+    Examples:
+      blockledger --key alice.pem checkpoint -o checkpoint.txt
+      blockledger checkpoint --list
     """
     if list_:
         with obj.ledger() as ledger:

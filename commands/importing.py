@@ -33,6 +33,12 @@ def import_(obj: Context, file: Any, batch_commit: bool, batch_size: int) -> Non
     one transaction, committed at the end: a bad or refused line (named in the error)
     writes nothing. --batch-commit commits every batch instead: a failure keeps the batches
     before it, and a re-run skips what landed.
+
+    \b
+    Examples:
+      blockledger import examples/telegram-indonesia-2017.jsonl
+      blockledger export | blockledger --db copy.db import -
+      blockledger import big.jsonl --batch-commit       # keep what landed on failure
     """
     with obj.ledger(write=True) as ledger, progress(_size(file), "importing") as advance:
         done = import_facts(ledger, read_facts(file), operator=obj.operator,

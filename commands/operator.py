@@ -59,7 +59,14 @@ def _public_key(value: str) -> str:
 
 @click.group("operator")
 def operator_group() -> None:
-    """Who may record: add, list and revoke operators (events in the ledger)."""
+    """Who may record: add, list and revoke operators (events in the ledger).
+
+    \b
+    Examples:
+      blockledger operator keygen alice                 # alice.pem, alice.pub
+      blockledger --operator alice --key alice.pem operator add alice --public-key alice.pub
+      blockledger operator list
+    """
 
 
 event_options = [

@@ -17,6 +17,7 @@ from typing import IO, Any
 
 import click
 
+from commands.completion import references
 from commands.context import (
     Context,
     _views,
@@ -113,7 +114,8 @@ def reading(total: int, label: str) -> Iterator[Callable[[int], None]]:
 
 
 @click.command()
-@click.argument("platform", required=False)
+@click.argument("platform", required=False,
+                shell_complete=references("platform"))
 @as_of_option
 @as_known_at_option
 @click.option("--state", "states", multiple=True, metavar="STATE",
@@ -134,6 +136,14 @@ def status(obj: Context, platform: str | None, as_of: str | None, as_known_at: s
 
     --json prints the status object (a list of them without PLATFORM); --format csv one
     row per platform (columns: README).
+
+    \b
+    Examples:
+      blockledger status telegram                       # everything it knows, now
+      blockledger status telegram --as-of 2017-07-20    # what was in force that day
+      blockledger status telegram --as-known-at 2017-08-01T00:00:00+07:00
+      blockledger status --state blocked --sort since   # one row per platform
+      blockledger status telegram --json
     """
     from commands.context import _book
     from projections.status import all_status, platform_status, status_detail
@@ -248,7 +258,8 @@ def event_types(given: tuple[str, ...]) -> frozenset[str]:
 
 
 @click.command()
-@click.argument("subject", required=False)
+@click.argument("subject", required=False,
+                shell_complete=references("platform", "order", "request"))
 @as_of_option
 @as_known_at_option
 @click.option("--type", "types_", multiple=True, metavar="TYPE",
@@ -271,6 +282,13 @@ def history(obj: Context, subject: str | None, as_of: str | None, as_known_at: s
     --json prints {"subject", "as_of", "as_known_at", "events": [...]}, each event with both
     times, who recorded it, and corrected_by / retracted_by / disputed_by; --format jsonl
     one event a line; csv one row per event, as corrected (columns: README).
+
+    \b
+    Examples:
+      blockledger history telegram                      # the platform's events, in order
+      blockledger history kominfo-2017-07-14 --tz Asia/Jakarta
+      blockledger history --type blocked --type unblocked --since 2017-01-01
+      blockledger history --format jsonl > all.jsonl    # streamed
     """
     from commands.context import _book
     from projections.book import Book
@@ -376,15 +394,28 @@ def _counted(entries: Iterable[Any], advance: Callable[[int], None]) -> Iterator
 
 
 @click.command()
+@click.argument("type_name", metavar="[TYPE]", required=False,
+                shell_complete=lambda ctx, param, incomplete: [
+                    name for name in REGISTRY if name.startswith(incomplete)])
 @click.option("--markdown", is_flag=True, help="As a Markdown reference.")
 @format_options()
-def types(markdown: bool, fmt: str) -> None:
-    """The event vocabulary: every type, its subject and its data fields.
+def types(type_name: str | None, markdown: bool, fmt: str) -> None:
+    """The event vocabulary: every type (or TYPE alone, with an example), its subject and
+    its data fields.
 
     --format csv has one row per field: type, subject, creates, field, option, required,
     list, help.
+
+    \b
+    Examples:
+      blockledger types                 # every type
+      blockledger types blocked         # one, with a command line that records it
+      blockledger types --markdown      # the reference, as docs
     """
     from commands.record import _option_name
+    from domain.declaration import event_type
+
+    kinds = [event_type(type_name)] if type_name else list(REGISTRY.values())
 
     if fmt != "table":
         records = [{"type": kind.name, "subject": kind.subject, "creates": kind.creates,
@@ -392,7 +423,7 @@ def types(markdown: bool, fmt: str) -> None:
                     "fields": [{"name": name, "option": _option_name(name, spec),
                                 "required": spec.required, "list": spec.is_list,
                                 "help": spec.help} for name, spec in kind.fields()]}
-                   for kind in REGISTRY.values()]
+                   for kind in kinds]
         if fmt == "csv":
             from projections.formats import columns_of, write_csv
 
@@ -410,7 +441,7 @@ def types(markdown: bool, fmt: str) -> None:
         else:
             _json(records)
         return
-    for kind in REGISTRY.values():
+    for kind in kinds:
         lines = [f"## `{kind.name}` ({kind.subject}{', creates it' if kind.creates else ''})"
                  if markdown else f"{kind.name}  [{kind.subject}]", "", kind.help, ""]
         for name, spec in kind.fields():
@@ -418,7 +449,29 @@ def types(markdown: bool, fmt: str) -> None:
             need = "required" if spec.required else "optional"
             lines.append(f"- `{name}` ({option}, {need}): {spec.help}" if markdown
                          else f"  {name:14} {option:24} {need:9} {spec.help}")
+        if type_name:
+            lines += ["", "Example:", "  " + _example(kind)]
         click.echo("\n".join(lines) + "\n")
+
+
+def _example(kind: Any) -> str:
+    """A command line that records one event of ``kind``, its required fields filled with
+    placeholders."""
+    from commands.record import _option_name
+
+    words = ["blockledger", "record", kind.name, kind.subject.upper(), "--at", "2017-07-14",
+             "--source", "https://example.org/notice"]
+    for name, spec in kind.fields():
+        if not spec.required:
+            continue
+        option = _option_name(name, spec)
+        if spec.kind == "bool":
+            words.append(option)
+        elif spec.kind == "fields":
+            words += [option, "FIELD=VALUE"]
+        else:
+            words += [option, (spec.singular or name).upper()]
+    return " ".join(words)
 
 
 def register(group: click.Group) -> None:

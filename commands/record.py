@@ -27,6 +27,20 @@ def record() -> None:
     Data fields are options named after them (legal_basis -> --legal-basis); a list field is
     a repeated option in the singular (--target t.me --target web.telegram.org). --data
     gives the data as a JSON object instead.
+
+    \b
+    Examples:
+      blockledger record platform-registered telegram --at 2013-08-14 \\
+          --source https://telegram.org --name Telegram --target t.me
+      blockledger record email-sent telegram --at 2017-07-11 --source URL \\
+          --sender Kominfo --recipient Telegram --summary "takedown request"
+      blockledger record blocked kominfo-2017-07-14 --at 2017-07-14T11:00+07:00 \\
+          --source URL --platform telegram --authority Kominfo --target t.me \\
+          --reason "radical content"
+      blockledger record unblocked kominfo-2017-07-14 --at 2017-08-10 --source URL
+      blockledger record access-observed kominfo-2017-07-14 --at 2017-08-20 \\
+          --source URL --target t.me --not-accessible --network AS7713
+      blockledger types blocked                         # one type's options
     """
 
 

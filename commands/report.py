@@ -16,6 +16,7 @@ import click
 import orjson
 
 from commands.audit import _read
+from commands.completion import references
 from commands.context import Context, as_known_at_option, as_of_option, pass_context
 from commands.output import check_output, force_option, write_text, written
 from domain.errors import BadInput, IntegrityFailure
@@ -63,7 +64,7 @@ def _template_dir(value: str | None) -> str | None:
 
 
 @report.command("provenance")
-@click.argument("subject")
+@click.argument("subject", shell_complete=references("platform", "order", "request"))
 @click.option("--format", "fmt", type=click.Choice(["md", "html", "pdf", "json", "prov-json"]),
               default=None, help="md (the default), html, pdf (the html page printed by "
               "headless Chromium; needs -o FILE), json or prov-json.")
@@ -97,6 +98,14 @@ def provenance_report(obj: Context, subject: str, fmt: str, output: str | None,
     headless Chromium (exit 2, nothing written, without it); keep the html or json form
     beside it for verify-proof. Exit 3 when the ledger fails verification: the report is
     still written, and says FAILED first.
+
+    \b
+    Examples:
+      blockledger report provenance telegram            # Markdown on stdout
+      blockledger report provenance telegram --format html -o telegram.html --tz Asia/Jakarta
+      blockledger report provenance telegram --format pdf -o telegram.pdf
+      blockledger report provenance telegram --format json -o r.json
+      blockledger verify-proof r.json
     """
     from commands.context import parse_when
 

@@ -89,7 +89,9 @@ def test_the_readme_lists_every_environment_variable():
         used |= set(re.findall(r"BLOCKLEDGER_[A-Z_]+[A-Z]", path.read_text()))
     # Settings passed to the library under its prefix (ledger.storage), not read from
     # the shell:
-    internal = {"BLOCKLEDGER_APPLICATION_RECORDER_TOPIC", "BLOCKLEDGER_SQLITE_DBNAME"}
+    # and click's completion switch (_BLOCKLEDGER_COMPLETE, in the README's completion):
+    internal = {"BLOCKLEDGER_APPLICATION_RECORDER_TOPIC", "BLOCKLEDGER_SQLITE_DBNAME",
+                "BLOCKLEDGER_COMPLETE"}
     assert used - set(ENVIRONMENT) - internal == set()
 
 
@@ -226,3 +228,33 @@ def test_the_second_reviews_findings_stay_fixed(runner, ledger_2017, tmp_path):
     assert run(runner, ledger_2017, "--format", "csv", "export").stdout.startswith("position,")
     done = CliRunner().invoke(cli.cli, [])
     assert done.exit_code == 0 and done.output.startswith("Usage: ")
+
+
+def test_completion_offers_the_ledgers_references_and_the_event_types(ledger_2017):
+    from click.shell_completion import ShellComplete
+
+    complete = ShellComplete(cli.cli, {}, "blockledger", "_BLOCKLEDGER_COMPLETE")
+
+    def offered(args: list[str], incomplete: str) -> list[str]:
+        return [item.value for item in complete.get_completions(args, incomplete)]
+
+    assert offered(["--db", ledger_2017, "status"], "tel") == ["telegram"]
+    assert offered(["--db", ledger_2017, "history"], "kom") == ["kominfo-2017-07-14"]
+    assert offered(["--db", ledger_2017, "report", "provenance"], "telegram-") == [
+        "telegram-id-2017"]
+    assert offered(["types"], "unbl") == ["unblocked"]
+    assert "blocked" in offered(["record"], "bl")
+    assert offered(["--db", "/nonexistent/x.db", "status"], "t") == []
+
+
+def test_types_shows_one_type_with_an_example_that_records_it(runner, sqlite_path):
+    from click.testing import CliRunner
+
+    shown = CliRunner().invoke(cli.cli, ["types", "statement-issued"]).output
+    example = shown.split("Example:")[1].strip()
+    assert example.startswith("blockledger record statement-issued PLATFORM")
+    args = [{"PLATFORM": "telegram"}.get(word, word) for word in example.split()[1:]]
+    assert run(runner, sqlite_path, "record", "platform-registered", "telegram", "--at",
+               "2013-08-14", "--source", "s", "--name", "T", "--target", "t.me").exit_code == 0
+    done = run(runner, sqlite_path, *args)
+    assert done.exit_code == 0, done.output
