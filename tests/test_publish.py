@@ -225,3 +225,32 @@ class TestDaily:
                     at("2026-12-06T11:00:00"), at("2026-12-06T20:00:00")]
         assert daily(instants, now) == [at("2017-07-14T09:00:00"), at("2017-07-17T00:00:00"),
                                         at("2026-12-06T11:00:00"), at("2026-12-06T20:00:00")]
+
+
+def test_a_write_while_publishing_stays_out_of_the_signed_statuses(runner, case, tmp_path,
+                                                                  monkeypatch):
+    """An event recorded after the checkpoint is taken, while publish runs, must not
+    slip into the statuses signed as the checkpoint's (the folds read only its tree)."""
+    import uuid
+
+    from domain.fact import Fact
+    from website import gather
+
+    made = gather.checkpoint_note
+
+    def then_a_write(ledger, **kwargs):
+        note = made(ledger, **kwargs)
+        late = Fact.from_json({
+            "id": str(uuid.uuid4()), "type": "blocked", "subject": "late-order",
+            "occurred_at": "2017-09-01", "sources": [{"title": "s"}],
+            "data": {"platform": "telegram", "authority": "Late", "reasons": ["r"],
+                     "targets": ["t.me"]}})
+        ledger.record([late], operator="someone")
+        return note
+
+    monkeypatch.setattr(gather, "checkpoint_note", then_a_write)
+    out = tmp_path / "site"
+    result = publish(runner, case, out)
+    assert result.exit_code == 0, result.output
+    page = (out / "platform" / "telegram.html").read_text(encoding="utf-8")
+    assert "late-order" not in page and "Late" not in page

@@ -66,22 +66,23 @@ def shipped(event: dict[str, Any]) -> dict[str, Any]:
 
 
 def _tree(ledger: Any, origin: str, key: Ed25519PrivateKey, key_name: str, keep: bool
-          ) -> tuple[str, Checkpoint, list[bytes]]:
+          ) -> tuple[str, Checkpoint, list[bytes], set[int]]:
     """A fresh signed checkpoint of the ledger and the leaves it covers; kept in the ledger
     with its platform index (``keep``), the reports then read only their own events."""
     note = checkpoint_note(ledger, origin=origin, private_key=key, key_name=key_name,
                            keep=keep)
     checkpoint = Checkpoint.parse(note)[0]
     leaves: list[bytes] = []
+    positions: list[int] = []
     try:
-        walk(ledger, leaves=leaves)
+        walk(ledger, leaves=leaves, on_leaf=lambda position, _: positions.append(position))
     except Broken as broken:
         raise IntegrityFailure(f"the ledger does not verify at position {broken.position}: "
                                f"{broken.reason}") from None
     leaves = leaves[: checkpoint.tree_size]
     if MerkleTree(leaves).root() != checkpoint.root_hash:
         raise IntegrityFailure("the ledger changed while it was published: publish again")
-    return note, checkpoint, leaves
+    return note, checkpoint, leaves, set(positions[: checkpoint.tree_size])
 
 
 def _platform(ledger: Any, book: Book, ref: str, note: str, now: datetime) -> dict[str, Any]:
@@ -121,12 +122,14 @@ def gather(ledger: Any, *, origin: str, key: Ed25519PrivateKey,
     """The publication of ``ledger`` now, its checkpoint signed with ``key`` as
     ``key_name`` (default: the origin), and kept in the ledger with ``keep``."""
     name = key_name or origin
-    note, checkpoint, leaves = _tree(ledger, origin, key, name, keep)
+    note, checkpoint, leaves, covered = _tree(ledger, origin, key, name, keep)
     # "Now" is the signed checkpoint's time, never the publisher's clock a moment later:
     # the browser knows only the note's time (signed), so the status it shows as "now" must
     # be the one at that instant, and no unsigned date may choose it.
     now = datetime.strptime(checkpoint.time[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
-    book = Book(ledger.entries())
+    # Only the events the checkpoint covers: a write landing while this runs must not
+    # slip into statuses signed as the checkpoint's.
+    book = Book(entry for entry in ledger.entries() if entry.position in covered)
     platforms = {ref: _platform(ledger, book, ref, note, now) for ref in book.refs("platform")
                  if book.state("platform", ref, now) is not None}
     subjects = {ref: _subject(book, kind, ref, now, platforms)
