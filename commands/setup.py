@@ -28,13 +28,25 @@ def init(obj: Context) -> None:
 
 
 @click.command()
+@click.option("--case", "case_name", default="telegram-indonesia-2017", show_default=True,
+              type=click.Choice(["telegram-indonesia-2017", "turkey-wikipedia-2017"]),
+              help="The bundled case to load (examples/CASE.jsonl).")
 @pass_context
-def demo(obj: Context) -> None:
-    """Load the bundled 2017 Telegram case into a fresh ledger and show it."""
-    from projections.demo import run_demo
+def demo(obj: Context, case_name: str) -> None:
+    """Load a bundled case (the 2017 Telegram case by default) into a fresh ledger and show
+    it: its status on key dates, and its history.
+
+    \b
+    Examples:
+      blockledger demo
+      blockledger demo --case turkey-wikipedia-2017
+      blockledger --db case.db demo                 # keep the ledger to explore it
+    """
+    from projections.demo import CASES, run_demo
     from projections.terminal import Screen, zone
 
-    example = resources.files("examples") / "telegram-indonesia-2017.jsonl"
+    case = CASES[case_name]
+    example = resources.files("examples") / f"{case_name}.jsonl"
     keep = obj.db is not None or "BLOCKLEDGER_DB" in os.environ
     with resources.as_file(example) as path, tempfile.TemporaryDirectory() as tmp:
         if not keep:
@@ -51,10 +63,11 @@ def demo(obj: Context) -> None:
             more = ledger.record(later, operator=obj.operator)
             outcome = Outcome(recorded=outcome.recorded + more.recorded,
                               skipped=outcome.skipped + more.skipped)
-            # The case's own zone (WIB), unless the user chose one.
-            zone_of_case = zone(os.environ.get("BLOCKLEDGER_TZ") or "Asia/Jakarta")
+            # The case's own zone (WIB for the 2017 case), unless the user chose one.
+            zone_of_case = zone(obj.tz or os.environ.get("BLOCKLEDGER_TZ") or case.zone)
             run_demo(ledger, outcome, Screen(tz=zone_of_case),
-                     where=str(obj.target) if keep else None, learned_at=learned_at)
+                     where=str(obj.target) if keep else None, learned_at=learned_at,
+                     case=case)
 
 
 

@@ -1,9 +1,11 @@
-"""The demo: the 2017 Telegram case, its status on key dates and its history."""
+"""The demo: a bundled case (the 2017 Telegram case by default), its status on key dates
+and its history."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
+from attrs import frozen
 from rich.rule import Rule
 from rich.text import Text
 
@@ -27,6 +29,30 @@ KEY_DATES = (
 BEFORE_BLOCK = "2017-07-14T10:00:00+07:00"
 
 
+@frozen
+class Case:
+    """A bundled case (``examples/NAME.jsonl``) and what the demo shows of it."""
+
+    title: str
+    platform: str
+    zone: str
+    key_dates: tuple[tuple[str, str], ...]
+    #: Whether the case holds the correction the demo's two-time-axes question is about.
+    bitemporal: bool = False
+
+
+CASES = {
+    "telegram-indonesia-2017": Case("Indonesia blocks Telegram's web service, 2017",
+                                    "telegram", "Asia/Jakarta", KEY_DATES, bitemporal=True),
+    "turkey-wikipedia-2017": Case(
+        "Turkey blocks Wikipedia, 2017-2020", "wikipedia", "Europe/Istanbul",
+        (("2017-04-28", "the day before the block"),
+         ("2017-05-15", "two weeks into the block of every language edition"),
+         ("2019-12-31", "the Constitutional Court has ruled; the ruling is not yet published"),
+         ("2020-01-16", "the day after the ruling took effect, on its publication"))),
+}
+
+
 def _rule(screen: Screen, title: str) -> Rule | Text:
     """A heading rule across the screen; piped with no width, a short one (not one as long
     as the console's unbounded width)."""
@@ -34,24 +60,29 @@ def _rule(screen: Screen, title: str) -> Rule | Text:
 
 
 def run_demo(ledger: Ledger, outcome: Outcome, screen: Screen, *, where: str | None,
-             learned_at: datetime) -> None:
+             learned_at: datetime, case: Case = CASES["telegram-indonesia-2017"]) -> None:
     """Print what the bundled case shows: status on key dates, one bitemporal question,
     then the whole history. ``learned_at`` separates what the ledger learned first from the
     corrections and disputes it recorded afterwards."""
     book = Book(ledger.entries())
     out = screen.console()
-    out.print(_rule(screen, "blockledger demo: Indonesia blocks Telegram's web service, 2017"))
+    out.print(_rule(screen, f"blockledger demo: {case.title}"))
     out.print(f"Loaded {len(outcome.recorded)} events"
               + (f" ({len(outcome.skipped)} already there)" if outcome.skipped else "")
               + (f" into {where}" if where else " into a temporary ledger")
               + f"; times are shown in {zone_name(screen.tz)} (BLOCKLEDGER_TZ sets another "
               "zone).\n")
-    for day, why in KEY_DATES:
+    ref = case.platform
+    for day, why in case.key_dates:
         out.print(Text.assemble((f"As of {day}", "bold"), f" ({why}):"))
         as_of = When.parse(day, end_of_day=True)
-        out.print(platform_text(platform_status(book, "telegram", as_of=as_of),
-                                status_detail(book, "telegram", as_of=as_of), screen))
+        out.print(platform_text(platform_status(book, ref, as_of=as_of),
+                                status_detail(book, ref, as_of=as_of), screen))
         out.print()
+    if not case.bitemporal:
+        out.print(_rule(screen, f"history of {ref}, by the date things happened"))
+        HistoryTable(screen).write(history(book, ref))
+        return
     out.print(_rule(screen, "two time axes: what the ledger said before a correction"))
     out.print("The block was first recorded with its day only, then corrected to 11:00 WIB.")
     earlier = Book(ledger.entries(), as_known_at=learned_at)

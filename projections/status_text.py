@@ -118,6 +118,12 @@ def _order(order: dict[str, Any], periods: dict[str, Any] | None, tz: Any) -> li
         until = f" until {tz(step['until'])}" if step.get("until") else ""
         out.append(indented(Text(clean(f"{step['what']} {tz(step['at'])}{until}: {targets}"),
                                  style="yellow" if until else ""), 4))
+    for ruling in order.get("pending_rulings", ()):
+        # Given, not yet in effect (it takes effect on publication, say): shown, pending.
+        out.append(indented(Text(clean(
+            f"pending: {ruling['court']} ruled {ruling['outcome']} on "
+            f"{tz(ruling['given'])}, in effect from {tz(ruling['effective_at'])}"),
+            style="yellow"), 4))
     return out
 
 
