@@ -418,7 +418,8 @@ def types(type_name: str | None, markdown: bool, fmt: str) -> None:
     kinds = [event_type(type_name)] if type_name else list(REGISTRY.values())
 
     if fmt != "table":
-        records = [{"type": kind.name, "subject": kind.subject, "creates": kind.creates,
+        records = [{"type": kind.name, "subject": kind.subject,
+                    "subjects": list(kind.subjects), "creates": kind.creates,
                     "help": kind.help,
                     "fields": [{"name": name, "option": _option_name(name, spec),
                                 "required": spec.required, "list": spec.is_list,
@@ -442,8 +443,9 @@ def types(type_name: str | None, markdown: bool, fmt: str) -> None:
             _json(records)
         return
     for kind in kinds:
-        lines = [f"## `{kind.name}` ({kind.subject}{', creates it' if kind.creates else ''})"
-                 if markdown else f"{kind.name}  [{kind.subject}]", "", kind.help, ""]
+        about = " or ".join(kind.subjects)  # access-observed: an order or a platform
+        lines = [f"## `{kind.name}` ({about}{', creates it' if kind.creates else ''})"
+                 if markdown else f"{kind.name}  [{about}]", "", kind.help, ""]
         for name, spec in kind.fields():
             option = _option_name(name, spec) + (" (repeatable)" if spec.is_list else "")
             need = "required" if spec.required else "optional"

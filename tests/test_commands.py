@@ -258,3 +258,13 @@ def test_types_shows_one_type_with_an_example_that_records_it(runner, sqlite_pat
                "2013-08-14", "--source", "s", "--name", "T", "--target", "t.me").exit_code == 0
     done = run(runner, sqlite_path, *args)
     assert done.exit_code == 0, done.output
+
+
+def test_types_names_every_kind_of_subject_a_type_may_be_about():
+    from click.testing import CliRunner
+
+    shown = CliRunner().invoke(cli.cli, ["types", "access-observed"]).output
+    assert shown.startswith("access-observed  [order or platform]")
+    listed = json.loads(CliRunner().invoke(cli.cli, ["types", "--json"]).output)
+    observed = next(t for t in listed if t["type"] == "access-observed")
+    assert observed["subject"] == "order" and observed["subjects"] == ["order", "platform"]
