@@ -48,43 +48,37 @@ LAZY: dict[str, str] = {
 }
 
 
-#: Options accepted before the command and after it: (flags, Context attribute, envvar,
-#: help). After the command they apply to that command, and win over the same option
-#: before it; a command that has an option of the same name keeps its own.
+#: Options accepted after the command too: (flag, Context attribute, help). There they
+#: win over the same option before it; a command that has an option of that name keeps
+#: its own. --tz, --format and --json are taken before the command only, and after it
+#: by the commands that have them (a command without them refuses them rather than
+#: ignoring them).
 SHARED = [
-    (("--db",), "db", "BLOCKLEDGER_DB", "SQLite file (default ./blockledger.db) or "
-     "postgresql://user@host:port/dbname."),
-    (("--operator",), "_operator", "BLOCKLEDGER_OPERATOR", "Who records (default: your login "
-     "name)."),
-    (("--key",), "key", "BLOCKLEDGER_SIGNING_KEY", "Your Ed25519 private key (PEM), which "
-     "signs what you record once the ledger has operators."),
-    (("--tz",), "tz", "BLOCKLEDGER_TZ", "Show times in this IANA zone (default UTC)."),
-    (("--format",), "fmt", None, "Output format of the command (table, json, jsonl, csv, ...; "
-     "each command lists its own)."),
+    ("--db", "db", "SQLite file (default ./blockledger.db) or postgresql://user@host:port/"
+     "dbname."),
+    ("--operator", "_operator", "Who records (default: your login name)."),
+    ("--key", "key", "Your Ed25519 private key (PEM), which signs what you record once the "
+     "ledger has operators."),
 ]
 
 
-def _shared_option(flags: tuple[str, ...], attr: str, envvar: str | None,
-                   text: str) -> click.Option:
+def _shared_option(flag: str, attr: str, text: str) -> click.Option:
     def keep(ctx: click.Context, _param: click.Parameter, value: Any) -> Any:
         obj = ctx.find_object(Context)
         if obj is not None and value is not None:
             setattr(obj, attr, value)
         return value
 
-    return click.Option(list(flags), metavar=attr.strip("_").upper(), expose_value=False,
-                        callback=keep, help=text + " As before the command.",
-                        hidden=True)
+    return click.Option([flag], metavar=attr.strip("_").upper(), expose_value=False,
+                        callback=keep, help=text + " As before the command.", hidden=True)
 
 
 def _accept_shared(command: click.Command) -> None:
     """Let ``command`` (and its subcommands) take the shared options after its name."""
     taken = {opt for param in command.params for opt in getattr(param, "opts", ())}
-    for flags, attr, envvar, text in SHARED:
-        # --tz and --format after a command are that command's own options, where it has
-        # them; a command without them would take and ignore them, so it refuses them.
-        if not taken & set(flags) and attr not in ("tz", "fmt"):
-            command.params.append(_shared_option(flags, attr, envvar, text))
+    for flag, attr, text in SHARED:
+        if flag not in taken:
+            command.params.append(_shared_option(flag, attr, text))
     for sub in getattr(command, "commands", {}).values():
         _accept_shared(sub)
 

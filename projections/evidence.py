@@ -74,7 +74,10 @@ def gather(ledger: Any, subject: str, checkpoint: Checkpoint, note: str, kept: l
     the one kept in the ledger."""
     size = checkpoint.tree_size
     index = links = None
-    if index_cache.kept_size(ledger) == size:
+    # The kept index is taken on trust only for a note given by the caller or signed by
+    # an operator; an unsigned kept note goes straight to the fold, without reading the
+    # chain's hashes twice.
+    if index_cache.kept_size(ledger) == size and (given or Checkpoint.parse(note)[1]):
         links = _links(ledger, size)
         if given or _signed_by_an_operator(ledger, note, *links[:2]):
             index = _kept_index(ledger, checkpoint, subject)

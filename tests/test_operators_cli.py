@@ -6,10 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from cli import cli
+from tests.clitools import key_pair
 
 SRC = ["--source", "https://example.org/notice"]
 
@@ -17,17 +16,7 @@ SRC = ["--source", "https://example.org/notice"]
 @pytest.fixture
 def pems(tmp_path: Path) -> dict[str, tuple[str, str]]:
     """``name -> (private PEM path, public PEM path)`` for alice, bob and carol."""
-    out = {}
-    for name in ("alice", "bob", "carol"):
-        key = Ed25519PrivateKey.generate()
-        private, public = tmp_path / f"{name}.pem", tmp_path / f"{name}.pub"
-        private.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                              serialization.PrivateFormat.PKCS8,
-                                              serialization.NoEncryption()))
-        public.write_bytes(key.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
-        out[name] = (str(private), str(public))
-    return out
+    return {name: key_pair(tmp_path, name) for name in ("alice", "bob", "carol")}
 
 
 def run(runner, db, *args, key=None, operator="alice"):
