@@ -15,6 +15,8 @@ ENVIRONMENT: dict[str, tuple[str, str]] = {
     "BLOCKLEDGER_CIPHER_KEY": ("", "the AES-256 key that encrypts the ledger at rest "
                                    "(blockledger key new-cipher makes one; "
                                    "docs/encryption.md)"),
+    "BLOCKLEDGER_JURISDICTION": ("--jurisdiction", "init: the ledger's default jurisdiction "
+                                                   "(ISO 3166-1 alpha-2 or 3166-2)"),
     "BLOCKLEDGER_ORIGIN": ("--origin", "the origin line of the checkpoints written"),
     "BLOCKLEDGER_BUSY_TIMEOUT": ("", "seconds a SQLite writer waits for another (default "
                                      "30)"),

@@ -123,6 +123,9 @@ def reading(total: int, label: str) -> Iterator[Callable[[int], None]]:
               help="Only platforms in this state: blocked, partially-blocked or "
               "accessible (repeatable; without PLATFORM).")
 @click.option("--authority", metavar="NAME", help="Only platforms with an order by NAME.")
+@click.option("--jurisdiction", metavar="CC", help="The answer for one state (ISO 3166-1 "
+              "alpha-2, or an ISO 3166-2 subdivision): its orders and observations only; a "
+              "subdivision's orders count in its country's, flagged regional.")
 @click.option("--sort", type=click.Choice(["platform", "state", "since", "blocked"]),
               default="platform", show_default=True, help="Order of the platforms.")
 @click.option("--limit", type=click.IntRange(min=1), metavar="N", help="At most N platforms.")
@@ -130,8 +133,8 @@ def reading(total: int, label: str) -> Iterator[Callable[[int], None]]:
 @format_options()
 @pass_context
 def status(obj: Context, platform: str | None, as_of: str | None, as_known_at: str | None,
-           states: tuple[str, ...], authority: str | None, sort: str, limit: int | None,
-           tz: str | None, fmt: str) -> None:
+           states: tuple[str, ...], authority: str | None, jurisdiction: str | None,
+           sort: str, limit: int | None, tz: str | None, fmt: str) -> None:
     """The status of PLATFORM, in full, or one row per platform, at a valid time.
 
     --json prints the status object (a list of them without PLATFORM); --format csv one
@@ -144,22 +147,27 @@ def status(obj: Context, platform: str | None, as_of: str | None, as_known_at: s
       blockledger status telegram --as-known-at 2017-08-01T00:00:00+07:00
       blockledger status --state blocked --sort since   # one row per platform
       blockledger status telegram --json
+      blockledger status telegram --jurisdiction BR     # one state's answer
     """
     from commands.context import _book
     from projections.status import all_status, platform_status, status_detail
 
     t, k = parse_when(as_of, "as-of"), parse_when(as_known_at, "as-known-at")
+    if jurisdiction is not None:
+        jurisdiction = check_jurisdiction(jurisdiction)
     out = screen(tz)  # the zone is checked whatever the format
     if platform is not None and (states or authority or limit):
         raise BadInput("--state, --authority and --limit select platforms: give no PLATFORM",
                        field="platform")
     with _views(obj) as (ledger, views):
-        kept = views.current_status(platform) if views and not (t or k) else None
+        kept = views.current_status(platform) if views and not (
+            t or k or jurisdiction) else None
         if platform is not None:
             book = _book(ledger, views, k, platform=platform) if not kept or fmt in (
                 "table", "csv") else None
             result = kept[0] if kept else platform_status(book, platform, as_of=t,
-                                                         as_known_at=k)
+                                                         as_known_at=k,
+                                                         jurisdiction=jurisdiction)
             if fmt == "json":
                 _json(result)
                 return
@@ -185,12 +193,13 @@ def status(obj: Context, platform: str | None, as_of: str | None, as_known_at: s
             if sort == "since":
                 found = list(enrich(found))
         elif views is not None:
-            found = select(folded(views, as_of=t, as_known_at=k), states=states,
-                           authority=authority)
+            found = select(folded(views, as_of=t, as_known_at=k, jurisdiction=jurisdiction),
+                           states=states, authority=authority)
             enrich = None
         else:  # no views (a read-only connection): one book of the whole ledger
-            found = select(all_status(whole, as_of=t, as_known_at=k), states=states,
-                           authority=authority)
+            found = select(all_status(whole, as_of=t, as_known_at=k,
+                                      jurisdiction=jurisdiction),
+                           states=states, authority=authority)
             enrich = functools.partial(detailed, views=None, book=whole, as_of=t,
                                        as_known_at=k)
             if sort == "since":
@@ -213,6 +222,13 @@ def status(obj: Context, platform: str | None, as_of: str | None, as_known_at: s
 
         if not summary_table(out, rows):
             out.line("no platforms" + (" match" if states or authority else " registered"))
+
+
+def check_jurisdiction(value: str) -> str:
+    """A ``--jurisdiction`` value, checked as the vocabulary checks the field."""
+    from domain.declaration import FieldSpec
+
+    return FieldSpec(kind="jurisdiction", help="").parse(value, "jurisdiction")
 
 
 def _json(value: Any) -> None:
@@ -269,13 +285,17 @@ def event_types(given: tuple[str, ...]) -> frozenset[str]:
               "of that day).")
 @click.option("--operator", "recorded_by", metavar="NAME",
               help="Only events recorded by NAME.")
+@click.option("--jurisdiction", metavar="CC", help="Only one state's part: the platforms' "
+              "own events, the orders that bind CC (and their requests), observations "
+              "made there.")
 @click.option("--limit", type=click.IntRange(min=1), metavar="N", help="At most N events.")
 @tz_option
 @format_options()
 @pass_context
 def history(obj: Context, subject: str | None, as_of: str | None, as_known_at: str | None,
             types_: tuple[str, ...], since: str | None, until: str | None,
-            recorded_by: str | None, limit: int | None, tz: str | None, fmt: str) -> None:
+            recorded_by: str | None, jurisdiction: str | None, limit: int | None,
+            tz: str | None, fmt: str) -> None:
     """The events about SUBJECT (a platform brings its orders and requests), by valid time;
     without SUBJECT the whole ledger, platform by platform, streamed as it is read.
 
@@ -289,6 +309,7 @@ def history(obj: Context, subject: str | None, as_of: str | None, as_known_at: s
       blockledger history kominfo-2017-07-14 --tz Asia/Jakarta
       blockledger history --type blocked --type unblocked --since 2017-01-01
       blockledger history --format jsonl > all.jsonl    # streamed
+      blockledger history telegram --jurisdiction RU    # one state's part
     """
     from commands.context import _book
     from projections.book import Book
@@ -304,7 +325,9 @@ def history(obj: Context, subject: str | None, as_of: str | None, as_known_at: s
     with _views(obj) as (ledger, views), reading(
             ledger.recorder.max_notification_id() or 0 if subject is None else 0,
             "reading the history") as advance:
-        if subject is None and views is not None:
+        if jurisdiction is not None:
+            jurisdiction = check_jurisdiction(jurisdiction)
+        if subject is None and views is not None and jurisdiction is None:
             found: Iterable[dict[str, Any]] = ledger_rows(views, as_of=t, as_known_at=known,
                                                          keep=keep, read=advance)
         else:
@@ -317,7 +340,16 @@ def history(obj: Context, subject: str | None, as_of: str | None, as_known_at: s
                            for e in views.entries(subject=(kind, subject))]
                 entries.sort(key=lambda e: e.position)
                 book = Book(entries, as_known_at=known)
-            found = rows(book, lines(book, subject, as_of=t), keep)
+            if jurisdiction is None:
+                found = rows(book, lines(book, subject, as_of=t), keep)
+            else:
+                from projections.history import subject_keys
+                from projections.jurisdictional import jurisdiction_keys
+
+                keys, elsewhere = jurisdiction_keys(book, subject_keys(book, subject),
+                                                    jurisdiction)
+                found = rows(book, [line for line in lines(book, as_of=t, subjects=keys)
+                                    if line.original.id not in elsewhere], keep)
         if limit:
             found = itertools.islice(found, limit)
         if fmt == "table":
@@ -420,7 +452,7 @@ def types(type_name: str | None, markdown: bool, fmt: str) -> None:
     if fmt != "table":
         records = [{"type": kind.name, "subject": kind.subject,
                     "subjects": list(kind.subjects), "creates": kind.creates,
-                    "help": kind.help,
+                    "help": kind.help, "either": list(kind.either or []),
                     "fields": [{"name": name, "option": _option_name(name, spec),
                                 "required": spec.required, "list": spec.is_list,
                                 "help": spec.help} for name, spec in kind.fields()]}
@@ -446,11 +478,16 @@ def types(type_name: str | None, markdown: bool, fmt: str) -> None:
         about = " or ".join(kind.subjects)  # access-observed: an order or a platform
         lines = [f"## `{kind.name}` ({about}{', creates it' if kind.creates else ''})"
                  if markdown else f"{kind.name}  [{about}]", "", kind.help, ""]
+        either = kind.either or ()
         for name, spec in kind.fields():
-            option = _option_name(name, spec) + (" (repeatable)" if spec.is_list else "")
-            need = "required" if spec.required else "optional"
+            option = _option_name(name, spec) + (" (repeatable)" if spec.is_list
+                                                 or name in either else "")
+            need = "one of" if name in either else "required" if spec.required else "optional"
             lines.append(f"- `{name}` ({option}, {need}): {spec.help}" if markdown
                          else f"  {name:14} {option:24} {need:9} {spec.help}")
+        if either:
+            lines += ["", f"Exactly one of {' and '.join(either)}: --{either[0].replace('_', '-')}"
+                      f" once gives {either[0]}, repeated gives {either[1]}."]
         if type_name:
             lines += ["", "Example:", "  " + _example(kind)]
         click.echo("\n".join(lines) + "\n")
@@ -464,7 +501,7 @@ def _example(kind: Any) -> str:
     words = ["blockledger", "record", kind.name, kind.subject.upper(), "--at", "2017-07-14",
              "--source", "https://example.org/notice"]
     for name, spec in kind.fields():
-        if not spec.required:
+        if not spec.required and name != (kind.either or ("",))[0]:
             continue
         option = _option_name(name, spec)
         if spec.kind == "bool":

@@ -74,9 +74,15 @@ def _record_command(kind: EventType) -> click.Command:
         click.Option(["--id", "event_id"], metavar="UUID", help="The event's id (default: new)."),
         click.Option(["--data"], metavar="JSON", help="The data fields as one JSON object."),
     ]
+    single, plural = kind.either or (None, None)
     for name, spec in kind.fields():
         decl = _option_name(name, spec)
-        if spec.kind == "fields":
+        if name == plural:
+            continue  # given as the repeated option of ``single``
+        if name == single:
+            params.append(click.Option([decl, name], multiple=True, metavar="VALUE...",
+                                       help=spec.help + " (repeat for several)"))
+        elif spec.kind == "fields":
             params.append(click.Option([decl, name], multiple=True, metavar="FIELD=VALUE",
                                        help=spec.help.split(" (")[0] + ": repeat FIELD=VALUE "
                                        "(VALUE as JSON where it parses, else as text)"))
@@ -150,6 +156,13 @@ def _fact_from_options(kind: EventType, subject: str, occurred_at: str | None,
         raise BadInput("--at WHEN is required (when it happened)", field="occurred_at")
     raw: dict[str, Any] = {} if data is None else _json_object(data, "data")
     specs = dict(kind.fields())
+    if kind.either is not None:  # one --platform: platform; several: platforms
+        single, plural = kind.either
+        given = fields.pop(single, ()) or ()
+        if len(given) > 1:
+            fields[plural] = tuple(given)
+        elif given:
+            fields[single] = given[0]
     for name, value in fields.items():
         if value is None or value == ():
             continue

@@ -104,6 +104,9 @@ def corrected(target: Fact, correction: Fact, *, stored: bool = False) -> Fact:
                            f"(it has: {allowed})", field="data.set")
     if data:
         envelope["data"] = attrs.evolve(target.data, **data)
+        declared = REGISTRY[target.type]
+        if declared.either is not None and not stored:  # platform -> platforms, say
+            declared.check_either(attrs.asdict(envelope["data"], recurse=False), "data.set")
     return target.evolve(**envelope)
 
 

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+import domain.jurisdictions  # noqa: F401  (registers the ledger kind's rules)
 from domain.amendments import check_target, corrected, effective, is_amendment
 from domain.concerns import platforms_named
 from domain.errors import RuleBroken, SubjectNotFound
@@ -241,25 +242,32 @@ def check_references(fact: Fact, find: Callable[[str, str], Any],
                              f"{fact.subject}")
     if not hasattr(data, "platform"):
         return
-    platform = find("platform", data.platform)
-    if platform is None:
-        raise SubjectNotFound(f"refused: platform {data.platform} is not registered; "
-                              "record its platform-registered first")
+    names = (data.platform,) if data.platform else tuple(getattr(data, "platforms", ()))
+    platforms = {}
+    for name in names:
+        platform = find("platform", name)
+        if platform is None:
+            raise SubjectNotFound(f"refused: platform {name} is not registered; "
+                                  "record its platform-registered first")
+        platforms[name] = platform
     for ref in getattr(data, "orders", ()):
         order = find("order", ref)
         if order is None:
             raise SubjectNotFound(f"refused: order {ref} does not exist")
-        if order.state().platform != data.platform:
+        if data.platform not in order.state().platforms:
             raise SubjectNotFound(f"refused: order {ref} concerns platform "
-                                  f"{order.state().platform}, not {data.platform}")
+                                  f"{', '.join(order.state().platforms)}, not {data.platform}")
     if fact.type == "blocked":
-        held = checked_state(platform, fact).targets  # type: ignore[attr-defined]
+        held = set().union(*(checked_state(p, fact).targets  # type: ignore[attr-defined]
+                             for p in platforms.values()))
         missing = [t for t in data.targets if t not in held]
         if missing:
+            which = f"platform {names[0]}" if len(names) == 1 else \
+                f"any of its platforms ({', '.join(names)})"
+            first = names[0] if len(names) == 1 else "its platform"
             raise RuleBroken(f"refused: target {missing[0]} of order {fact.subject} is not a "
-                             f"target of platform {data.platform} at {fact.occurred_at}; "
-                             f"if it is one, record targets-added for {data.platform} "
-                             "first")
+                             f"target of {which} at {fact.occurred_at}; "
+                             f"if it is one, record targets-added for {first} first")
 
 
 def holder_of_target(fact: Fact, found: Sequence[Any]) -> Any:

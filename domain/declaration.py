@@ -7,6 +7,7 @@ command-line options (``cli``) and the reference docs (``blockledger types``).
 
 from __future__ import annotations
 
+import inspect
 import re
 import uuid
 from collections.abc import Callable
@@ -269,9 +270,9 @@ def moment(help: str, *, required: bool = False) -> Any:
     return _field("time", help, required=required)
 
 
-def jurisdiction(help: str) -> Any:
-    """A state's code: ISO 3166-1 alpha-2, or an ISO 3166-2 subdivision (optional)."""
-    return _field("jurisdiction", help, required=False)
+def jurisdiction(help: str, *, required: bool = False) -> Any:
+    """A state's code: ISO 3166-1 alpha-2, or an ISO 3166-2 subdivision."""
+    return _field("jurisdiction", help, required=required)
 
 
 def money(help: str, *, required: bool = True) -> Any:
@@ -310,6 +311,10 @@ class EventType:
     help: str
     describe: Callable[[Any], str]
     also: tuple[str, ...] = ()  # other kinds of subject it may be about (see ``about``)
+    #: ``(single, plural)``: two optional fields of which exactly one is given, one value
+    #: or a list of them (an order's ``platform`` or ``platforms``); on the command line
+    #: one repeatable option named after ``single``.
+    either: tuple[str, str] | None = None
 
     @property
     def subjects(self) -> tuple[str, ...]:
@@ -362,7 +367,18 @@ class EventType:
                     raise BadInput(f"{self.name} requires it", field=f"{prefix}.{name}")
                 continue
             values[name] = check(value)
+        if self.either is not None:
+            self.check_either(values, prefix)
         return self.payload(**values)
+
+    def check_either(self, values: dict[str, Any], prefix: str = "data") -> None:
+        """``BadInput`` unless exactly one of the ``either`` pair is given in ``values``."""
+        single, plural = self.either  # type: ignore[misc]
+        given = [name for name in (single, plural) if values.get(name) not in (None, (), [])]
+        if len(given) != 1:
+            what = "both" if given else "neither"
+            raise BadInput(f"{self.name} takes exactly one of {single} and {plural}; "
+                           f"{what} given", field=f"{prefix}.{single}")
 
     def _checkers(self, prefix: str) -> tuple[tuple[str, bool, bool, Callable], ...]:
         """Per data field: its name, whether it is required, whether it is an optional list
@@ -446,15 +462,16 @@ _WRITERS: dict[str, tuple[tuple[str, bool, Callable | None], ...]] = {}
 
 def declare(name: str, *, subject: str, creates: bool = False,
             describe: Callable[[Any], str],
-            also: tuple[str, ...] = ()) -> Callable[[type], type]:
+            also: tuple[str, ...] = (),
+            either: tuple[str, str] | None = None) -> Callable[[type], type]:
     """Class decorator: make ``cls`` a frozen attrs class and register it as event ``name``
     (about a ``subject``, or about one of ``subject`` and ``also``: ``EventType.about``)."""
 
     def register(cls: type) -> type:
         payload = frozen(kw_only=True)(cls)
         REGISTRY[name] = EventType(name=name, subject=subject, creates=creates,
-                                   payload=payload, help=(cls.__doc__ or "").strip(),
-                                   describe=describe, also=also)
+                                   payload=payload, help=inspect.cleandoc(cls.__doc__ or ""),
+                                   describe=describe, also=also, either=either)
         payload.event_type = name  # type: ignore[attr-defined]
         return payload
 

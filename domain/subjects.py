@@ -15,6 +15,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, ProgrammingError
 
+import domain.jurisdictions  # (registers the ledger kind's rules)
 import domain.operators  # noqa: F401  (registers the operator kind's rules)
 from domain.checked import Timeline
 from domain.fact import Fact
@@ -164,11 +165,31 @@ class Operator(Subject):
         TOPIC = "blockledger:operator:recorded"
 
 
+class LedgerSettings(Subject):
+    """The ledger's own settings (its default jurisdiction), the one subject ``ledger``."""
+
+    TOPIC = "blockledger:ledger"
+    kind = "ledger"
+
+    class Event(Subject.Event):
+        TOPIC = "blockledger:ledger:event"
+
+    class Created(Subject.Created):
+        TOPIC = "blockledger:ledger:created"
+
+    class Opened(Subject.Opened):
+        TOPIC = "blockledger:ledger:opened"
+
+    class Recorded(Subject.Recorded):
+        TOPIC = "blockledger:ledger:recorded"
+
+
 AGGREGATES: dict[str, type[Subject]] = {
     "platform": Platform,
     "order": BlockOrder,
     "request": NormalizationRequest,
     "operator": Operator,
+    "ledger": LedgerSettings,
 }
 #: The stored topics of operator events (the recorders index them, to find operators fast).
 OPERATOR_TOPICS = (Operator.Opened.TOPIC, Operator.Recorded.TOPIC)

@@ -8,6 +8,7 @@ a broken rule; otherwise the refusal names the event it conflicts with.
 
 from __future__ import annotations
 
+import copy
 from bisect import insort
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
@@ -80,6 +81,8 @@ class PlatformState(SubjectState):
         self.targets: tuple[str, ...] = ()
         self.emails: dict[UUID, Fact] = {}
         self.observed: dict[str, Fact] = {}  # target -> latest access-observed of it
+        #: (jurisdiction given, target) -> the latest access-observed of it there
+        self.seen: dict[tuple[str | None, str], Fact] = {}
         self.penalties: dict[UUID, Penalty] = {}  # by the id of its penalty-imposed
 
     def _check(self, fact: Fact) -> None:
@@ -136,6 +139,7 @@ class PlatformState(SubjectState):
             self.penalties[fact.data.penalty].lifted = fact
         elif fact.type == "access-observed":
             self.observed[fact.data.target] = fact
+            self.seen[(fact.data.jurisdiction, fact.data.target)] = fact
 
 
 class OrderState(SubjectState):
@@ -145,7 +149,9 @@ class OrderState(SubjectState):
 
     def __init__(self, ref: str):
         super().__init__(ref)
-        self.platform = ""
+        self.platform = ""  # its first platform (of an order over several, the first named)
+        self.platforms: tuple[str, ...] = ()
+        self.jurisdiction: str | None = None  # as it names it (None: the ledger's default)
         self.authority = ""
         self.targets: tuple[str, ...] = ()
         self.blocked: set[str] = set()
@@ -154,12 +160,26 @@ class OrderState(SubjectState):
         self.ruled: Fact | None = None  # the ruling in effect that suspended or overturned it
         self.ruled_out: set[str] = set()  # what that ruling took away (reinstated: back)
         self.pending: list[Fact] = []  # rulings given whose effect has not begun, by effect
+        self.concerning: frozenset[str] | None = None  # ``narrowed`` to these targets
 
     @property
     def held(self) -> set[str]:
         """Targets the order still holds: blocked now, lifted only for a while, or set
         aside by a court (a reinstatement brings them back; a lift ends them)."""
         return self.blocked | set(self.suspended) | self.ruled_out
+
+    def narrowed(self, keep: frozenset[str]) -> OrderState:
+        """The order as one of its platforms sees it: only the targets in ``keep`` (those
+        that platform is reached at), so that a lift of another platform's targets leaves
+        it in effect there. A copy; ``concerning`` remembers ``keep``."""
+        out = copy.copy(self)
+        out.concerning = keep
+        out.targets = tuple(t for t in self.targets if t in keep)
+        out.blocked = self.blocked & keep
+        out.suspended = {t: until for t, until in self.suspended.items() if t in keep}
+        out.ruled_out = self.ruled_out & keep
+        out.observed = {t: f for t, f in self.observed.items() if t in keep}
+        return out
 
     @property
     def state(self) -> str:
@@ -209,6 +229,11 @@ class OrderState(SubjectState):
     def _check(self, fact: Fact) -> None:
         if fact.type == "access-observed" and fact.data.target not in self.targets:
             raise Broken(fact, f"{fact.data.target} is not a target of order {self.ref}")
+        if fact.type == "access-observed" and fact.data.jurisdiction and self.jurisdiction \
+                and fact.data.jurisdiction.split("-")[0] != self.jurisdiction.split("-")[0]:
+            raise Broken(fact, f"order {self.ref} binds {self.jurisdiction}: an observation "
+                               f"in {fact.data.jurisdiction} is not of it (record it on the "
+                               "platform)")
         if fact.type == "ruling":
             effect = fact.data.effective_at
             if effect is not None and effect.instant < fact.occurred_at.instant:
@@ -235,7 +260,9 @@ class OrderState(SubjectState):
     def _apply(self, fact: Fact) -> None:
         data = fact.data
         if fact.type == "blocked":
-            self.platform, self.authority = data.platform, data.authority
+            self.platforms = (data.platform,) if data.platform else data.platforms
+            self.platform, self.authority = self.platforms[0], data.authority
+            self.jurisdiction = data.jurisdiction
             self.targets = data.targets
             self.blocked = set(data.targets)
         elif fact.type == "access-observed":

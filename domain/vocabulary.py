@@ -161,13 +161,25 @@ class PenaltyLifted:
 # --- block order --------------------------------------------------------------------------
 
 
-@declare("blocked", subject="order", creates=True,
-         describe=lambda d: f"{d.authority} orders {_n(d.targets, 'target')} of {d.platform} "
-         f"blocked ({', '.join(d.reasons)})")
-class Blocked:
-    """An authority orders targets of a platform blocked."""
+def _of_platforms(d: Blocked) -> str:
+    if d.platform:
+        return d.platform
+    shown = ", ".join(d.platforms[:3])
+    return f"{len(d.platforms)} platforms ({shown}{', ...' if len(d.platforms) > 3 else ''})"
 
-    platform: str = slug("the platform the order concerns")
+
+@declare("blocked", subject="order", creates=True, either=("platform", "platforms"),
+         describe=lambda d: f"{d.authority} orders {_n(d.targets, 'target')} of "
+         f"{_of_platforms(d)} blocked ({', '.join(d.reasons)})" + _opt(" in ", d.jurisdiction))
+class Blocked:
+    """An authority orders targets of a platform (or of several) blocked. Each target must
+    be one that one of its platforms is reached at when the order is made; each platform's
+    status shows the order with the targets it holds."""
+
+    platform: str | None = slug("the platform the order concerns (or platforms: several)",
+                                required=False)
+    platforms: tuple[str, ...] = slugs("the platforms an order over several concerns",
+                                       singular="platform", required=False)
     authority: str = text("who ordered the block")
     targets: tuple[str, ...] = targets("a domain name, IP address or network, or app id "
                                        "blocked", singular="target")
@@ -176,6 +188,9 @@ class Blocked:
     instrument: str | None = text("the order's document (letter, press release no.)",
                                   required=False)
     method: str | None = text("how (DNS, IP, SNI filtering by ISPs)", required=False)
+    jurisdiction: str | None = jurisdiction("the state the order binds: ISO 3166-1 alpha-2 "
+                                            "(BR), or an ISO 3166-2 subdivision (IN-JK) for "
+                                            "a regional order (default: the ledger's)")
 
 
 @declare("unblocked", subject="order",
@@ -351,6 +366,20 @@ class OperatorRevoked:
     """The operator may no longer record; events its key signs from now on are flagged."""
 
     reason: str | None = text("why", required=False)
+
+
+# --- the ledger's own settings -------------------------------------------------------------
+
+
+@declare("jurisdiction-default", subject="ledger", creates=True,
+         describe=lambda d: f"the ledger's default jurisdiction is {d.jurisdiction}")
+class JurisdictionDefault:
+    """The jurisdiction of every order and observation that names none, recorded before
+    or after it (domain.jurisdictions). One per ledger, on the subject "ledger"; written by
+    init --jurisdiction; a correction changes it."""
+
+    jurisdiction: str = jurisdiction("ISO 3166-1 alpha-2 (BR, ID), or an ISO 3166-2 "
+                                     "subdivision (IN-JK)", required=True)
 
 
 # --- amendments: about another event, on that event's subject ---------------------------

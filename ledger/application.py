@@ -207,6 +207,10 @@ class Ledger(Application):
                 on_checked(index)
         return events, Outcome(recorded=tuple(recorded), skipped=tuple(skipped))
 
+    def subject(self, kind: str, ref: str) -> Subject | None:
+        """The subject ``(kind, ref)`` as the ledger holds it now, or None."""
+        return self._subject(kind, ref, {})
+
     def _subject(self, kind: str, ref: str, cache: dict[UUID, Subject | None]) -> Subject | None:
         key = aggregate_id(kind, ref)
         if key not in cache:

@@ -49,7 +49,7 @@ from ledger.checkpoint import key_id as checkpoint_key_id
 from ledger.mapper import TOPICS, load_fact, stored_as_implied
 from ledger.merkle import MerkleTree, root
 from ledger.record_time import CLOCK_TOLERANCE
-from ledger.views import STATUS_FORMAT
+from ledger.views import STATUS_FORMAT, moves_named
 
 BATCH = 2000
 _MISSING = "(none)"
@@ -180,7 +180,8 @@ class LogCheck:
             return
         if subject is None:
             home = fact.subject if kind == "platform" else (
-                getattr(fact.data, "platform", None) or "")
+                getattr(fact.data, "platform", None)
+                or next(iter(getattr(fact.data, "platforms", None) or ()), ""))
             subject = self.subjects[originator] = [kind, fact.subject, 0, home]
         subject[2] = version
         self.positions.append(position)
@@ -196,11 +197,9 @@ class LogCheck:
             blind = self.blind
             self.history.append((position, blind(kind), blind(fact.subject),
                                  blind(subject[3]) if subject[3] else ""))
-            if fact.type == "correction":
-                moved = (obj["data"].get("set") or {}).get("platform")
-                if isinstance(moved, str) and moved:
-                    key = (blind(moved), blind(kind), blind(fact.subject))
-                    self.moves.setdefault(key, position)
+            for moved in moves_named(fact.type, obj["data"]):
+                self.moves.setdefault((blind(moved), blind(kind), blind(fact.subject)),
+                                      position)
 
     def _owner_at(self, position: int) -> UUID | None:
         at = bisect_left(self.positions, position)

@@ -23,11 +23,12 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Container, Iterable, Sequence
+from collections.abc import Container, Iterable, Mapping, Sequence
 from functools import cached_property
 from itertools import islice
 from typing import Any
 
+import orjson
 from eventsourcing.persistence import IntegrityError, Tracking
 from eventsourcing.sqlite import SQLiteTrackingRecorder
 from eventsourcing.utils import retry
@@ -77,7 +78,7 @@ _SLUG = re.compile(r"[a-z][a-z0-9-]{0,99}")
 #: compare them), and the status view's tracking row is named after the format, so the
 #: next catch-up rewrites every platform's row. Before formats, a release that added a
 #: status field made ``verify`` call every kept row altered.
-STATUS_FORMAT = 2
+STATUS_FORMAT = 3  # 3: jurisdictions, orders and observations say theirs
 
 
 def tracking_name(view: str) -> str:
@@ -206,7 +207,16 @@ class _Views:
                 return at, 0
             cursor = self._run(c, self._copy_statement, (at, end))
             added = self._rowcount(cursor)
-            self._run(c, self._moves_statement, (at, end))
+            moves = [(platform, kind, subject, position)
+                     for position, kind, subject, type_name, platforms, changes
+                     in map(_values, self._run(c, self._moves_statement, (at, end)).fetchall())
+                     for platform in moves_named(type_name, {
+                         "platforms": _json_list(platforms),
+                         "set": orjson.loads(changes) if changes else None})]
+            if moves:
+                c.executemany(self._sql(f"INSERT INTO {MOVES} (platform, kind, subject, "
+                                        "position) VALUES (?, ?, ?, ?) "
+                                        "ON CONFLICT DO NOTHING"), moves)
             self._insert_tracking(c, Tracking(tracking_name("history"), end))  # type: ignore[attr-defined]
             return end, added
 
@@ -220,7 +230,8 @@ class _Views:
         kind = "CASE " + self._json("c", "type") + "".join(
             f" WHEN '{name}' THEN '{kind}'" for name, kind in sorted(kinds.items())) + " END"
         platform = (f"CASE WHEN {kind} = 'platform' THEN {self._json('c', 'subject')}"
-                    f" ELSE COALESCE({self._json('c', 'data', 'platform')}, '') END")
+                    f" ELSE COALESCE({self._json('c', 'data', 'platform')}, "
+                    f"{self._json('c', 'data', 'platforms', '0')}, '') END")
         events, nid = self.events_table, self._notification_id
         # LEFT JOIN: an event whose aggregate has no creating event would get no kind, and
         # fail the NOT NULL constraint rather than go missing from the view.
@@ -233,16 +244,18 @@ class _Views:
 
     @cached_property
     def _moves_statement(self) -> str:
-        """``copy_history``'s INSERT … SELECT of the moves: each correction that sets a
-        ``platform`` moves its subject (the history row's kind and subject) there too."""
+        """``copy_history``'s SELECT of the events that may move their subject to other
+        platforms (``moves_named``): corrections, and orders made over several platforms;
+        with the kind and subject of their history row."""
         events, nid = self.events_table, self._notification_id
-        moved = self._json("e", "data", "set", "platform")
-        return (f"INSERT INTO {MOVES} (platform, kind, subject, position) "
-                f"SELECT {moved}, h.kind, h.subject, e.{nid} FROM {events} e"
-                f"{self._parsed_one('e')} JOIN {FACTS} h ON h.position = e.{nid} "
-                f"WHERE e.{nid} > ? AND e.{nid} <= ? "
-                f"AND {self._json('e', 'type')} = 'correction' AND {moved} IS NOT NULL "
-                f"ORDER BY e.{nid} ON CONFLICT DO NOTHING")
+        kind = self._json("e", "type")
+        changes = self._json("e", "data", "set")
+        platforms = self._json("e", "data", "platforms")
+        return (f"SELECT e.{nid} AS at, h.kind AS kind, h.subject AS subject, {kind} AS "
+                f"type_name, {platforms} AS platforms, {changes} AS changes "
+                f"FROM {events} e{self._parsed_one('e')} JOIN {FACTS} h "
+                f"ON h.position = e.{nid} WHERE e.{nid} > ? AND e.{nid} <= ? "
+                f"AND ({kind} = 'correction' OR {platforms} IS NOT NULL) ORDER BY e.{nid}")
 
     def _parsed_one(self, alias: str) -> str:
         """What ``_json`` needs joined for the one row ``alias`` (nothing on SQLite)."""
@@ -306,12 +319,15 @@ class _Views:
                       (tracking_name(view),))
 
     def history_rows(self, *, platform: str | None = None,
-                     subject: tuple[str, str] | None = None) -> list[tuple[int, bytes]]:
-        """``(position, body)`` of one platform's events (with its orders and requests), of
-        one subject's (``(kind, subject)``), or of all, in position order."""
+                     subject: tuple[str, str] | None = None,
+                     shared: tuple[str, str] | None = None) -> list[tuple[int, bytes]]:
+        """``(position, body)`` of one platform's events (with its orders and requests, and
+        the ``shared`` subject's: see ``platform_rows``), of one subject's (``(kind,
+        subject)``), or of all, in position order."""
         statement, params = f"SELECT h.position, e.state {self._with_bodies()}", ()
         if platform is not None:
-            return self.platform_rows([platform]).get(platform, [])  # type: ignore[return-value]
+            return self.platform_rows([platform], shared=shared).get(  # type: ignore[return-value]
+                platform, [])
         if subject is not None:
             statement, params = statement + " WHERE h.subject = ? AND h.kind = ?", subject[::-1]
         return [(row[0], _blob(row[1])) for row in self._read(
@@ -331,11 +347,14 @@ class _Views:
 
     def platform_rows(self, platforms: Sequence[str], *, before: int | None = None,
                       known: Container[int] = frozenset(),
+                      shared: tuple[str, str] | None = None,
                       ) -> dict[str, list[tuple[int, bytes | None]]]:
         """``(position, body)`` of the events of each of ``platforms`` (before position
-        ``before``), in position order, by platform. Events at ``known`` positions (whose
-        facts the caller holds) come with body None, and only the others' bytes are read:
-        their positions from the view's platform index alone, then their bytes by position.
+        ``before``), in position order, by platform, with those of the ``shared`` subject
+        (``(kind, subject)`` keys: the ledger's settings, which every status reads). Events
+        at ``known`` positions (whose facts the caller holds) come with body None, and only
+        the others' bytes are read: their positions from the view's platform index alone,
+        then their bytes by position.
         """
         if not platforms:
             return {}
@@ -351,6 +370,11 @@ class _Views:
         out: dict[str, list[tuple[int, bytes | None]]] = {}
         rows = [*self._read(f"SELECT h.platform, h.position FROM {FACTS} h {where}", params),
                 *self._read(f"SELECT m.platform, h.position {moved}", params)]
+        if shared is not None:
+            common = self._read(f"SELECT position FROM {FACTS} WHERE subject = ? AND kind = ?"
+                                + (" AND position < ?" if before is not None else ""),
+                                [*shared[::-1], *([before] if before is not None else [])])
+            rows += [(platform, row[0]) for row in common for platform in platforms]
         rows = sorted(set(rows))
         bodies = self._bodies([position for _, position in rows if position not in known])
         for platform, position in rows:
@@ -407,6 +431,20 @@ class _Views:
             f"SELECT DISTINCT platform FROM {MOVES} WHERE position > ?", (position,)))
         return sorted(found)
 
+    def has_since(self, position: int, kind: str, subject: str) -> bool:
+        """Whether subject ``(kind, subject)`` (keys) has events after ``position``."""
+        return bool(self._read(f"SELECT 1 FROM {FACTS} WHERE subject = ? AND kind = ? AND "
+                               "position > ? LIMIT 1", (subject, kind, position)))
+
+    def subject_keys_of(self, kind: str) -> list[tuple[str, str]]:
+        """``(subject, platform)`` keys of every subject of ``kind`` (a key)."""
+        return self._read(f"SELECT DISTINCT subject, platform FROM {FACTS} WHERE kind = ?",
+                          (kind,))
+
+    def status_keys(self) -> list[str]:
+        """The keys of every platform with a row in the status view."""
+        return [row[0] for row in self._read(f"SELECT platform FROM {STATUS}")]
+
     def moves(self) -> list[tuple]:
         """Every move: ``(platform, kind, subject, position)``, in that order."""
         return self._read(f"SELECT platform, kind, subject, position FROM {MOVES} "
@@ -459,7 +497,8 @@ class SQLiteViews(_Views, SQLiteTrackingRecorder):
     def _json(self, alias: str, *path: str) -> str:
         # The state is a BLOB: as TEXT, so that SQLite reads it as JSON text (SQLite caches
         # the parse of a text it has just parsed, so each row is parsed about once).
-        return f"json_extract(CAST({alias}.state AS TEXT), '$.{'.'.join(path)}')"
+        where = "".join(f"[{p}]" if p.isdigit() else f".{p}" for p in path)
+        return f"json_extract(CAST({alias}.state AS TEXT), '${where}')"
 
     def _lock(self, c: Any) -> None:
         # A write that changes nothing takes the database's write lock (waiting up to the
@@ -482,6 +521,38 @@ class SQLiteViews(_Views, SQLiteTrackingRecorder):
             if columns & set(_OLD_LAYOUT) or (columns and not c.fetchall()):
                 _drop_old_layout(c, self._tracking_table, "?")
         super().create_table()
+
+
+def moves_named(type_name: str, data: Mapping[str, Any]) -> list[str]:
+    """The platforms an event moves its subject to, besides the one its history row names
+    (``domain.concerns``): each of an order's ``platforms`` (an order over several: its row
+    names the first), and the ``platform`` or ``platforms`` a correction sets. The history
+    view, its SQL fill and ``verify`` all ask this one function."""
+    if type_name == "correction":
+        data = data.get("set") or {}
+        single = data.get("platform")
+        named = [single] if isinstance(single, str) and single else []
+    else:
+        named = []
+    listed = data.get("platforms")
+    if isinstance(listed, list):
+        named += [p for p in listed if isinstance(p, str) and p]
+    return list(dict.fromkeys(named))
+
+
+def _values(row: Any) -> tuple:
+    """A row's values in column order (PostgreSQL's rows come as dicts)."""
+    return tuple(row.values()) if isinstance(row, dict) else tuple(row)
+
+
+def _json_list(text: str | None) -> list[Any] | None:
+    if not text:
+        return None
+    try:
+        found = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return None
+    return found if isinstance(found, list) else None
 
 
 def _lateral_json(alias: str) -> str:

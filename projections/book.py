@@ -10,7 +10,8 @@ from domain.amendments import Effective, effective
 from domain.concerns import platforms_named
 from domain.declaration import REGISTRY
 from domain.fact import Fact
-from domain.timeline import SubjectState, fold
+from domain.jurisdictions import LEDGER
+from domain.timeline import OrderState, SubjectState, fold
 from ledger.application import Entry
 
 #: Every subject kind declared (platform, order, request, and any added since), in the
@@ -75,6 +76,62 @@ class Book:
             state = fold(kind, ref, self.effective(kind, ref).facts, until=as_of)
             self._memo[key] = state if state.created is not None else None
         return self._memo[key]  # type: ignore[return-value]
+
+    def order(self, platform: str, ref: str, as_of: datetime | None = None) -> OrderState | None:
+        """Order ``ref`` at valid time ``as_of`` as platform ``platform`` sees it: an order
+        over several platforms narrowed to the targets that concern this one (``concerning``);
+        any other order whole (kept)."""
+        state = self.state("order", ref, as_of)
+        if not isinstance(state, OrderState) or len(state.platforms) < 2:
+            return state
+        key = ("order", platform, ref, as_of)
+        if key not in self._memo:
+            self._memo[key] = state.narrowed(self.concerning(platform, ref))
+        return self._memo[key]  # type: ignore[return-value]
+
+    def concerning(self, platform: str, ref: str) -> frozenset[str]:
+        """The targets of order ``ref`` (over several platforms) that concern ``platform``:
+        those it was reached at when the order was made (as a platform is reached at the
+        targets it was registered with from before its registration, so here). Only the
+        platform's own events decide, so that a book of one platform's events (the views')
+        answers as the whole log does. The rules refuse an order with a target none of its
+        platforms holds then; a target that a later, back-dated ``targets-removed`` took
+        away concerns none of them (the order's own status still shows it) (kept)."""
+        key = ("concerning", platform, ref)
+        if key not in self._memo:
+            created = next((f for f in self.effective("order", ref).facts
+                            if f.kind.creates), None)
+            mine: frozenset[str] = frozenset()
+            if created is not None:
+                held = self._targets_at(platform, created.occurred_at.instant)
+                mine = frozenset(t for t in created.data.targets if t in held)
+            self._memo[key] = mine
+        return self._memo[key]  # type: ignore[return-value]
+
+    def _targets_at(self, platform: str, at: datetime) -> frozenset[str]:
+        """The targets ``platform`` is reached at at valid time ``at`` (those it was
+        registered with, before its registration)."""
+        state = self.state("platform", platform, at)
+        if state is None:
+            first = next((f for f in self.effective("platform", platform).facts
+                          if f.kind.creates), None)
+            if first is None:
+                return frozenset()
+            state = self.state("platform", platform, first.occurred_at.instant)
+        return frozenset(getattr(state, "targets", ()))
+
+    def default_jurisdiction(self) -> str | None:
+        """The ledger's default jurisdiction, as known at the book's record time
+        (``domain.jurisdictions``): that of its ``jurisdiction-default``, as corrected."""
+        key = ("default jurisdiction",)
+        if key not in self._memo:
+            state = self.state("ledger", LEDGER)
+            self._memo[key] = getattr(state, "jurisdiction", None)
+        return self._memo[key]  # type: ignore[return-value]
+
+    def jurisdiction_of(self, order: OrderState) -> str | None:
+        """The jurisdiction an order binds: its own, else the ledger's default."""
+        return order.jurisdiction or self.default_jurisdiction()
 
     def related(self, platform: str, kind: str) -> list[str]:
         """Subjects of ``kind`` (orders, requests) concerning ``platform`` (kept); none

@@ -92,6 +92,11 @@ def changed_fields(before: Fact, after: Fact) -> dict[str, Any]:
     return changed
 
 
+def subject_keys(book: Book, subject: str | None) -> list[tuple[str, str]]:
+    """The subjects whose events make up the history of ``subject`` (all without)."""
+    return list(book.subjects) if subject is None else _keys(book, subject)
+
+
 def _keys(book: Book, subject: str) -> list[tuple[str, str]]:
     keys = [(kind, subject) for kind in KINDS if book.has(kind, subject)]
     if book.has("platform", subject):
@@ -270,12 +275,13 @@ def _platform_rows(objs: list[tuple[int, dict[str, Any]]], *, everything: bool,
             if obj["type"] not in _CREATES:
                 continue
             if obj["id"] not in touched:
-                data_platform = obj["data"].get("platform")
+                named = _named(obj["data"])
             elif obj["id"] in now:  # as corrected
-                data_platform = getattr(now[obj["id"]][0].data, "platform", None)
+                data = now[obj["id"]][0].data
+                named = {getattr(data, "platform", None), *getattr(data, "platforms", ())}
             else:  # retracted: it stays in the history of the platform it named, marked
-                data_platform = obj["data"].get("platform")
-            if data_platform == platform:
+                named = _named(obj["data"])
+            if platform in named:
                 own.add((kind(obj), obj["subject"]))
     until = as_of.instant if as_of else None
     keyed: list[tuple[datetime, int, int, Any]] = []
@@ -349,3 +355,9 @@ class _Data:
 
     def __getattr__(self, name: str) -> Any:
         return self._raw.get(name)
+
+
+def _named(data: dict[str, Any]) -> set[Any]:
+    """The platforms a creating event's data names (an order's ``platform``, or each of
+    its ``platforms``)."""
+    return {data.get("platform"), *(data.get("platforms") or ())}

@@ -225,7 +225,8 @@ def _summarise(report: dict[str, Any], subject: str, at: datetime,
         orders = [subject] if kind == "order" else []
         requests = [subject] if kind == "request" else []
         notices = []
-    summaries = [_order(book, ref, at, mark, disputed) for ref in orders]
+    summaries = [_order(book, ref, at, mark, disputed,
+                        subject if kind == "platform" else None) for ref in orders]
     # Each divergent target (as status says) with how it differs, on which network, when.
     kinds = {m.target: m.divergent for o in summaries for m in o.marks if m.divergent}
     divergent = {}
@@ -276,10 +277,14 @@ def _course(book: Book, subject: str, orders: list[OrderSummary],
 
 
 def _order(book: Book, ref: str, at: datetime, mark: Any,
-           disputed: dict[str, str]) -> OrderSummary:
+           disputed: dict[str, str], platform: str | None = None) -> OrderSummary:
+    """An order's summary; in the report of ``platform``, an order over several platforms
+    as that one sees it (the targets that concern it: ``Book.concerning``)."""
     facts = in_valid_order(book.effective("order", ref).facts)
     created = next(f for f in facts if f.kind.creates)
     data = created.data
+    keep = book.concerning(platform, ref) if platform and data.platforms else None
+    platforms = (data.platform,) if data.platform else data.platforms
     # Every instant at which the fold may change: each event, and each temporary lift's end.
     texts: dict[datetime, str] = {}
     for f in facts:
@@ -301,22 +306,24 @@ def _order(book: Book, ref: str, at: datetime, mark: Any,
             state.apply(fact)
             applied += 1
             if fact.type == "access-observed":
-                diverging[fact.id] = _divergence(book, state, fact)
+                diverging[fact.id] = _divergence(book, state, fact, platforms)
         state.advance(point)
         if state.created is None:
             continue
-        shape = (state.state, tuple(sorted(state.blocked)))
+        seen = state if keep is None else state.narrowed(keep)
+        shape = (seen.state, tuple(sorted(seen.blocked)))
         if periods and periods[-1].end is None:
             last = periods[-1]
             if (last.state, tuple(sorted(last.blocked))) == shape:
                 continue
             periods[-1] = _ended(last, point, texts[point])
-        if state.state != "lifted":
-            ordered = tuple(t for t in state.targets if t in state.blocked)
-            until = max(state.suspended.values()) if state.suspended else None
-            periods.append(Period(point, texts[point], None, None, state.state, ordered,
+        if seen.state != "lifted":
+            ordered = tuple(t for t in seen.targets if t in seen.blocked)
+            until = max(seen.suspended.values()) if seen.suspended else None
+            periods.append(Period(point, texts[point], None, None, seen.state, ordered,
                                   until))
-    now = book.state("order", ref, at)
+    now = book.order(platform, ref, at) if keep is not None else book.state("order", ref, at)
+    targets = tuple(t for t in data.targets if keep is None or t in keep)
     marks = []
     for f in facts:
         if f.occurred_at.instant > at:
@@ -330,9 +337,9 @@ def _order(book: Book, ref: str, at: datetime, mark: Any,
             marks.append(mark(f))
     return OrderSummary(
         ref, data.authority, getattr(data, "instrument", None),
-        getattr(data, "legal_basis", None), tuple(data.reasons), tuple(data.targets),
+        getattr(data, "legal_basis", None), tuple(data.reasons), targets,
         now.state if isinstance(now, OrderState) else None,
-        tuple(t for t in data.targets if isinstance(now, OrderState) and t in now.blocked),
+        tuple(t for t in targets if isinstance(now, OrderState) and t in now.blocked),
         periods, marks, disputed=any(str(f.id) in disputed for f in facts))
 
 
@@ -341,7 +348,8 @@ def _ended(period: Period, end: datetime, text: str | None) -> Period:
                   period.until)
 
 
-def _divergence(book: Book, state: OrderState, fact: Fact) -> str | None:
+def _divergence(book: Book, state: OrderState, fact: Fact,
+                platforms: tuple[str, ...]) -> str | None:
     """How an observation differs from what the order held when it was made (``state``:
     the order's fold up to it), if it does."""
     target = fact.data.target
@@ -354,7 +362,8 @@ def _divergence(book: Book, state: OrderState, fact: Fact) -> str | None:
         at = fact.occurred_at.instant
         held = any(isinstance(other, OrderState) and target in other.blocked
                    for other in (book.state("order", ref, at)
-                                 for ref in book.related(state.platform, "order")
+                                 for ref in {r for p in platforms
+                                             for r in book.related(p, "order")}
                                  if ref != state.ref))
         return None if held else "unreachable after lift"
     return None

@@ -7,15 +7,19 @@ from typing import Any
 
 from domain.errors import SubjectNotFound
 from domain.fact import Fact
+from domain.jurisdictions import binds, country, is_regional
 from domain.timeline import OrderState, PlatformState, RequestState
 from domain.values import When
 from projections.book import Book
 
 
 def platform_status(book: Book, ref: str, *, as_of: When | None = None,
-                    as_known_at: When | None = None,
-                    now: datetime | None = None) -> dict[str, Any]:
-    """The status object of platform ``ref``: state, blocked targets, orders, requests.
+                    as_known_at: When | None = None, now: datetime | None = None,
+                    jurisdiction: str | None = None) -> dict[str, Any]:
+    """The status object of platform ``ref``: state, blocked targets, orders, requests,
+    and ``jurisdictions``: the same per country its orders bind or its observations were
+    made in (``domain.jurisdictions``). With ``jurisdiction``, the top level is that
+    jurisdiction's answer, and says so.
 
     Without ``as_of`` it is the status at ``now`` (default: the clock's now, as a temporary
     lift may have ended); a caller that folds the same book at that moment again for other
@@ -28,19 +32,52 @@ def platform_status(book: Book, ref: str, *, as_of: When | None = None,
         known = f" as known at {as_known_at}" if as_known_at else ""
         raise SubjectNotFound(f"platform {ref} is not registered{when}{known}")
     assert isinstance(platform, PlatformState)
-    orders = [s for s in (book.state("order", r, at) for r in book.related(ref, "order"))
+    orders = [s for s in (book.order(ref, r, at) for r in book.related(ref, "order"))
               if isinstance(s, OrderState)]
     requests = [s for s in (book.state("request", r, at) for r in book.related(ref, "request"))
                 if isinstance(s, RequestState)]
+    head = {"platform": ref, "name": platform.name}
+    if jurisdiction is not None:
+        answer = _answer(book, platform, orders, requests, at, jurisdiction)
+        return {**head, "state": answer["state"], "as_of": as_of.text if as_of else None,
+                "as_known_at": as_known_at.text if as_known_at else None,
+                "jurisdiction": jurisdiction, **answer}
+    top = _answer(book, platform, orders, requests, at, None)
+    default = book.default_jurisdiction()
+    codes = {country(c) for c in (*(book.jurisdiction_of(o) for o in orders),
+                                  *(j or default for j, _ in platform.seen)) if c}
+    answers = {}
+    for code in sorted(codes):
+        if all(binds(book.jurisdiction_of(o), code) for o in orders) and all(
+                binds(j or default, code) for j, _ in platform.seen):
+            there = top  # everything counts there: the same answer
+        else:
+            there = _answer(book, platform, orders, requests, at, code)
+        answers[code] = {**head, "state": there["state"], "jurisdiction": code, **there}
+    times = {"as_of": as_of.text if as_of else None,
+             "as_known_at": as_known_at.text if as_known_at else None}
+    return {**head, "state": top["state"], **times, **top, "jurisdictions": answers}
+
+
+def _answer(book: Book, platform: PlatformState, every: list[OrderState],
+            requests: list[RequestState], at: datetime,
+            jurisdiction: str | None) -> dict[str, Any]:
+    """What the status says of ``platform`` from the orders and observations of
+    ``jurisdiction`` (None: all of them)."""
+    if jurisdiction is None:
+        orders, observed = every, _observed([*every, platform])
+    else:
+        orders = [o for o in every if binds(book.jurisdiction_of(o), jurisdiction)]
+        refs = {o.ref for o in orders}
+        requests = [r for r in requests if refs & set(r.orders)]
+        default = book.default_jurisdiction()
+        mine = {target: fact for (j, target), fact in platform.seen.items()
+                if binds(j or default, jurisdiction)}
+        observed = _observed([*orders, _Seen(mine)])
     blocked = set().union(*(o.blocked for o in orders))
-    observed = _observed([*orders, platform])
-    divergence = _divergence(book, ref, observed, at)
+    divergence = _divergence(book, platform.ref, observed, at, [o.ref for o in orders])
     return {
-        "platform": ref,
-        "name": platform.name,
         "state": _platform_state(platform.targets, blocked),
-        "as_of": as_of.text if as_of else None,
-        "as_known_at": as_known_at.text if as_known_at else None,
         "blocked_targets": _ordered(blocked, platform.targets),
         "orders": [{
             "ref": o.ref,
@@ -48,6 +85,8 @@ def platform_status(book: Book, ref: str, *, as_of: When | None = None,
             "state": o.state,
             "blocked_targets": _ordered(o.blocked, o.targets),
             "disputed": book.is_disputed("order", o.ref, at),
+            "jurisdiction": book.jurisdiction_of(o),
+            "regional": is_regional(book.jurisdiction_of(o)),
             **_pending(o),
         } for o in orders],
         "normalizations": [{
@@ -57,20 +96,40 @@ def platform_status(book: Book, ref: str, *, as_of: When | None = None,
             "disputed": book.is_disputed("request", r.ref, at),
         } for r in requests],
         "observed": {target: {"accessible": f.data.accessible, "network": f.data.network,
-                              "at": f.occurred_at.text}
+                              "at": f.occurred_at.text,
+                              "jurisdiction": _seen_in(book, f, orders)}
                      for target, f in sorted(observed.items())},
         "divergent": _ordered(set(divergence), platform.targets),
         "divergence": {t: divergence[t] for t in _ordered(set(divergence), platform.targets)},
         "penalties": [penalty.to_json(at) for penalty in platform.penalties.values()],
-        "disputed": book.is_disputed("platform", ref, at),
+        "disputed": book.is_disputed("platform", platform.ref, at),
     }
 
 
-def all_status(book: Book, *, as_of: When | None = None,
-               as_known_at: When | None = None) -> list[dict[str, Any]]:
-    """The status of every platform registered by ``as_of``."""
+class _Seen:
+    """Observations of a platform chosen by jurisdiction, as ``_observed`` reads a state."""
+
+    def __init__(self, observed: dict[str, Fact]):
+        self.observed = observed
+
+
+def _seen_in(book: Book, fact: Fact, orders: list[OrderState]) -> str | None:
+    """Where an observation counts: its own jurisdiction, that of the order it was
+    recorded on, else the ledger's default."""
+    if fact.data.jurisdiction:
+        return fact.data.jurisdiction
+    order = next((o for o in orders if o.ref == fact.subject and o.observed.get(
+        fact.data.target) is fact), None)
+    return (book.jurisdiction_of(order) if order is not None
+            else book.default_jurisdiction())
+
+
+def all_status(book: Book, *, as_of: When | None = None, as_known_at: When | None = None,
+               jurisdiction: str | None = None) -> list[dict[str, Any]]:
+    """The status of every platform registered by ``as_of`` (in ``jurisdiction``)."""
     at = as_of.instant if as_of else datetime.now(UTC)
-    return [platform_status(book, ref, as_of=as_of, as_known_at=as_known_at)
+    return [platform_status(book, ref, as_of=as_of, as_known_at=as_known_at,
+                            jurisdiction=jurisdiction)
             for ref in book.refs("platform") if book.state("platform", ref, at) is not None]
 
 
@@ -85,7 +144,7 @@ def _pending(order: OrderState) -> dict[str, Any]:
     } for r in order.pending]}
 
 
-def _observed(subjects: list[OrderState | PlatformState]) -> dict[str, Fact]:
+def _observed(subjects: list[Any]) -> dict[str, Fact]:
     """The latest observation of each target, across the platform's orders and the
     platform's own observations."""
     latest: dict[str, Fact] = {}
@@ -98,7 +157,7 @@ def _observed(subjects: list[OrderState | PlatformState]) -> dict[str, Fact]:
 
 
 def _divergence(book: Book, platform: str, observed: dict[str, Fact],
-                at: datetime) -> dict[str, str]:
+                at: datetime, orders: list[str]) -> dict[str, str]:
     """Targets whose observed access contradicts what the orders held when it was observed,
     and how: ``reachable-while-blocked``; ``unreachable-after-lift`` (no order held it
     then, but one that names it had been made); ``unexplained`` (unreachable, and no order
@@ -107,16 +166,15 @@ def _divergence(book: Book, platform: str, observed: dict[str, Fact],
     ``observed`` was folded as at ``at``, so every observation is at or before ``at``.
     """
     out = {}
-    orders = book.related(platform, "order")
     # Only an order that names the target can hold it: the others need no fold at that time.
     # Its targets are those of its creating event (as corrected), the same in its state at
     # ``at`` (the fold the status made already) as in any later one; an order created after
     # ``at`` did not exist at any observation either.
     naming = {ref: state.targets for ref in orders
-              if isinstance(state := book.state("order", ref, at), OrderState)}
+              if isinstance(state := book.order(platform, ref, at), OrderState)}
     for target, fact in observed.items():
         seen_at = fact.occurred_at.instant
-        then = [state for state in (book.state("order", ref, seen_at) for ref in orders
+        then = [state for state in (book.order(platform, ref, seen_at) for ref in orders
                                     if target in naming.get(ref, ()))
                 if isinstance(state, OrderState)]
         held = any(target in state.blocked for state in then)
@@ -157,7 +215,7 @@ def status_detail(book: Book, ref: str, *, as_of: When | None = None,
     if not isinstance(platform, PlatformState):
         raise SubjectNotFound(f"platform {ref} is not registered")
     orders = {r: s for r in book.related(ref, "order")
-              if isinstance(s := book.state("order", r, at), OrderState)}
+              if isinstance(s := book.order(ref, r, at), OrderState)}
     if not full:
         return {"targets": list(platform.targets), "since": _since(platform, orders, at)}
     keys = [("platform", ref), *(("order", r) for r in orders),
@@ -175,15 +233,19 @@ def order_periods(order: OrderState) -> dict[str, Any]:
     None while it holds anything), and ``steps``: each block and lift with its targets and,
     for a temporary lift, ``until``."""
     steps, start, end = [], None, None
+    mine = order.concerning  # an order over several platforms, as one of them sees it
     for fact in order.facts:
         if fact.type == "blocked":
             start = fact.occurred_at.text
-            steps.append({"at": start, "what": "blocked", "targets": list(fact.data.targets)})
+            steps.append({"at": start, "what": "blocked",
+                          "targets": _mine(fact.data.targets, mine)})
         elif fact.type == "unblocked":
+            if mine is not None and fact.data.targets and not set(fact.data.targets) & mine:
+                continue  # it lifted another platform's targets only
             until = fact.data.until.text if fact.data.until else None
             steps.append({"at": fact.occurred_at.text,
                           "what": "temporarily lifted" if until else "lifted",
-                          "targets": list(fact.data.targets), "until": until})
+                          "targets": _mine(fact.data.targets, mine), "until": until})
         elif fact.type == "ruling" and fact not in order.pending:  # in effect by then
             effect = fact.data.effective_at or fact.occurred_at
             steps.append({"at": effect.text, "what": f"{fact.data.outcome} by {fact.data.court}",
@@ -194,6 +256,10 @@ def order_periods(order: OrderState) -> dict[str, Any]:
     elif order.state == "overturned":
         end = [s for s in steps if s["what"].startswith("overturned by ")][-1]["at"]
     return {"from": start, "to": end, "steps": steps}
+
+
+def _mine(targets: tuple[str, ...], mine: frozenset[str] | None) -> list[str]:
+    return [t for t in targets if mine is None or t in mine]
 
 
 def _since(platform: PlatformState, orders: dict[str, OrderState], at: datetime) -> str | None:
@@ -226,7 +292,8 @@ def _since(platform: PlatformState, orders: dict[str, OrderState], at: datetime)
                 state.apply(facts[done[i]])
                 done[i] += 1
             state.advance(instant)
-            held |= state.blocked
+            held |= state.blocked if orders[state.ref].concerning is None else (
+                state.blocked & orders[state.ref].concerning)
         if held != before:
             since, before = moments[instant], held
     return since

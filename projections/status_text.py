@@ -52,7 +52,8 @@ def platform_text(status: dict[str, Any], detail: dict[str, Any] | None,
                          styled(status["state"]))
     if detail.get("since"):
         head.append(f" since {tz(detail['since'])}")
-    when = [f"as of {status['as_of']}"] if status["as_of"] else []
+    when = [f"in {status['jurisdiction']}"] if status.get("jurisdiction") else []
+    when += [f"as of {status['as_of']}"] if status["as_of"] else []
     when += [f"as known at {status['as_known_at']}"] if status["as_known_at"] else []
     if when:
         head.append(clean(f"  ({', '.join(when)})"), style="dim")
@@ -100,8 +101,10 @@ def platform_text(status: dict[str, Any], detail: dict[str, Any] | None,
 def _order(order: dict[str, Any], periods: dict[str, Any] | None, tz: Any) -> list[Any]:
     from rich.text import Text
 
+    where = order.get("jurisdiction")
+    where = f" in {where}{' (regional)' if order.get('regional') else ''}" if where else ""
     line = Text.assemble("order ", (clean(order["ref"]), "bold"), clean(
-        f" by {order['authority']}: "), styled(order["state"]))
+        f" by {order['authority']}{where}: "), styled(order["state"]))
     if periods and periods.get("from"):
         start = tz(periods["from"])
         line.append(f", in force {start} -> {tz(periods['to'])}" if periods.get("to")

@@ -40,7 +40,7 @@ def detailed(statuses: Sequence[dict[str, Any]], *, views: Views | None, book: B
         books: dict[str, Book] = {}
         if views is not None:
             keys = {views.blind(s["platform"]): s["platform"] for s in chunk}
-            held = views.store.platform_rows(sorted(keys))
+            held = views.store.platform_rows(sorted(keys), shared=views.settings)
             books = {ref: Book(views._decoded(held.get(key, ())), as_known_at=known)
                      for key, ref in keys.items()}
         for status in chunk:
@@ -52,8 +52,8 @@ def detailed(statuses: Sequence[dict[str, Any]], *, views: Views | None, book: B
             yield {**status, **status_detail(source, ref, as_of=as_of, now=now, full=False)}
 
 
-def folded(views: Views, *, as_of: When | None = None,
-           as_known_at: When | None = None) -> Iterator[dict[str, Any]]:
+def folded(views: Views, *, as_of: When | None = None, as_known_at: When | None = None,
+           jurisdiction: str | None = None) -> Iterator[dict[str, Any]]:
     """The status of every platform registered by ``as_of`` (as known at ``as_known_at``),
     with ``targets`` and ``since``, each folded from its own rows, ``PLATFORMS`` platforms
     a query (not from one book of the whole ledger, where finding each platform's orders
@@ -63,13 +63,13 @@ def folded(views: Views, *, as_of: When | None = None,
     keys = views.store.platforms_since(0)
     for start in range(0, len(keys), PLATFORMS):
         chunk = keys[start:start + PLATFORMS]
-        held = views.store.platform_rows(chunk)
+        held = views.store.platform_rows(chunk, shared=views.settings)
         for key in chunk:
             book = Book(views._decoded(held.pop(key, ())), as_known_at=known)
             for ref in book.refs("platform"):
                 try:
                     status = platform_status(book, ref, as_of=as_of, as_known_at=as_known_at,
-                                             now=now)
+                                             now=now, jurisdiction=jurisdiction)
                 except SubjectNotFound:
                     continue  # not registered by then
                 yield {**status, **status_detail(book, ref, as_of=as_of, now=now, full=False)}

@@ -24,11 +24,12 @@ from eventsourcing.persistence import IntegrityError
 from domain.declaration import REGISTRY
 from domain.errors import IntegrityFailure
 from domain.fact import Fact
+from domain.jurisdictions import LEDGER
 from domain.timeline import OrderState
 from ledger.application import Entry, Ledger
 from ledger.blinding import ledger_blinder
 from ledger.mapper import load_fact
-from ledger.views import STATUS_FORMAT, VIEWS
+from ledger.views import STATUS_FORMAT, VIEWS, moves_named
 from projections.book import KINDS, Book
 from projections.collection import paused
 from projections.status import platform_status
@@ -57,6 +58,8 @@ class Views:
         self.store = ledger.view_store()
         self.blind = ledger_blinder(ledger)
         self._kind_of_key = {self.blind(kind): kind for kind in KINDS}
+        #: The ledger's settings (its default jurisdiction), which every status reads.
+        self.settings = (self.blind("ledger"), self.blind(LEDGER))
         self._platform_of: dict[tuple[str, str], str] = {}
         self._event_of: dict[str, tuple[str, str]] = {}
         #: Facts of the batch being taken, by position: their status needs no decoding.
@@ -114,10 +117,12 @@ class Views:
         moved: dict[tuple[str, str], list[str]] = {}  # subjects moved earlier, and where
         for platform, kind, subject, _ in self.store.moves():
             moved.setdefault((kind, subject), []).append(platform)
+        settings = False
         for position, fact, obj in batch:
             row = self._row(position, obj)
             rows.append(row)
             moves.extend(self._moves(row, obj))
+            settings = settings or (row[1], row[2]) == self.settings
             entry = Entry(position=position, fact=fact)
             for platform in {row[3], *moved.get((row[1], row[2]), ())} - {""}:
                 mine.setdefault(platform, []).append(entry)
@@ -125,11 +130,15 @@ class Views:
         self._recent = latest
         now = datetime.now(UTC)
         end = batch[-1][0]
-        if moves:
+        if moves or settings:
             # A subject moved to another platform: that platform's status needs all of the
             # subject's events, so the rows go in first and its status is read back whole.
+            # A new default jurisdiction: every platform's status changes.
             self.store.write(rows, (), history_to=end, moves=moves)
-            status = self._status_rows({*mine, *(move[0] for move in moves)}, now)
+            keys = {*mine, *(move[0] for move in moves)}
+            if settings:
+                keys.update(self._all_platforms())
+            status = self._status_rows(keys, now)
             self.store.write((), status, status_to=end)
             return
         # Inside the import's transaction (``ledger.bulk.one_transaction``), the status
@@ -231,12 +240,8 @@ class Views:
     def _moves(self, row: tuple, obj: dict[str, Any]) -> list[tuple]:
         """The move a correction makes (``domain.concerns``): the subject of its history
         ``row`` concerns the platform it sets, from the correction's position."""
-        if obj["type"] != "correction":
-            return []
-        moved = (obj["data"].get("set") or {}).get("platform")
-        if not isinstance(moved, str) or not moved:
-            return []
-        return [(self.blind(moved), row[1], row[2], row[0])]
+        return [(self.blind(moved), row[1], row[2], row[0])
+                for moved in moves_named(obj["type"], obj["data"])]
 
     def _locate(self, obj: dict[str, Any]) -> tuple[str, str]:
         """The index keys of the kind of an event's subject and of the platform it concerns
@@ -257,13 +262,18 @@ class Views:
             if kind == "platform":
                 platform = self.blind(obj["subject"])
             elif declared.creates:
-                ref = obj["data"].get("platform")
+                ref = obj["data"].get("platform") or next(iter(
+                    obj["data"].get("platforms") or ()), None)
                 platform = self.blind(ref) if ref else ""
             else:
                 known = dict(self.store.subject_kinds(self.blind(obj["subject"])))
                 platform = known.get(self.blind(kind), "")
             self._platform_of[key] = platform
         return self.blind(kind), platform
+
+    def _all_platforms(self) -> list[str]:
+        """The keys of every platform in the history view."""
+        return [key for key, _ in self.store.subject_keys_of(self.blind("platform"))]
 
     def _exists(self, kind: str, ref: str) -> bool:
         """Whether subject ``(kind, ref)`` has events earlier in the log (indexed)."""
@@ -279,7 +289,11 @@ class Views:
         now = datetime.now(UTC)
         # Folded before the write: this store's own transaction is not lent, and a read
         # inside it would need a second connection.
-        rows = list(self._status_rows(self.store.platforms_since(since), now))
+        keys = set(self.store.platforms_since(since))
+        if self.store.has_since(since, *self.settings):  # a new default: every status
+            keys.update(self.store.status_keys())
+            keys.update(self._all_platforms())
+        rows = list(self._status_rows(keys, now))
         self.store.write((), rows, status_to=head)
 
     def _status_rows(self, keys: Iterable[str], now: datetime, *, before: int | None = None,
@@ -294,7 +308,8 @@ class Views:
         keys = sorted(keys)
         for start in range(0, len(keys), PLATFORMS):
             chunk = keys[start:start + PLATFORMS]
-            held = self.store.platform_rows(chunk, before=before, known=self._recent)
+            held = self.store.platform_rows(chunk, before=before, known=self._recent,
+                                            shared=self.settings)
             for key in chunk:
                 entries = [*self._decoded(held.get(key, ())),
                            *(extra.get(key, ()) if extra else ())]
@@ -341,7 +356,8 @@ class Views:
         """Entries of one platform (``platform=``), one subject (``subject=(kind, ref)``) or
         of all, from the history view."""
         if platform is not None:
-            rows = self.store.history_rows(platform=self.blind(platform))
+            rows = self.store.history_rows(platform=self.blind(platform),
+                                           shared=self.settings)
         elif subject is not None:
             rows = self.store.history_rows(subject=(self.blind(subject[0]),
                                                     self.blind(subject[1])))

@@ -352,6 +352,12 @@ STATUS_SHAPES = {
                    "platform", "state"],
         "order": ["authority", "blocked_targets", "disputed", "ref", "state"],
         "normalization": ["conditions", "disputed", "ref", "state"]},
+    3: {"status": ["as_known_at", "as_of", "blocked_targets", "disputed", "divergence",
+                   "divergent", "jurisdictions", "name", "normalizations", "observed",
+                   "orders", "penalties", "platform", "state"],
+        "order": ["authority", "blocked_targets", "disputed", "jurisdiction", "ref",
+                  "regional", "state"],
+        "normalization": ["conditions", "disputed", "ref", "state"]},
 }
 
 

@@ -123,7 +123,7 @@ class TestDivergence:
         case(runner, db)
         status = run_json(runner, db, "status", "telegram", "--as-of", "2017-06-02")
         assert status["observed"] == {"web.telegram.org": {
-            "accessible": False, "network": None, "at": "2017-06-01"}}
+            "accessible": False, "network": None, "at": "2017-06-01", "jurisdiction": "ID"}}
         events = run_json(runner, db, "history", "telegram")["events"]
         assert [(e["type"], e["subject"]) for e in events] == [
             ("platform-registered", "telegram"), ("access-observed", "telegram"),

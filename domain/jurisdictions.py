@@ -1,0 +1,70 @@
+"""Jurisdictions: which state an order binds and where an observation was made.
+
+A jurisdiction is an ISO 3166-1 alpha-2 code (``BR``), or an ISO 3166-2 subdivision
+(``IN-JK``) for a regional order. Answers are per country: a subdivision's orders count in
+its country's answer, flagged as regional, and the answer for a subdivision holds its own
+orders and its country's national ones (a national order binds every region of it).
+
+Where an event names none, the ledger's default applies: the ``jurisdiction`` of its one
+``jurisdiction-default`` event (subject ``ledger``, written by ``init --jurisdiction``; a
+correction changes it). The default is a fact of the ledger like any other, hashed, chained
+and signed, so that no edit of a setting outside the log can move an order to another
+state; it applies to every event that names none, recorded before or after it, as known at
+the record time asked (``--as-known-at`` before it: no default).
+
+An observation recorded on an order counts where the order does (its own
+``jurisdiction``, if given, must be of the order's country); an observation of a platform
+counts where it was made (its own, else the default).
+"""
+
+from __future__ import annotations
+
+from domain.fact import Fact
+from domain.timeline import STATES, Broken, SubjectState
+
+#: The one subject of kind ``ledger``: the ledger's own settings.
+LEDGER = "ledger"
+
+
+def country(code: str) -> str:
+    """The country of a jurisdiction code (``IN-JK`` -> ``IN``)."""
+    return code.split("-", 1)[0]
+
+
+def is_regional(code: str | None) -> bool:
+    return code is not None and "-" in code
+
+
+def binds(code: str | None, asked: str) -> bool:
+    """Whether what is of jurisdiction ``code`` counts in the answer for ``asked``: the
+    same code; a subdivision in its country's answer; a national order in the answer for
+    one of its subdivisions. Unknown (None) counts in no jurisdiction's answer."""
+    if code is None:
+        return False
+    if code == asked:
+        return True
+    if "-" in asked:
+        return code == country(asked)
+    return country(code) == asked
+
+
+class LedgerState(SubjectState):
+    """The ledger's settings: its default jurisdiction."""
+
+    kind = "ledger"
+
+    def __init__(self, ref: str):
+        super().__init__(ref)
+        self.jurisdiction: str | None = None
+
+    def _check(self, fact: Fact) -> None:
+        if fact.kind.creates and fact.subject != LEDGER:
+            raise Broken(fact, f"the ledger's settings are recorded on the subject "
+                               f"{LEDGER!r}, not {fact.subject!r}")
+
+    def _apply(self, fact: Fact) -> None:
+        if fact.type == "jurisdiction-default":
+            self.jurisdiction = fact.data.jurisdiction
+
+
+STATES["ledger"] = LedgerState

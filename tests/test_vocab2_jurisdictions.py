@@ -1,0 +1,259 @@
+"""Jurisdictions (issue "Real cases, whole", item 1): one ledger, many countries.
+
+Russia blocked Telegram from 16 April 2018 (Roskomnadzor, on a Moscow court's order of 13
+April) until 18 June 2020; Brazil's Supreme Court ordered it blocked on 18 March 2022 and
+revoked the order two days later. A ledger holding both must not answer "blocked" for a
+country where it was reachable.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from domain.values import When
+from ledger.application import Entry
+from projections.book import Book
+from projections.status import platform_status
+from tests.clitools import one_line_error, run, run_json
+from tests.test_bitemporal import _day
+from tests.test_views_moves import _fact
+
+SRC = ["--source", "https://example.org/record"]
+
+
+def _telegram(runner, db) -> None:
+    steps = [
+        ["platform-registered", "telegram", "--at", "2013-08-14", "--name", "Telegram",
+         "--target", "t.me", "--target", "telegram.org"],
+        ["blocked", "rkn-2018-04-16", "--at", "2018-04-16", "--platform", "telegram",
+         "--authority", "Roskomnadzor", "--target", "t.me", "--target", "telegram.org",
+         "--reason", "refusal to hand over encryption keys", "--jurisdiction", "RU",
+         "--legal-basis", "Tagansky District Court of Moscow, 13 April 2018"],
+        ["unblocked", "rkn-2018-04-16", "--at", "2020-06-18", "--authority", "Roskomnadzor"],
+        ["blocked", "stf-2022-03-18", "--at", "2022-03-18", "--platform", "telegram",
+         "--authority", "Supreme Federal Court (Justice Alexandre de Moraes)",
+         "--target", "t.me", "--target", "telegram.org", "--jurisdiction", "BR",
+         "--reason", "failure to comply with court orders"],
+        ["unblocked", "stf-2022-03-18", "--at", "2022-03-20",
+         "--authority", "Supreme Federal Court"],
+    ]
+    for step in steps:
+        result = run(runner, db, "record", *step, *SRC)
+        assert result.exit_code == 0, result.output
+
+
+def test_one_ledger_answers_per_country(runner, db):
+    _telegram(runner, db)
+    # 19 March 2022: blocked in Brazil, reachable in Russia since 2020.
+    status = run_json(runner, db, "status", "telegram", "--as-of", "2022-03-19")
+    assert status["state"] == "blocked"  # the top level: every order, as before
+    assert status["jurisdictions"]["BR"]["state"] == "blocked"
+    assert status["jurisdictions"]["RU"]["state"] == "accessible"
+    assert [o["ref"] for o in status["jurisdictions"]["BR"]["orders"]] == ["stf-2022-03-18"]
+    assert {o["ref"]: o["jurisdiction"] for o in status["orders"]} == {
+        "rkn-2018-04-16": "RU", "stf-2022-03-18": "BR"}
+    ru = run_json(runner, db, "status", "telegram", "--as-of", "2022-03-19",
+                  "--jurisdiction", "RU")
+    assert ru["jurisdiction"] == "RU" and ru["state"] == "accessible"
+    assert ru["orders"][0]["state"] == "lifted"
+    assert "jurisdictions" not in ru
+    # 1 January 2019: blocked in Russia; Brazil had no order yet (no answer of its own).
+    status = run_json(runner, db, "status", "telegram", "--as-of", "2019-01-01")
+    assert list(status["jurisdictions"]) == ["RU"]
+    br = run_json(runner, db, "status", "telegram", "--as-of", "2019-01-01",
+                  "--jurisdiction", "BR")
+    assert br["state"] == "accessible" and br["orders"] == []
+    # The summary table and the human status say so too.
+    rows = run_json(runner, db, "status", "--as-of", "2022-03-19", "--jurisdiction", "RU")
+    assert [(r["platform"], r["state"]) for r in rows] == [("telegram", "accessible")]
+    text = run(runner, db, "status", "telegram", "--as-of", "2022-03-19").stdout
+    assert "in BR: blocked" in text and "in RU: accessible" in text
+    assert "by Roskomnadzor in RU" in text
+
+
+def test_history_of_one_jurisdiction(runner, db):
+    _telegram(runner, db)
+    events = run_json(runner, db, "history", "telegram", "--jurisdiction", "BR")["events"]
+    assert {e["subject"] for e in events} == {"telegram", "stf-2022-03-18"}
+    assert len(run_json(runner, db, "history", "telegram")["events"]) == 5
+    everything = run_json(runner, db, "history", "--jurisdiction", "RU")["events"]
+    assert {e["subject"] for e in everything} == {"telegram", "rkn-2018-04-16"}
+
+
+def test_a_regional_order_counts_in_its_countrys_answer(runner, db):
+    for step in (
+        ["platform-registered", "x", "--at", "2019-01-01", "--name", "X", "--target", "x.com",
+         "--target", "t.co"],
+        ["blocked", "jk-2019", "--at", "2019-08-05", "--platform", "x", "--authority",
+         "Home Department, Jammu and Kashmir", "--target", "x.com", "--reason", "order",
+         "--jurisdiction", "IN-JK"],
+        ["blocked", "in-2021", "--at", "2021-02-01", "--platform", "x", "--authority",
+         "MeitY", "--target", "t.co", "--reason", "order", "--jurisdiction", "IN"],
+    ):
+        assert run(runner, db, "record", *step, *SRC).exit_code == 0
+    status = run_json(runner, db, "status", "x")
+    assert list(status["jurisdictions"]) == ["IN"]
+    india = status["jurisdictions"]["IN"]
+    assert india["state"] == "blocked"
+    assert {o["ref"]: o["regional"] for o in india["orders"]} == {"jk-2019": True,
+                                                                  "in-2021": False}
+    # The region's answer holds its own orders and the national ones; another region's
+    # answer only the national ones.
+    assert run_json(runner, db, "status", "x", "--jurisdiction", "IN-JK")["state"] == "blocked"
+    other = run_json(runner, db, "status", "x", "--jurisdiction", "IN-MH")
+    assert other["state"] == "partially-blocked" and other["blocked_targets"] == ["t.co"]
+
+
+def test_the_ledgers_default_applies_to_events_recorded_before_it(runner, db, example,
+                                                                 tmp_path):
+    assert run(runner, db, "import", str(example)).exit_code == 0
+    ledger_2017 = db
+    before = run_json(runner, ledger_2017, "status", "telegram", "--as-of", "2017-07-20")
+    assert before["jurisdictions"] == {}
+    result = run(runner, ledger_2017, "init", "--jurisdiction", "ID")
+    assert result.exit_code == 0 and "default jurisdiction: ID" in result.output
+    for _ in range(2):  # from the kept status view, then after a rebuild
+        now = run_json(runner, ledger_2017, "status", "telegram")
+        assert list(now["jurisdictions"]) == ["ID"]
+        assert now["orders"][0]["jurisdiction"] == "ID"
+        assert now["jurisdictions"]["ID"]["divergent"] == now["divergent"]
+        assert run(runner, ledger_2017, "projections", "rebuild").exit_code == 0
+    then = run_json(runner, ledger_2017, "status", "telegram", "--as-of", "2017-07-20")
+    assert then["jurisdictions"]["ID"]["state"] == "partially-blocked"
+    # As known before the default was set, there was none.
+    assert json.loads(run(runner, ledger_2017, "verify", "--json").stdout)["ok"] is True
+    # The same again is nothing; another is refused, naming how to change it.
+    assert "already" in run(runner, ledger_2017, "init", "--jurisdiction", "ID").output
+    error = one_line_error(run(runner, ledger_2017, "init", "--jurisdiction", "MY"), 1)
+    assert "default jurisdiction is ID" in error and "record correction ledger" in error
+    created = error.split("--target ")[1].split()[0]
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    result = run(runner, ledger_2017, "record", "correction", "ledger", "--at", now,
+                 *SRC, "--target", created, "--set", "jurisdiction=MY",
+                 "--reason", "the ledger follows Malaysia")
+    assert result.exit_code == 0, result.output
+    assert list(run_json(runner, ledger_2017, "status", "telegram")["jurisdictions"]) == ["MY"]
+    assert json.loads(run(runner, ledger_2017, "verify", "--json").stdout)["ok"] is True
+    # The default travels with an export: it is an event like any other.
+    exported = tmp_path / "out.jsonl"
+    assert run(runner, ledger_2017, "export", "-o", str(exported)).exit_code == 0
+    other = str(tmp_path / "copy.db")
+    assert run(runner, other, "import", str(exported)).exit_code == 0
+    assert list(run_json(runner, other, "status", "telegram")["jurisdictions"]) == ["MY"]
+
+
+def test_bad_jurisdictions_are_refused(runner, db, monkeypatch):
+    _telegram(runner, db)
+    assert "'brazil' is not a jurisdiction" in one_line_error(
+        run(runner, db, "status", "telegram", "--jurisdiction", "brazil"), 2)
+    assert "is not a jurisdiction" in one_line_error(
+        run(runner, db, "init", "--jurisdiction", "br"), 2)
+    # An observation of Russia's order made in Brazil is not an observation of that order.
+    result = run(runner, db, "record", "access-observed", "rkn-2018-04-16", "--at",
+                 "2019-01-01", *SRC, "--target", "t.me", "--not-accessible",
+                 "--jurisdiction", "BR")
+    assert "order rkn-2018-04-16 binds RU" in one_line_error(result, 1)
+    monkeypatch.setenv("BLOCKLEDGER_JURISDICTION", "RU")
+    assert run(runner, db, "init").exit_code == 0
+    assert run_json(runner, db, "status", "telegram")["jurisdictions"].keys() == {"BR", "RU"}
+
+
+# --- the property: a jurisdiction's answer is that of a ledger of its events only --------
+
+CODES = ["BR", "RU", "IN", "IN-JK", None]
+TARGETS = ["a.example", "b.example", "c.example"]
+
+
+@st.composite
+def scripts(draw):
+    """A platform, a default jurisdiction or none, orders of random jurisdictions (or
+    none), lifts, and observations of the platform and of the orders."""
+    facts = [_fact("platform-registered", "p", 0, {"name": "P", "targets": TARGETS})]
+    default = draw(st.sampled_from(["BR", "RU", None]))
+    if default:
+        facts.append(_fact("jurisdiction-default", "ledger", 0, {"jurisdiction": default}))
+    refs = [f"o{i}" for i in range(draw(st.integers(1, 4)))]
+    for ref in refs:
+        code = draw(st.sampled_from(CODES))
+        targets = draw(st.lists(st.sampled_from(TARGETS), min_size=1, unique=True))
+        facts.append(_fact("blocked", ref, draw(st.integers(1, 20)), {
+            "platform": "p", "authority": "A", "targets": targets, "reasons": ["r"],
+            **({"jurisdiction": code} if code else {})}))
+    for _ in range(draw(st.integers(0, 8))):
+        day = draw(st.integers(1, 40))
+        what = draw(st.sampled_from(["lift", "observe-platform", "observe-order"]))
+        ref = draw(st.sampled_from(refs))
+        target = draw(st.sampled_from(TARGETS))
+        if what == "lift":
+            facts.append(_fact("unblocked", ref, max(day, 21), {"targets": [target]}))
+        elif what == "observe-platform":
+            code = draw(st.sampled_from(CODES))
+            facts.append(_fact("access-observed", "p", day, {
+                "target": target, "accessible": draw(st.booleans()),
+                **({"jurisdiction": code} if code else {})}))
+        else:
+            facts.append(_fact("access-observed", ref, max(day, 21), {
+                "target": target, "accessible": draw(st.booleans())}))
+    return facts
+
+
+def _answer(status: dict) -> dict:
+    return {k: v for k, v in status.items()
+            if k not in ("jurisdiction", "jurisdictions", "as_of", "as_known_at")}
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(facts=scripts(), day=st.integers(0, 45))
+def test_a_jurisdictions_status_is_that_of_its_events_alone(facts, day):
+    from domain.jurisdictions import binds, country
+    from domain.timeline import fold
+
+    kept = []
+    for fact in facts:  # what the rules accept, in order (a lift of what is not held: not)
+        trial = Book([Entry(position=i + 1, fact=f) for i, f in enumerate([*kept, fact])])
+        try:
+            subject = ("platform" if fact.subject == "p" else "ledger"
+                       if fact.subject == "ledger" else "order", fact.subject)
+            fold(*subject, trial.facts(*subject), check=True)
+        except Exception:
+            continue
+        kept.append(fact)
+    entries = [Entry(position=i + 1, fact=f) for i, f in enumerate(kept)]
+    book = Book(entries)
+    as_of = When.parse(_day(day), end_of_day=True)
+    whole = platform_status(book, "p", as_of=as_of)
+    default = book.default_jurisdiction()
+    orders = {f.subject: (f.data.jurisdiction or default) for f in kept if f.type == "blocked"}
+    for code in ["BR", "RU", "IN", "IN-JK", "IN-MH"]:
+        alone = [e for e in entries
+                 if (e.fact.subject in ("p", "ledger") and not (
+                     e.fact.type == "access-observed"
+                     and not binds(e.fact.data.jurisdiction or default, code)))
+                 or binds(orders.get(e.fact.subject), code)]
+        expected = _answer(platform_status(Book(alone), "p", as_of=as_of))
+        asked = platform_status(book, "p", as_of=as_of, jurisdiction=code)
+        assert asked["jurisdiction"] == code
+        assert _answer(asked) == expected
+        if "-" not in code:
+            if code in whole["jurisdictions"]:
+                assert _answer(whole["jurisdictions"][code]) == expected
+            else:  # no order of it then, no observation made there: nothing to say
+                assert expected["orders"] == [] and expected["observed"] == {}
+    assert set(whole["jurisdictions"]) <= {country(c) for c in CODES if c}
+
+
+@pytest.mark.parametrize("code", ["BR", "IN-JK"])
+def test_an_observation_of_a_platform_counts_where_it_was_made(runner, db, code):
+    _telegram(runner, db)
+    result = run(runner, db, "record", "access-observed", "telegram", "--at", "2022-03-19",
+                 *SRC, "--target", "t.me", "--not-accessible", "--jurisdiction", code)
+    assert result.exit_code == 0, result.output
+    status = run_json(runner, db, "status", "telegram", "--as-of", "2022-03-19")
+    there = code.split("-")[0]
+    assert status["jurisdictions"][there]["observed"]["t.me"]["jurisdiction"] == code
+    assert "t.me" not in status["jurisdictions"]["RU"]["observed"]
