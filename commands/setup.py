@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import tempfile
+import uuid
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -17,19 +19,60 @@ from ledger.interchange import read_facts
 
 
 @click.command()
+@click.option("--jurisdiction", envvar="BLOCKLEDGER_JURISDICTION", metavar="CC",
+              help="The ledger's default jurisdiction (ISO 3166-1 alpha-2, or an ISO 3166-2 "
+              "subdivision): that of every order and observation that names none, recorded "
+              "before or after. Recorded as an event (jurisdiction-default); a correction of "
+              "it changes it.")
 @pass_context
-def init(obj: Context) -> None:
-    """Create the store (idempotent); compute the hash chain of an older ledger once."""
+def init(obj: Context, jurisdiction: str | None) -> None:
+    """Create the store (idempotent); compute the hash chain of an older ledger once; with
+    --jurisdiction, set the ledger's default jurisdiction.
+
+    \b
+    Examples:
+      blockledger init
+      blockledger --db ledger.db init --jurisdiction ID
+    """
     with obj.ledger(write=True) as ledger:
         upgraded = ledger.upgrade()
-    if upgraded:
-        click.echo(f"computed the hash chain of {upgraded} existing events")
+        if upgraded:
+            click.echo(f"computed the hash chain of {upgraded} existing events")
+        if jurisdiction is not None:
+            _set_default(obj, ledger, jurisdiction)
     click.echo(f"ledger ready at {obj.target}")
+
+
+def _set_default(obj: Context, ledger: Any, jurisdiction: str) -> None:
+    """Record the ledger's default jurisdiction, once; the same again is nothing."""
+    from domain.errors import Refused
+    from domain.fact import Fact
+    from domain.jurisdictions import LEDGER
+
+    fact = Fact.from_json({
+        "id": str(uuid.uuid4()), "type": "jurisdiction-default", "subject": LEDGER,
+        "occurred_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "sources": [f"blockledger init --jurisdiction {jurisdiction}"],
+        "data": {"jurisdiction": jurisdiction}})
+    settings = ledger.subject("ledger", LEDGER)
+    now = getattr(settings.state(), "jurisdiction", None) if settings else None
+    if now == fact.data.jurisdiction:
+        click.echo(f"the default jurisdiction is {now} already")
+        return
+    if settings is not None:
+        created = settings.facts[0]
+        raise Refused(f"refused: the ledger's default jurisdiction is {now or 'none'}; to "
+                      f"change it, record a correction: blockledger record correction "
+                      f"{LEDGER} --target {created.id} --set jurisdiction={jurisdiction} "
+                      "--reason WHY --at WHEN --source S")
+    ledger.record([fact], operator=obj.operator)
+    click.echo(f"default jurisdiction: {fact.data.jurisdiction}")
 
 
 @click.command()
 @click.option("--case", "case_name", default="telegram-indonesia-2017", show_default=True,
-              type=click.Choice(["telegram-indonesia-2017", "turkey-wikipedia-2017"]),
+              type=click.Choice(["telegram-indonesia-2017", "turkey-wikipedia-2017",
+                                 "india-apps-2020"]),
               help="The bundled case to load (examples/CASE.jsonl).")
 @pass_context
 def demo(obj: Context, case_name: str) -> None:

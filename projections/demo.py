@@ -50,6 +50,10 @@ CASES = {
          ("2017-05-15", "two weeks into the block of every language edition"),
          ("2019-12-31", "the Constitutional Court has ruled; the ruling is not yet published"),
          ("2020-01-16", "the day after the ruling took effect, on its publication"))),
+    "india-apps-2020": Case(
+        "India blocks 59 apps in one order, 2020", "tiktok", "Asia/Kolkata",
+        (("2020-06-29", "the order of 29 June 2020 under Section 69A, over many apps"),
+         ("2021-01-01", "six months on: still in effect"))),
 }
 
 
