@@ -11,8 +11,8 @@ Foreign data names places on the web by URL or host; the ledger's platforms hold
   Blogspot's). The list is the one the ``publicsuffixlist`` package bundles: it is never
   fetched, so an import gives the same answer offline and on every run of one release;
 - ``platform_slug(domain)``: the platform reference a registered domain gets;
-- ``candidates(host)``: the targets that may hold a host, in the order they are tried
-  (the rules of matching, below).
+- ``candidates(host)``, ``parents(host)``: the targets that may hold a host, in the order
+  they are tried (the rules of matching, below).
 
 **The rules of matching** a measured host to a platform's target, at the measurement's
 valid time: the host itself first (``web.telegram.org`` held as such); else its nearest
@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -57,8 +57,15 @@ def host_of(url: object, field: str = "input") -> str:
         raise BadInput(f"expected a URL, got {shown(url)}", field=field)
     if len(url) > MAX_URL:  # type: ignore[arg-type]
         raise BadInput(f"a URL longer than {MAX_URL:,} characters", field=field)
+    return _host(url, field)  # type: ignore[arg-type]
+
+
+@lru_cache(maxsize=65_536)
+def _host(url: str, field: str) -> str:
+    # Measured URLs recur (a test list is measured again and again): each is parsed once,
+    # and its checked host kept, for as many URLs as the cache holds.
     try:
-        parts = urlsplit(url)  # type: ignore[arg-type]
+        parts = urlsplit(url)
         host = parts.hostname
     except ValueError as error:  # an unbalanced [ or a bad port
         raise BadInput(f"{shown(url)} is not a URL ({error})", field=field) from None
@@ -95,17 +102,23 @@ def platform_slug(domain: str) -> str:
 def candidates(host: str) -> list[str]:
     """The targets that may hold ``host``, in the order they are tried: the host, then
     each parent domain up to its registrable domain (the rules of matching, above)."""
+    return [host, *parents(host)]
+
+
+def parents(host: str) -> tuple[str, ...]:
+    """The parent domains of ``host`` that may hold it, nearest first, up to its registrable
+    domain: none for an IP address, an app id, or a public suffix."""
     if _is_address(host) or host.startswith("app:"):
-        return [host]
-    return list(_candidates(host))
+        return ()
+    return _parents(host)
 
 
 @cache
-def _candidates(host: str) -> tuple[str, ...]:
+def _parents(host: str) -> tuple[str, ...]:
     top = _registrable(host)
-    out = [host]
     if top is None or top == host or not host.endswith("." + top):
-        return tuple(out)
+        return ()
+    out = []
     name = host
     while name != top:
         name = name.split(".", 1)[1]

@@ -13,7 +13,7 @@ them (an observation at the very instant of a removal comes after it).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -23,7 +23,7 @@ from attrs import frozen
 from domain.amendments import effective
 from domain.fact import Fact
 from domain.timeline import in_valid_order
-from sources.domains import candidates
+from sources.domains import candidates, parents
 
 #: The events that give or take targets, and the amendments that may change them.
 _READ = frozenset({"platform-registered", "targets-added", "targets-removed", "correction",
@@ -40,6 +40,8 @@ class Held:
     platform: str
     target: str
     by_parent: bool
+    #: Held only after the time asked about: the rules will refuse the observation.
+    later: bool = False
 
 
 #: ``Holders.find`` found several platforms holding the host at that time.
@@ -96,25 +98,42 @@ class Holders:
         had not the target yet), that platform, whose rules will refuse the observation,
         naming it; None when nobody holds it at or after ``at``."""
         later: Held | None = None
-        for target in candidates(host):
+        for target in _targets(host):
             spans = self._spans.get(target)
             if spans is None:
                 continue
-            now = {ref for start, until, ref in spans
-                   if start <= at and (until is None or at < until)}
-            if len(now) == 1:
-                return Held(now.pop(), target, target != host)
-            if now:
-                return AMBIGUOUS
-            if later is None:
-                after = sorted((start, ref) for start, _, ref in spans if start > at)
-                if after:
-                    later = Held(after[0][1], target, target != host)
+            found = _at(spans, host, target, at)
+            if found is AMBIGUOUS or (found is not None and not found.later):  # type: ignore[union-attr]
+                return found
+            later = later or found  # type: ignore[assignment]
         return later
 
     def ever_held(self, host: str) -> bool:
         """Whether any platform holds, or ever held, ``host`` (by the rules of matching)."""
         return any(target in self._spans for target in candidates(host))
+
+
+def _targets(host: str) -> Iterator[str]:
+    """The host, then (only if asked for: most hosts are held as they are) its parents."""
+    yield host
+    yield from parents(host)
+
+
+def _at(spans: list[tuple[datetime, datetime | None, str]], host: str, target: str,
+        at: datetime) -> Held | str | None:
+    """Who of ``spans`` (of ``target``) held it at ``at``, else holds it first after."""
+    if len(spans) == 1:  # most targets: one platform, from when it was given them
+        start, until, ref = spans[0]
+        if start <= at and (until is None or at < until):
+            return Held(ref, target, target != host)
+        return Held(ref, target, target != host, later=True) if start > at else None
+    now = {ref for start, until, ref in spans if start <= at and (until is None or at < until)}
+    if len(now) == 1:
+        return Held(now.pop(), target, target != host)
+    if now:
+        return AMBIGUOUS
+    after = sorted((start, ref) for start, _, ref in spans if start > at)
+    return Held(after[0][1], target, target != host, later=True) if after else None
 
 
 def read_holders(ledger: Any) -> Holders:

@@ -29,27 +29,30 @@ The format is OONI's (``ooni/spec``: ``data-formats/df-000-base.md`` for the env
                                 measurement again adds nothing
 ==============================  =====================================================
 
-Nothing here writes: ``Conversion.facts`` hands ``(place, fact)`` pairs, validated by the
-interchange format's own ``Fact.from_json``, to the one import path
-(``projections.importing``).
+Nothing here writes: ``Conversion.facts`` hands ``(place, fact)`` pairs, each the fact the
+interchange format's ``Fact.from_json`` makes of the observation's interchange object
+(``observation``; its data validated by the type's one declaration), to the one import
+path (``projections.importing``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
-from typing import Any
+from functools import lru_cache
+from typing import Any, NamedTuple
 from urllib.parse import quote
 
 import orjson
-from attrs import frozen
 
+from domain.declaration import REGISTRY
 from domain.errors import BadInput
 from domain.fact import Fact
-from domain.values import NAMESPACE, clean_text, json_kind, shown
+from domain.values import NAMESPACE, Source, When, clean_text, json_kind, shown
 from sources.domains import MAX_URL, host_of, platform_slug, registrable
 from sources.holders import AMBIGUOUS, Held, Holders
 from sources.measurements import Place
@@ -61,6 +64,8 @@ EXPLORER = "https://explorer.ooni.org/measurement/"
 #: The ids of observations (uuid5 of report_id and input) and of registrations.
 OBSERVATIONS = uuid.uuid5(NAMESPACE, "ooni measurement")
 REGISTRATIONS = uuid.uuid5(NAMESPACE, "ooni registered domain")
+_OBSERVATIONS_BYTES = OBSERVATIONS.bytes
+_ACCESS = REGISTRY["access-observed"]
 #: Why a measurement was skipped (the summary's keys).
 OTHER_TEST, ACCESSIBLE_NULL, SITE_DOWN = "other-test", "accessible-null", "site-down"
 AMBIGUOUS_HOST, ORDER_NAMED = "ambiguous-host", "platform-named-like-an-order"
@@ -71,15 +76,17 @@ MAX_NETWORK_NAME = 200
 _TIME = re.compile(r"(\d{4})-(\d\d)-(\d\d)[ T](\d\d):(\d\d):(\d\d)Z?")
 _ASN = re.compile(r"AS(0|[1-9][0-9]{0,9})")
 _CC = re.compile(r"[A-Z]{2}")
+#: A report_id as OONI writes them: nothing in it to percent-encode.
+_PLAIN = re.compile(r"[A-Za-z0-9_.~-]+")
 #: Observations stay far below the interchange format's limit on an event's size: the
 #: URL and texts are bounded above (the input at 4,000 characters), so no dump is needed
 #: to measure one (``Fact.from_json``'s ``size``).
 _SIZE_BOUND = 200_000
 
 
-@frozen
-class Measurement:
-    """What the ledger reads of one Web Connectivity measurement."""
+class Measurement(NamedTuple):
+    """What the ledger reads of one Web Connectivity measurement (a named tuple: one is
+    built per measurement, hundreds of thousands an import)."""
 
     report_id: str
     input: str
@@ -121,15 +128,15 @@ def measurement(obj: Any) -> Measurement | str:
     report_id = _text(obj.get("report_id"), "report_id", MAX_REPORT_ID)
     url = _text(obj.get("input"), "input", MAX_URL)
     return Measurement(
-        report_id=report_id,
-        input=url,
-        host=host_of(url),
-        at=_time(obj.get("measurement_start_time")),
-        accessible=accessible,
-        method=None if accessible else (blocking if blocking in METHODS else "other"),
-        network=_network(obj.get("probe_asn"), obj.get("probe_network_name")),
-        jurisdiction=_jurisdiction(obj.get("probe_cc")),
-        blocking=blocking,
+        report_id,
+        url,
+        host_of(url),
+        _time(obj.get("measurement_start_time")),
+        accessible,
+        None if accessible else (blocking if blocking in METHODS else "other"),
+        _network(obj.get("probe_asn"), obj.get("probe_network_name")),
+        _jurisdiction(obj.get("probe_cc")),
+        blocking,
     )
 
 
@@ -157,6 +164,14 @@ def _time(value: Any) -> datetime:
 
 
 def _network(asn: Any, name: Any) -> str | None:
+    if asn.__class__ is str and (name is None or name.__class__ is str):
+        return _network_text(asn, name)
+    return _network_text.__wrapped__(asn, name)
+
+
+@lru_cache(maxsize=4096)
+def _network_text(asn: Any, name: Any) -> str | None:
+    # A handful of networks measure a country: each is checked and written once.
     if asn.__class__ is not str or not _ASN.fullmatch(asn):
         raise BadInput(f"expected an AS number (AS13285), got {shown(asn)}", field="probe_asn")
     if asn == "AS0":  # the probe's owner did not share it
@@ -176,26 +191,60 @@ def _jurisdiction(cc: Any) -> str | None:
 def explorer_url(report_id: str, url: str) -> str:
     """The measurement's page on OONI Explorer, every character of both parts that could
     change the address's meaning percent-encoded."""
-    return f"{EXPLORER}{quote(report_id, safe='')}?input={quote(url, safe='')}"
+    rid = report_id if _PLAIN.fullmatch(report_id) else quote(report_id, safe="")
+    return f"{EXPLORER}{rid}?input={_quoted(url)}"
+
+
+@lru_cache(maxsize=65_536)
+def _quoted(url: str) -> str:
+    # A measured URL recurs (a test list measured again and again): quoted once.
+    return quote(url, safe="")
 
 
 def source(m: Measurement) -> dict[str, str]:
     """The measurement as a citation: its Explorer address, its report_id and input, and
     the two test keys the observation reads."""
+    quoted = _QUOTES.get((m.accessible, m.blocking)) if m.blocking.__class__ is not str else (
+        None)
     return {"url": explorer_url(m.report_id, m.input),
             "title": f"OONI Web Connectivity measurement, report_id {m.report_id}, "
                      f"input {m.input}",
-            "quote": f"test_keys.accessible: {orjson.dumps(m.accessible).decode()}, "
-                     f"test_keys.blocking: {orjson.dumps(m.blocking).decode()}"}
+            "quote": quoted or _quote(m.accessible, m.blocking)}
+
+
+def _quote(accessible: bool, blocking: Any) -> str:
+    return (f"test_keys.accessible: {orjson.dumps(accessible).decode()}, "
+            f"test_keys.blocking: {orjson.dumps(blocking).decode()}")
+
+
+_QUOTES = {(a, b): _quote(a, b) for a in (True, False) for b in (True, False, None)}
 
 
 def observation_id(report_id: str, url: str) -> uuid.UUID:
-    """The id of the observation of one measurement: the same on every import."""
+    """The id of the observation of one measurement: the same on every import (uuid5 of
+    the JSON array ``[report_id, input]``)."""
     return uuid.uuid5(OBSERVATIONS, orjson.dumps([report_id, url]).decode())
+
+
+def _observation_id_text(report_id: str, url: str) -> str:
+    """``str(observation_id(...))``, without building the UUID (RFC 4122 name-based,
+    SHA-1: the version and variant bits set in the digest's first 16 bytes)."""
+    digest = bytearray(hashlib.sha1(_OBSERVATIONS_BYTES + orjson.dumps([report_id, url]),
+                                    usedforsecurity=False).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50
+    digest[8] = (digest[8] & 0x3F) | 0x80
+    h = digest.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def observation(m: Measurement, held: Held) -> dict[str, Any]:
     """The interchange object of the observation ``m`` makes of ``held``'s target."""
+    return {"id": _observation_id_text(m.report_id, m.input), "type": "access-observed",
+            "subject": held.platform, "occurred_at": m.at.isoformat(),
+            "sources": [source(m)], "data": _data(m, held)}
+
+
+def _data(m: Measurement, held: Held) -> dict[str, Any]:
     data: dict[str, Any] = {"target": held.target, "accessible": m.accessible}
     if m.network is not None:
         data["network"] = m.network
@@ -203,9 +252,19 @@ def observation(m: Measurement, held: Held) -> dict[str, Any]:
         data["jurisdiction"] = m.jurisdiction
     if m.method is not None:
         data["method"] = m.method
-    return {"id": str(observation_id(m.report_id, m.input)), "type": "access-observed",
-            "subject": held.platform, "occurred_at": m.at.isoformat(),
-            "sources": [source(m)], "data": data}
+    return data
+
+
+def observation_fact(m: Measurement, held: Held) -> Fact:
+    """``Fact.from_json(observation(m, held))``, built without writing the object out and
+    reading it back: its data validated by the type's declaration as the interchange
+    format validates it (``EventType.parse``); its envelope made of parts checked by
+    ``measurement`` (the id a uuid5, the subject a platform's reference, a UTC time, a
+    source of checked texts, far below the size limit). tests/test_import_ooni.py proves
+    the two equal on every fixture."""
+    return Fact(uuid.UUID(_observation_id_text(m.report_id, m.input)), "access-observed",
+                held.platform, When(m.at.isoformat(), m.at, False), (Source(**source(m)),),
+                _ACCESS.parse(_data(m, held)))
 
 
 def registration(domain: str, first: Measurement) -> dict[str, Any]:
@@ -288,7 +347,10 @@ class Conversion:
                 self.skipped[ORDER_NAMED] += 1
                 continue
             self.by_parent += found.by_parent  # type: ignore[union-attr]
-            yield place, _fact(place, observation(m, found))  # type: ignore[arg-type]
+            try:
+                yield place, observation_fact(m, found)  # type: ignore[arg-type]
+            except BadInput as error:
+                raise error.at_line(place) from None  # type: ignore[arg-type]
 
 
 def _located(place: Place, obj: Any) -> Measurement | str:

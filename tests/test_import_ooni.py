@@ -236,6 +236,10 @@ class TestIdempotence:
         assert a != observation_id("r1", "https://t.me/x") != observation_id("r2",
                                                                             "https://t.me/")
         assert a.version == 5 and isinstance(a, uuid.UUID)
+        from sources.ooni import _observation_id_text
+
+        for rid, url in (("r1", "https://t.me/"), ("é/?#", "http://x.example/\u00e9")):
+            assert _observation_id_text(rid, url) == str(observation_id(rid, url))
 
 
 class TestRegister:
@@ -454,11 +458,28 @@ class TestHolders:
         assert holders.find("a.example", at(2020)) == Held("p", "a.example", False)
         assert holders.find("www.a.example", at(2021)) == Held("p", "a.example", True)
         assert holders.find("a.example", at(2023)) is None  # removed: nobody holds it
-        assert holders.find("b.example", at(2020)) == Held("p", "b.example", False)  # later
+        assert holders.find("b.example", at(2020)) == Held("p", "b.example", False, later=True)
         assert holders.find("c.example", at(2021)) is None
         holders.add_platform("q", [self._fact("platform-registered", "2020-01-01",
                                               ["b.example"], ref="q")])
         assert holders.find("b.example", at(2021)) == AMBIGUOUS
+
+    def test_an_observation_is_the_fact_the_interchange_format_makes_of_it(self):
+        """observation_fact, built directly, equals Fact.from_json of the interchange object,
+        for every fixture measurement that makes one (each blocking value, with and without
+        network and jurisdiction, an odd report_id)."""
+        from sources.ooni import observation, observation_fact
+
+        odd = {**lines(JULY)[0], "report_id": "../x?input=evil#frag \u00e9"}
+        made = 0
+        for obj in [*lines(JULY), *lines(AUGUST), *lines(BRITAIN), odd]:
+            m = measurement(obj)
+            if isinstance(m, str):
+                continue
+            held = Held("some-platform", m.host, False)
+            assert observation_fact(m, held) == Fact.from_json(observation(m, held))
+            made += 1
+        assert made == 19
 
     def test_measurement_reads_only_what_it_needs_of_other_tests(self):
         assert measurement({"test_name": "dnscheck", "input": 5}) == "other-test"
