@@ -131,34 +131,40 @@ def _json(summary: dict[str, Any]) -> str:
     return json.dumps(summary, indent=2)
 
 
+def _n(count: int, word: str) -> str:
+    """``count`` and ``word``, plural unless one."""
+    return f"{count} {word}{'s' * (count != 1)}"
+
+
 def _human(s: dict[str, Any]) -> str:
-    files = f"{s['files']} file{'s' * (s['files'] != 1)}"
+    files = _n(s["files"], "file")
     if s["other_files"]:
         files += f" ({s['other_files']} other files in the directory not read)"
-    lines = [f"read {s['measurements']} measurements from {files}",
-             f"imported {s['imported']} observations"
+    lines = [f"read {_n(s['measurements'], 'measurement')} from {files}",
+             f"imported {_n(s['imported'], 'observation')}"
              + (f" ({s['already_present']} already in the ledger, skipped)"
                 if s["already_present"] else "")]
     if s["registered"]:
         names = ", ".join(s["registered"][:LISTED])
         more = len(s["registered"]) - LISTED
-        lines.append(f"registered {len(s['registered'])} platforms: {names}"
+        lines.append(f"registered {_n(len(s['registered']), 'platform')}: {names}"
                      + (f" and {more} more" if more > 0 else ""))
     if s["matched_by_parent_domain"]:
-        lines.append(f"{s['matched_by_parent_domain']} observations of a subdomain recorded "
-                     "at the parent domain its platform holds")
+        lines.append(f"{_n(s['matched_by_parent_domain'], 'observation')} of a subdomain "
+                     "recorded at the parent domain its platform holds")
     if s["skipped"]:
         total = sum(s["skipped"].values())
-        lines.append(f"skipped {total} measurements: "
+        lines.append(f"skipped {_n(total, 'measurement')}: "
                      + ", ".join(f"{n} {_REASONS.get(k, k)}" for k, n in s["skipped"].items()))
     unknown = s["unknown_hosts"]
     if unknown["hosts"]:
-        lines.append(f"{unknown['measurements']} measurements of {unknown['hosts']} hosts no "
-                     "platform holds (record them, or import again with --register):")
+        lines.append(f"{_n(unknown['measurements'], 'measurement')} of "
+                     f"{_n(unknown['hosts'], 'host')} no platform holds (record them, or "
+                     "import again with --register):")
         lines += [f"  {row['host']}  {row['measurements']}" for row in unknown["listed"]]
         if unknown["more"]:
-            lines.append(f"  ... and {unknown['more']} more hosts (--json lists the first "
-                         f"{LISTED} too)")
+            lines.append(f"  ... and {_n(unknown['more'], 'more host')} (--json lists the "
+                         f"first {LISTED} too)")
     return "\n".join(lines)
 
 
