@@ -17,7 +17,7 @@ from domain.errors import BadInput
 from projections.importing import BATCH_SIZE, import_facts
 from sources.holders import read_holders
 from sources.measurements import Place, files_of, read_objects, spooled
-from sources.ooni import Conversion
+from sources.ooni import READ, Conversion
 
 #: Unknown hosts listed by name in the summary (the most measured first); the rest counted.
 LISTED = 20
@@ -79,12 +79,12 @@ def import_ooni(obj: Context, source: str, register: bool, batch_commit: bool,
             if stdin is not None:
                 if register:
                     stdin.seek(0)
-                yield from read_objects(stdin, "stdin")
+                yield from read_objects(stdin, "stdin", READ)
                 return
             for path in files:
                 try:
                     with path.open("rb") as stream:
-                        yield from read_objects(stream, str(path))
+                        yield from read_objects(stream, str(path), READ)
                 except OSError as error:
                     raise BadInput(f"{path}: {error.strerror or error}",
                                    field="file") from None

@@ -16,7 +16,9 @@ alone and counted; symbolic links to directories are not followed.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
+import json
 import os
 import shutil
 import tempfile
@@ -92,8 +94,15 @@ def spooled(stream: IO[bytes]) -> Iterator[IO[bytes]]:
         yield copy
 
 
-def read_objects(stream: IO[bytes], name: str) -> Iterator[tuple[Place, Any]]:
-    """The JSON values of the lines of ``stream`` (plain or gzip), blank lines skipped."""
+def read_objects(stream: IO[bytes], name: str,
+                 unique: tuple[str, ...] = ()) -> Iterator[tuple[Place, Any]]:
+    """The JSON values of the lines of ``stream`` (plain or gzip), blank lines skipped.
+
+    A key of ``unique`` given twice in one object is refused: JSON parsers keep one of
+    the values silently, and a record must not. (Each key's quoted name is counted in the
+    raw line, at C speed; only a line where one appears twice, in a text perhaps, is
+    parsed again to tell.)"""
+    needles = [(key, b'"' + key.encode() + b'"') for key in unique]
     raw = stream if hasattr(stream, "peek") else _buffered(stream)
     if raw.peek(2)[:2] == _GZIP_MAGIC:
         raw = gzip.GzipFile(fileobj=raw, mode="rb")
@@ -113,6 +122,8 @@ def read_objects(stream: IO[bytes], name: str) -> Iterator[tuple[Place, Any]]:
             except orjson.JSONDecodeError as error:
                 raise BadInput(_json_error(line, error),
                                line=Place(name, number)) from None  # type: ignore[arg-type]
+            if needles and any(line.count(needle) > 1 for _, needle in needles):
+                _refuse_repeated(line, unique, Place(name, number))
             yield Place(name, number), value
     except (EOFError, gzip.BadGzipFile, zlib.error) as error:
         # Raised by the gzip reader, between lines: the stream ends inside a member, or
@@ -120,6 +131,23 @@ def read_objects(stream: IO[bytes], name: str) -> Iterator[tuple[Place, Any]]:
         what = ("ends before the end of its gzip stream (truncated)"
                 if isinstance(error, EOFError) else f"is damaged gzip data ({error})")
         raise BadInput(f"{name} {what}, after line {number}", field="file") from None
+
+
+def _refuse_repeated(line: bytes, unique: tuple[str, ...], place: Place) -> None:
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        seen: set[str] = set()
+        for key, _ in items:
+            if key in seen and key in unique:
+                raise BadInput("given twice in one object: which value is meant? (JSON "
+                               "readers keep one silently)", field=key,
+                               line=place)  # type: ignore[arg-type]
+            seen.add(key)
+        return dict(items)
+
+    # Nested hundreds deep, the stdlib parser may give up where orjson did not: such a
+    # line holds no measurement, and its fields are checked anyway.
+    with contextlib.suppress(RecursionError):
+        json.loads(line.decode("utf-8"), object_pairs_hook=pairs)
 
 
 def _buffered(stream: Any) -> Any:

@@ -69,6 +69,9 @@ _ACCESS = REGISTRY["access-observed"]
 #: Why a measurement was skipped (the summary's keys).
 OTHER_TEST, ACCESSIBLE_NULL, SITE_DOWN = "other-test", "accessible-null", "site-down"
 AMBIGUOUS_HOST, ORDER_NAMED = "ambiguous-host", "platform-named-like-an-order"
+#: The fields read: each may be given once in its object (``measurements.read_objects``).
+READ = ("test_name", "test_keys", "accessible", "blocking", "report_id", "input",
+        "measurement_start_time", "probe_asn", "probe_cc", "probe_network_name")
 #: How many unknown hosts are kept by name (more are only counted).
 KEPT_HOSTS = 100_000
 MAX_REPORT_ID = 200

@@ -280,6 +280,22 @@ class TestRegister:
         assert "example.co.uk" in [h["host"] for h in summary["unknown_hosts"]["listed"]]
 
 
+def test_an_encrypted_ledger_is_read_and_written_sealed(runner, tmp_path, example,
+                                                      monkeypatch):
+    """With a cipher key, the platforms' targets are read through the blinded views, and
+    no measured host or network reaches the database in plaintext."""
+    from ledger.encryption import new_key
+
+    monkeypatch.setenv("BLOCKLEDGER_CIPHER_KEY", new_key())
+    db = str(tmp_path / "sealed.db")
+    assert run(runner, db, "import", str(example)).exit_code == 0
+    summary = imported(runner, db, str(JULY), "--register")
+    assert summary["imported"] == 9 and summary["registered"] == ["example.org"]
+    raw = b"".join(p.read_bytes() for p in tmp_path.iterdir() if p.name.startswith("sealed"))
+    for plain in (b"telegram.org", b"Telekomunikasi", b"example.org", b"explorer.ooni"):
+        assert plain not in raw
+
+
 class TestStatusRoundTrip:
     def test_a_measurement_reachable_while_ordered_blocked_is_a_divergence(self, runner,
                                                                             telegram):
@@ -334,6 +350,18 @@ class TestBadInput:
         path.write_bytes(JULY.read_bytes() + raw)
         line = one_line_error(run(runner, sqlite_path, "import-ooni", str(path)), 2)
         assert f"line 14 of {path}" in line and says in line
+
+    def test_a_field_given_twice_is_refused(self, runner, sqlite_path, tmp_path):
+        """"accessible" twice in test_keys: which one is meant? Refused, not guessed; the
+        same name as a text (a value) is no repeat."""
+        first = orjson.dumps(lines(JULY)[0])
+        twice = first.replace(b'"accessible":false', b'"accessible":true,"accessible":false')
+        in_text = first.replace(b'"requests":[]', b'"requests":[{"kind":"input"}]')
+        assert twice != first and in_text != first and in_text.count(b'"input"') == 2
+        path = tmp_path / "m.jsonl"
+        path.write_bytes(in_text + b"\n" + twice + b"\n")
+        line = one_line_error(run(runner, sqlite_path, "import-ooni", str(path)), 2)
+        assert f"line 2 of {path}, field 'accessible': given twice in one object" in line
 
     def test_a_truncated_gzip_file_is_a_clean_error(self, runner, telegram_sqlite, tmp_path):
         whole = gzip.compress(JULY.read_bytes() * 3, mtime=0)
