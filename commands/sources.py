@@ -174,6 +174,7 @@ _REASONS = {
     "site-down": "down for OONI's control too (blocking false, accessible false)",
     "ambiguous-host": "of a host several platforms held then",
     "platform-named-like-an-order": "of a platform that shares its name with an order",
+    "country-not-shared": "from a probe that did not share its country (ZZ)",
 }
 
 

@@ -21,7 +21,11 @@ The format is OONI's (``ooni/spec``: ``data-formats/df-000-base.md`` for the env
                                 A reachable target has no method.
 ``probe_asn``, ``probe_network_name``  ``network``: ``AS13285 (TalkTalk Communications
                                 Limited)``; ``AS0`` (not shared) gives none
-``probe_cc``                    ``jurisdiction``; ``ZZ`` (not shared) gives none
+``probe_cc``                    ``jurisdiction``; ``ZZ`` (the probe's owner did not
+                                share it) is skipped (``country-not-shared``): an
+                                observation says where it was made, or it is evidence
+                                about no jurisdiction's blocking (and a ledger's default
+                                jurisdiction would claim it)
 ``measurement_start_time``      ``occurred_at``, UTC (``2017-07-20 08:15:02``)
 ``report_id`` and ``input``     the source: the measurement's OONI Explorer address,
                                 titled with both, quoting the two test keys read; and
@@ -69,6 +73,7 @@ _ACCESS = REGISTRY["access-observed"]
 #: Why a measurement was skipped (the summary's keys).
 OTHER_TEST, ACCESSIBLE_NULL, SITE_DOWN = "other-test", "accessible-null", "site-down"
 AMBIGUOUS_HOST, ORDER_NAMED = "ambiguous-host", "platform-named-like-an-order"
+COUNTRY_NOT_SHARED = "country-not-shared"
 #: The fields read: each may be given once in its object (``measurements.read_objects``).
 READ = ("test_name", "test_keys", "accessible", "blocking", "report_id", "input",
         "measurement_start_time", "probe_asn", "probe_cc", "probe_network_name")
@@ -128,6 +133,9 @@ def measurement(obj: Any) -> Measurement | str:
                        field="test_keys.blocking")
     if not accessible and blocking is False:
         return SITE_DOWN
+    jurisdiction = _jurisdiction(obj.get("probe_cc"))
+    if jurisdiction is None:
+        return COUNTRY_NOT_SHARED
     report_id = _text(obj.get("report_id"), "report_id", MAX_REPORT_ID)
     url = _text(obj.get("input"), "input", MAX_URL)
     return Measurement(
@@ -138,7 +146,7 @@ def measurement(obj: Any) -> Measurement | str:
         accessible,
         None if accessible else (blocking if blocking in METHODS else "other"),
         _network(obj.get("probe_asn"), obj.get("probe_network_name")),
-        _jurisdiction(obj.get("probe_cc")),
+        jurisdiction,
         blocking,
     )
 

@@ -115,12 +115,16 @@ class TestWhatEachFieldBecomes:
         assert first["report_id"] in source["title"] and first["input"] in source["title"]
         assert source["quote"] == 'test_keys.accessible: false, test_keys.blocking: "dns"'
 
-    def test_an_unshared_network_and_country_give_none(self, runner, telegram_sqlite):
-        """AS0 and ZZ are OONI's 'not shared': no network, no jurisdiction."""
-        imported(runner, telegram_sqlite, str(AUGUST))
-        first = lines(AUGUST)[0]
-        data = observations(telegram_sqlite)[explorer(first)]["data"]
-        assert data == {"target": "t.me", "accessible": True}
+    def test_an_unshared_network_gives_none_and_an_unshared_country_is_skipped(
+            self, runner, telegram_sqlite, tmp_path):
+        """AS0 and ZZ are OONI's 'not shared': no network; a measurement from nowhere in
+        particular is evidence about no jurisdiction, and is skipped."""
+        summary = imported(runner, telegram_sqlite, str(AUGUST))
+        assert summary["skipped"] == {"country-not-shared": 1}
+        unshared = {**lines(AUGUST)[0], "probe_cc": "ID", "report_id": "as0"}
+        imported(runner, telegram_sqlite, str(write(tmp_path / "m.jsonl", [unshared])))
+        data = observations(telegram_sqlite)[explorer(unshared)]["data"]
+        assert data == {"target": "t.me", "accessible": True, "jurisdiction": "ID"}
 
     def test_a_subdomain_is_observed_at_the_parent_its_platform_holds(self, runner,
                                                                       telegram_sqlite):
@@ -196,7 +200,7 @@ class TestInputs:
             if name == "directory":
                 assert (summary["files"], summary["other_files"]) == (2, 1)
             seen[name] = observations(db)
-        assert len(seen["files"]) == 10
+        assert len(seen["files"]) == 9
         assert seen["files"] == seen["directory"] == seen["stdin"]
 
     def test_a_directory_is_read_in_sorted_order(self, tmp_path):
@@ -507,7 +511,7 @@ class TestHolders:
             held = Held("some-platform", m.host, False)
             assert observation_fact(m, held) == Fact.from_json(observation(m, held))
             made += 1
-        assert made == 19
+        assert made == 18
 
     def test_measurement_reads_only_what_it_needs_of_other_tests(self):
         assert measurement({"test_name": "dnscheck", "input": 5}) == "other-test"
@@ -518,7 +522,7 @@ class TestHolders:
 def test_the_command_accepts_json_before_it(runner, telegram_sqlite):
     """--json given before the command, as for every command with a JSON mode."""
     result = run(runner, telegram_sqlite, "--json", "import-ooni", str(AUGUST))
-    assert result.exit_code == 0 and json.loads(result.stdout)["imported"] == 2
+    assert result.exit_code == 0 and json.loads(result.stdout)["imported"] == 1
 
 
 @pytest.mark.e2e
@@ -535,7 +539,7 @@ def test_end_to_end_through_the_installed_command(tmp_path, example):
     assert sh("import", str(example)).returncode == 0
     done = sh("import-ooni", str(AUGUST))
     assert done.returncode == 0, done.stderr
-    assert b"imported 2 observations" in done.stdout
+    assert b"imported 1 observation\n" in done.stdout
     assert b"www.example.org  1" in done.stdout
     piped = sh("import-ooni", "-", input=JULY.read_bytes())
     assert piped.returncode == 0 and b"imported 8 observations" in piped.stdout
