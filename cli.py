@@ -34,6 +34,7 @@ LAZY: dict[str, str] = {
     "history": "commands.read",
     "import": "commands.importing",
     "import-ooni": "commands.sources",
+    "import-registry": "commands.registry",
     "init": "commands.setup",
     "key": "commands.key",
     "operator": "commands.operator",

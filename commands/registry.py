@@ -1,0 +1,146 @@
+"""``blockledger import-registry``: snapshots of a national registry, oldest first, each
+diffed against what the ledger holds for that registry (``sources.registry``) and written
+through the one import path (``projections.importing``)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from commands.context import Context, pass_context
+from domain.errors import BadInput, LedgerError
+from domain.values import When
+from projections.importing import BATCH_SIZE, import_facts
+
+
+@click.command("import-registry")
+@click.argument("files", nargs=-1, required=True, metavar="FILE...")
+@click.option("--format", "fmt", type=click.Choice(["rkn", "domains"]), required=True,
+              help="rkn: the Russian registry's dump.csv (zapret-info/z-i); domains: one "
+              "domain a line.")
+@click.option("--authority", required=True, metavar="NAME",
+              help="Who keeps the registry (e.g. Roskomnadzor): the orders' authority.")
+@click.option("--jurisdiction", required=True, metavar="CC",
+              help="The state whose registry it is (ISO 3166-1 alpha-2).")
+@click.option("--at", "at", metavar="WHEN",
+              help="The time of a snapshot without an 'Updated:' line (one file).")
+@click.option("--backfill", is_flag=True,
+              help="Accept a snapshot older than the last one imported for this registry, "
+              "diffed against what the registry held at its time.")
+@click.option("--batch-commit", is_flag=True,
+              help="Commit every --batch-size events within a snapshot.")
+@click.option("--batch-size", type=click.IntRange(1), default=BATCH_SIZE, show_default=True,
+              help="Events checked and written at a time.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@pass_context
+def import_registry(obj: Context, files: tuple[str, ...], fmt: str, authority: str,
+                    jurisdiction: str, at: str | None, backfill: bool, batch_commit: bool,
+                    batch_size: int, as_json: bool) -> None:
+    """Import snapshots of a national registry of blocked resources, oldest first.
+
+    The first snapshot records its entries as blocked orders (one per decision number; one
+    per snapshot for a plain domain list), registering a platform per registrable domain
+    where none holds the target; each later one is diffed against what the ledger holds
+    for the registry: new entries are new orders, entries gone are lifted (unblocked).
+    Every event cites the file's name, SHA-256 and time, and happens at the snapshot's
+    time. Each snapshot is one import (all or nothing); a snapshot already imported adds
+    nothing; an older one is refused unless --backfill.
+
+    \b
+    Examples:
+      blockledger import-registry --format rkn --authority Roskomnadzor \\
+          --jurisdiction RU dump-2024-01-15.csv dump-2024-01-16.csv
+      blockledger import-registry --format domains --authority "Kominfo" \\
+          --jurisdiction ID --at 2024-03-01 trustpositif.txt
+    """
+    from commands.read import check_jurisdiction
+    from sources.registry import registry_name
+
+    jurisdiction = check_jurisdiction(jurisdiction)
+    if "-" in jurisdiction:
+        raise BadInput(f"--jurisdiction {jurisdiction}: a national registry is a country's "
+                       "(ISO 3166-1 alpha-2)", field="jurisdiction")
+    authority = authority.strip()
+    if not authority:
+        raise BadInput("--authority is empty", field="authority")
+    when = When.parse(at, "at").instant if at is not None else None
+    if when is not None and len(files) > 1:
+        raise BadInput("--at gives one snapshot its time: import its file alone",
+                       field="at")
+    registry = registry_name(jurisdiction, authority)
+    done = []
+    with obj.ledger(write=True) as ledger:
+        for name in files:
+            done.append(_one(ledger, obj.operator, Path(name), fmt, registry, authority,
+                             jurisdiction, when, backfill, batch_commit, batch_size))
+    if as_json:
+        click.echo(json.dumps({"registry": registry, "snapshots": done}, indent=2))
+        return
+    for row in done:
+        click.echo(_human(row))
+
+
+def _one(ledger: Any, operator: str, path: Path, fmt: str, registry: str, authority: str,
+         jurisdiction: str, at: Any, backfill: bool, batch_commit: bool,
+         batch_size: int) -> dict[str, Any]:
+    from sources.holders import read_holders
+    from sources.registry import Plan, check_order, read_held
+    from sources.snapshots import read_snapshot
+
+    snapshot = read_snapshot(path, fmt, at)
+    row: dict[str, Any] = {"file": str(path), "updated": snapshot.updated.isoformat(),
+                           "sha256": snapshot.sha256, "encoding": snapshot.encoding,
+                           "entries": len(snapshot.entries)}
+    held = read_held(registry, _orders(ledger), None)
+    skipped = check_order(snapshot, held, backfill)
+    if skipped:
+        return {**row, "skipped": skipped}
+    if backfill and held.latest is not None and snapshot.updated < held.latest:
+        held = read_held(registry, _orders(ledger), snapshot.updated)
+    plan = Plan(snapshot, registry=registry, authority=authority, jurisdiction=jurisdiction,
+                held=held, holders=read_holders(ledger))
+    facts = plan.facts()
+    try:
+        written = import_facts(ledger, enumerate(facts, start=1), operator=operator,
+                               batch_size=batch_size, batch_commit=batch_commit)
+    except LedgerError as error:
+        raise type(error)(f"{path}: {error}") from None
+    return {**row, "registered": len(plan.registered), "targets_added": len(plan.added),
+            "orders": len(plan.orders), "lifted_orders": len(plan.lifted),
+            "lifted_targets": sum(len(t) for t in plan.lifted.values()),
+            "events": written.recorded, "already_present": written.skipped}
+
+
+def _orders(ledger: Any) -> list[Any]:
+    """The entries of every order in the ledger, from the history view (caught up)."""
+    import orjson
+
+    from domain.fact import Fact
+    from ledger.application import Entry
+    from projections.views import Views
+
+    views = Views(ledger)
+    views.catch_up()
+    kind, decode, after, out = views.blind("order"), ledger.mapper.decode_state, 0, []
+    while rows := views.store.kind_rows(kind, after=after, limit=5000):
+        for position, body in rows:
+            out.append(Entry(position=position,
+                             fact=Fact.from_stored(orjson.loads(decode(body)))))
+        after = rows[-1][0]
+    return out
+
+
+def _human(row: dict[str, Any]) -> str:
+    head = f"{row['file']} (updated {row['updated']}, {row['entries']} entries)"
+    if row.get("skipped"):
+        return f"{head}: skipped, {row['skipped']}"
+    return (f"{head}: {row['orders']} orders, {row['lifted_targets']} targets lifted in "
+            f"{row['lifted_orders']} orders, {row['registered']} platforms registered, "
+            f"{row['targets_added']} given targets; {row['events']} events written")
+
+
+def register(group: click.Group) -> None:
+    group.add_command(import_registry)

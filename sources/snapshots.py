@@ -1,0 +1,177 @@
+"""Snapshots of a national registry of blocked resources, read: their time, their digest
+and their entries, each entry's targets in the ledger's one spelling.
+
+Two formats:
+
+- ``rkn``: the Russian registry as republished by the long-running public mirror
+  ``zapret-info/z-i`` (``dump.csv``): a first line ``Updated: <time>``, then one entry a
+  line, ``ip;domain;url;organisation;decision number;decision date``, several IP addresses
+  joined by `` | ``. Windows-1251 as published; UTF-8 is accepted too (a re-saved copy).
+- ``domains``: one domain name a line (``#`` comments and blank lines skipped), with an
+  optional first line ``Updated: <time>``.
+
+The encoding is decided per file, never guessed per line: UTF-8 (with or without a BOM)
+when the whole file is valid UTF-8, else Windows-1251, else the file is refused, so a
+Cyrillic name is never stored as mojibake. A snapshot without an ``Updated:`` line takes
+its time from ``--at``.
+
+Targets: a domain as IDNA 2008 A-labels (``*.example.ru``, a wildcard of the registry, is
+recorded as ``example.ru``); IP addresses and networks as written by ``ipaddress``; an
+entry without a domain takes the hosts of its URLs. An entry with no target is refused,
+naming its file and line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+from attrs import frozen
+
+from domain.errors import BadInput
+from domain.identifiers import check_target
+from domain.values import shown
+from sources.domains import host_of
+
+FORMATS = ("rkn", "domains")
+#: The longest line read (a registry line is far shorter; a hostile one is refused unread).
+MAX_LINE = 64_000
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+@frozen
+class Entry:
+    """One line of a snapshot: its decision (None in a plain list), the decision's date and
+    deciding body as written, and its targets; ``home`` is the target whose platform
+    holds the entry's others (its domain, else its first)."""
+
+    line: int
+    decision: str | None
+    decided: str | None
+    organisation: str | None
+    targets: tuple[str, ...]
+
+    @property
+    def home(self) -> str:
+        return self.targets[0]
+
+
+@frozen
+class Snapshot:
+    """A registry file read: its name, SHA-256, time and entries (in file order)."""
+
+    name: str
+    sha256: str
+    updated: datetime
+    encoding: str
+    entries: tuple[Entry, ...]
+
+
+def read_snapshot(path: Path, fmt: str, at: datetime | None = None) -> Snapshot:
+    """Read the snapshot at ``path`` in format ``fmt`` (``BadInput`` naming file, line and
+    field for anything malformed)."""
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        raise BadInput(f"{path}: {error.strerror or error}", field="file") from None
+    text, encoding = _decoded(raw, path)
+    lines = text.splitlines()
+    updated, first = _updated(lines, path)
+    if updated is None:
+        if at is None:
+            raise BadInput(f"{path}: no 'Updated:' line, and no --at: when is this snapshot "
+                           "of?", field="at")
+        updated = at
+    read = _rkn if fmt == "rkn" else _domain
+    entries = []
+    for number, line in enumerate(lines[first:], start=first + 1):
+        if len(line) > MAX_LINE:
+            raise BadInput(f"{path}, line {number}: longer than {MAX_LINE:,} characters",
+                           field="line")
+        if not line.strip() or (fmt == "domains" and line.lstrip().startswith("#")):
+            continue
+        entries.append(read(line, number, path))
+    return Snapshot(name=path.name, sha256=hashlib.sha256(raw).hexdigest(), updated=updated,
+                    encoding=encoding, entries=tuple(entries))
+
+
+def _decoded(raw: bytes, path: Path) -> tuple[str, str]:
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    try:
+        return raw.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return raw.decode("cp1251"), "windows-1251"
+    except UnicodeDecodeError as bad:
+        raise BadInput(f"{path}: neither UTF-8 nor Windows-1251 (byte 0x{raw[bad.start]:02x}"
+                       f" at byte {bad.start + 1})", field="file") from None
+
+
+def _updated(lines: list[str], path: Path) -> tuple[datetime | None, int]:
+    """The snapshot's time from its first line, and how many lines that took."""
+    if not lines or not lines[0].startswith("Updated:"):
+        return None, 0
+    value = lines[0][len("Updated:"):].strip()
+    for form in ("%Y-%m-%d %H:%M:%S %z", "%Y-%m-%d %H:%M:%S"):
+        try:
+            when = datetime.strptime(value, form)
+            break
+        except ValueError:
+            continue
+    else:
+        try:
+            when = datetime.fromisoformat(value)
+        except ValueError:
+            raise BadInput(f"{path}, line 1: {shown(value)} is not a time (Updated: "
+                           "YYYY-MM-DD HH:MM:SS +ZZZZ)", field="updated") from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC), 1
+
+
+def _rkn(line: str, number: int, path: Path) -> Entry:
+    parts = line.split(";")
+    if len(parts) < 6:
+        raise BadInput(f"{path}, line {number}: {len(parts)} fields, not the 6 of "
+                       "ip;domain;url;organisation;decision number;decision date",
+                       field="line")
+    ips, domain, urls = parts[0], parts[1], ";".join(parts[2:-3])
+    organisation, decision, decided = (p.strip() for p in parts[-3:])
+    where = f"{path}, line {number}"
+    if not decision:
+        raise BadInput(f"{where}: no decision number", field="decision number")
+    if decided and not _DATE.fullmatch(decided):
+        raise BadInput(f"{where}: {shown(decided)} is not a date (YYYY-MM-DD)",
+                       field="decision date")
+    targets: list[str] = []
+    if domain.strip():
+        targets.append(_target(domain.strip().removeprefix("*."), where, "domain"))
+    for address in filter(None, (a.strip() for a in ips.split("|"))):
+        targets.append(_target(address, where, "ip"))
+    if not domain.strip():
+        for url in filter(None, (u.strip() for u in urls.split(" | "))):
+            try:
+                targets.append(host_of(url, "url"))
+            except BadInput as error:
+                raise BadInput(f"{where}: {error.message}", field="url") from None
+    if not targets:
+        raise BadInput(f"{where}: no domain, IP address or URL", field="line")
+    return Entry(number, decision, decided or None, organisation or None,
+                 tuple(dict.fromkeys(targets)))
+
+
+def _domain(line: str, number: int, path: Path) -> Entry:
+    name = line.strip().removeprefix("*.")
+    return Entry(number, None, None, None, (_target(name, f"{path}, line {number}",
+                                                    "domain"),))
+
+
+def _target(value: str, where: str, field: str) -> str:
+    try:
+        return check_target(value, field)
+    except BadInput as error:
+        raise BadInput(f"{where}: {error.message}", field=field) from None
