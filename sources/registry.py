@@ -205,13 +205,12 @@ class Plan:
         platform = self.owner.get(home) or self._holder(home)
         if platform is None:
             platform = _new_platform(home)
-            self.names.setdefault(platform, displayed(registrable(home) or home))
-        held_exactly = self._holds(platform, target)
-        if not held_exactly:
-            if platform in self.holders.platforms:
+        if platform in self.holders.platforms:  # in the ledger: does it hold the target?
+            if not self._holds(platform, target):
                 self.added.setdefault(platform, []).append(target)
-            else:
-                self.registered.setdefault(platform, []).append(target)
+        else:  # registered by this snapshot: with every target it is given
+            self.registered.setdefault(platform, []).append(target)
+            self.names.setdefault(platform, displayed(registrable(home) or home))
         self.owner[target] = platform
         return platform
 

@@ -1,0 +1,89 @@
+"""``registry_first_vs_import`` and ``registry_diff_vs_first``: a national registry's first
+snapshot and a day's churn, against the import of the same events.
+
+    python benchmarks/registry.py [--entries N] [--profile first|diff]
+
+A synthetic ``rkn`` dump of N entries (default 500,000), each a domain of its own
+registrable domain with one or two IP addresses, two entries a decision; the second
+snapshot drops 0.5% of the entries and adds as many new ones (1% churn).
+
+- ``registry_first_vs_import``: the import of the events the first snapshot makes
+  (exported as JSON Lines, into an empty ledger) against ``import-registry`` of the
+  snapshot: target >= 0.8.
+- ``registry_diff_vs_first``: the second snapshot against the first: target <= 0.1.
+- ``registry_first_peak_mb``: the peak memory of the process that imports the first
+  snapshot: target <= 500.
+
+Each side runs in a process of its own (``blockledger`` as a user runs it), so that peak
+memory is that command's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+REGISTRY = ["--format", "rkn", "--authority", "Roskomnadzor", "--jurisdiction", "RU"]
+
+
+def write_dump(path: Path, updated: str, entries: range, extra: range = range(0)) -> None:
+    """Entries ``entries`` (and ``extra``) of the synthetic registry, Windows-1251."""
+    with path.open("w", encoding="cp1251", newline="\n") as out:
+        out.write(f"Updated: {updated}\n")
+        for i in (*entries, *extra):
+            ips = f"10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}"
+            if i % 3 == 0:
+                ips += f" | 172.16.{i >> 8 & 255}.{i & 255}"
+            out.write(f"{ips};site{i}.ru;http://site{i}.ru/;Генпрокуратура;"
+                      f"27-31-2015/Ид{i // 2}-15;2015-11-20\n")
+
+
+def timed(*args: str, env: dict[str, str]) -> tuple[float, float]:
+    """Seconds and peak MB of one ``blockledger`` command in a process of its own."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "blockledger", *args], check=True, env=env,
+                   stdout=subprocess.DEVNULL)
+    seconds = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return seconds, max(peak, before) / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--entries", type=int, default=500_000)
+    args = parser.parse_args()
+    n = args.entries
+    churn = max(1, n // 200)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    with tempfile.TemporaryDirectory() as tmp:
+        d = Path(tmp)
+        write_dump(d / "d1.csv", "2024-01-15 10:00:00 +0000", range(n))
+        write_dump(d / "d2.csv", "2024-01-16 10:00:00 +0000", range(churn, n),
+                   range(n, n + churn))
+        first_db, import_db = str(d / "first.db"), str(d / "import.db")
+        first_s, first_mb = timed("--db", first_db, "import-registry", *REGISTRY,
+                                  str(d / "d1.csv"), env=env)
+        subprocess.run([sys.executable, "-m", "blockledger", "--db", first_db, "export",
+                        "-o", str(d / "events.jsonl")], check=True, env=env,
+                       stderr=subprocess.DEVNULL)
+        import_s, import_mb = timed("--db", import_db, "import", str(d / "events.jsonl"),
+                                    env=env)
+        diff_s, _ = timed("--db", first_db, "import-registry", *REGISTRY, str(d / "d2.csv"),
+                          env=env)
+    print({"entries": n, "registry_first_s": round(first_s, 2),
+           "import_same_events_s": round(import_s, 2), "registry_diff_s": round(diff_s, 2),
+           "registry_first_vs_import": round(import_s / first_s, 3),
+           "registry_diff_vs_first": round(diff_s / first_s, 3),
+           "registry_first_peak_mb": round(first_mb), "import_peak_mb": round(import_mb)})
+
+
+if __name__ == "__main__":
+    main()
