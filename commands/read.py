@@ -331,9 +331,13 @@ def history(obj: Context, subject: str | None, as_of: str | None, as_known_at: s
             found: Iterable[dict[str, Any]] = ledger_rows(views, as_of=t, as_known_at=known,
                                                          keep=keep, read=advance)
         else:
-            if views is None or subject is None:
+            platform = views is not None and subject is not None and any(
+                kind == "platform" for kind, _ in views.subject_keys(subject))
+            if views is None or subject is None or (jurisdiction and not platform):
+                # (an order's or a request's part of a jurisdiction: the ledger's default
+                # and the request's orders decide it, so the whole ledger's book)
                 book = _book(ledger, views, k)
-            elif any(kind == "platform" for kind, _ in views.subject_keys(subject)):
+            elif platform:
                 book = _book(ledger, views, k, platform=subject)
             else:
                 entries = [e for kind, _ in sorted(set(views.subject_keys(subject)))

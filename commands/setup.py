@@ -34,17 +34,25 @@ def init(obj: Context, jurisdiction: str | None) -> None:
       blockledger init
       blockledger --db ledger.db init --jurisdiction ID
     """
+    from commands.read import check_jurisdiction
+
+    if jurisdiction is not None:  # checked before anything is created
+        jurisdiction = check_jurisdiction(jurisdiction)
+    source = click.get_current_context().get_parameter_source("jurisdiction")
     with obj.ledger(write=True) as ledger:
         upgraded = ledger.upgrade()
         if upgraded:
             click.echo(f"computed the hash chain of {upgraded} existing events")
         if jurisdiction is not None:
-            _set_default(obj, ledger, jurisdiction)
+            _set_default(obj, ledger, jurisdiction,
+                         given=source != click.core.ParameterSource.ENVIRONMENT)
     click.echo(f"ledger ready at {obj.target}")
 
 
-def _set_default(obj: Context, ledger: Any, jurisdiction: str) -> None:
-    """Record the ledger's default jurisdiction, once; the same again is nothing."""
+def _set_default(obj: Context, ledger: Any, jurisdiction: str, *, given: bool) -> None:
+    """Record the ledger's default jurisdiction, once; the same again is nothing. Another
+    is refused when given as --jurisdiction; from BLOCKLEDGER_JURISDICTION (set for every
+    ledger, say) it is only noted, so that init stays idempotent."""
     from domain.errors import Refused
     from domain.fact import Fact
     from domain.jurisdictions import LEDGER
@@ -60,11 +68,16 @@ def _set_default(obj: Context, ledger: Any, jurisdiction: str) -> None:
         click.echo(f"the default jurisdiction is {now} already")
         return
     if settings is not None:
+        if not given:
+            click.echo(f"the default jurisdiction is {now}; BLOCKLEDGER_JURISDICTION="
+                       f"{jurisdiction} not applied")
+            return
         created = settings.facts[0]
+        at = datetime.now(UTC).isoformat(timespec="seconds")
         raise Refused(f"refused: the ledger's default jurisdiction is {now or 'none'}; to "
                       f"change it, record a correction: blockledger record correction "
                       f"{LEDGER} --target {created.id} --set jurisdiction={jurisdiction} "
-                      "--reason WHY --at WHEN --source S")
+                      f"--reason WHY --at {at} --source S")
     ledger.record([fact], operator=obj.operator)
     click.echo(f"default jurisdiction: {fact.data.jurisdiction}")
 

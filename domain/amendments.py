@@ -124,6 +124,9 @@ def check_target(facts: Sequence[Fact], amendment: Fact) -> Fact:
     if amendment.type in ("correction", "dispute") and is_amendment(target):
         raise RuleBroken(f"refused: a {amendment.type} targets an event about the world, "
                          f"not a {target.type}; retract the {target.type} instead")
+    if target.type == "jurisdiction-default" and amendment.type == "retraction":
+        raise RuleBroken("refused: the ledger's default jurisdiction cannot be retracted "
+                         "(it could never be set again); correct it to another")
     if target.kind.subject == "operator" and amendment.type != "dispute":
         raise RuleBroken(f"refused: an operator event cannot be {amendment.type[:-3]}ed: "
                          "the signatures depend on it; revoke the operator and add another")

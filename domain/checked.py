@@ -15,11 +15,11 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-import domain.jurisdictions  # noqa: F401  (registers the ledger kind's rules)
 from domain.amendments import check_target, corrected, effective, is_amendment
 from domain.concerns import platforms_named
 from domain.errors import RuleBroken, SubjectNotFound
 from domain.fact import Fact
+from domain.jurisdictions import LEDGER, country  # (and registers the ledger kind's rules)
 from domain.timeline import (
     INDEXES,
     Broken,
@@ -233,10 +233,13 @@ def check_references(fact: Fact, find: Callable[[str, str], Any],
             return
         fact = corrected(target, fact)
     data = fact.data
+    if fact.type == "access-observed" and data.jurisdiction:
+        _check_observed_where(fact, find)
     if fact.type == "penalty-imposed" and data.order is not None:
         order = find("order", data.order)
-        if order is None:
-            raise SubjectNotFound(f"refused: order {data.order} does not exist")
+        if order is None or order.state().created is None:
+            raise SubjectNotFound(f"refused: order {data.order} does not exist"
+                                  + (" (its creating event was retracted)" if order else ""))
         if fact.subject not in platforms_named(order.state().created):
             raise RuleBroken(f"refused: order {data.order} does not concern platform "
                              f"{fact.subject}")
@@ -252,8 +255,9 @@ def check_references(fact: Fact, find: Callable[[str, str], Any],
         platforms[name] = platform
     for ref in getattr(data, "orders", ()):
         order = find("order", ref)
-        if order is None:
-            raise SubjectNotFound(f"refused: order {ref} does not exist")
+        if order is None or order.state().created is None:
+            raise SubjectNotFound(f"refused: order {ref} does not exist"
+                                  + (" (its creating event was retracted)" if order else ""))
         if data.platform not in order.state().platforms:
             raise SubjectNotFound(f"refused: order {ref} concerns platform "
                                   f"{', '.join(order.state().platforms)}, not {data.platform}")
@@ -261,6 +265,11 @@ def check_references(fact: Fact, find: Callable[[str, str], Any],
         held = set().union(*(checked_state(p, fact).targets  # type: ignore[attr-defined]
                              for p in platforms.values()))
         missing = [t for t in data.targets if t not in held]
+        if not missing and len(names) > 1:
+            for name, platform in platforms.items():
+                if not set(data.targets) & set(checked_state(platform, fact).targets):  # type: ignore[attr-defined]
+                    raise RuleBroken(f"refused: order {fact.subject} names platform {name}, "
+                                     f"which holds none of its targets at {fact.occurred_at}")
         if missing:
             which = f"platform {names[0]}" if len(names) == 1 else \
                 f"any of its platforms ({', '.join(names)})"
@@ -268,6 +277,22 @@ def check_references(fact: Fact, find: Callable[[str, str], Any],
             raise RuleBroken(f"refused: target {missing[0]} of order {fact.subject} is not a "
                              f"target of {which} at {fact.occurred_at}; "
                              f"if it is one, record targets-added for {first} first")
+
+
+def _check_observed_where(fact: Fact, find: Callable[[str, str], Any]) -> None:
+    """An observation recorded on an order must be of the order's country: its own
+    jurisdiction, else the ledger's default (``RuleBroken`` otherwise)."""
+    order = find("order", fact.subject)
+    if order is None or fact.kind.about(fact.subject, lambda k, r: find(k, r) is not None) \
+            != "order":
+        return
+    binds = getattr(order.state(), "jurisdiction", None)
+    if binds is None:
+        settings = find("ledger", LEDGER)
+        binds = getattr(settings.state(), "jurisdiction", None) if settings else None
+    if binds is not None and country(binds) != country(fact.data.jurisdiction):
+        raise RuleBroken(f"refused: order {fact.subject} binds {binds}: an observation in "
+                         f"{fact.data.jurisdiction} is not of it (record it on the platform)")
 
 
 def holder_of_target(fact: Fact, found: Sequence[Any]) -> Any:

@@ -379,6 +379,9 @@ class EventType:
             what = "both" if given else "neither"
             raise BadInput(f"{self.name} takes exactly one of {single} and {plural}; "
                            f"{what} given", field=f"{prefix}.{single}")
+        if given == [plural] and len(values[plural]) < 2:
+            raise BadInput(f"{plural} names two or more; for one, give {single}",
+                           field=f"{prefix}.{plural}")
 
     def _checkers(self, prefix: str) -> tuple[tuple[str, bool, bool, Callable], ...]:
         """Per data field: its name, whether it is required, whether it is an optional list

@@ -44,6 +44,22 @@ class Penalty:
                         min(ends))
         return total if data.cap is None else min(total, Decimal(data.cap))
 
+    def next_change(self, at: datetime) -> datetime | None:
+        """When what it has come to next changes after ``at``: the end of the current
+        period of a running periodic fine that has not reached its cap; None otherwise
+        (a kept status holds until then)."""
+        data = self.imposed.data
+        if self.state != "running" or data.per == "once":
+            return None
+        if data.cap is not None and self.accrued(at) >= Decimal(data.cap):
+            return None
+        start = self.imposed.occurred_at.instant
+        done = periods(data.per, start, at)
+        if data.per == "month":
+            return _month_added(start, done + 1)
+        return start + (done + 1) * (timedelta(days=1) if data.per == "day"
+                                     else timedelta(weeks=1))
+
     def to_json(self, at: datetime) -> dict[str, object]:
         """The penalty as ``status`` shows it (amounts as decimal strings)."""
         data = self.imposed.data

@@ -157,6 +157,8 @@ class OrderState(SubjectState):
         self.blocked: set[str] = set()
         self.suspended: dict[str, datetime] = {}  # target -> end of its temporary lift
         self.observed: dict[str, Fact] = {}  # target -> latest access-observed
+        #: (jurisdiction given, target) -> the latest access-observed of it there
+        self.seen: dict[tuple[str | None, str], Fact] = {}
         self.ruled: Fact | None = None  # the ruling in effect that suspended or overturned it
         self.ruled_out: set[str] = set()  # what that ruling took away (reinstated: back)
         self.pending: list[Fact] = []  # rulings given whose effect has not begun, by effect
@@ -179,6 +181,7 @@ class OrderState(SubjectState):
         out.suspended = {t: until for t, until in self.suspended.items() if t in keep}
         out.ruled_out = self.ruled_out & keep
         out.observed = {t: f for t, f in self.observed.items() if t in keep}
+        out.seen = {key: f for key, f in self.seen.items() if key[1] in keep}
         return out
 
     @property
@@ -267,6 +270,7 @@ class OrderState(SubjectState):
             self.blocked = set(data.targets)
         elif fact.type == "access-observed":
             self.observed[data.target] = fact
+            self.seen[(data.jurisdiction, data.target)] = fact
         elif fact.type == "unblocked":
             for target in data.targets or sorted(self.held):
                 self.blocked.discard(target)

@@ -80,13 +80,17 @@ class Book:
     def order(self, platform: str, ref: str, as_of: datetime | None = None) -> OrderState | None:
         """Order ``ref`` at valid time ``as_of`` as platform ``platform`` sees it: an order
         over several platforms narrowed to the targets that concern this one (``concerning``);
-        any other order whole (kept)."""
+        any other order whole; None where it concerns none of the platform's targets
+        (kept)."""
         state = self.state("order", ref, as_of)
         if not isinstance(state, OrderState) or len(state.platforms) < 2:
             return state
         key = ("order", platform, ref, as_of)
         if key not in self._memo:
-            self._memo[key] = state.narrowed(self.concerning(platform, ref))
+            mine = self.concerning(platform, ref)
+            # None where none of its targets concern the platform (a back-dated removal
+            # took them away): the order holds nothing there, and is no order of it.
+            self._memo[key] = state.narrowed(mine) if mine else None
         return self._memo[key]  # type: ignore[return-value]
 
     def concerning(self, platform: str, ref: str) -> frozenset[str]:

@@ -21,12 +21,12 @@ def jurisdiction_keys(book: Book, keys: Iterable[Key], code: str) -> tuple[list[
     """Of the subjects ``keys``, those in ``code``'s part; and the ids of the platform
     observations among them made elsewhere (to leave out)."""
     keys = list(keys)
-    orders = {ref for kind, ref in keys if kind == "order" and _binds(book, ref, code)}
+    orders = {ref for ref in book.refs("order") if _binds(book, ref, code)}
     default = book.default_jurisdiction()
     kept, elsewhere = [], set()
     for kind, ref in keys:
-        if kind == "order" and ref not in orders:
-            continue
+        if kind == "ledger" or (kind == "order" and ref not in orders):
+            continue  # (the ledger's settings are no state's part)
         if kind == "request":
             state = book.state("request", ref)
             if not orders & set(getattr(state, "orders", ())):

@@ -226,7 +226,8 @@ def _summarise(report: dict[str, Any], subject: str, at: datetime,
         requests = [subject] if kind == "request" else []
         notices = []
     summaries = [_order(book, ref, at, mark, disputed,
-                        subject if kind == "platform" else None) for ref in orders]
+                        subject if kind == "platform" else None) for ref in orders
+                 if kind != "platform" or _concerns(book, subject, ref)]
     # Each divergent target (as status says) with how it differs, on which network, when.
     kinds = {m.target: m.divergent for o in summaries for m in o.marks if m.divergent}
     divergent = {}
@@ -283,7 +284,7 @@ def _order(book: Book, ref: str, at: datetime, mark: Any,
     facts = in_valid_order(book.effective("order", ref).facts)
     created = next(f for f in facts if f.kind.creates)
     data = created.data
-    keep = book.concerning(platform, ref) if platform and data.platforms else None
+    keep = book.concerning(platform, ref) if platform and len(data.platforms) > 1 else None
     platforms = (data.platform,) if data.platform else data.platforms
     # Every instant at which the fold may change: each event, and each temporary lift's end.
     texts: dict[datetime, str] = {}
@@ -341,6 +342,15 @@ def _order(book: Book, ref: str, at: datetime, mark: Any,
         now.state if isinstance(now, OrderState) else None,
         tuple(t for t in targets if isinstance(now, OrderState) and t in now.blocked),
         periods, marks, disputed=any(str(f.id) in disputed for f in facts))
+
+
+def _concerns(book: Book, platform: str, ref: str) -> bool:
+    """Whether order ``ref`` holds any target of ``platform`` (an order over several
+    platforms may hold none of one's: ``Book.order``)."""
+    created = next((f for f in book.effective("order", ref).facts if f.kind.creates), None)
+    if created is None or len(created.data.platforms) < 2:
+        return True
+    return bool(book.concerning(platform, ref))
 
 
 def _ended(period: Period, end: datetime, text: str | None) -> Period:

@@ -44,12 +44,17 @@ def platform_status(book: Book, ref: str, *, as_of: When | None = None,
                 "jurisdiction": jurisdiction, **answer}
     top = _answer(book, platform, orders, requests, at, None)
     default = book.default_jurisdiction()
+    made = [j or default for j, _ in platform.seen] + [
+        j or book.jurisdiction_of(o) for o in orders for j, _ in o.seen]
+    # The countries its orders bind and its own observations were made in (an
+    # observation of an order counts only with its order: in no other country's answer).
     codes = {country(c) for c in (*(book.jurisdiction_of(o) for o in orders),
                                   *(j or default for j, _ in platform.seen)) if c}
     answers = {}
     for code in sorted(codes):
         if all(binds(book.jurisdiction_of(o), code) for o in orders) and all(
-                binds(j or default, code) for j, _ in platform.seen):
+                binds(j, code) for j in made) and all(
+                binds(_penalty_in(book, p, at), code) for p in platform.penalties.values()):
             there = top  # everything counts there: the same answer
         else:
             there = _answer(book, platform, orders, requests, at, code)
@@ -64,6 +69,7 @@ def _answer(book: Book, platform: PlatformState, every: list[OrderState],
             jurisdiction: str | None) -> dict[str, Any]:
     """What the status says of ``platform`` from the orders and observations of
     ``jurisdiction`` (None: all of them)."""
+    penalties = list(platform.penalties.values())
     if jurisdiction is None:
         orders, observed = every, _observed([*every, platform])
     else:
@@ -71,9 +77,15 @@ def _answer(book: Book, platform: PlatformState, every: list[OrderState],
         refs = {o.ref for o in orders}
         requests = [r for r in requests if refs & set(r.orders)]
         default = book.default_jurisdiction()
-        mine = {target: fact for (j, target), fact in platform.seen.items()
-                if binds(j or default, jurisdiction)}
-        observed = _observed([*orders, _Seen(mine)])
+        # Each observation where it was made: its own jurisdiction, else its order's (on
+        # an order), else the default (on the platform).
+        seen = [_Seen({target: fact for (j, target), fact in o.seen.items()
+                       if binds(j or book.jurisdiction_of(o), jurisdiction)})
+                for o in orders]
+        seen.append(_Seen({target: fact for (j, target), fact in platform.seen.items()
+                           if binds(j or default, jurisdiction)}))
+        observed = _observed(seen)
+        penalties = [p for p in penalties if binds(_penalty_in(book, p, at), jurisdiction)]
     blocked = set().union(*(o.blocked for o in orders))
     divergence = _divergence(book, platform.ref, observed, at, [o.ref for o in orders])
     return {
@@ -101,9 +113,18 @@ def _answer(book: Book, platform: PlatformState, every: list[OrderState],
                      for target, f in sorted(observed.items())},
         "divergent": _ordered(set(divergence), platform.targets),
         "divergence": {t: divergence[t] for t in _ordered(set(divergence), platform.targets)},
-        "penalties": [penalty.to_json(at) for penalty in platform.penalties.values()],
+        "penalties": [penalty.to_json(at) for penalty in penalties],
         "disputed": book.is_disputed("platform", platform.ref, at),
     }
+
+
+def _penalty_in(book: Book, penalty: Any, at: datetime) -> str | None:
+    """Where a penalty counts: in its order's jurisdiction; without one, the default's."""
+    ref = penalty.imposed.data.order
+    order = book.state("order", ref, at) if ref else None
+    if isinstance(order, OrderState):
+        return book.jurisdiction_of(order)
+    return book.default_jurisdiction()
 
 
 class _Seen:
@@ -118,8 +139,8 @@ def _seen_in(book: Book, fact: Fact, orders: list[OrderState]) -> str | None:
     recorded on, else the ledger's default."""
     if fact.data.jurisdiction:
         return fact.data.jurisdiction
-    order = next((o for o in orders if o.ref == fact.subject and o.observed.get(
-        fact.data.target) is fact), None)
+    order = next((o for o in orders if o.ref == fact.subject
+                  and any(f is fact for f in o.seen.values())), None)
     return (book.jurisdiction_of(order) if order is not None
             else book.default_jurisdiction())
 

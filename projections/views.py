@@ -420,8 +420,14 @@ def _view_damage(what: str) -> str:
 
 
 def _stale_after(book: Book, platform: str, now: datetime) -> str | None:
-    """When the status folded now stops holding: the earliest end of a temporary lift."""
+    """When the status folded now stops holding: the earliest end of a temporary lift, a
+    ruling's effect, or a period of a running fine (its ``accrued`` grows)."""
     ends = []
+    state = book.state("platform", platform, now)
+    for penalty in getattr(state, "penalties", {}).values():
+        change = penalty.next_change(now)
+        if change is not None:
+            ends.append(change)
     for ref in book.related(platform, "order"):
         state = book.state("order", ref, now)
         if isinstance(state, OrderState):

@@ -72,7 +72,8 @@ class TestRecord:
         assert status["blocked_targets"] == ["t.me", "web.telegram.org"]
         assert status["orders"][0] == {"ref": "kominfo-1", "authority": "Kominfo",
                                        "state": "in-effect", "disputed": False,
-                                       "blocked_targets": ["t.me", "web.telegram.org"]}
+                                       "blocked_targets": ["t.me", "web.telegram.org"],
+                                       "jurisdiction": None, "regional": False}
 
     def test_operator_is_stored(self, runner, sqlite_path):
         """The operator from --operator is stored on the event."""

@@ -30,6 +30,7 @@ from tests.facts import (
     denied,
     dispute,
     email,
+    fact,
     given,
     granted,
     instant,
@@ -111,6 +112,8 @@ ACCEPTED = {
     "dispute": lambda: (blocked(id=BLOCK_ID), dispute("kominfo-1", target=BLOCK_ID)),
     "operator-added": lambda: (operator_added(),),
     "operator-revoked": lambda: (operator_added(), operator_revoked()),
+    "jurisdiction-default": lambda: (fact("jurisdiction-default", "ledger", at="2017-01-01",
+                                          data={"jurisdiction": "ID"}),),
 }
 
 
@@ -132,13 +135,14 @@ class TestDeclarations:
         included) and the two operator events of signed attribution (issue #6)."""
         assert set(REGISTRY) == set(ACCEPTED)
         assert {n for n, t in REGISTRY.items() if t.creates} == {
-            "platform-registered", "blocked", "normalization-requested", "operator-added"}
+            "platform-registered", "blocked", "normalization-requested", "operator-added",
+            "jurisdiction-default"}
 
     def test_every_builder_gives_a_source(self):
         """Every builder gives its fact a source (the default citation)."""
         for build in ACCEPTED.values():
-            for fact in build():
-                assert fact.sources
+            for made in build():
+                assert made.sources
         assert registered().sources == (Source(**SOURCE),)
 
     def test_a_missing_field_is_named(self):

@@ -161,7 +161,7 @@ class TestAmendmentsAndObservations:
                                        "pluto.web.telegram.org", "flora.web.telegram.org",
                                        "flora-1.web.telegram.org"]
         assert status["observed"]["t.me"] == {
-            "accessible": False, "at": "2017-08-10", "jurisdiction": None,
+            "accessible": False, "at": "2017-08-10", "jurisdiction": "ID",
             "network": "some Indonesian ISPs (only one had unblocked that day)"}
         assert run_json(runner, ledger_2017, "status", "telegram",
                         "--as-of", "2017-08-09")["observed"] == {}

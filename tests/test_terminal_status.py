@@ -48,8 +48,8 @@ class TestOnePlatform:
                 in output
         assert "disputed: email-sent of 2016-03-29" in output
         assert "claim: viva.co.id also reports" in output
-        assert ("order kominfo-2017-07-14 by Kominfo: lifted, in force 2017-07-14 04:00 -> "
-                "2017-08-10") in output
+        assert ("order kominfo-2017-07-14 by Kominfo in ID: lifted, in force 2017-07-14 "
+                "04:00 -> 2017-08-10") in " ".join(output.split())
         assert "request telegram-id-2017: granted" in output and "local-office waived" in output
 
     def test_during_the_block(self, runner, ledger_2017, monkeypatch):

@@ -111,7 +111,13 @@ def test_a_regional_order_counts_in_its_countrys_answer(runner, db):
 
 def test_the_ledgers_default_applies_to_events_recorded_before_it(runner, db, example,
                                                                  tmp_path):
-    assert run(runner, db, "import", str(example)).exit_code == 0
+    # The 2017 case as ledgers held it before jurisdictions: its order names none.
+    old = tmp_path / "old.jsonl"
+    old.write_text("".join(
+        json.dumps({**o, "data": {k: v for k, v in o["data"].items()
+                                  if k != "jurisdiction"}}) + "\n"
+        for o in map(json.loads, example.read_text().splitlines())))
+    assert run(runner, db, "import", str(old)).exit_code == 0
     ledger_2017 = db
     before = run_json(runner, ledger_2017, "status", "telegram", "--as-of", "2017-07-20")
     assert before["jurisdictions"] == {}
@@ -178,15 +184,17 @@ def scripts(draw):
     if default:
         facts.append(_fact("jurisdiction-default", "ledger", 0, {"jurisdiction": default}))
     refs = [f"o{i}" for i in range(draw(st.integers(1, 4)))]
+    codes = {}
     for ref in refs:
-        code = draw(st.sampled_from(CODES))
+        code = codes[ref] = draw(st.sampled_from(CODES))
         targets = draw(st.lists(st.sampled_from(TARGETS), min_size=1, unique=True))
         facts.append(_fact("blocked", ref, draw(st.integers(1, 20)), {
             "platform": "p", "authority": "A", "targets": targets, "reasons": ["r"],
             **({"jurisdiction": code} if code else {})}))
     for _ in range(draw(st.integers(0, 8))):
         day = draw(st.integers(1, 40))
-        what = draw(st.sampled_from(["lift", "observe-platform", "observe-order"]))
+        what = draw(st.sampled_from(["lift", "observe-platform", "observe-order",
+                                     "penalty"]))
         ref = draw(st.sampled_from(refs))
         target = draw(st.sampled_from(TARGETS))
         if what == "lift":
@@ -196,9 +204,16 @@ def scripts(draw):
             facts.append(_fact("access-observed", "p", day, {
                 "target": target, "accessible": draw(st.booleans()),
                 **({"jurisdiction": code} if code else {})}))
-        else:
+        elif what == "observe-order":  # made where the order binds, said or not
+            own = draw(st.sampled_from([None, codes[ref]]))
             facts.append(_fact("access-observed", ref, max(day, 21), {
-                "target": target, "accessible": draw(st.booleans())}))
+                "target": target, "accessible": draw(st.booleans()),
+                **({"jurisdiction": own} if own else {})}))
+        else:
+            named = draw(st.sampled_from([None, ref]))
+            facts.append(_fact("penalty-imposed", "p", max(day, 21), {
+                "authority": "A", "amount": "100", "currency": "BRL", "per": "day",
+                "reason": "r", **({"order": named} if named else {})}))
     return facts
 
 
@@ -230,11 +245,17 @@ def test_a_jurisdictions_status_is_that_of_its_events_alone(facts, day):
     default = book.default_jurisdiction()
     orders = {f.subject: (f.data.jurisdiction or default) for f in kept if f.type == "blocked"}
     for code in ["BR", "RU", "IN", "IN-JK", "IN-MH"]:
-        alone = [e for e in entries
-                 if (e.fact.subject in ("p", "ledger") and not (
-                     e.fact.type == "access-observed"
-                     and not binds(e.fact.data.jurisdiction or default, code)))
-                 or binds(orders.get(e.fact.subject), code)]
+        def mine(fact, code=code) -> bool:
+            if fact.subject not in ("p", "ledger"):
+                return binds(orders.get(fact.subject), code)
+            if fact.type == "access-observed":
+                return binds(fact.data.jurisdiction or default, code)
+            if fact.type == "penalty-imposed":  # where its order binds, else the default
+                return binds(orders.get(fact.data.order) if fact.data.order else default,
+                             code)
+            return True
+
+        alone = [e for e in entries if mine(e.fact)]
         expected = _answer(platform_status(Book(alone), "p", as_of=as_of))
         asked = platform_status(book, "p", as_of=as_of, jurisdiction=code)
         assert asked["jurisdiction"] == code
@@ -257,3 +278,104 @@ def test_an_observation_of_a_platform_counts_where_it_was_made(runner, db, code)
     there = code.split("-")[0]
     assert status["jurisdictions"][there]["observed"]["t.me"]["jurisdiction"] == code
     assert "t.me" not in status["jurisdictions"]["RU"]["observed"]
+
+
+# --- found by a hostile review --------------------------------------------------------------
+
+
+def _one_order(runner, db, *extra: str) -> None:
+    for step in (["platform-registered", "p", "--at", "2020-01-01", "--name", "P",
+                  "--target", "a.example"],
+                 ["blocked", "o1", "--at", "2020-02-01", "--platform", "p", "--authority",
+                  "A", "--target", "a.example", "--reason", "r", *extra]):
+        assert run(runner, db, "record", *step, *SRC).exit_code == 0
+
+
+def test_an_observation_of_an_order_of_the_default_made_elsewhere_is_refused(runner, db):
+    assert run(runner, db, "init", "--jurisdiction", "ID").exit_code == 0
+    _one_order(runner, db)
+    result = run(runner, db, "record", "access-observed", "o1", "--at", "2020-03-01", *SRC,
+                 "--target", "a.example", "--accessible", "--jurisdiction", "RU")
+    assert "order o1 binds ID: an observation in RU is not of it" in one_line_error(result, 1)
+    result = run(runner, db, "record", "access-observed", "o1", "--at", "2020-03-01", *SRC,
+                 "--target", "a.example", "--accessible", "--jurisdiction", "ID")
+    assert result.exit_code == 0, result.output
+
+
+def test_the_history_of_an_order_or_a_request_in_a_jurisdiction(runner, db):
+    assert run(runner, db, "init", "--jurisdiction", "ID").exit_code == 0
+    _one_order(runner, db)
+    assert run(runner, db, "record", "normalization-requested", "r1", "--at", "2020-03-01",
+               *SRC, "--platform", "p", "--order", "o1", "--requested-by", "P").exit_code == 0
+    for subject in ("o1", "r1"):
+        assert run_json(runner, db, "history", subject, "--jurisdiction", "ID")["events"]
+        assert run_json(runner, db, "history", subject, "--jurisdiction", "RU")["events"] == []
+    events = run_json(runner, db, "history", "--jurisdiction", "ID")["events"]
+    assert "jurisdiction-default" not in {e["type"] for e in events}
+
+
+def test_a_penalty_counts_where_its_order_binds(runner, db):
+    _one_order(runner, db, "--jurisdiction", "RU")
+    result = run(runner, db, "record", "penalty-imposed", "p", "--at", "2020-02-02", *SRC,
+                 "--authority", "A", "--amount", "1000000", "--currency", "RUB", "--per",
+                 "day", "--reason", "r", "--order", "o1")
+    assert result.exit_code == 0, result.output
+    assert run(runner, db, "record", "access-observed", "p", "--at", "2020-02-03", *SRC,
+               "--target", "a.example", "--not-accessible", "--jurisdiction",
+               "ID").exit_code == 0
+    status = run_json(runner, db, "status", "p")
+    assert len(status["jurisdictions"]["RU"]["penalties"]) == 1
+    assert status["jurisdictions"]["ID"]["penalties"] == []
+
+
+def test_the_default_cannot_be_retracted_and_init_checks_before_it_creates(runner, db,
+                                                                          tmp_path,
+                                                                          monkeypatch):
+    missing = tmp_path / "none.db"
+    assert "is not a jurisdiction" in one_line_error(
+        run(runner, str(missing), "init", "--jurisdiction", "br"), 2)
+    assert not missing.exists()
+    assert run(runner, db, "init", "--jurisdiction", "ID").exit_code == 0
+    created = run_json(runner, db, "history", "ledger")["events"][0]["id"]
+    result = run(runner, db, "record", "retraction", "ledger", "--at",
+                 datetime.now(UTC).isoformat(timespec="seconds"), *SRC, "--target", created,
+                 "--reason", "r")
+    assert "cannot be retracted" in one_line_error(result, 1)
+    # BLOCKLEDGER_JURISDICTION set for every ledger keeps init idempotent: a note.
+    monkeypatch.setenv("BLOCKLEDGER_JURISDICTION", "RU")
+    result = run(runner, db, "init")
+    assert result.exit_code == 0 and "BLOCKLEDGER_JURISDICTION=RU not applied" in result.output
+
+
+def test_retracted_orders_are_named_as_such(runner, db):
+    _one_order(runner, db)
+    created = run_json(runner, db, "history", "o1")["events"][0]["id"]
+    assert run(runner, db, "record", "retraction", "o1", "--at", "2020-02-02", *SRC,
+               "--target", created, "--reason", "r").exit_code == 0
+    result = run(runner, db, "record", "penalty-imposed", "p", "--at", "2020-02-03", *SRC,
+                 "--authority", "A", "--amount", "1", "--currency", "RUB", "--per", "once",
+                 "--reason", "r", "--order", "o1")
+    assert "order o1 does not exist (its creating event was retracted)" in \
+        one_line_error(result, 1)
+    result = run(runner, db, "record", "normalization-requested", "r1", "--at", "2020-03-01",
+                 *SRC, "--platform", "p", "--order", "o1", "--requested-by", "P")
+    assert "its creating event was retracted" in one_line_error(result, 1)
+
+
+def test_a_kept_status_goes_stale_when_a_fine_accrues_another_period():
+    from datetime import timedelta
+
+    from projections.views import _stale_after
+
+    imposed = datetime(2024, 1, 1, 12, tzinfo=UTC)
+    facts = [_fact("platform-registered", "p", 0, {"name": "P", "targets": TARGETS}),
+             _fact("penalty-imposed", "p", 0, {
+                 "authority": "A", "amount": "10", "currency": "BRL", "per": "day",
+                 "reason": "r"}).evolve(occurred_at=When.of(imposed)),
+             _fact("penalty-imposed", "p", 0, {
+                 "authority": "A", "amount": "10", "currency": "BRL", "per": "week",
+                 "reason": "r", "cap": "10"}).evolve(occurred_at=When.of(imposed))]
+    book = Book([Entry(position=i + 1, fact=f) for i, f in enumerate(facts)])
+    now = imposed + timedelta(days=1, hours=6)
+    # The daily fine changes next at 2 days; the weekly one is at its cap after 1 week.
+    assert _stale_after(book, "p", now) == (imposed + timedelta(days=2)).isoformat()

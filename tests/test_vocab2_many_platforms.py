@@ -186,8 +186,11 @@ def many_platform_scripts(draw):
         platforms = draw(st.lists(st.sampled_from(sorted(OWN)), min_size=1, max_size=3,
                                   unique=True))
         held = sorted({t for p in platforms for t in OWN[p]})
-        targets = draw(st.lists(st.sampled_from(held), min_size=1, max_size=len(held),
-                                unique=True))
+        # One of each platform's targets at least (an order names no platform it holds
+        # nothing of), and any others they hold.
+        targets = list(dict.fromkeys(
+            [draw(st.sampled_from(OWN[p])) for p in platforms]
+            + draw(st.lists(st.sampled_from(held), max_size=len(held), unique=True))))
         facts.append(_fact("blocked", ref, draw(st.integers(1, 30)),
                            {**_named(platforms), "authority": "A", "targets": targets,
                             "reasons": ["r"]}))
@@ -247,3 +250,30 @@ def test_views_equal_a_full_replay_with_orders_over_many(tmp_path_factory, path,
         assert views.current_status() == [platform_status(Book(entries), p) for p in OWN]
         # verify's recomputation of the views (history rows, moves, status) agrees.
         assert consistency.check(ledger, None) == []
+
+
+def test_a_platform_holding_none_of_the_targets_or_a_list_of_one_is_refused(runner, db):
+    _registered(runner, db)
+    result = _order(runner, db, *_apps("tiktok", "wechat"), *_targets("tiktok.com"))
+    assert "names platform wechat, which holds none of its targets" in \
+        one_line_error(result, 1)
+    data = {"platforms": ["tiktok"], "authority": "MeitY", "targets": ["tiktok.com"],
+            "reasons": ["r"]}
+    result = run(runner, db, "record", "blocked", "o", "--at", "2020-06-29", *SRC,
+                 "--data", json.dumps(data))
+    assert "platforms names two or more; for one, give platform" in one_line_error(result, 2)
+
+
+def test_a_platform_whose_targets_a_back_dated_removal_took_has_no_such_order(runner, db):
+    _registered(runner, db)
+    assert _order(runner, db, *_apps("tiktok", "wechat"),
+                  *_targets("tiktok.com", "wechat.com")).exit_code == 0
+    result = run(runner, db, "record", "targets-removed", "wechat", "--at", "2020-06-01",
+                 *SRC, "--target", "wechat.com")
+    assert result.exit_code == 0, result.output
+    wechat = run_json(runner, db, "status", "wechat")
+    assert wechat["orders"] == [] and wechat["state"] == "accessible"
+    report = run(runner, db, "report", "provenance", "wechat", "--format", "md").stdout
+    assert "### Order meity-69a-2020-06-29" not in report
+    assert run_json(runner, db, "status", "tiktok")["blocked_targets"] == ["tiktok.com"]
+    assert json.loads(run(runner, db, "verify", "--json").stdout)["ok"] is True
