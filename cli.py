@@ -33,6 +33,7 @@ LAZY: dict[str, str] = {
     "export": "commands.read",
     "history": "commands.read",
     "import": "commands.importing",
+    "import-ooni": "commands.sources",
     "init": "commands.setup",
     "key": "commands.key",
     "operator": "commands.operator",

@@ -421,6 +421,9 @@ def main() -> None:
                         "fresh status process against importing the core libraries")
     parser.add_argument("--report", type=int, metavar="N", help="only the report of one "
                         "platform against reading every event, at N events")
+    parser.add_argument("--ooni", type=int, metavar="N", help="only ooni_vs_import: "
+                        "import-ooni of N synthetic measurements against import of the "
+                        "same N observations converted (benchmarks/ooni.py)")
     parser.add_argument("--rss-child", nargs=2, type=int, help=argparse.SUPPRESS)
     parser.add_argument("--db", metavar="SERVER", help="a PostgreSQL server URL "
                         "(postgresql://user@host:port): measure there, in fresh databases")
@@ -428,8 +431,12 @@ def main() -> None:
     if args.rss_child:
         _rss_child(*args.rss_child)
         return
-    if args.backdated or args.rss or args.report or args.startup:
+    if args.backdated or args.rss or args.report or args.startup or args.ooni:
         out = {}
+        if args.ooni:
+            from ooni import measure_ooni  # benchmarks/ooni.py
+
+            out.update(measure_ooni(args.ooni))
         if args.startup:
             out.update(measure_startup())
         if args.report:

@@ -333,6 +333,16 @@ class _Views:
         return [(row[0], _blob(row[1])) for row in self._read(
             statement + " ORDER BY h.position", params)]
 
+    def kind_rows(self, kind: str, *, after: int = 0,
+                  limit: int = 5000) -> list[tuple[int, bytes]]:
+        """``(position, body)`` of the events of subjects of (index) ``kind`` after position
+        ``after``, ``limit`` at most, in position order: a scan of the view, for a reader
+        that needs every subject of one kind (``sources.holders``: every platform's
+        targets), a page at a time."""
+        return [(row[0], _blob(row[1])) for row in self._read(
+            f"SELECT h.position, e.state {self._with_bodies()} WHERE h.kind = ? AND "
+            "h.position > ? ORDER BY h.position LIMIT ?", (kind, after, limit))]
+
     #: The ledger's events table, where the history rows' bodies are read (by position);
     #: set by ``ledger.application.Ledger.view_store``.
     events_table = "stored_events"

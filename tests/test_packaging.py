@@ -22,7 +22,7 @@ import importlib, json, pkgutil, sys
 before = set(sys.modules)
 for name in ("cli", "commands.audit", "commands.importing", "commands.operator"):
     importlib.import_module(name)
-for package in ("commands", "domain", "ledger", "projections", "website"):
+for package in ("commands", "domain", "ledger", "projections", "sources", "website"):
     module = importlib.import_module(package)
     for info in pkgutil.walk_packages(module.__path__, package + "."):
         importlib.import_module(info.name)

@@ -1,0 +1,165 @@
+"""Which platform holds a host at a valid time: every platform's targets over time, read once.
+
+Targets are held by platforms over valid time (``platform-registered``, ``targets-added``,
+``targets-removed``, as corrected or retracted). An importer of measurements asks "who held
+this host then?" once per measurement, hundreds of thousands of times: ``Holders`` answers
+from spans of valid time worked out once, from one read of the platforms' events (a page
+of the history view at a time, ``read_holders``), never a fold per measurement.
+
+A target is held from the instant of the event that gives it to a platform up to (not
+including) the instant of the ``targets-removed`` that takes it away, as the rules fold
+them (an observation at the very instant of a removal comes after it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
+from typing import Any
+
+import orjson
+from attrs import frozen
+
+from domain.amendments import effective
+from domain.fact import Fact
+from domain.timeline import in_valid_order
+from sources.domains import candidates, parents
+
+#: The events that give or take targets, and the amendments that may change them.
+_READ = frozenset({"platform-registered", "targets-added", "targets-removed", "correction",
+                   "retraction"})
+#: History rows read a query.
+PAGE = 5000
+
+
+@frozen
+class Held:
+    """A host found held: by ``platform``, as its target ``target`` (the host itself, or
+    the parent domain it was matched through: ``by_parent``)."""
+
+    platform: str
+    target: str
+    by_parent: bool
+    #: Held only after the time asked about: the rules will refuse the observation.
+    later: bool = False
+
+
+#: ``Holders.find`` found several platforms holding the host at that time.
+AMBIGUOUS = "ambiguous"
+
+
+class Holders:
+    """Targets and the platforms holding them, over valid time."""
+
+    def __init__(self, is_order: Callable[[str], bool] = lambda ref: False):
+        #: target -> [(from, until or None, platform)]
+        self._spans: dict[str, list[tuple[datetime, datetime | None, str]]] = {}
+        #: platform -> when it was created (its registration's valid time)
+        self.platforms: dict[str, datetime] = {}
+        self._is_order = is_order
+        self._orders: dict[str, bool] = {}
+
+    def add_platform(self, ref: str, facts: Iterable[Fact]) -> None:
+        """Take platform ``ref``'s facts (in recording order, amendments included)."""
+        held: dict[str, datetime] = {}
+        for fact in in_valid_order(effective(list(facts)).facts):
+            at = fact.occurred_at.instant
+            if fact.type == "platform-registered":
+                self.platforms.setdefault(ref, at)
+                for target in fact.data.targets:
+                    held.setdefault(target, at)
+            elif fact.type == "targets-added":
+                for target in fact.data.targets:
+                    held.setdefault(target, at)
+            elif fact.type == "targets-removed":
+                for target in fact.data.targets:
+                    start = held.pop(target, None)
+                    if start is not None:
+                        self._hold(target, ref, start, at)
+        for target, start in held.items():
+            self._hold(target, ref, start, None)
+
+    def _hold(self, target: str, ref: str, start: datetime, until: datetime | None) -> None:
+        self._spans.setdefault(target, []).append((start, until, ref))
+
+    def is_order(self, ref: str) -> bool:
+        """Whether an order is called ``ref`` too: an observation named so is the order's
+        (``EventType.about``), so a platform of that name cannot be observed in the
+        interchange format."""
+        found = self._orders.get(ref)
+        if found is None:
+            found = self._orders[ref] = self._is_order(ref)
+        return found
+
+    def find(self, host: str, at: datetime) -> Held | str | None:
+        """Who held ``host`` at ``at`` (the rules of matching: ``sources.domains``):
+        ``Held``; ``AMBIGUOUS`` when several platforms held the first target that anyone
+        held then; else, when a platform holds it only later (it did not exist yet, or
+        had not the target yet), that platform, whose rules will refuse the observation,
+        naming it; None when nobody holds it at or after ``at``."""
+        later: Held | None = None
+        for target in _targets(host):
+            spans = self._spans.get(target)
+            if spans is None:
+                continue
+            found = _at(spans, host, target, at)
+            if found is AMBIGUOUS or (found is not None and not found.later):  # type: ignore[union-attr]
+                return found
+            later = later or found  # type: ignore[assignment]
+        return later
+
+    def ever_held(self, host: str) -> bool:
+        """Whether any platform holds, or ever held, ``host`` (by the rules of matching)."""
+        return any(target in self._spans for target in candidates(host))
+
+
+def _targets(host: str) -> Iterator[str]:
+    """The host, then (only if asked for: most hosts are held as they are) its parents."""
+    yield host
+    yield from parents(host)
+
+
+def _at(spans: list[tuple[datetime, datetime | None, str]], host: str, target: str,
+        at: datetime) -> Held | str | None:
+    """Who of ``spans`` (of ``target``) held it at ``at``, else holds it first after."""
+    if len(spans) == 1:  # most targets: one platform, from when it was given them
+        start, until, ref = spans[0]
+        if start <= at and (until is None or at < until):
+            return Held(ref, target, target != host)
+        return Held(ref, target, target != host, later=True) if start > at else None
+    now = {ref for start, until, ref in spans if start <= at and (until is None or at < until)}
+    if len(now) == 1:
+        return Held(now.pop(), target, target != host)
+    if now:
+        return AMBIGUOUS
+    after = sorted((start, ref) for start, _, ref in spans if start > at)
+    return Held(after[0][1], target, target != host, later=True) if after else None
+
+
+def read_holders(ledger: Any) -> Holders:
+    """Every platform's targets over time, from the ledger's history view (caught up
+    first): a page of rows at a time, only the events that give or take targets decoded
+    into facts."""
+    from projections.views import Views
+
+    views = Views(ledger)
+    views.catch_up()
+    kind = views.blind("platform")
+    order = views.blind("order")
+    decode = ledger.mapper.decode_state
+    facts: dict[str, list[Fact]] = {}
+    after = 0
+    while rows := views.store.kind_rows(kind, after=after, limit=PAGE):
+        for _, body in rows:
+            obj = orjson.loads(decode(body))
+            if obj["type"] in _READ:
+                facts.setdefault(obj["subject"], []).append(Fact.from_stored(obj))
+        after = rows[-1][0]
+
+    def is_order(ref: str) -> bool:
+        return any(k == order for k, _ in views.store.subject_kinds(views.blind(ref)))
+
+    holders = Holders(is_order)
+    for ref, mine in facts.items():
+        holders.add_platform(ref, mine)
+    return holders
