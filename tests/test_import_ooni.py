@@ -309,7 +309,7 @@ class TestStatusRoundTrip:
         status = run_json(runner, telegram, "status", "telegram", "--as-of", "2017-07-31")
         assert status["observed"]["core.telegram.org"] == {
             "accessible": True, "network": "AS7713 (PT Telekomunikasi Indonesia)",
-            "at": "2017-07-25T12:00:00+00:00"}
+            "at": "2017-07-25T12:00:00+00:00", "jurisdiction": "ID"}
         assert status["divergence"]["core.telegram.org"] == "reachable-while-blocked"
         assert status["observed"]["t.me"]["accessible"] is False
         assert "t.me" not in status["divergence"]  # unreachable while blocked: agreed
