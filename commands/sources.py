@@ -48,8 +48,9 @@ def import_ooni(obj: Context, source: str, register: bool, batch_commit: bool,
     test_keys.accessible, method from test_keys.blocking, network from probe_asn and
     probe_network_name, jurisdiction from probe_cc, its time from measurement_start_time,
     its source the measurement's OONI Explorer page. Measurements of other tests, with
-    accessible null, or failing for OONI's control too (blocking false), are skipped and
-    counted; hosts no platform holds are counted and listed.
+    accessible null, failing for OONI's control too (blocking false), or from a probe
+    that did not share its country (ZZ) are skipped and counted; hosts no platform holds
+    are counted and listed.
 
     As import: streamed, all or nothing (a malformed line, named by file and line, exits
     2; an observation the rules refuse exits 1; nothing is written), or in batches with

@@ -292,8 +292,9 @@ def registration(domain: str, first: Measurement) -> dict[str, Any]:
 class Conversion:
     """Measurements to facts, counting what is skipped and which hosts no platform holds.
 
-    ``register``: platforms for the registrable domains of hosts nobody holds, planned
-    from a first reading of the measurements (``plan``) and handed out first.
+    For ``--register``, platforms for the registrable domains of hosts nobody holds are
+    planned from a first reading of the measurements (``plan``) and handed out first
+    (``registrations``), before the observations (``facts``) of a second reading.
     """
 
     def __init__(self, holders: Holders):

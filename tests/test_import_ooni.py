@@ -309,7 +309,7 @@ class TestStatusRoundTrip:
         status = run_json(runner, telegram, "status", "telegram", "--as-of", "2017-07-31")
         assert status["observed"]["core.telegram.org"] == {
             "accessible": True, "network": "AS7713 (PT Telekomunikasi Indonesia)",
-            "at": "2017-07-25T12:00:00+00:00"}
+            "at": "2017-07-25T12:00:00+00:00", "jurisdiction": "ID"}
         assert status["divergence"]["core.telegram.org"] == "reachable-while-blocked"
         assert status["observed"]["t.me"]["accessible"] is False
         assert "t.me" not in status["divergence"]  # unreachable while blocked: agreed
@@ -551,3 +551,18 @@ def test_end_to_end_through_the_installed_command(tmp_path, example):
     assert bad.stderr.decode().strip() == ("error: line 1 of stdin, field "
                                            "'test_keys.accessible': expected true, false or "
                                            "null, got a number")
+
+
+def test_the_benchmark_runs_and_reports_its_figures():
+    """benchmarks/ooni.py at 300 measurements: every figure, both sides writing the same
+    events. It asserts nothing about speed."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    from ooni import measure_ooni
+
+    figures = measure_ooni(300)
+    assert figures["ooni_measurements"] == figures["ooni_observations"] == 300
+    for key in ("ooni_measurements_per_s", "ooni_baseline_import_events_per_s",
+                "ooni_vs_import", "ooni_bytes_per_measurement"):
+        assert figures[key] > 0, key
