@@ -62,6 +62,7 @@ class Views:
         self.settings = (self.blind("ledger"), self.blind(LEDGER))
         self._platform_of: dict[tuple[str, str], str] = {}
         self._event_of: dict[str, tuple[str, str]] = {}
+        self._absent: set[tuple[str, str]] = set()  # subjects found missing (``_exists``)
         #: Facts of the batch being taken, by position: their status needs no decoding.
         #: Only that batch: keeping the one before too saved decoding its rows once more
         #: but held a second batch of facts between batches, which made the import's peak
@@ -175,8 +176,10 @@ class Views:
             self._event_of.clear()
         if len(self._platform_of) > self.remembered:
             self._platform_of.clear()
+        self._absent.clear()  # another writer may have made them since
 
     def _forget(self) -> None:
+        self._absent.clear()
         self._platform_of.clear()
         self._event_of.clear()
         self._recent.clear()
@@ -257,6 +260,8 @@ class Views:
         if declared.also:  # an observation: of the order of that name if one exists
             kind = declared.about(obj["subject"], self._exists)
         key = (kind, obj["subject"])
+        if declared.creates:
+            self._absent.discard(key)
         platform = self._platform_of.get(key)
         if platform is None:
             if kind == "platform":
@@ -276,10 +281,19 @@ class Views:
         return [key for key, _ in self.store.subject_keys_of(self.blind("platform"))]
 
     def _exists(self, kind: str, ref: str) -> bool:
-        """Whether subject ``(kind, ref)`` has events earlier in the log (indexed)."""
-        if (kind, ref) in self._platform_of:
+        """Whether subject ``(kind, ref)`` has events earlier in the log (indexed). A
+        subject found missing is remembered so within a batch (an import's observations of
+        a platform asked once each whether an order of that name exists: one query per
+        observation), until its creating event passes (``_locate``)."""
+        key = (kind, ref)
+        if key in self._platform_of:
             return True
-        return self.blind(kind) in dict(self.store.subject_kinds(self.blind(ref)))
+        if key in self._absent:
+            return False
+        found = self.blind(kind) in dict(self.store.subject_kinds(self.blind(ref)))
+        if not found:
+            self._absent.add(key)
+        return found
 
     def _catch_up_status(self) -> None:
         since = self.store.position("status")
