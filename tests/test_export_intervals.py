@@ -242,3 +242,22 @@ class TestOutput:
         lines = ok(runner, sqlite_path, "export").splitlines()
         assert len(lines) == 15 and {"hash", "position"} <= set(json.loads(lines[0]))
         assert ok(runner, sqlite_path, "export", "--format", "csv").startswith("position,")
+
+
+def test_an_encrypted_ledger_exports_the_same_rows_in_the_same_order(runner, sqlite_path,
+                                                                     monkeypatch):
+    """With a cipher the views' platform keys are keyed hashes, in no name's order; the
+    export still comes sorted by platform, each platform's rows folded from its own."""
+    from ledger import encryption
+
+    monkeypatch.setenv(encryption.KEY_VARIABLE, encryption.new_key())
+    scenario(runner, sqlite_path)
+    assert rows(ok(runner, sqlite_path, "export", "intervals")) == EXPECTED
+    # Platforms with no kept status row are named from their own events.
+    import sqlite3
+
+    from ledger.views import STATUS
+
+    with sqlite3.connect(sqlite_path) as connection:
+        connection.execute(f"DELETE FROM {STATUS}")
+    assert rows(ok(runner, sqlite_path, "export", "intervals")) == EXPECTED
