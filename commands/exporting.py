@@ -195,6 +195,7 @@ def test_list(obj: Context, jurisdiction: str, as_of: str | None, as_known_at: s
     from projections.test_list import TEST_LIST_COLUMNS
     from projections.test_list import test_list as build
 
+    _before("fmt", ("csv",))  # --format before the command: only csv is a test list
     t, k = parse_when(as_of, "as-of"), parse_when(as_known_at, "as-known-at")
     jurisdiction = check_jurisdiction(jurisdiction)
     _check(obj, output, force)

@@ -127,6 +127,9 @@ def test_jurisdiction_is_required_and_checked(runner, sqlite_path, tmp_path):
     assert "--jurisdiction" in line
     assert "ZZZ" in one_line_error(run(runner, sqlite_path, "export", "test-list",
                                        "--jurisdiction", "ZZZ"), 2)
+    assert "--format json" in one_line_error(run(runner, sqlite_path, "--format", "json",
+                                                 "export", "test-list", "--jurisdiction",
+                                                 "ID"), 2)
     out = tmp_path / "id.csv"
     out.write_text("mine")
     assert "exists" in one_line_error(run(runner, sqlite_path, "export", "test-list",
