@@ -261,3 +261,22 @@ def test_an_encrypted_ledger_exports_the_same_rows_in_the_same_order(runner, sql
     with sqlite3.connect(sqlite_path) as connection:
         connection.execute(f"DELETE FROM {STATUS}")
     assert rows(ok(runner, sqlite_path, "export", "intervals")) == EXPECTED
+
+
+def test_without_views_the_log_gives_the_same_rows(runner, sqlite_path):
+    """Where the views cannot be written (a read-only connection) the rows come from one
+    book of the whole log: the same rows, in the same order."""
+    from projections.intervals import ledger_intervals
+    from projections.views import Views
+
+    known = scenario(runner, sqlite_path)
+    with open_ledger(parse_target(sqlite_path)) as ledger:
+        for as_known_at in (None, When.parse(known)):
+            at = as_known_at.instant if as_known_at else None
+            views = Views(ledger)
+            views.catch_up()
+            from_views = [i.record() for i in ledger_intervals(views,
+                                                               as_known_at=as_known_at)]
+            from_log = [i.record() for i in ledger_intervals(
+                None, book=Book(ledger.entries(), as_known_at=at), as_known_at=as_known_at)]
+            assert from_views == from_log and len(from_log) == 8
