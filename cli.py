@@ -30,7 +30,7 @@ LAZY: dict[str, str] = {
     "checkpoint": "commands.audit",
     "copy": "commands.copy",
     "demo": "commands.setup",
-    "export": "commands.read",
+    "export": "commands.exporting",
     "history": "commands.read",
     "import": "commands.importing",
     "import-ooni": "commands.sources",

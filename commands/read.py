@@ -1,4 +1,4 @@
-"""The read commands: status, history, export, types; and the output options every
+"""The read commands: status, history, types; and the output options every
 command that prints records shares (``--format table|json|jsonl|csv``, ``--json``).
 
 Registered on the ``blockledger`` group by ``cli``. Tables are for a person
@@ -368,65 +368,7 @@ def history(obj: Context, subject: str | None, as_of: str | None, as_known_at: s
         _records(found, fmt, "history", head=head)
 
 
-# --- export and types -----------------------------------------------------------------------
-
-
-@click.command()
-@click.option("-o", "--output", metavar="FILE", help="Write to this file instead of stdout "
-              "(never over an existing file without --force, never over the ledger).")
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "json", "csv"]), default=None,
-              help="jsonl (the default): the interchange format, as import reads it; "
-              "json: one list of those objects; csv: one row per event as corrected (as "
-              "history --format csv, platform by platform).")
-@click.option("--force", is_flag=True,
-              help="Overwrite the -o file if it exists (never the ledger's own).")
-@pass_context
-def export(obj: Context, output: str | None, fmt: str | None, force: bool) -> None:
-    """Export every event as JSON Lines, with recorded_at, recorded_by, position and hash."""
-    from commands.output import check_output, written
-
-    fmt = fmt or _before("fmt", ("jsonl", "json", "csv")) or "jsonl"
-
-    if output is not None:
-        check_output(output, force=force, target=obj.target)
-    # Only csv reads the views (an event's values as corrected); the others read the log.
-    opened = _views(obj) if fmt == "csv" else _log(obj)
-    with opened as (ledger, views), reading(
-            ledger.recorder.max_notification_id() or 0, "exporting") as advance:
-
-        def write(out: IO[bytes]) -> int:
-            from ledger.interchange import exported, write_lines
-            from projections import formats
-            from projections.history import ledger_rows
-            from projections.views import Views
-
-            if fmt == "jsonl":
-                return write_lines(_counted(ledger.entries(), advance), out)
-            if fmt == "json":
-                return formats.write_json_list(
-                    (exported(e) for e in _counted(ledger.entries(), advance)), out)
-            return formats.write_csv(ledger_rows(views or Views(ledger), read=advance),
-                                     formats.HISTORY_COLUMNS, out)
-
-        if output is None:
-            write(stdout())
-            return
-        with written(output, force=force, target=obj.target) as out:
-            n = write(out)
-    click.echo(f"exported {n} events to {output}", err=True)
-
-
-@contextmanager
-def _log(obj: Context) -> Iterator[tuple[Any, None]]:
-    with obj.ledger() as ledger:
-        yield ledger, None
-
-
-def _counted(entries: Iterable[Any], advance: Callable[[int], None]) -> Iterator[Any]:
-    for i, entry in enumerate(entries):
-        if not i % 1000:
-            advance(i)
-        yield entry
+# --- types ------------------------------------------------------------------------------
 
 
 @click.command()
@@ -519,5 +461,5 @@ def _example(kind: Any) -> str:
 
 def register(group: click.Group) -> None:
     """Add the read commands to the ``blockledger`` group."""
-    for command in (status, history, export, types):
+    for command in (status, history, types):
         group.add_command(command)

@@ -37,6 +37,19 @@ def cell(value: Any) -> str:
     return str(value)
 
 
+#: What a spreadsheet reads as the start of a formula (OWASP, "CSV Injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """``value``, with a text that a spreadsheet would run as a formula (``=HYPERLINK(...)``,
+    ``@SUM(...)``) given a leading apostrophe, which spreadsheets show as text; other values
+    as they are. For CSV meant to be opened in one (the exports); JSON keeps the values."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def write_json(value: Any, out: IO[bytes]) -> None:
     """One JSON document, indented."""
     out.write(orjson.dumps(value, option=orjson.OPT_INDENT_2))

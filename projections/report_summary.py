@@ -286,13 +286,15 @@ def _order(book: Book, ref: str, at: datetime, mark: Any,
     data = created.data
     keep = book.concerning(platform, ref) if platform and len(data.platforms) > 1 else None
     platforms = (data.platform,) if data.platform else data.platforms
-    # Every instant at which the fold may change: each event, and each temporary lift's end.
+    # Every instant at which the fold may change: each event, each temporary lift's end,
+    # and each ruling's effect (published later than given: Turkey's of 2019 took effect
+    # on 15 January 2020, which no event of the order marks).
     texts: dict[datetime, str] = {}
     for f in facts:
         texts.setdefault(f.occurred_at.instant, f.occurred_at.text)
-        until = getattr(f.data, "until", None)
-        if until is not None:
-            texts.setdefault(until.instant, until.text)
+        for later in (getattr(f.data, "until", None), getattr(f.data, "effective_at", None)):
+            if later is not None:
+                texts.setdefault(later.instant, later.text)
     # The fold of ``domain.timeline.fold``, kept as it goes rather than done again for
     # each instant (an order with thousands of observations took seconds): the same
     # state class, fed the same facts in the same order, advanced to each instant.

@@ -42,3 +42,14 @@ def test_demo_shows_the_chosen_case(runner, tmp_path):
     done = run(runner, db, "demo", "--case", "turkey-wikipedia-2017")
     assert done.exit_code == 0, done.output
     assert "Turkey blocks Wikipedia" in done.output and "overturned" in done.output
+
+
+def test_the_report_ends_the_block_when_the_ruling_took_effect(runner, sqlite_path):
+    """The report's periods (and the intervals export) end the block on 15 January 2020,
+    when the ruling took effect, though no event of the order happened that day."""
+    assert run(runner, sqlite_path, "import", str(TURKEY)).exit_code == 0
+    report = run(runner, sqlite_path, "report", "provenance", "btk-2017-04-29", "--format",
+                 "md").output
+    assert "in force: 29 Apr 2017 → 15 Jan 2020 (4 of 4 targets blocked)" in report
+    rows = run(runner, sqlite_path, "export", "intervals").output.splitlines()[1:]
+    assert len(rows) == 4 and all(r.endswith(",2017-04-29,2020-01-15") for r in rows)
