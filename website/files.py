@@ -102,6 +102,9 @@ def site_files(ledger: Any, pub: Publication, *, key: Ed25519PrivateKey, title: 
     for ref in pub.platforms:
         files[f"platform/{ref}.html"] = pages.platform(env, pub, ref, title=title, clock=clock,
                                                        key=key)
+        for part in range(2, pages.parts(pub, ref) + 1):
+            files[f"history/{ref}/{part}.html"] = pages.history(env, pub, ref, part,
+                                                                 title=title)
         report = sign_report({**pub.platforms[ref]["report"], "produced_by": produced_by}, key)
         files[f"downloads/provenance-{ref}.json"] = orjson.dumps(
             report, option=orjson.OPT_INDENT_2) + b"\n"

@@ -12,6 +12,7 @@ the same history from the server side, marked as not verified.
 from __future__ import annotations
 
 import base64
+import functools
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -22,7 +23,8 @@ from markupsafe import Markup
 
 from ledger.canonical import canonical
 from ledger.checkpoint import encode_hash
-from projections.report_html import embedded_json, render_html
+from projections import report_html
+from projections.report_html import embedded_json
 from projections.report_times import Clock
 from website.gather import Publication, shipped
 
@@ -43,10 +45,18 @@ def _http(url: Any) -> bool:
     return isinstance(url, str) and re.match(r"https?://[^\s\"'<>]+\Z", url, re.I) is not None
 
 
+@functools.cache
+def _report_template() -> Any:
+    """The report's page template, compiled once: ``report_html.render_html`` compiles it
+    again on each call (half of a 274-platform publication's time went there)."""
+    return report_html.environment().get_template("report.html.j2")
+
+
 def report_part(report: dict[str, Any], clock: Clock) -> Markup:
     """The provenance report page's summary, band timeline and orders, as the report
-    renders them (``projections.report_html``; escaped there)."""
-    found = _REPORT_PART.search(render_html(report, clock=clock))
+    renders them (``projections.report_html``, with its own bundled template; escaped
+    there)."""
+    found = _REPORT_PART.search(report_html._render(_report_template(), report, clock, None))
     if not found:
         return Markup("")
     # The timeline's links to events sit inside an svg marked role="img", which hides
@@ -79,10 +89,41 @@ def snapshots_signed(pub: Publication, ref: str, name: str, snapshots: list[dict
                    pub, key)
 
 
-def _index(pub: Publication, ref: str) -> dict[str, Any]:
-    """The completeness proof of platform ``ref``'s events against the checkpoint's
-    platform index, as its provenance report carries it."""
-    return {"platform": ref, "proof": pub.platforms[ref]["report"]["evidence"]["index"][ref]}
+#: Events on one page of a platform's history: beyond it the history is split into parts
+#: of this many, in the order they were recorded (the platform index's order), each part
+#: a page that proves its run of the index, so that no page grows with the platform.
+HISTORY_PAGE = 250
+
+
+def parts(pub: Publication, ref: str) -> int:
+    """How many pages platform ``ref``'s history takes (at least one)."""
+    count = len(pub.platforms[ref]["report"]["evidence"]["index"][ref]["positions"])
+    return max(1, -(-count // HISTORY_PAGE))
+
+
+def _index(pub: Publication, ref: str, part: int = 1) -> dict[str, Any]:
+    """The completeness proof of part ``part`` of platform ``ref``'s events against the
+    checkpoint's platform index: the leaves of that part (``offset`` into the platform's
+    run of ``count`` leaves starting at ``first``) and the neighbours of the whole run,
+    which prove ``count``; from its provenance report's proof of the whole run."""
+    whole = pub.platforms[ref]["report"]["evidence"]["index"][ref]
+    start = (part - 1) * HISTORY_PAGE
+    end = start + HISTORY_PAGE
+    return {"platform": ref, "per_page": HISTORY_PAGE, "part": part, "parts": parts(pub, ref),
+            "proof": {"first": whole["first"], "offset": start,
+                      "count": len(whole["positions"]),
+                      "positions": whole["positions"][start:end],
+                      "proofs": whole["proofs"][start:end],
+                      "before": whole["before"], "after": whole["after"]}}
+
+
+def _part_events(pub: Publication, ref: str, part: int) -> list[tuple[int, dict[str, Any]]]:
+    """The events of part ``part`` of platform ``ref``'s history, as the report lists them
+    (by valid time), each with its number in the whole history."""
+    index = _index(pub, ref, part)
+    wanted = set(index["proof"]["positions"])
+    return [(n, ev) for n, ev in enumerate(pub.platforms[ref]["report"]["events"], 1)
+            if ev["position"] in wanted]
 
 
 def _data(pub: Publication, page: str, **more: Any) -> Markup:
@@ -93,8 +134,13 @@ def _data(pub: Publication, page: str, **more: Any) -> Markup:
                           **more})
 
 
-def _events(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [{"n": n, "hash": ev["hash"], **shipped(ev)} for n, ev in enumerate(events, 1)]
+def _events(events: list[dict[str, Any]] | list[tuple[int, dict[str, Any]]]
+            ) -> list[dict[str, Any]]:
+    """Events as a page ships them, numbered as in the whole history (``(n, event)``
+    pairs) or from 1."""
+    numbered = [item if isinstance(item, tuple) else (n, item)
+                for n, item in enumerate(events, 1)]
+    return [{"n": n, "hash": ev["hash"], **shipped(ev)} for n, ev in numbered]
 
 
 def _common(pub: Publication, root: str) -> dict[str, Any]:
@@ -144,14 +190,41 @@ def platform(env: Environment, pub: Publication, ref: str, *, title: str,
     page = pub.platforms[ref]
     report = page["report"]
     snaps = page["snapshots"]
+    first = _part_events(pub, ref, 1)
     return env.get_template("platform.html.j2").render(
         **_common(pub, "../"), title=title, ref=ref, status=page["status"],
-        part=report_part(report, clock), events=report["events"],
-        subjects=pub.subjects,
+        part=report_part(report, clock), events=[ev for _, ev in first],
+        subjects=pub.subjects, pager=_pager(pub, ref, 1, "../"),
         data=_data(pub, "platform", subject=ref, name=page["status"]["name"],
-                   events=_events(report["events"]), index=_index(pub, ref), snapshots=snaps,
+                   events=_events(first), index=_index(pub, ref), snapshots=snaps,
                    snapshots_signature=snapshots_signed(pub, ref, page["status"]["name"],
                                                         snaps, key)))
+
+
+def _pager(pub: Publication, ref: str, part: int, root: str) -> dict[str, Any] | None:
+    """The links between the parts of a platform's history (None for one part)."""
+    total = parts(pub, ref)
+    if total == 1:
+        return None
+    count = len(pub.platforms[ref]["report"]["evidence"]["index"][ref]["positions"])
+    return {"part": part, "parts": total, "count": count, "links": [
+        {"part": n, "href": f"{root}platform/{ref}.html" if n == 1
+         else f"{root}history/{ref}/{n}.html",
+         "first": (n - 1) * HISTORY_PAGE + 1, "last": min(count, n * HISTORY_PAGE)}
+        for n in range(1, total + 1)]}
+
+
+def history(env: Environment, pub: Publication, ref: str, part: int, *,
+            title: str) -> str:
+    """Part ``part`` (2 and after) of platform ``ref``'s history: its events and the proof
+    that they are that run of the platform's events in the checkpoint's index, none left
+    out (``history/<ref>/<part>.html``; part 1 is on the platform's page)."""
+    events = _part_events(pub, ref, part)
+    return env.get_template("history.html.j2").render(
+        **_common(pub, "../../"), title=title, ref=ref, events=[ev for _, ev in events],
+        pager=_pager(pub, ref, part, "../../"),
+        data=_data(pub, "history", subject=ref, events=_events(events),
+                   index=_index(pub, ref, part)))
 
 
 def subject(env: Environment, pub: Publication, ref: str, *, title: str,
@@ -162,8 +235,14 @@ def subject(env: Environment, pub: Publication, ref: str, *, title: str,
     info = pub.subjects[ref]
     platform = info["platforms"][0] if info["platforms"] else None
     shipped_events = pub.platforms[platform]["report"]["events"] if platform else []
-    more = {"index": _index(pub, platform)} if platform else {"index": None}
-    headline = subject_statement(info)
+    more: dict[str, Any] = {"index": _index(pub, platform)} if platform else {"index": None}
+    if platform and parts(pub, platform) > 1:
+        # A long platform's events would make this page as large as its whole history:
+        # it ships only this subject's own, each proven, and says that their completeness
+        # is proven by the platform's history pages, not here.
+        shipped_events = [ev for ev in shipped_events if ev["subject"] == ref]
+        more = {"index": None}
+    headline = subject_statement(info, complete_on=None if more["index"] else platform)
     return env.get_template("subject.html.j2").render(
         **_common(pub, "../"), title=title, ref=ref, info=info, events=info["events"],
         data=_data(pub, info["kind"], subject=ref, events=_events(shipped_events),
@@ -171,14 +250,18 @@ def subject(env: Environment, pub: Publication, ref: str, *, title: str,
                    headline_signature=_signed(SUBJECT_PREFIX, headline, pub, key), **more))
 
 
-def subject_statement(info: dict[str, Any]) -> dict[str, Any]:
+def subject_statement(info: dict[str, Any], *, complete_on: str | None = None
+                      ) -> dict[str, Any]:
     """What an order's or a request's page says of it now (its state, authority,
     conditions and platforms, as ``gather`` folded them at the checkpoint's time): signed
     by the publisher with the subject, its kind and the checkpoint's root, so that the
-    browser shows the headline from it and from nothing the host could edit."""
+    browser shows the headline from it and from nothing the host could edit.
+    ``complete_on`` names the platform whose history pages prove the subject's events
+    complete, where the page does not (a long platform): signed too, so that no host can
+    strip a small platform's page of its proof and hide an event."""
     return {"kind": info["kind"], "subject": info["ref"], "state": info["state"],
             "authority": info.get("authority"), "conditions": info.get("conditions"),
-            "platforms": list(info["platforms"])}
+            "platforms": list(info["platforms"]), "complete_on": complete_on}
 
 
 def downloads(env: Environment, pub: Publication, *, title: str) -> str:

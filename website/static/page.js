@@ -18,6 +18,7 @@
             "headline_signature"],
     request: ["page", "checkpoint", "signer", "subject", "events", "index", "headline",
               "headline_signature"],
+    history: ["page", "checkpoint", "signer", "subject", "events", "index"],
     downloads: ["page", "checkpoint", "signer", "events"],
   };
   const SLUG = /^[a-z0-9][a-z0-9._-]{0,99}$/;
@@ -25,20 +26,41 @@
   /* A page proves one subject: it must be that subject's file (platform/telegram.html),
    * or a host could copy one platform's (or order's) green page over another's. */
   function checkPlace(data) {
-    if (!["platform", "order", "request"].includes(data.page)) return;
+    if (!["platform", "order", "request", "history"].includes(data.page)) return;
     if (typeof data.subject !== "string" || !SLUG.test(data.subject)) {
       throw new BL.Failure("the page's subject is not a slug");
     }
     const parts = location.pathname.split("/");
-    let file; let dir;
+    let file; let dir; let above;
     try {
       file = decodeURIComponent(parts[parts.length - 1]);
       dir = decodeURIComponent(parts[parts.length - 2] || "");
+      above = decodeURIComponent(parts[parts.length - 3] || "");
     } catch (_) { throw new BL.Failure("the page's address cannot be read"); }
+    if (data.page === "history") {
+      // history/<platform>/<part>.html: part 1 is the platform's own page.
+      const part = data.index && data.index.part;
+      if (file !== `${part}.html` || dir !== data.subject || above !== "history" || part < 2) {
+        throw new BL.Failure(`this page proves part ${part} of ${data.subject}'s history, but ` +
+          `it was opened as ${above}/${dir}/${file} (a page copied over another's)`);
+      }
+      return;
+    }
     if (file !== `${data.subject}.html` || dir !== data.page) {
       throw new BL.Failure(`this page proves ${data.page} ${data.subject}, but it was opened ` +
         `as ${dir}/${file} (a page copied over another's)`);
     }
+  }
+
+  /* Which part of a platform's history a page carries (1 of 1 for most). */
+  function checkPart(index) {
+    if (!index || typeof index !== "object" || Array.isArray(index) ||
+        Object.keys(index).sort().join() !== "part,parts,per_page,platform,proof" ||
+        ![index.part, index.parts, index.per_page].every((v) => Number.isSafeInteger(v) && v >= 1) ||
+        index.part > index.parts) {
+      throw new BL.Failure("the page's part of the history is malformed");
+    }
+    return index;
   }
 
   /* The checkpoint's signed time, the one "now" the page may speak of. */
@@ -114,9 +136,13 @@
     try {
       const data = readData();
       const note = BL.parseNote(data.checkpoint);
-      if (data.page === "platform" && (!data.index || data.index.platform !== data.subject)) {
+      if ((data.page === "platform" || data.page === "history") &&
+          (!data.index || data.index.platform !== data.subject)) {
         throw new BL.Failure(`the page is about ${data.subject} but proves the events of ` +
                              `${data.index && data.index.platform}`);
+      }
+      if (data.page === "platform" && data.index.part !== 1) {
+        throw new BL.Failure("a platform's page carries a later part of its history");
       }
       checkPlace(data);
       const by = await BL.checkSignature(note, data.signer);
@@ -126,7 +152,17 @@
       if (data.index) {
         // Every event the checkpoint's platform index holds for the platform is on the
         // page, and nothing else: none was left out or added.
-        const proven = await BL.checkRange(data.index.platform, data.index.proof, note);
+        const part = checkPart(data.index);
+        const { positions: proven, offset, count } =
+          await BL.checkRange(data.index.platform, data.index.proof, note);
+        // The part's place in the run is proven (offset, count): it must be the part the
+        // page is numbered as, and hold all of it, so no part can stand for another.
+        const expected = Math.min(part.per_page, count - offset);
+        if (offset !== (part.part - 1) * part.per_page || proven.length !== expected ||
+            part.parts !== Math.max(1, Math.ceil(count / part.per_page))) {
+          throw new BL.Failure(`part ${part.part} of ${data.index.platform}'s history does ` +
+            "not carry that part of its events");
+        }
         const carried = verified.map(([, ev]) => ev.position);
         const have = new Set(carried); const holds = new Set(proven);
         const missing = proven.filter((p) => !have.has(p));
@@ -140,7 +176,27 @@
             `${data.index.platform} (a foreign event was added)`);
         }
         if (have.size !== carried.length) throw new BL.Failure("an event is repeated");
-        complete = `; none of ${data.index.platform}'s events is left out (platform index)`;
+        complete = part.parts === 1
+          ? `; none of ${data.index.platform}'s events is left out (platform index)`
+          : `; none of ${data.index.platform}'s events ${offset + 1}\u2013${offset + proven.length} ` +
+            `of ${count} is left out (platform index)`;
+        const range = $("part-range");
+        if (range) range.textContent = `Events ${offset + 1}\u2013${offset + proven.length} of ${count}, as recorded (verified).`;
+        if ((data.page === "order" || data.page === "request") && data.headline &&
+            data.headline.complete_on !== null) {
+          throw new BL.Failure("the headline says the page is not complete, but it is");
+        }
+      } else if (data.page === "order" || data.page === "request") {
+        // A long platform's order or request: only its own events, each proven; the
+        // publisher's signed headline names the platform whose history pages prove them
+        // complete (so no host can take the proof off a page that had one).
+        const on = data.headline && data.headline.complete_on;
+        if (typeof on !== "string" || !SLUG.test(on) ||
+            !(data.headline.platforms || []).includes(on)) {
+          throw new BL.Failure("the page carries no completeness proof");
+        }
+        complete = `; this page does not prove that none of ${data.subject}'s events is ` +
+          `left out: the history pages of ${on} do`;
       } else if (data.page !== "home" && data.page !== "downloads") {
         throw new BL.Failure("the page carries no completeness proof");
       }
@@ -166,7 +222,7 @@
       // A platform page shows its platform's events; an order's or request's page, those
       // whose verified bytes name it. The heading says whose they are, from those bytes.
       const shown = verified.filter(([, ev]) => data.page === "platform" ||
-                                    ev.subject === data.subject);
+                                    data.page === "history" || ev.subject === data.subject);
       const creating = { platform: "platform-registered", order: "blocked",
                          request: "normalization-requested" }[data.page];
       if (creating) {

@@ -237,28 +237,34 @@ const BL = (() => {
 
   /* The positions of a platform in the checkpoint's platform index, proven complete: as
    * ledger.platform_index.check_range (the run of its leaves, and a neighbour of another
-   * platform proven on each side unless the run touches the index's edge). */
+   * platform proven on each side unless the run touches the index's edge). A long
+   * platform's page carries one part of its run: the leaves from ``offset`` in the run of
+   * ``count`` leaves at ``first``; the neighbours still bound the whole run (the index is
+   * sorted, so every leaf between them is the platform's), which proves ``count``. */
   async function checkRange(platform, proof, note) {
     const what = `the completeness proof of ${platform}`;
     if (!note.index) fail(`${what}: the checkpoint has no platform index`);
     const { size: total, root } = note.index;
-    exactKeys(proof, ["first", "positions", "proofs", "before", "after"], what);
-    const { first, positions, proofs } = proof;
-    if (!Number.isSafeInteger(first) || !Array.isArray(positions) || !Array.isArray(proofs) ||
+    exactKeys(proof, ["first", "offset", "count", "positions", "proofs", "before", "after"], what);
+    const { first, offset, count, positions, proofs } = proof;
+    if (!Number.isSafeInteger(first) || !Number.isSafeInteger(offset) ||
+        !Number.isSafeInteger(count) || !Array.isArray(positions) || !Array.isArray(proofs) ||
         positions.length !== proofs.length || !positions.every(Number.isSafeInteger)) {
       fail(`${what} is malformed`);
     }
     for (let i = 1; i < positions.length; i += 1) {
       if (positions[i] <= positions[i - 1]) fail(`${what}: position ${positions[i]} repeats`);
     }
-    const end = first + positions.length;
-    if (!(first >= 0 && end <= total)) fail(`${what}: its leaves are not in the index`);
+    const end = first + count;
+    if (!(first >= 0 && offset >= 0 && offset + positions.length <= count && end <= total)) {
+      fail(`${what}: its leaves are not in the index`);
+    }
     const path = (items, label) => {
       if (!Array.isArray(items) || items.length > 64) fail(`${what}: ${label} is not a proof`);
       return items.map((p, i) => hash32(p, `${what}: ${label} hash ${i + 1}`));
     };
     for (const [i, position] of positions.entries()) {
-      if (!await verifyInclusion(indexLeaf(platform, position), first + i, total,
+      if (!await verifyInclusion(indexLeaf(platform, position), first + offset + i, total,
                                  path(proofs[i], `position ${position}`), root)) {
         fail(`${what}: position ${position} is not in the checkpoint's index`);
       }
@@ -281,7 +287,7 @@ const BL = (() => {
         fail(`${what}: the neighbour ${side} is not in the index (an event may have been left out)`);
       }
     }
-    return positions;
+    return { positions, offset, count };
   }
 
   /* The publisher's signature over one of its statements (a platform's status snapshots,
