@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import shutil
 import tempfile
@@ -115,11 +116,33 @@ def site_files(ledger: Any, pub: Publication, *, key: Ed25519PrivateKey, title: 
     files["downloads/export.jsonl"] = _export(ledger, pub.checkpoint.tree_size)
     files["downloads/intervals.csv"] = intervals_csv(pub)
     files[CURRENT] = pub.note
+    files[LATEST] = latest_script(pub, archive)
     files["key.pub"] = key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     for file, note, checkpoint in previous:
         files[file if file.startswith(ARCHIVE + "/") else archived_name(checkpoint)] = note
     return files
+
+
+#: Rewritten by every publication at the site's root, and loaded by every page of any
+#: publication: a page of an older one, copied over or cached, learns from it that it is
+#: out of date (``static/page.js``, ``freshness``).
+LATEST = "latest.js"
+
+
+def latest_script(pub: Publication, archive: list[dict[str, Any]]) -> str:
+    """``latest.js``: this publication's signed checkpoint, and for every earlier one its
+    size, root and consistency proof to it, as one global (data only: JSON, all of it
+    ASCII, with ``<`` escaped)."""
+    from ledger.checkpoint import Checkpoint, encode_hash
+
+    latest = {"checkpoint": pub.note, "extends": [
+        {"size": a["size"], "root": encode_hash(Checkpoint.parse(a["note"])[0].root_hash),
+         "proof": a["proof"]} for a in archive]}
+    text = json.dumps(latest, ensure_ascii=True, sort_keys=True).replace("<", "\\u003c")
+    return ("/* The latest publication in this directory (blockledger publish rewrites it "
+            "each time); every page checks it. Data only. */\n"
+            f"globalThis.BL_LATEST = {text};\n")
 
 
 def check_directory(directory: Path) -> None:

@@ -22,6 +22,7 @@
     downloads: ["page", "checkpoint", "signer", "events"],
   };
   const SLUG = /^[a-z0-9][a-z0-9._-]{0,99}$/;
+  const DAY = 86400000;
 
   /* A page proves one subject: it must be that subject's file (platform/telegram.html),
    * or a host could copy one platform's (or order's) green page over another's. */
@@ -83,11 +84,92 @@
     return data;
   }
 
-  function badge(ok, text) {
+  function badge(ok, text, stale) {
     const b = $("badge");
-    b.className = `badge ${ok ? "ok" : "bad"}`;
-    b.firstElementChild.textContent = ok ? "\u2714" : "\u2718";
+    b.className = `badge ${ok ? (stale ? "stale" : "ok") : "bad"}`;
+    b.firstElementChild.textContent = ok ? (stale ? "\u26a0" : "\u2714") : "\u2718";
     $("badge-text").textContent = text;
+  }
+
+  /* Whether a newer publication of this log, signed by the same key, is known: from the
+   * site's latest.js (rewritten by every publication; an older page copied over a newer
+   * one, or cached, still loads the current one) and from the largest checkpoint this
+   * browser verified before (localStorage). Either may be missing, and a host serving a
+   * whole older copy consistently cannot be caught by any page (README, "Publishing").
+   * Two different trees of one size signed by the key are a fork: a failure. */
+  const MEMORY = (signer, note) => `blockledger:${signer.key_id}:${note.origin}`;
+  async function freshness(data, note) {
+    const ms = noteMs(note);
+    const days = Math.floor((Date.now() - ms) / DAY);
+    const said = [`this publication was signed ${days >= 1 ? `${days} day${days > 1 ? "s" : ""} before` : "less than a day before"} your clock's now`];
+    const root = BL.b64encode(note.root);
+    let newest = { size: note.treeSize, time: note.time, root, ms };
+    let stale = null;
+    const after = (a, b) => a.size > b.size || (a.size === b.size && a.ms > b.ms);
+    const latest = globalThis.BL_LATEST;
+    if (latest === undefined) {
+      said.push("no latest.js beside it to say whether a newer one exists");
+    } else {
+      let l;
+      try {
+        if (!latest || typeof latest !== "object" ||
+            Object.keys(latest).sort().join() !== "checkpoint,extends" ||
+            !Array.isArray(latest.extends)) throw new BL.Failure("malformed");
+        l = BL.parseNote(latest.checkpoint);
+        await BL.checkSignature(l, data.signer);
+        if (l.origin !== note.origin) throw new BL.Failure("another log");
+      } catch (error) {
+        if (!(error instanceof BL.Failure)) throw error;
+        l = null;
+        said.push(`latest.js does not verify (${error.message}) and is ignored`);
+      }
+      if (l) {
+        const lroot = BL.b64encode(l.root);
+        if (l.treeSize === note.treeSize && lroot !== root) {
+          throw new BL.Failure(`latest.js holds another tree of ${note.treeSize} events ` +
+            "signed by the same key (a fork: the publisher signed two histories)");
+        }
+        const other = { size: l.treeSize, time: l.time, root: lroot, ms: Date.parse(l.time) };
+        if (l.treeSize > note.treeSize) {
+          const entry = latest.extends.find((e) => e && e.size === note.treeSize && e.root === root);
+          if (!entry) {
+            said.push(`the latest publication (${l.treeSize} events) gives no proof that it extends this one`);
+          } else {
+            const proof = Array.isArray(entry.proof) && entry.proof.length <= 130
+              ? entry.proof.map((p, i) => BL.b64(p, `latest.js: proof hash ${i + 1}`)) : null;
+            if (!proof || !await BL.verifyConsistency(note.treeSize, l.treeSize, note.root, l.root, proof)) {
+              throw new BL.Failure(`the latest publication (${l.treeSize} events at ${l.time}) ` +
+                "does not extend this one (its consistency proof fails)");
+            }
+            said.push(`the latest publication extends this one (consistency proof verified)`);
+          }
+        }
+        if (after(other, newest)) {
+          stale = `this site holds a newer publication: the checkpoint of ${l.treeSize} events at ${l.time}`;
+          newest = other;
+        } else if (other.size < note.treeSize) {
+          said.push(`latest.js names an older publication (${l.treeSize} events): this host serves a mix of publications`);
+        }
+      }
+    }
+    let seen = null;
+    try {
+      seen = JSON.parse(localStorage.getItem(MEMORY(data.signer, note)) || "null");
+    } catch (_) { seen = null; }
+    if (seen && Number.isSafeInteger(seen.size) && typeof seen.root === "string") {
+      if (seen.size === note.treeSize && seen.root !== root) {
+        throw new BL.Failure(`your browser verified another tree of ${note.treeSize} events ` +
+          `signed by the same key before (${seen.time}): a fork, the publisher signed two histories`);
+      }
+      if (seen.size > note.treeSize) {
+        stale = stale || `your browser verified a newer publication of this log before: ` +
+          `the checkpoint of ${seen.size} events at ${seen.time}`;
+      }
+    }
+    if (!seen || !Number.isSafeInteger(seen.size) || after(newest, seen)) {
+      try { localStorage.setItem(MEMORY(data.signer, note), JSON.stringify(newest)); } catch (_) { /* none */ }
+    }
+    return { stale, said: said.join("; ") };
   }
 
   function safeUrl(url) {
@@ -253,12 +335,22 @@
                              signer: data.signer.name, key_id: data.signer.key_id,
                              public_key: data.signer.public_key }[node.dataset.cp];
       });
-      badge(true, `Verified in your browser: the checkpoint of ${note.treeSize} events at ` +
+      const fresh = await freshness(data, note);
+      const out = $("stale");
+      if (out) {
+        out.hidden = !fresh.stale;
+        out.textContent = fresh.stale ? `Out of date: ${fresh.stale}. This page shows the ` +
+          `publication of ${note.treeSize} events at ${note.time}; open the site's home ` +
+          "page again (a cache or the host served an older copy)." : "";
+      }
+      badge(true, (fresh.stale ? `OUT OF DATE (${fresh.stale}). ` : "") +
+        `Verified in your browser: the checkpoint of ${note.treeSize} events at ` +
         `${note.time} (root ${BL.b64encode(note.root).slice(0, 12)}\u2026) is ` +
         `signed by ${data.signer.name} (Ed25519, ${by})` +
         (verified.length ? `; ${verified.length} events hash (SHA-256) to leaves of its tree (RFC 9162 inclusion proofs)` : "") +
         complete + (shown.length !== verified.length ? `; ${shown.length} of them concern ${data.subject}` : "") +
-        (earlier ? `; ${earlier} earlier publication${earlier > 1 ? "s" : ""} extend${earlier > 1 ? "" : "s"} into it` : "") + ".");
+        (earlier ? `; ${earlier} earlier publication${earlier > 1 ? "s" : ""} extend${earlier > 1 ? "" : "s"} into it` : "") +
+        `; ${fresh.said}.`, fresh.stale);
     } catch (error) {
       const why = error instanceof BL.Failure ? error.message : `the verifier failed: ${error}`;
       if (list) list.replaceChildren();
@@ -280,7 +372,6 @@
   }
 
   /* The day slider: the last snapshot at or before the end of the chosen day (UTC). */
-  const DAY = 86400000;
   let sliding = false;
   function slider(data, note) {
     const snaps = data.snapshots;
