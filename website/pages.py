@@ -21,9 +21,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
-from ledger.canonical import canonical
+from ledger.canonical import canonical, event_hash
 from ledger.checkpoint import encode_hash
+from ledger.platform_index import OPERATORS
 from projections import report_html
+from projections.provenance import exported
 from projections.report_html import embedded_json
 from projections.report_times import Clock
 from website.gather import Publication, shipped
@@ -140,7 +142,34 @@ def _events(events: list[dict[str, Any]] | list[tuple[int, dict[str, Any]]]
     pairs) or from 1."""
     numbered = [item if isinstance(item, tuple) else (n, item)
                 for n, item in enumerate(events, 1)]
-    return [{"n": n, "hash": ev["hash"], **shipped(ev)} for n, ev in numbered]
+    return [{"n": n, "hash": ev["hash"], **shipped(ev), "signature": _signature(ev)}
+            for n, ev in numbered]
+
+
+def _signature(ev: dict[str, Any]) -> dict[str, str] | None:
+    """An event's operator signature as the ledger keeps it (key id, base64 signature):
+    the browser finds the key among the operator events the page carries, never here."""
+    signed = ev.get("signature")
+    return {"key_id": signed["key_id"], "signature": signed["signature"]} if signed else None
+
+
+def _operators(pub: Publication, platform: str | None) -> dict[str, Any] | None:
+    """The ledger's operator events (who may record, with which key), as platform
+    ``platform``'s report carries them, each shipped like an event, with the proof that
+    the checkpoint's platform index holds no other (its ``#operators`` run): the browser
+    checks each event's signature against the keys they register."""
+    if platform is None:
+        return None
+    report = pub.platforms[platform]["report"]
+    whole = report["evidence"]["index"][OPERATORS]
+    wanted = set(whole["positions"])
+    records = sorted((r for r in report["evidence"]["records"] if r["position"] in wanted),
+                     key=lambda r: r["position"])
+    return {"events": [{"n": n, "hash": event_hash(exported(r)), **shipped(r),
+                        "signature": r["signature"]} for n, r in enumerate(records, 1)],
+            "proof": {"first": whole["first"], "offset": 0, "count": len(whole["positions"]),
+                      "positions": whole["positions"], "proofs": whole["proofs"],
+                      "before": whole["before"], "after": whole["after"]}}
 
 
 def _common(pub: Publication, root: str) -> dict[str, Any]:
@@ -197,6 +226,7 @@ def platform(env: Environment, pub: Publication, ref: str, *, title: str,
         subjects=pub.subjects, pager=_pager(pub, ref, 1, "../"),
         data=_data(pub, "platform", subject=ref, name=page["status"]["name"],
                    events=_events(first), index=_index(pub, ref), snapshots=snaps,
+                   operators=_operators(pub, ref),
                    snapshots_signature=snapshots_signed(pub, ref, page["status"]["name"],
                                                         snaps, key)))
 
@@ -224,7 +254,7 @@ def history(env: Environment, pub: Publication, ref: str, part: int, *,
         **_common(pub, "../../"), title=title, ref=ref, events=[ev for _, ev in events],
         pager=_pager(pub, ref, part, "../../"),
         data=_data(pub, "history", subject=ref, events=_events(events),
-                   index=_index(pub, ref, part)))
+                   index=_index(pub, ref, part), operators=_operators(pub, ref)))
 
 
 def subject(env: Environment, pub: Publication, ref: str, *, title: str,
@@ -246,7 +276,7 @@ def subject(env: Environment, pub: Publication, ref: str, *, title: str,
     return env.get_template("subject.html.j2").render(
         **_common(pub, "../"), title=title, ref=ref, info=info, events=info["events"],
         data=_data(pub, info["kind"], subject=ref, events=_events(shipped_events),
-                   headline=headline,
+                   headline=headline, operators=_operators(pub, platform),
                    headline_signature=_signed(SUBJECT_PREFIX, headline, pub, key), **more))
 
 

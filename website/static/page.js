@@ -13,12 +13,12 @@
   const TOP = {
     home: ["page", "checkpoint", "signer", "events", "rows", "rows_signature", "archive"],
     platform: ["page", "checkpoint", "signer", "subject", "name", "events", "index",
-               "snapshots", "snapshots_signature"],
+               "snapshots", "snapshots_signature", "operators"],
     order: ["page", "checkpoint", "signer", "subject", "events", "index", "headline",
-            "headline_signature"],
+            "headline_signature", "operators"],
     request: ["page", "checkpoint", "signer", "subject", "events", "index", "headline",
-              "headline_signature"],
-    history: ["page", "checkpoint", "signer", "subject", "events", "index"],
+              "headline_signature", "operators"],
+    history: ["page", "checkpoint", "signer", "subject", "events", "index", "operators"],
     downloads: ["page", "checkpoint", "signer", "events"],
   };
   const SLUG = /^[a-z0-9][a-z0-9._-]{0,99}$/;
@@ -184,7 +184,7 @@
     if (v && typeof v === "object") return JSON.stringify(v);
     return String(v);
   }
-  function renderEvent(n, ev) {
+  function renderEvent(n, ev, signer) {
     const li = el("li"); li.id = `ev-${n}`;
     const head = el("p");
     head.append(el("strong", ev.occurred_at), " ", el("code", ev.type), " ",
@@ -206,7 +206,8 @@
       sources.append(item);
     }
     li.append(sources);
-    li.append(el("p", `recorded ${ev.recorded_at} by ${ev.recorded_by}; position ${ev.position}`, "meta"));
+    li.append(el("p", `recorded ${ev.recorded_at} by ${ev.recorded_by}; position ${ev.position}; ` +
+      (signer ? `signed by ${signer} (signature verified)` : "not signed (written before the first operator)"), "meta"));
     return li;
   }
 
@@ -230,6 +231,27 @@
       const by = await BL.checkSignature(note, data.signer);
       const verified = [];
       for (const item of data.events) verified.push([item.n, await BL.checkEvent(item, note)]);
+      // Who signed each event, by the keys the ledger's own operator events register.
+      const signers = new Map();
+      let attributed = "";
+      if (data.operators === null) {
+        if (verified.length) throw new BL.Failure("the page carries no operator events");
+      } else if (data.operators !== undefined) {
+        const ops = await BL.checkOperators(data.operators, note);
+        for (const [i, item] of data.events.entries()) {
+          const who = await BL.checkAttribution(item, verified[i][1], ops.list, `event ${item.n}`);
+          if (who) signers.set(item.n, who);
+        }
+        for (const [item, ev] of ops.events) {
+          await BL.checkAttribution(item, ev, ops.list, `operator event ${item.n}`);
+        }
+        const unsigned = verified.length - signers.size;
+        attributed = !ops.list.length ? "; no operator is registered, so no event is signed"
+          : `; ${signers.size} of them signed by their recorders (Ed25519, with the keys of ` +
+            `the ledger's ${ops.list.length} operator${ops.list.length > 1 ? "s" : ""}, whose ` +
+            "events verify and are all there)" +
+            (unsigned ? `, ${unsigned} written before the first operator and unsigned` : "");
+      }
       let complete = "";
       if (data.index) {
         // Every event the checkpoint's platform index holds for the platform is on the
@@ -323,7 +345,7 @@
         if (out) { out.textContent = "\u2714 extended by this checkpoint (consistency proof verified)"; out.className = "archive-result ok"; }
         earlier += 1;
       }
-      for (const [n, ev] of shown) list.append(renderEvent(n, ev));
+      for (const [n, ev] of shown) list.append(renderEvent(n, ev, signers.get(n)));
       if (data.page === "platform") { platformNow(data, note); slider(data, note); }
       if (data.page === "order" || data.page === "request") headline(data.headline, note);
       if (data.page === "home") homeRows(data.rows);
@@ -348,6 +370,7 @@
         `${note.time} (root ${BL.b64encode(note.root).slice(0, 12)}\u2026) is ` +
         `signed by ${data.signer.name} (Ed25519, ${by})` +
         (verified.length ? `; ${verified.length} events hash (SHA-256) to leaves of its tree (RFC 9162 inclusion proofs)` : "") +
+        attributed +
         complete + (shown.length !== verified.length ? `; ${shown.length} of them concern ${data.subject}` : "") +
         (earlier ? `; ${earlier} earlier publication${earlier > 1 ? "s" : ""} extend${earlier > 1 ? "" : "s"} into it` : "") +
         `; ${fresh.said}.`, fresh.stale);

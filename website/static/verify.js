@@ -188,7 +188,7 @@ const BL = (() => {
 
   const HASHED = ["id", "type", "subject", "occurred_at", "sources", "note", "data",
                   "recorded_at", "recorded_by", "position"];
-  const SHIPPED = ["n", "hash", "canonical", "leaf_index", "proof"];
+  const SHIPPED = ["n", "hash", "canonical", "leaf_index", "proof", "signature"];
   function exactKeys(obj, keys, what) {
     if (!obj || typeof obj !== "object" || Array.isArray(obj)) fail(`${what} is not an object`);
     const got = Object.keys(obj).sort().join(",");
@@ -197,8 +197,8 @@ const BL = (() => {
 
   /* One shipped event: its bytes hash to its hash, which the checkpoint's tree holds at its
    * leaf index; the bytes are canonical JSON of an exported event. Returns the event. */
-  async function checkEvent(item, note) {
-    const name = item && Number.isSafeInteger(item.n) ? `event ${item.n}` : "an event";
+  async function checkEvent(item, note, kind = "event") {
+    const name = item && Number.isSafeInteger(item.n) ? `${kind} ${item.n}` : `an ${kind}`;
     exactKeys(item, SHIPPED, name);
     if (typeof item.canonical !== "string") fail(`${name}: its bytes are missing`);
     if (!Array.isArray(item.proof) || item.proof.length > 64) fail(`${name}: its proof is not a list`);
@@ -220,6 +220,65 @@ const BL = (() => {
       fail(`${name}: its sources or data are missing`);
     }
     return event;
+  }
+
+  /* The operators the ledger registered, from its operator events shipped with the page
+   * (each verified like any event) and proven to be all of them by the checkpoint's
+   * platform index (its "#operators" run): as ledger.signatures.operators. */
+  async function checkOperators(ops, note) {
+    exactKeys(ops, ["events", "proof"], "the operators");
+    if (!Array.isArray(ops.events)) fail("the operators' events are not a list");
+    const events = [];
+    for (const item of ops.events) events.push(await checkEvent(item, note, "operator event"));
+    const { positions } = await checkRange("#operators", ops.proof, note);
+    const have = events.map((ev) => ev.position).sort((a, b) => a - b);
+    if (have.join() !== positions.join() || positions.length !== ops.proof.count) {
+      fail("the operator events shipped are not all of the ledger's (an operator was left out or added)");
+    }
+    const found = new Map();
+    for (const ev of events.slice().sort((a, b) => a.position - b.position)) {
+      if (ev.type === "operator-added") {
+        const key = hash32(ev.data.public_key, `operator ${ev.subject}'s public key`);
+        found.set(ev.subject, { name: ev.subject, key, keyId: hex(await sha256(key)).slice(0, 32),
+                                role: ev.data.role || "recorder", added: ev.position, revoked: null });
+      } else if (ev.type === "operator-revoked" && found.has(ev.subject)) {
+        found.get(ev.subject).revoked = ev.position;
+      } else if (ev.type !== "operator-revoked") {
+        fail(`operator event at position ${ev.position} is a ${ev.type}`);
+      }
+    }
+    return { list: [...found.values()], events: ops.events.map((item, i) => [item, events[i]]) };
+  }
+
+  /* One event's operator signature (Ed25519 over "blockledger event signature v1", a
+   * newline and the 32 bytes of its hash) by the operators as they stood at its position:
+   * the checks of ledger.signatures.check. Returns the signer's name, or null for an
+   * event written before the first operator (unsigned, as verify reports it). */
+  const SIGNED = enc.encode("blockledger event signature v1\n");
+  async function checkAttribution(item, event, operators, label) {
+    const first = Math.min(...operators.map((o) => o.added));
+    if (item.signature === null) {
+      if (Number.isFinite(first) && event.position > first) {
+        fail(`${label} is not signed, though an operator was registered before it`);
+      }
+      return null;
+    }
+    exactKeys(item.signature, ["key_id", "signature"], `${label}'s signature`);
+    const op = operators.find((o) => o.keyId === item.signature.key_id);
+    if (!op || event.position < op.added) fail(`${label} is signed by a key no operator had then`);
+    const sig = b64(item.signature.signature, `${label}'s signature`);
+    const digest = Uint8Array.from(item.hash.match(/../g), (h) => parseInt(h, 16));
+    if (sig.length !== 64 || !(await ed25519(op.key, sig, concat(SIGNED, digest))).ok) {
+      fail(`${label}: its operator signature does not verify with ${op.name}'s key`);
+    }
+    if (op.revoked !== null && event.position > op.revoked) {
+      fail(`${label} is signed by ${op.name}'s key after it was revoked`);
+    }
+    if (op.role !== "recorder") fail(`${label} is signed by ${op.name}, an ${op.role}, not a recorder`);
+    if (event.recorded_by !== op.name) {
+      fail(`${label} says it was recorded by ${event.recorded_by} but ${op.name} signed it`);
+    }
+    return op.name;
   }
 
   /* The platform index leaf of (platform, position): UTF-8 name, 0x00, uint64 big-endian. */
@@ -325,6 +384,7 @@ const BL = (() => {
   }
 
   return { Failure, parseNote, checkSignature, checkEvent, checkEarlier, checkRange,
+           checkOperators, checkAttribution,
            checkStatement, verifyInclusion,
            verifyConsistency, canonical, hex, b64,
            b64encode: (bytes) => btoa(String.fromCharCode(...bytes)) };
