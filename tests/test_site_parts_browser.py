@@ -128,3 +128,60 @@ class TestInTheBrowser:
         tab.open(path)
         cls, text = tab.badge()
         assert "bad" in cls, text
+
+
+VIBER = {"type": "platform-registered", "subject": "viber", "occurred_at": "2017-01-01",
+         "sources": [{"title": "A registry"}],
+         "data": {"name": "Viber", "targets": ["viber.com"]}}
+
+
+@pytest.fixture
+def listed(runner, sqlite_path, example, tmp_path, monkeypatch) -> Path:
+    """Two platforms, published with one a part of the home page."""
+    import json
+
+    monkeypatch.setattr("website.home.HOME_PAGE", 1)
+    more = tmp_path / "viber.jsonl"
+    more.write_text(json.dumps(VIBER) + "\n")
+    for source in (example, more):
+        assert run(runner, sqlite_path, "import", str(source)).exit_code == 0
+    private, _ = key_pair(tmp_path, "publisher")
+    out = tmp_path / "site"
+    assert run(runner, sqlite_path, "publish", str(out), "--key", private).exit_code == 0
+    return out
+
+
+class TestHomeInParts:
+    def test_each_part_lists_its_platforms_signed(self, tab, listed):
+        """index.html lists telegram, home/2.html viber; both green; the pager names
+        each part's first and last platform and its links lead to the pages."""
+        assert page_data(listed / "index.html")["rows"][0]["ref"] == "telegram"
+        page = tab.open(listed / "index.html")
+        assert "ok" in tab.badge()[0], tab.badge()
+        assert page.inner_text("#f-count") == "1 of 1 platforms"
+        page.click("nav.pager >> text=viber")
+        page.wait_for_selector("#badge.ok, #badge.bad")
+        assert "ok" in tab.badge()[0], tab.badge()
+        assert "part 2 of 2" in page.inner_text("#list-title")
+        assert not page.query_selector("#archive-title")
+        page.click("table.platforms >> text=Viber")
+        page.wait_for_selector("#badge.ok, #badge.bad")
+        assert "ok" in tab.badge()[0], tab.badge()
+        assert page.url.endswith("/platform/viber.html")
+
+    def test_a_part_served_as_the_first_is_red(self, tab, listed):
+        """home/2.html's data served as index.html (telegram would vanish from the
+        list): red."""
+        second = page_data(listed / "home/2.html")
+        tamper(listed / "index.html", lambda data: data.update(second))
+        tab.open(listed / "index.html")
+        cls, text = tab.badge()
+        assert "bad" in cls and "a page copied over another's" in text, text
+
+    def test_a_part_renumbered_is_red(self, tab, listed):
+        """Part 2's rows claiming to be part 1: the signature binds the number, red."""
+        second = page_data(listed / "home/2.html")
+        tamper(listed / "index.html", lambda data: data.update({**second, "part": 1}))
+        tab.open(listed / "index.html")
+        cls, text = tab.badge()
+        assert "bad" in cls and "platforms' list is not the one the publisher signed" in text

@@ -29,6 +29,7 @@ from projections.report_times import Clock
 from website import pages
 from website.archive import ARCHIVE, CURRENT, archived_name
 from website.gather import Publication
+from website.home import home_pages
 
 #: The one line of the vendored @noble/ed25519 2.3.0 that makes it a module.
 NOBLE_EXPORT = ("export { ed25519_CURVE as CURVE, etc, Point as ExtendedPoint, getPublicKey, "
@@ -98,8 +99,8 @@ def site_files(ledger: Any, pub: Publication, *, key: Ed25519PrivateKey, title: 
     env = pages.environment()
     clock = Clock()
     files: dict[str, str | bytes] = _static()
-    files["index.html"] = pages.home(env, pub, title=title, archive=archive,
-                                     default_jurisdiction=jurisdiction, key=key)
+    files.update(home_pages(env, pub, title=title, archive=archive,
+                            default_jurisdiction=jurisdiction, key=key))
     for ref in pub.platforms:
         files[f"platform/{ref}.html"] = pages.platform(env, pub, ref, title=title, clock=clock,
                                                        key=key)

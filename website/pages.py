@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import functools
 import re
-from datetime import UTC, datetime
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -176,42 +175,6 @@ def _common(pub: Publication, root: str) -> dict[str, Any]:
     cp = pub.checkpoint
     return {"root": root, "signer": pub.signer, "checkpoint": cp, "note": pub.note,
             "root_hash": encode_hash(cp.root_hash)}
-
-
-def jurisdictions(page: dict[str, Any], default: str | None) -> list[str]:
-    """The jurisdictions of a platform's block orders (the default where one gives none)."""
-    found = {(ev.get("data") or {}).get("jurisdiction") or default
-             for ev in page["report"]["events"] if ev.get("type") == "blocked"}
-    return sorted(j for j in found if j)
-
-
-def _since(page: dict[str, Any], now: datetime) -> str | None:
-    since = page["detail"].get("since")
-    if not since or page["status"]["state"] == "accessible":
-        return None
-    start = datetime.fromisoformat(since if "T" in since else since + "T00:00:00+00:00")
-    return f"{(now - start.astimezone(UTC)).days} days (since {since})"
-
-
-def home(env: Environment, pub: Publication, *, title: str, archive: list[dict[str, Any]],
-         default_jurisdiction: str | None, key: Ed25519PrivateKey) -> str:
-    rows = []
-    for ref, page in sorted(pub.platforms.items()):
-        status = page["status"]
-        rows.append({"ref": ref, "name": status["name"], "state": status["state"],
-                     "blocked": len(status["blocked_targets"]),
-                     "authorities": sorted({o["authority"] for o in status["orders"]}),
-                     "jurisdictions": jurisdictions(page, default_jurisdiction),
-                     "since": _since(page, pub.now)})
-    return env.get_template("home.html.j2").render(
-        **_common(pub, ""), title=title, rows=rows, archive=archive,
-        states=sorted({r["state"] for r in rows}),
-        authorities=sorted({a for r in rows for a in r["authorities"]}),
-        all_jurisdictions=sorted({j for r in rows for j in r["jurisdictions"]}),
-        data=_data(pub, "home", events=[], rows=rows,
-                   rows_signature=_signed(HOME_PREFIX, {"rows": rows}, pub, key),
-                   archive=[{"file": a["file"], "note": a["note"], "proof": a["proof"]}
-                            for a in archive]))
 
 
 def platform(env: Environment, pub: Publication, ref: str, *, title: str,

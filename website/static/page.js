@@ -11,7 +11,8 @@
     return node;
   };
   const TOP = {
-    home: ["page", "checkpoint", "signer", "events", "rows", "rows_signature", "archive"],
+    home: ["page", "checkpoint", "signer", "events", "rows", "rows_signature", "archive",
+           "part", "parts"],
     platform: ["page", "checkpoint", "signer", "subject", "name", "events", "index",
                "snapshots", "snapshots_signature", "operators"],
     order: ["page", "checkpoint", "signer", "subject", "events", "index", "headline",
@@ -27,6 +28,21 @@
   /* A page proves one subject: it must be that subject's file (platform/telegram.html),
    * or a host could copy one platform's (or order's) green page over another's. */
   function checkPlace(data) {
+    if (data.page === "home") {
+      // Part 1 is the site's index.html (or its directory, as a host serves it); part N
+      // is home/N.html: no part can stand for another.
+      const at = location.pathname.split("/");
+      const [dir, file] = [at[at.length - 2] || "", at[at.length - 1]];
+      const ok = Number.isSafeInteger(data.part) && Number.isSafeInteger(data.parts) &&
+        data.part >= 1 && data.part <= data.parts &&
+        (data.part === 1 ? file === "index.html" || file === ""
+                         : file === `${data.part}.html` && dir === "home");
+      if (!ok) {
+        throw new BL.Failure(`this page is part ${data.part} of the list of platforms, but it ` +
+          `was opened as ${dir}/${file} (a page copied over another's)`);
+      }
+      return;
+    }
     if (!["platform", "order", "request", "history"].includes(data.page)) return;
     if (typeof data.subject !== "string" || !SLUG.test(data.subject)) {
       throw new BL.Failure("the page's subject is not a slug");
@@ -319,8 +335,8 @@
         complete += "; the state, authority and platforms shown are the ones the publisher signed";
       }
       if (data.page === "home") {
-        await BL.checkStatement("home", { rows: data.rows }, data.rows_signature, note,
-                                data.signer);
+        await BL.checkStatement("home", { rows: data.rows, part: data.part, parts: data.parts },
+                                data.rows_signature, note, data.signer);
         complete += "; the list of platforms is the one the publisher signed";
       }
       // A platform page shows its platform's events; an order's or request's page, those
@@ -348,7 +364,7 @@
       for (const [n, ev] of shown) list.append(renderEvent(n, ev, signers.get(n)));
       if (data.page === "platform") { platformNow(data, note); slider(data, note); }
       if (data.page === "order" || data.page === "request") headline(data.headline, note);
-      if (data.page === "home") homeRows(data.rows);
+      if (data.page === "home") homeRows(data.rows, data.part === 1 ? "" : "../");
       document.querySelectorAll("[data-cp]").forEach((node) => {
         // What the reader compares is what was checked: the key the signature verified
         // with, not what the HTML said.
@@ -537,7 +553,7 @@
 
   /* The home page's rows, from the signed list (the server's table is for readers
    * without JavaScript). */
-  function homeRows(rows) {
+  function homeRows(rows, root) {
     const body = document.querySelector("table.platforms tbody");
     if (!body || !Array.isArray(rows)) return;
     body.replaceChildren();
@@ -547,7 +563,7 @@
       Object.assign(tr.dataset, { state: r.state, authorities: r.authorities.join("\n"),
         jurisdictions: r.jurisdictions.join(" "), search: `${r.ref} ${r.name}`.toLowerCase() });
       const th = el("th"); th.scope = "row";
-      const a = el("a", r.name); a.href = `platform/${r.ref}.html`;
+      const a = el("a", r.name); a.href = `${root}platform/${r.ref}.html`;
       th.append(a, " ", el("span", r.ref, "meta mono"));
       const cell = (label, ...content) => {
         const td = el("td"); td.dataset.label = label; td.append(...content); return td;
