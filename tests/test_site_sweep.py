@@ -95,3 +95,17 @@ def test_an_earlier_instant_not_passed_is_folded_from_the_start(tmp_path):
     assert sweep.state("order", order, late).state == "lifted"
     assert sweep.state("order", order, early).state == "in-effect"
     assert sweep.state("order", order, late).state == "lifted"
+
+
+def test_disputed_as_the_book_says_at_every_instant(tmp_path):
+    """The 2017 case holds a dispute: the sweep's kept answer is the book's, for every
+    subject at every change point and between."""
+    book = book_of(tmp_path, [(EXAMPLES / "telegram-indonesia-2017.jsonl").read_bytes()])
+    sweep = Sweep(book)
+    instants = change_points(book, "telegram")
+    asked = sorted({*instants, *(i.replace(hour=23) for i in instants)})
+    answers = {(kind, ref, at): sweep.is_disputed(kind, ref, at)
+               for kind, ref in book.subjects for at in asked}
+    assert any(answers.values()) and not all(answers.values())
+    assert answers == {(kind, ref, at): book.is_disputed(kind, ref, at)
+                       for kind, ref, at in answers}

@@ -79,6 +79,7 @@ class Sweep(Book):
         self.__dict__.update(vars(book))
         self._stops = sorted(stops)
         self._running: dict[tuple[str, str], _Running] = {}
+        self._earliest: dict[tuple[str, str, str], datetime | None] = {}
 
     def state(self, kind: str, ref: str, as_of: datetime | None = None) -> SubjectState | None:
         """The subject's state at ``as_of``, as ``Book.state`` gives it. The answer for the
@@ -103,3 +104,17 @@ class Sweep(Book):
                 running.kept[stop] = _frozen(found) if found is not None else None
         running.move(as_of)
         return running.answer()
+
+    def is_disputed(self, kind: str, ref: str, as_of: datetime | None = None) -> bool:
+        """``Book.is_disputed``: whether an event of the subject that occurred by ``as_of``
+        is disputed, i.e. whether the earliest disputed one did (kept per subject: the
+        book's answer reads all the subject's facts at every instant asked)."""
+        if as_of is None:
+            return super().is_disputed(kind, ref, as_of)
+        key = ("sweep-disputed", kind, ref)
+        if key not in self._earliest:
+            eff = self.effective(kind, ref)
+            self._earliest[key] = min((f.occurred_at.instant for f in eff.facts
+                                       if f.id in eff.disputed_by), default=None)
+        earliest = self._earliest[key]
+        return earliest is not None and earliest <= as_of
