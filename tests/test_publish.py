@@ -78,7 +78,7 @@ class TestPublish:
         out = tmp_path / "site"
         assert publish(runner, case, out).exit_code == 0
         data = page_data(out / "platform/telegram.html")
-        snaps = data["snapshots"]
+        snaps = data["snapshots_now"]["snapshots"]
 
         def on(day: str) -> tuple[dict, dict]:
             status = json.loads(run(runner, case[0], "status", "telegram", "--as-of", day,
@@ -131,7 +131,7 @@ class TestPublish:
         assert run(runner, case[0], "import", str(more)).exit_code == 0
         out = tmp_path / "site"
         assert publish(runner, case, out).exit_code == 0
-        snaps = page_data(out / "platform/telegram.html")["snapshots"]
+        snaps = page_data(out / "platform/telegram.html")["snapshots_now"]["snapshots"]
         imposed = next(s for s in snaps if s["at"].startswith("2017-07-20"))
         [penalty] = imposed["status"]["penalties"]
         assert penalty["state"] == "running" and "accrued" not in penalty

@@ -282,11 +282,17 @@ class TestTampered:
         path = site / "platform/telegram.html"
 
         def change(data: dict) -> None:
-            data["snapshots"][1]["status"]["state"] = "accessible"
+            data["snapshots_now"]["snapshots"][1]["status"]["state"] = "accessible"
 
         tamper(path, change)
-        assert "snapshots are not the ones the publisher signed" in self.red(tab, path)
+        assert "status snapshots 1 is not the one the publisher signed" in self.red(tab, path)
         assert not tab.page.is_visible("#day-range")
+
+    def test_the_snapshots_signed_description_changed(self, tab, site):
+        """The chunks' description (what the publisher signs) changed: red."""
+        path = site / "platform/telegram.html"
+        tamper(path, lambda data: data["snapshots"][0].update(count=3))
+        assert "snapshots are not the ones the publisher signed" in self.red(tab, path)
 
     def test_another_platforms_events_under_this_heading(self, tab, site, runner,
                                                          sqlite_path, tmp_path):

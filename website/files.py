@@ -30,6 +30,7 @@ from website import pages
 from website.archive import ARCHIVE, CURRENT, archived_name
 from website.gather import Publication
 from website.home import home_pages
+from website.slider import chunk_files
 
 #: The one line of the vendored @noble/ed25519 2.3.0 that makes it a module.
 NOBLE_EXPORT = ("export { ed25519_CURVE as CURVE, etc, Point as ExtendedPoint, getPublicKey, "
@@ -104,6 +105,7 @@ def site_files(ledger: Any, pub: Publication, *, key: Ed25519PrivateKey, title: 
     for ref in pub.platforms:
         files[f"platform/{ref}.html"] = pages.platform(env, pub, ref, title=title, clock=clock,
                                                        key=key)
+        files.update(chunk_files(pub, ref))
         for part in range(2, pages.parts(pub, ref) + 1):
             files[f"history/{ref}/{part}.html"] = pages.history(env, pub, ref, part,
                                                                  title=title)

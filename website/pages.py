@@ -28,6 +28,7 @@ from projections.provenance import exported
 from projections.report_html import embedded_json
 from projections.report_times import Clock
 from website.gather import Publication, shipped
+from website.slider import chunked
 
 #: The summary, timeline and orders of the provenance report's page, reused as they are.
 _REPORT_PART = re.compile(r'<section class="summary-block".*?<section aria-label="Orders and '
@@ -80,13 +81,14 @@ def _signed(prefix: bytes, statement: dict[str, Any], pub: Publication,
     return base64.b64encode(key.sign(message)).decode("ascii")
 
 
-def snapshots_signed(pub: Publication, ref: str, name: str, snapshots: list[dict[str, Any]],
+def snapshots_signed(pub: Publication, ref: str, name: str, chunks: list[dict[str, Any]],
                      key: Ed25519PrivateKey) -> str:
     """The publisher's Ed25519 signature (base64) over a platform's name (as corrected) and
-    snapshots, bound to the platform and the checkpoint's root: the browser cannot fold them
-    again (no rules in JavaScript), but it can check that they are the ones the key signed,
-    for this page."""
-    return _signed(SNAPSHOTS_PREFIX, {"platform": ref, "name": name, "snapshots": snapshots},
+    its snapshots' chunks (``website.slider``: each one's instants, length and digest),
+    bound to the platform and the checkpoint's root: the browser cannot fold them again
+    (no rules in JavaScript), but it can check that they are the ones the key signed, for
+    this page."""
+    return _signed(SNAPSHOTS_PREFIX, {"platform": ref, "name": name, "chunks": chunks},
                    pub, key)
 
 
@@ -181,17 +183,18 @@ def platform(env: Environment, pub: Publication, ref: str, *, title: str,
              clock: Clock, key: Ed25519PrivateKey) -> str:
     page = pub.platforms[ref]
     report = page["report"]
-    snaps = page["snapshots"]
+    chunks, held, snaps = chunked(pub, ref)
     first = _part_events(pub, ref, 1)
     return env.get_template("platform.html.j2").render(
         **_common(pub, "../"), title=title, ref=ref, status=page["status"],
         part=report_part(report, clock), events=[ev for _, ev in first],
         subjects=pub.subjects, pager=_pager(pub, ref, 1, "../"),
         data=_data(pub, "platform", subject=ref, name=page["status"]["name"],
-                   events=_events(first), index=_index(pub, ref), snapshots=snaps,
+                   events=_events(first), index=_index(pub, ref), snapshots=chunks,
+                   snapshots_now={"chunk": held, "snapshots": snaps[held] if snaps else []},
                    operators=_operators(pub, ref),
                    snapshots_signature=snapshots_signed(pub, ref, page["status"]["name"],
-                                                        snaps, key)))
+                                                        chunks, key)))
 
 
 def _pager(pub: Publication, ref: str, part: int, root: str) -> dict[str, Any] | None:

@@ -14,7 +14,7 @@
     home: ["page", "checkpoint", "signer", "events", "rows", "rows_signature", "archive",
            "part", "parts"],
     platform: ["page", "checkpoint", "signer", "subject", "name", "events", "index",
-               "snapshots", "snapshots_signature", "operators"],
+               "snapshots", "snapshots_now", "snapshots_signature", "operators"],
     order: ["page", "checkpoint", "signer", "subject", "events", "index", "headline",
             "headline_signature", "operators"],
     request: ["page", "checkpoint", "signer", "subject", "events", "index", "headline",
@@ -322,8 +322,9 @@
       }
       if (data.page === "platform") {
         await BL.checkStatement("snapshots", { platform: data.subject, name: data.name,
-                                               snapshots: data.snapshots },
+                                               chunks: data.snapshots },
                                 data.snapshots_signature, note, data.signer);
+        await chunkNow(data, note);
         complete += "; the name and day-by-day status are the ones the publisher signed";
       }
       if (data.page === "order" || data.page === "request") {
@@ -391,34 +392,80 @@
         (earlier ? `; ${earlier} earlier publication${earlier > 1 ? "s" : ""} extend${earlier > 1 ? "" : "s"} into it` : "") +
         `; ${fresh.said}.`, fresh.stale);
     } catch (error) {
-      const why = error instanceof BL.Failure ? error.message : `the verifier failed: ${error}`;
-      if (list) list.replaceChildren();
-      const table = document.querySelector("table.platforms");
-      if (table) {
-        table.hidden = true;
-        $("f-count").textContent = "Not shown: this page did not verify.";
-      }
-      const controls = document.querySelector(".day-controls");
-      if (controls) controls.hidden = true;
-      for (const id of ["day-out", "now-line", "now-links", "now-obs", "headline"]) {
-        const node = $(id);
-        if (node) node.replaceChildren(el(node.tagName === "UL" ? "li" : "span",
-                                          "Not shown: this page did not verify.", "bad"));
-      }
-      badge(false, `NOT VERIFIED: ${why}. Nothing on this page is proven; the history is not shown.`);
-      document.querySelectorAll(".archive-result").forEach((n) => { n.textContent = "not verified"; n.className = "archive-result bad"; });
+      refuse(error);
     }
+  }
+
+  /* Nothing is shown of a page that failed, whenever it fails (a chunk of snapshots may
+   * fail after the rest verified). */
+  function refuse(error) {
+    const why = error instanceof BL.Failure ? error.message : `the verifier failed: ${error}`;
+    const list = $("events");
+    if (list) list.replaceChildren();
+    const table = document.querySelector("table.platforms");
+    if (table) {
+      table.hidden = true;
+      $("f-count").textContent = "Not shown: this page did not verify.";
+    }
+    const controls = document.querySelector(".day-controls");
+    if (controls) controls.hidden = true;
+    for (const id of ["day-out", "now-line", "now-links", "now-obs", "headline"]) {
+      const node = $(id);
+      if (node) node.replaceChildren(el(node.tagName === "UL" ? "li" : "span",
+                                        "Not shown: this page did not verify.", "bad"));
+    }
+    badge(false, `NOT VERIFIED: ${why}. Nothing on this page is proven; the history is not shown.`);
+    document.querySelectorAll(".archive-result").forEach((n) => { n.textContent = "not verified"; n.className = "archive-result bad"; });
+  }
+
+  /* The platform's status snapshots, by chunk (website.slider): the one holding "now" is
+   * on the page, the others are loaded when the slider reaches their days; each is shown
+   * only once its digest is the one the publisher signed. */
+  const chunks = new Map();
+  function chunkFor(meta, ms) {
+    let found = -1;
+    meta.forEach((c, i) => { if (c && c.from <= ms) found = i; });
+    return found;
+  }
+  async function chunkNow(data, note) {
+    const meta = data.snapshots;
+    const held = data.snapshots_now;
+    if (!Array.isArray(meta) || !meta.length || !held || typeof held !== "object" ||
+        Object.keys(held).sort().join() !== "chunk,snapshots") {
+      throw new BL.Failure("the page carries no status snapshots");
+    }
+    const want = Math.max(0, chunkFor(meta, noteMs(note)));
+    if (held.chunk !== want) throw new BL.Failure("the page's snapshots are not those of now");
+    chunks.set(want, Promise.resolve(
+      await BL.checkChunk(meta[want], held.snapshots, `the status snapshots ${want + 1}`)));
+  }
+  function loadChunk(data, i) {
+    if (!chunks.has(i)) {
+      chunks.set(i, new Promise((resolve, reject) => {
+        const key = `${data.subject}/${i + 1}`;
+        const script = document.createElement("script");
+        script.src = `../snapshots/${data.subject}/${i + 1}.js`;
+        script.onload = () => {
+          const got = (globalThis.BL_CHUNKS || {})[key];
+          BL.checkChunk(data.snapshots[i], got, `the status snapshots ${i + 1}`).then(resolve, reject);
+        };
+        script.onerror = () => reject(new BL.Failure(`the status snapshots ${i + 1} (${script.src}) cannot be loaded`));
+        document.body.append(script);
+      }));
+    }
+    return chunks.get(i);
   }
 
   /* The day slider: the last snapshot at or before the end of the chosen day (UTC). */
   let sliding = false;
   function slider(data, note) {
-    const snaps = data.snapshots;
+    const meta = data.snapshots;
     if (sliding) return;
     sliding = true;
     const range = $("day-range"); const date = $("day-date");
-    const first = Math.floor(snaps[0].ms / DAY);
-    const last = Math.max(Math.floor(noteMs(note) / DAY), Math.floor(snaps[snaps.length - 1].ms / DAY));
+    const first = Math.floor(meta[0].from / DAY);
+    const last = Math.max(Math.floor(noteMs(note) / DAY), Math.floor(meta[meta.length - 1].to / DAY));
+    let asked = null;
     range.min = first; range.max = last;
     const iso = (day) => new Date(day * DAY).toISOString().slice(0, 10);
     date.min = iso(first); date.max = iso(last);
@@ -426,8 +473,17 @@
       range.value = day; date.value = iso(day);
       range.setAttribute("aria-valuetext", iso(day));
       const end = (day + 1) * DAY - 1;
-      let snap = null;
-      for (const s of snaps) if (s.ms <= end) snap = s;
+      const i = chunkFor(meta, end);
+      asked = day;
+      if (i < 0) { draw(day, null); return; }
+      loadChunk(data, i).then((snaps) => {
+        if (asked !== day) return; // the reader has moved on
+        let snap = null;
+        for (const s of snaps) if (s.ms <= end) snap = s;
+        draw(day, snap);
+      }, refuse);
+    }
+    function draw(day, snap) {
       const out = $("day-out"); out.replaceChildren();
       const p = el("p"); p.append(`On ${iso(day)}: `);
       if (!snap) { p.append("not registered yet."); out.append(p); return; }
@@ -469,11 +525,7 @@
   /* A platform's "now": the last signed snapshot at or before the checkpoint's signed time
    * (never a date the host could edit), with its orders, requests and observations. */
   function platformNow(data, note) {
-    const snaps = data.snapshots;
-    if (!Array.isArray(snaps) || !snaps.length ||
-        !snaps.every((s) => s && Number.isSafeInteger(s.ms) && s.status)) {
-      throw new BL.Failure("the page carries no status snapshots");
-    }
+    const snaps = data.snapshots_now.snapshots; // verified by chunkNow
     const at = noteMs(note);
     let now = null;
     for (const s of snaps) if (s.ms <= at) now = s;

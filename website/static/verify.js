@@ -369,6 +369,26 @@ const BL = (() => {
     }
   }
 
+  /* A chunk of a platform's status snapshots against its signed description (instants of
+   * its first and last snapshot, length, SHA-256 of its canonical JSON: website.slider). */
+  async function checkChunk(meta, snapshots, what) {
+    exactKeys(meta, ["from", "to", "count", "digest"], what);
+    if (!Array.isArray(snapshots) || snapshots.length !== meta.count || !snapshots.length) {
+      fail(`${what} is not as long as its publisher signed`);
+    }
+    if (hex(await sha256(enc.encode(canonical(snapshots)))) !== meta.digest) {
+      fail(`${what} is not the one the publisher signed (its SHA-256 differs)`);
+    }
+    let before = -Infinity;
+    for (const s of snapshots) {
+      if (!s || !Number.isSafeInteger(s.ms) || s.ms <= before || !s.status ||
+          typeof s.status !== "object") fail(`${what} is malformed`);
+      before = s.ms;
+    }
+    if (snapshots[0].ms !== meta.from || before !== meta.to) fail(`${what} is not of its signed days`);
+    return snapshots;
+  }
+
   /* An earlier checkpoint: signed by the same key, and extended by this one. */
   async function checkEarlier(item, note, signer) {
     exactKeys(item, ["file", "note", "proof"], "an earlier publication");
@@ -384,7 +404,7 @@ const BL = (() => {
   }
 
   return { Failure, parseNote, checkSignature, checkEvent, checkEarlier, checkRange,
-           checkOperators, checkAttribution,
+           checkOperators, checkAttribution, checkChunk,
            checkStatement, verifyInclusion,
            verifyConsistency, canonical, hex, b64,
            b64encode: (bytes) => btoa(String.fromCharCode(...bytes)) };
