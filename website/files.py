@@ -31,26 +31,11 @@ from website.archive import ARCHIVE, CURRENT, archived_name
 from website.gather import Publication
 from website.home import home_pages
 from website.slider import chunk_files
-
-#: The one line of the vendored @noble/ed25519 2.3.0 that makes it a module.
-NOBLE_EXPORT = ("export { ed25519_CURVE as CURVE, etc, Point as ExtendedPoint, getPublicKey, "
-                "getPublicKeyAsync, Point, sign, signAsync, utils, verify, verifyAsync, };")
+from website.vendored import hashes_script, noble_script
 
 
 def _package_text(package: str, *parts: str) -> str:
     return resources.files(package).joinpath(*parts).read_text(encoding="utf-8")
-
-
-def noble_script() -> str:
-    """The vendored @noble/ed25519 as a classic script (Chromium runs no module script from
-    ``file://``): wrapped in a function, its export line replaced by one global."""
-    source = _package_text("website", "vendor", "noble-ed25519", "index.js")
-    if source.rstrip().splitlines()[-1] != NOBLE_EXPORT:
-        raise RuntimeError("the vendored @noble/ed25519 is not the 2.3.0 file it should be")
-    body = source.rstrip()[: -len(NOBLE_EXPORT)]
-    return ("/* @noble/ed25519 2.3.0 (MIT, Paul Miller; see LICENSE-noble-ed25519.txt), "
-            "unchanged but for its export line. */\n(() => {\n\"use strict\";\n" + body
-            + "globalThis.nobleEd25519 = Object.freeze({ verifyAsync });\n})();\n")
 
 
 def _static() -> dict[str, str]:
@@ -62,6 +47,9 @@ def _static() -> dict[str, str]:
         "static/noble-ed25519.js": noble_script(),
         "static/LICENSE-noble-ed25519.txt": _package_text("website", "vendor",
                                                           "noble-ed25519", "LICENSE"),
+        "static/noble-hashes.js": hashes_script(),
+        "static/LICENSE-noble-hashes.txt": _package_text("website", "vendor",
+                                                         "noble-hashes", "LICENSE"),
     }
 
 

@@ -2,7 +2,8 @@
  *
  * It mirrors the Python checks (ledger/checkpoint.py, ledger/merkle.py,
  * projections/proof.py) for what a page shows: the checkpoint note parsed strictly, its
- * Ed25519 signature by the published key (WebCrypto, else the vendored @noble/ed25519),
+ * Ed25519 signature by the published key (WebCrypto, else the vendored @noble/ed25519,
+ * with the vendored @noble/hashes for SHA-2 where the page has no WebCrypto at all),
  * each event's SHA-256 over its shipped canonical bytes, and its RFC 9162 inclusion proof
  * against the checkpoint's root; and RFC 9162 consistency proofs from earlier checkpoints.
  * It fails closed: anything malformed, missing or unexpected is a failure, named.
@@ -33,14 +34,18 @@ const BL = (() => {
     return out;
   }
   const equal = (a, b) => a.length === b.length && a.every((x, i) => x === b[i]);
-  function subtle() {
-    if (!globalThis.crypto || !crypto.subtle) {
-      fail("this browser offers no WebCrypto here: open the page from file://, " +
-           "https:// or http://127.0.0.1");
+  /* WebCrypto where the page has it; the vendored @noble/hashes where it has none
+   * (crypto.subtle exists only in secure contexts: https, file, localhost). */
+  const subtle = () => (globalThis.crypto && crypto.subtle) || null;
+  function sha2() {
+    if (!globalThis.nobleHashes) {
+      fail("this browser offers no WebCrypto here and the bundled SHA-2 is missing");
     }
-    return crypto.subtle;
+    return globalThis.nobleHashes;
   }
-  const sha256 = async (bytes) => new Uint8Array(await subtle().digest("SHA-256", bytes));
+  const sha256 = async (bytes) => (subtle()
+    ? new Uint8Array(await subtle().digest("SHA-256", bytes))
+    : sha2().sha256(bytes));
   const leafHash = (leaf) => sha256(concat(Uint8Array.of(0), leaf));
   const nodeHash = (l, r) => sha256(concat(Uint8Array.of(1), l, r));
   /* Like ledger.merkle: a malformed proof is not a proof (false), never an exception. */
@@ -138,6 +143,15 @@ const BL = (() => {
   }
 
   async function ed25519(pub, sig, msg) {
+    if (!subtle()) { // no WebCrypto at all: both vendored libraries
+      sha2();
+      if (!globalThis.nobleEd25519) fail("this browser offers no WebCrypto here and the bundled Ed25519 is missing");
+      try {
+        return { ok: globalThis.nobleEd25519.verifySync(sig, msg, pub), by: "noble-ed25519 with noble-hashes" };
+      } catch (_) {
+        return { ok: false, by: "noble-ed25519 with noble-hashes" };
+      }
+    }
     try {
       const key = await subtle().importKey("raw", pub, { name: "Ed25519" }, false, ["verify"]);
       return { ok: await subtle().verify({ name: "Ed25519" }, key, sig, msg), by: "WebCrypto" };
