@@ -43,7 +43,8 @@ def _static() -> dict[str, str]:
         "static/report.css": _package_text("projections", "templates", "report.css"),
         "static/site.css": _package_text("website", "static", "site.css"),
         "static/verify.js": _package_text("website", "static", "verify.js"),
-        "static/page.js": _package_text("website", "static", "page.js"),
+        **{f"static/{name}.js": _package_text("website", "static", f"{name}.js")
+           for name in ("ui", "fresh", "views", "page")},
         "static/noble-ed25519.js": noble_script(),
         "static/LICENSE-noble-ed25519.txt": _package_text("website", "vendor",
                                                           "noble-ed25519", "LICENSE"),
@@ -117,7 +118,7 @@ def site_files(ledger: Any, pub: Publication, *, key: Ed25519PrivateKey, title: 
 
 #: Rewritten by every publication at the site's root, and loaded by every page of any
 #: publication: a page of an older one, copied over or cached, learns from it that it is
-#: out of date (``static/page.js``, ``freshness``).
+#: out of date (``static/fresh.js``).
 LATEST = "latest.js"
 
 
