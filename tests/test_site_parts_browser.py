@@ -185,3 +185,52 @@ class TestHomeInParts:
         tab.open(listed / "index.html")
         cls, text = tab.badge()
         assert "bad" in cls and "platforms' list is not the one the publisher signed" in text
+
+
+@pytest.fixture
+def small_parts(runner, sqlite_path, example, tmp_path, monkeypatch) -> Path:
+    """The 2017 case with three events a part: the order's own 8 events in 3 parts."""
+    monkeypatch.setattr("website.pages.HISTORY_PAGE", 3)
+    assert run(runner, sqlite_path, "import", str(example)).exit_code == 0
+    private, _ = key_pair(tmp_path, "publisher")
+    out = tmp_path / "site"
+    assert run(runner, sqlite_path, "publish", str(out), "--key", private).exit_code == 0
+    return out
+
+
+class TestOrderInParts:
+    def test_an_order_of_a_long_platform_in_parts(self, tab, small_parts):
+        """order/<ref>.html, then order/<ref>/2.html and 3.html, each green, showing its
+        own verified events, all 8 in all, the headline on each."""
+        base = small_parts / "order"
+        assert (base / "kominfo-2017-07-14/3.html").exists()
+        assert not (base / "kominfo-2017-07-14/4.html").exists()
+        shown = 0
+        for path in (base / "kominfo-2017-07-14.html", base / "kominfo-2017-07-14/2.html",
+                     base / "kominfo-2017-07-14/3.html"):
+            page = tab.open(path)
+            cls, text = tab.badge()
+            assert "ok" in cls, (path, text)
+            shown += len(page.query_selector_all("#events > li"))
+            assert "lifted" in page.inner_text("#headline")
+        assert shown == 8
+        page.click("nav.pager >> text=part 1")
+        page.wait_for_selector("#badge.ok, #badge.bad")
+        assert page.url.endswith("/order/kominfo-2017-07-14.html")
+
+    def test_a_part_copied_over_another_is_red(self, tab, small_parts):
+        base = small_parts / "order/kominfo-2017-07-14"
+        shutil.copy(base / "3.html", base / "2.html")
+        tab.open(base / "2.html")
+        cls, text = tab.badge()
+        assert "bad" in cls and "a page copied over another's" in text, text
+
+    def test_fewer_parts_than_signed_is_red(self, tab, small_parts):
+        """The host saying there are 2 parts (hiding the third): the headline's signature
+        fails."""
+        path = small_parts / "order/kominfo-2017-07-14/2.html"
+        tamper(path, lambda data: (data["headline"].update(parts=2),
+                                   data["part"].update(parts=2)))
+        tab.open(path)
+        cls, text = tab.badge()
+        assert "bad" in cls and "headline" in text, text

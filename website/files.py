@@ -102,8 +102,9 @@ def site_files(ledger: Any, pub: Publication, *, key: Ed25519PrivateKey, title: 
         files[f"downloads/provenance-{ref}.json"] = orjson.dumps(
             report, option=orjson.OPT_INDENT_2) + b"\n"
     for ref, info in pub.subjects.items():
-        files[f"{info['kind']}/{ref}.html"] = pages.subject(env, pub, ref, title=title,
-                                                               key=key)
+        for part in range(1, pages.subject_parts(pub, ref) + 1):
+            files[pages.subject_path(info["kind"], ref, part)] = pages.subject(
+                env, pub, ref, title=title, key=key, part=part)
     files["downloads/index.html"] = pages.downloads(env, pub, title=title)
     files["downloads/export.jsonl"] = _export(ledger, pub.checkpoint.tree_size)
     files["downloads/intervals.csv"] = intervals_csv(pub)

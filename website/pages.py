@@ -223,41 +223,70 @@ def history(env: Environment, pub: Publication, ref: str, part: int, *,
                    index=_index(pub, ref, part), operators=_operators(pub, ref)))
 
 
-def subject(env: Environment, pub: Publication, ref: str, *, title: str,
-            key: Ed25519PrivateKey) -> str:
-    """An order's or a request's page. It ships every event of its (first) platform, with
-    that platform's completeness proof, and shows those whose verified bytes name this
-    subject: so the browser proves that none of this subject's events was left out."""
+def subject_parts(pub: Publication, ref: str) -> int:
+    """How many pages an order's or a request's page takes: one, but for a subject of a
+    long platform (whose page ships only its own events) with more than ``HISTORY_PAGE``
+    of them."""
     info = pub.subjects[ref]
     platform = info["platforms"][0] if info["platforms"] else None
-    shipped_events = pub.platforms[platform]["report"]["events"] if platform else []
+    if not platform or parts(pub, platform) == 1:
+        return 1
+    return max(1, -(-len(info["events"]) // HISTORY_PAGE))
+
+
+def subject_path(kind: str, ref: str, part: int) -> str:
+    """Where part ``part`` of an order's or a request's page is written."""
+    return f"{kind}/{ref}.html" if part == 1 else f"{kind}/{ref}/{part}.html"
+
+
+def subject(env: Environment, pub: Publication, ref: str, *, title: str,
+            key: Ed25519PrivateKey, part: int = 1) -> str:
+    """An order's or a request's page. It ships every event of its (first) platform, with
+    that platform's completeness proof, and shows those whose verified bytes name this
+    subject: so the browser proves that none of this subject's events was left out.
+    Of a long platform, it ships only the subject's own events, each proven, in parts of
+    ``HISTORY_PAGE`` (``subject_path``), and its signed headline says where completeness
+    is proven and how many parts there are."""
+    info = pub.subjects[ref]
+    platform = info["platforms"][0] if info["platforms"] else None
+    everything = pub.platforms[platform]["report"]["events"] if platform else []
+    numbered = list(enumerate(everything, 1))
     more: dict[str, Any] = {"index": _index(pub, platform)} if platform else {"index": None}
+    total = subject_parts(pub, ref)
     if platform and parts(pub, platform) > 1:
-        # A long platform's events would make this page as large as its whole history:
-        # it ships only this subject's own, each proven, and says that their completeness
-        # is proven by the platform's history pages, not here.
-        shipped_events = [ev for ev in shipped_events if ev["subject"] == ref]
+        # A long platform's events would make this page as large as its whole history.
+        own = [(n, ev) for n, ev in numbered if ev["subject"] == ref]
+        numbered = own[(part - 1) * HISTORY_PAGE: part * HISTORY_PAGE]
         more = {"index": None}
-    headline = subject_statement(info, complete_on=None if more["index"] else platform)
+    headline = subject_statement(info, complete_on=None if more["index"] else platform,
+                                 parts=total)
+    root = "../" if part == 1 else "../../"
+    pager = None if total == 1 else {"part": part, "parts": total, "links": [
+        {"part": n, "href": root + subject_path(info["kind"], ref, n)}
+        for n in range(1, total + 1)]}
+    shown = [ev for _, ev in numbered if ev["subject"] == ref]
     return env.get_template("subject.html.j2").render(
-        **_common(pub, "../"), title=title, ref=ref, info=info, events=info["events"],
-        data=_data(pub, info["kind"], subject=ref, events=_events(shipped_events),
+        **_common(pub, root), title=title, ref=ref, info=info, events=shown, pager=pager,
+        data=_data(pub, info["kind"], subject=ref, events=_events(numbered),
+                   part={"part": part, "parts": total},
                    headline=headline, operators=_operators(pub, platform),
                    headline_signature=_signed(SUBJECT_PREFIX, headline, pub, key), **more))
 
 
-def subject_statement(info: dict[str, Any], *, complete_on: str | None = None
-                      ) -> dict[str, Any]:
+def subject_statement(info: dict[str, Any], *, complete_on: str | None = None,
+                      parts: int = 1) -> dict[str, Any]:
     """What an order's or a request's page says of it now (its state, authority,
     conditions and platforms, as ``gather`` folded them at the checkpoint's time): signed
     by the publisher with the subject, its kind and the checkpoint's root, so that the
     browser shows the headline from it and from nothing the host could edit.
     ``complete_on`` names the platform whose history pages prove the subject's events
     complete, where the page does not (a long platform): signed too, so that no host can
-    strip a small platform's page of its proof and hide an event."""
+    strip a small platform's page of its proof and hide an event. ``parts``: how many
+    pages carry its events (more than one only then)."""
     return {"kind": info["kind"], "subject": info["ref"], "state": info["state"],
             "authority": info.get("authority"), "conditions": info.get("conditions"),
-            "platforms": list(info["platforms"]), "complete_on": complete_on}
+            "platforms": list(info["platforms"]), "complete_on": complete_on,
+            "parts": parts}
 
 
 def downloads(env: Environment, pub: Publication, *, title: str) -> str:

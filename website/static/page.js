@@ -12,9 +12,9 @@
     platform: ["page", "checkpoint", "signer", "subject", "name", "events", "index",
                "snapshots", "snapshots_now", "snapshots_signature", "operators"],
     order: ["page", "checkpoint", "signer", "subject", "events", "index", "headline",
-            "headline_signature", "operators"],
+            "headline_signature", "operators", "part"],
     request: ["page", "checkpoint", "signer", "subject", "events", "index", "headline",
-              "headline_signature", "operators"],
+              "headline_signature", "operators", "part"],
     history: ["page", "checkpoint", "signer", "subject", "events", "index", "operators"],
     downloads: ["page", "checkpoint", "signer", "events"],
   };
@@ -56,6 +56,23 @@
           `it was opened as ${above}/${dir}/${file} (a page copied over another's)`);
       }
       return;
+    }
+    const part = data.part;
+    if (data.page === "order" || data.page === "request") {
+      // Of a long platform, an order's or request's own events come in parts
+      // (order/<ref>/<n>.html after order/<ref>.html), as many as its signed headline says.
+      if (!part || typeof part !== "object" || Object.keys(part).sort().join() !== "part,parts" ||
+          !Number.isSafeInteger(part.part) || part.part < 1 || !data.headline ||
+          part.parts !== data.headline.parts || part.part > part.parts) {
+        throw new BL.Failure("the page's part of its events is not one its headline counts");
+      }
+      if (part.part > 1) {
+        if (file !== `${part.part}.html` || dir !== data.subject || above !== data.page) {
+          throw new BL.Failure(`this page is part ${part.part} of ${data.page} ${data.subject}, ` +
+            `but it was opened as ${above}/${dir}/${file} (a page copied over another's)`);
+        }
+        return;
+      }
     }
     if (file !== `${data.subject}.html` || dir !== data.page) {
       throw new BL.Failure(`this page proves ${data.page} ${data.subject}, but it was opened ` +
@@ -246,7 +263,7 @@
                                     data.page === "history" || ev.subject === data.subject);
       const creating = { platform: "platform-registered", order: "blocked",
                          request: "normalization-requested" }[data.page];
-      if (creating) {
+      if (creating && !(data.part && data.part.part > 1)) {
         const made = shown.find(([, ev]) => ev.type === creating && ev.subject === data.subject);
         if (!made) throw new BL.Failure(`no verified event creates ${data.subject}`);
         $("subject-ref").textContent = data.subject;
@@ -264,7 +281,9 @@
       }
       for (const [n, ev] of shown) list.append(renderEvent(n, ev, signers.get(n)));
       if (data.page === "platform") { platformNow(data, note); slider(data, note); }
-      if (data.page === "order" || data.page === "request") headline(data.headline, note);
+      if (data.page === "order" || data.page === "request") {
+        headline(data.headline, note, data.part.part > 1 ? "../../" : "../");
+      }
       if (data.page === "home") homeRows(data.rows, data.part === 1 ? "" : "../");
       document.querySelectorAll("[data-cp]").forEach((node) => {
         // What the reader compares is what was checked: the key the signature verified

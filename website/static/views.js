@@ -165,7 +165,7 @@
   }
 
   /* An order's or a request's headline, from its signed statement. */
-  function headline(h, note) {
+  function headline(h, note, root) {
     const out = $("headline");
     if (!out) return;
     const p = el("p", null, "answer");
@@ -184,7 +184,7 @@
     refs.forEach((ref, i) => {
       if (i) platforms.append(", ");
       if (SLUG.test(ref)) {
-        const a = el("a", ref); a.href = `../platform/${ref}.html`; platforms.append(a);
+        const a = el("a", ref); a.href = `${root}platform/${ref}.html`; platforms.append(a);
       } else platforms.append(el("span", ref, "mono"));
     });
     platforms.append(refs.length ? "." : "none published.");
