@@ -54,8 +54,7 @@ def main() -> None:
                     if name == "platform":
                         page.fill("#day-date", "2017-07-20")
                         page.dispatch_event("#day-date", "change")
-                        page.wait_for_function("document.querySelector('#day-out')"
-                                               ".textContent.includes('2017-07-20')")
+                        page.locator("#day-out", has_text="On 2017-07-20").wait_for()
                     page.screenshot(path=str(ROOT / "docs" / f"site-{name}-{size}.png"),
                                     full_page=name == "home")
                 page.close()

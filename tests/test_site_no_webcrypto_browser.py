@@ -48,7 +48,7 @@ def test_a_platform_page_verifies_with_the_vendored_libraries(tab, site):  # noq
     assert page.evaluate("typeof crypto.subtle") == "undefined"
     page.fill("#day-date", "2017-07-20")
     page.dispatch_event("#day-date", "change")
-    page.wait_for_function("document.querySelector('#day-out').textContent.includes('2017-07-20')")
+    page.locator("#day-out", has_text="On 2017-07-20").wait_for()
     assert page.inner_text("#day-state") == "partially-blocked"
 
 

@@ -62,11 +62,11 @@ def test_the_slider_loads_a_chunk_and_reads_its_day(tab, site):
     page = tab.open(site / PAGE)
     assert "ok" in tab.badge()[0], tab.badge()
     show_day(page, "2017-07-20")
-    page.wait_for_function("document.querySelector('#day-out').textContent.includes('2017-07-20')")
+    page.locator("#day-out", has_text="On 2017-07-20").wait_for()
     assert page.inner_text("#day-state") == "partially-blocked"
     assert len(page.query_selector_all("#day-blocked li")) == 11
     show_day(page, "2017-08-20")
-    page.wait_for_function("document.querySelector('#day-out').textContent.includes('2017-08-20')")
+    page.locator("#day-out", has_text="On 2017-08-20").wait_for()
     assert page.inner_text("#day-state") == "accessible"
     assert "ok" in tab.badge()[0]
 
