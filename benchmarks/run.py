@@ -17,6 +17,7 @@ import argparse
 import hashlib
 import json
 import random
+import re
 import resource
 import sqlite3
 import statistics
@@ -207,6 +208,66 @@ def measure_report(n: int) -> dict[str, float]:
     return {"report_platform_s": signed_s, "report_platform_unsigned_s": unsigned_s,
             "baseline_read_all_s": read_s, "report_platform_vs_read_all": signed_s / read_s,
             "report_platform_unsigned_vs_read_all": unsigned_s / read_s}
+
+
+def long_platform(n: int, name: str = "long") -> Iterator[dict]:
+    """One platform and one order against it with about ``n`` events between them, each
+    on its own day (``synthetic.long_histories`` of one pair, renamed ``NAME-platform`` and
+    ``NAME-order`` so it joins ``synthetic.events`` without a clash): correspondence,
+    observations and a temporary lift every tenth fact, so a change point nearly every
+    day."""
+    ids: dict[str, str] = {}
+
+    def renamed(match: re.Match) -> str:
+        old = match.group()
+        return ids.setdefault(old, str(uuid.uuid5(uuid.NAMESPACE_URL, f"{name}:{old}")))
+
+    for fact in long_histories(n, subjects=2, shuffled=False):
+        text = orjson.dumps(fact).decode("utf-8")
+        text = text.replace("platform-0", f"{name}-platform").replace("order-0",
+                                                                      f"{name}-order")
+        yield orjson.loads(_UUID.sub(renamed, text))
+
+
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def measure_publish(n: int, long: int = 2_000) -> dict[str, float]:
+    """``blockledger publish`` of about ``n`` synthetic events (``synthetic.events``: about
+    40 a platform) and one platform of ``long`` events with a change point nearly every
+    day (``long_platform``), against ``blockledger export`` of the same ledger, both as the
+    CLI runs them, in this process, moments apart (best of two each, alternating)."""
+    import itertools
+
+    from click.testing import CliRunner
+
+    from cli import cli
+    from tests.clitools import key_pair
+
+    with tempfile.TemporaryDirectory() as tmp:
+        source, db = Path(tmp) / "events.jsonl", str(Path(tmp) / "ledger.db")
+        count = write_events(itertools.chain(synthetic_events(n), long_platform(long)),
+                             source)
+        measure_import(source, db)
+        private, _ = key_pair(Path(tmp), "publisher")
+        runner = CliRunner()
+        publish_s, export_s = float("inf"), float("inf")
+        for attempt in range(2):
+            out = Path(tmp) / f"site-{attempt}"
+            seconds, done = timed(lambda out=out: runner.invoke(
+                cli, ["--db", db, "publish", str(out), "--key", private]))
+            assert done.exit_code == 0, done.output
+            publish_s = min(publish_s, seconds)
+            target = Path(tmp) / f"export-{attempt}.jsonl"
+            seconds, done = timed(lambda target=target: runner.invoke(
+                cli, ["--db", db, "export", "-o", str(target)]))
+            assert done.exit_code == 0, done.output
+            export_s = min(export_s, seconds)
+        pages = [p.stat().st_size for p in (Path(tmp) / "site-0").rglob("*.html")]
+    return {"publish_events": count, "publish_s": publish_s, "export_s": export_s,
+            "publish_vs_export": publish_s / export_s,
+            "publish_largest_page_kb": max(pages) / 1024,
+            "publish_pages_mb": sum(pages) / 2**20}
 
 
 #: A fresh ``blockledger`` process, as the console script starts it.
@@ -424,6 +485,8 @@ def main() -> None:
     parser.add_argument("--ooni", type=int, metavar="N", help="only ooni_vs_import: "
                         "import-ooni of N synthetic measurements against import of the "
                         "same N observations converted (benchmarks/ooni.py)")
+    parser.add_argument("--publish", type=int, metavar="N", help="only publish of N "
+                        "events and one platform of 2,000 against export of the same ledger")
     parser.add_argument("--rss-child", nargs=2, type=int, help=argparse.SUPPRESS)
     parser.add_argument("--db", metavar="SERVER", help="a PostgreSQL server URL "
                         "(postgresql://user@host:port): measure there, in fresh databases")
@@ -431,7 +494,8 @@ def main() -> None:
     if args.rss_child:
         _rss_child(*args.rss_child)
         return
-    if args.backdated or args.rss or args.report or args.startup or args.ooni:
+    if (args.backdated or args.rss or args.report or args.startup or args.ooni
+            or args.publish):
         out = {}
         if args.ooni:
             from ooni import measure_ooni  # benchmarks/ooni.py
@@ -441,6 +505,8 @@ def main() -> None:
             out.update(measure_startup())
         if args.report:
             out.update(measure_report(args.report))
+        if args.publish:
+            out.update(measure_publish(args.publish))
         if args.backdated:
             out.update(measure_backdated(args.backdated))
         if args.rss:

@@ -1,4 +1,5 @@
-"""Make the README's pictures of a published site: docs/site-{home,platform}-{desktop,phone}.png.
+"""Make the README's pictures of a published site: docs/site-{home,platform}-{desktop,phone}.png,
+and docs/site-stale-desktop.png (an older page served after a newer publication).
 
 Run by hand, not by pytest (the name does not start with test_)::
 
@@ -6,11 +7,13 @@ Run by hand, not by pytest (the name does not start with test_)::
 
 It publishes the bundled 2017 case into a temporary directory and photographs the home and
 Telegram pages with Debian's chromium (Playwright), at 1280 and 390 pixels wide, after the
-badge has turned green and the slider has been moved to 20 July 2017.
+badge has turned green and the slider has been moved to 20 July 2017; then publishes one
+more event over it, puts the older Telegram page back and photographs it turned amber.
 """
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import tempfile
@@ -51,9 +54,28 @@ def main() -> None:
                     if name == "platform":
                         page.fill("#day-date", "2017-07-20")
                         page.dispatch_event("#day-date", "change")
+                        page.locator("#day-out", has_text="On 2017-07-20").wait_for()
                     page.screenshot(path=str(ROOT / "docs" / f"site-{name}-{size}.png"),
                                     full_page=name == "home")
                 page.close()
+            old = (work / "site" / "platform" / "telegram.html").read_text()
+            more = work / "more.jsonl"
+            more.write_text(json.dumps({
+                "type": "statement-issued", "subject": "telegram", "occurred_at": "2017-08-11",
+                "sources": [{"title": "A later statement"}],
+                "data": {"by": "Telegram", "summary": "Thanks for the cooperation."}}) + "\n")
+            subprocess.run([*command, "import", str(more)], check=True, env=env)
+            subprocess.run([*command, "publish", str(work / "site"), "--key", str(key),
+                            "--origin", "example.org/blocking-ledger",
+                            "--title", "Blocking decisions in Indonesia", "--jurisdiction",
+                            "ID"], check=True, env=env)
+            (work / "site" / "platform" / "telegram.html").write_text(old)
+            page = browser.new_page(viewport={"width": 1280, "height": 700},
+                                    device_scale_factor=1)
+            page.goto((work / "site" / "platform" / "telegram.html").as_uri())
+            page.wait_for_selector("#badge.stale")
+            page.screenshot(path=str(ROOT / "docs" / "site-stale-desktop.png"))
+            page.close()
             browser.close()
 
 

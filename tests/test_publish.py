@@ -78,7 +78,7 @@ class TestPublish:
         out = tmp_path / "site"
         assert publish(runner, case, out).exit_code == 0
         data = page_data(out / "platform/telegram.html")
-        snaps = data["snapshots"]
+        snaps = data["snapshots_now"]["snapshots"]
 
         def on(day: str) -> tuple[dict, dict]:
             status = json.loads(run(runner, case[0], "status", "telegram", "--as-of", day,
@@ -95,7 +95,8 @@ class TestPublish:
         assert on("2017-08-20")[1]["state"] == "accessible"
 
     def test_each_event_ships_its_hashed_bytes_and_proof(self, runner, case, tmp_path):
-        """A page ships, per event, the canonical bytes whose SHA-256 is its hash."""
+        """A page ships, per event, the canonical bytes whose SHA-256 is its hash (and its
+        operator signature, none in this ledger)."""
         import hashlib
 
         out = tmp_path / "site"
@@ -103,7 +104,8 @@ class TestPublish:
         events = page_data(out / "platform/telegram.html")["events"]
         assert len(events) == 33
         for item in events:
-            assert set(item) == {"n", "hash", "canonical", "leaf_index", "proof"}
+            assert set(item) == {"n", "hash", "canonical", "leaf_index", "proof", "signature"}
+            assert item["signature"] is None
             assert hashlib.sha256(item["canonical"].encode()).hexdigest() == item["hash"]
 
 
@@ -129,7 +131,7 @@ class TestPublish:
         assert run(runner, case[0], "import", str(more)).exit_code == 0
         out = tmp_path / "site"
         assert publish(runner, case, out).exit_code == 0
-        snaps = page_data(out / "platform/telegram.html")["snapshots"]
+        snaps = page_data(out / "platform/telegram.html")["snapshots_now"]["snapshots"]
         imposed = next(s for s in snaps if s["at"].startswith("2017-07-20"))
         [penalty] = imposed["status"]["penalties"]
         assert penalty["state"] == "running" and "accrued" not in penalty

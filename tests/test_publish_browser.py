@@ -58,7 +58,7 @@ class Page:
 
     def open(self, path: Path) -> Any:
         self.page.goto(path.as_uri())
-        self.page.wait_for_selector("#badge.ok, #badge.bad", timeout=15_000)
+        self.page.wait_for_selector("#badge.ok, #badge.bad, #badge.stale", timeout=15_000)
         return self.page
 
     def badge(self) -> tuple[str, str]:
@@ -282,11 +282,17 @@ class TestTampered:
         path = site / "platform/telegram.html"
 
         def change(data: dict) -> None:
-            data["snapshots"][1]["status"]["state"] = "accessible"
+            data["snapshots_now"]["snapshots"][1]["status"]["state"] = "accessible"
 
         tamper(path, change)
-        assert "snapshots are not the ones the publisher signed" in self.red(tab, path)
+        assert "status snapshots 1 is not the one the publisher signed" in self.red(tab, path)
         assert not tab.page.is_visible("#day-range")
+
+    def test_the_snapshots_signed_description_changed(self, tab, site):
+        """The chunks' description (what the publisher signs) changed: red."""
+        path = site / "platform/telegram.html"
+        tamper(path, lambda data: data["snapshots"][0].update(count=3))
+        assert "snapshots are not the ones the publisher signed" in self.red(tab, path)
 
     def test_another_platforms_events_under_this_heading(self, tab, site, runner,
                                                          sqlite_path, tmp_path):
@@ -533,7 +539,8 @@ class TestHostileHost:
     def test_the_badge_names_the_publication_it_proves(self, runner, tab, site, sqlite_path,
                                                        tmp_path):
         """F4: an older signed page copied over the current one still verifies, but its
-        badge and its "now" name the older checkpoint, not the one checkpoint.txt holds."""
+        badge and its "now" name the older checkpoint, and the site's latest.js (which
+        the newer publication wrote) makes it say, in amber, that it is out of date."""
         old_page = (site / "platform/telegram.html").read_text()
         old_size, old_time = note_of(site)
         more = tmp_path / "more.jsonl"
@@ -552,9 +559,14 @@ class TestHostileHost:
         path.write_text(old_page)
         page = tab.open(path)
         cls, text = tab.badge()
-        assert "ok" in cls
+        assert "stale" in cls and "ok" not in cls, cls
+        assert text.startswith(f"\u26a0 OUT OF DATE (this site holds a newer publication: "
+                               f"the checkpoint of {new_size} events at {new_time})"), text
         assert f"checkpoint of {old_size} events at {old_time}" in text, text
+        assert "the latest publication extends this one (consistency proof verified)" in text
         assert f"the checkpoint of {old_size} events" in page.inner_text("#now-line")
+        assert page.is_visible("#stale")
+        assert f"publication of {old_size} events" in page.inner_text("#stale")
 
     @pytest.mark.parametrize("source, target", [
         ("platform/telegram.html", "platform/viber.html"),

@@ -19,11 +19,23 @@ authenticates: the publisher's own statements (the snapshots, a platform's name,
 or request's headline, the home page's list), signed by the same key and bound to the
 checkpoint's root. "Now" on every page is the checkpoint's signed time, shown with its tree
 size in the badge and in the "Now" line: an older signed page copied over a newer one still
-verifies, but says which publication it proves. What it does
-not check: the summary and timeline drawn by ``projections.report_html`` (``verify-proof``
-on the downloaded report does), and operators' signatures on events.
+verifies, but says which publication it proves.
+
+Operators' signatures of events are checked too: each against the key the ledger's own
+operator events register (shipped with the page, verified like any event and proven
+complete by the index's ``#operators`` run), by the rules of ``ledger.signatures.check``.
+An older publication served in place of the current one verifies, but its badge names
+its checkpoint and age, and turns amber when the site's ``latest.js`` or the browser's
+memory knows a newer one (``files.latest_script``). What it does not check: the summary
+and timeline drawn by ``projections.report_html`` (``verify-proof`` on the downloaded
+report does; the browser tests check the drawing).
 
 Modules: ``gather`` (what a publication holds, from the ledger), ``snapshots`` (status at
-every change point), ``pages`` (Jinja2 rendering and the data each page embeds),
-``archive`` (append-only), ``files`` (writing it all at once), ``serve`` (the preview).
+every change point), ``sweep`` (the folds kept as they go, for the snapshots), ``slider``
+(the snapshots in signed chunks), ``pages`` (Jinja2 rendering and the data each page
+embeds, a long history in parts), ``home`` (the list of platforms, in parts), ``archive``
+(append-only), ``files`` (writing it all at once, ``latest.js``), ``vendored`` (the noble
+libraries as classic scripts), ``serve`` (the preview). In ``static/``: ``verify.js`` (the
+checks), ``ui.js``, ``fresh.js``, ``views.js`` and ``page.js`` (what the page does with
+them).
 """

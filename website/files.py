@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import shutil
 import tempfile
@@ -28,26 +29,13 @@ from projections.report_times import Clock
 from website import pages
 from website.archive import ARCHIVE, CURRENT, archived_name
 from website.gather import Publication
-
-#: The one line of the vendored @noble/ed25519 2.3.0 that makes it a module.
-NOBLE_EXPORT = ("export { ed25519_CURVE as CURVE, etc, Point as ExtendedPoint, getPublicKey, "
-                "getPublicKeyAsync, Point, sign, signAsync, utils, verify, verifyAsync, };")
+from website.home import home_pages
+from website.slider import chunk_files
+from website.vendored import hashes_script, noble_script
 
 
 def _package_text(package: str, *parts: str) -> str:
     return resources.files(package).joinpath(*parts).read_text(encoding="utf-8")
-
-
-def noble_script() -> str:
-    """The vendored @noble/ed25519 as a classic script (Chromium runs no module script from
-    ``file://``): wrapped in a function, its export line replaced by one global."""
-    source = _package_text("website", "vendor", "noble-ed25519", "index.js")
-    if source.rstrip().splitlines()[-1] != NOBLE_EXPORT:
-        raise RuntimeError("the vendored @noble/ed25519 is not the 2.3.0 file it should be")
-    body = source.rstrip()[: -len(NOBLE_EXPORT)]
-    return ("/* @noble/ed25519 2.3.0 (MIT, Paul Miller; see LICENSE-noble-ed25519.txt), "
-            "unchanged but for its export line. */\n(() => {\n\"use strict\";\n" + body
-            + "globalThis.nobleEd25519 = Object.freeze({ verifyAsync });\n})();\n")
 
 
 def _static() -> dict[str, str]:
@@ -55,10 +43,14 @@ def _static() -> dict[str, str]:
         "static/report.css": _package_text("projections", "templates", "report.css"),
         "static/site.css": _package_text("website", "static", "site.css"),
         "static/verify.js": _package_text("website", "static", "verify.js"),
-        "static/page.js": _package_text("website", "static", "page.js"),
+        **{f"static/{name}.js": _package_text("website", "static", f"{name}.js")
+           for name in ("ui", "fresh", "views", "page")},
         "static/noble-ed25519.js": noble_script(),
         "static/LICENSE-noble-ed25519.txt": _package_text("website", "vendor",
                                                           "noble-ed25519", "LICENSE"),
+        "static/noble-hashes.js": hashes_script(),
+        "static/LICENSE-noble-hashes.txt": _package_text("website", "vendor",
+                                                         "noble-hashes", "LICENSE"),
     }
 
 
@@ -97,26 +89,53 @@ def site_files(ledger: Any, pub: Publication, *, key: Ed25519PrivateKey, title: 
     env = pages.environment()
     clock = Clock()
     files: dict[str, str | bytes] = _static()
-    files["index.html"] = pages.home(env, pub, title=title, archive=archive,
-                                     default_jurisdiction=jurisdiction, key=key)
+    files.update(home_pages(env, pub, title=title, archive=archive,
+                            default_jurisdiction=jurisdiction, key=key))
     for ref in pub.platforms:
         files[f"platform/{ref}.html"] = pages.platform(env, pub, ref, title=title, clock=clock,
                                                        key=key)
+        files.update(chunk_files(pub, ref))
+        for part in range(2, pages.parts(pub, ref) + 1):
+            files[f"history/{ref}/{part}.html"] = pages.history(env, pub, ref, part,
+                                                                 title=title)
         report = sign_report({**pub.platforms[ref]["report"], "produced_by": produced_by}, key)
         files[f"downloads/provenance-{ref}.json"] = orjson.dumps(
             report, option=orjson.OPT_INDENT_2) + b"\n"
     for ref, info in pub.subjects.items():
-        files[f"{info['kind']}/{ref}.html"] = pages.subject(env, pub, ref, title=title,
-                                                               key=key)
+        for part in range(1, pages.subject_parts(pub, ref) + 1):
+            files[pages.subject_path(info["kind"], ref, part)] = pages.subject(
+                env, pub, ref, title=title, key=key, part=part)
     files["downloads/index.html"] = pages.downloads(env, pub, title=title)
     files["downloads/export.jsonl"] = _export(ledger, pub.checkpoint.tree_size)
     files["downloads/intervals.csv"] = intervals_csv(pub)
     files[CURRENT] = pub.note
+    files[LATEST] = latest_script(pub, archive)
     files["key.pub"] = key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     for file, note, checkpoint in previous:
         files[file if file.startswith(ARCHIVE + "/") else archived_name(checkpoint)] = note
     return files
+
+
+#: Rewritten by every publication at the site's root, and loaded by every page of any
+#: publication: a page of an older one, copied over or cached, learns from it that it is
+#: out of date (``static/fresh.js``).
+LATEST = "latest.js"
+
+
+def latest_script(pub: Publication, archive: list[dict[str, Any]]) -> str:
+    """``latest.js``: this publication's signed checkpoint, and for every earlier one its
+    size, root and consistency proof to it, as one global (data only: JSON, all of it
+    ASCII, with ``<`` escaped)."""
+    from ledger.checkpoint import Checkpoint, encode_hash
+
+    latest = {"checkpoint": pub.note, "extends": [
+        {"size": a["size"], "root": encode_hash(Checkpoint.parse(a["note"])[0].root_hash),
+         "proof": a["proof"]} for a in archive]}
+    text = json.dumps(latest, ensure_ascii=True, sort_keys=True).replace("<", "\\u003c")
+    return ("/* The latest publication in this directory (blockledger publish rewrites it "
+            "each time); every page checks it. Data only. */\n"
+            f"globalThis.BL_LATEST = {text};\n")
 
 
 def check_directory(directory: Path) -> None:

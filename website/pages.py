@@ -12,19 +12,23 @@ the same history from the server side, marked as not verified.
 from __future__ import annotations
 
 import base64
+import functools
 import re
-from datetime import UTC, datetime
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
-from ledger.canonical import canonical
+from ledger.canonical import canonical, event_hash
 from ledger.checkpoint import encode_hash
-from projections.report_html import embedded_json, render_html
+from ledger.platform_index import OPERATORS
+from projections import report_html
+from projections.provenance import exported
+from projections.report_html import embedded_json
 from projections.report_times import Clock
 from website.gather import Publication, shipped
+from website.slider import chunked
 
 #: The summary, timeline and orders of the provenance report's page, reused as they are.
 _REPORT_PART = re.compile(r'<section class="summary-block".*?<section aria-label="Orders and '
@@ -43,10 +47,18 @@ def _http(url: Any) -> bool:
     return isinstance(url, str) and re.match(r"https?://[^\s\"'<>]+\Z", url, re.I) is not None
 
 
+@functools.cache
+def _report_template() -> Any:
+    """The report's page template, compiled once: ``report_html.render_html`` compiles it
+    again on each call (half of a 274-platform publication's time went there)."""
+    return report_html.environment().get_template("report.html.j2")
+
+
 def report_part(report: dict[str, Any], clock: Clock) -> Markup:
     """The provenance report page's summary, band timeline and orders, as the report
-    renders them (``projections.report_html``; escaped there)."""
-    found = _REPORT_PART.search(render_html(report, clock=clock))
+    renders them (``projections.report_html``, with its own bundled template; escaped
+    there)."""
+    found = _REPORT_PART.search(report_html._render(_report_template(), report, clock, None))
     if not found:
         return Markup("")
     # The timeline's links to events sit inside an svg marked role="img", which hides
@@ -69,20 +81,52 @@ def _signed(prefix: bytes, statement: dict[str, Any], pub: Publication,
     return base64.b64encode(key.sign(message)).decode("ascii")
 
 
-def snapshots_signed(pub: Publication, ref: str, name: str, snapshots: list[dict[str, Any]],
+def snapshots_signed(pub: Publication, ref: str, name: str, chunks: list[dict[str, Any]],
                      key: Ed25519PrivateKey) -> str:
     """The publisher's Ed25519 signature (base64) over a platform's name (as corrected) and
-    snapshots, bound to the platform and the checkpoint's root: the browser cannot fold them
-    again (no rules in JavaScript), but it can check that they are the ones the key signed,
-    for this page."""
-    return _signed(SNAPSHOTS_PREFIX, {"platform": ref, "name": name, "snapshots": snapshots},
+    its snapshots' chunks (``website.slider``: each one's instants, length and digest),
+    bound to the platform and the checkpoint's root: the browser cannot fold them again
+    (no rules in JavaScript), but it can check that they are the ones the key signed, for
+    this page."""
+    return _signed(SNAPSHOTS_PREFIX, {"platform": ref, "name": name, "chunks": chunks},
                    pub, key)
 
 
-def _index(pub: Publication, ref: str) -> dict[str, Any]:
-    """The completeness proof of platform ``ref``'s events against the checkpoint's
-    platform index, as its provenance report carries it."""
-    return {"platform": ref, "proof": pub.platforms[ref]["report"]["evidence"]["index"][ref]}
+#: Events on one page of a platform's history: beyond it the history is split into parts
+#: of this many, in the order they were recorded (the platform index's order), each part
+#: a page that proves its run of the index, so that no page grows with the platform.
+HISTORY_PAGE = 250
+
+
+def parts(pub: Publication, ref: str) -> int:
+    """How many pages platform ``ref``'s history takes (at least one)."""
+    count = len(pub.platforms[ref]["report"]["evidence"]["index"][ref]["positions"])
+    return max(1, -(-count // HISTORY_PAGE))
+
+
+def _index(pub: Publication, ref: str, part: int = 1) -> dict[str, Any]:
+    """The completeness proof of part ``part`` of platform ``ref``'s events against the
+    checkpoint's platform index: the leaves of that part (``offset`` into the platform's
+    run of ``count`` leaves starting at ``first``) and the neighbours of the whole run,
+    which prove ``count``; from its provenance report's proof of the whole run."""
+    whole = pub.platforms[ref]["report"]["evidence"]["index"][ref]
+    start = (part - 1) * HISTORY_PAGE
+    end = start + HISTORY_PAGE
+    return {"platform": ref, "per_page": HISTORY_PAGE, "part": part, "parts": parts(pub, ref),
+            "proof": {"first": whole["first"], "offset": start,
+                      "count": len(whole["positions"]),
+                      "positions": whole["positions"][start:end],
+                      "proofs": whole["proofs"][start:end],
+                      "before": whole["before"], "after": whole["after"]}}
+
+
+def _part_events(pub: Publication, ref: str, part: int) -> list[tuple[int, dict[str, Any]]]:
+    """The events of part ``part`` of platform ``ref``'s history, as the report lists them
+    (by valid time), each with its number in the whole history."""
+    index = _index(pub, ref, part)
+    wanted = set(index["proof"]["positions"])
+    return [(n, ev) for n, ev in enumerate(pub.platforms[ref]["report"]["events"], 1)
+            if ev["position"] in wanted]
 
 
 def _data(pub: Publication, page: str, **more: Any) -> Markup:
@@ -93,8 +137,40 @@ def _data(pub: Publication, page: str, **more: Any) -> Markup:
                           **more})
 
 
-def _events(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [{"n": n, "hash": ev["hash"], **shipped(ev)} for n, ev in enumerate(events, 1)]
+def _events(events: list[dict[str, Any]] | list[tuple[int, dict[str, Any]]]
+            ) -> list[dict[str, Any]]:
+    """Events as a page ships them, numbered as in the whole history (``(n, event)``
+    pairs) or from 1."""
+    numbered = [item if isinstance(item, tuple) else (n, item)
+                for n, item in enumerate(events, 1)]
+    return [{"n": n, "hash": ev["hash"], **shipped(ev), "signature": _signature(ev)}
+            for n, ev in numbered]
+
+
+def _signature(ev: dict[str, Any]) -> dict[str, str] | None:
+    """An event's operator signature as the ledger keeps it (key id, base64 signature):
+    the browser finds the key among the operator events the page carries, never here."""
+    signed = ev.get("signature")
+    return {"key_id": signed["key_id"], "signature": signed["signature"]} if signed else None
+
+
+def _operators(pub: Publication, platform: str | None) -> dict[str, Any] | None:
+    """The ledger's operator events (who may record, with which key), as platform
+    ``platform``'s report carries them, each shipped like an event, with the proof that
+    the checkpoint's platform index holds no other (its ``#operators`` run): the browser
+    checks each event's signature against the keys they register."""
+    if platform is None:
+        return None
+    report = pub.platforms[platform]["report"]
+    whole = report["evidence"]["index"][OPERATORS]
+    wanted = set(whole["positions"])
+    records = sorted((r for r in report["evidence"]["records"] if r["position"] in wanted),
+                     key=lambda r: r["position"])
+    return {"events": [{"n": n, "hash": event_hash(exported(r)), **shipped(r),
+                        "signature": r["signature"]} for n, r in enumerate(records, 1)],
+            "proof": {"first": whole["first"], "offset": 0, "count": len(whole["positions"]),
+                      "positions": whole["positions"], "proofs": whole["proofs"],
+                      "before": whole["before"], "after": whole["after"]}}
 
 
 def _common(pub: Publication, root: str) -> dict[str, Any]:
@@ -103,82 +179,114 @@ def _common(pub: Publication, root: str) -> dict[str, Any]:
             "root_hash": encode_hash(cp.root_hash)}
 
 
-def jurisdictions(page: dict[str, Any], default: str | None) -> list[str]:
-    """The jurisdictions of a platform's block orders (the default where one gives none)."""
-    found = {(ev.get("data") or {}).get("jurisdiction") or default
-             for ev in page["report"]["events"] if ev.get("type") == "blocked"}
-    return sorted(j for j in found if j)
-
-
-def _since(page: dict[str, Any], now: datetime) -> str | None:
-    since = page["detail"].get("since")
-    if not since or page["status"]["state"] == "accessible":
-        return None
-    start = datetime.fromisoformat(since if "T" in since else since + "T00:00:00+00:00")
-    return f"{(now - start.astimezone(UTC)).days} days (since {since})"
-
-
-def home(env: Environment, pub: Publication, *, title: str, archive: list[dict[str, Any]],
-         default_jurisdiction: str | None, key: Ed25519PrivateKey) -> str:
-    rows = []
-    for ref, page in sorted(pub.platforms.items()):
-        status = page["status"]
-        rows.append({"ref": ref, "name": status["name"], "state": status["state"],
-                     "blocked": len(status["blocked_targets"]),
-                     "authorities": sorted({o["authority"] for o in status["orders"]}),
-                     "jurisdictions": jurisdictions(page, default_jurisdiction),
-                     "since": _since(page, pub.now)})
-    return env.get_template("home.html.j2").render(
-        **_common(pub, ""), title=title, rows=rows, archive=archive,
-        states=sorted({r["state"] for r in rows}),
-        authorities=sorted({a for r in rows for a in r["authorities"]}),
-        all_jurisdictions=sorted({j for r in rows for j in r["jurisdictions"]}),
-        data=_data(pub, "home", events=[], rows=rows,
-                   rows_signature=_signed(HOME_PREFIX, {"rows": rows}, pub, key),
-                   archive=[{"file": a["file"], "note": a["note"], "proof": a["proof"]}
-                            for a in archive]))
-
-
 def platform(env: Environment, pub: Publication, ref: str, *, title: str,
              clock: Clock, key: Ed25519PrivateKey) -> str:
     page = pub.platforms[ref]
     report = page["report"]
-    snaps = page["snapshots"]
+    chunks, held, snaps = chunked(pub, ref)
+    first = _part_events(pub, ref, 1)
     return env.get_template("platform.html.j2").render(
         **_common(pub, "../"), title=title, ref=ref, status=page["status"],
-        part=report_part(report, clock), events=report["events"],
-        subjects=pub.subjects,
+        part=report_part(report, clock), events=[ev for _, ev in first],
+        subjects=pub.subjects, pager=_pager(pub, ref, 1, "../"),
         data=_data(pub, "platform", subject=ref, name=page["status"]["name"],
-                   events=_events(report["events"]), index=_index(pub, ref), snapshots=snaps,
+                   events=_events(first), index=_index(pub, ref), snapshots=chunks,
+                   snapshots_now={"chunk": held, "snapshots": snaps[held] if snaps else []},
+                   operators=_operators(pub, ref),
                    snapshots_signature=snapshots_signed(pub, ref, page["status"]["name"],
-                                                        snaps, key)))
+                                                        chunks, key)))
+
+
+def _pager(pub: Publication, ref: str, part: int, root: str) -> dict[str, Any] | None:
+    """The links between the parts of a platform's history (None for one part)."""
+    total = parts(pub, ref)
+    if total == 1:
+        return None
+    count = len(pub.platforms[ref]["report"]["evidence"]["index"][ref]["positions"])
+    return {"part": part, "parts": total, "count": count, "links": [
+        {"part": n, "href": f"{root}platform/{ref}.html" if n == 1
+         else f"{root}history/{ref}/{n}.html",
+         "first": (n - 1) * HISTORY_PAGE + 1, "last": min(count, n * HISTORY_PAGE)}
+        for n in range(1, total + 1)]}
+
+
+def history(env: Environment, pub: Publication, ref: str, part: int, *,
+            title: str) -> str:
+    """Part ``part`` (2 and after) of platform ``ref``'s history: its events and the proof
+    that they are that run of the platform's events in the checkpoint's index, none left
+    out (``history/<ref>/<part>.html``; part 1 is on the platform's page)."""
+    events = _part_events(pub, ref, part)
+    return env.get_template("history.html.j2").render(
+        **_common(pub, "../../"), title=title, ref=ref, events=[ev for _, ev in events],
+        pager=_pager(pub, ref, part, "../../"),
+        data=_data(pub, "history", subject=ref, events=_events(events),
+                   index=_index(pub, ref, part), operators=_operators(pub, ref)))
+
+
+def subject_parts(pub: Publication, ref: str) -> int:
+    """How many pages an order's or a request's page takes: one, but for a subject of a
+    long platform (whose page ships only its own events) with more than ``HISTORY_PAGE``
+    of them."""
+    info = pub.subjects[ref]
+    platform = info["platforms"][0] if info["platforms"] else None
+    if not platform or parts(pub, platform) == 1:
+        return 1
+    return max(1, -(-len(info["events"]) // HISTORY_PAGE))
+
+
+def subject_path(kind: str, ref: str, part: int) -> str:
+    """Where part ``part`` of an order's or a request's page is written."""
+    return f"{kind}/{ref}.html" if part == 1 else f"{kind}/{ref}/{part}.html"
 
 
 def subject(env: Environment, pub: Publication, ref: str, *, title: str,
-            key: Ed25519PrivateKey) -> str:
+            key: Ed25519PrivateKey, part: int = 1) -> str:
     """An order's or a request's page. It ships every event of its (first) platform, with
     that platform's completeness proof, and shows those whose verified bytes name this
-    subject: so the browser proves that none of this subject's events was left out."""
+    subject: so the browser proves that none of this subject's events was left out.
+    Of a long platform, it ships only the subject's own events, each proven, in parts of
+    ``HISTORY_PAGE`` (``subject_path``), and its signed headline says where completeness
+    is proven and how many parts there are."""
     info = pub.subjects[ref]
     platform = info["platforms"][0] if info["platforms"] else None
-    shipped_events = pub.platforms[platform]["report"]["events"] if platform else []
-    more = {"index": _index(pub, platform)} if platform else {"index": None}
-    headline = subject_statement(info)
+    everything = pub.platforms[platform]["report"]["events"] if platform else []
+    numbered = list(enumerate(everything, 1))
+    more: dict[str, Any] = {"index": _index(pub, platform)} if platform else {"index": None}
+    total = subject_parts(pub, ref)
+    if platform and parts(pub, platform) > 1:
+        # A long platform's events would make this page as large as its whole history.
+        own = [(n, ev) for n, ev in numbered if ev["subject"] == ref]
+        numbered = own[(part - 1) * HISTORY_PAGE: part * HISTORY_PAGE]
+        more = {"index": None}
+    headline = subject_statement(info, complete_on=None if more["index"] else platform,
+                                 parts=total)
+    root = "../" if part == 1 else "../../"
+    pager = None if total == 1 else {"part": part, "parts": total, "links": [
+        {"part": n, "href": root + subject_path(info["kind"], ref, n)}
+        for n in range(1, total + 1)]}
+    shown = [ev for _, ev in numbered if ev["subject"] == ref]
     return env.get_template("subject.html.j2").render(
-        **_common(pub, "../"), title=title, ref=ref, info=info, events=info["events"],
-        data=_data(pub, info["kind"], subject=ref, events=_events(shipped_events),
-                   headline=headline,
+        **_common(pub, root), title=title, ref=ref, info=info, events=shown, pager=pager,
+        data=_data(pub, info["kind"], subject=ref, events=_events(numbered),
+                   part={"part": part, "parts": total},
+                   headline=headline, operators=_operators(pub, platform),
                    headline_signature=_signed(SUBJECT_PREFIX, headline, pub, key), **more))
 
 
-def subject_statement(info: dict[str, Any]) -> dict[str, Any]:
+def subject_statement(info: dict[str, Any], *, complete_on: str | None = None,
+                      parts: int = 1) -> dict[str, Any]:
     """What an order's or a request's page says of it now (its state, authority,
     conditions and platforms, as ``gather`` folded them at the checkpoint's time): signed
     by the publisher with the subject, its kind and the checkpoint's root, so that the
-    browser shows the headline from it and from nothing the host could edit."""
+    browser shows the headline from it and from nothing the host could edit.
+    ``complete_on`` names the platform whose history pages prove the subject's events
+    complete, where the page does not (a long platform): signed too, so that no host can
+    strip a small platform's page of its proof and hide an event. ``parts``: how many
+    pages carry its events (more than one only then)."""
     return {"kind": info["kind"], "subject": info["ref"], "state": info["state"],
             "authority": info.get("authority"), "conditions": info.get("conditions"),
-            "platforms": list(info["platforms"])}
+            "platforms": list(info["platforms"]), "complete_on": complete_on,
+            "parts": parts}
 
 
 def downloads(env: Environment, pub: Publication, *, title: str) -> str:

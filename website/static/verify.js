@@ -2,7 +2,8 @@
  *
  * It mirrors the Python checks (ledger/checkpoint.py, ledger/merkle.py,
  * projections/proof.py) for what a page shows: the checkpoint note parsed strictly, its
- * Ed25519 signature by the published key (WebCrypto, else the vendored @noble/ed25519),
+ * Ed25519 signature by the published key (WebCrypto, else the vendored @noble/ed25519,
+ * with the vendored @noble/hashes for SHA-2 where the page has no WebCrypto at all),
  * each event's SHA-256 over its shipped canonical bytes, and its RFC 9162 inclusion proof
  * against the checkpoint's root; and RFC 9162 consistency proofs from earlier checkpoints.
  * It fails closed: anything malformed, missing or unexpected is a failure, named.
@@ -33,14 +34,18 @@ const BL = (() => {
     return out;
   }
   const equal = (a, b) => a.length === b.length && a.every((x, i) => x === b[i]);
-  function subtle() {
-    if (!globalThis.crypto || !crypto.subtle) {
-      fail("this browser offers no WebCrypto here: open the page from file://, " +
-           "https:// or http://127.0.0.1");
+  /* WebCrypto where the page has it; the vendored @noble/hashes where it has none
+   * (crypto.subtle exists only in secure contexts: https, file, localhost). */
+  const subtle = () => (globalThis.crypto && crypto.subtle) || null;
+  function sha2() {
+    if (!globalThis.nobleHashes) {
+      fail("this browser offers no WebCrypto here and the bundled SHA-2 is missing");
     }
-    return crypto.subtle;
+    return globalThis.nobleHashes;
   }
-  const sha256 = async (bytes) => new Uint8Array(await subtle().digest("SHA-256", bytes));
+  const sha256 = async (bytes) => (subtle()
+    ? new Uint8Array(await subtle().digest("SHA-256", bytes))
+    : sha2().sha256(bytes));
   const leafHash = (leaf) => sha256(concat(Uint8Array.of(0), leaf));
   const nodeHash = (l, r) => sha256(concat(Uint8Array.of(1), l, r));
   /* Like ledger.merkle: a malformed proof is not a proof (false), never an exception. */
@@ -138,6 +143,15 @@ const BL = (() => {
   }
 
   async function ed25519(pub, sig, msg) {
+    if (!subtle()) { // no WebCrypto at all: both vendored libraries
+      sha2();
+      if (!globalThis.nobleEd25519) fail("this browser offers no WebCrypto here and the bundled Ed25519 is missing");
+      try {
+        return { ok: globalThis.nobleEd25519.verifySync(sig, msg, pub), by: "noble-ed25519 with noble-hashes" };
+      } catch (_) {
+        return { ok: false, by: "noble-ed25519 with noble-hashes" };
+      }
+    }
     try {
       const key = await subtle().importKey("raw", pub, { name: "Ed25519" }, false, ["verify"]);
       return { ok: await subtle().verify({ name: "Ed25519" }, key, sig, msg), by: "WebCrypto" };
@@ -188,7 +202,7 @@ const BL = (() => {
 
   const HASHED = ["id", "type", "subject", "occurred_at", "sources", "note", "data",
                   "recorded_at", "recorded_by", "position"];
-  const SHIPPED = ["n", "hash", "canonical", "leaf_index", "proof"];
+  const SHIPPED = ["n", "hash", "canonical", "leaf_index", "proof", "signature"];
   function exactKeys(obj, keys, what) {
     if (!obj || typeof obj !== "object" || Array.isArray(obj)) fail(`${what} is not an object`);
     const got = Object.keys(obj).sort().join(",");
@@ -197,8 +211,8 @@ const BL = (() => {
 
   /* One shipped event: its bytes hash to its hash, which the checkpoint's tree holds at its
    * leaf index; the bytes are canonical JSON of an exported event. Returns the event. */
-  async function checkEvent(item, note) {
-    const name = item && Number.isSafeInteger(item.n) ? `event ${item.n}` : "an event";
+  async function checkEvent(item, note, kind = "event") {
+    const name = item && Number.isSafeInteger(item.n) ? `${kind} ${item.n}` : `an ${kind}`;
     exactKeys(item, SHIPPED, name);
     if (typeof item.canonical !== "string") fail(`${name}: its bytes are missing`);
     if (!Array.isArray(item.proof) || item.proof.length > 64) fail(`${name}: its proof is not a list`);
@@ -222,6 +236,65 @@ const BL = (() => {
     return event;
   }
 
+  /* The operators the ledger registered, from its operator events shipped with the page
+   * (each verified like any event) and proven to be all of them by the checkpoint's
+   * platform index (its "#operators" run): as ledger.signatures.operators. */
+  async function checkOperators(ops, note) {
+    exactKeys(ops, ["events", "proof"], "the operators");
+    if (!Array.isArray(ops.events)) fail("the operators' events are not a list");
+    const events = [];
+    for (const item of ops.events) events.push(await checkEvent(item, note, "operator event"));
+    const { positions } = await checkRange("#operators", ops.proof, note);
+    const have = events.map((ev) => ev.position).sort((a, b) => a - b);
+    if (have.join() !== positions.join() || positions.length !== ops.proof.count) {
+      fail("the operator events shipped are not all of the ledger's (an operator was left out or added)");
+    }
+    const found = new Map();
+    for (const ev of events.slice().sort((a, b) => a.position - b.position)) {
+      if (ev.type === "operator-added") {
+        const key = hash32(ev.data.public_key, `operator ${ev.subject}'s public key`);
+        found.set(ev.subject, { name: ev.subject, key, keyId: hex(await sha256(key)).slice(0, 32),
+                                role: ev.data.role || "recorder", added: ev.position, revoked: null });
+      } else if (ev.type === "operator-revoked" && found.has(ev.subject)) {
+        found.get(ev.subject).revoked = ev.position;
+      } else if (ev.type !== "operator-revoked") {
+        fail(`operator event at position ${ev.position} is a ${ev.type}`);
+      }
+    }
+    return { list: [...found.values()], events: ops.events.map((item, i) => [item, events[i]]) };
+  }
+
+  /* One event's operator signature (Ed25519 over "blockledger event signature v1", a
+   * newline and the 32 bytes of its hash) by the operators as they stood at its position:
+   * the checks of ledger.signatures.check. Returns the signer's name, or null for an
+   * event written before the first operator (unsigned, as verify reports it). */
+  const SIGNED = enc.encode("blockledger event signature v1\n");
+  async function checkAttribution(item, event, operators, label) {
+    const first = Math.min(...operators.map((o) => o.added));
+    if (item.signature === null) {
+      if (Number.isFinite(first) && event.position > first) {
+        fail(`${label} is not signed, though an operator was registered before it`);
+      }
+      return null;
+    }
+    exactKeys(item.signature, ["key_id", "signature"], `${label}'s signature`);
+    const op = operators.find((o) => o.keyId === item.signature.key_id);
+    if (!op || event.position < op.added) fail(`${label} is signed by a key no operator had then`);
+    const sig = b64(item.signature.signature, `${label}'s signature`);
+    const digest = Uint8Array.from(item.hash.match(/../g), (h) => parseInt(h, 16));
+    if (sig.length !== 64 || !(await ed25519(op.key, sig, concat(SIGNED, digest))).ok) {
+      fail(`${label}: its operator signature does not verify with ${op.name}'s key`);
+    }
+    if (op.revoked !== null && event.position > op.revoked) {
+      fail(`${label} is signed by ${op.name}'s key after it was revoked`);
+    }
+    if (op.role !== "recorder") fail(`${label} is signed by ${op.name}, an ${op.role}, not a recorder`);
+    if (event.recorded_by !== op.name) {
+      fail(`${label} says it was recorded by ${event.recorded_by} but ${op.name} signed it`);
+    }
+    return op.name;
+  }
+
   /* The platform index leaf of (platform, position): UTF-8 name, 0x00, uint64 big-endian. */
   function indexLeaf(platform, position) {
     const name = enc.encode(platform);
@@ -237,28 +310,34 @@ const BL = (() => {
 
   /* The positions of a platform in the checkpoint's platform index, proven complete: as
    * ledger.platform_index.check_range (the run of its leaves, and a neighbour of another
-   * platform proven on each side unless the run touches the index's edge). */
+   * platform proven on each side unless the run touches the index's edge). A long
+   * platform's page carries one part of its run: the leaves from ``offset`` in the run of
+   * ``count`` leaves at ``first``; the neighbours still bound the whole run (the index is
+   * sorted, so every leaf between them is the platform's), which proves ``count``. */
   async function checkRange(platform, proof, note) {
     const what = `the completeness proof of ${platform}`;
     if (!note.index) fail(`${what}: the checkpoint has no platform index`);
     const { size: total, root } = note.index;
-    exactKeys(proof, ["first", "positions", "proofs", "before", "after"], what);
-    const { first, positions, proofs } = proof;
-    if (!Number.isSafeInteger(first) || !Array.isArray(positions) || !Array.isArray(proofs) ||
+    exactKeys(proof, ["first", "offset", "count", "positions", "proofs", "before", "after"], what);
+    const { first, offset, count, positions, proofs } = proof;
+    if (!Number.isSafeInteger(first) || !Number.isSafeInteger(offset) ||
+        !Number.isSafeInteger(count) || !Array.isArray(positions) || !Array.isArray(proofs) ||
         positions.length !== proofs.length || !positions.every(Number.isSafeInteger)) {
       fail(`${what} is malformed`);
     }
     for (let i = 1; i < positions.length; i += 1) {
       if (positions[i] <= positions[i - 1]) fail(`${what}: position ${positions[i]} repeats`);
     }
-    const end = first + positions.length;
-    if (!(first >= 0 && end <= total)) fail(`${what}: its leaves are not in the index`);
+    const end = first + count;
+    if (!(first >= 0 && offset >= 0 && offset + positions.length <= count && end <= total)) {
+      fail(`${what}: its leaves are not in the index`);
+    }
     const path = (items, label) => {
       if (!Array.isArray(items) || items.length > 64) fail(`${what}: ${label} is not a proof`);
       return items.map((p, i) => hash32(p, `${what}: ${label} hash ${i + 1}`));
     };
     for (const [i, position] of positions.entries()) {
-      if (!await verifyInclusion(indexLeaf(platform, position), first + i, total,
+      if (!await verifyInclusion(indexLeaf(platform, position), first + offset + i, total,
                                  path(proofs[i], `position ${position}`), root)) {
         fail(`${what}: position ${position} is not in the checkpoint's index`);
       }
@@ -281,7 +360,7 @@ const BL = (() => {
         fail(`${what}: the neighbour ${side} is not in the index (an event may have been left out)`);
       }
     }
-    return positions;
+    return { positions, offset, count };
   }
 
   /* The publisher's signature over one of its statements (a platform's status snapshots,
@@ -304,6 +383,26 @@ const BL = (() => {
     }
   }
 
+  /* A chunk of a platform's status snapshots against its signed description (instants of
+   * its first and last snapshot, length, SHA-256 of its canonical JSON: website.slider). */
+  async function checkChunk(meta, snapshots, what) {
+    exactKeys(meta, ["from", "to", "count", "digest"], what);
+    if (!Array.isArray(snapshots) || snapshots.length !== meta.count || !snapshots.length) {
+      fail(`${what} is not as long as its publisher signed`);
+    }
+    if (hex(await sha256(enc.encode(canonical(snapshots)))) !== meta.digest) {
+      fail(`${what} is not the one the publisher signed (its SHA-256 differs)`);
+    }
+    let before = -Infinity;
+    for (const s of snapshots) {
+      if (!s || !Number.isSafeInteger(s.ms) || s.ms <= before || !s.status ||
+          typeof s.status !== "object") fail(`${what} is malformed`);
+      before = s.ms;
+    }
+    if (snapshots[0].ms !== meta.from || before !== meta.to) fail(`${what} is not of its signed days`);
+    return snapshots;
+  }
+
   /* An earlier checkpoint: signed by the same key, and extended by this one. */
   async function checkEarlier(item, note, signer) {
     exactKeys(item, ["file", "note", "proof"], "an earlier publication");
@@ -319,6 +418,7 @@ const BL = (() => {
   }
 
   return { Failure, parseNote, checkSignature, checkEvent, checkEarlier, checkRange,
+           checkOperators, checkAttribution, checkChunk,
            checkStatement, verifyInclusion,
            verifyConsistency, canonical, hex, b64,
            b64encode: (bytes) => btoa(String.fromCharCode(...bytes)) };

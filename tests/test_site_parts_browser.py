@@ -1,0 +1,236 @@
+"""A long platform's history in parts (``website.pages.HISTORY_PAGE`` set to 10 for the
+33 events of the 2017 case): each part is a page of its own that proves its run of the
+platform index, so no page grows with the platform; an order's page of such a platform
+ships only its own events and says, signed, where their completeness is proven."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.clitools import key_pair, run
+from tests.test_publish import page_data
+from tests.test_publish_browser import CHROMIUM, Page, browser, tamper  # noqa: F401 (fixture)
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium")
+
+ORDER = "order/kominfo-2017-07-14.html"
+
+
+@pytest.fixture
+def site(runner, sqlite_path, example, tmp_path, monkeypatch) -> Path:
+    """The 2017 case published with ten events a part."""
+    monkeypatch.setattr("website.pages.HISTORY_PAGE", 10)
+    assert run(runner, sqlite_path, "import", str(example)).exit_code == 0
+    private, _ = key_pair(tmp_path, "publisher")
+    out = tmp_path / "site"
+    result = run(runner, sqlite_path, "publish", str(out), "--key", private)
+    assert result.exit_code == 0, result.stderr
+    return out
+
+
+@pytest.fixture
+def tab(browser) -> Page:  # noqa: F811 (the fixture imported above)
+    page = Page(browser)
+    yield page
+    page.close()
+
+
+class TestWritten:
+    def test_four_parts_of_at_most_ten_events(self, site):
+        """Part 1 on the platform's page, parts 2-4 under history/telegram/, every event
+        in exactly one, numbered as in the whole history."""
+        first = page_data(site / "platform/telegram.html")
+        rest = [page_data(site / f"history/telegram/{n}.html") for n in (2, 3, 4)]
+        assert not (site / "history/telegram/5.html").exists()
+        numbers = [e["n"] for data in (first, *rest) for e in data["events"]]
+        assert sorted(numbers) == list(range(1, 34))
+        assert [len(d["events"]) for d in (first, *rest)] == [10, 10, 10, 3]
+        assert [d["index"]["part"] for d in (first, *rest)] == [1, 2, 3, 4]
+        assert {d["index"]["proof"]["count"] for d in (first, *rest)} == {33}
+
+    def test_an_order_page_ships_only_its_own_events(self, site):
+        """With its platform in parts, an order's page ships its own events and no
+        proof of its platform's run; its signed headline names where completeness is."""
+        data = page_data(site / ORDER)
+        assert data["index"] is None
+        assert data["headline"]["complete_on"] == "telegram"
+        assert all('"subject":"kominfo-2017-07-14"' in e["canonical"] for e in data["events"])
+
+
+class TestInTheBrowser:
+    def test_each_part_is_green_and_names_its_range(self, tab, site):
+        """Parts 1 and 3 verify, naming their range of the 33; the pager links them."""
+        page = tab.open(site / "platform/telegram.html")
+        cls, text = tab.badge()
+        assert "ok" in cls, text
+        assert "events 1\u201310 of 33 is left out" in text
+        assert len(page.query_selector_all("#events > li")) == 10
+        page.click("text=events 21\u201330")
+        page.wait_for_selector("#badge.ok, #badge.bad")
+        cls, text = tab.badge()
+        assert "ok" in cls, text
+        assert "events 21\u201330 of 33 is left out" in text
+        assert page.inner_text("#part-range").startswith("Events 21\u201330 of 33")
+        assert len(page.query_selector_all("#events > li")) == 10
+
+    def test_an_event_left_out_of_a_part_is_red(self, tab, site):
+        """One event taken off part 2: red, the index names it missing."""
+        path = site / "history/telegram/2.html"
+        tamper(path, lambda data: data["events"].pop(4))
+        tab.open(path)
+        cls, text = tab.badge()
+        assert "bad" in cls and "an event was left out" in text, text
+
+    def test_a_part_copied_over_another_is_red(self, tab, site):
+        """Part 3 served as part 2: red (a reader would miss part 2's events)."""
+        shutil.copy(site / "history/telegram/3.html", site / "history/telegram/2.html")
+        tab.open(site / "history/telegram/2.html")
+        cls, text = tab.badge()
+        assert "bad" in cls and "a page copied over another's" in text, text
+
+    def test_a_part_renumbered_is_red(self, tab, site):
+        """Part 3's data claiming to be part 2 (its proof still of part 3): red."""
+        path = site / "history/telegram/2.html"
+        shutil.copy(site / "history/telegram/3.html", path)
+        tamper(path, lambda data: data["index"].update(part=2))
+        tab.open(path)
+        cls, text = tab.badge()
+        assert "bad" in cls and "does not carry that part" in text, text
+
+    def test_a_shorter_count_is_red(self, tab, site):
+        """The run's length cut to 30 (hiding the last 3 events): its neighbour after no
+        longer sits where the proof says, red."""
+        path = site / "platform/telegram.html"
+        tamper(path, lambda data: data["index"].update(parts=3)
+               or data["index"]["proof"].update(count=30))
+        tab.open(path)
+        cls, text = tab.badge()
+        assert "bad" in cls and "neighbour after" in text, text
+
+    def test_the_order_page_says_where_completeness_is_proven(self, tab, site):
+        """Green, its own events shown, and the badge says this page does not prove them
+        complete but telegram's history does."""
+        page = tab.open(site / ORDER)
+        cls, text = tab.badge()
+        assert "ok" in cls, text
+        assert "does not prove that none of kominfo-2017-07-14's events is left out" in text
+        assert len(page.query_selector_all("#events > li")) == len(
+            page_data(site / ORDER)["events"])
+
+    def test_the_order_page_cannot_drop_the_claim(self, tab, site):
+        """The host setting complete_on to nothing (to pass as complete): the headline's
+        signature fails, red."""
+        path = site / ORDER
+        tamper(path, lambda data: data["headline"].update(complete_on=None))
+        tab.open(path)
+        cls, text = tab.badge()
+        assert "bad" in cls, text
+
+
+VIBER = {"type": "platform-registered", "subject": "viber", "occurred_at": "2017-01-01",
+         "sources": [{"title": "A registry"}],
+         "data": {"name": "Viber", "targets": ["viber.com"]}}
+
+
+@pytest.fixture
+def listed(runner, sqlite_path, example, tmp_path, monkeypatch) -> Path:
+    """Two platforms, published with one a part of the home page."""
+    import json
+
+    monkeypatch.setattr("website.home.HOME_PAGE", 1)
+    more = tmp_path / "viber.jsonl"
+    more.write_text(json.dumps(VIBER) + "\n")
+    for source in (example, more):
+        assert run(runner, sqlite_path, "import", str(source)).exit_code == 0
+    private, _ = key_pair(tmp_path, "publisher")
+    out = tmp_path / "site"
+    assert run(runner, sqlite_path, "publish", str(out), "--key", private).exit_code == 0
+    return out
+
+
+class TestHomeInParts:
+    def test_each_part_lists_its_platforms_signed(self, tab, listed):
+        """index.html lists telegram, home/2.html viber; both green; the pager names
+        each part's first and last platform and its links lead to the pages."""
+        assert page_data(listed / "index.html")["rows"][0]["ref"] == "telegram"
+        page = tab.open(listed / "index.html")
+        assert "ok" in tab.badge()[0], tab.badge()
+        assert page.inner_text("#f-count") == "1 of 1 platforms"
+        page.click("nav.pager >> text=viber")
+        page.wait_for_selector("#badge.ok, #badge.bad")
+        assert "ok" in tab.badge()[0], tab.badge()
+        assert "part 2 of 2" in page.inner_text("#list-title")
+        assert not page.query_selector("#archive-title")
+        page.click("table.platforms >> text=Viber")
+        page.wait_for_selector("#badge.ok, #badge.bad")
+        assert "ok" in tab.badge()[0], tab.badge()
+        assert page.url.endswith("/platform/viber.html")
+
+    def test_a_part_served_as_the_first_is_red(self, tab, listed):
+        """home/2.html's data served as index.html (telegram would vanish from the
+        list): red."""
+        second = page_data(listed / "home/2.html")
+        tamper(listed / "index.html", lambda data: data.update(second))
+        tab.open(listed / "index.html")
+        cls, text = tab.badge()
+        assert "bad" in cls and "a page copied over another's" in text, text
+
+    def test_a_part_renumbered_is_red(self, tab, listed):
+        """Part 2's rows claiming to be part 1: the signature binds the number, red."""
+        second = page_data(listed / "home/2.html")
+        tamper(listed / "index.html", lambda data: data.update({**second, "part": 1}))
+        tab.open(listed / "index.html")
+        cls, text = tab.badge()
+        assert "bad" in cls and "platforms' list is not the one the publisher signed" in text
+
+
+@pytest.fixture
+def small_parts(runner, sqlite_path, example, tmp_path, monkeypatch) -> Path:
+    """The 2017 case with three events a part: the order's own 8 events in 3 parts."""
+    monkeypatch.setattr("website.pages.HISTORY_PAGE", 3)
+    assert run(runner, sqlite_path, "import", str(example)).exit_code == 0
+    private, _ = key_pair(tmp_path, "publisher")
+    out = tmp_path / "site"
+    assert run(runner, sqlite_path, "publish", str(out), "--key", private).exit_code == 0
+    return out
+
+
+class TestOrderInParts:
+    def test_an_order_of_a_long_platform_in_parts(self, tab, small_parts):
+        """order/<ref>.html, then order/<ref>/2.html and 3.html, each green, showing its
+        own verified events, all 8 in all, the headline on each."""
+        base = small_parts / "order"
+        assert (base / "kominfo-2017-07-14/3.html").exists()
+        assert not (base / "kominfo-2017-07-14/4.html").exists()
+        shown = 0
+        for path in (base / "kominfo-2017-07-14.html", base / "kominfo-2017-07-14/2.html",
+                     base / "kominfo-2017-07-14/3.html"):
+            page = tab.open(path)
+            cls, text = tab.badge()
+            assert "ok" in cls, (path, text)
+            shown += len(page.query_selector_all("#events > li"))
+            assert "lifted" in page.inner_text("#headline")
+        assert shown == 8
+        page.click("nav.pager >> text=part 1")
+        page.wait_for_selector("#badge.ok, #badge.bad")
+        assert page.url.endswith("/order/kominfo-2017-07-14.html")
+
+    def test_a_part_copied_over_another_is_red(self, tab, small_parts):
+        base = small_parts / "order/kominfo-2017-07-14"
+        shutil.copy(base / "3.html", base / "2.html")
+        tab.open(base / "2.html")
+        cls, text = tab.badge()
+        assert "bad" in cls and "a page copied over another's" in text, text
+
+    def test_fewer_parts_than_signed_is_red(self, tab, small_parts):
+        """The host saying there are 2 parts (hiding the third): the headline's signature
+        fails."""
+        path = small_parts / "order/kominfo-2017-07-14/2.html"
+        tamper(path, lambda data: (data["headline"].update(parts=2),
+                                   data["part"].update(parts=2)))
+        tab.open(path)
+        cls, text = tab.badge()
+        assert "bad" in cls and "headline" in text, text

@@ -1,0 +1,111 @@
+"""The slider's snapshots, folded forward once (``website.sweep``), are the statuses the
+ledger's own fold gives at each instant, folded from the start (``Book``), on the bundled
+cases and on generated timelines with corrections, temporary and partial lifts, rulings
+and observations on thousands of days."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import orjson
+import pytest
+
+from ledger.application import open_ledger
+from ledger.interchange import read_facts
+from ledger.storage import parse_target
+from projections.book import Book
+from projections.importing import import_facts
+from projections.status import platform_status
+from website.snapshots import _at, _shown, change_points, daily, snapshots
+from website.sweep import Sweep
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+NOW = datetime(2026, 12, 1, tzinfo=UTC)
+
+
+def book_of(tmp_path: Path, lines: list[bytes]) -> Book:
+    source = tmp_path / "events.jsonl"
+    source.write_bytes(b"".join(lines))
+    target = parse_target(str(tmp_path / "ledger.db"))
+    with open_ledger(target, create=True) as ledger, source.open("rb") as facts:
+        import_facts(ledger, read_facts(facts), operator="test")
+    with open_ledger(target) as ledger:
+        return Book(ledger.entries())
+
+
+def folded_from_the_start(book: Book, platform: str) -> list[dict]:
+    """What ``snapshots`` gave before the sweep: a full fold at every instant."""
+    out: list[dict] = []
+    for instant in daily(change_points(book, platform), NOW):
+        if book.state("platform", platform, instant) is None:
+            continue
+        shown = _shown(platform_status(book, platform, as_of=_at(instant)))
+        if not out or out[-1]["status"] != shown:
+            out.append({"at": instant.astimezone(UTC).isoformat(),
+                        "ms": int(instant.timestamp() * 1000), "status": shown})
+    return out
+
+
+def every_platform_agrees(book: Book) -> int:
+    compared = 0
+    for ref in book.refs("platform"):
+        fresh = Book.__new__(Book)  # the same facts with no fold kept from the sweep
+        fresh.__dict__.update({**vars(book), "_memo": {}})
+        assert snapshots(book, ref, NOW) == folded_from_the_start(fresh, ref), ref
+        compared += 1
+    return compared
+
+
+@pytest.mark.parametrize("case", ["telegram-indonesia-2017.jsonl",
+                                  "turkey-wikipedia-2017.jsonl"])
+def test_the_bundled_cases(tmp_path, case):
+    """The 2017 Telegram case and the Turkey case (a ruling with a later effect)."""
+    book = book_of(tmp_path, [(EXAMPLES / case).read_bytes()])
+    assert every_platform_agrees(book) >= 1
+
+
+def test_generated_platforms_with_lifts_corrections_and_observations(tmp_path):
+    """Forty platforms of the benchmark's generator: partial, temporary and full lifts,
+    corrections of a block's date, observations that diverge."""
+    from synthetic import events
+
+    book = book_of(tmp_path, [orjson.dumps(e) + b"\n" for e in events(1_600)])
+    assert every_platform_agrees(book) >= 30
+
+
+def test_a_long_platform_observed_on_hundreds_of_days(tmp_path):
+    """One platform and one order, a fact a day, a temporary lift every tenth."""
+    from synthetic import long_histories
+
+    book = book_of(tmp_path, [orjson.dumps(e) + b"\n"
+                              for e in long_histories(600, subjects=2, shuffled=True)])
+    assert len(change_points(book, "platform-0")) > 290
+    assert every_platform_agrees(book) == 1
+
+
+def test_an_earlier_instant_not_passed_is_folded_from_the_start(tmp_path):
+    """Asked back in time where it kept no copy, the sweep answers with Book's fold."""
+    book = book_of(tmp_path, [(EXAMPLES / "telegram-indonesia-2017.jsonl").read_bytes()])
+    sweep = Sweep(book)
+    late, early = datetime(2017, 8, 20, tzinfo=UTC), datetime(2017, 7, 20, tzinfo=UTC)
+    [order] = book.related("telegram", "order")
+    assert sweep.state("order", order, late).state == "lifted"
+    assert sweep.state("order", order, early).state == "in-effect"
+    assert sweep.state("order", order, late).state == "lifted"
+
+
+def test_disputed_as_the_book_says_at_every_instant(tmp_path):
+    """The 2017 case holds a dispute: the sweep's kept answer is the book's, for every
+    subject at every change point and between."""
+    book = book_of(tmp_path, [(EXAMPLES / "telegram-indonesia-2017.jsonl").read_bytes()])
+    sweep = Sweep(book)
+    instants = change_points(book, "telegram")
+    asked = sorted({*instants, *(i.replace(hour=23) for i in instants)})
+    answers = {(kind, ref, at): sweep.is_disputed(kind, ref, at)
+               for kind, ref in book.subjects for at in asked}
+    assert any(answers.values()) and not all(answers.values())
+    assert answers == {(kind, ref, at): book.is_disputed(kind, ref, at)
+                       for kind, ref, at in answers}

@@ -1,0 +1,247 @@
+/* What a verified page shows beyond its history: the platform's status now and on any
+ * day (the slider, over the publisher's signed snapshots, by chunk), an order's or a
+ * request's headline, the home page's rows and filters. Called by page.js once the page
+ * verified; every text goes in with textContent. */
+"use strict";
+(() => {
+  const { $, el, SLUG, DAY, noteMs, asOf, refuse } = BLUI;
+
+  /* The platform's status snapshots, by chunk (website.slider): the one holding "now" is
+   * on the page, the others are loaded when the slider reaches their days; each is shown
+   * only once its digest is the one the publisher signed. */
+  const chunks = new Map();
+  function chunkFor(meta, ms) {
+    let found = -1;
+    meta.forEach((c, i) => { if (c && c.from <= ms) found = i; });
+    return found;
+  }
+  async function chunkNow(data, note) {
+    const meta = data.snapshots;
+    const held = data.snapshots_now;
+    if (!Array.isArray(meta) || !meta.length || !held || typeof held !== "object" ||
+        Object.keys(held).sort().join() !== "chunk,snapshots") {
+      throw new BL.Failure("the page carries no status snapshots");
+    }
+    const want = Math.max(0, chunkFor(meta, noteMs(note)));
+    if (held.chunk !== want) throw new BL.Failure("the page's snapshots are not those of now");
+    chunks.set(want, Promise.resolve(
+      await BL.checkChunk(meta[want], held.snapshots, `the status snapshots ${want + 1}`)));
+  }
+  function loadChunk(data, i) {
+    if (!chunks.has(i)) {
+      chunks.set(i, new Promise((resolve, reject) => {
+        const key = `${data.subject}/${i + 1}`;
+        const script = document.createElement("script");
+        script.src = `../snapshots/${data.subject}/${i + 1}.js`;
+        script.onload = () => {
+          const got = (globalThis.BL_CHUNKS || {})[key];
+          BL.checkChunk(data.snapshots[i], got, `the status snapshots ${i + 1}`).then(resolve, reject);
+        };
+        script.onerror = () => reject(new BL.Failure(`the status snapshots ${i + 1} (${script.src}) cannot be loaded`));
+        document.body.append(script);
+      }));
+    }
+    return chunks.get(i);
+  }
+
+  /* The day slider: the last snapshot at or before the end of the chosen day (UTC). */
+  let sliding = false;
+  function slider(data, note) {
+    const meta = data.snapshots;
+    if (sliding) return;
+    sliding = true;
+    const range = $("day-range"); const date = $("day-date");
+    const first = Math.floor(meta[0].from / DAY);
+    const last = Math.max(Math.floor(noteMs(note) / DAY), Math.floor(meta[meta.length - 1].to / DAY));
+    let asked = null;
+    range.min = first; range.max = last;
+    const iso = (day) => new Date(day * DAY).toISOString().slice(0, 10);
+    date.min = iso(first); date.max = iso(last);
+    function show(day) {
+      range.value = day; date.value = iso(day);
+      range.setAttribute("aria-valuetext", iso(day));
+      const end = (day + 1) * DAY - 1;
+      const i = chunkFor(meta, end);
+      asked = day;
+      if (i < 0) { draw(day, null); return; }
+      loadChunk(data, i).then((snaps) => {
+        if (asked !== day) return; // the reader has moved on
+        let snap = null;
+        for (const s of snaps) if (s.ms <= end) snap = s;
+        draw(day, snap);
+      }, refuse);
+    }
+    function draw(day, snap) {
+      const out = $("day-out"); out.replaceChildren();
+      const p = el("p"); p.append(`On ${iso(day)}: `);
+      if (!snap) { p.append("not registered yet."); out.append(p); return; }
+      const st = snap.status;
+      const state = el("span", st.state, `state state-${st.state}`); state.id = "day-state";
+      p.append(state, st.blocked_targets.length ? `, ${st.blocked_targets.length} targets blocked:` : ".");
+      out.append(p);
+      if (st.blocked_targets.length) {
+        const ul = el("ul", null, "targets"); ul.id = "day-blocked";
+        for (const t of st.blocked_targets) ul.append(el("li", t, "mono"));
+        out.append(ul);
+      }
+      const more = el("ul");
+      for (const o of st.orders) more.append(el("li", `order ${o.ref} by ${o.authority}: ${o.state}`));
+      for (const r of st.normalizations) {
+        more.append(el("li", `request ${r.ref}: ${r.state}` + Object.entries(r.conditions).map(([c, s]) => `; ${c} ${s}`).join("")));
+      }
+      for (const [t, o] of Object.entries(st.observed)) {
+        more.append(el("li", `${t} observed ${o.accessible ? "reachable" : "unreachable"}${o.network ? ` on ${o.network}` : ""} (${o.at})` +
+          (st.divergent.includes(t) ? ` \u2014 differs from the orders${
+            st.divergence && st.divergence[t] ? ` (${st.divergence[t]})` : ""}` : "")));
+      }
+      for (const pen of st.penalties || []) {
+        more.append(el("li", `penalty by ${pen.authority}: ${pen.amount} ${pen.currency} ` +
+          `${pen.per === "once" ? "once" : `per ${pen.per}`}${pen.cap ? ` up to ${pen.cap}` : ""}: ${pen.state}`));
+      }
+      if (more.children.length) out.append(more);
+      out.append(el("p", `Status as of the change at ${snap.at}.`, "meta"));
+    }
+    range.addEventListener("input", () => show(Number(range.value)));
+    date.addEventListener("change", () => {
+      const ms = Date.parse(`${date.value}T00:00:00Z`);
+      if (!Number.isNaN(ms)) show(Math.min(last, Math.max(first, Math.floor(ms / DAY))));
+    });
+    range.closest(".day-controls").hidden = false;
+    show(last);
+  }
+
+  /* A platform's "now": the last signed snapshot at or before the checkpoint's signed time
+   * (never a date the host could edit), with its orders, requests and observations. */
+  function platformNow(data, note) {
+    const snaps = data.snapshots_now.snapshots; // verified by chunkNow
+    const at = noteMs(note);
+    let now = null;
+    for (const s of snaps) if (s.ms <= at) now = s;
+    if (!now) throw new BL.Failure("no signed status at the checkpoint's time");
+    const st = now.status;
+    const line = $("now-line");
+    if (line) {
+      const state = el("span", st.state, `state state-${st.state}`); state.id = "now-state";
+      line.replaceChildren(`Now (${asOf(note)}): `, state,
+        st.blocked_targets.length ? `, ${st.blocked_targets.length} targets blocked.` : ".");
+    }
+    const link = (kind, ref) => {
+      if (!SLUG.test(ref)) return el("span", ref, "mono");
+      const a = el("a", ref); a.href = `../${kind}/${ref}.html`; return a;
+    };
+    const links = $("now-links");
+    if (links) {
+      links.replaceChildren();
+      for (const o of st.orders) {
+        const li = el("li"); li.append("Order ", link("order", o.ref), ` by ${o.authority}: `,
+                                       el("span", o.state, `state state-${o.state}`));
+        links.append(li);
+      }
+      for (const r of st.normalizations) {
+        const li = el("li"); li.append("Request ", link("request", r.ref), ": ",
+                                       el("span", r.state, `state state-${r.state}`));
+        links.append(li);
+      }
+      if (!links.children.length) links.append(el("li", "None."));
+    }
+    const obs = $("now-obs");
+    if (obs) {
+      const entries = Object.entries(st.observed);
+      if (!entries.length) {
+        obs.replaceChildren(el("p", "No observation of access is recorded."));
+      } else {
+        const ul = el("ul");
+        for (const [t, o] of entries) {
+          const li = el("li"); li.append(el("span", t, "mono"),
+            `: ${o.accessible ? "reachable" : "unreachable"}${o.network ? ` on ${o.network}` : ""}, ${o.at}`);
+          if (st.divergent.includes(t)) {
+            li.append(" \u2014 ", el("strong", "differs from the orders", "divergent"));
+          }
+          ul.append(li);
+        }
+        obs.replaceChildren(ul);
+      }
+    }
+  }
+
+  /* An order's or a request's headline, from its signed statement. */
+  function headline(h, note, root) {
+    const out = $("headline");
+    if (!out) return;
+    const p = el("p", null, "answer");
+    p.append(`Now (${asOf(note)}): `, el("span", h.state || "unknown", h.state ? `state state-${h.state}` : "state"),
+             h.authority !== null && h.authority !== undefined ? `, by ${h.authority}.` : ".");
+    out.replaceChildren(p);
+    if (h.conditions && typeof h.conditions === "object" && Object.keys(h.conditions).length) {
+      const ul = el("ul", null, "conditions");
+      for (const [c, s] of Object.entries(h.conditions)) {
+        const li = el("li"); li.append(el("span", c, "mono"), `: ${s}`); ul.append(li);
+      }
+      out.append(ul);
+    }
+    const platforms = el("p", "Platforms: ");
+    const refs = Array.isArray(h.platforms) ? h.platforms : [];
+    refs.forEach((ref, i) => {
+      if (i) platforms.append(", ");
+      if (SLUG.test(ref)) {
+        const a = el("a", ref); a.href = `${root}platform/${ref}.html`; platforms.append(a);
+      } else platforms.append(el("span", ref, "mono"));
+    });
+    platforms.append(refs.length ? "." : "none published.");
+    out.append(platforms);
+  }
+
+  /* The home page's rows, from the signed list (the server's table is for readers
+   * without JavaScript). */
+  function homeRows(rows, root) {
+    const body = document.querySelector("table.platforms tbody");
+    if (!body || !Array.isArray(rows)) return;
+    body.replaceChildren();
+    for (const r of rows) {
+      if (!SLUG.test(r.ref)) throw new BL.Failure("a platform's reference is not a slug");
+      const tr = el("tr");
+      Object.assign(tr.dataset, { state: r.state, authorities: r.authorities.join("\n"),
+        jurisdictions: r.jurisdictions.join(" "), search: `${r.ref} ${r.name}`.toLowerCase() });
+      const th = el("th"); th.scope = "row";
+      const a = el("a", r.name); a.href = `${root}platform/${r.ref}.html`;
+      th.append(a, " ", el("span", r.ref, "meta mono"));
+      const cell = (label, ...content) => {
+        const td = el("td"); td.dataset.label = label; td.append(...content); return td;
+      };
+      tr.append(th,
+        cell("State now", el("span", r.state, `state state-${r.state}`),
+             r.blocked ? ` (${r.blocked} targets)` : ""),
+        cell("Blocked for", r.since || "\u2014"),
+        cell("Authorities", r.authorities.join(", ") || "\u2014"),
+        cell("Jurisdictions", r.jurisdictions.join(", ") || "\u2014"));
+      body.append(tr);
+    }
+    document.querySelector("table.platforms").hidden = false;
+    filters();
+  }
+
+  let filtering = null;
+  function filters() {
+    const inputs = ["f-search", "f-state", "f-authority", "f-jurisdiction"].map($);
+    if (inputs.some((i) => !i)) return;
+    const [search, state, authority, jurisdiction] = inputs;
+    function apply() {
+      const rows = Array.from(document.querySelectorAll("table.platforms tbody tr"));
+      const q = search.value.trim().toLowerCase();
+      let shown = 0;
+      for (const r of rows) {
+        const ok = (!q || r.dataset.search.includes(q)) &&
+          (!state.value || r.dataset.state === state.value) &&
+          (!authority.value || r.dataset.authorities.split("\n").includes(authority.value)) &&
+          (!jurisdiction.value || r.dataset.jurisdictions.split(" ").includes(jurisdiction.value));
+        r.hidden = !ok; shown += ok;
+      }
+      $("f-count").textContent = `${shown} of ${rows.length} platforms`;
+    }
+    if (!filtering) for (const i of inputs) i.addEventListener("input", apply);
+    filtering = apply;
+    apply();
+  }
+
+  Object.assign(BLUI, { chunkNow, slider, platformNow, headline, homeRows, filters });
+})();
