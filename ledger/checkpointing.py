@@ -1,6 +1,6 @@
 """Writing a checkpoint: verify the ledger, then sign its Merkle root, size, chain head,
-time and platform index root as a note (``ledger.checkpoint``), and keep a copy in the
-ledger."""
+time and index root (of the current index version) as a note (``ledger.checkpoint``), and
+keep a copy in the ledger."""
 
 from __future__ import annotations
 
@@ -40,11 +40,11 @@ def checkpoint_note(ledger: Any, *, origin: str, private_key: Any = None,
     if leaves:
         [row] = ledger.recorder.select_chain(len(leaves) - 1, 1)
         head = row.chain
-    index = platform_index.build(ledger, positions)
+    index = platform_index.build(ledger, positions, platform_index.VERSION)
     checkpoint = Checkpoint(origin=origin, tree_size=len(leaves), root_hash=root(leaves),
                             chain_head=head, time=_note_time(ledger, positions),
-                            index_size=len(index),
-                            index_root=root(index))
+                            index_size=len(index), index_root=root(index),
+                            index_version=platform_index.VERSION)
     note = checkpoint.to_note(private_key, key_name)
     if keep:
         ledger.recorder.insert_checkpoint(len(leaves), note)

@@ -97,12 +97,14 @@ class LogCheck:
         self.moves: dict[tuple[str, str, str], int] = {}
         self.history: list[tuple] = []
         self.views_at = 0
-        #: The platform index is folded (``domain.concerns``) up to ``index_size``, the
-        #: largest kept checkpoint's, and its ``(leaves, root)`` kept there.
+        #: The index is folded (``domain.concerns``) up to ``index_size``, the largest
+        #: kept checkpoint's, and there its ``(size, root)`` kept for each version those
+        #: notes are of (``index_versions``).
         self.index_size = 0
+        self.index_versions: set[int] = set()
         self.concerns = Concerns()
         self.held: dict[Any, list[int]] = {}
-        self.index: tuple[int, bytes] | None = None
+        self.index: dict[int, tuple[int, bytes]] = {}
 
     def flag(self, position: int | None, part: str, what: str) -> None:
         self.problems.append(Problem(position, part, what))
@@ -188,8 +190,9 @@ class LogCheck:
         if self.count <= self.index_size:
             self.held.setdefault(self.concerns.add(obj)[0], []).append(position)
             if self.count == self.index_size:
-                leaves = platform_index.leaves_of(self.concerns, self.held)
-                self.index = (len(leaves), root(leaves))
+                for version in self.index_versions:
+                    leaves = platform_index.leaves_of(self.concerns, self.held, version)
+                    self.index[version] = (len(leaves), root(leaves))
                 self.concerns, self.held = Concerns(), {}  # done with them
         self._record_time(position, fact.recorded_at)
         if position <= self.views_at:
@@ -251,6 +254,10 @@ def check(ledger: Any, leaves: list[bytes] | None,
     log.boundaries = {cp.tree_size for cp in notes.values()}
     log.index_size = max((cp.tree_size for cp in notes.values()
                           if cp.index_root is not None), default=0)
+    log.index_versions = {cp.index_version for cp in notes.values()
+                          if cp.tree_size == log.index_size and cp.index_version is not None}
+    if log.index_size == 0:  # notes of an empty ledger: the empty index, of any version
+        log.index = {version: (0, root([])) for version in log.index_versions}
     try:
         log.run(progress)
         _check_checkpoints(log, notes)
@@ -348,29 +355,29 @@ def _check_checkpoints(log: LogCheck, notes: dict[int, Checkpoint]) -> None:
 
 
 def _check_index_roots(log: LogCheck, notes: dict[int, Checkpoint]) -> None:
-    """Kept notes of one tree size commit to one tree and one index; and the notes of the
-    largest size (those a report cites by default, and whose index is kept beside them:
-    ``ledger.index_cache``) commit to the platform index the log gives. A note added to
-    the table with a forged index root, signed or not, would otherwise let a report prove
-    an index that leaves out a platform's events."""
-    by_size: dict[int, tuple[int, Checkpoint]] = {}
+    """Kept notes of one tree size and index version commit to one tree and one index;
+    and the notes of the largest size (those a report cites by default, and whose index is
+    kept beside them: ``ledger.index_cache``) commit to the index the log gives, of their
+    version (platform leaves; from version 2, orders' and requests' leaves too). A note
+    added to the table with a forged index root, signed or not, would otherwise let a
+    report prove an index that leaves out a platform's or an order's events."""
+    by_size: dict[tuple[int, int | None], tuple[int, Checkpoint]] = {}
     for number, cp in notes.items():
-        seen = by_size.setdefault(cp.tree_size, (number, cp))
+        seen = by_size.setdefault((cp.tree_size, cp.index_version), (number, cp))
         if (seen[1].index_root is not None and cp.index_root is not None
                 and (seen[1].index_size, seen[1].index_root) != (cp.index_size, cp.index_root)):
             log.flag(None, "checkpoint", f"kept checkpoints {seen[0]} and {number} both cover "
                                          f"{cp.tree_size} events but commit to different "
                                          "platform indexes: one was forged")
-    if log.index is None:
-        return
-    size, index_root = log.index
     for number, cp in notes.items():
-        if cp.tree_size == log.index_size and cp.index_root is not None and (
-                cp.index_size, cp.index_root) != (size, index_root):
+        given = log.index.get(cp.index_version) if cp.index_version is not None else None
+        if cp.tree_size == log.index_size and given is not None and (
+                cp.index_size, cp.index_root) != given:
             log.flag(None, "checkpoint", f"kept checkpoint {number} (tree size "
-                                         f"{cp.tree_size}) commits to a platform index the "
-                                         "log does not give: which events concern which "
-                                         "platform was forged")
+                                         f"{cp.tree_size}) commits to a platform index "
+                                         f"(version {cp.index_version}) the log does not "
+                                         "give: which events concern which platform, order "
+                                         "or request was forged")
 
 
 def _check_views(log: LogCheck) -> None:
