@@ -152,7 +152,7 @@ def _signed_by_an_operator(ledger: Any, note: str, positions: list[int],
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
     from domain.operators import key_bytes
-    from ledger.checkpoint import key_id, verify_signature
+    from ledger.note_signers import signers
 
     checkpoint, signatures = Checkpoint.parse(note)
     if not signatures:
@@ -172,12 +172,7 @@ def _signed_by_an_operator(ledger: Any, note: str, positions: list[int],
                 key_bytes(obj["data"]["public_key"]))
         elif obj.get("type") == "operator-revoked":
             keys.pop(obj["subject"], None)
-    for signature in signatures:
-        for key in keys.values():
-            if key_id(signature.key_name, key) == signature.key_id and verify_signature(
-                    (checkpoint, [signature]), key, signature.key_name):
-                return True
-    return False
+    return bool(signers(checkpoint, signatures, keys.items()).valid)
 
 
 def _kept_index(ledger: Any, checkpoint: Checkpoint,
