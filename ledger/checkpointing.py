@@ -21,7 +21,8 @@ def checkpoint_note(ledger: Any, *, origin: str, private_key: Any = None,
                     key_name: str | None = None,
                     progress: Callable[[int], None] | None = None, keep: bool = True) -> str:
     """Verify the ledger and write a checkpoint of it: root, size, chain head, time and
-    the root of the platform index over the same events (``ledger.platform_index``); with
+    the root of the platform index (of the current version: platform, order and request
+    leaves) over the same events (``ledger.platform_index``); with
     ``keep``, a copy goes into the ledger (a read-only auditor passes ``keep=False``).
 
     Refuses (``Refused``) a ledger that does not verify: a checkpoint vouches for history.

@@ -306,18 +306,20 @@ def test_a_ledger_checkpointed_before_version_2_still_verifies(runner, tmp_path)
 # -- a forged subject leaf ------------------------------------------------------------------
 
 
-def _forge(db: str, drop: str, key_file: str | None) -> None:
+def _forge(db: str, drop: str, key_file: str | None,
+           version: int = platform_index.VERSION) -> None:
     """As someone with the database would: a new kept note of the latest tree whose index
-    leaves out the last leaf of ``drop``, and a kept copy that gives it; signed with
-    ``key_file`` (an operator with a grudge) or not."""
+    (of ``version``) leaves out the last leaf of ``drop``, and a kept copy that gives it;
+    signed with ``key_file`` (an operator with a grudge) or not."""
     with open_ledger(parse_target(db)) as ledger:
         honest, _ = Checkpoint.parse(ledger.recorder.select_checkpoints()[-1])
         leaves = index_cache.decode(index_cache.kept(ledger)[1])
+        if version == 1:
+            leaves = [x for x in leaves if "/" not in parse_leaf(x)[0]]
         mine = [x for x in leaves if parse_leaf(x)[0] == drop]
         forged = [x for x in leaves if x != mine[-1]]
         cp = Checkpoint(honest.origin, honest.tree_size, honest.root_hash,
-                        honest.chain_head, honest.time, len(forged), root(forged),
-                        platform_index.VERSION)
+                        honest.chain_head, honest.time, len(forged), root(forged), version)
         key = load_private_key(key_file) if key_file else None
         ledger.recorder.insert_checkpoint(cp.tree_size, cp.to_note(key, "alice" if key
                                                                     else None))
@@ -342,3 +344,14 @@ def test_a_forged_subject_leaf_is_caught_by_verify(runner, db, tmp_path, signed)
     note = tmp_path / "forged.txt"
     note.write_text(lie["checkpoint"]["note"])
     assert run(runner, db, "verify", "--against", str(note)).exit_code != 0
+
+
+def test_a_forged_note_of_the_older_version_is_caught_too(runner, db, tmp_path):
+    """Beside the honest version 2 note, a version 1 note of the same tree leaving out
+    one of alpha's events (a downgrade): verify folds the version 1 index too and names
+    it; alpha's report, citing it (unsigned), folds the log and fails."""
+    _ledger(runner, db, tmp_path, filler=3)
+    _forge(db, "alpha", None, version=1)
+    line = one_line_error(run(runner, db, "verify"), 3)
+    assert "version 1" in line and "forged" in line
+    assert run(runner, db, "report", "provenance", "alpha").exit_code == 3
