@@ -432,10 +432,11 @@ def _other_type(value: Any) -> Any:
     return None
 
 
-def test_fuzz_every_key_deleted_or_retyped(case):
+@pytest.mark.parametrize("subject", ["signal", ORDER])
+def test_fuzz_every_key_deleted_or_retyped(case, subject):
     """Deleting or retyping any key fails (2 or 3), but in the producer's statements,
     which only the report's signature covers (and this report is signed)."""
-    original = case["reports"]["signal"]
+    original = case["reports"][subject]
     passed = []
     for path in _paths(original):
         for action in ("delete", "retype"):
