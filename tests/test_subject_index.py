@@ -6,8 +6,9 @@ caught by ``verify``."""
 from __future__ import annotations
 
 import json
-import shutil
+import sqlite3
 import uuid
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -284,7 +285,8 @@ def test_a_ledger_checkpointed_before_version_2_still_verifies(runner, tmp_path)
     as it did; a new checkpoint is of version 2 and the order's report then reads its own
     leaves."""
     db = str(tmp_path / "ledger.db")
-    shutil.copy(OLD / "ledger.db", db)
+    with closing(sqlite3.connect(db)) as made:  # the dump of the release before's file
+        made.executescript((OLD / "ledger.sql").read_text())
     note = OLD / "checkpoint.txt"
     assert Checkpoint.parse(note.read_text())[0].index_version == 1
     for args in (("verify",), ("verify", "--against", str(note), "--public-key",
