@@ -8,16 +8,24 @@ https://c2sp.org/tlog-checkpoint, with extension lines of ours::
     <root hash, standard base64>
     chain <chain head, lowercase hex>
     time <RFC 3339 UTC time>
-    platforms <index size, decimal> <index root, standard base64>
+    index 2 <index size, decimal> <index root, standard base64>
 
     — <key name> <base64(4-byte key ID || 64-byte Ed25519 signature)>
 
 The chain head ties the checkpoint to the hash chain that ``verify`` recomputes, so one
-file pins both structures; the time says when the head was taken. The ``platforms`` line
-commits to the platform index of the same tree size (``ledger.platform_index``): which
-positions concern which platform, so that a report can prove it left none out. Notes
-written before the index existed have no such line and still parse (``index_size`` and
-``index_root`` are then None), but prove no completeness. tlog-checkpoint
+file pins both structures; the time says when the head was taken. The ``index`` line
+commits to the index of the same tree size (``ledger.platform_index``): which positions
+concern which platform, and which are which order's and request's, so that a report can
+prove it left none out. The line is versioned (``index_version``):
+
+- version 1, written as ``platforms <size> <root>`` (notes written before subjects had
+  leaves): platform leaves only;
+- version 2, ``index 2 <size> <root>``: platform leaves and subject leaves.
+
+Notes of either version parse and verify; a version this release does not know is
+refused. Notes written before the index existed have no such line and still parse
+(``index_size``, ``index_root`` and ``index_version`` are then None), but prove no
+completeness. tlog-checkpoint
 discourages extension lines because generic log monitors cannot audit them; here the
 ledger's own ``verify`` does. Ed25519 signatures cover the text including its final newline
 and not the blank line. A checkpoint written without a key has the blank line and no
@@ -248,6 +256,24 @@ def _check_index_root(instance: Any, attribute: attrs.Attribute, value: object) 
         _check_hash(instance, attribute, value)
 
 
+#: The index versions this release reads (``ledger.platform_index``); it writes the last.
+INDEX_VERSIONS = (1, 2)
+
+
+def _default_index_version(instance: Any) -> int | None:
+    # A checkpoint made with an index but no version is one of the first: platforms only.
+    return None if instance.index_root is None else 1
+
+
+def _check_index_version(instance: Any, _attribute: object, value: object) -> None:
+    if (value is None) != (instance.index_root is None):
+        raise BadInput("checkpoint platform index: a version goes with an index, and only "
+                       "with one")
+    if value is not None and (type(value) is not int or value not in INDEX_VERSIONS):
+        raise BadInput(f"checkpoint index version {value!r} is not one this release knows "
+                       f"({', '.join(map(str, INDEX_VERSIONS))}): upgrade blockledger")
+
+
 @frozen
 class Signature:
     """One signature line of a signed note, parsed but not verified."""
@@ -278,11 +304,17 @@ class Checkpoint:
     #: both None in a note written before the index existed.
     index_size: int | None = attrs.field(default=None, validator=_check_index_size)
     index_root: bytes | None = attrs.field(default=None, validator=_check_index_root)
+    #: Which leaves the index holds (see the module): 1, platforms only; 2, subjects too.
+    index_version: int | None = attrs.field(
+        default=attrs.Factory(_default_index_version, takes_self=True),
+        validator=_check_index_version)
 
     def body(self) -> bytes:
         """The note text: the bytes a signature covers, final newline included."""
-        index = ("" if self.index_root is None else
-                 f"platforms {self.index_size} {encode_hash(self.index_root)}\n")
+        index = ""
+        if self.index_root is not None:
+            name = "platforms" if self.index_version == 1 else f"index {self.index_version}"
+            index = f"{name} {self.index_size} {encode_hash(self.index_root)}\n"
         return (f"{self.origin}\n{self.tree_size}\n{encode_hash(self.root_hash)}\n"
                 f"chain {self.chain_head.hex()}\ntime {self.time}\n{index}").encode()
 
@@ -368,24 +400,37 @@ class Checkpoint:
         time = time_line.removeprefix("time ")
         if time == time_line:
             raise _bad(f"line 5 {_short(time_line)} is not 'time' and an RFC 3339 UTC time")
-        index_size = index_root = None
+        index_size = index_root = index_version = None
         if len(lines) == 6:
-            index_size, index_root = _parse_index(lines[5])
+            index_version, index_size, index_root = _parse_index(lines[5])
         # The validators check the rest (size range, calendar) with their own messages.
         return cls(origin, int(size_text), root, bytes.fromhex(chain_hex), time, index_size,
-                   index_root)
+                   index_root, index_version)
 
 
-def _parse_index(line: str) -> tuple[int, bytes]:
-    """The ``platforms <size> <root>`` extension line."""
+def _parse_index(line: str) -> tuple[int, int, bytes]:
+    """``(version, size, root)`` of the index extension line: ``platforms <size> <root>``
+    (version 1) or ``index <version> <size> <root>`` (version 2 on)."""
     fields = line.split(" ")
-    if len(fields) != 3 or fields[0] != "platforms" or not _TREE_SIZE.fullmatch(fields[1]):
-        raise _bad(f"line 6 {_short(line)} is not 'platforms', an index size and its root")
-    root = _b64decode(fields[2])
+    if fields[0] == "platforms" and len(fields) == 3:
+        version, fields = 1, fields[1:]
+    elif (fields[0] == "index" and len(fields) == 4 and _TREE_SIZE.fullmatch(fields[1])
+          and fields[1] != "1"):  # version 1 has its own spelling, and only that one
+        version, fields = int(fields[1]), fields[2:]
+        if version not in INDEX_VERSIONS:
+            raise _bad(f"index version {version} is not one this release knows "
+                       f"({', '.join(map(str, INDEX_VERSIONS))}): upgrade blockledger")
+    else:
+        raise _bad(f"line 6 {_short(line)} is not 'platforms' or 'index' and a version, "
+                   "an index size and its root")
+    if not _TREE_SIZE.fullmatch(fields[0]):
+        raise _bad(f"line 6 {_short(line)}: the index size is not a decimal number without "
+                   "leading zeros")
+    root = _b64decode(fields[1])
     if root is None or len(root) != HASH_SIZE:
-        raise _bad(f"platform index root {_short(fields[2])} is not a base64 "
+        raise _bad(f"platform index root {_short(fields[1])} is not a base64 "
                    f"{HASH_SIZE}-byte hash")
-    return int(fields[1]), root
+    return version, int(fields[0]), root
 
 
 def _parse_signature(line: str, number: int) -> Signature:

@@ -1,6 +1,6 @@
 """Writing a checkpoint: verify the ledger, then sign its Merkle root, size, chain head,
-time and platform index root as a note (``ledger.checkpoint``), and keep a copy in the
-ledger."""
+time and index root (of the current index version) as a note (``ledger.checkpoint``), and
+keep a copy in the ledger."""
 
 from __future__ import annotations
 
@@ -21,7 +21,8 @@ def checkpoint_note(ledger: Any, *, origin: str, private_key: Any = None,
                     key_name: str | None = None,
                     progress: Callable[[int], None] | None = None, keep: bool = True) -> str:
     """Verify the ledger and write a checkpoint of it: root, size, chain head, time and
-    the root of the platform index over the same events (``ledger.platform_index``); with
+    the root of the platform index (of the current version: platform, order and request
+    leaves) over the same events (``ledger.platform_index``); with
     ``keep``, a copy goes into the ledger (a read-only auditor passes ``keep=False``).
 
     Refuses (``Refused``) a ledger that does not verify: a checkpoint vouches for history.
@@ -40,11 +41,11 @@ def checkpoint_note(ledger: Any, *, origin: str, private_key: Any = None,
     if leaves:
         [row] = ledger.recorder.select_chain(len(leaves) - 1, 1)
         head = row.chain
-    index = platform_index.build(ledger, positions)
+    index = platform_index.build(ledger, positions, platform_index.VERSION)
     checkpoint = Checkpoint(origin=origin, tree_size=len(leaves), root_hash=root(leaves),
                             chain_head=head, time=_note_time(ledger, positions),
-                            index_size=len(index),
-                            index_root=root(index))
+                            index_size=len(index), index_root=root(index),
+                            index_version=platform_index.VERSION)
     note = checkpoint.to_note(private_key, key_name)
     if keep:
         ledger.recorder.insert_checkpoint(len(leaves), note)

@@ -12,13 +12,10 @@ database can edit it; so each is recomputed from the (hash-verified) log and com
   version of that subject, version 1 exactly for a creating event.
 - **Damage.** Every event decodes to a well-formed fact.
 - **Record time.** ``recorded_at`` never goes backwards along the ledger's order.
-- **Kept checkpoints.** Each kept note's tree is a prefix of the ledger (its root is the
-  root of the first ``tree_size`` event hashes, its chain head the chain there), and its
-  time bounds the record times on both sides: no event it covers was recorded after it,
-  none after it was recorded before it (to within the writers' clock tolerance,
-  ``ledger.record_time.CLOCK_TOLERANCE``, since writers stamp before they take the lock).
-  The platform index kept beside the latest one (``ledger.index_cache``) gives its signed
-  index root.
+- **Kept checkpoints** (``ledger.kept_checkpoints``). Each kept note's tree is a prefix of
+  the ledger, its time bounds the record times on both sides, and the notes of the largest
+  size commit to the index this pass folds from the log (``domain.concerns``), of each
+  version they are of: platform leaves, and from version 2 orders' and requests'.
 - **Views.** The history view holds exactly one row per event up to its tracked position,
   each as the log implies (subject kind, subject, the platform its subject was created
   for), and the moves (``domain.concerns``) exactly those the corrections make; the
@@ -33,7 +30,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -43,12 +40,9 @@ from attrs import frozen
 from domain.concerns import Concerns
 from domain.errors import LedgerError
 from domain.subjects import AGGREGATES
-from ledger import platform_index
-from ledger.checkpoint import Checkpoint, verify_signature
-from ledger.checkpoint import key_id as checkpoint_key_id
+from ledger import kept_checkpoints, platform_index
 from ledger.mapper import TOPICS, load_fact, stored_as_implied
-from ledger.merkle import MerkleTree, root
-from ledger.record_time import CLOCK_TOLERANCE
+from ledger.merkle import root
 from ledger.views import STATUS_FORMAT, moves_named
 
 BATCH = 2000
@@ -97,17 +91,23 @@ class LogCheck:
         self.moves: dict[tuple[str, str, str], int] = {}
         self.history: list[tuple] = []
         self.views_at = 0
-        #: The platform index is folded (``domain.concerns``) up to ``index_size``, the
-        #: largest kept checkpoint's, and its ``(leaves, root)`` kept there.
+        #: The index is folded (``domain.concerns``) up to ``index_size``, the largest
+        #: kept checkpoint's, and there its ``(size, root)`` kept for each version those
+        #: notes are of (``index_versions``).
         self.index_size = 0
+        self.index_versions: set[int] = set()
         self.concerns = Concerns()
         self.held: dict[Any, list[int]] = {}
-        self.index: tuple[int, bytes] | None = None
+        self.index: dict[int, tuple[int, bytes]] = {}
 
     def flag(self, position: int | None, part: str, what: str) -> None:
         self.problems.append(Problem(position, part, what))
         if len(self.problems) >= LISTED:
             raise _Full
+
+    def note(self, position: int | None, part: str, what: str) -> None:
+        """``flag``, before the pass over the log: never stops it."""
+        self.problems.append(Problem(position, part, what))
 
     # --- the events ---------------------------------------------------------------------
 
@@ -189,8 +189,9 @@ class LogCheck:
         if self.count <= self.index_size:
             self.held.setdefault(self.concerns.add(obj)[0], []).append(position)
             if self.count == self.index_size:
-                leaves = platform_index.leaves_of(self.concerns, self.held)
-                self.index = (len(leaves), root(leaves))
+                for version in self.index_versions:
+                    leaves = platform_index.leaves_of(self.concerns, self.held, version)
+                    self.index[version] = (len(leaves), root(leaves))
                 self.concerns, self.held = Concerns(), {}  # done with them
         self._record_time(position, fact.recorded_at)
         if position <= self.views_at:
@@ -246,130 +247,21 @@ def check(ledger: Any, leaves: list[bytes] | None,
     """Every problem found beyond the hashes and chain (which ``ledger.verify.walk`` has
     checked, giving ``leaves``: the event hashes, needed for kept checkpoints)."""
     log = LogCheck(ledger, leaves)
-    notes = _kept(ledger, log)
+    notes = kept_checkpoints.kept(ledger, log)
     log.boundaries = {cp.tree_size for cp in notes.values()}
     log.index_size = max((cp.tree_size for cp in notes.values()
                           if cp.index_root is not None), default=0)
+    log.index_versions = {cp.index_version for cp in notes.values()
+                          if cp.tree_size == log.index_size and cp.index_version is not None}
+    if log.index_size == 0:  # notes of an empty ledger: the empty index, of any version
+        log.index = {version: (0, root([])) for version in log.index_versions}
     try:
         log.run(progress)
-        _check_checkpoints(log, notes)
+        kept_checkpoints.check(log, notes)
         _check_views(log)
     except _Full:
         pass
     return log.problems
-
-
-def _kept(ledger: Any, log: LogCheck) -> dict[int, Checkpoint]:
-    """The kept checkpoints, by number; a note that does not parse, or whose signature by
-    a registered operator's key does not verify (its text was edited), is a problem."""
-    out = {}
-    keys = _operator_keys(ledger)
-    for number, note in enumerate(ledger.recorder.select_checkpoints(), start=1):
-        try:
-            checkpoint, signatures = Checkpoint.parse(note)
-        except LedgerError as error:
-            log.problems.append(Problem(None, "checkpoint", f"kept checkpoint {number} does "
-                                                            f"not parse ({error})"))
-            continue
-        for signature in signatures:
-            for name, key in keys:
-                if checkpoint_key_id(signature.key_name, key) != signature.key_id:
-                    continue
-                if not verify_signature((checkpoint, [signature]), key, signature.key_name):
-                    log.problems.append(Problem(None, "checkpoint", (
-                        f"kept checkpoint {number}'s signature by operator {name}'s key "
-                        "does not verify: the note was edited")))
-        previous = max(out.values(), key=lambda cp: cp.tree_size, default=None)
-        if previous is not None and checkpoint.tree_size < previous.tree_size:
-            log.problems.append(Problem(None, "checkpoint", (
-                f"kept checkpoint {number} covers {checkpoint.tree_size} events, fewer than "
-                f"one kept before it ({previous.tree_size}): the kept notes were reordered "
-                "or an old one put back")))
-        out[number] = checkpoint
-    return out
-
-
-def _operator_keys(ledger: Any) -> list[tuple[str, Any]]:
-    """Every registered operator's public key (auditors' sign checkpoints)."""
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
-    from domain.operators import key_bytes
-    from ledger.signatures import operators
-
-    try:
-        found = operators(ledger)
-    except Exception:  # damaged operator events: named by the log pass
-        return []
-    return [(op.name, Ed25519PublicKey.from_public_bytes(key_bytes(op.public_key)))
-            for op in found.values()]
-
-
-def _check_checkpoints(log: LogCheck, notes: dict[int, Checkpoint]) -> None:
-    from ledger import index_cache
-
-    cached = index_cache.problem(log.ledger, list(notes.values()))
-    if cached is not None:
-        log.flag(None, "checkpoint", cached)
-    if not notes:
-        return
-    _check_index_roots(log, notes)
-    leaves = log.leaves or []
-    tree = MerkleTree(leaves) if leaves else None
-    for number, cp in notes.items():
-        name = f"kept checkpoint {number} (tree size {cp.tree_size}, {cp.time})"
-        if cp.tree_size > len(leaves):
-            log.flag(None, "checkpoint", f"{name} covers more events than the ledger holds "
-                                         f"({len(leaves)}): events were deleted")
-            continue
-        if cp.tree_size and (tree is None or tree.root(cp.tree_size) != cp.root_hash):
-            log.flag(None, "checkpoint", f"{name}: the ledger's first {cp.tree_size} events "
-                                         "do not have its root: they were altered")
-            continue
-        if cp.tree_size:
-            [row] = log.ledger.recorder.select_chain(cp.tree_size - 1, 1)
-            if row.chain != cp.chain_head:
-                log.flag(row.position, "checkpoint", f"{name}: the chain head differs")
-                continue
-        at = datetime.fromisoformat(cp.time.replace("Z", "+00:00"))
-        before, after = log.times.get(cp.tree_size), log.times.get(cp.tree_size + 1)
-        # A note's time is never before the record time of the last event it covers
-        # (``ledger.checkpointing``; the note keeps whole seconds, rounded up), so that
-        # bound is exact. Writers stamp their events before they take the lock, with
-        # clocks that may differ from the checkpointer's (by CLOCK_TOLERANCE at most, on
-        # PostgreSQL): the events after a note are bound to within that tolerance.
-        if before is not None and before >= at + timedelta(seconds=1):
-            log.flag(log.positions[cp.tree_size - 1], "record-time",
-                     f"recorded at {before.isoformat()}, after {name} that covers it")
-        if after is not None and after < at - CLOCK_TOLERANCE:
-            log.flag(log.positions[cp.tree_size], "record-time",
-                     f"recorded at {after.isoformat()}, before {name} that does not cover "
-                     "it: its record time was forged")
-
-
-def _check_index_roots(log: LogCheck, notes: dict[int, Checkpoint]) -> None:
-    """Kept notes of one tree size commit to one tree and one index; and the notes of the
-    largest size (those a report cites by default, and whose index is kept beside them:
-    ``ledger.index_cache``) commit to the platform index the log gives. A note added to
-    the table with a forged index root, signed or not, would otherwise let a report prove
-    an index that leaves out a platform's events."""
-    by_size: dict[int, tuple[int, Checkpoint]] = {}
-    for number, cp in notes.items():
-        seen = by_size.setdefault(cp.tree_size, (number, cp))
-        if (seen[1].index_root is not None and cp.index_root is not None
-                and (seen[1].index_size, seen[1].index_root) != (cp.index_size, cp.index_root)):
-            log.flag(None, "checkpoint", f"kept checkpoints {seen[0]} and {number} both cover "
-                                         f"{cp.tree_size} events but commit to different "
-                                         "platform indexes: one was forged")
-    if log.index is None:
-        return
-    size, index_root = log.index
-    for number, cp in notes.items():
-        if cp.tree_size == log.index_size and cp.index_root is not None and (
-                cp.index_size, cp.index_root) != (size, index_root):
-            log.flag(None, "checkpoint", f"kept checkpoint {number} (tree size "
-                                         f"{cp.tree_size}) commits to a platform index the "
-                                         "log does not give: which events concern which "
-                                         "platform was forged")
 
 
 def _check_views(log: LogCheck) -> None:

@@ -1,5 +1,6 @@
-"""The platform index: which positions of the ledger concern which platform, committed in
-each checkpoint, so that a report can prove it left no event out.
+"""The platform index: which positions of the ledger concern which platform, and (from
+version 2) which are which order's and request's, committed in each checkpoint, so that a
+report can prove it left no event out.
 
 **Leaves.** One leaf per (platform, position) pair, for every event among the first
 ``tree_size`` leaves of the ledger's Merkle tree: the UTF-8 bytes of the platform's
@@ -14,6 +15,15 @@ platforms, earlier events included). Operator events get leaves under the reserv
 ``#operators`` (no reference can start with ``#``), so that a report can prove it carries
 every operator event, and so which events had to be signed. Other events of subjects that
 concern no platform get no leaf.
+
+**Versions** (the checkpoint's index line says which: ``ledger.checkpoint``). Version 1
+holds the leaves above. Version 2 adds, for each order and request, a leaf per event of
+that subject under the name ``order/REF`` or ``request/REF`` (amendments count with their
+target's subject, as ``domain.concerns`` attributes them), so that an order's or a
+request's report proves its own events complete without carrying its platforms' events.
+A reference holds no ``/``, so those names are no platform's; the kinds with such leaves
+are fixed per version (``SUBJECT_KINDS``), so that a kind added later cannot change what
+a version-2 index holds.
 
 **Tree.** The leaves sorted bytewise, hashed as an RFC 9162 Merkle tree
 (``ledger.merkle``). References hold no 0x00 byte, so the bytewise order is the order of
@@ -48,6 +58,10 @@ from ledger.merkle import MerkleTree, verify_inclusion
 
 #: The reserved index name of operator events (a reference cannot start with ``#``).
 OPERATORS = "#operators"
+#: The index version checkpoints are written with (``ledger.checkpoint.INDEX_VERSIONS``).
+VERSION = 2
+#: The subject kinds with leaves of their own, from version 2.
+SUBJECT_KINDS = ("order", "request")
 #: Links (with their events) read a query when folding the log.
 READ_BATCH = 2000
 
@@ -58,6 +72,23 @@ def leaf(platform: str, position: int) -> bytes:
     if b"\x00" in name or not name:
         raise ValueError(f"not an index name: {platform!r}")
     return name + b"\x00" + position.to_bytes(8, "big")
+
+
+def subject_name(kind: str, ref: str) -> str:
+    """The index name of the leaves of subject ``(kind, ref)`` (version 2): ``order/REF``."""
+    return f"{kind}/{ref}"
+
+
+def report_names(subject: str, version: int) -> list[str]:
+    """The names a report on ``subject`` proves complete against an index of ``version``
+    2 or later: the platform of that name, the order and the request of that name, and the
+    operators (each run may be empty: its neighbours prove it so). Version 1 names no
+    order or request: a report then proves the platforms they concern
+    (``projections.evidence``)."""
+    if version < 2:
+        raise ValueError("a version 1 index has no subject leaves")
+    return sorted({subject, *(subject_name(kind, subject) for kind in SUBJECT_KINDS),
+                   OPERATORS})
 
 
 def parse_leaf(data: bytes) -> tuple[str, int]:
@@ -96,32 +127,38 @@ def scan(ledger: Any, size: int) -> Iterator[tuple[int, bytes, bytes, dict[str, 
         seq = rows[-1][0]
 
 
-def fold(events: Iterable[tuple[int, dict[str, Any]]]) -> tuple[list[bytes],
-                                                                 dict[Subject, set[str]]]:
-    """The sorted index leaves of ``(position, exported object)`` pairs in log order, and
-    the platforms each subject concerns (``domain.concerns``, folded over them all first)."""
+def fold(events: Iterable[tuple[int, dict[str, Any]]], version: int = VERSION
+         ) -> tuple[list[bytes], dict[Subject, set[str]]]:
+    """The sorted index leaves (of ``version``) of ``(position, exported object)`` pairs
+    in log order, and the platforms each subject concerns (``domain.concerns``, folded over
+    them all first)."""
     concerns = Concerns()
     by_subject: dict[Subject, list[int]] = {}
     for position, obj in events:
         by_subject.setdefault(concerns.add(obj)[0], []).append(position)
-    return leaves_of(concerns, by_subject), concerns.platforms
+    return leaves_of(concerns, by_subject, version), concerns.platforms
 
 
-def leaves_of(concerns: Concerns, by_subject: dict[Subject, list[int]]) -> list[bytes]:
-    """The sorted index leaves of the events folded into ``concerns`` so far, given each
-    subject's positions (``fold``; ``ledger.consistency`` builds it at a kept checkpoint's
-    size during its pass over the log)."""
+def leaves_of(concerns: Concerns, by_subject: dict[Subject, list[int]],
+              version: int = VERSION) -> list[bytes]:
+    """The sorted index leaves (of ``version``) of the events folded into ``concerns`` so
+    far, given each subject's positions (``fold``; ``ledger.consistency`` builds it at a
+    kept checkpoint's size during its pass over the log)."""
     out = []
     for subject, held in by_subject.items():
-        names = {OPERATORS} if subject[0] == "operator" else concerns.platforms[subject]
+        kind = subject[0]
+        names = {OPERATORS} if kind == "operator" else set(concerns.platforms[subject])
+        if version >= 2 and kind in SUBJECT_KINDS:
+            names.add(subject_name(*subject))
         out.extend(leaf(name, position) for name in names for position in held)
     out.sort()
     return out
 
 
-def build(ledger: Any, positions: Sequence[int]) -> list[bytes]:
-    """The sorted index leaves of the events at ``positions``: the positions of the
-    verified walk's leaves, which the first links of the chain must still hold."""
+def build(ledger: Any, positions: Sequence[int], version: int = VERSION) -> list[bytes]:
+    """The sorted index leaves (of ``version``) of the events at ``positions``: the
+    positions of the verified walk's leaves, which the first links of the chain must
+    still hold."""
     scanned: list[int] = []
 
     def events() -> Iterator[tuple[int, dict[str, Any]]]:
@@ -129,7 +166,7 @@ def build(ledger: Any, positions: Sequence[int]) -> list[bytes]:
             scanned.append(position)
             yield position, obj
 
-    leaves = fold(events())[0]
+    leaves = fold(events(), version)[0]
     if scanned != list(positions):
         raise IntegrityFailure("the platform index cannot be built: the chain changed "
                                "under the verified walk")
@@ -166,10 +203,10 @@ def check_range(platform: str, proof: Any, size: int, root: bytes) -> list[int]:
     complete by ``proof``; ``IntegrityFailure`` naming what fails, ``BadInput`` on a
     malformed proof."""
     def fail(why: str) -> IntegrityFailure:
-        return IntegrityFailure(f"the platform index proof of {platform}: {why}")
+        return IntegrityFailure(f"the index proof of {platform}: {why}")
 
     def bad(why: str) -> BadInput:
-        return BadInput(f"the platform index proof of {platform}: {why}")
+        return BadInput(f"the index proof of {platform}: {why}")
 
     if not isinstance(proof, dict) or set(proof) != {"first", "positions", "proofs",
                                                      "before", "after"}:

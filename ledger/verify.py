@@ -266,7 +266,7 @@ def index_differs(ledger: Any, checkpoint: Checkpoint) -> tuple[None, str] | Non
     from ledger import platform_index
 
     positions = [row.position for row in ledger.recorder.select_chain(0, checkpoint.tree_size)]
-    leaves = platform_index.build(ledger, positions)
+    leaves = platform_index.build(ledger, positions, checkpoint.index_version or 1)
     if len(leaves) != checkpoint.index_size or root(leaves) != checkpoint.index_root:
         return None, (f"the platform index of the ledger's first {checkpoint.tree_size} "
                       "events differs from the checkpoint's: which events concern which "

@@ -3,10 +3,19 @@ the proven Merkle tree of the events, the platform index and its completeness pr
 events the report rests on (each checked against its hash), and the kept checkpoints that
 bound their record times. ``projections.provenance`` explains the report it makes.
 
-The platform index comes from the kept copy beside the latest checkpoint
-(``ledger.index_cache``) when it gives the checkpoint's signed root and the subject is a
-platform: then only the chain's hashes and the subject's own events are read. Otherwise
-(no copy, an older checkpoint, an order or request) it is folded from the whole log.
+The index comes from the kept copy beside the latest checkpoint (``ledger.index_cache``)
+when the checkpoint is signed by an operator (or given by the caller) and the copy gives its
+signed root: then only the chain's hashes, the operator events and the events the report
+proves are read. Otherwise (no copy, an unsigned or older checkpoint) it is folded from the
+whole log.
+
+Which names the report proves depends on the index's version
+(``ledger.platform_index``). From version 2: the subject's name as a platform, as an order
+and as a request (``order/REF``, ``request/REF``), and the operators; an order's report
+then carries its own events and its amendments, not its platforms'. Against a version 1
+index an order or request has no leaves of its own: its report proves the platforms it
+concerns, which only a fold of the log names, and a platform's report proves the
+platforms that an order or request sharing its reference concerns.
 """
 
 from __future__ import annotations
@@ -73,6 +82,7 @@ def gather(ledger: Any, subject: str, checkpoint: Checkpoint, note: str, kept: l
     ``given``: the caller chose the checkpoint (``--checkpoint FILE``) rather than taking
     the one kept in the ledger."""
     size = checkpoint.tree_size
+    version = checkpoint.index_version or 1
     index = links = None
     # The kept index is taken on trust only for a note given by the caller or signed by
     # an operator; an unsigned kept note goes straight to the fold, without reading the
@@ -82,7 +92,7 @@ def gather(ledger: Any, subject: str, checkpoint: Checkpoint, note: str, kept: l
         if given or _signed_by_an_operator(ledger, note, *links[:2]):
             index = _kept_index(ledger, checkpoint, subject)
     if index is None:
-        positions, hashes, head, leaves, named = _folded(ledger, subject, size)
+        positions, hashes, head, leaves, named = _folded(ledger, subject, size, version)
         index_tree = MerkleTree(leaves)
     else:
         leaves, index_tree = index
@@ -100,12 +110,15 @@ def gather(ledger: Any, subject: str, checkpoint: Checkpoint, note: str, kept: l
         seq = bisect_left(positions, position)
         return seq if seq < len(positions) and positions[seq] == position else None
 
-    if index is not None:
-        named = _named(ledger, subject, leaves, hashes, seq_of)
     if len(leaves) != checkpoint.index_size or index_tree.root() != checkpoint.index_root:
         raise IntegrityFailure("the log does not give the checkpoint's platform index: an "
                                "event's subject or platform was altered")
-    names = sorted({subject, platform_index.OPERATORS, *named})
+    if version >= 2:
+        names = platform_index.report_names(subject, version)
+    else:
+        if index is not None:
+            named = _named(ledger, subject, leaves, hashes, seq_of)
+        names = sorted({subject, platform_index.OPERATORS, *named})
     proofs = {name: platform_index.prove_range(index_tree, leaves, name) for name in names}
     wanted = sorted({p for proof in proofs.values() for p in proof["positions"]})
     signed = ledger.recorder.signatures_at(wanted)
@@ -139,7 +152,7 @@ def _signed_by_an_operator(ledger: Any, note: str, positions: list[int],
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
     from domain.operators import key_bytes
-    from ledger.checkpoint import key_id, verify_signature
+    from ledger.note_signers import signers
 
     checkpoint, signatures = Checkpoint.parse(note)
     if not signatures:
@@ -159,25 +172,21 @@ def _signed_by_an_operator(ledger: Any, note: str, positions: list[int],
                 key_bytes(obj["data"]["public_key"]))
         elif obj.get("type") == "operator-revoked":
             keys.pop(obj["subject"], None)
-    for signature in signatures:
-        for key in keys.values():
-            if key_id(signature.key_name, key) == signature.key_id and verify_signature(
-                    (checkpoint, [signature]), key, signature.key_name):
-                return True
-    return False
+    return bool(signers(checkpoint, signatures, keys.items()).valid)
 
 
 def _kept_index(ledger: Any, checkpoint: Checkpoint,
                 subject: str) -> tuple[list[bytes], MerkleTree] | None:
-    """The kept copy of ``checkpoint``'s platform index and its tree, when it gives the
-    signed root and ``subject`` is a platform in it; else None."""
+    """The kept copy of ``checkpoint``'s index and its tree, when it gives the signed root
+    and (in a version 1 index) ``subject`` is a platform in it; else None."""
     leaves = index_cache.load(ledger, checkpoint)
     if leaves is None:
         return None
     first, end = platform_index.run_of(leaves, subject)
-    if first == end:
-        # Not a platform: which platforms an order or request concerns is known only by
-        # folding the log, which reads every event and so finds any altered one.
+    if first == end and (checkpoint.index_version or 1) < 2:
+        # Not a platform, in an index without subject leaves: which platforms an order
+        # or request concerns is known only by folding the log, which reads every event
+        # and so finds any altered one.
         return None
     tree = MerkleTree(leaves)
     if tree.root() != checkpoint.index_root:
@@ -185,12 +194,12 @@ def _kept_index(ledger: Any, checkpoint: Checkpoint,
     return leaves, tree
 
 
-def _folded(ledger: Any, subject: str, size: int) -> tuple[list[int], list[bytes], bytes,
-                                                         list[bytes], set[str]]:
+def _folded(ledger: Any, subject: str, size: int, version: int
+            ) -> tuple[list[int], list[bytes], bytes, list[bytes], set[str]]:
     """The positions and event hashes of the first ``size`` links and the last one's chain
-    value, the platform index folded from their events, and the platforms the subjects
-    named ``subject`` concern (an order's report needs its platforms' index proofs): the
-    whole log is read."""
+    value, the index of ``version`` folded from their events, and the platforms the
+    subjects named ``subject`` concern (against a version 1 index, an order's report needs
+    its platforms' index proofs): the whole log is read."""
     positions: list[int] = []
     hashes: list[bytes] = []
     head = [b""]
@@ -202,7 +211,7 @@ def _folded(ledger: Any, subject: str, size: int) -> tuple[list[int], list[bytes
             head[0] = link
             yield position, obj
 
-    leaves, platforms = platform_index.fold(events())
+    leaves, platforms = platform_index.fold(events(), version)
     named = {p for (_, ref), found in platforms.items() if ref == subject for p in found}
     return positions, hashes, head[0], leaves, named
 
@@ -238,7 +247,8 @@ def _named(ledger: Any, subject: str, leaves: list[bytes], hashes: list[bytes],
     finds. An order or request of *another* platform that shares the reference is found
     by its aggregate id, a column no hash covers: someone with the database who edits it
     leaves that order out of this report (``verify`` names the edit); the fold would
-    have found it. The index names platforms only (see ``projections.provenance``)."""
+    have found it. Only for a version 1 index, which names platforms only: from version
+    2 the order and request of that name have leaves of their own."""
     decode, found = ledger.mapper.decode_state, {}
     for kind in AGGREGATES:
         for stored in ledger.recorder.select_events(aggregate_id(kind, subject)):
@@ -274,10 +284,12 @@ def _named(ledger: Any, subject: str, leaves: list[bytes], hashes: list[bytes],
 
 def _holds(state: Any, position: int, expected: bytes) -> bool:
     """Whether the stored ``state`` at ``position`` hashes to ``expected``; a state that
-    is not a stored event at all (edited outside the ledger) does not."""
+    is not a stored event at all (edited outside the ledger, or emptied) does not."""
+    if not isinstance(state, bytes | bytearray | memoryview | str):
+        return False
     try:
         return hash_stored(state, position) == expected
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, AttributeError):
         return False
 
 

@@ -34,11 +34,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from domain.errors import BadInput, IntegrityFailure, LedgerError, Refused, SubjectNotFound
 from domain.operators import key_id
-from domain.values import When
+from domain.values import SLUG, When
 from ledger.canonical import event_hash
 from ledger.checkpoint import Checkpoint, decode_proof, verify_signature
 from ledger.merkle import verify_consistency, verify_inclusion
-from ledger.platform_index import OPERATORS, check_range
+from ledger.platform_index import OPERATORS, check_range, report_names
 from ledger.signatures import check, raw_public_key
 from projections.provenance import (
     FORMAT,
@@ -213,19 +213,31 @@ def _check(report: Any, public_key: Any, report_key: Any) -> Proven:
 
 
 def _complete(subject: Any, records: list[dict], index: dict, checkpoint: Checkpoint) -> None:
-    """The records are exactly the events the index holds for the names it proves, which
-    include the subject's and the operators'."""
+    """The records are exactly the events the index holds for the names it proves: from
+    index version 2, exactly the subject's as a platform, an order and a request, and the
+    operators'; in version 1, those of the subject and the operators, and any platforms
+    (an order's) besides."""
     if not isinstance(subject, str) or not subject:
         raise BadInput("subject: expected the reference of the report's subject")
-    for needed in (subject, OPERATORS):
-        if needed not in index:
-            raise ReportFailure(f"the report does not prove which events concern {needed} "
-                                "(its index proof is missing)")
+    version = checkpoint.index_version or 1
+    if version >= 2 and not SLUG.fullmatch(subject):
+        raise ReportFailure(f"the report's subject {subject[:40]!r} is not a reference "
+                            "(altered)")
+    needed = report_names(subject, version) if version >= 2 else [subject, OPERATORS]
     proven: dict[int, str] = {}
     for name, proof in index.items():
         for position in check_range(name, proof, checkpoint.index_size,
                                     checkpoint.index_root):
             proven.setdefault(position, name)
+    for name in needed:
+        if name not in index:
+            raise ReportFailure(f"the report does not prove which events concern {name} "
+                                "(its index proof is missing)")
+    if version >= 2:  # exactly the subject's names: any other run's events are foreign
+        for name in sorted(index):
+            if name not in needed:
+                raise ReportFailure(f"the report proves the events of {name}, which are not "
+                                    f"{subject}'s (foreign events were added)")
     positions = [r["position"] for r in records]
     for earlier, later in pairwise(positions):
         if later <= earlier:

@@ -14,14 +14,17 @@ The evidence (``report["evidence"]``):
   (the fields its hash covers, position included), ``leaf_index`` and RFC 9162 inclusion
   ``proof`` against the checkpoint the report cites, and its operator ``signature``
   (``{key_id, signature}``) or null;
-- ``index``: for the subject's name, for every platform the subject concerns, and for the
-  operators (``#operators``), a completeness proof against the checkpoint's platform index
-  (``ledger.platform_index``); the records are exactly the union of those positions, so no
-  event can be left out, repeated or added, and every event after the first operator is
-  known to need a signature by a key the operator events in the report registered (one
-  limit: were an order and a request to share a reference and concern different
-  platforms, a verifier could not tell that one of them was left out with its platforms'
-  proofs; the producer always includes them);
+- ``index``: completeness proofs against the checkpoint's index
+  (``ledger.platform_index``) of the subject's name as a platform, as an order
+  (``order/REF``) and as a request (``request/REF``), and of the operators
+  (``#operators``): exactly these four when the index is of version 2; the records are
+  exactly the union of those positions, so no event can be left out, repeated or added,
+  and every event after the first operator is known to need a signature by a key the
+  operator events in the report registered. Against a version 1 index (platform leaves
+  only) they are the proofs of the subject's name, of every platform the subject concerns
+  and of the operators (one limit there: were an order and a request to share a
+  reference and concern different platforms, a verifier could not tell that one of them
+  was left out with its platforms' proofs; the producer always includes them);
 - ``checkpoints``: other checkpoints kept in the ledger, each with a consistency proof to
   the cited one, which bound each event's record time (``record_time``).
 
@@ -39,11 +42,11 @@ canonical JSON of the report without that block), which covers them.
 
 With a checkpoint that carries a platform index (the cited one, else the latest kept), the
 report is **proven**. The Merkle tree is built from the chain table's 32-byte hashes, and
-must give the checkpoint's root (and the chain its chain head); the platform index (the
-copy kept beside the latest checkpoint, for a platform's report, else folded again from
-the log: ``projections.evidence``) must give the checkpoint's index root; then only the
-events the report needs are read (the subject's platforms' and the operators'), each
-checked against its hash in the proven tree. The report is then ``assemble`` of that evidence:
+must give the checkpoint's root (and the chain its chain head); the index (the copy kept
+beside the latest checkpoint when that one is signed by an operator, else folded again
+from the log: ``projections.evidence``) must give the checkpoint's index root; then only
+the events the report needs are read (the subject's and the operators'), each checked
+against its hash in the proven tree. The report is then ``assemble`` of that evidence:
 the very function ``verify-proof`` runs on it.
 
 Without such a checkpoint the report says it is not proven (``"proven": false``): the same
@@ -130,9 +133,21 @@ def _checkpoint(note: str | None) -> dict[str, Any] | None:
     return {"origin": checkpoint.origin, "tree_size": checkpoint.tree_size,
             "root_hash": encode_hash(checkpoint.root_hash),
             "chain_head": checkpoint.chain_head.hex(), "time": checkpoint.time,
-            "platform_index": None if checkpoint.index_root is None else {
-                "size": checkpoint.index_size, "root": encode_hash(checkpoint.index_root)},
+            "platform_index": _index(checkpoint),
             "signers": [s.key_name for s in signers], "note": note}
+
+
+def _index(checkpoint: Checkpoint) -> dict[str, Any] | None:
+    """The checkpoint's index as a report shows it: its size and root, and its version
+    from 2 on (a report made against a version 1 index says what it always said, so that
+    it still verifies)."""
+    if checkpoint.index_root is None:
+        return None
+    shown: dict[str, Any] = {"size": checkpoint.index_size,
+                             "root": encode_hash(checkpoint.index_root)}
+    if (checkpoint.index_version or 1) >= 2:
+        shown["version"] = checkpoint.index_version
+    return shown
 
 
 def _signatures(events: list[dict[str, Any]]) -> dict[str, Any]:

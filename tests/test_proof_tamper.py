@@ -1,5 +1,6 @@
 """verify-proof against edited reports: every attack of the hostile review, on real reports
-of the bundled 2017 case (signed by an operator, checkpointed with an auditor's key), must
+of the bundled 2017 case (signed by an operator, checkpointed with an auditor's key), a
+platform's and an order's (which proves its own events by its ``order/REF`` leaves), must
 fail in one line with exit 3 (or 2 for a report of the wrong shape), never pass, never a
 traceback."""
 
@@ -17,6 +18,10 @@ from domain.errors import BadInput, IntegrityFailure
 from projections.proof import STATEMENTS, check_report
 from tests.clitools import key_pair, one_line_error, run
 
+ORDER, REQUEST = "kominfo-2017-07-14", "telegram-id-2017"
+#: The reports every attack is tried on: a platform's and an order's.
+SUBJECTS = ("telegram", ORDER)
+
 
 def _pem(tmp_path: Path, name: str) -> tuple[str, str]:
     return key_pair(tmp_path, name)
@@ -25,7 +30,7 @@ def _pem(tmp_path: Path, name: str) -> tuple[str, str]:
 @pytest.fixture(scope="module")
 def case(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """A signed ledger of the 2017 case plus a second platform, a signed checkpoint, and
-    JSON reports of telegram (signed by alice) and of signal."""
+    JSON reports (signed by alice) of telegram, of signal, of the order and the request."""
     from click.testing import CliRunner
 
     from examples import __file__ as examples_init
@@ -50,7 +55,7 @@ def case(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
        "--by", "Signal", "--summary", "we are not blocked")
     ok("checkpoint", "--key", auditor[0], "-o", str(tmp / "cp.txt"))
     reports = {name: json.loads(ok("report", "provenance", name, "--format", "json"))
-               for name in ("telegram", "signal")}
+               for name in ("telegram", "signal", ORDER, REQUEST)}
     return {"tmp": tmp, "db": db, "alice": alice, "auditor": auditor, "reports": reports,
             "runner": runner}
 
@@ -62,8 +67,15 @@ def verify_proof(case: dict[str, Any], report: Any, *extra: str) -> Any:
                                  catch_exceptions=False)
 
 
-def telegram(case: dict[str, Any]) -> dict[str, Any]:
-    return copy.deepcopy(case["reports"]["telegram"])
+def telegram(case: dict[str, Any], subject: str = "telegram") -> dict[str, Any]:
+    return copy.deepcopy(case["reports"][subject])
+
+
+def _own(report: dict[str, Any]) -> dict[str, Any]:
+    """The index proof of the report's own events: the platform's run, or the order's."""
+    index = report["evidence"]["index"]
+    order = f"order/{report['subject']}"
+    return index[order] if index.get(order, {}).get("positions") else index[report["subject"]]
 
 
 def _where(report: dict[str, Any], type_: str) -> int:
@@ -84,6 +96,16 @@ def test_the_untouched_reports_verify_with_both_keys(case):
         assert "report signed by --report-key" in result.output
     assert case["reports"]["telegram"]["report_signature"]["signed"] is True
     assert case["reports"]["telegram"]["signatures"]["signed"] == 33
+    # The order's and the request's reports carry their own events and the operator's,
+    # not their platform's.
+    for subject in (ORDER, REQUEST):
+        report = case["reports"][subject]
+        index = report["evidence"]["index"]
+        assert set(index) == {subject, f"order/{subject}", f"request/{subject}",
+                              "#operators"}
+        positions = {r["position"] for r in report["evidence"]["records"]}
+        assert positions == {p for run_ in index.values() for p in run_["positions"]}
+        assert {r["subject"] for r in report["evidence"]["records"]} == {subject, "alice"}
 
 
 def remove_the_lift(report):
@@ -99,15 +121,16 @@ def remove_the_lift_everywhere(report):
     """Events, records and the index proof's list of positions: its proofs no longer fit."""
     lift = report["events"].pop(_where(report, "unblocked"))
     del report["evidence"]["records"][_record(report, lift["position"])]
-    run_ = report["evidence"]["index"]["telegram"]
+    run_ = _own(report)
     at = run_["positions"].index(lift["position"])
     del run_["positions"][at]
     del run_["proofs"][at]
 
 
 def remove_the_last_event_and_shorten_the_run(report):
-    """The last of telegram's leaves, and its 'after' neighbour moved up: not adjacent."""
-    run_ = report["evidence"]["index"]["telegram"]
+    """The last of the subject's leaves, and its 'after' neighbour moved up: not
+    adjacent."""
+    run_ = _own(report)
     last = run_["positions"].pop()
     run_["proofs"].pop()
     report["events"] = [ev for ev in report["events"] if ev["position"] != last]
@@ -142,7 +165,17 @@ def rename_the_subject(report):
 
 
 def rename_the_subject_to_an_order(report):
-    report["subject"] = "kominfo-2017-07-14"
+    report["subject"] = ORDER if report["subject"] != ORDER else "telegram"
+
+
+def edit_a_proof_hash(report):
+    run_ = _own(report)
+    first = run_["proofs"][-1][0]
+    run_["proofs"][-1][0] = ("B" if first[0] != "B" else "C") + first[1:]
+
+
+def move_the_run(report):
+    _own(report)["first"] += 1
 
 
 def no_events(report):
@@ -201,46 +234,106 @@ ATTACKS = [remove_the_lift, remove_the_lift_and_its_record, remove_the_lift_ever
            empty_corrected_by, rename_the_subject, rename_the_subject_to_an_order, no_events,
            no_events_no_records, change_tree_size, delete_tree_size, duplicate_an_event,
            duplicate_an_event_and_its_record, alter_an_event_field, alter_a_record_field,
-           change_a_time_bound, drop_the_operator_events, add_a_field]
+           change_a_time_bound, drop_the_operator_events, add_a_field, edit_a_proof_hash,
+           move_the_run]
 
 
+@pytest.mark.parametrize("subject", SUBJECTS)
 @pytest.mark.parametrize("attack", ATTACKS, ids=lambda a: a.__name__)
-def test_each_attack_fails_in_one_line(case, attack):
-    report = telegram(case)
+def test_each_attack_fails_in_one_line(case, attack, subject):
+    report = telegram(case, subject)
     report["report_signature"] = {"signed": False}  # the attacker drops what he cannot keep
     attack(report)
     error = one_line_error(verify_proof(case, report), 3)
     assert "altered" in error or "missing" in error or "position" in error or \
-        "concern" in error or "repeated" in error, error
+        "concern" in error or "repeated" in error or "foreign" in error or \
+        "left out" in error or "not in an index" in error, error
 
 
-def test_the_failures_name_what_fails(case):
-    report = telegram(case)
+@pytest.mark.parametrize("subject", SUBJECTS)
+def test_the_failures_name_what_fails(case, subject):
+    report = telegram(case, subject)
     report["report_signature"] = {"signed": False}
     lift = report["events"][_where(report, "unblocked")]
     remove_the_lift(report)
     error = one_line_error(verify_proof(case, report), 3)
     assert f"position {lift['position']} ({lift['id']}) is missing" in error
-    report = telegram(case)
+    report = telegram(case, subject)
     report["report_signature"] = {"signed": False}
     duplicate_an_event(report)
     error = one_line_error(verify_proof(case, report), 3)
     assert f"position {report['events'][4]['position']} is repeated" in error
-    report = telegram(case)
+    report = telegram(case, subject)
     report["report_signature"] = {"signed": False}
     lift = report["events"][_where(report, "unblocked")]
     remove_the_lift_and_its_record(report)
     error = one_line_error(verify_proof(case, report), 3)
     assert f"position {lift['position']}" in error and "left out" in error
-    report = telegram(case)
+    report = telegram(case, subject)
+    report["report_signature"] = {"signed": False}
+    duplicate_an_event_and_its_record(report)
+    error = one_line_error(verify_proof(case, report), 3)
+    assert f"position {report['events'][4]['position']} is repeated" in error
+    report = telegram(case, subject)
     report["report_signature"] = {"signed": False}
     null_a_signature_and_its_record(report)
     error = one_line_error(verify_proof(case, report), 3)
     assert f"position {report['events'][3]['position']}: unsigned" in error
-    report = telegram(case)
+    report = telegram(case, subject)
     report["report_signature"] = {"signed": False}
     rewrite_a_summary(report)
     assert "event 6" in one_line_error(verify_proof(case, report), 3)
+    report = telegram(case, subject)
+    report["report_signature"] = {"signed": False}
+    last = _own(report)["positions"][-1]
+    edit_a_proof_hash(report)
+    error = one_line_error(verify_proof(case, report), 3)
+    assert f"position {last} is not in the checkpoint's index" in error
+
+
+def test_a_foreign_event_in_an_orders_report_is_refused(case):
+    """Telegram's statement (of the order's platform), with its record and proof, added to
+    the order's report: the order's leaves do not hold it; with telegram's whole run, the
+    report proves a name that is not the order's."""
+    report, theirs = telegram(case, ORDER), case["reports"]["telegram"]
+    report["report_signature"] = {"signed": False}
+    statement = next(ev for ev in theirs["events"] if ev["type"] == "statement-issued")
+    record = next(r for r in theirs["evidence"]["records"]
+                  if r["position"] == statement["position"])
+    report["events"].append(copy.deepcopy(statement))
+    report["evidence"]["records"].append(copy.deepcopy(record))
+    report["evidence"]["records"].sort(key=lambda r: r["position"])
+    error = one_line_error(verify_proof(case, report), 3)
+    assert f"position {statement['position']}" in error and "foreign" in error
+    report["evidence"]["index"]["telegram"] = theirs["evidence"]["index"]["telegram"]
+    records = {r["position"]: r for r in report["evidence"]["records"]}
+    records.update((r["position"], r) for r in theirs["evidence"]["records"])
+    report["evidence"]["records"] = [records[p] for p in sorted(records)]
+    error = one_line_error(verify_proof(case, report), 3)
+    assert "events of telegram" in error and "foreign" in error
+    # The proof of the request's (empty) run swapped for telegram's: its leaves are under
+    # another name, so the run does not prove.
+    report = telegram(case, ORDER)
+    report["report_signature"] = {"signed": False}
+    report["evidence"]["index"][f"request/{ORDER}"] = theirs["evidence"]["index"]["telegram"]
+    error = one_line_error(verify_proof(case, report), 3)
+    assert f"index proof of request/{ORDER}" in error
+
+
+def test_an_orders_report_cannot_drop_its_own_proof(case):
+    """Without the order's run, or with the platform-style (version 1) proofs of its
+    platform instead, against a version 2 checkpoint: refused."""
+    report = telegram(case, ORDER)
+    report["report_signature"] = {"signed": False}
+    del report["evidence"]["index"][f"order/{ORDER}"]
+    error = one_line_error(verify_proof(case, report), 3)
+    assert f"order/{ORDER}" in error and "missing" in error
+    report = telegram(case, ORDER)
+    report["report_signature"] = {"signed": False}
+    theirs = case["reports"]["telegram"]
+    report["evidence"] = copy.deepcopy(theirs["evidence"])
+    report["evidence"]["index"][ORDER] = report["evidence"]["index"].pop("telegram")
+    one_line_error(verify_proof(case, report), 3)
 
 
 def test_a_foreign_platforms_event_is_refused(case):
@@ -261,7 +354,7 @@ def test_a_foreign_platforms_event_is_refused(case):
     records.update((r["position"], r) for r in theirs["evidence"]["records"])
     report["evidence"]["records"] = [records[p] for p in sorted(records)]
     error = one_line_error(verify_proof(case, report), 3)
-    assert f"position {statement['position']}" in error and "added" in error
+    assert "signal" in error and "foreign" in error
 
 
 def test_a_signed_report_refuses_any_edit_and_another_key(case):
@@ -289,9 +382,12 @@ def test_a_signed_report_refuses_any_edit_and_another_key(case):
     lambda r: r["checkpoint"].update(note="not a note\n"),
     lambda r: r.update(as_of="yesterday"),
     lambda r: r["evidence"]["index"].update({"x\ny": {}}),
+    lambda r: r["evidence"]["index"].update({"#operators": None}),
+    lambda r: r["evidence"]["index"]["#operators"].update(positions="1"),
 ], ids=lambda m: "")
-def test_malformed_reports_are_bad_input(case, mutate):
-    report = telegram(case)
+@pytest.mark.parametrize("subject", SUBJECTS)
+def test_malformed_reports_are_bad_input(case, mutate, subject):
+    report = telegram(case, subject)
     mutate(report)
     one_line_error(verify_proof(case, report), 2)
 
@@ -336,10 +432,11 @@ def _other_type(value: Any) -> Any:
     return None
 
 
-def test_fuzz_every_key_deleted_or_retyped(case):
+@pytest.mark.parametrize("subject", ["signal", ORDER])
+def test_fuzz_every_key_deleted_or_retyped(case, subject):
     """Deleting or retyping any key fails (2 or 3), but in the producer's statements,
     which only the report's signature covers (and this report is signed)."""
-    original = case["reports"]["signal"]
+    original = case["reports"][subject]
     passed = []
     for path in _paths(original):
         for action in ("delete", "retype"):

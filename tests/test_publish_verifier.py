@@ -134,10 +134,10 @@ def test_every_proof_of_random_trees_up_to_24_leaves(page):
     agree(page, cases)
 
 
-def _notes() -> tuple[str, list[tuple[str, str]], Ed25519PrivateKey]:
+def _notes(version: int = 1) -> tuple[str, list[tuple[str, str]], Ed25519PrivateKey]:
     key = Ed25519PrivateKey.generate()
     cp = Checkpoint("example.org/log", 33, bytes(range(32)), bytes(32), "2026-12-06T12:00:00Z",
-                    33, bytes(range(1, 33)))
+                    33, bytes(range(1, 33)), version)
     note = cp.to_note(key)
     lines = note.split("\n")
     mutations = [
@@ -152,14 +152,17 @@ def _notes() -> tuple[str, list[tuple[str, str]], Ed25519PrivateKey]:
         ("a bad time", note.replace("12:00:00Z", "12:00:00+00:00")),
         ("non-canonical base64", note.replace(lines[2], lines[2][:-2] + "Q=")),
         ("signature cut", note[:-10] + "\n"),
+        ("an index version unknown", note.replace("\nindex 2 ", "\nindex 3 ")),
+        ("version 1 spelt as an index line", note.replace("\nplatforms ", "\nindex 1 ")),
     ]
     return note, mutations, key
 
 
-def test_notes_parse_and_verify_as_python_says(page, tmp_path):
-    """A note and its mutations: parsed and verified, or refused, as ledger.checkpoint
-    does."""
-    note, mutations, key = _notes()
+@pytest.mark.parametrize("version", [1, 2])
+def test_notes_parse_and_verify_as_python_says(page, tmp_path, version):
+    """A note (of each index line version) and its mutations: parsed and verified, or
+    refused, as ledger.checkpoint does."""
+    note, mutations, key = _notes(version)
     from ledger.signatures import raw_public_key
 
     public = base64.b64encode(raw_public_key(key.public_key())).decode()

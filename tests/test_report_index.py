@@ -103,8 +103,12 @@ def test_an_order_moved_to_another_platform_is_in_both_runs(runner, sqlite_path,
     assert reports["alpha"]["evidence"]["index"]["alpha"]["positions"] == [1, 3, 4, 5]
     assert reports["beta"]["evidence"]["index"]["beta"]["positions"] == [2, 3, 4, 5]
     assert [ev["position"] for ev in reports["beta"]["events"]] == [2, 3, 5, 4]
-    assert set(reports["order-1"]["evidence"]["index"]) == {"order-1", "alpha", "beta",
-                                                            OPERATORS}
+    # The order's own leaves prove its events (its correction included) without either
+    # platform's.
+    index = reports["order-1"]["evidence"]["index"]
+    assert set(index) == {"order-1", "order/order-1", "request/order-1", OPERATORS}
+    assert index["order/order-1"]["positions"] == [3, 4, 5]
+    assert [r["position"] for r in reports["order-1"]["evidence"]["records"]] == [3, 4, 5]
 
 
 def test_a_checkpoint_without_an_index_gives_an_unproven_report(runner, sqlite_path,

@@ -125,11 +125,22 @@ const BL = (() => {
     if (!when) fail("the checkpoint's time line is malformed");
     let index = null;
     if (lines.length === 6) {
-      const f = lines[5].split(" ");
-      if (f.length !== 3 || f[0] !== "platforms" || !SIZE.test(f[1])) {
+      /* The index line, versioned (ledger.checkpoint): "platforms SIZE ROOT" is version 1
+       * (platform leaves), "index 2 SIZE ROOT" version 2 (orders' and requests' leaves
+       * too, named order/REF and request/REF); a platform's run proves the same in both. */
+      let f = lines[5].split(" ");
+      let version = 1;
+      if (f.length === 4 && f[0] === "index" && f[1] === "2") {
+        version = 2;
+        f = f.slice(1);
+      } else if (f[0] !== "platforms") {
+        fail("the checkpoint's index line is malformed (or of a version this page does not know)");
+      }
+      if (f.length !== 3 || !SIZE.test(f[1])) {
         fail("the checkpoint's platforms line is malformed");
       }
-      index = { size: Number(f[1]), root: hash32(f[2], "the checkpoint's platform index root") };
+      index = { version, size: Number(f[1]),
+                root: hash32(f[2], "the checkpoint's platform index root") };
     }
     const signatures = (sigText ? sigText.slice(0, -1).split("\n") : []).map((line, i) => {
       const f = line.startsWith("\u2014 ") ? line.slice(2).split(" ") : [];
