@@ -98,6 +98,11 @@ class FieldSpec:
                 raise BadInput(f"{shown(value)} is not a jurisdiction: an ISO 3166-1 alpha-2 "
                                "code (BR, RU) or an ISO 3166-2 subdivision (IN-JK)",
                                field=field)
+            from domain.jurisdictions import check_country
+
+            why = check_country(value)
+            if why is not None:
+                raise BadInput(f"{shown(value)} is not a jurisdiction: {why}", field=field)
             return value
         if self.kind == "decimal":
             if not isinstance(value, str) or not DECIMAL.fullmatch(value) or (

@@ -26,6 +26,28 @@ from domain.timeline import STATES, Broken, SubjectState
 LEDGER = "ledger"
 
 
+#: Codes ISO 3166 reserves that people type for a country (the right code beside them).
+_TYPED = {"UK": "GB", "EL": "GR", "EU": None, "UN": None}
+
+
+def check_country(code: str) -> str | None:
+    """Why the country part of ``code`` is not an ISO 3166-1 alpha-2 code of a country,
+    current or former (ISO 3166-3), or None when it is; ``XK`` (Kosovo, user-assigned but
+    used by every registry and measurement platform) is one. A subdivision's own part is
+    not checked: subdivision codes change over time, and a ledger holds old orders."""
+    import pycountry  # only when a code is checked
+
+    name = country(code)
+    if name == "XK" or pycountry.countries.get(alpha_2=name) is not None or any(
+            c.alpha_2 == name for c in pycountry.historic_countries):
+        return None
+    if name in _TYPED:
+        right = _TYPED[name]
+        return (f"{name} is reserved in ISO 3166, not a country's code"
+                + (f" (that country is {right})" if right else ""))
+    return f"{name} is not an ISO 3166-1 alpha-2 code of a country"
+
+
 def country(code: str) -> str:
     """The country of a jurisdiction code (``IN-JK`` -> ``IN``)."""
     return code.split("-", 1)[0]

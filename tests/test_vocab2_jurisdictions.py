@@ -159,6 +159,14 @@ def test_bad_jurisdictions_are_refused(runner, db, monkeypatch):
         run(runner, db, "status", "telegram", "--jurisdiction", "brazil"), 2)
     assert "is not a jurisdiction" in one_line_error(
         run(runner, db, "init", "--jurisdiction", "br"), 2)
+    # Shapes of a code that are no country's: a typo would split a country's answers.
+    assert "UK is reserved in ISO 3166, not a country's code (that country is GB)" in \
+        one_line_error(run(runner, db, "init", "--jurisdiction", "UK"), 2)
+    for code in ("XX", "ZZ", "QQ-1"):
+        assert "not an ISO 3166-1 alpha-2 code of a country" in one_line_error(
+            run(runner, db, "status", "telegram", "--jurisdiction", code), 2)
+    for code in ("XK", "CS", "GB-ENG"):  # Kosovo, a former country, a subdivision
+        assert run(runner, db, "status", "telegram", "--jurisdiction", code).exit_code == 0
     # An observation of Russia's order made in Brazil is not an observation of that order.
     result = run(runner, db, "record", "access-observed", "rkn-2018-04-16", "--at",
                  "2019-01-01", *SRC, "--target", "t.me", "--not-accessible",
