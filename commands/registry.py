@@ -27,9 +27,9 @@ from projections.importing import BATCH_SIZE, import_facts
               help="The state whose registry it is (ISO 3166-1 alpha-2).")
 @click.option("--at", "at", metavar="WHEN",
               help="The time of a snapshot without an 'Updated:' line (one file).")
-@click.option("--backfill", is_flag=True,
-              help="Accept a snapshot older than the last one imported for this registry, "
-              "diffed against what the registry held at its time.")
+@click.option("--allow-shrink", is_flag=True,
+              help="Accept a snapshot that lifts more than half of what the registry holds "
+              "(refused by default: a truncated file would lift the registry).")
 @click.option("--batch-commit", is_flag=True,
               help="Commit every --batch-size events within a snapshot.")
 @click.option("--batch-size", type=click.IntRange(1), default=BATCH_SIZE, show_default=True,
@@ -37,8 +37,8 @@ from projections.importing import BATCH_SIZE, import_facts
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @pass_context
 def import_registry(obj: Context, files: tuple[str, ...], fmt: str, authority: str,
-                    jurisdiction: str, at: str | None, backfill: bool, batch_commit: bool,
-                    batch_size: int, as_json: bool) -> None:
+                    jurisdiction: str, at: str | None, allow_shrink: bool,
+                    batch_commit: bool, batch_size: int, as_json: bool) -> None:
     """Import snapshots of a national registry of blocked resources, oldest first.
 
     The first snapshot records its entries as blocked orders (one per decision number; one
@@ -47,7 +47,9 @@ def import_registry(obj: Context, files: tuple[str, ...], fmt: str, authority: s
     for the registry: new entries are new orders, entries gone are lifted (unblocked).
     Every event cites the file's name, SHA-256 and time, and happens at the snapshot's
     time. Each snapshot is one import (all or nothing); a snapshot already imported adds
-    nothing; an older one is refused unless --backfill.
+    nothing (the last one is diffed again: an interrupted --batch-commit import finishes);
+    an older one is refused (import oldest first); one that lifts more than half of the
+    registry is refused unless --allow-shrink.
 
     \b
     Examples:
@@ -57,7 +59,7 @@ def import_registry(obj: Context, files: tuple[str, ...], fmt: str, authority: s
           --jurisdiction ID --at 2024-03-01 trustpositif.txt
     """
     from commands.read import check_jurisdiction
-    from sources.registry import registry_name
+    from sources.registry import Registry
 
     jurisdiction = check_jurisdiction(jurisdiction)
     if "-" in jurisdiction:
@@ -70,44 +72,44 @@ def import_registry(obj: Context, files: tuple[str, ...], fmt: str, authority: s
     if when is not None and len(files) > 1:
         raise BadInput("--at gives one snapshot its time: import its file alone",
                        field="at")
-    registry = registry_name(jurisdiction, authority)
+    registry = Registry(jurisdiction, authority)
     done = []
     with obj.ledger(write=True) as ledger:
-        for name in files:
-            done.append(_one(ledger, obj.operator, Path(name), fmt, registry, authority,
-                             jurisdiction, when, backfill, batch_commit, batch_size))
+        for name in files:  # each snapshot said as it lands: a later one may fail
+            row = _one(ledger, obj.operator, Path(name), fmt, registry, when, allow_shrink,
+                       batch_commit, batch_size)
+            done.append(row)
+            if not as_json:
+                click.echo(_human(row))
     if as_json:
-        click.echo(json.dumps({"registry": registry, "snapshots": done}, indent=2))
-        return
-    for row in done:
-        click.echo(_human(row))
+        click.echo(json.dumps({"registry": registry.name, "snapshots": done}, indent=2))
 
 
-def _one(ledger: Any, operator: str, path: Path, fmt: str, registry: str, authority: str,
-         jurisdiction: str, at: Any, backfill: bool, batch_commit: bool,
-         batch_size: int) -> dict[str, Any]:
+def _one(ledger: Any, operator: str, path: Path, fmt: str, registry: Any, at: Any,
+         allow_shrink: bool, batch_commit: bool, batch_size: int) -> dict[str, Any]:
     from sources.holders import read_holders
-    from sources.registry import Plan, check_order, read_held
+    from sources.registry import Plan, check_order, check_shrink, read_held
     from sources.snapshots import read_snapshot
 
     snapshot = read_snapshot(path, fmt, at)
     row: dict[str, Any] = {"file": str(path), "updated": snapshot.updated.isoformat(),
                            "sha256": snapshot.sha256, "encoding": snapshot.encoding,
                            "entries": len(snapshot.entries)}
-    held = read_held(registry, _orders(ledger), None)
-    skipped = check_order(snapshot, held, backfill)
+    if not snapshot.entries:
+        raise BadInput(f"{path}: no entries (a truncated file?): it would lift the whole "
+                       "registry", field="file")
+    held = read_held(registry, _orders(ledger), snapshot.updated)
+    skipped = check_order(snapshot, held)
     if skipped:
         return {**row, "skipped": skipped}
-    if backfill and held.latest is not None and snapshot.updated < held.latest:
-        held = read_held(registry, _orders(ledger), snapshot.updated)
-    plan = Plan(snapshot, registry=registry, authority=authority, jurisdiction=jurisdiction,
-                held=held, holders=read_holders(ledger))
+    plan = Plan(snapshot, registry=registry, held=held, holders=read_holders(ledger))
     facts = plan.facts()
+    check_shrink(plan, allow_shrink)
     try:
-        written = import_facts(ledger, enumerate(facts, start=1), operator=operator,
-                               batch_size=batch_size, batch_commit=batch_commit)
+        written = import_facts(ledger, facts, operator=operator, batch_size=batch_size,
+                               batch_commit=batch_commit)
     except LedgerError as error:
-        raise type(error)(f"{path}: {error}") from None
+        raise type(error)(f"{path}, {error}") from None
     return {**row, "registered": len(plan.registered), "targets_added": len(plan.added),
             "orders": len(plan.orders), "lifted_orders": len(plan.lifted),
             "lifted_targets": sum(len(t) for t in plan.lifted.values()),
@@ -137,6 +139,9 @@ def _human(row: dict[str, Any]) -> str:
     head = f"{row['file']} (updated {row['updated']}, {row['entries']} entries)"
     if row.get("skipped"):
         return f"{head}: skipped, {row['skipped']}"
+    if not row["events"] and not row["already_present"]:
+        return (f"{head}: no change, nothing written (the ledger keeps no trace of a "
+                "snapshot that changes nothing: import snapshots oldest first)")
     return (f"{head}: {row['orders']} orders, {row['lifted_targets']} targets lifted in "
             f"{row['lifted_orders']} orders, {row['registered']} platforms registered, "
             f"{row['targets_added']} given targets; {row['events']} events written")

@@ -23,10 +23,12 @@ and its key is the target alone.
 
 Every event happens at the snapshot's time: the ledger records when the registry listed
 an entry (the decision's own number, date and body are in the order's ``instrument``);
-it cites the snapshot file's name, SHA-256 and time. Event ids derive from the registry,
-the snapshot's digest and the subject, and a snapshot already imported (by digest) adds
-nothing; a snapshot older than the last one imported is refused unless ``backfill``,
-which diffs it against what the registry held at its time.
+it cites the snapshot file's name, SHA-256 and time. Event ids derive from the registry
+(its state and authority exactly), the snapshot's digest and the subject, which is also
+how a registry knows its own orders (``Registry.wrote``). A snapshot already imported (by
+digest) adds nothing, but the last is diffed again (an interrupted import finishes); an
+older one is refused (import oldest first: placing one between imported snapshots would
+mean diffing every later one again, which is not built).
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ import uuid
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
+
+from attrs import frozen
 
 from domain.errors import BadInput, Refused
 from domain.fact import Fact
@@ -76,40 +80,57 @@ def stamp(at: datetime) -> str:
 
 class Held:
     """What the ledger holds for one registry: for each key (decision ref or None, target)
-    the order holding it, and the digests and latest time of the snapshots imported."""
+    the order holding it; the references of its orders and of every order in the ledger;
+    the digests and latest time of the snapshots whose events it holds."""
 
-    def __init__(self, registry: str):
+    def __init__(self, registry: Registry):
         self.registry = registry
         self.keys: dict[tuple[str | None, str], str] = {}
         self.orders: set[str] = set()
+        self.taken: set[str] = set()  # every order reference in the ledger
         self.digests: set[str] = set()
         self.latest: datetime | None = None
 
     def base(self, ref: str) -> str | None:
-        """The decision key of order ``ref``: its reference without a time suffix; None
-        for an order of a plain list (``-list-``)."""
-        if ref.startswith(f"{self.registry}-list-"):
+        """The decision key of the registry's order ``ref``: its reference without a time
+        suffix (``-at-`` and 14 digits, at its end); None for an order of a plain list."""
+        if _LIST.fullmatch(ref[len(self.registry.name) + 1:]):
             return None
-        return ref.split("-at-", 1)[0]
+        found = _SUFFIX.fullmatch(ref)
+        return found.group(1) if found else ref
 
 
-def read_held(registry: str, entries: Iterable[Any], at: datetime | None) -> Held:
+#: A plain list's order: ``<registry>-list-<14 digits>``; a re-made order's time suffix.
+_LIST = re.compile(r"list-\d{14}")
+_SUFFIX = re.compile(r"(.+)-at-\d{14}")
+
+
+def read_held(registry: Registry, entries: Iterable[Any], at: datetime | None) -> Held:
     """What the registry's orders hold at valid time ``at`` (None: now), from the ledger's
-    ``entries`` of orders (those of other registries and hand-made orders are passed
-    over: only references starting with the registry's name)."""
-    prefix = f"{registry}-"
-    mine = [e for e in entries if e.fact.subject.startswith(prefix)]
-    book = Book(mine)
+    ``entries`` of orders. The registry's orders are those its imports made: an order's
+    creating event has the id ``Registry.event_id`` gives for it and the snapshot it cites
+    (its reference alone proves nothing: a hand-made order, or another registry's, may
+    share its prefix). Only the events its imports wrote date its latest snapshot."""
     held = Held(registry)
+    prefix = f"{registry.name}-"
+    mine = []
+    for entry in entries:
+        held.taken.add(entry.fact.subject)
+        if entry.fact.subject.startswith(prefix):
+            mine.append(entry)
+    book = Book(mine)
     for ref in book.refs("order"):
+        facts = book.facts("order", ref)
+        if not facts or not registry.wrote(facts[0]):
+            continue
         held.orders.add(ref)
-        for fact in book.facts("order", ref):
-            for source in fact.sources:
-                digest = getattr(source, "sha256", None)
-                if digest:
-                    held.digests.add(digest)
-            when = fact.occurred_at.instant
-            held.latest = when if held.latest is None or when > held.latest else held.latest
+        for fact in facts:
+            digest = registry.wrote(fact)
+            if digest:
+                held.digests.add(digest)
+                when = fact.occurred_at.instant
+                if held.latest is None or when > held.latest:
+                    held.latest = when
         state = book.state("order", ref, at)
         if isinstance(state, OrderState):
             for target in state.held:
@@ -117,13 +138,42 @@ def read_held(registry: str, entries: Iterable[Any], at: datetime | None) -> Hel
     return held
 
 
+@frozen
+class Registry:
+    """A registry: its state and keeper, exactly as given, and the name its orders'
+    references start with."""
+
+    jurisdiction: str
+    authority: str
+
+    @property
+    def name(self) -> str:
+        return registry_name(self.jurisdiction, self.authority)
+
+    def event_id(self, digest: str, kind: str, subject: str) -> uuid.UUID:
+        """The id of the ``kind`` event about ``subject`` made from the snapshot of SHA-256
+        ``digest``."""
+        return uuid.uuid5(NAMESPACE, "|".join((self.jurisdiction, self.authority, digest,
+                                                kind, subject)))
+
+    def wrote(self, fact: Fact) -> str | None:
+        """The digest of the snapshot whose import of this registry made ``fact``, or None
+        (a hand-made event, another registry's)."""
+        for source in fact.sources:
+            digest = getattr(source, "sha256", None)
+            if digest and self.event_id(digest, fact.type, fact.subject) == fact.id:
+                return digest
+        return None
+
+
 class Plan:
     """The events one snapshot makes, in the order they are written."""
 
-    def __init__(self, snapshot: Snapshot, *, registry: str, authority: str,
-                 jurisdiction: str, held: Held, holders: Holders):
-        self.snapshot, self.registry, self.authority = snapshot, registry, authority
-        self.jurisdiction, self.held, self.holders = jurisdiction, held, holders
+    def __init__(self, snapshot: Snapshot, *, registry: Registry, held: Held,
+                 holders: Holders):
+        self.snapshot, self.registry, self.held, self.holders = snapshot, registry, held, holders
+        self.authority, self.jurisdiction = registry.authority, registry.jurisdiction
+        self.lines: dict[tuple[str, str], int] = {}  # (kind, subject) -> its file line
         self.registered: dict[str, list[str]] = {}  # new platform -> its targets
         self.added: dict[str, list[str]] = {}  # existing platform -> targets it gains
         self.orders: dict[str, dict[str, Any]] = {}  # new order -> its data
@@ -131,8 +181,9 @@ class Plan:
         self.owner: dict[str, str] = {}  # target -> the platform it is ordered on
         self.names: dict[str, str] = {}  # new platform -> its name (its domain, shown)
 
-    def facts(self) -> list[Fact]:
-        """Every event of the snapshot: registrations, targets added, orders, lifts."""
+    def facts(self) -> list[tuple[int, Fact]]:
+        """Every event of the snapshot, with the file line it comes from (a lift: the
+        'Updated:' line): registrations, targets added, orders, lifts."""
         self._diff()
         at = self.snapshot.updated.isoformat()
         out = [self._fact("platform-registered", ref, at, {
@@ -151,7 +202,7 @@ class Plan:
     def _diff(self) -> None:
         listed: dict[tuple[str | None, str], Entry] = {}
         for entry in self.snapshot.entries:
-            key = None if entry.decision is None else decision_ref(self.registry,
+            key = None if entry.decision is None else decision_ref(self.registry.name,
                                                                    entry.decision)
             for target in entry.targets:
                 listed.setdefault((key, target), entry)
@@ -168,13 +219,13 @@ class Plan:
     def _order(self, key: str | None, items: list[tuple[str, Entry]]) -> None:
         when = stamp(self.snapshot.updated)
         if key is None:
-            ref = f"{self.registry}-list-{when}"
+            ref = f"{self.registry.name}-list-{when}"
         else:
-            ref = key if key not in self.held.orders else f"{key}-at-{when}"
-        if ref in self.held.orders:
-            raise Refused(f"refused: order {ref} exists already; the snapshot of "
-                          f"{self.snapshot.updated.isoformat()} was imported before under "
-                          "another digest?")
+            ref = key if key not in self.held.taken else f"{key}-at-{when}"
+        if ref in self.held.taken:
+            raise Refused(f"refused: an order {ref} exists already, not made by this "
+                          f"import of the {self.authority} registry (another registry of "
+                          "that name, or a hand-made order): nothing written")
         platforms: list[str] = []
         targets: list[str] = []
         for target, entry in items:
@@ -182,6 +233,7 @@ class Plan:
             platforms.append(platform)
             targets.append(target)
         entry = items[0][1]
+        self.lines[("blocked", ref)] = entry.line
         instrument = (f"registry entry: decision {entry.decision}"
                       + (f" of {entry.decided}" if entry.decided else "")
                       + (f" ({entry.organisation})" if entry.organisation else "")
@@ -207,8 +259,10 @@ class Plan:
             platform = _new_platform(home)
         if platform in self.holders.platforms:  # in the ledger: does it hold the target?
             if not self._holds(platform, target):
+                self.lines.setdefault(("targets-added", platform), entry.line)
                 self.added.setdefault(platform, []).append(target)
         else:  # registered by this snapshot: with every target it is given
+            self.lines.setdefault(("platform-registered", platform), entry.line)
             self.registered.setdefault(platform, []).append(target)
             self.names.setdefault(platform, displayed(registrable(home) or home))
         self.owner[target] = platform
@@ -225,40 +279,59 @@ class Plan:
         return (found is not None and not isinstance(found, str) and not found.later
                 and found.platform == platform and found.target == target)
 
-    def _fact(self, kind: str, subject: str, at: str, data: dict[str, Any]) -> Fact:
+    def _fact(self, kind: str, subject: str, at: str,
+              data: dict[str, Any]) -> tuple[int, Fact]:
         snap = self.snapshot
-        key = f"{self.registry}|{snap.sha256}|{kind}|{subject}"
-        return Fact.from_json({
-            "id": str(uuid.uuid5(NAMESPACE, key)), "type": kind, "subject": subject,
-            "occurred_at": at,
-            "sources": [{"title": f"{snap.name}: the {self.authority} registry, updated "
-                                  f"{snap.updated.isoformat()}", "sha256": snap.sha256}],
-            "data": data})
+        line = self.lines.get((kind, subject), 1)
+        try:
+            return line, Fact.from_json({
+                "id": str(self.registry.event_id(snap.sha256, kind, subject)),
+                "type": kind, "subject": subject, "occurred_at": at,
+                "sources": [{"title": f"{snap.name}: the {self.authority} registry, updated "
+                                      f"{snap.updated.isoformat()}", "sha256": snap.sha256}],
+                "data": data})
+        except BadInput as error:
+            raise BadInput(f"{snap.name}, line {line}: {error.message}",
+                           field=error.field) from None
 
 
 def _new_platform(home: str) -> str:
     """The platform registered for a target no platform holds: its registrable domain's,
     else one of its own (an address, a network, a name under no known suffix)."""
-    domain = registrable(home)
-    if domain is not None:
-        return platform_slug(domain)
     try:
         network = ipaddress.ip_network(home, strict=False)
     except ValueError:
-        return platform_slug(home.replace(":", "-"))
+        domain = registrable(home)
+        return platform_slug(domain if domain is not None else home.replace(":", "-"))
     kind = "net" if "/" in home else "ip"
     shown = str(network.network_address if kind == "ip" else network)
     return f"{kind}-{shown.replace(':', '.').replace('/', '-')}"[:100]
 
 
-def check_order(snapshot: Snapshot, held: Held, backfill: bool) -> str | None:
-    """Why ``snapshot`` is not imported (None: it is): already imported (by digest), or
-    older than the last one imported without ``backfill`` (``BadInput``)."""
-    if snapshot.sha256 in held.digests:
+def check_order(snapshot: Snapshot, held: Held) -> str | None:
+    """Why ``snapshot`` is not imported (None: it is): already imported (its digest is on
+    events of an older time than the latest: a snapshot at the latest time whose events are
+    there is diffed again, so that an interrupted --batch-commit import finishes); older
+    than the last one imported is refused (``BadInput``): placing a snapshot between two
+    imported ones would have to re-diff every later one, which is not built."""
+    if snapshot.sha256 in held.digests and (held.latest is None
+                                            or snapshot.updated < held.latest):
         return "already imported"
-    if held.latest is not None and snapshot.updated < held.latest and not backfill:
+    if held.latest is not None and snapshot.updated < held.latest:
         raise BadInput(f"{snapshot.name}: updated {snapshot.updated.isoformat()}, before the "
                        f"last snapshot imported for this registry "
-                       f"({held.latest.isoformat()}); give --backfill to place it in the "
-                       "past", field="file")
+                       f"({held.latest.isoformat()}): import snapshots oldest first "
+                       "(placing one between imported ones is not supported)", field="file")
     return None
+
+
+def check_shrink(plan: Plan, allow: bool) -> None:
+    """Refuse a snapshot that lifts more than half of what the registry holds (of ten
+    entries or more) unless ``allow``: a truncated download would otherwise lift the
+    registry."""
+    lifted = sum(len(t) for t in plan.lifted.values())
+    held = len(plan.held.keys)
+    if not allow and held >= 10 and lifted * 2 > held:
+        raise BadInput(f"{plan.snapshot.name}: lifts {lifted:,} of the {held:,} entries the "
+                       "registry holds (a truncated file?); give --allow-shrink if the "
+                       "registry really shrank so", field="file")

@@ -25,14 +25,14 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from attrs import frozen
 
 from domain.errors import BadInput
 from domain.identifiers import check_target
-from domain.values import shown
+from domain.values import check_text, shown
 from sources.domains import host_of
 
 FORMATS = ("rkn", "domains")
@@ -84,6 +84,9 @@ def read_snapshot(path: Path, fmt: str, at: datetime | None = None) -> Snapshot:
             raise BadInput(f"{path}: no 'Updated:' line, and no --at: when is this snapshot "
                            "of?", field="at")
         updated = at
+    elif at is not None:
+        raise BadInput(f"{path}: says when it is of (Updated: {updated.isoformat()}); --at "
+                       "is for a file that does not", field="at")
     read = _rkn if fmt == "rkn" else _domain
     entries = []
     for number, line in enumerate(lines[first:], start=first + 1):
@@ -104,6 +107,17 @@ def _decoded(raw: bytes, path: Path) -> tuple[str, str]:
         return raw.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
+    # Not UTF-8 as a whole: Windows-1251, unless some of its lines are UTF-8 beyond ASCII
+    # (a file re-saved in part): decoding those as Windows-1251 would store mojibake.
+    for number, line in enumerate(raw.split(b"\n"), start=1):
+        if line.isascii():
+            continue
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        raise BadInput(f"{path}, line {number}: UTF-8, while other lines are not: a file "
+                       "of mixed encodings (save it as one)", field="file")
     try:
         return raw.decode("cp1251"), "windows-1251"
     except UnicodeDecodeError as bad:
@@ -144,9 +158,14 @@ def _rkn(line: str, number: int, path: Path) -> Entry:
     where = f"{path}, line {number}"
     if not decision:
         raise BadInput(f"{where}: no decision number", field="decision number")
-    if decided and not _DATE.fullmatch(decided):
+    if decided and not _is_date(decided):
         raise BadInput(f"{where}: {shown(decided)} is not a date (YYYY-MM-DD)",
                        field="decision date")
+    for name, value in (("organisation", organisation), ("decision number", decision)):
+        try:
+            check_text(value or "-", name, limit=1000)
+        except BadInput as error:
+            raise BadInput(f"{where}: {error.message}", field=name) from None
     targets: list[str] = []
     if domain.strip():
         targets.append(_target(domain.strip().removeprefix("*."), where, "domain"))
@@ -162,6 +181,16 @@ def _rkn(line: str, number: int, path: Path) -> Entry:
         raise BadInput(f"{where}: no domain, IP address or URL", field="line")
     return Entry(number, decision, decided or None, organisation or None,
                  tuple(dict.fromkeys(targets)))
+
+
+def _is_date(text: str) -> bool:
+    if not _DATE.fullmatch(text):
+        return False
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _domain(line: str, number: int, path: Path) -> Entry:
