@@ -36,6 +36,9 @@ import orjson
 import pytest
 from click.testing import CliRunner
 
+#: Processes killed and writers raced: slow; CI runs them once (pyproject: trial).
+pytestmark = pytest.mark.trial
+
 WRITERS, EVENTS = 8, 200
 #: Each writer's own platforms (and one order against each).
 PLATFORMS = 4

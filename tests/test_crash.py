@@ -46,6 +46,9 @@ from tests.trials import (
     run_once,
 )
 
+#: Processes killed and writers raced: slow; CI runs them once (pyproject: trial).
+pytestmark = pytest.mark.trial
+
 #: Killed runs per scenario (atomic import, batch import, rebuild) on each store.
 TRIALS = {"sqlite": 20, "postgres": 20}
 #: Events in the imported file, and in the ledger whose views are rebuilt, on each store.
