@@ -16,14 +16,22 @@ from ledger.interchange import read_facts
 from projections.importing import BATCH_SIZE, import_facts
 
 
+def batch_options(command: Any) -> Any:
+    """``--batch-commit`` and ``--batch-size``, as every import takes them (``import``,
+    ``import-ooni``, ``import-registry``: one path, ``projections.importing``)."""
+    command = click.option(
+        "--batch-size", type=click.IntRange(1), default=BATCH_SIZE, show_default=True,
+        help="Events checked and written at a time (and per transaction with "
+        "--batch-commit).")(command)
+    return click.option(
+        "--batch-commit", is_flag=True,
+        help="Commit every --batch-size events (for huge inputs): a failure keeps the "
+        "batches before it, and re-running the import skips what landed.")(command)
+
+
 @click.command("import")
 @click.argument("file", type=click.File("rb"))
-@click.option("--batch-commit", is_flag=True,
-              help="Commit every --batch-size events (for huge files): a failure keeps the "
-              "batches before it, and re-running the import skips what landed.")
-@click.option("--batch-size", type=click.IntRange(1), default=BATCH_SIZE, show_default=True,
-              help="Events checked and written at a time (and per transaction with "
-              "--batch-commit).")
+@batch_options
 @pass_context
 def import_(obj: Context, file: Any, batch_commit: bool, batch_size: int) -> None:
     """Import events from JSON Lines (FILE or - for stdin): all or nothing, idempotent by id.

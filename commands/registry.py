@@ -11,9 +11,10 @@ from typing import Any
 import click
 
 from commands.context import Context, pass_context
+from commands.importing import batch_options
 from domain.errors import BadInput, LedgerError
 from domain.values import When
-from projections.importing import BATCH_SIZE, import_facts
+from projections.importing import import_facts
 
 
 @click.command("import-registry")
@@ -30,10 +31,7 @@ from projections.importing import BATCH_SIZE, import_facts
 @click.option("--allow-shrink", is_flag=True,
               help="Accept a snapshot that lifts more than half of what the registry holds "
               "(refused by default: a truncated file would lift the registry).")
-@click.option("--batch-commit", is_flag=True,
-              help="Commit every --batch-size events within a snapshot.")
-@click.option("--batch-size", type=click.IntRange(1), default=BATCH_SIZE, show_default=True,
-              help="Events checked and written at a time.")
+@batch_options
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @pass_context
 def import_registry(obj: Context, files: tuple[str, ...], fmt: str, authority: str,

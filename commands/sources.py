@@ -13,8 +13,9 @@ from typing import IO, Any
 import click
 
 from commands.context import Context, pass_context
+from commands.importing import batch_options
 from domain.errors import BadInput
-from projections.importing import BATCH_SIZE, import_facts
+from projections.importing import import_facts
 from sources.holders import read_holders
 from sources.measurements import Place, files_of, read_objects, spooled
 from sources.ooni import READ, Conversion
@@ -28,12 +29,7 @@ LISTED = 20
 @click.option("--register", is_flag=True,
               help="Register one platform per registrable domain (Public Suffix List) of "
               "the hosts no platform holds, before their observations.")
-@click.option("--batch-commit", is_flag=True,
-              help="Commit every --batch-size events: a failure keeps the batches before "
-              "it, and re-running the import skips what landed.")
-@click.option("--batch-size", type=click.IntRange(1), default=BATCH_SIZE, show_default=True,
-              help="Events checked and written at a time (and per transaction with "
-              "--batch-commit).")
+@batch_options
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @pass_context
 def import_ooni(obj: Context, source: str, register: bool, batch_commit: bool,

@@ -16,9 +16,9 @@ each ruling's effect), the incremental fold of ``projections.report_summary._ord
 order over several platforms is read as each of them sees it (``Book.concerning``): each
 platform's rows hold only its own targets.
 
-The whole ledger is read platform by platform from the views (``PLATFORMS`` platforms a
-query, each folded from its own rows), never as one book of the whole ledger, so the first
-rows come at once and memory stays flat.
+The whole ledger is read platform by platform from the views (``Views.books``: a few
+platforms a query, each folded from its own rows), never as one book of the whole
+ledger, so the first rows come at once and memory stays flat.
 """
 
 from __future__ import annotations
@@ -37,9 +37,6 @@ from domain.values import When
 from projections.book import Book
 from projections.formats import Columns, spreadsheet_safe
 from projections.views import Views
-
-#: Platforms whose rows one query reads.
-PLATFORMS = 50
 
 
 @frozen
@@ -154,13 +151,9 @@ def ledger_intervals(views: Views | None, *, book: Book | None = None,
             yield from platform_intervals(book, ref, at=at, jurisdiction=jurisdiction)
         return
     keys = _by_reference(views, views.store.platforms_since(0))
-    for start in range(0, len(keys), PLATFORMS):
-        chunk = keys[start:start + PLATFORMS]
-        held = views.store.platform_rows(chunk, shared=views.settings)
-        for key in chunk:
-            one = Book(views._decoded(held.pop(key, ())), as_known_at=known)
-            for ref in one.refs("platform"):
-                yield from platform_intervals(one, ref, at=at, jurisdiction=jurisdiction)
+    for _, one in views.books(keys, as_known_at=known):
+        for ref in one.refs("platform"):
+            yield from platform_intervals(one, ref, at=at, jurisdiction=jurisdiction)
 
 
 def _by_reference(views: Views, keys: list[str]) -> list[str]:

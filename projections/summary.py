@@ -60,16 +60,11 @@ def folded(views: Views, *, as_of: When | None = None, as_known_at: When | None 
     went through every order of the ledger)."""
     now = datetime.now(UTC)
     known = as_known_at.instant if as_known_at else None
-    keys = views.store.platforms_since(0)
-    for start in range(0, len(keys), PLATFORMS):
-        chunk = keys[start:start + PLATFORMS]
-        held = views.store.platform_rows(chunk, shared=views.settings)
-        for key in chunk:
-            book = Book(views._decoded(held.pop(key, ())), as_known_at=known)
-            for ref in book.refs("platform"):
-                try:
-                    status = platform_status(book, ref, as_of=as_of, as_known_at=as_known_at,
-                                             now=now, jurisdiction=jurisdiction)
-                except SubjectNotFound:
-                    continue  # not registered by then
-                yield {**status, **status_detail(book, ref, as_of=as_of, now=now, full=False)}
+    for _, book in views.books(views.store.platforms_since(0), as_known_at=known):
+        for ref in book.refs("platform"):
+            try:
+                status = platform_status(book, ref, as_of=as_of, as_known_at=as_known_at,
+                                         now=now, jurisdiction=jurisdiction)
+            except SubjectNotFound:
+                continue  # not registered by then
+            yield {**status, **status_detail(book, ref, as_of=as_of, now=now, full=False)}

@@ -379,6 +379,17 @@ class Views:
             rows = self.store.history_rows()
         yield from self._decoded(rows)
 
+    def books(self, keys: Sequence[str], *, as_known_at: datetime | None = None,
+              ) -> Iterator[tuple[str, Book]]:
+        """``(key, Book)`` of each platform indexed ``keys``, with the ledger's settings,
+        in the order given, ``PLATFORMS`` platforms a query: the whole ledger read
+        platform by platform (never one book of it all), memory flat."""
+        for start in range(0, len(keys), PLATFORMS):
+            chunk = keys[start:start + PLATFORMS]
+            held = self.store.platform_rows(chunk, shared=self.settings)
+            for key in chunk:
+                yield key, Book(self._decoded(held.pop(key, ())), as_known_at=as_known_at)
+
     def book(self, *, as_known_at: datetime | None = None, **where: Any) -> Book:
         """A ``Book`` of the rows ``where`` selects, as known at ``as_known_at``."""
         return Book(self.entries(**where), as_known_at=as_known_at)
