@@ -116,21 +116,15 @@ def _one(ledger: Any, operator: str, path: Path, fmt: str, registry: Any, at: An
 
 def _orders(ledger: Any) -> list[Any]:
     """The entries of every order in the ledger, from the history view (caught up)."""
-    import orjson
-
     from domain.fact import Fact
     from ledger.application import Entry
     from projections.views import Views
+    from sources.holders import kind_objects
 
     views = Views(ledger)
     views.catch_up()
-    kind, decode, after, out = views.blind("order"), ledger.mapper.decode_state, 0, []
-    while rows := views.store.kind_rows(kind, after=after, limit=5000):
-        for position, body in rows:
-            out.append(Entry(position=position,
-                             fact=Fact.from_stored(orjson.loads(decode(body)))))
-        after = rows[-1][0]
-    return out
+    return [Entry(position=position, fact=Fact.from_stored(obj))
+            for position, obj in kind_objects(views, "order")]
 
 
 def _human(row: dict[str, Any]) -> str:

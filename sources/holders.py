@@ -144,17 +144,11 @@ def read_holders(ledger: Any) -> Holders:
 
     views = Views(ledger)
     views.catch_up()
-    kind = views.blind("platform")
     order = views.blind("order")
-    decode = ledger.mapper.decode_state
     facts: dict[str, list[Fact]] = {}
-    after = 0
-    while rows := views.store.kind_rows(kind, after=after, limit=PAGE):
-        for _, body in rows:
-            obj = orjson.loads(decode(body))
-            if obj["type"] in _READ:
-                facts.setdefault(obj["subject"], []).append(Fact.from_stored(obj))
-        after = rows[-1][0]
+    for _, obj in kind_objects(views, "platform"):
+        if obj["type"] in _READ:
+            facts.setdefault(obj["subject"], []).append(Fact.from_stored(obj))
 
     def is_order(ref: str) -> bool:
         return any(k == order for k, _ in views.store.subject_kinds(views.blind(ref)))
@@ -163,3 +157,14 @@ def read_holders(ledger: Any) -> Holders:
     for ref, mine in facts.items():
         holders.add_platform(ref, mine)
     return holders
+
+
+def kind_objects(views: Any, kind: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    """``(position, stored object)`` of every event of the subjects of ``kind``, in
+    position order, from the history view (caught up by the caller), a page at a time."""
+    decode = views.ledger.mapper.decode_state
+    after = 0
+    while rows := views.store.kind_rows(views.blind(kind), after=after, limit=PAGE):
+        for position, body in rows:
+            yield position, orjson.loads(decode(body))
+        after = rows[-1][0]

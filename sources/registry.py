@@ -39,6 +39,7 @@ import re
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from attrs import frozen
@@ -58,6 +59,7 @@ NAMESPACE = uuid.UUID("0d5b6f1e-54a8-4a37-9a5e-3c1f8f0b7d21")
 _RUNS = re.compile(r"[a-z0-9]+")
 
 
+@lru_cache(maxsize=64)
 def registry_name(jurisdiction: str, authority: str) -> str:
     """``ru-roskomnadzor``: the prefix of a registry's order references."""
     words = "-".join(_RUNS.findall(authority.casefold()))[:40].strip("-")
