@@ -105,11 +105,11 @@ def _step(step, recorded: list[Fact]) -> Fact:
     return _fact("retraction", ref, day, {"target": str(target.id), "reason": "r"})
 
 
-def _record(ledger, facts, steps, bulk: bool) -> None:
+def _record(ledger, facts, steps, bulk: bool, step=_step) -> None:
     recorded = list(facts)
     ledger.record(facts, operator="t")
-    for step in steps:
-        fact = _step(step, recorded)
+    for one in steps:
+        fact = step(one, recorded)
         try:
             if bulk:
                 import_facts(ledger, [(1, fact)], operator="t")
@@ -141,15 +141,24 @@ def _history(book: Book, platform: str, as_of: When) -> object:
        cut=st.floats(0, 1))
 def test_views_equal_a_full_replay_with_moves(tmp_path_factory, path, script, days, cut):
     facts, steps = script
+    views_equal_a_full_replay(tmp_path_factory, path, facts, steps, days, cut, ("p", "q"))
+
+
+def views_equal_a_full_replay(tmp_path_factory, path, facts, steps, days, cut, platforms,
+                              step=_step, also=None):
+    """Record ``facts`` then ``steps`` (made by ``step``) on ``path`` (record, import,
+    encrypted); the views answer status and history of each of ``platforms`` as a full
+    replay does, at each of ``days``, now and as known at a cut; and after a rebuild.
+    ``also(ledger)`` checks more on the open ledger."""
     db = str(tmp_path_factory.mktemp("moves") / "ledger.db")
     target = parse_target(db, cipher_key=new_key() if path == "encrypted" else "")
     with open_ledger(target, create=True) as ledger:
-        _record(ledger, facts, steps, bulk=path == "import")
+        _record(ledger, facts, steps, bulk=path == "import", step=step)
         views = Views(ledger)
         views.catch_up()
         entries = list(ledger.entries())
         known = entries[min(len(entries) - 1, int(cut * len(entries)))].fact.recorded_at
-        for platform in ("p", "q"):
+        for platform in platforms:
             assert views.current_status(platform) == [platform_status(Book(entries),
                                                                       platform)]
             for day in days:
@@ -162,4 +171,7 @@ def test_views_equal_a_full_replay_with_moves(tmp_path_factory, path, script, da
                     assert (_history(viewed, platform, as_of)
                             == _history(replayed, platform, as_of))
         views.rebuild()
-        assert views.current_status() == [platform_status(Book(entries), p) for p in "pq"]
+        assert views.current_status() == [platform_status(Book(entries), p)
+                                          for p in platforms]
+        if also is not None:
+            also(ledger)

@@ -13,17 +13,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from domain.values import When
 from ledger import consistency
-from ledger.application import open_ledger
-from ledger.encryption import new_key
-from ledger.storage import parse_target
-from projections.book import Book
-from projections.status import platform_status
-from projections.views import Views
 from tests.clitools import one_line_error, run, run_json
-from tests.test_bitemporal import _day
-from tests.test_views_moves import _fact, _history, _record, _status
+from tests.test_views_moves import _fact, views_equal_a_full_replay
 from tests.test_views_moves import _step as _plain_step
 
 SRC = ["--source", "https://example.org/order"]
@@ -221,35 +213,14 @@ def _many_step(step, recorded):
 @given(script=many_platform_scripts(),
        days=st.lists(st.integers(0, 70), min_size=1, max_size=2), cut=st.floats(0, 1))
 def test_views_equal_a_full_replay_with_orders_over_many(tmp_path_factory, path, script,
-                                                         days, cut, monkeypatch):
-    import tests.test_views_moves as moves
-
-    facts, steps = script
-    monkeypatch.setattr(moves, "_step", _many_step)
-    db = str(tmp_path_factory.mktemp("many") / "ledger.db")
-    target = parse_target(db, cipher_key=new_key() if path == "encrypted" else "")
-    with open_ledger(target, create=True) as ledger:
-        _record(ledger, facts, steps, bulk=path == "import")
-        views = Views(ledger)
-        views.catch_up()
-        entries = list(ledger.entries())
-        known = entries[min(len(entries) - 1, int(cut * len(entries)))].fact.recorded_at
-        for platform in OWN:
-            assert views.current_status(platform) == [platform_status(Book(entries),
-                                                                      platform)]
-            for day in days:
-                as_of = When.parse(_day(day), end_of_day=True)
-                for k in (None, known):
-                    replayed = Book(entries, as_known_at=k)
-                    viewed = views.book(platform=platform, as_known_at=k)
-                    assert (_status(viewed, platform, as_of)
-                            == _status(replayed, platform, as_of))
-                    assert (_history(viewed, platform, as_of)
-                            == _history(replayed, platform, as_of))
-        views.rebuild()
-        assert views.current_status() == [platform_status(Book(entries), p) for p in OWN]
+                                                         days, cut):
+    def verify_agrees(ledger) -> None:
         # verify's recomputation of the views (history rows, moves, status) agrees.
         assert consistency.check(ledger, None) == []
+
+    facts, steps = script
+    views_equal_a_full_replay(tmp_path_factory, path, facts, steps, days, cut, tuple(OWN),
+                              step=_many_step, also=verify_agrees)
 
 
 def test_a_platform_holding_none_of_the_targets_or_a_list_of_one_is_refused(runner, db):
