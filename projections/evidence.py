@@ -53,6 +53,9 @@ class Evidence:
     #: Where the platform index came from: folded from the log, or the copy kept beside
     #: a checkpoint signed by an operator (or given by the caller).
     index_from: str = "log"
+    #: The one jurisdiction the report answers for (``report provenance --jurisdiction``),
+    #: whose evidence then holds the ledger's settings too (index version 3); None for all.
+    jurisdiction: str | None = None
 
 
 def _time(text: str) -> datetime:
@@ -77,10 +80,11 @@ def record_time(checkpoints: list[Checkpoint], leaf_index: int) -> dict[str, Any
 
 def gather(ledger: Any, subject: str, checkpoint: Checkpoint, note: str, kept: list[str],
            as_of: When | None, as_known_at: When | None, *,
-           given: bool = False) -> Evidence:
+           given: bool = False, jurisdiction: str | None = None) -> Evidence:
     """The evidence of ``subject``'s report against ``checkpoint`` (see the module);
     ``given``: the caller chose the checkpoint (``--checkpoint FILE``) rather than taking
-    the one kept in the ledger."""
+    the one kept in the ledger; ``jurisdiction``: the report answers for that one, and
+    proves the ledger's settings complete too (an index of version 3: the caller checks)."""
     size = checkpoint.tree_size
     version = checkpoint.index_version or 1
     index = links = None
@@ -114,7 +118,8 @@ def gather(ledger: Any, subject: str, checkpoint: Checkpoint, note: str, kept: l
         raise IntegrityFailure("the log does not give the checkpoint's platform index: an "
                                "event's subject or platform was altered")
     if version >= 2:
-        names = platform_index.report_names(subject, version)
+        names = platform_index.report_names(subject, version,
+                                            settings=jurisdiction is not None)
     else:
         if index is not None:
             named = _named(ledger, subject, leaves, hashes, seq_of)
@@ -138,7 +143,7 @@ def gather(ledger: Any, subject: str, checkpoint: Checkpoint, note: str, kept: l
         records.append(record)
     return Evidence(subject, as_of, as_known_at, note, records, proofs,
                     _bounding(kept, note, tree, [r["leaf_index"] for r in records]),
-                    "log" if index is None else "kept")
+                    "log" if index is None else "kept", jurisdiction)
 
 
 def _signed_by_an_operator(ledger: Any, note: str, positions: list[int],

@@ -127,11 +127,12 @@ const BL = (() => {
     if (lines.length === 6) {
       /* The index line, versioned (ledger.checkpoint): "platforms SIZE ROOT" is version 1
        * (platform leaves), "index 2 SIZE ROOT" version 2 (orders' and requests' leaves
-       * too, named order/REF and request/REF); a platform's run proves the same in both. */
+       * too, named order/REF and request/REF), "index 3 SIZE ROOT" version 3 (and the
+       * ledger's settings, ledger/ledger); a platform's run proves the same in each. */
       let f = lines[5].split(" ");
       let version = 1;
-      if (f.length === 4 && f[0] === "index" && f[1] === "2") {
-        version = 2;
+      if (f.length === 4 && f[0] === "index" && (f[1] === "2" || f[1] === "3")) {
+        version = Number(f[1]);
         f = f.slice(1);
       } else if (f[0] !== "platforms") {
         fail("the checkpoint's index line is malformed (or of a version this page does not know)");
