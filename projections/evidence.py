@@ -15,7 +15,8 @@ and as a request (``order/REF``, ``request/REF``), and the operators; an order's
 then carries its own events and its amendments, not its platforms'. Against a version 1
 index an order or request has no leaves of its own: its report proves the platforms it
 concerns, which only a fold of the log names, and a platform's report proves the
-platforms that an order or request sharing its reference concerns.
+platforms that an order or request sharing its reference concerns. A report for one
+jurisdiction proves the ledger's settings (``ledger/ledger``, version 3) besides.
 """
 
 from __future__ import annotations

@@ -4,8 +4,10 @@ compare, field by field.
 
 Proving the evidence: each record's hash and inclusion proof against the checkpoint it
 cites (and that checkpoint's signature, given the key); the platform index proofs of the
-subject, the operators and the platforms the records concern, whose positions must be
-exactly the records' (an event left out, repeated or added fails, naming its position);
+subject, the operators and the platforms the records concern (and, in a report for one
+jurisdiction, of the ledger's settings, which only an index of version 3 holds), whose
+positions must be exactly the records' (an event left out, repeated or added fails,
+naming its position);
 each other checkpoint's consistency with the cited one; and every record's signature by the
 rules ``verify`` applies to the ledger (``ledger.signatures.check``, run on the records).
 A report of the wrong shape is ``BadInput`` (exit 2); one that does not verify is

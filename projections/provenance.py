@@ -28,6 +28,14 @@ The evidence (``report["evidence"]``):
 - ``checkpoints``: other checkpoints kept in the ledger, each with a consistency proof to
   the cited one, which bound each event's record time (``record_time``).
 
+A report for one jurisdiction (``--jurisdiction CC``: ``projections.report_jurisdiction``)
+adds ``jurisdiction``, ``answer`` (CC's answer at the as-of, else at the checkpoint's time)
+and, on each event, where it counts; it lists the ledger's settings among its events, and
+its evidence also proves the index's ``ledger/ledger`` run, so that no event setting or
+correcting the default can be left out. Only an index of version 3 has that run: against
+an older one (or none) such a report is made unproven, from a full replay, and says why.
+All of it is derived here, so ``verify-proof`` derives it again and compares.
+
 What no report can prove: that an event which needs no signature (before the first
 operator, or the first operator's own registration) was signed, since nothing signed
 commits to signatures, only to event hashes; a stripped optional signature is caught only
@@ -74,8 +82,8 @@ from ledger.signatures import PREFIX, operators, raw_public_key, signature_of
 from ledger.verify import Broken, Verdict, walk
 from projections.book import Book
 from projections.evidence import Evidence, gather, record_time
-from projections.history import Line, lines, subject_keys
-from projections.report_jurisdiction import Marks, answer, report_keys
+from projections.history import Line, lines
+from projections.report_jurisdiction import Marks, answer, report_lines
 
 FORMAT = 2
 #: The fields of an event that its hash covers (its export form, less the hash).
@@ -168,13 +176,11 @@ def assemble(evidence: Evidence) -> dict[str, Any]:
     book = Book(entries, as_known_at=evidence.as_known_at.instant
                 if evidence.as_known_at else None)
     code = evidence.jurisdiction
-    keys = marks = None
+    marks = None
     if code is not None:
-        at = evidence.as_of or When.parse(checkpoint.time)
-        keys = report_keys(book, subject_keys(book, evidence.subject))
-        marks = Marks(book, code, at)
+        marks = Marks(book, code, evidence.as_of or When.parse(checkpoint.time))
     events = []
-    for line in lines(book, evidence.subject, as_of=evidence.as_of, subjects=keys):
+    for line in _lines(book, evidence.subject, evidence.as_of, code):
         record, hashed = by_position[book.position(line.original)]
         out = exported(record)
         out["hash"] = hashed
@@ -199,6 +205,14 @@ def assemble(evidence: Evidence) -> dict[str, Any]:
         "evidence": {"records": records, "index": evidence.index,
                      "checkpoints": evidence.checkpoints},
     }
+
+
+def _lines(book: Book, subject: str, as_of: When | None, code: str | None) -> list[Line]:
+    """The lines a report lists: the subject's; for one jurisdiction, with the ledger's
+    settings (``report_jurisdiction.report_lines``)."""
+    if code is None:
+        return lines(book, subject, as_of=as_of)
+    return report_lines(book, subject, as_of)
 
 
 def _answered(book: Book, subject: str, code: str | None,
@@ -326,12 +340,11 @@ def _unproven(ledger: Any, subject: str, as_of: When | None, as_known_at: When |
                           reason=broken.reason)
     book = Book(ledger.entries(), as_known_at=as_known_at.instant if as_known_at else None)
     generated = _now()
-    keys = marks = None
+    marks = None
     if jurisdiction is not None:
-        keys = report_keys(book, subject_keys(book, subject))
         marks = Marks(book, jurisdiction, as_of or When.parse(generated))
     events = []
-    for line in lines(book, subject, as_of=as_of, subjects=keys):
+    for line in _lines(book, subject, as_of, jurisdiction):
         position = book.position(line.original)
         out = line.original.to_json()
         out["position"] = position

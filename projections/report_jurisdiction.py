@@ -8,8 +8,9 @@ marked with where it counts (``jurisdiction: {where, counts}``): events of other
 jurisdictions are listed and marked, never left out, so that a reader sees that an order
 existed elsewhere and that it is not part of this answer, rather than a history that
 looks complete and is not. The ledger's settings (its ``jurisdiction-default`` and the
-corrections of it) are listed too: an order or observation that names no jurisdiction
-counts where they say.
+corrections of it) are listed too, whatever the report's as-of (the default applies at
+every valid time): an order or observation that names no jurisdiction counts where they
+say.
 
 ``where`` is a jurisdiction code; ``all`` for the events every answer rests on (a
 platform's registration and targets, its notices, the ledger's settings); for a request,
@@ -43,10 +44,10 @@ import orjson
 from domain.errors import BadInput, SubjectNotFound
 from domain.fact import Fact
 from domain.jurisdictions import LEDGER, binds
-from domain.timeline import OrderState
+from domain.timeline import OrderState, valid_key
 from domain.values import When
 from projections.book import Book
-from projections.history import Line
+from projections.history import Line, lines, subject_keys
 from projections.status import platform_status
 
 #: ``where`` of the events every jurisdiction's answer rests on.
@@ -67,6 +68,18 @@ def report_keys(book: Book, keys: list[Key]) -> list[Key]:
                        f"its orders: {', '.join(_orders_named(book, keys)) or 'none'})",
                        field="jurisdiction")
     return list(dict.fromkeys([*keys, *([SETTINGS] if book.has(*SETTINGS) else [])]))
+
+
+def report_lines(book: Book, subject: str, as_of: When | None) -> list[Line]:
+    """The history lines a jurisdiction's report lists: the subject's, by ``as_of``, and
+    the ledger's settings at every valid time (the default applies to every event that
+    names none, before or after it was set: ``domain.jurisdictions``), in history order."""
+    keys = report_keys(book, subject_keys(book, subject))
+    found = lines(book, subject, as_of=as_of, subjects=[k for k in keys if k != SETTINGS])
+    if SETTINGS in keys:
+        found += lines(book, subjects=[SETTINGS])
+    found.sort(key=lambda line: (valid_key(line.current), book.position(line.original)))
+    return found
 
 
 def _orders_named(book: Book, keys: list[Key]) -> list[str]:

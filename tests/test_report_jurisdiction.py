@@ -216,6 +216,19 @@ def test_markdown_and_prov_say_where_each_event_counts(case):
     assert len(derived) == sum(ev["jurisdiction"]["counts"] for ev in _copy(case)["events"])
 
 
+def test_the_default_is_listed_whatever_the_as_of(case):
+    """The default applies at every valid time: a report as of 2022, before the default
+    was set (now), still lists it and its correction, and answers with it."""
+    report = _report(case["runner"], case["db"], "telegram", "--jurisdiction", "MY",
+                     "--as-of", "2022-03-18")
+    assert [ev["type"] for ev in report["events"] if ev["subject"] == "ledger"] == [
+        "jurisdiction-default", "correction"]
+    assert report["answer"]["as_of"] == "2022-03-18"
+    assert report["answer"]["status"]["state"] == "partially-blocked"  # Indonesia's order
+    assert "access-observed" not in {ev["type"] for ev in report["events"]}  # on the 19th
+    assert check_report(report) == len(report["events"])
+
+
 def test_as_known_before_the_correction_the_default_is_the_first(case, tmp_path):
     """--as-known-at before the correction: the default was ID, and the report says so
     (the correction is proven but not yet known)."""
