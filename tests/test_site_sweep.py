@@ -36,13 +36,18 @@ def book_of(tmp_path: Path, lines: list[bytes]) -> Book:
         return Book(ledger.entries())
 
 
-def folded_from_the_start(book: Book, platform: str) -> list[dict]:
-    """What ``snapshots`` gave before the sweep: a full fold at every instant."""
+def folded_from_the_start(book: Book, platform: str, codes: tuple[str, ...]) -> list[dict]:
+    """What ``snapshots`` gave before the sweep: a full fold at every instant, and one
+    for each jurisdiction asked by name (None where it is the whole answer)."""
     out: list[dict] = []
     for instant in daily(change_points(book, platform), NOW):
         if book.state("platform", platform, instant) is None:
             continue
-        shown = _shown(platform_status(book, platform, as_of=_at(instant)))
+        whole = _shown(platform_status(book, platform, as_of=_at(instant)))
+        each = {code: _shown(platform_status(book, platform, as_of=_at(instant),
+                                             jurisdiction=code)) for code in codes}
+        shown = {**whole, "jurisdictions": {code: None if answer == whole else answer
+                                            for code, answer in each.items()}}
         if not out or out[-1]["status"] != shown:
             out.append({"at": instant.astimezone(UTC).isoformat(),
                         "ms": int(instant.timestamp() * 1000), "status": shown})
@@ -54,7 +59,9 @@ def every_platform_agrees(book: Book) -> int:
     for ref in book.refs("platform"):
         fresh = Book.__new__(Book)  # the same facts with no fold kept from the sweep
         fresh.__dict__.update({**vars(book), "_memo": {}})
-        assert snapshots(book, ref, NOW) == folded_from_the_start(fresh, ref), ref
+        # Every jurisdiction the platform has an answer in now, and one it has none in.
+        codes = (*platform_status(book, ref, now=NOW)["jurisdictions"], "BR")
+        assert snapshots(book, ref, NOW, codes) == folded_from_the_start(fresh, ref, codes), ref
         compared += 1
     return compared
 

@@ -83,17 +83,39 @@ def _shown(status: dict[str, Any]) -> dict[str, Any]:
     return shown
 
 
-def snapshots(book: Book, platform: str, now: datetime) -> list[dict[str, Any]]:
+def _per_jurisdiction(book: Book, platform: str, at: When, status: dict[str, Any],
+                      codes: tuple[str, ...]) -> dict[str, Any]:
+    """The answer in each of ``codes`` at ``at``, as the status folds it: from its
+    ``jurisdictions`` where it has the code then, else asked for that jurisdiction (a
+    country whose first order comes later, a subdivision); None where it is the whole
+    answer itself (every order and observation counts there), which the browser shows."""
+    whole = _shown(status)
+    out: dict[str, Any] = {}
+    for code in codes:
+        answer = status["jurisdictions"].get(code)
+        if answer is None:
+            answer = platform_status(book, platform, as_of=at, jurisdiction=code)
+        shown = _shown(answer)
+        out[code] = None if shown == whole else shown
+    return out
+
+
+def snapshots(book: Book, platform: str, now: datetime,
+              jurisdictions: tuple[str, ...] = ()) -> list[dict[str, Any]]:
     """The platform's status from the last change point of each day on: ``[{"at", "ms",
     "status"}]``, a snapshot kept only where the status differs from the one before. ``ms``
-    is the instant in milliseconds since the epoch, for the browser's comparisons."""
+    is the instant in milliseconds since the epoch, for the browser's comparisons. Each
+    status carries ``jurisdictions``: the answer in each of ``jurisdictions`` then
+    (``_per_jurisdiction``), so that the slider answers for one of them too."""
     out: list[dict[str, Any]] = []
     instants, observed = _instants(book, platform)
     sweep = Sweep(book, stops=observed)
     for instant in daily(instants, now):  # in order: the sweep never goes back
         if sweep.state("platform", platform, instant) is None:
             continue  # before its registration (an amended one, say)
-        shown = _shown(platform_status(sweep, platform, as_of=_at(instant)))
+        status = platform_status(sweep, platform, as_of=_at(instant))
+        shown = {**_shown(status), "jurisdictions": _per_jurisdiction(
+            sweep, platform, _at(instant), status, jurisdictions)}
         if out and out[-1]["status"] == shown:
             continue
         out.append({"at": instant.astimezone(UTC).isoformat(),
