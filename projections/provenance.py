@@ -217,11 +217,13 @@ def sign_report(report: dict[str, Any], key: Ed25519PrivateKey | None) -> dict[s
 
 def provenance(ledger: Any, subject: str, *, as_of: When | None = None,
                as_known_at: When | None = None,
-               checkpoint_note: str | None = None) -> dict[str, Any]:
+               checkpoint_note: str | None = None,
+               shared: dict[Any, Any] | None = None) -> dict[str, Any]:
     """The report of ``subject`` as a JSON-ready dict, without its ``report_signature``
     (``proof.sign_report`` adds it). The checkpoint is ``checkpoint_note``, else the latest
     kept in the ledger. Raises ``IntegrityFailure`` when the ledger does not give the
-    checkpoint's roots."""
+    checkpoint's roots. ``shared``: see ``projections.evidence.gather`` (many subjects'
+    reports against one checkpoint)."""
     check_slug(subject, "subject")
     kept = ledger.recorder.select_checkpoints()
     note = checkpoint_note if checkpoint_note is not None else _latest(kept)
@@ -231,7 +233,7 @@ def provenance(ledger: Any, subject: str, *, as_of: When | None = None,
                "the checkpoint has no platform index (written by an older version)")
         return _unproven(ledger, subject, as_of, as_known_at, note, why)
     evidence = gather(ledger, subject, checkpoint, note, kept, as_of, as_known_at,
-                      given=checkpoint_note is not None)
+                      given=checkpoint_note is not None, shared=shared)
     report = assemble(evidence)
     size = checkpoint.tree_size
     return {**report, "generated_at": _now(),

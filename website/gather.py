@@ -87,8 +87,10 @@ def _tree(ledger: Any, origin: str, key: Ed25519PrivateKey, key_name: str, keep:
 
 
 def _platform(ledger: Any, book: Book, ref: str, note: str, now: datetime,
-              jurisdiction: str | None) -> dict[str, Any]:
-    report = provenance(ledger, ref, checkpoint_note=note)
+              jurisdiction: str | None, shared: dict[Any, Any]) -> dict[str, Any]:
+    # One reading of the chain and one event tree for every platform's report (``shared``):
+    # each report is the one 'report provenance' writes alone against this checkpoint.
+    report = provenance(ledger, ref, checkpoint_note=note, shared=shared)
     if not report.get("proven"):
         raise IntegrityFailure(f"the report of {ref} is not proven: "
                                f"{report.get('unproven_because')}")
@@ -148,7 +150,8 @@ def gather(ledger: Any, *, origin: str, key: Ed25519PrivateKey,
     # Only the events the checkpoint covers: a write landing while this runs must not
     # slip into statuses signed as the checkpoint's.
     book = Book(entry for entry in ledger.entries() if entry.position in covered)
-    platforms = {ref: _platform(ledger, book, ref, note, now, jurisdiction)
+    shared: dict[Any, Any] = {}
+    platforms = {ref: _platform(ledger, book, ref, note, now, jurisdiction, shared)
                  for ref in book.refs("platform")
                  if book.state("platform", ref, now) is not None}
     subjects = {ref: _subject(book, kind, ref, now, platforms)
