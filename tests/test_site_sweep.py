@@ -1,4 +1,4 @@
-"""The slider's snapshots, folded forward once (``website.sweep``), are the statuses the
+"""The slider's snapshots, folded forward once (``projections.sweep``), are the statuses the
 ledger's own fold gives at each instant, folded from the start (``Book``), on the bundled
 cases and on generated timelines with corrections, temporary and partial lifts, rulings
 and observations on thousands of days."""
@@ -18,8 +18,8 @@ from ledger.storage import parse_target
 from projections.book import Book
 from projections.importing import import_facts
 from projections.status import platform_status
+from projections.sweep import Sweep
 from website.snapshots import _at, _shown, change_points, daily, snapshots
-from website.sweep import Sweep
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -116,3 +116,59 @@ def test_disputed_as_the_book_says_at_every_instant(tmp_path):
     assert any(answers.values()) and not all(answers.values())
     assert answers == {(kind, ref, at): book.is_disputed(kind, ref, at)
                        for kind, ref, at in answers}
+
+
+# --- a report summary's course (``projections.report_summary._course``) -----------------
+
+
+def courses(tmp_path: Path, lines: list[bytes], monkeypatch) -> tuple[int, int, int]:
+    """Every platform's course, through the sweep and through ``Book``'s fold from the
+    start at every instant (as before), which must be equal; how many folds from the
+    start each made, and the longest course."""
+    from projections import book as book_module
+    from projections.provenance import provenance
+    from projections.report_summary import summarise
+
+    source = tmp_path / "events.jsonl"
+    source.write_bytes(b"".join(lines))
+    target = parse_target(str(tmp_path / "course.db"))
+    with open_ledger(target, create=True) as ledger, source.open("rb") as facts:
+        import_facts(ledger, read_facts(facts), operator="test")
+    with open_ledger(target) as ledger:
+        reports = [provenance(ledger, ref) for ref in Book(ledger.entries()).refs("platform")]
+    folds = [0]
+    real = book_module.fold
+
+    def counted(*args, **kwargs):
+        folds[0] += 1
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(book_module, "fold", counted)
+    swept = [summarise(report).course for report in reports]
+    by_sweep, folds[0] = folds[0], 0
+    with monkeypatch.context() as m:
+        m.setattr("projections.report_summary.Sweep", lambda book, stops: book)
+        assert [summarise(report).course for report in reports] == swept
+    assert all(course for course in swept)
+    return by_sweep, folds[0], max(len(course) for course in swept)
+
+
+@pytest.mark.parametrize("case", ["telegram-indonesia-2017.jsonl",
+                                  "turkey-wikipedia-2017.jsonl", "india-apps-2020.jsonl"])
+def test_the_course_of_the_bundled_cases(tmp_path, monkeypatch, case):
+    """The course through the sweep is the fold's, on each bundled case."""
+    courses(tmp_path, [(EXAMPLES / case).read_bytes()], monkeypatch)
+
+
+def test_the_course_of_a_long_order_folds_each_fact_once(tmp_path, monkeypatch):
+    """An order with a temporary lift every tenth day for 600 days: the same course, and
+    no fold from the start for each of its hundreds of changes."""
+    from synthetic import events, long_histories
+
+    lines = [orjson.dumps(e) + b"\n" for e in long_histories(600, subjects=2, shuffled=True)]
+    by_sweep, from_the_start, longest = courses(tmp_path, lines, monkeypatch)
+    assert longest > 50
+    assert from_the_start > 100 and by_sweep < from_the_start / 10, (by_sweep, from_the_start)
+    (tmp_path / "generated").mkdir()
+    courses(tmp_path / "generated", [orjson.dumps(e) + b"\n" for e in events(800)],
+            monkeypatch)

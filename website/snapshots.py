@@ -9,7 +9,7 @@ before the end of the chosen day and applies no rule of its own.
 
 The slider asks for whole days, and the status at the end of a day is the status at the
 last change point of that day; so only that one is asked for (``daily``). The instants are
-asked in order of a ``website.sweep.Sweep`` of the book, which keeps each subject's fold as
+asked in order of a ``projections.sweep.Sweep`` of the book, which keeps each subject's fold as
 it goes: each fact is applied once for the whole platform, not once per change point
 (3,000 observations of one platform on 3,000 days were 3,000 folds from the start).
 """
@@ -23,7 +23,7 @@ from domain.values import When
 from projections.book import Book
 from projections.history import lines
 from projections.status import platform_status
-from website.sweep import Sweep
+from projections.sweep import Sweep
 
 #: Data fields that name a later instant at which a fact takes (or ends) its effect.
 _LATER = ("until", "effective_at")
