@@ -187,6 +187,53 @@ class TestHomeInParts:
         assert "bad" in cls and "platforms' list is not the one the publisher signed" in text
 
 
+class TestSearchAcrossParts:
+    def test_the_search_finds_a_platform_of_another_part(self, tab, listed):
+        """On part 1 (telegram), "vib" finds Viber in part 2, from the signed index, and
+        its link opens its green page; on part 2, "teleg" finds Telegram in part 1."""
+        assert page_data(listed / "index.html")["search"]["count"] == 2
+        page = tab.open(listed / "index.html")
+        assert "ok" in tab.badge()[0], tab.badge()
+        page.fill("#f-search", "vib")
+        page.wait_for_selector("#f-elsewhere:not([hidden])")
+        assert page.inner_text("#f-count") == "0 of 1 platforms"
+        assert "In other parts of the list: 1 platform" in page.inner_text("#f-elsewhere")
+        assert page.inner_text("#f-elsewhere li").startswith("Viber viber (part 2)")
+        page.fill("#f-search", "nothing-like-it")
+        page.wait_for_selector("#f-elsewhere >> text=none")
+        page.fill("#f-search", "VIBER")
+        page.click("#f-elsewhere >> text=Viber")
+        page.wait_for_selector("#badge.ok, #badge.bad")
+        assert "ok" in tab.badge()[0], tab.badge()
+        assert page.url.endswith("/platform/viber.html")
+        page = tab.open(listed / "home/2.html")
+        page.fill("#f-search", "teleg")
+        page.wait_for_selector("#f-elsewhere li")
+        page.click("#f-elsewhere >> text=part 1")
+        page.wait_for_selector("#badge.ok, #badge.bad")
+        assert page.url.endswith("/index.html")
+
+    def test_an_edited_search_index_is_red(self, tab, listed):
+        """A name changed in home/search.js: its SHA-256 is not the signed one, red."""
+        path = listed / "home/search.js"
+        path.write_text(path.read_text().replace('"Viber"', '"Viper"'))
+        page = tab.open(listed / "index.html")
+        assert "ok" in tab.badge()[0]
+        page.fill("#f-search", "vi")
+        page.wait_for_selector("#badge.bad")
+        assert "search index is not the one the publisher signed" in tab.badge()[1]
+
+    def test_one_part_has_no_search_index(self, runner, listed, sqlite_path, tmp_path,
+                                          monkeypatch):
+        """A list in one part searches itself: no index, none signed."""
+        monkeypatch.setattr("website.home.HOME_PAGE", 500)
+        private, _ = key_pair(tmp_path, "other")
+        out = tmp_path / "one"
+        assert run(runner, sqlite_path, "publish", str(out), "--key", private).exit_code == 0
+        assert page_data(out / "index.html")["search"] is None
+        assert not (out / "home").exists()
+
+
 @pytest.fixture
 def small_parts(runner, sqlite_path, example, tmp_path, monkeypatch) -> Path:
     """The 2017 case with three events a part: the order's own 8 events in 3 parts."""

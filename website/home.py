@@ -5,18 +5,22 @@ statement, with the part's number and the number of parts, bound to the checkpoi
 root; the browser shows the rows only once it verifies, and checks that the part is the
 file it was opened as. A platform has a row per jurisdiction it has an answer in (``rows``),
 and the jurisdiction filter starts on the site's own (``publish --jurisdiction``). The
-filters and the search box work within a part; the pager names the first and last
-platform of each part, in order of reference.
+filters work within a part; the search box finds a platform in any part, from a signed
+index of every platform (``SEARCH``); the pager names the first and last platform of each
+part, in order of reference.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import UTC, datetime
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from jinja2 import Environment
 
+from ledger.canonical import canonical
 from website.gather import Publication
 from website.pages import HOME_PREFIX, _common, _data, _signed
 
@@ -58,6 +62,20 @@ def rows(pub: Publication) -> list[dict[str, Any]]:
     return out
 
 
+#: Where the list of every platform (reference, name, part) is written, for the search
+#: box of a home page in parts: loaded when a reader searches, checked against the SHA-256
+#: each part's signed statement carries.
+SEARCH = "home/search.js"
+
+
+def search_file(index: list[dict[str, Any]]) -> str:
+    """The search index as a data-only script (JSON in ASCII, ``<`` escaped)."""
+    text = json.dumps(index, ensure_ascii=True, sort_keys=True).replace("<", "\\u003c")
+    return ("/* blockledger: every platform of the home page and its part, checked by the "
+            "page against the SHA-256 its publisher signed. Data only. */\n"
+            f"globalThis.BL_SEARCH = {text};\n")
+
+
 def path(part: int) -> str:
     """Where part ``part`` of the home page is written."""
     return "index.html" if part == 1 else f"home/{part}.html"
@@ -77,6 +95,12 @@ def home_pages(env: Environment, pub: Publication, *, title: str,
         chunks[-1].append(row)
     chunks = chunks or [[]]
     parts = len(chunks)
+    # In parts, the search box searches every part: one index of every platform, whose
+    # digest each part signs (a platform found in another part links to its own page).
+    index = [{"ref": ref, "name": pub.platforms[ref]["status"]["name"], "part": n}
+             for n, chunk in enumerate(chunks, 1) for ref in dict.fromkeys(r["ref"] for r in chunk)]
+    search = {"count": len(index), "digest": hashlib.sha256(canonical(index)).hexdigest()
+              } if parts > 1 else None
     pager = [{"part": n, "href": path(n), "first": chunk[0]["ref"], "last": chunk[-1]["ref"]}
              for n, chunk in enumerate(chunks, 1) if chunk] if parts > 1 else []
     out = {}
@@ -84,7 +108,7 @@ def home_pages(env: Environment, pub: Publication, *, title: str,
         root = "" if part == 1 else "../"
         shown = archive if part == 1 else []
         statement = {"rows": chunk, "part": part, "parts": parts,
-                     "jurisdiction": pub.jurisdiction}
+                     "jurisdiction": pub.jurisdiction, "search": search}
         out[path(part)] = env.get_template("home.html.j2").render(
             **_common(pub, root), title=title, rows=chunk, archive=shown, part=part,
             parts=parts, pager=pager, count=len(refs),
@@ -95,8 +119,10 @@ def home_pages(env: Environment, pub: Publication, *, title: str,
             unattributed=any(r["jurisdiction"] is None for r in chunk),
             jurisdiction=pub.jurisdiction,
             data=_data(pub, "home", events=[], rows=chunk, part=part, parts=parts,
-                       jurisdiction=pub.jurisdiction,
+                       jurisdiction=pub.jurisdiction, search=search,
                        rows_signature=_signed(HOME_PREFIX, statement, pub, key),
                        archive=[{"file": a["file"], "note": a["note"], "proof": a["proof"]}
                                 for a in shown]))
+    if search is not None:
+        out[SEARCH] = search_file(index)
     return out

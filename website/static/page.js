@@ -8,7 +8,7 @@
           headline, homeRows, filters } = BLUI;
   const TOP = {
     home: ["page", "checkpoint", "signer", "events", "rows", "rows_signature", "archive",
-           "part", "parts", "jurisdiction"],
+           "part", "parts", "jurisdiction", "search"],
     platform: ["page", "checkpoint", "signer", "subject", "name", "events", "index",
                "snapshots", "snapshots_now", "snapshots_signature", "operators",
                "jurisdiction"],
@@ -256,7 +256,7 @@
       }
       if (data.page === "home") {
         await BL.checkStatement("home", { rows: data.rows, part: data.part, parts: data.parts,
-                                          jurisdiction: data.jurisdiction },
+                                          jurisdiction: data.jurisdiction, search: data.search },
                                 data.rows_signature, note, data.signer);
         complete += "; the list of platforms is the one the publisher signed";
       }
@@ -287,7 +287,9 @@
       if (data.page === "order" || data.page === "request") {
         headline(data.headline, note, data.part.part > 1 ? "../../" : "../");
       }
-      if (data.page === "home") homeRows(data.rows, data.part === 1 ? "" : "../", data.jurisdiction);
+      if (data.page === "home") {
+        homeRows(data.rows, data.part === 1 ? "" : "../", data.jurisdiction, data);
+      }
       document.querySelectorAll("[data-cp]").forEach((node) => {
         // What the reader compares is what was checked: the key the signature verified
         // with, not what the HTML said.

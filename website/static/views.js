@@ -255,7 +255,7 @@
 
   /* The home page's rows, from the signed list (the server's table is for readers
    * without JavaScript): one per platform and jurisdiction (null: none named). */
-  function homeRows(rows, root, jurisdiction) {
+  function homeRows(rows, root, jurisdiction, data) {
     const body = document.querySelector("table.platforms tbody");
     if (!body || !Array.isArray(rows)) return;
     body.replaceChildren();
@@ -295,7 +295,51 @@
       select.value = jurisdiction && codes.includes(jurisdiction) ? jurisdiction : "";
     }
     document.querySelector("table.platforms").hidden = false;
+    home = { root, data };
     filters();
+  }
+
+  /* A home page in parts searches every part: the signed index of every platform
+   * (website.home.SEARCH), loaded on the first search and shown only once its SHA-256 is
+   * the one the part's signed statement gives; a platform of another part is listed
+   * with a link to its own page (which proves itself) and to its part. */
+  let home = null;
+  let searchIndex = null;
+  function loadSearch() {
+    if (!searchIndex) {
+      searchIndex = new Promise((resolve, reject) => {
+        const script = document.createElement("script");
+        script.src = `${home.root}home/search.js`;
+        script.onload = () => BL.checkSearch(home.data.search, globalThis.BL_SEARCH).then(resolve, reject);
+        script.onerror = () => reject(new BL.Failure(`the search index (${script.src}) cannot be loaded`));
+        document.body.append(script);
+      });
+    }
+    return searchIndex;
+  }
+  function elsewhere(q) {
+    const out = $("f-elsewhere");
+    if (!out || !home || !home.data.search) return;
+    if (!q) { out.hidden = true; out.replaceChildren(); return; }
+    loadSearch().then((index) => {
+      if ($("f-search").value.trim().toLowerCase() !== q) return; // the reader typed on
+      const found = index.filter((e) => e.part !== home.data.part &&
+                                 `${e.ref} ${e.name}`.toLowerCase().includes(q));
+      const list = el("ul");
+      for (const e of found.slice(0, 50)) {
+        if (!SLUG.test(e.ref) || !Number.isSafeInteger(e.part) || e.part < 1 ||
+            e.part > home.data.parts) throw new BL.Failure("an entry of the search index is malformed");
+        const li = el("li"); const a = el("a", e.name); a.href = `${home.root}platform/${e.ref}.html`;
+        const part = el("a", `part ${e.part}`);
+        part.href = e.part === 1 ? `${home.root}index.html` : `${home.root}home/${e.part}.html`;
+        li.append(a, " ", el("span", e.ref, "meta mono"), " (", part, ")");
+        list.append(li);
+      }
+      const head = el("p", found.length ? `In other parts of the list: ${found.length} platform${found.length > 1 ? "s" : ""}` +
+        (found.length > 50 ? " (the first 50)" : "") + ":" : "In other parts of the list: none.");
+      out.replaceChildren(head, ...(found.length ? [list] : []));
+      out.hidden = false;
+    }).catch(refuse);
   }
 
   let filtering = null;
@@ -321,7 +365,10 @@
         (rows.length !== refs.size ? ` (${shown} of ${rows.length} rows)` : "") +
         (jurisdiction.value ? ` (jurisdiction ${jurisdiction.value === "-" ? "none named" : jurisdiction.value})` : "");
     }
-    if (!filtering) for (const i of inputs) i.addEventListener("input", apply);
+    if (!filtering) {
+      for (const i of inputs) i.addEventListener("input", apply);
+      search.addEventListener("input", () => elsewhere(search.value.trim().toLowerCase()));
+    }
     filtering = apply;
     apply();
   }
