@@ -4,30 +4,31 @@ reads each one's state; the platform page answers now and on any day in the juri
 chosen, from the signed snapshots; a host that changes a row's jurisdiction, the site's,
 or one jurisdiction's answer in a snapshot turns the badge red."""
 
-# ruff: noqa: F811 (the fixtures imported below are the tests' parameters of the same name)
+# ruff: noqa: F811 (the fixtures imported from tests.site_browser are parameters here)
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
 
-from tests.clitools import key_pair, run
-from tests.test_publish_browser import CHROMIUM, Page, browser, show_day, tab, tamper  # noqa: F401
+from tests.site_browser import (  # noqa: F401 (fixtures)
+    NEEDS_CHROMIUM,
+    browser,
+    published,
+    show_day,
+    tab,
+    tamper,
+)
 from tests.test_publish_jurisdictions import two_jurisdictions
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium")
+pytestmark = NEEDS_CHROMIUM
 
 
 @pytest.fixture
 def site(runner, sqlite_path, example, tmp_path) -> Path:
     """Both orders, published as an Indonesian site (--jurisdiction ID)."""
     two_jurisdictions(runner, sqlite_path, example)
-    private, _ = key_pair(tmp_path, "publisher")
-    out = tmp_path / "site"
-    result = run(runner, sqlite_path, "publish", str(out), "--key", private,
-                 "--jurisdiction", "ID")
-    assert result.exit_code == 0, result.stderr
-    return out
+    return published(runner, sqlite_path, tmp_path / "site", "--jurisdiction", "ID")
 
 
 def visible_rows(page) -> list[tuple[str, str]]:

@@ -3,6 +3,7 @@
 platform index, so no page grows with the platform; an order's page of such a platform
 ships only its own events and says, signed, where their completeness is proven."""
 
+# ruff: noqa: F811 (the fixtures imported from tests.site_browser are parameters here)
 from __future__ import annotations
 
 import shutil
@@ -11,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from tests.clitools import key_pair, run
+from tests.site_browser import NEEDS_CHROMIUM, browser, published, tab, tamper  # noqa: F401
 from tests.test_publish import page_data
-from tests.test_publish_browser import CHROMIUM, Page, browser, tamper  # noqa: F401 (fixture)
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium")
+pytestmark = NEEDS_CHROMIUM
 
 ORDER = "order/kominfo-2017-07-14.html"
 
@@ -23,19 +24,7 @@ ORDER = "order/kominfo-2017-07-14.html"
 def site(runner, sqlite_path, example, tmp_path, monkeypatch) -> Path:
     """The 2017 case published with ten events a part."""
     monkeypatch.setattr("website.pages.HISTORY_PAGE", 10)
-    assert run(runner, sqlite_path, "import", str(example)).exit_code == 0
-    private, _ = key_pair(tmp_path, "publisher")
-    out = tmp_path / "site"
-    result = run(runner, sqlite_path, "publish", str(out), "--key", private)
-    assert result.exit_code == 0, result.stderr
-    return out
-
-
-@pytest.fixture
-def tab(browser) -> Page:  # noqa: F811 (the fixture imported above)
-    page = Page(browser)
-    yield page
-    page.close()
+    return published(runner, sqlite_path, tmp_path / "site", sources=(example,))
 
 
 class TestWritten:
@@ -143,12 +132,7 @@ def listed(runner, sqlite_path, example, tmp_path, monkeypatch) -> Path:
     monkeypatch.setattr("website.home.HOME_PAGE", 1)
     more = tmp_path / "viber.jsonl"
     more.write_text(json.dumps(VIBER) + "\n")
-    for source in (example, more):
-        assert run(runner, sqlite_path, "import", str(source)).exit_code == 0
-    private, _ = key_pair(tmp_path, "publisher")
-    out = tmp_path / "site"
-    assert run(runner, sqlite_path, "publish", str(out), "--key", private).exit_code == 0
-    return out
+    return published(runner, sqlite_path, tmp_path / "site", sources=(example, more))
 
 
 class TestHomeInParts:
@@ -238,11 +222,7 @@ class TestSearchAcrossParts:
 def small_parts(runner, sqlite_path, example, tmp_path, monkeypatch) -> Path:
     """The 2017 case with three events a part: the order's own 8 events in 3 parts."""
     monkeypatch.setattr("website.pages.HISTORY_PAGE", 3)
-    assert run(runner, sqlite_path, "import", str(example)).exit_code == 0
-    private, _ = key_pair(tmp_path, "publisher")
-    out = tmp_path / "site"
-    assert run(runner, sqlite_path, "publish", str(out), "--key", private).exit_code == 0
-    return out
+    return published(runner, sqlite_path, tmp_path / "site", sources=(example,))
 
 
 class TestOrderInParts:
