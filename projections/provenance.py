@@ -252,13 +252,16 @@ def sign_report(report: dict[str, Any], key: Ed25519PrivateKey | None) -> dict[s
 def provenance(ledger: Any, subject: str, *, as_of: When | None = None,
                as_known_at: When | None = None,
                checkpoint_note: str | None = None,
-               jurisdiction: str | None = None) -> dict[str, Any]:
+               jurisdiction: str | None = None,
+               shared: dict[Any, Any] | None = None) -> dict[str, Any]:
     """The report of ``subject`` as a JSON-ready dict, without its ``report_signature``
     (``proof.sign_report`` adds it). The checkpoint is ``checkpoint_note``, else the latest
     kept in the ledger. With ``jurisdiction`` (a checked code) the report answers for
     that one (``projections.report_jurisdiction``), and is proven only against an index
     of version 3, which proves the ledger's settings complete. Raises
-    ``IntegrityFailure`` when the ledger does not give the checkpoint's roots."""
+    ``IntegrityFailure`` when the ledger does not give the checkpoint's roots.
+    ``shared``: see ``projections.evidence.gather`` (many subjects' reports against one
+    checkpoint)."""
     check_slug(subject, "subject")
     kept = ledger.recorder.select_checkpoints()
     note = checkpoint_note if checkpoint_note is not None else _latest(kept)
@@ -275,7 +278,8 @@ def provenance(ledger: Any, subject: str, *, as_of: When | None = None,
             "default jurisdiction its answer rests on (write a new checkpoint: 'blockledger "
             "checkpoint')"), jurisdiction)
     evidence = gather(ledger, subject, checkpoint, note, kept, as_of, as_known_at,
-                      given=checkpoint_note is not None, jurisdiction=jurisdiction)
+                      given=checkpoint_note is not None, jurisdiction=jurisdiction,
+                      shared=shared)
     report = assemble(evidence)
     size = checkpoint.tree_size
     return {**report, "generated_at": _now(),

@@ -31,6 +31,7 @@ from projections.book import Book
 from projections.report_jurisdiction import order_code
 from projections.report_times import Clock
 from projections.status import platform_status
+from projections.sweep import Sweep
 
 #: Event types that draw a labelled mark, and the word that labels it.
 WORDS = {
@@ -292,16 +293,26 @@ def _course(book: Book, subject: str, orders: list[OrderSummary],
             at: datetime, code: str | None = None
             ) -> list[tuple[datetime, str | None, datetime | None, str | None, str]]:
     """The platform's state (as ``status --as-of`` gives it) at every instant an order's
-    state changed, merged into stretches."""
+    state changed, merged into stretches.
+
+    The instants are asked in order of a ``projections.sweep.Sweep`` of the book, which
+    moves each subject's fold forward (each fact applied once, not once per instant: a
+    fold from the start at each of an order's changes was quadratic in them), keeping
+    copies at the instants of the observations, which the status asks for again."""
     texts: dict[datetime, str | None] = {}
     for order in orders:
         for p in order.periods:
             texts.setdefault(p.start, p.start_text)
             if p.end is not None:
                 texts.setdefault(p.end, p.end_text)
+    observed = {f.occurred_at.instant
+                for kind, ref in (("platform", subject),
+                                  *(("order", r) for r in book.related(subject, "order")))
+                for f in book.effective(kind, ref).facts if f.type == "access-observed"}
+    sweep = Sweep(book, stops=observed)
     stretches: list[list[Any]] = []
-    for point in sorted(texts):
-        state = platform_status(book, subject, as_of=When.of(point),
+    for point in sorted(texts):  # in order: the sweep never goes back
+        state = platform_status(sweep, subject, as_of=When.of(point),
                                 jurisdiction=code)["state"]
         if stretches and stretches[-1][4] == state:
             continue

@@ -32,6 +32,13 @@ def publish(runner, case, out: Path, *more: str):
     return run(runner, db, "publish", str(out), "--key", private, *more)
 
 
+def publish_plain(runner, case, tmp_path: Path) -> Path:
+    """The case published without --jurisdiction, into a directory of its own."""
+    out = tmp_path / "plain"
+    assert publish(runner, case, out).exit_code == 0
+    return out
+
+
 class TestPublish:
     def test_writes_home_platform_order_request_pages_and_downloads(self, runner, case,
                                                                     tmp_path):
@@ -109,15 +116,18 @@ class TestPublish:
             assert hashlib.sha256(item["canonical"].encode()).hexdigest() == item["hash"]
 
 
-    def test_jurisdiction_is_the_default_of_orders_that_give_none(self, runner, case,
-                                                                   tmp_path):
-        """--jurisdiction ID: the 2017 order, which names none, counts as Indonesia's."""
+    def test_the_site_jurisdiction_is_preselected_and_signed(self, runner, case, tmp_path):
+        """--jurisdiction ID: the home's filter starts on ID, and the site's jurisdiction
+        is in what the publisher signs for the home and the platform pages."""
         out = tmp_path / "site"
         assert publish(runner, case, out, "--jurisdiction", "ID").exit_code == 0
         home = (out / "index.html").read_text()
-        assert 'data-jurisdictions="ID"' in home
-        assert "<option>ID</option>" in home
-
+        assert "<option selected>ID</option>" in home
+        assert 'data-jurisdiction="ID"' in home
+        assert page_data(out / "index.html")["jurisdiction"] == "ID"
+        assert page_data(out / "platform/telegram.html")["jurisdiction"] == "ID"
+        assert page_data(publish_plain(runner, case, tmp_path) / "index.html"
+                         )["jurisdiction"] is None
 
     def test_penalties_in_snapshots_without_what_they_accrued(self, runner, case, tmp_path):
         """A penalty's state is in the slider's snapshots; its accrued amount, which grows

@@ -84,13 +84,12 @@ def _export(ledger: Any, size: int) -> bytes:
 
 def site_files(ledger: Any, pub: Publication, *, key: Ed25519PrivateKey, title: str,
                archive: list[dict[str, Any]], previous: list[tuple[str, str, Any]],
-               jurisdiction: str | None, produced_by: dict[str, str]) -> dict[str, str | bytes]:
+               produced_by: dict[str, str]) -> dict[str, str | bytes]:
     """Every file of the publication, by its path in the directory."""
     env = pages.environment()
     clock = Clock()
     files: dict[str, str | bytes] = _static()
-    files.update(home_pages(env, pub, title=title, archive=archive,
-                            default_jurisdiction=jurisdiction, key=key))
+    files.update(home_pages(env, pub, title=title, archive=archive, key=key))
     for ref in pub.platforms:
         files[f"platform/{ref}.html"] = pages.platform(env, pub, ref, title=title, clock=clock,
                                                        key=key)

@@ -415,6 +415,20 @@ const BL = (() => {
     return snapshots;
   }
 
+  /* The home page's search index (website.home.SEARCH), against the count and SHA-256
+   * that the page's signed statement gives: every platform, its name and its part. */
+  async function checkSearch(meta, index) {
+    exactKeys(meta, ["count", "digest"], "the search index's description");
+    if (!Array.isArray(index) || index.length !== meta.count) {
+      fail("the search index is not as long as its publisher signed");
+    }
+    if (hex(await sha256(enc.encode(canonical(index)))) !== meta.digest) {
+      fail("the search index is not the one the publisher signed (its SHA-256 differs)");
+    }
+    for (const e of index) exactKeys(e, ["name", "part", "ref"], "an entry of the search index");
+    return index;
+  }
+
   /* An earlier checkpoint: signed by the same key, and extended by this one. */
   async function checkEarlier(item, note, signer) {
     exactKeys(item, ["file", "note", "proof"], "an earlier publication");
@@ -430,7 +444,7 @@ const BL = (() => {
   }
 
   return { Failure, parseNote, checkSignature, checkEvent, checkEarlier, checkRange,
-           checkOperators, checkAttribution, checkChunk,
+           checkOperators, checkAttribution, checkChunk, checkSearch,
            checkStatement, verifyInclusion,
            verifyConsistency, canonical, hex, b64,
            b64encode: (bytes) => btoa(String.fromCharCode(...bytes)) };
