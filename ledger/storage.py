@@ -21,7 +21,6 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from attrs import field, frozen
-from eventsourcing.sqlite import SQLiteConnectionPool
 
 from domain.errors import BadInput
 from ledger import encryption
@@ -105,6 +104,8 @@ class Target:
         for PostgreSQL or an in-memory database."""
         if self.postgres:
             return
+        from eventsourcing.sqlite import SQLiteConnectionPool  # a writer's: not for reads
+
         name = self.settings["SQLITE_DBNAME"]
         if not SQLiteConnectionPool.detect_memory_mode(name):
             settle_wal(name, int(self.settings["SQLITE_LOCK_TIMEOUT"]))
