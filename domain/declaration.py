@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import re
+import sys
 import uuid
 from collections.abc import Callable
 from functools import lru_cache
@@ -307,12 +308,18 @@ def event_ref(help: str, *, required: bool = True) -> Any:
 
 @frozen
 class EventType:
-    """One declared event type: its name, its subject kind and its data class."""
+    """One declared event type: its name, its subject kind and its data class.
+
+    ``declared`` is the class as ``domain.vocabulary`` writes it; ``payload``, the frozen
+    attrs class of the events' data, is made from it when it is first asked for: making
+    all thirty at import cost more than anything else a command such as ``status`` starts
+    with (attrs compiles each class's methods), and a command meets only a few types.
+    """
 
     name: str
     subject: str  # "platform", "order", "request", or "any" (the subject of its target)
     creates: bool
-    payload: type
+    declared: type
     help: str
     describe: Callable[[Any], str]
     also: tuple[str, ...] = ()  # other kinds of subject it may be about (see ``about``)
@@ -320,6 +327,12 @@ class EventType:
     #: or a list of them (an order's ``platform`` or ``platforms``); on the command line
     #: one repeatable option named after ``single``.
     either: tuple[str, str] | None = None
+
+    @property
+    def payload(self) -> type:
+        """The frozen attrs class of this type's data, made once (``_payload``)."""
+        made = _PAYLOADS.get(self.name)
+        return made if made is not None else _payload(self.name, self.declared)
 
     @property
     def subjects(self) -> tuple[str, ...]:
@@ -462,6 +475,8 @@ _ITEM_CHECKS: dict[str, Callable[[Any, str], str]] = {
 
 
 REGISTRY: dict[str, EventType] = {}
+#: The payload class of each type made so far (``EventType.payload``).
+_PAYLOADS: dict[str, type] = {}
 _SPECS: dict[str, dict[str, FieldSpec]] = {}
 _CHECKERS: dict[tuple[str, str], tuple[tuple[str, bool, bool, Callable], ...]] = {}
 _LOADERS: dict[str, dict[str, Callable | None]] = {}
@@ -472,18 +487,32 @@ def declare(name: str, *, subject: str, creates: bool = False,
             describe: Callable[[Any], str],
             also: tuple[str, ...] = (),
             either: tuple[str, str] | None = None) -> Callable[[type], type]:
-    """Class decorator: make ``cls`` a frozen attrs class and register it as event ``name``
-    (about a ``subject``, or about one of ``subject`` and ``also``: ``EventType.about``)."""
+    """Class decorator: register ``cls`` as the declaration of event ``name`` (about a
+    ``subject``, or about one of ``subject`` and ``also``: ``EventType.about``); its
+    payload class is made from it on first use (``EventType.payload``)."""
 
     def register(cls: type) -> type:
-        payload = frozen(kw_only=True)(cls)
         REGISTRY[name] = EventType(name=name, subject=subject, creates=creates,
-                                   payload=payload, help=inspect.cleandoc(cls.__doc__ or ""),
+                                   declared=cls, help=inspect.cleandoc(cls.__doc__ or ""),
                                    describe=describe, also=also, either=either)
-        payload.event_type = name  # type: ignore[attr-defined]
-        return payload
+        return cls
 
     return register
+
+
+def _payload(name: str, declared: type) -> type:
+    """Make the payload class of type ``name`` from its declaration: a frozen attrs class
+    with keyword-only fields, which then stands in the declaring module under the
+    declaration's name too (so that ``domain.vocabulary.Blocked`` is the class of the
+    events' data once there are any, and pickle finds it). Made once: of two threads
+    making it at the same moment, both keep the first one stored."""
+    made = frozen(kw_only=True)(declared)
+    made.event_type = name  # type: ignore[attr-defined]
+    made = _PAYLOADS.setdefault(name, made)
+    module = sys.modules.get(declared.__module__)
+    if module is not None and getattr(module, declared.__qualname__, None) is declared:
+        setattr(module, declared.__qualname__, made)
+    return made
 
 
 def event_type(name: object, field: str = "type") -> EventType:
