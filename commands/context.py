@@ -6,7 +6,6 @@ from here, and nothing here imports a command module.
 
 from __future__ import annotations
 
-import getpass
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -70,6 +69,8 @@ class Context:
         name = self._operator or os.environ.get("BLOCKLEDGER_OPERATOR")
         if not name:
             try:
+                import getpass
+
                 name = getpass.getuser()
             except (OSError, KeyError):
                 raise BadInput("no operator: pass --operator or set BLOCKLEDGER_OPERATOR",

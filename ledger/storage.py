@@ -13,7 +13,6 @@ by accident (``ledger.encryption``).
 from __future__ import annotations
 
 import os
-import random
 import sqlite3
 import time
 from contextlib import closing
@@ -72,6 +71,8 @@ def settle_wal(database: str, timeout: float) -> None:
             except sqlite3.Error as error:
                 if "locked" not in str(error) or time.monotonic() > deadline:
                     return
+                import random
+
                 time.sleep(random.uniform(0.001, 0.02))
 
 
