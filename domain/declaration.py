@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import inspect
 import re
-import sys
 import uuid
 from collections.abc import Callable
 from functools import lru_cache
@@ -20,6 +19,7 @@ from attrs import frozen
 
 from domain.errors import BadInput
 from domain.identifiers import check_target, clean_target
+from domain.payloads import MADE, payload
 from domain.values import (
     MAX_ITEMS,
     SLUG,
@@ -330,9 +330,9 @@ class EventType:
 
     @property
     def payload(self) -> type:
-        """The frozen attrs class of this type's data, made once (``_payload``)."""
-        made = _PAYLOADS.get(self.name)
-        return made if made is not None else _payload(self.name, self.declared)
+        """The frozen attrs class of this type's data, made once (``domain.payloads``)."""
+        made = MADE.get(self.name)
+        return made if made is not None else payload(self.name, self.declared)
 
     @property
     def subjects(self) -> tuple[str, ...]:
@@ -475,8 +475,6 @@ _ITEM_CHECKS: dict[str, Callable[[Any, str], str]] = {
 
 
 REGISTRY: dict[str, EventType] = {}
-#: The payload class of each type made so far (``EventType.payload``).
-_PAYLOADS: dict[str, type] = {}
 _SPECS: dict[str, dict[str, FieldSpec]] = {}
 _CHECKERS: dict[tuple[str, str], tuple[tuple[str, bool, bool, Callable], ...]] = {}
 _LOADERS: dict[str, dict[str, Callable | None]] = {}
@@ -498,21 +496,6 @@ def declare(name: str, *, subject: str, creates: bool = False,
         return cls
 
     return register
-
-
-def _payload(name: str, declared: type) -> type:
-    """Make the payload class of type ``name`` from its declaration: a frozen attrs class
-    with keyword-only fields, which then stands in the declaring module under the
-    declaration's name too (so that ``domain.vocabulary.Blocked`` is the class of the
-    events' data once there are any, and pickle finds it). Made once: of two threads
-    making it at the same moment, both keep the first one stored."""
-    made = frozen(kw_only=True)(declared)
-    made.event_type = name  # type: ignore[attr-defined]
-    made = _PAYLOADS.setdefault(name, made)
-    module = sys.modules.get(declared.__module__)
-    if module is not None and getattr(module, declared.__qualname__, None) is declared:
-        setattr(module, declared.__qualname__, made)
-    return made
 
 
 def event_type(name: object, field: str = "type") -> EventType:
