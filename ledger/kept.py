@@ -84,9 +84,6 @@ class KeptViews(_Views):
                           "WHERE application_name = ?", (name,))
         return rows[0][0] if rows else None
 
-    def busy(self) -> bool:
-        return False  # read in a snapshot: a writer at work changes nothing of it
-
 
 class _Recorder:
     """What ``Views`` and ``ledger.encryption.check`` ask of the ledger's recorder."""

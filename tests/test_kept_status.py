@@ -278,3 +278,13 @@ def test_the_kept_reader_reads_one_snapshot_and_writes_nothing(db):
     finally:
         reader.close()
     assert sorted(p.name for p in Path(db).parent.iterdir()) == ["ledger.db"]
+
+
+def test_the_sqlite_views_recorder_is_still_found_where_it_was():
+    """Its own module now (``ledger.views`` imports no eventsourcing); code that imports it
+    from ``ledger.views`` still gets it."""
+    from ledger import views, views_sqlite
+
+    assert views.SQLiteViews is views_sqlite.SQLiteViews
+    with pytest.raises(AttributeError):
+        views.NoSuchName  # noqa: B018
