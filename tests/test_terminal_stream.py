@@ -16,7 +16,7 @@ from domain.values import When
 from ledger.application import open_ledger
 from ledger.storage import parse_target
 from projections.book import Book
-from projections.history import Filter, _Data, history, ledger_rows
+from projections.history import _PAYLOADS, Filter, history, ledger_rows
 from projections.views import Views
 from tests.clitools import run
 
@@ -95,7 +95,7 @@ def test_stored_data_describes_as_the_payload(mixed_ledger):
             if fact.kind.subject == "any":
                 continue  # amendments are described from their facts
             raw = fact.to_json()["data"]
-            assert REGISTRY[fact.type].describe(_Data(raw)) == fact.describe()
+            assert REGISTRY[fact.type].describe(_PAYLOADS[fact.type](**raw)) == fact.describe()
 
 
 def test_status_as_of_from_each_platform_as_from_the_whole_ledger(runner, mixed_ledger):
