@@ -156,8 +156,15 @@ HISTORY_COLUMNS: Columns = [
 ]
 
 
+#: The states of an order in effect: not lifted, nor set aside by a court (suspended or
+#: overturned by a ruling, until reinstated); a temporary lift ends by itself, so an order
+#: lifted for a while still is. (Before, only "lifted" was left out, and an overturned
+#: order counted as in effect.)
+IN_EFFECT = frozenset({"in-effect", "partially-lifted", "temporarily-lifted"})
+
+
 def _in_effect(status: dict[str, Any]) -> list[str]:
-    return [o["ref"] for o in status["orders"] if o["state"] != "lifted"]
+    return [o["ref"] for o in status["orders"] if o["state"] in IN_EFFECT]
 
 
 #: status --format csv: one row per platform.
