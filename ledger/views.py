@@ -28,6 +28,7 @@ import re
 from collections.abc import Container, Iterable, Mapping, Sequence
 from functools import cached_property
 from itertools import islice
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -393,6 +394,30 @@ class _Views:
         for platform, position in rows:
             out.setdefault(platform, []).append((position, bodies.get(position)))
         return out
+
+    def platform_bodies(self, platforms: Sequence[str]) -> list[tuple[str, int, bytes]]:
+        """``(platform, position, body)`` of every event of each of ``platforms`` (those of
+        the subjects moved to them too), by platform, then position: what
+        ``platform_rows(platforms)`` gives, read in two joined queries (the view's rows of
+        these platforms, and the subjects moved to them) rather than the index and then
+        the bodies by position. The whole ledger's history reads every event so, in a third
+        of the time."""
+        if not platforms:
+            return []
+        marks = ", ".join("?" * len(platforms))
+        joined = f"JOIN {self.events_table} e ON e.{self._notification_id} = h.position"
+        rows = self._read(f"SELECT h.platform, h.position, e.state FROM {FACTS} h {joined} "
+                          f"WHERE h.platform IN ({marks}) ORDER BY h.platform, h.position",
+                          platforms)
+        moved = self._read(f"SELECT m.platform, h.position, e.state FROM {MOVES} m JOIN "
+                           f"{FACTS} h ON h.kind = m.kind AND h.subject = m.subject {joined} "
+                           f"WHERE m.platform IN ({marks})", platforms)
+        if moved:  # (as platform_rows: each event once)
+            rows = sorted({row[:2]: row for row in [*rows, *moved]}.values(),
+                          key=lambda row: row[:2])
+        if set(map(type, map(itemgetter(2), rows))) - {bytes}:  # (checked in C)
+            rows = [(platform, position, _blob(body)) for platform, position, body in rows]
+        return rows
 
     def _bodies(self, positions: Sequence[int]) -> dict[int, bytes]:
         """The stored bytes of the events at ``positions``, 500 a query."""
