@@ -175,7 +175,7 @@ def status(obj: Context, platform: str | None, as_of: str | None, as_known_at: s
             if fmt == "jsonl":
                 _records([result], fmt, "status")
                 return
-            detail = status_detail(book, platform, as_of=t)
+            detail = status_detail(book, platform, as_of=t, jurisdiction=jurisdiction)
             if fmt == "table":
                 from projections.status_text import platform_text
 
@@ -202,7 +202,7 @@ def status(obj: Context, platform: str | None, as_of: str | None, as_known_at: s
                                       jurisdiction=jurisdiction),
                            states=states, authority=authority)
             enrich = functools.partial(detailed, views=None, book=whole, as_of=t,
-                                       as_known_at=k)
+                                       as_known_at=k, jurisdiction=jurisdiction)
             if sort == "since":
                 found = list(enrich(found))
         found.sort(key=SORTS[sort])

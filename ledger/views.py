@@ -78,7 +78,9 @@ _SLUG = re.compile(r"[a-z][a-z0-9-]{0,99}")
 #: compare them), and the status view's tracking row is named after the format, so the
 #: next catch-up rewrites every platform's row. Before formats, a release that added a
 #: status field made ``verify`` call every kept row altered.
-STATUS_FORMAT = 3  # 3: jurisdictions, orders and observations say theirs
+STATUS_FORMAT = 4  # 3: jurisdictions, orders and observations say theirs; 4: a
+# jurisdiction's answer keeps the latest observation of a target and, as status --jurisdiction,
+# no request naming no order yet made
 
 
 def tracking_name(view: str) -> str:
