@@ -86,7 +86,8 @@ def import_registry(obj: Context, files: tuple[str, ...], fmt: str, authority: s
 def _one(ledger: Any, operator: str, path: Path, fmt: str, registry: Any, at: Any,
          allow_shrink: bool, batch_commit: bool, batch_size: int) -> dict[str, Any]:
     from sources.holders import read_holders
-    from sources.registry import Plan, check_order, check_shrink, read_held
+    from sources.registry import Plan, check_order, check_shrink
+    from sources.registry_held import held_in
     from sources.snapshots import read_snapshot
 
     snapshot = read_snapshot(path, fmt, at)
@@ -96,7 +97,7 @@ def _one(ledger: Any, operator: str, path: Path, fmt: str, registry: Any, at: An
     if not snapshot.entries:
         raise BadInput(f"{path}: no entries (a truncated file?): it would lift the whole "
                        "registry", field="file")
-    held = read_held(registry, _orders(ledger), snapshot.updated)
+    held = held_in(ledger, registry, snapshot.updated)
     skipped = check_order(snapshot, held)
     if skipped:
         return {**row, "skipped": skipped}
@@ -112,19 +113,6 @@ def _one(ledger: Any, operator: str, path: Path, fmt: str, registry: Any, at: An
             "orders": len(plan.orders), "lifted_orders": len(plan.lifted),
             "lifted_targets": sum(len(t) for t in plan.lifted.values()),
             "events": written.recorded, "already_present": written.skipped}
-
-
-def _orders(ledger: Any) -> list[Any]:
-    """The entries of every order in the ledger, from the history view (caught up)."""
-    from domain.fact import Fact
-    from ledger.application import Entry
-    from projections.views import Views
-    from sources.holders import kind_objects
-
-    views = Views(ledger)
-    views.catch_up()
-    return [Entry(position=position, fact=Fact.from_stored(obj))
-            for position, obj in kind_objects(views, "order")]
 
 
 def _human(row: dict[str, Any]) -> str:

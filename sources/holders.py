@@ -23,6 +23,7 @@ from attrs import frozen
 from domain.amendments import effective
 from domain.fact import Fact
 from domain.timeline import in_valid_order
+from domain.values import stored_when
 from sources.domains import candidates, parents
 
 #: The events that give or take targets, and the amendments that may change them.
@@ -78,6 +79,14 @@ class Holders:
                         self._hold(target, ref, start, at)
         for target, start in held.items():
             self._hold(target, ref, start, None)
+
+    def add_registered(self, ref: str, at: datetime, targets: Iterable[str]) -> None:
+        """``add_platform`` of a platform whose one event (of those that give or take
+        targets) is its registration at ``at`` with ``targets``: most platforms, taken
+        without building their facts."""
+        self.platforms.setdefault(ref, at)
+        for target in dict.fromkeys(targets):
+            self._hold(target, ref, at, None)
 
     def _hold(self, target: str, ref: str, start: datetime, until: datetime | None) -> None:
         self._spans.setdefault(target, []).append((start, until, ref))
@@ -138,24 +147,38 @@ def _at(spans: list[tuple[datetime, datetime | None, str]], host: str, target: s
 
 def read_holders(ledger: Any) -> Holders:
     """Every platform's targets over time, from the ledger's history view (caught up
-    first): a page of rows at a time, only the events that give or take targets decoded
-    into facts."""
+    first): a page of rows at a time. A platform whose one event that gives or takes
+    targets is its registration (most) is taken from its row as it is; any other is read
+    again by itself and folded from its facts (``add_platform``)."""
     from projections.views import Views
 
     views = Views(ledger)
     views.catch_up()
-    order = views.blind("order")
-    facts: dict[str, list[Fact]] = {}
+    order, platform = views.blind("order"), views.blind("platform")
+    registered: dict[str, tuple[datetime, list[str]]] = {}
+    others: set[str] = set()  # platforms with more than their registration: read again
     for _, obj in kind_objects(views, "platform"):
-        if obj["type"] in _READ:
-            facts.setdefault(obj["subject"], []).append(Fact.from_stored(obj))
+        ref = obj["subject"]
+        if obj["type"] not in _READ or ref in others:
+            continue
+        if obj["type"] == "platform-registered" and ref not in registered:
+            registered[ref] = (stored_when(obj["occurred_at"]).instant, obj["data"]["targets"])
+        else:
+            registered.pop(ref, None)
+            others.add(ref)
 
     def is_order(ref: str) -> bool:
         return any(k == order for k, _ in views.store.subject_kinds(views.blind(ref)))
 
     holders = Holders(is_order)
-    for ref, mine in facts.items():
-        holders.add_platform(ref, mine)
+    for ref, (at, targets) in registered.items():
+        holders.add_registered(ref, at, targets)
+    decode = views.ledger.mapper.decode_state
+    for ref in sorted(others):
+        rows = views.store.history_rows(subject=(platform, views.blind(ref)))
+        holders.add_platform(ref, [fact for fact in (
+            Fact.from_stored(orjson.loads(decode(body))) for _, body in rows)
+            if fact.type in _READ])
     return holders
 
 

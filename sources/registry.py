@@ -37,7 +37,6 @@ import hashlib
 import ipaddress
 import re
 import uuid
-from collections.abc import Iterable
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -47,10 +46,9 @@ from attrs import frozen
 from domain.errors import BadInput, Refused
 from domain.fact import Fact
 from domain.identifiers import displayed
-from domain.timeline import OrderState
-from projections.book import Book
 from sources.domains import platform_slug, registrable
 from sources.holders import Holders
+from sources.registry_held import Held
 from sources.snapshots import Entry, Snapshot
 
 #: Event ids of registry imports: uuid5 in this namespace of the registry, the snapshot's
@@ -80,66 +78,6 @@ def stamp(at: datetime) -> str:
     return at.strftime("%Y%m%d%H%M%S")
 
 
-class Held:
-    """What the ledger holds for one registry: for each key (decision ref or None, target)
-    the order holding it; the references of its orders and of every order in the ledger;
-    the digests and latest time of the snapshots whose events it holds."""
-
-    def __init__(self, registry: Registry):
-        self.registry = registry
-        self.keys: dict[tuple[str | None, str], str] = {}
-        self.orders: set[str] = set()
-        self.taken: set[str] = set()  # every order reference in the ledger
-        self.digests: set[str] = set()
-        self.latest: datetime | None = None
-
-    def base(self, ref: str) -> str | None:
-        """The decision key of the registry's order ``ref``: its reference without a time
-        suffix (``-at-`` and 14 digits, at its end); None for an order of a plain list."""
-        if _LIST.fullmatch(ref[len(self.registry.name) + 1:]):
-            return None
-        found = _SUFFIX.fullmatch(ref)
-        return found.group(1) if found else ref
-
-
-#: A plain list's order: ``<registry>-list-<14 digits>``; a re-made order's time suffix.
-_LIST = re.compile(r"list-\d{14}")
-_SUFFIX = re.compile(r"(.+)-at-\d{14}")
-
-
-def read_held(registry: Registry, entries: Iterable[Any], at: datetime | None) -> Held:
-    """What the registry's orders hold at valid time ``at`` (None: now), from the ledger's
-    ``entries`` of orders. The registry's orders are those its imports made: an order's
-    creating event has the id ``Registry.event_id`` gives for it and the snapshot it cites
-    (its reference alone proves nothing: a hand-made order, or another registry's, may
-    share its prefix). Only the events its imports wrote date its latest snapshot."""
-    held = Held(registry)
-    prefix = f"{registry.name}-"
-    mine = []
-    for entry in entries:
-        held.taken.add(entry.fact.subject)
-        if entry.fact.subject.startswith(prefix):
-            mine.append(entry)
-    book = Book(mine)
-    for ref in book.refs("order"):
-        facts = book.facts("order", ref)
-        if not facts or not registry.wrote(facts[0]):
-            continue
-        held.orders.add(ref)
-        for fact in facts:
-            digest = registry.wrote(fact)
-            if digest:
-                held.digests.add(digest)
-                when = fact.occurred_at.instant
-                if held.latest is None or when > held.latest:
-                    held.latest = when
-        state = book.state("order", ref, at)
-        if isinstance(state, OrderState):
-            for target in state.held:
-                held.keys[(held.base(ref), target)] = ref
-    return held
-
-
 @frozen
 class Registry:
     """A registry: its state and keeper, exactly as given, and the name its orders'
@@ -157,6 +95,23 @@ class Registry:
         ``digest``."""
         return uuid.uuid5(NAMESPACE, "|".join((self.jurisdiction, self.authority, digest,
                                                 kind, subject)))
+
+    def id_text(self, digest: str, kind: str, subject: str) -> str:
+        """``event_id`` as text, without building a ``UUID`` (asked once per event read)."""
+        raw = bytearray(hashlib.sha1(NAMESPACE.bytes + "|".join(
+            (self.jurisdiction, self.authority, digest, kind, subject)).encode()).digest()[:16])
+        raw[6] = (raw[6] & 0x0F) | 0x50  # version 5
+        raw[8] = (raw[8] & 0x3F) | 0x80  # the RFC 4122 variant
+        h = raw.hex()
+        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+    def wrote_stored(self, obj: dict[str, Any]) -> str | None:
+        """``wrote`` of a stored event object (as the history view gives it)."""
+        for source in obj["sources"]:
+            digest = source.get("sha256")
+            if digest and self.id_text(digest, obj["type"], obj["subject"]) == obj["id"]:
+                return digest
+        return None
 
     def wrote(self, fact: Fact) -> str | None:
         """The digest of the snapshot whose import of this registry made ``fact``, or None

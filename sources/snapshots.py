@@ -199,7 +199,15 @@ def _domain(line: str, number: int, path: Path) -> Entry:
                                                     "domain"),))
 
 
+#: An IPv4 address as ``ipaddress`` writes it (no leading zeros): stored as it is, so the
+#: addresses of a dump (half its targets) skip ``ipaddress`` (a test holds the two equal).
+_IPV4 = re.compile(r"(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}"
+                   r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)")
+
+
 def _target(value: str, where: str, field: str) -> str:
+    if _IPV4.fullmatch(value):
+        return value
     try:
         return check_target(value, field)
     except BadInput as error:

@@ -136,7 +136,8 @@ def test_decisions_whose_slugs_hold_at_or_list_are_kept_across_snapshots(runner,
 
 def test_an_interrupted_import_of_the_last_snapshot_finishes_when_run_again(runner, db,
                                                                           tmp_path):
-    from sources.registry import Registry, read_held
+    from sources.registry import Registry
+    from sources.registry_held import held_in
     from sources.snapshots import read_snapshot
 
     files = _three(tmp_path)
@@ -151,9 +152,7 @@ def test_an_interrupted_import_of_the_last_snapshot_finishes_when_run_again(runn
 
     registry = Registry("RU", "Roskomnadzor")
     with open_ledger(parse_target(db)) as ledger:
-        from commands.registry import _orders
-
-        held = read_held(registry, _orders(ledger), snapshot.updated)
+        held = held_in(ledger, registry, snapshot.updated)
         facts = Plan(snapshot, registry=registry, held=held,
                      holders=read_holders(ledger)).facts()
         import_facts(ledger, facts[:1], operator="t")
