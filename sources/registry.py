@@ -158,9 +158,11 @@ class Plan:
 
     def _diff(self) -> None:
         listed: dict[tuple[str | None, str], Entry] = {}
+        name, decision, key = self.registry.name, None, None
         for entry in self.snapshot.entries:
-            key = None if entry.decision is None else decision_ref(self.registry.name,
-                                                                   entry.decision)
+            if entry.decision != decision:  # a decision's lines mostly follow each other
+                decision = entry.decision
+                key = None if decision is None else decision_ref(name, decision)
             for target in entry.targets:
                 listed.setdefault((key, target), entry)
         for key, ref in sorted(self.held.keys.items(), key=lambda kv: (kv[1], kv[0][1])):
@@ -214,7 +216,15 @@ class Plan:
         platform = self.owner.get(home) or self._holder(home)
         if platform is None:
             platform = _new_platform(home)
-        if platform in self.holders.platforms:  # in the ledger: does it hold the target?
+        created = self.holders.platforms.get(platform)
+        if created is not None and created > self.snapshot.updated:
+            raise Refused(
+                f"refused: {self.snapshot.name}, line {entry.line}: {displayed(target)} is "
+                f"held by no platform at {self.snapshot.updated.isoformat()}, and the "
+                f"platform this import would register for it, {platform}, exists only from "
+                f"{created.isoformat()}: correct that registration's time (occurred_at) if "
+                "it was reached there already: nothing written")
+        if created is not None:  # in the ledger: does it hold the target?
             if not self._holds(platform, target):
                 self.lines.setdefault(("targets-added", platform), entry.line)
                 self.added.setdefault(platform, []).append(target)
@@ -227,8 +237,8 @@ class Plan:
 
     def _holder(self, host: str) -> str | None:
         found = self.holders.find(host, self.snapshot.updated)
-        if found is None or isinstance(found, str):
-            return None  # nobody, or several: a platform of its own
+        if found is None or isinstance(found, str) or found.later:
+            return None  # nobody then (or several): a platform of its own
         return found.platform
 
     def _holds(self, platform: str, target: str) -> bool:

@@ -242,3 +242,25 @@ def test_a_platform_already_holding_the_domain_gets_the_order_and_the_addresses(
     status = run_json(runner, db, "status", "example")
     assert status["state"] == "blocked"
     assert status["blocked_targets"] == ["example.ru", "1.2.3.4", "1.2.3.5"]
+
+
+def test_a_platform_registered_after_the_snapshot_does_not_take_its_entries(runner, db,
+                                                                           tmp_path):
+    """Entries go to the platform that holds their target at the snapshot's time: one
+    registered later (June) is not it, so the January entry gets a platform of its own;
+    where that platform's name is the later one's, the import is refused, naming it."""
+    assert run(runner, db, "record", "platform-registered", "example", "--at", "2024-06-01",
+               "--source", "s", "--name", "Example", "--target", "example.ru").exit_code == 0
+    path = _dump(tmp_path / "d.csv", "2024-01-15 10:00:00 +0000", FIRST[:1])
+    assert run(runner, db, "import-registry", *RU, path).exit_code == 0
+    assert _state(runner, db, "example.ru", "2024-01-15T12:00:00Z")["state"] == "blocked"
+    assert _state(runner, db, "example", "2024-06-02")["orders"] == []
+    assert run(runner, db, "record", "platform-registered", "example.org", "--at",
+               "2024-06-01", "--source", "s", "--name", "E", "--target",
+               "example.org").exit_code == 0
+    before = count(db)
+    later = _dump(tmp_path / "e.csv", "2024-01-16 10:00:00 +0000",
+                  [*FIRST[:1], ";news.example.org;;org;N-1;2020-01-01"])
+    error = one_line_error(run(runner, db, "import-registry", *RU, later), 1)
+    assert "example.org, exists only from 2024-06-01" in error and "e.csv, line 3" in error
+    assert count(db) == before

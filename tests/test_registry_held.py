@@ -11,6 +11,7 @@ import json
 import random
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -158,6 +159,6 @@ def test_an_ipv4_address_is_kept_as_ipaddress_writes_it():
             expected = check_target(value, "ip")
         except BadInput:
             with pytest.raises(BadInput):
-                _target(value, "f, line 2", "ip")
+                _target(value, Path("f"), 2, "ip")
             continue
-        assert _target(value, "f, line 2", "ip") == expected, value
+        assert _target(value, Path("f"), 2, "ip") == expected, value
