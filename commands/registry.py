@@ -102,11 +102,12 @@ def _one(ledger: Any, operator: str, path: Path, fmt: str, registry: Any, at: An
     if skipped:
         return {**row, "skipped": skipped}
     plan = Plan(snapshot, registry=registry, held=held, holders=read_holders(ledger))
-    facts = plan.facts()
+    del snapshot  # the plan lets its entries go once diffed
+    plan.diff()
     check_shrink(plan, allow_shrink)
     try:
-        written = import_facts(ledger, facts, operator=operator, batch_size=batch_size,
-                               batch_commit=batch_commit)
+        written = import_facts(ledger, plan.facts(), operator=operator,
+                               batch_size=batch_size, batch_commit=batch_commit)
     except LedgerError as error:
         raise type(error)(f"{path}, {error}") from None
     return {**row, "registered": len(plan.registered), "targets_added": len(plan.added),

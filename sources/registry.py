@@ -37,11 +37,12 @@ import hashlib
 import ipaddress
 import re
 import uuid
+from collections.abc import Iterator
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from attrs import frozen
+from attrs import evolve, frozen
 
 from domain.errors import BadInput, Refused
 from domain.fact import Fact
@@ -130,31 +131,45 @@ class Plan:
                  holders: Holders):
         self.snapshot, self.registry, self.held, self.holders = snapshot, registry, held, holders
         self.authority, self.jurisdiction = registry.authority, registry.jurisdiction
-        self.lines: dict[tuple[str, str], int] = {}  # (kind, subject) -> its file line
-        self.registered: dict[str, list[str]] = {}  # new platform -> its targets
-        self.added: dict[str, list[str]] = {}  # existing platform -> targets it gains
-        self.orders: dict[str, dict[str, Any]] = {}  # new order -> its data
+        # What the snapshot makes, kept small (a first snapshot is 500,000 entries): the
+        # events' data are made as they are written, from these.
+        self.registered: dict[str, tuple[int, str, list[str]]] = {}  # platform -> (line,
+        # the entry's home target, the targets it is registered with)
+        self.added: dict[str, tuple[int, list[str]]] = {}  # platform -> (line, targets)
+        self.orders: dict[str, tuple[Entry, list[str], list[str]]] = {}  # order -> (its
+        # first entry, its platforms, its targets)
         self.lifted: dict[str, list[str]] = {}  # order -> targets lifted
         self.owner: dict[str, str] = {}  # target -> the platform it is ordered on
-        self.names: dict[str, str] = {}  # new platform -> its name (its domain, shown)
+        self._diffed = False
 
-    def facts(self) -> list[tuple[int, Fact]]:
+    def facts(self) -> Iterator[tuple[int, Fact]]:
         """Every event of the snapshot, with the file line it comes from (a lift: the
-        'Updated:' line): registrations, targets added, orders, lifts."""
-        self._diff()
+        'Updated:' line): registrations, targets added, orders, lifts. Made as they are
+        written (an import takes them a batch at a time): a first snapshot of 500,000
+        entries never holds its events all at once."""
+        self.diff()
         at = self.snapshot.updated.isoformat()
-        out = [self._fact("platform-registered", ref, at, {
-            "name": self.names[ref], "targets": targets})
-            for ref, targets in self.registered.items()]
-        out += [self._fact("targets-added", ref, at, {
-            "targets": targets, "summary": f"listed in the {self.authority} registry"})
-            for ref, targets in self.added.items()]
-        out += [self._fact("blocked", ref, at, data) for ref, data in self.orders.items()]
-        out += [self._fact("unblocked", ref, at, {
-            "targets": targets, "authority": self.authority,
-            "summary": f"no longer listed in the {self.authority} registry"})
-            for ref, targets in self.lifted.items()]
-        return out
+        for ref, (line, home, targets) in self.registered.items():
+            yield self._fact("platform-registered", ref, at, line, {
+                "name": displayed(registrable(home) or home), "targets": targets})
+        for ref, (line, targets) in self.added.items():
+            yield self._fact("targets-added", ref, at, line, {
+                "targets": targets, "summary": f"listed in the {self.authority} registry"})
+        for ref, (entry, platforms, targets) in self.orders.items():
+            yield self._fact("blocked", ref, at, entry.line,
+                             self._blocked(entry, platforms, targets))
+        for ref, targets in self.lifted.items():
+            yield self._fact("unblocked", ref, at, 1, {
+                "targets": targets, "authority": self.authority,
+                "summary": f"no longer listed in the {self.authority} registry"})
+
+    def diff(self) -> None:
+        """Work out what the snapshot changes (once); its entries are let go after."""
+        if not self._diffed:
+            self._diff()
+            self._diffed = True
+            self.snapshot = evolve(self.snapshot, entries=())
+            self.owner.clear()
 
     def _diff(self) -> None:
         listed: dict[tuple[str | None, str], Entry] = {}
@@ -191,14 +206,15 @@ class Plan:
             platform = self._platform(target, entry)
             platforms.append(platform)
             targets.append(target)
-        entry = items[0][1]
-        self.lines[("blocked", ref)] = entry.line
+        self.orders[ref] = (items[0][1], list(dict.fromkeys(platforms)), targets)
+
+    def _blocked(self, entry: Entry, names: list[str], targets: list[str]) -> dict[str, Any]:
+        """The data of the order made for ``entry`` (its first) on ``names``."""
         instrument = (f"registry entry: decision {entry.decision}"
                       + (f" of {entry.decided}" if entry.decided else "")
                       + (f" ({entry.organisation})" if entry.organisation else "")
                       if entry.decision else f"registry list of {self.snapshot.updated:%Y-%m-%d}")
-        names = list(dict.fromkeys(platforms))
-        self.orders[ref] = {
+        return {
             **({"platform": names[0]} if len(names) == 1 else {"platforms": names}),
             "authority": self.authority, "targets": targets,
             "reasons": [f"listed in the {self.authority} registry"
@@ -226,12 +242,9 @@ class Plan:
                 "it was reached there already: nothing written")
         if created is not None:  # in the ledger: does it hold the target?
             if not self._holds(platform, target):
-                self.lines.setdefault(("targets-added", platform), entry.line)
-                self.added.setdefault(platform, []).append(target)
+                self.added.setdefault(platform, (entry.line, []))[1].append(target)
         else:  # registered by this snapshot: with every target it is given
-            self.lines.setdefault(("platform-registered", platform), entry.line)
-            self.registered.setdefault(platform, []).append(target)
-            self.names.setdefault(platform, displayed(registrable(home) or home))
+            self.registered.setdefault(platform, (entry.line, home, []))[2].append(target)
         self.owner[target] = platform
         return platform
 
@@ -246,10 +259,9 @@ class Plan:
         return (found is not None and not isinstance(found, str) and not found.later
                 and found.platform == platform and found.target == target)
 
-    def _fact(self, kind: str, subject: str, at: str,
+    def _fact(self, kind: str, subject: str, at: str, line: int,
               data: dict[str, Any]) -> tuple[int, Fact]:
         snap = self.snapshot
-        line = self.lines.get((kind, subject), 1)
         try:
             return line, Fact.from_json({
                 "id": str(self.registry.event_id(snap.sha256, kind, subject)),

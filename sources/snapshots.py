@@ -28,6 +28,7 @@ import re
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from pathlib import Path
+from sys import intern
 
 from attrs import frozen
 
@@ -181,8 +182,9 @@ def _rkn(line: str, number: int, path: Path) -> Entry:
                 raise BadInput(f"{path}, line {number}: {error.message}", field="url") from None
     if not targets:
         raise BadInput(f"{path}, line {number}: no domain, IP address or URL", field="line")
-    return Entry(number, decision, decided or None, organisation or None,
-                 tuple(dict.fromkeys(targets)))
+    # A registry's deciding bodies and dates recur on most lines: one string each.
+    return Entry(number, decision, intern(decided) if decided else None,
+                 intern(organisation) if organisation else None, tuple(dict.fromkeys(targets)))
 
 
 @lru_cache(maxsize=4096)

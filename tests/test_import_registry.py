@@ -153,8 +153,8 @@ def test_an_interrupted_import_of_the_last_snapshot_finishes_when_run_again(runn
     registry = Registry("RU", "Roskomnadzor")
     with open_ledger(parse_target(db)) as ledger:
         held = held_in(ledger, registry, snapshot.updated)
-        facts = Plan(snapshot, registry=registry, held=held,
-                     holders=read_holders(ledger)).facts()
+        facts = list(Plan(snapshot, registry=registry, held=held,
+                     holders=read_holders(ledger)).facts())
         import_facts(ledger, facts[:1], operator="t")
     done = json.loads(run(runner, db, "import-registry", *RU, files[1], "--json").stdout)
     assert done["snapshots"][0]["events"] == len(facts) - 1
