@@ -88,6 +88,15 @@ class Holders:
         for target in dict.fromkeys(targets):
             self._hold(target, ref, at, None)
 
+    def moved(self, ref: str, created: datetime, at: datetime) -> None:
+        """Platform ``ref``'s registration (at ``created``) corrected to ``at``: what it
+        was registered with is held from then (``sources.registry_backfill``)."""
+        self.platforms[ref] = at
+        for spans in self._spans.values():
+            for i, (start, until, holder) in enumerate(spans):
+                if holder == ref and start == created:
+                    spans[i] = (at, until, holder)
+
     def _hold(self, target: str, ref: str, start: datetime, until: datetime | None) -> None:
         self._spans.setdefault(target, []).append((start, until, ref))
 

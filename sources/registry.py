@@ -287,20 +287,20 @@ def _new_platform(home: str) -> str:
     return f"{kind}-{shown.replace(':', '.').replace('/', '-')}"[:100]
 
 
-def check_order(snapshot: Snapshot, held: Held) -> str | None:
+def check_order(snapshot: Snapshot, held: Held, backfill: bool = False) -> str | None:
     """Why ``snapshot`` is not imported (None: it is): already imported (its digest is on
     events of an older time than the latest: a snapshot at the latest time whose events are
     there is diffed again, so that an interrupted --batch-commit import finishes); older
-    than the last one imported is refused (``BadInput``): placing a snapshot between two
-    imported ones would have to re-diff every later one, which is not built."""
+    than the last one imported is refused (``BadInput``) unless ``backfill``
+    (``sources.registry_backfill`` places it between the two)."""
     if snapshot.sha256 in held.digests and (held.latest is None
-                                            or snapshot.updated < held.latest):
+                                            or held.times[snapshot.sha256] < held.latest):
         return "already imported"
-    if held.latest is not None and snapshot.updated < held.latest:
+    if held.latest is not None and snapshot.updated < held.latest and not backfill:
         raise BadInput(f"{snapshot.name}: updated {snapshot.updated.isoformat()}, before the "
                        f"last snapshot imported for this registry "
-                       f"({held.latest.isoformat()}): import snapshots oldest first "
-                       "(placing one between imported ones is not supported)", field="file")
+                       f"({held.latest.isoformat()}): import snapshots oldest first, or give "
+                       "--backfill to place it between the snapshots imported", field="file")
     return None
 
 

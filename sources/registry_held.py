@@ -66,7 +66,10 @@ class Held:
 
     def _dated(self, digest: str, when: datetime) -> None:
         self.digests.add(digest)
-        self.times.setdefault(digest, when)
+        # A snapshot's own events are at its time; a backfilled one's corrective events
+        # are later (sources.registry_backfill): its time is its earliest.
+        if digest not in self.times or when < self.times[digest]:
+            self.times[digest] = when
         if self.latest is None or when > self.latest:
             self.latest = when
 
@@ -116,7 +119,7 @@ def read_held(registry: Registry, objects: Iterable[tuple[int, dict[str, Any]]],
         if reread is None:
             kept.setdefault(ref, []).append(obj)
         when = stored_when(obj["occurred_at"]).instant
-        if digest is not None:
+        if digest is not None and obj["type"] in ("blocked", "unblocked"):
             held._dated(digest, when)
         if first:
             held.orders.add(ref)
