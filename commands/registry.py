@@ -132,7 +132,8 @@ def _one(ledger: Any, operator: str, path: Path, fmt: str, registry: Any, at: An
     if after is not None:
         row.update(backfilled_before=after.isoformat(), amended=amended,
                    corrective=corrective)
-    return {**row, "registered": len(plan.registered), "targets_added": len(plan.added),
+    return {**row, "checked": plan.checked,
+            "registered": len(plan.registered), "targets_added": len(plan.added),
             "orders": len(plan.orders), "lifted_orders": len(plan.lifted),
             "lifted_targets": sum(len(t) for t in plan.lifted.values()),
             "events": written.recorded, "already_present": written.skipped}
@@ -156,9 +157,10 @@ def _human(row: dict[str, Any]) -> str:
     head = f"{row['file']} (updated {row['updated']}, {row['entries']} entries)"
     if row.get("skipped"):
         return f"{head}: skipped, {row['skipped']}"
-    if not row["events"] and not row["already_present"]:
-        return (f"{head}: no change, nothing written (the ledger keeps no trace of a "
-                "snapshot that changes nothing: import snapshots oldest first)")
+    if not row["orders"] and not row["lifted_targets"] and not row["registered"] \
+            and "backfilled_before" not in row:
+        return (f"{head}: no change; checked ({row['checked']}), "
+                f"{row['events']} events written")
     placed = (f"; placed before the snapshot of {row['backfilled_before']}: "
               f"{row['amended']} events of its import corrected or retracted, "
               f"{row['corrective']} events at its time" if "backfilled_before" in row else "")

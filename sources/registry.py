@@ -141,6 +141,7 @@ class Plan:
         self.lifted: dict[str, list[str]] = {}  # order -> targets lifted
         self.owner: dict[str, str] = {}  # target -> the platform it is ordered on
         self._diffed = False
+        self.entries = len(snapshot.entries)
 
     def facts(self) -> Iterator[tuple[int, Fact]]:
         """Every event of the snapshot, with the file line it comes from (a lift: the
@@ -162,10 +163,26 @@ class Plan:
             yield self._fact("unblocked", ref, at, 1, {
                 "targets": targets, "authority": self.authority,
                 "summary": f"no longer listed in the {self.authority} registry"})
+        yield self._fact("registry-checked", self.checked, at, 1, {
+            "registry": self.registry.name, "authority": self.authority,
+            "jurisdiction": self.jurisdiction, "summary": self.summary()})
+
+    @property
+    def checked(self) -> str:
+        """The subject of the snapshot's ``registry-checked`` (written last, changed or
+        not): the registry's name, the snapshot's time and the start of its digest."""
+        return (f"{self.registry.name}-{stamp(self.snapshot.updated)}-"
+                f"{self.snapshot.sha256[:8]}")
+
+    def summary(self) -> str:
+        """What the snapshot is, in words: a fact of the file alone (the check of a snapshot
+        diffed again is the same event, whatever the first diff changed)."""
+        return f"{self.entries:,} entries listed"
 
     def diff(self) -> None:
         """Work out what the snapshot changes (once); its entries are let go after."""
         if not self._diffed:
+            self.entries = len(self.snapshot.entries)
             self._diff()
             self._diffed = True
             self.snapshot = evolve(self.snapshot, entries=())

@@ -95,12 +95,15 @@ class _Pure:
 
 
 def read_held(registry: Registry, objects: Iterable[tuple[int, dict[str, Any]]],
-              at: datetime | None, reread: Any = None) -> Held:
+              at: datetime | None, reread: Any = None,
+              checks: Iterable[tuple[int, dict[str, Any]]] = ()) -> Held:
     """What the registry's orders hold at valid time ``at`` (None: now), from the stored
     objects of every order's events (``(position, object)`` in position order, as
     ``sources.holders.kind_objects`` gives them). ``reread(ref)`` gives an order's own
     facts, in recording order, for one that needs the rules' fold (default: those of
-    ``objects``, kept while reading: for tests and small ledgers)."""
+    ``objects``, kept while reading: for tests and small ledgers). ``checks``: the stored
+    objects of the ledger's snapshots (``registry-checked``), which date the snapshots a
+    registry imported, changed or not."""
     held = Held(registry)
     prefix = f"{registry.name}-"
     pure: dict[str, _Pure] = {}
@@ -134,6 +137,9 @@ def read_held(registry: Registry, objects: Iterable[tuple[int, dict[str, Any]]],
             order.lifts.append((when, tuple(data["targets"])))
         else:  # anything else: the rules' fold decides
             del pure[ref]
+    for _, obj in checks:  # snapshots the registry checked, changed or not
+        if obj["type"] == "registry-checked" and registry.wrote_stored(obj) is not None:
+            held._dated(registry.wrote_stored(obj), stored_when(obj["occurred_at"]).instant)
     for ref in sorted(held.orders):  # a key two orders hold: the last by reference
         order = pure.get(ref)
         if order is not None:
@@ -174,4 +180,5 @@ def held_in(ledger: Any, registry: Registry, at: datetime | None) -> Held:
         rows = views.store.history_rows(subject=(kind, views.blind(ref)))
         return [Fact.from_stored(orjson.loads(decode(body))) for _, body in rows]
 
-    return read_held(registry, kind_objects(views, "order"), at, reread)
+    return read_held(registry, kind_objects(views, "order"), at, reread,
+                     checks=kind_objects(views, "snapshot"))

@@ -94,10 +94,19 @@ def test_three_snapshots_become_orders_and_lifts(runner, db, tmp_path):
 
 def test_an_older_snapshot_is_refused(runner, db, tmp_path):
     files = _three(tmp_path)
-    # The 17 January snapshot without the Cyrillic entry: it lifts that one. (A snapshot
-    # that changes nothing writes nothing, and is not remembered as the latest.)
-    later = _dump(tmp_path / "d3b.csv", "2024-01-17 10:00:00 +0000", FIRST[:3])
-    assert run(runner, db, "import-registry", *RU, files[0], later).exit_code == 0
+    # The 17 January snapshot lists what the 15th did: it changes nothing, and its check
+    # is the trace that the registry was seen so then.
+    later = _dump(tmp_path / "d3b.csv", "2024-01-17 10:00:00 +0000", FIRST)
+    result = run(runner, db, "import-registry", *RU, files[0], later)
+    assert result.exit_code == 0
+    assert "d3b.csv (updated 2024-01-17T10:00:00+00:00, 4 entries): no change; checked " \
+           "(ru-roskomnadzor-20240117100000-" in result.stdout
+    checks = [r for r in run_json(runner, db, "history")["events"]
+              if r["type"] == "registry-checked"]
+    assert [c["occurred_at"] for c in checks] == ["2024-01-15T10:00:00+00:00",
+                                                  "2024-01-17T10:00:00+00:00"]
+    assert checks[1]["sources"][0]["sha256"] and "d3b.csv" in checks[1]["sources"][0]["title"]
+    assert checks[1]["data"]["summary"] == "4 entries listed"
     before = count(db)
     error = one_line_error(run(runner, db, "import-registry", *RU, files[1]), 2)
     assert "before the last snapshot imported" in error and "oldest first" in error
@@ -131,7 +140,7 @@ def test_decisions_whose_slugs_hold_at_or_list_are_kept_across_snapshots(runner,
     files = [_dump(tmp_path / f"s{i}.csv", f"2024-01-1{i} 10:00:00 +0000", lines)
              for i in (5, 6, 7)]
     done = json.loads(run(runner, db, "import-registry", *RU, *files, "--json").stdout)
-    assert [s["events"] for s in done["snapshots"]] == [4, 0, 0]
+    assert [s["events"] for s in done["snapshots"]] == [5, 1, 1]  # each: its check
 
 
 def test_an_interrupted_import_of_the_last_snapshot_finishes_when_run_again(runner, db,
