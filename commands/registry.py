@@ -159,11 +159,13 @@ def _human(row: dict[str, Any]) -> str:
         return f"{head}: skipped, {row['skipped']}"
     if not row["orders"] and not row["lifted_targets"] and not row["registered"] \
             and "backfilled_before" not in row:
+        there = f", {row['already_present']} already there" if row["already_present"] else ""
         return (f"{head}: no change; checked ({row['checked']}), "
-                f"{row['events']} events written")
+                f"{row['events']} events written{there}")
     placed = (f"; placed before the snapshot of {row['backfilled_before']}: "
               f"{row['amended']} events of its import corrected or retracted, "
-              f"{row['corrective']} events at its time" if "backfilled_before" in row else "")
+              f"{row['corrective']} corrective events then" if "backfilled_before" in row
+              else "")
     return (f"{head}: {row['orders']} orders, {row['lifted_targets']} targets lifted in "
             f"{row['lifted_orders']} orders, {row['registered']} platforms registered, "
             f"{row['targets_added']} given targets{placed}; {row['events']} events written")
