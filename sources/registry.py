@@ -248,7 +248,7 @@ class Plan:
         home = entry.home
         platform = self.owner.get(home) or self._holder(home)
         if platform is None:
-            platform = _new_platform(home)
+            platform = new_platform(home)
         created = self.holders.platforms.get(platform)
         if created is not None and created > self.snapshot.updated:
             raise Refused(
@@ -291,7 +291,7 @@ class Plan:
                            field=error.field) from None
 
 
-def _new_platform(home: str) -> str:
+def new_platform(home: str) -> str:
     """The platform registered for a target no platform holds: its registrable domain's,
     else one of its own (an address, a network, a name under no known suffix)."""
     try:

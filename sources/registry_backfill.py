@@ -41,8 +41,9 @@ import orjson
 
 from domain.errors import BadInput, Refused
 from domain.fact import Fact
+from domain.identifiers import displayed
 from sources.holders import Holders
-from sources.registry import Plan, Registry, decision_ref, stamp
+from sources.registry import Plan, Registry, decision_ref, new_platform, stamp
 from sources.registry_held import Held
 from sources.snapshots import Entry, Snapshot
 
@@ -81,6 +82,7 @@ class Backfill:
         new = {k for k in listed if k not in a}
         gone = {k for k in a if k not in listed}
         self._move_orders(new, b)
+        self._move_registrations(new, listed)
         self._fix_lifts(gone, a, b)
         keep = Held(self.registry)
         keep.keys = {**a, **{k: b[k] for k in new if k in b}}
@@ -117,13 +119,27 @@ class Backfill:
         for name in sorted(platforms):
             created = self.holders.platforms.get(name)
             if created is not None and created > self.t:
-                self._move_platform(name, created, platforms[name])
+                self._move_platform(name, created, f"order {platforms[name].subject}")
         for first in blocked:
             self._amend("correction", first, {"occurred_at": self.t.isoformat()},
                         "listed already in the snapshot of "
                         f"{self.t.isoformat()}, imported later")
 
-    def _move_platform(self, name: str, created: datetime, order: Fact) -> None:
+    def _move_registrations(self, new: set, listed: dict) -> None:
+        """A platform S would register for an entry that no platform holds at its time,
+        and that a later import of the registry registered: its registration corrected to
+        S's time, rather than refused as taken."""
+        for key in sorted(new):
+            home = listed[key].home
+            found = self.holders.find(home, self.t)
+            if found is not None and not isinstance(found, str) and not found.later:
+                continue
+            name = new_platform(home)
+            created = self.holders.platforms.get(name)
+            if created is not None and created > self.t:
+                self._move_platform(name, created, f"{displayed(home)}, which it lists")
+
+    def _move_platform(self, name: str, created: datetime, needed: str) -> None:
         registration = self.read("platform", name)[0]
         listed = {t for entry in self.snapshot.entries for t in entry.targets}
         extra = [t for t in registration.data.targets if t not in listed]
@@ -131,8 +147,8 @@ class Backfill:
             raise Refused(f"refused: platform {name} is registered from {created.isoformat()}"
                           f" (not by this registry's import of that time, or with targets "
                           f"{self.snapshot.name} does not list: {', '.join(extra[:3])}), "
-                          f"and order {order.subject} needs it at "
-                          f"{self.t.isoformat()}: a backfill cannot place it: nothing written")
+                          f"and {needed} needs it at {self.t.isoformat()}: a backfill "
+                          "cannot place it: nothing written")
         self._amend("correction", registration, {"occurred_at": self.t.isoformat()},
                     f"listed already in the snapshot of {self.t.isoformat()}, imported later")
         self.holders.moved(name, created, self.t)
