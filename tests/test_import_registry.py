@@ -273,3 +273,20 @@ def test_a_platform_registered_after_the_snapshot_does_not_take_its_entries(runn
     error = one_line_error(run(runner, db, "import-registry", *RU, later), 1)
     assert "example.org, exists only from 2024-06-01" in error and "e.csv, line 3" in error
     assert count(db) == before
+
+
+def test_a_hand_made_check_is_not_the_registrys(runner, db, tmp_path):
+    """A registry-checked recorded by hand (an operator's, or one copied from another
+    registry) dates no snapshot of the registry: a snapshot older than it is imported as
+    the latest, not refused or placed before it."""
+    files = _three(tmp_path)
+    assert run(runner, db, "import-registry", *RU, files[0]).exit_code == 0
+    digest = json.loads(run(runner, db, "import-registry", *RU, files[0], "--json").stdout)[
+        "snapshots"][0]["sha256"]
+    assert run(runner, db, "record", "registry-checked", "ru-roskomnadzor-by-hand", "--at",
+               "2024-02-01", "--registry", "ru-roskomnadzor", "--authority", "Roskomnadzor",
+               "--jurisdiction", "RU", "--source-title", "d9.csv", "--source-sha256",
+               digest).exit_code == 0
+    done = json.loads(run(runner, db, "import-registry", *RU, files[1], "--json").stdout)
+    assert "backfilled_before" not in done["snapshots"][0]
+    assert done["snapshots"][0]["orders"] == 1
