@@ -88,10 +88,13 @@ class Holders:
         for target in dict.fromkeys(targets):
             self._hold(target, ref, at, None)
 
-    def moved(self, ref: str, created: datetime, at: datetime) -> None:
-        """Platform ``ref``'s registration (at ``created``) corrected to ``at``: what it
-        was registered with is held from then (``sources.registry_backfill``)."""
-        self.platforms[ref] = at
+    def moved(self, ref: str, created: datetime, at: datetime, *,
+              registration: bool = True) -> None:
+        """Platform ``ref``'s registration (or, not ``registration``, the targets it was
+        given) at ``created`` corrected to ``at``: what it was given then is held from
+        ``at`` (``sources.registry_backfill``)."""
+        if registration:
+            self.platforms[ref] = at
         for spans in self._spans.values():
             for i, (start, until, holder) in enumerate(spans):
                 if holder == ref and start == created:

@@ -120,6 +120,12 @@ class Backfill:
             created = self.holders.platforms.get(name)
             if created is not None and created > self.t:
                 self._move_platform(name, created, f"order {platforms[name].subject}")
+        for first in blocked:  # targets B's import gave a platform that held the domain
+            for target in first.data.targets:
+                found = self.holders.find(target, self.t)
+                if found is None or isinstance(found, str) or found.later \
+                        or found.target != target:
+                    self._move_added(target, first)
         for first in blocked:
             self._amend("correction", first, {"occurred_at": self.t.isoformat()},
                         "listed already in the snapshot of "
@@ -152,6 +158,29 @@ class Backfill:
         self._amend("correction", registration, {"occurred_at": self.t.isoformat()},
                     f"listed already in the snapshot of {self.t.isoformat()}, imported later")
         self.holders.moved(name, created, self.t)
+
+    def _move_added(self, target: str, order: Fact) -> None:
+        """The ``targets-added`` by which B's import gave ``target`` (of B's ``order``) to
+        a platform, corrected to S's time: only one of B's own, of targets S lists."""
+        listed = {t for entry in self.snapshot.entries for t in entry.targets}
+        for name in order.data.platforms or (order.data.platform,):
+            added = next((f for f in self.read("platform", name)
+                          if f.type == "targets-added" and target in f.data.targets), None)
+            if added is None:
+                continue
+            extra = [t for t in added.data.targets if t not in listed]
+            if (self.registry.wrote(added) is None or added.occurred_at.instant != self.t_b
+                    or extra):
+                break
+            self._amend("correction", added, {"occurred_at": self.t.isoformat()},
+                        f"listed already in the snapshot of {self.t.isoformat()}, "
+                        "imported later")
+            self.holders.moved(name, self.t_b, self.t, registration=False)
+            return
+        raise Refused(f"refused: {target} of order {order.subject} is held by its platform "
+                      f"only from {self.t_b.isoformat()}, not by this registry's import of "
+                      f"targets {self.snapshot.name} lists: a backfill cannot place it: "
+                      "nothing written")
 
     # --- entries A listed that S does not, and B's import lifted at B's time -----------
 
