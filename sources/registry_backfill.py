@@ -275,13 +275,15 @@ class Backfill:
         data: dict[str, Any] = {"target": str(target.id), "reason": reason}
         if changes is not None:
             data["set"] = changes
-        self.amendments.append((1, self._make(kind, target.subject,
-                                              target.occurred_at.text, data)))
+        # Its id names the event amended too: one subject may need two amendments.
+        self.amendments.append((1, self._make(kind, target.subject, target.occurred_at.text,
+                                              data, f"{target.subject}|{target.id}")))
 
-    def _make(self, kind: str, subject: str, at: str, data: dict[str, Any]) -> Fact:
+    def _make(self, kind: str, subject: str, at: str, data: dict[str, Any],
+              key: str | None = None) -> Fact:
         snap = self.snapshot
         return Fact.from_json({
-            "id": str(self.registry.event_id(snap.sha256, kind, subject)),
+            "id": str(self.registry.event_id(snap.sha256, kind, key or subject)),
             "type": kind, "subject": subject, "occurred_at": at,
             "sources": [{"title": self._title(), "sha256": snap.sha256}], "data": data})
 
