@@ -2,7 +2,8 @@
 holds for that registry, as orders and lifts (``blockledger import-registry``).
 
 A registry is named by its jurisdiction and authority (``ru-roskomnadzor``); its orders are
-the ledger's orders whose reference starts with that name. An entry's key is its decision
+the ledger's orders whose reference starts with that name and whose creating event its
+imports wrote. An entry's key is its decision
 number (an ``rkn`` dump) with each of its targets; a plain domain list has no decisions,
 and its key is the target alone.
 
@@ -15,11 +16,14 @@ and its key is the target alone.
 - An entry the ledger holds and the snapshot no longer lists is lifted (``unblocked``,
   those targets), at the snapshot's time: the registry was seen without it then.
 - Each order names the platforms of its entries: the platform holding the entry's first
-  target (its domain) at that time, by the rules of matching of ``sources.domains``; else
-  one platform registered per registrable domain (``example.ru``), or per address for an
-  entry of addresses only (``ip-203.0.113.7``, ``net-203.0.113.0-24``). A platform that
-  holds the entry's domain but not its other targets (its IP addresses, a subdomain) gets
-  them by ``targets-added``.
+  target (its domain) at that time, by the rules of matching of ``sources.domains`` (a
+  platform that holds it only later is not it); else one platform registered per
+  registrable domain (``example.ru``), or per address for an entry of addresses only
+  (``ip-203.0.113.7``, ``net-203.0.113.0-24``). A platform that holds the entry's domain
+  but not its other targets (its IP addresses, a subdomain) gets them by
+  ``targets-added``.
+- Every snapshot, changed or not, ends with a ``registry-checked`` (its own subject, of
+  kind ``snapshot``): the trace that the registry was seen so then, in that file.
 
 Every event happens at the snapshot's time: the ledger records when the registry listed
 an entry (the decision's own number, date and body are in the order's ``instrument``);
@@ -27,8 +31,9 @@ it cites the snapshot file's name, SHA-256 and time. Event ids derive from the r
 (its state and authority exactly), the snapshot's digest and the subject, which is also
 how a registry knows its own orders (``Registry.wrote``). A snapshot already imported (by
 digest) adds nothing, but the last is diffed again (an interrupted import finishes); an
-older one is refused (import oldest first: placing one between imported snapshots would
-mean diffing every later one again, which is not built).
+older one is refused unless placed between the imported ones (``--backfill``,
+``sources.registry_backfill``). What the ledger holds for the registry is read afresh for
+every diff (``sources.registry_held``): nothing is kept between imports.
 """
 
 from __future__ import annotations
