@@ -53,18 +53,22 @@ try:
     runpy.run_module("blockledger", run_name="__main__")
 except SystemExit as done:
     code = done.code
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)
+used = resource.getrusage(resource.RUSAGE_SELF)
+print(used.ru_utime + used.ru_stime, used.ru_maxrss, file=sys.stderr)
 sys.exit(code)
 """
 
 
-def timed(*args: str, env: dict[str, str]) -> tuple[float, float]:
-    """Seconds and peak MB of one ``blockledger`` command in a process of its own."""
+def timed(*args: str, env: dict[str, str]) -> tuple[float, float, float]:
+    """Seconds, peak MB and CPU seconds (user and system) of one ``blockledger`` command
+    in a process of its own. CPU time is what a loaded machine stretches least: the
+    ratios are given in both."""
     start = time.perf_counter()
     done = subprocess.run([sys.executable, "-c", _PEAK, *args], check=True, env=env,
                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     seconds = time.perf_counter() - start
-    return seconds, int(done.stderr.strip().splitlines()[-1]) / 1024
+    cpu, peak = done.stderr.strip().splitlines()[-1].split()
+    return seconds, int(peak) / 1024, float(cpu)
 
 
 def main() -> None:
@@ -97,14 +101,20 @@ def main() -> None:
                                str(d / "d2.csv"), env=env))
             for name in (first_db, import_db):
                 Path(name).unlink()
-    first_s, first_mb = min(firsts)
-    import_s, import_mb = min(imports)
+    first_s, first_mb, _ = min(firsts)
+    import_s, import_mb, _ = min(imports)
     diff_s = min(diffs)[0]
+    first_cpu, import_cpu, diff_cpu = (min(r[2] for r in runs)
+                                       for runs in (firsts, imports, diffs))
     print({"entries": n, "repeat": args.repeat, "registry_first_s": round(first_s, 2),
            "import_same_events_s": round(import_s, 2), "registry_diff_s": round(diff_s, 2),
            "registry_first_vs_import": round(import_s / first_s, 3),
            "registry_diff_vs_first": round(diff_s / first_s, 3),
-           "registry_first_peak_mb": round(first_mb), "import_peak_mb": round(import_mb)})
+           "registry_first_peak_mb": round(first_mb), "import_peak_mb": round(import_mb),
+           "cpu_s": {"first": round(first_cpu, 2), "import": round(import_cpu, 2),
+                     "diff": round(diff_cpu, 2)},
+           "registry_first_vs_import_cpu": round(import_cpu / first_cpu, 3),
+           "registry_diff_vs_first_cpu": round(diff_cpu / first_cpu, 3)})
 
 
 if __name__ == "__main__":
