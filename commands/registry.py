@@ -119,7 +119,8 @@ def _one(ledger: Any, operator: str, path: Path, fmt: str, registry: Any, at: An
         plan = filled.plan
         amended, corrective = len(filled.amendments), len(filled.later)
     else:
-        plan = Plan(snapshot, registry=registry, held=held, holders=read_holders(ledger))
+        plan = Plan(snapshot, registry=registry, held=held,
+                    holders=lambda wanted: read_holders(ledger, wanted))
         plan.diff()
         facts = plan.facts()
     del snapshot  # the plan lets its entries go once diffed

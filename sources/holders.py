@@ -13,7 +13,7 @@ them (an observation at the very instant of a removal comes after it).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Container, Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -80,13 +80,15 @@ class Holders:
         for target, start in held.items():
             self._hold(target, ref, start, None)
 
-    def add_registered(self, ref: str, at: datetime, targets: Iterable[str]) -> None:
+    def add_registered(self, ref: str, at: datetime, targets: Iterable[str],
+                       wanted: Container[str] | None = None) -> None:
         """``add_platform`` of a platform whose one event (of those that give or take
         targets) is its registration at ``at`` with ``targets``: most platforms, taken
-        without building their facts."""
+        without building their facts; only the ``wanted`` targets, if given."""
         self.platforms.setdefault(ref, at)
         for target in dict.fromkeys(targets):
-            self._hold(target, ref, at, None)
+            if wanted is None or target in wanted:
+                self._hold(target, ref, at, None)
 
     def moved(self, ref: str, created: datetime, at: datetime, *,
               registration: bool = True) -> None:
@@ -157,11 +159,14 @@ def _at(spans: list[tuple[datetime, datetime | None, str]], host: str, target: s
     return Held(after[0][1], target, target != host, later=True) if after else None
 
 
-def read_holders(ledger: Any) -> Holders:
+def read_holders(ledger: Any, wanted: Container[str] | None = None) -> Holders:
     """Every platform's targets over time, from the ledger's history view (caught up
     first): a page of rows at a time. A platform whose one event that gives or takes
     targets is its registration (most) is taken from its row as it is; any other is read
-    again by itself and folded from its facts (``add_platform``)."""
+    again by itself and folded from its facts (``add_platform``). With ``wanted``, only
+    those targets are taken from registrations (every platform is still known, and a
+    platform read again keeps all its targets): ``find`` answers the same for a host
+    whose every candidate (itself and its parent domains) is wanted."""
     from projections.views import Views
 
     views = Views(ledger)
@@ -184,7 +189,7 @@ def read_holders(ledger: Any) -> Holders:
 
     holders = Holders(is_order)
     for ref, (at, targets) in registered.items():
-        holders.add_registered(ref, at, targets)
+        holders.add_registered(ref, at, targets, wanted)
     decode = views.ledger.mapper.decode_state
     for ref in sorted(others):
         rows = views.store.history_rows(subject=(platform, views.blind(ref)))

@@ -42,7 +42,7 @@ import hashlib
 import ipaddress
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -52,7 +52,7 @@ from attrs import evolve, frozen
 from domain.errors import BadInput, Refused
 from domain.fact import Fact
 from domain.identifiers import displayed
-from sources.domains import platform_slug, registrable
+from sources.domains import parents, platform_slug, registrable
 from sources.holders import Holders
 from sources.registry_held import Held
 from sources.snapshots import Entry, Snapshot
@@ -133,8 +133,12 @@ class Plan:
     """The events one snapshot makes, in the order they are written."""
 
     def __init__(self, snapshot: Snapshot, *, registry: Registry, held: Held,
-                 holders: Holders):
-        self.snapshot, self.registry, self.held, self.holders = snapshot, registry, held, holders
+                 holders: Holders | Callable[[set[str]], Holders]):
+        """``holders``: who holds what, or a reader of it given the hosts the plan will
+        look up (those of the entries it orders and their parent domains), read once the
+        diff knows them: a day's churn looks up 1% of a registry's hosts."""
+        self.snapshot, self.registry, self.held = snapshot, registry, held
+        self._holders = holders
         self.authority, self.jurisdiction = registry.authority, registry.jurisdiction
         # What the snapshot makes, kept small (a first snapshot is 500,000 entries): the
         # events' data are made as they are written, from these.
@@ -202,13 +206,20 @@ class Plan:
                 key = None if decision is None else decision_ref(name, decision)
             for target in entry.targets:
                 listed.setdefault((key, target), entry)
-        for key, ref in sorted(self.held.keys.items(), key=lambda kv: (kv[1], kv[0][1])):
-            if key not in listed:
-                self.lifted.setdefault(ref, []).append(key[1])
+        gone = sorted((ref, key[1]) for key, ref in self.held.keys.items()
+                      if key not in listed)  # a day's few, sorted: not the whole registry
+        for ref, target in gone:
+            self.lifted.setdefault(ref, []).append(target)
         new: dict[str | None, list[tuple[str, Entry]]] = {}
         for (key, target), entry in listed.items():
             if (key, target) not in self.held.keys:
                 new.setdefault(key, []).append((target, entry))
+        if isinstance(self._holders, Holders):
+            self.holders = self._holders
+        else:
+            hosts = {host for items in new.values() for target, entry in items
+                     for host in (target, entry.home)}
+            self.holders = self._holders(hosts | {p for h in hosts for p in parents(h)})
         for key, items in new.items():
             self._order(key, items)
 

@@ -84,14 +84,16 @@ class _Pure:
         self.targets, self.made = targets, made
         self.lifts: list[tuple[datetime, tuple[str, ...]]] = []
 
-    def held(self, at: datetime | None) -> list[str]:
+    def held(self, at: datetime | None) -> tuple[str, ...]:
         """The targets it holds at valid time ``at`` (None: now), as the rules fold them:
         blocked when made, less every lift by then."""
         if at is not None and self.made > at:
-            return []
+            return ()
+        if not self.lifts:  # most orders of a registry: never lifted
+            return self.targets
         lifted = {t for when, targets in self.lifts if at is None or when <= at
                   for t in targets}
-        return [t for t in dict.fromkeys(self.targets) if t not in lifted]
+        return tuple(t for t in self.targets if t not in lifted)
 
 
 def read_held(registry: Registry, objects: Iterable[tuple[int, dict[str, Any]]],

@@ -162,3 +162,22 @@ def test_an_ipv4_address_is_kept_as_ipaddress_writes_it():
                 _target(value, Path("f"), 2, "ip")
             continue
         assert _target(value, Path("f"), 2, "ip") == expected, value
+
+
+def test_holders_read_for_wanted_hosts_answer_as_all(runner, db, tmp_path):
+    """``read_holders(ledger, wanted)`` finds, for every host whose candidates are wanted,
+    what the full read finds, at every time; other hosts are not held in it."""
+    from sources.domains import parents
+
+    assert run(runner, db, "import-registry", *RU, *_three(tmp_path)).exit_code == 0
+    hosts = ["news.example.org", "casino.example.com", "1.2.3.4", "www.example.ru",
+             "example.ru", "xn--d1abbgf6aiiy.xn--p1ai", "9.9.9.9"]
+    wanted = {h for host in hosts for h in (host, *parents(host))}
+    with open_ledger(parse_target(db)) as ledger:
+        every, some = read_holders(ledger), read_holders(ledger, wanted)
+    assert some.platforms == every.platforms
+    for host in hosts:
+        for at in _times()[1:]:
+            assert some.find(host, at) == every.find(host, at), (host, at)
+    assert every.find("5.6.7.8", _times()[-1]) is not None
+    assert some.find("5.6.7.8", _times()[-1]) is None
