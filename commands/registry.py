@@ -78,6 +78,9 @@ def import_registry(obj: Context, files: tuple[str, ...], fmt: str, authority: s
     if when is not None and len(files) > 1:
         raise BadInput("--at gives one snapshot its time: import its file alone",
                        field="at")
+    if backfill and batch_commit:  # a backfill cut short would be read as B's word
+        raise BadInput("--backfill is all or nothing: its corrections and its events must "
+                       "land together (leave out --batch-commit)", field="batch-commit")
     registry = Registry(jurisdiction, authority)
     done = []
     with obj.ledger(write=True) as ledger:

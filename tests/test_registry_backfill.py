@@ -108,3 +108,14 @@ def test_what_a_backfill_cannot_place_exactly_is_refused(runner, db, tmp_path):
     error = one_line_error(run(runner, db, "import-registry", *RU, s, "--backfill"), 1)
     assert "also holds z.example.org" in error and "nothing written" in error
     assert count(db) == before
+
+
+def test_a_backfill_is_all_or_nothing(runner, db, tmp_path):
+    """--batch-commit would let a backfill stop between its corrections and its own
+    events, after which the corrected ledger would read as what B listed: refused."""
+    files = _snapshots(tmp_path)
+    assert run(runner, db, "import-registry", *RU, files["A"], files["B"]).exit_code == 0
+    before = count(db)
+    error = one_line_error(run(runner, db, "import-registry", *RU, files["S"], "--backfill",
+                               "--batch-commit"), 2)
+    assert "--backfill is all or nothing" in error and count(db) == before
