@@ -251,6 +251,36 @@ class Backfill:
                 "reasons": list(made.reasons),
                 **({"instrument": made.instrument} if made.instrument else {}),
                 **({"jurisdiction": made.jurisdiction} if made.jurisdiction else {})}))
+            self._move_later_lifts(ref, items)
+
+    def _move_later_lifts(self, ref: str, items: list[tuple[str, str]]) -> None:
+        """A snapshot after B that no longer listed an entry ordered anew at B's time
+        lifted it from A's order: that lift is the new order's now (A's lift corrected
+        to leave it out, or retracted; the new order lifted then)."""
+        lifts: dict[Any, tuple[Fact, list[str]]] = {}
+        for old, target in items:
+            lift = next((f for f in self.read("order", old) if f.type == "unblocked"
+                         and f.occurred_at.instant > self.t_b
+                         and target in f.data.targets), None)
+            if lift is None:
+                continue
+            if self.registry.wrote(lift) is None or lift.data.until is not None:
+                raise Refused(f"refused: {target} of order {old} was lifted at "
+                              f"{lift.occurred_at} by an event not of this registry's "
+                              "import: a backfill cannot place it: nothing written")
+            lifts.setdefault(lift.id, (lift, []))[1].append(target)
+        for lift, moved in lifts.values():
+            keep = [t for t in lift.data.targets if t not in moved]
+            why = (f"the snapshot of {self.t.isoformat()}, imported later, lifted "
+                   f"{', '.join(moved[:3])} first: this lift is order {ref}'s")
+            if keep:
+                self._amend("correction", lift, {"targets": keep}, why)
+            else:
+                self._amend("retraction", lift, None, why)
+            self.later.append((1, self._make("unblocked", ref, lift.occurred_at.text, {
+                "targets": moved, "authority": self.registry.authority,
+                "summary": f"no longer listed in the {self.registry.authority} registry"},
+                f"{ref}|{lift.occurred_at.text}")))
 
     def _holder(self, target: str) -> str:
         found = self.holders.find(target, self.t_b)

@@ -29,6 +29,7 @@ LINES = {
     ";nine.example.info;;org;D-9;2020-01-01": "C",
     ";ten.example.biz;;org;D-10;2020-01-01": "ASBC",
     "3.3.3.3;eleven.example.ru;;org;D-11;2020-01-01": "SBC",
+    ";thirteen.example.ru;;org;D-13;2020-01-01": "AB",
 }
 DAYS = {"A": "15", "S": "16", "B": "17", "C": "18"}
 
@@ -82,8 +83,8 @@ def test_a_backfilled_snapshot_leaves_the_ledger_as_an_import_in_order(runner, d
     if late == "16":
         assert done["backfilled_before"] == "2024-01-17T10:00:00+00:00"
         # six's order and platform moved, eleven's order and the targets B's import gave
-        # example.ru for it; D-4's and D-5's lifts
-        assert done["amended"] == 6
+        # example.ru for it; D-4's and D-5's lifts; C's lift of thirteen, ordered anew
+        assert done["amended"] == 7
     else:
         assert done["backfilled_before"] == "2024-01-15T10:00:00+00:00"
     assert _answers(runner, db) == _answers(runner, in_order)
