@@ -198,22 +198,28 @@ class Plan:
             self.owner.clear()
 
     def _diff(self) -> None:
-        listed: dict[tuple[str | None, str], Entry] = {}
+        # One pass, holding only what differs: the held keys not seen yet (lifted if never
+        # seen) and the new ones (each with the first entry listing it). A first
+        # snapshot of 500,000 entries holds no copy of what it lists besides.
+        held = self.held.keys
+        unseen = set(held)
+        new: dict[str | None, list[tuple[str, Entry]]] = {}
+        fresh: set[tuple[str | None, str]] = set()
         name, decision, key = self.registry.name, None, None
         for entry in self.snapshot.entries:
             if entry.decision != decision:  # a decision's lines mostly follow each other
                 decision = entry.decision
                 key = None if decision is None else decision_ref(name, decision)
             for target in entry.targets:
-                listed.setdefault((key, target), entry)
-        gone = sorted((ref, key[1]) for key, ref in self.held.keys.items()
-                      if key not in listed)  # a day's few, sorted: not the whole registry
-        for ref, target in gone:
+                pair = (key, target)
+                if pair in held:
+                    unseen.discard(pair)
+                elif pair not in fresh:
+                    fresh.add(pair)
+                    new.setdefault(key, []).append((target, entry))
+        del fresh
+        for ref, target in sorted((held[pair], pair[1]) for pair in unseen):
             self.lifted.setdefault(ref, []).append(target)
-        new: dict[str | None, list[tuple[str, Entry]]] = {}
-        for (key, target), entry in listed.items():
-            if (key, target) not in self.held.keys:
-                new.setdefault(key, []).append((target, entry))
         if isinstance(self._holders, Holders):
             self.holders = self._holders
         else:
