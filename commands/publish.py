@@ -7,18 +7,16 @@ site is made by ``website``.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import click
 
 from commands.audit import Verification, _origin
 from commands.context import Context, pass_context
+from commands.read import check_jurisdiction
 from commands.report import produced_by
 from domain.errors import BadInput, IntegrityFailure
 from ledger.checkpoint import load_private_key
-
-_JURISDICTION = re.compile(r"[A-Z]{2}(-[A-Z0-9]{1,3})?")
 
 
 @click.command()
@@ -28,8 +26,10 @@ _JURISDICTION = re.compile(r"[A-Z]{2}(-[A-Z0-9]{1,3})?")
               " Readers' browsers check it against its public key, shown on every page.")
 @click.option("--title", default="Blocking decisions: the ledger", show_default=True,
               help="The site's title.")
-@click.option("--jurisdiction", metavar="CC", help="The jurisdiction of orders that give none "
-              "(ISO 3166-1 alpha-2, or a 3166-2 subdivision).")
+@click.option("--jurisdiction", metavar="CC", help="The site's own jurisdiction (ISO 3166-1 "
+              "alpha-2, or a 3166-2 subdivision): its home opens on every platform's answer "
+              "there, its platform pages show that answer first. Not a default: the "
+              "ledger's own (init --jurisdiction) is.")
 @click.option("--origin", help="The log's name in the checkpoint (default: blockledger/<db>; "
               "or set BLOCKLEDGER_ORIGIN). Keep it the same from one publication to the next.")
 @click.option("--no-keep", is_flag=True, help="Keep no copy of the published checkpoint in "
@@ -48,19 +48,26 @@ def publish(obj: Context, directory: str, key_file: str | None, title: str,
 
     Like 'checkpoint', it vouches for the history: the ledger must pass all of 'verify'
     first, and a copy of the published checkpoint is kept in the ledger unless --no-keep.
-    Exit 2 (nothing written) for bad input or a DIR that is neither new, empty nor a
-    publication; exit 3 (nothing written) when the ledger does not verify or does not
-    extend the checkpoint last published in DIR.
+
+    The home lists every platform once per jurisdiction it has an answer in (the
+    ledger's own per-jurisdiction status); --jurisdiction CC is the site's own: the
+    home's filter starts on it and every platform gets CC's answer. It is no default for
+    orders that name none: the ledger's own default is ('init --jurisdiction', a signed
+    event), so that no setting outside the log moves an order to another state.
+
+    Exit 2 (nothing written) for bad input, a DIR that is neither new, empty nor a
+    publication, or --jurisdiction over a ledger with orders that bind none; exit 3
+    (nothing written) when the ledger does not verify or does not extend the checkpoint
+    last published in DIR.
     """
     from website.archive import earlier, proofs
     from website.files import check_directory, site_files, write_site
-    from website.gather import gather
+    from website.gather import gather, unattributed
 
     target = Path(directory)
     check_directory(target)
-    if jurisdiction is not None and not _JURISDICTION.fullmatch(jurisdiction):
-        raise BadInput(f"--jurisdiction {jurisdiction!r} is not an ISO 3166 code (ID, "
-                       "IN-JK)", field="jurisdiction")
+    if jurisdiction is not None:
+        jurisdiction = check_jurisdiction(jurisdiction)
     key = load_private_key(key_file) if key_file else obj.signing_key()
     if key is None:
         raise BadInput("publish signs its checkpoint: give --key PEM (an Ed25519 private "
@@ -75,10 +82,16 @@ def publish(obj: Context, directory: str, key_file: str | None, title: str,
         if not checked.ok:
             raise IntegrityFailure(f"refused: no publication of a ledger that does not verify "
                                    f"({checked.failure()}); nothing written")
-        pub = gather(ledger, origin=log, key=key, keep=not no_keep)
+        if jurisdiction is not None and (unbound := unattributed(ledger)):
+            raise BadInput(f"--jurisdiction {jurisdiction}: {len(unbound)} order(s) name no "
+                           f"jurisdiction and the ledger has no default ({unbound[0]}); "
+                           f"record it in the ledger with 'blockledger init --jurisdiction "
+                           f"{jurisdiction}', then publish", field="jurisdiction")
+        pub = gather(ledger, origin=log, key=key, keep=not no_keep,
+                     jurisdiction=jurisdiction)
         archive = proofs(previous, pub.checkpoint, pub.leaves, key, pub.signer.name)
         files = site_files(ledger, pub, key=key, title=title, archive=archive,
-                           previous=previous, jurisdiction=jurisdiction,
+                           previous=previous,
                            produced_by=produced_by())
     write_site(target, files)
     click.echo(f"published {len(pub.platforms)} platform(s), "

@@ -159,7 +159,8 @@ def status(obj: Context, platform: str | None, as_of: str | None, as_known_at: s
     if platform is not None and (states or authority or limit):
         raise BadInput("--state, --authority and --limit select platforms: give no PLATFORM",
                        field="platform")
-    with _views(obj) as (ledger, views):
+    # Read from the views alone: where they are current already, without the application.
+    with _views(obj, kept=True) as (ledger, views):
         kept = views.current_status(platform) if views and not (
             t or k or jurisdiction) else None
         if platform is not None:

@@ -43,13 +43,13 @@ def produced_by() -> dict[str, str]:
 
 
 def _failed(ledger: Any, subject: str, as_of: Any, as_known_at: Any, note: str | None,
-            error: IntegrityFailure) -> dict[str, Any]:
+            error: IntegrityFailure, jurisdiction: str | None = None) -> dict[str, Any]:
     """The report of a ledger that does not give its checkpoint: still made, from a replay
     of the log and without proofs (as a report without a checkpoint is), and FAILED."""
     from projections.provenance import _unproven  # the lead's replay; no public name yet
 
     result = _unproven(ledger, subject, as_of, as_known_at, note,
-                       f"the ledger fails verification: {error}")
+                       f"the ledger fails verification: {error}", jurisdiction)
     if result["verification"].get("ok"):  # the chain holds, but not the checkpoint's roots
         result["verification"] = {"ok": False, "events": result["ledger"]["events"],
                                   "first_bad_position": None, "reason": str(error)}
@@ -81,13 +81,18 @@ def _template_dir(value: str | None) -> str | None:
               help="Page size to print on (html: default the printer's; pdf: default a4).")
 @click.option("--template", "template_dir", metavar="DIR", help="Your own templates (html, "
               "pdf): a report.html.j2 or report.css there replaces the bundled one.")
+@click.option("--jurisdiction", metavar="CC", help="Answer for one state (ISO 3166-1 alpha-2, "
+              "or an ISO 3166-2 subdivision): the summary, timeline and status are its own, "
+              "as 'status --jurisdiction' gives them; every event is still listed, marked "
+              "with where it counts. Proven against a checkpoint of index version 3.")
 @as_of_option
 @as_known_at_option
 @pass_context
 def provenance_report(obj: Context, subject: str, fmt: str, output: str | None,
                       checkpoint_file: str | None, as_of: str | None,
                       as_known_at: str | None, force: bool, key_file: str | None,
-                      tz: str | None, paper: str | None, template_dir: str | None) -> None:
+                      tz: str | None, paper: str | None, template_dir: str | None,
+                      jurisdiction: str | None) -> None:
     """Every event concerning SUBJECT with its sources, hash and inclusion proof, and the
     proof that none was left out; signed as a whole when a key is given.
 
@@ -105,9 +110,14 @@ def provenance_report(obj: Context, subject: str, fmt: str, output: str | None,
       blockledger report provenance telegram --format html -o telegram.html --tz Asia/Jakarta
       blockledger report provenance telegram --format pdf -o telegram.pdf
       blockledger report provenance telegram --format json -o r.json
+      blockledger report provenance telegram --jurisdiction BR --format html -o br.html
       blockledger verify-proof r.json
     """
     from commands.context import parse_when
+    from commands.read import check_jurisdiction
+
+    if jurisdiction is not None:
+        jurisdiction = check_jurisdiction(jurisdiction)
 
     # --format and --tz given before the command count too (commands.context.Context).
     if fmt is None:
@@ -134,11 +144,11 @@ def provenance_report(obj: Context, subject: str, fmt: str, output: str | None,
         broken: IntegrityFailure | None = None
         try:
             result = provenance(ledger, subject, as_of=when, as_known_at=known,
-                                checkpoint_note=note)
+                                checkpoint_note=note, jurisdiction=jurisdiction)
         except IntegrityFailure as error:
             broken = error
             try:
-                result = _failed(ledger, subject, when, known, note, error)
+                result = _failed(ledger, subject, when, known, note, error, jurisdiction)
             except IntegrityFailure:  # too damaged to replay: no report, exit 3
                 raise error from None
     covered = (result.get("checkpoint") or {}).get("tree_size")

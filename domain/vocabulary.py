@@ -2,6 +2,8 @@
 
 Each class below is the single declaration of an event type's data. The CLI options,
 import validation and the ``types`` reference are derived from it (see ``declaration``).
+A class here becomes the frozen attrs class of its events' data when its type is first
+used (``EventType.payload``), and then stands here in its place.
 """
 
 from __future__ import annotations

@@ -8,21 +8,25 @@ https://c2sp.org/tlog-checkpoint, with extension lines of ours::
     <root hash, standard base64>
     chain <chain head, lowercase hex>
     time <RFC 3339 UTC time>
-    index 2 <index size, decimal> <index root, standard base64>
+    index 3 <index size, decimal> <index root, standard base64>
 
     — <key name> <base64(4-byte key ID || 64-byte Ed25519 signature)>
 
 The chain head ties the checkpoint to the hash chain that ``verify`` recomputes, so one
 file pins both structures; the time says when the head was taken. The ``index`` line
 commits to the index of the same tree size (``ledger.platform_index``): which positions
-concern which platform, and which are which order's and request's, so that a report can
-prove it left none out. The line is versioned (``index_version``):
+concern which platform, which are which order's and request's, and which set the
+ledger's default jurisdiction, so that a report can prove it left none out. The line is
+versioned (``index_version``):
 
 - version 1, written as ``platforms <size> <root>`` (notes written before subjects had
   leaves): platform leaves only;
-- version 2, ``index 2 <size> <root>``: platform leaves and subject leaves.
+- version 2, ``index 2 <size> <root>``: platform leaves and subject leaves (orders',
+  requests');
+- version 3, ``index 3 <size> <root>``: those and the ledger's settings (its default
+  jurisdiction), which a report for one jurisdiction proves complete.
 
-Notes of either version parse and verify; a version this release does not know is
+Notes of every version parse and verify; a version this release does not know is
 refused. Notes written before the index existed have no such line and still parse
 (``index_size``, ``index_root`` and ``index_version`` are then None), but prove no
 completeness. tlog-checkpoint
@@ -257,7 +261,7 @@ def _check_index_root(instance: Any, attribute: attrs.Attribute, value: object) 
 
 
 #: The index versions this release reads (``ledger.platform_index``); it writes the last.
-INDEX_VERSIONS = (1, 2)
+INDEX_VERSIONS = (1, 2, 3)
 
 
 def _default_index_version(instance: Any) -> int | None:
@@ -304,7 +308,8 @@ class Checkpoint:
     #: both None in a note written before the index existed.
     index_size: int | None = attrs.field(default=None, validator=_check_index_size)
     index_root: bytes | None = attrs.field(default=None, validator=_check_index_root)
-    #: Which leaves the index holds (see the module): 1, platforms only; 2, subjects too.
+    #: Which leaves the index holds (see the module): 1, platforms only; 2, orders and
+    #: requests too; 3, and the ledger's settings.
     index_version: int | None = attrs.field(
         default=attrs.Factory(_default_index_version, takes_self=True),
         validator=_check_index_version)

@@ -1,7 +1,8 @@
 """The platform index of the latest kept checkpoint, kept beside it, so that a provenance
 report reads only its subject's events instead of folding the whole log again (a
 platform's from any index version; an order's or a request's from version 2, whose
-leaves name them: ``ledger.platform_index``).
+leaves name them; and, from version 3, the ledger's settings that a report for one
+jurisdiction proves: ``ledger.platform_index``).
 
 **A cache, not evidence.** The signed note commits to the index's size and root; the leaves
 kept here are used only when they give exactly that size and root (``load`` and its

@@ -112,7 +112,8 @@ def _check_index_roots(log: Any, notes: dict[int, Checkpoint]) -> None:
     """Kept notes of one tree size and index version commit to one tree and one index;
     and the notes of the largest size (those a report cites by default, and whose index is
     kept beside them: ``ledger.index_cache``) commit to the index the log gives, of their
-    version (platform leaves; from version 2, orders' and requests' leaves too). A note
+    version (platform leaves; from version 2, orders' and requests' leaves too; from version
+    3, the ledger's settings). A note
     added to the table with a forged index root, signed or not, would otherwise let a
     report prove an index that leaves out a platform's or an order's events."""
     by_size: dict[tuple[int, int | None], tuple[int, Checkpoint]] = {}
@@ -131,4 +132,5 @@ def _check_index_roots(log: Any, notes: dict[int, Checkpoint]) -> None:
                                          f"{cp.tree_size}) commits to a platform index "
                                          f"(version {cp.index_version}) the log does not "
                                          "give: which events concern which platform, order "
-                                         "or request was forged")
+                                         "or request, or which set the ledger's default "
+                                         "jurisdiction, was forged")

@@ -21,9 +21,14 @@ holds the leaves above. Version 2 adds, for each order and request, a leaf per e
 that subject under the name ``order/REF`` or ``request/REF`` (amendments count with their
 target's subject, as ``domain.concerns`` attributes them), so that an order's or a
 request's report proves its own events complete without carrying its platforms' events.
-A reference holds no ``/``, so those names are no platform's; the kinds with such leaves
-are fixed per version (``SUBJECT_KINDS``), so that a kind added later cannot change what
-a version-2 index holds.
+Version 3 adds the ledger's settings (``ledger/ledger``: its ``jurisdiction-default`` and
+the corrections of it), so that a report that answers for one jurisdiction proves it
+carries every event that sets the default it rests on (``report provenance
+--jurisdiction``): without them a report could leave out a correction of the default and
+move orders that name no jurisdiction to another state. A reference holds no ``/``, so
+those names are no platform's; the kinds with such leaves are fixed per version
+(``subject_kinds``), so that a kind added later cannot change what an index of an earlier
+version holds.
 
 **Tree.** The leaves sorted bytewise, hashed as an RFC 9162 Merkle tree
 (``ledger.merkle``). References hold no 0x00 byte, so the bytewise order is the order of
@@ -52,6 +57,7 @@ import orjson
 
 from domain.concerns import Concerns, Subject
 from domain.errors import BadInput, IntegrityFailure
+from domain.jurisdictions import LEDGER
 from ledger.canonical import hash_stored
 from ledger.checkpoint import decode_proof, encode_proof
 from ledger.merkle import MerkleTree, verify_inclusion
@@ -59,9 +65,13 @@ from ledger.merkle import MerkleTree, verify_inclusion
 #: The reserved index name of operator events (a reference cannot start with ``#``).
 OPERATORS = "#operators"
 #: The index version checkpoints are written with (``ledger.checkpoint.INDEX_VERSIONS``).
-VERSION = 2
-#: The subject kinds with leaves of their own, from version 2.
+VERSION = 3
+#: The subject kinds with leaves of their own in version 2.
 SUBJECT_KINDS = ("order", "request")
+#: The kind of the ledger's settings, with leaves of its own from version 3.
+SETTINGS_KIND = "ledger"
+#: The index name of the ledger's settings (``domain.jurisdictions.LEDGER``), version 3.
+SETTINGS = f"{SETTINGS_KIND}/{LEDGER}"
 #: Links (with their events) read a query when folding the log.
 READ_BATCH = 2000
 
@@ -79,16 +89,26 @@ def subject_name(kind: str, ref: str) -> str:
     return f"{kind}/{ref}"
 
 
-def report_names(subject: str, version: int) -> list[str]:
+def subject_kinds(version: int) -> tuple[str, ...]:
+    """The subject kinds with leaves of their own in an index of ``version``."""
+    if version < 2:
+        return ()
+    return SUBJECT_KINDS if version == 2 else (*SUBJECT_KINDS, SETTINGS_KIND)
+
+
+def report_names(subject: str, version: int, *, settings: bool = False) -> list[str]:
     """The names a report on ``subject`` proves complete against an index of ``version``
     2 or later: the platform of that name, the order and the request of that name, and the
-    operators (each run may be empty: its neighbours prove it so). Version 1 names no
-    order or request: a report then proves the platforms they concern
+    operators (each run may be empty: its neighbours prove it so); with ``settings`` (a
+    report for one jurisdiction, from version 3) the ledger's settings too. Version 1
+    names no order or request: a report then proves the platforms they concern
     (``projections.evidence``)."""
     if version < 2:
         raise ValueError("a version 1 index has no subject leaves")
+    if settings and version < 3:
+        raise ValueError("an index before version 3 has no leaves of the ledger's settings")
     return sorted({subject, *(subject_name(kind, subject) for kind in SUBJECT_KINDS),
-                   OPERATORS})
+                   OPERATORS, *((SETTINGS,) if settings else ())})
 
 
 def parse_leaf(data: bytes) -> tuple[str, int]:
@@ -148,7 +168,7 @@ def leaves_of(concerns: Concerns, by_subject: dict[Subject, list[int]],
     for subject, held in by_subject.items():
         kind = subject[0]
         names = {OPERATORS} if kind == "operator" else set(concerns.platforms[subject])
-        if version >= 2 and kind in SUBJECT_KINDS:
+        if kind in subject_kinds(version):
             names.add(subject_name(*subject))
         out.extend(leaf(name, position) for name in names for position in held)
     out.sort()

@@ -15,7 +15,8 @@ and as a request (``order/REF``, ``request/REF``), and the operators; an order's
 then carries its own events and its amendments, not its platforms'. Against a version 1
 index an order or request has no leaves of its own: its report proves the platforms it
 concerns, which only a fold of the log names, and a platform's report proves the
-platforms that an order or request sharing its reference concerns.
+platforms that an order or request sharing its reference concerns. A report for one
+jurisdiction proves the ledger's settings (``ledger/ledger``, version 3) besides.
 """
 
 from __future__ import annotations
@@ -53,6 +54,9 @@ class Evidence:
     #: Where the platform index came from: folded from the log, or the copy kept beside
     #: a checkpoint signed by an operator (or given by the caller).
     index_from: str = "log"
+    #: The one jurisdiction the report answers for (``report provenance --jurisdiction``),
+    #: whose evidence then holds the ledger's settings too (index version 3); None for all.
+    jurisdiction: str | None = None
 
 
 def _time(text: str) -> datetime:
@@ -75,48 +79,52 @@ def record_time(checkpoints: list[Checkpoint], leaf_index: int) -> dict[str, Any
                                     default=None))}
 
 
+@frozen
+class Trees:
+    """What every report against one checkpoint rests on, whatever its subject: the
+    chain's positions and event hashes, the event tree, and the platform index with its
+    tree, each found to give the checkpoint's roots."""
+
+    positions: list[int]
+    hashes: list[bytes]
+    tree: MerkleTree
+    leaves: list[bytes]
+    index_tree: MerkleTree
+    index_from: str
+
+
 def gather(ledger: Any, subject: str, checkpoint: Checkpoint, note: str, kept: list[str],
            as_of: When | None, as_known_at: When | None, *,
-           given: bool = False) -> Evidence:
+           given: bool = False, jurisdiction: str | None = None,
+           shared: dict[Any, Trees] | None = None) -> Evidence:
     """The evidence of ``subject``'s report against ``checkpoint`` (see the module);
     ``given``: the caller chose the checkpoint (``--checkpoint FILE``) rather than taking
-    the one kept in the ledger."""
-    size = checkpoint.tree_size
+    the one kept in the ledger; ``jurisdiction``: the report answers for that one, and
+    proves the ledger's settings complete too (an index of version 3: the caller checks).
+    ``shared``: a dict the caller keeps across the reports of many subjects against the
+    same checkpoint (a publication's platforms): the trees are then read and checked once
+    (against an index of version 2 or later; a version 1 index's depend on the subject),
+    and each report is the one it would be alone."""
     version = checkpoint.index_version or 1
-    index = links = None
-    # The kept index is taken on trust only for a note given by the caller or signed by
-    # an operator; an unsigned kept note goes straight to the fold, without reading the
-    # chain's hashes twice.
-    if index_cache.kept_size(ledger) == size and (given or Checkpoint.parse(note)[1]):
-        links = _links(ledger, size)
-        if given or _signed_by_an_operator(ledger, note, *links[:2]):
-            index = _kept_index(ledger, checkpoint, subject)
-    if index is None:
-        positions, hashes, head, leaves, named = _folded(ledger, subject, size, version)
-        index_tree = MerkleTree(leaves)
-    else:
-        leaves, index_tree = index
-        positions, hashes, head = links  # type: ignore[misc]
-    if len(hashes) < size:
-        raise IntegrityFailure(f"the ledger has {len(hashes)} chained events but the "
-                               f"checkpoint covers {size}: its tail was truncated")
-    tree = MerkleTree(hashes)
-    if tree.root() != checkpoint.root_hash or (size and head != checkpoint.chain_head):
-        raise IntegrityFailure(f"the ledger does not give the checkpoint's root of {size} "
-                               "events: its history was rewritten (run 'blockledger verify "
-                               "--against' the checkpoint)")
+    key = (note, given)
+    trees = shared.get(key) if shared is not None else None
+    named: set[str] | None = None
+    if trees is None:
+        trees, named = _trees(ledger, subject, checkpoint, note, given)
+        if shared is not None and version >= 2:
+            shared[key] = trees
+    positions, hashes, tree = trees.positions, trees.hashes, trees.tree
+    leaves, index_tree = trees.leaves, trees.index_tree
 
     def seq_of(position: int) -> int | None:
         seq = bisect_left(positions, position)
         return seq if seq < len(positions) and positions[seq] == position else None
 
-    if len(leaves) != checkpoint.index_size or index_tree.root() != checkpoint.index_root:
-        raise IntegrityFailure("the log does not give the checkpoint's platform index: an "
-                               "event's subject or platform was altered")
     if version >= 2:
-        names = platform_index.report_names(subject, version)
+        names = platform_index.report_names(subject, version,
+                                            settings=jurisdiction is not None)
     else:
-        if index is not None:
+        if named is None:  # the index was the kept copy: the fold named nothing
             named = _named(ledger, subject, leaves, hashes, seq_of)
         names = sorted({subject, platform_index.OPERATORS, *named})
     proofs = {name: platform_index.prove_range(index_tree, leaves, name) for name in names}
@@ -138,7 +146,43 @@ def gather(ledger: Any, subject: str, checkpoint: Checkpoint, note: str, kept: l
         records.append(record)
     return Evidence(subject, as_of, as_known_at, note, records, proofs,
                     _bounding(kept, note, tree, [r["leaf_index"] for r in records]),
-                    "log" if index is None else "kept")
+                    trees.index_from, jurisdiction)
+
+
+def _trees(ledger: Any, subject: str, checkpoint: Checkpoint, note: str, given: bool
+           ) -> tuple[Trees, set[str] | None]:
+    """The trees of ``gather``, checked against the checkpoint, and the platforms the
+    subjects named ``subject`` concern when the index was folded from the log (None when
+    it was the kept copy)."""
+    size = checkpoint.tree_size
+    version = checkpoint.index_version or 1
+    index = links = named = None
+    # The kept index is taken on trust only for a note given by the caller or signed by
+    # an operator; an unsigned kept note goes straight to the fold, without reading the
+    # chain's hashes twice.
+    if index_cache.kept_size(ledger) == size and (given or Checkpoint.parse(note)[1]):
+        links = _links(ledger, size)
+        if given or _signed_by_an_operator(ledger, note, *links[:2]):
+            index = _kept_index(ledger, checkpoint, subject)
+    if index is None:
+        positions, hashes, head, leaves, named = _folded(ledger, subject, size, version)
+        index_tree = MerkleTree(leaves)
+    else:
+        leaves, index_tree = index
+        positions, hashes, head = links  # type: ignore[misc]
+    if len(hashes) < size:
+        raise IntegrityFailure(f"the ledger has {len(hashes)} chained events but the "
+                               f"checkpoint covers {size}: its tail was truncated")
+    tree = MerkleTree(hashes)
+    if tree.root() != checkpoint.root_hash or (size and head != checkpoint.chain_head):
+        raise IntegrityFailure(f"the ledger does not give the checkpoint's root of {size} "
+                               "events: its history was rewritten (run 'blockledger verify "
+                               "--against' the checkpoint)")
+    if len(leaves) != checkpoint.index_size or index_tree.root() != checkpoint.index_root:
+        raise IntegrityFailure("the log does not give the checkpoint's platform index: an "
+                               "event's subject or platform was altered")
+    return Trees(positions, hashes, tree, leaves, index_tree,
+                 "log" if index is None else "kept"), named
 
 
 def _signed_by_an_operator(ledger: Any, note: str, positions: list[int],

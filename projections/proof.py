@@ -4,8 +4,10 @@ compare, field by field.
 
 Proving the evidence: each record's hash and inclusion proof against the checkpoint it
 cites (and that checkpoint's signature, given the key); the platform index proofs of the
-subject, the operators and the platforms the records concern, whose positions must be
-exactly the records' (an event left out, repeated or added fails, naming its position);
+subject, the operators and the platforms the records concern (and, in a report for one
+jurisdiction, of the ledger's settings, which only an index of version 3 holds), whose
+positions must be exactly the records' (an event left out, repeated or added fails,
+naming its position);
 each other checkpoint's consistency with the cited one; and every record's signature by the
 rules ``verify`` applies to the ledger (``ledger.signatures.check``, run on the records).
 A report of the wrong shape is ``BadInput`` (exit 2); one that does not verify is
@@ -191,20 +193,23 @@ def _check(report: Any, public_key: Any, report_key: Any) -> Proven:
     records, index, kept = (evidence.get(k) for k in ("records", "index", "checkpoints"))
     if not (isinstance(records, list) and isinstance(index, dict) and isinstance(kept, list)):
         raise BadInput("evidence: expected records, index and checkpoints")
+    code = _jurisdiction(report.get("jurisdiction"), checkpoint)
     hashes = [_record(r, n, checkpoint.tree_size, checkpoint.root_hash)
               for n, r in enumerate(records, start=1)]
-    _complete(report.get("subject"), records, index, checkpoint)
+    _complete(report.get("subject"), records, index, checkpoint, settings=code is not None)
     for n, other in enumerate(kept, start=1):
         _kept(other, n, checkpoint, public_key)
     _signatures(records, hashes)
     evidence_ = Evidence(report["subject"], _when(report.get("as_of"), "as_of"),
                          _when(report.get("as_known_at"), "as_known_at"), note, records,
-                         index, kept)
+                         index, kept, jurisdiction=code)
     try:
         expected = assemble(evidence_)
     except SubjectNotFound:
         raise ReportFailure(f"the subject {report['subject']} has no event among those "
                             "the report proves") from None
+    except BadInput as error:  # a request's report for one jurisdiction: never made
+        raise ReportFailure(f"{error} (altered)") from None
     actual = {k: v for k, v in report.items() if k not in STATEMENTS}
     _compare(expected, actual)
     report_signed = _check_report_signature(report, report_key)
@@ -212,18 +217,44 @@ def _check(report: Any, public_key: Any, report_key: Any) -> Proven:
                   report_signed)
 
 
-def _complete(subject: Any, records: list[dict], index: dict, checkpoint: Checkpoint) -> None:
+def _jurisdiction(value: Any, checkpoint: Checkpoint) -> str | None:
+    """The jurisdiction a report answers for (None: all), which only an index of version
+    3 can back: it proves the ledger's settings, whose default the answer rests on."""
+    if value is None:
+        return None
+    from domain.declaration import FieldSpec
+
+    shown = repr(value[:40]) if isinstance(value, str) else type(value).__name__
+    try:
+        code = FieldSpec(kind="jurisdiction", help="").parse(value, "jurisdiction")
+    except (BadInput, TypeError, AttributeError):
+        code = None
+    if code != value:
+        raise ReportFailure(f"the report's jurisdiction {shown} is not a jurisdiction code "
+                            "(altered)")
+    version = checkpoint.index_version or 1
+    if version < 3:
+        raise ReportFailure(f"the report answers for {code} but its checkpoint's index "
+                            f"(version {version}) cannot prove the ledger's default "
+                            "jurisdiction complete (altered, or not proven when made)")
+    return code
+
+
+def _complete(subject: Any, records: list[dict], index: dict, checkpoint: Checkpoint, *,
+              settings: bool = False) -> None:
     """The records are exactly the events the index holds for the names it proves: from
     index version 2, exactly the subject's as a platform, an order and a request, and the
-    operators'; in version 1, those of the subject and the operators, and any platforms
-    (an order's) besides."""
+    operators' (and the ledger's settings in a report for one jurisdiction: ``settings``);
+    in version 1, those of the subject and the operators, and any platforms (an order's)
+    besides."""
     if not isinstance(subject, str) or not subject:
         raise BadInput("subject: expected the reference of the report's subject")
     version = checkpoint.index_version or 1
     if version >= 2 and not SLUG.fullmatch(subject):
         raise ReportFailure(f"the report's subject {subject[:40]!r} is not a reference "
                             "(altered)")
-    needed = report_names(subject, version) if version >= 2 else [subject, OPERATORS]
+    needed = (report_names(subject, version, settings=settings) if version >= 2
+              else [subject, OPERATORS])
     proven: dict[int, str] = {}
     for name, proof in index.items():
         for position in check_range(name, proof, checkpoint.index_size,

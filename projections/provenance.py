@@ -28,6 +28,14 @@ The evidence (``report["evidence"]``):
 - ``checkpoints``: other checkpoints kept in the ledger, each with a consistency proof to
   the cited one, which bound each event's record time (``record_time``).
 
+A report for one jurisdiction (``--jurisdiction CC``: ``projections.report_jurisdiction``)
+adds ``jurisdiction``, ``answer`` (CC's answer at the as-of, else at the checkpoint's time)
+and, on each event, where it counts; it lists the ledger's settings among its events, and
+its evidence also proves the index's ``ledger/ledger`` run, so that no event setting or
+correcting the default can be left out. Only an index of version 3 has that run: against
+an older one (or none) such a report is made unproven, from a full replay, and says why.
+All of it is derived here, so ``verify-proof`` derives it again and compares.
+
 What no report can prove: that an event which needs no signature (before the first
 operator, or the first operator's own registration) was signed, since nothing signed
 commits to signatures, only to event hashes; a stripped optional signature is caught only
@@ -75,6 +83,7 @@ from ledger.verify import Broken, Verdict, walk
 from projections.book import Book
 from projections.evidence import Evidence, gather, record_time
 from projections.history import Line, lines
+from projections.report_jurisdiction import Marks, answer, report_lines
 
 FORMAT = 2
 #: The fields of an event that its hash covers (its export form, less the hash).
@@ -166,8 +175,12 @@ def assemble(evidence: Evidence) -> dict[str, Any]:
     entries = [Entry(r["position"], Fact.from_stored(exported(r))) for r in records]
     book = Book(entries, as_known_at=evidence.as_known_at.instant
                 if evidence.as_known_at else None)
+    code = evidence.jurisdiction
+    marks = None
+    if code is not None:
+        marks = Marks(book, code, evidence.as_of or When.parse(checkpoint.time))
     events = []
-    for line in lines(book, evidence.subject, as_of=evidence.as_of):
+    for line in _lines(book, evidence.subject, evidence.as_of, code):
         record, hashed = by_position[book.position(line.original)]
         out = exported(record)
         out["hash"] = hashed
@@ -179,16 +192,37 @@ def assemble(evidence: Evidence) -> dict[str, Any]:
             "operator": op.name if op else None, "key_id": signed["key_id"],
             "public_key": op.public_key if op else None, "signature": signed["signature"]}
         out["record_time"] = record_time(bounds, record["leaf_index"])
+        if marks is not None:
+            out["jurisdiction"] = marks.of(line)
         events.append(out)
     return {
         "report": "provenance", "format": FORMAT, "subject": evidence.subject,
         "as_of": evidence.as_of.text if evidence.as_of else None,
         "as_known_at": evidence.as_known_at.text if evidence.as_known_at else None,
+        **_answered(book, evidence.subject, code, marks),
         "proven": True, "checkpoint": _checkpoint(evidence.note),
         "signatures": _signatures(events), "events": events,
         "evidence": {"records": records, "index": evidence.index,
                      "checkpoints": evidence.checkpoints},
     }
+
+
+def _lines(book: Book, subject: str, as_of: When | None, code: str | None) -> list[Line]:
+    """The lines a report lists: the subject's; for one jurisdiction, with the ledger's
+    settings (``report_jurisdiction.report_lines``)."""
+    if code is None:
+        return lines(book, subject, as_of=as_of)
+    return report_lines(book, subject, as_of)
+
+
+def _answered(book: Book, subject: str, code: str | None,
+              marks: Marks | None) -> dict[str, Any]:
+    """A report for one jurisdiction says which, and its answer there
+    (``projections.report_jurisdiction``); a report for all adds nothing, so that reports
+    made before jurisdictions read as they always did."""
+    if code is None or marks is None:
+        return {}
+    return {"jurisdiction": code, "answer": answer(book, subject, code, marks.at)}
 
 
 # -- the report's own signature ----------------------------------------------------------------
@@ -217,11 +251,17 @@ def sign_report(report: dict[str, Any], key: Ed25519PrivateKey | None) -> dict[s
 
 def provenance(ledger: Any, subject: str, *, as_of: When | None = None,
                as_known_at: When | None = None,
-               checkpoint_note: str | None = None) -> dict[str, Any]:
+               checkpoint_note: str | None = None,
+               jurisdiction: str | None = None,
+               shared: dict[Any, Any] | None = None) -> dict[str, Any]:
     """The report of ``subject`` as a JSON-ready dict, without its ``report_signature``
     (``proof.sign_report`` adds it). The checkpoint is ``checkpoint_note``, else the latest
-    kept in the ledger. Raises ``IntegrityFailure`` when the ledger does not give the
-    checkpoint's roots."""
+    kept in the ledger. With ``jurisdiction`` (a checked code) the report answers for
+    that one (``projections.report_jurisdiction``), and is proven only against an index
+    of version 3, which proves the ledger's settings complete. Raises
+    ``IntegrityFailure`` when the ledger does not give the checkpoint's roots.
+    ``shared``: see ``projections.evidence.gather`` (many subjects' reports against one
+    checkpoint)."""
     check_slug(subject, "subject")
     kept = ledger.recorder.select_checkpoints()
     note = checkpoint_note if checkpoint_note is not None else _latest(kept)
@@ -229,9 +269,17 @@ def provenance(ledger: Any, subject: str, *, as_of: When | None = None,
     if checkpoint is None or checkpoint.index_root is None:
         why = ("no checkpoint is kept in the ledger or given" if checkpoint is None else
                "the checkpoint has no platform index (written by an older version)")
-        return _unproven(ledger, subject, as_of, as_known_at, note, why)
+        return _unproven(ledger, subject, as_of, as_known_at, note, why, jurisdiction)
+    version = checkpoint.index_version or 1
+    if jurisdiction is not None and version < 3:
+        return _unproven(ledger, subject, as_of, as_known_at, note, (
+            f"the checkpoint's index (version {version}) does not hold the ledger's "
+            "settings, so it cannot prove that the report carries every event setting the "
+            "default jurisdiction its answer rests on (write a new checkpoint: 'blockledger "
+            "checkpoint')"), jurisdiction)
     evidence = gather(ledger, subject, checkpoint, note, kept, as_of, as_known_at,
-                      given=checkpoint_note is not None)
+                      given=checkpoint_note is not None, jurisdiction=jurisdiction,
+                      shared=shared)
     report = assemble(evidence)
     size = checkpoint.tree_size
     return {**report, "generated_at": _now(),
@@ -245,7 +293,20 @@ def provenance(ledger: Any, subject: str, *, as_of: When | None = None,
                                      "the platform index kept beside it gives its index "
                                      "root (the checkpoint signed by an operator, or "
                                      "given)") + ", and each event in the report hashes "
-                                 "to its entry")}}
+                                 "to its entry" + _settings_checked(jurisdiction,
+                                                                   evidence.index_from))}}
+
+
+def _settings_checked(jurisdiction: str | None, index_from: str) -> str:
+    """What a report for one jurisdiction proves of the default it rests on."""
+    if jurisdiction is None:
+        return ""
+    return ("; the index proves that the report carries every event of the ledger's "
+            "settings (its default jurisdiction) up to the checkpoint" + (
+                ", the index folded from every event of the log since the checkpoint is "
+                "not signed by an operator: that completeness is as good as the "
+                "checkpoint, so compare it with an auditor's copy or verify-proof "
+                "--public-key" if index_from == "log" else ""))
 
 
 def _latest(kept: list[str]) -> str | None:
@@ -267,8 +328,9 @@ def _now() -> str:
 
 
 def _unproven(ledger: Any, subject: str, as_of: When | None, as_known_at: When | None,
-              note: str | None, why: str) -> dict[str, Any]:
-    """The report from a full replay of the verified log, without proofs."""
+              note: str | None, why: str, jurisdiction: str | None = None) -> dict[str, Any]:
+    """The report from a full replay of the verified log, without proofs; for one
+    jurisdiction, answered at its as-of, else at the time it is made."""
     hashes: dict[int, tuple[int, bytes]] = {}
 
     def leaf(position: int, hashed: bytes) -> None:
@@ -281,8 +343,12 @@ def _unproven(ledger: Any, subject: str, as_of: When | None, as_known_at: When |
         verdict = Verdict(ok=False, events=ledger.count(), first_bad_position=broken.position,
                           reason=broken.reason)
     book = Book(ledger.entries(), as_known_at=as_known_at.instant if as_known_at else None)
+    generated = _now()
+    marks = None
+    if jurisdiction is not None:
+        marks = Marks(book, jurisdiction, as_of or When.parse(generated))
     events = []
-    for line in lines(book, subject, as_of=as_of):
+    for line in _lines(book, subject, as_of, jurisdiction):
         position = book.position(line.original)
         out = line.original.to_json()
         out["position"] = position
@@ -290,6 +356,8 @@ def _unproven(ledger: Any, subject: str, as_of: When | None, as_known_at: When |
         out["hash"] = hashed.hex() if hashed is not None else None
         out.update(_derived(line))
         out["leaf_index"], out["proof"] = index, None
+        if marks is not None:
+            out["jurisdiction"] = marks.of(line)
         events.append(out)
     signed = signature_of(ledger, [ev["position"] for ev in events])
     for ev in events:
@@ -298,9 +366,10 @@ def _unproven(ledger: Any, subject: str, as_of: When | None, as_known_at: When |
         "report": "provenance", "format": FORMAT, "subject": subject,
         "as_of": as_of.text if as_of else None,
         "as_known_at": as_known_at.text if as_known_at else None,
+        **_answered(book, subject, jurisdiction, marks),
         "proven": False, "unproven_because": why, "checkpoint": _checkpoint(note),
         "signatures": _signatures(events), "events": events, "evidence": None,
-        "generated_at": _now(),
+        "generated_at": generated,
         "ledger": {"origin": str(ledger.target), "events": verdict.events},
         "verification": verdict.to_json(),
     }

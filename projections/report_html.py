@@ -50,6 +50,7 @@ from projections.report_render import (
     _rows,
     _valid,
     _verdict,
+    elsewhere,
     first_line,
     produced_by,
 )
@@ -139,6 +140,7 @@ def _render(template: Any, report: dict[str, Any], clock: Clock, paper: str | No
         "when": clock.text(_valid(ev)), "summary": ev.get("summary"),
         "colour": _colour(ev), "retracted": bool(ev.get("retracted_by")),
         "marks": [w for k, w in _MARKS if ev.get(k)], "id": ev.get("id"),
+        "elsewhere": elsewhere(ev),
         "rows": [(k, Markup(v)) for k, v in _rows(ev, where, HTML, clock)],
     } for n, ev in enumerate(events, 1)]
     return template.render(

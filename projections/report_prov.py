@@ -16,6 +16,10 @@ PROV mapping (W3C PROV-DM; ``bl`` names terms, ``ex`` identifiers):
   ``wasDerivedFrom`` the target, the derivation typed ``bl:Correction``, ``bl:Retraction``
   or ``bl:Dispute``. No ``wasInvalidatedBy``: a retracted record still exists, it only
   stops counting;
+- a report for one jurisdiction: each event also ``bl:jurisdiction`` (where it counts)
+  and ``bl:in_answer``; the answer is ``prov:Entity`` ``ex:answer-CC`` (``bl:Answer``;
+  ``bl:jurisdiction``, ``bl:as_of``, ``bl:state``, ``bl:default_jurisdiction``), which
+  ``wasDerivedFrom`` each event that is part of it;
 - corrected event: also ``ex:event-ID-current`` (``bl:CorrectedView``; ``bl:occurred_at``,
   ``bl:data`` as it counts now), which ``wasRevisionOf`` the event as recorded and
   ``wasDerivedFrom`` each correction.
@@ -72,6 +76,10 @@ def render_prov(report: dict[str, Any]) -> str:
             if ev.get(key) is not None:
                 attrs[f"bl:{key}"] = ev[key]
         attrs["bl:data"] = json.dumps(ev.get("data") or {}, ensure_ascii=False, sort_keys=True)
+        mark = ev.get("jurisdiction")
+        if isinstance(mark, dict):
+            attrs["bl:jurisdiction"] = str(mark.get("where") or "none")
+            attrs["bl:in_answer"] = mark.get("counts") is True
         target = (ev.get("data") or {}).get("target")
         amended = ex[_local("event", target)] if ev.get("type") in AMENDMENTS and target else None
         if amended is not None:
@@ -112,4 +120,24 @@ def render_prov(report: dict[str, Any]) -> str:
             doc.wasRevisionOf(view, event)
             for fix in ev.get("corrected_by") or []:
                 doc.wasDerivedFrom(view, ex[_local("event", fix)])
+    _answer(doc, report, bl, ex)
     return doc.serialize(format="json")
+
+
+def _answer(doc: ProvDocument, report: dict[str, Any], bl: Any, ex: Any) -> None:
+    """A report for one jurisdiction: its answer, derived from the events part of it."""
+    code, answer = report.get("jurisdiction"), report.get("answer")
+    if not isinstance(code, str) or not isinstance(answer, dict):
+        return
+    status = answer.get("status") if isinstance(answer.get("status"), dict) else {}
+    attrs = {"prov:type": bl["Answer"], "bl:jurisdiction": code,
+             "bl:as_of": str(answer.get("as_of")),
+             "bl:default_jurisdiction": str(answer.get("default_jurisdiction") or "none")}
+    if status.get("state"):
+        attrs["bl:state"] = str(status["state"])
+    entity = ex[_local("answer", code)]
+    doc.entity(entity, attrs)
+    for ev in report["events"]:
+        mark = ev.get("jurisdiction")
+        if isinstance(mark, dict) and mark.get("counts") is True:
+            doc.wasDerivedFrom(entity, ex[_local("event", ev.get("id"))])

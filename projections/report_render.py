@@ -127,6 +127,9 @@ def _rows(ev: dict[str, Any], where: dict[str, int], f: _Format,
     rows.append(("signed by", "unsigned" if not signed else
                  f"{t(signed.get('operator') or 'an unknown key')}, key "
                  f"{f.code(signed.get('key_id'))}, signature {f.code(signed.get('signature'))}"))
+    place = where_words(ev)
+    if place is not None:
+        rows.append(("jurisdiction", t(place)))
     bounds = ev.get("record_time")
     if isinstance(bounds, dict):
         after, before = bounds.get("not_before"), bounds.get("not_after")
@@ -140,6 +143,47 @@ def _rows(ev: dict[str, Any], where: dict[str, int], f: _Format,
         return [*rows, ("inclusion proof", "none (the checkpoint does not cover it)")]
     return [*rows, ("inclusion proof", f"leaf index {t(ev.get('leaf_index'))}, "
                     f"{len(ev['proof'])} hashes" + f.items([f.code(p) for p in ev["proof"]], True))]
+
+
+def where_words(ev: dict[str, Any]) -> str | None:
+    """Where an event of a report for one jurisdiction counts, in words; None in a report
+    for all (``projections.report_jurisdiction``)."""
+    mark = ev.get("jurisdiction")
+    if not isinstance(mark, dict):
+        return None
+    where, counts = mark.get("where"), mark.get("counts") is True
+    if where == "all":
+        return "every jurisdiction: part of this report's answer"
+    if where is None:
+        return ("no jurisdiction (none given and the ledger has no default): not part of "
+                "this report's answer")
+    return f"{_plain(where)}: " + ("part of this report's answer" if counts else
+                                   "ELSEWHERE, not part of this report's answer")
+
+
+def elsewhere(ev: dict[str, Any]) -> str | None:
+    """The mark of an event that counts elsewhere (``ELSEWHERE: BR``), else None."""
+    mark = ev.get("jurisdiction")
+    if not isinstance(mark, dict) or mark.get("counts") is not False:
+        return None
+    return f"elsewhere: {_plain(mark.get('where') or 'no jurisdiction')}"
+
+
+def jurisdiction_words(report: dict[str, Any]) -> str | None:
+    """What a report for one jurisdiction answers, and how it lists the others' events."""
+    code = report.get("jurisdiction")
+    if not isinstance(code, str):
+        return None
+    answer = report.get("answer") if isinstance(report.get("answer"), dict) else {}
+    default = answer.get("default_jurisdiction")
+    events = report.get("events") or []
+    away = sum(1 for ev in events if elsewhere(ev))
+    return (f"{code}: the summary, the timeline and the answer are {code}'s alone, as "
+            f"'status --jurisdiction {code}' gives them (the orders that bind {code} by "
+            "their own jurisdiction or, naming none, by the ledger's default, "
+            f"{_plain(default) if default else 'none set'}; the observations made there). "
+            f"Every event is listed; {away} of the {len(events)} count elsewhere, marked "
+            "ELSEWHERE, and are not part of this answer")
 
 
 def produced_by(report: dict[str, Any]) -> str:
@@ -160,6 +204,9 @@ def _header(report: dict[str, Any], f: _Format,
     rows += [(label, f.text(f"{clock.text(report[key])} ({_plain(report[key])})"))
              for key, label in (("as_of", "as of (valid time)"),
                                 ("as_known_at", "as known at")) if report.get(key)]
+    answers = jurisdiction_words(report)
+    if answers is not None:
+        rows.append(("jurisdiction", f.text(answers)))
     rows.append(("ledger", f"{f.code(ledger.get('origin'))}, {f.text(ledger.get('events'))} "
                            "events"))
     if report.get("proven") is False:
@@ -246,10 +293,21 @@ def _summary_md(summary: Summary, clock: Clock) -> list[str]:
     if summary.problem:
         return ["## Summary", "", _md(summary.problem), ""]
     at = clock.when(summary.at, summary.at_text)
+    place = f"In **{_md(summary.jurisdiction)}**, " if summary.jurisdiction else ""
+    if summary.binds_elsewhere:
+        out = ["## Summary", "", f"{place}nothing: order **{_md(summary.subject)}** binds "
+               f"{_md(summary.binds_elsewhere)}, not {_md(summary.jurisdiction)}; its events "
+               "are listed below, marked ELSEWHERE.", ""]
+        return out
     out = ["## Summary", "",
-           f"**{_md(summary.subject)}** ({_md(summary.kind)}) was **{_md(summary.state)}** "
-           f"at {_md(at)}" + (f"; blocked: {_md(', '.join(summary.blocked))}"
-                              if summary.blocked else "") + ".", ""]
+           f"{place}**{_md(summary.subject)}** ({_md(summary.kind)}) was "
+           f"**{_md(summary.state)}** at {_md(at)}"
+           + (f"; blocked: {_md(', '.join(summary.blocked))}" if summary.blocked else "")
+           + ".", ""]
+    if summary.jurisdiction:
+        out += [f"This summary answers for {_md(summary.jurisdiction)} alone; "
+                f"{summary.elsewhere} events of other jurisdictions are listed below, "
+                "marked ELSEWHERE, and are not part of it.", ""]
     if summary.course:
         out += ["Over time: " + "; ".join(
             f"**{_md(state)}** " + (f"{_md(clock.when(a, at))} → {_md(clock.when(b, bt))}"
@@ -303,6 +361,7 @@ def render_markdown(report: dict[str, Any], *, clock: Clock = UTC_CLOCK) -> str:
     for n, ev in enumerate(report["events"], 1):
         strike = "~~" if ev.get("retracted_by") else ""
         marks = "".join(f" **[{w.upper()}]**" for k, w in _MARKS if ev.get(k))
+        marks += f" **[{_md(elsewhere(ev).upper())}]**" if elsewhere(ev) else ""
         out += ["", f"### {n}. {_md(clock.text(_valid(ev)))} · {_md(ev.get('type'))} · "
                     f"{_md(ev.get('subject'))}", "",
                 f"{strike}{_md(ev.get('summary'))}{strike}{marks}", ""]

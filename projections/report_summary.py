@@ -23,12 +23,15 @@ from attrs import field, frozen
 
 from domain.declaration import REGISTRY
 from domain.fact import Fact
+from domain.jurisdictions import binds
 from domain.timeline import STATES, OrderState, RequestState, in_valid_order, valid_key
 from domain.values import When
 from ledger.application import Entry
 from projections.book import Book
+from projections.report_jurisdiction import order_code
 from projections.report_times import Clock
 from projections.status import platform_status
+from projections.sweep import Sweep
 
 #: Event types that draw a labelled mark, and the word that labels it.
 WORDS = {
@@ -140,6 +143,12 @@ class Summary:
     course: list[tuple[datetime, str | None, datetime | None, str | None, str]] = field(
         factory=list)
     problem: str | None = None
+    #: A report for one jurisdiction (``projections.report_jurisdiction``): which, how
+    #: many of its events count elsewhere (listed, marked), and, for an order that binds
+    #: another, where it binds.
+    jurisdiction: str | None = None
+    elsewhere: int = 0
+    binds_elsewhere: str | None = None
 
 
 def _when(value: Any) -> When | None:
@@ -150,9 +159,12 @@ def _when(value: Any) -> When | None:
 
 
 def report_time(report: dict[str, Any]) -> tuple[datetime, str | None]:
-    """The time the report answers for: its as-of, else when it was made (UTC)."""
-    for key in ("as_of", "generated_at"):
-        when = _when(report.get(key))
+    """The time the report answers for: its as-of, else (a report for one jurisdiction)
+    the time its answer is at, else when it was made (UTC)."""
+    answer = report.get("answer") if report.get("jurisdiction") else None
+    for value in (report.get("as_of"), (answer or {}).get("as_of")
+                  if isinstance(answer, dict) else None, report.get("generated_at")):
+        when = _when(value)
         if when is not None:
             return when.instant, when.text
     return datetime.now(UTC), None
@@ -190,9 +202,21 @@ def _facts(report: dict[str, Any]) -> tuple[list[Entry], dict[str, int], dict[st
     return entries, number, disputed
 
 
+def _elsewhere(report: dict[str, Any]) -> tuple[str | None, set[str]]:
+    """The jurisdiction a report answers for, and the ids of its events marked as counting
+    elsewhere (``projections.report_jurisdiction``)."""
+    code = report.get("jurisdiction")
+    if not isinstance(code, str):
+        return None, set()
+    return code, {str(ev.get("id")) for ev in report.get("events") or []
+                  if isinstance(ev.get("jurisdiction"), dict)
+                  and ev["jurisdiction"].get("counts") is False}
+
+
 def _summarise(report: dict[str, Any], subject: str, at: datetime,
                at_text: str | None) -> Summary:
     entries, number, disputed = _facts(report)
+    code, elsewhere = _elsewhere(report)
     book = Book(entries)
     start = min((e.fact.occurred_at.instant for e in entries), default=None)
 
@@ -211,13 +235,19 @@ def _summarise(report: dict[str, Any], subject: str, at: datetime,
                     getattr(fact.data, "target", None))
 
     as_of = When.of(at)
+    binds_elsewhere = None
     if book.has("platform", subject):
         kind, platform = "platform", book.state("platform", subject, at)
         # not registered (a report made before it was, or a hand-made one): no state
-        status = platform_status(book, subject, as_of=as_of) if platform else None
-        orders = book.related(subject, "order")
-        requests = book.related(subject, "request")
-        notices = [mark(f) for f in book.effective("platform", subject).facts]
+        status = platform_status(book, subject, as_of=as_of,
+                                 jurisdiction=code) if platform else None
+        # In a report for one jurisdiction, only what counts there (as status says it).
+        orders = [r for r in book.related(subject, "order")
+                  if code is None or binds(order_code(book, r), code)]
+        requests = [r for r in book.related(subject, "request") if code is None or any(
+            str(f.id) not in elsewhere for f in book.facts("request", r))]
+        notices = [mark(f) for f in book.effective("platform", subject).facts
+                   if str(f.id) not in elsewhere]
     else:
         kind = "order" if book.has("order", subject) else (
             "request" if book.has("request", subject) else None)
@@ -225,8 +255,11 @@ def _summarise(report: dict[str, Any], subject: str, at: datetime,
         orders = [subject] if kind == "order" else []
         requests = [subject] if kind == "request" else []
         notices = []
+        if kind == "order" and code is not None and not binds(order_code(book, subject),
+                                                              code):
+            binds_elsewhere = order_code(book, subject) or "no jurisdiction"
     summaries = [_order(book, ref, at, mark, disputed,
-                        subject if kind == "platform" else None) for ref in orders
+                        subject if kind == "platform" else None, code) for ref in orders
                  if kind != "platform" or _concerns(book, subject, ref)]
     # Each divergent target (as status says) with how it differs, on which network, when.
     kinds = {m.target: m.divergent for o in summaries for m in o.marks if m.divergent}
@@ -252,23 +285,35 @@ def _summarise(report: dict[str, Any], subject: str, at: datetime,
         requests=[_request(book, ref, at, mark) for ref in requests],
         notices=[m for m in notices if m.type != "platform-registered"] if notices else [],
         divergent=divergent,
-        course=_course(book, subject, summaries, at) if status else [])
+        course=_course(book, subject, summaries, at, code) if status else [],
+        jurisdiction=code, elsewhere=len(elsewhere), binds_elsewhere=binds_elsewhere)
 
 
 def _course(book: Book, subject: str, orders: list[OrderSummary],
-            at: datetime) -> list[tuple[datetime, str | None, datetime | None, str | None,
-                                    str]]:
+            at: datetime, code: str | None = None
+            ) -> list[tuple[datetime, str | None, datetime | None, str | None, str]]:
     """The platform's state (as ``status --as-of`` gives it) at every instant an order's
-    state changed, merged into stretches."""
+    state changed, merged into stretches.
+
+    The instants are asked in order of a ``projections.sweep.Sweep`` of the book, which
+    moves each subject's fold forward (each fact applied once, not once per instant: a
+    fold from the start at each of an order's changes was quadratic in them), keeping
+    copies at the instants of the observations, which the status asks for again."""
     texts: dict[datetime, str | None] = {}
     for order in orders:
         for p in order.periods:
             texts.setdefault(p.start, p.start_text)
             if p.end is not None:
                 texts.setdefault(p.end, p.end_text)
+    observed = {f.occurred_at.instant
+                for kind, ref in (("platform", subject),
+                                  *(("order", r) for r in book.related(subject, "order")))
+                for f in book.effective(kind, ref).facts if f.type == "access-observed"}
+    sweep = Sweep(book, stops=observed)
     stretches: list[list[Any]] = []
-    for point in sorted(texts):
-        state = platform_status(book, subject, as_of=When.of(point))["state"]
+    for point in sorted(texts):  # in order: the sweep never goes back
+        state = platform_status(sweep, subject, as_of=When.of(point),
+                                jurisdiction=code)["state"]
         if stretches and stretches[-1][4] == state:
             continue
         if stretches:
@@ -278,7 +323,8 @@ def _course(book: Book, subject: str, orders: list[OrderSummary],
 
 
 def _order(book: Book, ref: str, at: datetime, mark: Any,
-           disputed: dict[str, str], platform: str | None = None) -> OrderSummary:
+           disputed: dict[str, str], platform: str | None = None,
+           code: str | None = None) -> OrderSummary:
     """An order's summary; in the report of ``platform``, an order over several platforms
     as that one sees it (the targets that concern it: ``Book.concerning``)."""
     facts = in_valid_order(book.effective("order", ref).facts)
@@ -309,7 +355,7 @@ def _order(book: Book, ref: str, at: datetime, mark: Any,
             state.apply(fact)
             applied += 1
             if fact.type == "access-observed":
-                diverging[fact.id] = _divergence(book, state, fact, platforms)
+                diverging[fact.id] = _divergence(book, state, fact, platforms, code)
         state.advance(point)
         if state.created is None:
             continue
@@ -361,9 +407,10 @@ def _ended(period: Period, end: datetime, text: str | None) -> Period:
 
 
 def _divergence(book: Book, state: OrderState, fact: Fact,
-                platforms: tuple[str, ...]) -> str | None:
+                platforms: tuple[str, ...], code: str | None = None) -> str | None:
     """How an observation differs from what the order held when it was made (``state``:
-    the order's fold up to it), if it does."""
+    the order's fold up to it), if it does; in a report for jurisdiction ``code``, only
+    that jurisdiction's orders count."""
     target = fact.data.target
     if state.created is None:  # before the order (no ledger holds that; a hand-made report)
         return None
@@ -376,7 +423,8 @@ def _divergence(book: Book, state: OrderState, fact: Fact,
                    for other in (book.state("order", ref, at)
                                  for ref in {r for p in platforms
                                              for r in book.related(p, "order")}
-                                 if ref != state.ref))
+                                 if ref != state.ref and (code is None or binds(
+                                     order_code(book, ref), code))))
         return None if held else "unreachable after lift"
     return None
 

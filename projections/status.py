@@ -224,10 +224,13 @@ def _ordered(targets: set[str], order: tuple[str, ...]) -> list[str]:
 
 
 def status_detail(book: Book, ref: str, *, as_of: When | None = None,
-                  now: datetime | None = None, full: bool = True) -> dict[str, Any]:
+                  now: datetime | None = None, full: bool = True,
+                  jurisdiction: str | None = None) -> dict[str, Any]:
     """What the human status shows beside ``platform_status``: the platform's registered
     targets, since when it has been in its state and (``full``) each order's periods (from
     -> to, its lifts, a temporary lift's end) and every disputed event with its claims.
+    With ``jurisdiction``, from the orders that bind there only (as the status's answer
+    for that jurisdiction counts them).
 
     Kept apart from the status object, whose shape the persisted status view holds.
     """
@@ -236,7 +239,8 @@ def status_detail(book: Book, ref: str, *, as_of: When | None = None,
     if not isinstance(platform, PlatformState):
         raise SubjectNotFound(f"platform {ref} is not registered")
     orders = {r: s for r in book.related(ref, "order")
-              if isinstance(s := book.order(ref, r, at), OrderState)}
+              if isinstance(s := book.order(ref, r, at), OrderState) and (
+                  jurisdiction is None or binds(book.jurisdiction_of(s), jurisdiction))}
     if not full:
         return {"targets": list(platform.targets), "since": _since(platform, orders, at)}
     keys = [("platform", ref), *(("order", r) for r in orders),

@@ -5,8 +5,9 @@ Run by hand, not by pytest (the name does not start with test_)::
 
     python tests/publish_screenshots.py
 
-It publishes the bundled 2017 case into a temporary directory and photographs the home and
-Telegram pages with Debian's chromium (Playwright), at 1280 and 390 pixels wide, after the
+It publishes the bundled 2017 case and Brazil's order of 2022 into a temporary directory
+(an Indonesian site: --jurisdiction ID) and photographs the home (every jurisdiction's
+row) and Telegram pages with Debian's chromium (Playwright), at 1280 and 390 pixels wide, after the
 badge has turned green and the slider has been moved to 20 July 2017; then publishes one
 more event over it, puts the older Telegram page back and photographs it turned amber.
 """
@@ -38,6 +39,12 @@ def main() -> None:
         command = [str(Path(sys.executable).parent / "blockledger"), "--db", str(work / "l.db")]
         env = {"BLOCKLEDGER_OPERATOR": "publisher", "PATH": "/usr/bin:/bin"}
         subprocess.run([*command, "import", str(EXAMPLE)], check=True, env=env)
+        # A second jurisdiction's order, so that the home shows a row per jurisdiction.
+        subprocess.run([*command, "record", "blocked", "stf-2022-03-18", "--at", "2022-03-18",
+                        "--platform", "telegram", "--authority", "Supreme Federal Court",
+                        "--target", "t.me", "--target", "telegram.org", "--jurisdiction", "BR",
+                        "--reason", "failure to comply with court orders",
+                        "--source", "https://example.org/stf"], check=True, env=env)
         subprocess.run([*command, "publish", str(work / "site"), "--key", str(key),
                         "--origin", "example.org/blocking-ledger",
                         "--title", "Blocking decisions in Indonesia", "--jurisdiction", "ID"],
@@ -51,6 +58,8 @@ def main() -> None:
                 for name, path in (("home", "index.html"), ("platform", "platform/telegram.html")):
                     page.goto((work / "site" / path).as_uri())
                     page.wait_for_selector("#badge.ok")
+                    if name == "home":  # every jurisdiction's row, not only the site's
+                        page.select_option("#f-jurisdiction", "")
                     if name == "platform":
                         page.fill("#day-date", "2017-07-20")
                         page.dispatch_event("#day-date", "change")

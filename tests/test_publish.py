@@ -32,6 +32,13 @@ def publish(runner, case, out: Path, *more: str):
     return run(runner, db, "publish", str(out), "--key", private, *more)
 
 
+def publish_plain(runner, case, tmp_path: Path) -> Path:
+    """The case published without --jurisdiction, into a directory of its own."""
+    out = tmp_path / "plain"
+    assert publish(runner, case, out).exit_code == 0
+    return out
+
+
 class TestPublish:
     def test_writes_home_platform_order_request_pages_and_downloads(self, runner, case,
                                                                     tmp_path):
@@ -55,6 +62,24 @@ class TestPublish:
         csv = (out / "downloads/intervals.csv").read_text().splitlines()
         assert csv[0] == "platform,order,authority,state,from,to,blocked"
         assert csv[1].startswith("telegram,kominfo-2017-07-14,Kominfo,in-effect,")
+
+    def test_the_intervals_download_is_guarded_against_formulas(self, runner, sqlite_path,
+                                                                  example, tmp_path):
+        """An authority named as a spreadsheet formula is text in the download, as in every
+        CSV of the ledger (``projections.formats.spreadsheet_safe``)."""
+        import csv as csv_module
+
+        hostile = '=HYPERLINK("http://evil.example/","Kominfo")'
+        source = tmp_path / "hostile.jsonl"
+        source.write_text(example.read_text().replace(
+            '"authority": "Kominfo"', '"authority": ' + json.dumps(hostile)))
+        assert run(runner, sqlite_path, "import", str(source)).exit_code == 0
+        private, _ = key_pair(tmp_path, "publisher")
+        out = tmp_path / "site"
+        assert run(runner, sqlite_path, "publish", str(out), "--key", private).exit_code == 0
+        with (out / "downloads/intervals.csv").open(newline="") as f:
+            rows = list(csv_module.DictReader(f))
+        assert rows and {row["authority"] for row in rows} == {"'" + hostile}
 
     def test_the_provenance_download_verifies_with_verify_proof(self, runner, case, tmp_path):
         """The downloaded report is a proven report signed by the publishing key."""
@@ -109,15 +134,18 @@ class TestPublish:
             assert hashlib.sha256(item["canonical"].encode()).hexdigest() == item["hash"]
 
 
-    def test_jurisdiction_is_the_default_of_orders_that_give_none(self, runner, case,
-                                                                   tmp_path):
-        """--jurisdiction ID: the 2017 order, which names none, counts as Indonesia's."""
+    def test_the_site_jurisdiction_is_preselected_and_signed(self, runner, case, tmp_path):
+        """--jurisdiction ID: the home's filter starts on ID, and the site's jurisdiction
+        is in what the publisher signs for the home and the platform pages."""
         out = tmp_path / "site"
         assert publish(runner, case, out, "--jurisdiction", "ID").exit_code == 0
         home = (out / "index.html").read_text()
-        assert 'data-jurisdictions="ID"' in home
-        assert "<option>ID</option>" in home
-
+        assert "<option selected>ID</option>" in home
+        assert 'data-jurisdiction="ID"' in home
+        assert page_data(out / "index.html")["jurisdiction"] == "ID"
+        assert page_data(out / "platform/telegram.html")["jurisdiction"] == "ID"
+        assert page_data(publish_plain(runner, case, tmp_path) / "index.html"
+                         )["jurisdiction"] is None
 
     def test_penalties_in_snapshots_without_what_they_accrued(self, runner, case, tmp_path):
         """A penalty's state is in the slider's snapshots; its accrued amount, which grows

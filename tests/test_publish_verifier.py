@@ -152,13 +152,13 @@ def _notes(version: int = 1) -> tuple[str, list[tuple[str, str]], Ed25519Private
         ("a bad time", note.replace("12:00:00Z", "12:00:00+00:00")),
         ("non-canonical base64", note.replace(lines[2], lines[2][:-2] + "Q=")),
         ("signature cut", note[:-10] + "\n"),
-        ("an index version unknown", note.replace("\nindex 2 ", "\nindex 3 ")),
+        ("an index version unknown", note.replace(f"\nindex {version} ", "\nindex 4 ")),
         ("version 1 spelt as an index line", note.replace("\nplatforms ", "\nindex 1 ")),
     ]
     return note, mutations, key
 
 
-@pytest.mark.parametrize("version", [1, 2])
+@pytest.mark.parametrize("version", [1, 2, 3])
 def test_notes_parse_and_verify_as_python_says(page, tmp_path, version):
     """A note (of each index line version) and its mutations: parsed and verified, or
     refused, as ledger.checkpoint does."""

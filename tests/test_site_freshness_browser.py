@@ -5,6 +5,7 @@ publication) and remembers the largest checkpoint this browser verified: an olde
 is then amber and names the newer publication; two different trees of one size signed by
 the key (a fork) are red."""
 
+# ruff: noqa: F811 (the fixtures imported from tests.site_browser are parameters here)
 from __future__ import annotations
 
 import base64
@@ -16,22 +17,15 @@ from pathlib import Path
 import pytest
 
 from tests.clitools import key_pair, run
-from tests.test_publish_browser import CHROMIUM, Page, browser  # noqa: F401 (fixture)
+from tests.site_browser import NEEDS_CHROMIUM, Page, browser, tab  # noqa: F401 (fixtures)
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium")
+pytestmark = NEEDS_CHROMIUM
 
 ORIGIN = "example.org/ledger"
 PAGE = "platform/telegram.html"
 LATER = {"type": "statement-issued", "subject": "telegram", "occurred_at": "2017-08-11",
          "sources": [{"title": "A later statement"}],
          "data": {"by": "Telegram", "summary": "Thanks."}}
-
-
-@pytest.fixture
-def tab(browser) -> Page:  # noqa: F811 (the fixture imported above)
-    page = Page(browser)
-    yield page
-    page.close()
 
 
 def publish(runner, db: str, key: str, out: Path) -> Path:

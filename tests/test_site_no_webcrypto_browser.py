@@ -4,6 +4,7 @@ come from the vendored @noble/hashes and Ed25519 from @noble/ed25519, and the pa
 verifies as it does with WebCrypto, red where it should be. Served from a non-localhost
 origin is hard here, so ``crypto.subtle`` is deleted before any script runs."""
 
+# ruff: noqa: F811 (the fixtures imported from tests.site_browser are parameters here)
 from __future__ import annotations
 
 import base64
@@ -12,16 +13,10 @@ import subprocess
 
 import pytest
 
-from tests.test_publish_browser import (  # noqa: F401 (fixtures)
-    CHROMIUM,
-    Page,
-    browser,
-    site,
-    tamper,
-)
+from tests.site_browser import NEEDS_CHROMIUM, Page, browser, site, tamper  # noqa: F401
 from website.vendored import hashes_script
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium")
+pytestmark = NEEDS_CHROMIUM
 
 NO_WEBCRYPTO = """
   delete Crypto.prototype.subtle;
@@ -30,14 +25,14 @@ NO_WEBCRYPTO = """
 
 
 @pytest.fixture
-def tab(browser):  # noqa: F811 (the fixture imported above)
+def tab(browser):
     page = Page(browser)
     page.context.add_init_script(NO_WEBCRYPTO)
     yield page
     page.close()
 
 
-def test_a_platform_page_verifies_with_the_vendored_libraries(tab, site):  # noqa: F811
+def test_a_platform_page_verifies_with_the_vendored_libraries(tab, site):
     """Green, the signature checked by noble-ed25519 with noble-hashes, every event's
     hash and proof checked; the slider still reads 20 July 2017."""
     page = tab.open(site / "platform/telegram.html")
@@ -52,13 +47,13 @@ def test_a_platform_page_verifies_with_the_vendored_libraries(tab, site):  # noq
     assert page.inner_text("#day-state") == "partially-blocked"
 
 
-def test_the_home_page_and_its_statement_verify(tab, site):  # noqa: F811
+def test_the_home_page_and_its_statement_verify(tab, site):
     tab.open(site / "index.html")
     cls, text = tab.badge()
     assert "ok" in cls and "noble-hashes" in text, text
 
 
-def test_an_altered_event_is_still_red(tab, site):  # noqa: F811
+def test_an_altered_event_is_still_red(tab, site):
     path = site / "platform/telegram.html"
 
     def change(data: dict) -> None:
@@ -71,7 +66,7 @@ def test_an_altered_event_is_still_red(tab, site):  # noqa: F811
     assert "bad" in cls and "event 5: its bytes do not hash" in text, text
 
 
-def test_a_broken_checkpoint_signature_is_still_red(tab, site):  # noqa: F811
+def test_a_broken_checkpoint_signature_is_still_red(tab, site):
     path = site / "platform/telegram.html"
 
     def change(data: dict) -> None:

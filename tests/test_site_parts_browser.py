@@ -3,6 +3,7 @@
 platform index, so no page grows with the platform; an order's page of such a platform
 ships only its own events and says, signed, where their completeness is proven."""
 
+# ruff: noqa: F811 (the fixtures imported from tests.site_browser are parameters here)
 from __future__ import annotations
 
 import shutil
@@ -11,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from tests.clitools import key_pair, run
+from tests.site_browser import NEEDS_CHROMIUM, browser, published, tab, tamper  # noqa: F401
 from tests.test_publish import page_data
-from tests.test_publish_browser import CHROMIUM, Page, browser, tamper  # noqa: F401 (fixture)
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium")
+pytestmark = NEEDS_CHROMIUM
 
 ORDER = "order/kominfo-2017-07-14.html"
 
@@ -23,19 +24,7 @@ ORDER = "order/kominfo-2017-07-14.html"
 def site(runner, sqlite_path, example, tmp_path, monkeypatch) -> Path:
     """The 2017 case published with ten events a part."""
     monkeypatch.setattr("website.pages.HISTORY_PAGE", 10)
-    assert run(runner, sqlite_path, "import", str(example)).exit_code == 0
-    private, _ = key_pair(tmp_path, "publisher")
-    out = tmp_path / "site"
-    result = run(runner, sqlite_path, "publish", str(out), "--key", private)
-    assert result.exit_code == 0, result.stderr
-    return out
-
-
-@pytest.fixture
-def tab(browser) -> Page:  # noqa: F811 (the fixture imported above)
-    page = Page(browser)
-    yield page
-    page.close()
+    return published(runner, sqlite_path, tmp_path / "site", sources=(example,))
 
 
 class TestWritten:
@@ -143,12 +132,7 @@ def listed(runner, sqlite_path, example, tmp_path, monkeypatch) -> Path:
     monkeypatch.setattr("website.home.HOME_PAGE", 1)
     more = tmp_path / "viber.jsonl"
     more.write_text(json.dumps(VIBER) + "\n")
-    for source in (example, more):
-        assert run(runner, sqlite_path, "import", str(source)).exit_code == 0
-    private, _ = key_pair(tmp_path, "publisher")
-    out = tmp_path / "site"
-    assert run(runner, sqlite_path, "publish", str(out), "--key", private).exit_code == 0
-    return out
+    return published(runner, sqlite_path, tmp_path / "site", sources=(example, more))
 
 
 class TestHomeInParts:
@@ -187,15 +171,58 @@ class TestHomeInParts:
         assert "bad" in cls and "platforms' list is not the one the publisher signed" in text
 
 
+class TestSearchAcrossParts:
+    def test_the_search_finds_a_platform_of_another_part(self, tab, listed):
+        """On part 1 (telegram), "vib" finds Viber in part 2, from the signed index, and
+        its link opens its green page; on part 2, "teleg" finds Telegram in part 1."""
+        assert page_data(listed / "index.html")["search"]["count"] == 2
+        page = tab.open(listed / "index.html")
+        assert "ok" in tab.badge()[0], tab.badge()
+        page.fill("#f-search", "vib")
+        page.wait_for_selector("#f-elsewhere:not([hidden])")
+        assert page.inner_text("#f-count") == "0 of 1 platforms"
+        assert "In other parts of the list: 1 platform" in page.inner_text("#f-elsewhere")
+        assert page.inner_text("#f-elsewhere li").startswith("Viber viber (part 2)")
+        page.fill("#f-search", "nothing-like-it")
+        page.wait_for_selector("#f-elsewhere >> text=none")
+        page.fill("#f-search", "VIBER")
+        page.click("#f-elsewhere >> text=Viber")
+        page.wait_for_selector("#badge.ok, #badge.bad")
+        assert "ok" in tab.badge()[0], tab.badge()
+        assert page.url.endswith("/platform/viber.html")
+        page = tab.open(listed / "home/2.html")
+        page.fill("#f-search", "teleg")
+        page.wait_for_selector("#f-elsewhere li")
+        page.click("#f-elsewhere >> text=part 1")
+        page.wait_for_selector("#badge.ok, #badge.bad")
+        assert page.url.endswith("/index.html")
+
+    def test_an_edited_search_index_is_red(self, tab, listed):
+        """A name changed in home/search.js: its SHA-256 is not the signed one, red."""
+        path = listed / "home/search.js"
+        path.write_text(path.read_text().replace('"Viber"', '"Viper"'))
+        page = tab.open(listed / "index.html")
+        assert "ok" in tab.badge()[0]
+        page.fill("#f-search", "vi")
+        page.wait_for_selector("#badge.bad")
+        assert "search index is not the one the publisher signed" in tab.badge()[1]
+
+    def test_one_part_has_no_search_index(self, runner, listed, sqlite_path, tmp_path,
+                                          monkeypatch):
+        """A list in one part searches itself: no index, none signed."""
+        monkeypatch.setattr("website.home.HOME_PAGE", 500)
+        private, _ = key_pair(tmp_path, "other")
+        out = tmp_path / "one"
+        assert run(runner, sqlite_path, "publish", str(out), "--key", private).exit_code == 0
+        assert page_data(out / "index.html")["search"] is None
+        assert not (out / "home").exists()
+
+
 @pytest.fixture
 def small_parts(runner, sqlite_path, example, tmp_path, monkeypatch) -> Path:
     """The 2017 case with three events a part: the order's own 8 events in 3 parts."""
     monkeypatch.setattr("website.pages.HISTORY_PAGE", 3)
-    assert run(runner, sqlite_path, "import", str(example)).exit_code == 0
-    private, _ = key_pair(tmp_path, "publisher")
-    out = tmp_path / "site"
-    assert run(runner, sqlite_path, "publish", str(out), "--key", private).exit_code == 0
-    return out
+    return published(runner, sqlite_path, tmp_path / "site", sources=(example,))
 
 
 class TestOrderInParts:

@@ -5,6 +5,7 @@ proven complete by the platform index's ``#operators`` run), by the rules ``veri
 applies; a signature changed, taken off, or by a key no operator had is red, naming the
 event."""
 
+# ruff: noqa: F811 (the fixtures imported from tests.site_browser are parameters here)
 from __future__ import annotations
 
 import base64
@@ -13,18 +14,11 @@ from pathlib import Path
 import pytest
 
 from tests.clitools import key_pair, run
-from tests.test_publish_browser import CHROMIUM, Page, browser, tamper  # noqa: F401 (fixture)
+from tests.site_browser import NEEDS_CHROMIUM, Page, browser, tab, tamper  # noqa: F401
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium")
+pytestmark = NEEDS_CHROMIUM
 
 PAGE = "platform/telegram.html"
-
-
-@pytest.fixture
-def tab(browser) -> Page:  # noqa: F811 (the fixture imported above)
-    page = Page(browser)
-    yield page
-    page.close()
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 2017 case): the page carries the chunk of now and loads the others as the slider reaches
 their days, each shown only once its digest is the one the publisher signed."""
 
+# ruff: noqa: F811 (the fixtures imported from tests.site_browser are parameters here)
 from __future__ import annotations
 
 import re
@@ -9,11 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.clitools import key_pair, run
+from tests.site_browser import NEEDS_CHROMIUM, browser, published, show_day, tab  # noqa: F401
 from tests.test_publish import page_data
-from tests.test_publish_browser import CHROMIUM, Page, browser, show_day  # noqa: F401
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium")
+pytestmark = NEEDS_CHROMIUM
 
 PAGE = "platform/telegram.html"
 
@@ -21,19 +21,7 @@ PAGE = "platform/telegram.html"
 @pytest.fixture
 def site(runner, sqlite_path, example, tmp_path, monkeypatch) -> Path:
     monkeypatch.setattr("website.slider.SNAPSHOT_CHUNK", 2)
-    assert run(runner, sqlite_path, "import", str(example)).exit_code == 0
-    private, _ = key_pair(tmp_path, "publisher")
-    out = tmp_path / "site"
-    result = run(runner, sqlite_path, "publish", str(out), "--key", private)
-    assert result.exit_code == 0, result.stderr
-    return out
-
-
-@pytest.fixture
-def tab(browser) -> Page:  # noqa: F811 (the fixture imported above)
-    page = Page(browser)
-    yield page
-    page.close()
+    return published(runner, sqlite_path, tmp_path / "site", sources=(example,))
 
 
 def chunk_holding(site: Path, day: str) -> Path:

@@ -3,6 +3,7 @@ order's lane, its band where the order was in force, from the block to the lift 
 interval export gives, and the block and lift labels, all rendered (not merely present in
 the file)."""
 
+# ruff: noqa: F811 (the fixtures imported from tests.site_browser are parameters here)
 from __future__ import annotations
 
 import csv
@@ -10,9 +11,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.test_publish_browser import CHROMIUM, Page, browser, site  # noqa: F401 (fixtures)
+from tests.site_browser import NEEDS_CHROMIUM, Page, browser, site, tab  # noqa: F401 (fixtures)
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium")
+pytestmark = NEEDS_CHROMIUM
 
 #: Each drawn element's box in the svg's own units, and whether it is shown at all.
 BOXES = """(svg) => Array.from(svg.querySelectorAll(SELECTOR)).map((node) => {
@@ -34,14 +35,7 @@ def instant(text: str) -> datetime:
     return when.astimezone(UTC)
 
 
-@pytest.fixture
-def tab(browser) -> Page:  # noqa: F811 (the fixture imported above)
-    page = Page(browser)
-    yield page
-    page.close()
-
-
-def test_the_band_spans_the_interval_and_the_labels_are_drawn(tab, site):  # noqa: F811
+def test_the_band_spans_the_interval_and_the_labels_are_drawn(tab, site):
     """The order's band starts at the block and ends at the lift of the interval export,
     by the axis's own ticks (18 July and 8 August 2017); "blocked" and "lifted" are drawn
     at its ends; every drawn element has a size."""
@@ -75,7 +69,7 @@ def test_the_band_spans_the_interval_and_the_labels_are_drawn(tab, site):  # noq
     assert lanes == ["telegram", "kominfo-2017-07-14", "telegram-id-2017"]
 
 
-def test_the_timeline_fits_a_phone(browser, site):  # noqa: F811
+def test_the_timeline_fits_a_phone(browser, site):
     """At a phone's width the svg scales down whole: its band is still drawn, inside the
     viewport."""
     tab = Page(browser, viewport={"width": 390, "height": 844}, device_scale_factor=2)

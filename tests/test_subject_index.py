@@ -142,7 +142,7 @@ class TestTheLine:
         for cp in (v1, v2):
             assert Checkpoint.parse(cp.to_note())[0] == cp
 
-    @pytest.mark.parametrize("line", ["index 1 5 ", "index 3 5 ", "index 02 5 ",
+    @pytest.mark.parametrize("line", ["index 1 5 ", "index 4 5 ", "index 02 5 ",
                                       "index 2 05 ", "index 2 5", "platforms 2 5 ",
                                       "index  2 5 "])
     def test_other_spellings_and_unknown_versions_are_refused(self, line):
@@ -255,7 +255,7 @@ def test_the_platforms_report_is_unchanged_but_for_its_index(runner, db, tmp_pat
     assert set(index) == {"alpha", "order/alpha", "request/alpha", OPERATORS}
     assert index["order/alpha"]["positions"] == index["request/alpha"]["positions"] == []
     assert len(index["alpha"]["positions"]) == 6 == len(report["events"])
-    assert report["checkpoint"]["platform_index"]["version"] == 2
+    assert report["checkpoint"]["platform_index"]["version"] == platform_index.VERSION == 3
     assert check_report(report) == 6
 
 

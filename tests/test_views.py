@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from domain.values import When
 from ledger.application import open_ledger
 from ledger.storage import parse_target
-from ledger.views import SQLiteViews
 from ledger.views_postgres import PostgresViews
+from ledger.views_sqlite import SQLiteViews
 from projections.book import Book
 from projections.collection import paused
 from projections.status import platform_status

@@ -31,7 +31,7 @@ and timeline drawn by ``projections.report_html`` (``verify-proof`` on the downl
 report does; the browser tests check the drawing).
 
 Modules: ``gather`` (what a publication holds, from the ledger), ``snapshots`` (status at
-every change point), ``sweep`` (the folds kept as they go, for the snapshots), ``slider``
+every change point, through ``projections.sweep``: the folds kept as they go), ``slider``
 (the snapshots in signed chunks), ``pages`` (Jinja2 rendering and the data each page
 embeds, a long history in parts), ``home`` (the list of platforms, in parts), ``archive``
 (append-only), ``files`` (writing it all at once, ``latest.js``), ``vendored`` (the noble

@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from domain.errors import BadInput
 from ledger.interchange import write_lines
+from projections.formats import spreadsheet_safe
 from projections.provenance import sign_report
 from projections.report_summary import summarise
 from projections.report_times import Clock
@@ -56,17 +57,20 @@ def _static() -> dict[str, str]:
 
 def intervals_csv(pub: Publication) -> str:
     """Every interval in which an order was in force for a platform, as the provenance
-    report's summary gives them (``projections.report_summary``)."""
+    report's summary gives them (``projections.report_summary``); each cell guarded as
+    every CSV of the ledger is (``projections.formats.spreadsheet_safe``): an authority
+    named ``=HYPERLINK(...)`` is text in a spreadsheet, not a formula."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["platform", "order", "authority", "state", "from", "to", "blocked"])
     for ref, page in sorted(pub.platforms.items()):
         for order in summarise(page["report"]).orders:
             for period in order.periods:
-                writer.writerow([ref, order.ref, order.authority, period.state,
-                                 period.start_text or period.start.isoformat(),
-                                 (period.end_text or period.end.isoformat())
-                                 if period.end else "", " ".join(period.blocked)])
+                writer.writerow([spreadsheet_safe(cell) for cell in (
+                    ref, order.ref, order.authority, period.state,
+                    period.start_text or period.start.isoformat(),
+                    (period.end_text or period.end.isoformat()) if period.end else "",
+                    " ".join(period.blocked))])
     return out.getvalue()
 
 
@@ -84,13 +88,12 @@ def _export(ledger: Any, size: int) -> bytes:
 
 def site_files(ledger: Any, pub: Publication, *, key: Ed25519PrivateKey, title: str,
                archive: list[dict[str, Any]], previous: list[tuple[str, str, Any]],
-               jurisdiction: str | None, produced_by: dict[str, str]) -> dict[str, str | bytes]:
+               produced_by: dict[str, str]) -> dict[str, str | bytes]:
     """Every file of the publication, by its path in the directory."""
     env = pages.environment()
     clock = Clock()
     files: dict[str, str | bytes] = _static()
-    files.update(home_pages(env, pub, title=title, archive=archive,
-                            default_jurisdiction=jurisdiction, key=key))
+    files.update(home_pages(env, pub, title=title, archive=archive, key=key))
     for ref in pub.platforms:
         files[f"platform/{ref}.html"] = pages.platform(env, pub, ref, title=title, clock=clock,
                                                        key=key)

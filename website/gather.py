@@ -56,6 +56,7 @@ class Publication:
     now: datetime  # the checkpoint's time: what the pages call now
     platforms: dict[str, dict[str, Any]]
     subjects: dict[str, dict[str, Any]]  # orders and requests, by reference
+    jurisdiction: str | None = None  # the site's own: what its pages show first
 
 
 def shipped(event: dict[str, Any]) -> dict[str, Any]:
@@ -85,15 +86,31 @@ def _tree(ledger: Any, origin: str, key: Ed25519PrivateKey, key_name: str, keep:
     return note, checkpoint, leaves, set(positions[: checkpoint.tree_size])
 
 
-def _platform(ledger: Any, book: Book, ref: str, note: str, now: datetime) -> dict[str, Any]:
-    report = provenance(ledger, ref, checkpoint_note=note)
+def _platform(ledger: Any, book: Book, ref: str, note: str, now: datetime,
+              jurisdiction: str | None, shared: dict[Any, Any]) -> dict[str, Any]:
+    # One reading of the chain and one event tree for every platform's report (``shared``):
+    # each report is the one 'report provenance' writes alone against this checkpoint.
+    report = provenance(ledger, ref, checkpoint_note=note, shared=shared)
     if not report.get("proven"):
         raise IntegrityFailure(f"the report of {ref} is not proven: "
                                f"{report.get('unproven_because')}")
-    return {"ref": ref, "report": report,
-            "status": platform_status(book, ref, now=now),
+    status = platform_status(book, ref, now=now)
+    codes = sorted({*status["jurisdictions"], *([jurisdiction] if jurisdiction else [])})
+    return {"ref": ref, "report": report, "status": status,
             "detail": status_detail(book, ref, now=now, full=False),
-            "snapshots": snapshots(book, ref, now)}
+            "answers": {code: _answer(book, ref, now, status, code) for code in codes},
+            "snapshots": snapshots(book, ref, now, tuple(codes))}
+
+
+def _answer(book: Book, ref: str, now: datetime, status: dict[str, Any], code: str
+            ) -> dict[str, Any]:
+    """Platform ``ref``'s status now in jurisdiction ``code``, as the fold answers it (from
+    the status's ``jurisdictions``, else asked for that one), and since when it has held
+    its blocked targets there."""
+    there = status["jurisdictions"].get(code) or platform_status(book, ref, now=now,
+                                                                 jurisdiction=code)
+    return {"status": there, "detail": status_detail(book, ref, now=now, full=False,
+                                                      jurisdiction=code)}
 
 
 def _subject(book: Book, kind: str, ref: str, now: datetime,
@@ -118,9 +135,12 @@ def _subject(book: Book, kind: str, ref: str, now: datetime,
 
 
 def gather(ledger: Any, *, origin: str, key: Ed25519PrivateKey,
-           key_name: str | None = None, keep: bool = False) -> Publication:
+           key_name: str | None = None, keep: bool = False,
+           jurisdiction: str | None = None) -> Publication:
     """The publication of ``ledger`` now, its checkpoint signed with ``key`` as
-    ``key_name`` (default: the origin), and kept in the ledger with ``keep``."""
+    ``key_name`` (default: the origin), and kept in the ledger with ``keep``. Each
+    platform's answers are per jurisdiction it has one in, and in ``jurisdiction`` (the
+    site's own) besides."""
     name = key_name or origin
     note, checkpoint, leaves, covered = _tree(ledger, origin, key, name, keep)
     # "Now" is the signed checkpoint's time, never the publisher's clock a moment later:
@@ -130,9 +150,22 @@ def gather(ledger: Any, *, origin: str, key: Ed25519PrivateKey,
     # Only the events the checkpoint covers: a write landing while this runs must not
     # slip into statuses signed as the checkpoint's.
     book = Book(entry for entry in ledger.entries() if entry.position in covered)
-    platforms = {ref: _platform(ledger, book, ref, note, now) for ref in book.refs("platform")
+    shared: dict[Any, Any] = {}
+    platforms = {ref: _platform(ledger, book, ref, note, now, jurisdiction, shared)
+                 for ref in book.refs("platform")
                  if book.state("platform", ref, now) is not None}
     subjects = {ref: _subject(book, kind, ref, now, platforms)
                 for kind in ("order", "request") for ref in book.refs(kind)}
     return Publication(note, checkpoint, Signer.of(key, name), leaves, now, platforms,
-                       subjects)
+                       subjects, jurisdiction)
+
+
+def unattributed(ledger: Any) -> list[str]:
+    """The orders that bind no jurisdiction: they name none and the ledger has no default
+    (``domain.jurisdictions``), so they count in no jurisdiction's answer."""
+    book = Book(ledger.entries())
+    if book.default_jurisdiction() is not None:
+        return []
+    return [ref for ref in book.refs("order")
+            if isinstance(state := book.state("order", ref), OrderState)
+            and book.jurisdiction_of(state) is None]

@@ -3,18 +3,24 @@
 stays small however many platforms the ledger holds. Each part's rows are one signed
 statement, with the part's number and the number of parts, bound to the checkpoint's
 root; the browser shows the rows only once it verifies, and checks that the part is the
-file it was opened as. The filters and the search box work within a part; the pager names
-the first and last platform of each part, in order of reference.
+file it was opened as. A platform has a row per jurisdiction it has an answer in (``rows``),
+and the jurisdiction filter starts on the site's own (``publish --jurisdiction``). The
+filters work within a part; the search box finds a platform in any part, from a signed
+index of every platform (``SEARCH``); the pager names the first and last platform of each
+part, in order of reference.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import UTC, datetime
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from jinja2 import Environment
 
+from ledger.canonical import canonical
 from website.gather import Publication
 from website.pages import HOME_PREFIX, _common, _data, _signed
 
@@ -22,32 +28,52 @@ from website.pages import HOME_PREFIX, _common, _data, _signed
 HOME_PAGE = 500
 
 
-def jurisdictions(page: dict[str, Any], default: str | None) -> list[str]:
-    """The jurisdictions of a platform's block orders (the default where one gives none)."""
-    found = {(ev.get("data") or {}).get("jurisdiction") or default
-             for ev in page["report"]["events"] if ev.get("type") == "blocked"}
-    return sorted(j for j in found if j)
-
-
-def _since(page: dict[str, Any], now: datetime) -> str | None:
-    since = page["detail"].get("since")
-    if not since or page["status"]["state"] == "accessible":
+def _since(status: dict[str, Any], detail: dict[str, Any], now: datetime) -> str | None:
+    since = detail.get("since")
+    if not since or status["state"] == "accessible":
         return None
     start = datetime.fromisoformat(since if "T" in since else since + "T00:00:00+00:00")
     return f"{(now - start.astimezone(UTC)).days} days (since {since})"
 
 
-def rows(pub: Publication, default_jurisdiction: str | None) -> list[dict[str, Any]]:
-    """Every platform's row, by reference."""
+def _row(ref: str, jurisdiction: str | None, status: dict[str, Any], detail: dict[str, Any],
+         now: datetime) -> dict[str, Any]:
+    return {"ref": ref, "name": status["name"], "jurisdiction": jurisdiction,
+            "state": status["state"], "blocked": len(status["blocked_targets"]),
+            "authorities": sorted({o["authority"] for o in status["orders"]}),
+            "regional": any(o.get("regional") for o in status["orders"]),
+            "since": _since(status, detail, now)}
+
+
+def rows(pub: Publication) -> list[dict[str, Any]]:
+    """Every platform's rows, by reference: one per jurisdiction it has an answer in now
+    (and in the site's own, where it has none: what the fold answers there), as the
+    status folds each; and one for the whole (``jurisdiction`` None) where it has no
+    answer in any, or where one of its orders binds none (no jurisdiction named and no
+    default in the ledger), so that no order is hidden by the per-jurisdiction rows."""
     out = []
     for ref, page in sorted(pub.platforms.items()):
-        status = page["status"]
-        out.append({"ref": ref, "name": status["name"], "state": status["state"],
-                    "blocked": len(status["blocked_targets"]),
-                    "authorities": sorted({o["authority"] for o in status["orders"]}),
-                    "jurisdictions": jurisdictions(page, default_jurisdiction),
-                    "since": _since(page, pub.now)})
+        status, answers = page["status"], page["answers"]
+        for code, answer in answers.items():
+            out.append(_row(ref, code, answer["status"], answer["detail"], pub.now))
+        if not status["jurisdictions"] or any(o["jurisdiction"] is None
+                                              for o in status["orders"]):
+            out.append(_row(ref, None, status, page["detail"], pub.now))
     return out
+
+
+#: Where the list of every platform (reference, name, part) is written, for the search
+#: box of a home page in parts: loaded when a reader searches, checked against the SHA-256
+#: each part's signed statement carries.
+SEARCH = "home/search.js"
+
+
+def search_file(index: list[dict[str, Any]]) -> str:
+    """The search index as a data-only script (JSON in ASCII, ``<`` escaped)."""
+    text = json.dumps(index, ensure_ascii=True, sort_keys=True).replace("<", "\\u003c")
+    return ("/* blockledger: every platform of the home page and its part, checked by the "
+            "page against the SHA-256 its publisher signed. Data only. */\n"
+            f"globalThis.BL_SEARCH = {text};\n")
 
 
 def path(part: int) -> str:
@@ -56,28 +82,47 @@ def path(part: int) -> str:
 
 
 def home_pages(env: Environment, pub: Publication, *, title: str,
-               archive: list[dict[str, Any]], default_jurisdiction: str | None,
-               key: Ed25519PrivateKey) -> dict[str, str]:
+               archive: list[dict[str, Any]], key: Ed25519PrivateKey) -> dict[str, str]:
     """Every part of the home page, by its path; the earlier publications' proofs on the
     first only."""
-    everything = rows(pub, default_jurisdiction)
-    chunks = [everything[i:i + HOME_PAGE] for i in range(0, len(everything), HOME_PAGE)] or [[]]
+    everything = rows(pub)
+    refs = sorted(pub.platforms)
+    cut = {ref for ref in refs[::HOME_PAGE]}  # a platform's rows stay in one part
+    chunks: list[list[dict[str, Any]]] = []
+    for row in everything:
+        if not chunks or (row["ref"] in cut and row["ref"] != chunks[-1][-1]["ref"]):
+            chunks.append([])
+        chunks[-1].append(row)
+    chunks = chunks or [[]]
     parts = len(chunks)
+    # In parts, the search box searches every part: one index of every platform, whose
+    # digest each part signs (a platform found in another part links to its own page).
+    index = [{"ref": ref, "name": pub.platforms[ref]["status"]["name"], "part": n}
+             for n, chunk in enumerate(chunks, 1) for ref in dict.fromkeys(r["ref"] for r in chunk)]
+    search = {"count": len(index), "digest": hashlib.sha256(canonical(index)).hexdigest()
+              } if parts > 1 else None
     pager = [{"part": n, "href": path(n), "first": chunk[0]["ref"], "last": chunk[-1]["ref"]}
              for n, chunk in enumerate(chunks, 1) if chunk] if parts > 1 else []
     out = {}
     for part, chunk in enumerate(chunks, 1):
         root = "" if part == 1 else "../"
         shown = archive if part == 1 else []
-        statement = {"rows": chunk, "part": part, "parts": parts}
+        statement = {"rows": chunk, "part": part, "parts": parts,
+                     "jurisdiction": pub.jurisdiction, "search": search}
         out[path(part)] = env.get_template("home.html.j2").render(
             **_common(pub, root), title=title, rows=chunk, archive=shown, part=part,
-            parts=parts, pager=pager, count=len(everything),
+            parts=parts, pager=pager, count=len(refs),
             states=sorted({r["state"] for r in chunk}),
             authorities=sorted({a for r in chunk for a in r["authorities"]}),
-            all_jurisdictions=sorted({j for r in chunk for j in r["jurisdictions"]}),
+            all_jurisdictions=sorted({r["jurisdiction"] for r in chunk
+                                      if r["jurisdiction"]}),
+            unattributed=any(r["jurisdiction"] is None for r in chunk),
+            jurisdiction=pub.jurisdiction,
             data=_data(pub, "home", events=[], rows=chunk, part=part, parts=parts,
+                       jurisdiction=pub.jurisdiction, search=search,
                        rows_signature=_signed(HOME_PREFIX, statement, pub, key),
                        archive=[{"file": a["file"], "note": a["note"], "proof": a["proof"]}
                                 for a in shown]))
+    if search is not None:
+        out[SEARCH] = search_file(index)
     return out

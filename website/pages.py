@@ -83,13 +83,13 @@ def _signed(prefix: bytes, statement: dict[str, Any], pub: Publication,
 
 def snapshots_signed(pub: Publication, ref: str, name: str, chunks: list[dict[str, Any]],
                      key: Ed25519PrivateKey) -> str:
-    """The publisher's Ed25519 signature (base64) over a platform's name (as corrected) and
-    its snapshots' chunks (``website.slider``: each one's instants, length and digest),
-    bound to the platform and the checkpoint's root: the browser cannot fold them again
-    (no rules in JavaScript), but it can check that they are the ones the key signed, for
-    this page."""
-    return _signed(SNAPSHOTS_PREFIX, {"platform": ref, "name": name, "chunks": chunks},
-                   pub, key)
+    """The publisher's Ed25519 signature (base64) over a platform's name (as corrected),
+    its snapshots' chunks (``website.slider``: each one's instants, length and digest) and
+    the site's jurisdiction (the answer the page shows first), bound to the platform and
+    the checkpoint's root: the browser cannot fold them again (no rules in JavaScript),
+    but it can check that they are the ones the key signed, for this page."""
+    return _signed(SNAPSHOTS_PREFIX, {"platform": ref, "name": name, "chunks": chunks,
+                                      "jurisdiction": pub.jurisdiction}, pub, key)
 
 
 #: Events on one page of a platform's history: beyond it the history is split into parts
@@ -187,12 +187,12 @@ def platform(env: Environment, pub: Publication, ref: str, *, title: str,
     first = _part_events(pub, ref, 1)
     return env.get_template("platform.html.j2").render(
         **_common(pub, "../"), title=title, ref=ref, status=page["status"],
-        part=report_part(report, clock), events=[ev for _, ev in first],
+        answers=page["answers"], part=report_part(report, clock), events=[ev for _, ev in first],
         subjects=pub.subjects, pager=_pager(pub, ref, 1, "../"),
         data=_data(pub, "platform", subject=ref, name=page["status"]["name"],
                    events=_events(first), index=_index(pub, ref), snapshots=chunks,
                    snapshots_now={"chunk": held, "snapshots": snaps[held] if snaps else []},
-                   operators=_operators(pub, ref),
+                   operators=_operators(pub, ref), jurisdiction=pub.jurisdiction,
                    snapshots_signature=snapshots_signed(pub, ref, page["status"]["name"],
                                                         chunks, key)))
 

@@ -9,7 +9,7 @@ before the end of the chosen day and applies no rule of its own.
 
 The slider asks for whole days, and the status at the end of a day is the status at the
 last change point of that day; so only that one is asked for (``daily``). The instants are
-asked in order of a ``website.sweep.Sweep`` of the book, which keeps each subject's fold as
+asked in order of a ``projections.sweep.Sweep`` of the book, which keeps each subject's fold as
 it goes: each fact is applied once for the whole platform, not once per change point
 (3,000 observations of one platform on 3,000 days were 3,000 folds from the start).
 """
@@ -23,7 +23,7 @@ from domain.values import When
 from projections.book import Book
 from projections.history import lines
 from projections.status import platform_status
-from website.sweep import Sweep
+from projections.sweep import Sweep
 
 #: Data fields that name a later instant at which a fact takes (or ends) its effect.
 _LATER = ("until", "effective_at")
@@ -83,17 +83,39 @@ def _shown(status: dict[str, Any]) -> dict[str, Any]:
     return shown
 
 
-def snapshots(book: Book, platform: str, now: datetime) -> list[dict[str, Any]]:
+def _per_jurisdiction(book: Book, platform: str, at: When, status: dict[str, Any],
+                      codes: tuple[str, ...]) -> dict[str, Any]:
+    """The answer in each of ``codes`` at ``at``, as the status folds it: from its
+    ``jurisdictions`` where it has the code then, else asked for that jurisdiction (a
+    country whose first order comes later, a subdivision); None where it is the whole
+    answer itself (every order and observation counts there), which the browser shows."""
+    whole = _shown(status)
+    out: dict[str, Any] = {}
+    for code in codes:
+        answer = status["jurisdictions"].get(code)
+        if answer is None:
+            answer = platform_status(book, platform, as_of=at, jurisdiction=code)
+        shown = _shown(answer)
+        out[code] = None if shown == whole else shown
+    return out
+
+
+def snapshots(book: Book, platform: str, now: datetime,
+              jurisdictions: tuple[str, ...] = ()) -> list[dict[str, Any]]:
     """The platform's status from the last change point of each day on: ``[{"at", "ms",
     "status"}]``, a snapshot kept only where the status differs from the one before. ``ms``
-    is the instant in milliseconds since the epoch, for the browser's comparisons."""
+    is the instant in milliseconds since the epoch, for the browser's comparisons. Each
+    status carries ``jurisdictions``: the answer in each of ``jurisdictions`` then
+    (``_per_jurisdiction``), so that the slider answers for one of them too."""
     out: list[dict[str, Any]] = []
     instants, observed = _instants(book, platform)
     sweep = Sweep(book, stops=observed)
     for instant in daily(instants, now):  # in order: the sweep never goes back
         if sweep.state("platform", platform, instant) is None:
             continue  # before its registration (an amended one, say)
-        shown = _shown(platform_status(sweep, platform, as_of=_at(instant)))
+        status = platform_status(sweep, platform, as_of=_at(instant))
+        shown = {**_shown(status), "jurisdictions": _per_jurisdiction(
+            sweep, platform, _at(instant), status, jurisdictions)}
         if out and out[-1]["status"] == shown:
             continue
         out.append({"at": instant.astimezone(UTC).isoformat(),

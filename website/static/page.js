@@ -8,9 +8,10 @@
           headline, homeRows, filters } = BLUI;
   const TOP = {
     home: ["page", "checkpoint", "signer", "events", "rows", "rows_signature", "archive",
-           "part", "parts"],
+           "part", "parts", "jurisdiction", "search"],
     platform: ["page", "checkpoint", "signer", "subject", "name", "events", "index",
-               "snapshots", "snapshots_now", "snapshots_signature", "operators"],
+               "snapshots", "snapshots_now", "snapshots_signature", "operators",
+               "jurisdiction"],
     order: ["page", "checkpoint", "signer", "subject", "events", "index", "headline",
             "headline_signature", "operators", "part"],
     request: ["page", "checkpoint", "signer", "subject", "events", "index", "headline",
@@ -239,7 +240,8 @@
       }
       if (data.page === "platform") {
         await BL.checkStatement("snapshots", { platform: data.subject, name: data.name,
-                                               chunks: data.snapshots },
+                                               chunks: data.snapshots,
+                                               jurisdiction: data.jurisdiction },
                                 data.snapshots_signature, note, data.signer);
         await chunkNow(data, note);
         complete += "; the name and day-by-day status are the ones the publisher signed";
@@ -253,7 +255,8 @@
         complete += "; the state, authority and platforms shown are the ones the publisher signed";
       }
       if (data.page === "home") {
-        await BL.checkStatement("home", { rows: data.rows, part: data.part, parts: data.parts },
+        await BL.checkStatement("home", { rows: data.rows, part: data.part, parts: data.parts,
+                                          jurisdiction: data.jurisdiction, search: data.search },
                                 data.rows_signature, note, data.signer);
         complete += "; the list of platforms is the one the publisher signed";
       }
@@ -284,7 +287,9 @@
       if (data.page === "order" || data.page === "request") {
         headline(data.headline, note, data.part.part > 1 ? "../../" : "../");
       }
-      if (data.page === "home") homeRows(data.rows, data.part === 1 ? "" : "../");
+      if (data.page === "home") {
+        homeRows(data.rows, data.part === 1 ? "" : "../", data.jurisdiction, data);
+      }
       document.querySelectorAll("[data-cp]").forEach((node) => {
         // What the reader compares is what was checked: the key the signature verified
         // with, not what the HTML said.

@@ -41,7 +41,7 @@ globalThis.BLUI = (() => {
     }
     const controls = document.querySelector(".day-controls");
     if (controls) controls.hidden = true;
-    for (const id of ["day-out", "now-line", "now-links", "now-obs", "headline"]) {
+    for (const id of ["day-out", "now-line", "now-links", "now-obs", "now-each", "headline"]) {
       const node = $(id);
       if (node) node.replaceChildren(el(node.tagName === "UL" ? "li" : "span",
                                         "Not shown: this page did not verify.", "bad"));

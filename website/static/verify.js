@@ -127,11 +127,12 @@ const BL = (() => {
     if (lines.length === 6) {
       /* The index line, versioned (ledger.checkpoint): "platforms SIZE ROOT" is version 1
        * (platform leaves), "index 2 SIZE ROOT" version 2 (orders' and requests' leaves
-       * too, named order/REF and request/REF); a platform's run proves the same in both. */
+       * too, named order/REF and request/REF), "index 3 SIZE ROOT" version 3 (and the
+       * ledger's settings, ledger/ledger); a platform's run proves the same in each. */
       let f = lines[5].split(" ");
       let version = 1;
-      if (f.length === 4 && f[0] === "index" && f[1] === "2") {
-        version = 2;
+      if (f.length === 4 && f[0] === "index" && (f[1] === "2" || f[1] === "3")) {
+        version = Number(f[1]);
         f = f.slice(1);
       } else if (f[0] !== "platforms") {
         fail("the checkpoint's index line is malformed (or of a version this page does not know)");
@@ -414,6 +415,20 @@ const BL = (() => {
     return snapshots;
   }
 
+  /* The home page's search index (website.home.SEARCH), against the count and SHA-256
+   * that the page's signed statement gives: every platform, its name and its part. */
+  async function checkSearch(meta, index) {
+    exactKeys(meta, ["count", "digest"], "the search index's description");
+    if (!Array.isArray(index) || index.length !== meta.count) {
+      fail("the search index is not as long as its publisher signed");
+    }
+    if (hex(await sha256(enc.encode(canonical(index)))) !== meta.digest) {
+      fail("the search index is not the one the publisher signed (its SHA-256 differs)");
+    }
+    for (const e of index) exactKeys(e, ["name", "part", "ref"], "an entry of the search index");
+    return index;
+  }
+
   /* An earlier checkpoint: signed by the same key, and extended by this one. */
   async function checkEarlier(item, note, signer) {
     exactKeys(item, ["file", "note", "proof"], "an earlier publication");
@@ -429,7 +444,7 @@ const BL = (() => {
   }
 
   return { Failure, parseNote, checkSignature, checkEvent, checkEarlier, checkRange,
-           checkOperators, checkAttribution, checkChunk,
+           checkOperators, checkAttribution, checkChunk, checkSearch,
            checkStatement, verifyInclusion,
            verifyConsistency, canonical, hex, b64,
            b64encode: (bytes) => btoa(String.fromCharCode(...bytes)) };

@@ -73,9 +73,9 @@
     }
     function draw(day, snap) {
       const out = $("day-out"); out.replaceChildren();
-      const p = el("p"); p.append(`On ${iso(day)}: `);
+      const p = el("p"); p.append(`On ${iso(day)}${chosen ? ` in ${chosen}` : ""}: `);
       if (!snap) { p.append("not registered yet."); out.append(p); return; }
-      const st = snap.status;
+      const st = answerIn(snap.status, chosen);
       const state = el("span", st.state, `state state-${st.state}`); state.id = "day-state";
       p.append(state, st.blocked_targets.length ? `, ${st.blocked_targets.length} targets blocked:` : ".");
       out.append(p);
@@ -107,7 +107,68 @@
       if (!Number.isNaN(ms)) show(Math.min(last, Math.max(first, Math.floor(ms / DAY))));
     });
     range.closest(".day-controls").hidden = false;
+    redraws.push(() => show(asked === null ? last : asked));
     show(last);
+  }
+
+  /* Which jurisdiction's answer the page shows: "" for the whole (every order and
+   * observation), else a code the signed snapshots answer in. Each snapshot carries the
+   * answer in each of the platform's jurisdictions, folded by the ledger (null: the same
+   * as the whole); the page only picks one. */
+  const CODE = /^[A-Z]{2}(-[A-Z0-9]{1,3})?$/;
+  let chosen = "";
+  const redraws = [];
+  function answerIn(status, code) {
+    if (!code) return status;
+    const per = status.jurisdictions;
+    if (!per || typeof per !== "object" || !Object.prototype.hasOwnProperty.call(per, code)) {
+      throw new BL.Failure(`a status snapshot has no answer in ${code}`);
+    }
+    return per[code] === null ? status : per[code];
+  }
+  function codesOf(status) {
+    const per = status.jurisdictions;
+    if (!per || typeof per !== "object" || Array.isArray(per)) {
+      throw new BL.Failure("a status snapshot has no answers per jurisdiction");
+    }
+    const codes = Object.keys(per).sort();
+    if (!codes.every((c) => CODE.test(c))) {
+      throw new BL.Failure("a status snapshot names a jurisdiction that is not an ISO 3166 code");
+    }
+    return codes;
+  }
+  let choosing = false;
+  function chooser(data, note, now) {
+    const codes = codesOf(now.status);
+    const select = $("jurisdiction");
+    if (!select) return codes;
+    const asked = location.hash.startsWith("#in-") ? location.hash.slice(4) : null;
+    if (!choosing) {
+      chosen = codes.includes(asked) ? asked : codes.includes(data.jurisdiction) ? data.jurisdiction : "";
+      select.addEventListener("change", () => {
+        chosen = codes.includes(select.value) ? select.value : "";
+        try { platformNow(data, note); for (const f of redraws) f(); } catch (error) { refuse(error); }
+      });
+      choosing = true;
+    }
+    const all = el("option", "every jurisdiction (all orders)"); all.value = "";
+    select.replaceChildren(all, ...codes.map((c) => el("option", c)));
+    select.value = chosen;
+    select.closest(".where").hidden = codes.length === 0;
+    const each = $("now-each");
+    if (each) {
+      each.replaceChildren();
+      for (const c of codes) {
+        const st = answerIn(now.status, c);
+        const li = el("li"); li.dataset.jurisdiction = c;
+        li.append(el("strong", c), ": ", el("span", st.state, `state state-${st.state}`),
+          st.blocked_targets.length ? `, ${st.blocked_targets.length} targets blocked` : "",
+          st.orders.length ? ` (${st.orders.map((o) => o.authority).filter((a, i, l) => l.indexOf(a) === i).join(", ")})` : "");
+        each.append(li);
+      }
+      each.closest("section").hidden = codes.length === 0;
+    }
+    return codes;
   }
 
   /* A platform's "now": the last signed snapshot at or before the checkpoint's signed time
@@ -118,11 +179,12 @@
     let now = null;
     for (const s of snaps) if (s.ms <= at) now = s;
     if (!now) throw new BL.Failure("no signed status at the checkpoint's time");
-    const st = now.status;
+    const codes = chooser(data, note, now);
+    const st = answerIn(now.status, chosen);
     const line = $("now-line");
     if (line) {
       const state = el("span", st.state, `state state-${st.state}`); state.id = "now-state";
-      line.replaceChildren(`Now (${asOf(note)}): `, state,
+      line.replaceChildren(`Now${chosen ? ` in ${chosen}` : codes.length ? " in every jurisdiction" : ""} (${asOf(note)}): `, state,
         st.blocked_targets.length ? `, ${st.blocked_targets.length} targets blocked.` : ".");
     }
     const link = (kind, ref) => {
@@ -192,32 +254,92 @@
   }
 
   /* The home page's rows, from the signed list (the server's table is for readers
-   * without JavaScript). */
-  function homeRows(rows, root) {
+   * without JavaScript): one per platform and jurisdiction (null: none named). */
+  function homeRows(rows, root, jurisdiction, data) {
     const body = document.querySelector("table.platforms tbody");
     if (!body || !Array.isArray(rows)) return;
     body.replaceChildren();
     for (const r of rows) {
       if (!SLUG.test(r.ref)) throw new BL.Failure("a platform's reference is not a slug");
+      if (r.jurisdiction !== null && !CODE.test(r.jurisdiction)) {
+        throw new BL.Failure(`a row's jurisdiction is not an ISO 3166 code`);
+      }
       const tr = el("tr");
-      Object.assign(tr.dataset, { state: r.state, authorities: r.authorities.join("\n"),
-        jurisdictions: r.jurisdictions.join(" "), search: `${r.ref} ${r.name}`.toLowerCase() });
+      Object.assign(tr.dataset, { ref: r.ref, state: r.state, authorities: r.authorities.join("\n"),
+        jurisdiction: r.jurisdiction || "-", search: `${r.ref} ${r.name}`.toLowerCase() });
       const th = el("th"); th.scope = "row";
-      const a = el("a", r.name); a.href = `${root}platform/${r.ref}.html`;
+      const a = el("a", r.name);
+      a.href = `${root}platform/${r.ref}.html${r.jurisdiction ? `#in-${r.jurisdiction}` : ""}`;
       th.append(a, " ", el("span", r.ref, "meta mono"));
       const cell = (label, ...content) => {
         const td = el("td"); td.dataset.label = label; td.append(...content); return td;
       };
       tr.append(th,
+        cell("Jurisdiction", (r.jurisdiction || "none named") + (r.regional ? " (regional orders)" : "")),
         cell("State now", el("span", r.state, `state state-${r.state}`),
              r.blocked ? ` (${r.blocked} targets)` : ""),
         cell("Blocked for", r.since || "\u2014"),
-        cell("Authorities", r.authorities.join(", ") || "\u2014"),
-        cell("Jurisdictions", r.jurisdictions.join(", ") || "\u2014"));
+        cell("Authorities", r.authorities.join(", ") || "\u2014"));
       body.append(tr);
     }
+    // The filter's choices are the signed rows' jurisdictions; it starts on the site's own.
+    const select = $("f-jurisdiction");
+    if (select) {
+      const codes = [...new Set(rows.map((r) => r.jurisdiction).filter(Boolean))].sort();
+      const options = [el("option", "any")]; options[0].value = "";
+      for (const c of codes) options.push(el("option", c));
+      if (rows.some((r) => r.jurisdiction === null)) {
+        const none = el("option", "none named"); none.value = "-"; options.push(none);
+      }
+      select.replaceChildren(...options);
+      select.value = jurisdiction && codes.includes(jurisdiction) ? jurisdiction : "";
+    }
     document.querySelector("table.platforms").hidden = false;
+    home = { root, data };
     filters();
+  }
+
+  /* A home page in parts searches every part: the signed index of every platform
+   * (website.home.SEARCH), loaded on the first search and shown only once its SHA-256 is
+   * the one the part's signed statement gives; a platform of another part is listed
+   * with a link to its own page (which proves itself) and to its part. */
+  let home = null;
+  let searchIndex = null;
+  function loadSearch() {
+    if (!searchIndex) {
+      searchIndex = new Promise((resolve, reject) => {
+        const script = document.createElement("script");
+        script.src = `${home.root}home/search.js`;
+        script.onload = () => BL.checkSearch(home.data.search, globalThis.BL_SEARCH).then(resolve, reject);
+        script.onerror = () => reject(new BL.Failure(`the search index (${script.src}) cannot be loaded`));
+        document.body.append(script);
+      });
+    }
+    return searchIndex;
+  }
+  function elsewhere(q) {
+    const out = $("f-elsewhere");
+    if (!out || !home || !home.data.search) return;
+    if (!q) { out.hidden = true; out.replaceChildren(); return; }
+    loadSearch().then((index) => {
+      if ($("f-search").value.trim().toLowerCase() !== q) return; // the reader typed on
+      const found = index.filter((e) => e.part !== home.data.part &&
+                                 `${e.ref} ${e.name}`.toLowerCase().includes(q));
+      const list = el("ul");
+      for (const e of found.slice(0, 50)) {
+        if (!SLUG.test(e.ref) || !Number.isSafeInteger(e.part) || e.part < 1 ||
+            e.part > home.data.parts) throw new BL.Failure("an entry of the search index is malformed");
+        const li = el("li"); const a = el("a", e.name); a.href = `${home.root}platform/${e.ref}.html`;
+        const part = el("a", `part ${e.part}`);
+        part.href = e.part === 1 ? `${home.root}index.html` : `${home.root}home/${e.part}.html`;
+        li.append(a, " ", el("span", e.ref, "meta mono"), " (", part, ")");
+        list.append(li);
+      }
+      const head = el("p", found.length ? `In other parts of the list: ${found.length} platform${found.length > 1 ? "s" : ""}` +
+        (found.length > 50 ? " (the first 50)" : "") + ":" : "In other parts of the list: none.");
+      out.replaceChildren(head, ...(found.length ? [list] : []));
+      out.hidden = false;
+    }).catch(refuse);
   }
 
   let filtering = null;
@@ -228,17 +350,25 @@
     function apply() {
       const rows = Array.from(document.querySelectorAll("table.platforms tbody tr"));
       const q = search.value.trim().toLowerCase();
+      const refs = new Set(); const seen = new Set();
       let shown = 0;
       for (const r of rows) {
+        refs.add(r.dataset.ref);
         const ok = (!q || r.dataset.search.includes(q)) &&
           (!state.value || r.dataset.state === state.value) &&
           (!authority.value || r.dataset.authorities.split("\n").includes(authority.value)) &&
-          (!jurisdiction.value || r.dataset.jurisdictions.split(" ").includes(jurisdiction.value));
+          (!jurisdiction.value || r.dataset.jurisdiction === jurisdiction.value);
         r.hidden = !ok; shown += ok;
+        if (ok) seen.add(r.dataset.ref);
       }
-      $("f-count").textContent = `${shown} of ${rows.length} platforms`;
+      $("f-count").textContent = `${seen.size} of ${refs.size} platforms` +
+        (rows.length !== refs.size ? ` (${shown} of ${rows.length} rows)` : "") +
+        (jurisdiction.value ? ` (jurisdiction ${jurisdiction.value === "-" ? "none named" : jurisdiction.value})` : "");
     }
-    if (!filtering) for (const i of inputs) i.addEventListener("input", apply);
+    if (!filtering) {
+      for (const i of inputs) i.addEventListener("input", apply);
+      search.addEventListener("input", () => elsewhere(search.value.trim().toLowerCase()));
+    }
     filtering = apply;
     apply();
   }

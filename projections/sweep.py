@@ -1,5 +1,6 @@
 """A book whose folds are kept as they go, for asking one platform's status at instant
-after instant in valid-time order (the slider's snapshots).
+after instant in valid-time order (the site's slider snapshots, a report summary's
+course).
 
 ``Book.state`` folds a subject from its first fact for every instant it is asked (and
 keeps each answer): asking it at each of a platform's change points was quadratic, 2,000

@@ -1,0 +1,119 @@
+"""What every browser test of the published site shares: Debian's chromium driven by
+Playwright (``browser``, one a module), a page opened from ``file://`` with every other
+request refused and remembered (``Page``, ``tab``), publishing a ledger (``published``,
+and ``site``: the 2017 case published), and changing a page's embedded data as a host
+could (``tamper``).
+
+A test module takes the fixtures by importing them (``from tests.site_browser import
+browser, site, tab``) with ``# ruff: noqa: F811`` at its top, since they are then its
+tests' parameters of the same name, and sets ``pytestmark = NEEDS_CHROMIUM``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from projections.report_html import embedded_json
+from tests.clitools import key_pair, run
+
+sync_api = pytest.importorskip("playwright.sync_api")
+
+CHROMIUM = Path("/usr/bin/chromium")
+AXE = Path(__file__).parent.parent / "website/vendor/axe-core/axe.min.js"
+DATA = re.compile(r'(<script type="application/json" id="bl-data">)(.*?)(</script>)', re.S)
+
+#: With CI set (.ci/run installs chromium), a missing browser fails rather than skips.
+NEEDS_CHROMIUM = pytest.mark.skipif(not CHROMIUM.exists() and not os.environ.get("CI"),
+                                    reason="needs Debian's chromium")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        yield browser
+        browser.close()
+
+
+class Page:
+    """A page from file://, every other request refused and remembered."""
+
+    def __init__(self, browser: Any, **context: Any):
+        self.context = browser.new_context(**context)
+        self.outside: list[str] = []
+        self.errors: list[str] = []
+        self.dialogs: list[str] = []
+        self.context.route("**/*", self._route)
+        self.page = self.context.new_page()
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
+
+    def _route(self, route: Any) -> None:
+        if route.request.url.startswith("file:"):
+            route.continue_()
+        else:
+            self.outside.append(route.request.url)
+            route.abort()
+
+    def open(self, path: Path) -> Any:
+        self.page.goto(path.as_uri())
+        self.page.wait_for_selector("#badge.ok, #badge.bad, #badge.stale", timeout=15_000)
+        return self.page
+
+    def badge(self) -> tuple[str, str]:
+        return (self.page.get_attribute("#badge", "class") or "",
+                self.page.inner_text("#badge"))
+
+    def close(self) -> None:
+        assert not self.outside, f"requests left the machine: {self.outside}"
+        assert not self.errors, self.errors
+        self.context.close()
+
+
+@pytest.fixture
+def tab(browser: Any) -> Iterator[Page]:
+    page = Page(browser)
+    yield page
+    page.close()
+
+
+def published(runner: Any, db: str, out: Path, *more: str, sources: tuple[Path, ...] = (),
+              key: str | None = None) -> Path:
+    """``sources`` imported into ``db``, then the ledger published into ``out`` with
+    ``key`` (default: a new publisher key beside ``out``) and the options ``more``."""
+    for source in sources:
+        done = run(runner, db, "import", str(source))
+        assert done.exit_code == 0, done.output
+    if key is None:
+        key, _ = key_pair(out.parent, "publisher")
+    result = run(runner, db, "publish", str(out), "--key", key, *more)
+    assert result.exit_code == 0, result.stderr
+    return out
+
+
+@pytest.fixture
+def site(runner, sqlite_path, example, tmp_path) -> Path:
+    """The 2017 case, published."""
+    return published(runner, sqlite_path, tmp_path / "site", sources=(example,))
+
+
+def tamper(path: Path, change: Any) -> None:
+    """Change a page's embedded data with ``change(data)``, embedded as publish does."""
+    text = path.read_text(encoding="utf-8")
+    found = DATA.search(text)
+    data = json.loads(found.group(2))
+    change(data)
+    path.write_text(text[: found.start(2)] + str(embedded_json(data)) + text[found.end(2):],
+                    encoding="utf-8")
+
+
+def show_day(page: Any, day: str) -> None:
+    page.fill("#day-date", day)
+    page.dispatch_event("#day-date", "change")

@@ -1,0 +1,96 @@
+"""publish's provenance downloads: read from one pass over the chain and one event tree
+for every platform of the publication (``projections.evidence.gather``'s ``shared``),
+and each byte for byte the report that ``report provenance --format json`` writes alone
+for that platform against the same checkpoint, proven by ``verify-proof``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from projections import evidence
+from tests.clitools import key_pair, run
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+#: The India case's fourteen platforms under one order, and the Telegram and Turkey cases.
+CASES = ("india-apps-2020.jsonl", "telegram-indonesia-2017.jsonl",
+         "turkey-wikipedia-2017.jsonl")
+
+
+@pytest.fixture
+def ledger(runner, sqlite_path, tmp_path, monkeypatch):
+    """Three bundled cases in one ledger (16 platforms), a key, and a fixed clock for the
+    reports' ``generated_at``."""
+    for case in CASES:
+        assert run(runner, sqlite_path, "import", str(EXAMPLES / case)).exit_code == 0
+    monkeypatch.setattr("projections.provenance._now", lambda: "2026-01-01T00:00:00+00:00")
+    private, public = key_pair(tmp_path, "publisher")
+    return sqlite_path, private, public
+
+
+def counted(monkeypatch) -> list[str]:
+    """The subjects for which ``gather`` read and checked the trees."""
+    calls: list[str] = []
+    real = evidence._trees
+
+    def trees(ledger, subject, *rest):
+        calls.append(subject)
+        return real(ledger, subject, *rest)
+
+    monkeypatch.setattr(evidence, "_trees", trees)
+    return calls
+
+
+@pytest.mark.parametrize("keep", [True, False], ids=["kept", "no-keep"])
+def test_each_report_is_the_one_report_provenance_writes(runner, ledger, tmp_path,
+                                                         monkeypatch, keep):
+    """The trees are read once for the 16 platforms (kept index or, with --no-keep,
+    folded from the log); every download is report provenance's own bytes against the
+    published checkpoint, and verify-proof proves it."""
+    db, private, public = ledger
+    calls = counted(monkeypatch)
+    out = tmp_path / "site"
+    result = run(runner, db, "publish", str(out), "--key", private,
+                 *([] if keep else ["--no-keep"]))
+    assert result.exit_code == 0, result.stderr
+    downloads = sorted((out / "downloads").glob("provenance-*.json"))
+    assert len(downloads) == 16
+    assert len(calls) == 1, calls
+    for path in downloads:
+        ref = path.name.removeprefix("provenance-").removesuffix(".json")
+        alone = tmp_path / f"{ref}.json"
+        made = run(runner, db, "report", "provenance", ref, "--format", "json", "--checkpoint",
+                   str(out / "checkpoint.txt"), "--key", private, "-o", str(alone))
+        assert made.exit_code == 0, made.stderr
+        assert path.read_bytes() == alone.read_bytes(), ref
+    for path in downloads[:3]:
+        proven = run(runner, db, "verify-proof", str(path), "--public-key", public)
+        assert proven.exit_code == 0, proven.stderr
+
+
+def test_a_shared_tree_is_not_taken_for_another_checkpoint(runner, ledger, tmp_path):
+    """The trees kept for one note serve only reports against that note: a report
+    against a later checkpoint, with the same dict, reads its own."""
+    from ledger.application import open_ledger
+    from ledger.checkpoint import load_private_key
+    from ledger.checkpointing import checkpoint_note
+    from ledger.storage import parse_target
+    from projections.provenance import provenance
+
+    db, private, _ = ledger
+    key = load_private_key(private)
+    shared: dict = {}
+    with open_ledger(parse_target(db)) as opened:
+        first = checkpoint_note(opened, origin="t", private_key=key, key_name="t", keep=False)
+        report = provenance(opened, "telegram", checkpoint_note=first, shared=shared)
+        assert report["proven"] and len(shared) == 1
+    result = run(runner, db, "record", "access-observed", "telegram", "--at", "2020-01-01",
+                 "--target", "t.me", "--accessible", "--source", "https://example.org/o")
+    assert result.exit_code == 0, result.output
+    with open_ledger(parse_target(db)) as opened:
+        later = checkpoint_note(opened, origin="t", private_key=key, key_name="t", keep=False)
+        report = provenance(opened, "telegram", checkpoint_note=later, shared=shared)
+        assert report["proven"] and len(shared) == 2
+        assert report["checkpoint"]["tree_size"] == len(shared[next(reversed(shared))]
+                                                        .hashes)

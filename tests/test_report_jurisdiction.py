@@ -1,0 +1,494 @@
+"""report provenance SUBJECT --jurisdiction CC (issue 14): the summary, timeline and answer
+are CC's, as ``status --jurisdiction`` gives them; every event is listed, marked with where
+it counts; the report carries the ledger's default jurisdiction and (index version 3)
+proves it carries every event that sets it; verify-proof derives the answer again and
+refuses any report whose answer, marks, jurisdiction or default does not follow."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from cli import cli
+from ledger import platform_index
+from ledger.application import open_ledger
+from ledger.checkpoint import Checkpoint
+from ledger.merkle import root
+from ledger.storage import parse_target
+from projections.proof import STATEMENTS, check_report
+from projections.provenance import Evidence, assemble
+from projections.report_summary import summarise
+from tests.clitools import key_pair, one_line_error, run, run_json
+
+SRC = ["--source", "https://example.org/record"]
+
+
+def _steps(now: str) -> list[list[str]]:
+    """Telegram in three states: Indonesia's order names no jurisdiction (the default
+    applies), Russia's was lifted, Brazil's holds t.me with a daily fine; an observation
+    made in Russia; then the default corrected from ID to MY."""
+    return [
+        ["platform-registered", "telegram", "--at", "2013-08-14", "--name", "Telegram",
+         "--target", "t.me", "--target", "telegram.org"],
+        ["blocked", "kom-2017", "--at", "2017-07-14", "--platform", "telegram",
+         "--authority", "Kominfo", "--target", "telegram.org", "--reason", "terrorism"],
+        ["blocked", "rkn-2018", "--at", "2018-04-16", "--platform", "telegram",
+         "--authority", "Roskomnadzor", "--target", "t.me", "--target", "telegram.org",
+         "--reason", "keys", "--jurisdiction", "RU"],
+        ["unblocked", "rkn-2018", "--at", "2020-06-18", "--authority", "Roskomnadzor"],
+        ["blocked", "stf-2022", "--at", "2022-03-18", "--platform", "telegram",
+         "--authority", "STF", "--target", "t.me", "--reason", "courts",
+         "--jurisdiction", "BR"],
+        ["access-observed", "telegram", "--at", "2022-03-19", "--target", "t.me",
+         "--not-accessible", "--jurisdiction", "RU"],
+        ["penalty-imposed", "telegram", "--at", "2022-03-19", "--authority", "STF",
+         "--amount", "1000000", "--currency", "BRL", "--per", "day", "--reason", "r",
+         "--order", "stf-2022"],
+    ]
+
+
+def _ledger(runner: CliRunner, db: str, tmp_path: Path, *, correct: bool = True) -> str:
+    """The ledger above, operator alice, and a checkpoint she signs (whose kept index a
+    report takes); returns her private key file."""
+    private, public = key_pair(tmp_path, "alice")
+    assert run(runner, db, "init", "--jurisdiction", "ID").exit_code == 0
+    alice = ("--operator", "alice", "--key", private)
+    assert run(runner, db, *alice, "operator", "add", "alice", "--public-key",
+               public).exit_code == 0
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    for step in _steps(now):
+        result = run(runner, db, *alice, "record", *step, *SRC)
+        assert result.exit_code == 0, result.output
+    if correct:
+        created = run_json(runner, db, "history", "ledger")["events"][0]["id"]
+        result = run(runner, db, *alice, "record", "correction", "ledger", "--at", now, *SRC,
+                     "--target", created, "--set", "jurisdiction=MY",
+                     "--reason", "the ledger follows Malaysia")
+        assert result.exit_code == 0, result.output
+    done = run(runner, db, *alice, "checkpoint")
+    assert done.exit_code == 0, done.output
+    return private
+
+
+def _report(runner: CliRunner, db: str, subject: str, *args: str) -> dict[str, Any]:
+    result = run(runner, db, "report", "provenance", subject, "--format", "json", *args)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+@pytest.fixture(scope="module")
+def case(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    tmp = tmp_path_factory.mktemp("jreport")
+    runner, db = CliRunner(), str(tmp / "ledger.db")
+    _ledger(runner, db, tmp)
+    reports = {(s, c): _report(runner, db, s, "--jurisdiction", c)
+               for s in ("telegram", "kom-2017") for c in ("BR", "RU", "MY", "ID")}
+    other = str(tmp / "other.db")  # another ledger, with a default of its own
+    (tmp / "other").mkdir()
+    _ledger(runner, other, tmp / "other", correct=False)
+    reports["other"] = _report(runner, other, "telegram", "--jurisdiction", "ID")
+    return {"tmp": tmp, "db": db, "runner": runner, "reports": reports}
+
+
+def _copy(case: dict[str, Any], subject: str = "telegram", code: str = "BR") -> dict:
+    return copy.deepcopy(case["reports"][(subject, code)])
+
+
+def _verify(case: dict[str, Any], report: Any, *extra: str) -> Any:
+    path = case["tmp"] / "attack.json"
+    path.write_text(json.dumps(report))
+    return case["runner"].invoke(cli, ["verify-proof", str(path), *extra],
+                                 catch_exceptions=False)
+
+
+def _marks(report: dict[str, Any]) -> dict[str, tuple[str | None, bool]]:
+    return {f"{ev['type']} {ev['subject']}": (ev["jurisdiction"]["where"],
+                                              ev["jurisdiction"]["counts"])
+            for ev in report["events"] if ev["type"] != "correction"}
+
+
+# -- what the report says ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("code", ["BR", "RU", "MY", "ID"])
+def test_the_answer_is_status_for_that_jurisdiction(case, code):
+    """The answer's status is what ``status --jurisdiction CC --as-of`` its time says, and
+    the report proves out."""
+    report = _copy(case, code=code)
+    answer = report["answer"]
+    assert report["jurisdiction"] == answer["jurisdiction"] == code
+    assert answer["as_of"] == Checkpoint.parse(report["checkpoint"]["note"])[0].time.replace(
+        "Z", "+00:00")
+    status = run_json(case["runner"], case["db"], "status", "telegram", "--jurisdiction",
+                      code, "--as-of", answer["as_of"])
+    assert answer["status"] == status
+    assert answer["default_jurisdiction"] == "MY"  # as corrected
+    assert {r: o["binds"] for r, o in answer["orders"].items()} == {
+        "kom-2017": code == "MY", "rkn-2018": code == "RU", "stf-2022": code == "BR"}
+    assert check_report(report) == len(report["events"])
+    expected = {"BR": "partially-blocked", "RU": "accessible", "MY": "partially-blocked",
+                "ID": "accessible"}[code]
+    assert status["state"] == expected
+
+
+def test_every_event_is_listed_and_marked_with_where_it_counts(case):
+    """Other jurisdictions' events are listed (a reader sees them), marked as not part of
+    the answer; the ledger's settings are listed, part of every answer."""
+    marks = _marks(_copy(case, code="BR"))
+    assert marks == {
+        "platform-registered telegram": ("all", True),
+        "blocked kom-2017": ("MY", False),
+        "blocked rkn-2018": ("RU", False),
+        "unblocked rkn-2018": ("RU", False),
+        "blocked stf-2022": ("BR", True),
+        "access-observed telegram": ("RU", False),
+        "penalty-imposed telegram": ("BR", True),
+        "jurisdiction-default ledger": ("all", True),
+    }
+    unfiltered = _report(case["runner"], case["db"], "telegram")
+    assert "jurisdiction" not in unfiltered and "answer" not in unfiltered
+    assert "ledger/ledger" not in unfiltered["evidence"]["index"]
+    # The same events as the report for all, and the ledger's settings besides.
+    listed = {ev["position"] for ev in _copy(case)["events"]}
+    assert listed - {ev["position"] for ev in unfiltered["events"]} == {
+        ev["position"] for ev in _copy(case)["events"] if ev["subject"] == "ledger"}
+    correction = next(ev for ev in _copy(case)["events"] if ev["type"] == "correction")
+    assert correction["jurisdiction"] == {"where": "all", "counts": True}
+
+
+def test_the_summary_and_timeline_answer_for_the_jurisdiction(case):
+    """The summary's state is the answer's; its orders are the jurisdiction's; the HTML
+    opens with the answer for it, marks the others' events, and proves out as a page."""
+    report = _copy(case, code="RU")
+    summary = summarise(report)
+    assert summary.jurisdiction == "RU" and summary.state == "accessible"
+    assert [o.ref for o in summary.orders] == ["rkn-2018"]
+    assert summary.elsewhere == 3  # Indonesia's (Malaysia's now), Brazil's, its fine
+    assert summary.divergent == {"t.me": ("unreachable after lift", None, "2022-03-19")}
+    br = summarise(_copy(case, code="BR"))
+    assert br.state == "partially-blocked" and [o.ref for o in br.orders] == ["stf-2022"]
+    assert [s[4] for s in br.course] == ["partially-blocked"]
+    runner, db, tmp = case["runner"], case["db"], case["tmp"]
+    page = tmp / "ru.html"
+    result = run(runner, db, "report", "provenance", "telegram", "--jurisdiction", "RU",
+                 "--format", "html", "-o", str(page), "--force")
+    assert result.exit_code == 0, result.output
+    html = page.read_text()
+    assert "In <strong>RU</strong>, <strong>telegram</strong>" in html
+    assert html.count('class="mark m-elsewhere">elsewhere: BR<') == 2
+    assert "kom-2017" not in html.split('aria-label="Summary"')[1].split("<h2>Ledger")[0]
+    assert "ok:" in run(runner, db, "verify-proof", str(page)).output
+    # What the page shows is proven: the answer's country edited on the page alone fails.
+    page.write_text(html.replace("In <strong>RU</strong>", "In <strong>BR</strong>", 1))
+    assert "the page differs" in one_line_error(run(runner, db, "verify-proof", str(page)), 3)
+
+
+def test_an_order_of_another_jurisdiction_says_so(case):
+    report = _copy(case, "kom-2017", "BR")
+    assert report["answer"]["status"] is None
+    assert report["answer"]["orders"] == {"kom-2017": {"jurisdiction": "MY", "binds": False}}
+    assert summarise(report).binds_elsewhere == "MY"
+    text = run(case["runner"], case["db"], "report", "provenance", "kom-2017",
+               "--jurisdiction", "BR").stdout
+    assert "In **BR**, nothing: order **kom-2017** binds MY, not BR" in text
+    assert check_report(report) == len(report["events"])
+
+
+def test_markdown_and_prov_say_where_each_event_counts(case):
+    runner, db = case["runner"], case["db"]
+    text = run(runner, db, "report", "provenance", "telegram", "--jurisdiction", "BR").stdout
+    assert "In **BR**, **telegram** (platform) was **partially-blocked**" in text
+    assert text.count("**[ELSEWHERE: RU]**") == 3
+    assert "- **jurisdiction:** BR: part of this report's answer" in text
+    prov = json.loads(run(runner, db, "report", "provenance", "telegram", "--jurisdiction",
+                          "BR", "--format", "prov-json").stdout)
+    answer = prov["entity"]["ex:answer-BR"]
+    assert answer["bl:state"] == "partially-blocked"
+    derived = {d["prov:usedEntity"] for d in prov["wasDerivedFrom"].values()
+               if d["prov:generatedEntity"] == "ex:answer-BR"}
+    assert len(derived) == sum(ev["jurisdiction"]["counts"] for ev in _copy(case)["events"])
+
+
+def test_the_default_is_listed_whatever_the_as_of(case):
+    """The default applies at every valid time: a report as of 2022, before the default
+    was set (now), still lists it and its correction, and answers with it."""
+    report = _report(case["runner"], case["db"], "telegram", "--jurisdiction", "MY",
+                     "--as-of", "2022-03-18")
+    assert [ev["type"] for ev in report["events"] if ev["subject"] == "ledger"] == [
+        "jurisdiction-default", "correction"]
+    assert report["answer"]["as_of"] == "2022-03-18"
+    assert report["answer"]["status"]["state"] == "partially-blocked"  # Indonesia's order
+    assert "access-observed" not in {ev["type"] for ev in report["events"]}  # on the 19th
+    assert check_report(report) == len(report["events"])
+
+
+def test_as_known_before_the_correction_the_default_is_the_first(case, tmp_path):
+    """--as-known-at before the correction: the default was ID, and the report says so
+    (the correction is proven but not yet known)."""
+    runner, db = case["runner"], case["db"]
+    before = run_json(runner, db, "history", "ledger")["events"][1]["recorded_at"]
+    known = (datetime.fromisoformat(before) - timedelta(microseconds=1)).isoformat()
+    report = _report(runner, db, "telegram", "--jurisdiction", "ID", "--as-known-at", known)
+    assert report["answer"]["default_jurisdiction"] == "ID"
+    assert report["answer"]["orders"]["kom-2017"] == {"jurisdiction": "ID", "binds": True}
+    assert check_report(report) == len(report["events"])
+
+
+# -- attacks: each fails verify-proof in one line, exit 3 -----------------------------------
+
+
+def _settings(report: dict[str, Any]) -> list[int]:
+    return report["evidence"]["index"]["ledger/ledger"]["positions"]
+
+
+def _drop(report: dict[str, Any], position: int) -> None:
+    report["evidence"]["records"] = [r for r in report["evidence"]["records"]
+                                     if r["position"] != position]
+    report["events"] = [ev for ev in report["events"] if ev["position"] != position]
+
+
+def _reassembled(report: dict[str, Any]) -> dict[str, Any]:
+    """What a careful attacker does after editing the evidence: derive every field again
+    with blockledger's own code, so that only the proofs can tell."""
+    from projections.proof import _when
+
+    evidence = report["evidence"]
+    made = assemble(Evidence(report["subject"], _when(report["as_of"], "as_of"),
+                             _when(report["as_known_at"], "as_known_at"),
+                             report["checkpoint"]["note"], evidence["records"],
+                             evidence["index"], evidence["checkpoints"],
+                             jurisdiction=report.get("jurisdiction")))
+    return {**made, **{k: report[k] for k in STATEMENTS if k in report}}
+
+
+def remove_the_default(report):
+    _drop(report, _settings(report)[0])
+
+
+def remove_the_correction_of_the_default_and_derive_again(report):
+    _drop(report, _settings(report)[1])
+    fresh = _reassembled(report)
+    # Without the correction the default is ID again: Indonesia's order leaves Malaysia.
+    assert fresh["answer"]["orders"]["kom-2017"]["jurisdiction"] == "ID"
+    report.clear()
+    report.update(fresh)
+
+
+def remove_the_correction_and_its_index_position(report):
+    position = _settings(report)[1]
+    _drop(report, position)
+    proof = report["evidence"]["index"]["ledger/ledger"]
+    at = proof["positions"].index(position)
+    del proof["positions"][at], proof["proofs"][at]
+    report.update(_reassembled(report))
+
+
+def remove_the_settings_proof(report):
+    del report["evidence"]["index"]["ledger/ledger"]
+
+
+def forge_the_default(report):
+    position = _settings(report)[0]
+    for holder in (report["evidence"]["records"], report["events"]):
+        found = next(r for r in holder if r["position"] == position)
+        found["data"]["jurisdiction"] = "BR"
+
+
+def a_default_of_another_ledger(report, other):
+    """Another ledger's default (ID, never corrected), with its proofs, in place of this
+    one's; this one's correction left out so that the events fold."""
+    mine, theirs = _settings(report)[0], _settings(other)[0]
+    record = next(r for r in other["evidence"]["records"] if r["position"] == theirs)
+    _drop(report, _settings(report)[1])
+    records = report["evidence"]["records"]
+    records[next(i for i, r in enumerate(records) if r["position"] == mine)] = record
+    report.update(_reassembled(report))
+    assert report["answer"]["default_jurisdiction"] == "ID"
+
+
+def edit_the_answer(report):
+    report["answer"]["status"]["state"] = "accessible"
+
+
+def edit_an_order_of_the_answer(report):
+    report["answer"]["orders"]["kom-2017"]["binds"] = True
+
+
+def edit_the_jurisdiction(report):
+    report["jurisdiction"] = "RU"
+
+
+def edit_the_jurisdiction_and_its_answer(report):
+    report["jurisdiction"] = report["answer"]["jurisdiction"] = "RU"
+    report["answer"]["status"]["jurisdiction"] = "RU"
+
+
+def a_jurisdiction_that_is_no_code(report):
+    report["jurisdiction"] = "Brazil"
+
+
+def drop_the_jurisdiction(report):
+    del report["jurisdiction"]
+
+
+def drop_the_answer(report):
+    del report["answer"]
+
+
+def unmark_an_event_of_another_jurisdiction(report):
+    ev = next(ev for ev in report["events"] if ev["subject"] == "rkn-2018")
+    ev["jurisdiction"] = {"where": "BR", "counts": True}
+
+
+def drop_the_marks(report):
+    for ev in report["events"]:
+        del ev["jurisdiction"]
+
+
+def leave_out_an_event_of_another_jurisdiction(report):
+    ev = next(ev for ev in report["events"] if ev["subject"] == "rkn-2018")
+    report["events"].remove(ev)
+
+
+ATTACKS = [remove_the_default, remove_the_correction_of_the_default_and_derive_again,
+           remove_the_correction_and_its_index_position, remove_the_settings_proof,
+           forge_the_default, a_default_of_another_ledger, edit_the_answer,
+           edit_an_order_of_the_answer, edit_the_jurisdiction,
+           edit_the_jurisdiction_and_its_answer, a_jurisdiction_that_is_no_code,
+           drop_the_jurisdiction, drop_the_answer, unmark_an_event_of_another_jurisdiction,
+           drop_the_marks, leave_out_an_event_of_another_jurisdiction]
+
+
+@pytest.mark.parametrize("attack", ATTACKS, ids=lambda a: a.__name__)
+def test_each_attack_fails_in_one_line(case, attack):
+    report = _copy(case)
+    assert "ok:" in _verify(case, report).output
+    if attack is a_default_of_another_ledger:
+        attack(report, copy.deepcopy(case["reports"]["other"]))
+    else:
+        attack(report)
+    error = one_line_error(_verify(case, report), 3)
+    assert re.search(r"altered|missing|left out|not in the checkpoint|not a jurisdiction|"
+                     r"do not lead|foreign|index proof|not the ledger", error), error
+
+
+def test_the_failures_name_the_default_left_out(case):
+    report = _copy(case)
+    position = _settings(report)[1]
+    remove_the_correction_of_the_default_and_derive_again(report)
+    error = one_line_error(_verify(case, report), 3)
+    assert f"position {position}, which concerns ledger/ledger, is missing" in error
+    report = _copy(case)
+    remove_the_settings_proof(report)
+    assert "which events concern ledger/ledger" in one_line_error(_verify(case, report), 3)
+    report = _copy(case)
+    a_jurisdiction_that_is_no_code(report)
+    assert "jurisdiction 'Brazil' is not a jurisdiction code (altered)" in one_line_error(
+        _verify(case, report), 3)
+
+
+# -- older checkpoints, requests, bad input -------------------------------------------------
+
+
+def test_against_a_version_2_index_the_report_is_not_proven(runner, sqlite_path, tmp_path,
+                                                           monkeypatch):
+    """A checkpoint written before version 3 cannot prove the default complete: the
+    report says it is not proven and why, and verify-proof refuses it; the report for
+    all is proven as before; a version-2 report given a jurisdiction is refused."""
+    monkeypatch.setattr(platform_index, "VERSION", 2)
+    _ledger(runner, sqlite_path, tmp_path)
+    report = _report(runner, sqlite_path, "telegram", "--jurisdiction", "BR")
+    assert report["proven"] is False and "(version 2)" in report["unproven_because"]
+    assert report["answer"]["status"]["state"] == "partially-blocked"
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(report))
+    assert "carries no evidence" in one_line_error(
+        run(runner, sqlite_path, "verify-proof", str(path)), 3)
+    whole = _report(runner, sqlite_path, "telegram")
+    assert whole["proven"] is True and check_report(whole) == len(whole["events"])
+    whole["jurisdiction"] = "BR"
+    path.write_text(json.dumps(whole))
+    assert "its checkpoint's index (version 2) cannot prove" in one_line_error(
+        run(runner, sqlite_path, "verify-proof", str(path)), 3)
+
+
+def test_a_requests_report_for_one_jurisdiction_is_refused(runner, sqlite_path, tmp_path):
+    private = _ledger(runner, sqlite_path, tmp_path)
+    assert run(runner, sqlite_path, "--operator", "alice", "--key", private, "record",
+               "normalization-requested", "req-1", "--at",
+               "2022-03-20", *SRC, "--platform", "telegram", "--order", "stf-2022",
+               "--requested-by", "Telegram").exit_code == 0
+    assert run(runner, sqlite_path, "checkpoint").exit_code == 0
+    out = tmp_path / "req.json"
+    error = one_line_error(run(runner, sqlite_path, "report", "provenance", "req-1",
+                               "--jurisdiction", "BR", "--format", "json", "-o", str(out)), 2)
+    assert "a request's report cannot answer for one jurisdiction" in error
+    assert "stf-2022" in error and not out.exists()
+
+
+@pytest.mark.parametrize("code, words", [("brazil", "'brazil' is not a jurisdiction"),
+                                         ("UK", "that country is GB")])
+def test_a_bad_jurisdiction_is_one_line_and_writes_nothing(runner, sqlite_path, tmp_path,
+                                                          code, words):
+    out = tmp_path / "r.json"
+    error = one_line_error(run(runner, sqlite_path, "report", "provenance", "telegram",
+                               "--jurisdiction", code, "-o", str(out)), 2)
+    assert words in error and not out.exists()
+
+
+# -- both stores; verify checks the new index ---------------------------------------------
+
+
+def test_reports_for_one_jurisdiction_prove_out_on_both_stores(runner, db, tmp_path):
+    """On SQLite and PostgreSQL, from the kept index (alice signed the checkpoint) and
+    from a fold of the log (the kept copy deleted): the same report, which proves out."""
+    _ledger(runner, db, tmp_path)
+    kept = _report(runner, db, "telegram", "--jurisdiction", "BR")
+    assert "folded from every event" not in kept["verification"]["checked"]
+    with open_ledger(parse_target(db)) as ledger:
+        from ledger import index_cache
+
+        with ledger.recorder.datastore.transaction(commit=True) as c:
+            c.execute(f"DELETE FROM {index_cache._table(ledger)}")
+    folded = _report(runner, db, "telegram", "--jurisdiction", "BR")
+    for report in (kept, folded):
+        for statement in ("generated_at", "verification", "report_signature", "ledger"):
+            report.pop(statement)
+    assert kept == folded
+    assert check_report(kept) == len(kept["events"]) == 9
+
+
+def test_verify_rebuilds_the_version_3_index(runner, sqlite_path, tmp_path):
+    """A kept note of version 3 whose index leaves out the ledger's settings (a version 2
+    index under the version 3 line), put in place of the real one, is caught by verify,
+    which folds the log's index at the note's version."""
+    _ledger(runner, sqlite_path, tmp_path)
+    assert run(runner, sqlite_path, "verify").exit_code == 0
+    with open_ledger(parse_target(sqlite_path)) as ledger:
+        note = ledger.recorder.select_checkpoints()[-1]
+        cp = Checkpoint.parse(note)[0]
+        assert cp.index_version == 3
+        from ledger.verify import walk
+
+        positions: list[int] = []
+        walk(ledger, on_leaf=lambda position, _: positions.append(position))
+        v2 = platform_index.build(ledger, positions[:cp.tree_size], 2)
+        v3 = platform_index.build(ledger, positions[:cp.tree_size], 3)
+        assert len(v3) == len(v2) + 2  # the default and its correction
+        forged = Checkpoint(cp.origin, cp.tree_size, cp.root_hash, cp.chain_head, cp.time,
+                            len(v2), root(v2), 3)
+        from ledger import index_cache
+
+        with ledger.recorder.datastore.transaction(commit=True) as c:
+            c.execute(f"DELETE FROM {ledger.recorder.checkpoints_table_name}")
+            c.execute(f"DELETE FROM {index_cache._table(ledger)}")
+        ledger.recorder.insert_checkpoint(cp.tree_size, forged.to_note())
+    error = one_line_error(run(runner, sqlite_path, "verify"), 3)
+    assert "commits to a platform index (version 3) the log does not give" in error, error
