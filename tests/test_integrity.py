@@ -125,6 +125,23 @@ def test_a_deleted_event_is_found(runner, ledger_2017):
     assert "missing" in out["reason"]
 
 
+def test_a_deleted_event_is_refused_by_every_read_of_the_views(runner, ledger_2017):
+    """The lift deleted from the events (its view row kept): the whole ledger's history,
+    its export and one subject's history stop at it (exit 3, naming its position), where
+    a join of the view to the events had left it out and said the order was never lifted
+    (found by a review)."""
+    [(position,)] = Store(ledger_2017).sql(
+        "SELECT position FROM bl_view_history WHERE subject = 'kominfo-2017-07-14' "
+        "ORDER BY position DESC LIMIT 1")
+    Store(ledger_2017).delete(position)
+    for args in (["history", "--format", "jsonl"], ["history", "--type", "unblocked"],
+                 ["export", "--format", "csv"], ["history", "kominfo-2017-07-14"],
+                 ["history", "telegram"]):
+        result = run(runner, ledger_2017, *args)
+        assert result.exit_code == 3, (args, result.output)
+        assert f"position {position}" in result.stderr, (args, result.stderr)
+
+
 def test_a_deleted_event_and_its_link_are_found(runner, ledger_2017):
     """Deleting an event with its chain row breaks the chain at that position."""
     Store(ledger_2017).delete(12, chain_too=True)
