@@ -27,8 +27,9 @@ def payload(name: str, declared: type) -> type:
     """The payload class of type ``name``, made from ``declared`` on the first call.
 
     The made class stands in the declaring module under the declaration's name from then
-    on (``domain.vocabulary.Blocked`` is the class of the events' data, and pickle finds
-    it). Of two threads making one at the same moment, both keep the first stored.
+    on (``domain.vocabulary.Blocked`` is the class of the events' data). A payload pickles
+    by its type's name and fields (``_reduce``), so that a fresh process unpickles the made
+    class too. Of two threads making one at the same moment, both keep the first stored.
     """
     made = MADE.get(name)
     if made is not None:
@@ -42,11 +43,28 @@ def payload(name: str, declared: type) -> type:
         (lambda obj, name=names[0]: (getattr(obj, name),)) if names else (lambda obj: ()))
     made._bl_names = names  # type: ignore[attr-defined]
     made.event_type = name  # type: ignore[attr-defined]
+    made.__reduce__ = _reduce  # type: ignore[method-assign]
     made = MADE.setdefault(name, made)
     module = sys.modules.get(declared.__module__)
     if module is not None and getattr(module, declared.__qualname__, None) is declared:
         setattr(module, declared.__qualname__, made)
     return made
+
+
+def _reduce(self: Any) -> tuple[Any, tuple[str, dict[str, Any]]]:
+    """Pickle a payload by its type's name and fields: in a process that has not used the
+    type yet, the declaring module's name still stands for the undecorated class, so
+    pickle's lookup by name would give an object of that class, not the payload."""
+    return _unpickle, (self.__class__.event_type,
+                       dict(zip(self.__class__._bl_names, self.__class__._bl_values(self),
+                                strict=True)))
+
+
+def _unpickle(name: str, values: dict[str, Any]) -> Any:
+    import domain.vocabulary  # noqa: F401  (declares every type)
+    from domain.declaration import REGISTRY
+
+    return REGISTRY[name].payload(**values)
 
 
 def _eq(self: Any, other: Any) -> Any:

@@ -60,3 +60,19 @@ def test_no_payload_class_is_made_at_import():
     done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True,
                           text=True, check=True)
     assert json.loads(done.stdout) == []
+
+
+def test_a_payload_unpickles_as_its_payload_in_a_fresh_process():
+    """Pickled where its type was used, unpickled where it was not yet (the declaring
+    module's name still the undecorated class): the payload class, equal (a review found
+    the undecorated class, unequal, and a repr that raised)."""
+    cls = REGISTRY["retraction"].payload
+    one = cls(**{field.name: "x" for field in attrs.fields(cls)})
+    probe = ("import pickle, sys\n"
+             "from domain.declaration import REGISTRY\n"
+             "got = pickle.loads(sys.stdin.buffer.read())\n"
+             "cls = REGISTRY['retraction'].payload\n"
+             "print(type(got) is cls, repr(got))")
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True,
+                          input=pickle.dumps(one), check=True)
+    assert done.stdout.decode().strip() == f"True {one!r}"
