@@ -140,6 +140,41 @@ class TestAHostEditingOnlyHtml:
         assert page.eval_on_selector(".dot.ink-background-0072b2", background) == "rgb(0, 114, 178)"
 
 
+class TestALazyFailureStaysRed:
+    def test_verify_again_after_a_bad_search_index_stays_red(self, tab, listed):
+        """search.js edited: the first search turns the page red; "Verify" does not turn
+        it green while the bad file is there (its failed load is kept)."""
+        path = listed / "home/search.js"
+        path.write_text(path.read_text().replace('"Viber"', '"Viper"'))
+        page = tab.open(listed / "index.html")
+        assert "ok" in tab.badge()[0]
+        page.fill("#f-search", "vi")
+        page.wait_for_selector("#badge.bad")
+        page.click("#verify-button")
+        page.wait_for_selector("#badge.ok, #badge.bad, #badge.stale")
+        page.wait_for_timeout(300)
+        cls, text = tab.badge()
+        assert "bad" in cls and "search index is not the one the publisher signed" in text, text
+        assert not page.is_visible("table.platforms")
+
+    def test_verify_again_after_a_bad_chunk_stays_red(self, tab, runner, sqlite_path, example,
+                                                      tmp_path, monkeypatch):
+        """A snapshot chunk edited: red when the slider reaches it, and still red after
+        "Verify"."""
+        monkeypatch.setattr("website.slider.SNAPSHOT_CHUNK", 2)
+        site = published(runner, sqlite_path, tmp_path / "site", sources=(example,))
+        for chunk in (site / "snapshots/telegram").glob("*.js"):
+            chunk.write_text(chunk.read_text().replace('"partially-blocked"', '"accessible"'))
+        page = tab.open(site / "platform/telegram.html")
+        assert "ok" in tab.badge()[0]
+        show_day(page, "2017-07-20")
+        page.wait_for_selector("#badge.bad")
+        page.click("#verify-button")
+        page.wait_for_timeout(500)
+        cls, text = tab.badge()
+        assert "bad" in cls and "is not the one the publisher signed" in text, text
+
+
 def resign(site: Path, key: str, page: str, prefix: bytes, statement: dict, field: str) -> None:
     """What an earlier `publish` wrote: ``statement`` signed over the page's checkpoint
     root with the publisher's ``key``, as ``field`` of the page's data."""

@@ -5,7 +5,7 @@
 "use strict";
 (() => {
   const { $, el, SLUG, noteMs, badge, refuse, freshness, chunkNow, slider, platformNow,
-          headline, homeRows, filters } = BLUI;
+          headline, homeRows, filters, failure } = BLUI;
   const TOP = {
     home: ["page", "checkpoint", "signer", "events", "rows", "rows_signature", "archive",
            "part", "parts", "jurisdiction", "search"],
@@ -168,6 +168,7 @@
     const b = $("badge");
     b.className = "badge pending"; $("badge-text").textContent = "Verifying\u2026";
     try {
+      if (failure()) throw failure(); // red until reloaded (ui.js, refuse)
       const data = readData();
       const note = BL.parseNote(data.checkpoint);
       if ((data.page === "platform" || data.page === "history") &&
