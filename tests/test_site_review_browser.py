@@ -1,8 +1,9 @@
 """A hostile review of the published site (issue #17), each finding a regression test:
 the home's row of a platform some of whose orders name no jurisdiction (M2); a host that
 edits only a page's HTML, its filters' option values or an inline style, under a green
-badge (M3); "Verify" after a failure found by a lazy load (L1); an earlier publication's
-page served beside newer scripts (L3)."""
+badge (M3); "Verify" after a failure found by a lazy load (L1); a platform page's slider
+and summary in one jurisdiction (L2); an earlier publication's page served beside newer
+scripts (L3)."""
 
 # ruff: noqa: F811 (the fixtures imported from tests.site_browser are parameters here)
 from __future__ import annotations
@@ -173,6 +174,24 @@ class TestALazyFailureStaysRed:
         page.wait_for_timeout(500)
         cls, text = tab.badge()
         assert "bad" in cls and "is not the one the publisher signed" in text, text
+
+
+class TestAPlatformPageInOneJurisdiction:
+    def test_the_slider_dates_the_last_change_there(self, tab, jurisdictions):
+        """telegram.html#in-ID: the slider's status is as of Indonesia's last change (its
+        order's lift in 2017), not Brazil's order of 2022; in every jurisdiction, as of
+        Brazil's; the summary and timeline say they cover every jurisdiction."""
+        tab.page.goto((jurisdictions / "platform/telegram.html").as_uri() + "#in-ID")
+        page = tab.page
+        page.wait_for_selector("#badge.ok, #badge.bad, #badge.stale")
+        assert "ok" in tab.badge()[0], tab.badge()
+        assert page.input_value("#jurisdiction") == "ID"
+        out = page.inner_text("#day-out")
+        assert "Status as of its last change in ID, at 2017-" in out, out
+        assert "2022-03-18" not in out
+        page.select_option("#jurisdiction", "")
+        assert "Status as of its last change, at 2022-03-18" in page.inner_text("#day-out")
+        assert "cover every jurisdiction" in page.inner_text("p.drawn")
 
 
 def resign(site: Path, key: str, page: str, prefix: bytes, statement: dict, field: str) -> None:

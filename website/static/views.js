@@ -99,7 +99,14 @@
           `${pen.per === "once" ? "once" : `per ${pen.per}`}${pen.cap ? ` up to ${pen.cap}` : ""}: ${pen.state}`));
       }
       if (more.children.length) out.append(more);
-      out.append(el("p", `Status as of the change at ${snap.at}.`, "meta"));
+      // When the answer shown last changed, from the signed snapshot (website.snapshots):
+      // in the jurisdiction chosen, not the last change anywhere; an earlier
+      // publication's snapshots say only the last change of any.
+      const since = !chosen ? snap.changed
+        : snap.changed_in && Object.prototype.hasOwnProperty.call(snap.changed_in, chosen)
+          ? snap.changed_in[chosen] : undefined;
+      out.append(el("p", since === undefined ? `Status as of the change at ${snap.at}.`
+        : `Status as of its last change${chosen ? ` in ${chosen}` : ""}, at ${since}.`, "meta"));
     }
     range.addEventListener("input", () => show(Number(range.value)));
     date.addEventListener("change", () => {
