@@ -40,6 +40,7 @@ def folded_from_the_start(book: Book, platform: str, codes: tuple[str, ...]) -> 
     """What ``snapshots`` gave before the sweep: a full fold at every instant, and one
     for each jurisdiction asked by name (None where it is the whole answer)."""
     out: list[dict] = []
+    since: dict = {}  # when each answer (None: the whole) last changed
     for instant in daily(change_points(book, platform), NOW):
         if book.state("platform", platform, instant) is None:
             continue
@@ -49,8 +50,13 @@ def folded_from_the_start(book: Book, platform: str, codes: tuple[str, ...]) -> 
         shown = {**whole, "jurisdictions": {code: None if answer == whole else answer
                                             for code, answer in each.items()}}
         if not out or out[-1]["status"] != shown:
-            out.append({"at": instant.astimezone(UTC).isoformat(),
-                        "ms": int(instant.timestamp() * 1000), "status": shown})
+            at = instant.astimezone(UTC).isoformat()
+            for code, answer in {None: whole, **each}.items():
+                if code not in since or since[code][0] != answer:
+                    since[code] = (answer, at)
+            out.append({"at": at, "ms": int(instant.timestamp() * 1000), "status": shown,
+                        "changed": since[None][1],
+                        "changed_in": {code: since[code][1] for code in codes}})
     return out
 
 

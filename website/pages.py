@@ -64,8 +64,30 @@ def report_part(report: dict[str, Any], clock: Clock) -> Markup:
     # The timeline's links to events sit inside an svg marked role="img", which hides
     # them from assistive technology (axe: nested-interactive); a group keeps its label
     # and lets them be reached. (The report's own page has the same problem: its owner's.)
-    return Markup(found.group().replace('<svg viewBox=', '<svg role="group" viewBox=', 1)
-                  .replace('role="img" aria-label="Timeline', 'aria-label="Timeline', 1))
+    return Markup(_classed(found.group().replace('<svg viewBox=', '<svg role="group" viewBox=', 1)
+                           .replace('role="img" aria-label="Timeline', 'aria-label="Timeline', 1)))
+
+
+#: An inline colour of the report's legend (``<b style="color:#b71c1c">``), which the site's
+#: Content-Security-Policy does not apply (no ``'unsafe-inline'``: a host could otherwise
+#: restyle verified rows): each becomes a class of static/site.css.
+_INLINE = re.compile(r'<(\w+)( class="([^"]*)")? style="(color|background):#([0-9a-f]{6})"')
+INLINE_COLOURS = frozenset({("color", "b71c1c"), ("color", "1b5e20"), ("color", "6a1b9a"),
+                            ("background", "e69f00"), ("background", "0072b2")})
+
+
+def _classed(html: str) -> str:
+    """``html`` with each inline colour as a class (``ink-color-b71c1c``); any other inline
+    style is a fault of this module, refused rather than shipped unstyled."""
+    def one(m: re.Match[str]) -> str:
+        if (m.group(4), m.group(5)) not in INLINE_COLOURS:
+            raise ValueError(f"an inline style static/site.css has no class for: {m.group()}")
+        classes = f"{m.group(3)} " if m.group(3) else ""
+        return f'<{m.group(1)} class="{classes}ink-{m.group(4)}-{m.group(5)}"'
+    out = _INLINE.sub(one, html)
+    if re.search(r"<[^>]*\sstyle=", out):
+        raise ValueError("the report's part carries an inline style site.css has no class for")
+    return out
 
 
 #: Prefix what the publisher signs of its own statements (never an event or a note): a

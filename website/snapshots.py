@@ -106,8 +106,14 @@ def snapshots(book: Book, platform: str, now: datetime,
     "status"}]``, a snapshot kept only where the status differs from the one before. ``ms``
     is the instant in milliseconds since the epoch, for the browser's comparisons. Each
     status carries ``jurisdictions``: the answer in each of ``jurisdictions`` then
-    (``_per_jurisdiction``), so that the slider answers for one of them too."""
+    (``_per_jurisdiction``), so that the slider answers for one of them too.
+
+    A snapshot is kept where anything of it changed, in any jurisdiction; so each also
+    says when the answer it shows last changed: ``changed`` for the whole, ``changed_in``
+    for each jurisdiction (the slider's "as of the change at" in the one chosen, not the
+    last change anywhere)."""
     out: list[dict[str, Any]] = []
+    last: dict[str | None, tuple[Any, str]] = {}  # answer shown, and since when
     instants, observed = _instants(book, platform)
     sweep = Sweep(book, stops=observed)
     for instant in daily(instants, now):  # in order: the sweep never goes back
@@ -118,6 +124,13 @@ def snapshots(book: Book, platform: str, now: datetime,
             sweep, platform, _at(instant), status, jurisdictions)}
         if out and out[-1]["status"] == shown:
             continue
-        out.append({"at": instant.astimezone(UTC).isoformat(),
-                    "ms": int(instant.timestamp() * 1000), "status": shown})
+        at = instant.astimezone(UTC).isoformat()
+        answers = {None: _shown(status), **{code: shown["jurisdictions"][code] or _shown(status)
+                                            for code in jurisdictions}}
+        for code, answer in answers.items():
+            if code not in last or last[code][0] != answer:
+                last[code] = (answer, at)
+        out.append({"at": at, "ms": int(instant.timestamp() * 1000), "status": shown,
+                    "changed": last[None][1],
+                    "changed_in": {code: last[code][1] for code in jurisdictions}})
     return out

@@ -5,7 +5,7 @@
 "use strict";
 (() => {
   const { $, el, SLUG, noteMs, badge, refuse, freshness, chunkNow, slider, platformNow,
-          headline, homeRows, filters } = BLUI;
+          headline, homeRows, filters, failure } = BLUI;
   const TOP = {
     home: ["page", "checkpoint", "signer", "events", "rows", "rows_signature", "archive",
            "part", "parts", "jurisdiction", "search"],
@@ -19,6 +19,13 @@
     history: ["page", "checkpoint", "signer", "subject", "events", "index", "operators"],
     downloads: ["page", "checkpoint", "signer", "events"],
   };
+
+  /* Fields a page of an earlier version of `blockledger publish` did not carry (home:
+   * "jurisdiction" from 11927e1, "search" from 2f33b97; platform: "jurisdiction"). Such a
+   * page verifies as it was signed (its statements without them: a field taken off a
+   * newer page breaks its signature) and reads as out of date, amber, since scripts newer
+   * than it serve it: an earlier publication's page, not a tampered one. */
+  const LATER = { home: ["jurisdiction", "search"], platform: ["jurisdiction"] };
 
   /* A page proves one subject: it must be that subject's file (platform/telegram.html),
    * or a host could copy one platform's (or order's) green page over another's. */
@@ -97,14 +104,24 @@
     try { data = JSON.parse($("bl-data").textContent); } catch (_) {
       throw new BL.Failure("the page's data is not JSON");
     }
-    const keys = data && TOP[data.page];
-    if (!keys || Object.keys(data).sort().join() !== keys.slice().sort().join()) {
+    const keys = data && typeof data === "object" && Object.prototype.hasOwnProperty.call(TOP, data.page)
+      ? TOP[data.page] : null;
+    const older = keys ? (LATER[data.page] || []).filter((k) => !Object.prototype.hasOwnProperty.call(data, k)) : [];
+    if (!keys || Object.keys(data).sort().join() !== keys.filter((k) => !older.includes(k)).sort().join()) {
       throw new BL.Failure("the page's data has other fields than expected");
     }
+    Object.defineProperty(data, "older", { value: older, enumerable: false });
     if (!Array.isArray(data.events)) throw new BL.Failure("the page's events are not a list");
     return data;
   }
 
+
+  /* A statement as the page's publisher signed it: without the fields its version did
+   * not have (LATER). */
+  function carried(data, statement) {
+    for (const k of data.older) delete statement[k];
+    return statement;
+  }
 
   function safeUrl(url) {
     if (typeof url !== "string" || !/^https?:\/\//i.test(url)) return null;
@@ -151,6 +168,7 @@
     const b = $("badge");
     b.className = "badge pending"; $("badge-text").textContent = "Verifying\u2026";
     try {
+      if (failure()) throw failure(); // red until reloaded (ui.js, refuse)
       const data = readData();
       const note = BL.parseNote(data.checkpoint);
       if ((data.page === "platform" || data.page === "history") &&
@@ -239,9 +257,9 @@
         throw new BL.Failure("the page carries no completeness proof");
       }
       if (data.page === "platform") {
-        await BL.checkStatement("snapshots", { platform: data.subject, name: data.name,
+        await BL.checkStatement("snapshots", carried(data, { platform: data.subject, name: data.name,
                                                chunks: data.snapshots,
-                                               jurisdiction: data.jurisdiction },
+                                               jurisdiction: data.jurisdiction }),
                                 data.snapshots_signature, note, data.signer);
         await chunkNow(data, note);
         complete += "; the name and day-by-day status are the ones the publisher signed";
@@ -255,8 +273,8 @@
         complete += "; the state, authority and platforms shown are the ones the publisher signed";
       }
       if (data.page === "home") {
-        await BL.checkStatement("home", { rows: data.rows, part: data.part, parts: data.parts,
-                                          jurisdiction: data.jurisdiction, search: data.search },
+        await BL.checkStatement("home", carried(data, { rows: data.rows, part: data.part, parts: data.parts,
+                                          jurisdiction: data.jurisdiction, search: data.search }),
                                 data.rows_signature, note, data.signer);
         complete += "; the list of platforms is the one the publisher signed";
       }
@@ -299,6 +317,10 @@
                              public_key: data.signer.public_key }[node.dataset.cp];
       });
       const fresh = await freshness(data, note);
+      if (data.older.length && !fresh.stale) {
+        fresh.stale = "this page was written by an earlier version of blockledger publish than " +
+          "the site's scripts (it has no " + data.older.join(" or ") + "): a page of an earlier publication";
+      }
       const out = $("stale");
       if (out) {
         out.hidden = !fresh.stale;

@@ -29,8 +29,14 @@ globalThis.BLUI = (() => {
   }
 
   /* Nothing is shown of a page that failed, whenever it fails (a chunk of snapshots may
-   * fail after the rest verified). */
+   * fail after the rest verified), and it stays failed: "Verify" again checks only what
+   * the page carries, not the files loaded later (search index, snapshot chunks), whose
+   * failed loads are kept; so the first failure is shown again until the page is
+   * reloaded (with good files). */
+  let failed = null;
   function refuse(error) {
+    failed = failed || error;
+    error = failed;
     const why = error instanceof BL.Failure ? error.message : `the verifier failed: ${error}`;
     const list = $("events");
     if (list) list.replaceChildren();
@@ -50,5 +56,8 @@ globalThis.BLUI = (() => {
     document.querySelectorAll(".archive-result").forEach((n) => { n.textContent = "not verified"; n.className = "archive-result bad"; });
   }
 
-  return { $, el, SLUG, DAY, noteMs, asOf, badge, refuse };
+  /* The failure this page already showed, if any (refuse). */
+  const failure = () => failed;
+
+  return { $, el, SLUG, DAY, noteMs, asOf, badge, refuse, failure };
 })();

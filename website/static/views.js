@@ -99,7 +99,14 @@
           `${pen.per === "once" ? "once" : `per ${pen.per}`}${pen.cap ? ` up to ${pen.cap}` : ""}: ${pen.state}`));
       }
       if (more.children.length) out.append(more);
-      out.append(el("p", `Status as of the change at ${snap.at}.`, "meta"));
+      // When the answer shown last changed, from the signed snapshot (website.snapshots):
+      // in the jurisdiction chosen, not the last change anywhere; an earlier
+      // publication's snapshots say only the last change of any.
+      const since = !chosen ? snap.changed
+        : snap.changed_in && Object.prototype.hasOwnProperty.call(snap.changed_in, chosen)
+          ? snap.changed_in[chosen] : undefined;
+      out.append(el("p", since === undefined ? `Status as of the change at ${snap.at}.`
+        : `Status as of its last change${chosen ? ` in ${chosen}` : ""}, at ${since}.`, "meta"));
     }
     range.addEventListener("input", () => show(Number(range.value)));
     date.addEventListener("change", () => {
@@ -126,8 +133,11 @@
     }
     return per[code] === null ? status : per[code];
   }
-  function codesOf(status) {
+  function codesOf(status, data) {
     const per = status.jurisdictions;
+    // A page of an earlier publication (page.js, LATER) signed snapshots without answers
+    // per jurisdiction: it shows the whole only.
+    if (per === undefined && data.older.includes("jurisdiction")) return [];
     if (!per || typeof per !== "object" || Array.isArray(per)) {
       throw new BL.Failure("a status snapshot has no answers per jurisdiction");
     }
@@ -139,7 +149,7 @@
   }
   let choosing = false;
   function chooser(data, note, now) {
-    const codes = codesOf(now.status);
+    const codes = codesOf(now.status, data);
     const select = $("jurisdiction");
     if (!select) return codes;
     const asked = location.hash.startsWith("#in-") ? location.hash.slice(4) : null;
@@ -254,19 +264,29 @@
   }
 
   /* The home page's rows, from the signed list (the server's table is for readers
-   * without JavaScript): one per platform and jurisdiction (null: none named). */
+   * without JavaScript): one per platform and jurisdiction (null: the whole answer, from
+   * every order, given where some order names no jurisdiction: labelled so, since the
+   * fold answers per jurisdiction, never for the orders that name none alone). */
+  const ALL_ORDERS = "all orders (some name no jurisdiction)";
   function homeRows(rows, root, jurisdiction, data) {
     const body = document.querySelector("table.platforms tbody");
     if (!body || !Array.isArray(rows)) return;
     body.replaceChildren();
+    // An earlier publication's rows (page.js, LATER) had one row per platform, with the
+    // list of its jurisdictions; shown as they were signed.
+    const older = data.older.includes("jurisdiction");
     for (const r of rows) {
       if (!SLUG.test(r.ref)) throw new BL.Failure("a platform's reference is not a slug");
-      if (r.jurisdiction !== null && !CODE.test(r.jurisdiction)) {
+      if (older) {
+        if (!Array.isArray(r.jurisdictions) || !r.jurisdictions.every((c) => typeof c === "string" && CODE.test(c))) {
+          throw new BL.Failure("a row's jurisdictions are not ISO 3166 codes");
+        }
+      } else if (r.jurisdiction !== null && !CODE.test(r.jurisdiction)) {
         throw new BL.Failure(`a row's jurisdiction is not an ISO 3166 code`);
       }
       const tr = el("tr");
       Object.assign(tr.dataset, { ref: r.ref, state: r.state, authorities: r.authorities.join("\n"),
-        jurisdiction: r.jurisdiction || "-", search: `${r.ref} ${r.name}`.toLowerCase() });
+        jurisdiction: older ? (r.jurisdictions.join("\n") || "-") : r.jurisdiction || "-", search: `${r.ref} ${r.name}`.toLowerCase() });
       const th = el("th"); th.scope = "row";
       const a = el("a", r.name);
       a.href = `${root}platform/${r.ref}.html${r.jurisdiction ? `#in-${r.jurisdiction}` : ""}`;
@@ -275,21 +295,32 @@
         const td = el("td"); td.dataset.label = label; td.append(...content); return td;
       };
       tr.append(th,
-        cell("Jurisdiction", (r.jurisdiction || "none named") + (r.regional ? " (regional orders)" : "")),
+        cell("Jurisdiction", older ? r.jurisdictions.join(", ") || "none named" : (r.jurisdiction || ALL_ORDERS) + (r.regional ? " (regional orders)" : "")),
         cell("State now", el("span", r.state, `state state-${r.state}`),
              r.blocked ? ` (${r.blocked} targets)` : ""),
         cell("Blocked for", r.since || "\u2014"),
         cell("Authorities", r.authorities.join(", ") || "\u2014"));
       body.append(tr);
     }
-    // The filter's choices are the signed rows' jurisdictions; it starts on the site's own.
+    // Every filter's choices come from the signed rows, never from the host's HTML (an
+    // option whose value the host swapped would show other rows than its label says).
+    const choices = (id, values) => {
+      const node = $(id);
+      if (!node) return;
+      const any = el("option", "any"); any.value = "";
+      node.replaceChildren(any, ...values.map((v) => { const o = el("option", v); o.value = v; return o; }));
+      node.value = "";
+    };
+    choices("f-state", [...new Set(rows.map((r) => r.state))].sort());
+    choices("f-authority", [...new Set(rows.flatMap((r) => r.authorities))].sort());
+    // The jurisdiction's are the signed rows' jurisdictions; it starts on the site's own.
     const select = $("f-jurisdiction");
     if (select) {
-      const codes = [...new Set(rows.map((r) => r.jurisdiction).filter(Boolean))].sort();
+      const codes = [...new Set(rows.flatMap((r) => older ? r.jurisdictions : [r.jurisdiction]).filter(Boolean))].sort();
       const options = [el("option", "any")]; options[0].value = "";
-      for (const c of codes) options.push(el("option", c));
-      if (rows.some((r) => r.jurisdiction === null)) {
-        const none = el("option", "none named"); none.value = "-"; options.push(none);
+      for (const c of codes) { const o = el("option", c); o.value = c; options.push(o); }
+      if (rows.some((r) => older ? !r.jurisdictions.length : r.jurisdiction === null)) {
+        const none = el("option", ALL_ORDERS); none.value = "-"; options.push(none);
       }
       select.replaceChildren(...options);
       select.value = jurisdiction && codes.includes(jurisdiction) ? jurisdiction : "";
@@ -357,13 +388,13 @@
         const ok = (!q || r.dataset.search.includes(q)) &&
           (!state.value || r.dataset.state === state.value) &&
           (!authority.value || r.dataset.authorities.split("\n").includes(authority.value)) &&
-          (!jurisdiction.value || r.dataset.jurisdiction === jurisdiction.value);
+          (!jurisdiction.value || r.dataset.jurisdiction.split("\n").includes(jurisdiction.value));
         r.hidden = !ok; shown += ok;
         if (ok) seen.add(r.dataset.ref);
       }
       $("f-count").textContent = `${seen.size} of ${refs.size} platforms` +
         (rows.length !== refs.size ? ` (${shown} of ${rows.length} rows)` : "") +
-        (jurisdiction.value ? ` (jurisdiction ${jurisdiction.value === "-" ? "none named" : jurisdiction.value})` : "");
+        (jurisdiction.value ? ` (jurisdiction ${jurisdiction.value === "-" ? ALL_ORDERS : jurisdiction.value})` : "");
     }
     if (!filtering) {
       for (const i of inputs) i.addEventListener("input", apply);
