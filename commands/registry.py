@@ -114,7 +114,9 @@ def _one(ledger: Any, operator: str, path: Path, fmt: str, registry: Any, at: An
     skipped = check_order(snapshot, held, backfill)
     if skipped:
         return {**row, "skipped": skipped}
-    after = previous_and_next(held, snapshot.updated) if backfill else None
+    # a re-run of the latest snapshot is diffed again, never placed before itself
+    after = (previous_and_next(held, snapshot.updated)
+             if backfill and not held.imported(snapshot.sha256, snapshot.updated) else None)
     amended = corrective = 0
     if after is not None:  # between imported snapshots
         filled = _backfill(ledger, snapshot, registry, held, after)

@@ -30,9 +30,13 @@ an entry (the decision's own number, date and body are in the order's ``instrume
 it cites the snapshot file's name, SHA-256 and time. Event ids derive from the registry
 (its state and authority exactly), the snapshot's digest and the subject, which is also
 how a registry knows its own orders (``Registry.wrote``). A snapshot already imported (by
-digest) adds nothing, but the last is diffed again (an interrupted import finishes); an
-older one is refused unless placed between the imported ones (``--backfill``,
-``sources.registry_backfill``). What the ledger holds for the registry is read afresh for
+digest AND time: the same bytes at a later time are imported again, as a list may revert)
+adds nothing, but the last is diffed again (an interrupted import finishes); one of the
+time of another snapshot recorded is refused; an older one is refused unless placed
+between the imported ones (``--backfill``, ``sources.registry_backfill``), naming the later
+check (who recorded it, when). Those ids can be computed by anyone: a check alone is never
+trusted to say what the registry listed (a backfill refuses a next snapshot known only
+from its check). What the ledger holds for the registry is read afresh for
 every diff (``sources.registry_held``): nothing is kept between imports.
 """
 
@@ -327,19 +331,27 @@ def new_platform(home: str) -> str:
 
 
 def check_order(snapshot: Snapshot, held: Held, backfill: bool = False) -> str | None:
-    """Why ``snapshot`` is not imported (None: it is): already imported (its digest is on
-    events of an older time than the latest: a snapshot at the latest time whose events are
-    there is diffed again, so that an interrupted --batch-commit import finishes); older
-    than the last one imported is refused (``BadInput``) unless ``backfill``
-    (``sources.registry_backfill`` places it between the two)."""
-    if snapshot.sha256 in held.digests and (held.latest is None
-                                            or held.times[snapshot.sha256] < held.latest):
-        return "already imported"
-    if held.latest is not None and snapshot.updated < held.latest and not backfill:
-        raise BadInput(f"{snapshot.name}: updated {snapshot.updated.isoformat()}, before the "
-                       f"last snapshot imported for this registry "
-                       f"({held.latest.isoformat()}): import snapshots oldest first, or give "
-                       "--backfill to place it between the snapshots imported", field="file")
+    """Why ``snapshot`` is not imported (None: it is). Already imported: a snapshot of its
+    digest AND its time is recorded, before the latest (the latest is diffed again, so that
+    an interrupted --batch-commit import finishes); the same bytes at another time are
+    another snapshot (a list may revert), imported as any. Refused (``BadInput``): another
+    snapshot recorded for its very time (two files cannot both be the registry then), and
+    one older than the latest unless ``backfill`` (``sources.registry_backfill`` places it
+    between the two); the refusal names the later check, who recorded it and when."""
+    when = snapshot.updated
+    if held.imported(snapshot.sha256, when):
+        return "already imported" if held.latest is not None and when < held.latest \
+            else None
+    if held.at.get(when):
+        raise BadInput(f"{snapshot.name}: updated {when.isoformat()}, the time of another "
+                       f"snapshot of this registry already recorded, "
+                       f"{held.check_of(when)}: two files cannot both be the registry then: "
+                       "nothing written", field="file")
+    if held.latest is not None and when < held.latest and not backfill:
+        raise BadInput(f"{snapshot.name}: updated {when.isoformat()}, before the last "
+                       f"snapshot imported for this registry, {held.check_of(held.latest)}: "
+                       "import snapshots oldest first, or give --backfill to place it "
+                       "between the snapshots imported", field="file")
     return None
 
 

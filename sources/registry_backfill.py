@@ -50,14 +50,27 @@ from sources.snapshots import Entry, Snapshot
 
 def previous_and_next(held: Held, at: datetime) -> datetime | None:
     """The time of the first imported snapshot after ``at`` (None: ``at`` is the latest);
-    refused when another snapshot was imported for that very time."""
-    times = set(held.times.values())
-    if at in times:
+    refused when another snapshot was imported for that very time, and when the next
+    snapshot is known only from a ``registry-checked`` (no order's event of its import
+    cites it): anyone can compute a check's id, so a check alone must not decide what the
+    registry listed then (a forged later check would have this backfill lift what it
+    adds). A later snapshot that changed nothing is known so too: that backfill is
+    refused (a limit, named in the README)."""
+    times = held.at
+    if times.get(at):
         raise BadInput(f"another snapshot of this registry, of the same time "
                        f"({at.isoformat()}), was imported already: two snapshots of one "
                        "time cannot both be the registry then", field="file")
     later = sorted(t for t in times if t > at)
-    return later[0] if later else None
+    if not later:
+        return None
+    after = later[0]
+    if not any((digest, after) in held.evented for digest in times[after]):
+        raise Refused(f"refused: the snapshot after {at.isoformat()} is known only from "
+                      f"{held.check_of(after)}, with no event of its import: a backfill "
+                      "will not take what the registry listed then on a check's word: "
+                      "nothing written")
+    return after
 
 
 class Backfill:

@@ -55,6 +55,13 @@ class Held:
         self.digests: set[str] = set()
         self.times: dict[str, datetime] = {}  # digest -> the valid time of its events
         self.latest: datetime | None = None
+        #: valid time -> the digests of the snapshots recorded for it: each check's own,
+        #: and each digest's earliest event (an import cut short before its check)
+        self.at: dict[datetime, set[str]] = {}
+        #: (digest, time) -> who recorded its check and when (for refusals to name it)
+        self.checks: dict[tuple[str, datetime], tuple[str | None, str | None]] = {}
+        #: (digest, time) of the orders' events its imports wrote: not on a check's word
+        self.evented: set[tuple[str, datetime]] = set()
 
     def base(self, ref: str) -> str | None:
         """The decision key of the registry's order ``ref``: its reference without a time
@@ -72,6 +79,27 @@ class Held:
             self.times[digest] = when
         if self.latest is None or when > self.latest:
             self.latest = when
+
+    def _checked(self, digest: str, when: datetime, obj: dict[str, Any]) -> None:
+        self._dated(digest, when)
+        self.at.setdefault(when, set()).add(digest)
+        self.checks.setdefault((digest, when), (obj.get("recorded_by"),
+                                                obj.get("recorded_at")))
+
+    def imported(self, digest: str, when: datetime) -> bool:
+        """Whether the snapshot of ``digest`` was imported for time ``when`` (its digest
+        and its time both: the same bytes at another time are another snapshot)."""
+        return digest in self.at.get(when, ())
+
+    def check_of(self, when: datetime) -> str:
+        """The check recorded for ``when``, in words (who recorded it, and when), for a
+        refusal to name: a forged one is then visible."""
+        found = sorted((d, r) for (d, t), r in self.checks.items() if t == when)
+        if not found:
+            return f"the snapshot of {when.isoformat()}"
+        digest, (by, at) = found[0]
+        return (f"the check of {when.isoformat()} (sha256 {digest[:12]}…, recorded by "
+                f"{by or 'unknown'} at {at or 'an unknown time'})")
 
 
 class _Pure:
@@ -126,6 +154,7 @@ def read_held(registry: Registry, objects: Iterable[tuple[int, dict[str, Any]]],
         when = stored_when(obj["occurred_at"]).instant
         if digest is not None and obj["type"] in ("blocked", "unblocked"):
             held._dated(digest, when)
+            held.evented.add((digest, when))
         if first:
             held.orders.add(ref)
             pure[ref] = _Pure(tuple(obj["data"]["targets"]), when)
@@ -141,7 +170,10 @@ def read_held(registry: Registry, objects: Iterable[tuple[int, dict[str, Any]]],
             del pure[ref]
     for _, obj in checks:  # snapshots the registry checked, changed or not
         if obj["type"] == "registry-checked" and registry.wrote_stored(obj) is not None:
-            held._dated(registry.wrote_stored(obj), stored_when(obj["occurred_at"]).instant)
+            held._checked(registry.wrote_stored(obj), stored_when(obj["occurred_at"]).instant,
+                          obj)
+    for digest, when in held.times.items():  # an import cut short before its check
+        held.at.setdefault(when, set()).add(digest)
     for ref in sorted(held.orders):  # a key two orders hold: the last by reference
         order = pure.get(ref)
         if order is not None:
