@@ -131,6 +131,12 @@ class Holders:
             later = later or found  # type: ignore[assignment]
         return later
 
+    def holds(self, platform: str, target: str, at: datetime) -> bool:
+        """Whether ``platform`` holds ``target`` itself at ``at``, whoever else holds it
+        too (``find`` answers ``AMBIGUOUS`` then, which is not "nobody")."""
+        return any(ref == platform and start <= at and (until is None or at < until)
+                   for start, until, ref in self._spans.get(target, ()))
+
     def ever_held(self, host: str) -> bool:
         """Whether any platform holds, or ever held, ``host`` (by the rules of matching)."""
         return any(target in self._spans for target in candidates(host))

@@ -298,9 +298,10 @@ class Plan:
         return found.platform
 
     def _holds(self, platform: str, target: str) -> bool:
-        found = self.holders.find(target, self.snapshot.updated)
-        return (found is not None and not isinstance(found, str) and not found.later
-                and found.platform == platform and found.target == target)
+        # by the platform's own spans: a target several platforms hold (an address shared
+        # by two decisions) is held, not "nobody's" (which planned a targets-added the
+        # rules refuse, for this snapshot and every later one)
+        return self.holders.holds(platform, target, self.snapshot.updated)
 
     def _fact(self, kind: str, subject: str, at: str, line: int,
               data: dict[str, Any]) -> tuple[int, Fact]:

@@ -86,3 +86,15 @@ def test_another_file_of_the_same_time_is_refused(runner, db, tmp_path):
     assert count(db) == before
     result = run(runner, db, "import-registry", *RU, a)
     assert result.exit_code == 0 and "0 events written" in result.output, result.output
+
+
+def test_an_address_under_two_decisions_does_not_wedge_the_registry(runner, db, tmp_path):
+    """Review finding 4: an address two platforms hold is ambiguous to ``find``, not
+    "held by nobody": re-ordering it adds no target its platform holds already."""
+    one, two = "2.2.2.2;;;org;D-4;2020-01-01", "2.2.2.2;y.example.org;;org;D-3;2020-01-01"
+    files = [_dump(tmp_path / f"s{day}.csv", f"2024-01-{day} 10:00:00 +0000", lines)
+             for day, lines in (("10", [one]), ("11", [one, two]), ("12", [two]),
+                                ("13", [one, two]), ("14", [one, two]))]
+    for path in files:
+        result = run(runner, db, "import-registry", *RU, path)
+        assert result.exit_code == 0, result.output
