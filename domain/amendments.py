@@ -19,7 +19,7 @@ from attrs import define, field
 from domain.declaration import REGISTRY
 from domain.errors import BadInput, RuleBroken
 from domain.fact import Fact
-from domain.values import When
+from domain.values import When, stored_when
 
 AMENDMENTS = ("correction", "retraction", "dispute")
 #: Envelope fields a correction may replace, beside the data fields of its target's type.
@@ -38,10 +38,9 @@ class Effective:
 
     def links(self, fact_id: UUID) -> dict[str, list[str]]:
         """The ids of the events correcting, retracting and disputing ``fact_id``."""
-        return {name: [str(i) for i in links.get(fact_id, [])]
-                for name, links in (("corrected_by", self.corrected_by),
-                                    ("retracted_by", self.retracted_by),
-                                    ("disputed_by", self.disputed_by))}
+        return {"corrected_by": [str(i) for i in self.corrected_by.get(fact_id, ())],
+                "retracted_by": [str(i) for i in self.retracted_by.get(fact_id, ())],
+                "disputed_by": [str(i) for i in self.disputed_by.get(fact_id, ())]}
 
 
 def is_amendment(fact: Fact) -> bool:
@@ -86,7 +85,7 @@ def corrected(target: Fact, correction: Fact, *, stored: bool = False) -> Fact:
     for name, value in changes.items():
         where = f"data.set.{name}"
         if name == "occurred_at":
-            envelope["occurred_at"] = When.parse(value) if stored else When.parse(value, where)
+            envelope["occurred_at"] = stored_when(value) if stored else When.parse(value, where)
         elif name == "note":
             envelope["note"] = None if value is None else str(value)
         elif name in specs:

@@ -170,8 +170,15 @@ class Fact:
                     self.data, self.note, by, at)
 
     def evolve(self, **changes: Any) -> Fact:
-        """A copy with ``changes``."""
-        return attrs.evolve(self, **changes)
+        """A copy with ``changes``: ``attrs.evolve``, as a constructor call (replaying a
+        correction evolves its target; ``attrs.evolve`` costs four times as much)."""
+        if not changes.keys() <= _FACT_FIELDS:
+            return attrs.evolve(self, **changes)  # (its TypeError names the unknown field)
+        get = changes.get
+        return Fact(get("id", self.id), get("type", self.type), get("subject", self.subject),
+                    get("occurred_at", self.occurred_at), get("sources", self.sources),
+                    get("data", self.data), get("note", self.note),
+                    get("recorded_by", self.recorded_by), get("recorded_at", self.recorded_at))
 
 
 def _check_ledger_fields(obj: dict[str, Any]) -> None:
@@ -187,3 +194,6 @@ def _check_ledger_fields(obj: dict[str, Any]) -> None:
             or not 0 <= position < 2**53):
         raise BadInput(f"expected a position (a whole number from 0), got {shown(position)}",
                        field="position")
+
+
+_FACT_FIELDS = frozenset(a.name for a in attrs.fields(Fact))

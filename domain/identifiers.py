@@ -92,7 +92,11 @@ def displayed(identifier: str) -> str:
     """How to show a stored target or operator's name, which may predate these rules: as it
     is if it could be typed today (every stored target is ASCII now), else with everything
     outside ASCII escaped, so that a look-alike shows as what it is: a ledger's old
-    ``t.me\u200b`` or ``telegram.m\u0435`` is not shown as ``t.me`` or ``telegram.me``."""
+    ``t.me\u200b`` or ``telegram.m\u0435`` is not shown as ``t.me`` or ``telegram.me``.
+    (Printable ASCII, nearly every target, has no identifier problem: it is returned at
+    once, since history describes every observation through here.)"""
+    if identifier.isascii() and identifier.isprintable():
+        return identifier
     if identifier.isprintable() and not identifier_problem(identifier):
         return identifier
     return ascii(identifier)[1:-1]

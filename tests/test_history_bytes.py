@@ -74,6 +74,20 @@ def test_bundled_cases(runner, sqlite_path, case):
     assert assert_same(sqlite_path) > 0
 
 
+def test_both_stores_read_plain_rows(runner, db):
+    """The joined read gets plain tuples on either store (SQLite's ``sqlite3.Row`` set
+    aside for it, PostgreSQL's dict rows turned into tuples): the same bytes as before."""
+    case = next(p for p in EXAMPLES if "telegram" in p.stem)
+    assert run(runner, db, "import", str(case)).exit_code == 0
+    assert assert_same(db) > 0
+    with open_ledger(parse_target(db)) as ledger:
+        views = Views(ledger)
+        views.catch_up()
+        rows = views.store.platform_bodies(["telegram"])
+        assert rows and {type(row) for row in rows} == {tuple}
+        assert {type(row[2]) for row in rows} == {bytes}
+
+
 def test_synthetic_ledger_with_every_amendment(mixed_ledger):  # noqa: F811
     """Corrections (one retracted), retractions and disputes on ~1,500 events."""
     assert assert_same(mixed_ledger) > 1500
