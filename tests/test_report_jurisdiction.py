@@ -492,3 +492,20 @@ def test_verify_rebuilds_the_version_3_index(runner, sqlite_path, tmp_path):
         ledger.recorder.insert_checkpoint(cp.tree_size, forged.to_note())
     error = one_line_error(run(runner, sqlite_path, "verify"), 3)
     assert "commits to a platform index (version 3) the log does not give" in error, error
+
+
+# -- the hostile review's findings (each test failed before its fix) -----------------------
+
+BEFORE = Path(__file__).resolve().parent / "data" / "report_v2_html"
+
+
+@pytest.mark.parametrize("page", ["telegram.html", "telegram-2019.html", "rkn.html"])
+def test_html_reports_of_the_release_before_still_verify(runner, tmp_path, page):
+    """H1: a page made by the release before (adb47bb) is exactly what this release renders
+    from its proven report: a report for all renders as it always did (the ELSEWHERE mark's
+    style is only in reports for one jurisdiction)."""
+    result = runner.invoke(cli, ["verify-proof", str(BEFORE / page), "--public-key",
+                                 str(BEFORE / "alice.pub")], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "the page is exactly what the proven report renders to" in result.output
+    assert check_report(json.loads((BEFORE / "telegram.json").read_text())) == 7
