@@ -409,7 +409,7 @@ def test_against_a_version_2_index_the_report_is_not_proven(runner, sqlite_path,
     assert report["answer"]["status"]["state"] == "partially-blocked"
     path = tmp_path / "r.json"
     path.write_text(json.dumps(report))
-    assert "carries no evidence" in one_line_error(
+    assert "says it is not proven: the checkpoint's index (version 2)" in one_line_error(
         run(runner, sqlite_path, "verify-proof", str(path)), 3)
     whole = _report(runner, sqlite_path, "telegram")
     assert whole["proven"] is True and check_report(whole) == len(whole["events"])
@@ -509,3 +509,53 @@ def test_html_reports_of_the_release_before_still_verify(runner, tmp_path, page)
     assert result.exit_code == 0, result.output
     assert "the page is exactly what the proven report renders to" in result.output
     assert check_report(json.loads((BEFORE / "telegram.json").read_text())) == 7
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def _correct_the_default(runner: CliRunner, db: str, private: str, code: str) -> None:
+    created = run_json(runner, db, "history", "ledger")["events"][0]["id"]
+    result = run(runner, db, "--operator", "alice", "--key", private, "record", "correction",
+                 "ledger", "--at", datetime.now(UTC).isoformat(timespec="seconds"), *SRC,
+                 "--target", created, "--set", f"jurisdiction={code}", "--reason", "wrong")
+    assert result.exit_code == 0, result.output
+
+
+def test_as_known_after_the_checkpoint_is_not_proven(runner, sqlite_path, tmp_path):
+    """H2: the default corrected after the checkpoint; a report as known at a later time
+    cannot be proven by it (the correction is not in its proofs): it is made from a full
+    replay, says it is not proven and why, and answers with the corrected default;
+    verify-proof refuses it, and refuses a proven report whose as_known_at was moved after
+    its checkpoint's time (which would otherwise derive again the same)."""
+    private = _ledger(runner, sqlite_path, tmp_path, correct=False)
+    proven = _report(runner, sqlite_path, "telegram", "--jurisdiction", "ID")
+    _correct_the_default(runner, sqlite_path, private, "BR")
+    known = _now()
+    path = tmp_path / "r.json"
+    for args in (("--jurisdiction", "ID"), ()):
+        report = _report(runner, sqlite_path, "telegram", "--as-known-at", known, *args)
+        assert report["proven"] is False
+        assert "after its checkpoint's time" in report["unproven_because"]
+        if args:
+            assert report["answer"]["default_jurisdiction"] == "BR"
+            assert report["answer"]["status"]["state"] == "accessible"  # no order binds ID
+        path.write_text(json.dumps(report))
+        error = one_line_error(run(runner, sqlite_path, "verify-proof", str(path)), 3)
+        assert "says it is not proven: it is as known at" in error
+    assert check_report(proven) == len(proven["events"])
+    for moved in (proven, _report(runner, sqlite_path, "telegram")):
+        moved["as_known_at"] = "2099-01-01T00:00:00+00:00"
+        path.write_text(json.dumps(moved))
+        error = one_line_error(run(runner, sqlite_path, "verify-proof", str(path)), 3)
+        assert "after its checkpoint's time" in error, error
+    # As known at the checkpoint's time or before: proven, as ever.
+    from domain.values import When
+    from projections.provenance import known_after
+
+    checkpoint = Checkpoint.parse(proven["checkpoint"]["note"])[0]
+    at = When.parse(checkpoint.time)
+    assert known_after(at, checkpoint) is None
+    assert known_after(When.of(at.instant - timedelta(days=1)), checkpoint) is None
+    assert known_after(When.of(at.instant + timedelta(seconds=1)), checkpoint) is not None
