@@ -161,6 +161,14 @@ def where_words(ev: dict[str, Any]) -> str | None:
                                    "ELSEWHERE, not part of this report's answer")
 
 
+def blocked_words(summary: Summary) -> str:
+    """The blocked targets, each that only regional orders block with its regions
+    (``telegram.org (in IN-JK only: a regional order)``)."""
+    return ", ".join(
+        t + (f" (in {', '.join(summary.regional[t])} only: a regional order)"
+             if t in summary.regional else "") for t in summary.blocked)
+
+
 def elsewhere(ev: dict[str, Any]) -> str | None:
     """The mark of an event that counts elsewhere (``ELSEWHERE: BR``), else None."""
     mark = ev.get("jurisdiction")
@@ -302,7 +310,7 @@ def _summary_md(summary: Summary, clock: Clock) -> list[str]:
     out = ["## Summary", "",
            f"{place}**{_md(summary.subject)}** ({_md(summary.kind)}) was "
            f"**{_md(summary.state)}** at {_md(at)}"
-           + (f"; blocked: {_md(', '.join(summary.blocked))}" if summary.blocked else "")
+           + (f"; blocked: {_md(blocked_words(summary))}" if summary.blocked else "")
            + ".", ""]
     if summary.jurisdiction:
         out += [f"This summary answers for {_md(summary.jurisdiction)} alone; "
@@ -314,7 +322,11 @@ def _summary_md(summary: Summary, clock: Clock) -> list[str]:
                                     if b else f"since {_md(clock.when(a, at))}")
             for a, at, b, bt, state in summary.course) + ".", ""]
     for order in summary.orders:
-        out += [f"### Order {_md(order.ref)} — {_md(order.authority)}", "",
+        regional = [f"- **binds:** {_md(order.regional)} only (a regional order, counted "
+                    f"in {_md(summary.jurisdiction)}'s answer)"] if order.regional else []
+        out += [f"### Order {_md(order.ref)} — {_md(order.authority)}"
+                + (f" (regional: {_md(order.regional)})" if order.regional else ""), "",
+                *regional,
                 f"- **state at the report's time:** {_md(order.state)}",
                 f"- **instrument:** {_md(order.instrument or 'not given')}",
                 f"- **legal basis:** {_md(order.legal_basis or 'not given')}",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -72,6 +73,9 @@ def _ledger(runner: CliRunner, db: str, tmp_path: Path, *, correct: bool = True)
                      "--target", created, "--set", "jurisdiction=MY",
                      "--reason", "the ledger follows Malaysia")
         assert result.exit_code == 0, result.output
+    # A checkpoint's time is in whole seconds: written in the next second, it is after
+    # every event (a report as known at any time before it can be proven: H2).
+    time.sleep(1 - datetime.now(UTC).microsecond / 1e6)
     done = run(runner, db, *alice, "checkpoint")
     assert done.exit_code == 0, done.output
     return private
@@ -559,3 +563,69 @@ def test_as_known_after_the_checkpoint_is_not_proven(runner, sqlite_path, tmp_pa
     assert known_after(at, checkpoint) is None
     assert known_after(When.of(at.instant - timedelta(days=1)), checkpoint) is None
     assert known_after(When.of(at.instant + timedelta(seconds=1)), checkpoint) is not None
+
+
+def _record(runner: CliRunner, db: str, *steps: list[str]) -> None:
+    for step in steps:
+        result = run(runner, db, "record", *step, *SRC)
+        assert result.exit_code == 0, result.output
+
+
+def test_a_regional_order_is_flagged_and_no_answer_for_another_region(runner, sqlite_path,
+                                                                      tmp_path):
+    """H3: Jammu and Kashmir's order (IN-JK) counts in India's answer, flagged with its
+    region in the headline and its order's block (md, html, prov-json); an observation made
+    in Delhi (IN-DL) that telegram.org is reachable is not its block failing, and one that
+    it is unreachable is not explained by it; one made in Jammu and Kashmir is. Status and
+    report say the same, with or without a jurisdiction."""
+    db = sqlite_path
+    assert run(runner, db, "init", "--jurisdiction", "IN").exit_code == 0
+    _record(runner, db,
+            ["platform-registered", "telegram", "--at", "2013-08-14", "--name", "Telegram",
+             "--target", "t.me", "--target", "telegram.org"],
+            ["blocked", "jk", "--at", "2019-01-01", "--platform", "telegram", "--authority",
+             "J&K Home Dept", "--target", "telegram.org", "--reason", "unrest",
+             "--jurisdiction", "IN-JK"],
+            ["access-observed", "telegram", "--at", "2019-02-01", "--target", "telegram.org",
+             "--accessible", "--jurisdiction", "IN-DL", "--network", "AS9829"])
+
+    def divergence(as_of: str, *code: str) -> dict[str, str]:
+        args = ("--jurisdiction", *code) if code else ()
+        return run_json(runner, db, "status", "telegram", "--as-of", as_of, *args)[
+            "divergence"]
+
+    for code in ((), ("IN",), ("IN-DL",), ("IN-JK",)):
+        assert divergence("2019-02-02", *code) == {}, code
+    _record(runner, db, ["access-observed", "telegram", "--at", "2019-03-01", "--target",
+                         "telegram.org", "--not-accessible", "--jurisdiction", "IN-DL"])
+    assert divergence("2019-03-02") == divergence("2019-03-02", "IN") == {
+        "telegram.org": "unexplained"}
+    _record(runner, db, ["access-observed", "telegram", "--at", "2019-04-01", "--target",
+                         "telegram.org", "--accessible", "--jurisdiction", "IN-JK"])
+    for code in ((), ("IN",), ("IN-JK",)):
+        assert divergence("2019-04-02", *code) == {
+            "telegram.org": "reachable-while-blocked"}, code
+    assert run(runner, db, "checkpoint").exit_code == 0
+    report = _report(runner, db, "telegram", "--jurisdiction", "IN", "--as-of", "2019-02-02")
+    summary = summarise(report)
+    assert summary.divergent == {} and summary.regional == {"telegram.org": ("IN-JK",)}
+    assert [o.regional for o in summary.orders] == ["IN-JK"]
+    assert check_report(report) == len(report["events"])
+    text = run(runner, db, "report", "provenance", "telegram", "--jurisdiction", "IN",
+               "--as-of", "2019-02-02").stdout
+    assert "blocked: telegram.org (in IN-JK only: a regional order)." in text
+    assert "### Order jk — J\\&K Home Dept (regional: IN-JK)" in text
+    assert "differs from the orders" not in text
+    prov = json.loads(run(runner, db, "report", "provenance", "telegram", "--jurisdiction",
+                          "IN", "--format", "prov-json").stdout)
+    assert json.loads(prov["entity"]["ex:answer-IN"]["bl:regional_orders"]) == {"jk": "IN-JK"}
+    page = tmp_path / "in.html"
+    assert run(runner, db, "report", "provenance", "telegram", "--jurisdiction", "IN",
+               "--format", "html", "-o", str(page)).exit_code == 0
+    html = page.read_text()
+    assert "targets blocked (telegram.org in IN-JK only: regional orders)." in html
+    assert "<strong>regional:</strong> binds IN-JK only" in html
+    assert "ok:" in run(runner, db, "verify-proof", str(page)).output
+    # The report for all says nothing new: a page of it reads as it always did.
+    plain = run(runner, db, "report", "provenance", "telegram").stdout
+    assert "regional" not in plain.split("## Ledger and checkpoint")[0]
