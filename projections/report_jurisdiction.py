@@ -44,11 +44,11 @@ import orjson
 from domain.errors import BadInput, SubjectNotFound
 from domain.fact import Fact
 from domain.jurisdictions import LEDGER, binds
-from domain.timeline import OrderState, valid_key
+from domain.timeline import valid_key
 from domain.values import When
 from projections.book import Book
 from projections.history import Line, lines, subject_keys
-from projections.status import platform_status
+from projections.status import order_place, penalty_place, platform_status
 
 #: ``where`` of the events every jurisdiction's answer rests on.
 ALL = "all"
@@ -88,14 +88,8 @@ def _orders_named(book: Book, keys: list[Key]) -> list[str]:
 
 
 def order_code(book: Book, ref: str) -> str | None:
-    """Where order ``ref`` binds: its own jurisdiction (as corrected), else the default;
-    for an order whose creation was retracted, what its creating event said."""
-    state = book.state("order", ref)
-    if isinstance(state, OrderState):
-        return book.jurisdiction_of(state)
-    created = next((f for f in book.facts("order", ref) if f.kind.creates), None)
-    own = getattr(created.data, "jurisdiction", None) if created is not None else None
-    return own or book.default_jurisdiction()
+    """Where order ``ref`` binds (``projections.status.order_place``)."""
+    return order_place(book, ref)
 
 
 class Marks:
@@ -138,14 +132,12 @@ class Marks:
         default = self.book.default_jurisdiction()
         if current.type == "access-observed":
             return current.data.jurisdiction or default
-        if current.type in ("penalty-paid", "penalty-lifted"):
-            current = self._current(kind, ref).get(current.data.penalty, current)
+        if current.type in ("penalty-paid", "penalty-lifted"):  # where its penalty counts,
+            penalty = current.data.penalty  # even when that was retracted as well
+            current = self._current(kind, ref).get(penalty) or next(
+                (f for f in self.book.facts(kind, ref) if f.id == penalty), current)
         if current.type == "penalty-imposed":
-            order = current.data.order
-            at = self.book.state("order", order, self.at.instant) if order else None
-            if order and at is None:
-                at = self.book.state("order", order)
-            return self.book.jurisdiction_of(at) if isinstance(at, OrderState) else default
+            return penalty_place(self.book, current)  # as the status counts it
         return ALL
 
     def _named_orders(self, ref: str) -> set[str]:

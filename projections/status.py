@@ -119,12 +119,29 @@ def _answer(book: Book, platform: PlatformState, every: list[OrderState],
 
 
 def _penalty_in(book: Book, penalty: Any, at: datetime) -> str | None:
-    """Where a penalty counts: in its order's jurisdiction; without one, the default's."""
-    ref = penalty.imposed.data.order
-    order = book.state("order", ref, at) if ref else None
-    if isinstance(order, OrderState):
-        return book.jurisdiction_of(order)
-    return book.default_jurisdiction()
+    """Where a penalty counts (``penalty_place``)."""
+    return penalty_place(book, penalty.imposed)
+
+
+def penalty_place(book: Book, imposed: Fact) -> str | None:
+    """Where a penalty (its ``penalty-imposed``) counts: where its order binds, else the
+    default. An order's jurisdiction is the same at every valid time, so this is too: a
+    penalty valid-dated before its order (refused since, but a ledger may hold one) counts
+    where that order binds, not where the default would put it until the order exists.
+    The status and the report's marks both read this one rule."""
+    ref = imposed.data.order
+    return order_place(book, ref) if ref else book.default_jurisdiction()
+
+
+def order_place(book: Book, ref: str) -> str | None:
+    """Where order ``ref`` binds: its own jurisdiction (as corrected), else the default;
+    for an order whose creation was retracted, what its creating event said."""
+    state = book.state("order", ref)
+    if isinstance(state, OrderState):
+        return book.jurisdiction_of(state)
+    created = next((f for f in book.facts("order", ref) if f.kind.creates), None)
+    own = getattr(created.data, "jurisdiction", None) if created is not None else None
+    return own or book.default_jurisdiction()
 
 
 class _Seen:

@@ -629,3 +629,84 @@ def test_a_regional_order_is_flagged_and_no_answer_for_another_region(runner, sq
     # The report for all says nothing new: a page of it reads as it always did.
     plain = run(runner, db, "report", "provenance", "telegram").stdout
     assert "regional" not in plain.split("## Ledger and checkpoint")[0]
+
+
+def _penalty_marks_agree(report: dict[str, Any]) -> list[bool]:
+    """Each penalty-imposed's mark, checked against the answer: it counts exactly when the
+    answer's status lists it."""
+    listed = {p["id"] for p in (report["answer"]["status"] or {}).get("penalties") or []}
+    out = []
+    for ev in report["events"]:
+        if ev["type"] == "penalty-imposed":
+            assert ev["jurisdiction"]["counts"] == (ev["id"] in listed), ev["jurisdiction"]
+            out.append(ev["jurisdiction"]["counts"])
+    return out
+
+
+def test_a_penalty_counts_where_its_order_binds_whatever_the_as_of(runner, sqlite_path):
+    """M2: a fine under Brazil's order, valid-dated before the order (its date corrected
+    later): the answer and the marks put it in Brazil at every as-of, by one rule; a new
+    penalty dated before its order is refused (the same day is not)."""
+    db = sqlite_path
+    assert run(runner, db, "init", "--jurisdiction", "RU").exit_code == 0
+    _record(runner, db,
+            ["platform-registered", "telegram", "--at", "2013-08-14", "--name", "Telegram",
+             "--target", "t.me"],
+            ["blocked", "stf", "--at", "2020-01-01", "--platform", "telegram", "--authority",
+             "STF", "--target", "t.me", "--reason", "r", "--jurisdiction", "BR"],
+            ["penalty-imposed", "telegram", "--at", "2021-01-01", "--authority", "STF",
+             "--amount", "1000", "--currency", "BRL", "--per", "once", "--reason", "r",
+             "--order", "stf"])
+    created = next(ev["id"] for ev in run_json(runner, db, "history", "stf")["events"]
+                   if ev["type"] == "blocked")
+    _record(runner, db, ["correction", "stf", "--at", "2022-03-18", "--target", created,
+                         "--set", "occurred_at=2022-03-18", "--reason", "the order's date"])
+    assert run(runner, db, "checkpoint").exit_code == 0
+    for as_of in ("2021-06-01", "2023-01-01"):
+        br, ru = (_report(runner, db, "telegram", "--jurisdiction", c, "--as-of", as_of)
+                  for c in ("BR", "RU"))
+        assert _penalty_marks_agree(br) == [True] and _penalty_marks_agree(ru) == [False]
+        for code in ("BR", "RU"):
+            status = run_json(runner, db, "status", "telegram", "--jurisdiction", code,
+                              "--as-of", as_of)
+            assert len(status["penalties"]) == (code == "BR"), (code, as_of)
+        assert check_report(br) == len(br["events"])
+    refused = run(runner, db, "record", "penalty-imposed", "telegram", "--at", "2022-03-17",
+                  "--authority", "STF", "--amount", "1", "--currency", "BRL", "--per",
+                  "once", "--reason", "r", "--order", "stf", *SRC)
+    error = one_line_error(refused, 1)
+    assert "penalty-imposed at 2022-03-17 names order stf, which was made at 2022-03-18" \
+        in error
+    _record(runner, db, ["penalty-imposed", "telegram", "--at", "2022-03-18", "--authority",
+                         "STF", "--amount", "1", "--currency", "BRL", "--per", "once",
+                         "--reason", "r", "--order", "stf"])
+
+
+def test_a_retracted_payment_of_a_retracted_penalty_counts_where_the_penalty_did(
+        runner, sqlite_path):
+    """LOW (s9b): both retracted, the payment is marked where its penalty counted (Brazil),
+    not 'every jurisdiction'."""
+    db = sqlite_path
+    assert run(runner, db, "init", "--jurisdiction", "RU").exit_code == 0
+    _record(runner, db,
+            ["platform-registered", "telegram", "--at", "2013-08-14", "--name", "Telegram",
+             "--target", "t.me"],
+            ["blocked", "stf", "--at", "2022-03-18", "--platform", "telegram", "--authority",
+             "STF", "--target", "t.me", "--reason", "r", "--jurisdiction", "BR"],
+            ["penalty-imposed", "telegram", "--at", "2022-03-19", "--authority", "STF",
+             "--amount", "1000", "--currency", "BRL", "--per", "day", "--reason", "r",
+             "--order", "stf"])
+    penalty = run_json(runner, db, "history", "telegram")["events"][-1]["id"]
+    _record(runner, db, ["penalty-paid", "telegram", "--at", "2022-04-01", "--penalty",
+                         penalty, "--amount", "13000"])
+    paid = run_json(runner, db, "history", "telegram")["events"][-1]["id"]
+    for target in (paid, penalty):
+        _record(runner, db, ["retraction", "telegram", "--at", "2022-05-01", "--target",
+                             target, "--reason", "never"])
+    assert run(runner, db, "checkpoint").exit_code == 0
+    report = _report(runner, db, "telegram", "--jurisdiction", "RU")
+    marks = {ev["type"]: ev["jurisdiction"] for ev in report["events"]
+             if ev["type"].startswith("penalty")}
+    assert marks == {"penalty-imposed": {"where": "BR", "counts": False},
+                     "penalty-paid": {"where": "BR", "counts": False}}
+    assert check_report(report) == len(report["events"])
