@@ -154,6 +154,12 @@ class Summary:
     binds_elsewhere: str | None = None
     #: target -> the regions whose orders alone block it (a report for one jurisdiction)
     regional: dict[str, tuple[str, ...]] = field(factory=dict)
+    #: the orders that bind no jurisdiction (none given, no default): the answer is
+    #: undetermined; and how many events bind none
+    unplaced: tuple[str, ...] = ()
+    unplaced_events: int = 0
+    #: former countries (ISO 3166-3) among the jurisdiction asked and its orders'
+    former: tuple[str, ...] = ()
 
 
 def _when(value: Any) -> When | None:
@@ -207,21 +213,40 @@ def _facts(report: dict[str, Any]) -> tuple[list[Entry], dict[str, int], dict[st
     return entries, number, disputed
 
 
-def _elsewhere(report: dict[str, Any]) -> tuple[str | None, set[str]]:
-    """The jurisdiction a report answers for, and the ids of its events marked as counting
-    elsewhere (``projections.report_jurisdiction``)."""
+def _elsewhere(report: dict[str, Any]) -> tuple[str | None, set[str], int]:
+    """The jurisdiction a report answers for, the ids of its events that are not part of
+    its answer (``projections.report_jurisdiction``: another's, none's, or an observation
+    outside its order's country; a notice, tied to no state, is kept), and how many bind
+    no jurisdiction."""
     code = report.get("jurisdiction")
     if not isinstance(code, str):
-        return None, set()
-    return code, {str(ev.get("id")) for ev in report.get("events") or []
-                  if isinstance(ev.get("jurisdiction"), dict)
-                  and ev["jurisdiction"].get("counts") is False}
+        return None, set(), 0
+    marks = {str(ev.get("id")): ev["jurisdiction"] for ev in report.get("events") or []
+             if isinstance(ev.get("jurisdiction"), dict)}
+    out = {i for i, m in marks.items() if m.get("counts") is False
+           and m.get("where") != "untied"}
+    return code, out, sum(1 for i in out if marks[i].get("where") is None)
+
+
+def _former(report: dict[str, Any]) -> tuple[str, ...]:
+    """The former countries (ISO 3166-3) among a report's jurisdiction and its orders'."""
+    answer = report.get("answer") if isinstance(report.get("answer"), dict) else {}
+    codes = {report.get("jurisdiction"), *(o.get("jurisdiction") for o in (
+        answer.get("orders") or {}).values() if isinstance(o, dict))}
+    import pycountry  # only for a report for one jurisdiction
+
+    def former(code: str) -> bool:
+        name = code.split("-", 1)[0]
+        return pycountry.countries.get(alpha_2=name) is None and any(
+            c.alpha_2 == name for c in pycountry.historic_countries)
+
+    return tuple(sorted(c for c in codes if isinstance(c, str) and former(c)))
 
 
 def _summarise(report: dict[str, Any], subject: str, at: datetime,
                at_text: str | None) -> Summary:
     entries, number, disputed = _facts(report)
-    code, elsewhere = _elsewhere(report)
+    code, elsewhere, unplaced_events = _elsewhere(report)
     book = Book(entries)
     start = min((e.fact.occurred_at.instant for e in entries), default=None)
 
@@ -291,8 +316,16 @@ def _summarise(report: dict[str, Any], subject: str, at: datetime,
         notices=[m for m in notices if m.type != "platform-registered"] if notices else [],
         divergent=divergent,
         course=_course(book, subject, summaries, at, code) if status else [],
-        jurisdiction=code, elsewhere=len(elsewhere), binds_elsewhere=binds_elsewhere,
-        regional=_regional(status) if code is not None else {})
+        jurisdiction=code, elsewhere=len(elsewhere) - unplaced_events,
+        binds_elsewhere=binds_elsewhere,
+        regional=_regional(status) if code is not None else {},
+        unplaced=_unplaced(report) if code is not None else (),
+        unplaced_events=unplaced_events, former=_former(report) if code is not None else ())
+
+
+def _unplaced(report: dict[str, Any]) -> tuple[str, ...]:
+    answer = report.get("answer") if isinstance(report.get("answer"), dict) else {}
+    return tuple(str(ref) for ref in answer.get("unplaced") or [])
 
 
 def _regional(status: dict[str, Any] | None) -> dict[str, tuple[str, ...]]:

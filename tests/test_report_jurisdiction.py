@@ -710,3 +710,139 @@ def test_a_retracted_payment_of_a_retracted_penalty_counts_where_the_penalty_did
     assert marks == {"penalty-imposed": {"where": "BR", "counts": False},
                      "penalty-paid": {"where": "BR", "counts": False}}
     assert check_report(report) == len(report["events"])
+
+
+TELEGRAM = ["platform-registered", "telegram", "--at", "2013-08-14", "--name", "Telegram",
+            "--target", "t.me", "--target", "telegram.org"]
+RKN = ["blocked", "rkn", "--at", "2018-04-16", "--platform", "telegram", "--authority",
+       "RKN", "--target", "t.me", "--reason", "r"]
+
+
+def _checkpoint(runner: CliRunner, db: str) -> None:
+    time.sleep(1 - datetime.now(UTC).microsecond / 1e6)  # after every event (whole seconds)
+    assert run(runner, db, "checkpoint").exit_code == 0
+
+
+def test_orders_that_bind_no_jurisdiction_leave_the_answer_undetermined(runner, sqlite_path,
+                                                                        tmp_path):
+    """M1: an order recorded before the ledger had a default, asked as known then: the
+    answer says it is undetermined and which orders bind no jurisdiction (not that the
+    platform was accessible), and does not count them among other jurisdictions'."""
+    db = sqlite_path
+    assert run(runner, db, "init").exit_code == 0
+    _record(runner, db, TELEGRAM, RKN)
+    known = _now()
+    assert run(runner, db, "init", "--jurisdiction", "RU").exit_code == 0
+    _checkpoint(runner, db)
+    report = _report(runner, db, "telegram", "--jurisdiction", "RU", "--as-known-at", known)
+    assert report["answer"]["unplaced"] == ["rkn"]
+    assert report["answer"]["orders"] == {"rkn": {"jurisdiction": None, "binds": False}}
+    assert check_report(report) == len(report["events"])
+    summary = summarise(report)
+    assert summary.unplaced == ("rkn",) and summary.unplaced_events == 1
+    assert summary.elsewhere == 0
+    text = run(runner, db, "report", "provenance", "telegram", "--jurisdiction", "RU",
+               "--as-known-at", known).stdout
+    assert "In **RU**, the answer for **telegram** (platform) is **undetermined**" in text
+    assert "1 order (rkn) binds no jurisdiction" in text
+    assert "0 events of other jurisdictions" in text and "1 bind no jurisdiction" in text
+    assert "**[NO JURISDICTION]**" in text
+    page = tmp_path / "k.html"
+    assert run(runner, db, "report", "provenance", "telegram", "--jurisdiction", "RU",
+               "--as-known-at", known, "--format", "html", "-o", str(page)).exit_code == 0
+    assert "the answer is <strong>undetermined</strong>" in page.read_text()
+    assert "ok:" in run(runner, db, "verify-proof", str(page)).output
+    # As known now, the default places it: determined.
+    now = _report(runner, db, "telegram", "--jurisdiction", "RU")
+    assert now["answer"]["unplaced"] == [] and summarise(now).state == "partially-blocked"
+
+
+def test_an_observation_outside_its_orders_country_counts_in_no_answer(runner, sqlite_path):
+    """M3: an observation made in Russia, recorded on an order that names no jurisdiction
+    (Russia's by the default); the default then corrected to Brazil. The observation is
+    in no country's status, and its mark says so and why, instead of claiming to be part
+    of Russia's answer. (The correction of the default is accepted: it is the ledger's
+    setting, for every order at once; the marks and the answer agree by one rule.)"""
+    db = sqlite_path
+    assert run(runner, db, "init", "--jurisdiction", "RU").exit_code == 0
+    _record(runner, db, TELEGRAM, RKN,
+            ["access-observed", "rkn", "--at", "2018-05-01", "--target", "t.me",
+             "--accessible", "--jurisdiction", "RU"])
+    created = run_json(runner, db, "history", "ledger")["events"][0]["id"]
+    _record(runner, db, ["correction", "ledger", "--at", _now()[:19] + "+00:00", "--target",
+                         created, "--set", "jurisdiction=BR", "--reason", "wrong"])
+    _checkpoint(runner, db)
+    for code in ("RU", "BR"):
+        report = _report(runner, db, "telegram", "--jurisdiction", code)
+        observed = next(ev for ev in report["events"] if ev["type"] == "access-observed")
+        assert observed["jurisdiction"]["counts"] is False, code
+        assert "recorded on order rkn, which binds BR" in observed["jurisdiction"]["note"]
+        assert report["answer"]["status"]["observed"] == {}
+        assert check_report(report) == len(report["events"])
+    text = run(runner, db, "report", "provenance", "telegram", "--jurisdiction", "RU").stdout
+    assert "**[IN NO ANSWER]**" in text and "ELSEWHERE: RU" not in text
+
+
+def test_notices_retracted_orders_and_former_countries(runner, sqlite_path):
+    """LOW: Brazil's notices are tied to no jurisdiction (not 'part of' Russia's answer);
+    an order whose creation was retracted is not among the answer's orders, and its report
+    says nothing counts rather than 'null'; an order of a former country (SU) is noted."""
+    db = sqlite_path
+    assert run(runner, db, "init", "--jurisdiction", "RU").exit_code == 0
+    _record(runner, db, TELEGRAM,
+            ["email-sent", "telegram", "--at", "2022-03-10", "--sender", "STF (Brazil)",
+             "--recipient", "Telegram", "--summary", "comply"],
+            ["no-response", "telegram", "--at", "2022-03-15", "--summary", "none"],
+            ["blocked", "stf", "--at", "2022-03-18", "--platform", "telegram", "--authority",
+             "STF", "--target", "t.me", "--reason", "r", "--jurisdiction", "BR"],
+            ["blocked", "glav", "--at", "1985-01-01", "--platform", "telegram",
+             "--authority", "Glavlit", "--target", "telegram.org", "--reason", "r",
+             "--jurisdiction", "SU"])
+    created = next(ev["id"] for ev in run_json(runner, db, "history", "stf")["events"]
+                   if ev["type"] == "blocked")
+    _record(runner, db, ["retraction", "stf", "--at", "2022-03-20", "--target", created,
+                         "--reason", "wrong"])
+    _checkpoint(runner, db)
+    report = _report(runner, db, "telegram", "--jurisdiction", "RU")
+    marks = {ev["type"]: ev["jurisdiction"] for ev in report["events"]}
+    assert marks["email-sent"] == marks["no-response"] == {"where": "untied", "counts": False}
+    assert set(report["answer"]["orders"]) == {"glav"}
+    summary = summarise(report)
+    assert summary.elsewhere == 3 and summary.former == ("SU",)  # glav's, stf's two
+    assert [m.type for m in summary.notices] == ["email-sent", "no-response"]
+    text = run(runner, db, "report", "provenance", "telegram", "--jurisdiction", "RU").stdout
+    assert "not tied to a jurisdiction: listed, part of no jurisdiction's answer" in text
+    assert "every jurisdiction: part of this report's answer" in text  # its registration
+    assert text.count("**[ELSEWHERE") == 3
+    assert "SU: a former country (ISO 3166-3)" in text
+    assert check_report(report) == len(report["events"])
+    gone = run(runner, db, "report", "provenance", "stf", "--jurisdiction", "BR").stdout
+    assert "In **BR**, **stf** has no event that counts" in gone and "null" not in gone
+
+
+def test_verify_proof_checks_the_jurisdiction_codes_shape_not_its_iso_table(case,
+                                                                          monkeypatch):
+    """LOW: a verifier whose ISO 3166 data knows other codes still verifies a report;
+    an altered code of the wrong shape still fails."""
+    from domain import jurisdictions
+
+    monkeypatch.setattr(jurisdictions, "check_country", lambda code: f"{code} unknown here")
+    report = _copy(case)
+    assert "ok:" in _verify(case, report).output
+    report["jurisdiction"] = "BRA"
+    assert "not a jurisdiction code" in one_line_error(_verify(case, report), 3)
+
+
+def test_import_says_which_default_it_adopts(runner, tmp_path):
+    """LOW: importing another ledger's export that sets a default says so."""
+    a, b = str(tmp_path / "a.db"), str(tmp_path / "b.db")
+    assert run(runner, a, "init", "--jurisdiction", "RU").exit_code == 0
+    exported = tmp_path / "a.jsonl"
+    exported.write_text(run(runner, a, "export").stdout)
+    assert run(runner, b, "init").exit_code == 0
+    result = run(runner, b, "import", str(exported))
+    assert result.exit_code == 0, result.output
+    assert "the ledger's default jurisdiction is now RU (was none), set by the imported " \
+           "events" in result.output
+    again = run(runner, b, "import", str(exported))
+    assert "default jurisdiction" not in again.output
