@@ -19,6 +19,36 @@ The target (>= 0.3) is not met. Profile at 100,000 events: reading each platform
 and the stored-shape check ~10%; the per-event sort and filter ~15%; facts for the events
 an amendment touches (8% of them) ~15%; JSON out ~4%. Building a fact for every event, as
 history first did, cost 20 us an event (0.063).
+
+Later the same day, the code before (``tests/history_oracle.py``, kept as the oracle the
+faster path must match byte for byte) and after, in one process, alternating (read best of
+3, each history best of 2; load average 8-11 on the 2 cores, so the absolute times are
+three to four times a quiet machine's and only the ratios compare; /tmp script, not kept):
+
+    200,000 events:   read 1.17 s; history before 9.34 s (0.125), after 7.39 s (0.158)
+    1,000,000 events: read 4.74 s; history before 43.8 s (0.108), after 33.2 s (0.143)
+    CPU time (time.process_time), 200,000 events, same process, alternating:
+                      read 0.31 s; before 3.5-4.5 s (0.08), after 2.2-2.8 s (0.12-0.14)
+
+Still not met. What the change did: each group of platforms is read in two joined queries
+(``platform_bodies`` of the view store: the view's rows and the moved subjects', with
+their bodies) instead of the index and then the bodies 500 positions a query (0.68 -> 0.23
+s of CPU at 200,000, alone); each platform's events are checked, keyed and given their
+subject's kind in one pass, not seven; a plain event's description reads its data as a
+namespace of its fields (``_PAYLOADS``), where ``__getattr__`` raised and caught
+AttributeError for every field read (11 -> 1.1 us an observation); the amendments are
+walked from where they are, and their entries replaced in place.
+
+Profile after (cProfile and line_profiler, 200,000 events): of the per-platform work, the
+events an amendment touches (8% of them: 8,110 corrections and their targets) take 40%:
+their facts (``Fact.from_stored``, 10-19 us each under this load), ``effective``,
+``to_json`` (twice for a corrected one), the links; describing the plain events 18%
+(observations: ``displayed`` checks each target); ``orjson.loads`` 8%; the shape check of
+each stored object 9%, its valid time 3%. Reading (the joined queries) is about a fifth of
+the whole, ``orjson.dumps`` and the write 5%. What is left per plain event is the decode
+the baseline pays too, the description and a few dictionary operations: 0.3 would need the
+amended events' domain objects three times cheaper and a plain event's description and
+check halved, which is work outside Python (or in the domain's code, not history's).
 """
 
 from __future__ import annotations

@@ -6,22 +6,24 @@ from here, and nothing here imports a command module.
 
 from __future__ import annotations
 
-import getpass
 import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from domain.errors import BadInput, LedgerError, StoreUnreachable
 from domain.values import When, check_text
 from ledger import roles
-from ledger.application import Ledger, open_ledger
 from ledger.storage import Target, parse_target
 from projections.book import Book
 from projections.views import Views
+
+if TYPE_CHECKING:
+    from ledger.application import Ledger
+    from ledger.kept import KeptLedger
 
 PROGRESS_THRESHOLD = 1000
 
@@ -67,6 +69,8 @@ class Context:
         name = self._operator or os.environ.get("BLOCKLEDGER_OPERATOR")
         if not name:
             try:
+                import getpass
+
                 name = getpass.getuser()
             except (OSError, KeyError):
                 raise BadInput("no operator: pass --operator or set BLOCKLEDGER_OPERATOR",
@@ -84,17 +88,44 @@ class Context:
         if not write and not target.exists():
             raise BadInput(f"no ledger at {target}: run 'blockledger init' or import first",
                            field="db")
-        try:
-            with open_ledger(target, create=write, command=self._command()) as ledger:
-                if write:
-                    # Who signs what this command records; a refusal waits for the first
-                    # event written, so a checkpoint or a rebuild needs no recorder's key.
-                    from ledger.signatures import attach
+        from ledger.application import open_ledger  # the application: not for kept reads
 
-                    attach(ledger, self.operator, self.signing_key())
-                yield ledger
-                if write:
-                    _catch_up_after_write(ledger, self.debug)
+        with self._store_errors(target, write=write), open_ledger(
+                target, create=write, command=self._command()) as ledger:
+            if write:
+                # Who signs what this command records; a refusal waits for the first
+                # event written, so a checkpoint or a rebuild needs no recorder's key.
+                from ledger.signatures import attach
+
+                attach(ledger, self.operator, self.signing_key())
+            yield ledger
+            if write:
+                _catch_up_after_write(ledger, self.debug)
+
+    @contextmanager
+    def kept(self) -> Iterator[KeptLedger | None]:
+        """The ledger open for reading its kept views alone, without the application
+        (``ledger.kept``), where they are certainly what ``ledger()`` and a catch-up would
+        read; else None, and the caller opens ``ledger()``."""
+        target = self.target
+        from ledger.kept import open_kept
+
+        reader = open_kept(target) if target.exists() else None
+        if reader is None:
+            yield None
+            return
+        try:
+            with self._store_errors(target, write=False):
+                yield reader
+        finally:
+            reader.close()
+
+    @contextmanager
+    def _store_errors(self, target: Target, *, write: bool) -> Iterator[None]:
+        """A store that cannot be used, as one line (``StoreUnreachable``, exit 4) or the
+        role's refusal; with --debug, the error as it is."""
+        try:
+            yield
         except LedgerError:
             raise
         except Exception as error:
@@ -210,14 +241,24 @@ as_known_at_option = click.option("--as-known-at", metavar="K",
 
 
 @contextmanager
-def _views(obj: Context) -> Iterator[tuple[Ledger, Views | None]]:
+def _views(obj: Context, *, kept: bool = False) -> Iterator[tuple[Ledger | None, Views | None]]:
     """The ledger and its views, caught up; no views where they cannot be written (a
     read-only connection), and the reads then replay the log instead.
 
     While a writer is at work (an import holding the store's write lock), a read does not
     wait for it: it answers from the views as they stand, and says on stderr how far
     behind the ledger's committed events they are.
+
+    With ``kept`` (a command that reads the ledger through its views alone: ``status``),
+    views that stand at the ledger's last event already are read without opening the
+    application (``Context.kept``), and the ledger is None: the answer is the same, read
+    sooner.
     """
+    if kept:
+        with obj.kept() as reader:
+            if reader is not None:
+                yield None, Views(reader)
+                return
     with obj.ledger() as ledger:
         views: Views | None = Views(ledger)
         try:
@@ -235,9 +276,11 @@ def _views(obj: Context) -> Iterator[tuple[Ledger, Views | None]]:
         yield ledger, views
 
 
-def _book(ledger: Ledger, views: Views | None, known: When | None, **where: Any) -> Book:
+def _book(ledger: Ledger | None, views: Views | None, known: When | None,
+          **where: Any) -> Book:
     at = known.instant if known else None
     if views is None:
+        assert ledger is not None  # (a ledger without views is always opened)
         return Book(ledger.entries(), as_known_at=at)
     return views.book(as_known_at=at, **where)
 

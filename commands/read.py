@@ -159,7 +159,8 @@ def status(obj: Context, platform: str | None, as_of: str | None, as_known_at: s
     if platform is not None and (states or authority or limit):
         raise BadInput("--state, --authority and --limit select platforms: give no PLATFORM",
                        field="platform")
-    with _views(obj) as (ledger, views):
+    # Read from the views alone: where they are current already, without the application.
+    with _views(obj, kept=True) as (ledger, views):
         kept = views.current_status(platform) if views and not (
             t or k or jurisdiction) else None
         if platform is not None:
@@ -174,7 +175,7 @@ def status(obj: Context, platform: str | None, as_of: str | None, as_known_at: s
             if fmt == "jsonl":
                 _records([result], fmt, "status")
                 return
-            detail = status_detail(book, platform, as_of=t)
+            detail = status_detail(book, platform, as_of=t, jurisdiction=jurisdiction)
             if fmt == "table":
                 from projections.status_text import platform_text
 
@@ -201,7 +202,7 @@ def status(obj: Context, platform: str | None, as_of: str | None, as_known_at: s
                                       jurisdiction=jurisdiction),
                            states=states, authority=authority)
             enrich = functools.partial(detailed, views=None, book=whole, as_of=t,
-                                       as_known_at=k)
+                                       as_known_at=k, jurisdiction=jurisdiction)
             if sort == "since":
                 found = list(enrich(found))
         found.sort(key=SORTS[sort])

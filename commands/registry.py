@@ -31,11 +31,15 @@ from projections.importing import import_facts
 @click.option("--allow-shrink", is_flag=True,
               help="Accept a snapshot that lifts more than half of what the registry holds "
               "(refused by default: a truncated file would lift the registry).")
+@click.option("--backfill", is_flag=True,
+              help="Place a snapshot older than the last imported between the snapshots "
+              "imported before and after it, as if imported in order (corrections of what "
+              "the later one's import wrote, citing this one); refused otherwise.")
 @batch_options
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @pass_context
 def import_registry(obj: Context, files: tuple[str, ...], fmt: str, authority: str,
-                    jurisdiction: str, at: str | None, allow_shrink: bool,
+                    jurisdiction: str, at: str | None, allow_shrink: bool, backfill: bool,
                     batch_commit: bool, batch_size: int, as_json: bool) -> None:
     """Import snapshots of a national registry of blocked resources, oldest first.
 
@@ -46,8 +50,10 @@ def import_registry(obj: Context, files: tuple[str, ...], fmt: str, authority: s
     Every event cites the file's name, SHA-256 and time, and happens at the snapshot's
     time. Each snapshot is one import (all or nothing); a snapshot already imported adds
     nothing (the last one is diffed again: an interrupted --batch-commit import finishes);
-    an older one is refused (import oldest first); one that lifts more than half of the
-    registry is refused unless --allow-shrink.
+    an older one is refused unless --backfill, which places it between the snapshots
+    imported before and after it as if imported in order (correcting what the later one's
+    import wrote); one that lifts more than half of the registry is refused unless
+    --allow-shrink.
 
     \b
     Examples:
@@ -55,6 +61,8 @@ def import_registry(obj: Context, files: tuple[str, ...], fmt: str, authority: s
           --jurisdiction RU dump-2024-01-15.csv dump-2024-01-16.csv
       blockledger import-registry --format domains --authority "Kominfo" \\
           --jurisdiction ID --at 2024-03-01 trustpositif.txt
+      blockledger import-registry --format rkn --authority Roskomnadzor \\
+          --jurisdiction RU --backfill dump-2024-01-14.csv      # a day found later
     """
     from commands.read import check_jurisdiction
     from sources.registry import Registry
@@ -70,12 +78,15 @@ def import_registry(obj: Context, files: tuple[str, ...], fmt: str, authority: s
     if when is not None and len(files) > 1:
         raise BadInput("--at gives one snapshot its time: import its file alone",
                        field="at")
+    if backfill and batch_commit:  # a backfill cut short would be read as B's word
+        raise BadInput("--backfill is all or nothing: its corrections and its events must "
+                       "land together (leave out --batch-commit)", field="batch-commit")
     registry = Registry(jurisdiction, authority)
     done = []
     with obj.ledger(write=True) as ledger:
         for name in files:  # each snapshot said as it lands: a later one may fail
             row = _one(ledger, obj.operator, Path(name), fmt, registry, when, allow_shrink,
-                       batch_commit, batch_size)
+                       backfill, batch_commit, batch_size)
             done.append(row)
             if not as_json:
                 click.echo(_human(row))
@@ -84,9 +95,12 @@ def import_registry(obj: Context, files: tuple[str, ...], fmt: str, authority: s
 
 
 def _one(ledger: Any, operator: str, path: Path, fmt: str, registry: Any, at: Any,
-         allow_shrink: bool, batch_commit: bool, batch_size: int) -> dict[str, Any]:
+         allow_shrink: bool, backfill: bool, batch_commit: bool,
+         batch_size: int) -> dict[str, Any]:
     from sources.holders import read_holders
-    from sources.registry import Plan, check_order, check_shrink, read_held
+    from sources.registry import Plan, check_order, check_shrink
+    from sources.registry_backfill import previous_and_next
+    from sources.registry_held import held_in
     from sources.snapshots import read_snapshot
 
     snapshot = read_snapshot(path, fmt, at)
@@ -96,47 +110,69 @@ def _one(ledger: Any, operator: str, path: Path, fmt: str, registry: Any, at: An
     if not snapshot.entries:
         raise BadInput(f"{path}: no entries (a truncated file?): it would lift the whole "
                        "registry", field="file")
-    held = read_held(registry, _orders(ledger), snapshot.updated)
-    skipped = check_order(snapshot, held)
+    held = held_in(ledger, registry, snapshot.updated)
+    skipped = check_order(snapshot, held, backfill)
     if skipped:
         return {**row, "skipped": skipped}
-    plan = Plan(snapshot, registry=registry, held=held, holders=read_holders(ledger))
-    facts = plan.facts()
+    after = previous_and_next(held, snapshot.updated) if backfill else None
+    amended = corrective = 0
+    if after is not None:  # between imported snapshots
+        filled = _backfill(ledger, snapshot, registry, held, after)
+        facts: Any = filled.facts()
+        plan = filled.plan
+        amended, corrective = len(filled.amendments), len(filled.later)
+    else:
+        plan = Plan(snapshot, registry=registry, held=held,
+                    holders=lambda wanted: read_holders(ledger, wanted))
+        plan.diff()
+        facts = plan.facts()
+    del snapshot  # the plan lets its entries go once diffed
     check_shrink(plan, allow_shrink)
     try:
-        written = import_facts(ledger, facts, operator=operator, batch_size=batch_size,
-                               batch_commit=batch_commit)
+        written = import_facts(ledger, facts, operator=operator,
+                               batch_size=batch_size, batch_commit=batch_commit)
     except LedgerError as error:
         raise type(error)(f"{path}, {error}") from None
-    return {**row, "registered": len(plan.registered), "targets_added": len(plan.added),
+    if after is not None:
+        row.update(backfilled_before=after.isoformat(), amended=amended,
+                   corrective=corrective)
+    return {**row, "checked": plan.checked,
+            "registered": len(plan.registered), "targets_added": len(plan.added),
             "orders": len(plan.orders), "lifted_orders": len(plan.lifted),
             "lifted_targets": sum(len(t) for t in plan.lifted.values()),
             "events": written.recorded, "already_present": written.skipped}
 
 
-def _orders(ledger: Any) -> list[Any]:
-    """The entries of every order in the ledger, from the history view (caught up)."""
-    from domain.fact import Fact
-    from ledger.application import Entry
+def _backfill(ledger: Any, snapshot: Any, registry: Any, held: Any, after: Any) -> Any:
+    """The backfill of ``snapshot`` before the snapshot imported at ``after``."""
     from projections.views import Views
-    from sources.holders import kind_objects
+    from sources.holders import read_holders
+    from sources.registry_backfill import Backfill, decoded
+    from sources.registry_held import held_in
 
     views = Views(ledger)
     views.catch_up()
-    return [Entry(position=position, fact=Fact.from_stored(obj))
-            for position, obj in kind_objects(views, "order")]
+    return Backfill(snapshot, registry=registry, held=held, after=after,
+                    after_held=held_in(ledger, registry, after),
+                    holders=read_holders(ledger), reader=decoded(views))
 
 
 def _human(row: dict[str, Any]) -> str:
     head = f"{row['file']} (updated {row['updated']}, {row['entries']} entries)"
     if row.get("skipped"):
         return f"{head}: skipped, {row['skipped']}"
-    if not row["events"] and not row["already_present"]:
-        return (f"{head}: no change, nothing written (the ledger keeps no trace of a "
-                "snapshot that changes nothing: import snapshots oldest first)")
+    if not row["orders"] and not row["lifted_targets"] and not row["registered"] \
+            and "backfilled_before" not in row:
+        there = f", {row['already_present']} already there" if row["already_present"] else ""
+        return (f"{head}: no change; checked ({row['checked']}), "
+                f"{row['events']} events written{there}")
+    placed = (f"; placed before the snapshot of {row['backfilled_before']}: "
+              f"{row['amended']} events of its import corrected or retracted, "
+              f"{row['corrective']} corrective events then" if "backfilled_before" in row
+              else "")
     return (f"{head}: {row['orders']} orders, {row['lifted_targets']} targets lifted in "
             f"{row['lifted_orders']} orders, {row['registered']} platforms registered, "
-            f"{row['targets_added']} given targets; {row['events']} events written")
+            f"{row['targets_added']} given targets{placed}; {row['events']} events written")
 
 
 def register(group: click.Group) -> None:

@@ -19,6 +19,7 @@ from attrs import frozen
 
 from domain.errors import BadInput
 from domain.identifiers import check_target, clean_target
+from domain.payloads import MADE, payload
 from domain.values import (
     MAX_ITEMS,
     SLUG,
@@ -307,12 +308,18 @@ def event_ref(help: str, *, required: bool = True) -> Any:
 
 @frozen
 class EventType:
-    """One declared event type: its name, its subject kind and its data class."""
+    """One declared event type: its name, its subject kind and its data class.
+
+    ``declared`` is the class as ``domain.vocabulary`` writes it; ``payload``, the frozen
+    attrs class of the events' data, is made from it when it is first asked for: making
+    all thirty at import cost more than anything else a command such as ``status`` starts
+    with (attrs compiles each class's methods), and a command meets only a few types.
+    """
 
     name: str
     subject: str  # "platform", "order", "request", or "any" (the subject of its target)
     creates: bool
-    payload: type
+    declared: type
     help: str
     describe: Callable[[Any], str]
     also: tuple[str, ...] = ()  # other kinds of subject it may be about (see ``about``)
@@ -320,6 +327,12 @@ class EventType:
     #: or a list of them (an order's ``platform`` or ``platforms``); on the command line
     #: one repeatable option named after ``single``.
     either: tuple[str, str] | None = None
+
+    @property
+    def payload(self) -> type:
+        """The frozen attrs class of this type's data, made once (``domain.payloads``)."""
+        made = MADE.get(self.name)
+        return made if made is not None else payload(self.name, self.declared)
 
     @property
     def subjects(self) -> tuple[str, ...]:
@@ -472,16 +485,15 @@ def declare(name: str, *, subject: str, creates: bool = False,
             describe: Callable[[Any], str],
             also: tuple[str, ...] = (),
             either: tuple[str, str] | None = None) -> Callable[[type], type]:
-    """Class decorator: make ``cls`` a frozen attrs class and register it as event ``name``
-    (about a ``subject``, or about one of ``subject`` and ``also``: ``EventType.about``)."""
+    """Class decorator: register ``cls`` as the declaration of event ``name`` (about a
+    ``subject``, or about one of ``subject`` and ``also``: ``EventType.about``); its
+    payload class is made from it on first use (``EventType.payload``)."""
 
     def register(cls: type) -> type:
-        payload = frozen(kw_only=True)(cls)
         REGISTRY[name] = EventType(name=name, subject=subject, creates=creates,
-                                   payload=payload, help=inspect.cleandoc(cls.__doc__ or ""),
+                                   declared=cls, help=inspect.cleandoc(cls.__doc__ or ""),
                                    describe=describe, also=also, either=either)
-        payload.event_type = name  # type: ignore[attr-defined]
-        return payload
+        return cls
 
     return register
 

@@ -40,8 +40,6 @@ import ipaddress
 import re
 from functools import lru_cache
 
-import idna
-
 from domain.errors import BadInput
 from domain.values import (
     MAX_TEXT,
@@ -182,6 +180,8 @@ def _ip(text: str) -> str:
 
 
 def _domain(text: str) -> str:
+    import idna  # (imported where a name is checked: reads never check one)
+
     name = text[:-1] if text.endswith(".") else text
     if _OTHER_DOTS.search(name):
         raise _NotATarget("holds a full stop other than '.': write the name with '.'")

@@ -10,9 +10,6 @@ these events in the ledger (``ledger.signatures``).
 
 from __future__ import annotations
 
-import base64
-import hashlib
-
 from domain.errors import BadInput, Refused
 from domain.fact import Fact
 from domain.timeline import SAME_INSTANT_RANK, STATES, Broken, SubjectState
@@ -24,6 +21,8 @@ KEY_BYTES = 32
 
 def key_bytes(text: str, field: str = "public_key") -> bytes:
     """The raw 32 bytes of an Ed25519 public key written as base64."""
+    import base64  # (imported where used: a status never reads a key)
+
     try:
         raw = base64.b64decode(text.encode("ascii"), validate=True)
     except (ValueError, UnicodeEncodeError):
@@ -36,6 +35,8 @@ def key_bytes(text: str, field: str = "public_key") -> bytes:
 
 def key_id(raw: bytes) -> str:
     """A public key's id: the first 16 bytes of its SHA-256, in hex."""
+    import hashlib
+
     return hashlib.sha256(raw).hexdigest()[:32]
 
 

@@ -8,7 +8,6 @@ decimal strings: never a float.
 
 from __future__ import annotations
 
-import calendar
 from datetime import datetime, timedelta
 from decimal import Decimal, localcontext
 
@@ -100,5 +99,7 @@ def _month_added(moment: datetime, months: int) -> datetime:
     """``moment`` plus ``months`` calendar months, the day held at the month's last."""
     index = moment.month - 1 + months
     year, month = moment.year + index // 12, index % 12 + 1
+    import calendar  # (imported where used: most folds meet no monthly fine)
+
     last = calendar.monthrange(year, month)[1]
     return moment.replace(year=year, month=month, day=min(moment.day, last))

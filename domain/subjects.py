@@ -184,12 +184,32 @@ class LedgerSettings(Subject):
         TOPIC = "blockledger:ledger:recorded"
 
 
+class RegistrySnapshot(Subject):
+    """A national registry's snapshot as imported: its one ``registry-checked`` event."""
+
+    TOPIC = "blockledger:snapshot"
+    kind = "snapshot"
+
+    class Event(Subject.Event):
+        TOPIC = "blockledger:snapshot:event"
+
+    class Created(Subject.Created):
+        TOPIC = "blockledger:snapshot:created"
+
+    class Opened(Subject.Opened):
+        TOPIC = "blockledger:snapshot:opened"
+
+    class Recorded(Subject.Recorded):
+        TOPIC = "blockledger:snapshot:recorded"
+
+
 AGGREGATES: dict[str, type[Subject]] = {
     "platform": Platform,
     "order": BlockOrder,
     "request": NormalizationRequest,
     "operator": Operator,
     "ledger": LedgerSettings,
+    "snapshot": RegistrySnapshot,
 }
 #: The stored topics of operator events (the recorders index them, to find operators fast).
 OPERATOR_TOPICS = (Operator.Opened.TOPIC, Operator.Recorded.TOPIC)

@@ -81,7 +81,8 @@ class PlatformState(SubjectState):
         self.targets: tuple[str, ...] = ()
         self.emails: dict[UUID, Fact] = {}
         self.observed: dict[str, Fact] = {}  # target -> latest access-observed of it
-        #: (jurisdiction given, target) -> the latest access-observed of it there
+        #: (jurisdiction given, target) -> the latest access-observed of it there, the
+        #: latest applied last (``_saw``), so that the last of a target is its latest
         self.seen: dict[tuple[str | None, str], Fact] = {}
         self.penalties: dict[UUID, Penalty] = {}  # by the id of its penalty-imposed
 
@@ -139,7 +140,7 @@ class PlatformState(SubjectState):
             self.penalties[fact.data.penalty].lifted = fact
         elif fact.type == "access-observed":
             self.observed[fact.data.target] = fact
-            self.seen[(fact.data.jurisdiction, fact.data.target)] = fact
+            _saw(self.seen, fact)
 
 
 class OrderState(SubjectState):
@@ -270,7 +271,7 @@ class OrderState(SubjectState):
             self.blocked = set(data.targets)
         elif fact.type == "access-observed":
             self.observed[data.target] = fact
-            self.seen[(data.jurisdiction, data.target)] = fact
+            _saw(self.seen, fact)
         elif fact.type == "unblocked":
             for target in data.targets or sorted(self.held):
                 self.blocked.discard(target)
@@ -595,6 +596,15 @@ SAME_INSTANT_RANK = {
     "correction": 6, "retraction": 6, "dispute": 6,
 }
 OTHER_RANK = 2  # statements, responses, meetings, commitments, the SOP
+
+
+def _saw(seen: dict[tuple[str | None, str], Fact], fact: Fact) -> None:
+    """Keep ``fact`` as the latest observation of its target in its place, moved to the
+    end of ``seen``: an observation in BR-SP, then BR, then BR-SP again leaves BR-SP's
+    last, so a reader keeping the last of a target across places keeps the latest."""
+    key = (fact.data.jurisdiction, fact.data.target)
+    seen.pop(key, None)
+    seen[key] = fact
 
 
 def valid_key(fact: Fact) -> tuple[datetime, int]:

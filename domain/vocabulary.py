@@ -2,6 +2,8 @@
 
 Each class below is the single declaration of an event type's data. The CLI options,
 import validation and the ``types`` reference are derived from it (see ``declaration``).
+A class here becomes the frozen attrs class of its events' data when its type is first
+used (``EventType.payload``), and then stands here in its place.
 """
 
 from __future__ import annotations
@@ -380,6 +382,26 @@ class JurisdictionDefault:
 
     jurisdiction: str = jurisdiction("ISO 3166-1 alpha-2 (BR, ID), or an ISO 3166-2 "
                                      "subdivision (IN-JK)", required=True)
+
+
+# --- a national registry's snapshots, as imported (import-registry) ---------------------
+
+
+@declare("registry-checked", subject="snapshot", creates=True,
+         describe=lambda d: f"the {d.authority} registry ({d.registry}) checked"
+         + _opt(" in ", d.jurisdiction) + _opt(": ", d.summary))
+class RegistryChecked:
+    """A snapshot of a national registry was read and diffed against the ledger, changed
+    or not: the trace that the registry was seen at that time, in that file (its name and
+    SHA-256 are the event's source). One subject per snapshot (its registry's name, time
+    and digest); written by import-registry."""
+
+    registry: str = slug("the registry's name, the prefix of its orders (ru-roskomnadzor)")
+    authority: str = text("who keeps the registry")
+    jurisdiction: str | None = jurisdiction("the state whose registry it is (ISO 3166-1 "
+                                            "alpha-2)", required=True)
+    summary: str | None = text("what the snapshot listed (its number of entries)",
+                               required=False)
 
 
 # --- amendments: about another event, on that event's subject ---------------------------

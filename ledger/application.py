@@ -1,4 +1,8 @@
-"""The ledger application: records facts atomically and reads them back in order."""
+"""The ledger application: records facts atomically and reads them back in order.
+
+``Entry`` lives in ``ledger.entry`` (imported from here as ever), so that what reads the
+kept views needs neither this module nor the eventsourcing application.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +24,7 @@ from domain.fact import Fact
 from domain.subjects import AGGREGATES, Subject
 from domain.values import aggregate_id
 from ledger.chain import GENESIS, export_event_hash, link
+from ledger.entry import Entry
 from ledger.mapper import FactMapper
 from ledger.record_time import RecordTimeBehind
 from ledger.storage import Target
@@ -30,14 +35,6 @@ READ_BATCH = 1000
 #: Positions at most this far apart are read with one query by ``states_at`` (the ones
 #: between are read and dropped).
 NEAR = 64
-
-
-@frozen
-class Entry:
-    """A fact as the ledger holds it: with its position in the ledger's global order."""
-
-    position: int
-    fact: Fact
 
 
 @frozen
@@ -78,7 +75,7 @@ class Ledger(Application):
             if self.target.postgres:
                 from ledger.views_postgres import PostgresViews as cls
             else:
-                from ledger.views import SQLiteViews as cls
+                from ledger.views_sqlite import SQLiteViews as cls
             self._views = self.factory.tracking_recorder(cls)
             self._views.events_table = self.recorder.events_table_name
             self._views.chain_table = self.recorder.chain_table_name

@@ -10,9 +10,6 @@ identity and the views stay readable with plain SQL.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-from base64 import b64decode
 from collections.abc import Callable
 from typing import Any
 
@@ -24,6 +21,10 @@ def index_key(cipher_key: str | None) -> bytes | None:
     """The key that blinds index values, derived from the base64 cipher key (or None)."""
     if not cipher_key:
         return None
+    import hashlib
+    import hmac
+    from base64 import b64decode
+
     return hmac.new(b64decode(cipher_key), LABEL, hashlib.sha256).digest()
 
 
@@ -32,6 +33,9 @@ def blinder(cipher_key: str | None) -> Callable[[str], str]:
     key = index_key(cipher_key)
     if key is None:
         return _identity
+    import hashlib
+    import hmac
+
     return lambda value: hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
 
 

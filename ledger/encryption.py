@@ -20,10 +20,7 @@ Make a key with ``blockledger key new-cipher`` (or ``python -m ledger.encryption
 
 from __future__ import annotations
 
-import base64
-import binascii
 import os
-from base64 import b64decode
 from functools import partial
 from typing import Any
 
@@ -54,6 +51,8 @@ class Undecryptable(IntegrityFailure):
 
 def new_key() -> str:
     """A fresh random key (256 bits), base64, for ``BLOCKLEDGER_CIPHER_KEY``."""
+    import base64
+
     return base64.b64encode(os.urandom(KEY_BYTES)).decode("ascii")
 
 
@@ -65,6 +64,9 @@ def checked_key(text: str | None) -> str | None:
     """
     if not text:
         return None
+    import binascii
+    from base64 import b64decode
+
     try:
         raw = b64decode(text.strip(), validate=True)
     except (binascii.Error, ValueError):

@@ -13,7 +13,6 @@ from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
-import orjson
 from eventsourcing.persistence import Mapper, StoredEvent
 from eventsourcing.utils import get_topic
 
@@ -22,6 +21,7 @@ from domain.fact import Fact
 from domain.subjects import AGGREGATES
 from domain.values import aggregate_id
 from ledger.canonical import canonical
+from ledger.entry import load_fact
 
 #: The aggregate topic each creating event class must name, for ``Aggregate.Created``.
 _ORIGINATOR_TOPIC = {aggregate.Opened: get_topic(aggregate) for aggregate in AGGREGATES.values()}
@@ -45,21 +45,6 @@ def _where(stored_event: StoredEvent) -> str:
         return f"the event at position {position}"
     return (f"an event of aggregate {stored_event.originator_id} "
             f"(version {stored_event.originator_version})")
-
-
-def load_fact(plain: bytes, where: str) -> tuple[Fact, dict[str, Any]]:
-    """The fact, and its object, of an event's canonical JSON bytes; ``IntegrityFailure``
-    naming ``where`` (e.g. "the event at position 12") if they are not a stored event."""
-    try:
-        obj = orjson.loads(plain)
-        fact = Fact.from_stored(obj)
-        if fact.recorded_at is None:
-            raise ValueError("no recorded_at")
-        return fact, obj
-    except Exception as error:
-        reason = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
-        raise IntegrityFailure(f"{where} is damaged and cannot be read ({reason[:200]}); "
-                               "run 'blockledger verify'") from None
 
 
 def stored_as_implied(fact: Fact, topic: str, originator: Any) -> bool:

@@ -13,7 +13,6 @@ by accident (``ledger.encryption``).
 from __future__ import annotations
 
 import os
-import random
 import sqlite3
 import time
 from contextlib import closing
@@ -21,7 +20,6 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from attrs import field, frozen
-from eventsourcing.sqlite import SQLiteConnectionPool
 
 from domain.errors import BadInput
 from ledger import encryption
@@ -73,6 +71,8 @@ def settle_wal(database: str, timeout: float) -> None:
             except sqlite3.Error as error:
                 if "locked" not in str(error) or time.monotonic() > deadline:
                     return
+                import random
+
                 time.sleep(random.uniform(0.001, 0.02))
 
 
@@ -105,6 +105,8 @@ class Target:
         for PostgreSQL or an in-memory database."""
         if self.postgres:
             return
+        from eventsourcing.sqlite import SQLiteConnectionPool  # a writer's: not for reads
+
         name = self.settings["SQLITE_DBNAME"]
         if not SQLiteConnectionPool.detect_memory_mode(name):
             settle_wal(name, int(self.settings["SQLITE_LOCK_TIMEOUT"]))

@@ -6,13 +6,14 @@ from collections.abc import Iterable
 from datetime import datetime
 from uuid import UUID
 
+import domain.operators  # noqa: F401  (registers the operator kind's rules)
 from domain.amendments import Effective, effective
 from domain.concerns import platforms_named
 from domain.declaration import REGISTRY
 from domain.fact import Fact
 from domain.jurisdictions import LEDGER
 from domain.timeline import OrderState, SubjectState, fold
-from ledger.application import Entry
+from ledger.entry import Entry
 
 #: Every subject kind declared (platform, order, request, and any added since), in the
 #: order their types are declared; amendments ("any") live with their target's kind.

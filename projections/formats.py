@@ -5,11 +5,17 @@ CSV has one row per record and stable columns, named by each command's column li
 8601, lists joined with ``;``, objects as JSON, booleans ``true``/``false``, nothing as
 an empty cell. A history or export row carries an event's values as corrected, not the
 raw event.
+
+Every CSV goes through ``write_csv``, which keeps each cell from being run as a formula
+when the file is opened in a spreadsheet (``spreadsheet_safe``): what events say is
+hostile input, and ``=HYPERLINK(...)`` in a note or an authority's name must stay text.
+JSON and JSON Lines keep the values exactly.
 """
 
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import IO, Any
@@ -39,13 +45,25 @@ def cell(value: Any) -> str:
 
 #: What a spreadsheet reads as the start of a formula (OWASP, "CSV Injection").
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_FIRST = frozenset(FORMULA_STARTS)
+#: A plain number (-5, +3.25, -1e3): a spreadsheet reads it as that number, not a formula.
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 
 
 def spreadsheet_safe(value: Any) -> Any:
     """``value``, with a text that a spreadsheet would run as a formula (``=HYPERLINK(...)``,
-    ``@SUM(...)``) given a leading apostrophe, which spreadsheets show as text; other values
-    as they are. For CSV meant to be opened in one (the exports); JSON keeps the values."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+    ``@SUM(...)``, ``-1+cmd|...``, or a tab or carriage return before one) given a leading
+    apostrophe, which spreadsheets show as text and a program reading the file sees (and
+    may strip); other values as they are.
+
+    What legitimate values become: a plain number, negative ones included (``-5``,
+    ``+3.25``, ``-1e3``), is left as it is (a spreadsheet reads it as that number); ISO 8601
+    times and dates start with a digit and are never touched; an apostrophe already there
+    is kept, and nothing is added before it (so guarding twice changes nothing). Any other
+    text starting with ``= + - @``, a tab or a carriage return gains the apostrophe: for
+    example a summary or note that starts with a dash."""
+    if (isinstance(value, str) and value[:1] in _FIRST
+            and not (value[0] in "+-" and _NUMBER.fullmatch(value))):
         return "'" + value
     return value
 
@@ -84,15 +102,17 @@ def write_json_list(records: Iterable[dict[str, Any]], out: IO[bytes], *,
 
 
 def write_csv(records: Iterable[dict[str, Any]], columns: Columns, out: IO[bytes]) -> int:
-    """A header, then one row per record (UTF-8, CRLF as RFC 4180); return how many."""
+    """A header, then one row per record (UTF-8, CRLF as RFC 4180), each cell
+    ``spreadsheet_safe``; return how many. Every ``--format csv`` is written here."""
     import csv
 
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow([name for name, _ in columns])
+    writer.writerow([spreadsheet_safe(name) for name, _ in columns])
     n = 0
+    safe = spreadsheet_safe
     for record in records:
-        writer.writerow([cell(get(record)) for _, get in columns])
+        writer.writerow([safe(cell(get(record))) for _, get in columns])
         n += 1
         if buffer.tell() > 1 << 16:
             out.write(buffer.getvalue().encode("utf-8"))
@@ -136,8 +156,15 @@ HISTORY_COLUMNS: Columns = [
 ]
 
 
+#: The states of an order in effect: not lifted, nor set aside by a court (suspended or
+#: overturned by a ruling, until reinstated); a temporary lift ends by itself, so an order
+#: lifted for a while still is. (Before, only "lifted" was left out, and an overturned
+#: order counted as in effect.)
+IN_EFFECT = frozenset({"in-effect", "partially-lifted", "temporarily-lifted"})
+
+
 def _in_effect(status: dict[str, Any]) -> list[str]:
-    return [o["ref"] for o in status["orders"] if o["state"] != "lifted"]
+    return [o["ref"] for o in status["orders"] if o["state"] in IN_EFFECT]
 
 
 #: status --format csv: one row per platform.

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
+from itertools import groupby
+from operator import itemgetter
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -79,13 +81,15 @@ def row(book: Book, line: Line) -> dict[str, Any]:
     out["summary"] = line.current.describe()
     out.update(line.amendments.links(line.original.id))
     if line.corrected:
-        out["original"] = changed_fields(line.original, line.current)
+        out["original"] = changed_fields(line.original, line.current, after_json=out)
     return out
 
 
-def changed_fields(before: Fact, after: Fact) -> dict[str, Any]:
-    """The original values of what a correction changed (``data.x`` for data fields)."""
-    old, new = before.to_json(), after.to_json()
+def changed_fields(before: Fact, after: Fact, *,
+                   after_json: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The original values of what a correction changed (``data.x`` for data fields);
+    ``after_json``: ``after.to_json()`` if the caller has it."""
+    old, new = before.to_json(), after_json if after_json is not None else after.to_json()
     changed = {k: old.get(k) for k in ("occurred_at", "note") if old.get(k) != new.get(k)}
     changed.update({f"data.{k}": v for k, v in old["data"].items() if new["data"].get(k) != v})
     changed.update({f"data.{k}": None for k in new["data"] if k not in old["data"]})
@@ -161,16 +165,18 @@ def ledger_rows(views: Views, *, as_of: When | None = None,
     fact's decoding would be.
     """
     store, done = views.store, 0
-    decode = views.ledger.mapper.decode_state
+    mapper = views.ledger.mapper
+    # Stored bytes are the canonical JSON unless the ledger is encrypted or compressed.
+    decode = mapper.decode_state if mapper.cipher or mapper.compressor else None
     keys = store.platforms_since(0)
     groups = [keys[i:i + PLATFORMS] for i in range(0, len(keys), PLATFORMS)] + [[""]]
     for group in groups:
-        held = store.platform_rows(group)
-        for key in group:
+        held = {key: list(found)
+                for key, found in groupby(store.platform_bodies(group), itemgetter(0))}
+        for key in group:  # (in Python's order: a database's collation may differ)
             stored = held.pop(key, ())
             done += len(stored)
-            objs = [(position, _stored(position, body, decode)) for position, body in stored]
-            yield from _platform_rows(objs, everything=key == "", as_of=as_of,
+            yield from _platform_rows(stored, decode, everything=key == "", as_of=as_of,
                                       as_known_at=as_known_at, keep=keep)
             if read is not None:
                 read(done)
@@ -181,24 +187,11 @@ _FIELDS = {name: (frozenset(n for n, _ in kind.fields()),
                   frozenset(n for n, spec in kind.fields() if spec.required))
            for name, kind in REGISTRY.items()}
 _ENVELOPE = frozenset(("id", "subject", "occurred_at", "sources", "recorded_at"))
-
-
-def _stored(position: int, body: bytes | None, decode: Callable[[bytes], bytes]) -> dict[str, Any]:
-    """The stored object at ``position``, if it has the shape of a stored event: a known
-    type, the envelope, data fields of that type (those it requires among them), a valid
-    time that parses; ``IntegrityFailure`` naming the position otherwise."""
-    try:
-        obj = orjson.loads(decode(body))  # type: ignore[arg-type]
-        fields, required = _FIELDS[obj["type"]]
-        data = obj["data"]
-        if not (isinstance(data, dict) and data.keys() <= fields and required <= data.keys()):
-            raise ValueError("its data does not fit its type")
-        if not obj.keys() >= _ENVELOPE:
-            raise KeyError(", ".join(sorted(_ENVELOPE - obj.keys())))
-        stored_when(obj["occurred_at"])
-        return obj
-    except Exception as error:
-        raise IntegrityFailure(_damaged(position, error)) from None
+_AMENDING = frozenset(AMENDMENTS)
+#: Per event type: where it sits among events at the same instant (``valid_key``).
+_RANK = {name: SAME_INSTANT_RANK.get(name, OTHER_RANK) for name in REGISTRY}
+#: Per observed type: the kinds of subject an event of it may be about, the declared first.
+_KINDS_OF = {name: REGISTRY[name].subjects for name in _OBSERVED}
 
 
 def _fact(position: int, obj: dict[str, Any]) -> Fact:
@@ -214,107 +207,157 @@ def _damaged(position: int, error: Exception) -> str:
             f"({reason[:200]}); run 'blockledger verify'")
 
 
-def _platform_rows(objs: list[tuple[int, dict[str, Any]]], *, everything: bool,
+def _platform_rows(stored: Iterable[tuple[str, int, bytes]],
+                   decode: Callable[[bytes], bytes] | None, *, everything: bool,
                    as_of: When | None, as_known_at: datetime | None,
-                   keep: Filter) -> Iterator[dict[str, Any]]:
-    """The history rows of one platform's stored objects (of the subjects that concern no
+                   keep: Filter) -> Iterable[dict[str, Any]]:
+    """The history rows of one platform's stored events (of the subjects that concern no
     platform, with ``everything``), by valid time, then position.
 
     Facts are built only for the events an amendment touches (the amendments and what they
-    target): every other event counts as stored. With ``as_known_at`` every event goes
-    through a ``Book`` (what was recorded by then decides what counts).
+    target): every other event counts as stored, its row its stored object. With
+    ``as_known_at`` every event goes through a ``Book`` (what was recorded by then decides
+    what counts).
+
+    Each stored object is checked for the shape of a stored event: a known type, the
+    envelope, data fields of that type (those it requires among them), a valid time that
+    parses; ``IntegrityFailure`` naming its position otherwise.
     """
-    if as_known_at is not None:
-        yield from _book_rows(objs, everything=everything, as_of=as_of,
-                              as_known_at=as_known_at, keep=keep)
-        return
-    by_id = {obj["id"]: obj for _, obj in objs}
-    kind_of: dict[str, str] = {}  # an amendment's subject kind: its target's
+    # One pass in log order: each object checked, its sort key, and its subject's kind.
     # An observation is of the order of its subject's name if one was created before it
-    # in the log (``EventType.about``), else of the platform: worked out in log order.
+    # in the log (``EventType.about``), else of the platform; an amendment's kind is its
+    # target's (worked out below, None until then).
+    keyed: list[tuple[datetime, int, int, Any, str | None]] = []
     created: set[tuple[str, str]] = set()
-    for _, obj in objs:
-        if obj["type"] in _CREATES:
-            created.add((_SUBJECT_OF[obj["type"]], obj["subject"]))
-        elif obj["type"] in _OBSERVED:
-            kind_of[obj["id"]] = REGISTRY[obj["type"]].about(
-                obj["subject"], lambda k, ref: (k, ref) in created)
-
-    def kind(obj: dict[str, Any]) -> str:
-        declared = _SUBJECT_OF[obj["type"]]
-        if obj["type"] in _OBSERVED:
-            return kind_of[obj["id"]]
-        if declared != "any":
-            return declared
-        if obj["id"] not in kind_of:
-            target = by_id.get(obj["data"]["target"])
-            kind_of[obj["id"]] = kind(target) if target is not None else "any"
-        return kind_of[obj["id"]]
-
-    touched: set[str] = set()
-    for _, obj in objs:
-        while obj["type"] in AMENDMENTS and obj["id"] not in touched:
-            touched.add(obj["id"])
-            target = by_id.get(obj["data"]["target"])
-            if target is None:
-                break
-            touched.add(target["id"])
-            obj = target
-    facts: dict[tuple[str, str], list[Fact]] = {}
-    for position, obj in objs:
-        if obj["id"] in touched:
-            facts.setdefault((kind(obj), obj["subject"]), []).append(_fact(position, obj))
-    amended = {key: effective(found) for key, found in facts.items()}
-    now = {str(f.id): (f, key) for key, eff in amended.items() for f in eff.facts}
-    platform = next((o["subject"] for _, o in objs if o["type"] == "platform-registered"),
-                    None)
+    creating: list[tuple[dict[str, Any], str]] = []
+    amending: list[int] = []  # where the amendments are in keyed
+    loads = orjson.loads
+    kind: str | None
+    for _, position, body in stored:
+        try:
+            obj = loads(body if decode is None else decode(body))
+            t = obj["type"]
+            fields, required = _FIELDS[t]
+            data = obj["data"]
+            if not (isinstance(data, dict) and data.keys() <= fields
+                    and required <= data.keys()):
+                raise ValueError("its data does not fit its type")
+            if not obj.keys() >= _ENVELOPE:
+                raise KeyError(", ".join(sorted(_ENVELOPE - obj.keys())))
+            at = stored_when(obj["occurred_at"]).instant
+        except Exception as error:
+            raise IntegrityFailure(_damaged(position, error)) from None
+        if t in _CREATES:
+            kind = _SUBJECT_OF[t]
+            created.add((kind, obj["subject"]))
+            creating.append((obj, kind))
+        elif t in _OBSERVED:  # EventType.about, inline: its first kind that exists here
+            subject = obj["subject"]
+            for kind in _KINDS_OF[t]:
+                if (kind, subject) in created:
+                    break
+            else:
+                kind = _SUBJECT_OF[t]
+        elif t in _AMENDING:
+            kind = None
+            amending.append(len(keyed))
+        else:
+            kind = _SUBJECT_OF[t]
+        keyed.append((at, _RANK[t], position, obj, kind))
+    if as_known_at is not None:
+        return _book_rows([(entry[2], entry[3]) for entry in keyed], everything=everything,
+                          as_of=as_of, as_known_at=as_known_at, keep=keep)
+    touched, now = _amended(keyed, amending) if amending else (frozenset(), {})
+    platform = next((obj["subject"] for obj, _ in creating
+                     if obj["type"] == "platform-registered"), None)
     own: set[tuple[str, str]] | None = None
     if platform is not None and not everything:
         own = {("platform", platform)}
-        for _, obj in objs:
-            if obj["type"] not in _CREATES:
-                continue
+        for obj, kind in creating:
             if obj["id"] not in touched:
                 named = _named(obj["data"])
             elif obj["id"] in now:  # as corrected
-                data = now[obj["id"]][0].data
+                data = now[obj["id"]].data
                 named = {getattr(data, "platform", None), *getattr(data, "platforms", ())}
             else:  # retracted: it stays in the history of the platform it named, marked
                 named = _named(obj["data"])
             if platform in named:
-                own.add((kind(obj), obj["subject"]))
+                own.add((kind, obj["subject"]))
+    keyed.sort()  # by valid time, rank and position (unique: never the rest)
     until = as_of.instant if as_of else None
-    keyed: list[tuple[datetime, int, int, Any]] = []
-    for position, obj in objs:
-        key = (kind(obj), obj["subject"])
-        if own is not None and key not in own:
-            continue
-        if touched and obj["id"] in touched:
-            eff = amended[key]
-            original = eff.original[uuid.UUID(obj["id"])]
-            current = now[obj["id"]][0] if obj["id"] in now else original
-            at, rank = valid_key(current)
-            item: Any = Line(original=original, current=current, amendments=eff)
-        else:
-            at = stored_when(obj["occurred_at"]).instant
-            rank, item = SAME_INSTANT_RANK.get(obj["type"], OTHER_RANK), obj
-        if until is None or at <= until:
-            keyed.append((at, rank, position, item))
-    keyed.sort(key=lambda entry: entry[:3])
     types, since, last, by = keep.types, keep.since, keep.until, keep.operator
-    for at, _, position, item in keyed:
-        if isinstance(item, Line):
-            if keep.keeps(item):
-                yield _line_row(item, position)
+    filtered = bool(types) or since is not None or last is not None or by is not None
+    out = []
+    for at, _, position, item, kind in keyed:
+        if until is not None and at > until:
             continue
-        if (types and item["type"] not in types) or (since is not None and at < since) or (
+        if item.__class__ is Line:
+            if (own is None or (kind, item.original.subject) in own) and keep.keeps(item):
+                out.append(_line_row(item, position))
+            continue
+        if own is not None and (kind, item["subject"]) not in own:
+            continue
+        t = item["type"]
+        if filtered and ((types and t not in types) or (since is not None and at < since) or (
                 last is not None and at > last) or (by is not None
-                                                    and item.get("recorded_by") != by):
+                                                    and item.get("recorded_by") != by)):
             continue
         item["position"] = position
-        item["summary"] = REGISTRY[item["type"]].describe(_Data(item["data"]))
-        item.update(corrected_by=[], retracted_by=[], disputed_by=[])
-        yield item
+        item["summary"] = _DESCRIBE[t](_PAYLOADS[t](**item["data"]))
+        item["corrected_by"] = []
+        item["retracted_by"] = []
+        item["disputed_by"] = []
+        out.append(item)
+    return out
+
+
+def _amended(keyed: list[tuple[datetime, int, int, Any, str | None]],
+             amending: list[int]) -> tuple[set[str], dict[str, Fact]]:
+    """For a platform whose events include amendments (at the indexes ``amending`` of
+    ``keyed``, their kind None): the ids of the events they touch (the amendments and what
+    they target) and each touched event as it counts now (by id; a retracted one is
+    absent). Facts are built for those events alone; each one's entry becomes its
+    ``Line``, at its valid time as corrected, and an amendment's entry gets its target's
+    kind."""
+    targets = {keyed[i][3]["data"]["target"] for i in amending}
+    by_id = {obj["id"]: i for i, (_, _, _, obj, _) in enumerate(keyed) if obj["id"] in targets}
+    by_id.update((keyed[i][3]["id"], i) for i in amending)
+    touched: set[str] = set()
+    for i in amending:
+        obj = keyed[i][3]
+        while obj["type"] in _AMENDING and obj["id"] not in touched:
+            touched.add(obj["id"])
+            target = by_id.get(obj["data"]["target"])
+            if target is None:
+                break
+            obj = keyed[target][3]
+            touched.add(obj["id"])
+
+    def kind_of(i: int) -> str:
+        entry = keyed[i]
+        if entry[4] is None:  # an amendment: its target's kind ("any" if not here)
+            target = by_id.get(entry[3]["data"]["target"])
+            keyed[i] = (*entry[:4], kind_of(target) if target is not None else "any")
+        return keyed[i][4]  # type: ignore[return-value]
+
+    lines = sorted(by_id[event] for event in touched)  # in log order, as effective needs
+    facts: dict[tuple[str, str], list[Fact]] = {}
+    built: dict[str, Fact] = {}
+    for i in lines:
+        obj = keyed[i][3]
+        fact = built[obj["id"]] = _fact(keyed[i][2], obj)
+        facts.setdefault((kind_of(i), obj["subject"]), []).append(fact)
+    amendments = {key: effective(found) for key, found in facts.items()}
+    now = {str(f.id): f for eff in amendments.values() for f in eff.facts}
+    for i in lines:  # each touched event: as it counts now, at its valid time as corrected
+        _, _, position, obj, kind = keyed[i]
+        original = built[obj["id"]]
+        current = now.get(obj["id"], original)
+        at, rank = valid_key(current)
+        keyed[i] = (at, rank, position, Line(original=original, current=current,
+                                             amendments=amendments[(kind, obj["subject"])]),
+                    kind)
+    return touched, now
 
 
 def _line_row(line: Line, position: int) -> dict[str, Any]:
@@ -324,7 +367,7 @@ def _line_row(line: Line, position: int) -> dict[str, Any]:
     out["summary"] = line.current.describe()
     out.update(line.amendments.links(line.original.id))
     if line.corrected:
-        out["original"] = changed_fields(line.original, line.current)
+        out["original"] = changed_fields(line.original, line.current, after_json=out)
     return out
 
 
@@ -343,18 +386,16 @@ def _book_rows(objs: list[tuple[int, dict[str, Any]]], *, everything: bool,
     yield from rows(book, lines(book, subjects=subjects, as_of=as_of), keep)
 
 
-class _Data:
-    """A stored ``data`` object read as a payload is (``d.targets``; None where absent),
-    for the types' ``describe`` (not of amendments: those go through facts). It says the
-    same as describing the payload: a test holds them so, event by event."""
+def _stored_payload(name: str) -> type:
+    """The class that reads a stored ``data`` object of type ``name`` as its payload is
+    (``d.targets``; None where absent), for the type's ``describe`` (not of amendments:
+    those go through facts): ``_PAYLOADS[name](**data)``. Its fields are attributes, so
+    reading one costs what a payload's does. It says the same as describing the payload:
+    a test holds them so, event by event."""
+    return type(f"Stored({name})", (SimpleNamespace,), dict.fromkeys(_FIELDS[name][0]))
 
-    __slots__ = ("_raw",)
 
-    def __init__(self, raw: dict[str, Any]):
-        self._raw = raw
-
-    def __getattr__(self, name: str) -> Any:
-        return self._raw.get(name)
+_PAYLOADS = {name: _stored_payload(name) for name in REGISTRY}
 
 
 def _named(data: dict[str, Any]) -> set[Any]:

@@ -51,10 +51,14 @@ def platform_status(book: Book, ref: str, *, as_of: When | None = None,
     codes = {country(c) for c in (*(book.jurisdiction_of(o) for o in orders),
                                   *(j or default for j, _ in platform.seen)) if c}
     answers = {}
+    # A request counts where an order it names binds, of the orders there are at ``at``
+    # (``_answer``): one naming none of them (an order not made yet) counts nowhere.
+    made_refs = {o.ref for o in orders}
     for code in sorted(codes):
         if all(binds(book.jurisdiction_of(o), code) for o in orders) and all(
                 binds(j, code) for j in made) and all(
-                binds(_penalty_in(book, p, at), code) for p in platform.penalties.values()):
+                binds(_penalty_in(book, p, at), code) for p in platform.penalties.values()
+                ) and all(made_refs & set(r.orders) for r in requests):
             there = top  # everything counts there: the same answer
         else:
             there = _answer(book, platform, orders, requests, at, code)
@@ -78,7 +82,9 @@ def _answer(book: Book, platform: PlatformState, every: list[OrderState],
         requests = [r for r in requests if refs & set(r.orders)]
         default = book.default_jurisdiction()
         # Each observation where it was made: its own jurisdiction, else its order's (on
-        # an order), else the default (on the platform).
+        # an order), else the default (on the platform). ``seen`` holds the latest of each
+        # place and target, the latest applied last (``domain.timeline``): so the last
+        # kept of a target is its latest there.
         seen = [_Seen({target: fact for (j, target), fact in o.seen.items()
                        if binds(j or book.jurisdiction_of(o), jurisdiction)})
                 for o in orders]

@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from projections.terminal import Column, Screen, Table, clean, indented
+from projections.formats import IN_EFFECT
+from projections.terminal import Column, Screen, Table, clean, fitted, indented
 
 STATE_STYLE = {
     "blocked": "bold red", "partially-blocked": "bold yellow", "accessible": "bold green",
@@ -22,6 +23,10 @@ DIVERGENCE = {
     "unreachable-after-lift": "unreachable after the lift",
     "unexplained": "unreachable, and no order named it then",
 }
+
+#: How wide a column of several words (flags, authorities) must be to be shown in the
+#: summary rather than written under its row: a few words to a line.
+WRAPPED = 24
 
 #: How ``status --sort`` may order the summary, and by what.
 SORTS = {
@@ -195,10 +200,26 @@ def _jurisdictions(status: dict[str, Any]) -> list[Any]:
     return out
 
 
+def in_effect(status: dict[str, Any]) -> list[dict[str, Any]]:
+    """The platform's orders in effect (``IN_EFFECT``: not lifted, nor set aside by a
+    court)."""
+    return [o for o in status["orders"] if o["state"] in IN_EFFECT]
+
+
 def summary_table(screen: Screen, statuses: Iterable[dict[str, Any]]) -> int:
-    """One row per platform: state, blocked of registered targets, orders in effect (of
-    all its orders, and their authorities), since when; return how many rows."""
+    """One row per platform: state, blocked of registered targets, orders in effect of
+    all its orders, since when, flags, and the authorities of the orders in effect (a
+    column empty in every row is left out); return how many rows.
+
+    No word is ever split: each column is measured on the rows (all of them, held here)
+    to be at least as wide as its longest word; the platform column (its reference and
+    name) takes what is left, and the columns that do not fit are written under their
+    row, across the whole width (``since 2017-07-14 · divergent · by Kominfo``), lowest
+    priority first to go: the authorities, the flags, since, orders, blocked, state. Only
+    a single word longer than the whole line would still be folded."""
     from rich.text import Text
+
+    rows = list(statuses)
 
     def text(value: Any, style: str = "") -> Any:
         return Text(clean(value), style=style)
@@ -208,28 +229,60 @@ def summary_table(screen: Screen, statuses: Iterable[dict[str, Any]]) -> int:
         return (f"{len(s['blocked_targets'])}/{len(registered)}" if registered is not None
                 else str(len(s["blocked_targets"])))
 
-    def orders(s: dict[str, Any]) -> Any:
-        live = [o for o in s["orders"] if o["state"] != "lifted"]
-        authorities = sorted({o["authority"] for o in live})
-        return text(f"{len(live)} of {len(s['orders'])}"
-                    + (f" ({', '.join(authorities)})" if authorities else ""))
+    def orders(s: dict[str, Any]) -> str:
+        return f"{len(in_effect(s))} of {len(s['orders'])}"
+
+    def authorities(s: dict[str, Any]) -> str:
+        return clean(", ".join(sorted({o["authority"] for o in in_effect(s)})))
+
+    def name(s: dict[str, Any]) -> str:
+        shown = clean(s["platform"])
+        if s["name"].casefold() != s["platform"].casefold():
+            shown += " " + clean(s["name"])
+        return shown
 
     def platform(s: dict[str, Any]) -> Any:
-        cell = Text(clean(s["platform"]), style="bold")
-        if s["name"].casefold() != s["platform"].casefold():
-            cell.append(clean(f" {s['name']}"), style="")
-        return cell
+        ref = clean(s["platform"])
+        return Text.assemble((ref, "bold"), name(s)[len(ref):])
 
-    def flags(s: dict[str, Any]) -> Any:
-        words = [word for word, show in (("divergent", s["divergent"]),
-                                         ("disputed", s["disputed"])) if show]
-        return Text(" ".join(words), style="magenta")
+    def flags(s: dict[str, Any]) -> str:
+        return " ".join(word for word, show in (("divergent", s["divergent"]),
+                                                ("disputed", s["disputed"])) if show)
 
-    table = Table(screen, Column("platform", 0, platform), [
-        Column("state", 17, lambda s: styled(s["state"])),
-        Column("blocked", 7, lambda s: text(targets(s)), justify="right"),
-        Column("in effect", 12, orders),
-        Column("since", 16, lambda s: text(screen.time(s.get("since")))),
-        Column("flags", 18, flags),
-    ], least=12, main_first=True)
-    return table.write(statuses)
+    def since(s: dict[str, Any]) -> str:
+        return screen.time(s.get("since"))
+
+    def column(header: str, value: Any, style: Any = None, *, wraps: bool = False,
+               justify: str = "left") -> Column | None:
+        """The column, measured on the rows; None if it would be empty in every row."""
+        values = [value(s) for s in rows]
+        if rows and not any(values):
+            return None
+        width, most = fitted(header, values, wraps=wraps)
+        if wraps:  # shown only where a few words fit on a line, else written under the row
+            width = max(width, min(most, WRAPPED))
+        return Column(header, width, style or (lambda s: text(value(s))), justify=justify,
+                      most=most)
+
+    main_width, main_most = fitted("platform", [name(s) for s in rows])
+    columns = [c for c in (
+        column("state", lambda s: s["state"], lambda s: styled(s["state"])),
+        column("blocked", targets, justify="right"),
+        column("in effect", orders),
+        column("since", since),
+        column("flags", flags, lambda s: text(flags(s), "magenta"), wraps=True),
+        column("authority", authorities, wraps=True),
+    ) if c is not None]
+    words = {"since": lambda s: f"since {since(s)}" if since(s) else "",
+             "flags": flags, "authority": lambda s: f"by {authorities(s)}" if in_effect(s)
+             else "", "in effect": lambda s: f"{orders(s)} in effect",
+             "blocked": lambda s: f"{targets(s)} blocked", "state": lambda s: s["state"]}
+
+    def under(s: dict[str, Any], folded: list[Column]) -> Any:
+        parts = [words[c.header](s) for c in folded]
+        return Text(" \u00b7 ".join(part for part in parts if part), style="dim")
+
+    table = Table(screen, Column("platform", main_width, platform, most=main_most),
+                  columns, least=max(main_width, min(main_most, 20)), fold=under,
+                  main_first=True, below=True)
+    return table.write(rows)

@@ -30,9 +30,10 @@ def select(statuses: Iterable[dict[str, Any]], *, states: Sequence[str] = (),
 
 def detailed(statuses: Sequence[dict[str, Any]], *, views: Views | None, book: Book | None,
              as_of: When | None = None, as_known_at: When | None = None,
-             ) -> Iterator[dict[str, Any]]:
+             jurisdiction: str | None = None) -> Iterator[dict[str, Any]]:
     """Each status with ``targets`` (registered) and ``since`` added, as they come: from
-    each platform's own rows in the views, or from ``book`` (the whole ledger's)."""
+    each platform's own rows in the views, or from ``book`` (the whole ledger's); with
+    ``jurisdiction``, ``since`` counts that jurisdiction's orders only, as its answer."""
     now = datetime.now(UTC)
     known = as_known_at.instant if as_known_at else None
     for start in range(0, len(statuses), PLATFORMS):
@@ -49,7 +50,8 @@ def detailed(statuses: Sequence[dict[str, Any]], *, views: Views | None, book: B
             if source is None:
                 yield status
                 continue
-            yield {**status, **status_detail(source, ref, as_of=as_of, now=now, full=False)}
+            yield {**status, **status_detail(source, ref, as_of=as_of, now=now, full=False,
+                                             jurisdiction=jurisdiction)}
 
 
 def folded(views: Views, *, as_of: When | None = None, as_known_at: When | None = None,
@@ -67,4 +69,5 @@ def folded(views: Views, *, as_of: When | None = None, as_known_at: When | None 
                                          now=now, jurisdiction=jurisdiction)
             except SubjectNotFound:
                 continue  # not registered by then
-            yield {**status, **status_detail(book, ref, as_of=as_of, now=now, full=False)}
+            yield {**status, **status_detail(book, ref, as_of=as_of, now=now, full=False,
+                                             jurisdiction=jurisdiction)}

@@ -175,12 +175,33 @@ class _Trimmed:
 
 
 class Column:
-    """A table column: its header, how wide it may be, and how to fill it."""
+    """A table column: its header, how wide it must be, how to fill it; and ``most``, how
+    wide it would be if the width allowed (a column measured on its cells: see ``fitted``;
+    None: ``width``)."""
 
     def __init__(self, header: str, width: int, cell: Any, *, style: str = "",
-                 justify: str = "left"):
+                 justify: str = "left", most: int | None = None):
         self.header, self.width, self.cell = header, width, cell
         self.style, self.justify = style, justify
+        self.most = width if most is None else max(width, most)
+
+
+def fitted(header: str, texts: Iterable[str], *, wraps: bool = True,
+           most: int = 10_000) -> tuple[int, int]:
+    """``(width, most)`` for a column of ``texts``: ``width`` keeps every word whole (its
+    longest word, or its header; with ``wraps`` False, its longest text, which is never
+    wrapped), ``most`` is its longest text (no wider than ``most``, no narrower than
+    ``width``). Widths are terminal cells (a wide character is two)."""
+    from rich.cells import cell_len
+
+    need = longest = cell_len(header)
+    for text in texts:
+        longest = max(longest, cell_len(text))
+        if wraps:
+            need = max(need, max((cell_len(word) for word in text.split()), default=0))
+    if not wraps:
+        need = longest
+    return need, max(need, min(longest, most))
 
 
 class Table:
@@ -189,18 +210,25 @@ class Table:
     tab-separated lines.
 
     ``columns`` are in priority order after ``main``: each is shown while ``main`` keeps
-    ``least`` characters; those left out go to ``fold``, which adds them to the main cell.
+    ``least`` characters; those left out go to ``fold``, which adds them to the main cell,
+    or with ``below`` writes them on lines of their own under the record, indented, as
+    wide as the screen. ``main`` takes the rest of the width, or with a ``most`` of its
+    own no more than that, the width left over going to the shown columns that would be
+    wider (their ``most``), in priority order. A column at least as wide as its longest
+    word (``fitted``) never has a word split.
     Laid out here rather than by ``rich.table`` (which measures every cell again for every
     chunk: 340 us a row), each cell wrapped to its column's width.
     """
 
     GAP = 2  # spaces between columns
+    INDENT = 2  # of what ``below`` writes under a record
 
     def __init__(self, screen: Screen, main: Column, columns: Sequence[Column], *,
                  first: Sequence[Column] = (), least: int = 36, fold: Any = None,
-                 main_first: bool = False):
-        self.screen, self.main, self.fold = screen, main, fold
+                 main_first: bool = False, below: bool = False):
+        self.screen, self.main, self.fold, self.below = screen, main, fold, below
         shown = list(first)
+        self.widths = {id(c): c.width for c in [*shown, *columns]}
         if screen.width is not None:
             used = sum(c.width + self.GAP for c in shown)
             for column in columns:  # in priority order: the first that does not fit ends it
@@ -209,6 +237,13 @@ class Table:
                 shown.append(column)
                 used += column.width + self.GAP
             self.main_width = max(12, screen.width - used)
+            if main.most:  # (0: as wide as it may be)
+                spare = max(0, self.main_width - main.most)
+                self.main_width -= spare
+                for column in shown:
+                    grow = min(spare, column.most - column.width)
+                    self.widths[id(column)] += grow
+                    spare -= grow
         else:
             shown += columns
             self.main_width = 0
@@ -233,7 +268,7 @@ class Table:
         from rich.text import Text
 
         cell = self.main.cell(record)
-        if self.fold is not None and self.folded:
+        if self.fold is not None and self.folded and not self.below:
             head = self.fold(record, self.folded)
             if head is not None and head.plain:
                 cell = Text.assemble(head, "\n", cell)
@@ -261,6 +296,8 @@ class Table:
         for record in chunk:
             lines += self._lines(console, [self._main_cell(record) if c is self.main
                                            else c.cell(record) for c in self.order])
+            if self.below and self.fold is not None and self.folded:
+                lines += self._under(console, self.fold(record, self.folded))
         if lines:
             console.print(Text("\n").join(lines), soft_wrap=True, crop=False)
         self.rows += len(chunk)
@@ -272,7 +309,7 @@ class Table:
         last = len(cells) - 1
         columns = []
         for i, (column, cell) in enumerate(zip(self.order, cells, strict=True)):
-            width = self.main_width if column is self.main else column.width
+            width = self.main_width if column is self.main else self.widths[id(column)]
             wrapped = cell.wrap(console, width, overflow="fold")
             for line in wrapped:
                 line.rstrip()
@@ -291,4 +328,18 @@ class Table:
                     line.append(" " * width)
             line.rstrip()
             out.append(line)
+        return out
+
+    def _under(self, console: Any, text: Any) -> list[Any]:
+        """What ``below`` writes under a record: ``text`` wrapped to the screen's width,
+        indented (a word split only if longer than that whole line)."""
+        from rich.text import Text
+
+        if text is None or not text.plain:
+            return []
+        width = max(12, (self.screen.width or 80) - self.INDENT)
+        out = []
+        for line in text.wrap(console, width, overflow="fold"):
+            line.rstrip()
+            out.append(Text(" " * self.INDENT) + line)
         return out

@@ -16,23 +16,24 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
-from eventsourcing.persistence import IntegrityError
 
 from domain.declaration import REGISTRY
 from domain.errors import IntegrityFailure
 from domain.fact import Fact
 from domain.jurisdictions import LEDGER
 from domain.timeline import OrderState
-from ledger.application import Entry, Ledger
 from ledger.blinding import ledger_blinder
-from ledger.mapper import load_fact
+from ledger.entry import Entry, load_fact
 from ledger.views import STATUS_FORMAT, VIEWS, moves_named
 from projections.book import KINDS, Book
 from projections.collection import paused
 from projections.status import platform_status
+
+if TYPE_CHECKING:
+    from ledger.application import Ledger
 
 BATCH = 5000
 RETRIES = 10
@@ -80,6 +81,8 @@ class Views:
         conflict (the same positions, the same tracking row): that one starts again from
         the position the other reached.
         """
+        from eventsourcing.persistence import IntegrityError  # a write: the library's
+
         if not self.store.exists():
             self.ledger.create_view_tables()  # a ledger last written before they existed
         for attempt in range(RETRIES):

@@ -13,7 +13,7 @@ them (an observation at the very instant of a removal comes after it).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Container, Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -23,6 +23,7 @@ from attrs import frozen
 from domain.amendments import effective
 from domain.fact import Fact
 from domain.timeline import in_valid_order
+from domain.values import stored_when
 from sources.domains import candidates, parents
 
 #: The events that give or take targets, and the amendments that may change them.
@@ -78,6 +79,28 @@ class Holders:
                         self._hold(target, ref, start, at)
         for target, start in held.items():
             self._hold(target, ref, start, None)
+
+    def add_registered(self, ref: str, at: datetime, targets: Iterable[str],
+                       wanted: Container[str] | None = None) -> None:
+        """``add_platform`` of a platform whose one event (of those that give or take
+        targets) is its registration at ``at`` with ``targets``: most platforms, taken
+        without building their facts; only the ``wanted`` targets, if given."""
+        self.platforms.setdefault(ref, at)
+        for target in dict.fromkeys(targets):
+            if wanted is None or target in wanted:
+                self._hold(target, ref, at, None)
+
+    def moved(self, ref: str, created: datetime, at: datetime, *,
+              registration: bool = True) -> None:
+        """Platform ``ref``'s registration (or, not ``registration``, the targets it was
+        given) at ``created`` corrected to ``at``: what it was given then is held from
+        ``at`` (``sources.registry_backfill``)."""
+        if registration:
+            self.platforms[ref] = at
+        for spans in self._spans.values():
+            for i, (start, until, holder) in enumerate(spans):
+                if holder == ref and start == created:
+                    spans[i] = (at, until, holder)
 
     def _hold(self, target: str, ref: str, start: datetime, until: datetime | None) -> None:
         self._spans.setdefault(target, []).append((start, until, ref))
@@ -136,26 +159,43 @@ def _at(spans: list[tuple[datetime, datetime | None, str]], host: str, target: s
     return Held(after[0][1], target, target != host, later=True) if after else None
 
 
-def read_holders(ledger: Any) -> Holders:
+def read_holders(ledger: Any, wanted: Container[str] | None = None) -> Holders:
     """Every platform's targets over time, from the ledger's history view (caught up
-    first): a page of rows at a time, only the events that give or take targets decoded
-    into facts."""
+    first): a page of rows at a time. A platform whose one event that gives or takes
+    targets is its registration (most) is taken from its row as it is; any other is read
+    again by itself and folded from its facts (``add_platform``). With ``wanted``, only
+    those targets are taken from registrations (every platform is still known, and a
+    platform read again keeps all its targets): ``find`` answers the same for a host
+    whose every candidate (itself and its parent domains) is wanted."""
     from projections.views import Views
 
     views = Views(ledger)
     views.catch_up()
-    order = views.blind("order")
-    facts: dict[str, list[Fact]] = {}
+    order, platform = views.blind("order"), views.blind("platform")
+    registered: dict[str, tuple[datetime, list[str]]] = {}
+    others: set[str] = set()  # platforms with more than their registration: read again
     for _, obj in kind_objects(views, "platform"):
-        if obj["type"] in _READ:
-            facts.setdefault(obj["subject"], []).append(Fact.from_stored(obj))
+        ref = obj["subject"]
+        if obj["type"] not in _READ or ref in others:
+            continue
+        if obj["type"] == "platform-registered" and ref not in registered:
+            registered[ref] = (stored_when(obj["occurred_at"]).instant, obj["data"]["targets"])
+        else:
+            registered.pop(ref, None)
+            others.add(ref)
 
     def is_order(ref: str) -> bool:
         return any(k == order for k, _ in views.store.subject_kinds(views.blind(ref)))
 
     holders = Holders(is_order)
-    for ref, mine in facts.items():
-        holders.add_platform(ref, mine)
+    for ref, (at, targets) in registered.items():
+        holders.add_registered(ref, at, targets, wanted)
+    decode = views.ledger.mapper.decode_state
+    for ref in sorted(others):
+        rows = views.store.history_rows(subject=(platform, views.blind(ref)))
+        holders.add_platform(ref, [fact for fact in (
+            Fact.from_stored(orjson.loads(decode(body))) for _, body in rows)
+            if fact.type in _READ])
     return holders
 
 

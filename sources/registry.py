@@ -2,7 +2,8 @@
 holds for that registry, as orders and lifts (``blockledger import-registry``).
 
 A registry is named by its jurisdiction and authority (``ru-roskomnadzor``); its orders are
-the ledger's orders whose reference starts with that name. An entry's key is its decision
+the ledger's orders whose reference starts with that name and whose creating event its
+imports wrote. An entry's key is its decision
 number (an ``rkn`` dump) with each of its targets; a plain domain list has no decisions,
 and its key is the target alone.
 
@@ -15,11 +16,14 @@ and its key is the target alone.
 - An entry the ledger holds and the snapshot no longer lists is lifted (``unblocked``,
   those targets), at the snapshot's time: the registry was seen without it then.
 - Each order names the platforms of its entries: the platform holding the entry's first
-  target (its domain) at that time, by the rules of matching of ``sources.domains``; else
-  one platform registered per registrable domain (``example.ru``), or per address for an
-  entry of addresses only (``ip-203.0.113.7``, ``net-203.0.113.0-24``). A platform that
-  holds the entry's domain but not its other targets (its IP addresses, a subdomain) gets
-  them by ``targets-added``.
+  target (its domain) at that time, by the rules of matching of ``sources.domains`` (a
+  platform that holds it only later is not it); else one platform registered per
+  registrable domain (``example.ru``), or per address for an entry of addresses only
+  (``ip-203.0.113.7``, ``net-203.0.113.0-24``). A platform that holds the entry's domain
+  but not its other targets (its IP addresses, a subdomain) gets them by
+  ``targets-added``.
+- Every snapshot, changed or not, ends with a ``registry-checked`` (its own subject, of
+  kind ``snapshot``): the trace that the registry was seen so then, in that file.
 
 Every event happens at the snapshot's time: the ledger records when the registry listed
 an entry (the decision's own number, date and body are in the order's ``instrument``);
@@ -27,8 +31,9 @@ it cites the snapshot file's name, SHA-256 and time. Event ids derive from the r
 (its state and authority exactly), the snapshot's digest and the subject, which is also
 how a registry knows its own orders (``Registry.wrote``). A snapshot already imported (by
 digest) adds nothing, but the last is diffed again (an interrupted import finishes); an
-older one is refused (import oldest first: placing one between imported snapshots would
-mean diffing every later one again, which is not built).
+older one is refused unless placed between the imported ones (``--backfill``,
+``sources.registry_backfill``). What the ledger holds for the registry is read afresh for
+every diff (``sources.registry_held``): nothing is kept between imports.
 """
 
 from __future__ import annotations
@@ -37,20 +42,19 @@ import hashlib
 import ipaddress
 import re
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from attrs import frozen
+from attrs import evolve, frozen
 
 from domain.errors import BadInput, Refused
 from domain.fact import Fact
 from domain.identifiers import displayed
-from domain.timeline import OrderState
-from projections.book import Book
-from sources.domains import platform_slug, registrable
+from sources.domains import parents, platform_slug, registrable
 from sources.holders import Holders
+from sources.registry_held import Held
 from sources.snapshots import Entry, Snapshot
 
 #: Event ids of registry imports: uuid5 in this namespace of the registry, the snapshot's
@@ -80,66 +84,6 @@ def stamp(at: datetime) -> str:
     return at.strftime("%Y%m%d%H%M%S")
 
 
-class Held:
-    """What the ledger holds for one registry: for each key (decision ref or None, target)
-    the order holding it; the references of its orders and of every order in the ledger;
-    the digests and latest time of the snapshots whose events it holds."""
-
-    def __init__(self, registry: Registry):
-        self.registry = registry
-        self.keys: dict[tuple[str | None, str], str] = {}
-        self.orders: set[str] = set()
-        self.taken: set[str] = set()  # every order reference in the ledger
-        self.digests: set[str] = set()
-        self.latest: datetime | None = None
-
-    def base(self, ref: str) -> str | None:
-        """The decision key of the registry's order ``ref``: its reference without a time
-        suffix (``-at-`` and 14 digits, at its end); None for an order of a plain list."""
-        if _LIST.fullmatch(ref[len(self.registry.name) + 1:]):
-            return None
-        found = _SUFFIX.fullmatch(ref)
-        return found.group(1) if found else ref
-
-
-#: A plain list's order: ``<registry>-list-<14 digits>``; a re-made order's time suffix.
-_LIST = re.compile(r"list-\d{14}")
-_SUFFIX = re.compile(r"(.+)-at-\d{14}")
-
-
-def read_held(registry: Registry, entries: Iterable[Any], at: datetime | None) -> Held:
-    """What the registry's orders hold at valid time ``at`` (None: now), from the ledger's
-    ``entries`` of orders. The registry's orders are those its imports made: an order's
-    creating event has the id ``Registry.event_id`` gives for it and the snapshot it cites
-    (its reference alone proves nothing: a hand-made order, or another registry's, may
-    share its prefix). Only the events its imports wrote date its latest snapshot."""
-    held = Held(registry)
-    prefix = f"{registry.name}-"
-    mine = []
-    for entry in entries:
-        held.taken.add(entry.fact.subject)
-        if entry.fact.subject.startswith(prefix):
-            mine.append(entry)
-    book = Book(mine)
-    for ref in book.refs("order"):
-        facts = book.facts("order", ref)
-        if not facts or not registry.wrote(facts[0]):
-            continue
-        held.orders.add(ref)
-        for fact in facts:
-            digest = registry.wrote(fact)
-            if digest:
-                held.digests.add(digest)
-                when = fact.occurred_at.instant
-                if held.latest is None or when > held.latest:
-                    held.latest = when
-        state = book.state("order", ref, at)
-        if isinstance(state, OrderState):
-            for target in state.held:
-                held.keys[(held.base(ref), target)] = ref
-    return held
-
-
 @frozen
 class Registry:
     """A registry: its state and keeper, exactly as given, and the name its orders'
@@ -158,6 +102,23 @@ class Registry:
         return uuid.uuid5(NAMESPACE, "|".join((self.jurisdiction, self.authority, digest,
                                                 kind, subject)))
 
+    def id_text(self, digest: str, kind: str, subject: str) -> str:
+        """``event_id`` as text, without building a ``UUID`` (asked once per event read)."""
+        raw = bytearray(hashlib.sha1(NAMESPACE.bytes + "|".join(
+            (self.jurisdiction, self.authority, digest, kind, subject)).encode()).digest()[:16])
+        raw[6] = (raw[6] & 0x0F) | 0x50  # version 5
+        raw[8] = (raw[8] & 0x3F) | 0x80  # the RFC 4122 variant
+        h = raw.hex()
+        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+    def wrote_stored(self, obj: dict[str, Any]) -> str | None:
+        """``wrote`` of a stored event object (as the history view gives it)."""
+        for source in obj["sources"]:
+            digest = source.get("sha256")
+            if digest and self.id_text(digest, obj["type"], obj["subject"]) == obj["id"]:
+                return digest
+        return None
+
     def wrote(self, fact: Fact) -> str | None:
         """The digest of the snapshot whose import of this registry made ``fact``, or None
         (a hand-made event, another registry's)."""
@@ -172,49 +133,99 @@ class Plan:
     """The events one snapshot makes, in the order they are written."""
 
     def __init__(self, snapshot: Snapshot, *, registry: Registry, held: Held,
-                 holders: Holders):
-        self.snapshot, self.registry, self.held, self.holders = snapshot, registry, held, holders
+                 holders: Holders | Callable[[set[str]], Holders]):
+        """``holders``: who holds what, or a reader of it given the hosts the plan will
+        look up (those of the entries it orders and their parent domains), read once the
+        diff knows them: a day's churn looks up 1% of a registry's hosts."""
+        self.snapshot, self.registry, self.held = snapshot, registry, held
+        self._holders = holders
         self.authority, self.jurisdiction = registry.authority, registry.jurisdiction
-        self.lines: dict[tuple[str, str], int] = {}  # (kind, subject) -> its file line
-        self.registered: dict[str, list[str]] = {}  # new platform -> its targets
-        self.added: dict[str, list[str]] = {}  # existing platform -> targets it gains
-        self.orders: dict[str, dict[str, Any]] = {}  # new order -> its data
+        # What the snapshot makes, kept small (a first snapshot is 500,000 entries): the
+        # events' data are made as they are written, from these.
+        self.registered: dict[str, tuple[int, str, list[str]]] = {}  # platform -> (line,
+        # the entry's home target, the targets it is registered with)
+        self.added: dict[str, tuple[int, list[str]]] = {}  # platform -> (line, targets)
+        self.orders: dict[str, tuple[Entry, list[str], list[str]]] = {}  # order -> (its
+        # first entry, its platforms, its targets)
         self.lifted: dict[str, list[str]] = {}  # order -> targets lifted
         self.owner: dict[str, str] = {}  # target -> the platform it is ordered on
-        self.names: dict[str, str] = {}  # new platform -> its name (its domain, shown)
+        self._diffed = False
+        self.entries = len(snapshot.entries)
 
-    def facts(self) -> list[tuple[int, Fact]]:
+    def facts(self) -> Iterator[tuple[int, Fact]]:
         """Every event of the snapshot, with the file line it comes from (a lift: the
-        'Updated:' line): registrations, targets added, orders, lifts."""
-        self._diff()
+        'Updated:' line): registrations, targets added, orders, lifts. Made as they are
+        written (an import takes them a batch at a time): a first snapshot of 500,000
+        entries never holds its events all at once."""
+        self.diff()
         at = self.snapshot.updated.isoformat()
-        out = [self._fact("platform-registered", ref, at, {
-            "name": self.names[ref], "targets": targets})
-            for ref, targets in self.registered.items()]
-        out += [self._fact("targets-added", ref, at, {
-            "targets": targets, "summary": f"listed in the {self.authority} registry"})
-            for ref, targets in self.added.items()]
-        out += [self._fact("blocked", ref, at, data) for ref, data in self.orders.items()]
-        out += [self._fact("unblocked", ref, at, {
-            "targets": targets, "authority": self.authority,
-            "summary": f"no longer listed in the {self.authority} registry"})
-            for ref, targets in self.lifted.items()]
-        return out
+        for ref, (line, home, targets) in self.registered.items():
+            yield self._fact("platform-registered", ref, at, line, {
+                "name": displayed(registrable(home) or home), "targets": targets})
+        for ref, (line, targets) in self.added.items():
+            yield self._fact("targets-added", ref, at, line, {
+                "targets": targets, "summary": f"listed in the {self.authority} registry"})
+        for ref, (entry, platforms, targets) in self.orders.items():
+            yield self._fact("blocked", ref, at, entry.line,
+                             self._blocked(entry, platforms, targets))
+        for ref, targets in self.lifted.items():
+            yield self._fact("unblocked", ref, at, 1, {
+                "targets": targets, "authority": self.authority,
+                "summary": f"no longer listed in the {self.authority} registry"})
+        yield self._fact("registry-checked", self.checked, at, 1, {
+            "registry": self.registry.name, "authority": self.authority,
+            "jurisdiction": self.jurisdiction, "summary": self.summary()})
+
+    @property
+    def checked(self) -> str:
+        """The subject of the snapshot's ``registry-checked`` (written last, changed or
+        not): the registry's name, the snapshot's time and the start of its digest."""
+        return (f"{self.registry.name}-{stamp(self.snapshot.updated)}-"
+                f"{self.snapshot.sha256[:8]}")
+
+    def summary(self) -> str:
+        """What the snapshot is, in words: a fact of the file alone (the check of a snapshot
+        diffed again is the same event, whatever the first diff changed)."""
+        return f"{self.entries:,} entries listed"
+
+    def diff(self) -> None:
+        """Work out what the snapshot changes (once); its entries are let go after."""
+        if not self._diffed:
+            self.entries = len(self.snapshot.entries)
+            self._diff()
+            self._diffed = True
+            self.snapshot = evolve(self.snapshot, entries=())
+            self.owner.clear()
 
     def _diff(self) -> None:
-        listed: dict[tuple[str | None, str], Entry] = {}
-        for entry in self.snapshot.entries:
-            key = None if entry.decision is None else decision_ref(self.registry.name,
-                                                                   entry.decision)
-            for target in entry.targets:
-                listed.setdefault((key, target), entry)
-        for key, ref in sorted(self.held.keys.items(), key=lambda kv: (kv[1], kv[0][1])):
-            if key not in listed:
-                self.lifted.setdefault(ref, []).append(key[1])
+        # One pass, holding only what differs: the held keys not seen yet (lifted if never
+        # seen) and the new ones (each with the first entry listing it). A first
+        # snapshot of 500,000 entries holds no copy of what it lists besides.
+        held = self.held.keys
+        unseen = set(held)
         new: dict[str | None, list[tuple[str, Entry]]] = {}
-        for (key, target), entry in listed.items():
-            if (key, target) not in self.held.keys:
-                new.setdefault(key, []).append((target, entry))
+        fresh: set[tuple[str | None, str]] = set()
+        name, decision, key = self.registry.name, None, None
+        for entry in self.snapshot.entries:
+            if entry.decision != decision:  # a decision's lines mostly follow each other
+                decision = entry.decision
+                key = None if decision is None else decision_ref(name, decision)
+            for target in entry.targets:
+                pair = (key, target)
+                if pair in held:
+                    unseen.discard(pair)
+                elif pair not in fresh:
+                    fresh.add(pair)
+                    new.setdefault(key, []).append((target, entry))
+        del fresh
+        for ref, target in sorted((held[pair], pair[1]) for pair in unseen):
+            self.lifted.setdefault(ref, []).append(target)
+        if isinstance(self._holders, Holders):
+            self.holders = self._holders
+        else:
+            hosts = {host for items in new.values() for target, entry in items
+                     for host in (target, entry.home)}
+            self.holders = self._holders(hosts | {p for h in hosts for p in parents(h)})
         for key, items in new.items():
             self._order(key, items)
 
@@ -234,14 +245,15 @@ class Plan:
             platform = self._platform(target, entry)
             platforms.append(platform)
             targets.append(target)
-        entry = items[0][1]
-        self.lines[("blocked", ref)] = entry.line
+        self.orders[ref] = (items[0][1], list(dict.fromkeys(platforms)), targets)
+
+    def _blocked(self, entry: Entry, names: list[str], targets: list[str]) -> dict[str, Any]:
+        """The data of the order made for ``entry`` (its first) on ``names``."""
         instrument = (f"registry entry: decision {entry.decision}"
                       + (f" of {entry.decided}" if entry.decided else "")
                       + (f" ({entry.organisation})" if entry.organisation else "")
                       if entry.decision else f"registry list of {self.snapshot.updated:%Y-%m-%d}")
-        names = list(dict.fromkeys(platforms))
-        self.orders[ref] = {
+        return {
             **({"platform": names[0]} if len(names) == 1 else {"platforms": names}),
             "authority": self.authority, "targets": targets,
             "reasons": [f"listed in the {self.authority} registry"
@@ -258,22 +270,27 @@ class Plan:
         home = entry.home
         platform = self.owner.get(home) or self._holder(home)
         if platform is None:
-            platform = _new_platform(home)
-        if platform in self.holders.platforms:  # in the ledger: does it hold the target?
+            platform = new_platform(home)
+        created = self.holders.platforms.get(platform)
+        if created is not None and created > self.snapshot.updated:
+            raise Refused(
+                f"refused: {self.snapshot.name}, line {entry.line}: {displayed(target)} is "
+                f"held by no platform at {self.snapshot.updated.isoformat()}, and the "
+                f"platform this import would register for it, {platform}, exists only from "
+                f"{created.isoformat()}: correct that registration's time (occurred_at) if "
+                "it was reached there already: nothing written")
+        if created is not None:  # in the ledger: does it hold the target?
             if not self._holds(platform, target):
-                self.lines.setdefault(("targets-added", platform), entry.line)
-                self.added.setdefault(platform, []).append(target)
+                self.added.setdefault(platform, (entry.line, []))[1].append(target)
         else:  # registered by this snapshot: with every target it is given
-            self.lines.setdefault(("platform-registered", platform), entry.line)
-            self.registered.setdefault(platform, []).append(target)
-            self.names.setdefault(platform, displayed(registrable(home) or home))
+            self.registered.setdefault(platform, (entry.line, home, []))[2].append(target)
         self.owner[target] = platform
         return platform
 
     def _holder(self, host: str) -> str | None:
         found = self.holders.find(host, self.snapshot.updated)
-        if found is None or isinstance(found, str):
-            return None  # nobody, or several: a platform of its own
+        if found is None or isinstance(found, str) or found.later:
+            return None  # nobody then (or several): a platform of its own
         return found.platform
 
     def _holds(self, platform: str, target: str) -> bool:
@@ -281,10 +298,9 @@ class Plan:
         return (found is not None and not isinstance(found, str) and not found.later
                 and found.platform == platform and found.target == target)
 
-    def _fact(self, kind: str, subject: str, at: str,
+    def _fact(self, kind: str, subject: str, at: str, line: int,
               data: dict[str, Any]) -> tuple[int, Fact]:
         snap = self.snapshot
-        line = self.lines.get((kind, subject), 1)
         try:
             return line, Fact.from_json({
                 "id": str(self.registry.event_id(snap.sha256, kind, subject)),
@@ -297,7 +313,7 @@ class Plan:
                            field=error.field) from None
 
 
-def _new_platform(home: str) -> str:
+def new_platform(home: str) -> str:
     """The platform registered for a target no platform holds: its registrable domain's,
     else one of its own (an address, a network, a name under no known suffix)."""
     try:
@@ -310,20 +326,20 @@ def _new_platform(home: str) -> str:
     return f"{kind}-{shown.replace(':', '.').replace('/', '-')}"[:100]
 
 
-def check_order(snapshot: Snapshot, held: Held) -> str | None:
+def check_order(snapshot: Snapshot, held: Held, backfill: bool = False) -> str | None:
     """Why ``snapshot`` is not imported (None: it is): already imported (its digest is on
     events of an older time than the latest: a snapshot at the latest time whose events are
     there is diffed again, so that an interrupted --batch-commit import finishes); older
-    than the last one imported is refused (``BadInput``): placing a snapshot between two
-    imported ones would have to re-diff every later one, which is not built."""
+    than the last one imported is refused (``BadInput``) unless ``backfill``
+    (``sources.registry_backfill`` places it between the two)."""
     if snapshot.sha256 in held.digests and (held.latest is None
-                                            or snapshot.updated < held.latest):
+                                            or held.times[snapshot.sha256] < held.latest):
         return "already imported"
-    if held.latest is not None and snapshot.updated < held.latest:
+    if held.latest is not None and snapshot.updated < held.latest and not backfill:
         raise BadInput(f"{snapshot.name}: updated {snapshot.updated.isoformat()}, before the "
                        f"last snapshot imported for this registry "
-                       f"({held.latest.isoformat()}): import snapshots oldest first "
-                       "(placing one between imported ones is not supported)", field="file")
+                       f"({held.latest.isoformat()}): import snapshots oldest first, or give "
+                       "--backfill to place it between the snapshots imported", field="file")
     return None
 
 

@@ -26,7 +26,9 @@ from __future__ import annotations
 import hashlib
 import re
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from pathlib import Path
+from sys import intern
 
 from attrs import frozen
 
@@ -153,37 +155,41 @@ def _rkn(line: str, number: int, path: Path) -> Entry:
         raise BadInput(f"{path}, line {number}: {len(parts)} fields, not the 6 of "
                        "ip;domain;url;organisation;decision number;decision date",
                        field="line")
-    ips, domain, urls = parts[0], parts[1], ";".join(parts[2:-3])
-    organisation, decision, decided = (p.strip() for p in parts[-3:])
-    where = f"{path}, line {number}"
+    ips, domain = parts[0], parts[1].strip()
+    organisation, decision, decided = parts[-3].strip(), parts[-2].strip(), parts[-1].strip()
     if not decision:
-        raise BadInput(f"{where}: no decision number", field="decision number")
+        raise BadInput(f"{path}, line {number}: no decision number", field="decision number")
     if decided and not _is_date(decided):
-        raise BadInput(f"{where}: {shown(decided)} is not a date (YYYY-MM-DD)",
+        raise BadInput(f"{path}, line {number}: {shown(decided)} is not a date (YYYY-MM-DD)",
                        field="decision date")
     for name, value in (("organisation", organisation), ("decision number", decision)):
-        try:
-            check_text(value or "-", name, limit=1000)
-        except BadInput as error:
-            raise BadInput(f"{where}: {error.message}", field=name) from None
+        problem = _text_problem(value or "-", name)
+        if problem is not None:
+            raise BadInput(f"{path}, line {number}: {problem}", field=name)
     targets: list[str] = []
-    if domain.strip():
-        targets.append(_target(domain.strip().removeprefix("*."), where, "domain"))
-    for address in filter(None, (a.strip() for a in ips.split("|"))):
-        targets.append(_target(address, where, "ip"))
-    if not domain.strip():
-        for url in filter(None, (u.strip() for u in urls.split(" | "))):
+    if domain:
+        targets.append(_target(domain.removeprefix("*."), path, number, "domain"))
+    if ips:
+        for address in ips.split("|"):
+            address = address.strip()
+            if address:
+                targets.append(_target(address, path, number, "ip"))
+    if not domain:
+        for url in filter(None, (u.strip() for u in ";".join(parts[2:-3]).split(" | "))):
             try:
                 targets.append(host_of(url, "url"))
             except BadInput as error:
-                raise BadInput(f"{where}: {error.message}", field="url") from None
+                raise BadInput(f"{path}, line {number}: {error.message}", field="url") from None
     if not targets:
-        raise BadInput(f"{where}: no domain, IP address or URL", field="line")
-    return Entry(number, decision, decided or None, organisation or None,
-                 tuple(dict.fromkeys(targets)))
+        raise BadInput(f"{path}, line {number}: no domain, IP address or URL", field="line")
+    # A registry's deciding bodies and dates recur on most lines: one string each.
+    return Entry(number, decision, intern(decided) if decided else None,
+                 intern(organisation) if organisation else None, tuple(dict.fromkeys(targets)))
 
 
+@lru_cache(maxsize=4096)
 def _is_date(text: str) -> bool:
+    """Whether ``text`` is a date, YYYY-MM-DD (decision dates recur: each is asked once)."""
     if not _DATE.fullmatch(text):
         return False
     try:
@@ -193,14 +199,32 @@ def _is_date(text: str) -> bool:
     return True
 
 
+@lru_cache(maxsize=4096)
+def _text_problem(value: str, name: str) -> str | None:
+    """What ``check_text`` says is wrong with a field's ``value``, or None (the deciding
+    bodies of a registry recur: each is checked once)."""
+    try:
+        check_text(value, name, limit=1000)
+    except BadInput as error:
+        return error.message
+    return None
+
+
 def _domain(line: str, number: int, path: Path) -> Entry:
     name = line.strip().removeprefix("*.")
-    return Entry(number, None, None, None, (_target(name, f"{path}, line {number}",
-                                                    "domain"),))
+    return Entry(number, None, None, None, (_target(name, path, number, "domain"),))
 
 
-def _target(value: str, where: str, field: str) -> str:
+#: An IPv4 address as ``ipaddress`` writes it (no leading zeros): stored as it is, so the
+#: addresses of a dump (half its targets) skip ``ipaddress`` (a test holds the two equal).
+_IPV4 = re.compile(r"(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}"
+                   r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)")
+
+
+def _target(value: str, path: Path, number: int, field: str) -> str:
+    if _IPV4.fullmatch(value):
+        return value
     try:
         return check_target(value, field)
     except BadInput as error:
-        raise BadInput(f"{where}: {error.message}", field=field) from None
+        raise BadInput(f"{path}, line {number}: {error.message}", field=field) from None

@@ -114,6 +114,10 @@ ACCEPTED = {
     "operator-revoked": lambda: (operator_added(), operator_revoked()),
     "jurisdiction-default": lambda: (fact("jurisdiction-default", "ledger", at="2017-01-01",
                                           data={"jurisdiction": "ID"}),),
+    "registry-checked": lambda: (fact("registry-checked", "ru-roskomnadzor-20240115100000-ab",
+                                      at="2024-01-15", data={
+                                          "registry": "ru-roskomnadzor",
+                                          "authority": "Roskomnadzor", "jurisdiction": "RU"}),),
 }
 
 
@@ -136,7 +140,7 @@ class TestDeclarations:
         assert set(REGISTRY) == set(ACCEPTED)
         assert {n for n, t in REGISTRY.items() if t.creates} == {
             "platform-registered", "blocked", "normalization-requested", "operator-added",
-            "jurisdiction-default"}
+            "jurisdiction-default", "registry-checked"}
 
     def test_every_builder_gives_a_source(self):
         """Every builder gives its fact a source (the default citation)."""

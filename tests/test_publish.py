@@ -63,6 +63,24 @@ class TestPublish:
         assert csv[0] == "platform,order,authority,state,from,to,blocked"
         assert csv[1].startswith("telegram,kominfo-2017-07-14,Kominfo,in-effect,")
 
+    def test_the_intervals_download_is_guarded_against_formulas(self, runner, sqlite_path,
+                                                                  example, tmp_path):
+        """An authority named as a spreadsheet formula is text in the download, as in every
+        CSV of the ledger (``projections.formats.spreadsheet_safe``)."""
+        import csv as csv_module
+
+        hostile = '=HYPERLINK("http://evil.example/","Kominfo")'
+        source = tmp_path / "hostile.jsonl"
+        source.write_text(example.read_text().replace(
+            '"authority": "Kominfo"', '"authority": ' + json.dumps(hostile)))
+        assert run(runner, sqlite_path, "import", str(source)).exit_code == 0
+        private, _ = key_pair(tmp_path, "publisher")
+        out = tmp_path / "site"
+        assert run(runner, sqlite_path, "publish", str(out), "--key", private).exit_code == 0
+        with (out / "downloads/intervals.csv").open(newline="") as f:
+            rows = list(csv_module.DictReader(f))
+        assert rows and {row["authority"] for row in rows} == {"'" + hostile}
+
     def test_the_provenance_download_verifies_with_verify_proof(self, runner, case, tmp_path):
         """The downloaded report is a proven report signed by the publishing key."""
         out = tmp_path / "site"

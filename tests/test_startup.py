@@ -1,6 +1,8 @@
 """Start-up: a command on a SQLite ledger imports neither PostgreSQL's driver nor the
 eventsourcing module that wraps it (about a third of a second), whichever command it is.
-Checked in a fresh interpreter, from ``sys.modules`` after the command ran."""
+Checked in a fresh interpreter, from ``sys.modules`` after the command ran. What ``status``
+must not import besides (the application, the library, the aggregates) is held by
+``tests/test_kept_status.py``."""
 
 from __future__ import annotations
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.clitools import one_line_error, run, run_json
@@ -87,14 +89,14 @@ class TestSummary:
         """Without a platform: a row each with state, since, blocked/registered, orders."""
         monkeypatch.setenv("COLUMNS", "80")
         lines = run(runner, three_platforms, "status").output.splitlines()
-        assert lines[0].split() == ["platform", "state", "blocked", "in", "effect", "since"]
+        assert lines[0].split() == ["platform", "state", "blocked", "in", "effect", "since",
+                                    "authority"]  # (no flags anywhere: no flags column)
         assert max(len(line) for line in lines) <= 80
         monkeypatch.setenv("COLUMNS", "120")
         lines = run(runner, three_platforms, "status").output.splitlines()
-        assert lines[0].split()[-1] == "flags"
         beta = next(line for line in lines if line.startswith("beta"))
         assert "partially-blocked" in beta and "2017-05-01" in beta and "1/2" in beta
-        assert "1 of 1 (Y)" in beta
+        assert "1 of 1" in beta and beta.split()[-1] == "Y"
 
     def test_filters_sort_and_limit(self, runner, three_platforms):
         """--state, --authority, --sort and --limit choose and order the rows."""
@@ -115,3 +117,86 @@ class TestSummary:
         """A filter that keeps nothing says so."""
         assert "no platforms match" in run(runner, three_platforms, "status", "--authority",
                                            "nobody").output
+
+
+CASES = sorted(p.stem for p in (Path(__file__).resolve().parent.parent / "examples").glob(
+    "*.jsonl"))
+
+
+def words_of(statuses: list[dict]) -> list[str]:
+    """Every word the summary should show whole: references, names (where they are not
+    the reference again), states, and the authorities of the orders in effect."""
+    from projections.formats import IN_EFFECT
+
+    out = []
+    for s in statuses:
+        authorities = ", ".join(sorted({o["authority"] for o in s["orders"]
+                                        if o["state"] in IN_EFFECT}))
+        name = s["name"].split() if s["name"].casefold() != s["platform"].casefold() else []
+        out += [s["platform"], s["state"], *name, *authorities.split()]
+    return out
+
+
+class TestSummaryWidths:
+    """The summary at 80 and 120 columns on the bundled cases (now, and on days their
+    blocks were in force): no line wider than the screen, no word split; what does not
+    fit beside the row is written under it."""
+
+    @pytest.mark.parametrize("width", [80, 120])
+    @pytest.mark.parametrize("case", CASES)
+    def test_no_word_is_split(self, runner, sqlite_path, monkeypatch, case, width):
+        assert run(runner, sqlite_path, "demo", "--case", case).exit_code == 0
+        monkeypatch.setenv("COLUMNS", str(width))
+        shown_authority = False
+        for as_of in ((), ("--as-of", "2017-07-20"), ("--as-of", "2018-01-01")):
+            statuses = run_json(runner, sqlite_path, "status", *as_of)
+            output = run(runner, sqlite_path, "status", *as_of).output
+            lines = output.splitlines()
+            assert max(len(line) for line in lines) <= width, output
+            shown = set(output.split())
+            missing = [word for word in words_of(statuses) if word not in shown]
+            assert not missing, output
+            shown_authority |= any(o["state"] == "in-effect" for s in statuses
+                                   for o in s["orders"])
+        assert shown_authority  # each case has a day with an order in force
+
+    def test_the_long_authority_of_2020_goes_under_its_row_at_80(self, runner, sqlite_path,
+                                                                 monkeypatch):
+        """At 80 columns the authority is written whole under each row; at 120 beside it."""
+        assert run(runner, sqlite_path, "demo", "--case", "india-apps-2020").exit_code == 0
+        authority = "Ministry of Electronics and Information Technology (MeitY)"
+        monkeypatch.setenv("COLUMNS", "80")
+        lines = run(runner, sqlite_path, "status").output.splitlines()
+        assert lines[0].split()[-1] == "since"
+        assert lines[1].startswith("baidu-map Baidu Map") and "1 of 1" in lines[1]
+        assert lines[2] == f"  by {authority}"
+        monkeypatch.setenv("COLUMNS", "120")
+        lines = run(runner, sqlite_path, "status").output.splitlines()
+        assert lines[0].split()[-1] == "authority"
+        at = lines[0].index("authority")
+        assert " ".join((lines[1][at:] + " " + lines[2][at:]).split()) == authority
+        assert not lines[2][:at].strip()  # the second line of the cell, in its column
+
+    def test_an_overturned_order_is_not_in_effect(self, runner, sqlite_path):
+        """Turkey's block was overturned by the Constitutional Court: 0 of 1 in effect,
+        in the table and in the csv's orders_in_effect."""
+        assert run(runner, sqlite_path, "demo", "--case", "turkey-wikipedia-2017").exit_code == 0
+        [row] = run(runner, sqlite_path, "status").output.splitlines()[1:]
+        assert "0 of 1" in row
+        text = run(runner, sqlite_path, "status", "--format", "csv").output
+        assert text.splitlines()[1].split(",")[6] == ""  # orders_in_effect
+        during = run(runner, sqlite_path, "status", "--as-of", "2018-01-01").output
+        assert "1 of 1" in during
+
+    def test_a_word_longer_than_its_column_goes_under_the_row(self, runner, sqlite_path,
+                                                              monkeypatch):
+        """An authority of one 60-character word at 80 columns: whole, under the row."""
+        word = "Telekomunikasyonvebilgiteknolojileriuzmanlikkurumubaskanligi"
+        record(runner, sqlite_path, "platform-registered", "alpha", "--at", "2017-01-01",
+               "--name", "Alpha", "--target", "a.example")
+        record(runner, sqlite_path, "blocked", "order-a", "--at", "2018-03-01", "--platform",
+               "alpha", "--authority", word, "--reason", "r", "--target", "a.example")
+        monkeypatch.setenv("COLUMNS", "80")
+        output = run(runner, sqlite_path, "status").output
+        assert f"  by {word}" in output.splitlines()
+        assert max(len(line) for line in output.splitlines()) <= 80

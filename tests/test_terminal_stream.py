@@ -16,7 +16,7 @@ from domain.values import When
 from ledger.application import open_ledger
 from ledger.storage import parse_target
 from projections.book import Book
-from projections.history import Filter, _Data, history, ledger_rows
+from projections.history import _PAYLOADS, Filter, history, ledger_rows
 from projections.views import Views
 from tests.clitools import run
 
@@ -95,7 +95,7 @@ def test_stored_data_describes_as_the_payload(mixed_ledger):
             if fact.kind.subject == "any":
                 continue  # amendments are described from their facts
             raw = fact.to_json()["data"]
-            assert REGISTRY[fact.type].describe(_Data(raw)) == fact.describe()
+            assert REGISTRY[fact.type].describe(_PAYLOADS[fact.type](**raw)) == fact.describe()
 
 
 def test_status_as_of_from_each_platform_as_from_the_whole_ledger(runner, mixed_ledger):
@@ -129,3 +129,32 @@ def test_a_damaged_plain_event_is_named(runner, sqlite_path, example, damage):
     for fmt in ("jsonl", "table"):
         result = run(runner, sqlite_path, "history", "--format", fmt)
         assert f"position {position}" in one_line_error(result, 3)
+
+
+def test_streamed_a_few_platforms_at_a_time(mixed_ledger, monkeypatch):
+    """The first row comes after one group of platforms is read, and each group is read
+    only when the rows before it are taken (memory holds one group, however long the
+    ledger)."""
+    import projections.history as module
+
+    monkeypatch.setattr(module, "PLATFORMS", 3)
+    with open_ledger(parse_target(mixed_ledger)) as ledger:
+        views = Views(ledger)
+        views.catch_up()
+        reads: list[list[str]] = []
+        real = views.store.platform_bodies
+
+        def counted(group):
+            reads.append(list(group))
+            return real(group)
+
+        monkeypatch.setattr(views.store, "platform_bodies", counted)
+        rows = ledger_rows(views)
+        next(rows)
+        assert len(reads) == 1 and len(reads[0]) == 3
+        seen = 1
+        for _ in rows:
+            seen += 1
+            assert len(reads) <= 2 + seen // 3  # never ahead of the rows taken
+        groups = len(views.store.platforms_since(0)) // 3 + 2
+        assert len(reads) in (groups - 1, groups) and seen > 1500

@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from domain.errors import BadInput
 from ledger.interchange import write_lines
+from projections.formats import spreadsheet_safe
 from projections.provenance import sign_report
 from projections.report_summary import summarise
 from projections.report_times import Clock
@@ -56,17 +57,20 @@ def _static() -> dict[str, str]:
 
 def intervals_csv(pub: Publication) -> str:
     """Every interval in which an order was in force for a platform, as the provenance
-    report's summary gives them (``projections.report_summary``)."""
+    report's summary gives them (``projections.report_summary``); each cell guarded as
+    every CSV of the ledger is (``projections.formats.spreadsheet_safe``): an authority
+    named ``=HYPERLINK(...)`` is text in a spreadsheet, not a formula."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["platform", "order", "authority", "state", "from", "to", "blocked"])
     for ref, page in sorted(pub.platforms.items()):
         for order in summarise(page["report"]).orders:
             for period in order.periods:
-                writer.writerow([ref, order.ref, order.authority, period.state,
-                                 period.start_text or period.start.isoformat(),
-                                 (period.end_text or period.end.isoformat())
-                                 if period.end else "", " ".join(period.blocked)])
+                writer.writerow([spreadsheet_safe(cell) for cell in (
+                    ref, order.ref, order.authority, period.state,
+                    period.start_text or period.start.isoformat(),
+                    (period.end_text or period.end.isoformat()) if period.end else "",
+                    " ".join(period.blocked))])
     return out.getvalue()
 
 
