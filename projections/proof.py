@@ -181,7 +181,7 @@ def _check(report: Any, public_key: Any, report_key: Any) -> Proven:
         raise ReportFailure("the report cites no checkpoint, so nothing in it is proven "
                             "(run 'blockledger checkpoint' before the report)")
     if report.get("proven") is False and isinstance(report.get("unproven_because"), str):
-        raise ReportFailure("the report says it is not proven: "
+        raise ReportFailure("the report says it is not proven (it carries no evidence): "
                             f"{report['unproven_because'][:300]}")
     if not isinstance(evidence, dict):
         raise ReportFailure("the report carries no evidence, so nothing in it is proven "

@@ -413,7 +413,7 @@ def test_against_a_version_2_index_the_report_is_not_proven(runner, sqlite_path,
     assert report["answer"]["status"]["state"] == "partially-blocked"
     path = tmp_path / "r.json"
     path.write_text(json.dumps(report))
-    assert "says it is not proven: the checkpoint's index (version 2)" in one_line_error(
+    assert "carries no evidence): the checkpoint's index (version 2)" in one_line_error(
         run(runner, sqlite_path, "verify-proof", str(path)), 3)
     whole = _report(runner, sqlite_path, "telegram")
     assert whole["proven"] is True and check_report(whole) == len(whole["events"])
@@ -547,7 +547,7 @@ def test_as_known_after_the_checkpoint_is_not_proven(runner, sqlite_path, tmp_pa
             assert report["answer"]["status"]["state"] == "accessible"  # no order binds ID
         path.write_text(json.dumps(report))
         error = one_line_error(run(runner, sqlite_path, "verify-proof", str(path)), 3)
-        assert "says it is not proven: it is as known at" in error
+        assert "says it is not proven (it carries no evidence): it is as known at" in error
     assert check_report(proven) == len(proven["events"])
     for moved in (proven, _report(runner, sqlite_path, "telegram")):
         moved["as_known_at"] = "2099-01-01T00:00:00+00:00"
