@@ -49,11 +49,25 @@ def import_(obj: Context, file: Any, batch_commit: bool, batch_size: int) -> Non
       blockledger import big.jsonl --batch-commit       # keep what landed on failure
     """
     with obj.ledger(write=True) as ledger, progress(_size(file), "importing") as advance:
+        before = _default(ledger)
         done = import_facts(ledger, read_facts(file), operator=obj.operator,
                             batch_size=batch_size, batch_commit=batch_commit,
                             progress=lambda _: advance(_position(file)))
+        after = _default(ledger)
     click.echo(f"imported {done.recorded} events"
                + (f" ({done.skipped} already in the ledger, skipped)" if done.skipped else ""))
+    if after != before:  # another ledger's setting, adopted with its events: say so
+        click.echo(f"the ledger's default jurisdiction is now {after or 'none'} (was "
+                   f"{before or 'none'}), set by the imported events: every order and "
+                   "observation that names no jurisdiction counts there")
+
+
+def _default(ledger: Any) -> str | None:
+    """The ledger's default jurisdiction as it holds it now."""
+    from domain.jurisdictions import LEDGER
+
+    settings = ledger.subject("ledger", LEDGER)
+    return getattr(settings.state(), "jurisdiction", None) if settings else None
 
 
 def _size(file: Any) -> int:

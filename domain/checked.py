@@ -32,6 +32,7 @@ from domain.timeline import (
     refusal,
     valid_key,
 )
+from domain.values import When
 
 
 class Timeline:
@@ -240,9 +241,20 @@ def check_references(fact: Fact, find: Callable[[str, str], Any],
         if order is None or order.state().created is None:
             raise SubjectNotFound(f"refused: order {data.order} does not exist"
                                   + (" (its creating event was retracted)" if order else ""))
-        if fact.subject not in platforms_named(order.state().created):
+        created = order.state().created
+        if fact.subject not in platforms_named(created):
             raise RuleBroken(f"refused: order {data.order} does not concern platform "
                              f"{fact.subject}")
+        # A fine under an order cannot precede it; a fine dated by day counts to its end
+        # (the same day as the order is no contradiction).
+        imposed = fact.occurred_at
+        if len(imposed.text) == 10:
+            imposed = When.parse(imposed.text, end_of_day=True)
+        if imposed.instant < created.occurred_at.instant:
+            raise RuleBroken(f"refused: penalty-imposed at {fact.occurred_at} names order "
+                             f"{data.order}, which was made at {created.occurred_at}: a "
+                             "penalty under an order cannot come before it (give the "
+                             "penalty's date, or no --order)")
     if not hasattr(data, "platform"):
         return
     names = (data.platform,) if data.platform else tuple(getattr(data, "platforms", ()))

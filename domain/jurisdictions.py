@@ -70,6 +70,23 @@ def binds(code: str | None, asked: str) -> bool:
     return country(code) == asked
 
 
+def covers(order: str | None, place: str | None) -> bool:
+    """Whether an order of jurisdiction ``order`` surely binds the place ``place`` where an
+    observation was made: the same code, or a national order and a place in its country
+    (a regional order binds neither another region nor its whole country). Unknown
+    (None) on either side: every order is compared with every observation, as before
+    jurisdictions."""
+    if order is None or place is None:
+        return True
+    return order == place or ("-" not in order and country(place) == order)
+
+
+def may_cover(order: str | None, place: str | None) -> bool:
+    """Whether it may bind there: ``covers``, or a regional order and a place given as
+    its whole country (the observation may have been made in that region)."""
+    return covers(order, place) or (is_regional(order) and place == country(order or ""))
+
+
 class LedgerState(SubjectState):
     """The ledger's settings: its default jurisdiction."""
 

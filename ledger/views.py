@@ -78,9 +78,11 @@ _SLUG = re.compile(r"[a-z][a-z0-9-]{0,99}")
 #: compare them), and the status view's tracking row is named after the format, so the
 #: next catch-up rewrites every platform's row. Before formats, a release that added a
 #: status field made ``verify`` call every kept row altered.
-STATUS_FORMAT = 4  # 3: jurisdictions, orders and observations say theirs; 4: a
+STATUS_FORMAT = 5  # 3: jurisdictions, orders and observations say theirs; 4: a
 # jurisdiction's answer keeps the latest observation of a target and, as status --jurisdiction,
-# no request naming no order yet made
+# no request naming no order yet made; 5: the same shape, an observation diverges only from
+# the orders that bind where it was made (a regional order is no answer for another
+# region), and a penalty counts where its order binds whatever the as-of
 
 
 def tracking_name(view: str) -> str:

@@ -270,6 +270,9 @@ def provenance(ledger: Any, subject: str, *, as_of: When | None = None,
         why = ("no checkpoint is kept in the ledger or given" if checkpoint is None else
                "the checkpoint has no platform index (written by an older version)")
         return _unproven(ledger, subject, as_of, as_known_at, note, why, jurisdiction)
+    late = known_after(as_known_at, checkpoint)
+    if late is not None:
+        return _unproven(ledger, subject, as_of, as_known_at, note, late, jurisdiction)
     version = checkpoint.index_version or 1
     if jurisdiction is not None and version < 3:
         return _unproven(ledger, subject, as_of, as_known_at, note, (
@@ -295,6 +298,19 @@ def provenance(ledger: Any, subject: str, *, as_of: When | None = None,
                                      "given)") + ", and each event in the report hashes "
                                  "to its entry" + _settings_checked(jurisdiction,
                                                                    evidence.index_from))}}
+
+
+def known_after(as_known_at: When | None, checkpoint: Checkpoint) -> str | None:
+    """Why a report as known at ``as_known_at`` cannot be proven by ``checkpoint``: a time
+    after the checkpoint's, when events recorded between (a correction of the default, a
+    lift) would be missing from a report that claims to say what the ledger said then.
+    None when it can (no such time, or at or before the checkpoint's)."""
+    if as_known_at is None or as_known_at.instant <= When.parse(checkpoint.time).instant:
+        return None
+    return (f"it is as known at {as_known_at}, after its checkpoint's time "
+            f"({checkpoint.time}), which cannot prove what was recorded between (write a "
+            "new checkpoint: 'blockledger checkpoint', or ask as known at the checkpoint's "
+            "time or before)")
 
 
 def _settings_checked(jurisdiction: str | None, index_from: str) -> str:

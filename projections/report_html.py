@@ -52,7 +52,9 @@ from projections.report_render import (
     _verdict,
     elsewhere,
     first_line,
+    former_words,
     produced_by,
+    unplaced_words,
 )
 from projections.report_summary import period_words, summarise
 from projections.report_timeline import timeline
@@ -148,6 +150,7 @@ def _render(template: Any, report: dict[str, Any], clock: Clock, paper: str | No
         failed=first_line(report), produced_by=produced_by(report), clock=clock,
         zone=clock.described(summary.at), paper=PAPERS.get(paper or ""), paper_key=paper,
         summary=summary, timeline=timeline(summary, clock), period_words=period_words,
+        unplaced_words=unplaced_words, former_words=former_words,
         legend=[(label, colour) for label, colour, _ in KINDS.values()],
         header=[(k, Markup(v)) for k, v in _header(report, HTML, clock)],
         note=checkpoint.get("note"),

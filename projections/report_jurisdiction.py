@@ -13,22 +13,30 @@ every valid time): an order or observation that names no jurisdiction counts whe
 say.
 
 ``where`` is a jurisdiction code; ``all`` for the events every answer rests on (a
-platform's registration and targets, its notices, the ledger's settings); for a request,
-the codes of the orders it names (comma-separated); None where nothing says (no
-jurisdiction given and no default): such an event counts in no jurisdiction's answer.
+platform's registration and targets, the ledger's settings); ``untied`` for a platform's
+notices and statements (emails, responses, silences, statements), which name no state:
+listed, part of no jurisdiction's answer; for a request, the codes of the orders it names
+(comma-separated); None where nothing says (no jurisdiction given and no default as known
+then): such an event counts in no jurisdiction's answer, and an order of that kind in
+existence at the answer's time leaves it undetermined (``answer.unplaced``).
 ``counts`` is whether it is part of CC's answer (``domain.jurisdictions.binds``):
 
 - an order's events: where the order binds (its own jurisdiction, else the default);
-  an observation recorded on it, where it was made (its own, else the order's);
+  an observation recorded on it, where it was made (its own, else the order's), and only
+  if the order binds CC too (as the status counts it); one made in another country than
+  its order binds (the default corrected after it was recorded) counts nowhere, and its
+  mark carries a ``note`` saying why;
 - a request's: where any order it names binds;
 - a platform's observation: where it was made (its own, else the default); a penalty and
-  its payment or lift: where its order binds, else the default; the platform's other
-  events: ``all``;
+  its payment or lift (retracted or not): where its order binds, else the default
+  (``projections.status.penalty_place``, the status's own rule);
 - an amendment: with the event it amends.
 
 **The answer** (``answer``): the jurisdiction, the time it answers at (the report's as-of,
 else its checkpoint's time: the moment up to which the report proves the ledger), the
-default as known then, each order the report carries with where it binds, and for a
+default as known then, each order the report carries with where it binds (an order whose
+creation was retracted is none), ``unplaced``: those in existence then that bind no
+jurisdiction (the answer is undetermined while there are any), and for a
 platform its status for CC, exactly as ``status PLATFORM --jurisdiction CC --as-of`` that
 time gives it. ``verify-proof`` derives all of this again from the events it proves and
 refuses a report whose marks or answer differ.
@@ -43,15 +51,19 @@ import orjson
 
 from domain.errors import BadInput, SubjectNotFound
 from domain.fact import Fact
-from domain.jurisdictions import LEDGER, binds
+from domain.jurisdictions import LEDGER, binds, country
 from domain.timeline import OrderState, valid_key
 from domain.values import When
 from projections.book import Book
 from projections.history import Line, lines, subject_keys
-from projections.status import platform_status
+from projections.status import order_place, penalty_place, platform_status
 
 #: ``where`` of the events every jurisdiction's answer rests on.
 ALL = "all"
+#: ``where`` of a platform's notices and statements: they name no state, so they are
+#: listed in every report and part of no jurisdiction's answer.
+UNTIED = "untied"
+NOTICES = frozenset({"email-sent", "response-received", "no-response", "statement-issued"})
 #: The ledger's settings, as a subject key of a book.
 SETTINGS = ("ledger", LEDGER)
 
@@ -88,14 +100,8 @@ def _orders_named(book: Book, keys: list[Key]) -> list[str]:
 
 
 def order_code(book: Book, ref: str) -> str | None:
-    """Where order ``ref`` binds: its own jurisdiction (as corrected), else the default;
-    for an order whose creation was retracted, what its creating event said."""
-    state = book.state("order", ref)
-    if isinstance(state, OrderState):
-        return book.jurisdiction_of(state)
-    created = next((f for f in book.facts("order", ref) if f.kind.creates), None)
-    own = getattr(created.data, "jurisdiction", None) if created is not None else None
-    return own or book.default_jurisdiction()
+    """Where order ``ref`` binds (``projections.status.order_place``)."""
+    return order_place(book, ref)
 
 
 class Marks:
@@ -108,12 +114,30 @@ class Marks:
         self._orders: dict[str, str | None] = {}
 
     def of(self, line: Line) -> dict[str, Any]:
-        """``{where, counts}`` of a history line's event."""
+        """``{where, counts}`` of a history line's event (and ``note``, for an observation
+        made outside the country its order binds: see ``_off_order``)."""
         where = self._where(line.original)
         if where == ALL:
             return {"where": ALL, "counts": True}
+        if where == UNTIED:
+            return {"where": UNTIED, "counts": False}
         codes = [c for c in (where or "").split(", ") if c]
-        return {"where": where, "counts": any(binds(c, self.code) for c in codes)}
+        counts = any(binds(c, self.code) for c in codes)
+        kind, ref = self.key_of[line.original.id]
+        current = self._deciding(kind, ref, line.original) if kind == "order" else None
+        if current is None or current.type != "access-observed":
+            return {"where": where, "counts": counts}
+        # An observation recorded on an order counts with its order only, as the status
+        # counts it (``projections.status``): where it was made and where the order binds.
+        binding = self._order(ref)
+        own = current.data.jurisdiction
+        if own and binding is not None and country(own) != country(binding):
+            # Made in another country than its order binds (the default corrected after
+            # it was recorded): part of no answer, and its mark says why.
+            return {"where": where, "counts": False, "note": (
+                f"made in {own}, recorded on order {ref}, which binds {binding}: part of no "
+                "jurisdiction's answer")}
+        return {"where": where, "counts": counts and binds(binding, self.code)}
 
     def _order(self, ref: str) -> str | None:
         if ref not in self._orders:
@@ -135,17 +159,17 @@ class Marks:
                 else self._order(ref)
         if kind != "platform":
             return ALL
+        if current.type in NOTICES:
+            return UNTIED
         default = self.book.default_jurisdiction()
         if current.type == "access-observed":
             return current.data.jurisdiction or default
-        if current.type in ("penalty-paid", "penalty-lifted"):
-            current = self._current(kind, ref).get(current.data.penalty, current)
+        if current.type in ("penalty-paid", "penalty-lifted"):  # where its penalty counts,
+            penalty = current.data.penalty  # even when that was retracted as well
+            current = self._current(kind, ref).get(penalty) or next(
+                (f for f in self.book.facts(kind, ref) if f.id == penalty), current)
         if current.type == "penalty-imposed":
-            order = current.data.order
-            at = self.book.state("order", order, self.at.instant) if order else None
-            if order and at is None:
-                at = self.book.state("order", order)
-            return self.book.jurisdiction_of(at) if isinstance(at, OrderState) else default
+            return penalty_place(self.book, current)  # as the status counts it
         return ALL
 
     def _named_orders(self, ref: str) -> set[str]:
@@ -177,9 +201,18 @@ def answer(book: Book, subject: str, code: str, at: When) -> dict[str, Any]:
             status = platform_status(book, subject, as_of=at, jurisdiction=code)
         except SubjectNotFound:
             status = None  # not registered at that time: nothing to answer
-    orders = {ref: {"jurisdiction": (j := order_code(book, ref)), "binds": binds(j, code)}
-              for ref in book.refs("order")}
+    # The orders that exist (an order whose creation was retracted binds nowhere), and of
+    # those in existence at ``at``, the ones whose place nothing says: the answer cannot
+    # say whether they bind ``code``, and says so (``unplaced``).
+    orders, unplaced = {}, []
+    for ref in book.refs("order"):
+        if not isinstance(book.state("order", ref), OrderState):
+            continue
+        where = order_code(book, ref)
+        orders[ref] = {"jurisdiction": where, "binds": binds(where, code)}
+        if where is None and isinstance(book.state("order", ref, at.instant), OrderState):
+            unplaced.append(ref)
     out = {"jurisdiction": code, "as_of": at.text,
            "default_jurisdiction": book.default_jurisdiction(), "orders": orders,
-           "status": status}
+           "unplaced": sorted(unplaced), "status": status}
     return orjson.loads(orjson.dumps(out))  # as a JSON reader sees it: lists, not tuples

@@ -18,7 +18,8 @@ PROV mapping (W3C PROV-DM; ``bl`` names terms, ``ex`` identifiers):
   stops counting;
 - a report for one jurisdiction: each event also ``bl:jurisdiction`` (where it counts)
   and ``bl:in_answer``; the answer is ``prov:Entity`` ``ex:answer-CC`` (``bl:Answer``;
-  ``bl:jurisdiction``, ``bl:as_of``, ``bl:state``, ``bl:default_jurisdiction``), which
+  ``bl:jurisdiction``, ``bl:as_of``, ``bl:state``, ``bl:default_jurisdiction``, and
+  ``bl:regional_orders``, JSON of each regional order's region, when it counts any), which
   ``wasDerivedFrom`` each event that is part of it;
 - corrected event: also ``ex:event-ID-current`` (``bl:CorrectedView``; ``bl:occurred_at``,
   ``bl:data`` as it counts now), which ``wasRevisionOf`` the event as recorded and
@@ -135,6 +136,10 @@ def _answer(doc: ProvDocument, report: dict[str, Any], bl: Any, ex: Any) -> None
              "bl:default_jurisdiction": str(answer.get("default_jurisdiction") or "none")}
     if status.get("state"):
         attrs["bl:state"] = str(status["state"])
+    regional = {str(o.get("ref")): str(o.get("jurisdiction"))
+                for o in status.get("orders") or [] if isinstance(o, dict) and o.get("regional")}
+    if regional:  # counted in the country's answer, binding their region only
+        attrs["bl:regional_orders"] = json.dumps(regional, sort_keys=True)
     entity = ex[_local("answer", code)]
     doc.entity(entity, attrs)
     for ev in report["events"]:

@@ -154,19 +154,64 @@ def where_words(ev: dict[str, Any]) -> str | None:
     where, counts = mark.get("where"), mark.get("counts") is True
     if where == "all":
         return "every jurisdiction: part of this report's answer"
+    if where == "untied":
+        return "not tied to a jurisdiction: listed, part of no jurisdiction's answer"
     if where is None:
-        return ("no jurisdiction (none given and the ledger has no default): not part of "
-                "this report's answer")
+        return ("no jurisdiction (none given and the ledger has no default as known then): "
+                "not part of this report's answer, which it leaves undetermined")
+    if mark.get("note"):
+        return f"{_plain(where)}: {_plain(mark['note'])}"
     return f"{_plain(where)}: " + ("part of this report's answer" if counts else
                                    "ELSEWHERE, not part of this report's answer")
 
 
+def blocked_words(summary: Summary) -> str:
+    """The blocked targets, each that only regional orders block with its regions
+    (``telegram.org (in IN-JK only: a regional order)``)."""
+    return ", ".join(
+        t + (f" (in {', '.join(summary.regional[t])} only: a regional order)"
+             if t in summary.regional else "") for t in summary.blocked)
+
+
+def unplaced_words(summary: Summary) -> str:
+    """Why an answer for one jurisdiction is undetermined: orders that bind none."""
+    count = len(summary.unplaced)
+    return (f"{count} order{'s' if count > 1 else ''} ({', '.join(summary.unplaced)}) "
+            f"bind{'' if count > 1 else 's'} no jurisdiction (none given, and the ledger "
+            f"had no default as known then), so whether {'they bind' if count > 1 else 'it binds'} "
+            f"{summary.jurisdiction} is not known")
+
+
+def former_words(summary: Summary) -> str:
+    """A note on the former countries (ISO 3166-3) among the report's jurisdictions."""
+    codes = ", ".join(summary.former)
+    return (f"{codes}: a former country (ISO 3166-3). Its orders bind it alone: they count "
+            "in no successor state's answer (ask for the former country's own code to see "
+            "them answered).")
+
+
 def elsewhere(ev: dict[str, Any]) -> str | None:
-    """The mark of an event that counts elsewhere (``ELSEWHERE: BR``), else None."""
+    """The mark of an event that is not part of the answer: ``elsewhere: BR``; ``no
+    jurisdiction`` (nothing says where it binds); ``in no answer`` (an observation made
+    outside its order's country); None for the others (a notice, tied to no state, too)."""
     mark = ev.get("jurisdiction")
     if not isinstance(mark, dict) or mark.get("counts") is not False:
         return None
-    return f"elsewhere: {_plain(mark.get('where') or 'no jurisdiction')}"
+    where = mark.get("where")
+    if where == "untied":
+        return None
+    if where is None:
+        return "no jurisdiction"
+    if mark.get("note"):
+        return "in no answer"
+    return f"elsewhere: {_plain(where)}"
+
+
+def _kinds(events: list[Any]) -> tuple[int, int]:
+    """How many events count elsewhere, and how many bind no jurisdiction."""
+    marks = [elsewhere(ev) for ev in events if isinstance(ev, dict)]
+    away = sum(1 for m in marks if m and m != "no jurisdiction")
+    return away, sum(1 for m in marks if m == "no jurisdiction")
 
 
 def jurisdiction_words(report: dict[str, Any]) -> str | None:
@@ -177,13 +222,15 @@ def jurisdiction_words(report: dict[str, Any]) -> str | None:
     answer = report.get("answer") if isinstance(report.get("answer"), dict) else {}
     default = answer.get("default_jurisdiction")
     events = report.get("events") or []
-    away = sum(1 for ev in events if elsewhere(ev))
+    away, unplaced = _kinds(events)
     return (f"{code}: the summary, the timeline and the answer are {code}'s alone, as "
             f"'status --jurisdiction {code}' gives them (the orders that bind {code} by "
             "their own jurisdiction or, naming none, by the ledger's default, "
             f"{_plain(default) if default else 'none set'}; the observations made there). "
             f"Every event is listed; {away} of the {len(events)} count elsewhere, marked "
-            "ELSEWHERE, and are not part of this answer")
+            "ELSEWHERE, and are not part of this answer"
+            + (f"; {unplaced} bind no jurisdiction, marked NO JURISDICTION" if unplaced
+               else ""))
 
 
 def produced_by(report: dict[str, Any]) -> str:
@@ -299,22 +346,43 @@ def _summary_md(summary: Summary, clock: Clock) -> list[str]:
                f"{_md(summary.binds_elsewhere)}, not {_md(summary.jurisdiction)}; its events "
                "are listed below, marked ELSEWHERE.", ""]
         return out
+    if summary.state is None:  # nothing of it counts by then: say so, not "null"
+        why = {"platform": "was not registered", "order": "did not exist (not yet made)",
+               "request": "had not been made"}.get(str(summary.kind), "")
+        return ["## Summary", "", f"{place}**{_md(summary.subject)}** "
+                + (f"({_md(summary.kind)}) {why} at {_md(at)}." if why else
+                   f"has no event that counts at {_md(at)} (its events were retracted, or "
+                   "none had happened by then); they are listed below."), ""]
     out = ["## Summary", "",
            f"{place}**{_md(summary.subject)}** ({_md(summary.kind)}) was "
            f"**{_md(summary.state)}** at {_md(at)}"
-           + (f"; blocked: {_md(', '.join(summary.blocked))}" if summary.blocked else "")
+           + (f"; blocked: {_md(blocked_words(summary))}" if summary.blocked else "")
            + ".", ""]
+    if summary.unplaced:
+        out[-2:-1] = [
+            f"{place}the answer for **{_md(summary.subject)}** ({_md(summary.kind)}) is "
+            f"**undetermined** at {_md(at)}: {_md(unplaced_words(summary))}. Of the orders "
+            f"that bind {_md(summary.jurisdiction)}, it was **{_md(summary.state)}**"
+            + (f"; blocked: {_md(blocked_words(summary))}" if summary.blocked else "") + "."]
     if summary.jurisdiction:
         out += [f"This summary answers for {_md(summary.jurisdiction)} alone; "
                 f"{summary.elsewhere} events of other jurisdictions are listed below, "
-                "marked ELSEWHERE, and are not part of it.", ""]
+                "marked ELSEWHERE, and are not part of it"
+                + (f"; {summary.unplaced_events} bind no jurisdiction, marked NO "
+                   "JURISDICTION" if summary.unplaced_events else "") + ".", ""]
+    if summary.former:
+        out += [_md(former_words(summary)), ""]
     if summary.course:
         out += ["Over time: " + "; ".join(
             f"**{_md(state)}** " + (f"{_md(clock.when(a, at))} → {_md(clock.when(b, bt))}"
                                     if b else f"since {_md(clock.when(a, at))}")
             for a, at, b, bt, state in summary.course) + ".", ""]
     for order in summary.orders:
-        out += [f"### Order {_md(order.ref)} — {_md(order.authority)}", "",
+        regional = [f"- **binds:** {_md(order.regional)} only (a regional order, counted "
+                    f"in {_md(summary.jurisdiction)}'s answer)"] if order.regional else []
+        out += [f"### Order {_md(order.ref)} — {_md(order.authority)}"
+                + (f" (regional: {_md(order.regional)})" if order.regional else ""), "",
+                *regional,
                 f"- **state at the report's time:** {_md(order.state)}",
                 f"- **instrument:** {_md(order.instrument or 'not given')}",
                 f"- **legal basis:** {_md(order.legal_basis or 'not given')}",

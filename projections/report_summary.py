@@ -23,14 +23,14 @@ from attrs import field, frozen
 
 from domain.declaration import REGISTRY
 from domain.fact import Fact
-from domain.jurisdictions import binds
+from domain.jurisdictions import binds, is_regional
 from domain.timeline import STATES, OrderState, RequestState, in_valid_order, valid_key
 from domain.values import When
 from ledger.application import Entry
 from projections.book import Book
 from projections.report_jurisdiction import order_code
 from projections.report_times import Clock
-from projections.status import platform_status
+from projections.status import diverges, platform_status
 from projections.sweep import Sweep
 
 #: Event types that draw a labelled mark, and the word that labels it.
@@ -111,6 +111,9 @@ class OrderSummary:
     periods: list[Period]
     marks: list[Mark]
     disputed: bool = False
+    #: In a report for one jurisdiction, a regional order's subdivision (``IN-JK``): it
+    #: counts in its country's answer, and binds that region only.
+    regional: str | None = None
 
 
 @frozen
@@ -149,6 +152,14 @@ class Summary:
     jurisdiction: str | None = None
     elsewhere: int = 0
     binds_elsewhere: str | None = None
+    #: target -> the regions whose orders alone block it (a report for one jurisdiction)
+    regional: dict[str, tuple[str, ...]] = field(factory=dict)
+    #: the orders that bind no jurisdiction (none given, no default): the answer is
+    #: undetermined; and how many events bind none
+    unplaced: tuple[str, ...] = ()
+    unplaced_events: int = 0
+    #: former countries (ISO 3166-3) among the jurisdiction asked and its orders'
+    former: tuple[str, ...] = ()
 
 
 def _when(value: Any) -> When | None:
@@ -202,21 +213,40 @@ def _facts(report: dict[str, Any]) -> tuple[list[Entry], dict[str, int], dict[st
     return entries, number, disputed
 
 
-def _elsewhere(report: dict[str, Any]) -> tuple[str | None, set[str]]:
-    """The jurisdiction a report answers for, and the ids of its events marked as counting
-    elsewhere (``projections.report_jurisdiction``)."""
+def _elsewhere(report: dict[str, Any]) -> tuple[str | None, set[str], int]:
+    """The jurisdiction a report answers for, the ids of its events that are not part of
+    its answer (``projections.report_jurisdiction``: another's, none's, or an observation
+    outside its order's country; a notice, tied to no state, is kept), and how many bind
+    no jurisdiction."""
     code = report.get("jurisdiction")
     if not isinstance(code, str):
-        return None, set()
-    return code, {str(ev.get("id")) for ev in report.get("events") or []
-                  if isinstance(ev.get("jurisdiction"), dict)
-                  and ev["jurisdiction"].get("counts") is False}
+        return None, set(), 0
+    marks = {str(ev.get("id")): ev["jurisdiction"] for ev in report.get("events") or []
+             if isinstance(ev.get("jurisdiction"), dict)}
+    out = {i for i, m in marks.items() if m.get("counts") is False
+           and m.get("where") != "untied"}
+    return code, out, sum(1 for i in out if marks[i].get("where") is None)
+
+
+def _former(report: dict[str, Any]) -> tuple[str, ...]:
+    """The former countries (ISO 3166-3) among a report's jurisdiction and its orders'."""
+    answer = report.get("answer") if isinstance(report.get("answer"), dict) else {}
+    codes = {report.get("jurisdiction"), *(o.get("jurisdiction") for o in (
+        answer.get("orders") or {}).values() if isinstance(o, dict))}
+    import pycountry  # only for a report for one jurisdiction
+
+    def former(code: str) -> bool:
+        name = code.split("-", 1)[0]
+        return pycountry.countries.get(alpha_2=name) is None and any(
+            c.alpha_2 == name for c in pycountry.historic_countries)
+
+    return tuple(sorted(c for c in codes if isinstance(c, str) and former(c)))
 
 
 def _summarise(report: dict[str, Any], subject: str, at: datetime,
                at_text: str | None) -> Summary:
     entries, number, disputed = _facts(report)
-    code, elsewhere = _elsewhere(report)
+    code, elsewhere, unplaced_events = _elsewhere(report)
     book = Book(entries)
     start = min((e.fact.occurred_at.instant for e in entries), default=None)
 
@@ -286,7 +316,28 @@ def _summarise(report: dict[str, Any], subject: str, at: datetime,
         notices=[m for m in notices if m.type != "platform-registered"] if notices else [],
         divergent=divergent,
         course=_course(book, subject, summaries, at, code) if status else [],
-        jurisdiction=code, elsewhere=len(elsewhere), binds_elsewhere=binds_elsewhere)
+        jurisdiction=code, elsewhere=len(elsewhere) - unplaced_events,
+        binds_elsewhere=binds_elsewhere,
+        regional=_regional(status) if code is not None else {},
+        unplaced=_unplaced(report) if code is not None else (),
+        unplaced_events=unplaced_events, former=_former(report) if code is not None else ())
+
+
+def _unplaced(report: dict[str, Any]) -> tuple[str, ...]:
+    answer = report.get("answer") if isinstance(report.get("answer"), dict) else {}
+    return tuple(str(ref) for ref in answer.get("unplaced") or [])
+
+
+def _regional(status: dict[str, Any] | None) -> dict[str, tuple[str, ...]]:
+    """Each blocked target that only regional orders block, with their regions: a
+    country's answer counts its regions' orders (``domain.jurisdictions``), and a reader
+    must not take Jammu and Kashmir's block for India's."""
+    out = {}
+    for target in (status or {}).get("blocked_targets") or []:
+        holders = [o for o in status["orders"] if target in o["blocked_targets"]]
+        if holders and all(o.get("regional") for o in holders):
+            out[target] = tuple(sorted({o["jurisdiction"] for o in holders}))
+    return out
 
 
 def _course(book: Book, subject: str, orders: list[OrderSummary],
@@ -389,7 +440,9 @@ def _order(book: Book, ref: str, at: datetime, mark: Any,
         getattr(data, "legal_basis", None), tuple(data.reasons), targets,
         now.state if isinstance(now, OrderState) else None,
         tuple(t for t in targets if isinstance(now, OrderState) and t in now.blocked),
-        periods, marks, disputed=any(str(f.id) in disputed for f in facts))
+        periods, marks, disputed=any(str(f.id) in disputed for f in facts),
+        regional=where if code is not None and is_regional(where := order_code(book, ref))
+        else None)
 
 
 def _concerns(book: Book, platform: str, ref: str) -> bool:
@@ -408,25 +461,27 @@ def _ended(period: Period, end: datetime, text: str | None) -> Period:
 
 def _divergence(book: Book, state: OrderState, fact: Fact,
                 platforms: tuple[str, ...], code: str | None = None) -> str | None:
-    """How an observation differs from what the order held when it was made (``state``:
-    the order's fold up to it), if it does; in a report for jurisdiction ``code``, only
-    that jurisdiction's orders count."""
-    target = fact.data.target
+    """How an observation recorded on an order differs from what the orders held when it
+    was made (``state``: this order's fold up to it), if it does, by the status's rule
+    (``projections.status.diverges``: each observation against the orders that bind where
+    it was made, its own jurisdiction else the order's); in a report for jurisdiction
+    ``code``, only that jurisdiction's orders count."""
     if state.created is None:  # before the order (no ledger holds that; a hand-made report)
         return None
-    if fact.data.accessible and target in state.blocked:
-        return "reachable while blocked"
-    if not fact.data.accessible and target not in state.blocked:
-        # another of the platform's orders may hold it then: not a divergence
-        at = fact.occurred_at.instant
-        held = any(isinstance(other, OrderState) and target in other.blocked
-                   for other in (book.state("order", ref, at)
-                                 for ref in {r for p in platforms
-                                             for r in book.related(p, "order")}
-                                 if ref != state.ref and (code is None or binds(
-                                     order_code(book, ref), code))))
-        return None if held else "unreachable after lift"
-    return None
+    place = fact.data.jurisdiction or book.jurisdiction_of(state)
+    if fact.data.accessible:  # the mark is on this order's lane: it differs from this one
+        how = diverges(book, fact, place, [state])
+        return how.replace("-", " ") if how is not None else None
+    # unreachable: another of the platform's orders may hold it then: not a divergence
+    at = fact.occurred_at.instant
+    others = [other for other in (book.state("order", ref, at)
+                                  for ref in sorted({r for p in platforms
+                                                     for r in book.related(p, "order")})
+                                  if ref != state.ref and (code is None or binds(
+                                      order_code(book, ref), code)))
+              if isinstance(other, OrderState)]
+    how = diverges(book, fact, place, [state, *others])
+    return how.replace("-", " ") if how is not None else None
 
 
 def _request(book: Book, ref: str, at: datetime, mark: Any) -> RequestSummary:

@@ -7,7 +7,7 @@ from typing import Any
 
 from domain.errors import SubjectNotFound
 from domain.fact import Fact
-from domain.jurisdictions import binds, country, is_regional
+from domain.jurisdictions import binds, country, covers, is_regional, may_cover
 from domain.timeline import OrderState, PlatformState, RequestState
 from domain.values import When
 from projections.book import Book
@@ -93,7 +93,7 @@ def _answer(book: Book, platform: PlatformState, every: list[OrderState],
         observed = _observed(seen)
         penalties = [p for p in penalties if binds(_penalty_in(book, p, at), jurisdiction)]
     blocked = set().union(*(o.blocked for o in orders))
-    divergence = _divergence(book, platform.ref, observed, at, [o.ref for o in orders])
+    divergence = _divergence(book, platform.ref, observed, at, orders)
     return {
         "state": _platform_state(platform.targets, blocked),
         "blocked_targets": _ordered(blocked, platform.targets),
@@ -125,12 +125,29 @@ def _answer(book: Book, platform: PlatformState, every: list[OrderState],
 
 
 def _penalty_in(book: Book, penalty: Any, at: datetime) -> str | None:
-    """Where a penalty counts: in its order's jurisdiction; without one, the default's."""
-    ref = penalty.imposed.data.order
-    order = book.state("order", ref, at) if ref else None
-    if isinstance(order, OrderState):
-        return book.jurisdiction_of(order)
-    return book.default_jurisdiction()
+    """Where a penalty counts (``penalty_place``)."""
+    return penalty_place(book, penalty.imposed)
+
+
+def penalty_place(book: Book, imposed: Fact) -> str | None:
+    """Where a penalty (its ``penalty-imposed``) counts: where its order binds, else the
+    default. An order's jurisdiction is the same at every valid time, so this is too: a
+    penalty valid-dated before its order (refused since, but a ledger may hold one) counts
+    where that order binds, not where the default would put it until the order exists.
+    The status and the report's marks both read this one rule."""
+    ref = imposed.data.order
+    return order_place(book, ref) if ref else book.default_jurisdiction()
+
+
+def order_place(book: Book, ref: str) -> str | None:
+    """Where order ``ref`` binds: its own jurisdiction (as corrected), else the default;
+    for an order whose creation was retracted, what its creating event said."""
+    state = book.state("order", ref)
+    if isinstance(state, OrderState):
+        return book.jurisdiction_of(state)
+    created = next((f for f in book.facts("order", ref) if f.kind.creates), None)
+    own = getattr(created.data, "jurisdiction", None) if created is not None else None
+    return own or book.default_jurisdiction()
 
 
 class _Seen:
@@ -184,11 +201,10 @@ def _observed(subjects: list[Any]) -> dict[str, Fact]:
 
 
 def _divergence(book: Book, platform: str, observed: dict[str, Fact],
-                at: datetime, orders: list[str]) -> dict[str, str]:
+                at: datetime, orders: list[OrderState]) -> dict[str, str]:
     """Targets whose observed access contradicts what the orders held when it was observed,
-    and how: ``reachable-while-blocked``; ``unreachable-after-lift`` (no order held it
-    then, but one that names it had been made); ``unexplained`` (unreachable, and no order
-    naming it existed then: what censorship measurement looks for).
+    and how (``diverges``), each observation compared with the orders that bind where it
+    was made (``_seen_in``).
 
     ``observed`` was folded as at ``at``, so every observation is at or before ``at``.
     """
@@ -197,19 +213,39 @@ def _divergence(book: Book, platform: str, observed: dict[str, Fact],
     # Its targets are those of its creating event (as corrected), the same in its state at
     # ``at`` (the fold the status made already) as in any later one; an order created after
     # ``at`` did not exist at any observation either.
-    naming = {ref: state.targets for ref in orders
-              if isinstance(state := book.order(platform, ref, at), OrderState)}
+    naming = {state.ref: state.targets for state in orders}
     for target, fact in observed.items():
         seen_at = fact.occurred_at.instant
-        then = [state for state in (book.order(platform, ref, seen_at) for ref in orders
-                                    if target in naming.get(ref, ()))
+        then = [state for state in (book.order(platform, ref, seen_at) for ref in naming
+                                    if target in naming[ref])
                 if isinstance(state, OrderState)]
-        held = any(target in state.blocked for state in then)
-        if fact.data.accessible and held:
-            out[target] = "reachable-while-blocked"
-        elif not fact.data.accessible and not held:
-            out[target] = "unreachable-after-lift" if then else "unexplained"
+        how = diverges(book, fact, _seen_in(book, fact, orders), then)
+        if how is not None:
+            out[target] = how
     return out
+
+
+def diverges(book: Book, fact: Fact, place: str | None,
+             then: list[OrderState]) -> str | None:
+    """How observation ``fact``, made at ``place``, contradicts the orders ``then`` (as
+    they were when it was made), if it does: ``reachable-while-blocked`` (an order that
+    surely binds that place held the target: ``covers``); ``unreachable-after-lift`` (no
+    order that may bind it held it then, but one that names it had been made there);
+    ``unexplained`` (unreachable, and no order of that place named it: what censorship
+    measurement looks for). A regional order is thus no answer for an observation made
+    in another region: Jammu and Kashmir's block says nothing of access in Delhi. The
+    status and the provenance report's timeline both read this one rule."""
+    target = fact.data.target
+    naming = [(state, book.jurisdiction_of(state)) for state in then
+              if target in state.targets]
+    if fact.data.accessible:
+        held = any(target in state.blocked and covers(code, place)
+                   for state, code in naming)
+        return "reachable-while-blocked" if held else None
+    if any(target in state.blocked and may_cover(code, place) for state, code in naming):
+        return None
+    made = any(may_cover(code, place) for _, code in naming)
+    return "unreachable-after-lift" if made else "unexplained"
 
 
 def _platform_state(registered: tuple[str, ...], blocked: set[str]) -> str:

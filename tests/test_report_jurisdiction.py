@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -72,6 +73,9 @@ def _ledger(runner: CliRunner, db: str, tmp_path: Path, *, correct: bool = True)
                      "--target", created, "--set", "jurisdiction=MY",
                      "--reason", "the ledger follows Malaysia")
         assert result.exit_code == 0, result.output
+    # A checkpoint's time is in whole seconds: written in the next second, it is after
+    # every event (a report as known at any time before it can be proven: H2).
+    time.sleep(1 - datetime.now(UTC).microsecond / 1e6)
     done = run(runner, db, *alice, "checkpoint")
     assert done.exit_code == 0, done.output
     return private
@@ -409,7 +413,7 @@ def test_against_a_version_2_index_the_report_is_not_proven(runner, sqlite_path,
     assert report["answer"]["status"]["state"] == "partially-blocked"
     path = tmp_path / "r.json"
     path.write_text(json.dumps(report))
-    assert "carries no evidence" in one_line_error(
+    assert "carries no evidence): the checkpoint's index (version 2)" in one_line_error(
         run(runner, sqlite_path, "verify-proof", str(path)), 3)
     whole = _report(runner, sqlite_path, "telegram")
     assert whole["proven"] is True and check_report(whole) == len(whole["events"])
@@ -492,3 +496,353 @@ def test_verify_rebuilds_the_version_3_index(runner, sqlite_path, tmp_path):
         ledger.recorder.insert_checkpoint(cp.tree_size, forged.to_note())
     error = one_line_error(run(runner, sqlite_path, "verify"), 3)
     assert "commits to a platform index (version 3) the log does not give" in error, error
+
+
+# -- the hostile review's findings (each test failed before its fix) -----------------------
+
+BEFORE = Path(__file__).resolve().parent / "data" / "report_v2_html"
+
+
+@pytest.mark.parametrize("page", ["telegram.html", "telegram-2019.html", "rkn.html"])
+def test_html_reports_of_the_release_before_still_verify(runner, tmp_path, page):
+    """H1: a page made by the release before (adb47bb) is exactly what this release renders
+    from its proven report: a report for all renders as it always did (the ELSEWHERE mark's
+    style is only in reports for one jurisdiction)."""
+    result = runner.invoke(cli, ["verify-proof", str(BEFORE / page), "--public-key",
+                                 str(BEFORE / "alice.pub")], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "the page is exactly what the proven report renders to" in result.output
+    assert check_report(json.loads((BEFORE / "telegram.json").read_text())) == 7
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def _correct_the_default(runner: CliRunner, db: str, private: str, code: str) -> None:
+    created = run_json(runner, db, "history", "ledger")["events"][0]["id"]
+    result = run(runner, db, "--operator", "alice", "--key", private, "record", "correction",
+                 "ledger", "--at", datetime.now(UTC).isoformat(timespec="seconds"), *SRC,
+                 "--target", created, "--set", f"jurisdiction={code}", "--reason", "wrong")
+    assert result.exit_code == 0, result.output
+
+
+def test_as_known_after_the_checkpoint_is_not_proven(runner, sqlite_path, tmp_path):
+    """H2: the default corrected after the checkpoint; a report as known at a later time
+    cannot be proven by it (the correction is not in its proofs): it is made from a full
+    replay, says it is not proven and why, and answers with the corrected default;
+    verify-proof refuses it, and refuses a proven report whose as_known_at was moved after
+    its checkpoint's time (which would otherwise derive again the same)."""
+    private = _ledger(runner, sqlite_path, tmp_path, correct=False)
+    proven = _report(runner, sqlite_path, "telegram", "--jurisdiction", "ID")
+    _correct_the_default(runner, sqlite_path, private, "BR")
+    known = _now()
+    path = tmp_path / "r.json"
+    for args in (("--jurisdiction", "ID"), ()):
+        report = _report(runner, sqlite_path, "telegram", "--as-known-at", known, *args)
+        assert report["proven"] is False
+        assert "after its checkpoint's time" in report["unproven_because"]
+        if args:
+            assert report["answer"]["default_jurisdiction"] == "BR"
+            assert report["answer"]["status"]["state"] == "accessible"  # no order binds ID
+        path.write_text(json.dumps(report))
+        error = one_line_error(run(runner, sqlite_path, "verify-proof", str(path)), 3)
+        assert "says it is not proven (it carries no evidence): it is as known at" in error
+    assert check_report(proven) == len(proven["events"])
+    for moved in (proven, _report(runner, sqlite_path, "telegram")):
+        moved["as_known_at"] = "2099-01-01T00:00:00+00:00"
+        path.write_text(json.dumps(moved))
+        error = one_line_error(run(runner, sqlite_path, "verify-proof", str(path)), 3)
+        assert "after its checkpoint's time" in error, error
+    # As known at the checkpoint's time or before: proven, as ever.
+    from domain.values import When
+    from projections.provenance import known_after
+
+    checkpoint = Checkpoint.parse(proven["checkpoint"]["note"])[0]
+    at = When.parse(checkpoint.time)
+    assert known_after(at, checkpoint) is None
+    assert known_after(When.of(at.instant - timedelta(days=1)), checkpoint) is None
+    assert known_after(When.of(at.instant + timedelta(seconds=1)), checkpoint) is not None
+
+
+def _record(runner: CliRunner, db: str, *steps: list[str]) -> None:
+    for step in steps:
+        result = run(runner, db, "record", *step, *SRC)
+        assert result.exit_code == 0, result.output
+
+
+def test_a_regional_order_is_flagged_and_no_answer_for_another_region(runner, sqlite_path,
+                                                                      tmp_path):
+    """H3: Jammu and Kashmir's order (IN-JK) counts in India's answer, flagged with its
+    region in the headline and its order's block (md, html, prov-json); an observation made
+    in Delhi (IN-DL) that telegram.org is reachable is not its block failing, and one that
+    it is unreachable is not explained by it; one made in Jammu and Kashmir is. Status and
+    report say the same, with or without a jurisdiction."""
+    db = sqlite_path
+    assert run(runner, db, "init", "--jurisdiction", "IN").exit_code == 0
+    _record(runner, db,
+            ["platform-registered", "telegram", "--at", "2013-08-14", "--name", "Telegram",
+             "--target", "t.me", "--target", "telegram.org"],
+            ["blocked", "jk", "--at", "2019-01-01", "--platform", "telegram", "--authority",
+             "J&K Home Dept", "--target", "telegram.org", "--reason", "unrest",
+             "--jurisdiction", "IN-JK"],
+            ["access-observed", "telegram", "--at", "2019-02-01", "--target", "telegram.org",
+             "--accessible", "--jurisdiction", "IN-DL", "--network", "AS9829"])
+
+    def divergence(as_of: str, *code: str) -> dict[str, str]:
+        args = ("--jurisdiction", *code) if code else ()
+        return run_json(runner, db, "status", "telegram", "--as-of", as_of, *args)[
+            "divergence"]
+
+    for code in ((), ("IN",), ("IN-DL",), ("IN-JK",)):
+        assert divergence("2019-02-02", *code) == {}, code
+    _record(runner, db, ["access-observed", "telegram", "--at", "2019-03-01", "--target",
+                         "telegram.org", "--not-accessible", "--jurisdiction", "IN-DL"])
+    assert divergence("2019-03-02") == divergence("2019-03-02", "IN") == {
+        "telegram.org": "unexplained"}
+    _record(runner, db, ["access-observed", "telegram", "--at", "2019-04-01", "--target",
+                         "telegram.org", "--accessible", "--jurisdiction", "IN-JK"])
+    for code in ((), ("IN",), ("IN-JK",)):
+        assert divergence("2019-04-02", *code) == {
+            "telegram.org": "reachable-while-blocked"}, code
+    assert run(runner, db, "checkpoint").exit_code == 0
+    report = _report(runner, db, "telegram", "--jurisdiction", "IN", "--as-of", "2019-02-02")
+    summary = summarise(report)
+    assert summary.divergent == {} and summary.regional == {"telegram.org": ("IN-JK",)}
+    assert [o.regional for o in summary.orders] == ["IN-JK"]
+    assert check_report(report) == len(report["events"])
+    text = run(runner, db, "report", "provenance", "telegram", "--jurisdiction", "IN",
+               "--as-of", "2019-02-02").stdout
+    assert "blocked: telegram.org (in IN-JK only: a regional order)." in text
+    assert "### Order jk — J\\&K Home Dept (regional: IN-JK)" in text
+    assert "differs from the orders" not in text
+    prov = json.loads(run(runner, db, "report", "provenance", "telegram", "--jurisdiction",
+                          "IN", "--format", "prov-json").stdout)
+    assert json.loads(prov["entity"]["ex:answer-IN"]["bl:regional_orders"]) == {"jk": "IN-JK"}
+    page = tmp_path / "in.html"
+    assert run(runner, db, "report", "provenance", "telegram", "--jurisdiction", "IN",
+               "--format", "html", "-o", str(page)).exit_code == 0
+    html = page.read_text()
+    assert "targets blocked (telegram.org in IN-JK only: regional orders)." in html
+    assert "<strong>regional:</strong> binds IN-JK only" in html
+    assert "ok:" in run(runner, db, "verify-proof", str(page)).output
+    # The report for all says nothing new: a page of it reads as it always did.
+    plain = run(runner, db, "report", "provenance", "telegram").stdout
+    assert "regional" not in plain.split("## Ledger and checkpoint")[0]
+
+
+def _penalty_marks_agree(report: dict[str, Any]) -> list[bool]:
+    """Each penalty-imposed's mark, checked against the answer: it counts exactly when the
+    answer's status lists it."""
+    listed = {p["id"] for p in (report["answer"]["status"] or {}).get("penalties") or []}
+    out = []
+    for ev in report["events"]:
+        if ev["type"] == "penalty-imposed":
+            assert ev["jurisdiction"]["counts"] == (ev["id"] in listed), ev["jurisdiction"]
+            out.append(ev["jurisdiction"]["counts"])
+    return out
+
+
+def test_a_penalty_counts_where_its_order_binds_whatever_the_as_of(runner, sqlite_path):
+    """M2: a fine under Brazil's order, valid-dated before the order (its date corrected
+    later): the answer and the marks put it in Brazil at every as-of, by one rule; a new
+    penalty dated before its order is refused (the same day is not)."""
+    db = sqlite_path
+    assert run(runner, db, "init", "--jurisdiction", "RU").exit_code == 0
+    _record(runner, db,
+            ["platform-registered", "telegram", "--at", "2013-08-14", "--name", "Telegram",
+             "--target", "t.me"],
+            ["blocked", "stf", "--at", "2020-01-01", "--platform", "telegram", "--authority",
+             "STF", "--target", "t.me", "--reason", "r", "--jurisdiction", "BR"],
+            ["penalty-imposed", "telegram", "--at", "2021-01-01", "--authority", "STF",
+             "--amount", "1000", "--currency", "BRL", "--per", "once", "--reason", "r",
+             "--order", "stf"])
+    created = next(ev["id"] for ev in run_json(runner, db, "history", "stf")["events"]
+                   if ev["type"] == "blocked")
+    _record(runner, db, ["correction", "stf", "--at", "2022-03-18", "--target", created,
+                         "--set", "occurred_at=2022-03-18", "--reason", "the order's date"])
+    assert run(runner, db, "checkpoint").exit_code == 0
+    for as_of in ("2021-06-01", "2023-01-01"):
+        br, ru = (_report(runner, db, "telegram", "--jurisdiction", c, "--as-of", as_of)
+                  for c in ("BR", "RU"))
+        assert _penalty_marks_agree(br) == [True] and _penalty_marks_agree(ru) == [False]
+        for code in ("BR", "RU"):
+            status = run_json(runner, db, "status", "telegram", "--jurisdiction", code,
+                              "--as-of", as_of)
+            assert len(status["penalties"]) == (code == "BR"), (code, as_of)
+        assert check_report(br) == len(br["events"])
+    refused = run(runner, db, "record", "penalty-imposed", "telegram", "--at", "2022-03-17",
+                  "--authority", "STF", "--amount", "1", "--currency", "BRL", "--per",
+                  "once", "--reason", "r", "--order", "stf", *SRC)
+    error = one_line_error(refused, 1)
+    assert "penalty-imposed at 2022-03-17 names order stf, which was made at 2022-03-18" \
+        in error
+    _record(runner, db, ["penalty-imposed", "telegram", "--at", "2022-03-18", "--authority",
+                         "STF", "--amount", "1", "--currency", "BRL", "--per", "once",
+                         "--reason", "r", "--order", "stf"])
+
+
+def test_a_retracted_payment_of_a_retracted_penalty_counts_where_the_penalty_did(
+        runner, sqlite_path):
+    """LOW (s9b): both retracted, the payment is marked where its penalty counted (Brazil),
+    not 'every jurisdiction'."""
+    db = sqlite_path
+    assert run(runner, db, "init", "--jurisdiction", "RU").exit_code == 0
+    _record(runner, db,
+            ["platform-registered", "telegram", "--at", "2013-08-14", "--name", "Telegram",
+             "--target", "t.me"],
+            ["blocked", "stf", "--at", "2022-03-18", "--platform", "telegram", "--authority",
+             "STF", "--target", "t.me", "--reason", "r", "--jurisdiction", "BR"],
+            ["penalty-imposed", "telegram", "--at", "2022-03-19", "--authority", "STF",
+             "--amount", "1000", "--currency", "BRL", "--per", "day", "--reason", "r",
+             "--order", "stf"])
+    penalty = run_json(runner, db, "history", "telegram")["events"][-1]["id"]
+    _record(runner, db, ["penalty-paid", "telegram", "--at", "2022-04-01", "--penalty",
+                         penalty, "--amount", "13000"])
+    paid = run_json(runner, db, "history", "telegram")["events"][-1]["id"]
+    for target in (paid, penalty):
+        _record(runner, db, ["retraction", "telegram", "--at", "2022-05-01", "--target",
+                             target, "--reason", "never"])
+    assert run(runner, db, "checkpoint").exit_code == 0
+    report = _report(runner, db, "telegram", "--jurisdiction", "RU")
+    marks = {ev["type"]: ev["jurisdiction"] for ev in report["events"]
+             if ev["type"].startswith("penalty")}
+    assert marks == {"penalty-imposed": {"where": "BR", "counts": False},
+                     "penalty-paid": {"where": "BR", "counts": False}}
+    assert check_report(report) == len(report["events"])
+
+
+TELEGRAM = ["platform-registered", "telegram", "--at", "2013-08-14", "--name", "Telegram",
+            "--target", "t.me", "--target", "telegram.org"]
+RKN = ["blocked", "rkn", "--at", "2018-04-16", "--platform", "telegram", "--authority",
+       "RKN", "--target", "t.me", "--reason", "r"]
+
+
+def _checkpoint(runner: CliRunner, db: str) -> None:
+    time.sleep(1 - datetime.now(UTC).microsecond / 1e6)  # after every event (whole seconds)
+    assert run(runner, db, "checkpoint").exit_code == 0
+
+
+def test_orders_that_bind_no_jurisdiction_leave_the_answer_undetermined(runner, sqlite_path,
+                                                                        tmp_path):
+    """M1: an order recorded before the ledger had a default, asked as known then: the
+    answer says it is undetermined and which orders bind no jurisdiction (not that the
+    platform was accessible), and does not count them among other jurisdictions'."""
+    db = sqlite_path
+    assert run(runner, db, "init").exit_code == 0
+    _record(runner, db, TELEGRAM, RKN)
+    known = _now()
+    assert run(runner, db, "init", "--jurisdiction", "RU").exit_code == 0
+    _checkpoint(runner, db)
+    report = _report(runner, db, "telegram", "--jurisdiction", "RU", "--as-known-at", known)
+    assert report["answer"]["unplaced"] == ["rkn"]
+    assert report["answer"]["orders"] == {"rkn": {"jurisdiction": None, "binds": False}}
+    assert check_report(report) == len(report["events"])
+    summary = summarise(report)
+    assert summary.unplaced == ("rkn",) and summary.unplaced_events == 1
+    assert summary.elsewhere == 0
+    text = run(runner, db, "report", "provenance", "telegram", "--jurisdiction", "RU",
+               "--as-known-at", known).stdout
+    assert "In **RU**, the answer for **telegram** (platform) is **undetermined**" in text
+    assert "1 order (rkn) binds no jurisdiction" in text
+    assert "0 events of other jurisdictions" in text and "1 bind no jurisdiction" in text
+    assert "**[NO JURISDICTION]**" in text
+    page = tmp_path / "k.html"
+    assert run(runner, db, "report", "provenance", "telegram", "--jurisdiction", "RU",
+               "--as-known-at", known, "--format", "html", "-o", str(page)).exit_code == 0
+    assert "the answer is <strong>undetermined</strong>" in page.read_text()
+    assert "ok:" in run(runner, db, "verify-proof", str(page)).output
+    # As known now, the default places it: determined.
+    now = _report(runner, db, "telegram", "--jurisdiction", "RU")
+    assert now["answer"]["unplaced"] == [] and summarise(now).state == "partially-blocked"
+
+
+def test_an_observation_outside_its_orders_country_counts_in_no_answer(runner, sqlite_path):
+    """M3: an observation made in Russia, recorded on an order that names no jurisdiction
+    (Russia's by the default); the default then corrected to Brazil. The observation is
+    in no country's status, and its mark says so and why, instead of claiming to be part
+    of Russia's answer. (The correction of the default is accepted: it is the ledger's
+    setting, for every order at once; the marks and the answer agree by one rule.)"""
+    db = sqlite_path
+    assert run(runner, db, "init", "--jurisdiction", "RU").exit_code == 0
+    _record(runner, db, TELEGRAM, RKN,
+            ["access-observed", "rkn", "--at", "2018-05-01", "--target", "t.me",
+             "--accessible", "--jurisdiction", "RU"])
+    created = run_json(runner, db, "history", "ledger")["events"][0]["id"]
+    _record(runner, db, ["correction", "ledger", "--at", _now()[:19] + "+00:00", "--target",
+                         created, "--set", "jurisdiction=BR", "--reason", "wrong"])
+    _checkpoint(runner, db)
+    for code in ("RU", "BR"):
+        report = _report(runner, db, "telegram", "--jurisdiction", code)
+        observed = next(ev for ev in report["events"] if ev["type"] == "access-observed")
+        assert observed["jurisdiction"]["counts"] is False, code
+        assert "recorded on order rkn, which binds BR" in observed["jurisdiction"]["note"]
+        assert report["answer"]["status"]["observed"] == {}
+        assert check_report(report) == len(report["events"])
+    text = run(runner, db, "report", "provenance", "telegram", "--jurisdiction", "RU").stdout
+    assert "**[IN NO ANSWER]**" in text and "ELSEWHERE: RU" not in text
+
+
+def test_notices_retracted_orders_and_former_countries(runner, sqlite_path):
+    """LOW: Brazil's notices are tied to no jurisdiction (not 'part of' Russia's answer);
+    an order whose creation was retracted is not among the answer's orders, and its report
+    says nothing counts rather than 'null'; an order of a former country (SU) is noted."""
+    db = sqlite_path
+    assert run(runner, db, "init", "--jurisdiction", "RU").exit_code == 0
+    _record(runner, db, TELEGRAM,
+            ["email-sent", "telegram", "--at", "2022-03-10", "--sender", "STF (Brazil)",
+             "--recipient", "Telegram", "--summary", "comply"],
+            ["no-response", "telegram", "--at", "2022-03-15", "--summary", "none"],
+            ["blocked", "stf", "--at", "2022-03-18", "--platform", "telegram", "--authority",
+             "STF", "--target", "t.me", "--reason", "r", "--jurisdiction", "BR"],
+            ["blocked", "glav", "--at", "1985-01-01", "--platform", "telegram",
+             "--authority", "Glavlit", "--target", "telegram.org", "--reason", "r",
+             "--jurisdiction", "SU"])
+    created = next(ev["id"] for ev in run_json(runner, db, "history", "stf")["events"]
+                   if ev["type"] == "blocked")
+    _record(runner, db, ["retraction", "stf", "--at", "2022-03-20", "--target", created,
+                         "--reason", "wrong"])
+    _checkpoint(runner, db)
+    report = _report(runner, db, "telegram", "--jurisdiction", "RU")
+    marks = {ev["type"]: ev["jurisdiction"] for ev in report["events"]}
+    assert marks["email-sent"] == marks["no-response"] == {"where": "untied", "counts": False}
+    assert set(report["answer"]["orders"]) == {"glav"}
+    summary = summarise(report)
+    assert summary.elsewhere == 3 and summary.former == ("SU",)  # glav's, stf's two
+    assert [m.type for m in summary.notices] == ["email-sent", "no-response"]
+    text = run(runner, db, "report", "provenance", "telegram", "--jurisdiction", "RU").stdout
+    assert "not tied to a jurisdiction: listed, part of no jurisdiction's answer" in text
+    assert "every jurisdiction: part of this report's answer" in text  # its registration
+    assert text.count("**[ELSEWHERE") == 3
+    assert "SU: a former country (ISO 3166-3)" in text
+    assert check_report(report) == len(report["events"])
+    gone = run(runner, db, "report", "provenance", "stf", "--jurisdiction", "BR").stdout
+    assert "In **BR**, **stf** has no event that counts" in gone and "null" not in gone
+
+
+def test_verify_proof_checks_the_jurisdiction_codes_shape_not_its_iso_table(case,
+                                                                          monkeypatch):
+    """LOW: a verifier whose ISO 3166 data knows other codes still verifies a report;
+    an altered code of the wrong shape still fails."""
+    from domain import jurisdictions
+
+    monkeypatch.setattr(jurisdictions, "check_country", lambda code: f"{code} unknown here")
+    report = _copy(case)
+    assert "ok:" in _verify(case, report).output
+    report["jurisdiction"] = "BRA"
+    assert "not a jurisdiction code" in one_line_error(_verify(case, report), 3)
+
+
+def test_import_says_which_default_it_adopts(runner, tmp_path):
+    """LOW: importing another ledger's export that sets a default says so."""
+    a, b = str(tmp_path / "a.db"), str(tmp_path / "b.db")
+    assert run(runner, a, "init", "--jurisdiction", "RU").exit_code == 0
+    exported = tmp_path / "a.jsonl"
+    exported.write_text(run(runner, a, "export").stdout)
+    assert run(runner, b, "init").exit_code == 0
+    result = run(runner, b, "import", str(exported))
+    assert result.exit_code == 0, result.output
+    assert "the ledger's default jurisdiction is now RU (was none), set by the imported " \
+           "events" in result.output
+    again = run(runner, b, "import", str(exported))
+    assert "default jurisdiction" not in again.output
