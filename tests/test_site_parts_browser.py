@@ -264,9 +264,23 @@ class TestOrderInParts:
         assert "bad" in cls and "a page copied over another's" in text, text
 
     def test_fewer_parts_than_signed_is_red(self, tab, small_parts):
-        """The host saying there are 2 parts (hiding the third): the headline's signature
-        fails."""
+        """The host saying there are 2 parts (hiding the third): the order's run proves 3
+        parts (and the headline's signature would fail too)."""
         path = small_parts / "order/kominfo-2017-07-14/2.html"
+        tamper(path, lambda data: (data["headline"].update(parts=2),
+                                   data["part"].update(parts=2)))
+        tab.open(path)
+        cls, text = tab.badge()
+        assert "bad" in cls and "but proves part 2 of 3" in text, text
+
+    def test_fewer_parts_than_signed_under_version_1_is_red(self, tab, runner, sqlite_path,
+                                                             example, tmp_path, monkeypatch):
+        """The same against a version 1 checkpoint (no run): the headline's signature
+        fails."""
+        monkeypatch.setattr("website.pages.HISTORY_PAGE", 3)
+        monkeypatch.setattr("ledger.platform_index.VERSION", 1)
+        site = published(runner, sqlite_path, tmp_path / "site", sources=(example,))
+        path = site / "order/kominfo-2017-07-14/2.html"
         tamper(path, lambda data: (data["headline"].update(parts=2),
                                    data["part"].update(parts=2)))
         tab.open(path)
