@@ -1,7 +1,9 @@
 """A long platform's history in parts (``website.pages.HISTORY_PAGE`` set to 10 for the
 33 events of the 2017 case): each part is a page of its own that proves its run of the
-platform index, so no page grows with the platform; an order's page of such a platform
-ships only its own events and says, signed, where their completeness is proven."""
+platform index, so no page grows with the platform; against a version 1 checkpoint (whose
+index has no run of an order's own), an order's page of such a platform ships only its own
+events and says, signed, where their completeness is proven (from version 2 it proves its
+own run: tests/test_site_subject_run_browser.py)."""
 
 # ruff: noqa: F811 (the fixtures imported from tests.site_browser are parameters here)
 from __future__ import annotations
@@ -27,6 +29,15 @@ def site(runner, sqlite_path, example, tmp_path, monkeypatch) -> Path:
     return published(runner, sqlite_path, tmp_path / "site", sources=(example,))
 
 
+@pytest.fixture
+def v1_site(runner, sqlite_path, example, tmp_path, monkeypatch) -> Path:
+    """As ``site``, checkpointed with a version 1 index (platforms only), as a ledger of
+    the release before version 2 publishes."""
+    monkeypatch.setattr("website.pages.HISTORY_PAGE", 10)
+    monkeypatch.setattr("ledger.platform_index.VERSION", 1)
+    return published(runner, sqlite_path, tmp_path / "site", sources=(example,))
+
+
 class TestWritten:
     def test_four_parts_of_at_most_ten_events(self, site):
         """Part 1 on the platform's page, parts 2-4 under history/telegram/, every event
@@ -40,10 +51,10 @@ class TestWritten:
         assert [d["index"]["part"] for d in (first, *rest)] == [1, 2, 3, 4]
         assert {d["index"]["proof"]["count"] for d in (first, *rest)} == {33}
 
-    def test_an_order_page_ships_only_its_own_events(self, site):
+    def test_an_order_page_ships_only_its_own_events(self, v1_site):
         """With its platform in parts, an order's page ships its own events and no
         proof of its platform's run; its signed headline names where completeness is."""
-        data = page_data(site / ORDER)
+        data = page_data(v1_site / ORDER)
         assert data["index"] is None
         assert data["headline"]["complete_on"] == "telegram"
         assert all('"subject":"kominfo-2017-07-14"' in e["canonical"] for e in data["events"])
@@ -99,20 +110,20 @@ class TestInTheBrowser:
         cls, text = tab.badge()
         assert "bad" in cls and "neighbour after" in text, text
 
-    def test_the_order_page_says_where_completeness_is_proven(self, tab, site):
+    def test_the_order_page_says_where_completeness_is_proven(self, tab, v1_site):
         """Green, its own events shown, and the badge says this page does not prove them
         complete but telegram's history does."""
-        page = tab.open(site / ORDER)
+        page = tab.open(v1_site / ORDER)
         cls, text = tab.badge()
         assert "ok" in cls, text
         assert "does not prove that none of kominfo-2017-07-14's events is left out" in text
         assert len(page.query_selector_all("#events > li")) == len(
-            page_data(site / ORDER)["events"])
+            page_data(v1_site / ORDER)["events"])
 
-    def test_the_order_page_cannot_drop_the_claim(self, tab, site):
+    def test_the_order_page_cannot_drop_the_claim(self, tab, v1_site):
         """The host setting complete_on to nothing (to pass as complete): the headline's
         signature fails, red."""
-        path = site / ORDER
+        path = v1_site / ORDER
         tamper(path, lambda data: data["headline"].update(complete_on=None))
         tab.open(path)
         cls, text = tab.badge()
@@ -253,9 +264,23 @@ class TestOrderInParts:
         assert "bad" in cls and "a page copied over another's" in text, text
 
     def test_fewer_parts_than_signed_is_red(self, tab, small_parts):
-        """The host saying there are 2 parts (hiding the third): the headline's signature
-        fails."""
+        """The host saying there are 2 parts (hiding the third): the order's run proves 3
+        parts (and the headline's signature would fail too)."""
         path = small_parts / "order/kominfo-2017-07-14/2.html"
+        tamper(path, lambda data: (data["headline"].update(parts=2),
+                                   data["part"].update(parts=2)))
+        tab.open(path)
+        cls, text = tab.badge()
+        assert "bad" in cls and "but proves part 2 of 3" in text, text
+
+    def test_fewer_parts_than_signed_under_version_1_is_red(self, tab, runner, sqlite_path,
+                                                             example, tmp_path, monkeypatch):
+        """The same against a version 1 checkpoint (no run): the headline's signature
+        fails."""
+        monkeypatch.setattr("website.pages.HISTORY_PAGE", 3)
+        monkeypatch.setattr("ledger.platform_index.VERSION", 1)
+        site = published(runner, sqlite_path, tmp_path / "site", sources=(example,))
+        path = site / "order/kominfo-2017-07-14/2.html"
         tamper(path, lambda data: (data["headline"].update(parts=2),
                                    data["part"].update(parts=2)))
         tab.open(path)

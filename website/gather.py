@@ -22,6 +22,7 @@ from ledger.canonical import canonical
 from ledger.checkpoint import Checkpoint, key_id
 from ledger.checkpointing import checkpoint_note
 from ledger.merkle import MerkleTree
+from ledger.platform_index import subject_name
 from ledger.signatures import raw_public_key
 from ledger.verify import Broken, walk
 from projections.book import Book
@@ -113,8 +114,25 @@ def _answer(book: Book, ref: str, now: datetime, status: dict[str, Any], code: s
                                                       jurisdiction=code)}
 
 
+def _run(ledger: Any, kind: str, ref: str, note: str, checkpoint: Checkpoint,
+         shared: dict[Any, Any]) -> dict[str, Any] | None:
+    """Subject ``(kind, ref)``'s own run of the checkpoint's platform index
+    (``order/REF``, ``request/REF``, from index version 2) and the report that proves it
+    (what ``report provenance REF`` writes against this checkpoint: its evidence holds
+    the run's completeness proof, its events and the operators); None before version 2,
+    whose index names platforms only."""
+    if (checkpoint.index_version or 1) < 2:
+        return None
+    report = provenance(ledger, ref, checkpoint_note=note, shared=shared)
+    if not report.get("proven"):
+        raise IntegrityFailure(f"the report of {kind} {ref} is not proven: "
+                               f"{report.get('unproven_because')}")
+    return {"name": subject_name(kind, ref), "report": report}
+
+
 def _subject(book: Book, kind: str, ref: str, now: datetime,
-             platforms: dict[str, dict[str, Any]]) -> dict[str, Any]:
+             platforms: dict[str, dict[str, Any]],
+             run: dict[str, Any] | None = None) -> dict[str, Any]:
     state = book.state(kind, ref, now)
     linked = sorted(p for p, page in platforms.items()
                     if ref in {o["ref"] for o in page["status"]["orders"]}
@@ -126,7 +144,7 @@ def _subject(book: Book, kind: str, ref: str, now: datetime,
         if events:
             break
     out: dict[str, Any] = {"kind": kind, "ref": ref, "platforms": linked, "events": events,
-                           "state": getattr(state, "state", None)}
+                           "state": getattr(state, "state", None), "run": run}
     if isinstance(state, OrderState):
         out["authority"] = state.authority
     if isinstance(state, RequestState):
@@ -154,7 +172,8 @@ def gather(ledger: Any, *, origin: str, key: Ed25519PrivateKey,
     platforms = {ref: _platform(ledger, book, ref, note, now, jurisdiction, shared)
                  for ref in book.refs("platform")
                  if book.state("platform", ref, now) is not None}
-    subjects = {ref: _subject(book, kind, ref, now, platforms)
+    subjects = {ref: _subject(book, kind, ref, now, platforms,
+                              _run(ledger, kind, ref, note, checkpoint, shared))
                 for kind in ("order", "request") for ref in book.refs(kind)}
     return Publication(note, checkpoint, Signer.of(key, name), leaves, now, platforms,
                        subjects, jurisdiction)

@@ -183,16 +183,27 @@ def _operators(pub: Publication, platform: str | None) -> dict[str, Any] | None:
     checks each event's signature against the keys they register."""
     if platform is None:
         return None
-    report = pub.platforms[platform]["report"]
+    return _operators_of(pub.platforms[platform]["report"])
+
+
+def _operators_of(report: dict[str, Any]) -> dict[str, Any]:
+    """The operator events and their ``#operators`` run, as ``report`` carries them."""
     whole = report["evidence"]["index"][OPERATORS]
-    wanted = set(whole["positions"])
-    records = sorted((r for r in report["evidence"]["records"] if r["position"] in wanted),
-                     key=lambda r: r["position"])
-    return {"events": [{"n": n, "hash": event_hash(exported(r)), **shipped(r),
-                        "signature": r["signature"]} for n, r in enumerate(records, 1)],
+    return {"events": _records(report, whole["positions"]),
             "proof": {"first": whole["first"], "offset": 0, "count": len(whole["positions"]),
                       "positions": whole["positions"], "proofs": whole["proofs"],
                       "before": whole["before"], "after": whole["after"]}}
+
+
+def _records(report: dict[str, Any], positions: list[int], first: int = 1
+             ) -> list[dict[str, Any]]:
+    """The events of ``report``'s evidence at ``positions``, by rising position, shipped
+    and numbered from ``first``, each with its operator signature."""
+    wanted = set(positions)
+    records = sorted((r for r in report["evidence"]["records"] if r["position"] in wanted),
+                     key=lambda r: r["position"])
+    return [{"n": n, "hash": event_hash(exported(r)), **shipped(r),
+             "signature": r["signature"]} for n, r in enumerate(records, first)]
 
 
 def _common(pub: Publication, root: str) -> dict[str, Any]:
@@ -246,14 +257,26 @@ def history(env: Environment, pub: Publication, ref: str, part: int, *,
 
 
 def subject_parts(pub: Publication, ref: str) -> int:
-    """How many pages an order's or a request's page takes: one, but for a subject of a
-    long platform (whose page ships only its own events) with more than ``HISTORY_PAGE``
-    of them."""
+    """How many pages an order's or a request's page takes: its own run of the index (from
+    version 2) in parts of ``HISTORY_PAGE``; before it, one, but for a subject of a long
+    platform (whose page ships only its own events) with more than ``HISTORY_PAGE`` of
+    them."""
     info = pub.subjects[ref]
+    if info.get("run"):
+        return _pages(len(_run_proof(info)["positions"]))
     platform = info["platforms"][0] if info["platforms"] else None
     if not platform or parts(pub, platform) == 1:
         return 1
-    return max(1, -(-len(info["events"]) // HISTORY_PAGE))
+    return _pages(len(info["events"]))
+
+
+def _pages(count: int) -> int:
+    return max(1, -(-count // HISTORY_PAGE))
+
+
+def _run_proof(info: dict[str, Any]) -> dict[str, Any]:
+    run = info["run"]
+    return run["report"]["evidence"]["index"][run["name"]]
 
 
 def subject_path(kind: str, ref: str, part: int) -> str:
@@ -261,37 +284,66 @@ def subject_path(kind: str, ref: str, part: int) -> str:
     return f"{kind}/{ref}.html" if part == 1 else f"{kind}/{ref}/{part}.html"
 
 
+def _subject_run(info: dict[str, Any], part: int) -> tuple[list[dict[str, Any]],
+                                                          dict[str, Any]]:
+    """Part ``part`` of a subject's own run of the index (``order/REF``, version 2 on):
+    its events, shipped in the order they were recorded and numbered in the whole run, and
+    the completeness proof of that part, as a platform's history part carries its own
+    (``_index``): the neighbours of the whole run prove its count."""
+    whole = _run_proof(info)
+    start, end = (part - 1) * HISTORY_PAGE, part * HISTORY_PAGE
+    events = _records(info["run"]["report"], whole["positions"][start:end], start + 1)
+    return events, {"platform": info["run"]["name"], "per_page": HISTORY_PAGE, "part": part,
+                    "parts": _pages(len(whole["positions"])),
+                    "proof": {"first": whole["first"], "offset": start,
+                              "count": len(whole["positions"]),
+                              "positions": whole["positions"][start:end],
+                              "proofs": whole["proofs"][start:end],
+                              "before": whole["before"], "after": whole["after"]}}
+
+
 def subject(env: Environment, pub: Publication, ref: str, *, title: str,
             key: Ed25519PrivateKey, part: int = 1) -> str:
-    """An order's or a request's page. It ships every event of its (first) platform, with
-    that platform's completeness proof, and shows those whose verified bytes name this
-    subject: so the browser proves that none of this subject's events was left out.
-    Of a long platform, it ships only the subject's own events, each proven, in parts of
-    ``HISTORY_PAGE`` (``subject_path``), and its signed headline says where completeness
-    is proven and how many parts there are."""
+    """An order's or a request's page. Against an index of version 2 or later it ships
+    exactly the subject's own events (its run ``order/REF`` or ``request/REF``, in parts
+    of ``HISTORY_PAGE`` as recorded, ``subject_path``) with the completeness proof of that
+    run: the page proves on its own that none was left out or added, however long its
+    platforms are. Against a version 1 index (which names platforms only) it ships every
+    event of its (first) platform, with that platform's completeness proof, and shows
+    those whose verified bytes name this subject; of a long platform, only the subject's
+    own events, each proven, and its signed headline says where completeness is proven."""
     info = pub.subjects[ref]
     platform = info["platforms"][0] if info["platforms"] else None
-    everything = pub.platforms[platform]["report"]["events"] if platform else []
-    numbered = list(enumerate(everything, 1))
-    more: dict[str, Any] = {"index": _index(pub, platform)} if platform else {"index": None}
     total = subject_parts(pub, ref)
-    if platform and parts(pub, platform) > 1:
-        # A long platform's events would make this page as large as its whole history.
-        own = [(n, ev) for n, ev in numbered if ev["subject"] == ref]
-        numbered = own[(part - 1) * HISTORY_PAGE: part * HISTORY_PAGE]
-        more = {"index": None}
+    if info.get("run"):
+        shipped_events, index = _subject_run(info, part)
+        operators = _operators_of(info["run"]["report"])
+        held = set(index["proof"]["positions"])
+        shown = sorted((ev for ev in info["run"]["report"]["events"] if ev["position"] in held),
+                       key=lambda ev: ev["position"])
+        more: dict[str, Any] = {"index": index}
+    else:
+        everything = pub.platforms[platform]["report"]["events"] if platform else []
+        numbered = list(enumerate(everything, 1))
+        more = {"index": _index(pub, platform)} if platform else {"index": None}
+        if platform and parts(pub, platform) > 1:
+            # A long platform's events would make this page as large as its whole history.
+            own = [(n, ev) for n, ev in numbered if ev["subject"] == ref]
+            numbered = own[(part - 1) * HISTORY_PAGE: part * HISTORY_PAGE]
+            more = {"index": None}
+        shipped_events, operators = _events(numbered), _operators(pub, platform)
+        shown = [ev for _, ev in numbered if ev["subject"] == ref]
     headline = subject_statement(info, complete_on=None if more["index"] else platform,
                                  parts=total)
     root = "../" if part == 1 else "../../"
     pager = None if total == 1 else {"part": part, "parts": total, "links": [
         {"part": n, "href": root + subject_path(info["kind"], ref, n)}
         for n in range(1, total + 1)]}
-    shown = [ev for _, ev in numbered if ev["subject"] == ref]
     return env.get_template("subject.html.j2").render(
         **_common(pub, root), title=title, ref=ref, info=info, events=shown, pager=pager,
-        data=_data(pub, info["kind"], subject=ref, events=_events(numbered),
+        data=_data(pub, info["kind"], subject=ref, events=shipped_events,
                    part={"part": part, "parts": total},
-                   headline=headline, operators=_operators(pub, platform),
+                   headline=headline, operators=operators,
                    headline_signature=_signed(SUBJECT_PREFIX, headline, pub, key), **more))
 
 

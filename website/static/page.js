@@ -88,6 +88,37 @@
     }
   }
 
+  /* An order's or a request's own run of the checkpoint's index ("order/REF"), which
+   * its page must prove from index version 2 on (website.pages.subject): its name if the
+   * page carries it, as the part its data says; null for a version 1 checkpoint (whose
+   * page proves its platform's run, or says, signed, where that is proven). So no host
+   * can swap the run for a platform's, nor another subject's run in. */
+  function subjectRun(data, note) {
+    if (data.page !== "order" && data.page !== "request") return null;
+    const name = `${data.page}/${data.subject}`;
+    if (!note.index || note.index.version < 2) {
+      if (data.index && data.index.platform === name) {
+        throw new BL.Failure(`the checkpoint's index (version 1) has no run of ${name}`);
+      }
+      if (data.index && !(data.headline && Array.isArray(data.headline.platforms) &&
+                          data.headline.platforms.includes(data.index.platform))) {
+        throw new BL.Failure(`the page proves the events of ${data.index.platform}, ` +
+                             `which is none of ${data.subject}'s platforms`);
+      }
+      return null;
+    }
+    if (!data.index || data.index.platform !== name) {
+      throw new BL.Failure(`the page does not prove ${data.subject}'s own events complete ` +
+        `(the checkpoint's index has their run, ${name}; the page proves ` +
+        `${data.index ? data.index.platform : "none"})`);
+    }
+    if (data.index.part !== data.part.part || data.index.parts !== data.part.parts) {
+      throw new BL.Failure(`the page is part ${data.part.part} of ${data.part.parts} of ` +
+        `${data.subject}'s events but proves part ${data.index.part} of ${data.index.parts}`);
+    }
+    return name;
+  }
+
   /* Which part of a platform's history a page carries (1 of 1 for most). */
   function checkPart(index) {
     if (!index || typeof index !== "object" || Array.isArray(index) ||
@@ -180,6 +211,7 @@
         throw new BL.Failure("a platform's page carries a later part of its history");
       }
       checkPlace(data);
+      const own = subjectRun(data, note);
       const by = await BL.checkSignature(note, data.signer);
       const verified = [];
       for (const item of data.events) verified.push([item.n, await BL.checkEvent(item, note)]);
@@ -232,7 +264,10 @@
             `${data.index.platform} (a foreign event was added)`);
         }
         if (have.size !== carried.length) throw new BL.Failure("an event is repeated");
-        complete = part.parts === 1
+        complete = own
+          ? `; none of ${data.subject}'s own events ${offset + 1}\u2013${offset + proven.length} ` +
+            `of ${count} is left out and none is another's (its run ${own} of the index)`
+          : part.parts === 1
           ? `; none of ${data.index.platform}'s events is left out (platform index)`
           : `; none of ${data.index.platform}'s events ${offset + 1}\u2013${offset + proven.length} ` +
             `of ${count} is left out (platform index)`;
@@ -280,7 +315,8 @@
       }
       // A platform page shows its platform's events; an order's or request's page, those
       // whose verified bytes name it. The heading says whose they are, from those bytes.
-      const shown = verified.filter(([, ev]) => data.page === "platform" ||
+      // The events of a subject's own run are its own, amendments included (proven above).
+      const shown = verified.filter(([, ev]) => data.page === "platform" || own ||
                                     data.page === "history" || ev.subject === data.subject);
       const creating = { platform: "platform-registered", order: "blocked",
                          request: "normalization-requested" }[data.page];
