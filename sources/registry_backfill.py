@@ -34,6 +34,7 @@ of its own (``-at-`` S's time).
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -212,13 +213,17 @@ class Backfill:
                               "nothing written")
             lifts.setdefault(lift.id, (lift, set()))[1].add(target)
         for lift, early in lifts.values():
-            keep = [t for t in lift.data.targets if t not in early]
-            why = (f"the snapshot of {self.t.isoformat()}, imported later, no longer listed "
-                   f"{', '.join(sorted(early)[:3])}: lifted then")
-            if keep:
-                self._amend("correction", lift, {"targets": keep}, why)
-            else:
-                self._amend("retraction", lift, None, why)
+            self._narrow(lift, early, f"the snapshot of {self.t.isoformat()}, imported later, "
+                         f"no longer listed {', '.join(sorted(early)[:3])}: lifted then")
+
+    def _narrow(self, lift: Any, gone: Collection[str], why: str) -> None:
+        """Take ``gone`` out of ``lift``'s targets: a correction to the rest, or its
+        retraction when nothing is left."""
+        keep = [t for t in lift.data.targets if t not in gone]
+        if keep:
+            self._amend("correction", lift, {"targets": keep}, why)
+        else:
+            self._amend("retraction", lift, None, why)
 
     # --- the corrective events at B's time --------------------------------------------
 
@@ -283,13 +288,8 @@ class Backfill:
                               "import: a backfill cannot place it: nothing written")
             lifts.setdefault(lift.id, (lift, []))[1].append(target)
         for lift, moved in lifts.values():
-            keep = [t for t in lift.data.targets if t not in moved]
-            why = (f"the snapshot of {self.t.isoformat()}, imported later, lifted "
-                   f"{', '.join(moved[:3])} first: this lift is order {ref}'s")
-            if keep:
-                self._amend("correction", lift, {"targets": keep}, why)
-            else:
-                self._amend("retraction", lift, None, why)
+            self._narrow(lift, moved, f"the snapshot of {self.t.isoformat()}, imported later, "
+                         f"lifted {', '.join(moved[:3])} first: this lift is order {ref}'s")
             self.later.append((1, self._make("unblocked", ref, lift.occurred_at.text, {
                 "targets": moved, "authority": self.registry.authority,
                 "summary": f"no longer listed in the {self.registry.authority} registry"},
