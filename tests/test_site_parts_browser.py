@@ -135,6 +135,19 @@ VIBER = {"type": "platform-registered", "subject": "viber", "occurred_at": "2017
          "data": {"name": "Viber", "targets": ["viber.com"]}}
 
 
+def searched_an_edited_index(tab, listed: Path):
+    """The home of ``listed`` with a name changed in home/search.js, opened (green: the
+    index is loaded on the first search) and searched, until its badge turns red; the
+    page."""
+    path = listed / "home/search.js"
+    path.write_text(path.read_text().replace('"Viber"', '"Viper"'))
+    page = tab.open(listed / "index.html")
+    assert "ok" in tab.badge()[0]
+    page.fill("#f-search", "vi")
+    page.wait_for_selector("#badge.bad")
+    return page
+
+
 @pytest.fixture
 def listed(runner, sqlite_path, example, tmp_path, monkeypatch) -> Path:
     """Two platforms, published with one a part of the home page."""
@@ -210,12 +223,7 @@ class TestSearchAcrossParts:
 
     def test_an_edited_search_index_is_red(self, tab, listed):
         """A name changed in home/search.js: its SHA-256 is not the signed one, red."""
-        path = listed / "home/search.js"
-        path.write_text(path.read_text().replace('"Viber"', '"Viper"'))
-        page = tab.open(listed / "index.html")
-        assert "ok" in tab.badge()[0]
-        page.fill("#f-search", "vi")
-        page.wait_for_selector("#badge.bad")
+        searched_an_edited_index(tab, listed)
         assert "search index is not the one the publisher signed" in tab.badge()[1]
 
     def test_one_part_has_no_search_index(self, runner, listed, sqlite_path, tmp_path,

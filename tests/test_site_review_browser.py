@@ -27,7 +27,10 @@ from tests.site_browser import (  # noqa: F401 (fixtures)
 )
 from tests.test_publish import page_data
 from tests.test_publish_jurisdictions import two_jurisdictions
-from tests.test_site_parts_browser import listed  # noqa: F401 (fixture)
+from tests.test_site_parts_browser import (  # noqa: F401 (fixture)
+    listed,
+    searched_an_edited_index,
+)
 from website.pages import HOME_PREFIX, SNAPSHOTS_PREFIX
 
 pytestmark = NEEDS_CHROMIUM
@@ -145,12 +148,7 @@ class TestALazyFailureStaysRed:
     def test_verify_again_after_a_bad_search_index_stays_red(self, tab, listed):
         """search.js edited: the first search turns the page red; "Verify" does not turn
         it green while the bad file is there (its failed load is kept)."""
-        path = listed / "home/search.js"
-        path.write_text(path.read_text().replace('"Viber"', '"Viper"'))
-        page = tab.open(listed / "index.html")
-        assert "ok" in tab.badge()[0]
-        page.fill("#f-search", "vi")
-        page.wait_for_selector("#badge.bad")
+        page = searched_an_edited_index(tab, listed)
         page.click("#verify-button")
         page.wait_for_selector("#badge.ok, #badge.bad, #badge.stale")
         page.wait_for_timeout(300)
