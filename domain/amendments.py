@@ -9,8 +9,8 @@ the retracted ones, and the links from each event to what amends it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple, TypeVar
 from uuid import UUID
 
 import attrs
@@ -18,12 +18,14 @@ from attrs import define, field
 
 from domain.declaration import REGISTRY
 from domain.errors import BadInput, RuleBroken
-from domain.fact import Fact
+from domain.fact import Fact, interchange
 from domain.values import When, stored_when
 
 AMENDMENTS = ("correction", "retraction", "dispute")
 #: Envelope fields a correction may replace, beside the data fields of its target's type.
 CORRECTABLE_ENVELOPE = ("occurred_at", "note")
+#: An event as the amendment rules read it: a ``Fact``, or a stored (interchange) object.
+E = TypeVar("E")
 
 
 @define
@@ -52,61 +54,153 @@ def effective(facts: Sequence[Fact]) -> Effective:
     """Apply amendments, in recording order, to the base facts they target."""
     out = Effective()
     out.original = {f.id: f for f in facts}
-    retracted: set[UUID] = set()
-    for fact in facts:
-        if fact.type == "retraction":
-            retracted.add(fact.data.target)
-            out.retracted_by.setdefault(fact.data.target, []).append(fact.id)
-    current: dict[UUID, Fact] = {}
-    for fact in facts:
-        if fact.id in retracted:
-            continue
-        if fact.type == "correction":
-            target = fact.data.target
-            out.corrected_by.setdefault(target, []).append(fact.id)
-            if target in current:
-                current[target] = corrected(current[target], fact, stored=True)
-        elif fact.type == "dispute":
-            out.disputed_by.setdefault(fact.data.target, []).append(fact.id)
-        elif fact.type != "retraction":
-            current[fact.id] = fact
+    current, out.corrected_by, out.retracted_by, out.disputed_by = applied(
+        facts, _fact_type, _fact_id, _fact_target,
+        lambda target, fact: corrected(target, fact, stored=True))
     out.facts = list(current.values())
     return out
+
+
+def effective_stored(objs: Sequence[dict[str, Any]]) -> Amended:
+    """``effective`` of a subject's events as the ledger stores them (interchange objects,
+    in recording order, ids as text), without building their facts: the same rules
+    (``applied``), each correction applied by ``corrected_stored``. The whole ledger's
+    history reads the events amendments touch so."""
+    return Amended(*applied(objs, _stored_type, _stored_id, _stored_target, corrected_stored))
+
+
+class Amended(NamedTuple):
+    """What ``effective_stored`` gives: what counts, by id (as now, corrected; none of the
+    retracted), and the ids of what corrected, retracted and disputed each event."""
+
+    current: dict[str, dict[str, Any]]
+    corrected_by: dict[str, list[str]]
+    retracted_by: dict[str, list[str]]
+    disputed_by: dict[str, list[str]]
+
+
+def applied(items: Sequence[E], type_of: Callable[[E], str], id_of: Callable[[E], Any],
+            target_of: Callable[[E], Any], correct: Callable[[E, E], E]) -> tuple[
+                dict[Any, E], dict[Any, list[Any]], dict[Any, list[Any]], dict[Any, list[Any]]]:
+    """The amendment rules, over a subject's events in recording order (facts, or stored
+    objects: ``type_of``, ``id_of`` and ``target_of`` read them; ``correct(target,
+    correction)`` applies a correction): a retraction removes its target (a retracted
+    correction is never applied); each correction replaces its target's fields in
+    recording order; a dispute changes nothing. Return what counts by id (base events,
+    corrected, in recording order) and the links by target: corrected by, retracted by,
+    disputed by."""
+    retracted_by: dict[Any, list[Any]] = {}
+    for item in items:
+        if type_of(item) == "retraction":
+            retracted_by.setdefault(target_of(item), []).append(id_of(item))
+    corrected_by: dict[Any, list[Any]] = {}
+    disputed_by: dict[Any, list[Any]] = {}
+    current: dict[Any, E] = {}
+    for item in items:
+        key = id_of(item)
+        if key in retracted_by:
+            continue
+        kind = type_of(item)
+        if kind == "correction":
+            target = target_of(item)
+            corrected_by.setdefault(target, []).append(key)
+            if target in current:
+                current[target] = correct(current[target], item)
+        elif kind == "dispute":
+            disputed_by.setdefault(target_of(item), []).append(key)
+        elif kind != "retraction":
+            current[key] = item
+    return current, corrected_by, retracted_by, disputed_by
+
+
+def _fact_type(fact: Fact) -> str:
+    return fact.type
+
+
+def _fact_id(fact: Fact) -> UUID:
+    return fact.id
+
+
+def _fact_target(fact: Fact) -> UUID:
+    return fact.data.target
+
+
+def _stored_type(obj: dict[str, Any]) -> str:
+    return obj["type"]
+
+
+def _stored_id(obj: dict[str, Any]) -> str:
+    return obj["id"]
+
+
+def _stored_target(obj: dict[str, Any]) -> str:
+    return obj["data"]["target"]
 
 
 def corrected(target: Fact, correction: Fact, *, stored: bool = False) -> Fact:
     """``target`` with the fields its ``correction`` replaces, validated by their specs;
     ``stored``: a correction the ledger holds, checked when it was recorded, so its values
     are loaded as they are (replay never re-runs today's validation)."""
-    changes = correction.data.set.as_dict()
-    specs = dict(REGISTRY[target.type].fields())
-    envelope: dict[str, Any] = {}
-    data: dict[str, Any] = {}
-    for name, value in changes.items():
-        where = f"data.set.{name}"
-        if name == "occurred_at":
-            envelope["occurred_at"] = stored_when(value) if stored else When.parse(value, where)
-        elif name == "note":
-            envelope["note"] = None if value is None else str(value)
-        elif name in specs:
-            spec = specs[name]
-            if value is None or (spec.is_list and value == []):
-                if spec.required:
-                    raise BadInput(f"{target.type} requires {name}; it cannot be cleared",
-                                   field=where)
-                data[name] = () if spec.is_list else None
-            else:
-                data[name] = spec.load(value) if stored else spec.parse(value, where)
-        else:
-            allowed = ", ".join([*CORRECTABLE_ENVELOPE, *specs])
-            raise BadInput(f"{target.type} has no correctable field {name!r} "
-                           f"(it has: {allowed})", field="data.set")
+    envelope, data = replacements(target.type, correction.data.set.as_dict(), stored=stored)
     if data:
         envelope["data"] = attrs.evolve(target.data, **data)
         declared = REGISTRY[target.type]
         if declared.either is not None and not stored:  # platform -> platforms, say
             declared.check_either(attrs.asdict(envelope["data"], recurse=False), "data.set")
     return target.evolve(**envelope)
+
+
+def corrected_stored(target: dict[str, Any], correction: dict[str, Any]) -> dict[str, Any]:
+    """``corrected(..., stored=True)`` of a target and a correction as stored (interchange
+    objects), as an interchange object: what ``corrected`` of their facts gives, as
+    ``Fact.to_json`` writes it (a test holds them so)."""
+    envelope, data = replacements(target["type"], correction["data"]["set"], stored=True)
+    out = dict(target)
+    if "occurred_at" in envelope:
+        out["occurred_at"] = envelope["occurred_at"].text
+    if data:  # through the payload, as a fact's data is replaced and written
+        kind = REGISTRY[target["type"]]
+        out["data"] = kind.to_json(attrs.evolve(kind.load(target["data"]), **data))
+    if "note" in envelope:  # (a note given or taken away moves the keys after it)
+        out["note"] = envelope["note"]
+        return interchange(out)
+    return out
+
+
+def replacements(type_name: str, changes: dict[str, Any], *,
+                 stored: bool) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The envelope fields (``occurred_at``, ``note``) and the data fields that a
+    correction's ``changes`` replace in an event of type ``type_name``, as domain values
+    (a cleared data field: None, or () for a list), validated by their specs (loaded as
+    they are with ``stored``); ``BadInput`` for a field that cannot be corrected."""
+    specs: dict[str, Any] | None = None
+    envelope: dict[str, Any] = {}
+    data: dict[str, Any] = {}
+    for name, value in changes.items():
+        if name == "occurred_at":
+            envelope["occurred_at"] = (stored_when(value) if stored
+                                       else When.parse(value, "data.set.occurred_at"))
+            continue
+        if name == "note":
+            envelope["note"] = None if value is None else str(value)
+            continue
+        where = f"data.set.{name}"
+        if specs is None:
+            specs = dict(REGISTRY[type_name].fields())
+        if name in specs:
+            spec = specs[name]
+            if value is None or (spec.is_list and value == []):
+                if spec.required:
+                    raise BadInput(f"{type_name} requires {name}; it cannot be cleared",
+                                   field=where)
+                data[name] = () if spec.is_list else None
+            else:
+                data[name] = spec.load(value) if stored else spec.parse(value, where)
+        else:
+            allowed = ", ".join([*CORRECTABLE_ENVELOPE, *specs])
+            raise BadInput(f"{type_name} has no correctable field {name!r} "
+                           f"(it has: {allowed})", field="data.set")
+    return envelope, data
 
 
 def check_target(facts: Sequence[Fact], amendment: Fact) -> Fact:

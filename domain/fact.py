@@ -181,6 +181,47 @@ class Fact:
                     get("recorded_by", self.recorded_by), get("recorded_at", self.recorded_at))
 
 
+def interchange(obj: dict[str, Any]) -> dict[str, Any]:
+    """``Fact.from_stored(obj).to_json()`` of an object that is, or is laid out from,
+    ``Fact.to_json`` of a fact this ledger stored (the stored canonical JSON has its keys
+    sorted), without building the fact: the same keys, in ``to_json``'s order (data fields
+    in declaration order), empty ones left out. Values are kept as they are: each is
+    already the JSON form of its own domain value (a test holds the two equal)."""
+    data = obj["data"]
+    out: dict[str, Any] = {
+        "id": obj["id"],
+        "type": obj["type"],
+        "subject": obj["subject"],
+        "occurred_at": obj["occurred_at"],
+        "sources": [{k: s[k] for k in _SOURCE_KEYS if s.get(k)} for s in obj["sources"]],
+    }
+    note = obj.get("note")
+    if note:
+        out["note"] = note
+    out["data"] = {k: data[k] for k in _DATA_ORDER[obj["type"]] if k in data
+                   and data[k] is not None and data[k] != []}
+    recorded_at = obj.get("recorded_at")
+    if recorded_at is not None:
+        out["recorded_at"] = recorded_at
+    recorded_by = obj.get("recorded_by")
+    if recorded_by is not None:
+        out["recorded_by"] = recorded_by
+    return out
+
+
+class _DataOrder(dict):
+    """Per type name: its data fields in declaration order (``Source.to_json``'s order for
+    sources), worked out when a type is first asked for."""
+
+    def __missing__(self, name: str) -> tuple[str, ...]:
+        order = self[name] = tuple(n for n, _ in event_type(name).fields())
+        return order
+
+
+_DATA_ORDER = _DataOrder()
+_SOURCE_KEYS = tuple(a.name for a in attrs.fields(Source))
+
+
 def _check_ledger_fields(obj: dict[str, Any]) -> None:
     """The fields the ledger sets are ignored on import, but they must still be what an export
     writes (texts, and a position): a value of another shape is a sign of a wrong file."""

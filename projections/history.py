@@ -7,15 +7,15 @@ from datetime import datetime
 from itertools import groupby
 from operator import itemgetter
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import orjson
 from attrs import frozen
 
-from domain.amendments import AMENDMENTS, Effective, effective
+from domain.amendments import AMENDMENTS, Effective, effective_stored
 from domain.declaration import REGISTRY
 from domain.errors import IntegrityFailure, SubjectNotFound
-from domain.fact import Fact
+from domain.fact import Fact, interchange
 from domain.timeline import OTHER_RANK, SAME_INSTANT_RANK, valid_key
 from domain.values import When, stored_when
 from ledger.application import Entry
@@ -76,20 +76,36 @@ def history(book: Book, subject: str | None = None, *,
 
 def row(book: Book, line: Line) -> dict[str, Any]:
     """One history row."""
-    out = line.current.to_json()
-    out["position"] = book.position(line.original)
-    out["summary"] = line.current.describe()
-    out.update(line.amendments.links(line.original.id))
-    if line.corrected:
-        out["original"] = changed_fields(line.original, line.current, after_json=out)
-    return out
+    return _row(line.current.to_json(), book.position(line.original), line.current.describe(),
+                line.amendments.links(line.original.id),
+                line.original.to_json() if line.corrected else None)
+
+
+def _row(current: dict[str, Any], position: int, summary: str, links: dict[str, list[str]],
+         original: dict[str, Any] | None) -> dict[str, Any]:
+    """The history row of an event as it counts now (``current``, its interchange object,
+    which becomes the row): its position, a one-line summary, the ids of what corrected,
+    retracted or disputed it, and, if corrected, the values it had as first recorded
+    (``original``, its interchange object then)."""
+    current["position"] = position
+    current["summary"] = summary
+    current.update(links)
+    if original is not None:
+        current["original"] = changed_values(original, current)
+    return current
 
 
 def changed_fields(before: Fact, after: Fact, *,
                    after_json: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The original values of what a correction changed (``data.x`` for data fields);
-    ``after_json``: ``after.to_json()`` if the caller has it."""
-    old, new = before.to_json(), after_json if after_json is not None else after.to_json()
+    """``changed_values`` of two facts; ``after_json``: ``after.to_json()`` if the caller
+    has it."""
+    return changed_values(before.to_json(),
+                          after_json if after_json is not None else after.to_json())
+
+
+def changed_values(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """The original values of what a correction changed (``data.x`` for data fields), from
+    the event's interchange object as first recorded (``old``) and as corrected (``new``)."""
     changed = {k: old.get(k) for k in ("occurred_at", "note") if old.get(k) != new.get(k)}
     changed.update({f"data.{k}": v for k, v in old["data"].items() if new["data"].get(k) != v})
     changed.update({f"data.{k}": None for k in new["data"] if k not in old["data"]})
@@ -259,6 +275,10 @@ def _platform_rows(stored: Iterable[tuple[str, int, bytes]],
             else:
                 kind = _SUBJECT_OF[t]
         elif t in _AMENDING:
+            if not (data["target"].__class__ is str and (
+                    t != "correction" or data["set"].__class__ is dict)):
+                raise IntegrityFailure(_damaged(position, ValueError(
+                    "its target or its set is not of an amendment")))
             kind = None
             amending.append(len(keyed))
         else:
@@ -277,8 +297,7 @@ def _platform_rows(stored: Iterable[tuple[str, int, bytes]],
             if obj["id"] not in touched:
                 named = _named(obj["data"])
             elif obj["id"] in now:  # as corrected
-                data = now[obj["id"]].data
-                named = {getattr(data, "platform", None), *getattr(data, "platforms", ())}
+                named = _named(now[obj["id"]]["data"])
             else:  # retracted: it stays in the history of the platform it named, marked
                 named = _named(obj["data"])
             if platform in named:
@@ -291,34 +310,56 @@ def _platform_rows(stored: Iterable[tuple[str, int, bytes]],
     for at, _, position, item, kind in keyed:
         if until is not None and at > until:
             continue
-        if item.__class__ is Line:
-            if (own is None or (kind, item.original.subject) in own) and keep.keeps(item):
-                out.append(_line_row(item, position))
+        touched_one = item.__class__ is _Touched
+        obj = item.current if touched_one else item
+        if own is not None and (kind, obj["subject"]) not in own:
             continue
-        if own is not None and (kind, item["subject"]) not in own:
-            continue
-        t = item["type"]
+        t = obj["type"]
         if filtered and ((types and t not in types) or (since is not None and at < since) or (
                 last is not None and at > last) or (by is not None
-                                                    and item.get("recorded_by") != by)):
+                                                    and obj.get("recorded_by") != by)):
             continue
-        item["position"] = position
-        item["summary"] = _DESCRIBE[t](_PAYLOADS[t](**item["data"]))
-        item["corrected_by"] = []
-        item["retracted_by"] = []
-        item["disputed_by"] = []
-        out.append(item)
+        if touched_one:
+            out.append(item.row(position))
+            continue
+        obj["position"] = position
+        obj["summary"] = _DESCRIBE[t](_PAYLOADS[t](**obj["data"]))
+        obj["corrected_by"] = []
+        obj["retracted_by"] = []
+        obj["disputed_by"] = []
+        out.append(obj)
     return out
 
 
+class _Touched(NamedTuple):
+    """An event an amendment touches (an amendment, or what one targets), in one
+    platform's history: its interchange object as first recorded and as it counts now
+    (the same object if no correction applies), and the ids of what amends it."""
+
+    original: dict[str, Any]
+    current: dict[str, Any]
+    links: dict[str, list[str]]
+
+    def row(self, position: int) -> dict[str, Any]:
+        """Its history row (``row``, from the stored objects)."""
+        current = self.current
+        t, data = current["type"], current["data"]
+        # (an amendment's data as its payload: a correction's ``set`` is read as one)
+        summary = _DESCRIBE[t](REGISTRY[t].load(data) if t in _AMENDING
+                               else _PAYLOADS[t](**data))
+        return _row(current, position, summary, self.links,
+                    self.original if current is not self.original else None)
+
+
 def _amended(keyed: list[tuple[datetime, int, int, Any, str | None]],
-             amending: list[int]) -> tuple[set[str], dict[str, Fact]]:
+             amending: list[int]) -> tuple[set[str], dict[str, dict[str, Any]]]:
     """For a platform whose events include amendments (at the indexes ``amending`` of
     ``keyed``, their kind None): the ids of the events they touch (the amendments and what
-    they target) and each touched event as it counts now (by id; a retracted one is
-    absent). Facts are built for those events alone; each one's entry becomes its
-    ``Line``, at its valid time as corrected, and an amendment's entry gets its target's
-    kind."""
+    they target) and each touched event as it counts now (by id: its interchange object; a
+    retracted one is absent). The amendments are applied to the stored objects
+    (``effective_stored``, the rules ``effective`` applies to facts); each touched entry
+    becomes its ``_Touched``, at its valid time as corrected, and an amendment's entry gets
+    its target's kind."""
     targets = {keyed[i][3]["data"]["target"] for i in amending}
     by_id = {obj["id"]: i for i, (_, _, _, obj, _) in enumerate(keyed) if obj["id"] in targets}
     by_id.update((keyed[i][3]["id"], i) for i in amending)
@@ -341,34 +382,30 @@ def _amended(keyed: list[tuple[datetime, int, int, Any, str | None]],
         return keyed[i][4]  # type: ignore[return-value]
 
     lines = sorted(by_id[event] for event in touched)  # in log order, as effective needs
-    facts: dict[tuple[str, str], list[Fact]] = {}
-    built: dict[str, Fact] = {}
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    shaped: dict[str, dict[str, Any]] = {}
     for i in lines:
-        obj = keyed[i][3]
-        fact = built[obj["id"]] = _fact(keyed[i][2], obj)
-        facts.setdefault((kind_of(i), obj["subject"]), []).append(fact)
-    amendments = {key: effective(found) for key, found in facts.items()}
-    now = {str(f.id): f for eff in amendments.values() for f in eff.facts}
+        _, _, position, obj, _ = keyed[i]
+        try:
+            found = shaped[obj["id"]] = interchange(obj)
+        except Exception as error:
+            raise IntegrityFailure(_damaged(position, error)) from None
+        groups.setdefault((kind_of(i), obj["subject"]), []).append(found)
+    amended = {key: effective_stored(found) for key, found in groups.items()}
+    now = {event: obj for eff in amended.values() for event, obj in eff.current.items()}
     for i in lines:  # each touched event: as it counts now, at its valid time as corrected
-        _, _, position, obj, kind = keyed[i]
-        original = built[obj["id"]]
-        current = now.get(obj["id"], original)
-        at, rank = valid_key(current)
-        keyed[i] = (at, rank, position, Line(original=original, current=current,
-                                             amendments=amendments[(kind, obj["subject"])]),
-                    kind)
+        _, rank, position, obj, kind = keyed[i]
+        event = obj["id"]
+        original = shaped[event]
+        current = now.get(event, original)
+        eff = amended[(kind, obj["subject"])]  # type: ignore[index]
+        links = {"corrected_by": eff.corrected_by.get(event, []),
+                 "retracted_by": eff.retracted_by.get(event, []),
+                 "disputed_by": eff.disputed_by.get(event, [])}
+        at = keyed[i][0] if current is original else stored_when(
+            current["occurred_at"]).instant
+        keyed[i] = (at, rank, position, _Touched(original, current, links), kind)
     return touched, now
-
-
-def _line_row(line: Line, position: int) -> dict[str, Any]:
-    """``row`` of a line whose position is known (no ``Book`` to ask)."""
-    out = line.current.to_json()
-    out["position"] = position
-    out["summary"] = line.current.describe()
-    out.update(line.amendments.links(line.original.id))
-    if line.corrected:
-        out["original"] = changed_fields(line.original, line.current, after_json=out)
-    return out
 
 
 def _book_rows(objs: list[tuple[int, dict[str, Any]]], *, everything: bool,
