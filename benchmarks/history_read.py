@@ -94,6 +94,39 @@ without ``_PAYLOADS``, but the rows would no longer be the decoded dicts, so the
 order and absent fields would need their own proof of byte identity; (3) JSON Lines from
 the stored bytes spliced (every stored body is orjson's compact form: 200,000 of 200,000
 round-trip exactly) instead of ``orjson.dumps`` of the dict: 0.12 -> 0.07 s, small.
+
+Round three (2026-12-06, evening; a 2-core machine shared with other helpers' test suites,
+load average 4-7, so the CPU times compare only within one run). The levers (1)-(3) above:
+the events amendments touch are amended as stored objects (``effective_stored``: one rule
+set, ``domain.amendments.applied``, folds facts and stored objects; ``interchange`` lays a
+stored object out as ``to_json`` would); every stored event is decoded into the msgspec
+struct of its type (``projections.history_stream.STORED``, derived from the declarations:
+the shape check in C, the description read from the struct); and JSON Lines
+(``ledger_lines``, what ``history --format jsonl`` and this benchmark write) splice each
+plain row's keys into its stored bytes (the bytes ``verify`` hashes; a test holds every
+line to its row's ``orjson.dumps``):
+
+    python benchmarks/history_read.py /tmp/histfast/l200k.db --compare 3
+    200,000 events:   before the round (same harness, load 5.2): read 0.35 s CPU, oracle
+                      5.06 s (0.070), code 2.97 s (0.119); after (load 4.7): read 0.34 s,
+                      oracle 4.47 s (0.076), now 2.00 s (0.171)
+    python benchmarks/history_read.py /tmp/histfast/l200k.db
+    200,000 events:   history 4.07 s, read-and-decode 0.66 s: 0.162 (wall, load 4.7)
+    python benchmarks/history_read.py /tmp/histfast/l1m.db --compare 1
+    1,000,000 events: read 2.02 s CPU; oracle 22.86 s (0.088); now 11.94 s (0.169), load 6.7
+
+Still not met (0.3). In memory at 200,000 (the rows read first, then each platform's
+rows timed alone, CPU): the joined read 0.41 s (the read-and-decode baseline is 0.33 s in
+all), each platform's rows 1.14-1.22 s (1.38-1.53 s before the round, and 0.15-0.17 s more
+for ``orjson.dumps``, now 0.06 s to write the lines), of which the touched events (8%)
+still take about a third (line_profiler: their decode and layout, their descriptions,
+``effective_stored``), and a plain event ~3 us (decode 1, the description and the splice
+1.2, its keys, sort and filter the rest). 0.3 means about 1.1 s in all at 200,000: the
+read alone is 0.4 of it, so every event's own work would have to fit in 3.5 us with the
+decode. Not taken: keeping each event's rendered row in the history view (a cache any
+holder of the database can edit): ``verify`` would have to render every row again to
+check it (1-2 s of CPU at 200,000, against its 0.5 s walk today), collapsing its own
+figure, and an encrypted ledger would have to encrypt every rendered row.
 """
 
 from __future__ import annotations
@@ -109,8 +142,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 def history_seconds(db: str, rows_of: Any = None) -> tuple[float, int]:
-    """Seconds to stream the whole history as JSON Lines to /dev/null, and its rows
-    (``rows_of``: another ``ledger_rows``, the oracle's, say)."""
+    """Seconds to stream the whole history as JSON Lines to /dev/null (``ledger_lines``,
+    as ``history --format jsonl`` does), and its rows (``rows_of``: another ``ledger_rows``,
+    the oracle's, say)."""
     return _history(db, rows_of)[:2]
 
 
@@ -124,14 +158,14 @@ def _history(db: str, rows_of: Any) -> tuple[float, int, float]:
     from ledger.application import open_ledger
     from ledger.storage import parse_target
     from projections.formats import write_jsonl
-    from projections.history import ledger_rows
+    from projections.history import ledger_lines
     from projections.views import Views
 
     with open_ledger(parse_target(db)) as ledger, open(os.devnull, "wb") as out:
         views = Views(ledger)
         views.catch_up()
         start, cpu = time.perf_counter(), time.process_time()
-        rows = write_jsonl((rows_of or ledger_rows)(views), out)
+        rows = write_jsonl((rows_of or ledger_lines)(views), out)
         return time.perf_counter() - start, rows, time.process_time() - cpu
 
 

@@ -314,7 +314,7 @@ def history(obj: Context, subject: str | None, as_of: str | None, as_known_at: s
     """
     from commands.context import _book
     from projections.book import Book
-    from projections.history import Filter, ledger_rows, lines, rows
+    from projections.history import Filter, ledger_lines, ledger_rows, lines, rows
 
     t, k = parse_when(as_of, "as-of"), parse_when(as_known_at, "as-known-at")
     keep = Filter(types=event_types(types_),
@@ -329,8 +329,9 @@ def history(obj: Context, subject: str | None, as_of: str | None, as_known_at: s
         if jurisdiction is not None:
             jurisdiction = check_jurisdiction(jurisdiction)
         if subject is None and views is not None and jurisdiction is None:
-            found: Iterable[dict[str, Any]] = ledger_rows(views, as_of=t, as_known_at=known,
-                                                         keep=keep, read=advance)
+            # (JSON Lines: each line as written, most spliced from the stored bytes)
+            found: Iterable[Any] = (ledger_lines if fmt == "jsonl" else ledger_rows)(
+                views, as_of=t, as_known_at=known, keep=keep, read=advance)
         else:
             platform = views is not None and subject is not None and any(
                 kind == "platform" for kind, _ in views.subject_keys(subject))

@@ -88,11 +88,13 @@ def write_json(value: Any, out: IO[bytes]) -> None:
     out.write(b"\n")
 
 
-def write_jsonl(records: Iterable[dict[str, Any]], out: IO[bytes]) -> int:
-    """One JSON object a line, each as it comes; return how many."""
+def write_jsonl(records: Iterable[dict[str, Any] | bytes], out: IO[bytes]) -> int:
+    """One JSON object a line, each as it comes (a record given as bytes is its line
+    already, as ``projections.history.ledger_lines`` gives them); return how many."""
     n = 0
+    dumps, newline = orjson.dumps, orjson.OPT_APPEND_NEWLINE
     for record in records:
-        out.write(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE))
+        out.write(record if record.__class__ is bytes else dumps(record, option=newline))
         n += 1
     return n
 

@@ -18,7 +18,7 @@ from domain.values import When
 from ledger.application import open_ledger
 from ledger.encryption import new_key
 from ledger.storage import parse_target
-from projections.history import Filter, ledger_rows
+from projections.history import Filter, ledger_lines, ledger_rows
 from projections.views import Views
 from tests import history_oracle
 from tests.clitools import run
@@ -30,11 +30,15 @@ EXAMPLES = sorted((Path(__file__).resolve().parent.parent / "examples").glob("*.
 
 
 def both(views: Views, **where) -> tuple[list[bytes], list[bytes]]:
-    """Each row as JSON bytes, by the path now and by the oracle."""
+    """Each row as JSON bytes, by the path now and by the oracle; the JSON Lines path
+    (``ledger_lines``, most lines spliced from the stored bytes) is held to the path now
+    here too: each line its row's bytes and a line break."""
     def lines(rows):
         return [orjson.dumps(row) for row in rows]
 
-    return lines(ledger_rows(views, **where)), lines(history_oracle.ledger_rows(views, **where))
+    now = lines(ledger_rows(views, **where))
+    assert list(ledger_lines(views, **where)) == [line + b"\n" for line in now], where
+    return now, lines(history_oracle.ledger_rows(views, **where))
 
 
 def wheres(views: Views) -> list[dict]:

@@ -16,7 +16,8 @@ from domain.values import When
 from ledger.application import open_ledger
 from ledger.storage import parse_target
 from projections.book import Book
-from projections.history import _PAYLOADS, Filter, history, ledger_rows
+from projections.history import Filter, history, ledger_rows
+from projections.history_stream import _PAYLOADS
 from projections.views import Views
 from tests.clitools import run
 

@@ -1,0 +1,301 @@
+"""The whole ledger's history from its stored bytes, platform by platform (``ledger_rows``
+and ``ledger_lines`` of ``projections.history``).
+
+Each stored event is decoded into the msgspec struct of its type (``STORED``, derived from
+the type's declaration): decoding checks the shape of a stored event in C (a known type,
+the envelope, data fields of that type with the JSON kinds their specs give, those it
+requires among them), and the struct's data is what the type's ``describe`` reads. An
+event no amendment touches is written as it is stored: as a row, its stored object; as a
+JSON Line, its stored bytes with the row's keys spliced in before the closing brace (the
+stored bytes are the canonical JSON ``orjson`` writes, and the bytes ``verify`` hashes, so
+the line is the row's ``orjson.dumps``; a test holds them so). The events amendments touch
+are amended as stored objects (``domain.amendments.effective_stored``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
+from itertools import groupby
+from operator import itemgetter
+from typing import TYPE_CHECKING, Any, NamedTuple, Union
+
+import msgspec
+import orjson
+
+from domain.amendments import AMENDMENTS, effective_stored
+from domain.declaration import REGISTRY, FieldSpec
+from domain.errors import IntegrityFailure
+from domain.fact import interchange
+from domain.timeline import OTHER_RANK, SAME_INSTANT_RANK
+from domain.values import When, stored_when
+from projections import history
+from projections.history import Filter, _book_rows, _damaged, _row
+
+if TYPE_CHECKING:
+    from projections.views import Views
+
+_SUBJECT_OF = {name: kind.subject for name, kind in REGISTRY.items()}
+_CREATES = frozenset(name for name, kind in REGISTRY.items() if kind.creates)
+_DESCRIBE = {name: kind.describe for name, kind in REGISTRY.items()}
+#: Types about one of several kinds of subject (observations: of an order or a platform).
+_OBSERVED = frozenset(name for name, kind in REGISTRY.items() if kind.also)
+_AMENDING = frozenset(AMENDMENTS)
+#: Per event type: where it sits among events at the same instant (``valid_key``).
+_RANK = {name: SAME_INSTANT_RANK.get(name, OTHER_RANK) for name in REGISTRY}
+#: Per observed type: the kinds of subject an event of it may be about, the declared first.
+_KINDS_OF = {name: REGISTRY[name].subjects for name in _OBSERVED}
+
+
+def _json_kind(spec: FieldSpec) -> Any:
+    """The JSON kind of a stored value of a field of ``spec``."""
+    if spec.is_list:
+        return list[str]
+    return {"bool": bool, "fields": dict}.get(spec.kind, str)
+
+
+def _stored_data(name: str) -> type:
+    """The struct of a stored ``data`` object of type ``name``: its declared fields, those
+    not required absent as in its payload (None, or () for a list), no other field. Read
+    as its payload is (``d.targets``), for the type's ``describe``: a test holds the two
+    descriptions equal, event by event."""
+    fields = []
+    for field, spec in REGISTRY[name].fields():
+        kind = _json_kind(spec)
+        if spec.required:
+            fields.append((field, kind))
+        else:
+            fields.append((field, kind if spec.is_list else kind | None,
+                           () if spec.is_list else None))
+    return msgspec.defstruct(f"Stored({name})", fields, kw_only=True,
+                             forbid_unknown_fields=True, gc=False)
+
+
+#: Per event type: the struct of its stored ``data`` (``_PAYLOADS[name](**data)`` reads a
+#: data object so).
+_PAYLOADS = {name: _stored_data(name) for name in REGISTRY}
+
+
+def _stored_event(name: str) -> type:
+    """The struct of a stored event of type ``name`` (tagged by ``type``): the envelope
+    (``sources`` left as bytes: only the row needs them, as stored) and its data."""
+    return msgspec.defstruct(
+        f"StoredEvent({name})",
+        [("data", _PAYLOADS[name]), ("id", str), ("subject", str), ("occurred_at", str),
+         ("recorded_at", str), ("sources", msgspec.Raw), ("note", str | None, None),
+         ("recorded_by", str | None, None)],
+        kw_only=True, tag=name, tag_field="type", gc=False)
+
+
+STORED = {name: _stored_event(name) for name in REGISTRY}
+_TYPE_OF = {struct: name for name, struct in STORED.items()}
+# (one decoder of every type: its tag, the stored ``type``, picks the struct)
+_DECODE = msgspec.json.Decoder(Union[tuple(STORED.values())]).decode  # type: ignore  # noqa: UP007
+#: A plain event's JSON Line: its stored bytes without the closing brace, then the row's keys.
+_LINE = (b'%b,"position":%d,"summary":%b,"corrected_by":[],"retracted_by":[],'
+         b'"disputed_by":[]}\n')
+
+
+def streamed(views: Views, *, as_of: When | None, as_known_at: datetime | None,
+             keep: Filter, read: Callable[[int], None] | None,
+             lines: bool) -> Iterator[Any]:
+    """``ledger_rows`` (``lines``: ``ledger_lines``): the platforms' rows, a group of
+    platforms read at a time (their events' bodies in two joined queries)."""
+    store, done = views.store, 0
+    mapper = views.ledger.mapper
+    # Stored bytes are the canonical JSON unless the ledger is encrypted or compressed.
+    decode = mapper.decode_state if mapper.cipher or mapper.compressor else None
+    keys, size = store.platforms_since(0), history.PLATFORMS
+    groups = [keys[i:i + size] for i in range(0, len(keys), size)] + [[""]]
+    for group in groups:
+        held = {key: list(found)
+                for key, found in groupby(store.platform_bodies(group), itemgetter(0))}
+        for key in group:  # (in Python's order: a database's collation may differ)
+            stored = held.pop(key, ())
+            done += len(stored)
+            yield from _platform_rows(stored, decode, everything=key == "", as_of=as_of,
+                                      as_known_at=as_known_at, keep=keep, lines=lines)
+            if read is not None:
+                read(done)
+
+
+def _platform_rows(stored: Iterable[tuple[str, int, bytes]],
+                   decode: Callable[[bytes], bytes] | None, *, everything: bool,
+                   as_of: When | None, as_known_at: datetime | None,
+                   keep: Filter, lines: bool = False) -> Iterable[Any]:
+    """The history rows (``lines``: JSON Lines) of one platform's stored events (of the
+    subjects that concern no platform, with ``everything``), by valid time, then position.
+
+    Only the events an amendment touches (the amendments and what they target) are read as
+    objects and amended; every other event counts as stored. With ``as_known_at`` every
+    event goes through a ``Book`` (what was recorded by then decides what counts).
+
+    Each stored event is decoded into its struct (``STORED``), which checks its shape; its
+    valid time must parse; ``IntegrityFailure`` naming its position otherwise.
+    """
+    # One pass in log order: each event decoded, its sort key, and its subject's kind.
+    # An observation is of the order of its subject's name if one was created before it
+    # in the log (``EventType.about``), else of the platform; an amendment's kind is its
+    # target's (worked out below, None until then).
+    keyed: list[tuple[datetime, int, int, Any, str | None, bytes]] = []
+    created: set[tuple[str, str]] = set()
+    creating: list[tuple[Any, str]] = []
+    amending: list[int] = []  # where the amendments are in keyed
+    kind: str | None
+    for _, position, body in stored:
+        try:
+            if decode is not None:
+                body = decode(body)
+            event = _DECODE(body)
+            t = _TYPE_OF[event.__class__]
+            at = stored_when(event.occurred_at).instant
+        except Exception as error:
+            raise IntegrityFailure(_damaged(position, error)) from None
+        if t in _CREATES:
+            kind = _SUBJECT_OF[t]
+            created.add((kind, event.subject))
+            creating.append((event, kind))
+        elif t in _OBSERVED:  # EventType.about, inline: its first kind that exists here
+            subject = event.subject
+            for kind in _KINDS_OF[t]:
+                if (kind, subject) in created:
+                    break
+            else:
+                kind = _SUBJECT_OF[t]
+        elif t in _AMENDING:
+            kind = None
+            amending.append(len(keyed))
+        else:
+            kind = _SUBJECT_OF[t]
+        keyed.append((at, _RANK[t], position, event, kind, body))
+    if as_known_at is not None:
+        found = _book_rows([(entry[2], orjson.loads(entry[5])) for entry in keyed],
+                           everything=everything, as_of=as_of, as_known_at=as_known_at,
+                           keep=keep)
+        return [orjson.dumps(row, option=orjson.OPT_APPEND_NEWLINE)
+                for row in found] if lines else found
+    now = _amended(keyed, amending) if amending else {}
+    platform = next((event.subject for event, _ in creating
+                     if _TYPE_OF[event.__class__] == "platform-registered"), None)
+    own: set[tuple[str, str]] | None = None
+    if platform is not None and not everything:
+        own = {("platform", platform)}
+        for event, kind in creating:
+            current = now.get(event.id)
+            if current is not None:  # as corrected
+                named = {current["data"].get("platform"),
+                         *(current["data"].get("platforms") or ())}
+            else:  # as stored; or retracted: it stays in the history of the platform it
+                data = event.data  # named, marked
+                named = {getattr(data, "platform", None), *getattr(data, "platforms", ())}
+            if platform in named:
+                own.add((kind, event.subject))
+    keyed.sort()  # by valid time, rank and position (unique: never the rest)
+    until = as_of.instant if as_of else None
+    types, since, last, by = keep.types, keep.since, keep.until, keep.operator
+    filtered = bool(types) or since is not None or last is not None or by is not None
+    out: list[Any] = []
+    dumps, line = orjson.dumps, _LINE
+    for at, _, position, item, kind, body in keyed:
+        if until is not None and at > until:
+            continue
+        if item.__class__ is _Touched:
+            obj = item.current
+            subject, t, recorded_by = obj["subject"], obj["type"], obj.get("recorded_by")
+        else:
+            subject, t, recorded_by = item.subject, _TYPE_OF[item.__class__], item.recorded_by
+        if own is not None and (kind, subject) not in own:
+            continue
+        if filtered and ((types and t not in types) or (since is not None and at < since) or (
+                last is not None and at > last) or (by is not None and recorded_by != by)):
+            continue
+        if item.__class__ is _Touched:
+            row = item.row(position)
+            out.append(dumps(row, option=orjson.OPT_APPEND_NEWLINE) if lines else row)
+        elif lines:
+            out.append(line % (body[:-1], position, dumps(_DESCRIBE[t](item.data))))
+        else:
+            obj = orjson.loads(body)
+            obj["position"] = position
+            obj["summary"] = _DESCRIBE[t](item.data)
+            obj["corrected_by"] = []
+            obj["retracted_by"] = []
+            obj["disputed_by"] = []
+            out.append(obj)
+    return out
+
+
+class _Touched(NamedTuple):
+    """An event an amendment touches (an amendment, or what one targets), in one
+    platform's history: its interchange object as first recorded and as it counts now
+    (the same object if no correction applies), and the ids of what amends it."""
+
+    original: dict[str, Any]
+    current: dict[str, Any]
+    links: dict[str, list[str]]
+
+    def row(self, position: int) -> dict[str, Any]:
+        """Its history row (``projections.history.row``, from the stored objects)."""
+        current = self.current
+        t, data = current["type"], current["data"]
+        # (an amendment's data as its payload: a correction's ``set`` is read as one)
+        summary = _DESCRIBE[t](REGISTRY[t].load(data) if t in _AMENDING
+                               else _PAYLOADS[t](**data))
+        return _row(current, position, summary, self.links,
+                    self.original if current is not self.original else None)
+
+
+def _amended(keyed: list[tuple[datetime, int, int, Any, str | None, bytes]],
+             amending: list[int]) -> dict[str, dict[str, Any]]:
+    """For a platform whose events include amendments (at the indexes ``amending`` of
+    ``keyed``, their kind None): each event they touch (the amendments and what they
+    target) as it counts now (by id: its interchange object; a retracted one is absent).
+    The amendments are applied to the stored objects (``effective_stored``, the rules
+    ``effective`` applies to facts); each touched entry becomes its ``_Touched``, at its
+    valid time as corrected, and an amendment's entry gets its target's kind."""
+    targets = {keyed[i][3].data.target for i in amending}
+    by_id = {entry[3].id: i for i, entry in enumerate(keyed) if entry[3].id in targets}
+    by_id.update((keyed[i][3].id, i) for i in amending)
+    touched: set[str] = set()
+    for i in amending:
+        event = keyed[i][3]
+        while _TYPE_OF[event.__class__] in _AMENDING and event.id not in touched:
+            touched.add(event.id)
+            target = by_id.get(event.data.target)
+            if target is None:
+                break
+            event = keyed[target][3]
+            touched.add(event.id)
+
+    def kind_of(i: int) -> str:
+        entry = keyed[i]
+        if entry[4] is None:  # an amendment: its target's kind ("any" if not here)
+            target = by_id.get(entry[3].data.target)
+            keyed[i] = (*entry[:4], kind_of(target) if target is not None else "any",
+                        entry[5])
+        return keyed[i][4]  # type: ignore[return-value]
+
+    lines = sorted(by_id[event] for event in touched)  # in log order, as effective needs
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    shaped: dict[str, dict[str, Any]] = {}
+    for i in lines:
+        _, _, position, event, _, body = keyed[i]
+        try:
+            found = shaped[event.id] = interchange(orjson.loads(body))
+        except Exception as error:
+            raise IntegrityFailure(_damaged(position, error)) from None
+        groups.setdefault((kind_of(i), event.subject), []).append(found)
+    amended = {key: effective_stored(found) for key, found in groups.items()}
+    now = {event: obj for eff in amended.values() for event, obj in eff.current.items()}
+    for i in lines:  # each touched event: as it counts now, at its valid time as corrected
+        at, rank, position, event, kind, body = keyed[i]
+        original = shaped[event.id]
+        current = now.get(event.id, original)
+        eff = amended[(kind, event.subject)]  # type: ignore[index]
+        links = {"corrected_by": eff.corrected_by.get(event.id, []),
+                 "retracted_by": eff.retracted_by.get(event.id, []),
+                 "disputed_by": eff.disputed_by.get(event.id, [])}
+        if current is not original:
+            at = stored_when(current["occurred_at"]).instant
+        keyed[i] = (at, rank, position, _Touched(original, current, links), kind, body)
+    return now
