@@ -114,6 +114,8 @@ line to its row's ``orjson.dumps``):
     200,000 events:   history 4.07 s, read-and-decode 0.66 s: 0.162 (wall, load 4.7)
     python benchmarks/history_read.py /tmp/histfast/l1m.db --compare 1
     1,000,000 events: read 2.02 s CPU; oracle 22.86 s (0.088); now 11.94 s (0.169), load 6.7
+    python benchmarks/history_read.py /tmp/histfast/l1m.db
+    1,000,000 events: history 26.14 s, read-and-decode 4.21 s: 0.161 (wall, load 5-6)
 
 Still not met (0.3). In memory at 200,000 (the rows read first, then each platform's
 rows timed alone, CPU): the joined read 0.41 s (the read-and-decode baseline is 0.33 s in
