@@ -141,13 +141,18 @@ class Book:
     def related(self, platform: str, kind: str) -> list[str]:
         """Subjects of ``kind`` (orders, requests) concerning ``platform`` (kept); none
         for a kind whose subjects concern no platform."""
-        key = ("related", platform, kind)
+        key = ("related", kind)
         if key not in self._memo:
-            self._memo[key] = [
-                ref for ref in self.refs(kind)
-                if any(platform in platforms_named(f)
-                       for f in self.effective(kind, ref).facts if f.kind.creates)]
-        return self._memo[key]  # type: ignore[return-value]
+            # Every platform's at once: asked platform by platform, a book of the whole
+            # ledger read every subject of the kind again for each of its platforms.
+            by_platform: dict[str, list[str]] = {}
+            for ref in self.refs(kind):
+                named = set().union(*(platforms_named(f) for f in self.effective(kind, ref).facts
+                                      if f.kind.creates))
+                for name in named:
+                    by_platform.setdefault(name, []).append(ref)
+            self._memo[key] = by_platform
+        return self._memo[key].get(platform, [])  # type: ignore[attr-defined]
 
     def named(self, platform: str, kind: str) -> list[str]:
         """``related``, and the subjects whose creating event named ``platform`` and was

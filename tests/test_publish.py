@@ -284,3 +284,44 @@ def test_a_write_while_publishing_stays_out_of_the_signed_statuses(runner, case,
     assert result.exit_code == 0, result.output
     page = (out / "platform" / "telegram.html").read_text(encoding="utf-8")
     assert "late-order" not in page and "Late" not in page
+
+
+def test_a_home_in_parts_writes_each_parts_statement_and_the_filters_index(
+        runner, case, tmp_path, monkeypatch):
+    """With two platforms a part, each part's signed statement is also home/N.js (exactly
+    the page's rows and signature, filed under its number), and home/filters.js holds
+    each filter value's parts, its SHA-256 signed in every part; a home of one part has
+    neither (its statement says "filters": null)."""
+    import hashlib
+
+    from ledger.canonical import canonical
+    from website import home
+
+    db = case[0]
+    for ref in ("viber", "wechat"):
+        line = {"type": "platform-registered", "subject": ref, "occurred_at": "2017-01-01",
+                "sources": [{"title": "A registry"}],
+                "data": {"name": ref.title(), "targets": [f"{ref}.com"]}}
+        (tmp_path / "more.jsonl").write_text(json.dumps(line) + "\n")
+        assert run(runner, db, "import", str(tmp_path / "more.jsonl")).exit_code == 0
+    monkeypatch.setattr(home, "HOME_PAGE", 2)
+    out = tmp_path / "site"
+    assert publish(runner, case, out).exit_code == 0
+    pages = [page_data(out / "index.html"), page_data(out / "home/2.html")]
+    assert [[r["ref"] for r in p["rows"]] for p in pages] == [["telegram", "viber"], ["wechat"]]
+    for n, data in enumerate(pages, 1):
+        text = (out / f"home/{n}.js").read_text()
+        filed = json.loads(text.split(f"globalThis.BL_HOME_PARTS[{n}] = ", 1)[1].rstrip(";\n"))
+        assert filed == {k: data[k] for k in ("rows", "part", "parts", "jurisdiction", "search",
+                                              "filters", "rows_signature")}
+    index = json.loads((out / home.FILTERS).read_text().split("globalThis.BL_FILTERS = ", 1)[1]
+                       .rstrip(";\n"))
+    assert index == {"state": {"accessible": [1, 2]}, "authority": {"Kominfo": [1]},
+                     "jurisdiction": {"ID": [1], "-": [1, 2]}}
+    assert pages[0]["filters"] == pages[1]["filters"] == {
+        "digest": hashlib.sha256(canonical(index)).hexdigest()}
+    monkeypatch.setattr(home, "HOME_PAGE", 500)
+    single = tmp_path / "single"
+    assert publish(runner, case, single).exit_code == 0
+    assert page_data(single / "index.html")["filters"] is None
+    assert not (single / "home").exists()

@@ -1,7 +1,8 @@
-"""publish's provenance downloads: read from one pass over the chain and one event tree
-for every platform of the publication (``projections.evidence.gather``'s ``shared``),
-and each byte for byte the report that ``report provenance --format json`` writes alone
-for that platform against the same checkpoint, proven by ``verify-proof``."""
+"""publish's provenance reports: read from one pass over the chain, one event tree and
+one read of the events for every platform, order and request of the publication
+(``projections.evidence.gather``'s ``shared``, ``prepare``), and each byte for byte the
+report that ``report provenance --format json`` writes alone for that subject against
+the same checkpoint, proven by ``verify-proof``."""
 
 from __future__ import annotations
 
@@ -32,13 +33,13 @@ def ledger(runner, sqlite_path, tmp_path, monkeypatch):
 def counted(monkeypatch) -> list[str]:
     """The subjects for which ``gather`` read and checked the trees."""
     calls: list[str] = []
-    real = evidence._trees
+    real = evidence.checked_trees
 
     def trees(ledger, subject, *rest):
         calls.append(subject)
         return real(ledger, subject, *rest)
 
-    monkeypatch.setattr(evidence, "_trees", trees)
+    monkeypatch.setattr(evidence, "checked_trees", trees)
     return calls
 
 
@@ -93,4 +94,61 @@ def test_a_shared_tree_is_not_taken_for_another_checkpoint(runner, ledger, tmp_p
         report = provenance(opened, "telegram", checkpoint_note=later, shared=shared)
         assert report["proven"] and len(shared) == 2
         assert report["checkpoint"]["tree_size"] == len(shared[next(reversed(shared))]
-                                                        .hashes)
+                                                        .trees.hashes)
+
+
+def reads(monkeypatch) -> list[list[int]]:
+    """The positions of each read of events by ``Ledger.states_at``."""
+    from ledger.application import Ledger
+
+    calls: list[list[int]] = []
+    real = Ledger.states_at
+
+    def states_at(self, positions):
+        calls.append(sorted(positions))
+        return real(self, positions)
+
+    monkeypatch.setattr(Ledger, "states_at", states_at)
+    return calls
+
+
+def test_a_publication_reads_its_events_once(runner, ledger, tmp_path, monkeypatch):
+    """The reports of every platform, order and request are gathered from one read of
+    the events they rest on (``evidence.prepare``), each event read once, where each
+    report used to read its own (20 reads for these 16 platforms and 4 orders and
+    requests)."""
+    db, private, _ = ledger
+    calls = reads(monkeypatch)
+    result = run(runner, db, "publish", str(tmp_path / "site"), "--key", private)
+    assert result.exit_code == 0, result.stderr
+    assert len(calls) == 1, [len(c) for c in calls]
+    assert len(calls[0]) == len(set(calls[0]))
+
+
+def test_each_subjects_report_is_the_one_it_would_be_alone(runner, ledger, tmp_path):
+    """Every report a publication gathers (platforms', orders' and requests') from the
+    shared batch, read in one pass, is the report ``provenance`` makes for that subject
+    alone against the same checkpoint."""
+    from ledger.application import open_ledger
+    from ledger.checkpoint import Checkpoint, load_private_key
+    from ledger.checkpointing import checkpoint_note
+    from ledger.storage import parse_target
+    from projections.book import Book
+    from projections.provenance import provenance
+
+    db, private, _ = ledger
+    with open_ledger(parse_target(db)) as opened:
+        note = checkpoint_note(opened, origin="t", private_key=load_private_key(private),
+                               key_name="t", keep=True)
+        book = Book(opened.entries())
+        subjects = [ref for kind in ("platform", "order", "request") for ref in book.refs(kind)]
+        assert len(subjects) == 20
+        shared: dict = {}
+        evidence.prepare(opened, subjects, Checkpoint.parse(note)[0], note, given=True,
+                         shared=shared)
+        together = {ref: provenance(opened, ref, checkpoint_note=note, shared=shared)
+                    for ref in subjects}
+        for ref in subjects:
+            alone = provenance(opened, ref, checkpoint_note=note)
+            assert alone["proven"]
+            assert together[ref] == alone, ref

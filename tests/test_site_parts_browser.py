@@ -294,3 +294,129 @@ class TestOrderInParts:
         tab.open(path)
         cls, text = tab.badge()
         assert "bad" in cls and "headline" in text, text
+
+
+WECHAT = [
+    {"type": "platform-registered", "subject": "wechat", "occurred_at": "2018-01-01",
+     "sources": [{"title": "A registry"}],
+     "data": {"name": "WeChat", "targets": ["wechat.com"]}},
+    {"type": "blocked", "subject": "kominfo-2019-wechat", "occurred_at": "2019-01-01",
+     "sources": [{"title": "An order"}],
+     "data": {"platform": "wechat", "authority": "Kominfo", "targets": ["wechat.com"],
+              "reasons": ["illustration"], "jurisdiction": "ID"}}]
+
+
+@pytest.fixture
+def three_parts(runner, sqlite_path, example, tmp_path, monkeypatch) -> Path:
+    """Telegram (2017, ID, Kominfo, lifted), Viber (registered only) and WeChat (blocked
+    by Kominfo in ID since 2019), one a part of the home page: Kominfo's rows are in
+    parts 1 and 3, not 2."""
+    import json
+
+    monkeypatch.setattr("website.home.HOME_PAGE", 1)
+    more = tmp_path / "more.jsonl"
+    more.write_text("".join(json.dumps(e) + "\n" for e in (VIBER, *WECHAT)))
+    return published(runner, sqlite_path, tmp_path / "site", sources=(example, more))
+
+
+def loading(tab) -> list[str]:
+    """The names of the data files of the home (home/*.js) that ``tab`` asks for from now
+    on, as it asks."""
+    asked: list[str] = []
+    tab.page.on("request", lambda r: "/home/" in r.url and r.url.endswith(".js")
+                and asked.append(r.url.rsplit("/", 1)[1]))
+    return asked
+
+
+def rows(page) -> list[str]:
+    """The references of the rows shown."""
+    return page.eval_on_selector_all("table.platforms tbody tr:not([hidden])",
+                                     "rs => rs.map(r => r.dataset.ref)")
+
+
+def shown(page, refs: list[str]) -> None:
+    """Wait until the rows shown are those of ``refs`` (the parts a filter needs are
+    loaded and checked first); fail after ten seconds."""
+    for _ in range(200):
+        if rows(page) == refs:
+            return
+        page.wait_for_timeout(50)
+    assert rows(page) == refs
+
+
+class TestFiltersAcrossParts:
+    def test_a_filter_shows_the_matching_rows_of_every_part(self, tab, three_parts):
+        """On part 1, authority Kominfo shows Telegram (part 1) and WeChat (part 3), the
+        latter from home/3.js, verified; part 2 is not loaded; the choices are every
+        part's (WeChat's state 'blocked' is offered on part 1); any again shows part 1."""
+        asked = loading(tab)
+        page = tab.open(three_parts / "index.html")
+        assert "ok" in tab.badge()[0], tab.badge()
+        assert rows(page) == ["telegram"]
+        states = page.eval_on_selector_all("#f-state option", "os => os.map(o => o.value)")
+        assert states == ["", "accessible", "blocked"]
+        page.select_option("#f-authority", "Kominfo")
+        shown(page, ["telegram", "wechat"])
+        assert page.inner_text("#f-count").startswith("2 of 3 platforms, from every part")
+        assert "ok" in tab.badge()[0], tab.badge()
+        assert sorted(asked) == ["3.js", "filters.js"]
+        page.select_option("#f-state", "blocked")
+        shown(page, ["wechat"])
+        page.select_option("#f-state", "")
+        page.select_option("#f-authority", "")
+        shown(page, ["telegram"])
+        assert page.inner_text("#f-count") == "1 of 1 platforms"
+        page.select_option("#f-jurisdiction", "ID")
+        shown(page, ["telegram", "wechat"])
+        page.click("table.platforms >> text=WeChat")
+        page.wait_for_selector("#badge.ok, #badge.bad")
+        assert "ok" in tab.badge()[0], tab.badge()
+        assert page.url.endswith("/platform/wechat.html#in-ID")
+
+    def test_from_another_part_too(self, tab, three_parts):
+        """On part 2 (Viber), state 'accessible' shows Telegram (part 1) and Viber."""
+        page = tab.open(three_parts / "home/2.html")
+        assert "ok" in tab.badge()[0], tab.badge()
+        page.select_option("#f-state", "accessible")
+        shown(page, ["telegram", "viber"])
+        page.click("table.platforms >> text=Telegram")
+        page.wait_for_selector("#badge.ok, #badge.bad")
+        assert "ok" in tab.badge()[0] and page.url.endswith("/platform/telegram.html#in-ID")
+
+    def test_an_edited_part_is_red_and_stays_red(self, tab, three_parts):
+        """WeChat made accessible in home/3.js: its signature fails when the filter loads
+        it, red, naming the part; no row is shown, nor after the filter is cleared."""
+        path = three_parts / "home/3.js"
+        path.write_text(path.read_text().replace('"state": "blocked"', '"state": "accessible"'))
+        page = tab.open(three_parts / "index.html")
+        assert "ok" in tab.badge()[0]
+        page.select_option("#f-authority", "Kominfo")
+        page.wait_for_selector("#badge.bad")
+        text = tab.badge()[1]
+        assert "part 3 of the list (home/3.js)" in text
+        assert "not the one the publisher signed" in text
+        assert page.is_hidden("table.platforms")
+        page.select_option("#f-authority", "")
+        page.click("#verify-button")
+        page.wait_for_timeout(300)
+        assert "bad" in tab.badge()[0] and page.is_hidden("table.platforms")
+
+    def test_a_part_served_as_another_is_red(self, tab, three_parts):
+        """Part 1's statement filed as part 3 (WeChat would vanish from Kominfo's rows):
+        its number is not the one asked for, red."""
+        first = (three_parts / "home/1.js").read_text()
+        (three_parts / "home/3.js").write_text(first.replace("BL_HOME_PARTS[1]",
+                                                             "BL_HOME_PARTS[3]"))
+        page = tab.open(three_parts / "index.html")
+        page.select_option("#f-authority", "Kominfo")
+        page.wait_for_selector("#badge.bad")
+        assert "home/3.js is not part 3 of this list" in tab.badge()[1]
+
+    def test_an_edited_filters_index_is_red(self, tab, three_parts):
+        """Part 3 taken off Kominfo's parts in home/filters.js (hiding WeChat): its SHA-256
+        is not the signed one, red."""
+        path = three_parts / "home/filters.js"
+        path.write_text(path.read_text().replace('"Kominfo": [1, 3]', '"Kominfo": [1]'))
+        tab.open(three_parts / "index.html")
+        tab.page.wait_for_selector("#badge.bad")
+        assert "the filters' index is not the one the publisher signed" in tab.badge()[1]

@@ -202,9 +202,9 @@ def resign(site: Path, key: str, page: str, prefix: bytes, statement: dict, fiel
 
 
 def older_home(data: dict) -> None:
-    """A home page as adb47bb wrote it: no jurisdiction or search; a row per platform
-    with the list of its jurisdictions."""
-    del data["jurisdiction"], data["search"]
+    """A home page as adb47bb wrote it: no jurisdiction, search or filters; a row per
+    platform with the list of its jurisdictions."""
+    del data["jurisdiction"], data["search"], data["filters"]
     rows = {}
     for row in data["rows"]:
         old = rows.setdefault(row["ref"], {k: row[k] for k in ("ref", "name", "state", "blocked",

@@ -36,6 +36,6 @@ every change point, through ``projections.sweep``: the folds kept as they go), `
 embeds, a long history in parts), ``home`` (the list of platforms, in parts), ``archive``
 (append-only), ``files`` (writing it all at once, ``latest.js``), ``vendored`` (the noble
 libraries as classic scripts), ``serve`` (the preview). In ``static/``: ``verify.js`` (the
-checks), ``ui.js``, ``fresh.js``, ``views.js`` and ``page.js`` (what the page does with
-them).
+checks), ``ui.js``, ``fresh.js``, ``views.js``, ``home.js`` (the home's rows and filters,
+across its parts) and ``page.js`` (what the page does with them).
 """

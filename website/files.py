@@ -45,7 +45,7 @@ def _static() -> dict[str, str]:
         "static/site.css": _package_text("website", "static", "site.css"),
         "static/verify.js": _package_text("website", "static", "verify.js"),
         **{f"static/{name}.js": _package_text("website", "static", f"{name}.js")
-           for name in ("ui", "fresh", "views", "page")},
+           for name in ("ui", "fresh", "views", "home", "page")},
         "static/noble-ed25519.js": noble_script(),
         "static/LICENSE-noble-ed25519.txt": _package_text("website", "vendor",
                                                           "noble-ed25519", "LICENSE"),

@@ -26,6 +26,7 @@ from ledger.platform_index import subject_name
 from ledger.signatures import raw_public_key
 from ledger.verify import Broken, walk
 from projections.book import Book
+from projections.evidence import prepare
 from projections.provenance import exported, provenance
 from projections.status import platform_status, status_detail
 from website.snapshots import snapshots
@@ -89,8 +90,6 @@ def _tree(ledger: Any, origin: str, key: Ed25519PrivateKey, key_name: str, keep:
 
 def _platform(ledger: Any, book: Book, ref: str, note: str, now: datetime,
               jurisdiction: str | None, shared: dict[Any, Any]) -> dict[str, Any]:
-    # One reading of the chain and one event tree for every platform's report (``shared``):
-    # each report is the one 'report provenance' writes alone against this checkpoint.
     report = provenance(ledger, ref, checkpoint_note=note, shared=shared)
     if not report.get("proven"):
         raise IntegrityFailure(f"the report of {ref} is not proven: "
@@ -130,14 +129,26 @@ def _run(ledger: Any, kind: str, ref: str, note: str, checkpoint: Checkpoint,
     return {"name": subject_name(kind, ref), "report": report}
 
 
+def _linked(book: Book, platforms: dict[str, dict[str, Any]]
+            ) -> dict[str, dict[str, list[str]]]:
+    """By kind (``order``, ``request``) and reference, the platforms a subject is linked
+    with: those whose status names it among their orders or requests, or that the book
+    relates to it; sorted."""
+    found: dict[str, dict[str, set[str]]] = {"order": {}, "request": {}}
+    for p, page in platforms.items():
+        named = ({o["ref"] for o in page["status"]["orders"]}
+                 | {r["ref"] for r in page["status"]["normalizations"]})
+        for kind, refs in found.items():
+            for ref in named | set(book.related(p, kind)):
+                refs.setdefault(ref, set()).add(p)
+    return {kind: {ref: sorted(ps) for ref, ps in refs.items()}
+            for kind, refs in found.items()}
+
+
 def _subject(book: Book, kind: str, ref: str, now: datetime,
-             platforms: dict[str, dict[str, Any]],
+             platforms: dict[str, dict[str, Any]], linked: list[str],
              run: dict[str, Any] | None = None) -> dict[str, Any]:
     state = book.state(kind, ref, now)
-    linked = sorted(p for p, page in platforms.items()
-                    if ref in {o["ref"] for o in page["status"]["orders"]}
-                    | {r["ref"] for r in page["status"]["normalizations"]}
-                    | set(book.related(p, kind)))
     events: list[dict[str, Any]] = []
     for p in linked:
         events = [ev for ev in platforms[p]["report"]["events"] if ev["subject"] == ref]
@@ -168,13 +179,20 @@ def gather(ledger: Any, *, origin: str, key: Ed25519PrivateKey,
     # Only the events the checkpoint covers: a write landing while this runs must not
     # slip into statuses signed as the checkpoint's.
     book = Book(entry for entry in ledger.entries() if entry.position in covered)
+    refs = [ref for ref in book.refs("platform") if book.state("platform", ref, now) is not None]
+    kinds = ("order", "request")
+    # One reading of the chain, one event tree and one read of the events for every
+    # report (``shared``): each is the one 'report provenance' writes alone against this
+    # checkpoint.
     shared: dict[Any, Any] = {}
+    prepare(ledger, [*refs, *(ref for kind in kinds for ref in book.refs(kind))],
+            checkpoint, note, given=True, shared=shared)
     platforms = {ref: _platform(ledger, book, ref, note, now, jurisdiction, shared)
-                 for ref in book.refs("platform")
-                 if book.state("platform", ref, now) is not None}
-    subjects = {ref: _subject(book, kind, ref, now, platforms,
+                 for ref in refs}
+    linked = _linked(book, platforms)
+    subjects = {ref: _subject(book, kind, ref, now, platforms, linked[kind].get(ref, []),
                               _run(ledger, kind, ref, note, checkpoint, shared))
-                for kind in ("order", "request") for ref in book.refs(kind)}
+                for kind in kinds for ref in book.refs(kind)}
     return Publication(note, checkpoint, Signer.of(key, name), leaves, now, platforms,
                        subjects, jurisdiction)
 

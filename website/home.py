@@ -5,9 +5,12 @@ statement, with the part's number and the number of parts, bound to the checkpoi
 root; the browser shows the rows only once it verifies, and checks that the part is the
 file it was opened as. A platform has a row per jurisdiction it has an answer in (``rows``),
 and the jurisdiction filter starts on the site's own (``publish --jurisdiction``). The
-filters work within a part; the search box finds a platform in any part, from a signed
-index of every platform (``SEARCH``); the pager names the first and last platform of each
-part, in order of reference.
+search box finds a platform in any part, from a signed index of every platform
+(``SEARCH``); the filters (state, authority, jurisdiction) act on every part: a signed
+index of their values (``FILTERS``) names the parts that hold a row with each, and the
+page shows those parts' rows from their own signed statements (``part_file``), checked as
+their pages check them. The pager names the first and last platform of each part, in
+order of reference.
 """
 
 from __future__ import annotations
@@ -68,12 +71,57 @@ def rows(pub: Publication) -> list[dict[str, Any]]:
 SEARCH = "home/search.js"
 
 
+def _json(value: Any) -> str:
+    """``value`` as JSON a script can carry: ASCII, ``<`` escaped."""
+    return json.dumps(value, ensure_ascii=True, sort_keys=True).replace("<", "\\u003c")
+
+
 def search_file(index: list[dict[str, Any]]) -> str:
     """The search index as a data-only script (JSON in ASCII, ``<`` escaped)."""
-    text = json.dumps(index, ensure_ascii=True, sort_keys=True).replace("<", "\\u003c")
     return ("/* blockledger: every platform of the home page and its part, checked by the "
             "page against the SHA-256 its publisher signed. Data only. */\n"
-            f"globalThis.BL_SEARCH = {text};\n")
+            f"globalThis.BL_SEARCH = {_json(index)};\n")
+
+
+#: Where the index of the filters' values is written, for the filters of a home page in
+#: parts: loaded with the page, checked against the SHA-256 each part's signed statement
+#: carries.
+FILTERS = "home/filters.js"
+
+
+def filter_index(chunks: list[list[dict[str, Any]]]) -> dict[str, dict[str, list[int]]]:
+    """For each filter (``state``, ``authority``, ``jurisdiction``: ``-`` for a row of
+    all orders, as the filter names it), each value and the parts (numbered from 1,
+    rising) that hold a row with it."""
+    index: dict[str, dict[str, list[int]]] = {"state": {}, "authority": {}, "jurisdiction": {}}
+    for part, chunk in enumerate(chunks, 1):
+        for row in chunk:
+            for key, values in (("state", [row["state"]]), ("authority", row["authorities"]),
+                                ("jurisdiction", [row["jurisdiction"] or "-"])):
+                for value in values:
+                    held = index[key].setdefault(value, [])
+                    if not held or held[-1] != part:
+                        held.append(part)
+    return index
+
+
+def filters_file(index: dict[str, dict[str, list[int]]]) -> str:
+    """The filters' index as a data-only script."""
+    return ("/* blockledger: each value of the home page's filters and the parts holding a "
+            "row with it, checked by the page against the SHA-256 its publisher signed. "
+            "Data only. */\n"
+            f"globalThis.BL_FILTERS = {_json(index)};\n")
+
+
+def part_file(part: int, statement: dict[str, Any], signature: str) -> str:
+    """Part ``part``'s signed statement as a data-only script (``home/N.js``) that files
+    it under its number, for the filters of another part (which check the signature, the
+    number and that it is of the same list)."""
+    return ("/* blockledger: the rows of one part of the home page, as its publisher signed "
+            "them. Data only. */\n"
+            "globalThis.BL_HOME_PARTS = globalThis.BL_HOME_PARTS || {};\n"
+            f"globalThis.BL_HOME_PARTS[{part}] = "
+            f"{_json({**statement, 'rows_signature': signature})};\n")
 
 
 def path(part: int) -> str:
@@ -101,6 +149,10 @@ def home_pages(env: Environment, pub: Publication, *, title: str,
              for n, chunk in enumerate(chunks, 1) for ref in dict.fromkeys(r["ref"] for r in chunk)]
     search = {"count": len(index), "digest": hashlib.sha256(canonical(index)).hexdigest()
               } if parts > 1 else None
+    # ...and the filters act on every part: the index of their values names the parts a
+    # value needs, whose signed statements the page loads (``part_file``).
+    values = filter_index(chunks)
+    filters = {"digest": hashlib.sha256(canonical(values)).hexdigest()} if parts > 1 else None
     pager = [{"part": n, "href": path(n), "first": chunk[0]["ref"], "last": chunk[-1]["ref"]}
              for n, chunk in enumerate(chunks, 1) if chunk] if parts > 1 else []
     out = {}
@@ -108,7 +160,8 @@ def home_pages(env: Environment, pub: Publication, *, title: str,
         root = "" if part == 1 else "../"
         shown = archive if part == 1 else []
         statement = {"rows": chunk, "part": part, "parts": parts,
-                     "jurisdiction": pub.jurisdiction, "search": search}
+                     "jurisdiction": pub.jurisdiction, "search": search, "filters": filters}
+        signature = _signed(HOME_PREFIX, statement, pub, key)
         out[path(part)] = env.get_template("home.html.j2").render(
             **_common(pub, root), title=title, rows=chunk, archive=shown, part=part,
             parts=parts, pager=pager, count=len(refs),
@@ -119,10 +172,13 @@ def home_pages(env: Environment, pub: Publication, *, title: str,
             unattributed=any(r["jurisdiction"] is None for r in chunk),
             jurisdiction=pub.jurisdiction,
             data=_data(pub, "home", events=[], rows=chunk, part=part, parts=parts,
-                       jurisdiction=pub.jurisdiction, search=search,
-                       rows_signature=_signed(HOME_PREFIX, statement, pub, key),
+                       jurisdiction=pub.jurisdiction, search=search, filters=filters,
+                       rows_signature=signature,
                        archive=[{"file": a["file"], "note": a["note"], "proof": a["proof"]}
                                 for a in shown]))
+        if parts > 1:
+            out[f"home/{part}.js"] = part_file(part, statement, signature)
     if search is not None:
         out[SEARCH] = search_file(index)
+        out[FILTERS] = filters_file(values)
     return out

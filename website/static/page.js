@@ -8,7 +8,7 @@
           headline, homeRows, filters, failure } = BLUI;
   const TOP = {
     home: ["page", "checkpoint", "signer", "events", "rows", "rows_signature", "archive",
-           "part", "parts", "jurisdiction", "search"],
+           "part", "parts", "jurisdiction", "search", "filters"],
     platform: ["page", "checkpoint", "signer", "subject", "name", "events", "index",
                "snapshots", "snapshots_now", "snapshots_signature", "operators",
                "jurisdiction"],
@@ -21,11 +21,12 @@
   };
 
   /* Fields a page of an earlier version of `blockledger publish` did not carry (home:
-   * "jurisdiction" from 11927e1, "search" from 2f33b97; platform: "jurisdiction"). Such a
+   * "jurisdiction" from 11927e1, "search" from 2f33b97, "filters" from the filters
+   * across parts; platform: "jurisdiction"). Such a
    * page verifies as it was signed (its statements without them: a field taken off a
    * newer page breaks its signature) and reads as out of date, amber, since scripts newer
    * than it serve it: an earlier publication's page, not a tampered one. */
-  const LATER = { home: ["jurisdiction", "search"], platform: ["jurisdiction"] };
+  const LATER = { home: ["jurisdiction", "search", "filters"], platform: ["jurisdiction"] };
 
   /* A page proves one subject: it must be that subject's file (platform/telegram.html),
    * or a host could copy one platform's (or order's) green page over another's. */
@@ -309,7 +310,8 @@
       }
       if (data.page === "home") {
         await BL.checkStatement("home", carried(data, { rows: data.rows, part: data.part, parts: data.parts,
-                                          jurisdiction: data.jurisdiction, search: data.search }),
+                                          jurisdiction: data.jurisdiction, search: data.search,
+                                          filters: data.filters }),
                                 data.rows_signature, note, data.signer);
         complete += "; the list of platforms is the one the publisher signed";
       }
@@ -342,7 +344,7 @@
         headline(data.headline, note, data.part.part > 1 ? "../../" : "../");
       }
       if (data.page === "home") {
-        homeRows(data.rows, data.part === 1 ? "" : "../", data.jurisdiction, data);
+        homeRows(data.rows, data.part === 1 ? "" : "../", data.jurisdiction, data, note);
       }
       document.querySelectorAll("[data-cp]").forEach((node) => {
         // What the reader compares is what was checked: the key the signature verified

@@ -422,11 +422,18 @@ const BL = (() => {
     if (!Array.isArray(index) || index.length !== meta.count) {
       fail("the search index is not as long as its publisher signed");
     }
-    if (hex(await sha256(enc.encode(canonical(index)))) !== meta.digest) {
-      fail("the search index is not the one the publisher signed (its SHA-256 differs)");
-    }
+    await checkDigest(meta, index, "the search index");
     for (const e of index) exactKeys(e, ["name", "part", "ref"], "an entry of the search index");
     return index;
+  }
+
+  /* A data file of the site (``what``) against the SHA-256 of its canonical JSON that a
+   * signed statement gives (meta.digest). */
+  async function checkDigest(meta, value, what) {
+    if (!meta || typeof meta.digest !== "string" ||
+        hex(await sha256(enc.encode(canonical(value)))) !== meta.digest) {
+      fail(`${what} is not the one the publisher signed (its SHA-256 differs)`);
+    }
   }
 
   /* An earlier checkpoint: signed by the same key, and extended by this one. */
@@ -444,7 +451,7 @@ const BL = (() => {
   }
 
   return { Failure, parseNote, checkSignature, checkEvent, checkEarlier, checkRange,
-           checkOperators, checkAttribution, checkChunk, checkSearch,
+           checkOperators, checkAttribution, checkChunk, checkSearch, checkDigest,
            checkStatement, verifyInclusion,
            verifyConsistency, canonical, hex, b64,
            b64encode: (bytes) => btoa(String.fromCharCode(...bytes)) };
