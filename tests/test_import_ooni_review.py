@@ -237,11 +237,17 @@ class TestJurisdictionNamedNowhere:
         assert run(runner, db, "record", *self.ORDER, *order).exit_code == 0
         return db
 
-    def test_a_warning_says_so_and_what_to_do(self, runner, sqlite_path, tmp_path):
+    @pytest.mark.parametrize("others", [0, 8])
+    def test_a_warning_says_so_and_what_to_do(self, runner, sqlite_path, tmp_path, others):
         """A German probe reaches t.me, which an order of no jurisdiction blocks, in a
         ledger with no default: status calls it divergent; the import says why on
-        stderr, once, with what to do."""
+        stderr, once, with what to do. (With 8 other platforms, the observed one's
+        status is read by itself rather than with all.)"""
         db = self.ledger(runner, sqlite_path)
+        for i in range(others):
+            assert run(runner, db, "record", "platform-registered", f"p{i}", "--at",
+                       "2013-08-14", "--source", "s", "--name", "P", "--target",
+                       f"p{i}.example").exit_code == 0
         path = write(tmp_path / "f.jsonl",
                      m(cc="DE", rid="de1", acc=True, blocking=False, at="2017-07-21 10:00:00"),
                      m(cc="ID", rid="id1", at="2017-07-21 11:00:00"))
