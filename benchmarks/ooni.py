@@ -5,8 +5,9 @@ The measurements are shaped as OONI's Web Connectivity measurements (``ooni/spec
 df-000-base and ts-017-web-connectivity: the envelope, and test keys with a DNS query, a
 TCP connect and an HTTP request with a short body snapshot; about 2.3 KB a line), in gzip
 bucket files of 1,000 lines, as OONI publishes them. Hosts are the platforms' domain names
-and subdomains of them (matched at their parent), over 2,000 platforms, over a year,
-in each ``blocking`` value that makes an observation (so that both sides write N events).
+and, for unreachable ones, subdomains of them (matched at their parent; a reachable
+subdomain is skipped), over 2,000 platforms, over a year, in each ``blocking`` value that
+makes an observation (so that both sides write N events).
 
 The baseline's file is the export of what ``import-ooni`` recorded (its access-observed
 events), so both sides write the same events; both run as the command line runs them
@@ -50,9 +51,12 @@ def measurements(n: int, seed: int = 15) -> Iterator[dict[str, Any]]:
     step = timedelta(days=365) / max(n, 1)
     for k in range(n):
         p = rng.randrange(PLATFORMS)
-        host = rng.choice([f"p{p}.example", f"www.p{p}.example", f"cdn{k % 7}.p{p}.example"])
-        at = START + step * k
         accessible, blocking = _BLOCKING[k % len(_BLOCKING)]
+        # A reachable subdomain matched at its parent is skipped (it says nothing of the
+        # parent): only an unreachable one is measured on a subdomain here.
+        host = rng.choice([f"p{p}.example", f"www.p{p}.example"] + (
+            [] if accessible else [f"cdn{k % 7}.p{p}.example"]))
+        at = START + step * k
         cc, asn = rng.choice([("ID", "AS7713"), ("RU", "AS12389"), ("BR", "AS28573"),
                               ("TR", "AS9121")])
         stamp = at.strftime("%Y%m%dT%H%M%SZ")

@@ -20,11 +20,13 @@ import contextlib
 import gzip
 import json
 import os
+import re
 import shutil
 import tempfile
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 from typing import IO, Any
 
@@ -39,6 +41,9 @@ MAX_LINE = 16 * 1024 * 1024
 SUFFIXES = (".jsonl", ".json", ".jsonl.gz", ".json.gz")
 _GZIP_MAGIC = b"\x1f\x8b"
 _BOM = b"\xef\xbb\xbf"
+#: Blank lines (as ``bytes.strip`` sees them) up to the last newline of their run.
+_BLANK_LINES = re.compile(rb"[ \t\r\n\x0b\x0c]*\n")
+_AHEAD = 64 * 1024
 
 
 class Place:
@@ -63,11 +68,11 @@ def files_of(path: str) -> tuple[list[Path], int]:
     other files a directory holds (not read)."""
     root = Path(path)
     if not root.exists():
-        raise BadInput(f"{path!r} does not exist", field="file")
+        raise BadInput(f"{path!r} does not exist")
     if root.is_file():
         return [root], 0
     if not root.is_dir():
-        raise BadInput(f"{path!r} is neither a file nor a directory", field="file")
+        raise BadInput(f"{path!r} is neither a file nor a directory")
     found, others = [], 0
     for folder, dirs, names in os.walk(root, onerror=_walk_error):
         dirs.sort()
@@ -82,7 +87,7 @@ def files_of(path: str) -> tuple[list[Path], int]:
 
 
 def _walk_error(error: OSError) -> None:
-    raise BadInput(f"{error.filename}: {error.strerror or error}", field="file")
+    raise BadInput(f"{error.filename}: {error.strerror or error}")
 
 
 @contextmanager
@@ -103,6 +108,7 @@ def read_objects(stream: IO[bytes], name: str,
     raw line, at C speed; only a line where one appears twice, in a text perhaps, is
     parsed again to tell.)"""
     needles = [(key, b'"' + key.encode() + b'"') for key in unique]
+    escaped = _escapes(unique)
     raw = stream if hasattr(stream, "peek") else _buffered(stream)
     if raw.peek(2)[:2] == _GZIP_MAGIC:
         raw = gzip.GzipFile(fileobj=raw, mode="rb")
@@ -116,13 +122,15 @@ def read_objects(stream: IO[bytes], name: str,
             if number == 1 and line.startswith(_BOM):
                 line = line[len(_BOM):]
             if not line.strip():
+                number += _skip_blank_lines(raw)
                 continue
             try:
                 value = orjson.loads(line)
             except orjson.JSONDecodeError as error:
                 raise BadInput(_json_error(line, error),
                                line=Place(name, number)) from None  # type: ignore[arg-type]
-            if needles and any(line.count(needle) > 1 for _, needle in needles):
+            if needles and (any(line.count(needle) > 1 for _, needle in needles)
+                            or (b"\\u" in line and escaped.search(line))):
                 _refuse_repeated(line, unique, Place(name, number))
             yield Place(name, number), value
     except (EOFError, gzip.BadGzipFile, zlib.error) as error:
@@ -130,7 +138,34 @@ def read_objects(stream: IO[bytes], name: str,
         # its bytes are not deflate data.
         what = ("ends before the end of its gzip stream (truncated)"
                 if isinstance(error, EOFError) else f"is damaged gzip data ({error})")
-        raise BadInput(f"{name} {what}, after line {number}", field="file") from None
+        raise BadInput(f"{name} {what}, after line {number}") from None
+
+
+@lru_cache(maxsize=16)
+def _escapes(keys: tuple[str, ...]) -> re.Pattern[bytes]:
+    """A ``\\uXXXX`` escape of a character of ``keys``: ``"probe_c\\u0063"`` is the key
+    ``probe_cc`` too, which counting its quoted name in the raw line does not see. Only
+    such lines (rare: encoders escape no letters) are parsed again to tell; OONI's bodies
+    are full of other escapes (``\\u003c``), which need not be."""
+    codes = sorted({f"{ord(c):04x}" for c in "".join(keys)})
+    alternatives = ("".join(f"[{d}{d.upper()}]" if d.isalpha() else d for d in code)
+                    for code in codes)
+    return re.compile(rb"\\u(?:" + "|".join(alternatives).encode() + rb")")
+
+
+def _skip_blank_lines(raw: Any) -> int:
+    """Skip the run of blank lines ``raw`` starts with, a buffer at a time (millions of
+    blank lines, a few KB compressed, read one by one took seconds); return how many."""
+    skipped = 0
+    while True:
+        ahead = raw.peek(_AHEAD)
+        run = _BLANK_LINES.match(ahead)
+        if run is None:
+            return skipped
+        skipped += ahead.count(b"\n", 0, run.end())
+        raw.read(run.end())
+        if run.end() < len(ahead):
+            return skipped
 
 
 def _refuse_repeated(line: bytes, unique: tuple[str, ...], place: Place) -> None:

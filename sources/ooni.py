@@ -8,7 +8,10 @@ The format is OONI's (``ooni/spec``: ``data-formats/df-000-base.md`` for the env
 ``test_name``                   only ``web_connectivity`` is read; others are skipped
                                 (counted, ``other-test``)
 ``input`` (a URL)               its host, matched to a platform's target
-                                (``sources.domains``): the observation's ``target``
+                                (``sources.domains``): the observation's ``target``.
+                                A URL with userinfo or a backslash in its authority is
+                                skipped (``ambiguous-url``): ``urllib`` and browsers
+                                read different hosts in it
 ``test_keys.accessible``        ``accessible``; ``null`` (OONI could not tell) is
                                 skipped (``accessible-null``)
 ``test_keys.blocking``          ``method`` of an unreachable target: ``dns``,
@@ -21,7 +24,8 @@ The format is OONI's (``ooni/spec``: ``data-formats/df-000-base.md`` for the env
                                 A reachable target has no method.
 ``probe_asn``, ``probe_network_name``  ``network``: ``AS13285 (TalkTalk Communications
                                 Limited)``; ``AS0`` (not shared) gives none
-``probe_cc``                    ``jurisdiction``; ``ZZ`` (the probe's owner did not
+``probe_cc``                    ``jurisdiction`` (a country's ISO 3166 code, else bad
+                                input naming ``probe_cc``); ``ZZ`` (the probe's owner did not
                                 share it) is skipped (``country-not-shared``): an
                                 observation says where it was made, or it is evidence
                                 about no jurisdiction's blocking (and a ledger's default
@@ -33,10 +37,10 @@ The format is OONI's (``ooni/spec``: ``data-formats/df-000-base.md`` for the env
                                 measurement again adds nothing
 ==============================  =====================================================
 
-Nothing here writes: ``Conversion.facts`` hands ``(place, fact)`` pairs, each the fact the
-interchange format's ``Fact.from_json`` makes of the observation's interchange object
-(``observation``; its data validated by the type's one declaration), to the one import
-path (``projections.importing``).
+Nothing here writes: ``sources.ooni_conversion.Conversion.facts`` hands ``(place,
+fact)`` pairs, each the fact the interchange format's ``Fact.from_json`` makes of the
+observation's interchange object (``observation``; its data validated by the type's one
+declaration), to the one import path (``projections.importing``).
 """
 
 from __future__ import annotations
@@ -44,8 +48,6 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
-from collections import Counter
-from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, NamedTuple
@@ -56,10 +58,10 @@ import orjson
 from domain.declaration import REGISTRY
 from domain.errors import BadInput
 from domain.fact import Fact
+from domain.jurisdictions import check_country
 from domain.values import NAMESPACE, Source, When, clean_text, json_kind, shown
-from sources.domains import MAX_URL, host_of, platform_slug, registrable
-from sources.holders import AMBIGUOUS, Held, Holders
-from sources.measurements import Place
+from sources.domains import MAX_URL, host_of, platform_slug
+from sources.holders import Held
 
 WEB_CONNECTIVITY = "web_connectivity"
 #: OONI's ``blocking`` values that are a method of the vocabulary as they are.
@@ -72,18 +74,17 @@ _OBSERVATIONS_BYTES = OBSERVATIONS.bytes
 _ACCESS = REGISTRY["access-observed"]
 #: Why a measurement was skipped (the summary's keys).
 OTHER_TEST, ACCESSIBLE_NULL, SITE_DOWN = "other-test", "accessible-null", "site-down"
-AMBIGUOUS_HOST, ORDER_NAMED = "ambiguous-host", "platform-named-like-an-order"
-COUNTRY_NOT_SHARED = "country-not-shared"
+COUNTRY_NOT_SHARED, AMBIGUOUS_URL = "country-not-shared", "ambiguous-url"
 #: The fields read: each may be given once in its object (``measurements.read_objects``).
 READ = ("test_name", "test_keys", "accessible", "blocking", "report_id", "input",
         "measurement_start_time", "probe_asn", "probe_cc", "probe_network_name")
-#: How many unknown hosts are kept by name (more are only counted).
-KEPT_HOSTS = 100_000
 MAX_REPORT_ID = 200
 MAX_NETWORK_NAME = 200
 _TIME = re.compile(r"(\d{4})-(\d\d)-(\d\d)[ T](\d\d):(\d\d):(\d\d)Z?")
 _ASN = re.compile(r"AS(0|[1-9][0-9]{0,9})")
 _CC = re.compile(r"[A-Z]{2}")
+#: Where a URL's authority ends, for ``urllib`` (``/?#``).
+_AUTHORITY_END = re.compile(r"[/?#]")
 #: A report_id as OONI writes them: nothing in it to percent-encode.
 _PLAIN = re.compile(r"[A-Za-z0-9_.~-]+")
 #: Observations stay far below the interchange format's limit on an event's size: the
@@ -138,6 +139,8 @@ def measurement(obj: Any) -> Measurement | str:
         return COUNTRY_NOT_SHARED
     report_id = _text(obj.get("report_id"), "report_id", MAX_REPORT_ID)
     url = _text(obj.get("input"), "input", MAX_URL)
+    if ("@" in url or "\\" in url) and _ambiguous(url):
+        return AMBIGUOUS_URL
     return Measurement(
         report_id,
         url,
@@ -192,11 +195,30 @@ def _network_text(asn: Any, name: Any) -> str | None:
     return f"{asn} ({_text(name, 'probe_network_name', MAX_NETWORK_NAME)})"
 
 
+def _ambiguous(url: str) -> bool:
+    """Whether the authority of ``url`` holds userinfo or a backslash: read differently by
+    ``urllib`` (``https://evil.example\\@web.telegram.org/``: web.telegram.org) and by
+    browsers (WHATWG: a backslash ends the host, evil.example), so which host was
+    measured cannot be told."""
+    rest = url.partition("://")[2]
+    authority = _AUTHORITY_END.split(rest, 1)[0]
+    return "@" in authority or "\\" in authority
+
+
 def _jurisdiction(cc: Any) -> str | None:
     if cc.__class__ is not str or not _CC.fullmatch(cc):
         raise BadInput(f"expected a country code (two capital letters), got {shown(cc)}",
                        field="probe_cc")
-    return None if cc == "ZZ" else cc
+    return None if cc == "ZZ" else _country(cc)
+
+
+@lru_cache(maxsize=512)
+def _country(cc: str) -> str:
+    # Checked here, so that a wrong code is named by OONI's field, not the event's.
+    why = check_country(cc)
+    if why is not None:
+        raise BadInput(f"{shown(cc)} is not a country code: {why}", field="probe_cc")
+    return cc
 
 
 def explorer_url(report_id: str, url: str) -> str:
@@ -238,12 +260,21 @@ def observation_id(report_id: str, url: str) -> uuid.UUID:
 
 
 def _observation_id_text(report_id: str, url: str) -> str:
-    """``str(observation_id(...))``, without building the UUID (RFC 4122 name-based,
-    SHA-1: the version and variant bits set in the digest's first 16 bytes)."""
+    """``str(observation_id(...))``, without building the UUID."""
+    return _id_text(_observation_digest(report_id, url))
+
+
+def _observation_digest(report_id: str, url: str) -> bytes:
+    """The 16 bytes of ``observation_id(...)`` (RFC 4122 name-based, SHA-1: the version
+    and variant bits set in the digest's first 16 bytes)."""
     digest = bytearray(hashlib.sha1(_OBSERVATIONS_BYTES + orjson.dumps([report_id, url]),
                                     usedforsecurity=False).digest()[:16])
     digest[6] = (digest[6] & 0x0F) | 0x50
     digest[8] = (digest[8] & 0x3F) | 0x80
+    return bytes(digest)
+
+
+def _id_text(digest: bytes) -> str:
     h = digest.hex()
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
@@ -266,14 +297,16 @@ def _data(m: Measurement, held: Held) -> dict[str, Any]:
     return data
 
 
-def observation_fact(m: Measurement, held: Held) -> Fact:
+def observation_fact(m: Measurement, held: Held, id_text: str | None = None) -> Fact:
     """``Fact.from_json(observation(m, held))``, built without writing the object out and
     reading it back: its data validated by the type's declaration as the interchange
     format validates it (``EventType.parse``); its envelope made of parts checked by
     ``measurement`` (the id a uuid5, the subject a platform's reference, a UTC time, a
     source of checked texts, far below the size limit). tests/test_import_ooni.py proves
     the two equal on every fixture."""
-    return Fact(uuid.UUID(_observation_id_text(m.report_id, m.input)), "access-observed",
+    if id_text is None:
+        id_text = _observation_id_text(m.report_id, m.input)
+    return Fact(uuid.UUID(id_text), "access-observed",
                 held.platform, When(m.at.isoformat(), m.at, False), (Source(**source(m)),),
                 _ACCESS.parse(_data(m, held)))
 
@@ -287,93 +320,3 @@ def registration(domain: str, first: Measurement) -> dict[str, Any]:
                          f"--register: {domain}, first measured in OONI report_id "
                          f"{first.report_id}, input {first.input}"}],
             "data": {"name": domain, "targets": [domain]}}
-
-
-class Conversion:
-    """Measurements to facts, counting what is skipped and which hosts no platform holds.
-
-    For ``--register``, platforms for the registrable domains of hosts nobody holds are
-    planned from a first reading of the measurements (``plan``) and handed out first
-    (``registrations``), before the observations (``facts``) of a second reading.
-    """
-
-    def __init__(self, holders: Holders):
-        self.holders = holders
-        self.measurements = 0
-        self.skipped: Counter[str] = Counter()
-        self.unknown: Counter[str] = Counter()
-        self.unknown_measurements = 0
-        self.by_parent = 0
-        self.registered: list[str] = []
-        self._planned: dict[str, tuple[Place, Measurement]] = {}
-
-    def plan(self, read: Iterable[tuple[Place, Any]]) -> None:
-        """First reading, for ``--register``: every measurement checked, and for each
-        registrable domain of a host nobody holds at any time, its earliest measurement."""
-        planned = self._planned
-        for place, obj in read:
-            m = _located(place, obj)
-            if m.__class__ is str or self.holders.ever_held(m.host):  # type: ignore[union-attr]
-                continue
-            domain = registrable(m.host)  # type: ignore[union-attr]
-            if domain is None:
-                continue
-            earlier = planned.get(domain)
-            if earlier is None or (m.at, m.report_id) < (earlier[1].at,  # type: ignore[union-attr]
-                                                          earlier[1].report_id):
-                planned[domain] = (place, m)  # type: ignore[assignment]
-
-    def registrations(self) -> Iterator[tuple[Place, Fact]]:
-        """The planned registrations, by domain, each taken into the holders: a domain
-        whose platform reference is taken already stays unknown."""
-        for domain in sorted(self._planned):
-            place, first = self._planned[domain]
-            slug = platform_slug(domain)
-            if slug in self.holders.platforms or self.holders.is_order(slug):
-                continue
-            fact = _fact(place, registration(domain, first))
-            self.holders.add_platform(slug, [fact])
-            self.registered.append(slug)
-            yield place, fact
-        self._planned.clear()
-
-    def facts(self, read: Iterable[tuple[Place, Any]]) -> Iterator[tuple[Place, Fact]]:
-        """The observations of the measurements ``read``, each with where it was read."""
-        holders = self.holders
-        for place, obj in read:
-            self.measurements += 1
-            m = _located(place, obj)
-            if m.__class__ is str:
-                self.skipped[m] += 1  # type: ignore[index]
-                continue
-            found = holders.find(m.host, m.at)  # type: ignore[union-attr]
-            if found is None:
-                self.unknown_measurements += 1
-                if m.host in self.unknown or len(self.unknown) < KEPT_HOSTS:  # type: ignore[union-attr]
-                    self.unknown[m.host] += 1  # type: ignore[union-attr]
-                continue
-            if found is AMBIGUOUS:
-                self.skipped[AMBIGUOUS_HOST] += 1
-                continue
-            if holders.is_order(found.platform):  # type: ignore[union-attr]
-                self.skipped[ORDER_NAMED] += 1
-                continue
-            self.by_parent += found.by_parent  # type: ignore[union-attr]
-            try:
-                yield place, observation_fact(m, found)  # type: ignore[arg-type]
-            except BadInput as error:
-                raise error.at_line(place) from None  # type: ignore[arg-type]
-
-
-def _located(place: Place, obj: Any) -> Measurement | str:
-    try:
-        return measurement(obj)
-    except BadInput as error:
-        raise error.at_line(place) from None  # type: ignore[arg-type]
-
-
-def _fact(place: Place, obj: dict[str, Any]) -> Fact:
-    try:
-        return Fact.from_json(obj, size=_SIZE_BOUND)
-    except BadInput as error:
-        raise error.at_line(place) from None  # type: ignore[arg-type]

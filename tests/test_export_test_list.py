@@ -9,6 +9,7 @@ import csv
 import io
 import json
 import re
+from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
@@ -151,13 +152,31 @@ def test_jurisdiction_is_required_and_checked(runner, sqlite_path, tmp_path):
     (["sovereignty and integrity of India", "public order"], "MISC"), ([], "MISC"),
     (["updating records"], "MISC"),  # a pattern starts at a word's start: not "dating"
     (["public order", "terrorist content"], "MILX"),  # any reason counts
+    # Stems, as the README's table says: a word starting with one (chat: chats, chatting);
+    # a space or hyphen in one matches a space, a hyphen or nothing.
+    (["spam chats"], "COMT"), (["chatting app"], "COMT"), (["Email spam"], "COMT"),
+    (["social-media"], "GRP"), (["socialmedia"], "GRP"), (["hatespeech"], "HATE"),
+    (["filesharing"], "FILE"), (["file-sharing"], "FILE"),
+    # A whole word: tor, not torrent or tortoise.
+    (["Tor browser"], "ANON"), (["tortoise trade"], "MISC"),
 ])
 def test_reasons_map_to_the_legends_codes(reasons, code):
     assert category(reasons) == code
 
 
+def test_the_readme_table_is_the_codes():
+    """The README's table of codes and stems is CATEGORIES, rendered: one table."""
+    rows = ["| code | description (the legend's) | reasons containing |", "|---|---|---|"]
+    rows += [f"| `{code}` | {DESCRIPTIONS[code]} | {', '.join(stems)}"
+             + (f"; the word {', '.join(words)}" if words else "") + " |"
+             for code, stems, words in CATEGORIES]
+    rows.append("| `MISC` | Miscellaneous content | anything else |")
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    assert "\n".join(rows) + "\n" in readme
+
+
 def test_every_code_is_the_legends_with_its_description():
-    assert {code for code, _ in CATEGORIES} | {"MISC"} == set(DESCRIPTIONS)
+    assert {code for code, *_ in CATEGORIES} | {"MISC"} == set(DESCRIPTIONS)
     assert {code: LEGEND[code] for code in DESCRIPTIONS} == DESCRIPTIONS
 
 
