@@ -17,7 +17,7 @@ OPTIONS = {
     "as-known-at": "--as-known-at", "as_known_at": "--as-known-at",
     "sources": "--source", "id": "--id",
     # Arguments: the message quotes what was typed, which says enough.
-    "subject": "", "type": "", "platform": "",
+    "subject": "", "type": "", "platform": "", "file": "",
 }
 
 
