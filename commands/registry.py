@@ -5,6 +5,7 @@ through the one import path (``projections.importing``)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ import click
 
 from commands.context import Context, pass_context
 from commands.importing import batch_options
-from domain.errors import BadInput, LedgerError
+from domain.errors import BadInput, LedgerError, Refused
 from domain.values import When
 from projections.importing import import_facts
 
@@ -97,10 +98,6 @@ def import_registry(obj: Context, files: tuple[str, ...], fmt: str, authority: s
 def _one(ledger: Any, operator: str, path: Path, fmt: str, registry: Any, at: Any,
          allow_shrink: bool, backfill: bool, batch_commit: bool,
          batch_size: int) -> dict[str, Any]:
-    from sources.holders import read_holders
-    from sources.registry import Plan, check_order, check_shrink
-    from sources.registry_backfill import previous_and_next
-    from sources.registry_held import held_in
     from sources.snapshots import read_snapshot
 
     snapshot = read_snapshot(path, fmt, at)
@@ -110,39 +107,109 @@ def _one(ledger: Any, operator: str, path: Path, fmt: str, registry: Any, at: An
     if not snapshot.entries:
         raise BadInput(f"{path}: no entries (a truncated file?): it would lift the whole "
                        "registry", field="file")
-    held = held_in(ledger, registry, snapshot.updated)
-    skipped = check_order(snapshot, held, backfill)
-    if skipped:
-        return {**row, "skipped": skipped}
-    # a re-run of the latest snapshot is diffed again, never placed before itself
-    after = (previous_and_next(held, snapshot.updated)
-             if backfill and not held.imported(snapshot.sha256, snapshot.updated) else None)
-    amended = corrective = 0
-    if after is not None:  # between imported snapshots
-        filled = _backfill(ledger, snapshot, registry, held, after)
-        facts: Any = filled.facts()
-        plan = filled.plan
-        amended, corrective = len(filled.amendments), len(filled.later)
-    else:
-        plan = Plan(snapshot, registry=registry, held=held,
-                    holders=lambda wanted: read_holders(ledger, wanted))
-        plan.diff()
-        facts = plan.facts()
+    done: dict[str, Any] = {}
+    facts = _planned(ledger, operator, snapshot, registry, allow_shrink, backfill, done,
+                     batch_size if batch_commit else None)
     del snapshot  # the plan lets its entries go once diffed
-    check_shrink(plan, allow_shrink)
     try:
         written = import_facts(ledger, facts, operator=operator,
                                batch_size=batch_size, batch_commit=batch_commit)
     except LedgerError as error:
+        if done.get("planning"):  # the diff's own refusal names the file already
+            raise
         raise type(error)(f"{path}, {error}") from None
-    if after is not None:
-        row.update(backfilled_before=after.isoformat(), amended=amended,
-                   corrective=corrective)
+    if "skipped" in done:
+        return {**row, "skipped": done["skipped"]}
+    plan = done["plan"]
+    if "after" in done:
+        row.update(backfilled_before=done["after"].isoformat(), amended=done["amended"],
+                   corrective=done["corrective"])
     return {**row, "checked": plan.checked,
             "registered": len(plan.registered), "targets_added": len(plan.added),
             "orders": len(plan.orders), "lifted_orders": len(plan.lifted),
             "lifted_targets": sum(len(t) for t in plan.lifted.values()),
             "events": written.recorded, "already_present": written.skipped}
+
+
+def _planned(ledger: Any, operator: str, snapshot: Any, registry: Any, allow_shrink: bool,
+             backfill: bool, done: dict[str, Any], batch: int | None) -> Iterator[Any]:
+    """The events of ``snapshot``, diffed once the import draws the first (under the
+    ledger's write lock: ``projections.importing``), so that what the registry holds is
+    read where no other writer can change it before this import's events land: of two
+    imports of one registry at once, the second diffs against the first's result.
+    ``done`` is told the plan (or why nothing is to be done). ``batch``: the size of a
+    --batch-commit import's batches, between which another writer may record: each batch
+    is refused if anyone did (``_Alone``), since the diff would no longer be of the
+    ledger it is written to."""
+    from sources.holders import read_holders
+    from sources.registry import Plan, check_order, check_shrink
+    from sources.registry_backfill import previous_and_next
+    from sources.registry_held import check_again, held_in
+
+    done["planning"] = True
+    alone = _Alone(ledger, batch)
+    when = snapshot.updated
+    held = held_in(ledger, registry, when)
+    again = held.imported(snapshot.sha256, when)
+    check_order(snapshot, held, backfill, operator)
+    # an import imported, or cut short, is diffed again, never placed before itself
+    after = (previous_and_next(held, when) if backfill and not again
+             and (snapshot.sha256, when) not in held.unfinished else None)
+    if after is not None:  # between imported snapshots
+        filled = _backfill(ledger, snapshot, registry, held, after)
+        del snapshot
+        facts: Any = filled.facts()
+        plan = filled.plan
+        done.update(after=after, amended=len(filled.amendments), corrective=len(filled.later))
+    else:
+        plan = Plan(snapshot, registry=registry, held=held,
+                    holders=lambda wanted: read_holders(ledger, wanted))
+        del snapshot
+        if again:
+            skipped = check_again(plan)
+            if skipped:
+                done.update(skipped=skipped, planning=False)
+                return
+        plan.diff()
+        facts = plan.facts()
+    check_shrink(plan, allow_shrink)
+    done.update(plan=plan, planning=False)
+    yield from alone.watch(facts)
+
+
+class _Alone:
+    """Watches a --batch-commit import's events as the import draws them: as it draws the
+    first of each batch (within that batch's transaction), the ledger must hold nothing
+    since the last batch but that batch's own events."""
+
+    def __init__(self, ledger: Any, batch: int | None):
+        self.recorder, self.batch = ledger.recorder, batch
+        head = self.recorder.chain_head() if batch else None
+        self.seq = head[0] if head is not None else 0
+
+    def watch(self, facts: Iterable[tuple[int, Any]]) -> Iterator[tuple[int, Any]]:
+        if not self.batch:
+            yield from facts
+            return
+        mine: set[str] = set()
+        for i, item in enumerate(facts):
+            if i and i % self.batch == 0:
+                self._alone(mine, i)
+                mine = set()
+            mine.add(str(item[1].id))
+            yield item
+
+    def _alone(self, mine: set[str], drawn: int) -> None:
+        rows = self.recorder.select_chain(self.seq, len(mine) + 1)
+        others = [row for row in rows if str(row.event_id) not in mine]
+        if others:
+            raise Refused(f"refused: another writer recorded events (position "
+                          f"{others[0].position} first) while this --batch-commit import "
+                          f"was between batches: its first {drawn:,} events are in; run it "
+                          "again to finish it against what the ledger holds now: nothing "
+                          "more written")
+        if rows:
+            self.seq = rows[-1].seq
 
 
 def _backfill(ledger: Any, snapshot: Any, registry: Any, held: Any, after: Any) -> Any:

@@ -331,19 +331,39 @@ def new_platform(home: str) -> str:
     return f"{kind}-{shown.replace(':', '.').replace('/', '-')}"[:100]
 
 
-def check_order(snapshot: Snapshot, held: Held, backfill: bool = False) -> str | None:
-    """Why ``snapshot`` is not imported (None: it is). Already imported: a snapshot of its
-    digest AND its time is recorded, before the latest (the latest is diffed again, so that
-    an interrupted --batch-commit import finishes); the same bytes at another time are
-    another snapshot (a list may revert), imported as any. Refused (``BadInput``): another
-    snapshot recorded for its very time (two files cannot both be the registry then), and
-    one older than the latest unless ``backfill`` (``sources.registry_backfill`` places it
-    between the two); the refusal names the later check, who recorded it and when."""
-    when = snapshot.updated
-    if held.imported(snapshot.sha256, when):
-        return "already imported" if held.latest is not None and when < held.latest \
-            else None
-    if held.at.get(when):
+def check_order(snapshot: Snapshot, held: Held, backfill: bool = False,
+                operator: str | None = None) -> str | None:
+    """Why ``snapshot`` is not imported yet (None: it is to be diffed). Refused
+    (``Refused``) while an import of the registry is unfinished (its events are in, no
+    check of its recorder's follows them: cut short), unless this is that snapshot, run
+    again by its recorder ``operator`` to finish it, with no snapshot checked after it.
+    Imported already (a check of its digest AND its time is recorded): diffed again,
+    which must find nothing (``sources.registry_held.check_again``). Refused
+    (``BadInput``): another snapshot recorded for its very time (two files cannot both be
+    the registry then), and one older than the latest unless ``backfill``
+    (``sources.registry_backfill`` places it between the two); the refusal names the
+    later check, who recorded it and when."""
+    when, digest = snapshot.updated, snapshot.sha256
+    for (cut, at), found in sorted(held.unfinished.items(), key=lambda item: item[0][1]):
+        said = found.said(cut, at)
+        if (cut, at) != (digest, when):
+            raise Refused(f"refused: {said} was cut short (no registry-checked of its "
+                          f"recorder's follows its events): run it again to finish it "
+                          f"before {snapshot.name}, or retract its events if nobody's "
+                          "import made them: nothing written")
+        if found.recorders != {operator}:
+            raise Refused(f"refused: {said} was cut short: finish it as the operator who "
+                          "began it (its events are the registry's only once a check of "
+                          "that recorder's follows them): nothing written")
+        later = [t for (_, t) in held.checks if t > when]
+        if later:
+            raise Refused(f"refused: {said} was cut short, and {held.check_of(max(later))} "
+                          "was recorded after it: it cannot be finished as if in order; "
+                          "retract its events, then import it with --backfill: nothing "
+                          "written")
+    if held.imported(digest, when):
+        return None
+    if held.at.get(when, set()) - {digest}:
         raise BadInput(f"{snapshot.name}: updated {when.isoformat()}, the time of another "
                        f"snapshot of this registry already recorded, "
                        f"{held.check_of(when)}: two files cannot both be the registry then: "

@@ -24,17 +24,18 @@ its imports wrote date its latest snapshot.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from domain.amendments import effective
+from domain.errors import Refused
 from domain.fact import Fact
 from domain.timeline import OrderState, fold
 from domain.values import stored_when
 
 if TYPE_CHECKING:
-    from sources.registry import Registry
+    from sources.registry import Plan, Registry
 
 #: A plain list's order: ``<registry>-list-<14 digits>``; a re-made order's time suffix.
 LIST = re.compile(r"list-\d{14}")
@@ -56,12 +57,21 @@ class Held:
         self.times: dict[str, datetime] = {}  # digest -> the valid time of its events
         self.latest: datetime | None = None
         #: valid time -> the digests of the snapshots recorded for it: each check's own,
-        #: and each digest's earliest event (an import cut short before its check)
+        #: and each digest's earliest event
         self.at: dict[datetime, set[str]] = {}
         #: (digest, time) -> who recorded its check and when (for refusals to name it)
         self.checks: dict[tuple[str, datetime], tuple[str | None, str | None]] = {}
         #: (digest, time) of the orders' events its imports wrote: not on a check's word
         self.evented: set[tuple[str, datetime]] = set()
+        #: digest -> who recorded a check of it: what proves an event of that snapshot the
+        #: registry's (``proven``)
+        self.checkers: dict[str, set[str | None]] = {}
+        #: (digest, time) -> an import with no check of its recorder's yet: cut short, or
+        #: events made by hand to look like an import's (``check_order`` refuses the rest)
+        self.unfinished: dict[tuple[str, datetime], Unfinished] = {}
+        #: the position of the last check recorded (events after it are read for
+        #: ``unfinished``)
+        self.last_check = 0
 
     def base(self, ref: str) -> str | None:
         """The decision key of the registry's order ``ref``: its reference without a time
@@ -70,6 +80,19 @@ class Held:
             return None
         found = SUFFIX.fullmatch(ref)
         return found.group(1) if found else ref
+
+    def proven(self, digest: str | None, recorder: str | None) -> bool:
+        """Whether an event citing ``digest``, with the id the registry's import gives it,
+        recorded by ``recorder``, is the registry's: a check of that snapshot (written last
+        by every import) was recorded by the same recorder. Ids can be computed by anyone;
+        who recorded an event is what the hash chain (and a signature) proves."""
+        return digest is not None and recorder in self.checkers.get(digest, ())
+
+    def theirs(self, fact: Fact) -> str | None:
+        """The digest of the snapshot whose import of this registry made ``fact`` (as
+        ``Registry.wrote``), when proven so (``proven``); else None."""
+        digest = self.registry.wrote(fact)
+        return digest if self.proven(digest, fact.recorded_by) else None
 
     def _dated(self, digest: str, when: datetime) -> None:
         self.digests.add(digest)
@@ -85,11 +108,24 @@ class Held:
         self.at.setdefault(when, set()).add(digest)
         self.checks.setdefault((digest, when), (obj.get("recorded_by"),
                                                 obj.get("recorded_at")))
+        self.checkers.setdefault(digest, set()).add(obj.get("recorded_by"))
+
+    def _unproven(self, digest: str, when: datetime, obj: dict[str, Any]) -> None:
+        """An event of the registry's shape that no check of its recorder proves."""
+        found = self.unfinished.get((digest, when))
+        if found is None:
+            title = next((s.get("title") for s in obj["sources"] if s.get("sha256") == digest),
+                         None) or "a snapshot"
+            found = self.unfinished[(digest, when)] = Unfinished(
+                title.partition(": the ")[0], obj.get("recorded_at"))
+        found.recorders.add(obj.get("recorded_by"))
+        found.events += 1
 
     def imported(self, digest: str, when: datetime) -> bool:
         """Whether the snapshot of ``digest`` was imported for time ``when`` (its digest
-        and its time both: the same bytes at another time are another snapshot)."""
-        return digest in self.at.get(when, ())
+        and its time both: the same bytes at another time are another snapshot): a check
+        of it is recorded."""
+        return (digest, when) in self.checks
 
     def check_of(self, when: datetime) -> str:
         """The check recorded for ``when``, in words (who recorded it, and when), for a
@@ -100,6 +136,25 @@ class Held:
         digest, (by, at) = found[0]
         return (f"the check of {when.isoformat()} (sha256 {digest[:12]}…, recorded by "
                 f"{by or 'unknown'} at {at or 'an unknown time'})")
+
+
+class Unfinished:
+    """An import of a snapshot whose events are in and whose check is not: its file's name
+    (from its events' source), when it was first recorded, by whom, how many events."""
+
+    __slots__ = ("events", "name", "recorded_at", "recorders")
+
+    def __init__(self, name: str, recorded_at: str | None):
+        self.name, self.recorded_at = name, recorded_at
+        self.recorders: set[str | None] = set()
+        self.events = 0
+
+    def said(self, digest: str, when: datetime) -> str:
+        """The import, in words, for a refusal to name."""
+        by = ", ".join(sorted(str(r) for r in self.recorders))
+        return (f"the import of {self.name} (updated {when.isoformat()}, sha256 "
+                f"{digest[:12]}…, {self.events} events recorded by {by} from "
+                f"{self.recorded_at or 'an unknown time'})")
 
 
 class _Pure:
@@ -126,25 +181,36 @@ class _Pure:
 
 def read_held(registry: Registry, objects: Iterable[tuple[int, dict[str, Any]]],
               at: datetime | None, reread: Any = None,
-              checks: Iterable[tuple[int, dict[str, Any]]] = ()) -> Held:
+              checks: Iterable[tuple[int, dict[str, Any]]] = (),
+              tail: Any = None) -> Held:
     """What the registry's orders hold at valid time ``at`` (None: now), from the stored
     objects of every order's events (``(position, object)`` in position order, as
     ``sources.holders.kind_objects`` gives them). ``reread(ref)`` gives an order's own
     facts, in recording order, for one that needs the rules' fold (default: those of
     ``objects``, kept while reading: for tests and small ledgers). ``checks``: the stored
     objects of the ledger's snapshots (``registry-checked``), which date the snapshots a
-    registry imported, changed or not."""
+    registry imported, changed or not, and prove its events (``Held.proven``).
+    ``tail(position)``: the stored objects of the platforms' events after ``position``
+    (the last check's), where an import cut short before its first order leaves its
+    registrations."""
     held = Held(registry)
+    for position, obj in checks:  # first: they prove the events read next
+        if obj["type"] == "registry-checked" and registry.wrote_stored(obj) is not None:
+            held._checked(registry.wrote_stored(obj), stored_when(obj["occurred_at"]).instant,
+                          obj)
+            held.last_check = max(held.last_check, position)
     prefix = f"{registry.name}-"
     pure: dict[str, _Pure] = {}
     foreign: set[str] = set()  # its prefix, not its imports' (hand-made, another registry's)
     kept: dict[str, list[dict[str, Any]]] = {}
+    suspects: list[tuple[str, datetime, dict[str, Any]]] = []
+    retracted: set[str] = set()
     for _, obj in objects:
         ref = obj["subject"]
         held.taken.add(ref)
         if not ref.startswith(prefix) or ref in foreign:
             continue
-        digest = registry.wrote_stored(obj)
+        digest = _theirs(held, obj, suspects, retracted)
         first = ref not in held.orders
         if first and (digest is None or obj["type"] != "blocked"):
             foreign.add(ref)  # not made by its imports: not the registry's order
@@ -168,10 +234,11 @@ def read_held(registry: Registry, objects: Iterable[tuple[int, dict[str, Any]]],
             order.lifts.append((when, tuple(data["targets"])))
         else:  # anything else: the rules' fold decides
             del pure[ref]
-    for _, obj in checks:  # snapshots the registry checked, changed or not
-        if obj["type"] == "registry-checked" and registry.wrote_stored(obj) is not None:
-            held._checked(registry.wrote_stored(obj), stored_when(obj["occurred_at"]).instant,
-                          obj)
+    for _, obj in tail(held.last_check) if tail is not None else ():
+        _theirs(held, obj, suspects, retracted)
+    for digest, when, obj in suspects:  # what no check proves, and nobody retracted
+        if obj["id"] not in retracted:
+            held._unproven(digest, when, obj)
     for digest, when in held.times.items():  # an import cut short before its check
         held.at.setdefault(when, set()).add(digest)
     for ref in sorted(held.orders):  # a key two orders hold: the last by reference
@@ -186,6 +253,40 @@ def read_held(registry: Registry, objects: Iterable[tuple[int, dict[str, Any]]],
         for target in targets:
             held.keys[(base, target)] = ref
     return held
+
+
+def _theirs(held: Held, obj: dict[str, Any], suspects: list, retracted: set[str]) -> str | None:
+    """The digest of the snapshot whose import made stored event ``obj``, when it has the
+    registry's id for it; one that no check of its recorder proves is a suspect (an import
+    cut short, or made by hand): read as the registry's, and ``check_order`` refuses every
+    import but the one that finishes it."""
+    if obj["type"] == "retraction":
+        retracted.add(obj["data"]["target"])
+    digest = held.registry.wrote_stored(obj)
+    if digest is not None and not held.proven(digest, obj.get("recorded_by")):
+        suspects.append((digest, stored_when(obj["occurred_at"]).instant, obj))
+    return digest
+
+
+def check_again(plan: Plan) -> str | None:
+    """For a snapshot imported already (``Held.imported``), diffed again: "already
+    imported" when it is older than the latest (nothing to write); None for the latest
+    (its check, written if missing). Refused when the ledger does not hold what it lists
+    then: its check was recorded by hand, or the registry's orders were changed by hand
+    since, and a diff now would not be the registry's."""
+    held, snapshot = plan.held, plan.snapshot
+    plan.diff()
+    changes = len(plan.orders) + sum(len(t) for t in plan.lifted.values())
+    if changes:
+        raise Refused(f"refused: {snapshot.name} is recorded as imported already, "
+                      f"{held.check_of(snapshot.updated)}, but the ledger does not hold what "
+                      f"it lists then ({len(plan.orders):,} orders to make, "
+                      f"{changes - len(plan.orders):,} targets to lift): a check recorded "
+                      "by hand, or the registry's orders amended by hand since: nothing "
+                      "written")
+    if held.latest is not None and snapshot.updated < held.latest:
+        return "already imported"
+    return None
 
 
 def _folded(ref: str, facts: list[Fact], at: datetime | None) -> set[str]:
@@ -203,7 +304,7 @@ def held_in(ledger: Any, registry: Registry, at: datetime | None) -> Held:
     import orjson
 
     from projections.views import Views
-    from sources.holders import kind_objects
+    from sources.holders import PAGE, kind_objects
 
     views = Views(ledger)
     views.catch_up()
@@ -214,5 +315,12 @@ def held_in(ledger: Any, registry: Registry, at: datetime | None) -> Held:
         rows = views.store.history_rows(subject=(kind, views.blind(ref)))
         return [Fact.from_stored(orjson.loads(decode(body))) for _, body in rows]
 
+    def tail(after: int) -> Iterator[tuple[int, dict[str, Any]]]:
+        platform = views.blind("platform")
+        while rows := views.store.kind_rows(platform, after=after, limit=PAGE):
+            for position, body in rows:
+                yield position, orjson.loads(decode(body))
+            after = rows[-1][0]
+
     return read_held(registry, kind_objects(views, "order"), at, reread,
-                     checks=kind_objects(views, "snapshot"))
+                     checks=kind_objects(views, "snapshot"), tail=tail)
