@@ -115,7 +115,7 @@ class Backfill:
         blocked: list[Fact] = []
         for ref in moved:
             first = self.read("order", ref)[0]
-            if self.registry.wrote(first) is None or first.occurred_at.instant != self.t_b:
+            if self.held.theirs(first) is None or first.occurred_at.instant != self.t_b:
                 raise Refused(f"refused: order {ref} holds entries of {self.snapshot.name} "
                               f"at {self.t_b.isoformat()}, but was not made then by this "
                               "registry's import: a backfill cannot place it: nothing written")
@@ -163,7 +163,7 @@ class Backfill:
         registration = self.read("platform", name)[0]
         listed = {t for entry in self.snapshot.entries for t in entry.targets}
         extra = [t for t in registration.data.targets if t not in listed]
-        if self.registry.wrote(registration) is None or extra:
+        if self.held.theirs(registration) is None or extra:
             raise Refused(f"refused: platform {name} is registered from {created.isoformat()}"
                           f" (not by this registry's import of that time, or with targets "
                           f"{self.snapshot.name} does not list: {', '.join(extra[:3])}), "
@@ -183,7 +183,7 @@ class Backfill:
             if added is None:
                 continue
             extra = [t for t in added.data.targets if t not in listed]
-            if (self.registry.wrote(added) is None or added.occurred_at.instant != self.t_b
+            if (self.held.theirs(added) is None or added.occurred_at.instant != self.t_b
                     or extra):
                 break
             self._amend("correction", added, {"occurred_at": self.t.isoformat()},
@@ -204,7 +204,7 @@ class Backfill:
             ref, target = a[key], key[1]
             lift = next((f for f in self.read("order", ref) if f.type == "unblocked"
                          and f.occurred_at.instant == self.t_b
-                         and self.registry.wrote(f) is not None
+                         and self.held.theirs(f) is not None
                          and target in f.data.targets), None)
             if lift is None:
                 raise Refused(f"refused: {target} of order {ref} was lifted between "
@@ -282,7 +282,7 @@ class Backfill:
                          and target in f.data.targets), None)
             if lift is None:
                 continue
-            if self.registry.wrote(lift) is None or lift.data.until is not None:
+            if self.held.theirs(lift) is None or lift.data.until is not None:
                 raise Refused(f"refused: {target} of order {old} was lifted at "
                               f"{lift.occurred_at} by an event not of this registry's "
                               "import: a backfill cannot place it: nothing written")
