@@ -119,16 +119,22 @@ class Registry:
         """``wrote`` of a stored event object (as the history view gives it)."""
         for source in obj["sources"]:
             digest = source.get("sha256")
-            if digest and self.id_text(digest, obj["type"], obj["subject"]) == obj["id"]:
+            if digest and obj["id"] in (
+                    self.id_text(digest, obj["type"], obj["subject"]),
+                    self.id_text(digest, obj["type"], f"{obj['subject']}|{obj['occurred_at']}")):
                 return digest
         return None
 
     def wrote(self, fact: Fact) -> str | None:
         """The digest of the snapshot whose import of this registry made ``fact``, or None
-        (a hand-made event, another registry's)."""
+        (a hand-made event, another registry's). Its id is the registry's for it: of its
+        subject, or (a backfill's corrective event, one of several of a subject) of its
+        subject and its time as first recorded."""
         for source in fact.sources:
             digest = getattr(source, "sha256", None)
-            if digest and self.event_id(digest, fact.type, fact.subject) == fact.id:
+            if digest and fact.id in (
+                    self.event_id(digest, fact.type, fact.subject),
+                    self.event_id(digest, fact.type, f"{fact.subject}|{fact.occurred_at.text}")):
                 return digest
         return None
 
