@@ -95,6 +95,11 @@ def import_registry(obj: Context, files: tuple[str, ...], fmt: str, authority: s
         click.echo(json.dumps({"registry": registry.name, "snapshots": done}, indent=2))
 
 
+#: How many times an import is diffed again when another writer recorded between its diff
+#: and its write lock (then it is refused: the ledger keeps changing under it).
+REDIFFS = 5
+
+
 def _one(ledger: Any, operator: str, path: Path, fmt: str, registry: Any, at: Any,
          allow_shrink: bool, backfill: bool, batch_commit: bool,
          batch_size: int) -> dict[str, Any]:
@@ -107,19 +112,25 @@ def _one(ledger: Any, operator: str, path: Path, fmt: str, registry: Any, at: An
     if not snapshot.entries:
         raise BadInput(f"{path}: no entries (a truncated file?): it would lift the whole "
                        "registry", field="file")
-    done: dict[str, Any] = {}
-    facts = _planned(ledger, operator, snapshot, registry, allow_shrink, backfill, done,
-                     batch_size if batch_commit else None)
-    del snapshot  # the plan lets its entries go once diffed
-    try:
-        written = import_facts(ledger, facts, operator=operator,
-                               batch_size=batch_size, batch_commit=batch_commit)
-    except LedgerError as error:
-        if done.get("planning"):  # the diff's own refusal names the file already
-            raise
-        raise type(error)(f"{path}, {error}") from None
-    if "skipped" in done:
-        return {**row, "skipped": done["skipped"]}
+    for _ in range(REDIFFS):
+        if snapshot is None:  # diffed again: read again
+            snapshot = read_snapshot(path, fmt, at)
+        done = _planned(ledger, operator, snapshot, registry, allow_shrink, backfill)
+        snapshot = None  # the plan lets its entries go once diffed
+        if "skipped" in done:
+            return {**row, "skipped": done["skipped"]}
+        alone = _Alone(ledger, done["seq"], batch_size if batch_commit else None)
+        try:
+            written = import_facts(ledger, alone.watch(done["facts"]), operator=operator,
+                                   batch_size=batch_size, batch_commit=batch_commit)
+        except _Moved:
+            continue  # nothing written: diffed again against what the other one wrote
+        except LedgerError as error:
+            raise type(error)(f"{path}, {error}") from None
+        break
+    else:
+        raise Refused(f"refused: {path}: other writers recorded events between each of its "
+                      f"{REDIFFS} diffs and its write: nothing written; run it again")
     plan = done["plan"]
     if "after" in done:
         row.update(backfilled_before=done["after"].isoformat(), amended=done["amended"],
@@ -132,22 +143,17 @@ def _one(ledger: Any, operator: str, path: Path, fmt: str, registry: Any, at: An
 
 
 def _planned(ledger: Any, operator: str, snapshot: Any, registry: Any, allow_shrink: bool,
-             backfill: bool, done: dict[str, Any], batch: int | None) -> Iterator[Any]:
-    """The events of ``snapshot``, diffed once the import draws the first (under the
-    ledger's write lock: ``projections.importing``), so that what the registry holds is
-    read where no other writer can change it before this import's events land: of two
-    imports of one registry at once, the second diffs against the first's result.
-    ``done`` is told the plan (or why nothing is to be done). ``batch``: the size of a
-    --batch-commit import's batches, between which another writer may record: each batch
-    is refused if anyone did (``_Alone``), since the diff would no longer be of the
-    ledger it is written to."""
+             backfill: bool) -> dict[str, Any]:
+    """The plan of ``snapshot`` (``plan``, its events ``facts``, and ``seq``: the ledger's
+    chain as it stood before the diff read it), or why nothing is to be done
+    (``skipped``)."""
     from sources.holders import read_holders
     from sources.registry import Plan, check_order, check_shrink
     from sources.registry_backfill import previous_and_next
     from sources.registry_held import check_again, held_in
 
-    done["planning"] = True
-    alone = _Alone(ledger, batch)
+    head = ledger.recorder.chain_head()
+    done: dict[str, Any] = {"seq": head[0] if head is not None else 0}
     when = snapshot.updated
     held = held_in(ledger, registry, when)
     again = held.imported(snapshot.sha256, when)
@@ -157,51 +163,53 @@ def _planned(ledger: Any, operator: str, snapshot: Any, registry: Any, allow_shr
              and (snapshot.sha256, when) not in held.unfinished else None)
     if after is not None:  # between imported snapshots
         filled = _backfill(ledger, snapshot, registry, held, after)
-        del snapshot
         facts: Any = filled.facts()
         plan = filled.plan
         done.update(after=after, amended=len(filled.amendments), corrective=len(filled.later))
     else:
+        # the plan keeps its own copy of the snapshot, and lets its entries go once diffed
         plan = Plan(snapshot, registry=registry, held=held,
                     holders=lambda wanted: read_holders(ledger, wanted))
-        del snapshot
         if again:
             skipped = check_again(plan)
             if skipped:
-                done.update(skipped=skipped, planning=False)
-                return
+                return {"skipped": skipped}
         plan.diff()
         facts = plan.facts()
     check_shrink(plan, allow_shrink)
-    done.update(plan=plan, planning=False)
-    yield from alone.watch(facts)
+    return {**done, "plan": plan, "facts": facts}
+
+
+class _Moved(Exception):
+    """Another writer recorded between the diff and the import's write lock."""
 
 
 class _Alone:
-    """Watches a --batch-commit import's events as the import draws them: as it draws the
-    first of each batch (within that batch's transaction), the ledger must hold nothing
-    since the last batch but that batch's own events."""
+    """Watches an import's events as the import draws them, each batch's first within
+    that batch's transaction (under the write lock: ``projections.importing``): the
+    ledger must hold nothing since the diff read it (``seq``) but this import's own
+    events. Before the first batch, another writer's events mean the diff is stale: it is
+    made again (``_Moved``, nothing written); between --batch-commit batches, the import
+    is refused (cut short: run again, it finishes against what the ledger holds then)."""
 
-    def __init__(self, ledger: Any, batch: int | None):
-        self.recorder, self.batch = ledger.recorder, batch
-        head = self.recorder.chain_head() if batch else None
-        self.seq = head[0] if head is not None else 0
+    def __init__(self, ledger: Any, seq: int, batch: int | None):
+        self.recorder, self.seq, self.batch = ledger.recorder, seq, batch
 
     def watch(self, facts: Iterable[tuple[int, Any]]) -> Iterator[tuple[int, Any]]:
-        if not self.batch:
-            yield from facts
-            return
         mine: set[str] = set()
         for i, item in enumerate(facts):
-            if i and i % self.batch == 0:
+            if i == 0 or (self.batch and i % self.batch == 0):
                 self._alone(mine, i)
                 mine = set()
-            mine.add(str(item[1].id))
+            if self.batch:
+                mine.add(str(item[1].id))
             yield item
 
     def _alone(self, mine: set[str], drawn: int) -> None:
         rows = self.recorder.select_chain(self.seq, len(mine) + 1)
         others = [row for row in rows if str(row.event_id) not in mine]
+        if others and not drawn:
+            raise _Moved
         if others:
             raise Refused(f"refused: another writer recorded events (position "
                           f"{others[0].position} first) while this --batch-commit import "
