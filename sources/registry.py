@@ -64,6 +64,7 @@ from sources.snapshots import Entry, Snapshot
 #: Event ids of registry imports: uuid5 in this namespace of the registry, the snapshot's
 #: digest, the kind of event and its subject.
 NAMESPACE = uuid.UUID("0d5b6f1e-54a8-4a37-9a5e-3c1f8f0b7d21")
+_NAMESPACE_BYTES = NAMESPACE.bytes
 _RUNS = re.compile(r"[a-z0-9]+")
 
 
@@ -108,7 +109,7 @@ class Registry:
 
     def id_text(self, digest: str, kind: str, subject: str) -> str:
         """``event_id`` as text, without building a ``UUID`` (asked once per event read)."""
-        raw = bytearray(hashlib.sha1(NAMESPACE.bytes + "|".join(
+        raw = bytearray(hashlib.sha1(_NAMESPACE_BYTES + "|".join(
             (self.jurisdiction, self.authority, digest, kind, subject)).encode()).digest()[:16])
         raw[6] = (raw[6] & 0x0F) | 0x50  # version 5
         raw[8] = (raw[8] & 0x3F) | 0x80  # the RFC 4122 variant
@@ -119,9 +120,9 @@ class Registry:
         """``wrote`` of a stored event object (as the history view gives it)."""
         for source in obj["sources"]:
             digest = source.get("sha256")
-            if digest and obj["id"] in (
-                    self.id_text(digest, obj["type"], obj["subject"]),
-                    self.id_text(digest, obj["type"], f"{obj['subject']}|{obj['occurred_at']}")):
+            if digest and (obj["id"] == self.id_text(digest, obj["type"], obj["subject"])
+                           or obj["id"] == self.id_text(digest, obj["type"], (
+                               f"{obj['subject']}|{obj['occurred_at']}"))):
                 return digest
         return None
 
@@ -132,9 +133,9 @@ class Registry:
         subject and its time as first recorded."""
         for source in fact.sources:
             digest = getattr(source, "sha256", None)
-            if digest and fact.id in (
-                    self.event_id(digest, fact.type, fact.subject),
-                    self.event_id(digest, fact.type, f"{fact.subject}|{fact.occurred_at.text}")):
+            if digest and (fact.id == self.event_id(digest, fact.type, fact.subject)
+                           or fact.id == self.event_id(digest, fact.type, (
+                               f"{fact.subject}|{fact.occurred_at.text}"))):
                 return digest
         return None
 

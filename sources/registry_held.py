@@ -353,10 +353,14 @@ class _Checked:
 
     def __iter__(self) -> Iterator[tuple[int, dict[str, Any]]]:
         seen: dict[str, str] = {}  # event id -> its subject
+        fits = {name for name, declared in REGISTRY.items()
+                if self.kind in declared.subjects}  # checked by their type alone
+        amending = {name for name, declared in REGISTRY.items() if declared.subject == "any"}
         for position, obj in self.rows:
-            self.row(self.kind, position, obj)
+            if obj["type"] not in fits:
+                self.row(self.kind, position, obj)
             subject = obj["subject"]
-            if REGISTRY[obj["type"]].subject == "any" and seen.get(
+            if obj["type"] in amending and seen.get(
                     obj["data"]["target"]) != subject:
                 raise IntegrityFailure(_damaged(
                     f"the row of position {position} (a {obj['type']}) is indexed under the "
