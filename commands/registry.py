@@ -50,11 +50,11 @@ def import_registry(obj: Context, files: tuple[str, ...], fmt: str, authority: s
     for the registry: new entries are new orders, entries gone are lifted (unblocked).
     Every event cites the file's name, SHA-256 and time, and happens at the snapshot's
     time. Each snapshot is one import (all or nothing); a snapshot already imported adds
-    nothing (the last one is diffed again: an interrupted --batch-commit import finishes);
-    an older one is refused unless --backfill, which places it between the snapshots
-    imported before and after it as if imported in order (correcting what the later one's
-    import wrote); one that lifts more than half of the registry is refused unless
-    --allow-shrink.
+    nothing; one cut short (--batch-commit) finishes when run again, and until then every
+    other snapshot is refused; an older one is refused unless --backfill, which places it
+    between the snapshots imported before and after it as if imported in order
+    (correcting what the later one's import wrote); one that lifts more than half of the
+    registry is refused unless --allow-shrink.
 
     \b
     Examples:

@@ -17,8 +17,13 @@ steer it by editing a cache. The read is made cheap instead of skipped:
 
 A registry's orders are those its imports made: an order's creating event has the id
 ``Registry.event_id`` gives for it and the snapshot it cites (its reference alone proves
-nothing: a hand-made order, or another registry's, may share its prefix). Only the events
-its imports wrote date its latest snapshot.
+nothing: a hand-made order, or another registry's, may share its prefix), and a check
+of that snapshot recorded by the same operator (the id can be computed by anyone; who
+recorded an event is what the chain proves: ``Held.proven``). Only the events its imports
+wrote date its latest snapshot. An event of the registry's shape that no check proves is
+an import cut short, or made by hand (``Held.unfinished``): the registry then refuses every
+other snapshot (``sources.registry.check_order``). The view's rows read are checked against
+the events (``_Checked``).
 """
 
 from __future__ import annotations
