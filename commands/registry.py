@@ -5,6 +5,7 @@ through the one import path (``projections.importing``)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ import click
 
 from commands.context import Context, pass_context
 from commands.importing import batch_options
-from domain.errors import BadInput, LedgerError
+from domain.errors import BadInput, LedgerError, Refused
 from domain.values import When
 from projections.importing import import_facts
 
@@ -49,11 +50,11 @@ def import_registry(obj: Context, files: tuple[str, ...], fmt: str, authority: s
     for the registry: new entries are new orders, entries gone are lifted (unblocked).
     Every event cites the file's name, SHA-256 and time, and happens at the snapshot's
     time. Each snapshot is one import (all or nothing); a snapshot already imported adds
-    nothing (the last one is diffed again: an interrupted --batch-commit import finishes);
-    an older one is refused unless --backfill, which places it between the snapshots
-    imported before and after it as if imported in order (correcting what the later one's
-    import wrote); one that lifts more than half of the registry is refused unless
-    --allow-shrink.
+    nothing; one cut short (--batch-commit) finishes when run again, and until then every
+    other snapshot is refused; an older one is refused unless --backfill, which places it
+    between the snapshots imported before and after it as if imported in order
+    (correcting what the later one's import wrote); one that lifts more than half of the
+    registry is refused unless --allow-shrink.
 
     \b
     Examples:
@@ -94,13 +95,14 @@ def import_registry(obj: Context, files: tuple[str, ...], fmt: str, authority: s
         click.echo(json.dumps({"registry": registry.name, "snapshots": done}, indent=2))
 
 
+#: How many times an import is diffed again when another writer recorded between its diff
+#: and its write lock (then it is refused: the ledger keeps changing under it).
+REDIFFS = 5
+
+
 def _one(ledger: Any, operator: str, path: Path, fmt: str, registry: Any, at: Any,
          allow_shrink: bool, backfill: bool, batch_commit: bool,
          batch_size: int) -> dict[str, Any]:
-    from sources.holders import read_holders
-    from sources.registry import Plan, check_order, check_shrink
-    from sources.registry_backfill import previous_and_next
-    from sources.registry_held import held_in
     from sources.snapshots import read_snapshot
 
     snapshot = read_snapshot(path, fmt, at)
@@ -110,39 +112,112 @@ def _one(ledger: Any, operator: str, path: Path, fmt: str, registry: Any, at: An
     if not snapshot.entries:
         raise BadInput(f"{path}: no entries (a truncated file?): it would lift the whole "
                        "registry", field="file")
-    held = held_in(ledger, registry, snapshot.updated)
-    skipped = check_order(snapshot, held, backfill)
-    if skipped:
-        return {**row, "skipped": skipped}
-    # a re-run of the latest snapshot is diffed again, never placed before itself
-    after = (previous_and_next(held, snapshot.updated)
-             if backfill and not held.imported(snapshot.sha256, snapshot.updated) else None)
-    amended = corrective = 0
-    if after is not None:  # between imported snapshots
-        filled = _backfill(ledger, snapshot, registry, held, after)
-        facts: Any = filled.facts()
-        plan = filled.plan
-        amended, corrective = len(filled.amendments), len(filled.later)
+    for _ in range(REDIFFS):
+        if snapshot is None:  # diffed again: read again
+            snapshot = read_snapshot(path, fmt, at)
+        done = _planned(ledger, operator, snapshot, registry, allow_shrink, backfill)
+        snapshot = None  # the plan lets its entries go once diffed
+        if "skipped" in done:
+            return {**row, "skipped": done["skipped"]}
+        alone = _Alone(ledger, done["seq"], batch_size if batch_commit else None)
+        try:
+            written = import_facts(ledger, alone.watch(done["facts"]), operator=operator,
+                                   batch_size=batch_size, batch_commit=batch_commit)
+        except _Moved:
+            continue  # nothing written: diffed again against what the other one wrote
+        except LedgerError as error:
+            raise type(error)(f"{path}, {error}") from None
+        break
     else:
-        plan = Plan(snapshot, registry=registry, held=held,
-                    holders=lambda wanted: read_holders(ledger, wanted))
-        plan.diff()
-        facts = plan.facts()
-    del snapshot  # the plan lets its entries go once diffed
-    check_shrink(plan, allow_shrink)
-    try:
-        written = import_facts(ledger, facts, operator=operator,
-                               batch_size=batch_size, batch_commit=batch_commit)
-    except LedgerError as error:
-        raise type(error)(f"{path}, {error}") from None
-    if after is not None:
-        row.update(backfilled_before=after.isoformat(), amended=amended,
-                   corrective=corrective)
+        raise Refused(f"refused: {path}: other writers recorded events between each of its "
+                      f"{REDIFFS} diffs and its write: nothing written; run it again")
+    plan = done["plan"]
+    if "after" in done:
+        row.update(backfilled_before=done["after"].isoformat(), amended=done["amended"],
+                   corrective=done["corrective"])
     return {**row, "checked": plan.checked,
             "registered": len(plan.registered), "targets_added": len(plan.added),
             "orders": len(plan.orders), "lifted_orders": len(plan.lifted),
             "lifted_targets": sum(len(t) for t in plan.lifted.values()),
             "events": written.recorded, "already_present": written.skipped}
+
+
+def _planned(ledger: Any, operator: str, snapshot: Any, registry: Any, allow_shrink: bool,
+             backfill: bool) -> dict[str, Any]:
+    """The plan of ``snapshot`` (``plan``, its events ``facts``, and ``seq``: the ledger's
+    chain as it stood before the diff read it), or why nothing is to be done
+    (``skipped``)."""
+    from sources.holders import read_holders
+    from sources.registry import Plan, check_order, check_shrink
+    from sources.registry_backfill import previous_and_next
+    from sources.registry_held import check_again, held_in
+
+    head = ledger.recorder.chain_head()
+    done: dict[str, Any] = {"seq": head[0] if head is not None else 0}
+    when = snapshot.updated
+    held = held_in(ledger, registry, when)
+    again = held.imported(snapshot.sha256, when)
+    check_order(snapshot, held, backfill, operator)
+    # an import imported, or cut short, is diffed again, never placed before itself
+    after = (previous_and_next(held, when) if backfill and not again
+             and (snapshot.sha256, when) not in held.unfinished else None)
+    if after is not None:  # between imported snapshots
+        filled = _backfill(ledger, snapshot, registry, held, after)
+        facts: Any = filled.facts()
+        plan = filled.plan
+        done.update(after=after, amended=len(filled.amendments), corrective=len(filled.later))
+    else:
+        # the plan keeps its own copy of the snapshot, and lets its entries go once diffed
+        plan = Plan(snapshot, registry=registry, held=held,
+                    holders=lambda wanted: read_holders(ledger, wanted))
+        if again:
+            skipped = check_again(plan)
+            if skipped:
+                return {"skipped": skipped}
+        plan.diff()
+        facts = plan.facts()
+    check_shrink(plan, allow_shrink)
+    return {**done, "plan": plan, "facts": facts}
+
+
+class _Moved(Exception):
+    """Another writer recorded between the diff and the import's write lock."""
+
+
+class _Alone:
+    """Watches an import's events as the import draws them, each batch's first within
+    that batch's transaction (under the write lock: ``projections.importing``): the
+    ledger must hold nothing since the diff read it (``seq``) but this import's own
+    events. Before the first batch, another writer's events mean the diff is stale: it is
+    made again (``_Moved``, nothing written); between --batch-commit batches, the import
+    is refused (cut short: run again, it finishes against what the ledger holds then)."""
+
+    def __init__(self, ledger: Any, seq: int, batch: int | None):
+        self.recorder, self.seq, self.batch = ledger.recorder, seq, batch
+
+    def watch(self, facts: Iterable[tuple[int, Any]]) -> Iterator[tuple[int, Any]]:
+        mine: set[str] = set()
+        for i, item in enumerate(facts):
+            if i == 0 or (self.batch and i % self.batch == 0):
+                self._alone(mine, i)
+                mine = set()
+            if self.batch:
+                mine.add(str(item[1].id))
+            yield item
+
+    def _alone(self, mine: set[str], drawn: int) -> None:
+        rows = self.recorder.select_chain(self.seq, len(mine) + 1)
+        others = [row for row in rows if str(row.event_id) not in mine]
+        if others and not drawn:
+            raise _Moved
+        if others:
+            raise Refused(f"refused: another writer recorded events (position "
+                          f"{others[0].position} first) while this --batch-commit import "
+                          f"was between batches: its first {drawn:,} events are in; run it "
+                          "again to finish it against what the ledger holds now: nothing "
+                          "more written")
+        if rows:
+            self.seq = rows[-1].seq
 
 
 def _backfill(ledger: Any, snapshot: Any, registry: Any, held: Any, after: Any) -> Any:

@@ -517,6 +517,17 @@ class _Views:
                           "WHERE position > ? AND position <= ? ORDER BY position",
                           (after, until))
 
+    def count_events(self, topics: Sequence[str], until: int) -> int:
+        """How many of the ledger's events up to position ``until`` are stored under one
+        of ``topics`` (the classes of one kind of subject): what the history view's rows
+        of that kind must number (``sources.registry_held`` checks the rows it reads)."""
+        if not topics:
+            return 0
+        rows = self._read(f"SELECT COUNT(*) FROM {self.events_table} WHERE topic IN "
+                          f"({', '.join('?' * len(topics))}) AND {self._notification_id} <= ?",
+                          (*topics, until))
+        return int(rows[0][0]) if rows else 0
+
     def counts(self) -> dict[str, int]:
         """Rows in each view (0 where its table does not exist yet)."""
         out = {}

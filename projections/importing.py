@@ -8,9 +8,10 @@ bounded number of subjects, are held at a time.
 
 By default the whole import is one transaction that spans every batch
 (``ledger.bulk.one_transaction``): stage, then commit. A bad or refused line raises before
-the commit, so nothing is written. With ``batch_commit`` every batch commits on its own:
-a failure keeps the batches before it, and a re-run skips what landed (ids already in the
-ledger are skipped).
+the commit, so nothing is written. With ``batch_commit`` every batch commits on its own
+(and is drawn from the stream inside its transaction, under the write lock): a failure
+keeps the batches before it, and a re-run skips what landed (ids already in the ledger are
+skipped).
 """
 
 from __future__ import annotations
@@ -58,13 +59,21 @@ def import_facts(ledger: Ledger, numbered: Iterable[tuple[int, Fact]], *, operat
     with whole, paused():
         if not batch_commit:
             views.catch_up()  # inside the lock: the views stand at the ledger's head
-        for batch in batches:
+        while True:
             if batch_commit:
+                # Each batch is drawn under its transaction's write lock: a source that
+                # reads the ledger to make its facts (a registry's diff) reads it still.
                 with one_transaction(ledger, views.store):
+                    batch = next(batches, None)
+                    if batch is None:
+                        break
                     bulk.forget()  # another writer may have written since the last batch
                     views.catch_up()
                     written, passed = _record(bulk, views, batch)
             else:
+                batch = next(batches, None)
+                if batch is None:
+                    break
                 written, passed = _record(bulk, views, batch)
             recorded += written
             skipped += passed

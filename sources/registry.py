@@ -64,6 +64,7 @@ from sources.snapshots import Entry, Snapshot
 #: Event ids of registry imports: uuid5 in this namespace of the registry, the snapshot's
 #: digest, the kind of event and its subject.
 NAMESPACE = uuid.UUID("0d5b6f1e-54a8-4a37-9a5e-3c1f8f0b7d21")
+_NAMESPACE_BYTES = NAMESPACE.bytes
 _RUNS = re.compile(r"[a-z0-9]+")
 
 
@@ -108,7 +109,7 @@ class Registry:
 
     def id_text(self, digest: str, kind: str, subject: str) -> str:
         """``event_id`` as text, without building a ``UUID`` (asked once per event read)."""
-        raw = bytearray(hashlib.sha1(NAMESPACE.bytes + "|".join(
+        raw = bytearray(hashlib.sha1(_NAMESPACE_BYTES + "|".join(
             (self.jurisdiction, self.authority, digest, kind, subject)).encode()).digest()[:16])
         raw[6] = (raw[6] & 0x0F) | 0x50  # version 5
         raw[8] = (raw[8] & 0x3F) | 0x80  # the RFC 4122 variant
@@ -119,16 +120,22 @@ class Registry:
         """``wrote`` of a stored event object (as the history view gives it)."""
         for source in obj["sources"]:
             digest = source.get("sha256")
-            if digest and self.id_text(digest, obj["type"], obj["subject"]) == obj["id"]:
+            if digest and (obj["id"] == self.id_text(digest, obj["type"], obj["subject"])
+                           or obj["id"] == self.id_text(digest, obj["type"], (
+                               f"{obj['subject']}|{obj['occurred_at']}"))):
                 return digest
         return None
 
     def wrote(self, fact: Fact) -> str | None:
         """The digest of the snapshot whose import of this registry made ``fact``, or None
-        (a hand-made event, another registry's)."""
+        (a hand-made event, another registry's). Its id is the registry's for it: of its
+        subject, or (a backfill's corrective event, one of several of a subject) of its
+        subject and its time as first recorded."""
         for source in fact.sources:
             digest = getattr(source, "sha256", None)
-            if digest and self.event_id(digest, fact.type, fact.subject) == fact.id:
+            if digest and (fact.id == self.event_id(digest, fact.type, fact.subject)
+                           or fact.id == self.event_id(digest, fact.type, (
+                               f"{fact.subject}|{fact.occurred_at.text}"))):
                 return digest
         return None
 
@@ -331,19 +338,39 @@ def new_platform(home: str) -> str:
     return f"{kind}-{shown.replace(':', '.').replace('/', '-')}"[:100]
 
 
-def check_order(snapshot: Snapshot, held: Held, backfill: bool = False) -> str | None:
-    """Why ``snapshot`` is not imported (None: it is). Already imported: a snapshot of its
-    digest AND its time is recorded, before the latest (the latest is diffed again, so that
-    an interrupted --batch-commit import finishes); the same bytes at another time are
-    another snapshot (a list may revert), imported as any. Refused (``BadInput``): another
-    snapshot recorded for its very time (two files cannot both be the registry then), and
-    one older than the latest unless ``backfill`` (``sources.registry_backfill`` places it
-    between the two); the refusal names the later check, who recorded it and when."""
-    when = snapshot.updated
-    if held.imported(snapshot.sha256, when):
-        return "already imported" if held.latest is not None and when < held.latest \
-            else None
-    if held.at.get(when):
+def check_order(snapshot: Snapshot, held: Held, backfill: bool = False,
+                operator: str | None = None) -> str | None:
+    """Why ``snapshot`` is not imported yet (None: it is to be diffed). Refused
+    (``Refused``) while an import of the registry is unfinished (its events are in, no
+    check of its recorder's follows them: cut short), unless this is that snapshot, run
+    again by its recorder ``operator`` to finish it, with no snapshot checked after it.
+    Imported already (a check of its digest AND its time is recorded): diffed again,
+    which must find nothing (``sources.registry_held.check_again``). Refused
+    (``BadInput``): another snapshot recorded for its very time (two files cannot both be
+    the registry then), and one older than the latest unless ``backfill``
+    (``sources.registry_backfill`` places it between the two); the refusal names the
+    later check, who recorded it and when."""
+    when, digest = snapshot.updated, snapshot.sha256
+    for (cut, at), found in sorted(held.unfinished.items(), key=lambda item: item[0][1]):
+        said = found.said(cut, at)
+        if (cut, at) != (digest, when):
+            raise Refused(f"refused: {said} was cut short (no registry-checked of its "
+                          f"recorder's follows its events): run it again to finish it "
+                          f"before {snapshot.name}, or retract its events if nobody's "
+                          "import made them: nothing written")
+        if found.recorders != {operator}:
+            raise Refused(f"refused: {said} was cut short: finish it as the operator who "
+                          "began it (its events are the registry's only once a check of "
+                          "that recorder's follows them): nothing written")
+        later = [t for (_, t) in held.checks if t > when]
+        if later:
+            raise Refused(f"refused: {said} was cut short, and {held.check_of(max(later))} "
+                          "was recorded after it: it cannot be finished as if in order; "
+                          "retract its events, then import it with --backfill: nothing "
+                          "written")
+    if held.imported(digest, when):
+        return None
+    if held.at.get(when, set()) - {digest}:
         raise BadInput(f"{snapshot.name}: updated {when.isoformat()}, the time of another "
                        f"snapshot of this registry already recorded, "
                        f"{held.check_of(when)}: two files cannot both be the registry then: "

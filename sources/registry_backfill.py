@@ -40,6 +40,7 @@ from typing import Any
 
 import orjson
 
+from domain.amendments import effective
 from domain.errors import BadInput, Refused
 from domain.fact import Fact
 from domain.identifiers import displayed
@@ -82,11 +83,28 @@ class Backfill:
                  after_held: Held, holders: Holders, reader: Any):
         self.snapshot, self.registry = snapshot, registry
         self.held, self.after = held, after_held  # at S's time; at B's
-        self.holders, self.read = holders, reader  # reader(kind, ref) -> facts
+        self.holders, self._read = holders, reader  # reader(kind, ref) -> facts
         self.t, self.t_b = snapshot.updated, after
         self.amendments: list[tuple[int, Fact]] = []
         self.plan: Plan | None = None
+        self._targets: set[str] | None = None
+        self._original: dict[Any, Fact] = {}
         self.later: list[tuple[int, Fact]] = []  # the corrective events at B's time
+        #: targets a later import gave a platform that S's time now has in part: the rest
+        #: given at that later time (written right after the amendments)
+        self.split: list[tuple[int, Fact]] = []
+
+    def read(self, kind: str, ref: str) -> list[Fact]:
+        """A subject's events as they count now (``effective``: corrected, the retracted
+        ones left out): a backfill placed after another finds B's events where the first
+        one moved them (backfilling backwards)."""
+        counted = effective(self._read(kind, ref))
+        self._original.update(counted.original)
+        return counted.facts
+
+    def _theirs(self, fact: Fact) -> str | None:
+        """``Held.theirs`` of ``fact`` as first recorded (its id names its first time)."""
+        return self.held.theirs(self._original.get(fact.id, fact))
 
     def facts(self) -> list[tuple[int, Fact]]:
         """Every event, in the order they are written: corrections and retractions, S's
@@ -103,9 +121,10 @@ class Backfill:
         keep.taken, keep.orders = self.held.taken, self.held.orders
         self.plan = Plan(self.snapshot, registry=self.registry, held=keep, holders=self.holders)
         own = list(self.plan.facts())
+        self._narrow_later_added()
         self._lift_later(new, b)
         self._order_later(gone, a, b)
-        return [*self.amendments, *own, *self.later]
+        return [*self.amendments, *self.split, *own, *self.later]
 
     # --- entries S lists that A did not, and B's import ordered at B's time -----------
 
@@ -115,7 +134,7 @@ class Backfill:
         blocked: list[Fact] = []
         for ref in moved:
             first = self.read("order", ref)[0]
-            if self.registry.wrote(first) is None or first.occurred_at.instant != self.t_b:
+            if self._theirs(first) is None or first.occurred_at.instant != self.t_b:
                 raise Refused(f"refused: order {ref} holds entries of {self.snapshot.name} "
                               f"at {self.t_b.isoformat()}, but was not made then by this "
                               "registry's import: a backfill cannot place it: nothing written")
@@ -133,7 +152,8 @@ class Backfill:
         for name in sorted(platforms):
             created = self.holders.platforms.get(name)
             if created is not None and created > self.t:
-                self._move_platform(name, created, f"order {platforms[name].subject}")
+                self._move_platform(name, created, f"order {platforms[name].subject}",
+                                    list(platforms[name].data.targets))
         for first in blocked:  # targets B's import gave a platform that held the domain
             for target in first.data.targets:
                 found = self.holders.find(target, self.t)
@@ -157,44 +177,90 @@ class Backfill:
             name = new_platform(home)
             created = self.holders.platforms.get(name)
             if created is not None and created > self.t:
-                self._move_platform(name, created, f"{displayed(home)}, which it lists")
+                self._move_platform(name, created, f"{displayed(home)}, which it lists",
+                                    [home])
 
-    def _move_platform(self, name: str, created: datetime, needed: str) -> None:
+    def _move_platform(self, name: str, created: datetime, needed: str,
+                       need: list[str]) -> None:
+        """Platform ``name``, registered by a later import at ``created``, is needed at
+        S's time (by ``needed``, for targets ``need``): its registration corrected to S's
+        time, with the targets S lists (else ``need``); the rest given it at ``created``
+        as the later import would have, the platform existing (``_give``)."""
         registration = self.read("platform", name)[0]
-        listed = {t for entry in self.snapshot.entries for t in entry.targets}
-        extra = [t for t in registration.data.targets if t not in listed]
-        if self.registry.wrote(registration) is None or extra:
+        if self._theirs(registration) is None:
             raise Refused(f"refused: platform {name} is registered from {created.isoformat()}"
-                          f" (not by this registry's import of that time, or with targets "
-                          f"{self.snapshot.name} does not list: {', '.join(extra[:3])}), "
-                          f"and {needed} needs it at {self.t.isoformat()}: a backfill "
-                          "cannot place it: nothing written")
-        self._amend("correction", registration, {"occurred_at": self.t.isoformat()},
-                    f"listed already in the snapshot of {self.t.isoformat()}, imported later")
+                          f", not by this registry's import, and {needed} needs it at "
+                          f"{self.t.isoformat()}: a backfill cannot place it: nothing written")
+        self._give(registration, need, f"listed already in the snapshot of "
+                                       f"{self.t.isoformat()}, imported later")
         self.holders.moved(name, created, self.t)
+
+    def _give(self, giving: Fact, need: list[str], why: str) -> None:
+        """``giving`` (a registration or a ``targets-added`` of a later import) corrected
+        to S's time and to the targets S lists of it (else ``need``); what it gave beside
+        them given at its own time, by a corrective ``targets-added``."""
+        listed = self._listed()
+        targets = list(giving.data.targets)
+        keep = [t for t in targets if t in listed] or list(need)
+        rest = [t for t in targets if t not in keep]
+        self._narrow_given(giving.subject, set(keep), giving.id)
+        changes: dict[str, Any] = {"occurred_at": self.t.isoformat()}
+        if keep != targets:
+            changes["targets"] = keep
+        self._amend("correction", giving, changes, why)
+        extra = [t for t in keep if t not in targets]
+        if extra:  # the holders read before: the platform holds them from S's time now
+            self.holders.add_platform(giving.subject, [self._make(
+                "targets-added", giving.subject, self.t.isoformat(), {"targets": extra})])
+        if rest:
+            self.split.append((1, self._make("targets-added", giving.subject,
+                                             giving.occurred_at.text, {
+                "targets": rest, "summary": f"listed in the {self.registry.authority} "
+                                            "registry"},
+                f"{giving.subject}|{giving.occurred_at.text}")))
 
     def _move_added(self, target: str, order: Fact) -> None:
         """The ``targets-added`` by which B's import gave ``target`` (of B's ``order``) to
-        a platform, corrected to S's time: only one of B's own, of targets S lists."""
-        listed = {t for entry in self.snapshot.entries for t in entry.targets}
+        a platform, corrected to S's time (``_give``): only one of B's own."""
         for name in order.data.platforms or (order.data.platform,):
             added = next((f for f in self.read("platform", name)
                           if f.type == "targets-added" and target in f.data.targets), None)
             if added is None:
                 continue
-            extra = [t for t in added.data.targets if t not in listed]
-            if (self.registry.wrote(added) is None or added.occurred_at.instant != self.t_b
-                    or extra):
+            if self._theirs(added) is None or added.occurred_at.instant <= self.t:
                 break
-            self._amend("correction", added, {"occurred_at": self.t.isoformat()},
-                        f"listed already in the snapshot of {self.t.isoformat()}, "
-                        "imported later")
-            self.holders.moved(name, self.t_b, self.t, registration=False)
+            given = added.occurred_at.instant
+            self._give(added, [target], f"listed already in the snapshot of "
+                                        f"{self.t.isoformat()}, imported later")
+            self.holders.moved(name, given, self.t, registration=False)
             return
         raise Refused(f"refused: {target} of order {order.subject} is held by its platform "
                       f"only from {self.t_b.isoformat()}, not by this registry's import of "
                       f"targets {self.snapshot.name} lists: a backfill cannot place it: "
                       "nothing written")
+
+    def _narrow_later_added(self) -> None:
+        """Targets S gives a platform at its time that a later import gave it at its own:
+        that later ``targets-added`` without them (corrected, or retracted), as an import
+        in order would not have given what the platform held already."""
+        assert self.plan is not None
+        for name, (_, targets) in self.plan.added.items():
+            self._narrow_given(name, set(targets))
+
+    def _narrow_given(self, name: str, given: set[str], besides: Any = None) -> None:
+        """The later ``targets-added`` of platform ``name`` (but ``besides``) that give it
+        any of ``given``, which it holds from S's time now: without them."""
+        for added in self.read("platform", name):
+            if (added.type != "targets-added" or added.occurred_at.instant <= self.t
+                    or added.id == besides or not given & set(added.data.targets)):
+                continue
+            if self._theirs(added) is None:
+                raise Refused(f"refused: {', '.join(sorted(given)[:3])} of platform "
+                              f"{name}, which {self.snapshot.name} gives it, was given it "
+                              f"at {added.occurred_at} by an event not of this registry's "
+                              "import: a backfill cannot place it: nothing written")
+            self._narrow(added, given, f"the snapshot of {self.t.isoformat()}, imported "
+                         "later, gave the platform these targets first")
 
     # --- entries A listed that S does not, and B's import lifted at B's time -----------
 
@@ -204,7 +270,7 @@ class Backfill:
             ref, target = a[key], key[1]
             lift = next((f for f in self.read("order", ref) if f.type == "unblocked"
                          and f.occurred_at.instant == self.t_b
-                         and self.registry.wrote(f) is not None
+                         and self._theirs(f) is not None
                          and target in f.data.targets), None)
             if lift is None:
                 raise Refused(f"refused: {target} of order {ref} was lifted between "
@@ -282,7 +348,7 @@ class Backfill:
                          and target in f.data.targets), None)
             if lift is None:
                 continue
-            if self.registry.wrote(lift) is None or lift.data.until is not None:
+            if self._theirs(lift) is None or lift.data.until is not None:
                 raise Refused(f"refused: {target} of order {old} was lifted at "
                               f"{lift.occurred_at} by an event not of this registry's "
                               "import: a backfill cannot place it: nothing written")
@@ -304,6 +370,12 @@ class Backfill:
         return found.platform
 
     # --- events ------------------------------------------------------------------------
+
+    def _listed(self) -> set[str]:
+        """Every target S lists."""
+        if self._targets is None:
+            self._targets = {t for entry in self.snapshot.entries for t in entry.targets}
+        return self._targets
 
     def _title(self) -> str:
         return (f"{self.snapshot.name}: the {self.registry.authority} registry, updated "

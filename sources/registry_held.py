@@ -17,24 +17,31 @@ steer it by editing a cache. The read is made cheap instead of skipped:
 
 A registry's orders are those its imports made: an order's creating event has the id
 ``Registry.event_id`` gives for it and the snapshot it cites (its reference alone proves
-nothing: a hand-made order, or another registry's, may share its prefix). Only the events
-its imports wrote date its latest snapshot.
+nothing: a hand-made order, or another registry's, may share its prefix), and a check
+of that snapshot recorded by the same operator (the id can be computed by anyone; who
+recorded an event is what the chain proves: ``Held.proven``). Only the events its imports
+wrote date its latest snapshot. An event of the registry's shape that no check proves is
+an import cut short, or made by hand (``Held.unfinished``): the registry then refuses every
+other snapshot (``sources.registry.check_order``). The view's rows read are checked against
+the events (``_Checked``).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from domain.amendments import effective
+from domain.declaration import REGISTRY
+from domain.errors import IntegrityFailure, Refused
 from domain.fact import Fact
 from domain.timeline import OrderState, fold
 from domain.values import stored_when
 
 if TYPE_CHECKING:
-    from sources.registry import Registry
+    from sources.registry import Plan, Registry
 
 #: A plain list's order: ``<registry>-list-<14 digits>``; a re-made order's time suffix.
 LIST = re.compile(r"list-\d{14}")
@@ -56,12 +63,21 @@ class Held:
         self.times: dict[str, datetime] = {}  # digest -> the valid time of its events
         self.latest: datetime | None = None
         #: valid time -> the digests of the snapshots recorded for it: each check's own,
-        #: and each digest's earliest event (an import cut short before its check)
+        #: and each digest's earliest event
         self.at: dict[datetime, set[str]] = {}
         #: (digest, time) -> who recorded its check and when (for refusals to name it)
         self.checks: dict[tuple[str, datetime], tuple[str | None, str | None]] = {}
         #: (digest, time) of the orders' events its imports wrote: not on a check's word
         self.evented: set[tuple[str, datetime]] = set()
+        #: digest -> who recorded a check of it: what proves an event of that snapshot the
+        #: registry's (``proven``)
+        self.checkers: dict[str, set[str | None]] = {}
+        #: (digest, time) -> an import with no check of its recorder's yet: cut short, or
+        #: events made by hand to look like an import's (``check_order`` refuses the rest)
+        self.unfinished: dict[tuple[str, datetime], Unfinished] = {}
+        #: the position of the last check recorded (events after it are read for
+        #: ``unfinished``)
+        self.last_check = 0
 
     def base(self, ref: str) -> str | None:
         """The decision key of the registry's order ``ref``: its reference without a time
@@ -70,6 +86,19 @@ class Held:
             return None
         found = SUFFIX.fullmatch(ref)
         return found.group(1) if found else ref
+
+    def proven(self, digest: str | None, recorder: str | None) -> bool:
+        """Whether an event citing ``digest``, with the id the registry's import gives it,
+        recorded by ``recorder``, is the registry's: a check of that snapshot (written last
+        by every import) was recorded by the same recorder. Ids can be computed by anyone;
+        who recorded an event is what the hash chain (and a signature) proves."""
+        return digest is not None and recorder in self.checkers.get(digest, ())
+
+    def theirs(self, fact: Fact) -> str | None:
+        """The digest of the snapshot whose import of this registry made ``fact`` (as
+        ``Registry.wrote``), when proven so (``proven``); else None."""
+        digest = self.registry.wrote(fact)
+        return digest if self.proven(digest, fact.recorded_by) else None
 
     def _dated(self, digest: str, when: datetime) -> None:
         self.digests.add(digest)
@@ -85,11 +114,24 @@ class Held:
         self.at.setdefault(when, set()).add(digest)
         self.checks.setdefault((digest, when), (obj.get("recorded_by"),
                                                 obj.get("recorded_at")))
+        self.checkers.setdefault(digest, set()).add(obj.get("recorded_by"))
+
+    def _unproven(self, digest: str, when: datetime, obj: dict[str, Any]) -> None:
+        """An event of the registry's shape that no check of its recorder proves."""
+        found = self.unfinished.get((digest, when))
+        if found is None:
+            title = next((s.get("title") for s in obj["sources"] if s.get("sha256") == digest),
+                         None) or "a snapshot"
+            found = self.unfinished[(digest, when)] = Unfinished(
+                title.partition(": the ")[0], obj.get("recorded_at"))
+        found.recorders.add(obj.get("recorded_by"))
+        found.events += 1
 
     def imported(self, digest: str, when: datetime) -> bool:
         """Whether the snapshot of ``digest`` was imported for time ``when`` (its digest
-        and its time both: the same bytes at another time are another snapshot)."""
-        return digest in self.at.get(when, ())
+        and its time both: the same bytes at another time are another snapshot): a check
+        of it is recorded."""
+        return (digest, when) in self.checks
 
     def check_of(self, when: datetime) -> str:
         """The check recorded for ``when``, in words (who recorded it, and when), for a
@@ -100,6 +142,25 @@ class Held:
         digest, (by, at) = found[0]
         return (f"the check of {when.isoformat()} (sha256 {digest[:12]}…, recorded by "
                 f"{by or 'unknown'} at {at or 'an unknown time'})")
+
+
+class Unfinished:
+    """An import of a snapshot whose events are in and whose check is not: its file's name
+    (from its events' source), when it was first recorded, by whom, how many events."""
+
+    __slots__ = ("events", "name", "recorded_at", "recorders")
+
+    def __init__(self, name: str, recorded_at: str | None):
+        self.name, self.recorded_at = name, recorded_at
+        self.recorders: set[str | None] = set()
+        self.events = 0
+
+    def said(self, digest: str, when: datetime) -> str:
+        """The import, in words, for a refusal to name."""
+        by = ", ".join(sorted(str(r) for r in self.recorders))
+        return (f"the import of {self.name} (updated {when.isoformat()}, sha256 "
+                f"{digest[:12]}…, {self.events} events recorded by {by} from "
+                f"{self.recorded_at or 'an unknown time'})")
 
 
 class _Pure:
@@ -126,25 +187,36 @@ class _Pure:
 
 def read_held(registry: Registry, objects: Iterable[tuple[int, dict[str, Any]]],
               at: datetime | None, reread: Any = None,
-              checks: Iterable[tuple[int, dict[str, Any]]] = ()) -> Held:
+              checks: Iterable[tuple[int, dict[str, Any]]] = (),
+              tail: Any = None) -> Held:
     """What the registry's orders hold at valid time ``at`` (None: now), from the stored
     objects of every order's events (``(position, object)`` in position order, as
     ``sources.holders.kind_objects`` gives them). ``reread(ref)`` gives an order's own
     facts, in recording order, for one that needs the rules' fold (default: those of
     ``objects``, kept while reading: for tests and small ledgers). ``checks``: the stored
     objects of the ledger's snapshots (``registry-checked``), which date the snapshots a
-    registry imported, changed or not."""
+    registry imported, changed or not, and prove its events (``Held.proven``).
+    ``tail(position)``: the stored objects of the platforms' events after ``position``
+    (the last check's), where an import cut short before its first order leaves its
+    registrations."""
     held = Held(registry)
+    for position, obj in checks:  # first: they prove the events read next
+        if obj["type"] == "registry-checked" and registry.wrote_stored(obj) is not None:
+            held._checked(registry.wrote_stored(obj), stored_when(obj["occurred_at"]).instant,
+                          obj)
+            held.last_check = max(held.last_check, position)
     prefix = f"{registry.name}-"
     pure: dict[str, _Pure] = {}
     foreign: set[str] = set()  # its prefix, not its imports' (hand-made, another registry's)
     kept: dict[str, list[dict[str, Any]]] = {}
+    suspects: list[tuple[str, datetime, dict[str, Any]]] = []
+    retracted: set[str] = set()
     for _, obj in objects:
         ref = obj["subject"]
         held.taken.add(ref)
         if not ref.startswith(prefix) or ref in foreign:
             continue
-        digest = registry.wrote_stored(obj)
+        digest = _theirs(held, obj, suspects, retracted)
         first = ref not in held.orders
         if first and (digest is None or obj["type"] != "blocked"):
             foreign.add(ref)  # not made by its imports: not the registry's order
@@ -168,10 +240,11 @@ def read_held(registry: Registry, objects: Iterable[tuple[int, dict[str, Any]]],
             order.lifts.append((when, tuple(data["targets"])))
         else:  # anything else: the rules' fold decides
             del pure[ref]
-    for _, obj in checks:  # snapshots the registry checked, changed or not
-        if obj["type"] == "registry-checked" and registry.wrote_stored(obj) is not None:
-            held._checked(registry.wrote_stored(obj), stored_when(obj["occurred_at"]).instant,
-                          obj)
+    for _, obj in tail(held.last_check) if tail is not None else ():
+        _theirs(held, obj, suspects, retracted)
+    for digest, when, obj in suspects:  # what no check proves, and nobody retracted
+        if obj["id"] not in retracted:
+            held._unproven(digest, when, obj)
     for digest, when in held.times.items():  # an import cut short before its check
         held.at.setdefault(when, set()).add(digest)
     for ref in sorted(held.orders):  # a key two orders hold: the last by reference
@@ -188,6 +261,40 @@ def read_held(registry: Registry, objects: Iterable[tuple[int, dict[str, Any]]],
     return held
 
 
+def _theirs(held: Held, obj: dict[str, Any], suspects: list, retracted: set[str]) -> str | None:
+    """The digest of the snapshot whose import made stored event ``obj``, when it has the
+    registry's id for it; one that no check of its recorder proves is a suspect (an import
+    cut short, or made by hand): read as the registry's, and ``check_order`` refuses every
+    import but the one that finishes it."""
+    if obj["type"] == "retraction":
+        retracted.add(obj["data"]["target"])
+    digest = held.registry.wrote_stored(obj)
+    if digest is not None and not held.proven(digest, obj.get("recorded_by")):
+        suspects.append((digest, stored_when(obj["occurred_at"]).instant, obj))
+    return digest
+
+
+def check_again(plan: Plan) -> str | None:
+    """For a snapshot imported already (``Held.imported``), diffed again: "already
+    imported" when it is older than the latest (nothing to write); None for the latest
+    (its check, written if missing). Refused when the ledger does not hold what it lists
+    then: its check was recorded by hand, or the registry's orders were changed by hand
+    since, and a diff now would not be the registry's."""
+    held, snapshot = plan.held, plan.snapshot
+    plan.diff()
+    changes = len(plan.orders) + sum(len(t) for t in plan.lifted.values())
+    if changes:
+        raise Refused(f"refused: {snapshot.name} is recorded as imported already, "
+                      f"{held.check_of(snapshot.updated)}, but the ledger does not hold what "
+                      f"it lists then ({len(plan.orders):,} orders to make, "
+                      f"{changes - len(plan.orders):,} targets to lift): a check recorded "
+                      "by hand, or the registry's orders amended by hand since: nothing "
+                      "written")
+    if held.latest is not None and snapshot.updated < held.latest:
+        return "already imported"
+    return None
+
+
 def _folded(ref: str, facts: list[Fact], at: datetime | None) -> set[str]:
     """The targets order ``ref`` holds at ``at`` by the rules' own fold of its facts (in
     recording order, amendments included), as ``projections.book.Book.state`` folds."""
@@ -199,20 +306,94 @@ def _folded(ref: str, facts: list[Fact], at: datetime | None) -> set[str]:
 
 def held_in(ledger: Any, registry: Registry, at: datetime | None) -> Held:
     """``read_held`` of the ledger's orders, from its history view (caught up first): a
-    page of rows at a time, an order that needs the rules' fold read again by itself."""
+    page of rows at a time, an order that needs the rules' fold read again by itself.
+    The view is an index anyone with the database can edit (its rows name no hash): the
+    rows read are checked against the events (``_Checked``), and a view that disagrees
+    refuses the import (``IntegrityFailure``) rather than steer its diff."""
     import orjson
 
     from projections.views import Views
-    from sources.holders import kind_objects
+    from sources.holders import PAGE, kind_objects
 
     views = Views(ledger)
     views.catch_up()
+    head = ledger.recorder.chain_head()
+    last = head[1] if head is not None else 0
+    if views.store.position("history") != last:
+        raise IntegrityFailure(_damaged(f"it stands at position "
+                                        f"{views.store.position('history')}, the log at {last}"))
     decode = views.ledger.mapper.decode_state
     kind = views.blind("order")
 
     def reread(ref: str) -> list[Fact]:
         rows = views.store.history_rows(subject=(kind, views.blind(ref)))
-        return [Fact.from_stored(orjson.loads(decode(body))) for _, body in rows]
+        facts = [Fact.from_stored(orjson.loads(decode(body))) for _, body in rows]
+        if len(facts) != orders.subjects.get(ref):  # as many as the scan found
+            raise IntegrityFailure(_damaged(f"order {ref}'s rows differ from its events"))
+        return facts
 
-    return read_held(registry, kind_objects(views, "order"), at, reread,
-                     checks=kind_objects(views, "snapshot"))
+    def tail(after: int) -> Iterator[tuple[int, dict[str, Any]]]:
+        platform = views.blind("platform")
+        while rows := views.store.kind_rows(platform, after=after, limit=PAGE):
+            for position, body in rows:
+                yield position, _Checked.row("platform", position, orjson.loads(decode(body)))
+            after = rows[-1][0]
+
+    orders = _Checked(views, "order", kind_objects(views, "order"), last)
+    return read_held(registry, orders, at, reread,
+                     checks=_Checked(views, "snapshot", kind_objects(views, "snapshot"), last),
+                     tail=tail)
+
+
+class _Checked:
+    """The history view's rows of one kind of subject, as read, checked against the events
+    they index: each row's event is of that kind (its type's, or for an amendment its
+    target's, an event read before of the same subject), and the rows number the events
+    stored under that kind's classes (none left out, or moved to another kind)."""
+
+    def __init__(self, views: Any, kind: str, rows: Iterable[tuple[int, dict[str, Any]]],
+                 until: int):
+        self.views, self.kind, self.rows, self.until = views, kind, rows, until
+        self.subjects: dict[str, int] = {}  # subject -> its rows read
+
+    def __iter__(self) -> Iterator[tuple[int, dict[str, Any]]]:
+        seen: dict[str, str] = {}  # event id -> its subject
+        fits = {name for name, declared in REGISTRY.items()
+                if self.kind in declared.subjects}  # checked by their type alone
+        amending = {name for name, declared in REGISTRY.items() if declared.subject == "any"}
+        for position, obj in self.rows:
+            if obj["type"] not in fits:
+                self.row(self.kind, position, obj)
+            subject = obj["subject"]
+            if obj["type"] in amending and seen.get(
+                    obj["data"]["target"]) != subject:
+                raise IntegrityFailure(_damaged(
+                    f"the row of position {position} (a {obj['type']}) is indexed under the "
+                    f"{self.kind} {subject}, whose events do not hold its target"))
+            seen[obj["id"]] = subject
+            self.subjects[subject] = self.subjects.get(subject, 0) + 1
+            yield position, obj
+        from ledger.mapper import TOPICS
+
+        topics = sorted(t for t, (kind, _, _) in TOPICS.items() if kind == self.kind)
+        stored = self.views.store.count_events(topics, self.until)
+        read = sum(self.subjects.values())
+        if stored != read:
+            raise IntegrityFailure(_damaged(f"it indexes {read:,} events of {self.kind}s, the "
+                                            f"log holds {stored:,}"))
+
+    @staticmethod
+    def row(kind: str, position: int, obj: dict[str, Any]) -> dict[str, Any]:
+        """``obj``, the event of a row indexed under ``kind``, if its type may be of it."""
+        declared = REGISTRY[obj["type"]]
+        if declared.subject != "any" and kind not in declared.subjects:
+            raise IntegrityFailure(_damaged(
+                f"the row of position {position} is indexed as a {kind}'s, its event is a "
+                f"{obj['type']} (a {declared.subject}'s)"))
+        return obj
+
+
+def _damaged(what: str) -> str:
+    return (f"refused: the history view does not index the log ({what}): an import of a "
+            "registry will not diff against it; run 'blockledger projections rebuild "
+            "history', then import again: nothing written")

@@ -164,7 +164,7 @@ def test_an_interrupted_import_of_the_last_snapshot_finishes_when_run_again(runn
         held = held_in(ledger, registry, snapshot.updated)
         facts = list(Plan(snapshot, registry=registry, held=held,
                      holders=read_holders(ledger)).facts())
-        import_facts(ledger, facts[:1], operator="t")
+        import_facts(ledger, facts[:1], operator="tester")  # as the CLI runs
     done = json.loads(run(runner, db, "import-registry", *RU, files[1], "--json").stdout)
     assert done["snapshots"][0]["events"] == len(facts) - 1
     again = json.loads(run(runner, db, "import-registry", *RU, files[1], "--json").stdout)

@@ -98,3 +98,54 @@ def test_an_address_under_two_decisions_does_not_wedge_the_registry(runner, db, 
     for path in files:
         result = run(runner, db, "import-registry", *RU, path)
         assert result.exit_code == 0, result.output
+
+
+def _forged_order(runner, db: str, tmp_path: Path, digest: str) -> str:
+    """mallory's order of three.example.net under decision D-3, with the id the import of
+    the snapshot of ``digest`` would give it, and the platform it needs: the event id a
+    registry's import gives is computable by anyone."""
+    from sources.registry import decision_ref
+
+    registry = Registry("RU", "Roskomnadzor")
+    ref = decision_ref(registry.name, "D-3")
+    forged = {"id": str(registry.event_id(digest, "blocked", ref)), "type": "blocked",
+              "subject": ref, "occurred_at": "2024-01-10T11:00:00+00:00",
+              "sources": [{"title": "a.csv", "sha256": digest}],
+              "data": {"platform": "example.net", "authority": "Roskomnadzor",
+                       "targets": ["three.example.net"], "reasons": ["by hand"],
+                       "jurisdiction": "RU"}}
+    platform = {"type": "platform-registered", "subject": "example.net",
+                "occurred_at": "2024-01-10T10:30:00+00:00", "sources": [{"title": "hand"}],
+                "data": {"name": "Example", "targets": ["three.example.net"]}}
+    path = tmp_path / "forged.jsonl"
+    path.write_text(json.dumps(platform) + "\n" + json.dumps(forged) + "\n")
+    result = run(runner, db, "--operator", "mallory", "import", str(path))
+    assert result.exit_code == 0, result.output
+    return forged["id"]
+
+
+def test_a_forged_order_of_the_registrys_shape_steers_no_diff(runner, db, tmp_path):
+    """mallory's ``blocked`` with the id a's import would give an order of decision D-3:
+    read as the registry's (its id's shape alone), c's diff found D-3's entry held already
+    and ordered nothing, leaving mallory's order as the registry's. An event is the
+    registry's only where a check of its snapshot by its own recorder proves it: c is
+    refused, naming mallory's events, until they are retracted; then c orders D-3 itself."""
+    a, c = _two(tmp_path)
+    assert run(runner, db, "import-registry", *RU, a).exit_code == 0
+    digest = hashlib.sha256(Path(a).read_bytes()).hexdigest()
+    forged = _forged_order(runner, db, tmp_path, digest)
+    before = count(db)
+    said = one_line_error(run(runner, db, "import-registry", *RU, c), 1)
+    assert "mallory" in said and "a.csv" in said and "retract" in said, said
+    assert count(db) == before
+    from sources.registry import decision_ref
+
+    ref = decision_ref("ru-roskomnadzor", "D-3")
+    assert run(runner, db, "record", "retraction", ref, "--at", "2024-01-10T11:00:00Z",
+               "--target", forged, "--reason", "not the registry's", "--source",
+               "review").exit_code == 0
+    done = json.loads(run(runner, db, "import-registry", *RU, c, "--json").stdout)
+    assert done["snapshots"][0]["orders"] == 1, done
+    rows = run(runner, db, "export", "intervals", "--format", "jsonl").stdout.splitlines()
+    three = [json.loads(row) for row in rows if "three.example.net" in row]
+    assert [(r["from"], r["to"]) for r in three] == [("2024-01-12T10:00:00+00:00", None)], three
