@@ -249,3 +249,30 @@ class TestNamesThatAreNotKeys:
             ["toString", "toString"]]
         page.select_option("#f-authority", "constructor")
         wait_shown(page, [("p1", "blocked")])
+
+
+def test_a_home_part_of_the_version_before_part_digests(tab, listed):
+    """Part 1 as the version before wrote it (filters and search, but no part digests,
+    signed over the root only), beside this version's scripts: amber, naming both; its
+    filters act on its own rows only, loading no other part (its statement vouches for
+    no other part's rows)."""
+    _, b, key = listed
+    path = b / "index.html"
+    tamper(path, lambda d: d.pop("part_digests"))
+    data = page_data(path)
+    sign_root_only(path, key, b"blockledger site home v1\n",
+                   {k: data[k] for k in ("rows", "part", "parts", "jurisdiction", "search",
+                                         "filters")}, "rows_signature")
+    asked: list[str] = []
+    tab.page.on("request", lambda r: "/home/" in r.url and asked.append(r.url))
+    page = tab.open(path)
+    cls, text = tab.badge()
+    assert "stale" in cls, text
+    assert "it has no part_digests" in text and "root only" in text, text
+    assert shown(page) == [("a0", "accessible")]
+    assert options(page, "#f-state") == [["", "any"], ["accessible", "accessible"]]
+    page.select_option("#f-state", "accessible")
+    wait_shown(page, [("a0", "accessible")])
+    assert page.inner_text("#f-count") == "1 of 1 platforms"
+    page.wait_for_timeout(300)
+    assert asked == [] and "stale" in tab.badge()[0]
