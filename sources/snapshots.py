@@ -61,6 +61,35 @@ class Entry:
     def home(self) -> str:
         return self.targets[0]
 
+    @property
+    def rank(self) -> tuple[str, str]:
+        return _rank(self)
+
+
+@frozen
+class Listing:
+    """What an order's data take from an entry of its decision: its line (for errors),
+    the decision, its date and deciding body as written."""
+
+    line: int
+    decision: str | None
+    decided: str | None
+    organisation: str | None
+
+    @staticmethod
+    def of(entry: Entry) -> Listing:
+        return Listing(entry.line, entry.decision, entry.decided, entry.organisation)
+
+    @property
+    def rank(self) -> tuple[str, str]:
+        return _rank(self)
+
+
+def _rank(entry: Entry | Listing) -> tuple[str, str]:
+    """Which entry of a decision its order's data come from, whatever the order of the
+    lines: the least by decision date, then deciding body."""
+    return entry.decided or "", entry.organisation or ""
+
 
 @frozen
 class Snapshot:
