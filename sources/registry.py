@@ -166,7 +166,7 @@ class Plan:
         self.orders: dict[str, tuple[Listing, tuple[str, ...], tuple[str, ...]]] = {}
         # order -> (the entry its data come from, its platforms, its targets)
         self.lifted: dict[str, list[str]] = {}  # order -> targets lifted
-        self.owner: dict[str, str] = {}  # target -> the platform it is ordered on
+        self.owner: dict[str, str] = {}  # target listed again -> its platform
         self._diffed = False
         self.entries = len(snapshot.entries)
 
@@ -225,6 +225,7 @@ class Plan:
         new: dict[str | None, Any] = {}  # key -> [its listing, *its new targets]
         many: dict[str | None, set[str]] = {}  # the targets of a key with many, as a set
         homes: dict[str, str | tuple[str, ...]] = {}  # new target -> its homes
+        again: set[str] = set()  # new targets listed more than once
         name, decision, key = self.registry.name, None, None
         for entry in self.snapshot.entries:
             if entry.decision != decision:  # a decision's lines mostly follow each other
@@ -235,7 +236,8 @@ class Plan:
                 if pair in held:
                     unseen.discard(pair)
                     continue
-                self._home(homes, target, entry.home)
+                if self._home(homes, target, entry.home):
+                    again.add(target)  # listed again: its platform is remembered
                 ordered = new.get(key)
                 if ordered is None:
                     new[key] = [Listing.of(entry), target]
@@ -251,16 +253,15 @@ class Plan:
             self.holders = self._holders
         else:
             self.holders = self._holders(Hosts(homes))
-        self._homes = homes
+        self._homes, self._again = homes, again
         for key in new:
             listing, *targets = new[key]
             new[key] = None  # its list let go as its order is made
             self._order(key, listing, targets)
-        del self._homes
-        # Kept until written as one tuple each, not a tuple and a list: at 500,000
-        # platforms, 90 MB against 190.
-        for platform, (line, home, targets) in self.registered.items():
-            self.registered[platform] = (line, home, *targets)  # type: ignore[assignment]
+        del self._homes, self._again
+        for platform, value in self.registered.items():
+            if value[-1].__class__ is list:  # a platform of many targets (_register)
+                self.registered[platform] = (*value[:-1], *value[-1])
 
     def _order(self, key: str | None, listing: Listing, targets: list[str]) -> None:
         when = stamp(self.snapshot.updated)
@@ -313,9 +314,24 @@ class Plan:
             if not self._holds(platform, target):
                 self.added.setdefault(platform, (line, []))[1].append(target)
         else:  # registered by this snapshot: with every target it is given
-            self.registered.setdefault(platform, (line, home, []))[2].append(target)
-        self.owner[target] = platform
+            self._register(platform, line, home, target)
+        if target in self._again:  # asked again (another decision lists it)
+            self.owner[target] = platform
         return platform
+
+    def _register(self, platform: str, line: int, home: str, target: str) -> None:
+        # One tuple a platform, (line, home, *targets), grown by copying while short (a
+        # tuple and a list each were 190 bytes a platform, 95 MB at 500,000), its
+        # targets in a list once long, so that a platform of thousands stays linear.
+        value = self.registered.get(platform)
+        if value is None:
+            self.registered[platform] = (line, home, target)
+        elif value[-1].__class__ is list:
+            value[-1].append(target)
+        elif len(value) < 40:
+            self.registered[platform] = (*value, target)
+        else:
+            self.registered[platform] = (*value[:2], [*value[2:], target])
 
     def _home_platform(self, home: str) -> str:
         """The platform of the entries whose home is ``home``: the one holding it then,
@@ -355,19 +371,21 @@ class Plan:
         return True
 
     @staticmethod
-    def _home(homes: dict[str, str | tuple[str, ...]], target: str, home: str) -> None:
+    def _home(homes: dict[str, str | tuple[str, ...]], target: str, home: str) -> bool:
         """Note that an entry of home ``home`` lists ``target``: its homes are itself when
-        it is one's home, else every home of an entry listing it."""
+        it is one's home, else every home of an entry listing it. Whether it was listed
+        before."""
         found = homes.get(target)
         if found is None or home == target:
             homes[target] = home
         elif found == target:
-            return
+            pass
         elif isinstance(found, str):
             if found != home:
                 homes[target] = (found, home)
         elif home not in found:
             homes[target] = (*found, home)
+        return found is not None
 
     def _fact(self, kind: str, subject: str, at: str, line: int,
               data: dict[str, Any]) -> tuple[int, Fact]:

@@ -81,3 +81,25 @@ def test_a_byte_neither_encoding_has_is_named_at_its_offset(tmp_path):
         read_snapshot(path, "rkn")
     offset = path.read_bytes().index(b"\x98") + 1
     assert raised.value.message.endswith(f"(byte 0x98 at byte {offset})")
+
+
+def test_a_platform_of_many_targets_is_registered_with_all_of_them_in_order(tmp_path):
+    # A registered platform is one tuple grown by copying while short, then a list: past
+    # the switch, nothing is lost or reordered.
+    from sources.holders import Holders
+    from sources.registry import Plan, Registry
+    from sources.registry_held import Held
+
+    names = [f"s{i}.example.ru" for i in range(100)]
+    path = tmp_path / "d.csv"
+    path.write_bytes(("Updated: 2024-01-15 10:00:00 +0000\n" + "".join(
+        f"10.0.0.{i};{name};;org;D-{i % 7};2020-01-01\n" for i, name in enumerate(names)))
+        .encode("cp1251"))
+    registry = Registry("RU", "Roskomnadzor")
+    plan = Plan(read_snapshot(path, "rkn"), registry=registry, held=Held(registry),
+                holders=Holders())
+    [registered] = [fact for _, fact in plan.facts() if fact.type == "platform-registered"]
+    expected = [t for d in range(7) for i, name in enumerate(names) if i % 7 == d
+                for t in (name, f"10.0.0.{i}")]
+    assert registered.subject == "example.ru"
+    assert list(registered.data.targets) == expected
