@@ -192,7 +192,11 @@ def test_checking_memory_is_flat_in_the_length_of_histories(tmp_path):
             peaks[n] = tracemalloc.get_traced_memory()[1]
             tracemalloc.stop()
             assert ledger.count() == len(facts)
-    assert peaks[8_000] < 1.15 * peaks[2_000], peaks
+    # Per line, the peak may grow by what the bounded caches take in as they fill (tens of
+    # bytes), far from the kilobyte of a fact held. (The ratio of the peaks, 1.15, failed at
+    # 1.17 once a batch's stored states were their own size, not orjson's 4 KiB buffers:
+    # the fixed part of the peak fell, not the growth.)
+    assert peaks[8_000] - peaks[2_000] < 250 * 6_000, peaks
 
 
 def test_a_sqlite_import_writes_with_a_larger_page_cache_and_gives_it_back(tmp_path):
