@@ -20,9 +20,10 @@ A registry's orders are those its imports made: an order's creating event has th
 nothing: a hand-made order, or another registry's, may share its prefix), and a check
 of that snapshot recorded by the same operator (the id can be computed by anyone; who
 recorded an event is what the chain proves: ``Held.proven``). Only the events its imports
-wrote date its latest snapshot. An event of the registry's shape that no check proves is
-an import cut short, or made by hand (``Held.unfinished``): the registry then refuses every
-other snapshot (``sources.registry.check_order``). The view's rows read are checked against
+wrote date its latest snapshot. An event of the registry's shape that no check proves, of
+a type a plain import writes (``CUT_SHORT``), is an import cut short, or made by hand
+(``Held.unfinished``): the registry then refuses every other snapshot
+(``sources.registry.check_order``). The view's rows read are checked against
 the events (``_Checked``).
 """
 
@@ -46,6 +47,10 @@ if TYPE_CHECKING:
 #: A plain list's order: ``<registry>-list-<14 digits>``; a re-made order's time suffix.
 LIST = re.compile(r"list-\d{14}")
 SUFFIX = re.compile(r"(.+)-at-\d{14}")
+#: What a plain import writes before its check, so what one cut short can leave. A backfill's
+#: amendments (``correction``, ``retraction``) are one transaction with its check: one of the
+#: registry's shape that no check proves was made by hand, and the rules' fold decides it.
+CUT_SHORT = frozenset({"platform-registered", "targets-added", "blocked", "unblocked"})
 
 
 class Held:
@@ -263,13 +268,15 @@ def read_held(registry: Registry, objects: Iterable[tuple[int, dict[str, Any]]],
 
 def _theirs(held: Held, obj: dict[str, Any], suspects: list, retracted: set[str]) -> str | None:
     """The digest of the snapshot whose import made stored event ``obj``, when it has the
-    registry's id for it; one that no check of its recorder proves is a suspect (an import
-    cut short, or made by hand): read as the registry's, and ``check_order`` refuses every
-    import but the one that finishes it."""
+    registry's id for it; one that no check of its recorder proves, of a type an import cut
+    short can leave (``CUT_SHORT``), is a suspect (an import cut short, or made by hand):
+    read as the registry's, and ``check_order`` refuses every import but the one that
+    finishes it."""
     if obj["type"] == "retraction":
         retracted.add(obj["data"]["target"])
     digest = held.registry.wrote_stored(obj)
-    if digest is not None and not held.proven(digest, obj.get("recorded_by")):
+    if (digest is not None and obj["type"] in CUT_SHORT
+            and not held.proven(digest, obj.get("recorded_by"))):
         suspects.append((digest, stored_when(obj["occurred_at"]).instant, obj))
     return digest
 

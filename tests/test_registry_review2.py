@@ -1,0 +1,44 @@
+"""import-registry against the second hostile review of its fixes (issue 15): each test
+failed before its fix."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from sources.registry import Registry
+from tests.clitools import count, run
+from tests.test_import_registry import RU, _dump
+
+
+def _import_by(runner, db: str, tmp_path: Path, operator: str, *events: dict) -> None:
+    path = tmp_path / f"{operator}-{count(db)}.jsonl"
+    path.write_text("".join(json.dumps(event) + "\n" for event in events))
+    result = run(runner, db, "--operator", operator, "import", str(path))
+    assert result.exit_code == 0, result.output
+
+
+def test_a_forged_retraction_of_the_registrys_shape_wedges_nothing(runner, db, tmp_path):
+    """C1: mallory's retraction of a hand-made event, with the id the registry's import
+    would give a retraction of a snapshot nobody imported, was read as an import cut short:
+    every later snapshot was refused, for ever (a retraction cannot be retracted). A plain
+    import writes no amendment, and a backfill writes its amendments with its check: one
+    of the registry's shape that no check proves is a hand-made event, for the rules."""
+    a = _dump(tmp_path / "a.csv", "2024-01-15 10:00:00 +0000", [";x.example.ru;;o;D-1;"])
+    b = _dump(tmp_path / "b.csv", "2024-01-16 10:00:00 +0000",
+              [";x.example.ru;;o;D-1;", ";w.example.net;;o;D-3;"])
+    assert run(runner, db, "import-registry", *RU, a).exit_code == 0
+    hand = "11111111-1111-4111-8111-111111111111"
+    digest = "9" * 64
+    _import_by(runner, db, tmp_path, "mallory", {
+        "id": hand, "type": "statement-issued", "subject": "example.ru",
+        "occurred_at": "2024-01-15T11:00:00+00:00", "sources": [{"title": "x"}],
+        "data": {"by": "someone", "summary": "hi"}}, {
+        "id": str(Registry("RU", "Roskomnadzor").event_id(digest, "retraction", "example.ru")),
+        "type": "retraction", "subject": "example.ru",
+        "occurred_at": "2024-01-15T12:00:00+00:00",
+        "sources": [{"title": "forged", "sha256": digest}],
+        "data": {"target": hand, "reason": "r"}})
+    done = run(runner, db, "import-registry", *RU, b, "--json")
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout)["snapshots"][0]["orders"] == 1
