@@ -34,7 +34,7 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from domain.amendments import effective
+from domain.amendments import effective, effective_stored
 from domain.declaration import REGISTRY
 from domain.errors import IntegrityFailure, Refused
 from domain.fact import Fact
@@ -205,11 +205,7 @@ def read_held(registry: Registry, objects: Iterable[tuple[int, dict[str, Any]]],
     (the last check's), where an import cut short before its first order leaves its
     registrations."""
     held = Held(registry)
-    for position, obj in checks:  # first: they prove the events read next
-        if obj["type"] == "registry-checked" and registry.wrote_stored(obj) is not None:
-            held._checked(registry.wrote_stored(obj), stored_when(obj["occurred_at"]).instant,
-                          obj)
-            held.last_check = max(held.last_check, position)
+    _read_checks(held, checks)  # first: they prove the events read next
     prefix = f"{registry.name}-"
     pure: dict[str, _Pure] = {}
     foreign: set[str] = set()  # its prefix, not its imports' (hand-made, another registry's)
@@ -264,6 +260,28 @@ def read_held(registry: Registry, objects: Iterable[tuple[int, dict[str, Any]]],
         for target in targets:
             held.keys[(base, target)] = ref
     return held
+
+
+def _read_checks(held: Held, checks: Iterable[tuple[int, dict[str, Any]]]) -> None:
+    """The registry's checks among the stored objects of the ledger's snapshots, as the
+    rules' amendments leave them (a retracted check counts for nothing: the remedy for a
+    forged one), each under the subject the registry's import gives it (its time and
+    digest's: a check of another shape is hand-made)."""
+    registry = held.registry
+    objs = list(checks)
+    positions = {obj["id"]: position for position, obj in objs}
+    for obj in effective_stored([obj for _, obj in objs]).current.values():
+        digest = (registry.wrote_stored(obj) if obj["type"] == "registry-checked"
+                  else None)
+        if digest is None:
+            continue
+        when = stored_when(obj["occurred_at"]).instant
+        # its time as written (the snapshot's own offset), as the import names its subject
+        written = datetime.fromisoformat(obj["occurred_at"])
+        if obj["subject"] != registry.check_subject(digest, written):
+            continue
+        held._checked(digest, when, obj)
+        held.last_check = max(held.last_check, positions[obj["id"]])
 
 
 def _theirs(held: Held, obj: dict[str, Any], suspects: list, retracted: set[str]) -> str | None:

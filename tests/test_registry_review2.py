@@ -42,3 +42,51 @@ def test_a_forged_retraction_of_the_registrys_shape_wedges_nothing(runner, db, t
     done = run(runner, db, "import-registry", *RU, b, "--json")
     assert done.exit_code == 0, done.output
     assert json.loads(done.stdout)["snapshots"][0]["orders"] == 1
+
+
+def _check(digest: str, subject: str, at: str) -> dict:
+    """A ``registry-checked`` with the id the registry's import would give it."""
+    return {"id": str(Registry("RU", "Roskomnadzor").event_id(digest, "registry-checked",
+                                                               subject)),
+            "type": "registry-checked", "subject": subject, "occurred_at": at,
+            "sources": [{"title": "forged", "sha256": digest}],
+            "data": {"registry": "ru-roskomnadzor", "authority": "Roskomnadzor",
+                     "jurisdiction": "RU"}}
+
+
+def test_a_forged_check_is_cleared_by_its_retraction(runner, db, tmp_path):
+    """H1: a hand-recorded check of the registry's shape dated after every snapshot made
+    each later one "older than the latest", and retracting it changed nothing (the checks
+    were read without their amendments): a retracted check counts for nothing."""
+    a = _dump(tmp_path / "a.csv", "2024-01-15 10:00:00 +0000", [";x.example.ru;;o;D-1;"])
+    b = _dump(tmp_path / "b.csv", "2024-01-16 10:00:00 +0000",
+              [";x.example.ru;;o;D-1;", ";w.example.net;;o;D-3;"])
+    assert run(runner, db, "import-registry", *RU, a).exit_code == 0
+    digest = "7" * 64
+    forged = _check(digest, f"ru-roskomnadzor-20261201000000-{digest[:8]}",
+                    "2026-12-01T00:00:00+00:00")
+    _import_by(runner, db, tmp_path, "mallory", forged)
+    assert run(runner, db, "import-registry", *RU, b).exit_code != 0
+    assert run(runner, db, "record", "retraction", forged["subject"], "--at", "2026-12-06",
+               "--source", "review", "--target", forged["id"], "--reason",
+               "forged").exit_code == 0
+    before = count(db)
+    done = run(runner, db, "import-registry", *RU, b, "--json")
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout)["snapshots"][0]["orders"] == 1
+    assert count(db) == before + 3  # its platform, its order, its check
+
+
+def test_a_check_under_another_subject_is_not_the_registrys(runner, db, tmp_path):
+    """H1: a check with the registry's id for a subject its imports never give (not its
+    time and digest's) dated every later snapshot as older: it is hand-made, and counts
+    for nothing."""
+    a = _dump(tmp_path / "a.csv", "2024-01-15 10:00:00 +0000", [";x.example.ru;;o;D-1;"])
+    b = _dump(tmp_path / "b.csv", "2024-01-16 10:00:00 +0000",
+              [";x.example.ru;;o;D-1;", ";w.example.net;;o;D-3;"])
+    assert run(runner, db, "import-registry", *RU, a).exit_code == 0
+    _import_by(runner, db, tmp_path, "mallory",
+               _check("7" * 64, "ru-roskomnadzor-x", "2026-12-01T00:00:00+00:00"))
+    done = run(runner, db, "import-registry", *RU, b, "--json")
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout)["snapshots"][0]["orders"] == 1
