@@ -74,12 +74,14 @@ class Held:
         self.checks: dict[tuple[str, datetime], tuple[str | None, str | None]] = {}
         #: (digest, time) of the orders' events its imports wrote: not on a check's word
         self.evented: set[tuple[str, datetime]] = set()
-        #: digest -> who recorded a check of it: what proves an event of that snapshot the
-        #: registry's (``proven``)
-        self.checkers: dict[str, set[str | None]] = {}
+        #: (digest, recorder) -> the times of its checks of that snapshot: what proves an
+        #: event of that snapshot the registry's (``proven``)
+        self.checkers: dict[tuple[str, str | None], set[datetime]] = {}
         #: (digest, time) -> an import with no check of its recorder's yet: cut short, or
         #: events made by hand to look like an import's (``check_order`` refuses the rest)
         self.unfinished: dict[tuple[str, datetime], Unfinished] = {}
+        #: the valid times of every check of the registry's
+        self.check_times: set[datetime] = set()
         #: the position of the last check recorded (events after it are read for
         #: ``unfinished``)
         self.last_check = 0
@@ -92,18 +94,28 @@ class Held:
         found = SUFFIX.fullmatch(ref)
         return found.group(1) if found else ref
 
-    def proven(self, digest: str | None, recorder: str | None) -> bool:
+    def proven(self, digest: str | None, recorder: str | None, when: datetime) -> bool:
         """Whether an event citing ``digest``, with the id the registry's import gives it,
-        recorded by ``recorder``, is the registry's: a check of that snapshot (written last
-        by every import) was recorded by the same recorder. Ids can be computed by anyone;
-        who recorded an event is what the hash chain (and a signature) proves."""
-        return digest is not None and recorder in self.checkers.get(digest, ())
+        recorded by ``recorder`` for valid time ``when``, is the registry's: a check of that
+        snapshot at that time (written last by every import) was recorded by the same
+        recorder. Ids can be computed by anyone; who recorded an event is what the hash
+        chain (and a signature) proves. The same bytes at another time are another
+        snapshot, whose import may be cut short: the earlier check proves none of its
+        events. A backfill's corrective events, written with its check in one transaction,
+        are at the time of the snapshot it is placed before (checked, later than its own)."""
+        if digest is None:
+            return False
+        times = self.checkers.get((digest, recorder))
+        if not times:
+            return False
+        return when in times or (min(times) < when and when in self.check_times)
 
     def theirs(self, fact: Fact) -> str | None:
         """The digest of the snapshot whose import of this registry made ``fact`` (as
         ``Registry.wrote``), when proven so (``proven``); else None."""
         digest = self.registry.wrote(fact)
-        return digest if self.proven(digest, fact.recorded_by) else None
+        return (digest if self.proven(digest, fact.recorded_by, fact.occurred_at.instant)
+                else None)
 
     def _dated(self, digest: str, when: datetime) -> None:
         self.digests.add(digest)
@@ -119,7 +131,8 @@ class Held:
         self.at.setdefault(when, set()).add(digest)
         self.checks.setdefault((digest, when), (obj.get("recorded_by"),
                                                 obj.get("recorded_at")))
-        self.checkers.setdefault(digest, set()).add(obj.get("recorded_by"))
+        self.checkers.setdefault((digest, obj.get("recorded_by")), set()).add(when)
+        self.check_times.add(when)
 
     def _unproven(self, digest: str, when: datetime, obj: dict[str, Any]) -> None:
         """An event of the registry's shape that no check of its recorder proves."""
@@ -293,9 +306,10 @@ def _theirs(held: Held, obj: dict[str, Any], suspects: list, retracted: set[str]
     if obj["type"] == "retraction":
         retracted.add(obj["data"]["target"])
     digest = held.registry.wrote_stored(obj)
-    if (digest is not None and obj["type"] in CUT_SHORT
-            and not held.proven(digest, obj.get("recorded_by"))):
-        suspects.append((digest, stored_when(obj["occurred_at"]).instant, obj))
+    if digest is not None and obj["type"] in CUT_SHORT:
+        when = stored_when(obj["occurred_at"]).instant
+        if not held.proven(digest, obj.get("recorded_by"), when):
+            suspects.append((digest, when, obj))
     return digest
 
 

@@ -90,3 +90,59 @@ def test_a_check_under_another_subject_is_not_the_registrys(runner, db, tmp_path
     done = run(runner, db, "import-registry", *RU, b, "--json")
     assert done.exit_code == 0, done.output
     assert json.loads(done.stdout)["snapshots"][0]["orders"] == 1
+
+
+ID = ["--format", "domains", "--authority", "Kominfo", "--jurisdiction", "ID"]
+
+
+def _cut_short_at(db: str, path: Path, at: str, keep: int) -> None:
+    """The first ``keep`` events of the import of list ``path`` at ``at`` (what a
+    --batch-commit import killed after its first batch leaves), recorded by ``tester``."""
+    from datetime import datetime
+
+    from ledger.application import open_ledger
+    from ledger.storage import parse_target
+    from projections.importing import import_facts
+    from sources.holders import read_holders
+    from sources.registry import Plan
+    from sources.registry_held import held_in
+    from sources.snapshots import read_snapshot
+
+    snapshot = read_snapshot(path, "domains", datetime.fromisoformat(at))
+    registry = Registry("ID", "Kominfo")
+    with open_ledger(parse_target(db)) as ledger:
+        held = held_in(ledger, registry, snapshot.updated)
+        facts = list(Plan(snapshot, registry=registry, held=held,
+                          holders=read_holders(ledger)).facts())
+        assert facts[-1][1].type == "registry-checked" and keep < len(facts)
+        import_facts(ledger, facts[:keep], operator="tester")
+
+
+def test_a_cut_short_import_of_bytes_checked_before_at_another_time_is_unfinished(
+        runner, db, tmp_path):
+    """M1: a list that reverts (L, M, then L again at a later time), its third import cut
+    short: the first check of L proved the cut-short events (proof keyed on the digest
+    alone), and the next snapshot was diffed over the half. A check proves its snapshot's
+    events at its own time only: N is refused naming L until L's import is finished."""
+    from tests.clitools import one_line_error
+
+    lists = {}
+    for name, second in (("L", "b"), ("M", "c"), ("N", "d")):
+        lists[name] = tmp_path / f"{name}.txt"
+        lists[name].write_text(f"a.example.com\n{second}.example.com\n")
+    for at, name in (("2024-03-01T00:00Z", "L"), ("2024-03-02T00:00Z", "M")):
+        assert run(runner, db, "import-registry", *ID, "--at", at,
+                   str(lists[name])).exit_code == 0
+    _cut_short_at(db, lists["L"], "2024-03-03T00:00+00:00", 1)
+    before = count(db)
+    said = one_line_error(run(runner, db, "import-registry", *ID, "--at", "2024-03-04T00:00Z",
+                              str(lists["N"])), 1)
+    assert "L.txt" in said and "cut short" in said and count(db) == before, said
+    for at, name in (("2024-03-03T00:00Z", "L"), ("2024-03-04T00:00Z", "N")):
+        result = run(runner, db, "import-registry", *ID, "--at", at, str(lists[name]))
+        assert result.exit_code == 0, result.output
+    rows = run(runner, db, "export", "intervals", "--format", "jsonl").stdout.splitlines()
+    b = sorted((r["from"], r["to"]) for r in map(json.loads, rows)
+               if r["target"] == "b.example.com")
+    assert b == [("2024-03-01T00:00:00+00:00", "2024-03-02T00:00:00+00:00"),
+                 ("2024-03-03T00:00:00+00:00", "2024-03-04T00:00:00+00:00")], b
