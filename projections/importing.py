@@ -46,10 +46,17 @@ class Imported:
 def import_facts(ledger: Ledger, numbered: Iterable[tuple[int, Fact]], *, operator: str,
                  batch_size: int = BATCH_SIZE, batch_commit: bool = False,
                  progress: Callable[[int], None] | None = None,
-                 remembered: int = REMEMBERED) -> Imported:
+                 remembered: int = REMEMBERED, drawn_in_lock: bool = False) -> Imported:
     """Import ``(line number, fact)`` pairs; a refusal names its line.
 
     All or nothing by default; with ``batch_commit``, one transaction per batch.
+    ``drawn_in_lock``: with ``batch_commit``, each batch is drawn from ``numbered`` inside
+    its transaction, under the write lock, for a source that reads the ledger as it makes
+    its facts (a registry's diff). Only such a source asks for it: a writer stamps its
+    events before it waits for the lock, so an import that holds the lock while it reads
+    its input as well leaves other writers no moment in which their stamp is the latest
+    (``operator revoke`` during a long ``import --batch-commit`` was refused as "clock
+    behind" on every retry).
     """
     views = Views(ledger, remembered=remembered)
     bulk = Bulk(ledger, operator, remembered=remembered)
@@ -61,10 +68,11 @@ def import_facts(ledger: Ledger, numbered: Iterable[tuple[int, Fact]], *, operat
             views.catch_up()  # inside the lock: the views stand at the ledger's head
         while True:
             if batch_commit:
-                # Each batch is drawn under its transaction's write lock: a source that
-                # reads the ledger to make its facts (a registry's diff) reads it still.
+                drawn = None if drawn_in_lock else next(batches, None)
+                if drawn is None and not drawn_in_lock:
+                    break  # the input is done
                 with one_transaction(ledger, views.store):
-                    batch = next(batches, None)
+                    batch = next(batches, None) if drawn_in_lock else drawn
                     if batch is None:
                         break
                     bulk.forget()  # another writer may have written since the last batch

@@ -56,10 +56,10 @@ from attrs import evolve, frozen
 from domain.errors import BadInput, Refused
 from domain.fact import Fact
 from domain.identifiers import displayed
-from sources.domains import parents, platform_slug, registrable
-from sources.holders import Holders
+from sources.domains import platform_slug, registrable
+from sources.holders import Holders, Hosts
 from sources.registry_held import Held
-from sources.snapshots import Entry, Snapshot
+from sources.snapshots import Listing, Snapshot
 
 #: Event ids of registry imports: uuid5 in this namespace of the registry, the snapshot's
 #: digest, the kind of event and its subject.
@@ -146,10 +146,23 @@ class Registry:
 
 
 class Plan:
-    """The events one snapshot makes, in the order they are written."""
+    """The events one snapshot makes, in the order they are written.
+
+    What a snapshot makes is a function of the set of its entries, not of the order of
+    its lines (two files listing the same entries in another order make the same ledger;
+    only the order of the events, and the line an error names, follow the file):
+
+    - a target goes to the platform of its own (the one holding it, else the one
+      registered for it) when some entry lists it as its home (its domain, or its first
+      target without one); else to the least, in sorted order, of the platforms of the
+      entries that list it (an address two domains share goes to the lesser domain's
+      platform, whichever line comes first);
+    - an order's instrument and reason come from the least, in sorted order of (decision
+      date, deciding body), of the entries of its decision that it orders.
+    """
 
     def __init__(self, snapshot: Snapshot, *, registry: Registry, held: Held,
-                 holders: Holders | Callable[[set[str]], Holders]):
+                 holders: Holders | Callable[[Hosts], Holders]):
         """``holders``: who holds what, or a reader of it given the hosts the plan will
         look up (those of the entries it orders and their parent domains), read once the
         diff knows them: a day's churn looks up 1% of a registry's hosts."""
@@ -158,13 +171,14 @@ class Plan:
         self.authority, self.jurisdiction = registry.authority, registry.jurisdiction
         # What the snapshot makes, kept small (a first snapshot is 500,000 entries): the
         # events' data are made as they are written, from these.
-        self.registered: dict[str, tuple[int, str, list[str]]] = {}  # platform -> (line,
-        # the entry's home target, the targets it is registered with)
+        self.registered: dict[str, tuple[Any, ...]] = {}  # platform -> (line, a home it
+        # is registered for, the targets it is registered with: a list, once diffed
+        # flattened into the tuple)
         self.added: dict[str, tuple[int, list[str]]] = {}  # platform -> (line, targets)
-        self.orders: dict[str, tuple[Entry, list[str], list[str]]] = {}  # order -> (its
-        # first entry, its platforms, its targets)
+        self.orders: dict[str, tuple[Listing, tuple[str, ...], tuple[str, ...]]] = {}
+        # order -> (the entry its data come from, its platforms, its targets)
         self.lifted: dict[str, list[str]] = {}  # order -> targets lifted
-        self.owner: dict[str, str] = {}  # target -> the platform it is ordered on
+        self.owner: dict[str, str] = {}  # target listed again -> its platform
         self._diffed = False
         self.entries = len(snapshot.entries)
 
@@ -175,15 +189,15 @@ class Plan:
         entries never holds its events all at once."""
         self.diff()
         at = self.snapshot.updated.isoformat()
-        for ref, (line, home, targets) in self.registered.items():
+        for ref, (line, home, *targets) in self.registered.items():
             yield self._fact("platform-registered", ref, at, line, {
                 "name": displayed(registrable(home) or home), "targets": targets})
         for ref, (line, targets) in self.added.items():
             yield self._fact("targets-added", ref, at, line, {
                 "targets": targets, "summary": f"listed in the {self.authority} registry"})
-        for ref, (entry, platforms, targets) in self.orders.items():
-            yield self._fact("blocked", ref, at, entry.line,
-                             self._blocked(entry, platforms, targets))
+        for ref, (listing, platforms, targets) in self.orders.items():
+            yield self._fact("blocked", ref, at, listing.line,
+                             self._blocked(listing, list(platforms), list(targets)))
         for ref, targets in self.lifted.items():
             yield self._fact("unblocked", ref, at, 1, {
                 "targets": targets, "authority": self.authority,
@@ -213,13 +227,16 @@ class Plan:
             self.owner.clear()
 
     def _diff(self) -> None:
-        # One pass, holding only what differs: the held keys not seen yet (lifted if never
-        # seen) and the new ones (each with the first entry listing it). A first
-        # snapshot of 500,000 entries holds no copy of what it lists besides.
+        # One pass over the entries (read again from the file, one at a time), holding
+        # only what differs: the held keys not seen yet (lifted if never seen), the new
+        # ones per decision (its listing, then its targets), and for each new target the
+        # homes of the entries listing it (itself, if it is one's home).
         held = self.held.keys
         unseen = set(held)
-        new: dict[str | None, list[tuple[str, Entry]]] = {}
-        fresh: set[tuple[str | None, str]] = set()
+        new: dict[str | None, Any] = {}  # key -> [its listing, *its new targets]
+        many: dict[str | None, set[str]] = {}  # the targets of a key with many, as a set
+        homes: dict[str, str | tuple[str, ...]] = {}  # new target -> its homes
+        again: set[str] = set()  # new targets listed more than once
         name, decision, key = self.registry.name, None, None
         for entry in self.snapshot.entries:
             if entry.decision != decision:  # a decision's lines mostly follow each other
@@ -229,22 +246,35 @@ class Plan:
                 pair = (key, target)
                 if pair in held:
                     unseen.discard(pair)
-                elif pair not in fresh:
-                    fresh.add(pair)
-                    new.setdefault(key, []).append((target, entry))
-        del fresh
+                    continue
+                if self._home(homes, target, entry.home):
+                    again.add(target)  # listed again: its platform is remembered
+                ordered = new.get(key)
+                if ordered is None:
+                    new[key] = [Listing.of(entry), target]
+                    continue
+                if self._fresh(ordered, many, key, target):
+                    ordered.append(target)
+                if entry.rank < ordered[0].rank:
+                    ordered[0] = Listing.of(entry)
+        del many
         for ref, target in sorted((held[pair], pair[1]) for pair in unseen):
             self.lifted.setdefault(ref, []).append(target)
         if isinstance(self._holders, Holders):
             self.holders = self._holders
         else:
-            hosts = {host for items in new.values() for target, entry in items
-                     for host in (target, entry.home)}
-            self.holders = self._holders(hosts | {p for h in hosts for p in parents(h)})
-        for key, items in new.items():
-            self._order(key, items)
+            self.holders = self._holders(Hosts(homes))
+        self._homes, self._again = homes, again
+        for key in new:
+            listing, *targets = new[key]
+            new[key] = None  # its list let go as its order is made
+            self._order(key, listing, targets)
+        del self._homes, self._again
+        for platform, value in self.registered.items():
+            if value[-1].__class__ is list:  # a platform of many targets (_register)
+                self.registered[platform] = (*value[:-1], *value[-1])
 
-    def _order(self, key: str | None, items: list[tuple[str, Entry]]) -> None:
+    def _order(self, key: str | None, listing: Listing, targets: list[str]) -> None:
         when = stamp(self.snapshot.updated)
         if key is None:
             ref = f"{self.registry.name}-list-{when}"
@@ -254,53 +284,70 @@ class Plan:
             raise Refused(f"refused: an order {ref} exists already, not made by this "
                           f"import of the {self.authority} registry (another registry of "
                           "that name, or a hand-made order): nothing written")
-        platforms: list[str] = []
-        targets: list[str] = []
-        for target, entry in items:
-            platform = self._platform(target, entry)
-            platforms.append(platform)
-            targets.append(target)
-        self.orders[ref] = (items[0][1], list(dict.fromkeys(platforms)), targets)
+        platforms = [self._platform(target, listing.line) for target in targets]
+        self.orders[ref] = (listing, tuple(dict.fromkeys(platforms)), tuple(targets))
 
-    def _blocked(self, entry: Entry, names: list[str], targets: list[str]) -> dict[str, Any]:
-        """The data of the order made for ``entry`` (its first) on ``names``."""
-        instrument = (f"registry entry: decision {entry.decision}"
-                      + (f" of {entry.decided}" if entry.decided else "")
-                      + (f" ({entry.organisation})" if entry.organisation else "")
-                      if entry.decision else f"registry list of {self.snapshot.updated:%Y-%m-%d}")
+    def _blocked(self, listing: Listing, names: list[str], targets: list[str],
+                 ) -> dict[str, Any]:
+        """The data of the order made from ``listing`` on ``names``."""
+        instrument = (f"registry entry: decision {listing.decision}"
+                      + (f" of {listing.decided}" if listing.decided else "")
+                      + (f" ({listing.organisation})" if listing.organisation else "")
+                      if listing.decision else
+                      f"registry list of {self.snapshot.updated:%Y-%m-%d}")
         return {
             **({"platform": names[0]} if len(names) == 1 else {"platforms": names}),
             "authority": self.authority, "targets": targets,
             "reasons": [f"listed in the {self.authority} registry"
-                        + (f" on the decision of {entry.organisation}"
-                           if entry.organisation else "")],
+                        + (f" on the decision of {listing.organisation}"
+                           if listing.organisation else "")],
             "instrument": instrument[:1000], "jurisdiction": self.jurisdiction}
 
-    def _platform(self, target: str, entry: Entry) -> str:
-        """The platform ``target`` of ``entry`` is ordered on (registering it, or adding the
-        target to it, where needed)."""
+    def _platform(self, target: str, line: int) -> str:
+        """The platform ``target`` is ordered on (registering it, or adding the target to
+        it, where needed): its own home's, else the least of its homes' (the class's
+        rules); ``line``, that of the order, for a refusal to name."""
         known = self.owner.get(target)
         if known is not None:
             return known
-        home = entry.home
-        platform = self.owner.get(home) or self._holder(home)
-        if platform is None:
-            platform = new_platform(home)
+        found = self._homes[target]
+        platform, home = min((self._home_platform(h), h) for h in (
+            (found,) if isinstance(found, str) else found))
         created = self.holders.platforms.get(platform)
         if created is not None and created > self.snapshot.updated:
             raise Refused(
-                f"refused: {self.snapshot.name}, line {entry.line}: {displayed(target)} is "
+                f"refused: {self.snapshot.name}, line {line}: {displayed(target)} is "
                 f"held by no platform at {self.snapshot.updated.isoformat()}, and the "
                 f"platform this import would register for it, {platform}, exists only from "
                 f"{created.isoformat()}: correct that registration's time (occurred_at) if "
                 "it was reached there already: nothing written")
         if created is not None:  # in the ledger: does it hold the target?
             if not self._holds(platform, target):
-                self.added.setdefault(platform, (entry.line, []))[1].append(target)
+                self.added.setdefault(platform, (line, []))[1].append(target)
         else:  # registered by this snapshot: with every target it is given
-            self.registered.setdefault(platform, (entry.line, home, []))[2].append(target)
-        self.owner[target] = platform
+            self._register(platform, line, home, target)
+        if target in self._again:  # asked again (another decision lists it)
+            self.owner[target] = platform
         return platform
+
+    def _register(self, platform: str, line: int, home: str, target: str) -> None:
+        # One tuple a platform, (line, home, *targets), grown by copying while short (a
+        # tuple and a list each were 190 bytes a platform, 95 MB at 500,000), its
+        # targets in a list once long, so that a platform of thousands stays linear.
+        value = self.registered.get(platform)
+        if value is None:
+            self.registered[platform] = (line, home, target)
+        elif value[-1].__class__ is list:
+            value[-1].append(target)
+        elif len(value) < 40:
+            self.registered[platform] = (*value, target)
+        else:
+            self.registered[platform] = (*value[:2], [*value[2:], target])
+
+    def _home_platform(self, home: str) -> str:
+        """The platform of the entries whose home is ``home``: the one holding it then,
+        else the one registered for it."""
+        return self._holder(home) or new_platform(home)
 
     def _holder(self, host: str) -> str | None:
         found = self.holders.find(host, self.snapshot.updated)
@@ -313,6 +360,43 @@ class Plan:
         # by two decisions) is held, not "nobody's" (which planned a targets-added the
         # rules refuse, for this snapshot and every later one)
         return self.holders.holds(platform, target, self.snapshot.updated)
+
+    #: A decision's new targets are checked for repeats in its list up to this many, then
+    #: in a set of its own (most decisions list one to three targets).
+    LISTED = 16
+
+    @staticmethod
+    def _fresh(ordered: list[Any], many: dict[str | None, set[str]], key: str | None,
+               target: str) -> bool:
+        """Whether ``target`` is not yet among the targets of ``ordered`` (and note it)."""
+        seen = many.get(key)
+        if seen is not None:
+            if target in seen:
+                return False
+            seen.add(target)
+            return True
+        if target in ordered:
+            return False
+        if len(ordered) > Plan.LISTED:
+            many[key] = {*ordered[1:], target}
+        return True
+
+    @staticmethod
+    def _home(homes: dict[str, str | tuple[str, ...]], target: str, home: str) -> bool:
+        """Note that an entry of home ``home`` lists ``target``: its homes are itself when
+        it is one's home, else every home of an entry listing it. Whether it was listed
+        before."""
+        found = homes.get(target)
+        if found is None or home == target:
+            homes[target] = home
+        elif found == target:
+            pass
+        elif isinstance(found, str):
+            if found != home:
+                homes[target] = (found, home)
+        elif home not in found:
+            homes[target] = (*found, home)
+        return found is not None
 
     def _fact(self, kind: str, subject: str, at: str, line: int,
               data: dict[str, Any]) -> tuple[int, Fact]:
@@ -336,7 +420,8 @@ def new_platform(home: str) -> str:
         network = ipaddress.ip_network(home, strict=False)
     except ValueError:
         domain = registrable(home)
-        return platform_slug(domain if domain is not None else home.replace(":", "-"))
+        slug = platform_slug(domain if domain is not None else home.replace(":", "-"))
+        return home if slug == home else slug  # one string for both, in a first snapshot
     kind = "net" if "/" in home else "ip"
     shown = str(network.network_address if kind == "ip" else network)
     return f"{kind}-{shown.replace(':', '.').replace('/', '-')}"[:100]

@@ -24,7 +24,9 @@ naming its file and line.
 from __future__ import annotations
 
 import hashlib
+import io
 import re
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -59,6 +61,35 @@ class Entry:
     def home(self) -> str:
         return self.targets[0]
 
+    @property
+    def rank(self) -> tuple[str, str]:
+        return _rank(self)
+
+
+@frozen
+class Listing:
+    """What an order's data take from an entry of its decision: its line (for errors),
+    the decision, its date and deciding body as written."""
+
+    line: int
+    decision: str | None
+    decided: str | None
+    organisation: str | None
+
+    @staticmethod
+    def of(entry: Entry) -> Listing:
+        return Listing(entry.line, entry.decision, entry.decided, entry.organisation)
+
+    @property
+    def rank(self) -> tuple[str, str]:
+        return _rank(self)
+
+
+def _rank(entry: Entry | Listing) -> tuple[str, str]:
+    """Which entry of a decision its order's data come from, whatever the order of the
+    lines: the least by decision date, then deciding body."""
+    return entry.decided or "", entry.organisation or ""
+
 
 @frozen
 class Snapshot:
@@ -68,7 +99,39 @@ class Snapshot:
     sha256: str
     updated: datetime
     encoding: str
-    entries: tuple[Entry, ...]
+    entries: Entries | tuple[Entry, ...]
+
+
+class Entries:
+    """A snapshot's entries, in file order: read again from the file's bytes (held, so
+    that what is read is what the SHA-256 is of) each time they are iterated, never held
+    all at once. A first snapshot of 500,000 entries held as ``Entry`` objects, with the
+    file's text and its list of lines beside them while it was read, made the peak of
+    ``import-registry``; now the bytes alone are held, about 100 bytes an entry. Checked
+    whole when the snapshot is read (``read_snapshot``): iterating raises nothing."""
+
+    __slots__ = ("_count", "_encoding", "_first", "_fmt", "_path", "_raw")
+
+    def __init__(self, raw: bytes, encoding: str, fmt: str, path: Path, first: int):
+        self._raw, self._encoding, self._fmt, self._path = raw, encoding, fmt, path
+        self._first = first  # lines before the entries (the 'Updated:' line)
+        self._count = sum(1 for _ in self)
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __iter__(self) -> Iterator[Entry]:
+        read = _rkn if self._fmt == "rkn" else _domain
+        path, fmt = self._path, self._fmt
+        for number, line in _lines(self._raw, self._encoding):
+            if number <= self._first:
+                continue
+            if len(line) > MAX_LINE:
+                raise BadInput(f"{path}, line {number}: longer than {MAX_LINE:,} "
+                               "characters", field="line")
+            if not line.strip() or (fmt == "domains" and line.lstrip().startswith("#")):
+                continue
+            yield read(line, number, path)
 
 
 def read_snapshot(path: Path, fmt: str, at: datetime | None = None) -> Snapshot:
@@ -78,9 +141,12 @@ def read_snapshot(path: Path, fmt: str, at: datetime | None = None) -> Snapshot:
         raw = path.read_bytes()
     except OSError as error:
         raise BadInput(f"{path}: {error.strerror or error}", field="file") from None
-    text, encoding = _decoded(raw, path)
-    lines = text.splitlines()
-    updated, first = _updated(lines, path)
+    digest = hashlib.sha256(raw).hexdigest()
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    encoding = _encoding(raw, path)
+    head = next(_lines(raw, encoding), (1, None))[1]
+    updated, first = _updated([] if head is None else [head], path)
     if updated is None:
         if at is None:
             raise BadInput(f"{path}: no 'Updated:' line, and no --at: when is this snapshot "
@@ -89,42 +155,57 @@ def read_snapshot(path: Path, fmt: str, at: datetime | None = None) -> Snapshot:
     elif at is not None:
         raise BadInput(f"{path}: says when it is of (Updated: {updated.isoformat()}); --at "
                        "is for a file that does not", field="at")
-    read = _rkn if fmt == "rkn" else _domain
-    entries = []
-    for number, line in enumerate(lines[first:], start=first + 1):
-        if len(line) > MAX_LINE:
-            raise BadInput(f"{path}, line {number}: longer than {MAX_LINE:,} characters",
-                           field="line")
-        if not line.strip() or (fmt == "domains" and line.lstrip().startswith("#")):
-            continue
-        entries.append(read(line, number, path))
-    return Snapshot(name=path.name, sha256=hashlib.sha256(raw).hexdigest(), updated=updated,
-                    encoding=encoding, entries=tuple(entries))
+    return Snapshot(name=path.name, sha256=digest, updated=updated, encoding=encoding,
+                    entries=Entries(raw, encoding, fmt, path, first))
 
 
-def _decoded(raw: bytes, path: Path) -> tuple[str, str]:
-    if raw.startswith(b"\xef\xbb\xbf"):
-        raw = raw[3:]
-    try:
-        return raw.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    # Not UTF-8 as a whole: Windows-1251, unless some of its lines are UTF-8 beyond ASCII
-    # (a file re-saved in part): decoding those as Windows-1251 would store mojibake.
-    for number, line in enumerate(raw.split(b"\n"), start=1):
-        if line.isascii():
+def _lines(raw: bytes, encoding: str) -> Iterator[tuple[int, str]]:
+    """The numbered lines of ``raw`` decoded, as ``str.splitlines`` of the whole text gives
+    them, one at a time: each piece up to a newline is split alone (every separator that
+    ``splitlines`` knows lies within one, a newline ending it)."""
+    codec = "utf-8" if encoding == "utf-8" else "cp1251"
+    number = 0
+    for piece in io.BytesIO(raw):
+        for line in piece.decode(codec).splitlines():
+            number += 1
+            yield number, line
+
+
+def _encoding(raw: bytes, path: Path) -> str:
+    """``utf-8`` when the whole of ``raw`` (its BOM taken off) is UTF-8, else
+    ``windows-1251``; refused when it mixes the two or is neither. Decoded a line at a
+    time, without holding the text: UTF-8 is valid as a whole exactly when each piece up
+    to a newline is (a newline is never part of a multi-byte sequence)."""
+    utf8 = True
+    mixed = None  # the first line beyond ASCII that is UTF-8
+    for number, piece in enumerate(io.BytesIO(raw), start=1):
+        if piece.isascii():
             continue
         try:
-            line.decode("utf-8")
+            piece.decode("utf-8")
         except UnicodeDecodeError:
-            continue
-        raise BadInput(f"{path}, line {number}: UTF-8, while other lines are not: a file "
+            utf8 = False
+        else:
+            mixed = mixed or number
+        if not utf8 and mixed is not None:
+            break
+    if utf8:
+        return "utf-8"
+    # Not UTF-8 as a whole: Windows-1251, unless some of its lines are UTF-8 beyond ASCII
+    # (a file re-saved in part): decoding those as Windows-1251 would store mojibake.
+    if mixed is not None:
+        raise BadInput(f"{path}, line {mixed}: UTF-8, while other lines are not: a file "
                        "of mixed encodings (save it as one)", field="file")
-    try:
-        return raw.decode("cp1251"), "windows-1251"
-    except UnicodeDecodeError as bad:
-        raise BadInput(f"{path}: neither UTF-8 nor Windows-1251 (byte 0x{raw[bad.start]:02x}"
-                       f" at byte {bad.start + 1})", field="file") from None
+    at = 0
+    for piece in io.BytesIO(raw):
+        try:
+            piece.decode("cp1251")
+        except UnicodeDecodeError as bad:
+            start = at + bad.start
+            raise BadInput(f"{path}: neither UTF-8 nor Windows-1251 (byte "
+                           f"0x{raw[start]:02x} at byte {start + 1})", field="file") from None
+        at += len(piece)
+    return "windows-1251"
 
 
 def _updated(lines: list[str], path: Path) -> tuple[datetime | None, int]:

@@ -154,7 +154,11 @@ def test_memory_is_flat_in_the_size_of_the_file(tmp_path):
             peaks[n] = tracemalloc.get_traced_memory()[1]
             tracemalloc.stop()
             assert ledger.count() == n
-    assert peaks[20_000] < 1.5 * peaks[2_000], peaks
+    # Per line, the peak grows by what the bounded caches take in as they fill (about
+    # 110 bytes, ``aggregate_id``'s above all), far from the kilobyte of a fact held. (A
+    # ratio of the two peaks stopped telling the two apart once a batch's stored states
+    # were their own size rather than orjson's 4 KiB buffers: the fixed part fell by 2 MB.)
+    assert peaks[20_000] - peaks[2_000] < 250 * 18_000, peaks
 
 
 def test_subjects_forgotten_within_a_batch_are_read_back_with_its_unwritten_facts(tmp_path):

@@ -286,12 +286,13 @@ def test_a_write_while_publishing_stays_out_of_the_signed_statuses(runner, case,
     assert "late-order" not in page and "Late" not in page
 
 
-def test_a_home_in_parts_writes_each_parts_statement_and_the_filters_index(
+def test_a_home_in_parts_writes_each_parts_rows_and_the_filters_index(
         runner, case, tmp_path, monkeypatch):
-    """With two platforms a part, each part's signed statement is also home/N.js (exactly
-    the page's rows and signature, filed under its number), and home/filters.js holds
-    each filter value's parts, its SHA-256 signed in every part; a home of one part has
-    neither (its statement says "filters": null)."""
+    """With two platforms a part, each part's rows are also home/N.js (exactly the page's
+    rows, filed under its number), their SHA-256 signed in every part's statement
+    (``part_digests``), and home/filters.js holds each filter value's parts as lists of
+    ``[value, parts]`` (no value is a key), its SHA-256 signed in every part; a home of
+    one part has neither (its statement says null for both)."""
     import hashlib
 
     from ledger.canonical import canonical
@@ -309,19 +310,57 @@ def test_a_home_in_parts_writes_each_parts_statement_and_the_filters_index(
     assert publish(runner, case, out).exit_code == 0
     pages = [page_data(out / "index.html"), page_data(out / "home/2.html")]
     assert [[r["ref"] for r in p["rows"]] for p in pages] == [["telegram", "viber"], ["wechat"]]
+    digests = [hashlib.sha256(canonical(data["rows"])).hexdigest() for data in pages]
     for n, data in enumerate(pages, 1):
         text = (out / f"home/{n}.js").read_text()
         filed = json.loads(text.split(f"globalThis.BL_HOME_PARTS[{n}] = ", 1)[1].rstrip(";\n"))
-        assert filed == {k: data[k] for k in ("rows", "part", "parts", "jurisdiction", "search",
-                                              "filters", "rows_signature")}
+        assert filed == data["rows"]
+        assert data["part_digests"] == digests
     index = json.loads((out / home.FILTERS).read_text().split("globalThis.BL_FILTERS = ", 1)[1]
                        .rstrip(";\n"))
-    assert index == {"state": {"accessible": [1, 2]}, "authority": {"Kominfo": [1]},
-                     "jurisdiction": {"ID": [1], "-": [1, 2]}}
+    assert index == {"state": [["accessible", [1, 2]]], "authority": [["Kominfo", [1]]],
+                     "jurisdiction": [["-", [1, 2]], ["ID", [1]]]}
     assert pages[0]["filters"] == pages[1]["filters"] == {
         "digest": hashlib.sha256(canonical(index)).hexdigest()}
     monkeypatch.setattr(home, "HOME_PAGE", 500)
     single = tmp_path / "single"
     assert publish(runner, case, single).exit_code == 0
     assert page_data(single / "index.html")["filters"] is None
+    assert page_data(single / "index.html")["part_digests"] is None
     assert not (single / "home").exists()
+
+
+def test_statements_are_signed_bound_to_the_whole_checkpoint(runner, case, tmp_path):
+    """The home's rows, a platform's snapshots and an order's headline are each signed
+    (version 2) over the statement and the SHA-256 of the checkpoint's signed text: its
+    size, root and time, so that no other checkpoint of the same tree verifies them."""
+    import base64
+    import hashlib
+
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+    from ledger.canonical import canonical
+    from ledger.checkpoint import Checkpoint, encode_hash
+
+    out = publish_plain(runner, case, tmp_path)
+    public = load_pem_public_key((out / "key.pub").read_bytes())
+    home = page_data(out / "index.html")
+    checkpoint = Checkpoint.parse(home["checkpoint"])[0]
+    bound = hashlib.sha256(checkpoint.body()).hexdigest()
+    platform = page_data(out / "platform/telegram.html")
+    order = page_data(out / "order/kominfo-2017-07-14.html")
+    for prefix, statement, signature in (
+            (b"blockledger site home v2\n",
+             {k: home[k] for k in ("rows", "part", "parts", "jurisdiction", "search", "filters",
+                                   "part_digests")}, home["rows_signature"]),
+            (b"blockledger site snapshots v2\n",
+             {"platform": "telegram", "name": platform["name"],
+              "chunks": platform["snapshots"], "jurisdiction": None},
+             platform["snapshots_signature"]),
+            (b"blockledger site subject v2\n", order["headline"], order["headline_signature"])):
+        raw = base64.b64decode(signature)
+        public.verify(raw, prefix + canonical({**statement, "checkpoint": bound}))
+        with pytest.raises(InvalidSignature):  # no longer over the root alone
+            public.verify(raw, prefix + canonical(
+                {**statement, "root": encode_hash(checkpoint.root_hash)}))

@@ -384,8 +384,9 @@ class TestFiltersAcrossParts:
         assert "ok" in tab.badge()[0] and page.url.endswith("/platform/telegram.html#in-ID")
 
     def test_an_edited_part_is_red_and_stays_red(self, tab, three_parts):
-        """WeChat made accessible in home/3.js: its signature fails when the filter loads
-        it, red, naming the part; no row is shown, nor after the filter is cleared."""
+        """WeChat made accessible in home/3.js: its SHA-256 is not the one the page's
+        statement signs for part 3 when the filter loads it, red, naming the part; no row
+        is shown, nor after the filter is cleared."""
         path = three_parts / "home/3.js"
         path.write_text(path.read_text().replace('"state": "blocked"', '"state": "accessible"'))
         page = tab.open(three_parts / "index.html")
@@ -402,21 +403,24 @@ class TestFiltersAcrossParts:
         assert "bad" in tab.badge()[0] and page.is_hidden("table.platforms")
 
     def test_a_part_served_as_another_is_red(self, tab, three_parts):
-        """Part 1's statement filed as part 3 (WeChat would vanish from Kominfo's rows):
-        its number is not the one asked for, red."""
+        """Part 1's rows filed as part 3 (WeChat would vanish from Kominfo's rows): not
+        the rows whose SHA-256 the page signs for part 3, red."""
         first = (three_parts / "home/1.js").read_text()
         (three_parts / "home/3.js").write_text(first.replace("BL_HOME_PARTS[1]",
                                                              "BL_HOME_PARTS[3]"))
         page = tab.open(three_parts / "index.html")
         page.select_option("#f-authority", "Kominfo")
         page.wait_for_selector("#badge.bad")
-        assert "home/3.js is not part 3 of this list" in tab.badge()[1]
+        assert "part 3 of the list (home/3.js) is not the one the publisher signed" in \
+            tab.badge()[1]
 
     def test_an_edited_filters_index_is_red(self, tab, three_parts):
         """Part 3 taken off Kominfo's parts in home/filters.js (hiding WeChat): its SHA-256
         is not the signed one, red."""
         path = three_parts / "home/filters.js"
-        path.write_text(path.read_text().replace('"Kominfo": [1, 3]', '"Kominfo": [1]'))
+        text = path.read_text()
+        assert '["Kominfo", [1, 3]]' in text
+        path.write_text(text.replace('["Kominfo", [1, 3]]', '["Kominfo", [1]]'))
         tab.open(three_parts / "index.html")
         tab.page.wait_for_selector("#badge.bad")
         assert "the filters' index is not the one the publisher signed" in tab.badge()[1]

@@ -31,7 +31,6 @@ from tests.test_site_parts_browser import (  # noqa: F401 (fixture)
     listed,
     searched_an_edited_index,
 )
-from website.pages import HOME_PREFIX, SNAPSHOTS_PREFIX
 
 pytestmark = NEEDS_CHROMIUM
 
@@ -192,6 +191,12 @@ class TestAPlatformPageInOneJurisdiction:
         assert "cover every jurisdiction" in page.inner_text("p.drawn")
 
 
+#: The prefixes of the statements an earlier `publish` signed (version 1: bound to the
+#: checkpoint's root only).
+HOME_V1 = b"blockledger site home v1\n"
+SNAPSHOTS_V1 = b"blockledger site snapshots v1\n"
+
+
 def resign(site: Path, key: str, page: str, prefix: bytes, statement: dict, field: str) -> None:
     """What an earlier `publish` wrote: ``statement`` signed over the page's checkpoint
     root with the publisher's ``key``, as ``field`` of the page's data."""
@@ -202,9 +207,9 @@ def resign(site: Path, key: str, page: str, prefix: bytes, statement: dict, fiel
 
 
 def older_home(data: dict) -> None:
-    """A home page as adb47bb wrote it: no jurisdiction, search or filters; a row per
-    platform with the list of its jurisdictions."""
-    del data["jurisdiction"], data["search"], data["filters"]
+    """A home page as adb47bb wrote it: no jurisdiction, search, filters or part digests;
+    a row per platform with the list of its jurisdictions."""
+    del data["jurisdiction"], data["search"], data["filters"], data["part_digests"]
     rows = {}
     for row in data["rows"]:
         old = rows.setdefault(row["ref"], {k: row[k] for k in ("ref", "name", "state", "blocked",
@@ -227,11 +232,11 @@ class TestAnEarlierPublicationsPage:
         site, key = earlier
         tamper(site / "index.html", older_home)
         data = page_data(site / "index.html")
-        resign(site, key, "index.html", HOME_PREFIX,
+        resign(site, key, "index.html", HOME_V1,
                {"rows": data["rows"], "part": 1, "parts": 1}, "rows_signature")
         tamper(site / "platform/telegram.html", lambda d: d.pop("jurisdiction"))
         data = page_data(site / "platform/telegram.html")
-        resign(site, key, "platform/telegram.html", SNAPSHOTS_PREFIX,
+        resign(site, key, "platform/telegram.html", SNAPSHOTS_V1,
                {"platform": "telegram", "name": data["name"], "chunks": data["snapshots"]},
                "snapshots_signature")
         page = tab.open(site / "index.html")

@@ -17,9 +17,11 @@ one (consistency proofs); that a page about a platform, order or request is that
 own file (``platform/telegram.html``), so no page is copied over another's. What it only
 authenticates: the publisher's own statements (the snapshots, a platform's name, an order's
 or request's headline, the home page's list), signed by the same key and bound to the
-checkpoint's root. "Now" on every page is the checkpoint's signed time, shown with its tree
-size in the badge and in the "Now" line: an older signed page copied over a newer one still
-verifies, but says which publication it proves.
+whole checkpoint (its signed text: size, root and time; ``pages.statement_binding``), so
+that no statement of another publication verifies on a page, not even one of the same
+tree signed at another time. "Now" on every page is the checkpoint's signed time, shown
+with its tree size in the badge and in the "Now" line: an older signed page copied over a
+newer one still verifies, but says which publication it proves.
 
 Operators' signatures of events are checked too: each against the key the ledger's own
 operator events register (shipped with the page, verified like any event and proven

@@ -1,16 +1,21 @@
 """The home page: every platform's state now, as the publisher signs it, in parts of
 ``HOME_PAGE`` platforms (``index.html``, then ``home/2.html`` and on), so that the page
 stays small however many platforms the ledger holds. Each part's rows are one signed
-statement, with the part's number and the number of parts, bound to the checkpoint's
-root; the browser shows the rows only once it verifies, and checks that the part is the
-file it was opened as. A platform has a row per jurisdiction it has an answer in (``rows``),
-and the jurisdiction filter starts on the site's own (``publish --jurisdiction``). The
-search box finds a platform in any part, from a signed index of every platform
-(``SEARCH``); the filters (state, authority, jurisdiction) act on every part: a signed
-index of their values (``FILTERS``) names the parts that hold a row with each, and the
-page shows those parts' rows from their own signed statements (``part_file``), checked as
-their pages check them. The pager names the first and last platform of each part, in
-order of reference.
+statement, with the part's number and the number of parts, bound to the checkpoint
+(``pages.statement_binding``); the browser shows the rows only once it verifies, and
+checks that the part is the file it was opened as. A platform has a row per jurisdiction
+it has an answer in (``rows``), and the jurisdiction filter starts on the site's own
+(``publish --jurisdiction``). The search box finds a platform in any part, from a signed
+index of every platform (``SEARCH``); the filters (state, authority, jurisdiction) act on
+every part: a signed index of their values (``FILTERS``) names the parts that hold a row
+with each, and the page shows those parts' rows (``part_file``), each checked against the
+SHA-256 of that part's rows that every part's own statement signs (``part_digests``).
+The pager names the first and last platform of each part, in order of reference.
+
+No value of the data is ever a key of a JSON object here (an authority is free text:
+``__proto__`` in a script's object literal sets its prototype, and Python sorts keys by
+code point where JavaScript sorts by UTF-16 unit): the filters' index is lists of
+``[value, parts]`` pairs, which the browser reads into a ``Map``.
 """
 
 from __future__ import annotations
@@ -89,10 +94,10 @@ def search_file(index: list[dict[str, Any]]) -> str:
 FILTERS = "home/filters.js"
 
 
-def filter_index(chunks: list[list[dict[str, Any]]]) -> dict[str, dict[str, list[int]]]:
+def filter_index(chunks: list[list[dict[str, Any]]]) -> dict[str, list[list[Any]]]:
     """For each filter (``state``, ``authority``, ``jurisdiction``: ``-`` for a row of
-    all orders, as the filter names it), each value and the parts (numbered from 1,
-    rising) that hold a row with it."""
+    all orders, as the filter names it), its values and the parts (numbered from 1,
+    rising) that hold a row with each: ``[[value, [part, ...]], ...]`` by value."""
     index: dict[str, dict[str, list[int]]] = {"state": {}, "authority": {}, "jurisdiction": {}}
     for part, chunk in enumerate(chunks, 1):
         for row in chunk:
@@ -102,10 +107,11 @@ def filter_index(chunks: list[list[dict[str, Any]]]) -> dict[str, dict[str, list
                     held = index[key].setdefault(value, [])
                     if not held or held[-1] != part:
                         held.append(part)
-    return index
+    return {key: [[value, parts] for value, parts in sorted(found.items())]
+            for key, found in index.items()}
 
 
-def filters_file(index: dict[str, dict[str, list[int]]]) -> str:
+def filters_file(index: dict[str, list[list[Any]]]) -> str:
     """The filters' index as a data-only script."""
     return ("/* blockledger: each value of the home page's filters and the parts holding a "
             "row with it, checked by the page against the SHA-256 its publisher signed. "
@@ -113,15 +119,19 @@ def filters_file(index: dict[str, dict[str, list[int]]]) -> str:
             f"globalThis.BL_FILTERS = {_json(index)};\n")
 
 
-def part_file(part: int, statement: dict[str, Any], signature: str) -> str:
-    """Part ``part``'s signed statement as a data-only script (``home/N.js``) that files
-    it under its number, for the filters of another part (which check the signature, the
-    number and that it is of the same list)."""
-    return ("/* blockledger: the rows of one part of the home page, as its publisher signed "
-            "them. Data only. */\n"
+def part_file(part: int, chunk: list[dict[str, Any]]) -> str:
+    """Part ``part``'s rows as a data-only script (``home/N.js``) that files them under
+    its number, for the filters of another part, which check them against the SHA-256
+    that its own signed statement gives for part ``part`` (``part_digests``)."""
+    return ("/* blockledger: the rows of one part of the home page, checked by the page "
+            "against the SHA-256 its publisher signed. Data only. */\n"
             "globalThis.BL_HOME_PARTS = globalThis.BL_HOME_PARTS || {};\n"
-            f"globalThis.BL_HOME_PARTS[{part}] = "
-            f"{_json({**statement, 'rows_signature': signature})};\n")
+            f"globalThis.BL_HOME_PARTS[{part}] = {_json(chunk)};\n")
+
+
+def _digest(value: Any) -> str:
+    """The SHA-256 (hex) of ``value``'s canonical JSON, as the browser checks a data file."""
+    return hashlib.sha256(canonical(value)).hexdigest()
 
 
 def path(part: int) -> str:
@@ -147,12 +157,13 @@ def home_pages(env: Environment, pub: Publication, *, title: str,
     # digest each part signs (a platform found in another part links to its own page).
     index = [{"ref": ref, "name": pub.platforms[ref]["status"]["name"], "part": n}
              for n, chunk in enumerate(chunks, 1) for ref in dict.fromkeys(r["ref"] for r in chunk)]
-    search = {"count": len(index), "digest": hashlib.sha256(canonical(index)).hexdigest()
-              } if parts > 1 else None
+    search = {"count": len(index), "digest": _digest(index)} if parts > 1 else None
     # ...and the filters act on every part: the index of their values names the parts a
-    # value needs, whose signed statements the page loads (``part_file``).
+    # value needs, whose rows the page loads (``part_file``) and checks against the
+    # digests that its own statement signs, every part's.
     values = filter_index(chunks)
-    filters = {"digest": hashlib.sha256(canonical(values)).hexdigest()} if parts > 1 else None
+    filters = {"digest": _digest(values)} if parts > 1 else None
+    digests = [_digest(chunk) for chunk in chunks] if parts > 1 else None
     pager = [{"part": n, "href": path(n), "first": chunk[0]["ref"], "last": chunk[-1]["ref"]}
              for n, chunk in enumerate(chunks, 1) if chunk] if parts > 1 else []
     out = {}
@@ -160,7 +171,8 @@ def home_pages(env: Environment, pub: Publication, *, title: str,
         root = "" if part == 1 else "../"
         shown = archive if part == 1 else []
         statement = {"rows": chunk, "part": part, "parts": parts,
-                     "jurisdiction": pub.jurisdiction, "search": search, "filters": filters}
+                     "jurisdiction": pub.jurisdiction, "search": search, "filters": filters,
+                     "part_digests": digests}
         signature = _signed(HOME_PREFIX, statement, pub, key)
         out[path(part)] = env.get_template("home.html.j2").render(
             **_common(pub, root), title=title, rows=chunk, archive=shown, part=part,
@@ -173,11 +185,11 @@ def home_pages(env: Environment, pub: Publication, *, title: str,
             jurisdiction=pub.jurisdiction,
             data=_data(pub, "home", events=[], rows=chunk, part=part, parts=parts,
                        jurisdiction=pub.jurisdiction, search=search, filters=filters,
-                       rows_signature=signature,
+                       part_digests=digests, rows_signature=signature,
                        archive=[{"file": a["file"], "note": a["note"], "proof": a["proof"]}
                                 for a in shown]))
         if parts > 1:
-            out[f"home/{part}.js"] = part_file(part, statement, signature)
+            out[f"home/{part}.js"] = part_file(part, chunk)
     if search is not None:
         out[SEARCH] = search_file(index)
         out[FILTERS] = filters_file(values)

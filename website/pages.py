@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import hashlib
 import re
 from typing import Any
 
@@ -91,15 +92,28 @@ def _classed(html: str) -> str:
 
 
 #: Prefix what the publisher signs of its own statements (never an event or a note): a
-#: platform's snapshots, and the home page's rows.
-SNAPSHOTS_PREFIX = b"blockledger site snapshots v1\n"
-HOME_PREFIX = b"blockledger site home v1\n"
-SUBJECT_PREFIX = b"blockledger site subject v1\n"
+#: platform's snapshots, the home page's rows, an order's or a request's headline. Version
+#: 2 binds each to the whole checkpoint (``statement_binding``); version 1 bound it to the
+#: checkpoint's root only, so that a statement of an earlier publication of the same tree
+#: (another time: a temporary lift since ended, "blocked for N days" since grown) verified
+#: under a later one's badge. The browser reads a version 1 statement as an earlier
+#: publication's (amber), as it reads an earlier version's page.
+SNAPSHOTS_PREFIX = b"blockledger site snapshots v2\n"
+HOME_PREFIX = b"blockledger site home v2\n"
+SUBJECT_PREFIX = b"blockledger site subject v2\n"
+
+
+def statement_binding(pub: Publication) -> str:
+    """What binds a statement to its checkpoint: the SHA-256 (hex) of the checkpoint's
+    signed text (origin, size, root, chain head, time and index: every line its
+    signature covers), so that no statement of another checkpoint verifies with it, not
+    even one of the same tree at another time."""
+    return hashlib.sha256(pub.checkpoint.body()).hexdigest()
 
 
 def _signed(prefix: bytes, statement: dict[str, Any], pub: Publication,
             key: Ed25519PrivateKey) -> str:
-    message = prefix + canonical({**statement, "root": encode_hash(pub.checkpoint.root_hash)})
+    message = prefix + canonical({**statement, "checkpoint": statement_binding(pub)})
     return base64.b64encode(key.sign(message)).decode("ascii")
 
 
@@ -108,8 +122,9 @@ def snapshots_signed(pub: Publication, ref: str, name: str, chunks: list[dict[st
     """The publisher's Ed25519 signature (base64) over a platform's name (as corrected),
     its snapshots' chunks (``website.slider``: each one's instants, length and digest) and
     the site's jurisdiction (the answer the page shows first), bound to the platform and
-    the checkpoint's root: the browser cannot fold them again (no rules in JavaScript),
-    but it can check that they are the ones the key signed, for this page."""
+    the checkpoint (``statement_binding``): the browser cannot fold them again (no rules
+    in JavaScript), but it can check that they are the ones the key signed, for this page
+    and this checkpoint."""
     return _signed(SNAPSHOTS_PREFIX, {"platform": ref, "name": name, "chunks": chunks,
                                       "jurisdiction": pub.jurisdiction}, pub, key)
 
@@ -351,8 +366,9 @@ def subject_statement(info: dict[str, Any], *, complete_on: str | None = None,
                       parts: int = 1) -> dict[str, Any]:
     """What an order's or a request's page says of it now (its state, authority,
     conditions and platforms, as ``gather`` folded them at the checkpoint's time): signed
-    by the publisher with the subject, its kind and the checkpoint's root, so that the
-    browser shows the headline from it and from nothing the host could edit.
+    by the publisher with the subject, its kind and the checkpoint (its time too: the
+    state is the one then), so that the browser shows the headline from it and from
+    nothing the host could edit.
     ``complete_on`` names the platform whose history pages prove the subject's events
     complete, where the page does not (a long platform): signed too, so that no host can
     strip a small platform's page of its proof and hide an event. ``parts``: how many

@@ -4,7 +4,7 @@ carries the chunk that holds "now" (the checkpoint's time); the others are data 
 (``snapshots/<platform>/<n>.js``) that the page loads when the slider reaches their days.
 
 What the publisher signs for a platform (``pages.SNAPSHOTS_PREFIX``, bound to the
-checkpoint's root) is its name and the list of chunks, each with the instants of its first
+checkpoint) is its name and the list of chunks, each with the instants of its first
 and last snapshot, its length and the SHA-256 of its canonical JSON: the browser checks a
 chunk's digest before it shows anything from it, so a chunk file cannot be changed,
 swapped or cut, and it picks the chunk for a day from the signed instants alone.

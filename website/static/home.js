@@ -2,12 +2,14 @@
  * readers without JavaScript). A list in parts (website.home) searches every part from
  * the signed index of every platform (home/search.js), and its filters act on every part:
  * the signed index of the filters' values (home/filters.js) names the parts holding a
- * row with each value, and the rows of those parts are shown from their own signed
- * statements (home/N.js), each checked as the part's page checks it, never from anything
- * else. Called by page.js once the page verified; every text goes in with textContent. */
+ * row with each value, and the rows of those parts are shown from their files
+ * (home/N.js), each checked against the SHA-256 of that part's rows that this page's own
+ * statement signs (part_digests), never from anything else. No value of the data is used
+ * as an object's key: the filters' index is lists of [value, parts], read into Maps.
+ * Called by page.js once the page verified; every text goes in with textContent. */
 "use strict";
 (() => {
-  const { $, el, SLUG, CODE, refuse } = BLUI;
+  const { $, el, SLUG, CODE, has, refuse } = BLUI;
 
   /* One row per platform and jurisdiction (null: the whole answer, from every order,
    * given where some order names no jurisdiction: labelled so, since the fold answers per
@@ -69,24 +71,38 @@
    * part's rows, then, in parts, the signed index of every part's values. The reader's
    * choice is kept; the jurisdiction's starts on the site's own. */
   function choices(states, authorities, codes, unattributed, start) {
-    const fill = (id, values, labels = {}) => {
+    const fill = (id, values, labels = new Map()) => {
       const node = $(id);
       if (!node) return;
       const was = start === undefined ? node.value : id === "f-jurisdiction" ? start : "";
       const any = el("option", "any"); any.value = "";
-      node.replaceChildren(any, ...values.map((v) => { const o = el("option", labels[v] || v); o.value = v; return o; }));
+      node.replaceChildren(any, ...values.map((v) => { const o = el("option", labels.get(v) || v); o.value = v; return o; }));
       node.value = values.includes(was) ? was : "";
     };
     fill("f-state", states);
     fill("f-authority", authorities);
-    fill("f-jurisdiction", [...codes, ...(unattributed ? ["-"] : [])], { "-": ALL_ORDERS });
+    fill("f-jurisdiction", [...codes, ...(unattributed ? ["-"] : [])], new Map([["-", ALL_ORDERS]]));
+  }
+
+  /* The SHA-256 of every part's rows, as this part's statement signs them (none for a
+   * list of one part; none on an earlier version's page, whose filters then act on its
+   * own part only): this part's own rows must have theirs. */
+  async function checkParts(data) {
+    const digests = data.part_digests;
+    if (digests === undefined) return;
+    const ok = data.parts === 1 ? digests === null
+      : Array.isArray(digests) && digests.length === data.parts &&
+        digests.every((d) => typeof d === "string" && /^[0-9a-f]{64}$/.test(d));
+    if (!ok) throw new BL.Failure("the digests of the list's parts are malformed");
+    if (digests) await BL.checkDigest({ digest: digests[data.part - 1] }, data.rows, "this part's rows");
   }
 
   function homeRows(rows, root, jurisdiction, data, note) {
     const body = document.querySelector("table.platforms tbody");
     if (!body || !Array.isArray(rows)) return;
     const older = data.older.includes("jurisdiction");
-    home = { root, data, note, rows: checkRows(rows, older), older, across: false };
+    home = { root, data, note, rows: checkRows(rows, older), older, across: false,
+             everywhere: Boolean(data.filters && data.part_digests) };
     show(rows, false);
     const codes = [...new Set(rows.flatMap((r) => older ? r.jurisdictions : [r.jurisdiction]).filter(Boolean))].sort();
     choices([...new Set(rows.map((r) => r.state))].sort(),
@@ -95,11 +111,11 @@
             jurisdiction && codes.includes(jurisdiction) ? jurisdiction : "");
     document.querySelector("table.platforms").hidden = false;
     filters();
-    if (data.filters) {
+    if (home.everywhere) {
       loadFilters().then((index) => {
-        const codes = Object.keys(index.jurisdiction).filter((c) => c !== "-").sort();
-        choices(Object.keys(index.state).sort(), Object.keys(index.authority).sort(), codes,
-                Object.prototype.hasOwnProperty.call(index.jurisdiction, "-"));
+        const codes = [...index.jurisdiction.keys()].filter((c) => c !== "-");
+        choices([...index.state.keys()], [...index.authority.keys()], codes,
+                index.jurisdiction.has("-"));
         filters();
       }).catch(refuse);
     }
@@ -122,46 +138,42 @@
   }
   const loadSearch = () => load("home/search.js", () => BL.checkSearch(home.data.search, globalThis.BL_SEARCH));
 
-  /* The filters' index: for each filter, each value and the parts holding a row with it
-   * (rising), against the SHA-256 the part's signed statement gives. */
+  /* The filters' index, against the SHA-256 the part's signed statement gives: for each
+   * filter, [value, parts] pairs (the parts holding a row with the value, rising), each
+   * value once; read into a Map per filter, in the signed order. */
   const loadFilters = () => load("home/filters.js", async () => {
     const index = globalThis.BL_FILTERS;
     await BL.checkDigest(home.data.filters, index, "the filters' index");
     const parts = home.data.parts;
-    const ok = index && typeof index === "object" && Object.keys(index).sort().join() === "authority,jurisdiction,state" &&
-      FILTERS.every((k) => index[k] && typeof index[k] === "object" && !Array.isArray(index[k]) &&
-        Object.values(index[k]).every((ns) => Array.isArray(ns) && ns.every((n, i) =>
-          Number.isSafeInteger(n) && n >= 1 && n <= parts && (i === 0 || n > ns[i - 1])))) &&
-      Object.keys(index.jurisdiction).every((c) => c === "-" || CODE.test(c));
-    if (!ok) throw new BL.Failure("the filters' index is malformed");
-    return index;
+    const pair = (p) => Array.isArray(p) && p.length === 2 && typeof p[0] === "string" &&
+      Array.isArray(p[1]) && p[1].every((n, i) => Number.isSafeInteger(n) && n >= 1 &&
+                                        n <= parts && (i === 0 || n > p[1][i - 1]));
+    if (!index || typeof index !== "object" || Array.isArray(index) ||
+        Object.keys(index).sort().join() !== "authority,jurisdiction,state" ||
+        !FILTERS.every((k) => Array.isArray(index[k]) && index[k].every(pair))) {
+      throw new BL.Failure("the filters' index is malformed");
+    }
+    const read = {};
+    for (const k of FILTERS) {
+      read[k] = new Map(index[k]);
+      if (read[k].size !== index[k].length) throw new BL.Failure("the filters' index repeats a value");
+    }
+    if (![...read.jurisdiction.keys()].every((c) => c === "-" || CODE.test(c))) {
+      throw new BL.Failure("the filters' index names a jurisdiction that is not an ISO 3166 code");
+    }
+    return read;
   });
 
-  /* Part n's rows, from its signed statement (home/N.js), checked as the part's own page
-   * checks them: signed by the key over this list's part n (of as many parts, the same
-   * site jurisdiction, search index and filters' index), bound to this checkpoint. */
+  /* Part n's rows (home/N.js), against the SHA-256 of part n's rows that this page's own
+   * statement signs (bound to this checkpoint): another part's rows, or another
+   * publication's, are not them. */
   function loadPart(n) {
-    return load(`home/${n}.js`, async () => {
-      const got = (globalThis.BL_HOME_PARTS || {})[n];
-      const keys = "filters,jurisdiction,part,parts,rows,rows_signature,search";
-      if (!got || typeof got !== "object" || Object.keys(got).sort().join() !== keys) {
-        throw new BL.Failure(`part ${n} of the list (home/${n}.js) is malformed`);
-      }
-      const { data } = home;
-      if (got.part !== n || got.parts !== data.parts || got.jurisdiction !== data.jurisdiction ||
-          BL.canonical(got.search) !== BL.canonical(data.search) ||
-          BL.canonical(got.filters) !== BL.canonical(data.filters)) {
-        throw new BL.Failure(`home/${n}.js is not part ${n} of this list (part ${got.part} of ${got.parts}, or of another list)`);
-      }
-      try {
-        await BL.checkStatement("home", { rows: got.rows, part: got.part, parts: got.parts,
-                                          jurisdiction: got.jurisdiction, search: got.search,
-                                          filters: got.filters },
-                                got.rows_signature, home.note, data.signer);
-        return checkRows(got.rows, false);
-      } catch (error) {
-        throw error instanceof BL.Failure ? new BL.Failure(`part ${n} of the list (home/${n}.js): ${error.message}`) : error;
-      }
+    const file = `home/${n}.js`;
+    return load(file, async () => {
+      const got = has(globalThis.BL_HOME_PARTS, n) ? globalThis.BL_HOME_PARTS[n] : undefined;
+      if (!Array.isArray(got)) throw new BL.Failure(`part ${n} of the list (${file}) is not a list of rows`);
+      await BL.checkDigest({ digest: home.data.part_digests[n - 1] }, got, `part ${n} of the list (${file})`);
+      return checkRows(got, false);
     });
   }
 
@@ -172,7 +184,7 @@
     let parts = null;
     for (const k of FILTERS) {
       if (!chosen[k]) continue;
-      const holding = Object.prototype.hasOwnProperty.call(index[k], chosen[k]) ? index[k][chosen[k]] : [];
+      const holding = index[k].get(chosen[k]) || [];
       parts = parts ? parts.filter((n) => holding.includes(n)) : holding;
     }
     const rows = await Promise.all(parts.map((n) => n === home.data.part ? home.rows : loadPart(n)));
@@ -236,7 +248,7 @@
       if (BLUI.failure()) return; // a page that failed shows no rows again
       const chosen = { state: state.value, authority: authority.value, jurisdiction: jurisdiction.value };
       const ticket = ++asked;
-      if (!home || !home.data.filters || !FILTERS.some((k) => chosen[k])) {
+      if (!home || !home.everywhere || !FILTERS.some((k) => chosen[k])) {
         if (home && home.across) show(home.rows, false);
         hide();
         elsewhere(search.value.trim().toLowerCase());
@@ -260,5 +272,5 @@
     apply();
   }
 
-  Object.assign(BLUI, { homeRows, filters });
+  Object.assign(BLUI, { homeRows, filters, checkParts });
 })();

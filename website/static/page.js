@@ -5,10 +5,10 @@
 "use strict";
 (() => {
   const { $, el, SLUG, noteMs, badge, refuse, freshness, chunkNow, slider, platformNow,
-          headline, homeRows, filters, failure } = BLUI;
+          headline, homeRows, filters, checkParts, failure } = BLUI;
   const TOP = {
     home: ["page", "checkpoint", "signer", "events", "rows", "rows_signature", "archive",
-           "part", "parts", "jurisdiction", "search", "filters"],
+           "part", "parts", "jurisdiction", "search", "filters", "part_digests"],
     platform: ["page", "checkpoint", "signer", "subject", "name", "events", "index",
                "snapshots", "snapshots_now", "snapshots_signature", "operators",
                "jurisdiction"],
@@ -22,11 +22,14 @@
 
   /* Fields a page of an earlier version of `blockledger publish` did not carry (home:
    * "jurisdiction" from 11927e1, "search" from 2f33b97, "filters" from the filters
-   * across parts; platform: "jurisdiction"). Such a
-   * page verifies as it was signed (its statements without them: a field taken off a
-   * newer page breaks its signature) and reads as out of date, amber, since scripts newer
-   * than it serve it: an earlier publication's page, not a tampered one. */
-  const LATER = { home: ["jurisdiction", "search", "filters"], platform: ["jurisdiction"] };
+   * across parts, "part_digests" from statements of version 2; platform:
+   * "jurisdiction"). Such a page verifies as it was signed (its statements without them:
+   * a field taken off a newer page breaks its signature) and reads as out of date, amber,
+   * since scripts newer than it serve it: an earlier publication's page, not a tampered
+   * one. So does a statement of version 1 (bound to the checkpoint's root only: verify.js,
+   * checkStatement), which only an earlier version signed. */
+  const LATER = { home: ["jurisdiction", "search", "filters", "part_digests"],
+                  platform: ["jurisdiction"] };
 
   /* A page proves one subject: it must be that subject's file (platform/telegram.html),
    * or a host could copy one platform's (or order's) green page over another's. */
@@ -292,8 +295,10 @@
       } else if (data.page !== "home" && data.page !== "downloads") {
         throw new BL.Failure("the page carries no completeness proof");
       }
+      // A statement of version 1 is an earlier publication's (amber, below).
+      let rootOnly = false;
       if (data.page === "platform") {
-        await BL.checkStatement("snapshots", carried(data, { platform: data.subject, name: data.name,
+        rootOnly = await BL.checkStatement("snapshots", carried(data, { platform: data.subject, name: data.name,
                                                chunks: data.snapshots,
                                                jurisdiction: data.jurisdiction }),
                                 data.snapshots_signature, note, data.signer);
@@ -305,14 +310,15 @@
         if (!h || typeof h !== "object" || h.kind !== data.page || h.subject !== data.subject) {
           throw new BL.Failure(`the headline is not about ${data.page} ${data.subject}`);
         }
-        await BL.checkStatement("subject", h, data.headline_signature, note, data.signer);
+        rootOnly = await BL.checkStatement("subject", h, data.headline_signature, note, data.signer);
         complete += "; the state, authority and platforms shown are the ones the publisher signed";
       }
       if (data.page === "home") {
-        await BL.checkStatement("home", carried(data, { rows: data.rows, part: data.part, parts: data.parts,
+        rootOnly = await BL.checkStatement("home", carried(data, { rows: data.rows, part: data.part, parts: data.parts,
                                           jurisdiction: data.jurisdiction, search: data.search,
-                                          filters: data.filters }),
+                                          filters: data.filters, part_digests: data.part_digests }),
                                 data.rows_signature, note, data.signer);
+        await checkParts(data);
         complete += "; the list of platforms is the one the publisher signed";
       }
       // A platform page shows its platform's events; an order's or request's page, those
@@ -349,15 +355,18 @@
       document.querySelectorAll("[data-cp]").forEach((node) => {
         // What the reader compares is what was checked: the key the signature verified
         // with, not what the HTML said.
-        node.textContent = { origin: note.origin, size: note.treeSize,
-                             root: BL.b64encode(note.root), time: note.time,
-                             signer: data.signer.name, key_id: data.signer.key_id,
-                             public_key: data.signer.public_key }[node.dataset.cp];
+        const shown = new Map([["origin", note.origin], ["size", note.treeSize],
+                               ["root", BL.b64encode(note.root)], ["time", note.time],
+                               ["signer", data.signer.name], ["key_id", data.signer.key_id],
+                               ["public_key", data.signer.public_key]]);
+        node.textContent = shown.has(node.dataset.cp) ? shown.get(node.dataset.cp) : "";
       });
       const fresh = await freshness(data, note);
-      if (data.older.length && !fresh.stale) {
+      const why = [...(data.older.length ? [`it has no ${data.older.join(" or ")}`] : []),
+                   ...(rootOnly ? ["its signed statements are bound to the checkpoint's root only, not its time"] : [])];
+      if (why.length && !fresh.stale) {
         fresh.stale = "this page was written by an earlier version of blockledger publish than " +
-          "the site's scripts (it has no " + data.older.join(" or ") + "): a page of an earlier publication";
+          `the site's scripts (${why.join("; ")}): a page of an earlier publication`;
       }
       const out = $("stale");
       if (out) {

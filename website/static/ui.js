@@ -12,6 +12,11 @@ globalThis.BLUI = (() => {
   };
   const SLUG = /^[a-z0-9][a-z0-9._-]{0,99}$/;
   const DAY = 86400000;
+  /* Whether ``obj`` holds ``key`` itself: a value of the data (a target, a name) is never
+   * looked up as a plain property, where "constructor" or "__proto__" finds
+   * Object.prototype's. */
+  const has = (obj, key) => obj !== null && typeof obj === "object" &&
+    Object.prototype.hasOwnProperty.call(obj, key);
 
   /* The checkpoint's signed time, the one "now" the page may speak of. */
   function noteMs(note) {
@@ -59,5 +64,5 @@ globalThis.BLUI = (() => {
   /* The failure this page already showed, if any (refuse). */
   const failure = () => failed;
 
-  return { $, el, SLUG, DAY, noteMs, asOf, badge, refuse, failure };
+  return { $, el, SLUG, DAY, has, noteMs, asOf, badge, refuse, failure };
 })();

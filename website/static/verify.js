@@ -376,23 +376,27 @@ const BL = (() => {
   }
 
   /* The publisher's signature over one of its statements (a platform's status snapshots,
-   * the home page's rows), bound to this checkpoint's root (website.pages._signed). */
-  const PREFIXES = { snapshots: "blockledger site snapshots v1\n",
-                     home: "blockledger site home v1\n",
-                     subject: "blockledger site subject v1\n" };
+   * the home page's rows, an order's or a request's headline), bound to this checkpoint:
+   * version 2 to the SHA-256 of its signed text (website.pages.statement_binding: its
+   * size, root and time, so no statement of another publication of the same tree
+   * verifies here). Version 1 bound it to the root only: such a statement is an earlier
+   * publication's (returns true, for the page to say so), never this one's. */
+  const PREFIXES = { snapshots: "blockledger site snapshots", home: "blockledger site home",
+                     subject: "blockledger site subject" };
   const REFUSED = { home: "the platforms' list is not the one the publisher signed",
                     snapshots: "the status snapshots are not the ones the publisher signed",
                     subject: "the headline (state, authority, conditions, platforms) is not " +
                              "the one the publisher signed" };
   async function checkStatement(kind, statement, signature, note, signer) {
-    if (!PREFIXES[kind]) fail(`no statement of the kind ${kind}`);
+    if (!Object.prototype.hasOwnProperty.call(PREFIXES, kind)) fail(`no statement of the kind ${kind}`);
     const sig = b64(signature, `the signature of the ${kind} statement`);
-    const message = enc.encode(PREFIXES[kind] + canonical(
-      { ...statement, root: btoa(String.fromCharCode(...note.root)) }));
     const pub = hash32(signer.public_key, "the published public key");
-    if (sig.length !== 64 || !(await ed25519(pub, sig, message)).ok) {
-      fail(REFUSED[kind]);
-    }
+    if (sig.length !== 64) fail(REFUSED[kind]);
+    const signed = async (version, binding) => (await ed25519(pub, sig, enc.encode(
+      `${PREFIXES[kind]} v${version}\n${canonical({ ...statement, ...binding })}`))).ok;
+    if (await signed(2, { checkpoint: hex(await sha256(note.body)) })) return false;
+    if (await signed(1, { root: btoa(String.fromCharCode(...note.root)) })) return true;
+    fail(REFUSED[kind]);
   }
 
   /* A chunk of a platform's status snapshots against its signed description (instants of

@@ -4,7 +4,7 @@
  * the page verified; every text goes in with textContent. */
 "use strict";
 (() => {
-  const { $, el, SLUG, DAY, noteMs, asOf, refuse } = BLUI;
+  const { $, el, SLUG, DAY, has, noteMs, asOf, refuse } = BLUI;
 
   /* The platform's status snapshots, by chunk (website.slider): the one holding "now" is
    * on the page, the others are loaded when the slider reaches their days; each is shown
@@ -34,7 +34,7 @@
         const script = document.createElement("script");
         script.src = `../snapshots/${data.subject}/${i + 1}.js`;
         script.onload = () => {
-          const got = (globalThis.BL_CHUNKS || {})[key];
+          const got = has(globalThis.BL_CHUNKS, key) ? globalThis.BL_CHUNKS[key] : undefined;
           BL.checkChunk(data.snapshots[i], got, `the status snapshots ${i + 1}`).then(resolve, reject);
         };
         script.onerror = () => reject(new BL.Failure(`the status snapshots ${i + 1} (${script.src}) cannot be loaded`));
@@ -92,7 +92,7 @@
       for (const [t, o] of Object.entries(st.observed)) {
         more.append(el("li", `${t} observed ${o.accessible ? "reachable" : "unreachable"}${o.network ? ` on ${o.network}` : ""} (${o.at})` +
           (st.divergent.includes(t) ? ` \u2014 differs from the orders${
-            st.divergence && st.divergence[t] ? ` (${st.divergence[t]})` : ""}` : "")));
+            has(st.divergence, t) ? ` (${st.divergence[t]})` : ""}` : "")));
       }
       for (const pen of st.penalties || []) {
         more.append(el("li", `penalty by ${pen.authority}: ${pen.amount} ${pen.currency} ` +

@@ -1,0 +1,105 @@
+"""import-registry's memory (issue 15: a first snapshot of 500,000 entries under 500 MB):
+what a snapshot holds once read, what a plan holds while its events are written, and the
+size of the states a bulk write holds. Measured with tracemalloc, whose counts are the
+same from run to run; the figures themselves are ``benchmarks/registry.py``'s."""
+
+from __future__ import annotations
+
+import gc
+import tracemalloc
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from sources.snapshots import Entry, read_snapshot
+
+
+def _dump(path: Path, n: int, *, newline: str = "\n", encoding: str = "cp1251") -> Path:
+    lines = [f"10.0.{i >> 8 & 255}.{i & 255};site{i}.ru;http://site{i}.ru/;Генпрокуратура;"
+             f"27-31-2015/Ид{i // 2}-15;2015-11-20" for i in range(n)]
+    path.write_bytes(newline.join(["Updated: 2024-01-15 10:00:00 +0000", *lines, ""])
+                     .encode(encoding))
+    return path
+
+
+def _peak(call):
+    gc.collect()
+    tracemalloc.start()
+    try:
+        kept = call()
+        current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return kept, current, peak
+
+
+def test_a_snapshot_read_holds_its_bytes_not_its_entries(tmp_path):
+    # Before: the file's bytes, its decoded text (two bytes a Cyrillic character), its
+    # list of lines and every Entry, all at once: a peak of 10x the file, 4.9x kept. Now
+    # its bytes, and the checks' caches of recurring fields (bounded, full at 20,000).
+    path = _dump(tmp_path / "d.csv", 20_000)
+    size = path.stat().st_size
+    snapshot, kept, peak = _peak(lambda: read_snapshot(path, "rkn"))
+    assert len(snapshot.entries) == 20_000
+    assert kept < 2 * size, kept / size
+    assert peak < 2.5 * size, peak / size
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+@pytest.mark.parametrize("encoding", ["cp1251", "utf-8", "utf-8-sig"])
+def test_entries_are_read_again_alike_and_numbered_as_the_file(tmp_path, newline, encoding):
+    path = _dump(tmp_path / "d.csv", 5, newline=newline, encoding=encoding)
+    snapshot = read_snapshot(path, "rkn")
+    first, again = list(snapshot.entries), list(snapshot.entries)
+    assert first == again
+    assert [e.line for e in first] == [2, 3, 4, 5, 6]
+    assert first[0] == Entry(2, "27-31-2015/Ид0-15", "2015-11-20", "Генпрокуратура",
+                             ("site0.ru", "10.0.0.0"))
+    assert snapshot.encoding == ("windows-1251" if encoding == "cp1251" else "utf-8")
+
+
+def test_lines_split_as_the_whole_text_splits_them(tmp_path):
+    # str.splitlines knows more separators than the newline (a lone CR, U+2028): a line is
+    # numbered as the whole text's splitlines numbers it, whatever was read a piece at a time.
+    path = tmp_path / "l.txt"
+    text = "a.ru\r\nb.ru\rc.ru\u2028d.ru\n\ne.ru\x85f.ru"
+    path.write_bytes(text.encode("utf-8"))
+    snapshot = read_snapshot(path, "domains", at=datetime(2024, 1, 1, tzinfo=UTC))
+    numbered = [(e.line, e.targets[0]) for e in snapshot.entries]
+    expected = [(n, line) for n, line in enumerate(text.splitlines(), start=1) if line]
+    assert numbered == expected
+
+
+def test_a_byte_neither_encoding_has_is_named_at_its_offset(tmp_path):
+    from domain.errors import BadInput
+
+    path = tmp_path / "b.csv"
+    path.write_bytes(b"Updated: 2024-01-15 10:00:00 +0000\n"
+                     + "1.2.3.4;a.ru;;орг;D-1;2020-01-01\n".encode("cp1251") + b"x\x98y\n")
+    with pytest.raises(BadInput) as raised:
+        read_snapshot(path, "rkn")
+    offset = path.read_bytes().index(b"\x98") + 1
+    assert raised.value.message.endswith(f"(byte 0x98 at byte {offset})")
+
+
+def test_a_platform_of_many_targets_is_registered_with_all_of_them_in_order(tmp_path):
+    # A registered platform is one tuple grown by copying while short, then a list: past
+    # the switch, nothing is lost or reordered.
+    from sources.holders import Holders
+    from sources.registry import Plan, Registry
+    from sources.registry_held import Held
+
+    names = [f"s{i}.example.ru" for i in range(100)]
+    path = tmp_path / "d.csv"
+    path.write_bytes(("Updated: 2024-01-15 10:00:00 +0000\n" + "".join(
+        f"10.0.0.{i};{name};;org;D-{i % 7};2020-01-01\n" for i, name in enumerate(names)))
+        .encode("cp1251"))
+    registry = Registry("RU", "Roskomnadzor")
+    plan = Plan(read_snapshot(path, "rkn"), registry=registry, held=Held(registry),
+                holders=Holders())
+    [registered] = [fact for _, fact in plan.facts() if fact.type == "platform-registered"]
+    expected = [t for d in range(7) for i, name in enumerate(names) if i % 7 == d
+                for t in (name, f"10.0.0.{i}")]
+    assert registered.subject == "example.ru"
+    assert list(registered.data.targets) == expected
