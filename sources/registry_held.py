@@ -24,7 +24,7 @@ wrote date its latest snapshot. An event of the registry's shape that no check p
 a type a plain import writes (``CUT_SHORT``), is an import cut short, or made by hand
 (``Held.unfinished``): the registry then refuses every other snapshot
 (``sources.registry.check_order``). The view's rows read are checked against
-the events (``_Checked``).
+the events (``sources.view_rows.Checked``).
 """
 
 from __future__ import annotations
@@ -35,7 +35,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from domain.amendments import effective, effective_stored
-from domain.declaration import REGISTRY
 from domain.errors import IntegrityFailure, Refused
 from domain.fact import Fact
 from domain.timeline import OrderState, fold
@@ -347,92 +346,34 @@ def held_in(ledger: Any, registry: Registry, at: datetime | None) -> Held:
     """``read_held`` of the ledger's orders, from its history view (caught up first): a
     page of rows at a time, an order that needs the rules' fold read again by itself.
     The view is an index anyone with the database can edit (its rows name no hash): the
-    rows read are checked against the events (``_Checked``), and a view that disagrees
-    refuses the import (``IntegrityFailure``) rather than steer its diff."""
+    rows read are checked against the events (``sources.view_rows.Checked``), and a view
+    that disagrees refuses the import (``IntegrityFailure``) rather than steer its diff."""
     import orjson
 
-    from projections.views import Views
-    from sources.holders import PAGE, kind_objects
+    from sources.holders import PAGE
+    from sources.view_rows import Checked, caught_up, damaged
 
-    views = Views(ledger)
-    views.catch_up()
-    head = ledger.recorder.chain_head()
-    last = head[1] if head is not None else 0
-    if views.store.position("history") != last:
-        raise IntegrityFailure(_damaged(f"it stands at position "
-                                        f"{views.store.position('history')}, the log at {last}"))
+    views, last = caught_up(ledger)
     decode = views.ledger.mapper.decode_state
     kind = views.blind("order")
 
     def reread(ref: str) -> list[Fact]:
         rows = views.store.history_rows(subject=(kind, views.blind(ref)))
-        facts = [Fact.from_stored(orjson.loads(decode(body))) for _, body in rows]
+        facts = [Fact.from_stored(orjson.loads(decode(body))) for position, body in rows
+                 if position <= last]  # not another writer's since the scan
         if len(facts) != orders.subjects.get(ref):  # as many as the scan found
-            raise IntegrityFailure(_damaged(f"order {ref}'s rows differ from its events"))
+            raise IntegrityFailure(damaged(f"order {ref}'s rows differ from its events"))
         return facts
 
     def tail(after: int) -> Iterator[tuple[int, dict[str, Any]]]:
         platform = views.blind("platform")
         while rows := views.store.kind_rows(platform, after=after, limit=PAGE):
             for position, body in rows:
-                yield position, _Checked.row("platform", position, orjson.loads(decode(body)))
+                if position > last:  # written since the read began: not this diff's
+                    return
+                yield position, Checked.row("platform", position, orjson.loads(decode(body)))
             after = rows[-1][0]
 
-    orders = _Checked(views, "order", kind_objects(views, "order"), last)
-    return read_held(registry, orders, at, reread,
-                     checks=_Checked(views, "snapshot", kind_objects(views, "snapshot"), last),
+    orders = Checked(views, "order", last)
+    return read_held(registry, orders, at, reread, checks=Checked(views, "snapshot", last),
                      tail=tail)
-
-
-class _Checked:
-    """The history view's rows of one kind of subject, as read, checked against the events
-    they index: each row's event is of that kind (its type's, or for an amendment its
-    target's, an event read before of the same subject), and the rows number the events
-    stored under that kind's classes (none left out, or moved to another kind)."""
-
-    def __init__(self, views: Any, kind: str, rows: Iterable[tuple[int, dict[str, Any]]],
-                 until: int):
-        self.views, self.kind, self.rows, self.until = views, kind, rows, until
-        self.subjects: dict[str, int] = {}  # subject -> its rows read
-
-    def __iter__(self) -> Iterator[tuple[int, dict[str, Any]]]:
-        seen: dict[str, str] = {}  # event id -> its subject
-        fits = {name for name, declared in REGISTRY.items()
-                if self.kind in declared.subjects}  # checked by their type alone
-        amending = {name for name, declared in REGISTRY.items() if declared.subject == "any"}
-        for position, obj in self.rows:
-            if obj["type"] not in fits:
-                self.row(self.kind, position, obj)
-            subject = obj["subject"]
-            if obj["type"] in amending and seen.get(
-                    obj["data"]["target"]) != subject:
-                raise IntegrityFailure(_damaged(
-                    f"the row of position {position} (a {obj['type']}) is indexed under the "
-                    f"{self.kind} {subject}, whose events do not hold its target"))
-            seen[obj["id"]] = subject
-            self.subjects[subject] = self.subjects.get(subject, 0) + 1
-            yield position, obj
-        from ledger.mapper import TOPICS
-
-        topics = sorted(t for t, (kind, _, _) in TOPICS.items() if kind == self.kind)
-        stored = self.views.store.count_events(topics, self.until)
-        read = sum(self.subjects.values())
-        if stored != read:
-            raise IntegrityFailure(_damaged(f"it indexes {read:,} events of {self.kind}s, the "
-                                            f"log holds {stored:,}"))
-
-    @staticmethod
-    def row(kind: str, position: int, obj: dict[str, Any]) -> dict[str, Any]:
-        """``obj``, the event of a row indexed under ``kind``, if its type may be of it."""
-        declared = REGISTRY[obj["type"]]
-        if declared.subject != "any" and kind not in declared.subjects:
-            raise IntegrityFailure(_damaged(
-                f"the row of position {position} is indexed as a {kind}'s, its event is a "
-                f"{obj['type']} (a {declared.subject}'s)"))
-        return obj
-
-
-def _damaged(what: str) -> str:
-    return (f"refused: the history view does not index the log ({what}): an import of a "
-            "registry will not diff against it; run 'blockledger projections rebuild "
-            "history', then import again: nothing written")
