@@ -47,6 +47,7 @@ from domain.identifiers import displayed
 from sources.holders import Holders
 from sources.registry import Plan, Registry, decision_ref, new_platform, stamp
 from sources.registry_held import Held
+from sources.registry_placed import check_holders
 from sources.snapshots import Entry, Snapshot
 
 
@@ -121,6 +122,8 @@ class Backfill:
         keep.taken, keep.orders = self.held.taken, self.held.orders
         self.plan = Plan(self.snapshot, registry=self.registry, held=keep, holders=self.holders)
         own = list(self.plan.facts())
+        check_holders(self.snapshot.name, own, b.values(), {b[k] for k in new if k in b},
+                      self.t_b, self.read, self._theirs)
         self._narrow_later_added()
         self._lift_later(new, b)
         self._order_later(gone, a, b)

@@ -146,3 +146,22 @@ def test_a_cut_short_import_of_bytes_checked_before_at_another_time_is_unfinishe
                if r["target"] == "b.example.com")
     assert b == [("2024-03-01T00:00:00+00:00", "2024-03-02T00:00:00+00:00"),
                  ("2024-03-03T00:00:00+00:00", "2024-03-04T00:00:00+00:00")], b
+
+
+def test_a_backfill_that_would_change_who_holds_a_later_order_is_refused(runner, db,
+                                                                        tmp_path):
+    """H4: s10 lists 6.6.6.6 with six.example.net under one decision, s11 lists 6.6.6.6
+    alone under another. In order, example.net holds 6.6.6.6 and s11's order is its;
+    s11 then s10 --backfill left s11's order with a platform ip-6.6.6.6 of its own (verify
+    passing). Refused instead, naming it, nothing written."""
+    from tests.clitools import one_line_error
+
+    s10 = _dump(tmp_path / "s10.csv", "2024-01-10 10:00:00 +0000",
+                ["6.6.6.6;six.example.net;;org;D-7;2020-01-01"])
+    s11 = _dump(tmp_path / "s11.csv", "2024-01-11 10:00:00 +0000",
+                ["6.6.6.6;;;org;D-6;2020-01-01"])
+    assert run(runner, db, "import-registry", *RU, s11).exit_code == 0
+    before = count(db)
+    said = one_line_error(run(runner, db, "import-registry", *RU, "--backfill", s10), 1)
+    assert "6.6.6.6" in said and "example.net" in said and "s10.csv" in said, said
+    assert count(db) == before
