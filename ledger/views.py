@@ -198,7 +198,9 @@ class _Views:
             while chunk := list(islice(rows, STATUS_CHUNK)):
                 c.executemany(self._sql(f"DELETE FROM {STATUS} WHERE platform = ?"),
                               [(key,) for key, _ in chunk])
-                c.executemany(self._sql(f"INSERT INTO {STATUS} VALUES (?, ?)"), chunk)
+                # a None body: a platform with no status now (its registration retracted)
+                c.executemany(self._sql(f"INSERT INTO {STATUS} VALUES (?, ?)"),
+                              [row for row in chunk if row[1] is not None])
             self._insert_tracking(c, Tracking(tracking_name("status"), status_to))  # type: ignore[attr-defined]
 
     def copy_history(self, limit: int) -> tuple[int, int]:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from domain.declaration import REGISTRY
-from domain.errors import IntegrityFailure
+from domain.errors import IntegrityFailure, SubjectNotFound
 from domain.fact import Fact
 from domain.jurisdictions import LEDGER
 from domain.timeline import OrderState
@@ -142,12 +142,12 @@ class Views:
             keys = {*mine, *(move[0] for move in moves)}
             if settings:
                 keys.update(self._all_platforms())
-            status = self._status_rows(keys, now)
+            status = self._status_rows(keys, now, gone=True)
             self.store.write((), status, status_to=end)
             return
         # Inside the import's transaction (``ledger.bulk.one_transaction``), the status
         # rows are folded as the write takes them, on the connection it lends.
-        status = self._status_rows(mine, now, before=batch[0][0], extra=mine)
+        status = self._status_rows(mine, now, before=batch[0][0], extra=mine, gone=True)
         self.store.write(rows, status, history_to=end, status_to=end)
 
     def lag(self) -> dict[str, dict[str, int]]:
@@ -310,18 +310,20 @@ class Views:
         if self.store.has_since(since, *self.settings):  # a new default: every status
             keys.update(self.store.status_keys())
             keys.update(self._all_platforms())
-        rows = list(self._status_rows(keys, now))
+        rows = list(self._status_rows(keys, now, gone=True))
         self.store.write((), rows, status_to=head)
 
     def _status_rows(self, keys: Iterable[str], now: datetime, *, before: int | None = None,
-                     extra: dict[str, list[Entry]] | None = None,
-                     ) -> Iterator[tuple[str, bytes]]:
+                     extra: dict[str, list[Entry]] | None = None, gone: bool = False,
+                     ) -> Iterator[tuple[str, bytes | None]]:
         """The status rows of the platforms indexed ``keys``, in key order, as they are
         folded: each platform's rows are read from the view (those before ``before``),
         ``PLATFORMS`` platforms a query, and its ``extra`` entries (not yet in the view)
         added. A generator, so that an import writes them as they come rather than
         holding one row per platform it touched (at 20,000 platforms a batch, about 30
-        MB)."""
+        MB). A platform that has no status (its registration retracted, or none yet) has
+        no row: with ``gone``, it is given as ``(key, None)``, so that the writer deletes the
+        row it had."""
         keys = sorted(keys)
         for start in range(0, len(keys), PLATFORMS):
             chunk = keys[start:start + PLATFORMS]
@@ -330,22 +332,26 @@ class Views:
             for key in chunk:
                 entries = [*self._decoded(held.get(key, ())),
                            *(extra.get(key, ()) if extra else ())]
-                row = self._status_row(key, now, entries)
-                if row is not None:
-                    yield row
+                body = self._status_row(key, now, entries)
+                if body is not None or gone:
+                    yield key, body
 
-    def _status_row(self, key: str, now: datetime,
-                    entries: list[Entry]) -> tuple[str, bytes] | None:
-        """The status row of the platform indexed ``key``, from all its ``entries``: its
-        kept status now, and when that goes stale."""
+    def _status_row(self, key: str, now: datetime, entries: list[Entry]) -> bytes | None:
+        """The status row's body of the platform indexed ``key``, from all its ``entries``:
+        its kept status now, and when that goes stale; None for a platform that is not
+        registered now (its registration retracted, the README's remedy for a forged one)."""
         book = Book(entries)
         refs = book.refs("platform")
         if not refs:
             return None  # its orders arrived before it in an as-known-at sense: skip
         ref = refs[0]
-        body = {"format": STATUS_FORMAT, "status": platform_status(book, ref, now=now),
+        try:
+            status = platform_status(book, ref, now=now)
+        except SubjectNotFound:
+            return None
+        body = {"format": STATUS_FORMAT, "status": status,
                 "stale_after": _stale_after(book, ref, now)}
-        return key, self._seal(orjson.dumps(body))
+        return self._seal(orjson.dumps(body))
 
     def _decoded(self, rows: Iterable[tuple[int, bytes | None]]) -> Iterator[Entry]:
         """Entries of ``(position, body)`` rows; a fact taken in a recent batch is used as it

@@ -21,6 +21,7 @@ import orjson
 from attrs import frozen
 
 from domain.amendments import effective
+from domain.errors import IntegrityFailure
 from domain.fact import Fact
 from domain.timeline import in_valid_order
 from domain.values import stored_when
@@ -196,14 +197,14 @@ def read_holders(ledger: Any, wanted: Container[str] | None = None) -> Holders:
     those targets are taken from registrations (every platform is still known, and a
     platform read again keeps all its targets): ``find`` answers the same for a host
     whose every candidate (itself and its parent domains) is wanted."""
-    from projections.views import Views
+    from sources.view_rows import Checked, caught_up, damaged
 
-    views = Views(ledger)
-    views.catch_up()
+    views, last = caught_up(ledger)
     order, platform = views.blind("order"), views.blind("platform")
     registered: dict[str, tuple[datetime, list[str]]] = {}
     others: set[str] = set()  # platforms with more than their registration: read again
-    for _, obj in kind_objects(views, "platform"):
+    rows_read = Checked(views, "platform", last)  # the view's rows, checked as read
+    for _, obj in rows_read:
         ref = obj["subject"]
         if obj["type"] not in _READ or ref in others:
             continue
@@ -221,19 +222,27 @@ def read_holders(ledger: Any, wanted: Container[str] | None = None) -> Holders:
         holders.add_registered(ref, at, targets, wanted)
     decode = views.ledger.mapper.decode_state
     for ref in sorted(others):
-        rows = views.store.history_rows(subject=(platform, views.blind(ref)))
+        rows = [row for row in views.store.history_rows(subject=(platform, views.blind(ref)))
+                if row[0] <= last]  # not another writer's since the scan
+        if len(rows) != rows_read.subjects.get(ref):  # as many as the scan found
+            raise IntegrityFailure(damaged(f"platform {ref}'s rows differ from its events"))
         holders.add_platform(ref, [fact for fact in (
             Fact.from_stored(orjson.loads(decode(body))) for _, body in rows)
             if fact.type in _READ])
     return holders
 
 
-def kind_objects(views: Any, kind: str) -> Iterator[tuple[int, dict[str, Any]]]:
+def kind_objects(views: Any, kind: str,
+                 until: int | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
     """``(position, stored object)`` of every event of the subjects of ``kind``, in
-    position order, from the history view (caught up by the caller), a page at a time."""
+    position order, from the history view (caught up by the caller), a page at a time; with
+    ``until``, those at or before that position only (another writer's rows since are not
+    read: a count of the events up to it then agrees)."""
     decode = views.ledger.mapper.decode_state
     after = 0
     while rows := views.store.kind_rows(views.blind(kind), after=after, limit=PAGE):
         for position, body in rows:
+            if until is not None and position > until:
+                return
             yield position, orjson.loads(decode(body))
         after = rows[-1][0]

@@ -107,6 +107,11 @@ class Registry:
         return uuid.uuid5(NAMESPACE, "|".join((self.jurisdiction, self.authority, digest,
                                                 kind, subject)))
 
+    def check_subject(self, digest: str, updated: datetime) -> str:
+        """The subject of the ``registry-checked`` of the snapshot of ``digest`` updated at
+        ``updated``: the registry's name, the snapshot's time and the start of its digest."""
+        return f"{self.name}-{stamp(updated)}-{digest[:8]}"
+
     def id_text(self, digest: str, kind: str, subject: str) -> str:
         """``event_id`` as text, without building a ``UUID`` (asked once per event read)."""
         raw = bytearray(hashlib.sha1(_NAMESPACE_BYTES + "|".join(
@@ -204,9 +209,8 @@ class Plan:
     @property
     def checked(self) -> str:
         """The subject of the snapshot's ``registry-checked`` (written last, changed or
-        not): the registry's name, the snapshot's time and the start of its digest."""
-        return (f"{self.registry.name}-{stamp(self.snapshot.updated)}-"
-                f"{self.snapshot.sha256[:8]}")
+        not): ``Registry.check_subject``."""
+        return self.registry.check_subject(self.snapshot.sha256, self.snapshot.updated)
 
     def summary(self) -> str:
         """What the snapshot is, in words: a fact of the file alone (the check of a snapshot

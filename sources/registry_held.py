@@ -20,10 +20,11 @@ A registry's orders are those its imports made: an order's creating event has th
 nothing: a hand-made order, or another registry's, may share its prefix), and a check
 of that snapshot recorded by the same operator (the id can be computed by anyone; who
 recorded an event is what the chain proves: ``Held.proven``). Only the events its imports
-wrote date its latest snapshot. An event of the registry's shape that no check proves is
-an import cut short, or made by hand (``Held.unfinished``): the registry then refuses every
-other snapshot (``sources.registry.check_order``). The view's rows read are checked against
-the events (``_Checked``).
+wrote date its latest snapshot. An event of the registry's shape that no check proves, of
+a type a plain import writes (``CUT_SHORT``), is an import cut short, or made by hand
+(``Held.unfinished``): the registry then refuses every other snapshot
+(``sources.registry.check_order``). The view's rows read are checked against
+the events (``sources.view_rows.Checked``).
 """
 
 from __future__ import annotations
@@ -33,8 +34,7 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from domain.amendments import effective
-from domain.declaration import REGISTRY
+from domain.amendments import effective, effective_stored
 from domain.errors import IntegrityFailure, Refused
 from domain.fact import Fact
 from domain.timeline import OrderState, fold
@@ -46,6 +46,10 @@ if TYPE_CHECKING:
 #: A plain list's order: ``<registry>-list-<14 digits>``; a re-made order's time suffix.
 LIST = re.compile(r"list-\d{14}")
 SUFFIX = re.compile(r"(.+)-at-\d{14}")
+#: What a plain import writes before its check, so what one cut short can leave. A backfill's
+#: amendments (``correction``, ``retraction``) are one transaction with its check: one of the
+#: registry's shape that no check proves was made by hand, and the rules' fold decides it.
+CUT_SHORT = frozenset({"platform-registered", "targets-added", "blocked", "unblocked"})
 
 
 class Held:
@@ -69,12 +73,14 @@ class Held:
         self.checks: dict[tuple[str, datetime], tuple[str | None, str | None]] = {}
         #: (digest, time) of the orders' events its imports wrote: not on a check's word
         self.evented: set[tuple[str, datetime]] = set()
-        #: digest -> who recorded a check of it: what proves an event of that snapshot the
-        #: registry's (``proven``)
-        self.checkers: dict[str, set[str | None]] = {}
+        #: (digest, recorder) -> the times of its checks of that snapshot: what proves an
+        #: event of that snapshot the registry's (``proven``)
+        self.checkers: dict[tuple[str, str | None], set[datetime]] = {}
         #: (digest, time) -> an import with no check of its recorder's yet: cut short, or
         #: events made by hand to look like an import's (``check_order`` refuses the rest)
         self.unfinished: dict[tuple[str, datetime], Unfinished] = {}
+        #: the valid times of every check of the registry's
+        self.check_times: set[datetime] = set()
         #: the position of the last check recorded (events after it are read for
         #: ``unfinished``)
         self.last_check = 0
@@ -87,18 +93,28 @@ class Held:
         found = SUFFIX.fullmatch(ref)
         return found.group(1) if found else ref
 
-    def proven(self, digest: str | None, recorder: str | None) -> bool:
+    def proven(self, digest: str | None, recorder: str | None, when: datetime) -> bool:
         """Whether an event citing ``digest``, with the id the registry's import gives it,
-        recorded by ``recorder``, is the registry's: a check of that snapshot (written last
-        by every import) was recorded by the same recorder. Ids can be computed by anyone;
-        who recorded an event is what the hash chain (and a signature) proves."""
-        return digest is not None and recorder in self.checkers.get(digest, ())
+        recorded by ``recorder`` for valid time ``when``, is the registry's: a check of that
+        snapshot at that time (written last by every import) was recorded by the same
+        recorder. Ids can be computed by anyone; who recorded an event is what the hash
+        chain (and a signature) proves. The same bytes at another time are another
+        snapshot, whose import may be cut short: the earlier check proves none of its
+        events. A backfill's corrective events, written with its check in one transaction,
+        are at the time of the snapshot it is placed before (checked, later than its own)."""
+        if digest is None:
+            return False
+        times = self.checkers.get((digest, recorder))
+        if not times:
+            return False
+        return when in times or (min(times) < when and when in self.check_times)
 
     def theirs(self, fact: Fact) -> str | None:
         """The digest of the snapshot whose import of this registry made ``fact`` (as
         ``Registry.wrote``), when proven so (``proven``); else None."""
         digest = self.registry.wrote(fact)
-        return digest if self.proven(digest, fact.recorded_by) else None
+        return (digest if self.proven(digest, fact.recorded_by, fact.occurred_at.instant)
+                else None)
 
     def _dated(self, digest: str, when: datetime) -> None:
         self.digests.add(digest)
@@ -114,7 +130,8 @@ class Held:
         self.at.setdefault(when, set()).add(digest)
         self.checks.setdefault((digest, when), (obj.get("recorded_by"),
                                                 obj.get("recorded_at")))
-        self.checkers.setdefault(digest, set()).add(obj.get("recorded_by"))
+        self.checkers.setdefault((digest, obj.get("recorded_by")), set()).add(when)
+        self.check_times.add(when)
 
     def _unproven(self, digest: str, when: datetime, obj: dict[str, Any]) -> None:
         """An event of the registry's shape that no check of its recorder proves."""
@@ -200,11 +217,7 @@ def read_held(registry: Registry, objects: Iterable[tuple[int, dict[str, Any]]],
     (the last check's), where an import cut short before its first order leaves its
     registrations."""
     held = Held(registry)
-    for position, obj in checks:  # first: they prove the events read next
-        if obj["type"] == "registry-checked" and registry.wrote_stored(obj) is not None:
-            held._checked(registry.wrote_stored(obj), stored_when(obj["occurred_at"]).instant,
-                          obj)
-            held.last_check = max(held.last_check, position)
+    _read_checks(held, checks)  # first: they prove the events read next
     prefix = f"{registry.name}-"
     pure: dict[str, _Pure] = {}
     foreign: set[str] = set()  # its prefix, not its imports' (hand-made, another registry's)
@@ -261,16 +274,41 @@ def read_held(registry: Registry, objects: Iterable[tuple[int, dict[str, Any]]],
     return held
 
 
+def _read_checks(held: Held, checks: Iterable[tuple[int, dict[str, Any]]]) -> None:
+    """The registry's checks among the stored objects of the ledger's snapshots, as the
+    rules' amendments leave them (a retracted check counts for nothing: the remedy for a
+    forged one), each under the subject the registry's import gives it (its time and
+    digest's: a check of another shape is hand-made)."""
+    registry = held.registry
+    objs = list(checks)
+    positions = {obj["id"]: position for position, obj in objs}
+    for obj in effective_stored([obj for _, obj in objs]).current.values():
+        digest = (registry.wrote_stored(obj) if obj["type"] == "registry-checked"
+                  else None)
+        if digest is None:
+            continue
+        when = stored_when(obj["occurred_at"]).instant
+        # its time as written (the snapshot's own offset), as the import names its subject
+        written = datetime.fromisoformat(obj["occurred_at"])
+        if obj["subject"] != registry.check_subject(digest, written):
+            continue
+        held._checked(digest, when, obj)
+        held.last_check = max(held.last_check, positions[obj["id"]])
+
+
 def _theirs(held: Held, obj: dict[str, Any], suspects: list, retracted: set[str]) -> str | None:
     """The digest of the snapshot whose import made stored event ``obj``, when it has the
-    registry's id for it; one that no check of its recorder proves is a suspect (an import
-    cut short, or made by hand): read as the registry's, and ``check_order`` refuses every
-    import but the one that finishes it."""
+    registry's id for it; one that no check of its recorder proves, of a type an import cut
+    short can leave (``CUT_SHORT``), is a suspect (an import cut short, or made by hand):
+    read as the registry's, and ``check_order`` refuses every import but the one that
+    finishes it."""
     if obj["type"] == "retraction":
         retracted.add(obj["data"]["target"])
     digest = held.registry.wrote_stored(obj)
-    if digest is not None and not held.proven(digest, obj.get("recorded_by")):
-        suspects.append((digest, stored_when(obj["occurred_at"]).instant, obj))
+    if digest is not None and obj["type"] in CUT_SHORT:
+        when = stored_when(obj["occurred_at"]).instant
+        if not held.proven(digest, obj.get("recorded_by"), when):
+            suspects.append((digest, when, obj))
     return digest
 
 
@@ -308,92 +346,34 @@ def held_in(ledger: Any, registry: Registry, at: datetime | None) -> Held:
     """``read_held`` of the ledger's orders, from its history view (caught up first): a
     page of rows at a time, an order that needs the rules' fold read again by itself.
     The view is an index anyone with the database can edit (its rows name no hash): the
-    rows read are checked against the events (``_Checked``), and a view that disagrees
-    refuses the import (``IntegrityFailure``) rather than steer its diff."""
+    rows read are checked against the events (``sources.view_rows.Checked``), and a view
+    that disagrees refuses the import (``IntegrityFailure``) rather than steer its diff."""
     import orjson
 
-    from projections.views import Views
-    from sources.holders import PAGE, kind_objects
+    from sources.holders import PAGE
+    from sources.view_rows import Checked, caught_up, damaged
 
-    views = Views(ledger)
-    views.catch_up()
-    head = ledger.recorder.chain_head()
-    last = head[1] if head is not None else 0
-    if views.store.position("history") != last:
-        raise IntegrityFailure(_damaged(f"it stands at position "
-                                        f"{views.store.position('history')}, the log at {last}"))
+    views, last = caught_up(ledger)
     decode = views.ledger.mapper.decode_state
     kind = views.blind("order")
 
     def reread(ref: str) -> list[Fact]:
         rows = views.store.history_rows(subject=(kind, views.blind(ref)))
-        facts = [Fact.from_stored(orjson.loads(decode(body))) for _, body in rows]
+        facts = [Fact.from_stored(orjson.loads(decode(body))) for position, body in rows
+                 if position <= last]  # not another writer's since the scan
         if len(facts) != orders.subjects.get(ref):  # as many as the scan found
-            raise IntegrityFailure(_damaged(f"order {ref}'s rows differ from its events"))
+            raise IntegrityFailure(damaged(f"order {ref}'s rows differ from its events"))
         return facts
 
     def tail(after: int) -> Iterator[tuple[int, dict[str, Any]]]:
         platform = views.blind("platform")
         while rows := views.store.kind_rows(platform, after=after, limit=PAGE):
             for position, body in rows:
-                yield position, _Checked.row("platform", position, orjson.loads(decode(body)))
+                if position > last:  # written since the read began: not this diff's
+                    return
+                yield position, Checked.row("platform", position, orjson.loads(decode(body)))
             after = rows[-1][0]
 
-    orders = _Checked(views, "order", kind_objects(views, "order"), last)
-    return read_held(registry, orders, at, reread,
-                     checks=_Checked(views, "snapshot", kind_objects(views, "snapshot"), last),
+    orders = Checked(views, "order", last)
+    return read_held(registry, orders, at, reread, checks=Checked(views, "snapshot", last),
                      tail=tail)
-
-
-class _Checked:
-    """The history view's rows of one kind of subject, as read, checked against the events
-    they index: each row's event is of that kind (its type's, or for an amendment its
-    target's, an event read before of the same subject), and the rows number the events
-    stored under that kind's classes (none left out, or moved to another kind)."""
-
-    def __init__(self, views: Any, kind: str, rows: Iterable[tuple[int, dict[str, Any]]],
-                 until: int):
-        self.views, self.kind, self.rows, self.until = views, kind, rows, until
-        self.subjects: dict[str, int] = {}  # subject -> its rows read
-
-    def __iter__(self) -> Iterator[tuple[int, dict[str, Any]]]:
-        seen: dict[str, str] = {}  # event id -> its subject
-        fits = {name for name, declared in REGISTRY.items()
-                if self.kind in declared.subjects}  # checked by their type alone
-        amending = {name for name, declared in REGISTRY.items() if declared.subject == "any"}
-        for position, obj in self.rows:
-            if obj["type"] not in fits:
-                self.row(self.kind, position, obj)
-            subject = obj["subject"]
-            if obj["type"] in amending and seen.get(
-                    obj["data"]["target"]) != subject:
-                raise IntegrityFailure(_damaged(
-                    f"the row of position {position} (a {obj['type']}) is indexed under the "
-                    f"{self.kind} {subject}, whose events do not hold its target"))
-            seen[obj["id"]] = subject
-            self.subjects[subject] = self.subjects.get(subject, 0) + 1
-            yield position, obj
-        from ledger.mapper import TOPICS
-
-        topics = sorted(t for t, (kind, _, _) in TOPICS.items() if kind == self.kind)
-        stored = self.views.store.count_events(topics, self.until)
-        read = sum(self.subjects.values())
-        if stored != read:
-            raise IntegrityFailure(_damaged(f"it indexes {read:,} events of {self.kind}s, the "
-                                            f"log holds {stored:,}"))
-
-    @staticmethod
-    def row(kind: str, position: int, obj: dict[str, Any]) -> dict[str, Any]:
-        """``obj``, the event of a row indexed under ``kind``, if its type may be of it."""
-        declared = REGISTRY[obj["type"]]
-        if declared.subject != "any" and kind not in declared.subjects:
-            raise IntegrityFailure(_damaged(
-                f"the row of position {position} is indexed as a {kind}'s, its event is a "
-                f"{obj['type']} (a {declared.subject}'s)"))
-        return obj
-
-
-def _damaged(what: str) -> str:
-    return (f"refused: the history view does not index the log ({what}): an import of a "
-            "registry will not diff against it; run 'blockledger projections rebuild "
-            "history', then import again: nothing written")

@@ -376,3 +376,30 @@ def test_the_status_shape_is_the_one_its_format_names(ledger_2017):
     assert STATUS_FORMAT in STATUS_SHAPES, "add the new format's shape to STATUS_SHAPES"
     assert shape == STATUS_SHAPES[STATUS_FORMAT], (
         "the status changed shape: bump ledger.views.STATUS_FORMAT and record the shape")
+
+
+def test_a_platform_whose_registration_is_retracted_has_no_status_row(runner, db, tmp_path):
+    """H3 (issue 15): retracting a platform's only event, its registration (the README's
+    remedy for a forged one), left the status view unable to catch up ("platform foo is not
+    registered"): the retraction warned, and every later import and rebuild failed. A
+    platform not registered now has no status row: its row is deleted, and verify agrees."""
+    for ref in ("foo", "bar"):
+        assert run(runner, db, "record", "platform-registered", ref, "--at", "2024-01-01",
+                   "--source", "s", "--name", ref, "--target", f"{ref}.example").exit_code == 0
+    with open_ledger(parse_target(db)) as ledger:
+        assert [s["platform"] for s in Views(ledger).current_status()] == ["bar", "foo"]
+    exported = [json.loads(line) for line in run(runner, db, "export").stdout.splitlines()]
+    foo = next(obj["id"] for obj in exported if obj["subject"] == "foo")
+    done = run(runner, db, "record", "retraction", "foo", "--at", "2024-02-01", "--source",
+               "s", "--target", foo, "--reason", "forged")
+    assert done.exit_code == 0 and "warning" not in done.stderr, done.stderr
+    with open_ledger(parse_target(db)) as ledger:
+        assert [s["platform"] for s in Views(ledger).current_status()] == ["bar"]
+    (tmp_path / "a.csv").write_text("Updated: 2024-01-15 10:00:00 +0000\n;x.example.ru;;o;D-1;\n")
+    assert run(runner, db, "import-registry", "--format", "rkn", "--authority", "Roskomnadzor",
+               "--jurisdiction", "RU", str(tmp_path / "a.csv")).exit_code == 0
+    assert run(runner, db, "projections", "rebuild", "status").exit_code == 0
+    verified = run(runner, db, "verify")
+    assert verified.exit_code == 0 and verified.stdout.startswith("ok"), verified.output
+    with open_ledger(parse_target(db)) as ledger:
+        assert [s["platform"] for s in Views(ledger).current_status()] == ["bar", "example.ru"]

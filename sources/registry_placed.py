@@ -1,0 +1,76 @@
+"""A check of a backfill (``sources.registry_backfill``): which platform holds the later
+snapshot's orders once the backfilled one is placed before it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from domain.errors import Refused
+from domain.fact import Fact
+from sources.domains import candidates
+
+
+def check_holders(name: str, own: Iterable[tuple[int, Fact]], later: Iterable[str],
+                  moved: set[str], t_b: datetime, read: Callable[[str, str], list[Fact]],
+                  theirs: Callable[[Fact], Any], holders: Any) -> None:
+    """Refuse (nothing written) a backfill of snapshot ``name`` whose own events (``own``)
+    give a target, or a domain above it, to a platform that an order the next snapshot's
+    import made at ``t_b`` (``later``, less those the backfill ``moved`` to its own time)
+    is not of: imported in order, that import would have found the target held by the
+    backfilled snapshot's platform, and ordered it for that one (an address listed under
+    two decisions, say). The same for a platform whose registration or targets the
+    backfill moves to its own time (``holders``, with the moves made: who holds the target
+    just before ``t_b``). Attributed otherwise, the ledger would not be the one an import
+    in order gives."""
+    given: dict[str, str] = {}
+    for _, fact in own:
+        if fact.type in ("platform-registered", "targets-added"):
+            for target in fact.data.targets:
+                given.setdefault(target, fact.subject)
+    before = t_b - timedelta(microseconds=1)
+    for ref in sorted(set(later) - moved):
+        first = read("order", ref)[0]
+        if first.occurred_at.instant != t_b or theirs(first) is None:
+            continue
+        platforms = set(first.data.platforms or (first.data.platform,))
+        for target in first.data.targets:
+            holder = next((given[c] for c in candidates(target) if c in given), None)
+            if holder is None:
+                found = holders.find(target, before)
+                if found is not None and not isinstance(found, str) and not found.later:
+                    holder = found.platform
+            if holder is not None and holder not in platforms:
+                raise Refused(
+                    f"refused: {name} gives {target} to platform {holder}, and order {ref}, "
+                    f"made at {t_b.isoformat()}, is of {', '.join(sorted(platforms))}: "
+                    f"imported in order it would be {holder}'s; a backfill cannot place it: "
+                    "nothing written")
+
+
+def check_moved(name: str, listed: dict, moved_keys: Iterable[tuple[Any, str]],
+                b: dict[Any, str], t: datetime, t_b: datetime, holders: Any,
+                new_platform: Callable[[str], str]) -> None:
+    """Refuse (nothing written) a backfill of snapshot ``name`` that would move to its time
+    (``t``) an order the next snapshot's import made at ``t_b`` whose target no platform
+    holds at ``t`` and that the later import gave a platform other than the one the
+    snapshot, imported in order, would register for the entry listing it (its home's):
+    an address that the later snapshot lists under two decisions, say. Checked before
+    any move (``holders`` as the ledger holds them)."""
+    for key in sorted(moved_keys, key=lambda k: (k[0] or "", k[1])):
+        if key not in b:
+            continue
+        target = key[1]
+        found = holders.find(target, t)
+        if found is not None and not isinstance(found, str) and not found.later:
+            continue  # held at S's time already: S's import finds the same
+        then = holders.find(target, t_b)
+        if then is None or isinstance(then, str):
+            continue
+        own = new_platform(listed[key].home)
+        if then.platform != own:
+            raise Refused(f"refused: {name} lists {target} with {listed[key].home}, which "
+                          f"an import in order registers as platform {own}; order {b[key]}, "
+                          f"made at {t_b.isoformat()}, gave it to {then.platform}: a "
+                          "backfill cannot place it: nothing written")
