@@ -47,7 +47,7 @@ from domain.identifiers import displayed
 from sources.holders import Holders
 from sources.registry import Plan, Registry, decision_ref, new_platform, stamp
 from sources.registry_held import Held
-from sources.registry_placed import check_holders, check_moved
+from sources.registry_placed import check_beyond, check_holders, check_moved, check_shared
 from sources.snapshots import Entry, Snapshot
 
 
@@ -114,6 +114,7 @@ class Backfill:
         a, b = self.held.keys, self.after.keys
         new = {k for k in listed if k not in a}
         gone = {k for k in a if k not in listed}
+        check_shared(self.snapshot.name, [*listed, *a, *b], self.held.orders, self.read)
         check_moved(self.snapshot.name, listed, new, b, self.t, self.t_b, self.holders,
                     new_platform)
         self._move_orders(new, b)
@@ -126,6 +127,7 @@ class Backfill:
         own = list(self.plan.facts())
         check_holders(self.snapshot.name, own, b.values(), {b[k] for k in new if k in b},
                       self.t_b, self.read, self._theirs, self.holders)
+        check_beyond(self.snapshot.name, own, self.held.orders, self.t_b, self.read)
         self._narrow_later_added()
         self._lift_later(new, b)
         self._order_later(gone, a, b)

@@ -3,6 +3,7 @@ snapshot's orders once the backfilled one is placed before it."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
@@ -74,3 +75,74 @@ def check_moved(name: str, listed: dict, moved_keys: Iterable[tuple[Any, str]],
                           f"an import in order registers as platform {own}; order {b[key]}, "
                           f"made at {t_b.isoformat()}, gave it to {then.platform}: a "
                           "backfill cannot place it: nothing written")
+
+
+def check_shared(name: str, listed: Iterable[tuple[Any, str]], orders: Iterable[str],
+                 read: Callable[[str, str], list[Fact]]) -> None:
+    """Refuse (nothing written) a backfill of snapshot ``name`` where a target it lists,
+    or the registry held before or after it (``listed``: keys of the three), is listed
+    under two decisions, there or by any of the registry's orders (``orders``, of any
+    time): an address shared by decisions. Which platform such a
+    target goes to depends on every entry listing it at each snapshot's time, which a
+    backfill does not re-derive (the review's cases: 6.6.6.6 listed with six.example.net
+    under D-7 and alone under D-6, in orders that narrower checks missed, verify passing);
+    so it is refused rather than guessed. Snapshots imported oldest first take it. Reads
+    each of the registry's orders once."""
+    mine: dict[str, set[Any]] = {}
+    for decision, target in listed:
+        if decision is not None:  # a plain domain list has no decisions to share
+            mine.setdefault(target, set()).add(decision)
+    if not mine:
+        return
+    for ref in sorted(orders):
+        base = _AT.sub("", ref)
+        facts = read("order", ref)
+        if not facts or facts[0].type != "blocked":
+            continue
+        for target in facts[0].data.targets:
+            if target in mine:
+                mine[target].add(base)
+    for target in sorted(mine):
+        if len(mine[target]) > 1:
+            named = ", ".join(sorted(mine[target]))
+            raise Refused(f"refused: backfilling {name} touches {target}, which the registry "
+                          "lists under "
+                          f"more than one decision ({named}): a backfill cannot place a "
+                          "target shared by decisions exactly; import the snapshots oldest "
+                          "first: nothing written")
+
+
+#: The suffix of an order made again for a decision listed anew (``sources.registry``).
+_AT = re.compile(r"-at-\d{14}$")
+
+def check_beyond(name: str, own: Iterable[tuple[int, Fact]], orders: Iterable[str],
+                 t_b: datetime, read: Callable[[str, str], list[Fact]]) -> None:
+    """Refuse (nothing written) a backfill of snapshot ``name`` whose own events give a
+    target (or a domain above it) to a platform that an order of the registry made after
+    the next snapshot (``t_b``) holding that target is not of. ``check_holders`` looks at
+    the next snapshot's orders; a later one's platform was chosen by who held the target
+    then, which the backfill changes too (6.6.6.6 given to example.net's platform by the
+    backfilled snapshot, where a later snapshot's import, not knowing it, had made it a
+    platform of its own). Refused, not re-derived: some such orders would be placed right."""
+    given: dict[str, str] = {}
+    for _, fact in own:
+        if fact.type in ("platform-registered", "targets-added"):
+            for target in fact.data.targets:
+                given.setdefault(target, fact.subject)
+    if not given:
+        return
+    for ref in sorted(orders):
+        facts = read("order", ref)
+        if not facts or facts[0].occurred_at.instant <= t_b:
+            continue
+        first = facts[0]
+        platforms = set(first.data.platforms or (first.data.platform,))
+        for target in first.data.targets:
+            holder = next((given[c] for c in candidates(target) if c in given), None)
+            if holder is not None and holder not in platforms:
+                raise Refused(
+                    f"refused: {name} gives {target} to platform {holder}, and order {ref}, "
+                    f"made at {first.occurred_at.instant.isoformat()} after the next "
+                    f"snapshot, is of {', '.join(sorted(platforms))}: a backfill cannot "
+                    "re-derive which platform a later import would have found: nothing "
+                    "written")
