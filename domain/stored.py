@@ -34,13 +34,17 @@ from domain.declaration import REGISTRY, FieldSpec
 from domain.values import When, stored_when
 
 #: An id or an event reference as ``str(uuid.UUID(...))`` writes it.
-_UUID = re.compile("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}").fullmatch
+_UUID_TEXT = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 #: A time as ``datetime.isoformat`` writes one the ledger records (six digits of a second
 #: unless none; a whole-minute offset, never -00:00, or none): with ``fromisoformat``
 #: reading it, the round trip, in a third of the time (a test holds them equal).
-_RECORD_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}"
-                          r"(?:\.(?!000000)[0-9]{6})?(?:\+[0-9]{2}:[0-9]{2}"
-                          r"|-(?!00:00)[0-9]{2}:[0-9]{2})?").fullmatch
+_RECORD_TIME_TEXT = (r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}"
+                     r"(?:\.(?!000000)[0-9]{6})?"
+                     r"(?:\+[0-9]{2}:[0-9]{2}|-(?!00:00)[0-9]{2}:[0-9]{2})?")
+_UUID = re.compile(_UUID_TEXT).fullmatch
+_RECORD_TIME = re.compile(_RECORD_TIME_TEXT).fullmatch
+#: An event's id and record time, a space between them: both checked in one match.
+_ID_AND_RECORD_TIME = re.compile(f"{_UUID_TEXT} {_RECORD_TIME_TEXT}").fullmatch
 #: Text that ``to_json`` writes only when it is not empty (a note, a source's fields).
 _Given = Annotated[str, msgspec.Meta(min_length=1)]
 _Strings = Annotated[list[str], msgspec.Meta(min_length=1)]
@@ -99,7 +103,7 @@ class _Reader:
     fields whose values have one written form (valid times; event references; objects: a
     correction's ``set``, its keys in order)."""
 
-    __slots__ = ("decode", "dicts", "refs", "times")
+    __slots__ = ("decode", "dicts", "more", "refs", "times")
 
     def __init__(self, name: str):
         self.decode = msgspec.json.Decoder(STORED[name]).decode
@@ -107,6 +111,7 @@ class _Reader:
         self.times = tuple(field for field, spec in fields if spec.kind == "time")
         self.refs = tuple(field for field, spec in fields if spec.kind == "event")
         self.dicts = tuple(field for field, spec in fields if spec.kind == "fields")
+        self.more = bool(self.times or self.refs or self.dicts)
 
 
 class _Made(dict):
@@ -148,14 +153,13 @@ def read(plain: bytes) -> tuple[Any, When]:
         raise ValueError("no type")
     reader = _READERS[plain[at + 9:-2]]
     event = reader.decode(plain)
-    if _encode(event) != plain:
-        raise ValueError("its bytes are not the canonical JSON of what they hold (a key "
-                         "twice, a byte between tokens, another escape, another order)")
-    if _UUID(event.id) is None:
-        raise ValueError(f"id {event.id[:40]!r} is not a UUID as the ledger writes one")
+    recorded_at = event.recorded_at
+    if (_encode(event) != plain
+            or _ID_AND_RECORD_TIME(f"{event.id} {recorded_at}") is None):
+        _refuse(event, plain)
+    datetime.fromisoformat(recorded_at)  # (a day or an hour out of range)
     when = _written(event.occurred_at, "occurred_at")
-    _recorded(event.recorded_at)
-    if reader.times or reader.refs or reader.dicts:
+    if reader.more:
         data = event.data
         for field in reader.times:
             value = getattr(data, field)
@@ -171,6 +175,18 @@ def read(plain: bytes) -> tuple[Any, When]:
             if keys != sorted(keys):
                 raise ValueError(f"data.{field} is not in canonical JSON (its keys' order)")
     return event, when
+
+
+def _refuse(event: Any, plain: bytes) -> None:
+    """Why ``read`` refuses ``event`` (decoded from ``plain``): its bytes, its id or its
+    record time."""
+    if _encode(event) != plain:
+        raise ValueError("its bytes are not the canonical JSON of what they hold (a key "
+                         "twice, a byte between tokens, another escape, another order)")
+    if _UUID(event.id) is None:
+        raise ValueError(f"id {event.id[:40]!r} is not a UUID as the ledger writes one")
+    _recorded(event.recorded_at)
+    raise AssertionError("read refused a well-formed event")  # pragma: no cover
 
 
 def _recorded(text: str) -> None:
