@@ -129,6 +129,44 @@ decode. Not taken: keeping each event's rendered row in the history view (a cach
 holder of the database can edit): ``verify`` would have to render every row again to
 check it (1-2 s of CPU at 200,000, against its 0.5 s walk today), collapsing its own
 figure, and an encrypted ledger would have to encrypt every rendered row.
+
+Round four (issue 13, the review's findings; 2026-12-06, night): every stored event is now
+read by the one rule ``verify`` and a subject's history apply too (``domain.stored.read``:
+its struct, typed sources, no unknown key, no null or empty value ``to_json`` leaves out,
+the bytes exactly msgspec's encoding of the struct, ids and times in their written form),
+where round three's structs skipped unknown keys and kept the sources as raw bytes. What it
+costs, measured against main in fresh processes, alternating (``/tmp`` scripts, not kept):
+
+    instructions (callgrind, deterministic), JSON Lines of the first 20,000 events of
+    /tmp/histfast/l200k.jsonl: 55,900 an event before, 71,800 after (+28%)
+    CPU (time.process_time, best of 2, three alternations, load 2-4), 200,000 events:
+    before 1.43-1.69 s, after 1.91-2.06 s (+30-35%)
+    python benchmarks/history_read.py /tmp/histfast/l200k.db --compare 2
+    before: read 0.33 s CPU, oracle 3.78 s (0.087), now 1.51 s (0.217), load 3.5
+    after:  read 0.33 s CPU, oracle 3.46-3.56 s (0.093-0.096), now 2.14-2.28 s
+            (0.144-0.154), load 2-4
+
+The other readers that build facts pay the rule once per fact (``ledger.entry.load_fact``),
+callgrind at 20,000 events, before and after: ``blockledger verify`` 488,000 and 552,000
+instructions an event (+13%: the log pass and the status pass each read every fact); a
+views rebuild 246,700 and 277,400 (+12%); ``import`` of 5,000 events 652,700 and 654,400
+(+0.3%). ``verify_vs_read_hash`` (the hash walk, which reads no JSON) does not move:
+``python benchmarks/run.py --events 100000 --json``, before and after in turn, 0.469 and
+0.469, then 0.394 and 0.377 (the other figures of those runs moved with the machine's load
+both ways: import_vs_library 1.05/0.55, then 0.76/0.58, where callgrind sees no change).
+
+Where the added 16,000 instructions an event go (cProfile and a tight loop over the
+bodies): decoding typed sources instead of skipping them, encoding the struct back and
+comparing (0.6 us on a quiet core), the id and record time pattern with ``fromisoformat``
+(0.4 us), dispatch by the type at the end of the bytes (0.3 us). Measured and not taken:
+``orjson.loads`` with ``canonical`` and ``msgspec.convert`` (1.3 us more than the decode
+alone); ``uuid.UUID`` fields (msgspec accepts capitals: the encoding writes them back
+lower-case, so the round trip would check the form for free, but each UUID costs more to
+decode than the pattern, and hashes in Python where history keys by id); a pattern in
+``msgspec.Meta`` (slower than the same pattern called from Python). Next lever: reading the
+struct once for all a process's readers (the fact built from it, not from
+``orjson.loads`` and ``Fact.from_stored`` again), which ``verify`` and a rebuild would
+gain most from.
 """
 
 from __future__ import annotations

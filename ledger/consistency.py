@@ -10,7 +10,8 @@ database can edit it; so each is recomputed from the (hash-verified) log and com
   type and subject imply: the subject kind of its type (of its target, for an amendment,
   which must be an earlier event of the same subject), the subject's uuid5, the next
   version of that subject, version 1 exactly for a creating event.
-- **Damage.** Every event decodes to a well-formed fact.
+- **Damage.** Every event is well-formed (``domain.stored.read``: its bytes exactly the
+  canonical JSON the ledger writes for an event of its type), and decodes to a fact.
 - **Record time.** ``recorded_at`` never goes backwards along the ledger's order.
 - **Kept checkpoints** (``ledger.kept_checkpoints``). Each kept note's tree is a prefix of
   the ledger, its time bounds the record times on both sides, and the notes of the largest

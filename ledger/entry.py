@@ -15,6 +15,7 @@ from attrs import frozen
 
 from domain.errors import IntegrityFailure
 from domain.fact import Fact
+from domain.stored import read
 
 
 @frozen
@@ -27,13 +28,12 @@ class Entry:
 
 def load_fact(plain: bytes, where: str) -> tuple[Fact, dict[str, Any]]:
     """The fact, and its object, of an event's canonical JSON bytes; ``IntegrityFailure``
-    naming ``where`` (e.g. "the event at position 12") if they are not a stored event."""
+    naming ``where`` (e.g. "the event at position 12") if they are not a well-formed stored
+    event (``domain.stored.read``)."""
     try:
+        read(plain)  # (the checks; the object is read as it always was)
         obj = orjson.loads(plain)
-        fact = Fact.from_stored(obj)
-        if fact.recorded_at is None:
-            raise ValueError("no recorded_at")
-        return fact, obj
+        return Fact.from_stored(obj), obj
     except Exception as error:
         reason = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
         raise IntegrityFailure(f"{where} is damaged and cannot be read ({reason[:200]}); "

@@ -1,15 +1,15 @@
 """The whole ledger's history from its stored bytes, platform by platform (``ledger_rows``
 and ``ledger_lines`` of ``projections.history``).
 
-Each stored event is decoded into the msgspec struct of its type (``STORED``, derived from
-the type's declaration): decoding checks the shape of a stored event in C (a known type,
-the envelope, data fields of that type with the JSON kinds their specs give, those it
-requires among them), and the struct's data is what the type's ``describe`` reads. An
-event no amendment touches is written as it is stored: as a row, its stored object; as a
-JSON Line, its stored bytes with the row's keys spliced in before the closing brace (the
-stored bytes are the canonical JSON ``orjson`` writes, and the bytes ``verify`` hashes, so
-the line is the row's ``orjson.dumps``; a test holds them so). The events amendments touch
-are amended as stored objects (``domain.amendments.effective_stored``).
+Each stored event is read as every reader of stored events reads it (``domain.stored.read``):
+its bytes must be exactly the canonical JSON of what the ledger writes for an event of its
+type, and its struct (derived from the type's declaration) is what the type's ``describe``
+reads; a damaged event is ``IntegrityFailure`` naming its position, as ``verify`` and a
+subject's history say of it. An event no amendment touches is written as it is stored: as a
+row, its stored object; as a JSON Line, its stored bytes with the row's keys spliced in
+before the closing brace (being what the ledger writes, the bytes hold no line break and no
+key the row sets, and the line is the row's ``orjson.dumps``; a test holds them so). The
+events amendments touch are amended as stored objects (``effective_stored``).
 """
 
 from __future__ import annotations
@@ -18,15 +18,15 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from itertools import groupby
 from operator import itemgetter
-from typing import TYPE_CHECKING, Any, NamedTuple, Union
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-import msgspec
 import orjson
 
 from domain.amendments import AMENDMENTS, effective_stored
-from domain.declaration import REGISTRY, FieldSpec
+from domain.declaration import REGISTRY
 from domain.errors import IntegrityFailure
 from domain.fact import interchange
+from domain.stored import DATA, TYPE_OF, read
 from domain.timeline import OTHER_RANK, SAME_INSTANT_RANK
 from domain.values import When, stored_when
 from projections import history
@@ -47,50 +47,10 @@ _RANK = {name: SAME_INSTANT_RANK.get(name, OTHER_RANK) for name in REGISTRY}
 _KINDS_OF = {name: REGISTRY[name].subjects for name in _OBSERVED}
 
 
-def _json_kind(spec: FieldSpec) -> Any:
-    """The JSON kind of a stored value of a field of ``spec``."""
-    if spec.is_list:
-        return list[str]
-    return {"bool": bool, "fields": dict}.get(spec.kind, str)
-
-
-def _stored_data(name: str) -> type:
-    """The struct of a stored ``data`` object of type ``name``: its declared fields, those
-    not required absent as in its payload (None, or () for a list), no other field. Read
-    as its payload is (``d.targets``), for the type's ``describe``: a test holds the two
-    descriptions equal, event by event."""
-    fields = []
-    for field, spec in REGISTRY[name].fields():
-        kind = _json_kind(spec)
-        if spec.required:
-            fields.append((field, kind))
-        else:
-            fields.append((field, kind if spec.is_list else kind | None,
-                           () if spec.is_list else None))
-    return msgspec.defstruct(f"Stored({name})", fields, kw_only=True,
-                             forbid_unknown_fields=True, gc=False)
-
-
-#: Per event type: the struct of its stored ``data`` (``_PAYLOADS[name](**data)`` reads a
-#: data object so).
-_PAYLOADS = {name: _stored_data(name) for name in REGISTRY}
-
-
-def _stored_event(name: str) -> type:
-    """The struct of a stored event of type ``name`` (tagged by ``type``): the envelope
-    (``sources`` left as bytes: only the row needs them, as stored) and its data."""
-    return msgspec.defstruct(
-        f"StoredEvent({name})",
-        [("data", _PAYLOADS[name]), ("id", str), ("subject", str), ("occurred_at", str),
-         ("recorded_at", str), ("sources", msgspec.Raw), ("note", str | None, None),
-         ("recorded_by", str | None, None)],
-        kw_only=True, tag=name, tag_field="type", gc=False)
-
-
-STORED = {name: _stored_event(name) for name in REGISTRY}
-_TYPE_OF = {struct: name for name, struct in STORED.items()}
-# (one decoder of every type: its tag, the stored ``type``, picks the struct)
-_DECODE = msgspec.json.Decoder(Union[tuple(STORED.values())]).decode  # type: ignore  # noqa: UP007
+#: An event as one platform's history keys it: valid time, rank, position, its struct (or
+#: ``_Touched``), its subject's kind, its stored bytes and its stored object (None in JSON
+#: Lines, where only the events amendments touch are read as objects).
+_Keyed = tuple[datetime, int, int, Any, "str | None", bytes, "dict[str, Any] | None"]
 #: A plain event's JSON Line: its stored bytes without the closing brace, then the row's keys.
 _LINE = (b'%b,"position":%d,"summary":%b,"corrected_by":[],"retracted_by":[],'
          b'"disputed_by":[]}\n')
@@ -130,25 +90,30 @@ def _platform_rows(stored: Iterable[tuple[str, int, bytes]],
     objects and amended; every other event counts as stored. With ``as_known_at`` every
     event goes through a ``Book`` (what was recorded by then decides what counts).
 
-    Each stored event is decoded into its struct (``STORED``), which checks its shape; its
-    valid time must parse; ``IntegrityFailure`` naming its position otherwise.
+    Each stored event must be well-formed (``read``); ``IntegrityFailure`` naming its
+    position otherwise.
     """
     # One pass in log order: each event decoded, its sort key, and its subject's kind.
     # An observation is of the order of its subject's name if one was created before it
     # in the log (``EventType.about``), else of the platform; an amendment's kind is its
     # target's (worked out below, None until then).
-    keyed: list[tuple[datetime, int, int, Any, str | None, bytes]] = []
+    keyed: list[_Keyed] = []
     created: set[tuple[str, str]] = set()
     creating: list[tuple[Any, str]] = []
     amending: list[int] = []  # where the amendments are in keyed
     kind: str | None
+    # (the rows are the stored objects; JSON Lines splice the bytes)
+    objects = not lines or as_known_at is not None
+    obj: dict[str, Any] | None = None
     for _, position, body in stored:
         try:
             if decode is not None:
                 body = decode(body)
-            event = _DECODE(body)
-            t = _TYPE_OF[event.__class__]
-            at = stored_when(event.occurred_at).instant
+            event, when = read(body)
+            if objects:
+                obj = orjson.loads(body)
+            t = TYPE_OF[event.__class__]
+            at = when.instant
         except Exception as error:
             raise IntegrityFailure(_damaged(position, error)) from None
         if t in _CREATES:
@@ -167,16 +132,16 @@ def _platform_rows(stored: Iterable[tuple[str, int, bytes]],
             amending.append(len(keyed))
         else:
             kind = _SUBJECT_OF[t]
-        keyed.append((at, _RANK[t], position, event, kind, body))
+        keyed.append((at, _RANK[t], position, event, kind, body, obj))
     if as_known_at is not None:
-        found = _book_rows([(entry[2], orjson.loads(entry[5])) for entry in keyed],
+        found = _book_rows([(entry[2], entry[6]) for entry in keyed],
                            everything=everything, as_of=as_of, as_known_at=as_known_at,
                            keep=keep)
         return [orjson.dumps(row, option=orjson.OPT_APPEND_NEWLINE)
                 for row in found] if lines else found
     now = _amended(keyed, amending) if amending else {}
     platform = next((event.subject for event, _ in creating
-                     if _TYPE_OF[event.__class__] == "platform-registered"), None)
+                     if TYPE_OF[event.__class__] == "platform-registered"), None)
     own: set[tuple[str, str]] | None = None
     if platform is not None and not everything:
         own = {("platform", platform)}
@@ -196,14 +161,14 @@ def _platform_rows(stored: Iterable[tuple[str, int, bytes]],
     filtered = bool(types) or since is not None or last is not None or by is not None
     out: list[Any] = []
     dumps, line = orjson.dumps, _LINE
-    for at, _, position, item, kind, body in keyed:
+    for at, _, position, item, kind, body, obj in keyed:
         if until is not None and at > until:
             continue
         if item.__class__ is _Touched:
             obj = item.current
             subject, t, recorded_by = obj["subject"], obj["type"], obj.get("recorded_by")
         else:
-            subject, t, recorded_by = item.subject, _TYPE_OF[item.__class__], item.recorded_by
+            subject, t, recorded_by = item.subject, TYPE_OF[item.__class__], item.recorded_by
         if own is not None and (kind, subject) not in own:
             continue
         if filtered and ((types and t not in types) or (since is not None and at < since) or (
@@ -215,7 +180,6 @@ def _platform_rows(stored: Iterable[tuple[str, int, bytes]],
         elif lines:
             out.append(line % (body[:-1], position, dumps(_DESCRIBE[t](item.data))))
         else:
-            obj = orjson.loads(body)
             obj["position"] = position
             obj["summary"] = _DESCRIBE[t](item.data)
             obj["corrected_by"] = []
@@ -240,12 +204,12 @@ class _Touched(NamedTuple):
         t, data = current["type"], current["data"]
         # (an amendment's data as its payload: a correction's ``set`` is read as one)
         summary = _DESCRIBE[t](REGISTRY[t].load(data) if t in _AMENDING
-                               else _PAYLOADS[t](**data))
+                               else DATA[t](**data))
         return _row(current, position, summary, self.links,
                     self.original if current is not self.original else None)
 
 
-def _amended(keyed: list[tuple[datetime, int, int, Any, str | None, bytes]],
+def _amended(keyed: list[_Keyed],
              amending: list[int]) -> dict[str, dict[str, Any]]:
     """For a platform whose events include amendments (at the indexes ``amending`` of
     ``keyed``, their kind None): each event they touch (the amendments and what they
@@ -259,7 +223,7 @@ def _amended(keyed: list[tuple[datetime, int, int, Any, str | None, bytes]],
     touched: set[str] = set()
     for i in amending:
         event = keyed[i][3]
-        while _TYPE_OF[event.__class__] in _AMENDING and event.id not in touched:
+        while TYPE_OF[event.__class__] in _AMENDING and event.id not in touched:
             touched.add(event.id)
             target = by_id.get(event.data.target)
             if target is None:
@@ -272,23 +236,20 @@ def _amended(keyed: list[tuple[datetime, int, int, Any, str | None, bytes]],
         if entry[4] is None:  # an amendment: its target's kind ("any" if not here)
             target = by_id.get(entry[3].data.target)
             keyed[i] = (*entry[:4], kind_of(target) if target is not None else "any",
-                        entry[5])
+                        *entry[5:])
         return keyed[i][4]  # type: ignore[return-value]
 
     lines = sorted(by_id[event] for event in touched)  # in log order, as effective needs
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     shaped: dict[str, dict[str, Any]] = {}
     for i in lines:
-        _, _, position, event, _, body = keyed[i]
-        try:
-            found = shaped[event.id] = interchange(orjson.loads(body))
-        except Exception as error:
-            raise IntegrityFailure(_damaged(position, error)) from None
+        event, body, obj = keyed[i][3], keyed[i][5], keyed[i][6]
+        found = shaped[event.id] = interchange(obj if obj is not None else orjson.loads(body))
         groups.setdefault((kind_of(i), event.subject), []).append(found)
     amended = {key: effective_stored(found) for key, found in groups.items()}
     now = {event: obj for eff in amended.values() for event, obj in eff.current.items()}
     for i in lines:  # each touched event: as it counts now, at its valid time as corrected
-        at, rank, position, event, kind, body = keyed[i]
+        at, rank, position, event, kind, body, obj = keyed[i]
         original = shaped[event.id]
         current = now.get(event.id, original)
         eff = amended[(kind, event.subject)]  # type: ignore[index]
@@ -297,5 +258,5 @@ def _amended(keyed: list[tuple[datetime, int, int, Any, str | None, bytes]],
                  "disputed_by": eff.disputed_by.get(event.id, [])}
         if current is not original:
             at = stored_when(current["occurred_at"]).instant
-        keyed[i] = (at, rank, position, _Touched(original, current, links), kind, body)
+        keyed[i] = (at, rank, position, _Touched(original, current, links), kind, body, obj)
     return now

@@ -12,12 +12,12 @@ import orjson
 import pytest
 
 from domain.declaration import REGISTRY
+from domain.stored import DATA as _PAYLOADS
 from domain.values import When
 from ledger.application import open_ledger
 from ledger.storage import parse_target
 from projections.book import Book
 from projections.history import Filter, history, ledger_rows
-from projections.history_stream import _PAYLOADS
 from projections.views import Views
 from tests.clitools import run
 

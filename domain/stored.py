@@ -1,0 +1,205 @@
+"""What a well-formed stored event is, and how each reader of stored events reads one.
+
+The ledger stores each event as the canonical JSON (RFC 8785, ``ledger.canonical``) of
+``Fact.to_json`` with ``recorded_at`` and ``recorded_by``. The struct of its type here
+(``STORED``, derived from the type's declaration, made when the type is first asked for)
+holds exactly what such an object can hold: the envelope's keys and no other, each
+source's (``Source``), the data fields of its type with the JSON kinds their specs give,
+those it requires among them; no null, and no empty text or list where ``to_json`` leaves
+the field out. Its fields are declared in the canonical order of their keys, so encoding a
+struct writes the canonical JSON of its object (msgspec escapes every string as orjson
+does: a test holds them so).
+
+``read`` is the rule every reader of stored events applies (``verify``, a subject's
+history, the whole ledger's): the bytes decode into the struct of their type, encoding the
+struct gives them back byte for byte (so no key twice, nothing between tokens, no other
+escape, no key or value the ledger would not write), and the values that have one written
+form are in it (an id or an event reference as ``uuid.UUID`` writes it, a valid time as
+``When`` does, the record time as ``isoformat``). So
+what ``read`` takes is exactly what the ledger writes for the fact it holds (a test holds
+them so), and its stored bytes are that fact's row. It checks forms, not rules: a value a
+later, stricter rule would refuse still reads.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+import domain.vocabulary  # noqa: F401  (registers the event types)
+from domain.declaration import REGISTRY, FieldSpec
+from domain.values import When, stored_when
+
+#: An id or an event reference as ``str(uuid.UUID(...))`` writes it.
+_UUID_TEXT = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+#: A time as ``datetime.isoformat`` writes one the ledger records (six digits of a second
+#: unless none; a whole-minute offset, never -00:00, or none): with ``fromisoformat``
+#: reading it, the round trip, in a third of the time (a test holds them equal).
+_RECORD_TIME_TEXT = (r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}"
+                     r"(?:\.(?!000000)[0-9]{6})?"
+                     r"(?:\+[0-9]{2}:[0-9]{2}|-(?!00:00)[0-9]{2}:[0-9]{2})?")
+_UUID = re.compile(_UUID_TEXT).fullmatch
+_RECORD_TIME = re.compile(_RECORD_TIME_TEXT).fullmatch
+#: An event's id and record time, a space between them: both checked in one match.
+_ID_AND_RECORD_TIME = re.compile(f"{_UUID_TEXT} {_RECORD_TIME_TEXT}").fullmatch
+#: Text that ``to_json`` writes only when it is not empty (a note, a source's fields).
+_Given = Annotated[str, msgspec.Meta(min_length=1)]
+_Strings = Annotated[list[str], msgspec.Meta(min_length=1)]
+#: A correction's ``set``: each replaced value text, a list of texts, true, false or null.
+_Replacements = dict[str, str | list[str] | bool | None]
+#: What every struct here is: fields by keyword, only those, absent ones left out.
+_STRUCT = {"kw_only": True, "forbid_unknown_fields": True, "omit_defaults": True, "gc": False}
+
+
+class Source(msgspec.Struct, **_STRUCT):  # type: ignore[call-arg, misc]
+    """A stored citation (``domain.values.Source.to_json``: its fields that are given)."""
+
+    quote: _Given = None  # type: ignore[assignment]
+    sha256: _Given = None  # type: ignore[assignment]
+    title: _Given = None  # type: ignore[assignment]
+    url: _Given = None  # type: ignore[assignment]
+
+
+def _json_kind(spec: FieldSpec) -> Any:
+    """The JSON kind of a stored value of a field of ``spec``."""
+    if spec.is_list:
+        return _Strings
+    return {"bool": bool, "fields": _Replacements}.get(spec.kind, str)
+
+
+def _stored_data(name: str) -> type:
+    """The struct of a stored ``data`` object of type ``name``: its declared fields, those
+    not required absent as in its payload (None, or () for a list), no other field. Read
+    as its payload is (``d.targets``), for the type's ``describe``: a test holds the two
+    descriptions equal, event by event."""
+    fields: list[tuple[Any, ...]] = []
+    for field, spec in sorted(REGISTRY[name].fields()):
+        kind = _json_kind(spec)
+        if spec.required:
+            fields.append((field, kind))
+        else:  # (absent, never null: ``to_json`` leaves an empty field out)
+            fields.append((field, kind, () if spec.is_list else None))
+    return msgspec.defstruct(f"Stored({name})", fields, **_STRUCT)
+
+
+def _stored_event(name: str) -> type:
+    """The struct of a stored event of type ``name``: the envelope (its ``type`` that
+    name), its sources and its data."""
+    struct = msgspec.defstruct(
+        f"StoredEvent({name})",
+        [("data", DATA[name]), ("id", str), ("note", _Given, None),
+         ("occurred_at", str), ("recorded_at", str), ("recorded_by", str, None),
+         ("sources", Annotated[list[Source], msgspec.Meta(min_length=1)]), ("subject", str),
+         ("type", Literal[name])], **_STRUCT)
+    TYPE_OF[struct] = name
+    return struct
+
+
+class _Reader:
+    """How ``read`` reads a stored event of one type: its struct's decoder, and the data
+    fields whose values have one written form (valid times; event references; objects: a
+    correction's ``set``, its keys in order)."""
+
+    __slots__ = ("decode", "dicts", "more", "refs", "times")
+
+    def __init__(self, name: str):
+        self.decode = msgspec.json.Decoder(STORED[name]).decode
+        fields = REGISTRY[name].fields()
+        self.times = tuple(field for field, spec in fields if spec.kind == "time")
+        self.refs = tuple(field for field, spec in fields if spec.kind == "event")
+        self.dicts = tuple(field for field, spec in fields if spec.kind == "fields")
+        self.more = bool(self.times or self.refs or self.dicts)
+
+
+class _Made(dict):
+    """Per type name: what ``make`` makes of it, when the type is first asked for (the
+    structs of every type need every payload class, which importing the domain leaves
+    for later)."""
+
+    def __init__(self, make: Any):
+        super().__init__()
+        self.make = make
+
+    def __missing__(self, key: Any) -> Any:
+        name = key.decode() if isinstance(key, bytes) else key  # (read's: as stored)
+        if name not in REGISTRY:
+            raise ValueError(f"unknown event type {str(name)[:40]!r}")
+        made = self[key] = self.make(name)
+        return made
+
+
+#: Per event type: the struct of its stored ``data`` (``DATA[name](**data)`` reads a data
+#: object so).
+DATA: dict[str, type] = _Made(_stored_data)
+#: Per event type: the struct of a stored event of it.
+STORED: dict[str, type] = _Made(_stored_event)
+#: Per struct of ``STORED``: its type's name.
+TYPE_OF: dict[type, str] = {}
+_READERS: dict[bytes, _Reader] = _Made(_Reader)
+_TYPE_KEY = b',"type":"'
+_encode = msgspec.json.encode
+
+
+def read(plain: bytes) -> tuple[Any, When]:
+    """The struct of an event's stored bytes (decrypted), and its valid time, if they are a
+    well-formed stored event; else ``ValueError`` (or msgspec's, naming where) saying what
+    is wrong."""
+    # Its type is where canonical JSON puts it, last; the struct's decoder checks it.
+    at = plain.rfind(_TYPE_KEY)
+    if at < 0:
+        raise ValueError("no type")
+    reader = _READERS[plain[at + 9:-2]]
+    event = reader.decode(plain)
+    recorded_at = event.recorded_at
+    if (_encode(event) != plain
+            or _ID_AND_RECORD_TIME(f"{event.id} {recorded_at}") is None):
+        _refuse(event, plain)
+    datetime.fromisoformat(recorded_at)  # (a day or an hour out of range)
+    when = _written(event.occurred_at, "occurred_at")
+    if reader.more:
+        data = event.data
+        for field in reader.times:
+            value = getattr(data, field)
+            if value is not None:
+                _written(value, f"data.{field}")
+        for field in reader.refs:
+            value = getattr(data, field)
+            if value is not None and _UUID(value) is None:
+                raise ValueError(f"data.{field} {value[:40]!r} is not an event id as the "
+                                 "ledger writes one")
+        for field in reader.dicts:
+            keys = list(getattr(data, field))
+            if keys != sorted(keys):
+                raise ValueError(f"data.{field} is not in canonical JSON (its keys' order)")
+    return event, when
+
+
+def _refuse(event: Any, plain: bytes) -> None:
+    """Why ``read`` refuses ``event`` (decoded from ``plain``): its bytes, its id or its
+    record time."""
+    if _encode(event) != plain:
+        raise ValueError("its bytes are not the canonical JSON of what they hold (a key "
+                         "twice, a byte between tokens, another escape, another order)")
+    if _UUID(event.id) is None:
+        raise ValueError(f"id {event.id[:40]!r} is not a UUID as the ledger writes one")
+    _recorded(event.recorded_at)
+    raise AssertionError("read refused a well-formed event")  # pragma: no cover
+
+
+def _recorded(text: str) -> None:
+    """``ValueError`` unless ``text`` is a record time as the ledger writes one
+    (``datetime.isoformat``)."""
+    if _RECORD_TIME(text) is None:
+        raise ValueError(f"recorded_at {text[:40]!r} is not a time as the ledger records one")
+    datetime.fromisoformat(text)  # (a day or an hour out of range)
+
+
+def _written(text: str, name: str) -> When:
+    """The ``When`` of ``text``; ``ValueError`` unless it is written as ``When`` writes it."""
+    when = stored_when(text)
+    if when.text != text:
+        raise ValueError(f"{name} {text[:40]!r} is not a time as the ledger writes one")
+    return when
