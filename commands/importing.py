@@ -49,11 +49,11 @@ def import_(obj: Context, file: Any, batch_commit: bool, batch_size: int) -> Non
       blockledger import big.jsonl --batch-commit       # keep what landed on failure
     """
     with obj.ledger(write=True) as ledger, progress(_size(file), "importing") as advance:
-        before = _default(ledger)
+        before = default_jurisdiction(ledger)
         done = import_facts(ledger, read_facts(file), operator=obj.operator,
                             batch_size=batch_size, batch_commit=batch_commit,
                             progress=lambda _: advance(_position(file)))
-        after = _default(ledger)
+        after = default_jurisdiction(ledger)
     click.echo(f"imported {done.recorded} events"
                + (f" ({done.skipped} already in the ledger, skipped)" if done.skipped else ""))
     if after != before:  # another ledger's setting, adopted with its events: say so
@@ -62,7 +62,7 @@ def import_(obj: Context, file: Any, batch_commit: bool, batch_size: int) -> Non
                    "observation that names no jurisdiction counts there")
 
 
-def _default(ledger: Any) -> str | None:
+def default_jurisdiction(ledger: Any) -> str | None:
     """The ledger's default jurisdiction as it holds it now."""
     from domain.jurisdictions import LEDGER
 

@@ -14,7 +14,7 @@ from typing import IO, Any
 import click
 
 from commands.context import Context, pass_context
-from commands.importing import _default, batch_options
+from commands.importing import batch_options, default_jurisdiction
 from domain.errors import BadInput
 from projections.importing import import_facts
 from sources.holders import read_holders
@@ -203,7 +203,7 @@ def _counted_anywhere(ledger: Any, conversion: Conversion) -> Counter[str]:
     order that names no jurisdiction, in a ledger with no default: such an order binds
     no country in particular, so status compares every observation with it, wherever it
     was made (``domain.jurisdictions.covers``)."""
-    if not conversion.jurisdictions or _default(ledger) is not None:
+    if not conversion.jurisdictions or default_jurisdiction(ledger) is not None:
         return Counter()
     from projections.status import platform_status
     from projections.views import Views
