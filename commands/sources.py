@@ -165,17 +165,18 @@ def _human(s: dict[str, Any]) -> str:
                      "recorded at the parent domain its platform holds")
     if s["skipped"]:
         total = sum(s["skipped"].values())
-        lines.append(f"skipped {_n(total, 'measurement')}: "
-                     + ", ".join(f"{n} {_REASONS.get(k, k)}" for k, n in s["skipped"].items()))
+        # one reason a line, as the hosts below: joined, they made a line of 200 characters
+        lines.append(f"skipped {_n(total, 'measurement')}:")
+        lines += [f"  {n} {_REASONS.get(k, k)}" for k, n in s["skipped"].items()]
     unknown = s["unknown_hosts"]
     if unknown["hosts"]:
         lines.append(f"{_n(unknown['measurements'], 'measurement')} of "
-                     f"{_n(unknown['hosts'], 'host')} no platform holds (record them, or "
-                     "import again with --register):")
+                     f"{_n(unknown['hosts'], 'host')} no platform holds:")
         lines += [f"  {row['host']}  {row['measurements']}" for row in unknown["listed"]]
         if unknown["more"]:
             lines.append(f"  ... and {_n(unknown['more'], 'more host')} (--json lists the "
                          f"first {LISTED} too)")
+        lines.append("(record them as targets, or import again with --register)")
     return "\n".join(lines)
 
 
