@@ -79,6 +79,13 @@ class Amended(NamedTuple):
     retracted_by: dict[str, list[str]]
     disputed_by: dict[str, list[str]]
 
+    def links(self, event: str) -> dict[str, list[str]]:
+        """The ids of the events correcting, retracting and disputing ``event``
+        (``Effective.links``, ids as stored)."""
+        return {"corrected_by": self.corrected_by.get(event, []),
+                "retracted_by": self.retracted_by.get(event, []),
+                "disputed_by": self.disputed_by.get(event, [])}
+
 
 def applied(items: Sequence[E], type_of: Callable[[E], str], id_of: Callable[[E], Any],
             target_of: Callable[[E], Any], correct: Callable[[E, E], E]) -> tuple[
