@@ -10,6 +10,7 @@ the retracted ones, and the links from each event to what amends it.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from operator import attrgetter, itemgetter
 from typing import Any, NamedTuple, TypeVar
 from uuid import UUID
 
@@ -78,6 +79,13 @@ class Amended(NamedTuple):
     retracted_by: dict[str, list[str]]
     disputed_by: dict[str, list[str]]
 
+    def links(self, event: str) -> dict[str, list[str]]:
+        """The ids of the events correcting, retracting and disputing ``event``
+        (``Effective.links``, ids as stored)."""
+        return {"corrected_by": self.corrected_by.get(event, []),
+                "retracted_by": self.retracted_by.get(event, []),
+                "disputed_by": self.disputed_by.get(event, [])}
+
 
 def applied(items: Sequence[E], type_of: Callable[[E], str], id_of: Callable[[E], Any],
             target_of: Callable[[E], Any], correct: Callable[[E, E], E]) -> tuple[
@@ -113,24 +121,9 @@ def applied(items: Sequence[E], type_of: Callable[[E], str], id_of: Callable[[E]
     return current, corrected_by, retracted_by, disputed_by
 
 
-def _fact_type(fact: Fact) -> str:
-    return fact.type
-
-
-def _fact_id(fact: Fact) -> UUID:
-    return fact.id
-
-
-def _fact_target(fact: Fact) -> UUID:
-    return fact.data.target
-
-
-def _stored_type(obj: dict[str, Any]) -> str:
-    return obj["type"]
-
-
-def _stored_id(obj: dict[str, Any]) -> str:
-    return obj["id"]
+#: How ``applied`` reads a fact, and a stored object: its type, its id, its target.
+_fact_type, _fact_id, _fact_target = attrgetter("type"), attrgetter("id"), attrgetter("data.target")
+_stored_type, _stored_id = itemgetter("type"), itemgetter("id")
 
 
 def _stored_target(obj: dict[str, Any]) -> str:

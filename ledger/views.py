@@ -106,18 +106,9 @@ class _Views:
         return cursor
 
     def _read(self, statement: str, params: Sequence[Any] = ()) -> list[tuple]:
-        """Rows of a query; none where the views' tables do not exist yet."""
-        try:
-            with self.datastore.transaction(commit=False) as c:  # type: ignore[attr-defined]
-                return [tuple(row) for row in self._run(c, statement, params).fetchall()]
-        except Exception as error:
-            if self._is_missing(error):
-                return []
-            raise
-
-    def _read_tuples(self, statement: str, params: Sequence[Any] = ()) -> list[tuple]:
-        """``_read`` for the long reads (the whole ledger's history): SQLite gives plain
-        tuples, not ``sqlite3.Row`` objects then copied (a sixth of the joined read)."""
+        """Rows of a query, as plain tuples (SQLite's cursor gives them, not
+        ``sqlite3.Row`` objects then copied: a sixth of the whole ledger history's joined
+        read); none where the views' tables do not exist yet."""
         try:
             with self.datastore.transaction(commit=False) as c:  # type: ignore[attr-defined]
                 raw = getattr(c, "sqlite_cursor", None)
@@ -429,12 +420,12 @@ class _Views:
         marks = ", ".join("?" * len(platforms))
         # A left join: a view row whose event was deleted is refused, not left out.
         joined = f"LEFT JOIN {self.events_table} e ON e.{self._notification_id} = h.position"
-        rows = self._read_tuples(f"SELECT h.platform, h.position, e.state FROM {FACTS} h "
-                                 f"{joined} WHERE h.platform IN ({marks}) ORDER BY "
-                                 "h.platform, h.position", platforms)
-        moved = self._read_tuples(f"SELECT m.platform, h.position, e.state FROM {MOVES} m JOIN "
-                                  f"{FACTS} h ON h.kind = m.kind AND h.subject = m.subject "
-                                  f"{joined} WHERE m.platform IN ({marks})", platforms)
+        rows = self._read(f"SELECT h.platform, h.position, e.state FROM {FACTS} h {joined} "
+                          f"WHERE h.platform IN ({marks}) ORDER BY h.platform, h.position",
+                          platforms)
+        moved = self._read(f"SELECT m.platform, h.position, e.state FROM {MOVES} m JOIN "
+                           f"{FACTS} h ON h.kind = m.kind AND h.subject = m.subject {joined} "
+                           f"WHERE m.platform IN ({marks})", platforms)
         if moved:  # (as platform_rows: each event once)
             rows = sorted({row[:2]: row for row in [*rows, *moved]}.values(),
                           key=lambda row: row[:2])

@@ -252,10 +252,7 @@ def _amended(keyed: list[_Keyed],
         at, rank, position, event, kind, body, obj = keyed[i]
         original = shaped[event.id]
         current = now.get(event.id, original)
-        eff = amended[(kind, event.subject)]  # type: ignore[index]
-        links = {"corrected_by": eff.corrected_by.get(event.id, []),
-                 "retracted_by": eff.retracted_by.get(event.id, []),
-                 "disputed_by": eff.disputed_by.get(event.id, [])}
+        links = amended[(kind, event.subject)].links(event.id)  # type: ignore[index]
         if current is not original:
             at = stored_when(current["occurred_at"]).instant
         keyed[i] = (at, rank, position, _Touched(original, current, links), kind, body, obj)
