@@ -1,8 +1,8 @@
 """What every browser test of the published site shares: Debian's chromium driven by
 Playwright (``browser``, one a module), a page opened from ``file://`` with every other
 request refused and remembered (``Page``, ``tab``), publishing a ledger (``published``,
-and ``site``: the 2017 case published), and changing a page's embedded data as a host
-could (``tamper``).
+and ``site``: the 2017 case published), changing a page's embedded data as a host
+could (``tamper``), and waiting for what a page shows to settle (``settled``).
 
 A test module takes the fixtures by importing them (``from tests.site_browser import
 browser, site, tab``) with ``# ruff: noqa: F811`` at its top, since they are then its
@@ -112,6 +112,16 @@ def tamper(path: Path, change: Any) -> None:
     change(data)
     path.write_text(text[: found.start(2)] + str(embedded_json(data)) + text[found.end(2):],
                     encoding="utf-8")
+
+
+def settled(page: Any, read: Any, expected: Any) -> None:
+    """Wait until ``read(page)`` is ``expected`` (parts a filter needs are loaded and
+    checked first, asynchronously); fail, showing the last value, after ten seconds."""
+    for _ in range(200):
+        if read(page) == expected:
+            return
+        page.wait_for_timeout(50)
+    assert read(page) == expected
 
 
 def show_day(page: Any, day: str) -> None:

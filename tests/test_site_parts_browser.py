@@ -14,7 +14,14 @@ from pathlib import Path
 import pytest
 
 from tests.clitools import key_pair, run
-from tests.site_browser import NEEDS_CHROMIUM, browser, published, tab, tamper  # noqa: F401
+from tests.site_browser import (  # noqa: F401 (fixtures)
+    NEEDS_CHROMIUM,
+    browser,
+    published,
+    settled,
+    tab,
+    tamper,
+)
 from tests.test_publish import page_data
 
 pytestmark = NEEDS_CHROMIUM
@@ -337,11 +344,7 @@ def rows(page) -> list[str]:
 def shown(page, refs: list[str]) -> None:
     """Wait until the rows shown are those of ``refs`` (the parts a filter needs are
     loaded and checked first); fail after ten seconds."""
-    for _ in range(200):
-        if rows(page) == refs:
-            return
-        page.wait_for_timeout(50)
-    assert rows(page) == refs
+    settled(page, rows, refs)
 
 
 class TestFiltersAcrossParts:
