@@ -1,8 +1,9 @@
 """What every browser test of the published site shares: Debian's chromium driven by
 Playwright (``browser``, one a module), a page opened from ``file://`` with every other
 request refused and remembered (``Page``, ``tab``), publishing a ledger (``published``,
-and ``site``: the 2017 case published), changing a page's embedded data as a host
-could (``tamper``), and waiting for what a page shows to settle (``settled``).
+``site``: the 2017 case published, ``long_site``: the same in parts), changing a page's
+embedded data as a host could (``tamper``), and waiting for what a page shows to settle
+(``settled``).
 
 A test module takes the fixtures by importing them (``from tests.site_browser import
 browser, site, tab``) with ``# ruff: noqa: F811`` at its top, since they are then its
@@ -101,6 +102,14 @@ def published(runner: Any, db: str, out: Path, *more: str, sources: tuple[Path, 
 @pytest.fixture
 def site(runner, sqlite_path, example, tmp_path) -> Path:
     """The 2017 case, published."""
+    return published(runner, sqlite_path, tmp_path / "site", sources=(example,))
+
+
+@pytest.fixture
+def long_site(runner, sqlite_path, example, tmp_path, monkeypatch) -> Path:
+    """The 2017 case published with ten events a part (``website.pages.HISTORY_PAGE``):
+    telegram's 33 events in four parts."""
+    monkeypatch.setattr("website.pages.HISTORY_PAGE", 10)
     return published(runner, sqlite_path, tmp_path / "site", sources=(example,))
 
 
