@@ -136,17 +136,25 @@ VIBER = {"type": "platform-registered", "subject": "viber", "occurred_at": "2017
          "data": {"name": "Viber", "targets": ["viber.com"]}}
 
 
+def edited_then_red(tab, site: Path, file: str, old: str, new: str, act):
+    """The home of ``site`` with ``old`` changed to ``new`` in ``file`` (one the home
+    loads only when asked), opened (still green) and ``act(page)`` done, until its badge
+    turns red; the page."""
+    path = site / file
+    path.write_text(path.read_text().replace(old, new))
+    page = tab.open(site / "index.html")
+    assert "ok" in tab.badge()[0]
+    act(page)
+    page.wait_for_selector("#badge.bad")
+    return page
+
+
 def searched_an_edited_index(tab, listed: Path):
     """The home of ``listed`` with a name changed in home/search.js, opened (green: the
     index is loaded on the first search) and searched, until its badge turns red; the
     page."""
-    path = listed / "home/search.js"
-    path.write_text(path.read_text().replace('"Viber"', '"Viper"'))
-    page = tab.open(listed / "index.html")
-    assert "ok" in tab.badge()[0]
-    page.fill("#f-search", "vi")
-    page.wait_for_selector("#badge.bad")
-    return page
+    return edited_then_red(tab, listed, "home/search.js", '"Viber"', '"Viper"',
+                           lambda page: page.fill("#f-search", "vi"))
 
 
 @pytest.fixture
@@ -384,12 +392,9 @@ class TestFiltersAcrossParts:
         """WeChat made accessible in home/3.js: its SHA-256 is not the one the page's
         statement signs for part 3 when the filter loads it, red, naming the part; no row
         is shown, nor after the filter is cleared."""
-        path = three_parts / "home/3.js"
-        path.write_text(path.read_text().replace('"state": "blocked"', '"state": "accessible"'))
-        page = tab.open(three_parts / "index.html")
-        assert "ok" in tab.badge()[0]
-        page.select_option("#f-authority", "Kominfo")
-        page.wait_for_selector("#badge.bad")
+        page = edited_then_red(tab, three_parts, "home/3.js", '"state": "blocked"',
+                               '"state": "accessible"',
+                               lambda page: page.select_option("#f-authority", "Kominfo"))
         text = tab.badge()[1]
         assert "part 3 of the list (home/3.js)" in text
         assert "not the one the publisher signed" in text
