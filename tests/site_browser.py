@@ -1,8 +1,9 @@
 """What every browser test of the published site shares: Debian's chromium driven by
 Playwright (``browser``, one a module), a page opened from ``file://`` with every other
 request refused and remembered (``Page``, ``tab``), publishing a ledger (``published``,
-and ``site``: the 2017 case published), and changing a page's embedded data as a host
-could (``tamper``).
+``site``: the 2017 case published, ``long_site``: the same in parts), changing a page's
+embedded data as a host could (``tamper``), and waiting for what a page shows to settle
+(``settled``).
 
 A test module takes the fixtures by importing them (``from tests.site_browser import
 browser, site, tab``) with ``# ruff: noqa: F811`` at its top, since they are then its
@@ -104,6 +105,14 @@ def site(runner, sqlite_path, example, tmp_path) -> Path:
     return published(runner, sqlite_path, tmp_path / "site", sources=(example,))
 
 
+@pytest.fixture
+def long_site(runner, sqlite_path, example, tmp_path, monkeypatch) -> Path:
+    """The 2017 case published with ten events a part (``website.pages.HISTORY_PAGE``):
+    telegram's 33 events in four parts."""
+    monkeypatch.setattr("website.pages.HISTORY_PAGE", 10)
+    return published(runner, sqlite_path, tmp_path / "site", sources=(example,))
+
+
 def tamper(path: Path, change: Any) -> None:
     """Change a page's embedded data with ``change(data)``, embedded as publish does."""
     text = path.read_text(encoding="utf-8")
@@ -112,6 +121,16 @@ def tamper(path: Path, change: Any) -> None:
     change(data)
     path.write_text(text[: found.start(2)] + str(embedded_json(data)) + text[found.end(2):],
                     encoding="utf-8")
+
+
+def settled(page: Any, read: Any, expected: Any) -> None:
+    """Wait until ``read(page)`` is ``expected`` (parts a filter needs are loaded and
+    checked first, asynchronously); fail, showing the last value, after ten seconds."""
+    for _ in range(200):
+        if read(page) == expected:
+            return
+        page.wait_for_timeout(50)
+    assert read(page) == expected
 
 
 def show_day(page: Any, day: str) -> None:

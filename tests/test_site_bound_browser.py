@@ -26,7 +26,14 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from ledger.canonical import canonical
 from tests.clitools import key_pair, run
-from tests.site_browser import NEEDS_CHROMIUM, browser, published, tab, tamper  # noqa: F401
+from tests.site_browser import (  # noqa: F401 (fixtures)
+    NEEDS_CHROMIUM,
+    browser,
+    published,
+    settled,
+    tab,
+    tamper,
+)
 from tests.test_publish import page_data
 
 pytestmark = NEEDS_CHROMIUM
@@ -110,11 +117,7 @@ def shown(page) -> list[tuple[str, str]]:
 
 
 def wait_shown(page, rows: list[tuple[str, str]]) -> None:
-    for _ in range(200):
-        if shown(page) == rows:
-            return
-        page.wait_for_timeout(50)
-    assert shown(page) == rows
+    settled(page, shown, rows)
 
 
 class TestAnEarlierPublicationOfTheSameTree:

@@ -14,7 +14,15 @@ from pathlib import Path
 import pytest
 
 from tests.clitools import key_pair, run
-from tests.site_browser import NEEDS_CHROMIUM, browser, published, tab, tamper  # noqa: F401
+from tests.site_browser import (  # noqa: F401 (fixtures)
+    NEEDS_CHROMIUM,
+    browser,
+    long_site,
+    published,
+    settled,
+    tab,
+    tamper,
+)
 from tests.test_publish import page_data
 
 pytestmark = NEEDS_CHROMIUM
@@ -23,15 +31,8 @@ ORDER = "order/kominfo-2017-07-14.html"
 
 
 @pytest.fixture
-def site(runner, sqlite_path, example, tmp_path, monkeypatch) -> Path:
-    """The 2017 case published with ten events a part."""
-    monkeypatch.setattr("website.pages.HISTORY_PAGE", 10)
-    return published(runner, sqlite_path, tmp_path / "site", sources=(example,))
-
-
-@pytest.fixture
 def v1_site(runner, sqlite_path, example, tmp_path, monkeypatch) -> Path:
-    """As ``site``, checkpointed with a version 1 index (platforms only), as a ledger of
+    """As ``long_site``, checkpointed with a version 1 index (platforms only), as a ledger of
     the release before version 2 publishes."""
     monkeypatch.setattr("website.pages.HISTORY_PAGE", 10)
     monkeypatch.setattr("ledger.platform_index.VERSION", 1)
@@ -39,12 +40,12 @@ def v1_site(runner, sqlite_path, example, tmp_path, monkeypatch) -> Path:
 
 
 class TestWritten:
-    def test_four_parts_of_at_most_ten_events(self, site):
+    def test_four_parts_of_at_most_ten_events(self, long_site):
         """Part 1 on the platform's page, parts 2-4 under history/telegram/, every event
         in exactly one, numbered as in the whole history."""
-        first = page_data(site / "platform/telegram.html")
-        rest = [page_data(site / f"history/telegram/{n}.html") for n in (2, 3, 4)]
-        assert not (site / "history/telegram/5.html").exists()
+        first = page_data(long_site / "platform/telegram.html")
+        rest = [page_data(long_site / f"history/telegram/{n}.html") for n in (2, 3, 4)]
+        assert not (long_site / "history/telegram/5.html").exists()
         numbers = [e["n"] for data in (first, *rest) for e in data["events"]]
         assert sorted(numbers) == list(range(1, 34))
         assert [len(d["events"]) for d in (first, *rest)] == [10, 10, 10, 3]
@@ -61,9 +62,9 @@ class TestWritten:
 
 
 class TestInTheBrowser:
-    def test_each_part_is_green_and_names_its_range(self, tab, site):
+    def test_each_part_is_green_and_names_its_range(self, tab, long_site):
         """Parts 1 and 3 verify, naming their range of the 33; the pager links them."""
-        page = tab.open(site / "platform/telegram.html")
+        page = tab.open(long_site / "platform/telegram.html")
         cls, text = tab.badge()
         assert "ok" in cls, text
         assert "events 1\u201310 of 33 is left out" in text
@@ -76,34 +77,34 @@ class TestInTheBrowser:
         assert page.inner_text("#part-range").startswith("Events 21\u201330 of 33")
         assert len(page.query_selector_all("#events > li")) == 10
 
-    def test_an_event_left_out_of_a_part_is_red(self, tab, site):
+    def test_an_event_left_out_of_a_part_is_red(self, tab, long_site):
         """One event taken off part 2: red, the index names it missing."""
-        path = site / "history/telegram/2.html"
+        path = long_site / "history/telegram/2.html"
         tamper(path, lambda data: data["events"].pop(4))
         tab.open(path)
         cls, text = tab.badge()
         assert "bad" in cls and "an event was left out" in text, text
 
-    def test_a_part_copied_over_another_is_red(self, tab, site):
+    def test_a_part_copied_over_another_is_red(self, tab, long_site):
         """Part 3 served as part 2: red (a reader would miss part 2's events)."""
-        shutil.copy(site / "history/telegram/3.html", site / "history/telegram/2.html")
-        tab.open(site / "history/telegram/2.html")
+        shutil.copy(long_site / "history/telegram/3.html", long_site / "history/telegram/2.html")
+        tab.open(long_site / "history/telegram/2.html")
         cls, text = tab.badge()
         assert "bad" in cls and "a page copied over another's" in text, text
 
-    def test_a_part_renumbered_is_red(self, tab, site):
+    def test_a_part_renumbered_is_red(self, tab, long_site):
         """Part 3's data claiming to be part 2 (its proof still of part 3): red."""
-        path = site / "history/telegram/2.html"
-        shutil.copy(site / "history/telegram/3.html", path)
+        path = long_site / "history/telegram/2.html"
+        shutil.copy(long_site / "history/telegram/3.html", path)
         tamper(path, lambda data: data["index"].update(part=2))
         tab.open(path)
         cls, text = tab.badge()
         assert "bad" in cls and "does not carry that part" in text, text
 
-    def test_a_shorter_count_is_red(self, tab, site):
+    def test_a_shorter_count_is_red(self, tab, long_site):
         """The run's length cut to 30 (hiding the last 3 events): its neighbour after no
         longer sits where the proof says, red."""
-        path = site / "platform/telegram.html"
+        path = long_site / "platform/telegram.html"
         tamper(path, lambda data: data["index"].update(parts=3)
                or data["index"]["proof"].update(count=30))
         tab.open(path)
@@ -135,17 +136,25 @@ VIBER = {"type": "platform-registered", "subject": "viber", "occurred_at": "2017
          "data": {"name": "Viber", "targets": ["viber.com"]}}
 
 
+def edited_then_red(tab, site: Path, file: str, old: str, new: str, act):
+    """The home of ``site`` with ``old`` changed to ``new`` in ``file`` (one the home
+    loads only when asked), opened (still green) and ``act(page)`` done, until its badge
+    turns red; the page."""
+    path = site / file
+    path.write_text(path.read_text().replace(old, new))
+    page = tab.open(site / "index.html")
+    assert "ok" in tab.badge()[0]
+    act(page)
+    page.wait_for_selector("#badge.bad")
+    return page
+
+
 def searched_an_edited_index(tab, listed: Path):
     """The home of ``listed`` with a name changed in home/search.js, opened (green: the
     index is loaded on the first search) and searched, until its badge turns red; the
     page."""
-    path = listed / "home/search.js"
-    path.write_text(path.read_text().replace('"Viber"', '"Viper"'))
-    page = tab.open(listed / "index.html")
-    assert "ok" in tab.badge()[0]
-    page.fill("#f-search", "vi")
-    page.wait_for_selector("#badge.bad")
-    return page
+    return edited_then_red(tab, listed, "home/search.js", '"Viber"', '"Viper"',
+                           lambda page: page.fill("#f-search", "vi"))
 
 
 @pytest.fixture
@@ -337,11 +346,7 @@ def rows(page) -> list[str]:
 def shown(page, refs: list[str]) -> None:
     """Wait until the rows shown are those of ``refs`` (the parts a filter needs are
     loaded and checked first); fail after ten seconds."""
-    for _ in range(200):
-        if rows(page) == refs:
-            return
-        page.wait_for_timeout(50)
-    assert rows(page) == refs
+    settled(page, rows, refs)
 
 
 class TestFiltersAcrossParts:
@@ -387,12 +392,9 @@ class TestFiltersAcrossParts:
         """WeChat made accessible in home/3.js: its SHA-256 is not the one the page's
         statement signs for part 3 when the filter loads it, red, naming the part; no row
         is shown, nor after the filter is cleared."""
-        path = three_parts / "home/3.js"
-        path.write_text(path.read_text().replace('"state": "blocked"', '"state": "accessible"'))
-        page = tab.open(three_parts / "index.html")
-        assert "ok" in tab.badge()[0]
-        page.select_option("#f-authority", "Kominfo")
-        page.wait_for_selector("#badge.bad")
+        page = edited_then_red(tab, three_parts, "home/3.js", '"state": "blocked"',
+                               '"state": "accessible"',
+                               lambda page: page.select_option("#f-authority", "Kominfo"))
         text = tab.badge()[1]
         assert "part 3 of the list (home/3.js)" in text
         assert "not the one the publisher signed" in text

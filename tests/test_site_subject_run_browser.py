@@ -11,7 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.site_browser import NEEDS_CHROMIUM, browser, published, site, tab, tamper  # noqa: F401
+from tests.site_browser import (  # noqa: F401 (fixtures)
+    NEEDS_CHROMIUM,
+    browser,
+    long_site,
+    published,
+    site,
+    tab,
+    tamper,
+)
 from tests.test_publish import page_data
 
 pytestmark = NEEDS_CHROMIUM
@@ -124,13 +132,6 @@ class TestInTheBrowser:
             assert "is left out and none is another's" in text
             assert len(page.query_selector_all("#events > li")) == len(
                 page_data(path)["index"]["proof"]["positions"])
-
-
-@pytest.fixture
-def long_site(runner, sqlite_path, example, tmp_path, monkeypatch) -> Path:
-    """The 2017 case with ten events a part: telegram's history is in four parts."""
-    monkeypatch.setattr("website.pages.HISTORY_PAGE", 10)
-    return published(runner, sqlite_path, tmp_path / "site", sources=(example,))
 
 
 @pytest.fixture

@@ -137,8 +137,7 @@ HISTORY_PAGE = 250
 
 def parts(pub: Publication, ref: str) -> int:
     """How many pages platform ``ref``'s history takes (at least one)."""
-    count = len(pub.platforms[ref]["report"]["evidence"]["index"][ref]["positions"])
-    return max(1, -(-count // HISTORY_PAGE))
+    return _pages(len(pub.platforms[ref]["report"]["evidence"]["index"][ref]["positions"]))
 
 
 def _index(pub: Publication, ref: str, part: int = 1) -> dict[str, Any]:
@@ -146,10 +145,16 @@ def _index(pub: Publication, ref: str, part: int = 1) -> dict[str, Any]:
     checkpoint's platform index: the leaves of that part (``offset`` into the platform's
     run of ``count`` leaves starting at ``first``) and the neighbours of the whole run,
     which prove ``count``; from its provenance report's proof of the whole run."""
-    whole = pub.platforms[ref]["report"]["evidence"]["index"][ref]
-    start = (part - 1) * HISTORY_PAGE
-    end = start + HISTORY_PAGE
-    return {"platform": ref, "per_page": HISTORY_PAGE, "part": part, "parts": parts(pub, ref),
+    return _run_part(ref, pub.platforms[ref]["report"]["evidence"]["index"][ref], part)
+
+
+def _run_part(name: str, whole: dict[str, Any], part: int) -> dict[str, Any]:
+    """Part ``part`` of ``name``'s run of the index, from the proof of the ``whole`` run
+    (a report's ``evidence.index[name]``): that part's leaves and the whole run's
+    neighbours, which prove its count."""
+    start, end = (part - 1) * HISTORY_PAGE, part * HISTORY_PAGE
+    return {"platform": name, "per_page": HISTORY_PAGE, "part": part,
+            "parts": _pages(len(whole["positions"])),
             "proof": {"first": whole["first"], "offset": start,
                       "count": len(whole["positions"]),
                       "positions": whole["positions"][start:end],
@@ -305,16 +310,9 @@ def _subject_run(info: dict[str, Any], part: int) -> tuple[list[dict[str, Any]],
     its events, shipped in the order they were recorded and numbered in the whole run, and
     the completeness proof of that part, as a platform's history part carries its own
     (``_index``): the neighbours of the whole run prove its count."""
-    whole = _run_proof(info)
-    start, end = (part - 1) * HISTORY_PAGE, part * HISTORY_PAGE
-    events = _records(info["run"]["report"], whole["positions"][start:end], start + 1)
-    return events, {"platform": info["run"]["name"], "per_page": HISTORY_PAGE, "part": part,
-                    "parts": _pages(len(whole["positions"])),
-                    "proof": {"first": whole["first"], "offset": start,
-                              "count": len(whole["positions"]),
-                              "positions": whole["positions"][start:end],
-                              "proofs": whole["proofs"][start:end],
-                              "before": whole["before"], "after": whole["after"]}}
+    index = _run_part(info["run"]["name"], _run_proof(info), part)
+    start = index["proof"]["offset"]
+    return _records(info["run"]["report"], index["proof"]["positions"], start + 1), index
 
 
 def subject(env: Environment, pub: Publication, ref: str, *, title: str,
