@@ -25,11 +25,7 @@ def check_holders(name: str, own: Iterable[tuple[int, Fact]], later: Iterable[st
     backfill moves to its own time (``holders``, with the moves made: who holds the target
     just before ``t_b``). Attributed otherwise, the ledger would not be the one an import
     in order gives."""
-    given: dict[str, str] = {}
-    for _, fact in own:
-        if fact.type in ("platform-registered", "targets-added"):
-            for target in fact.data.targets:
-                given.setdefault(target, fact.subject)
+    given = _given(own)
     before = t_b - timedelta(microseconds=1)
     for ref in sorted(set(later) - moved):
         first = read("order", ref)[0]
@@ -124,11 +120,7 @@ def check_beyond(name: str, own: Iterable[tuple[int, Fact]], orders: Iterable[st
     then, which the backfill changes too (6.6.6.6 given to example.net's platform by the
     backfilled snapshot, where a later snapshot's import, not knowing it, had made it a
     platform of its own). Refused, not re-derived: some such orders would be placed right."""
-    given: dict[str, str] = {}
-    for _, fact in own:
-        if fact.type in ("platform-registered", "targets-added"):
-            for target in fact.data.targets:
-                given.setdefault(target, fact.subject)
+    given = _given(own)
     if not given:
         return
     for ref in sorted(orders):
@@ -146,3 +138,13 @@ def check_beyond(name: str, own: Iterable[tuple[int, Fact]], orders: Iterable[st
                     f"snapshot, is of {', '.join(sorted(platforms))}: a backfill cannot "
                     "re-derive which platform a later import would have found: nothing "
                     "written")
+
+
+def _given(own: Iterable[tuple[int, Fact]]) -> dict[str, str]:
+    """Each target the backfilled snapshot's own events give a platform: the first one."""
+    given: dict[str, str] = {}
+    for _, fact in own:
+        if fact.type in ("platform-registered", "targets-added"):
+            for target in fact.data.targets:
+                given.setdefault(target, fact.subject)
+    return given

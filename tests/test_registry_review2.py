@@ -166,3 +166,32 @@ def test_a_backfill_that_would_change_who_holds_a_later_order_is_refused(runner,
     # (refused as a target shared by decisions, the broader rule that now comes first)
     assert "6.6.6.6" in said and "s10.csv" in said and "more than one decision" in said, said
     assert count(db) == before
+
+
+def test_a_backfill_giving_a_listed_address_another_home_is_refused(runner, db, tmp_path):
+    """check_moved, past check_shared (one decision, so not shared): 6.6.6.6 listed under
+    D-1 with a.example.org in the backfilled snapshot, with b.example.com in the next."""
+    b = _dump(tmp_path / "b.csv", "2024-01-16 10:00:00 +0000", ["6.6.6.6;b.example.com;;o;D-1;"])
+    s = _dump(tmp_path / "s.csv", "2024-01-15 10:00:00 +0000", ["6.6.6.6;a.example.org;;o;D-1;"])
+    assert run(runner, db, "import-registry", *RU, b).exit_code == 0
+    before = count(db)
+    result = run(runner, db, "import-registry", *RU, s, "--backfill")
+    assert result.exit_code == 1, result.output
+    assert "which an import in order registers as platform example.org" in result.output
+    assert count(db) == before
+
+
+def test_a_backfill_giving_an_address_a_later_order_holds_is_refused(runner, db, tmp_path):
+    """check_beyond, past check_shared: the order holding 6.6.6.6 was made by the snapshot
+    after the next one, for another platform than the backfilled snapshot gives it."""
+    b = _dump(tmp_path / "b.csv", "2024-01-16 10:00:00 +0000", [";x.example.ru;;o;D-9;"])
+    c = _dump(tmp_path / "c.csv", "2024-01-17 10:00:00 +0000",
+              [";x.example.ru;;o;D-9;", "6.6.6.6;b.example.com;;o;D-2;"])
+    s = _dump(tmp_path / "s.csv", "2024-01-15 10:00:00 +0000", ["6.6.6.6;a.example.org;;o;D-2;"])
+    assert run(runner, db, "import-registry", *RU, b).exit_code == 0
+    assert run(runner, db, "import-registry", *RU, c).exit_code == 0
+    before = count(db)
+    result = run(runner, db, "import-registry", *RU, s, "--backfill")
+    assert result.exit_code == 1, result.output
+    assert "after the next snapshot, is of example.com" in result.output
+    assert count(db) == before
