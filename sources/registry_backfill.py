@@ -90,6 +90,9 @@ class Backfill:
         self.plan: Plan | None = None
         self._targets: set[str] | None = None
         self._original: dict[Any, Fact] = {}
+        #: each subject read once: the checks and the moves ask for the same orders, and
+        #: nothing is written before ``facts`` returns
+        self._counted: dict[tuple[str, str], list[Fact]] = {}
         self.later: list[tuple[int, Fact]] = []  # the corrective events at B's time
         #: targets a later import gave a platform that S's time now has in part: the rest
         #: given at that later time (written right after the amendments)
@@ -99,9 +102,12 @@ class Backfill:
         """A subject's events as they count now (``effective``: corrected, the retracted
         ones left out): a backfill placed after another finds B's events where the first
         one moved them (backfilling backwards)."""
-        counted = effective(self._read(kind, ref))
-        self._original.update(counted.original)
-        return counted.facts
+        facts = self._counted.get((kind, ref))
+        if facts is None:
+            counted = effective(self._read(kind, ref))
+            self._original.update(counted.original)
+            facts = self._counted[kind, ref] = counted.facts
+        return list(facts)
 
     def _theirs(self, fact: Fact) -> str | None:
         """``Held.theirs`` of ``fact`` as first recorded (its id names its first time)."""

@@ -12,6 +12,9 @@ from domain.errors import Refused
 from domain.fact import Fact
 from sources.domains import candidates
 
+#: The suffix of an order made again for a decision listed anew (``sources.registry``).
+_AT = re.compile(r"-at-\d{14}$")
+
 
 def check_holders(name: str, own: Iterable[tuple[int, Fact]], later: Iterable[str],
                   moved: set[str], t_b: datetime, read: Callable[[str, str], list[Fact]],
@@ -107,9 +110,6 @@ def check_shared(name: str, listed: Iterable[tuple[Any, str]], orders: Iterable[
                           "target shared by decisions exactly; import the snapshots oldest "
                           "first: nothing written")
 
-
-#: The suffix of an order made again for a decision listed anew (``sources.registry``).
-_AT = re.compile(r"-at-\d{14}$")
 
 def check_beyond(name: str, own: Iterable[tuple[int, Fact]], orders: Iterable[str],
                  t_b: datetime, read: Callable[[str, str], list[Fact]]) -> None:
