@@ -12,7 +12,7 @@ Nothing here knows the blocking rules: each order's own facts, as they count (co
 applied, retractions left out, as known at the book's record time), are folded by the
 ledger's own state class (``domain.timeline``), fed as ``fold`` feeds them and read at every
 instant where the order's state can change (each of its events, each temporary lift's end,
-each ruling's effect), the incremental fold of ``projections.report_summary._order``. An
+each ruling's effect), the incremental fold of ``projections.report_orders.order_summary``. An
 order over several platforms is read as each of them sees it (``Book.concerning``): each
 platform's rows hold only its own targets.
 

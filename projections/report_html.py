@@ -38,6 +38,7 @@ from jinja2 import (
 from markupsafe import Markup, escape
 
 from domain.errors import BadInput
+from projections.report_orders import period_words
 from projections.report_render import (
     _MARKS,
     HOW_TO_CHECK,
@@ -56,7 +57,7 @@ from projections.report_render import (
     produced_by,
     unplaced_words,
 )
-from projections.report_summary import period_words, summarise
+from projections.report_summary import summarise
 from projections.report_timeline import timeline
 from projections.report_times import Clock
 

@@ -18,7 +18,8 @@ import re
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from projections.report_summary import Summary, period_words, summarise
+from projections.report_orders import period_words
+from projections.report_summary import Summary, summarise
 from projections.report_times import Clock
 
 UTC_CLOCK = Clock()

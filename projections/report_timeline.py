@@ -15,7 +15,8 @@ from itertools import pairwise
 
 from attrs import field, frozen
 
-from projections.report_summary import LABELLED, STATE_WORDS, Mark, Summary
+from projections.report_orders import LABELLED, STATE_WORDS, Mark
+from projections.report_summary import Summary
 from projections.report_times import Clock
 
 WIDTH, LEFT, RIGHT = 980.0, 200.0, 965.0  # the SVG's user units; the plot is LEFT..RIGHT

@@ -10,8 +10,9 @@ import pytest
 from markupsafe import escape as markup_escape
 
 from domain.errors import BadInput
+from projections.report_orders import period_words
 from projections.report_render import render_markdown
-from projections.report_summary import period_words, summarise
+from projections.report_summary import summarise
 from projections.report_times import Clock, parse_zone
 from tests.clitools import run
 
