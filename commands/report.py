@@ -246,8 +246,9 @@ def verify_proof(report_file: str, public_key: str | None, report_key: str | Non
     elif page is not None:
         from projections.proof import check_page
 
-        check_page(page, report_obj, template_dir)
-        page_said = "; the page is exactly what the proven report renders to"
+        earlier = check_page(page, report_obj, template_dir)
+        page_said = "; the page is exactly what the proven report renders to" + (
+            f" by an earlier version's rules ({earlier})" if earlier else "")
     report_said = {"signed by the key": "report signed by --report-key",
                    "signed": "report signature valid but its key not checked (no "
                              "--report-key)",

@@ -58,6 +58,7 @@ from projections.report_render import (
     unplaced_words,
 )
 from projections.report_summary import summarise
+from projections.report_superseded import CURRENT
 from projections.report_timeline import timeline
 from projections.report_times import Clock
 
@@ -113,17 +114,19 @@ def environment(template_dir: str | None = None) -> Environment:
 
 
 def render_html(report: dict[str, Any], *, clock: Clock | None = None,
-                paper: str | None = None, template_dir: str | None = None) -> str:
+                paper: str | None = None, template_dir: str | None = None,
+                rule: str = CURRENT) -> str:
     """The report as one self-contained HTML5 page: a summary and a timeline of when each
     order was in force on top, then the ledger, checkpoint and every event with its proof;
     the JSON report embedded. ``paper`` (``a4``, ``letter``) fixes the printed page size;
-    without it the printer's is used."""
+    without it the printer's is used. ``rule``: the summary's rules, the current ones or
+    an earlier version's (``report_superseded``: ``verify-proof`` renders a page again)."""
     clock = clock or Clock()
     if paper is not None and paper not in PAPERS:
         raise BadInput(f"unknown paper {paper!r}: give a4 or letter", field="paper")
     try:
         return _render(environment(template_dir).get_template("report.html.j2"), report,
-                       clock, paper)
+                       clock, paper, rule)
     except TemplateError as error:  # a template of one's own (--template DIR) that fails
         name = getattr(error, "name", None) or "report.html.j2"
         line = getattr(error, "lineno", None)
@@ -132,8 +135,9 @@ def render_html(report: dict[str, Any], *, clock: Clock | None = None,
                        field="template") from None
 
 
-def _render(template: Any, report: dict[str, Any], clock: Clock, paper: str | None) -> str:
-    summary = summarise(report)
+def _render(template: Any, report: dict[str, Any], clock: Clock, paper: str | None,
+            rule: str = CURRENT) -> str:
+    summary = summarise(report, rule=rule)
     events = report.get("events") or []
     where = {str(ev.get("id")): n for n, ev in enumerate(events, 1)}
     ok, verdict = _verdict(report)

@@ -17,6 +17,7 @@ from domain.jurisdictions import binds, is_regional
 from domain.timeline import STATES, OrderState, RequestState, in_valid_order, valid_key
 from projections.book import Book
 from projections.report_jurisdiction import order_code
+from projections.report_superseded import CURRENT, lane_divergence
 from projections.report_times import Clock
 from projections.status import diverges
 
@@ -113,10 +114,11 @@ class RequestSummary:
 
 
 def order_summary(book: Book, ref: str, at: datetime, mark: Any,
-           disputed: dict[str, str], platform: str | None = None,
-           code: str | None = None) -> OrderSummary:
+                  disputed: dict[str, str], platform: str | None = None,
+                  code: str | None = None, rule: str = CURRENT) -> OrderSummary:
     """An order's summary; in the report of ``platform``, an order over several platforms
-    as that one sees it (the targets that concern it: ``Book.concerning``)."""
+    as that one sees it (the targets that concern it: ``Book.concerning``); its
+    observations' marks by ``rule`` (``projections.report_superseded``)."""
     facts = in_valid_order(book.effective("order", ref).facts)
     created = next(f for f in facts if f.kind.creates)
     data = created.data
@@ -145,7 +147,9 @@ def order_summary(book: Book, ref: str, at: datetime, mark: Any,
             state.apply(fact)
             applied += 1
             if fact.type == "access-observed":
-                diverging[fact.id] = _divergence(book, state, fact, platforms, code)
+                diverging[fact.id] = (
+                    _divergence(book, state, fact, platforms, code) if rule == CURRENT
+                    else lane_divergence(book, state, fact, platforms, code))
         state.advance(point)
         if state.created is None:
             continue

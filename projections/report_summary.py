@@ -42,6 +42,7 @@ from projections.report_orders import (
     order_summary,
     request_summary,
 )
+from projections.report_superseded import CURRENT, platform_divergence
 from projections.status import platform_status
 from projections.sweep import Sweep
 
@@ -102,12 +103,13 @@ def report_time(report: dict[str, Any]) -> tuple[datetime, str | None]:
     return datetime.now(UTC), None
 
 
-def summarise(report: dict[str, Any]) -> Summary:
-    """The summary of ``report`` (see the module); never raises."""
+def summarise(report: dict[str, Any], *, rule: str = CURRENT) -> Summary:
+    """The summary of ``report`` (see the module); never raises. ``rule``: the rules it
+    is drawn by, the current ones or an earlier version's (``report_superseded``)."""
     subject = str(report.get("subject"))
     at, at_text = report_time(report)
     try:
-        return _summarise(report, subject, at, at_text)
+        return _summarise(report, subject, at, at_text, rule)
     except Exception as error:  # a hand-made or hostile report: say so, render the rest
         return Summary(subject, None, None, None, at, at_text, None,
                        problem=f"the report's events could not be folded "
@@ -165,7 +167,7 @@ def _former(report: dict[str, Any]) -> tuple[str, ...]:
 
 
 def _summarise(report: dict[str, Any], subject: str, at: datetime,
-               at_text: str | None) -> Summary:
+               at_text: str | None, rule: str = CURRENT) -> Summary:
     entries, number, disputed = _facts(report)
     code, elsewhere, unplaced_events = _elsewhere(report)
     book = Book(entries)
@@ -210,8 +212,11 @@ def _summarise(report: dict[str, Any], subject: str, at: datetime,
                                                               code):
             binds_elsewhere = order_code(book, subject) or "no jurisdiction"
     summaries = [order_summary(book, ref, at, mark, disputed,
-                        subject if kind == "platform" else None, code) for ref in orders
-                 if kind != "platform" or concerns(book, subject, ref)]
+                               subject if kind == "platform" else None, code, rule)
+                 for ref in orders if kind != "platform" or concerns(book, subject, ref)]
+    if status and rule != CURRENT and code is None:  # as the earlier rule drew it
+        earlier = platform_divergence(book, subject, at)
+        status = {**status, "divergent": list(earlier), "divergence": earlier}
     # Each divergent target (as status says) with how it differs, on which network, when.
     kinds = {m.target: m.divergent for o in summaries for m in o.marks if m.divergent}
     divergent = {}

@@ -1,0 +1,87 @@
+"""The rules an earlier version drew a report's summary by, kept so that ``verify-proof``
+still recognises a page that version made (``proof.check_page``).
+
+An HTML report is proven by rendering its proven JSON report again and comparing the page
+byte for byte. A change of a rule that decides what the summary draws (not what the
+report proves: its events, proofs and JSON fields are the same) would make every honest
+page made before it fail as "altered". So each rule replaced in what a report for all
+draws is kept here, named, and ``check_page`` accepts a page that is exactly the render of
+its proven report by the current rules or by one of these, saying which. Anything else
+still fails: a page that is neither is not what any version of blockledger made of those
+events.
+
+``divergence-1``: before an observation was compared only with the orders that bind where
+it was made (regional orders, ``projections.status.diverges``), it diverged from any order
+naming its target, wherever that order bound: a reachable ``telegram.org`` observed in
+Delhi (IN-DL) was "reachable while blocked" under Jammu and Kashmir's order (IN-JK).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from domain.fact import Fact
+from domain.jurisdictions import binds
+from domain.timeline import OrderState
+from projections.book import Book
+from projections.report_jurisdiction import order_code
+
+#: The rule of the current version (what ``summarise`` draws without being told).
+CURRENT = "current"
+#: Each superseded rule, and what it drew otherwise, in words for ``verify-proof``.
+SUPERSEDED = {
+    "divergence-1": (
+        "the divergence rule of versions before regional orders: an observation then "
+        "differed from any order that held its target, wherever the order bound; this "
+        "version compares it only with the orders that bind where it was made"),
+}
+
+
+def lane_divergence(book: Book, state: OrderState, fact: Fact, platforms: tuple[str, ...],
+                    code: str | None = None) -> str | None:
+    """``divergence-1`` of an observation recorded on an order (its mark on the order's
+    lane): reachable while this order blocked the target; unreachable while it did not
+    and no other of the platforms' orders (of jurisdiction ``code``) did."""
+    target = fact.data.target
+    if state.created is None:
+        return None
+    if fact.data.accessible and target in state.blocked:
+        return "reachable while blocked"
+    if not fact.data.accessible and target not in state.blocked:
+        at = fact.occurred_at.instant
+        held = any(isinstance(other, OrderState) and target in other.blocked
+                   for other in (book.state("order", ref, at)
+                                 for ref in sorted({r for p in platforms
+                                                    for r in book.related(p, "order")})
+                                 if ref != state.ref and (code is None or binds(
+                                     order_code(book, ref), code))))
+        return None if held else "unreachable after lift"
+    return None
+
+
+def platform_divergence(book: Book, platform: str, at: datetime) -> dict[str, str]:
+    """``divergence-1`` of platform ``platform``'s status at ``at`` (a report for all):
+    each target whose latest observation contradicts the orders naming it as they were
+    then, and how, in the status's order of targets."""
+    registered = book.state("platform", platform, at)
+    orders = [s for s in (book.order(platform, r, at) for r in book.related(platform, "order"))
+              if isinstance(s, OrderState)]
+    latest: dict[str, Fact] = {}
+    for subject in [*orders, registered]:
+        for target, fact in subject.observed.items():
+            seen = latest.get(target)
+            if seen is None or fact.occurred_at.instant >= seen.occurred_at.instant:
+                latest[target] = fact
+    out = {}
+    for target, fact in latest.items():
+        then = [s for s in (book.order(platform, o.ref, fact.occurred_at.instant)
+                            for o in orders if target in o.targets)
+                if isinstance(s, OrderState)]
+        held = any(target in s.blocked for s in then)
+        if fact.data.accessible and held:
+            out[target] = "reachable-while-blocked"
+        elif not fact.data.accessible and not held:
+            out[target] = "unreachable-after-lift" if then else "unexplained"
+    order = [t for t in registered.targets if t in out] + sorted(
+        set(out) - set(registered.targets))
+    return {t: out[t] for t in order}
