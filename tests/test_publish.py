@@ -330,6 +330,34 @@ def test_a_home_in_parts_writes_each_parts_rows_and_the_filters_index(
     assert not (single / "home").exists()
 
 
+def test_a_home_of_one_part_makes_no_filters_index(runner, case, tmp_path, monkeypatch):
+    """The filters' index is written and signed only for a home in parts: a home of one
+    part does not compute it (it did, for every publication, and threw it away); in parts
+    it is computed once."""
+    from website import home
+
+    made = []
+    real = home.filter_index
+    monkeypatch.setattr(home, "filter_index", lambda chunks: made.append(len(chunks))
+                        or real(chunks))
+    single = tmp_path / "single"
+    assert publish(runner, case, single).exit_code == 0
+    assert made == []
+    assert page_data(single / "index.html")["filters"] is None
+    assert not (single / home.FILTERS).exists()
+    monkeypatch.setattr(home, "HOME_PAGE", 1)
+    db = case[0]
+    line = {"type": "platform-registered", "subject": "viber", "occurred_at": "2017-01-01",
+            "sources": [{"title": "A registry"}],
+            "data": {"name": "Viber", "targets": ["viber.com"]}}
+    (tmp_path / "more.jsonl").write_text(json.dumps(line) + "\n")
+    assert run(runner, db, "import", str(tmp_path / "more.jsonl")).exit_code == 0
+    parts = tmp_path / "parts"
+    assert publish(runner, case, parts).exit_code == 0
+    assert made == [2]
+    assert (parts / home.FILTERS).exists()
+
+
 def test_statements_are_signed_bound_to_the_whole_checkpoint(runner, case, tmp_path):
     """The home's rows, a platform's snapshots and an order's headline are each signed
     (version 2) over the statement and the SHA-256 of the checkpoint's signed text: its

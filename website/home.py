@@ -154,16 +154,20 @@ def home_pages(env: Environment, pub: Publication, *, title: str,
     chunks = chunks or [[]]
     parts = len(chunks)
     # In parts, the search box searches every part: one index of every platform, whose
-    # digest each part signs (a platform found in another part links to its own page).
-    index = [{"ref": ref, "name": pub.platforms[ref]["status"]["name"], "part": n}
-             for n, chunk in enumerate(chunks, 1) for ref in dict.fromkeys(r["ref"] for r in chunk)]
-    search = {"count": len(index), "digest": _digest(index)} if parts > 1 else None
-    # ...and the filters act on every part: the index of their values names the parts a
-    # value needs, whose rows the page loads (``part_file``) and checks against the
-    # digests that its own statement signs, every part's.
-    values = filter_index(chunks)
-    filters = {"digest": _digest(values)} if parts > 1 else None
-    digests = [_digest(chunk) for chunk in chunks] if parts > 1 else None
+    # digest each part signs (a platform found in another part links to its own page);
+    # the filters act on every part: the index of their values names the parts a value
+    # needs, whose rows the page loads (``part_file``) and checks against the digests
+    # that its own statement signs, every part's. A home of one part writes none of
+    # them (its statement says null), so none is made for it.
+    search = filters = digests = None
+    if parts > 1:
+        index = [{"ref": ref, "name": pub.platforms[ref]["status"]["name"], "part": n}
+                 for n, chunk in enumerate(chunks, 1)
+                 for ref in dict.fromkeys(r["ref"] for r in chunk)]
+        search = {"count": len(index), "digest": _digest(index)}
+        values = filter_index(chunks)
+        filters = {"digest": _digest(values)}
+        digests = [_digest(chunk) for chunk in chunks]
     pager = [{"part": n, "href": path(n), "first": chunk[0]["ref"], "last": chunk[-1]["ref"]}
              for n, chunk in enumerate(chunks, 1) if chunk] if parts > 1 else []
     out = {}
@@ -190,7 +194,7 @@ def home_pages(env: Environment, pub: Publication, *, title: str,
                                 for a in shown]))
         if parts > 1:
             out[f"home/{part}.js"] = part_file(part, chunk)
-    if search is not None:
+    if parts > 1:
         out[SEARCH] = search_file(index)
         out[FILTERS] = filters_file(values)
     return out
