@@ -117,7 +117,8 @@ def gather(ledger: Any, subject: str, checkpoint: Checkpoint, note: str, kept: l
     # A copy of each record: a report's records are its own, whoever shares the batch.
     records = [dict(batch.records[position]) for position in wanted]
     return Evidence(subject, as_of, as_known_at, note, records, proofs,
-                    _bounding(batch, kept, note, [r["leaf_index"] for r in records]),
+                    _bounding(batch, kept, checkpoint, note,
+                              [r["leaf_index"] for r in records]),
                     trees.index_from, jurisdiction)
 
 
@@ -191,13 +192,14 @@ def _b64(raw: bytes) -> str:
     return base64.b64encode(raw).decode("ascii")
 
 
-def _bounding(batch: Batch, kept: list[str], cited: str,
+def _bounding(batch: Batch, kept: list[str], checkpoint: Checkpoint, cited: str,
               leaf_indices: list[int]) -> list[dict[str, Any]]:
     """The kept checkpoints that bound the record time of an event at ``leaf_indices``
-    tighter than the cited one, each with its consistency proof to the cited one. When the
-    cited checkpoint is signed, only those signed by one of its keys (by name and key ID)
-    count: ``verify-proof --public-key`` checks each one's signature."""
-    checkpoint = Checkpoint.parse(cited)[0]
+    tighter than the cited one (``cited``, parsed: ``checkpoint``, as ``gather`` was given
+    it, not parsed again for each report), each with its consistency proof to the cited
+    one. When the cited checkpoint is signed, only those signed by one of its keys (by name
+    and key ID) count: ``verify-proof --public-key`` checks each one's signature; the
+    kept notes are parsed once per batch (``_extended``)."""
     found = batch.bounds.get(tuple(kept))
     if found is None:
         found = batch.bounds[tuple(kept)] = _extended(kept, cited, batch.trees.tree)
@@ -219,8 +221,8 @@ def _extended(kept: list[str], cited: str, tree: MerkleTree) -> dict[str, Checkp
     keys = {(s.key_name, s.key_id) for s in signatures}
     found: dict[str, Checkpoint] = {}
     for note in kept:
-        try:
-            cp, theirs = Checkpoint.parse(note)
+        try:  # the cited note itself, kept in the ledger, is read once
+            cp, theirs = (checkpoint, signatures) if note == cited else Checkpoint.parse(note)
         except Exception:  # a kept note we cannot read bounds nothing
             continue
         if keys and not keys & {(s.key_name, s.key_id) for s in theirs}:

@@ -152,3 +152,37 @@ def test_each_subjects_report_is_the_one_it_would_be_alone(runner, ledger, tmp_p
             alone = provenance(opened, ref, checkpoint_note=note)
             assert alone["proven"]
             assert together[ref] == alone, ref
+
+
+def test_the_cited_note_is_parsed_once_for_a_publications_reports(runner, ledger, tmp_path,
+                                                                   monkeypatch):
+    """The evidence of the 20 reports against one checkpoint parses the cited note once
+    (to find the kept checkpoints its tree extends), not again for each report's record
+    time bounds (``_bounding`` did: 21 parses)."""
+    from ledger.application import open_ledger
+    from ledger.checkpoint import Checkpoint, load_private_key
+    from ledger.checkpointing import checkpoint_note
+    from ledger.storage import parse_target
+    from projections.book import Book
+    from projections.provenance import provenance
+
+    db, private, _ = ledger
+    with open_ledger(parse_target(db)) as opened:
+        note = checkpoint_note(opened, origin="t", private_key=load_private_key(private),
+                               key_name="t", keep=True)
+        book = Book(opened.entries())
+        subjects = [ref for kind in ("platform", "order", "request") for ref in book.refs(kind)]
+        parsed: list[str] = []
+
+        class Counted(Checkpoint):
+            @classmethod
+            def parse(cls, text):
+                parsed.append(text)
+                return Checkpoint.parse(text)
+
+        monkeypatch.setattr(evidence, "Checkpoint", Counted)
+        shared: dict = {}
+        reports = [provenance(opened, ref, checkpoint_note=note, shared=shared)
+                   for ref in subjects]
+        assert all(r["proven"] for r in reports) and len(reports) == 20
+        assert parsed.count(note) == 1, parsed.count(note)
