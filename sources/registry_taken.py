@@ -63,8 +63,8 @@ class _Taken:
         if not chunk:
             return chunk
         known = self.ledger.recorder.positions_of(str(fact.id) for _, fact in chunk)
-        if not known and chunk[-1][1].type != CHECK:  # (a check's subject may be taken)
-            return chunk
+        if not known and not any(fact.type == CHECK for _, fact in chunk):
+            return chunk  # (a check's subject may be taken, its id free)
         return [(line, self._free(fact, known.get(str(fact.id)))) for line, fact in chunk]
 
     def _free(self, fact: Fact, position: int | None) -> Fact:

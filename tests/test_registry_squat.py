@@ -12,6 +12,8 @@ import hashlib
 import json
 from pathlib import Path
 
+import pytest
+
 from sources.registry import Registry, decision_ref
 from tests.clitools import count, one_line_error, run
 from tests.test_import_registry import RU, _dump
@@ -214,9 +216,20 @@ def test_a_squatted_check_subject_is_derived_again(runner, db, tmp_path):
                                                 f"{subject}-again-1", again=1)), check
 
 
-def test_a_backfill_passes_a_squatted_id(runner, db, tmp_path):
+def _check_by_hand(digest: str, subject: str, at: str) -> dict:
+    """A check under ``subject`` whose id is not the registry's shape (not a check of its)."""
+    return {"id": "22222222-2222-4222-8222-222222222222", "type": "registry-checked",
+            "subject": subject, "occurred_at": at,
+            "sources": [{"title": "by hand", "sha256": digest}],
+            "data": {"registry": "ru-roskomnadzor", "authority": "Roskomnadzor",
+                     "jurisdiction": "RU"}}
+
+
+@pytest.mark.parametrize("squat", ["order", "check"])
+def test_a_backfill_passes_a_squatted_id(runner, db, tmp_path, squat):
     """b placed between a and c (--backfill) orders D-3 at its time and lifts it at c's: the
-    id of its order taken by a statement, it takes the next."""
+    id of its order taken by a statement, it takes the next; its check's subject taken (its
+    check is not the last of its events: the lift at c's time follows), the same."""
     a, c, _ = _files(tmp_path)
     c = _dump(tmp_path / "c.csv", "2024-01-12 10:00:00 +0000",
               [";one.example.ru;;org;D-1;2020-01-01", ";four.example.org;;org;D-4;2020-01-01"])
@@ -224,8 +237,11 @@ def test_a_backfill_passes_a_squatted_id(runner, db, tmp_path):
               [";one.example.ru;;org;D-1;2020-01-01", ";three.example.net;;org;D-3;2020-01-01"])
     for path in (a, c):
         assert run(runner, db, "import-registry", *RU, path).exit_code == 0
+    digest = _digest(b)
+    subject = REGISTRY.check_subject(digest, _at("2024-01-11T10:00:00+00:00"))
     _by(runner, db, tmp_path, "mallory",
-        _statement(str(REGISTRY.event_id(_digest(b), "blocked", REF))))
+        _statement(str(REGISTRY.event_id(digest, "blocked", REF))) if squat == "order"
+        else _check_by_hand(digest, subject, "2024-01-11T10:00:00+00:00"))
     done = run(runner, db, "import-registry", *RU, "--backfill", b)
     assert done.exit_code == 0, done.output
     again = run(runner, db, "import-registry", *RU, "--backfill", b)
