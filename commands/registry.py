@@ -123,7 +123,8 @@ def _one(ledger: Any, operator: str, path: Path, fmt: str, registry: Any, at: An
         alone = _Alone(ledger, done["seq"], batch_size if batch_commit else None)
         # ids another event took first are derived again (attack H2), looked up a batch
         # at a time as the import draws them, under its write lock
-        facts = untaken(ledger, done["held"], operator, done["facts"], batch_size)
+        checked: dict[str, str] = {}  # the subject its check is written under
+        facts = untaken(ledger, done["held"], operator, done["facts"], batch_size, checked)
         try:
             written = import_facts(ledger, alone.watch(facts), operator=operator,
                                    batch_size=batch_size, batch_commit=batch_commit,
@@ -140,7 +141,7 @@ def _one(ledger: Any, operator: str, path: Path, fmt: str, registry: Any, at: An
     if "after" in done:
         row.update(backfilled_before=done["after"].isoformat(), amended=done["amended"],
                    corrective=done["corrective"])
-    return {**row, "checked": plan.checked,
+    return {**row, "checked": checked.get("subject", plan.checked),
             "registered": len(plan.registered), "targets_added": len(plan.added),
             "orders": len(plan.orders), "lifted_orders": len(plan.lifted),
             "lifted_targets": sum(len(t) for t in plan.lifted.values()),

@@ -41,17 +41,27 @@ CHECK = "registry-checked"
 
 
 def untaken(ledger: Any, held: Held, operator: str, facts: Iterable[tuple[int, Fact]],
-            size: int) -> Iterator[tuple[int, Fact]]:
+            size: int, checked: dict[str, str] | None = None) -> Iterator[tuple[int, Fact]]:
     """``facts`` (an import's, ``(line, fact)``), each whose id another event took derived
-    again; looked up ``size`` at a time (an import's batch: one query each)."""
+    again; looked up ``size`` at a time (an import's batch: one query each). ``checked``
+    is given the subject the check is written under (``subject``)."""
     taken = _Taken(ledger, held, operator)
     chunk: list[tuple[int, Fact]] = []
     for item in facts:
         chunk.append(item)
         if len(chunk) >= size:
-            yield from taken.free(chunk)
+            yield from _said(taken.free(chunk), checked)
             chunk = []
-    yield from taken.free(chunk)
+    yield from _said(taken.free(chunk), checked)
+
+
+def _said(chunk: list[tuple[int, Fact]], checked: dict[str, str] | None,
+          ) -> list[tuple[int, Fact]]:
+    if checked is not None:
+        for _, fact in chunk:
+            if fact.type == CHECK:
+                checked["subject"] = fact.subject
+    return chunk
 
 
 class _Taken:

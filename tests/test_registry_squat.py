@@ -57,12 +57,14 @@ def _retract(runner, db: str, subject: str, target: str) -> None:
     assert result.exit_code == 0, result.output
 
 
-def _imports_on(runner, db: str, c: str, d: str) -> None:
-    """c imports (one order, D-3's), again adds nothing, and d after it lifts D-3: c's
-    events are the registry's (proven by its check), whatever their ids."""
+def _imports_on(runner, db: str, c: str, d: str, checked: str | None = None) -> None:
+    """c imports (one order, D-3's; its check under ``checked``, if given), again adds
+    nothing, and d after it lifts D-3: c's events are the registry's (proven by its
+    check), whatever their ids."""
     done = run(runner, db, "import-registry", *RU, c, "--json")
     assert done.exit_code == 0, done.output
-    assert json.loads(done.stdout)["snapshots"][0]["orders"] == 1
+    row = json.loads(done.stdout)["snapshots"][0]
+    assert row["orders"] == 1 and row["checked"] == (checked or row["checked"]), row
     before = count(db)
     again = run(runner, db, "import-registry", *RU, c)
     assert again.exit_code == 0 and "0 events written" in again.output, again.output
@@ -208,7 +210,7 @@ def test_a_squatted_check_subject_is_derived_again(runner, db, tmp_path):
         "sources": [{"title": "c.csv", "sha256": digest}],
         "data": {"registry": "ru-roskomnadzor", "authority": "Roskomnadzor",
                  "jurisdiction": "RU"}})
-    _imports_on(runner, db, c, d)
+    _imports_on(runner, db, c, d, checked=f"{subject}-again-1")
     shown = run(runner, db, "history", f"{subject}-again-1", "--json")
     assert shown.exit_code == 0, shown.output
     (check,) = json.loads(shown.stdout)["events"]
