@@ -65,6 +65,8 @@ def _said(chunk: list[tuple[int, Fact]], checked: dict[str, str] | None,
 
 
 class _Taken:
+    """The ledger's holders of an import's ids, and what the import writes instead."""
+
     def __init__(self, ledger: Any, held: Held, operator: str):
         self.ledger, self.held, self.operator = ledger, held, operator
         self.registry = held.registry
