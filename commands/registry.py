@@ -103,6 +103,7 @@ REDIFFS = 5
 def _one(ledger: Any, operator: str, path: Path, fmt: str, registry: Any, at: Any,
          allow_shrink: bool, backfill: bool, batch_commit: bool,
          batch_size: int) -> dict[str, Any]:
+    from sources.registry_taken import untaken
     from sources.snapshots import read_snapshot
 
     snapshot = read_snapshot(path, fmt, at)
@@ -120,8 +121,12 @@ def _one(ledger: Any, operator: str, path: Path, fmt: str, registry: Any, at: An
         if "skipped" in done:
             return {**row, "skipped": done["skipped"]}
         alone = _Alone(ledger, done["seq"], batch_size if batch_commit else None)
+        # ids another event took first are derived again (attack H2), looked up a batch
+        # at a time as the import draws them, under its write lock
+        checked: dict[str, str] = {}  # the subject its check is written under
+        facts = untaken(ledger, done["held"], operator, done["facts"], batch_size, checked)
         try:
-            written = import_facts(ledger, alone.watch(done["facts"]), operator=operator,
+            written = import_facts(ledger, alone.watch(facts), operator=operator,
                                    batch_size=batch_size, batch_commit=batch_commit,
                                    drawn_in_lock=True)
         except _Moved:
@@ -136,7 +141,7 @@ def _one(ledger: Any, operator: str, path: Path, fmt: str, registry: Any, at: An
     if "after" in done:
         row.update(backfilled_before=done["after"].isoformat(), amended=done["amended"],
                    corrective=done["corrective"])
-    return {**row, "checked": plan.checked,
+    return {**row, "checked": checked.get("subject", plan.checked),
             "registered": len(plan.registered), "targets_added": len(plan.added),
             "orders": len(plan.orders), "lifted_orders": len(plan.lifted),
             "lifted_targets": sum(len(t) for t in plan.lifted.values()),
@@ -178,7 +183,7 @@ def _planned(ledger: Any, operator: str, snapshot: Any, registry: Any, allow_shr
         plan.diff()
         facts = plan.facts()
     check_shrink(plan, allow_shrink)
-    return {**done, "plan": plan, "facts": facts}
+    return {**done, "plan": plan, "facts": facts, "held": held}
 
 
 class _Moved(Exception):

@@ -26,32 +26,29 @@ and its key is the target alone.
   kind ``snapshot``): the trace that the registry was seen so then, in that file.
 
 Every event happens at the snapshot's time: the ledger records when the registry listed
-an entry (the decision's own number, date and body are in the order's ``instrument``);
-it cites the snapshot file's name, SHA-256 and time. Event ids derive from the registry
-(its state and authority exactly), the snapshot's digest and the subject, which is also
-how a registry knows its own orders (``Registry.wrote``). A snapshot already imported (by
-digest AND time: the same bytes at a later time are imported again, as a list may revert)
-adds nothing, but the last is diffed again (an interrupted import finishes); one of the
-time of another snapshot recorded is refused; an older one is refused unless placed
-between the imported ones (``--backfill``, ``sources.registry_backfill``), naming the later
-check (who recorded it, when). Those ids can be computed by anyone: a check alone is never
-trusted to say what the registry listed (a backfill refuses a next snapshot known only
-from its check). What the ledger holds for the registry is read afresh for
-every diff (``sources.registry_held``): nothing is kept between imports.
+an entry (the decision's own number, date and body are in the order's ``instrument``); it
+cites the snapshot file's name, SHA-256 and time. Event ids derive from the registry (its
+state and authority exactly), the snapshot's digest and the subject, which is also how a
+registry knows its own orders (``Registry.wrote``, ``sources.registry_ids``; an id
+another event took is derived again, ``sources.registry_taken``). A snapshot already
+imported (by digest AND time: the same bytes at a later time are imported again, as a
+list may revert) adds nothing, but the last is diffed again (an interrupted import
+finishes); one of the time of another snapshot recorded is refused; an older one is
+refused unless placed between the imported ones (``--backfill``,
+``sources.registry_backfill``), naming the later check (who recorded it, when). Those ids
+can be computed by anyone: a check alone is never trusted to say what the registry listed
+(a backfill refuses a next snapshot known only from its check). What the ledger holds for
+the registry is read afresh for every diff (``sources.registry_held``): nothing is kept
+between imports.
 """
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
-import re
-import uuid
 from collections.abc import Callable, Iterator
-from datetime import datetime
-from functools import lru_cache
 from typing import Any
 
-from attrs import evolve, frozen
+from attrs import evolve
 
 from domain.errors import BadInput, Refused
 from domain.fact import Fact
@@ -59,91 +56,12 @@ from domain.identifiers import displayed
 from sources.domains import platform_slug, registrable
 from sources.holders import Holders, Hosts
 from sources.registry_held import Held
+from sources.registry_ids import Registry, decision_ref, registry_name, stamp
 from sources.snapshots import Listing, Snapshot
 
-#: Event ids of registry imports: uuid5 in this namespace of the registry, the snapshot's
-#: digest, the kind of event and its subject.
-NAMESPACE = uuid.UUID("0d5b6f1e-54a8-4a37-9a5e-3c1f8f0b7d21")
-_NAMESPACE_BYTES = NAMESPACE.bytes
-_RUNS = re.compile(r"[a-z0-9]+")
-
-
-@lru_cache(maxsize=64)
-def registry_name(jurisdiction: str, authority: str) -> str:
-    """``ru-roskomnadzor``: the prefix of a registry's order references."""
-    words = "-".join(_RUNS.findall(authority.casefold()))[:40].strip("-")
-    if not words:
-        words = hashlib.sha256(authority.encode()).hexdigest()[:8]
-    return f"{jurisdiction.casefold()}-{words}"
-
-
-def decision_ref(registry: str, decision: str) -> str:
-    """The reference of the order for ``decision`` in ``registry``: its ASCII runs and a
-    digest of the whole number (Cyrillic letters, slashes and all)."""
-    digest = hashlib.sha256(decision.encode()).hexdigest()[:8]
-    runs = "-".join(_RUNS.findall(decision.casefold()))[:60].strip("-")
-    return f"{registry}-{runs}-{digest}" if runs else f"{registry}-{digest}"
-
-
-def stamp(at: datetime) -> str:
-    return at.strftime("%Y%m%d%H%M%S")
-
-
-@frozen
-class Registry:
-    """A registry: its state and keeper, exactly as given, and the name its orders'
-    references start with."""
-
-    jurisdiction: str
-    authority: str
-
-    @property
-    def name(self) -> str:
-        return registry_name(self.jurisdiction, self.authority)
-
-    def event_id(self, digest: str, kind: str, subject: str) -> uuid.UUID:
-        """The id of the ``kind`` event about ``subject`` made from the snapshot of SHA-256
-        ``digest``."""
-        return uuid.uuid5(NAMESPACE, "|".join((self.jurisdiction, self.authority, digest,
-                                                kind, subject)))
-
-    def check_subject(self, digest: str, updated: datetime) -> str:
-        """The subject of the ``registry-checked`` of the snapshot of ``digest`` updated at
-        ``updated``: the registry's name, the snapshot's time and the start of its digest."""
-        return f"{self.name}-{stamp(updated)}-{digest[:8]}"
-
-    def id_text(self, digest: str, kind: str, subject: str) -> str:
-        """``event_id`` as text, without building a ``UUID`` (asked once per event read)."""
-        raw = bytearray(hashlib.sha1(_NAMESPACE_BYTES + "|".join(
-            (self.jurisdiction, self.authority, digest, kind, subject)).encode()).digest()[:16])
-        raw[6] = (raw[6] & 0x0F) | 0x50  # version 5
-        raw[8] = (raw[8] & 0x3F) | 0x80  # the RFC 4122 variant
-        h = raw.hex()
-        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
-
-    def wrote_stored(self, obj: dict[str, Any]) -> str | None:
-        """``wrote`` of a stored event object (as the history view gives it)."""
-        for source in obj["sources"]:
-            digest = source.get("sha256")
-            if digest and (obj["id"] == self.id_text(digest, obj["type"], obj["subject"])
-                           or obj["id"] == self.id_text(digest, obj["type"], (
-                               f"{obj['subject']}|{obj['occurred_at']}"))):
-                return digest
-        return None
-
-    def wrote(self, fact: Fact) -> str | None:
-        """The digest of the snapshot whose import of this registry made ``fact``, or None
-        (a hand-made event, another registry's). Its id is the registry's for it: of its
-        subject, or (a backfill's corrective event, one of several of a subject) of its
-        subject and its time as first recorded."""
-        for source in fact.sources:
-            digest = getattr(source, "sha256", None)
-            if digest and (fact.id == self.event_id(digest, fact.type, fact.subject)
-                           or fact.id == self.event_id(digest, fact.type, (
-                               f"{fact.subject}|{fact.occurred_at.text}"))):
-                return digest
-        return None
-
+# the registry's names and ids, where its readers have always found them
+__all__ = ["Plan", "Registry", "check_order", "check_shrink", "decision_ref", "new_platform",
+           "registry_name", "stamp"]
 
 class Plan:
     """The events one snapshot makes, in the order they are written.

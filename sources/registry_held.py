@@ -290,7 +290,7 @@ def _read_checks(held: Held, checks: Iterable[tuple[int, dict[str, Any]]]) -> No
         when = stored_when(obj["occurred_at"]).instant
         # its time as written (the snapshot's own offset), as the import names its subject
         written = datetime.fromisoformat(obj["occurred_at"])
-        if obj["subject"] != registry.check_subject(digest, written):
+        if not registry.is_check_subject(obj, digest, written):  # (derived again: H2)
             continue
         held._checked(digest, when, obj)
         held.last_check = max(held.last_check, positions[obj["id"]])

@@ -36,11 +36,7 @@ def check_holders(name: str, own: Iterable[tuple[int, Fact]], later: Iterable[st
             continue
         platforms = set(first.data.platforms or (first.data.platform,))
         for target in first.data.targets:
-            holder = next((given[c] for c in candidates(target) if c in given), None)
-            if holder is None:
-                found = holders.find(target, before)
-                if found is not None and not isinstance(found, str) and not found.later:
-                    holder = found.platform
+            holder = _nearest(target, given, holders.find(target, before))
             if holder is not None and holder not in platforms:
                 raise Refused(
                     f"refused: {name} gives {target} to platform {holder}, and order {ref}, "
@@ -138,6 +134,20 @@ def check_beyond(name: str, own: Iterable[tuple[int, Fact]], orders: Iterable[st
                     f"snapshot, is of {', '.join(sorted(platforms))}: a backfill cannot "
                     "re-derive which platform a later import would have found: nothing "
                     "written")
+
+
+def _nearest(target: str, given: dict[str, str], found: Any) -> str | None:
+    """Who an import in order finds holding ``target``: the platform the backfilled
+    snapshot gives it (or a domain above it), unless the ledger's holder just before the
+    next snapshot (``found``, ``Holders.find``) holds a nearer one (the target itself, say,
+    where the snapshot gives its parent domain: matching takes the nearest)."""
+    hosts = candidates(target)
+    mine = next(((i, given[c]) for i, c in enumerate(hosts) if c in given), None)
+    if found is None or isinstance(found, str) or found.later:
+        return mine[1] if mine else None
+    if mine is None or hosts.index(found.target) < mine[0]:
+        return found.platform
+    return mine[1]
 
 
 def _given(own: Iterable[tuple[int, Fact]]) -> dict[str, str]:
