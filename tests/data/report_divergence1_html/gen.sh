@@ -1,8 +1,13 @@
 # Reports made by the release before regional divergence (commit e447492^), for
 # tests/data/report_divergence1_html.
-# usage: bash gen.sh OLD_CHECKOUT OUT
+# usage: bash gen.sh OLD_CHECKOUT OUT [AT]
+# Every command runs on a clock shifted to begin at AT (default 2026-12-06T12:00:00Z,
+# clock/sitecustomize.py): the reports must be generated, and their checkpoint written,
+# before the rule changed (e447492, 2026-12-06T18:51:36Z) for verify-proof to accept
+# their pages drawn by the earlier rule.
 set -eu
-OLD=$1; OUT=$2; W=$(mktemp -d)
+OLD=$1; OUT=$2; W=$(mktemp -d); HERE=$(cd "$(dirname "$0")" && pwd)
+export BLOCKLEDGER_GEN_AT=${3:-2026-12-06T12:00:00+00:00} BLOCKLEDGER_GEN_REAL=$(date +%s)
 export BLOCKLEDGER_DB=$W/l.db BLOCKLEDGER_OPERATOR=alice BLOCKLEDGER_SIGNING_KEY=$W/alice.pem
 python3 -c "
 from cryptography.hazmat.primitives import serialization as s
@@ -10,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 k = Ed25519PrivateKey.generate()
 open('$W/alice.pem','wb').write(k.private_bytes(s.Encoding.PEM, s.PrivateFormat.PKCS8, s.NoEncryption()))
 open('$OUT/alice.pub','wb').write(k.public_key().public_bytes(s.Encoding.PEM, s.PublicFormat.SubjectPublicKeyInfo))"
-old() { (cd $OLD && PYTHONPATH=$OLD python3 -c "from cli import cli; cli()" "$@"); }
+old() { (cd $OLD && PYTHONPATH=$OLD:$HERE/clock python3 -c "from cli import cli; cli()" "$@"); }
 rec() { old record "$@" --source https://example.org/record >/dev/null; }
 old init --jurisdiction IN >/dev/null
 old operator add alice --public-key $OUT/alice.pub >/dev/null
