@@ -19,6 +19,7 @@ from commands.audit import _read
 from commands.completion import references
 from commands.context import Context, as_known_at_option, as_of_option, pass_context
 from commands.output import check_output, force_option, write_text, written
+from commands.read import format_options
 from domain.errors import BadInput, IntegrityFailure
 from ledger.checkpoint import load_private_key, load_public_key
 from projections.proof import prove_report
@@ -208,8 +209,9 @@ def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
               "'report --template DIR': render it with the same templates to compare.")
 @click.option("--embedded-only", is_flag=True, help="For an HTML report: prove only the JSON "
               "it embeds, and say that its visible text was not checked.")
+@format_options(choices=("text", "json"), default="text")
 def verify_proof(report_file: str, public_key: str | None, report_key: str | None,
-                 template_dir: str | None, embedded_only: bool) -> None:
+                 template_dir: str | None, embedded_only: bool, fmt: str) -> None:
     """Check a provenance report on its own, without any ledger: every event's hash,
     inclusion proof and signature, the proof that no event was left out or added, and that
     every other field is what those events give; with --public-key the checkpoints'
@@ -218,6 +220,19 @@ def verify_proof(report_file: str, public_key: str | None, report_key: str | Non
     REPORT is the JSON report, or an HTML report: its embedded JSON is checked exactly as
     the JSON one, and the page must be exactly what that proven report renders to (so
     that what a reader sees is proven too); otherwise exit 3, unless --embedded-only.
+
+    A page drawn by an earlier version's rules (its summary's divergences) verifies only
+    if the report's signature covers a generated_at before that rule was replaced: the
+    page is then an honest render of a proven report by the version that made it (exit 0),
+    and the ok line names the rule and, per target, what the page draws and what the
+    current rules draw. A report made since, or unsigned, rendered by the earlier rule
+    fails (exit 3).
+
+    --json prints {"ok", "events", "tree_size", "checkpoint_signature", "report_signature",
+    "page"}: page is null for a JSON report, else {"checked" (false with
+    --embedded-only), "rule" ("current" or the earlier rule's name), "earlier" (null, or
+    its words, generated_at, replaced_at and differences: [{"target", "page",
+    "current"}])}. A failure is the one-line error and its exit code, as without --json.
     """
     text = _read(report_file, "report")
     page = text if text.lstrip()[:1] == "<" else None
@@ -239,7 +254,7 @@ def verify_proof(report_file: str, public_key: str | None, report_key: str | Non
     key = load_public_key(public_key) if public_key else None
     signer = load_public_key(report_key) if report_key else None
     proven = prove_report(report_obj, key, signer)
-    page_said = ""
+    page_said, earlier, checked = "", None, page is not None and not embedded_only
     if page is not None and embedded_only:
         page_said = ("; ONLY the JSON embedded in the page is proven: what the page shows "
                      "was not checked")
@@ -248,7 +263,17 @@ def verify_proof(report_file: str, public_key: str | None, report_key: str | Non
 
         earlier = check_page(page, report_obj, template_dir)
         page_said = "; the page is exactly what the proven report renders to" + (
-            f" by an earlier version's rules ({earlier})" if earlier else "")
+            f" {earlier.said()}" if earlier else "")
+    if fmt == "json":
+        click.echo(orjson.dumps({
+            "ok": True, "events": proven.events, "tree_size": proven.tree_size,
+            "checkpoint_signature": "valid" if key else "not checked",
+            "report_signature": proven.report_signed,
+            "page": None if page is None else {
+                "checked": checked, "rule": None if not checked else (
+                    earlier.rule if earlier else "current"),
+                "earlier": earlier.to_json() if earlier else None}}).decode())
+        return
     report_said = {"signed by the key": "report signed by --report-key",
                    "signed": "report signature valid but its key not checked (no "
                              "--report-key)",

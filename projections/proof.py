@@ -25,6 +25,7 @@ asked to prove the JSON alone.
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any
 
 from attrs import frozen
@@ -42,7 +43,7 @@ from projections.evidence_checks import (
     check_signatures,
 )
 from projections.provenance import FORMAT, Evidence, assemble, known_after
-from projections.report_superseded import SUPERSEDED
+from projections.report_superseded import SUPERSEDED, UNTIL, Earlier
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 #: What the producer says and nothing proves; the report's signature covers them.
@@ -244,15 +245,19 @@ def embedded_report(page: str) -> str:
 
 
 def check_page(page: str, report: dict[str, Any], template_dir: str | None = None
-               ) -> str | None:
+               ) -> Earlier | None:
     """Raise ``ReportFailure`` unless ``page`` is exactly what the (proven) ``report``
     renders to, in the zone and on the paper the page names: by the current rules (None),
-    or, for a report for all, by a rule an earlier version drew its summary by
-    (``report_superseded``), which is then returned in words: an honest page made before
-    a rule changed is not "altered"."""
+    or by a rule an earlier version drew its summary by (``report_superseded``), which is
+    then returned with what it draws otherwise: an honest page made before a rule changed
+    is not "altered". The earlier rule is taken only for a report for all whose signature
+    covers a ``generated_at`` (and a checkpoint) before the rule was replaced (``UNTIL``),
+    and only when it draws a summary (one it could not fold says nothing a reader can
+    check)."""
     from html import unescape
 
     from projections.report_html import render_html
+    from projections.report_summary import summarise
     from projections.report_times import Clock, parse_zone
 
     head = _PAGE_HEAD.match(page)
@@ -273,11 +278,20 @@ def check_page(page: str, report: dict[str, Any], template_dir: str | None = Non
                             "embedded JSON is proven") from None
     if expected == page:
         return None
-    if report.get("jurisdiction") is None:
-        for rule, words in SUPERSEDED.items():
-            if render_html(report, clock=Clock(zone), paper=head.group(2),
-                           template_dir=template_dir, rule=rule) == page:
-                return words
+    refused = ""
+    for rule in SUPERSEDED if report.get("jurisdiction") is None else ():
+        earlier = summarise(report, rule=rule)
+        if earlier.problem is not None or render_html(
+                report, clock=Clock(zone), paper=head.group(2), template_dir=template_dir,
+                rule=rule) != page:
+            continue
+        made, why = _made_before(report, UNTIL[rule])
+        if made is None:
+            refused = (f"; it is what the earlier rule {rule} draws, taken only for a report "
+                       "signed as made before that rule was replaced "
+                       f"({UNTIL[rule].strftime('%Y-%m-%dT%H:%M:%SZ')}), and {why}")
+            break
+        return Earlier(rule, made, _differences(earlier, summarise(report)))
     line = next((n for n, (a, b) in enumerate(zip(expected.splitlines(),
                                                   page.splitlines(), strict=False), 1)
                  if a != b), min(expected.count("\n"), page.count("\n")) + 1)
@@ -285,4 +299,54 @@ def check_page(page: str, report: dict[str, Any], template_dir: str | None = Non
         f"the page differs from what its proven report renders to (from line {line}): "
         "what it shows was altered, or it was made with other templates (pass "
         "--template DIR) or another version of blockledger; only its embedded JSON is "
-        "proven (--embedded-only checks that alone)")
+        f"proven (--embedded-only checks that alone){refused}")
+
+
+def _made_before(report: dict[str, Any], until: datetime) -> tuple[str | None, str]:
+    """The report's ``generated_at`` if its signature covers it and it, and the time of
+    the checkpoint it cites, are before ``until``; else None and why not. The signature
+    is checked here again, so that no caller can skip it."""
+    block = report.get("report_signature")
+    if not isinstance(block, dict) or block.get("signed") is not True:
+        return None, "the report is not signed"
+    try:
+        check_report_signature(report, None)
+    except ReportFailure:
+        return None, "the report's signature does not verify"
+    text = report.get("generated_at")
+    try:
+        made = datetime.fromisoformat(text) if isinstance(text, str) else None
+        note = report["checkpoint"]["note"]
+        cited = datetime.fromisoformat(Checkpoint.parse(note)[0].time)
+    except (LedgerError, ValueError, TypeError, KeyError):
+        return None, "the report's generated_at or its checkpoint's time cannot be read"
+    if made is None or made.tzinfo is None:
+        return None, f"its generated_at {str(text)[:40]!r} is not a time with an offset"
+    if not cited <= made < until:
+        return None, (f"it says it was made at {text} (its checkpoint at "
+                      f"{cited.strftime('%Y-%m-%dT%H:%M:%SZ')})")
+    return text, ""
+
+
+def _drawn(summary: Any) -> dict[str, str]:
+    """Each target's divergences as a summary draws them (the platform's and the marks on
+    its orders' lanes), in words."""
+    words: dict[str, set[str]] = {}
+    for target, (how, _network, _at) in summary.divergent.items():
+        words.setdefault(target, set()).add(how)
+    for order in summary.orders:
+        for mark in order.marks:
+            if mark.divergent and mark.target:
+                words.setdefault(mark.target, set()).add(mark.divergent)
+    return {target: " and ".join(sorted(w)) for target, w in words.items()}
+
+
+def _differences(earlier: Any, current: Any) -> tuple[tuple[str, str, str], ...]:
+    """Per target whose divergences the two summaries draw otherwise: (target, the
+    earlier rule's, the current rules'), in the platform's order of targets."""
+    page, now = _drawn(earlier), _drawn(current)
+    targets = set(page) | set(now)
+    order = [t for t in earlier.targets if t in targets] + sorted(
+        targets - set(earlier.targets))
+    return tuple((t, page.get(t, "none"), now.get(t, "none")) for t in order
+                 if page.get(t) != now.get(t))

@@ -14,11 +14,20 @@ events.
 it was made (regional orders, ``projections.status.diverges``), it diverged from any order
 naming its target, wherever that order bound: a reachable ``telegram.org`` observed in
 Delhi (IN-DL) was "reachable while blocked" under Jammu and Kashmir's order (IN-JK).
+
+A superseded rule is accepted only for a report that says, in what its signature covers,
+that it was made before the rule was replaced (``UNTIL``): its ``generated_at``, and the
+time of the checkpoint it cites (which a report made then cannot be later than). Without
+that, anyone holding a report made since could render it by the earlier rule and show a
+divergence the current rules do not draw, or hide one they do, on a page that verifies.
+An unsigned report, or one made after, is checked by the current rules only.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
+
+from attrs import frozen
 
 from domain.fact import Fact
 from domain.jurisdictions import binds
@@ -35,6 +44,43 @@ SUPERSEDED = {
         "differed from any order that held its target, wherever the order bound; this "
         "version compares it only with the orders that bind where it was made"),
 }
+#: When the regional divergence rule replaced ``divergence-1``: the commit time of
+#: e447492 (``git show -s --format=%cI e447492``). A version before it drew
+#: ``divergence-1``, so only a report signed as made before this instant can honestly
+#: carry a page drawn by it.
+RULE_CHANGED = datetime(2026, 12, 6, 18, 51, 36, tzinfo=UTC)
+#: Each superseded rule, and the instant after which no version drew it.
+UNTIL = {"divergence-1": RULE_CHANGED}
+
+
+@frozen
+class Earlier:
+    """A page accepted as drawn by a superseded rule (``proof.check_page``): which, when
+    the report says it was made, and, per target, what the page draws and what the
+    current rules draw instead (``"none"``: no divergence)."""
+
+    rule: str
+    generated_at: str
+    differences: tuple[tuple[str, str, str], ...]
+
+    @property
+    def words(self) -> str:
+        return SUPERSEDED[self.rule]
+
+    def said(self) -> str:
+        """What ``verify-proof`` says of the page, after "renders to"."""
+        differs = "; ".join(f"{target}: page {page}, current rules {now}"
+                            for target, page, now in self.differences)
+        return (f"by an earlier version's rules ({self.words}), as the report says it was "
+                f"made at {self.generated_at}, before that rule was replaced "
+                f"({UNTIL[self.rule].strftime('%Y-%m-%dT%H:%M:%SZ')}); what the page draws "
+                f"otherwise than the current rules: {differs or 'nothing per target'}")
+
+    def to_json(self) -> dict[str, object]:
+        return {"rule": self.rule, "words": self.words, "generated_at": self.generated_at,
+                "replaced_at": UNTIL[self.rule].strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "differences": [{"target": t, "page": p, "current": c}
+                                for t, p, c in self.differences]}
 
 
 def lane_divergence(book: Book, state: OrderState, fact: Fact, platforms: tuple[str, ...],
