@@ -156,9 +156,11 @@ def read(plain: bytes) -> tuple[Any, When]:
     reader = _READERS[plain[at + 9:-2]]
     event = reader.decode(plain)
     recorded_at = event.recorded_at
-    if (_encode(event) != plain
+    if (_encode(event) != plain  # (then _is_uuid and _is_record_time, inline)
             or event.id.encode("ascii", "replace").translate(_HEX_TO_0) != _UUID_SHAPE
-            or not _is_record_time(recorded_at)):
+            or recorded_at.encode("ascii", "replace").translate(_DIGIT_TO_0)
+            not in _RECORD_TIME_SHAPES
+            or ".000000" in recorded_at or recorded_at.endswith("-00:00")):
         _refuse(event, plain)
     datetime.fromisoformat(recorded_at)  # (a day or an hour out of range)
     occurred_at = event.occurred_at

@@ -45,6 +45,37 @@ _AMENDING = frozenset(AMENDMENTS)
 _RANK = {name: SAME_INSTANT_RANK.get(name, OTHER_RANK) for name in REGISTRY}
 #: Per observed type: the kinds of subject an event of it may be about, the declared first.
 _KINDS_OF = {name: REGISTRY[name].subjects for name in _OBSERVED}
+#: What an event is to the first pass (``_Info.role``).
+_PLAIN, _CREATING, _OBSERVING, _AMENDMENT = range(4)
+
+
+class _Info(NamedTuple):
+    """What one platform's history needs of an event type, found by its struct's class in
+    one lookup (``_INFO``): its name, its rank among events at the same instant, its role,
+    its subject's kind (an observation's: the kinds it may be about; an amendment's: None),
+    and its ``describe``."""
+
+    name: str
+    rank: int
+    role: int
+    kind: Any
+    describe: Callable[[Any], str]
+
+
+class _ByStruct(dict):
+    """Per struct class of ``domain.stored.STORED``: its ``_Info``, made when first asked
+    for (the structs are made when their type is first read)."""
+
+    def __missing__(self, struct: type) -> _Info:
+        t = TYPE_OF[struct]
+        role, kind = ((_CREATING, _SUBJECT_OF[t]) if t in _CREATES else
+                      (_OBSERVING, _KINDS_OF[t]) if t in _OBSERVED else
+                      (_AMENDMENT, None) if t in _AMENDING else (_PLAIN, _SUBJECT_OF[t]))
+        info = self[struct] = _Info(t, _RANK[t], role, kind, _DESCRIBE[t])
+        return info
+
+
+_INFO: dict[type, _Info] = _ByStruct()
 
 
 #: An event as one platform's history keys it: valid time, rank, position, its struct (or
@@ -105,6 +136,7 @@ def _platform_rows(stored: Iterable[tuple[str, int, bytes]],
     # (the rows are the stored objects; JSON Lines splice the bytes)
     objects = not lines or as_known_at is not None
     obj: dict[str, Any] | None = None
+    info = _INFO
     for _, position, body in stored:
         try:
             if decode is not None:
@@ -112,27 +144,25 @@ def _platform_rows(stored: Iterable[tuple[str, int, bytes]],
             event, when = read(body)
             if objects:
                 obj = orjson.loads(body)
-            t = TYPE_OF[event.__class__]
+            _, rank, role, kind, _ = info[event.__class__]
             at = when.instant
         except Exception as error:
             raise IntegrityFailure(_damaged(position, error)) from None
-        if t in _CREATES:
-            kind = _SUBJECT_OF[t]
-            created.add((kind, event.subject))
-            creating.append((event, kind))
-        elif t in _OBSERVED:  # EventType.about, inline: its first kind that exists here
-            subject = event.subject
-            for kind in _KINDS_OF[t]:
+        if role is _PLAIN:
+            pass
+        elif role is _OBSERVING:  # EventType.about, inline: its first kind that exists here
+            subject, kinds = event.subject, kind
+            for kind in kinds:
                 if (kind, subject) in created:
                     break
             else:
-                kind = _SUBJECT_OF[t]
-        elif t in _AMENDING:
-            kind = None
+                kind = _SUBJECT_OF[TYPE_OF[event.__class__]]
+        elif role is _CREATING:
+            created.add((kind, event.subject))
+            creating.append((event, kind))
+        else:  # an amendment
             amending.append(len(keyed))
-        else:
-            kind = _SUBJECT_OF[t]
-        keyed.append((at, _RANK[t], position, event, kind, body, obj))
+        keyed.append((at, rank, position, event, kind, body, obj))
     if as_known_at is not None:
         found = _book_rows([(entry[2], entry[6]) for entry in keyed],
                            everything=everything, as_of=as_of, as_known_at=as_known_at,
@@ -161,6 +191,15 @@ def _platform_rows(stored: Iterable[tuple[str, int, bytes]],
     filtered = bool(types) or since is not None or last is not None or by is not None
     out: list[Any] = []
     dumps, line = orjson.dumps, _LINE
+    if until is None and not filtered and lines:  # (the loop below, for all of it)
+        for _, _, position, item, kind, body, _ in keyed:
+            if item.__class__ is _Touched:
+                if own is None or (kind, item.current["subject"]) in own:
+                    out.append(dumps(item.row(position), option=orjson.OPT_APPEND_NEWLINE))
+            elif own is None or (kind, item.subject) in own:
+                out.append(line % (body[:-1], position,
+                                   dumps(info[item.__class__].describe(item.data))))
+        return out
     for at, _, position, item, kind, body, obj in keyed:
         if until is not None and at > until:
             continue
