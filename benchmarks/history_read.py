@@ -167,6 +167,42 @@ decode than the pattern, and hashes in Python where history keys by id); a patte
 struct once for all a process's readers (the fact built from it, not from
 ``orjson.loads`` and ``Fact.from_stored`` again), which ``verify`` and a rebuild would
 gain most from.
+
+Round five (2026-12-07, 00:00-01:20; the 2 cores shared with other work the whole time,
+load average 3-11, so CPU times moved 15-20% between runs: only instruction counts and
+ratios within one run compare). Two steps, the first kept:
+
+(1) One process, fewer instructions (kept). ``read`` checks an id, an event reference
+and a record time by translating their characters to shapes (``bytes.translate``: each
+hex digit, or digit, to 0; the result one of the forms' shapes) instead of ``re``
+patterns, whose character classes cost 0.5 us an id; a valid time already found in its
+written form is looked up by its text (at most 65,536 held). ``_platform_rows`` finds an
+event's name, rank, role, subject kind and ``describe`` in one lookup by its struct's
+class, and the whole history without as-of or filter has a loop of its own. Callgrind,
+instructions an event (20,019 events of the 200k ledger): ``read`` 32,316 -> 29,114
+(-10%); the per-platform work 60,628 -> 56,337 (-7%). In CPU time inside the noise:
+``--compare 2`` alternating, load 3-4: before 2.38-2.48 s, after 2.33-2.53 s, read
+0.39-0.43 s (0.170-0.185).
+
+(2) Every core (tried on a branch, not merged). A pool of forked workers, one a core,
+each reading a group of platforms on its own SQLite connection and making its lines with
+the same ``_platform_rows``, the lines given out in order. At 1M, alternating, load 3.8:
+one process 18.79 s wall (13.13 s CPU), the pool 11.56 s wall (13.71 s CPU in all);
+``history_read.py`` gave 0.230 by wall, and 0.120 under heavier load (the other cores
+busy). Not merged: it costs 4-25% more CPU for a wall gain only when a core is idle, does
+not reach 0.3 even then (0.19-0.26 estimated on an idle machine), and each worker reading
+on its own connection is one more reader whose snapshot must be proven to be the
+parent's; the ledger's answers first.
+
+Still not met (0.3; 0.15-0.18 by CPU at 200,000). What is left, by CPU: ``read``
+(decode, encode and compare, the shapes: ~2.5-3 us an event, the checks the rule
+requires, against a baseline of ~1.7 us for the read and decode together), the
+description (~1 us), and the events amendments touch (a quarter of the rest: their
+interchange objects, ``effective_stored``, the correction's payload loaded for its
+description). 0.3 needs about 5.5 us an event in all, which the check alone nearly
+spends: the next levers are outside this loop (a verified, signed digest of each event's
+well-formedness that history could trust instead of re-deriving it, or a compiled
+canonical-JSON check from a kept library).
 """
 
 from __future__ import annotations
