@@ -13,6 +13,8 @@ and its key is the target alone.
   plain list. A decision number seen before (an entry re-added after its lift, or a
   decision that gained a target) gets a new order, its reference suffixed with the
   snapshot's time (``-at-20240115100000``): an order's targets are fixed when it is made.
+  A reference another order took (made by hand, retracted or not) is derived again
+  (``-again-N``: ``sources.registry_ids.free_ref``).
 - An entry the ledger holds and the snapshot no longer lists is lifted (``unblocked``,
   those targets), at the snapshot's time: the registry was seen without it then.
 - Each order names the platforms of its entries: the platform holding the entry's first
@@ -55,8 +57,9 @@ from domain.fact import Fact
 from domain.identifiers import displayed
 from sources.domains import platform_slug, registrable
 from sources.holders import Holders, Hosts
+from sources.registry_checks import check_doubled
 from sources.registry_held import Held
-from sources.registry_ids import Registry, decision_ref, registry_name, stamp
+from sources.registry_ids import Registry, decision_ref, free_ref, registry_name, stamp
 from sources.snapshots import Listing, Snapshot
 
 # the registry's names and ids, where its readers have always found them
@@ -194,14 +197,11 @@ class Plan:
 
     def _order(self, key: str | None, listing: Listing, targets: list[str]) -> None:
         when = stamp(self.snapshot.updated)
+        taken = self.held.taken
         if key is None:
-            ref = f"{self.registry.name}-list-{when}"
-        else:
-            ref = key if key not in self.held.taken else f"{key}-at-{when}"
-        if ref in self.held.taken:
-            raise Refused(f"refused: an order {ref} exists already, not made by this "
-                          f"import of the {self.authority} registry (another registry of "
-                          "that name, or a hand-made order): nothing written")
+            ref = free_ref(f"{self.registry.name}-list-{when}", taken)
+        else:  # a reference taken, for ever (retracted or not), is derived again
+            ref = key if key not in taken else free_ref(f"{key}-at-{when}", taken)
         platforms = [self._platform(target, listing.line) for target in targets]
         self.orders[ref] = (listing, tuple(dict.fromkeys(platforms)), tuple(targets))
 
@@ -356,7 +356,9 @@ def check_order(snapshot: Snapshot, held: Held, backfill: bool = False,
     (``BadInput``): another snapshot recorded for its very time (two files cannot both be
     the registry then), and one older than the latest unless ``backfill``
     (``sources.registry_backfill`` places it between the two); the refusal names the
-    later check, who recorded it and when."""
+    later check, who recorded it and when; first, two recorders' checks of one snapshot
+    (``sources.registry_checks.check_doubled``)."""
+    check_doubled(held)
     when, digest = snapshot.updated, snapshot.sha256
     for (cut, at), found in sorted(held.unfinished.items(), key=lambda item: item[0][1]):
         said = found.said(cut, at)

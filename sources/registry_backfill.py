@@ -50,6 +50,7 @@ from domain.fact import Fact
 from sources.holders import Holders
 from sources.registry import Plan, Registry, decision_ref, new_platform, stamp
 from sources.registry_held import Held
+from sources.registry_ids import free_ref
 from sources.registry_moves import PlatformMoves
 from sources.registry_placed import check_beyond, check_holders, check_moved, check_shared
 from sources.snapshots import Entry, Snapshot
@@ -239,12 +240,8 @@ class Backfill(PlatformMoves):
         taken = set(self.held.taken) | set(self.plan.orders if self.plan else ())
         when = stamp(self.t_b)
         for base, items in groups.items():
-            ref = (f"{self.registry.name}-list-{when}" if base is None
-                   else f"{base}-at-{when}")
-            if ref in taken:
-                raise Refused(f"refused: ordering anew at {self.t_b.isoformat()} what "
-                              f"{self.snapshot.name} lifted needs the order {ref}, which "
-                              "exists already: a backfill cannot place it: nothing written")
+            ref = free_ref(f"{self.registry.name}-list-{when}" if base is None
+                           else f"{base}-at-{when}", taken)  # taken: derived again
             taken.add(ref)
             platforms = [self._holder(target) for _, target in items]
             names = list(dict.fromkeys(platforms))

@@ -34,18 +34,21 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from domain.amendments import effective, effective_stored
+from domain.amendments import effective
 from domain.errors import IntegrityFailure, Refused
 from domain.fact import Fact
 from domain.timeline import OrderState, fold
 from domain.values import stored_when
+from sources.registry_checks import read_checks
+from sources.registry_ids import again_before
 
 if TYPE_CHECKING:
     from sources.registry import Plan, Registry
 
-#: A plain list's order: ``<registry>-list-<14 digits>``; a re-made order's time suffix.
-LIST = re.compile(r"list-\d{14}")
-SUFFIX = re.compile(r"(.+)-at-\d{14}")
+#: A plain list's order: ``<registry>-list-<14 digits>``; a re-made order's time suffix
+#: (each derived again, ``-again-N``, where another order took it: ``free_ref``).
+LIST = re.compile(r"list-\d{14}(?:-again-\d{1,9})?")
+SUFFIX = re.compile(r"(.+)-at-\d{14}(?:-again-\d{1,9})?")
 #: What a plain import writes before its check, so what one cut short can leave. A backfill's
 #: amendments (``correction``, ``retraction``) are one transaction with its check: one of the
 #: registry's shape that no check proves was made by hand, and the rules' fold decides it.
@@ -71,6 +74,9 @@ class Held:
         self.at: dict[datetime, set[str]] = {}
         #: (digest, time) -> who recorded its check and when (for refusals to name it)
         self.checks: dict[tuple[str, datetime], tuple[str | None, str | None]] = {}
+        #: (digest, time) -> who recorded each check of it and when, where two recorders
+        #: did (one forged: ``check_order`` refuses, naming both)
+        self.doubled: dict[tuple[str, datetime], dict[str | None, str | None]] = {}
         #: (digest, time) of the orders' events its imports wrote: not on a check's word
         self.evented: set[tuple[str, datetime]] = set()
         #: (digest, recorder) -> the times of its checks of that snapshot: what proves an
@@ -101,13 +107,17 @@ class Held:
         chain (and a signature) proves. The same bytes at another time are another
         snapshot, whose import may be cut short: the earlier check proves none of its
         events. A backfill's corrective events, written with its check in one transaction,
-        are at the time of the snapshot it is placed before (checked, later than its own)."""
+        are at the time of the snapshot it is placed before (checked, later than its own),
+        never at a time of a check of that same snapshot (``digest``): there only that
+        check's recorder's events are its import's (another operator's earlier check of the
+        same bytes proves none of them)."""
         if digest is None:
             return False
         times = self.checkers.get((digest, recorder))
         if not times:
             return False
-        return when in times or (min(times) < when and when in self.check_times)
+        return when in times or (min(times) < when and when in self.check_times
+                                 and (digest, when) not in self.checks)
 
     def theirs(self, fact: Fact) -> str | None:
         """The digest of the snapshot whose import of this registry made ``fact`` (as
@@ -205,7 +215,7 @@ class _Pure:
 def read_held(registry: Registry, objects: Iterable[tuple[int, dict[str, Any]]],
               at: datetime | None, reread: Any = None,
               checks: Iterable[tuple[int, dict[str, Any]]] = (),
-              tail: Any = None) -> Held:
+              tail: Any = None, elsewhere: Any = None) -> Held:
     """What the registry's orders hold at valid time ``at`` (None: now), from the stored
     objects of every order's events (``(position, object)`` in position order, as
     ``sources.holders.kind_objects`` gives them). ``reread(ref)`` gives an order's own
@@ -215,9 +225,10 @@ def read_held(registry: Registry, objects: Iterable[tuple[int, dict[str, Any]]],
     registry imported, changed or not, and prove its events (``Held.proven``).
     ``tail(position)``: the stored objects of the platforms' events after ``position``
     (the last check's), where an import cut short before its first order leaves its
-    registrations."""
+    registrations. ``elsewhere(id)``: whether an event of another kind holds that id (a
+    check's derived again where one did: ``sources.registry_checks``)."""
     held = Held(registry)
-    _read_checks(held, checks)  # first: they prove the events read next
+    read_checks(held, checks, elsewhere)  # first: they prove the events read next
     prefix = f"{registry.name}-"
     pure: dict[str, _Pure] = {}
     foreign: set[str] = set()  # its prefix, not its imports' (hand-made, another registry's)
@@ -231,8 +242,8 @@ def read_held(registry: Registry, objects: Iterable[tuple[int, dict[str, Any]]],
             continue
         digest = _theirs(held, obj, suspects, retracted)
         first = ref not in held.orders
-        if first and (digest is None or obj["type"] != "blocked"):
-            foreign.add(ref)  # not made by its imports: not the registry's order
+        if first and (digest is None or obj["type"] != "blocked" or _unneeded(ref, held)):
+            foreign.add(ref)  # not made by its imports (nor derived again: not needed)
             continue
         if reread is None:
             kept.setdefault(ref, []).append(obj)
@@ -274,26 +285,11 @@ def read_held(registry: Registry, objects: Iterable[tuple[int, dict[str, Any]]],
     return held
 
 
-def _read_checks(held: Held, checks: Iterable[tuple[int, dict[str, Any]]]) -> None:
-    """The registry's checks among the stored objects of the ledger's snapshots, as the
-    rules' amendments leave them (a retracted check counts for nothing: the remedy for a
-    forged one), each under the subject the registry's import gives it (its time and
-    digest's: a check of another shape is hand-made)."""
-    registry = held.registry
-    objs = list(checks)
-    positions = {obj["id"]: position for position, obj in objs}
-    for obj in effective_stored([obj for _, obj in objs]).current.values():
-        digest = (registry.wrote_stored(obj) if obj["type"] == "registry-checked"
-                  else None)
-        if digest is None:
-            continue
-        when = stored_when(obj["occurred_at"]).instant
-        # its time as written (the snapshot's own offset), as the import names its subject
-        written = datetime.fromisoformat(obj["occurred_at"])
-        if not registry.is_check_subject(obj, digest, written):  # (derived again: H2)
-            continue
-        held._checked(digest, when, obj)
-        held.last_check = max(held.last_check, positions[obj["id"]])
+def _unneeded(ref: str, held: Held) -> bool:
+    """Whether order ``ref`` is derived again (``free_ref``) where the reference before it
+    was free when it was made (its events read in recording order): not the registry's."""
+    before = again_before(ref)
+    return before is not None and before not in held.taken
 
 
 def _theirs(held: Held, obj: dict[str, Any], suspects: list, retracted: set[str]) -> str | None:
@@ -375,5 +371,8 @@ def held_in(ledger: Any, registry: Registry, at: datetime | None) -> Held:
             after = rows[-1][0]
 
     orders = Checked(views, "order", last)
+    def elsewhere(event: str) -> bool:
+        return bool(ledger.recorder.positions_of([event]))
+
     return read_held(registry, orders, at, reread, checks=Checked(views, "snapshot", last),
-                     tail=tail)
+                     tail=tail, elsewhere=elsewhere)

@@ -37,12 +37,37 @@ _NAMESPACE_BYTES = NAMESPACE.bytes
 _RUNS = re.compile(r"[a-z0-9]+")
 #: The note of an event whose id was derived again: its N first.
 _AGAIN = re.compile(r"id again (\d{1,9}): ")
+#: An order reference derived again: ``<-at- or -list- reference>-again-N``.
+_AGAIN_REF = re.compile(r"(.+-(?:at|list)-\d{14})-again-([1-9]\d{0,8})")
 
 
 def again_note(again: int) -> str:
     """The note of an event whose id is derived again, ``again`` times."""
     return (f"id again {again}: the registry's ids for this event before it are held by "
             "events retracted, or not its import's")
+
+
+def free_ref(ref: str, taken: set[str] | frozenset[str]) -> str:
+    """Order reference ``ref``, or (taken: a hand-made order, retracted or not, holds it
+    for ever) the same derived again, ``<ref>-again-N``, the least N free: the same ledger
+    gives the same N on every run, and ``Held.base`` reads the decision back from it."""
+    if ref not in taken:
+        return ref
+    again = 1
+    while f"{ref}-again-{again}" in taken:
+        again += 1
+    return f"{ref}-again-{again}"
+
+
+def again_before(ref: str) -> str | None:
+    """The reference whose being taken made order ``ref`` derived again (``free_ref``):
+    ``<ref>`` for ``<ref>-again-1``, ``<ref>-again-1`` for ``<ref>-again-2``; None for a
+    reference never derived again."""
+    found = _AGAIN_REF.fullmatch(ref) if "-again-" in ref else None
+    if found is None:
+        return None
+    again = int(found.group(2))
+    return found.group(1) if again == 1 else f"{found.group(1)}-again-{again - 1}"
 
 
 def again_of(note: str | None) -> int:

@@ -12,8 +12,9 @@ from domain.errors import Refused
 from domain.fact import Fact
 from sources.domains import candidates
 
-#: The suffix of an order made again for a decision listed anew (``sources.registry``).
-_AT = re.compile(r"-at-\d{14}$")
+#: The suffix of an order made again for a decision listed anew (``sources.registry``;
+#: its reference derived again, ``-again-N``, where another order took it).
+_AT = re.compile(r"-at-\d{14}(?:-again-\d{1,9})?$")
 
 
 def check_holders(name: str, own: Iterable[tuple[int, Fact]], later: Iterable[str],

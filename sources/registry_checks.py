@@ -1,0 +1,96 @@
+"""A registry's checks among the ledger's snapshots (``registry-checked``), read for
+``sources.registry_held``: which date the snapshots it imported and prove their events.
+
+A check is the registry's where it has the id and subject its import gives the snapshot
+(``Registry.is_check_subject``), read from the check as recorded: a correction may change
+its note (``CORRECTABLE_ENVELOPE``), whose ``id again N`` says how often its id and subject
+were derived again, and what was derived from the event as recorded stays so. A retracted
+check counts for nothing (the remedy for a forged one).
+
+Anyone can compute a check derived again (``<subject>-again-N``, its note ``id again N``),
+so one counts only where deriving again was needed: where the snapshot's plain subject, or
+the plain id, is held by an event that is not the registry's own check of it (hand-made,
+or retracted). A second operator's check of a snapshot imported already, derived again
+beside the honest one, would otherwise prove her own events of that snapshot (a forged
+order citing it, which the next import lifts as the registry's: the review of issue 15's
+attack H2). And two unretracted checks of one snapshot (digest and time) by two recorders
+are noted (``Held.doubled``), whether or not they count: ``check_order`` refuses every
+import of the registry while both stand, naming them, as only one can be its import's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any
+
+from domain.amendments import AMENDMENTS, effective_stored
+from domain.errors import Refused
+from domain.values import stored_when
+from sources.registry_ids import again_of
+
+CHECK = "registry-checked"
+
+
+def read_checks(held: Any, checks: Iterable[tuple[int, dict[str, Any]]],
+                elsewhere: Callable[[str], bool] | None = None) -> None:
+    """Note in ``held`` (a ``Held``) the registry's checks among ``checks`` (the stored
+    objects of the ledger's snapshots, ``(position, object)``). ``elsewhere(id)``: whether
+    an event of another kind holds that id (None: no event does)."""
+    registry = held.registry
+    objs = list(checks)
+    positions = {obj["id"]: position for position, obj in objs}
+    recorded = {obj["id"]: obj for _, obj in objs}  # each event as recorded
+    current = effective_stored([obj for _, obj in objs]).current
+    holders: dict[str, list[str]] = {}  # subject -> the events made under it
+    for _, obj in objs:
+        if obj["type"] not in AMENDMENTS:
+            holders.setdefault(obj["subject"], []).append(obj["id"])
+    seen: dict[tuple[str, datetime], dict[str | None, str | None]] = {}
+    for event in current:  # unretracted, in recording order
+        obj = recorded[event]  # as recorded: a correction decides no id nor subject
+        digest = registry.wrote_stored(obj) if obj["type"] == CHECK else None
+        if digest is None:
+            continue
+        # its time as written (the snapshot's own offset), as the import names its subject
+        written = datetime.fromisoformat(obj["occurred_at"])
+        if not registry.is_check_subject(obj, digest, written):  # (derived again: H2)
+            continue
+        when = stored_when(obj["occurred_at"]).instant
+        seen.setdefault((digest, when), {}).setdefault(obj.get("recorded_by"),
+                                                       obj.get("recorded_at"))
+        if again_of(obj.get("note")) and not _needed(
+                registry, digest, written, recorded, current, holders, elsewhere):
+            continue
+        held._checked(digest, when, obj)
+        held.last_check = max(held.last_check, positions[event])
+    held.doubled = {key: by for key, by in seen.items() if len(by) > 1}
+
+
+def _needed(registry: Any, digest: str, written: datetime, recorded: dict[str, Any],
+            current: dict[str, Any], holders: dict[str, list[str]],
+            elsewhere: Callable[[str], bool] | None) -> bool:
+    """Whether the check of the snapshot of ``digest`` at ``written`` had to be derived
+    again: its plain subject or id is held by an event that is not the registry's own
+    unretracted check of it."""
+    plain = registry.check_subject(digest, written)
+    own = registry.id_text(digest, CHECK, plain)
+    if any(event != own for event in holders.get(plain, ())):
+        return True  # its subject taken by another event (a kind's subjects are its own)
+    mine = recorded.get(own)
+    if mine is None:  # its id free among the snapshots: held by another kind's event?
+        return bool(elsewhere is not None and elsewhere(own))
+    return own not in current or (mine["type"], mine["subject"]) != (CHECK, plain)
+
+
+def check_doubled(held: Any) -> None:
+    """Refuse (nothing written) while two recorders' unretracted checks of one snapshot
+    stand (``Held.doubled``): only one can be its import's, and the other's would prove
+    its recorder's own events of that snapshot. Names both (who, when)."""
+    for (digest, when), by in sorted(held.doubled.items(), key=lambda item: item[0][1]):
+        said = " and ".join(f"{who or 'unknown'} at {at or 'an unknown time'}"
+                            for who, at in sorted(by.items(), key=lambda i: str(i[1])))
+        raise Refused(f"refused: the snapshot of {when.isoformat()} (sha256 {digest[:12]}…) "
+                      f"has checks recorded by two operators, {said}: only one can be its "
+                      "import's; retract the one no import made (a check's id can be "
+                      "computed by anyone): nothing written")
