@@ -144,11 +144,15 @@ class Views:
                 keys.update(self._all_platforms())
             status = self._status_rows(keys, now, gone=True)
             self.store.write((), status, status_to=end)
-            return
-        # Inside the import's transaction (``ledger.bulk.one_transaction``), the status
-        # rows are folded as the write takes them, on the connection it lends.
-        status = self._status_rows(mine, now, before=batch[0][0], extra=mine, gone=True)
-        self.store.write(rows, status, history_to=end, status_to=end)
+        else:
+            # Inside the import's transaction (``ledger.bulk.one_transaction``), the
+            # status rows are folded as the write takes them, on the connection it lends.
+            status = self._status_rows(mine, now, before=batch[0][0], extra=mine,
+                                       gone=True)
+            self.store.write(rows, status, history_to=end, status_to=end)
+        # Let the batch's facts go once taken: held to the next batch, they were a second
+        # batch alive while it is made, checked and written.
+        self._recent = {}
 
     def lag(self) -> dict[str, dict[str, int]]:
         """Each view's position, and how many events it has yet to take in."""

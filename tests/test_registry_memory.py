@@ -103,3 +103,41 @@ def test_a_platform_of_many_targets_is_registered_with_all_of_them_in_order(tmp_
                 for t in (name, f"10.0.0.{i}")]
     assert registered.subject == "example.ru"
     assert list(registered.data.targets) == expected
+
+
+@pytest.mark.parametrize("batch_commit", [False, True])
+def test_a_batch_is_let_go_before_the_next_is_drawn(tmp_path, batch_commit):
+    # A registry's snapshot makes its facts as the import draws them: a batch of 20,000
+    # orders still held (by the import's loop and the views' facts of the batch taken)
+    # while the next was made was a second batch alive, 28 MB at the peak of 100,000.
+    import sys
+    import weakref
+
+    import orjson
+
+    from ledger.application import open_ledger
+    from ledger.interchange import read_facts
+    from ledger.storage import parse_target
+    from projections.importing import import_facts
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    from synthetic import events
+
+    lines = [orjson.dumps(o) + b"\n" for o in events(600)]
+    alive: list[weakref.ref] = []
+    held: list[int] = []
+
+    def drawn():
+        for i, (number, fact) in enumerate(read_facts(iter(lines))):
+            if i and i % 200 == 0:
+                # (the last one drawn is still this loop's own)
+                held.append(sum(ref() is not None for ref in alive[:-1]))
+                alive.clear()
+            alive.append(weakref.ref(fact))
+            yield number, fact
+
+    with open_ledger(parse_target(str(tmp_path / "l.db")), create=True) as ledger:
+        done = import_facts(ledger, drawn(), operator="t", batch_size=200,
+                            batch_commit=batch_commit)
+        assert done.recorded == ledger.count() == 600
+    assert held == [0, 0], held
