@@ -13,9 +13,12 @@ the plain id, is held by an event that is not the registry's own check of it (ha
 or retracted). A second operator's check of a snapshot imported already, derived again
 beside the honest one, would otherwise prove her own events of that snapshot (a forged
 order citing it, which the next import lifts as the registry's: the review of issue 15's
-attack H2). And two unretracted checks of one snapshot (digest and time) by two recorders
-are noted (``Held.doubled``), whether or not they count: ``check_order`` refuses every
-import of the registry while both stand, naming them, as only one can be its import's.
+attack H2). And two unretracted checks at one instant are noted (``Held.doubled``),
+whether or not they count: of one snapshot by two recorders (only one can be its import's),
+or of two snapshots, whatever their digests and recorders (two files cannot both be the
+registry then: a check recorded by hand of a made-up digest at an imported snapshot's time
+would otherwise prove its recorder's orders citing it, the second review's HIGH 1).
+``check_doubled`` refuses every import of the registry while both stand, naming them.
 """
 
 from __future__ import annotations
@@ -46,7 +49,7 @@ def read_checks(held: Any, checks: Iterable[tuple[int, dict[str, Any]]],
     for _, obj in objs:
         if obj["type"] not in AMENDMENTS:
             holders.setdefault(obj["subject"], []).append(obj["id"])
-    seen: dict[tuple[str, datetime], dict[str | None, str | None]] = {}
+    seen: dict[datetime, dict[tuple[str, str | None], str | None]] = {}
     for event in current:  # unretracted, in recording order
         obj = recorded[event]  # as recorded: a correction decides no id nor subject
         digest = registry.wrote_stored(obj) if obj["type"] == CHECK else None
@@ -57,8 +60,8 @@ def read_checks(held: Any, checks: Iterable[tuple[int, dict[str, Any]]],
         if not registry.is_check_subject(obj, digest, written):  # (derived again: H2)
             continue
         when = stored_when(obj["occurred_at"]).instant
-        seen.setdefault((digest, when), {}).setdefault(obj.get("recorded_by"),
-                                                       obj.get("recorded_at"))
+        seen.setdefault(when, {}).setdefault((digest, obj.get("recorded_by")),
+                                             obj.get("recorded_at"))
         if again_of(obj.get("note")) and not _needed(
                 registry, digest, written, recorded, current, holders, elsewhere):
             continue
@@ -84,13 +87,25 @@ def _needed(registry: Any, digest: str, written: datetime, recorded: dict[str, A
 
 
 def check_doubled(held: Any) -> None:
-    """Refuse (nothing written) while two recorders' unretracted checks of one snapshot
-    stand (``Held.doubled``): only one can be its import's, and the other's would prove
-    its recorder's own events of that snapshot. Names both (who, when)."""
-    for (digest, when), by in sorted(held.doubled.items(), key=lambda item: item[0][1]):
-        said = " and ".join(f"{who or 'unknown'} at {at or 'an unknown time'}"
-                            for who, at in sorted(by.items(), key=lambda i: str(i[1])))
-        raise Refused(f"refused: the snapshot of {when.isoformat()} (sha256 {digest[:12]}…) "
-                      f"has checks recorded by two operators, {said}: only one can be its "
-                      "import's; retract the one no import made (a check's id can be "
+    """Refuse (nothing written) while two unretracted checks of the registry at one instant
+    stand (``Held.doubled``): of one snapshot by two recorders, only one can be its
+    import's; of two snapshots, only one file can be the registry then. Either way the
+    other's would prove its recorder's own events of its snapshot. Names both (who, when,
+    and each digest where they differ)."""
+    for when, by in sorted(held.doubled.items()):
+        checks = sorted(by.items(), key=lambda item: str(item[1]))
+        digests = {digest for digest, _ in by}
+        said = " and ".join(
+            (f"sha256 {digest[:12]}… " if len(digests) > 1 else "")
+            + f"by {who or 'unknown'} at {at or 'an unknown time'}"
+            for (digest, who), at in checks)
+        if len(digests) == 1:
+            raise Refused(f"refused: the snapshot of {when.isoformat()} (sha256 "
+                          f"{next(iter(digests))[:12]}…) has checks recorded by two "
+                          f"operators, {said}: only one can be its import's; retract the "
+                          "one no import made (a check's id can be computed by anyone): "
+                          "nothing written")
+        raise Refused(f"refused: two snapshots of this registry are checked for "
+                      f"{when.isoformat()}, {said}: two files cannot both be the registry "
+                      "then; retract the check no import made (a check's id can be "
                       "computed by anyone): nothing written")

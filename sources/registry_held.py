@@ -74,9 +74,9 @@ class Held:
         self.at: dict[datetime, set[str]] = {}
         #: (digest, time) -> who recorded its check and when (for refusals to name it)
         self.checks: dict[tuple[str, datetime], tuple[str | None, str | None]] = {}
-        #: (digest, time) -> who recorded each check of it and when, where two recorders
-        #: did (one forged: ``check_order`` refuses, naming both)
-        self.doubled: dict[tuple[str, datetime], dict[str | None, str | None]] = {}
+        #: time -> (digest, recorder) -> when each check at that time was recorded,
+        #: where there are two (one forged: ``check_order`` refuses, naming both)
+        self.doubled: dict[datetime, dict[tuple[str, str | None], str | None]] = {}
         #: (digest, time) of the orders' events its imports wrote: not on a check's word
         self.evented: set[tuple[str, datetime]] = set()
         #: (digest, recorder) -> the times of its checks of that snapshot: what proves an

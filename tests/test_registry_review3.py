@@ -1,0 +1,58 @@
+"""import-registry against the third hostile review of its squat and launder rules (the
+second of fixregsquat's): each test failed before its fix."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from sources.registry import decision_ref
+from tests.clitools import count, one_line_error, run
+from tests.test_import_registry import RU
+from tests.test_registry_squat import REGISTRY, _at, _by, _files
+
+FAKE = decision_ref("ru-roskomnadzor", "FAKE-666")
+C_AT = "2024-01-12T10:00:00+00:00"
+MADE_UP = hashlib.sha256(b"nothing published").hexdigest()
+
+
+def _check(digest: str, at: str) -> dict:
+    """A check of the registry's shape (its id and subject) of ``digest`` at ``at``."""
+    subject = REGISTRY.check_subject(digest, _at(at))
+    return {"id": str(REGISTRY.event_id(digest, "registry-checked", subject)),
+            "type": "registry-checked", "subject": subject, "occurred_at": at,
+            "sources": [{"title": "c.csv", "sha256": digest}],
+            "data": {"registry": "ru-roskomnadzor", "authority": "Roskomnadzor",
+                     "jurisdiction": "RU", "summary": "2 entries listed"}}
+
+
+def _forged(digest: str, at: str) -> dict:
+    """An order of the registry's shape of a decision no snapshot lists, citing ``digest``."""
+    return {"id": str(REGISTRY.event_id(digest, "blocked", FAKE)), "type": "blocked",
+            "subject": FAKE, "occurred_at": at,
+            "sources": [{"title": "c.csv", "sha256": digest}],
+            "data": {"platform": "example.ru", "authority": "Roskomnadzor",
+                     "targets": ["one.example.ru"], "reasons": ["forged"],
+                     "jurisdiction": "RU"}}
+
+
+def test_a_second_snapshot_checked_at_an_imported_time_refuses(runner, db, tmp_path):
+    """HIGH 1: after c's import (01-12T10:00), mallory recorded a check of a made-up digest
+    at c's very time and an order citing it: her check proved it, and d's import lifted it
+    as the registry's. Two checks at one instant (whatever their digests) now refuse every
+    import of the registry, naming both recorders; retracting hers lets d import."""
+    a, c, d = _files(tmp_path)
+    for path in (a, c):
+        assert run(runner, db, "import-registry", *RU, path).exit_code == 0
+    _by(runner, db, tmp_path, "mallory", _check(MADE_UP, C_AT), _forged(MADE_UP, C_AT))
+    before = count(db)
+    said = one_line_error(run(runner, db, "import-registry", *RU, d), 1)
+    assert count(db) == before, said
+    assert "two snapshots" in said and C_AT in said, said
+    assert "by tester" in said and "by mallory" in said and MADE_UP[:12] in said, said
+    # a re-run of c is refused too: the registry is stopped, not steered
+    again = one_line_error(run(runner, db, "import-registry", *RU, c), 1)
+    assert "by mallory" in again and count(db) == before
+    events = json.loads(run(runner, db, "history", FAKE, "--json").stdout)["events"]
+    assert [e["type"] for e in events] == ["blocked"]
+
