@@ -165,7 +165,7 @@ def _planned(ledger: Any, operator: str, snapshot: Any, registry: Any, allow_shr
     again = held.imported(snapshot.sha256, when)
     check_order(snapshot, held, backfill, operator)
     # an import imported, or cut short, is diffed again, never placed before itself
-    after = (previous_and_next(held, when) if backfill and not again
+    after = (previous_and_next(held, when, snapshot.sha256) if backfill and not again
              and (snapshot.sha256, when) not in held.unfinished else None)
     if after is not None:  # between imported snapshots
         filled = _backfill(ledger, snapshot, registry, held, after)

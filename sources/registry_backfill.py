@@ -56,9 +56,13 @@ from sources.registry_placed import check_beyond, check_holders, check_moved, ch
 from sources.snapshots import Entry, Snapshot
 
 
-def previous_and_next(held: Held, at: datetime) -> datetime | None:
+def previous_and_next(held: Held, at: datetime, digest: str | None = None,
+                      ) -> datetime | None:
     """The time of the first imported snapshot after ``at`` (None: ``at`` is the latest);
-    refused when another snapshot was imported for that very time, and when the next
+    refused when another snapshot was imported for that very time, when a later snapshot
+    has the same bytes (``digest``: its events' ids, derived from the digest, type and
+    subject, would be that import's, the store refusing them as "in the ledger already,
+    with other content"; a limit, named in the README), and when the next
     snapshot is known only from a ``registry-checked`` (no order's event of its import
     cites it): anyone can compute a check's id, so a check alone must not decide what the
     registry listed then (a forged later check would have this backfill lift what it
@@ -70,6 +74,12 @@ def previous_and_next(held: Held, at: datetime) -> datetime | None:
                        f"({at.isoformat()}), was imported already: two snapshots of one "
                        "time cannot both be the registry then", field="file")
     later = sorted(t for t in times if t > at)
+    same = [t for t in later if digest in times[t]]
+    if same:
+        raise Refused(f"refused: the same bytes (sha256 {(digest or '')[:12]}…) were "
+                      f"imported as a later snapshot, {held.check_of(same[0])}: a backfill "
+                      "of a later snapshot's bytes at an earlier time is not supported: "
+                      "nothing written")
     if not later:
         return None
     after = later[0]

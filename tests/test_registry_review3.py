@@ -6,6 +6,8 @@ from __future__ import annotations
 import hashlib
 import json
 
+import pytest
+
 from sources.registry import decision_ref
 from tests.clitools import count, one_line_error, run
 from tests.test_import_registry import RU
@@ -56,3 +58,32 @@ def test_a_second_snapshot_checked_at_an_imported_time_refuses(runner, db, tmp_p
     events = json.loads(run(runner, db, "history", FAKE, "--json").stdout)["events"]
     assert [e["type"] for e in events] == ["blocked"]
 
+
+ID = ("--format", "domains", "--authority", "Kominfo", "--jurisdiction", "ID")
+
+
+@pytest.mark.parametrize("backfiller", ["alice", "bob"])
+def test_a_backfill_of_a_later_snapshots_bytes_is_refused_naming_it(runner, db, tmp_path,
+                                                                     backfiller):
+    """MEDIUM 3: a plain list unchanged between a snapshot found later and the next one
+    imported has that one's bytes; its backfill failed on the store's raw "event … is in
+    the ledger already … with other content" (its events' ids are the later import's).
+    Now refused up front, one line naming the later snapshot, nothing written; a backfill
+    of the earlier snapshot's bytes is still placed."""
+    l1, l2 = tmp_path / "l1.txt", tmp_path / "l2.txt"
+    l1.write_text("one.example.id\ntwo.example.id\n")
+    l2.write_text("one.example.id\nthree.example.id\n")
+
+    def imp(who: str, at: str, path, *extra: str):
+        return run(runner, db, "--operator", who, "import-registry", *ID, "--at", at,
+                   *extra, str(path))
+
+    assert imp("alice", "2024-03-01T00:00:00+00:00", l1).exit_code == 0
+    assert imp("bob", "2024-03-03T00:00:00+00:00", l2).exit_code == 0
+    before = count(db)
+    said = one_line_error(imp(backfiller, "2024-03-02T00:00:00+00:00", l2, "--backfill"), 1)
+    assert "same bytes" in said and "2024-03-03T00:00:00+00:00" in said, said
+    assert "recorded by bob" in said and "in the ledger already" not in said, said
+    assert count(db) == before
+    done = imp(backfiller, "2024-03-02T00:00:00+00:00", l1, "--backfill")
+    assert done.exit_code == 0 and count(db) > before, done.output
