@@ -40,7 +40,7 @@ from domain.fact import Fact
 from domain.timeline import OrderState, fold
 from domain.values import stored_when
 from sources.registry_checks import read_checks
-from sources.registry_ids import again_before
+from sources.registry_ids import again_before, stamp
 
 if TYPE_CHECKING:
     from sources.registry import Plan, Registry
@@ -49,6 +49,8 @@ if TYPE_CHECKING:
 #: (each derived again, ``-again-N``, where another order took it: ``free_ref``).
 LIST = re.compile(r"list-\d{14}(?:-again-\d{1,9})?")
 SUFFIX = re.compile(r"(.+)-at-\d{14}(?:-again-\d{1,9})?")
+#: A backfill's order made at a later snapshot's time (its stamp, group 1)
+LATER = re.compile(r".+-(?:at|list)-(\d{14})(?:-again-\d{1,9})?")
 #: What a plain import writes before its check, so what one cut short can leave. A backfill's
 #: amendments (``correction``, ``retraction``) are one transaction with its check: one of the
 #: registry's shape that no check proves was made by hand, and the rules' fold decides it.
@@ -99,7 +101,8 @@ class Held:
         found = SUFFIX.fullmatch(ref)
         return found.group(1) if found else ref
 
-    def proven(self, digest: str | None, recorder: str | None, when: datetime) -> bool:
+    def proven(self, digest: str | None, recorder: str | None, when: datetime,
+               order: str | None = None) -> bool:
         """Whether an event citing ``digest``, with the id the registry's import gives it,
         recorded by ``recorder`` for valid time ``when``, is the registry's: a check of that
         snapshot at that time (written last by every import) was recorded by the same
@@ -110,21 +113,31 @@ class Held:
         are at the time of the snapshot it is placed before (checked, later than its own),
         never at a time of a check of that same snapshot (``digest``): there only that
         check's recorder's events are its import's (another operator's earlier check of the
-        same bytes proves none of them)."""
+        same bytes proves none of them). There, an order made (``order``: the reference of
+        a ``blocked``) counts only under the reference a backfill gives one it makes then,
+        ``<base>-at-<that time>`` or ``<registry>-list-<that time>`` (the second review's
+        idea 3: a plain decision reference dated at another check's time is not the
+        registry's)."""
         if digest is None:
             return False
         times = self.checkers.get((digest, recorder))
         if not times:
             return False
-        return when in times or (min(times) < when and when in self.check_times
-                                 and (digest, when) not in self.checks)
+        if when in times:
+            return True
+        if not (min(times) < when and when in self.check_times
+                and (digest, when) not in self.checks):
+            return False
+        made = LATER.fullmatch(order) if order is not None else None
+        return order is None or (made is not None and made.group(1) == stamp(when))
 
     def theirs(self, fact: Fact) -> str | None:
         """The digest of the snapshot whose import of this registry made ``fact`` (as
         ``Registry.wrote``), when proven so (``proven``); else None."""
         digest = self.registry.wrote(fact)
-        return (digest if self.proven(digest, fact.recorded_by, fact.occurred_at.instant)
-                else None)
+        order = fact.subject if fact.type == "blocked" else None
+        return (digest if self.proven(digest, fact.recorded_by, fact.occurred_at.instant,
+                                      order) else None)
 
     def _dated(self, digest: str, when: datetime) -> None:
         self.digests.add(digest)
@@ -303,7 +316,8 @@ def _theirs(held: Held, obj: dict[str, Any], suspects: list, retracted: set[str]
     digest = held.registry.wrote_stored(obj)
     if digest is not None and obj["type"] in CUT_SHORT:
         when = stored_when(obj["occurred_at"]).instant
-        if not held.proven(digest, obj.get("recorded_by"), when):
+        order = obj["subject"] if obj["type"] == "blocked" else None
+        if not held.proven(digest, obj.get("recorded_by"), when, order):
             suspects.append((digest, when, obj))
     return digest
 

@@ -129,7 +129,8 @@ class _Taken:
                 or digest not in {s.get("sha256") for s in holder["sources"]}):
             return False  # another event under its id: not the registry's
         by, when = holder.get("recorded_by"), stored_when(holder["occurred_at"]).instant
-        if not self.held.proven(digest, by, when):
+        order = holder["subject"] if holder["type"] == "blocked" else None
+        if not self.held.proven(digest, by, when, order):
             found = self.held.unfinished.get((digest, when))
             if by != self.operator or found is None or found.recorders != {by}:
                 return False  # the registry's shape, proven by no check of its recorder's

@@ -10,8 +10,8 @@ import pytest
 
 from sources.registry import decision_ref
 from tests.clitools import count, one_line_error, run
-from tests.test_import_registry import RU
-from tests.test_registry_squat import REGISTRY, _at, _by, _files
+from tests.test_import_registry import RU, _dump
+from tests.test_registry_squat import REGISTRY, _at, _by, _digest, _files
 
 FAKE = decision_ref("ru-roskomnadzor", "FAKE-666")
 C_AT = "2024-01-12T10:00:00+00:00"
@@ -87,3 +87,41 @@ def test_a_backfill_of_a_later_snapshots_bytes_is_refused_naming_it(runner, db, 
     assert count(db) == before
     done = imp(backfiller, "2024-03-02T00:00:00+00:00", l1, "--backfill")
     assert done.exit_code == 0 and count(db) > before, done.output
+
+
+@pytest.mark.parametrize("check_at", ["2024-01-11T10:00:00+00:00", "2024-01-01T00:00:00+00:00"])
+def test_an_order_of_a_plain_reference_at_a_later_checks_time_is_not_proven(
+        runner, db, tmp_path, check_at):
+    """HIGH 1 (idea 3): mallory's check of a made-up snapshot before c's, and her order of
+    a plain decision reference citing it dated at c's time, were proven as a backfill's
+    corrective events (her check earlier, c's time a check's): d's import lifted it as the
+    registry's. At a later check's time an order counts only under the reference a
+    backfill gives one it makes then (``-at-`` that time): hers is unproven, so every
+    import is refused naming her (an import cut short, or made by hand) until retracted."""
+    a, c, d = _files(tmp_path)
+    for path in (a, c):
+        assert run(runner, db, "import-registry", *RU, path).exit_code == 0
+    _by(runner, db, tmp_path, "mallory", _check(MADE_UP, check_at), _forged(MADE_UP, C_AT))
+    before = count(db)
+    said = one_line_error(run(runner, db, "import-registry", *RU, d), 1)
+    assert "recorded by mallory" in said and "cut short" in said and count(db) == before, said
+    events = json.loads(run(runner, db, "history", FAKE, "--json").stdout)["events"]
+    assert [e["type"] for e in events] == ["blocked"]
+
+
+def test_an_order_citing_a_real_dump_at_a_later_checks_time_is_not_proven(runner, db,
+                                                                            tmp_path):
+    """HIGH 1 (idea 3), with c's real bytes: mallory's check of them at another time
+    (01-12T22:00), then after d's import her order citing c dated at d's time, was lifted
+    by e's import as the registry's. Now unproven: e is refused naming her."""
+    a, c, d = _files(tmp_path)
+    e = _dump(tmp_path / "e.csv", "2024-01-14 10:00:00 +0000",
+              [";one.example.ru;;org;D-1;2020-01-01"])
+    for path in (a, c):
+        assert run(runner, db, "import-registry", *RU, path).exit_code == 0
+    _by(runner, db, tmp_path, "mallory", _check(_digest(c), "2024-01-12T22:00:00+00:00"))
+    assert run(runner, db, "import-registry", *RU, d).exit_code == 0
+    _by(runner, db, tmp_path, "mallory", _forged(_digest(c), "2024-01-13T10:00:00+00:00"))
+    before = count(db)
+    said = one_line_error(run(runner, db, "import-registry", *RU, e), 1)
+    assert "recorded by mallory" in said and count(db) == before, said
