@@ -30,7 +30,7 @@ the events (``sources.view_rows.Checked``).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -322,22 +322,30 @@ def _theirs(held: Held, obj: dict[str, Any], suspects: list, retracted: set[str]
     return digest
 
 
-def check_again(plan: Plan) -> str | None:
+def check_again(plan: Plan, maker: Callable[[str], str | None] | None = None,
+                ) -> str | None:
     """For a snapshot imported already (``Held.imported``), diffed again: "already
     imported" when it is older than the latest (nothing to write); None for the latest
     (its check, written if missing). Refused when the ledger does not hold what it lists
     then: its check was recorded by hand, or the registry's orders were changed by hand
-    since, and a diff now would not be the registry's."""
+    since, and a diff now would not be the registry's; the refusal names the first orders
+    it would lift and (``maker(ref)``) who recorded each: a hand-made order is the cause
+    as often as the check it names."""
     held, snapshot = plan.held, plan.snapshot
     plan.diff()
     changes = len(plan.orders) + sum(len(t) for t in plan.lifted.values())
     if changes:
+        lifting = sorted(plan.lifted)
+        named = ", ".join(ref + (f" (recorded by {maker(ref) or 'unknown'})"
+                                 if maker is not None else "") for ref in lifting[:3])
+        more = f" and {len(lifting) - 3:,} more" if len(lifting) > 3 else ""
         raise Refused(f"refused: {snapshot.name} is recorded as imported already, "
                       f"{held.check_of(snapshot.updated)}, but the ledger does not hold what "
                       f"it lists then ({len(plan.orders):,} orders to make, "
-                      f"{changes - len(plan.orders):,} targets to lift): a check recorded "
-                      "by hand, or the registry's orders amended by hand since: nothing "
-                      "written")
+                      f"{changes - len(plan.orders):,} targets to lift"
+                      + (f", of {named}{more}" if named else "")
+                      + "): a check recorded by hand, or the registry's orders made or "
+                      "amended by hand since: nothing written")
     if held.latest is not None and snapshot.updated < held.latest:
         return "already imported"
     return None

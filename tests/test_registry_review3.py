@@ -125,3 +125,19 @@ def test_an_order_citing_a_real_dump_at_a_later_checks_time_is_not_proven(runner
     before = count(db)
     said = one_line_error(run(runner, db, "import-registry", *RU, e), 1)
     assert "recorded by mallory" in said and count(db) == before, said
+
+
+def test_a_rerun_refused_for_a_hand_made_order_names_it(runner, db, tmp_path):
+    """LOW 4: mallory's check of a made-up snapshot (01-11) and her order citing it at that
+    time (the base trust model: she imported that snapshot, as far as the ledger knows).
+    A re-run of c was refused naming only c's honest check; it now names the order it
+    would lift and who recorded it."""
+    a, c, _ = _files(tmp_path)
+    for path in (a, c):
+        assert run(runner, db, "import-registry", *RU, path).exit_code == 0
+    at = "2024-01-11T10:00:00+00:00"
+    _by(runner, db, tmp_path, "mallory", _check(MADE_UP, at), _forged(MADE_UP, at))
+    before = count(db)
+    said = one_line_error(run(runner, db, "import-registry", *RU, c), 1)
+    assert f"of {FAKE} (recorded by mallory)" in said and "recorded by tester" in said, said
+    assert count(db) == before
