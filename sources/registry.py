@@ -356,7 +356,8 @@ def check_order(snapshot: Snapshot, held: Held, backfill: bool = False,
     (``BadInput``): another snapshot recorded for its very time (two files cannot both be
     the registry then), and one older than the latest unless ``backfill``
     (``sources.registry_backfill`` places it between the two); the refusal names the
-    later check, who recorded it and when; first, two recorders' checks of one snapshot
+    later check, who recorded it and when; first, two checks at one instant (of one snapshot
+    by two recorders, or of two snapshots)
     (``sources.registry_checks.check_doubled``)."""
     check_doubled(held)
     when, digest = snapshot.updated, snapshot.sha256
