@@ -1,7 +1,7 @@
 """``registry_first_vs_import`` and ``registry_diff_vs_first``: a national registry's first
 snapshot and a day's churn, against the import of the same events.
 
-    python benchmarks/registry.py [--entries N] [--repeat R] [--no-import]
+    python benchmarks/registry.py [--entries N] [--repeat R] [--no-import] [--batch-size B]
 
 A synthetic ``rkn`` dump of N entries (default 500,000), each a domain of its own
 registrable domain with one or two IP addresses, two entries a decision; the second
@@ -80,8 +80,11 @@ def main() -> None:
     parser.add_argument("--no-import", action="store_true",
                         help="Leave out the import of the same events (the first snapshot "
                         "and the diff alone: at 500,000 the import takes as long again).")
+    parser.add_argument("--batch-size", type=int, default=None,
+                        help="Give both imports this --batch-size (default: theirs).")
     args = parser.parse_args()
     n = args.entries
+    sized = [] if args.batch_size is None else ["--batch-size", str(args.batch_size)]
     churn = max(1, n // 200)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     firsts, imports, diffs = [], [], []
@@ -92,15 +95,15 @@ def main() -> None:
                    range(n, n + churn))
         for run in range(args.repeat):
             first_db, import_db = str(d / f"first{run}.db"), str(d / f"import{run}.db")
-            firsts.append(timed("--db", first_db, "import-registry", *REGISTRY,
+            firsts.append(timed("--db", first_db, "import-registry", *REGISTRY, *sized,
                                 str(d / "d1.csv"), env=env))
             if run == 0 and not args.no_import:
                 subprocess.run([sys.executable, "-m", "blockledger", "--db", first_db,
                                 "export", "-o", str(d / "events.jsonl")], check=True,
                                env=env, stderr=subprocess.DEVNULL)
             if not args.no_import:
-                imports.append(timed("--db", import_db, "import", str(d / "events.jsonl"),
-                                     env=env))
+                imports.append(timed("--db", import_db, "import", *sized,
+                                     str(d / "events.jsonl"), env=env))
             diffs.append(timed("--db", first_db, "import-registry", *REGISTRY,
                                str(d / "d2.csv"), env=env))
             for name in (first_db, import_db):
@@ -109,7 +112,8 @@ def main() -> None:
     diff_s, diff_mb, diff_cpu = min(diffs)
     first_cpu, diff_cpu = min(r[2] for r in firsts), min(r[2] for r in diffs)
     if args.no_import:
-        print({"entries": n, "repeat": args.repeat, "registry_first_s": round(first_s, 2),
+        print({"entries": n, "repeat": args.repeat, "batch_size": args.batch_size,
+               "registry_first_s": round(first_s, 2),
                "registry_diff_s": round(diff_s, 2),
                "registry_diff_vs_first": round(diff_s / first_s, 3),
                "registry_first_peak_mb": round(first_mb), "registry_diff_peak_mb":
@@ -119,7 +123,8 @@ def main() -> None:
         return
     import_s, import_mb, _ = min(imports)
     import_cpu = min(r[2] for r in imports)
-    print({"entries": n, "repeat": args.repeat, "registry_first_s": round(first_s, 2),
+    print({"entries": n, "repeat": args.repeat, "batch_size": args.batch_size,
+           "registry_first_s": round(first_s, 2),
            "import_same_events_s": round(import_s, 2), "registry_diff_s": round(diff_s, 2),
            "registry_first_vs_import": round(import_s / first_s, 3),
            "registry_diff_vs_first": round(diff_s / first_s, 3),

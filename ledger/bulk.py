@@ -197,11 +197,15 @@ class Bulk:
         #: The facts of this batch checked but not yet written, by subject: a subject
         #: forgotten before the write is read back from the store and these.
         self._pending: dict[UUID, list[Fact]] = {}
+        #: The batch's subjects that had no events when it began (``_prefetch``): looked
+        #: up in the batch's facts alone, without pushing the subjects kept out.
+        self._absent: set[UUID] = set()
 
     def forget(self) -> None:
         """Drop the subjects kept: another writer may have changed them since."""
         self._subjects.clear()
         self._pending.clear()
+        self._absent.clear()
 
     def record(self, facts: Sequence[Fact], on_checked: Callable[[int], None] | None = None,
                ) -> tuple[list[Written], list[Fact]]:
@@ -237,6 +241,7 @@ class Bulk:
                 on_checked(index)
         written = self._write(staged)
         self._pending.clear()
+        self._absent.clear()
         self._compact()
         return written, skipped
 
@@ -297,11 +302,16 @@ class Bulk:
     # --- subjects: kept, prefetched, read back ------------------------------------------
 
     def _prefetch(self, facts: Sequence[Fact]) -> None:
-        """Mark the batch's subjects that have no events yet, in one query per 500."""
+        """Note the batch's subjects that have no events yet, in one query per 500.
+
+        They are noted apart from the subjects kept: a batch of more new subjects than are
+        kept (a registry's first snapshot: 20,000 facts a batch against 5,000 kept)
+        otherwise pushed out every subject kept from the batch before, and an order early
+        in a batch read back its platform, registered at the end of the previous one."""
         wanted: dict[UUID, None] = {}
         for fact in facts:
             # Only the declared kind: marking the other kinds an observation may be about
-            # (almost always absent) would push kept subjects out of the few remembered.
+            # (almost always absent) would ask the store for thousands more.
             kinds = AGGREGATES if fact.kind.subject == "any" else (fact.kind.subject,)
             for kind in kinds:
                 key = aggregate_id(kind, fact.subject)
@@ -309,8 +319,7 @@ class Bulk:
                     wanted[key] = None
         if wanted:
             existing = self.ledger.recorder.existing_originators(wanted)
-            for key in wanted.keys() - existing:
-                self._keep(key, None)
+            self._absent.update(wanted.keys() - existing)
 
     def _keep(self, key: UUID, timeline: Timeline | None) -> None:
         self._subjects[key] = timeline
@@ -336,14 +345,21 @@ class Bulk:
         if key in self._subjects:
             self._subjects.move_to_end(key)
             return self._subjects[key]
-        facts = [*self._stored_facts(key), *self._pending.get(key, ())]
-        timeline = Timeline.of(kind, ref, facts) if facts else None
-        if timeline is not None and key not in self._pending:
-            # Read back whole from the store: let go of its facts at once rather than at
-            # the end of the batch. With more subjects than are kept, a batch reads back
-            # thousands, and their facts held to the batch's end raised the peak of an
-            # import over 20,000 platforms by a tenth (``benchmarks/run.py --rss``).
-            timeline.compact(lambda key=key: self._stored_facts(key))
+        if key in self._absent:  # none stored: only what this batch gives it
+            pending = self._pending.get(key)
+            if not pending:
+                return None  # not kept: the batch's absent are noted apart
+            timeline = Timeline.of(kind, ref, list(pending))
+        else:
+            facts = [*self._stored_facts(key), *self._pending.get(key, ())]
+            timeline = Timeline.of(kind, ref, facts) if facts else None
+            if timeline is not None and key not in self._pending:
+                # Read back whole from the store: let go of its facts at once rather than
+                # at the end of the batch. With more subjects than are kept, a batch reads
+                # back thousands, and their facts held to the batch's end raised the peak
+                # of an import over 20,000 platforms by a tenth (``benchmarks/run.py
+                # --rss``).
+                timeline.compact(lambda key=key: self._stored_facts(key))
         self._keep(key, timeline)
         return timeline
 

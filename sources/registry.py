@@ -47,7 +47,7 @@ between imports.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from attrs import evolve
@@ -105,20 +105,30 @@ class Plan:
 
     def facts(self) -> Iterator[tuple[int, Fact]]:
         """Every event of the snapshot, with the file line it comes from (a lift: the
-        'Updated:' line): registrations, targets added, orders, lifts. Made as they are
-        written (an import takes them a batch at a time): a first snapshot of 500,000
-        entries never holds its events all at once."""
+        'Updated:' line): each order just after the registrations and targets-added of
+        its platforms not yet written, then lifts. Made as they are written (an import
+        takes them a batch at a time): a first snapshot of 500,000 entries never holds
+        its events all at once.
+
+        Each order follows its platforms closely so that the import still keeps them when
+        it checks the order (``ledger.bulk.Bulk``'s subjects kept, or the batch's facts
+        pending): registrations all first, then orders, had each order's platforms read
+        back from the store, 250,000 times at 500,000 entries (benchmarks/README.md)."""
         self.diff()
         at = self.snapshot.updated.isoformat()
-        for ref, (line, home, *targets) in self.registered.items():
-            yield self._fact("platform-registered", ref, at, line, {
-                "name": displayed(registrable(home) or home), "targets": targets})
-        for ref, (line, targets) in self.added.items():
-            yield self._fact("targets-added", ref, at, line, {
-                "targets": targets, "summary": f"listed in the {self.authority} registry"})
+        # ``registered`` and ``added`` are filled as the orders are made (``_order`` ->
+        # ``_platform``), an order's new platforms in the order of its platforms: walking
+        # them alongside the orders yields each platform's events once, before its first
+        # order, with no set of the platforms yielded.
+        registered, added = _Walk(self.registered), _Walk(self.added)
         for ref, (listing, platforms, targets) in self.orders.items():
+            for platform in platforms:
+                yield from self._registered(registered.take(platform), at)
+                yield from self._added(added.take(platform), at)
             yield self._fact("blocked", ref, at, listing.line,
                              self._blocked(listing, list(platforms), list(targets)))
+        yield from self._registered(registered.rest(), at)  # none, by the walk above
+        yield from self._added(added.rest(), at)
         for ref, targets in self.lifted.items():
             yield self._fact("unblocked", ref, at, 1, {
                 "targets": targets, "authority": self.authority,
@@ -126,6 +136,18 @@ class Plan:
         yield self._fact("registry-checked", self.checked, at, 1, {
             "registry": self.registry.name, "authority": self.authority,
             "jurisdiction": self.jurisdiction, "summary": self.summary()})
+
+    def _registered(self, items: Iterable[tuple[str, Any]], at: str,
+                    ) -> Iterator[tuple[int, Fact]]:
+        for ref, (line, home, *targets) in items:
+            yield self._fact("platform-registered", ref, at, line, {
+                "name": displayed(registrable(home) or home), "targets": targets})
+
+    def _added(self, items: Iterable[tuple[str, Any]], at: str,
+               ) -> Iterator[tuple[int, Fact]]:
+        for ref, (line, targets) in items:
+            yield self._fact("targets-added", ref, at, line, {
+                "targets": targets, "summary": f"listed in the {self.authority} registry"})
 
     @property
     def checked(self) -> str:
@@ -329,6 +351,27 @@ class Plan:
         except BadInput as error:
             raise BadInput(f"{snap.name}, line {line}: {error.message}",
                            field=error.field) from None
+
+
+class _Walk:
+    """The items of a dict in their order, taken by key only when the key is the next."""
+
+    def __init__(self, items: dict[str, Any]):
+        self._items = iter(items.items())
+        self._next = next(self._items, None)
+
+    def take(self, key: str) -> list[tuple[str, Any]]:
+        """The next item, if its key is ``key`` (then the one after is next), else none."""
+        if self._next is None or self._next[0] != key:
+            return []
+        item, self._next = self._next, next(self._items, None)
+        return [item]
+
+    def rest(self) -> Iterator[tuple[str, Any]]:
+        """The items not taken."""
+        while self._next is not None:
+            item, self._next = self._next, next(self._items, None)
+            yield item
 
 
 def new_platform(home: str) -> str:
