@@ -144,7 +144,7 @@ def _platform_rows(stored: Iterable[tuple[str, int, bytes]],
             event, when = read(body)
             if objects:
                 obj = orjson.loads(body)
-            _, rank, role, kind, _ = info[event.__class__]
+            t, rank, role, kind, _ = info[event.__class__]
             at = when.instant
         except Exception as error:
             raise IntegrityFailure(_damaged(position, error)) from None
@@ -156,7 +156,7 @@ def _platform_rows(stored: Iterable[tuple[str, int, bytes]],
                 if (kind, subject) in created:
                     break
             else:
-                kind = _SUBJECT_OF[TYPE_OF[event.__class__]]
+                kind = _SUBJECT_OF[t]
         elif role is _CREATING:
             created.add((kind, event.subject))
             creating.append((event, kind))
@@ -207,7 +207,8 @@ def _platform_rows(stored: Iterable[tuple[str, int, bytes]],
             obj = item.current
             subject, t, recorded_by = obj["subject"], obj["type"], obj.get("recorded_by")
         else:
-            subject, t, recorded_by = item.subject, TYPE_OF[item.__class__], item.recorded_by
+            t, _, _, _, describe = info[item.__class__]
+            subject, recorded_by = item.subject, item.recorded_by
         if own is not None and (kind, subject) not in own:
             continue
         if filtered and ((types and t not in types) or (since is not None and at < since) or (
@@ -217,10 +218,10 @@ def _platform_rows(stored: Iterable[tuple[str, int, bytes]],
             row = item.row(position)
             out.append(dumps(row, option=orjson.OPT_APPEND_NEWLINE) if lines else row)
         elif lines:
-            out.append(line % (body[:-1], position, dumps(_DESCRIBE[t](item.data))))
+            out.append(line % (body[:-1], position, dumps(describe(item.data))))
         else:
             obj["position"] = position
-            obj["summary"] = _DESCRIBE[t](item.data)
+            obj["summary"] = describe(item.data)
             obj["corrected_by"] = []
             obj["retracted_by"] = []
             obj["disputed_by"] = []
