@@ -154,8 +154,9 @@ def _planned(ledger: Any, operator: str, snapshot: Any, registry: Any, allow_shr
     chain as it stood before the diff read it), or why nothing is to be done
     (``skipped``)."""
     from sources.holders import read_holders
-    from sources.registry import Plan, check_order, check_shrink
+    from sources.registry import Plan
     from sources.registry_backfill import previous_and_next
+    from sources.registry_checks import check_order, check_shrink
     from sources.registry_held import check_again, held_in
 
     head = ledger.recorder.chain_head()

@@ -35,7 +35,8 @@ registry knows its own orders (``Registry.wrote``, ``sources.registry_ids``; an 
 another event took is derived again, ``sources.registry_taken``). A snapshot already
 imported (by digest AND time: the same bytes at a later time are imported again, as a
 list may revert) adds nothing, but the last is diffed again (an interrupted import
-finishes); one of the time of another snapshot recorded is refused; an older one is
+finishes); one of the time of another snapshot recorded is refused
+(``sources.registry_checks.check_order``); an older one is
 refused unless placed between the imported ones (``--backfill``,
 ``sources.registry_backfill``), naming the later check (who recorded it, when). Those ids
 can be computed by anyone: a check alone is never trusted to say what the registry listed
@@ -57,14 +58,12 @@ from domain.fact import Fact
 from domain.identifiers import displayed
 from sources.domains import platform_slug, registrable
 from sources.holders import Holders, Hosts
-from sources.registry_checks import check_doubled
 from sources.registry_held import Held
 from sources.registry_ids import Registry, decision_ref, free_ref, registry_name, stamp
 from sources.snapshots import Listing, Snapshot
 
 # the registry's names and ids, where its readers have always found them
-__all__ = ["Plan", "Registry", "check_order", "check_shrink", "decision_ref", "new_platform",
-           "registry_name", "stamp"]
+__all__ = ["Plan", "Registry", "decision_ref", "new_platform", "registry_name", "stamp"]
 
 class Plan:
     """The events one snapshot makes, in the order they are written.
@@ -386,63 +385,3 @@ def new_platform(home: str) -> str:
     kind = "net" if "/" in home else "ip"
     shown = str(network.network_address if kind == "ip" else network)
     return f"{kind}-{shown.replace(':', '.').replace('/', '-')}"[:100]
-
-
-def check_order(snapshot: Snapshot, held: Held, backfill: bool = False,
-                operator: str | None = None) -> str | None:
-    """Why ``snapshot`` is not imported yet (None: it is to be diffed). Refused
-    (``Refused``) while an import of the registry is unfinished (its events are in, no
-    check of its recorder's follows them: cut short), unless this is that snapshot, run
-    again by its recorder ``operator`` to finish it, with no snapshot checked after it.
-    Imported already (a check of its digest AND its time is recorded): diffed again,
-    which must find nothing (``sources.registry_held.check_again``). Refused
-    (``BadInput``): another snapshot recorded for its very time (two files cannot both be
-    the registry then), and one older than the latest unless ``backfill``
-    (``sources.registry_backfill`` places it between the two); the refusal names the
-    later check, who recorded it and when; first, two checks at one instant (of one snapshot
-    by two recorders, or of two snapshots)
-    (``sources.registry_checks.check_doubled``)."""
-    check_doubled(held)
-    when, digest = snapshot.updated, snapshot.sha256
-    for (cut, at), found in sorted(held.unfinished.items(), key=lambda item: item[0][1]):
-        said = found.said(cut, at)
-        if (cut, at) != (digest, when):
-            raise Refused(f"refused: {said} was cut short (no registry-checked of its "
-                          f"recorder's follows its events): run it again to finish it "
-                          f"before {snapshot.name}, or retract its events if nobody's "
-                          "import made them: nothing written")
-        if found.recorders != {operator}:
-            raise Refused(f"refused: {said} was cut short: finish it as the operator who "
-                          "began it (its events are the registry's only once a check of "
-                          "that recorder's follows them): nothing written")
-        later = [t for (_, t) in held.checks if t > when]
-        if later:
-            raise Refused(f"refused: {said} was cut short, and {held.check_of(max(later))} "
-                          "was recorded after it: it cannot be finished as if in order; "
-                          "retract its events, then import it with --backfill: nothing "
-                          "written")
-    if held.imported(digest, when):
-        return None
-    if held.at.get(when, set()) - {digest}:
-        raise BadInput(f"{snapshot.name}: updated {when.isoformat()}, the time of another "
-                       f"snapshot of this registry already recorded, "
-                       f"{held.check_of(when)}: two files cannot both be the registry then: "
-                       "nothing written", field="file")
-    if held.latest is not None and when < held.latest and not backfill:
-        raise BadInput(f"{snapshot.name}: updated {when.isoformat()}, before the last "
-                       f"snapshot imported for this registry, {held.check_of(held.latest)}: "
-                       "import snapshots oldest first, or give --backfill to place it "
-                       "between the snapshots imported", field="file")
-    return None
-
-
-def check_shrink(plan: Plan, allow: bool) -> None:
-    """Refuse a snapshot that lifts more than half of what the registry holds (of ten
-    entries or more) unless ``allow``: a truncated download would otherwise lift the
-    registry."""
-    lifted = sum(len(t) for t in plan.lifted.values())
-    held = len(plan.held.keys)
-    if not allow and held >= 10 and lifted * 2 > held:
-        raise BadInput(f"{plan.snapshot.name}: lifts {lifted:,} of the {held:,} entries the "
-                       "registry holds (a truncated file?); give --allow-shrink if the "
-                       "registry really shrank so", field="file")

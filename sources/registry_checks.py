@@ -19,18 +19,27 @@ or of two snapshots, whatever their digests and recorders (two files cannot both
 registry then: a check recorded by hand of a made-up digest at an imported snapshot's time
 would otherwise prove its recorder's orders citing it, the second review's HIGH 1).
 ``check_doubled`` refuses every import of the registry while both stand, naming them.
+
+Before a snapshot is diffed, ``check_order`` says whether it may be (in order, not cut short
+by another import, not doubled); once diffed, ``check_shrink`` refuses one that lifts most
+of the registry.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from domain.amendments import AMENDMENTS, effective_stored
-from domain.errors import Refused
+from domain.errors import BadInput, Refused
 from domain.values import stored_when
 from sources.registry_ids import again_of
+
+if TYPE_CHECKING:
+    from sources.registry import Plan
+    from sources.registry_held import Held
+    from sources.snapshots import Snapshot
 
 CHECK = "registry-checked"
 
@@ -109,3 +118,63 @@ def check_doubled(held: Any) -> None:
                       f"{when.isoformat()}, {said}: two files cannot both be the registry "
                       "then; retract the check no import made (a check's id can be "
                       "computed by anyone): nothing written")
+
+
+def check_order(snapshot: Snapshot, held: Held, backfill: bool = False,
+                operator: str | None = None) -> str | None:
+    """Why ``snapshot`` is not imported yet (None: it is to be diffed). Refused
+    (``Refused``) while an import of the registry is unfinished (its events are in, no
+    check of its recorder's follows them: cut short), unless this is that snapshot, run
+    again by its recorder ``operator`` to finish it, with no snapshot checked after it.
+    Imported already (a check of its digest AND its time is recorded): diffed again,
+    which must find nothing (``sources.registry_held.check_again``). Refused
+    (``BadInput``): another snapshot recorded for its very time (two files cannot both be
+    the registry then), and one older than the latest unless ``backfill``
+    (``sources.registry_backfill`` places it between the two); the refusal names the
+    later check, who recorded it and when; first, two checks at one instant (of one snapshot
+    by two recorders, or of two snapshots)
+    (``check_doubled``)."""
+    check_doubled(held)
+    when, digest = snapshot.updated, snapshot.sha256
+    for (cut, at), found in sorted(held.unfinished.items(), key=lambda item: item[0][1]):
+        said = found.said(cut, at)
+        if (cut, at) != (digest, when):
+            raise Refused(f"refused: {said} was cut short (no registry-checked of its "
+                          f"recorder's follows its events): run it again to finish it "
+                          f"before {snapshot.name}, or retract its events if nobody's "
+                          "import made them: nothing written")
+        if found.recorders != {operator}:
+            raise Refused(f"refused: {said} was cut short: finish it as the operator who "
+                          "began it (its events are the registry's only once a check of "
+                          "that recorder's follows them): nothing written")
+        later = [t for (_, t) in held.checks if t > when]
+        if later:
+            raise Refused(f"refused: {said} was cut short, and {held.check_of(max(later))} "
+                          "was recorded after it: it cannot be finished as if in order; "
+                          "retract its events, then import it with --backfill: nothing "
+                          "written")
+    if held.imported(digest, when):
+        return None
+    if held.at.get(when, set()) - {digest}:
+        raise BadInput(f"{snapshot.name}: updated {when.isoformat()}, the time of another "
+                       f"snapshot of this registry already recorded, "
+                       f"{held.check_of(when)}: two files cannot both be the registry then: "
+                       "nothing written", field="file")
+    if held.latest is not None and when < held.latest and not backfill:
+        raise BadInput(f"{snapshot.name}: updated {when.isoformat()}, before the last "
+                       f"snapshot imported for this registry, {held.check_of(held.latest)}: "
+                       "import snapshots oldest first, or give --backfill to place it "
+                       "between the snapshots imported", field="file")
+    return None
+
+
+def check_shrink(plan: Plan, allow: bool) -> None:
+    """Refuse a snapshot that lifts more than half of what the registry holds (of ten
+    entries or more) unless ``allow``: a truncated download would otherwise lift the
+    registry."""
+    lifted = sum(len(t) for t in plan.lifted.values())
+    held = len(plan.held.keys)
+    if not allow and held >= 10 and lifted * 2 > held:
+        raise BadInput(f"{plan.snapshot.name}: lifts {lifted:,} of the {held:,} entries the "
+                       "registry holds (a truncated file?); give --allow-shrink if the "
+                       "registry really shrank so", field="file")

@@ -23,7 +23,7 @@ recorded an event is what the chain proves: ``Held.proven``). Only the events it
 wrote date its latest snapshot. An event of the registry's shape that no check proves, of
 a type a plain import writes (``CUT_SHORT``), is an import cut short, or made by hand
 (``Held.unfinished``): the registry then refuses every other snapshot
-(``sources.registry.check_order``). The view's rows read are checked against
+(``sources.registry_checks.check_order``). The view's rows read are checked against
 the events (``sources.view_rows.Checked``).
 """
 

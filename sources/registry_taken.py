@@ -34,10 +34,9 @@ from domain.amendments import effective
 from domain.fact import Fact
 from domain.subjects import AGGREGATES
 from domain.values import stored_when
+from sources.registry_checks import CHECK
 from sources.registry_held import Held
 from sources.registry_ids import again_note, again_of
-
-CHECK = "registry-checked"
 
 
 def untaken(ledger: Any, held: Held, operator: str, facts: Iterable[tuple[int, Fact]],
