@@ -278,10 +278,13 @@ def check_page(page: str, report: dict[str, Any], template_dir: str | None = Non
                             "embedded JSON is proven") from None
     if expected == page:
         return None
-    refused = ""
+    refused, now = "", None
     for rule in SUPERSEDED if report.get("jurisdiction") is None else ():
         earlier = summarise(report, rule=rule)
-        if earlier.problem is not None or render_html(
+        now = now or summarise(report)
+        # (the rule feeds the summary alone: one that draws the current summary renders
+        # ``expected`` again, which the page is not)
+        if earlier.problem is not None or earlier == now or render_html(
                 report, clock=Clock(zone), paper=head.group(2), template_dir=template_dir,
                 rule=rule) != page:
             continue
@@ -291,7 +294,7 @@ def check_page(page: str, report: dict[str, Any], template_dir: str | None = Non
                        "signed as made before that rule was replaced "
                        f"({UNTIL[rule].strftime('%Y-%m-%dT%H:%M:%SZ')}), and {why}")
             break
-        return Earlier(rule, made, _differences(earlier, summarise(report)))
+        return Earlier(rule, made, _differences(earlier, now))
     line = next((n for n, (a, b) in enumerate(zip(expected.splitlines(),
                                                   page.splitlines(), strict=False), 1)
                  if a != b), min(expected.count("\n"), page.count("\n")) + 1)

@@ -147,9 +147,7 @@ def order_summary(book: Book, ref: str, at: datetime, mark: Any,
             state.apply(fact)
             applied += 1
             if fact.type == "access-observed":
-                diverging[fact.id] = (
-                    _divergence(book, state, fact, platforms, code) if rule == CURRENT
-                    else lane_divergence(book, state, fact, platforms, code))
+                diverging[fact.id] = _divergence(book, state, fact, platforms, code, rule)
         state.advance(point)
         if state.created is None:
             continue
@@ -202,28 +200,34 @@ def _ended(period: Period, end: datetime, text: str | None) -> Period:
                   period.until)
 
 
-def _divergence(book: Book, state: OrderState, fact: Fact,
-                platforms: tuple[str, ...], code: str | None = None) -> str | None:
+def _divergence(book: Book, state: OrderState, fact: Fact, platforms: tuple[str, ...],
+                code: str | None = None, rule: str = CURRENT) -> str | None:
     """How an observation recorded on an order differs from what the orders held when it
     was made (``state``: this order's fold up to it), if it does, by the status's rule
     (``projections.status.diverges``: each observation against the orders that bind where
-    it was made, its own jurisdiction else the order's); in a report for jurisdiction
-    ``code``, only that jurisdiction's orders count."""
+    it was made, its own jurisdiction else the order's), or by an earlier ``rule``
+    (``report_superseded``); in a report for jurisdiction ``code``, only that
+    jurisdiction's orders count."""
     if state.created is None:  # before the order (no ledger holds that; a hand-made report)
         return None
+
+    def others() -> list[OrderState]:
+        """The platforms' other orders (of ``code``), as they were when it was made."""
+        at = fact.occurred_at.instant
+        refs = sorted({r for p in platforms for r in book.related(p, "order")})
+        return [other for other in (book.state("order", ref, at) for ref in refs
+                                    if ref != state.ref and (code is None or binds(
+                                        order_code(book, ref), code)))
+                if isinstance(other, OrderState)]
+
+    if rule != CURRENT:
+        return lane_divergence(state, fact, others)
     place = fact.data.jurisdiction or book.jurisdiction_of(state)
     if fact.data.accessible:  # the mark is on this order's lane: it differs from this one
         how = diverges(book, fact, place, [state])
         return how.replace("-", " ") if how is not None else None
     # unreachable: another of the platform's orders may hold it then: not a divergence
-    at = fact.occurred_at.instant
-    others = [other for other in (book.state("order", ref, at)
-                                  for ref in sorted({r for p in platforms
-                                                     for r in book.related(p, "order")})
-                                  if ref != state.ref and (code is None or binds(
-                                      order_code(book, ref), code)))
-              if isinstance(other, OrderState)]
-    how = diverges(book, fact, place, [state, *others])
+    how = diverges(book, fact, place, [state, *others()])
     return how.replace("-", " ") if how is not None else None
 
 

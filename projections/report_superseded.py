@@ -25,15 +25,14 @@ An unsigned report, or one made after, is checked by the current rules only.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from attrs import frozen
 
 from domain.fact import Fact
-from domain.jurisdictions import binds
 from domain.timeline import OrderState
 from projections.book import Book
-from projections.report_jurisdiction import order_code
 
 #: The rule of the current version (what ``summarise`` draws without being told).
 CURRENT = "current"
@@ -83,24 +82,17 @@ class Earlier:
                                 for t, p, c in self.differences]}
 
 
-def lane_divergence(book: Book, state: OrderState, fact: Fact, platforms: tuple[str, ...],
-                    code: str | None = None) -> str | None:
+def lane_divergence(state: OrderState, fact: Fact,
+                    others: Callable[[], list[OrderState]]) -> str | None:
     """``divergence-1`` of an observation recorded on an order (its mark on the order's
-    lane): reachable while this order blocked the target; unreachable while it did not
-    and no other of the platforms' orders (of jurisdiction ``code``) did."""
+    lane; ``state``: the order's fold up to it): reachable while this order blocked the
+    target; unreachable while it did not and none of ``others()`` (the platforms' other
+    orders then, as ``report_orders`` selects them for the current rule) did."""
     target = fact.data.target
-    if state.created is None:
-        return None
     if fact.data.accessible and target in state.blocked:
         return "reachable while blocked"
     if not fact.data.accessible and target not in state.blocked:
-        at = fact.occurred_at.instant
-        held = any(isinstance(other, OrderState) and target in other.blocked
-                   for other in (book.state("order", ref, at)
-                                 for ref in sorted({r for p in platforms
-                                                    for r in book.related(p, "order")})
-                                 if ref != state.ref and (code is None or binds(
-                                     order_code(book, ref), code))))
+        held = any(target in other.blocked for other in others())
         return None if held else "unreachable after lift"
     return None
 

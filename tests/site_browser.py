@@ -2,7 +2,8 @@
 Playwright (``browser``, one a module), a page opened from ``file://`` with every other
 request refused and remembered (``Page``, ``tab``), publishing a ledger (``published``,
 ``site``: the 2017 case published, ``long_site``: the same in parts), changing a page's
-embedded data as a host could (``tamper``), and waiting for what a page shows to settle
+embedded data as a host could (``tamper``) or re-signing a statement as an earlier
+``publish`` did (``sign_root_only``), and waiting for what a page shows to settle
 (``settled``).
 
 A test module takes the fixtures by importing them (``from tests.site_browser import
@@ -12,6 +13,7 @@ tests' parameters of the same name, and sets ``pytestmark = NEEDS_CHROMIUM``.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -20,7 +22,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
+from ledger.canonical import canonical
 from projections.report_html import embedded_json
 from tests.clitools import key_pair, run
 
@@ -121,6 +125,20 @@ def tamper(path: Path, change: Any) -> None:
     change(data)
     path.write_text(text[: found.start(2)] + str(embedded_json(data)) + text[found.end(2):],
                     encoding="utf-8")
+
+
+def sign_root_only(path: Path, key: str, prefix: bytes, statement: dict, field: str) -> None:
+    """``statement`` signed as an earlier version of publish signed it (version 1: bound
+    to the checkpoint's root only) with the publisher's ``key``, as ``field`` of the
+    page's data."""
+    private = load_pem_private_key(Path(key).read_bytes(), password=None)
+
+    def change(data: dict) -> None:
+        root = data["checkpoint"].split("\n")[2]
+        signed = private.sign(prefix + canonical({**statement, "root": root}))
+        data[field] = base64.b64encode(signed).decode()
+
+    tamper(path, change)
 
 
 def settled(page: Any, read: Any, expected: Any) -> None:

@@ -297,3 +297,25 @@ def test_an_earlier_rule_page_without_a_summary_is_never_taken(monkeypatch):
     assert "could not be folded" not in render_html(report)
     with pytest.raises(ReportFailure, match="the page differs"):
         check_page(summaryless, report)
+
+
+def test_an_earlier_rule_drawing_the_current_summary_is_not_rendered_again(monkeypatch):
+    """A page that is not the current render, of a report whose earlier rule draws the
+    same summary (no observation the rules judge otherwise), is rendered once: by the
+    earlier rule it would be the same page again. Failed before: rendered twice."""
+    import projections.report_html as report_html
+
+    page, report = _page("telegram.html")
+    report = {**report, "events": [ev for ev in report["events"]
+                                   if ev.get("type") != "access-observed"]}
+    calls = []
+    real = report_html.render_html
+
+    def counted(*args: Any, **kwargs: Any) -> str:
+        calls.append(kwargs.get("rule", "current"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(report_html, "render_html", counted)
+    with pytest.raises(ReportFailure, match="the page differs"):
+        check_page(page, report)
+    assert calls == ["current"]

@@ -15,22 +15,20 @@ prototype) turned every home in parts red.
 # ruff: noqa: F811 (the fixtures imported from tests.site_browser are parameters here)
 from __future__ import annotations
 
-import base64
 import json
 import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
-from ledger.canonical import canonical
 from tests.clitools import key_pair, run
 from tests.site_browser import (  # noqa: F401 (fixtures)
     NEEDS_CHROMIUM,
     browser,
     published,
     settled,
+    sign_root_only,
     tab,
     tamper,
 )
@@ -174,15 +172,6 @@ class TestAnEarlierPublicationOfTheSameTree:
         tamper(b / "order/o-b3x.html", lambda d: d.update({k: older[k] for k in fields}))
         assert "the headline" in red(tab, b / "order/o-b3x.html")
         assert "temporarily" not in tab.page.inner_text("#headline")
-
-
-def sign_root_only(path: Path, key: str, prefix: bytes, statement: dict, field: str) -> None:
-    """``statement`` signed as an earlier version of publish signed it (version 1: bound
-    to the checkpoint's root only), as ``field`` of the page's data."""
-    root = page_data(path)["checkpoint"].split("\n")[2]
-    private = load_pem_private_key(Path(key).read_bytes(), password=None)
-    signature = private.sign(prefix + canonical({**statement, "root": root}))
-    tamper(path, lambda data: data.update({field: base64.b64encode(signature).decode()}))
 
 
 def test_a_headline_of_the_older_format_is_an_earlier_publications(tab, lifted):

@@ -8,20 +8,18 @@ scripts (L3)."""
 # ruff: noqa: F811 (the fixtures imported from tests.site_browser are parameters here)
 from __future__ import annotations
 
-import base64
 import re
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
-from ledger.canonical import canonical
 from tests.clitools import key_pair, run
 from tests.site_browser import (  # noqa: F401 (fixtures)
     NEEDS_CHROMIUM,
     browser,
     published,
     show_day,
+    sign_root_only,
     tab,
     tamper,
 )
@@ -197,15 +195,6 @@ HOME_V1 = b"blockledger site home v1\n"
 SNAPSHOTS_V1 = b"blockledger site snapshots v1\n"
 
 
-def resign(site: Path, key: str, page: str, prefix: bytes, statement: dict, field: str) -> None:
-    """What an earlier `publish` wrote: ``statement`` signed over the page's checkpoint
-    root with the publisher's ``key``, as ``field`` of the page's data."""
-    root = page_data(site / page)["checkpoint"].split("\n")[2]
-    private = load_pem_private_key(Path(key).read_bytes(), password=None)
-    signature = private.sign(prefix + canonical({**statement, "root": root}))
-    tamper(site / page, lambda data: data.update({field: base64.b64encode(signature).decode()}))
-
-
 def older_home(data: dict) -> None:
     """A home page as adb47bb wrote it: no jurisdiction, search, filters or part digests;
     a row per platform with the list of its jurisdictions."""
@@ -232,13 +221,13 @@ class TestAnEarlierPublicationsPage:
         site, key = earlier
         tamper(site / "index.html", older_home)
         data = page_data(site / "index.html")
-        resign(site, key, "index.html", HOME_V1,
-               {"rows": data["rows"], "part": 1, "parts": 1}, "rows_signature")
+        sign_root_only(site / "index.html", key, HOME_V1,
+                       {"rows": data["rows"], "part": 1, "parts": 1}, "rows_signature")
         tamper(site / "platform/telegram.html", lambda d: d.pop("jurisdiction"))
         data = page_data(site / "platform/telegram.html")
-        resign(site, key, "platform/telegram.html", SNAPSHOTS_V1,
-               {"platform": "telegram", "name": data["name"], "chunks": data["snapshots"]},
-               "snapshots_signature")
+        sign_root_only(site / "platform/telegram.html", key, SNAPSHOTS_V1,
+                       {"platform": "telegram", "name": data["name"],
+                        "chunks": data["snapshots"]}, "snapshots_signature")
         page = tab.open(site / "index.html")
         cls, text = tab.badge()
         assert "stale" in cls and "an earlier version of blockledger publish" in text, text

@@ -187,9 +187,8 @@ def home_pages(env: Environment, pub: Publication, *, title: str,
                                       if r["jurisdiction"]}),
             unattributed=any(r["jurisdiction"] is None for r in chunk),
             jurisdiction=pub.jurisdiction,
-            data=_data(pub, "home", events=[], rows=chunk, part=part, parts=parts,
-                       jurisdiction=pub.jurisdiction, search=search, filters=filters,
-                       part_digests=digests, rows_signature=signature,
+            # (the page carries the statement as signed: its verifier rebuilds it)
+            data=_data(pub, "home", events=[], **statement, rows_signature=signature,
                        archive=[{"file": a["file"], "note": a["note"], "proof": a["proof"]}
                                 for a in shown]))
         if parts > 1:
