@@ -143,7 +143,6 @@ class Holders:
         return any(target in self._spans for target in candidates(host))
 
 
-
 class Hosts:
     """The hosts a plan will look up, and their parent domains (``Container``, for
     ``read_holders``' ``wanted``): the keys of ``homes``, new targets, and its values,
