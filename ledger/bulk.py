@@ -345,21 +345,17 @@ class Bulk:
         if key in self._subjects:
             self._subjects.move_to_end(key)
             return self._subjects[key]
-        if key in self._absent:  # none stored: only what this batch gives it
-            pending = self._pending.get(key)
-            if not pending:
-                return None  # not kept: the batch's absent are noted apart
-            timeline = Timeline.of(kind, ref, list(pending))
-        else:
-            facts = [*self._stored_facts(key), *self._pending.get(key, ())]
-            timeline = Timeline.of(kind, ref, facts) if facts else None
-            if timeline is not None and key not in self._pending:
-                # Read back whole from the store: let go of its facts at once rather than
-                # at the end of the batch. With more subjects than are kept, a batch reads
-                # back thousands, and their facts held to the batch's end raised the peak
-                # of an import over 20,000 platforms by a tenth (``benchmarks/run.py
-                # --rss``).
-                timeline.compact(lambda key=key: self._stored_facts(key))
+        absent = key in self._absent  # none stored: only what this batch gives it
+        facts = [*(() if absent else self._stored_facts(key)), *self._pending.get(key, ())]
+        if not facts and absent:
+            return None  # not kept: the batch's absent are noted apart
+        timeline = Timeline.of(kind, ref, facts) if facts else None
+        if timeline is not None and key not in self._pending:
+            # Read back whole from the store: let go of its facts at once rather than at
+            # the end of the batch. With more subjects than are kept, a batch reads back
+            # thousands, and their facts held to the batch's end raised the peak of an
+            # import over 20,000 platforms by a tenth (``benchmarks/run.py --rss``).
+            timeline.compact(lambda key=key: self._stored_facts(key))
         self._keep(key, timeline)
         return timeline
 

@@ -99,13 +99,10 @@ def _each_committed(ledger: Ledger, bulk: Bulk, views: Views,
                     ) -> Iterator[tuple[int, int]]:
     """Each batch in a transaction of its own, drawn inside it with ``drawn_in_lock``."""
     while True:
-        drawn = None if drawn_in_lock else next(batches, None)
-        if drawn is None and not drawn_in_lock:
+        if not drawn_in_lock and (batch := next(batches, None)) is None:
             return  # the input is done
         with one_transaction(ledger, views.store):
-            batch = next(batches, None) if drawn_in_lock else drawn
-            drawn = None
-            if batch is None:
+            if drawn_in_lock and (batch := next(batches, None)) is None:
                 return
             bulk.forget()  # another writer may have written since the last batch
             views.catch_up()

@@ -130,8 +130,7 @@ class Views:
             entry = Entry(position=position, fact=fact)
             for platform in {row[3], *moved.get((row[1], row[2]), ())} - {""}:
                 mine.setdefault(platform, []).append(entry)
-        latest = {position: fact for position, fact, _ in batch}
-        self._recent = latest
+        self._recent = {position: fact for position, fact, _ in batch}
         now = datetime.now(UTC)
         end = batch[-1][0]
         if moves or settings:

@@ -143,7 +143,6 @@ class Holders:
         return any(target in self._spans for target in candidates(host))
 
 
-
 class Hosts:
     """The hosts a plan will look up, and their parent domains (``Container``, for
     ``read_holders``' ``wanted``): the keys of ``homes``, new targets, and its values,
@@ -155,11 +154,12 @@ class Hosts:
         others: set[str] = set()  # homes that are no new target, and every parent
         for target, found in homes.items():
             for home in (found,) if isinstance(found, str) else found:
-                if home not in homes:
+                # a home already noted has its parents noted: as a home, or as a
+                # parent of a target (whose own parents are among that target's)
+                if home not in homes and home not in others:
                     others.add(home)
+                    others.update(parents(home))
             others.update(parents(target))
-        for home in list(others):
-            others.update(parents(home))
         self._others = others
 
     def __contains__(self, host: object) -> bool:

@@ -145,8 +145,7 @@ def read_snapshot(path: Path, fmt: str, at: datetime | None = None) -> Snapshot:
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
     encoding = _encoding(raw, path)
-    head = next(_lines(raw, encoding), (1, None))[1]
-    updated, first = _updated([] if head is None else [head], path)
+    updated, first = _updated(next(_lines(raw, encoding), (1, ""))[1], path)
     if updated is None:
         if at is None:
             raise BadInput(f"{path}: no 'Updated:' line, and no --at: when is this snapshot "
@@ -208,11 +207,11 @@ def _encoding(raw: bytes, path: Path) -> str:
     return "windows-1251"
 
 
-def _updated(lines: list[str], path: Path) -> tuple[datetime | None, int]:
-    """The snapshot's time from its first line, and how many lines that took."""
-    if not lines or not lines[0].startswith("Updated:"):
+def _updated(head: str, path: Path) -> tuple[datetime | None, int]:
+    """The snapshot's time from its first line ``head``, and how many lines that took."""
+    if not head.startswith("Updated:"):
         return None, 0
-    value = lines[0][len("Updated:"):].strip()
+    value = head[len("Updated:"):].strip()
     for form in ("%Y-%m-%d %H:%M:%S %z", "%Y-%m-%d %H:%M:%S"):
         try:
             when = datetime.strptime(value, form)

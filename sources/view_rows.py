@@ -22,9 +22,8 @@ def caught_up(ledger: Any) -> tuple[Any, int]:
     head = ledger.recorder.chain_head()
     last = head[1] if head is not None else 0
     # past it: another writer's events since, caught up (the rows read stop at ``last``)
-    if views.store.position("history") < last:
-        raise IntegrityFailure(damaged(f"it stands at position "
-                                       f"{views.store.position('history')}, the log at {last}"))
+    if (at := views.store.position("history")) < last:
+        raise IntegrityFailure(damaged(f"it stands at position {at}, the log at {last}"))
     return views, last
 
 
