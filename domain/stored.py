@@ -30,6 +30,7 @@ import msgspec
 
 import domain.vocabulary  # noqa: F401  (registers the event types)
 from domain.declaration import REGISTRY, FieldSpec
+from domain.fact import _DATA_ORDER, _SOURCE_KEYS
 from domain.values import When, stored_when
 
 #: An id or an event reference as ``str(uuid.UUID(...))`` writes it, a record time as
@@ -232,3 +233,30 @@ def _written(text: str, name: str) -> When:
         _WRITTEN.clear()
     _WRITTEN[text] = when
     return when
+
+
+def interchange_of(event: Any) -> dict[str, Any]:
+    """``domain.fact.interchange`` of the object a struct of ``read`` was decoded from, from
+    the struct (its values are the object's: the same texts, lists and objects), without
+    decoding the bytes again: the same keys in ``to_json``'s order, empty ones left out (an
+    absent field is None, or () for a list; a stored list is never empty). A test holds the
+    two equal for every kind. (The events amendments touch are laid out so in the whole
+    ledger's history: 3 us an event less than ``orjson.loads`` and ``interchange``.)"""
+    t = TYPE_OF[event.__class__]
+    data = event.data
+    out: dict[str, Any] = {
+        "id": event.id,
+        "type": t,
+        "subject": event.subject,
+        "occurred_at": event.occurred_at,
+        "sources": [{k: v for k in _SOURCE_KEYS if (v := getattr(s, k))}
+                    for s in event.sources],
+    }
+    if event.note:
+        out["note"] = event.note
+    out["data"] = {k: v for k in _DATA_ORDER[t]
+                   if (v := getattr(data, k)) is not None and v != ()}
+    out["recorded_at"] = event.recorded_at
+    if event.recorded_by is not None:
+        out["recorded_by"] = event.recorded_by
+    return out

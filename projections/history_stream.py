@@ -25,8 +25,7 @@ import orjson
 from domain.amendments import AMENDMENTS, effective_stored
 from domain.declaration import REGISTRY, FieldValues
 from domain.errors import IntegrityFailure
-from domain.fact import interchange
-from domain.stored import DATA, TYPE_OF, read
+from domain.stored import DATA, TYPE_OF, interchange_of, read
 from domain.timeline import OTHER_RANK, SAME_INSTANT_RANK
 from domain.values import When, stored_when
 from projections import history
@@ -291,8 +290,8 @@ def _amended(keyed: list[_Keyed],
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     shaped: dict[str, dict[str, Any]] = {}
     for i in lines:
-        event, body, obj = keyed[i][3], keyed[i][5], keyed[i][6]
-        found = shaped[event.id] = interchange(obj if obj is not None else orjson.loads(body))
+        event = keyed[i][3]
+        found = shaped[event.id] = interchange_of(event)
         groups.setdefault((kind_of(i), event.subject), []).append(found)
     amended = {key: effective_stored(found) for key, found in groups.items()}
     now = {event: obj for eff in amended.values() for event, obj in eff.current.items()}

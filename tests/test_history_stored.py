@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from domain.amendments import corrected, corrected_stored, effective, effective_stored
 from domain.errors import BadInput
 from domain.fact import Fact, interchange
+from domain.stored import interchange_of, read
 from ledger.canonical import canonical
 from tests import facts
 
@@ -134,3 +135,13 @@ def test_a_field_the_type_lacks_is_refused_both_ways():
     with pytest.raises(BadInput, match="colour") as by_objects:
         corrected_stored(interchange(stored(BLOCK)), interchange(stored(fix)))
     assert str(by_facts.value) == str(by_objects.value)
+
+
+@pytest.mark.parametrize("fact", EVERY_KIND, ids=lambda f: f.type)
+@pytest.mark.parametrize("by", ["alice", None])
+def test_interchange_of_the_struct_is_interchange_of_the_object(fact, by):
+    """The whole ledger's history lays out the events amendments touch from their structs
+    (``interchange_of``): what ``interchange`` makes of the decoded object."""
+    plain = canonical(fact.recorded(by, RECORDED).to_json())
+    event, _ = read(plain)
+    assert laid_out(interchange_of(event)) == laid_out(interchange(orjson.loads(plain)))
