@@ -203,6 +203,49 @@ description). 0.3 needs about 5.5 us an event in all, which the check alone near
 spends: the next levers are outside this loop (a verified, signed digest of each event's
 well-formedness that history could trust instead of re-deriving it, or a compiled
 canonical-JSON check from a kept library).
+
+Round six (2026-12-07, 03:10-04:40; the 2 cores shared, load average 1.3-3.6 through it,
+so CPU and wall times moved 20-30% between runs of the same code: the decisions are by
+instruction counts). Callgrind, ``_platform_rows`` alone (the rows of platforms 2-760 of
+/tmp/bench/l200k.db read into memory first, 20,262 events, JSON Lines, a /tmp script not
+kept), instructions an event:
+
+    before the round                                    55,875 (read 27,300; the rest 29,135)
+    (1) an amendment's row describes its stored data    54,688 (no payload load: uuid.UUID
+        and the payload class, 6 us a correction)
+    (2) touched events laid out from their structs      53,004 (``stored.interchange_of``,
+        not ``orjson.loads`` and ``interchange`` again)
+    (3) a plain line: bytes + formatted keys            52,735 (-5.6% in all; the rest
+                                                         29,135 -> 25,703, -11.8%)
+
+    python benchmarks/history_read.py /tmp/bench/l200k.db, this branch and main alternating:
+        this branch 0.149 and 0.238, main 0.157 and 0.158 (load 2.3-2.8)
+    python benchmarks/history_read.py /tmp/bench/l1m.db, the same:
+        this branch 0.153 (16.78 s, read 2.56 s) and 0.253 (13.62 s, read 3.45 s),
+        main 0.173 (16.32 s) and 0.215 (20.25 s) (load 3.0-3.6)
+    python benchmarks/history_read.py /tmp/bench/l1m.db --compare 1 (load 2.4-3.0):
+        read 2.23 s CPU, oracle 28.75 s (0.078), now 19.10 s (0.117)
+    python benchmarks/history_read.py /tmp/bench/l200k.db --compare 2 (load 2.4-3.0):
+        read 0.47 s CPU, oracle 6.05 s (0.077), now 3.14 s (0.148)
+
+Still not met (0.3): the wall figure swings 0.15-0.25 with the load for the same code (the
+baseline's best of three and history's best of two are taken minutes apart), and by CPU
+history is still 6-8 times the read. Where an event's 52,700 instructions go now: ``read``
+27,000 (msgspec's decode ~10,000 and encode-and-compare ~5,500, the rest the id, record
+time and valid time checks and the dispatch); then, by line_profiler's shares of the whole
+(which understate ``read``, 38% there), ``_amended`` 16% and the touched rows 7% (8% of
+the events: ``interchange_of`` 4.6 us each in a tight loop, ``effective_stored``, their
+descriptions, ``dumps``), the plain descriptions and their ``dumps`` 15% (an observation's
+1.1 us: ``displayed`` and three ``_opt``), the plain lines 5%, keys, sort and filter the
+rest. Measured and not taken: the cyclic collector off (-1,700 instructions an event,
+-3%: a process-wide switch); a read of a platform's events at once, the ids and the record
+times checked as one joined text each (one ``translate``, the count of separators proving
+no value holds one): 27,400 -> 24,100 instructions a read (-12% of ``read``, ~6% of the
+whole), at the price of a second form of the rule that every reader applies. 0.3 by CPU
+needs 40-50% of what history spends now: more than removing every touched event's
+extra and every description would give. Next lever, as round five said, is outside this
+loop: the check done once (in C, a kept canonical-JSON validator, or a verified digest of
+well-formedness that readers trust) rather than by decode, encode and compare in Python.
 """
 
 from __future__ import annotations
