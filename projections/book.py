@@ -10,6 +10,7 @@ import domain.operators  # noqa: F401  (registers the operator kind's rules)
 from domain.amendments import Effective, effective
 from domain.concerns import platforms_named
 from domain.declaration import REGISTRY
+from domain.errors import IntegrityFailure
 from domain.fact import Fact
 from domain.jurisdictions import LEDGER
 from domain.timeline import OrderState, SubjectState, fold
@@ -18,6 +19,17 @@ from ledger.entry import Entry
 #: Every subject kind declared (platform, order, request, and any added since), in the
 #: order their types are declared; amendments ("any") live with their target's kind.
 KINDS = tuple(dict.fromkeys(t.subject for t in REGISTRY.values() if t.subject != "any"))
+
+
+def not_earlier(position: int, type_: str, target: object) -> str:
+    """The refusal of an amendment whose target is not among the earlier events of the
+    subject it is stored under (a book holds every event of a subject it holds, in log
+    order; a target recorded later, or of another subject, is not there yet). The rules
+    refuse such an amendment, so only a forged or damaged event holds one, and ``verify``
+    names it so. (Read on, a correction of the retraction that retracts it is a loop.)"""
+    return (f"the event at position {position} is damaged: its {type_} targets {target}, "
+            "which is not an earlier event of the subject it is stored under; "
+            "run 'blockledger verify'")
 
 
 class Book:
@@ -41,7 +53,11 @@ class Book:
             declared = fact.kind
             kind = declared.subject
             if kind == "any":  # an amendment lives with the event it targets
-                kind = kind_of[fact.data.target]
+                try:
+                    kind = kind_of[fact.data.target]
+                except KeyError:  # (the rules refuse it: a forged or damaged event)
+                    raise IntegrityFailure(not_earlier(entry.position, fact.type,
+                                                       fact.data.target)) from None
             elif declared.also:  # an observation: of the order of that name if one exists
                 kind = declared.about(fact.subject, lambda k, ref: (k, ref) in self.subjects)
             kind_of[fact.id] = kind

@@ -29,6 +29,7 @@ from domain.stored import DATA, TYPE_OF, interchange_of, read
 from domain.timeline import OTHER_RANK, SAME_INSTANT_RANK
 from domain.values import When, stored_when
 from projections import history
+from projections.book import not_earlier
 from projections.history import Filter, _book_rows, _damaged, _row
 
 if TYPE_CHECKING:
@@ -269,6 +270,12 @@ def _amended(keyed: list[_Keyed],
     targets = {keyed[i][3].data.target for i in amending}
     by_id = {entry[3].id: i for i, entry in enumerate(keyed) if entry[3].id in targets}
     by_id.update((keyed[i][3].id, i) for i in amending)
+    for i in amending:  # each targets an earlier event here, as in a Book (so kind_of ends)
+        event = keyed[i][3]
+        target = by_id.get(event.data.target)
+        if target is None or keyed[target][2] >= keyed[i][2]:
+            raise IntegrityFailure(not_earlier(keyed[i][2], TYPE_OF[event.__class__],
+                                               event.data.target))
     touched: set[str] = set()
     for i in amending:
         event = keyed[i][3]
@@ -282,10 +289,8 @@ def _amended(keyed: list[_Keyed],
 
     def kind_of(i: int) -> str:
         entry = keyed[i]
-        if entry[4] is None:  # an amendment: its target's kind ("any" if not here)
-            target = by_id.get(entry[3].data.target)
-            keyed[i] = (*entry[:4], kind_of(target) if target is not None else "any",
-                        *entry[5:])
+        if entry[4] is None:  # an amendment: its target's kind
+            keyed[i] = (*entry[:4], kind_of(by_id[entry[3].data.target]), *entry[5:])
         return keyed[i][4]  # type: ignore[return-value]
 
     lines = sorted(by_id[event] for event in touched)  # in log order, as effective needs
