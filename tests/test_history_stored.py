@@ -138,10 +138,11 @@ def test_a_field_the_type_lacks_is_refused_both_ways():
 
 
 @pytest.mark.parametrize("fact", EVERY_KIND, ids=lambda f: f.type)
-@pytest.mark.parametrize("by", ["alice", None])
+@pytest.mark.parametrize("by", ["alice", None, ""])
 def test_interchange_of_the_struct_is_interchange_of_the_object(fact, by):
     """The whole ledger's history lays out the events amendments touch from their structs
-    (``interchange_of``): what ``interchange`` makes of the decoded object."""
+    (``interchange_of``): what ``interchange`` makes of the decoded object. (An empty
+    ``recorded_by`` is well-formed, and kept: ``interchange`` keeps it.)"""
     plain = canonical(fact.recorded(by, RECORDED).to_json())
     event, _ = read(plain)
     assert laid_out(interchange_of(event)) == laid_out(interchange(orjson.loads(plain)))
