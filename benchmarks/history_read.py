@@ -204,19 +204,37 @@ spends: the next levers are outside this loop (a verified, signed digest of each
 well-formedness that history could trust instead of re-deriving it, or a compiled
 canonical-JSON check from a kept library).
 
-Round six (2026-12-07, 03:10-04:40; the 2 cores shared, load average 1.3-3.6 through it,
-so CPU and wall times moved 20-30% between runs of the same code: the decisions are by
-instruction counts). Callgrind, ``_platform_rows`` alone (the rows of platforms 2-760 of
-/tmp/bench/l200k.db read into memory first, 20,262 events, JSON Lines, a /tmp script not
-kept), instructions an event:
+Round six (2026-12-07, 03:10-03:44, its last commit, not 04:40 as first written; the 2
+cores shared, load average 1.3-3.6 through it, so CPU and wall times moved 20-30% between
+runs of the same code: the decisions are by instruction counts). Callgrind,
+``_platform_rows`` alone (the rows of platforms 2-760 of /tmp/bench/l200k.db read into
+memory first, 20,262 events, JSON Lines, a /tmp script not kept), instructions an event:
 
-    before the round                                    55,875 (read 27,300; the rest 29,135)
+    before the round                                    55,875
     (1) an amendment's row describes its stored data    54,688 (no payload load: uuid.UUID
-        and the payload class, 6 us a correction)
+        and the payload class; a correction's description 51,000 -> 21,200 instructions)
     (2) touched events laid out from their structs      53,004 (``stored.interchange_of``,
         not ``orjson.loads`` and ``interchange`` again)
-    (3) a plain line: bytes + formatted keys            52,735 (-5.6% in all; the rest
-                                                         29,135 -> 25,703, -11.8%)
+    (3) a plain line: bytes + formatted keys            52,735 (-5.6% in all)
+
+The split first written here ("read 27,300; the rest 29,135", the rest -11.8%) did not add
+up (56,435, not 55,875; the review of histfast2). Re-measured so (after the review; load
+3.2-4.3): platforms 2-760 of the same ledger as ``platform_bodies`` reads them now (22,330
+events: not the round's set, whose script was not kept), pickled; each commit's code in a
+copy of its own (git archive); ``_platform_rows`` (JSON Lines) less the load of the pickle,
+and ``read`` alone over the same bodies, in a loop of its own, less the same load; the round
+does not change ``read``. Instructions an event:
+
+    before the round (166ee86)     56,520 (read 30,430; the rest 26,090)
+    after it (b4a061a)             53,080 (read 30,430; the rest 22,655, -13.2%), -6.1%
+
+The round's levers one at a time (an operation repeated in a loop: callgrind; and by CPU
+the review's figures, process_time best of 5, /tmp/rev-histfast2/micro.py, its load not
+recorded; run again here at load 3.2 the times were 1.5-1.9 times these):
+``interchange_of`` 17,700-22,700 instructions (1.9-2.6 us) where ``orjson.loads`` and
+``interchange`` took 35,100-46,300 (it saves 1.6-1.9 us, not the 3 us first written in
+``domain.stored``); a correction's description 51,000 -> 21,200 (6.6 -> 2.5 us: 4.1 us
+saved, not 6); a 430-byte plain line 4,390 -> 3,650 (438 -> 349 ns).
 
     python benchmarks/history_read.py /tmp/bench/l200k.db, this branch and main alternating:
         this branch 0.149 and 0.238, main 0.157 and 0.158 (load 2.3-2.8)
@@ -231,25 +249,27 @@ kept), instructions an event:
 Still not met (0.3): the wall figure swings 0.15-0.25 with the load for the same code (the
 baseline's best of three and history's best of two are taken minutes apart), and by CPU
 history is still 6-8 times the read. Where an event's 52,700 instructions go now: ``read``
-27,000 (msgspec's decode ~10,000 and encode-and-compare ~5,500, the rest the id, record
-time and valid time checks and the dispatch); then, by line_profiler's shares of the whole
-(which understate ``read``, 38% there), ``_amended`` 16% and the touched rows 7% (8% of
-the events: ``interchange_of`` 4.6 us each in a tight loop, ``effective_stored``, their
-descriptions, ``dumps``), the plain descriptions and their ``dumps`` 15% (an observation's
-1.1 us: ``displayed`` and three ``_opt``), the plain lines 5%, keys, sort and filter the
-rest. Measured and not taken: the cyclic collector off (-1,700 instructions an event,
--3%: a process-wide switch); a read of a platform's events at once, the ids and the record
-times checked as one joined text each (one ``translate``, the count of separators proving
-no value holds one): 27,400 -> 24,100 instructions a read (-12% of ``read``, ~6% of the
-whole), at the price of a second form of the rule that every reader applies. 0.3 by CPU
-needs 40-50% of what history spends now: more than removing every touched event's
-extra and every description would give, and more than a free well-formedness check would:
-``read`` without its checks (the dispatch and the decode alone) is 12,400 instructions
-an event, which would leave ~38,000 in ``_platform_rows`` (-28%, about 0.2 by CPU). Next
-lever, as round five said, is outside this loop, and must be more than the check: the
-check done once (in C, a kept canonical-JSON validator, or a verified digest of
-well-formedness that readers trust), and the per-event keying, description and line in
-compiled code too, or 0.3 is the wrong target for a history that proves every event.
+27,000 on the round's set (30,430 in a loop of its own on the set above: msgspec's decode
+~10,000 and encode-and-compare ~5,500, the rest the id, record time and valid time checks
+and the dispatch); then, by line_profiler's shares of the whole (which understate ``read``,
+38% there), ``_amended`` 16% and the touched rows 7% (8% of the events: ``interchange_of``
+1.9-2.6 us each in a loop of its own, not the 4.6 us first written here,
+``effective_stored``, their descriptions, ``dumps``), the plain descriptions and their
+``dumps`` 15% (an observation's 1.1 us: ``displayed`` and three ``_opt``), the plain lines
+5%, keys, sort and filter the rest. Measured and not taken: the cyclic collector off
+(-1,700 instructions an event, -3%: a process-wide switch); a read of a platform's events
+at once, the ids and the record times checked as one joined text each (one ``translate``,
+the count of separators proving no value holds one): 27,400 -> 24,100 instructions a read
+(-12% of ``read``, ~6% of the whole), at the price of a second form of the rule that every
+reader applies. 0.3 by CPU needs 40-50% of what history spends now: more than removing
+every touched event's extra and every description would give, and more than a free
+well-formedness check would: ``read`` without its checks (the dispatch and the decode
+alone) is 12,400 instructions an event, which would leave ~38,000 in ``_platform_rows``
+(-28%, about 0.2 by CPU). Next lever, as round five said, is outside this loop, and must be
+more than the check: the check done once (in C, a kept canonical-JSON validator, or a
+verified digest of well-formedness that readers trust), and the per-event keying,
+description and line in compiled code too, or 0.3 is the wrong target for a history that
+proves every event.
 """
 
 from __future__ import annotations

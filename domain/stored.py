@@ -241,7 +241,10 @@ def interchange_of(event: Any) -> dict[str, Any]:
     decoding the bytes again: the same keys in ``to_json``'s order, empty ones left out (an
     absent field is None, or () for a list; a stored list is never empty). A test holds the
     two equal for every kind. (The events amendments touch are laid out so in the whole
-    ledger's history: 3 us an event less than ``orjson.loads`` and ``interchange``.)"""
+    ledger's history, at half the cost of ``orjson.loads`` and ``interchange``: callgrind,
+    17,700-22,700 instructions an event instead of 35,100-46,300 (a correction, a block, an
+    observation); by CPU 1.9-2.6 us instead of 3.5-4.5 (the review's process_time), 1.5-1.9
+    times both at load 3.2 on the 2 shared cores.)"""
     t = TYPE_OF[event.__class__]
     data = event.data
     out: dict[str, Any] = {

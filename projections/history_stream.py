@@ -47,7 +47,9 @@ _RANK = {name: SAME_INSTANT_RANK.get(name, OTHER_RANK) for name in REGISTRY}
 #: which its ``describe`` reads as its payload has them (``FieldValues``, in key order). Its
 #: event references are read as stored: ``read`` holds them to the text ``uuid.UUID``
 #: writes, which is what describing a payload's UUID prints. (Not loading the payload, as
-#: the row did, saves 6 us a correction: its ``uuid.UUID``, its class's constructor.)
+#: the row did, saves its ``uuid.UUID`` and its class's constructor: a correction's
+#: description 51,000 -> 21,200 instructions (callgrind); by CPU 6.6 -> 2.5 us (the
+#: review's process_time), 10.3-11.8 -> 4.2-4.4 us at load 3.2.)
 _FIELDS = {name: tuple(field for field, spec in REGISTRY[name].fields() if spec.kind == "fields")
            for name in AMENDMENTS}
 #: Per observed type: the kinds of subject an event of it may be about, the declared first.
@@ -91,7 +93,7 @@ _INFO: dict[type, _Info] = _ByStruct()
 _Keyed = tuple[datetime, int, int, Any, "str | None", bytes, "dict[str, Any] | None"]
 #: A plain event's JSON Line: its stored bytes without the closing brace, then this, the
 #: row's keys. (Added to the bytes, not formatted with them: ``%b`` of the whole line grows
-#: its buffer twice, 0.12 us a line.)
+#: its buffer twice; a 430-byte line 4,390 -> 3,650 instructions, 438 -> 349 ns.)
 _LINE = (b',"position":%d,"summary":%b,"corrected_by":[],"retracted_by":[],'
          b'"disputed_by":[]}\n')
 
