@@ -61,7 +61,7 @@ from sources.domains import platform_slug, registrable
 from sources.holders import Holders, Hosts
 from sources.registry_held import Held
 from sources.registry_ids import Registry, decision_ref, free_ref, registry_name, stamp
-from sources.snapshots import Listing, Snapshot
+from sources.snapshots import Entry, Listing, Snapshot
 
 # the registry's names and ids, where its readers have always found them
 __all__ = ["Plan", "Registry", "decision_ref", "new_platform", "registry_name", "stamp"]
@@ -195,7 +195,8 @@ class Plan:
         # homes of the entries listing it (itself, if it is one's home).
         held = self.held.keys
         unseen = set(held)
-        new: dict[str | None, Any] = {}  # key -> [its listing, *its new targets]
+        new: dict[str | None, Any] = {}  # key -> [its listing (``_listed``), *its new
+        # targets]
         many: dict[str | None, set[str]] = {}  # the targets of a key with many, as a set
         homes: dict[str, str | tuple[str, ...]] = {}  # new target -> its homes
         again: set[str] = set()  # new targets listed more than once
@@ -213,12 +214,12 @@ class Plan:
                     again.add(target)  # listed again: its platform is remembered
                 ordered = new.get(key)
                 if ordered is None:
-                    new[key] = [Listing.of(entry), target]
+                    new[key] = [_listed(entry), target]
                     continue
                 if self._fresh(ordered, many, key, target):
                     ordered.append(target)
-                if entry.rank < ordered[0].rank:
-                    ordered[0] = Listing.of(entry)
+                if entry.rank < _ranked(ordered[0]):
+                    ordered[0] = _listed(entry)
         del many
         for ref, target in sorted((held[pair], pair[1]) for pair in unseen):
             self.lifted.setdefault(ref, []).append(target)
@@ -239,18 +240,17 @@ class Plan:
             self.registered[platform] = _packed(
                 (str(line), "" if home == platform else home, *targets), len(targets) + 1)
 
-    def _order(self, key: str | None, listing: Listing, targets: list[str]) -> None:
+    def _order(self, key: str | None, listing: bytes, targets: list[str]) -> None:
         when = stamp(self.snapshot.updated)
         taken = self.held.taken
         if key is None:
             ref = free_ref(f"{self.registry.name}-list-{when}", taken)
         else:  # a reference taken, for ever (retracted or not), is derived again
             ref = key if key not in taken else free_ref(f"{key}-at-{when}", taken)
-        platforms = dict.fromkeys([self._platform(target, listing.line)
-                                   for target in targets])
-        self.orders[ref] = _packed((
-            str(listing.line), listing.decision or "", listing.decided or "",
-            listing.organisation or "", _ITEM.join(platforms), _ITEM.join(targets)), 5,
+        line = int(listing.partition(b"\x1f")[0])
+        platforms = dict.fromkeys([self._platform(target, line) for target in targets])
+        self.orders[ref] = listing + _packed(
+            ("", _ITEM.join(platforms), _ITEM.join(targets)), 2,
             len(platforms) + len(targets) - 2)
 
     def _blocked(self, listing: Listing, names: list[str], targets: list[str],
@@ -276,7 +276,9 @@ class Plan:
         known = self.owner.get(target)
         if known is not None:
             return known
-        found = self._homes[target]
+        # asked once (a target listed again is remembered in ``owner``, below): its homes
+        # let go, and with them the last hold on its string, as the orders are made
+        found = self._homes.pop(target)
         platform, home = min((self._home_platform(h), h) for h in (
             (found,) if isinstance(found, str) else found))
         created = self.holders.platforms.get(platform)
@@ -396,6 +398,20 @@ def _packed(fields: tuple[str, ...], separators: int, items: int = 0) -> bytes:
     if text.count(_FIELD) != separators or text.count(_ITEM) != items:
         raise ValueError(f"a plan's record holds a separator: {text!r}")
     return text.encode()
+
+
+def _listed(entry: Entry) -> bytes:
+    """The record of the entry an order's data come from (``Plan._diff``, as it reads the
+    entries: a new decision's, held till its order is made, as the start of its order's
+    record): its line, decision, date and deciding body."""
+    return _packed((str(entry.line), entry.decision or "", entry.decided or "",
+                    entry.organisation or ""), 3)
+
+
+def _ranked(listing: bytes) -> tuple[str, str]:
+    """``Entry.rank`` of the entry recorded by ``_listed``."""
+    _, _, decided, organisation = listing.decode().split(_FIELD)
+    return decided, organisation
 
 
 def _unpacked(record: bytes | None) -> tuple[Listing, tuple[str, ...], tuple[str, ...]]:
