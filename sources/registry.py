@@ -92,9 +92,9 @@ class Plan:
         self.authority, self.jurisdiction = registry.authority, registry.jurisdiction
         # What the snapshot makes, kept small (a first snapshot is 500,000 entries): the
         # events' data are made as they are written, from these.
-        self.registered: dict[str, Any] = {}  # platform -> (line, a home it is
-        # registered for, the targets it is registered with: a list once long), once
-        # diffed its record (``_packed``; None once written, ``facts(let_go=True)``)
+        self.registered: dict[str, Any] = {}  # platform -> its record (``_packed``: the
+        # line, a home it is registered for, the targets it is registered with;
+        # ``_register``); None once written, ``facts(let_go=True)``
         self.added: dict[str, tuple[int, list[str]]] = {}  # platform -> (line, targets)
         self.orders: dict[str, bytes | None] = {}  # order -> its record (``_packed``: the
         # entry its data come from, its platforms, its targets; ``ordered``); None once
@@ -234,11 +234,9 @@ class Plan:
             self._order(key, listing, targets)
         del self._homes, self._again
         for platform, value in self.registered.items():  # each one record, as orders
-            line, home, *targets = value
-            if targets[-1].__class__ is list:  # a platform of many targets (_register)
-                targets[-1:] = targets[-1]
-            self.registered[platform] = _packed(
-                (str(line), "" if home == platform else home, *targets), len(targets) + 1)
+            if value.__class__ is list:  # a platform of many targets (_register)
+                self.registered[platform] = value[0] + _packed(("", *value[1:]),
+                                                               len(value) - 1)
 
     def _order(self, key: str | None, listing: bytes, targets: list[str]) -> None:
         when = stamp(self.snapshot.updated)
@@ -299,18 +297,21 @@ class Plan:
         return platform
 
     def _register(self, platform: str, line: int, home: str, target: str) -> None:
-        # One tuple a platform, (line, home, *targets), grown by copying while short (a
-        # tuple and a list each were 190 bytes a platform, 95 MB at 500,000), its
-        # targets in a list once long, so that a platform of thousands stays linear.
+        # One record a platform (``_packed``: its line, its home unless the platform's
+        # own name, its targets), grown by copying while short (a tuple and a list each
+        # were 190 bytes a platform, 95 MB at 500,000; a tuple and its line 103, a record
+        # 70), then a list of it and its later targets, so that a platform of thousands
+        # stays linear (one record once diffed).
         value = self.registered.get(platform)
         if value is None:
-            self.registered[platform] = (line, home, target)
-        elif value[-1].__class__ is list:
-            value[-1].append(target)
-        elif len(value) < 40:
-            self.registered[platform] = (*value, target)
+            self.registered[platform] = _packed(
+                (str(line), "" if home == platform else home, target), 2)
+        elif value.__class__ is list:
+            value.append(target)
+        elif value.count(b"\x1f") < 40:
+            self.registered[platform] = value + _packed(("", target), 1)
         else:
-            self.registered[platform] = (*value[:2], [*value[2:], target])
+            self.registered[platform] = [value, target]
 
     def _home_platform(self, home: str) -> str:
         """The platform of the entries whose home is ``home``: the one holding it then,
