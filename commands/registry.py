@@ -141,10 +141,9 @@ def _one(ledger: Any, operator: str, path: Path, fmt: str, registry: Any, at: An
     if "after" in done:
         row.update(backfilled_before=done["after"].isoformat(), amended=done["amended"],
                    corrective=done["corrective"])
-    orders, registered, added = plan.planned  # (its orders let go as written)
     return {**row, "checked": checked.get("subject", plan.checked),
-            "registered": registered, "targets_added": added,
-            "orders": orders, "lifted_orders": len(plan.lifted),
+            "registered": len(plan.registered), "targets_added": len(plan.added),
+            "orders": len(plan.orders), "lifted_orders": len(plan.lifted),
             "lifted_targets": sum(len(t) for t in plan.lifted.values()),
             "events": written.recorded, "already_present": written.skipped}
 

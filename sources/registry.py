@@ -94,14 +94,11 @@ class Plan:
         # events' data are made as they are written, from these.
         self.registered: dict[str, Any] = {}  # platform -> its record (``_packed``: the
         # line, a home it is registered for, the targets it is registered with;
-        # ``_register``); taken out once written, ``facts(let_go=True)``
+        # ``_register``); None once written, ``facts(let_go=True)``
         self.added: dict[str, tuple[int, list[str]]] = {}  # platform -> (line, targets)
-        self.orders: dict[str, bytes] = {}  # order -> its record (``_packed``: the
-        # entry its data come from, its platforms, its targets; ``ordered``); taken out
-        # once written, ``facts(let_go=True)``
-        #: how many orders, platforms registered and platforms given targets it makes
-        self.planned = (0, 0, 0)
-        self._let_go = False
+        self.orders: dict[str, bytes | None] = {}  # order -> its record (``_packed``: the
+        # entry its data come from, its platforms, its targets; ``ordered``); None once
+        # written, ``facts(let_go=True)``
         self.lifted: dict[str, list[str]] = {}  # order -> targets lifted
         self.owner: dict[str, str] = {}  # target listed again -> its platform
         self._diffed = False
@@ -112,9 +109,9 @@ class Plan:
         'Updated:' line): each order just after the registrations and targets-added of
         its platforms not yet written, then lifts. Made as they are written (an import
         takes them a batch at a time): a first snapshot of 500,000 entries never holds
-        its events all at once. With ``let_go``, each order and registration is taken out
-        of the plan (its record and its key) once its event is made: the import's last
-        batches, its peak, no longer hold the plan beside them (``planned`` counts them).
+        its events all at once. With ``let_go``, each order's and registration's record is
+        let go (None) once its event is made: the import's last batches, its peak, no
+        longer hold the plan beside them (only what was planned is counted after).
 
         Each order follows its platforms closely so that the import still keeps them when
         it checks the order (``ledger.bulk.Bulk``'s subjects kept, or the batch's facts
@@ -126,17 +123,19 @@ class Plan:
         # ``_platform``), an order's new platforms in the order of its platforms: walking
         # them alongside the orders yields each platform's events once, before its first
         # order, with no set of the platforms yielded.
-        self._let_go = self._let_go or let_go
-        registered, added = _Walk(self.registered, let_go), _Walk(self.added)
-        for ref in list(self.orders) if let_go else self.orders:
-            record = self.orders.pop(ref) if let_go else self.orders[ref]
+        registered, added = _Walk(self.registered), _Walk(self.added)
+        for ref, record in self.orders.items():
             listing, platforms, targets = _unpacked(record)
             for platform in platforms:
                 for item in registered.take(platform):
                     yield self._registration(item, at)
+                    if let_go:
+                        self.registered[platform] = None
                 yield from self._added(added.take(platform), at)
             yield self._fact("blocked", ref, at, listing.line,
                              self._blocked(listing, list(platforms), list(targets)))
+            if let_go:
+                self.orders[ref] = None
         for item in registered.rest():  # none, by the walk above
             yield self._registration(item, at)
         yield from self._added(added.rest(), at)
@@ -151,9 +150,9 @@ class Plan:
     def ordered(self) -> Iterator[tuple[str, Listing, tuple[str, ...], tuple[str, ...]]]:
         """Each order planned: its reference, the entry its data come from, its platforms
         and its targets (before ``facts(let_go=True)`` lets them go)."""
-        if self._let_go:
-            raise ValueError("the plan's orders are let go as written (facts(let_go=True))")
         for ref, record in self.orders.items():
+            if record is None:
+                raise ValueError(f"order {ref} is let go: written already")
             yield ref, *_unpacked(record)
 
     def _registration(self, item: tuple[str, bytes], at: str) -> tuple[int, Fact]:
@@ -186,7 +185,6 @@ class Plan:
             self.entries = len(self.snapshot.entries)
             self._diff()
             self._diffed = True
-            self.planned = (len(self.orders), len(self.registered), len(self.added))
             self.snapshot = evolve(self.snapshot, entries=())
             self.owner.clear()
 
@@ -417,8 +415,10 @@ def _ranked(listing: bytes) -> tuple[str, str]:
     return decided, organisation
 
 
-def _unpacked(record: bytes) -> tuple[Listing, tuple[str, ...], tuple[str, ...]]:
+def _unpacked(record: bytes | None) -> tuple[Listing, tuple[str, ...], tuple[str, ...]]:
     """An order's record (``Plan._order``): its entry, platforms and targets."""
+    if record is None:
+        raise ValueError("an order let go: written already")
     line, decision, decided, organisation, platforms, targets = \
         record.decode().split(_FIELD)
     return (Listing(int(line), decision or None, decided or None, organisation or None),
@@ -428,26 +428,22 @@ def _unpacked(record: bytes) -> tuple[Listing, tuple[str, ...], tuple[str, ...]]
 class _Walk:
     """The items of a dict in their order, taken by key only when the key is the next."""
 
-    def __init__(self, items: dict[str, Any], pop: bool = False):
-        """``pop``: each item taken is taken out of ``items``."""
-        self._dict, self._pop = items, pop
-        self._keys = iter(list(items) if pop else items)
-        self._next = next(self._keys, None)
+    def __init__(self, items: dict[str, Any]):
+        self._items = iter(items.items())
+        self._next = next(self._items, None)
 
     def take(self, key: str) -> list[tuple[str, Any]]:
         """The next item, if its key is ``key`` (then the one after is next), else none."""
-        if self._next is None or self._next != key:
+        if self._next is None or self._next[0] != key:
             return []
-        return [self._taken()]
+        item, self._next = self._next, next(self._items, None)
+        return [item]
 
     def rest(self) -> Iterator[tuple[str, Any]]:
         """The items not taken."""
         while self._next is not None:
-            yield self._taken()
-
-    def _taken(self) -> tuple[str, Any]:
-        key, self._next = self._next, next(self._keys, None)
-        return key, self._dict.pop(key) if self._pop else self._dict[key]
+            item, self._next = self._next, next(self._items, None)
+            yield item
 
 
 #: A character that is in no IPv4 address or network (digits, dots, a slash and a prefix or
