@@ -61,7 +61,8 @@ from sources.domains import platform_slug, registrable
 from sources.holders import Holders, Hosts
 from sources.registry_held import Held
 from sources.registry_ids import Registry, decision_ref, free_ref, registry_name, stamp
-from sources.snapshots import Entry, Listing, Snapshot
+from sources.registry_records import FIELD, ITEM, listed, packed, ranked, unpacked
+from sources.snapshots import Listing, Snapshot
 
 # the registry's names and ids, where its readers have always found them
 __all__ = ["Plan", "Registry", "decision_ref", "new_platform", "registry_name", "stamp"]
@@ -92,11 +93,11 @@ class Plan:
         self.authority, self.jurisdiction = registry.authority, registry.jurisdiction
         # What the snapshot makes, kept small (a first snapshot is 500,000 entries): the
         # events' data are made as they are written, from these.
-        self.registered: dict[str, Any] = {}  # platform -> its record (``_packed``: the
+        self.registered: dict[str, Any] = {}  # platform -> its record (``packed``: the
         # line, a home it is registered for, the targets it is registered with;
         # ``_register``); None once written, ``facts(let_go=True)``
         self.added: dict[str, tuple[int, list[str]]] = {}  # platform -> (line, targets)
-        self.orders: dict[str, bytes | None] = {}  # order -> its record (``_packed``: the
+        self.orders: dict[str, bytes | None] = {}  # order -> its record (``packed``: the
         # entry its data come from, its platforms, its targets; ``ordered``); None once
         # written, ``facts(let_go=True)``
         self.lifted: dict[str, list[str]] = {}  # order -> targets lifted
@@ -125,7 +126,7 @@ class Plan:
         # order, with no set of the platforms yielded.
         registered, added = _Walk(self.registered), _Walk(self.added)
         for ref, record in self.orders.items():
-            listing, platforms, targets = _unpacked(record)
+            listing, platforms, targets = unpacked(record)
             for platform in platforms:
                 for item in registered.take(platform):
                     yield self._registration(item, at)
@@ -153,11 +154,11 @@ class Plan:
         for ref, record in self.orders.items():
             if record is None:
                 raise ValueError(f"order {ref} is let go: written already")
-            yield ref, *_unpacked(record)
+            yield ref, *unpacked(record)
 
     def _registration(self, item: tuple[str, bytes], at: str) -> tuple[int, Fact]:
         ref, record = item
-        line, home, *targets = record.decode().split(_FIELD)
+        line, home, *targets = record.decode().split(FIELD)
         home = home or ref  # left out where it is the platform's own reference
         return self._fact("platform-registered", ref, at, int(line), {
             "name": displayed(registrable(home) or home), "targets": targets})
@@ -195,7 +196,7 @@ class Plan:
         # homes of the entries listing it (itself, if it is one's home).
         held = self.held.keys
         unseen = set(held)
-        new: dict[str | None, Any] = {}  # key -> [its listing (``_listed``), *its new
+        new: dict[str | None, Any] = {}  # key -> [its listing (``listed``), *its new
         # targets]
         many: dict[str | None, set[str]] = {}  # the targets of a key with many, as a set
         homes: dict[str, str | tuple[str, ...]] = {}  # new target -> its homes
@@ -214,12 +215,12 @@ class Plan:
                     again.add(target)  # listed again: its platform is remembered
                 ordered = new.get(key)
                 if ordered is None:
-                    new[key] = [_listed(entry), target]
+                    new[key] = [listed(entry), target]
                     continue
                 if self._fresh(ordered, many, key, target):
                     ordered.append(target)
-                if entry.rank < _ranked(ordered[0]):
-                    ordered[0] = _listed(entry)
+                if entry.rank < ranked(ordered[0]):
+                    ordered[0] = listed(entry)
         del many
         for ref, target in sorted((held[pair], pair[1]) for pair in unseen):
             self.lifted.setdefault(ref, []).append(target)
@@ -235,8 +236,8 @@ class Plan:
         del self._homes, self._again
         for platform, value in self.registered.items():  # each one record, as orders
             if value.__class__ is list:  # a platform of many targets (_register)
-                self.registered[platform] = value[0] + _packed(("", *value[1:]),
-                                                               len(value) - 1)
+                self.registered[platform] = value[0] + packed(("", *value[1:]),
+                                                              len(value) - 1)
 
     def _order(self, key: str | None, listing: bytes, targets: list[str]) -> None:
         when = stamp(self.snapshot.updated)
@@ -247,8 +248,8 @@ class Plan:
             ref = key if key not in taken else free_ref(f"{key}-at-{when}", taken)
         line = int(listing.partition(b"\x1f")[0])
         platforms = dict.fromkeys([self._platform(target, line) for target in targets])
-        self.orders[ref] = listing + _packed(
-            ("", _ITEM.join(platforms), _ITEM.join(targets)), 2,
+        self.orders[ref] = listing + packed(
+            ("", ITEM.join(platforms), ITEM.join(targets)), 2,
             len(platforms) + len(targets) - 2)
 
     def _blocked(self, listing: Listing, names: list[str], targets: list[str],
@@ -297,19 +298,19 @@ class Plan:
         return platform
 
     def _register(self, platform: str, line: int, home: str, target: str) -> None:
-        # One record a platform (``_packed``: its line, its home unless the platform's
+        # One record a platform (``packed``: its line, its home unless the platform's
         # own name, its targets), grown by copying while short (a tuple and a list each
         # were 190 bytes a platform, 95 MB at 500,000; a tuple and its line 103, a record
         # 70), then a list of it and its later targets, so that a platform of thousands
         # stays linear (one record once diffed).
         value = self.registered.get(platform)
         if value is None:
-            self.registered[platform] = _packed(
+            self.registered[platform] = packed(
                 (str(line), "" if home == platform else home, target), 2)
         elif value.__class__ is list:
             value.append(target)
         elif value.count(b"\x1f") < 40:
-            self.registered[platform] = value + _packed(("", target), 1)
+            self.registered[platform] = value + packed(("", target), 1)
         else:
             self.registered[platform] = [value, target]
 
@@ -380,49 +381,6 @@ class Plan:
         except BadInput as error:
             raise BadInput(f"{snap.name}, line {line}: {error.message}",
                            field=error.field) from None
-
-
-#: The separators of a plan's records (``_packed``): control characters, which no field
-#: of one holds (a decision number and a deciding body with one are refused,
-#: ``snapshots._text_problem``; a date is YYYY-MM-DD; targets and platform references are
-#: in the ledger's spelling), and ``_packed`` counts them to be sure.
-_FIELD, _ITEM = "\x1f", "\x1e"
-
-
-def _packed(fields: tuple[str, ...], separators: int, items: int = 0) -> bytes:
-    """``fields`` as one record: one bytes object (UTF-8) where a tuple of a ``Listing``,
-    two tuples and their strings were ten objects: a plan held 479 bytes an entry, now
-    315 (``tests/test_registry_memory.py``; 74 -> 55 MB traced after the diff of 100,000
-    entries, 19 of them the domain caches). ``separators`` and
-    ``items``: how many of each separator the record holds, or a field held one."""
-    text = _FIELD.join(fields)
-    if text.count(_FIELD) != separators or text.count(_ITEM) != items:
-        raise ValueError(f"a plan's record holds a separator: {text!r}")
-    return text.encode()
-
-
-def _listed(entry: Entry) -> bytes:
-    """The record of the entry an order's data come from (``Plan._diff``, as it reads the
-    entries: a new decision's, held till its order is made, as the start of its order's
-    record): its line, decision, date and deciding body."""
-    return _packed((str(entry.line), entry.decision or "", entry.decided or "",
-                    entry.organisation or ""), 3)
-
-
-def _ranked(listing: bytes) -> tuple[str, str]:
-    """``Entry.rank`` of the entry recorded by ``_listed``."""
-    _, _, decided, organisation = listing.decode().split(_FIELD)
-    return decided, organisation
-
-
-def _unpacked(record: bytes | None) -> tuple[Listing, tuple[str, ...], tuple[str, ...]]:
-    """An order's record (``Plan._order``): its entry, platforms and targets."""
-    if record is None:
-        raise ValueError("an order let go: written already")
-    line, decision, decided, organisation, platforms, targets = \
-        record.decode().split(_FIELD)
-    return (Listing(int(line), decision or None, decided or None, organisation or None),
-            tuple(platforms.split(_ITEM)), tuple(targets.split(_ITEM)))
 
 
 class _Walk:
