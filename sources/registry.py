@@ -57,6 +57,7 @@ from attrs import evolve
 from domain.errors import BadInput, Refused
 from domain.fact import Fact
 from domain.identifiers import displayed
+from domain.values import check_slug
 from sources.domains import platform_slug, registrable
 from sources.holders import Holders, Hosts
 from sources.registry_held import Held
@@ -248,9 +249,26 @@ class Plan:
             ref = key if key not in taken else free_ref(f"{key}-at-{when}", taken)
         line = int(listing.partition(b"\x1f")[0])
         platforms = dict.fromkeys([self._platform(target, line) for target in targets])
-        self.orders[ref] = listing + packed(
-            ("", ITEM.join(platforms), ITEM.join(targets)), 2,
-            len(platforms) + len(targets) - 2)
+        try:
+            self.orders[ref] = listing + packed(
+                ("", ITEM.join(platforms), ITEM.join(targets)), 2,
+                len(platforms) + len(targets) - 2)
+        except ValueError:
+            self._refuse_platforms(list(platforms), line)
+            raise  # a separator in a target: the snapshot's reader let one through
+
+    def _refuse_platforms(self, platforms: list[str], line: int) -> None:
+        """Refuse, in one line naming the file, line and field as the order's write would
+        have, a platform reference no record can hold: the ledger's holders are read back
+        as stored, and one tampered with can hold a separator (U+001F, U+001E); only then
+        is each checked, so a plan pays nothing for it."""
+        field = "data.platform" if len(platforms) == 1 else "data.platforms"
+        for platform in platforms:
+            try:
+                check_slug(platform, field)
+            except BadInput as error:
+                raise BadInput(f"{self.snapshot.name}, line {line}: {error.message}",
+                               field=error.field) from None
 
     def _blocked(self, listing: Listing, names: list[str], targets: list[str],
                  ) -> dict[str, Any]:

@@ -9,7 +9,10 @@ strings that was ten objects an order, 479 bytes an entry; as one record, 315
 (``unpacked``, ``ranked``) only as its event is made.
 
 A record is only as sound as its separators are absent from its fields: ``packed`` counts
-them and raises ``ValueError`` where a field held one (see ``FIELD``).
+them and raises ``ValueError`` where a field held one. The plan's own fields never do (see
+``FIELD``), but a platform reference read back from the ledger is the holder's text: the
+plan checks such a reference where a record would refuse it (``Plan._order``), so that a
+tampered ledger is refused in one line naming the field, not with a traceback.
 """
 
 from __future__ import annotations
