@@ -182,7 +182,7 @@ def _planned(ledger: Any, operator: str, snapshot: Any, registry: Any, allow_shr
             if skipped:
                 return {"skipped": skipped}
         plan.diff()
-        facts = plan.facts()
+        facts = plan.facts(let_go=True)
     check_shrink(plan, allow_shrink)
     return {**done, "plan": plan, "facts": facts, "held": held}
 

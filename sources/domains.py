@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import re
 from functools import cache, lru_cache
 from typing import Any
 from urllib.parse import urlsplit
@@ -132,11 +133,19 @@ def _parents(host: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+#: An IPv4 address as ``ipaddress`` writes it (no leading zeros): an address, unparsed
+#: (half a registry's targets; a plan asks about each of them).
+_IPV4 = re.compile(r"(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}"
+                   r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)", re.ASCII)
+
+
 def _is_address(host: str) -> bool:
     if ":" in host:
         return True
     if not host.rpartition(".")[2].isdigit():
         return False
+    if _IPV4.fullmatch(host):
+        return True
     try:
         ipaddress.ip_address(host)
     except ValueError:

@@ -48,6 +48,7 @@ between imports.
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -56,10 +57,12 @@ from attrs import evolve
 from domain.errors import BadInput, Refused
 from domain.fact import Fact
 from domain.identifiers import displayed
+from domain.values import check_slug
 from sources.domains import platform_slug, registrable
 from sources.holders import Holders, Hosts
 from sources.registry_held import Held
 from sources.registry_ids import Registry, decision_ref, free_ref, registry_name, stamp
+from sources.registry_records import FIELD, ITEM, listed, packed, ranked, unpacked
 from sources.snapshots import Listing, Snapshot
 
 # the registry's names and ids, where its readers have always found them
@@ -91,23 +94,26 @@ class Plan:
         self.authority, self.jurisdiction = registry.authority, registry.jurisdiction
         # What the snapshot makes, kept small (a first snapshot is 500,000 entries): the
         # events' data are made as they are written, from these.
-        self.registered: dict[str, tuple[Any, ...]] = {}  # platform -> (line, a home it
-        # is registered for, the targets it is registered with: a list, once diffed
-        # flattened into the tuple)
+        self.registered: dict[str, Any] = {}  # platform -> its record (``packed``: the
+        # line, a home it is registered for, the targets it is registered with;
+        # ``_register``); None once written, ``facts(let_go=True)``
         self.added: dict[str, tuple[int, list[str]]] = {}  # platform -> (line, targets)
-        self.orders: dict[str, tuple[Listing, tuple[str, ...], tuple[str, ...]]] = {}
-        # order -> (the entry its data come from, its platforms, its targets)
+        self.orders: dict[str, bytes | None] = {}  # order -> its record (``packed``: the
+        # entry its data come from, its platforms, its targets; ``ordered``); None once
+        # written, ``facts(let_go=True)``
         self.lifted: dict[str, list[str]] = {}  # order -> targets lifted
         self.owner: dict[str, str] = {}  # target listed again -> its platform
         self._diffed = False
         self.entries = len(snapshot.entries)
 
-    def facts(self) -> Iterator[tuple[int, Fact]]:
+    def facts(self, let_go: bool = False) -> Iterator[tuple[int, Fact]]:
         """Every event of the snapshot, with the file line it comes from (a lift: the
         'Updated:' line): each order just after the registrations and targets-added of
         its platforms not yet written, then lifts. Made as they are written (an import
         takes them a batch at a time): a first snapshot of 500,000 entries never holds
-        its events all at once.
+        its events all at once. With ``let_go``, each order's and registration's record is
+        let go (None) once its event is made: the import's last batches, its peak, no
+        longer hold the plan beside them (only what was planned is counted after).
 
         Each order follows its platforms closely so that the import still keeps them when
         it checks the order (``ledger.bulk.Bulk``'s subjects kept, or the batch's facts
@@ -120,13 +126,20 @@ class Plan:
         # them alongside the orders yields each platform's events once, before its first
         # order, with no set of the platforms yielded.
         registered, added = _Walk(self.registered), _Walk(self.added)
-        for ref, (listing, platforms, targets) in self.orders.items():
+        for ref, record in self.orders.items():
+            listing, platforms, targets = unpacked(record)
             for platform in platforms:
-                yield from self._registered(registered.take(platform), at)
+                for item in registered.take(platform):
+                    yield self._registration(item, at)
+                    if let_go:
+                        self.registered[platform] = None
                 yield from self._added(added.take(platform), at)
             yield self._fact("blocked", ref, at, listing.line,
                              self._blocked(listing, list(platforms), list(targets)))
-        yield from self._registered(registered.rest(), at)  # none, by the walk above
+            if let_go:
+                self.orders[ref] = None
+        for item in registered.rest():  # none, by the walk above
+            yield self._registration(item, at)
         yield from self._added(added.rest(), at)
         for ref, targets in self.lifted.items():
             yield self._fact("unblocked", ref, at, 1, {
@@ -136,11 +149,20 @@ class Plan:
             "registry": self.registry.name, "authority": self.authority,
             "jurisdiction": self.jurisdiction, "summary": self.summary()})
 
-    def _registered(self, items: Iterable[tuple[str, Any]], at: str,
-                    ) -> Iterator[tuple[int, Fact]]:
-        for ref, (line, home, *targets) in items:
-            yield self._fact("platform-registered", ref, at, line, {
-                "name": displayed(registrable(home) or home), "targets": targets})
+    def ordered(self) -> Iterator[tuple[str, Listing, tuple[str, ...], tuple[str, ...]]]:
+        """Each order planned: its reference, the entry its data come from, its platforms
+        and its targets (before ``facts(let_go=True)`` lets them go)."""
+        for ref, record in self.orders.items():
+            if record is None:
+                raise ValueError(f"order {ref} is let go: written already")
+            yield ref, *unpacked(record)
+
+    def _registration(self, item: tuple[str, bytes], at: str) -> tuple[int, Fact]:
+        ref, record = item
+        line, home, *targets = record.decode().split(FIELD)
+        home = home or ref  # left out where it is the platform's own reference
+        return self._fact("platform-registered", ref, at, int(line), {
+            "name": displayed(registrable(home) or home), "targets": targets})
 
     def _added(self, items: Iterable[tuple[str, Any]], at: str,
                ) -> Iterator[tuple[int, Fact]]:
@@ -175,7 +197,8 @@ class Plan:
         # homes of the entries listing it (itself, if it is one's home).
         held = self.held.keys
         unseen = set(held)
-        new: dict[str | None, Any] = {}  # key -> [its listing, *its new targets]
+        new: dict[str | None, Any] = {}  # key -> [its listing (``listed``), *its new
+        # targets]
         many: dict[str | None, set[str]] = {}  # the targets of a key with many, as a set
         homes: dict[str, str | tuple[str, ...]] = {}  # new target -> its homes
         again: set[str] = set()  # new targets listed more than once
@@ -193,12 +216,12 @@ class Plan:
                     again.add(target)  # listed again: its platform is remembered
                 ordered = new.get(key)
                 if ordered is None:
-                    new[key] = [Listing.of(entry), target]
+                    new[key] = [listed(entry), target]
                     continue
                 if self._fresh(ordered, many, key, target):
                     ordered.append(target)
-                if entry.rank < ordered[0].rank:
-                    ordered[0] = Listing.of(entry)
+                if entry.rank < ranked(ordered[0]):
+                    ordered[0] = listed(entry)
         del many
         for ref, target in sorted((held[pair], pair[1]) for pair in unseen):
             self.lifted.setdefault(ref, []).append(target)
@@ -212,19 +235,40 @@ class Plan:
             new[key] = None  # its list let go as its order is made
             self._order(key, listing, targets)
         del self._homes, self._again
-        for platform, value in self.registered.items():
-            if value[-1].__class__ is list:  # a platform of many targets (_register)
-                self.registered[platform] = (*value[:-1], *value[-1])
+        for platform, value in self.registered.items():  # each one record, as orders
+            if value.__class__ is list:  # a platform of many targets (_register)
+                self.registered[platform] = value[0] + packed(("", *value[1:]),
+                                                              len(value) - 1)
 
-    def _order(self, key: str | None, listing: Listing, targets: list[str]) -> None:
+    def _order(self, key: str | None, listing: bytes, targets: list[str]) -> None:
         when = stamp(self.snapshot.updated)
         taken = self.held.taken
         if key is None:
             ref = free_ref(f"{self.registry.name}-list-{when}", taken)
         else:  # a reference taken, for ever (retracted or not), is derived again
             ref = key if key not in taken else free_ref(f"{key}-at-{when}", taken)
-        platforms = [self._platform(target, listing.line) for target in targets]
-        self.orders[ref] = (listing, tuple(dict.fromkeys(platforms)), tuple(targets))
+        line = int(listing.partition(b"\x1f")[0])
+        platforms = dict.fromkeys([self._platform(target, line) for target in targets])
+        try:
+            self.orders[ref] = listing + packed(
+                ("", ITEM.join(platforms), ITEM.join(targets)), 2,
+                len(platforms) + len(targets) - 2)
+        except ValueError:
+            self._refuse_platforms(list(platforms), line)
+            raise  # a separator in a target: the snapshot's reader let one through
+
+    def _refuse_platforms(self, platforms: list[str], line: int) -> None:
+        """Refuse, in one line naming the file, line and field as the order's write would
+        have, a platform reference no record can hold: the ledger's holders are read back
+        as stored, and one tampered with can hold a separator (U+001F, U+001E); only then
+        is each checked, so a plan pays nothing for it."""
+        field = "data.platform" if len(platforms) == 1 else "data.platforms"
+        for platform in platforms:
+            try:
+                check_slug(platform, field)
+            except BadInput as error:
+                raise BadInput(f"{self.snapshot.name}, line {line}: {error.message}",
+                               field=error.field) from None
 
     def _blocked(self, listing: Listing, names: list[str], targets: list[str],
                  ) -> dict[str, Any]:
@@ -249,7 +293,9 @@ class Plan:
         known = self.owner.get(target)
         if known is not None:
             return known
-        found = self._homes[target]
+        # asked once (a target listed again is remembered in ``owner``, below): its homes
+        # let go, and with them the last hold on its string, as the orders are made
+        found = self._homes.pop(target)
         platform, home = min((self._home_platform(h), h) for h in (
             (found,) if isinstance(found, str) else found))
         created = self.holders.platforms.get(platform)
@@ -270,18 +316,21 @@ class Plan:
         return platform
 
     def _register(self, platform: str, line: int, home: str, target: str) -> None:
-        # One tuple a platform, (line, home, *targets), grown by copying while short (a
-        # tuple and a list each were 190 bytes a platform, 95 MB at 500,000), its
-        # targets in a list once long, so that a platform of thousands stays linear.
+        # One record a platform (``packed``: its line, its home unless the platform's
+        # own name, its targets), grown by copying while short (a tuple and a list each
+        # were 190 bytes a platform, 95 MB at 500,000; a tuple and its line 103, a record
+        # 70), then a list of it and its later targets, so that a platform of thousands
+        # stays linear (one record once diffed).
         value = self.registered.get(platform)
         if value is None:
-            self.registered[platform] = (line, home, target)
-        elif value[-1].__class__ is list:
-            value[-1].append(target)
-        elif len(value) < 40:
-            self.registered[platform] = (*value, target)
+            self.registered[platform] = packed(
+                (str(line), "" if home == platform else home, target), 2)
+        elif value.__class__ is list:
+            value.append(target)
+        elif value.count(b"\x1f") < 40:
+            self.registered[platform] = value + packed(("", target), 1)
         else:
-            self.registered[platform] = (*value[:2], [*value[2:], target])
+            self.registered[platform] = [value, target]
 
     def _home_platform(self, home: str) -> str:
         """The platform of the entries whose home is ``home``: the one holding it then,
@@ -373,10 +422,20 @@ class _Walk:
             yield item
 
 
+#: A character that is in no IPv4 address or network (digits, dots, a slash and a prefix or
+#: mask): with no colon (no IPv6 one), ``ip_network`` refuses a string holding one.
+_NOT_DOTTED = re.compile(r"[^0-9./]")
+
+
 def new_platform(home: str) -> str:
     """The platform registered for a target no platform holds: its registrable domain's,
-    else one of its own (an address, a network, a name under no known suffix)."""
+    else one of its own (an address, a network, a name under no known suffix). A home with
+    a character no address or network is written with (a domain name) is never parsed as
+    one: ``ip_network`` raising for each of a first snapshot's domains was a fifth of its
+    diff."""
     try:
+        if ":" not in home and _NOT_DOTTED.search(home):
+            raise ValueError(home)
         network = ipaddress.ip_network(home, strict=False)
     except ValueError:
         domain = registrable(home)

@@ -227,7 +227,7 @@ class Backfill(PlatformMoves):
     def _lift_later(self, new: set, b: dict) -> None:
         assert self.plan is not None
         lifts: dict[str, list[str]] = {}
-        for ref, (_, _, targets) in self.plan.orders.items():
+        for ref, _, _, targets in self.plan.ordered():
             base = self.held.base(ref)
             gone = [t for t in targets if (base, t) in new and (base, t) not in b]
             if gone:

@@ -297,8 +297,12 @@ def _domain(line: str, number: int, path: Path) -> Entry:
 
 #: An IPv4 address as ``ipaddress`` writes it (no leading zeros): stored as it is, so the
 #: addresses of a dump (half its targets) skip ``ipaddress`` (a test holds the two equal).
+#: ASCII digits only: ``\d`` alone took other scripts' digits (U+0661 in '\u0661.2.3.4')
+#: past ``check_target``, so that such a target was refused only when its order was
+#: written (naming ``data.targets[N]``); now ``check_target`` refuses it as the file is
+#: read, naming the line and its field (``--ip``, ``--domain``).
 _IPV4 = re.compile(r"(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}"
-                   r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)")
+                   r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)", re.ASCII)
 
 
 def _target(value: str, path: Path, number: int, field: str) -> str:

@@ -153,7 +153,8 @@ def test_an_ipv4_address_is_kept_as_ipaddress_writes_it():
     rng = random.Random(15)
     written = [str(ipaddress.IPv4Address(rng.getrandbits(32))) for _ in range(2000)]
     odd = ["0.0.0.0", "255.255.255.255", "010.1.1.1", "1.2.3", "256.1.1.1", "1.2.3.04",
-           "01.2.3.4", "1.2.3.4.5", " 1.2.3.4", "1.2.3.4/32", "1.2.3.0/24", "1..2.3"]
+           "01.2.3.4", "1.2.3.4.5", " 1.2.3.4", "1.2.3.4/32", "1.2.3.0/24", "1..2.3",
+           "\u0661.2.3.4", "1.2.3.\uff14", "1\u0660.0.0.1"]  # other scripts' digits
     for value in written + odd:
         try:
             expected = check_target(value, "ip")
@@ -181,3 +182,41 @@ def test_holders_read_for_wanted_hosts_answer_as_all(runner, db, tmp_path):
             assert some.find(host, at) == every.find(host, at), (host, at)
     assert every.find("5.6.7.8", _times()[-1]) is not None
     assert some.find("5.6.7.8", _times()[-1]) is None
+
+
+def test_address_shortcuts_answer_as_ipaddress():
+    """``sources.domains._is_address`` and ``sources.registry.new_platform`` skip
+    ``ipaddress`` for a canonical dotted quad and for a name no address is written with:
+    each answers as parsing every value would."""
+    from sources.domains import _is_address, platform_slug, registrable
+    from sources.registry import new_platform
+
+    def slow_platform(home: str) -> str:
+        try:
+            network = ipaddress.ip_network(home, strict=False)
+        except ValueError:
+            domain = registrable(home)
+            slug = platform_slug(domain if domain is not None else home.replace(":", "-"))
+            return home if slug == home else slug
+        kind = "net" if "/" in home else "ip"
+        shown = str(network.network_address if kind == "ip" else network)
+        return f"{kind}-{shown.replace(':', '.').replace('/', '-')}"[:100]
+
+    def slow_address(host: str) -> bool:
+        if ":" in host:
+            return True
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            return False
+        return True
+
+    values = ["1.2.3.4", "0.0.0.0", "255.255.255.255", "01.2.3.4", "1.2.3", "1.2.3.256",
+              "10.0.0.0/8", "10.0.0.0/255.0.0.0", "10.0.0.1/24", "2001:db8::1",
+              "2001:db8::/32", "fe80::1%eth0", "site1.ru", "1.ru", "a.b.example.co.uk",
+              "xn--80ak6aa92e.com", "\u0661.2.3.4", "1.2.3.\uff14", "1e3", "123", "1.2.3.4.5",
+              "localhost", "ru", "app:android:org.telegram.messenger", "x" * 120 + ".ru"]
+    for value in values:
+        assert _is_address(value) == slow_address(value), value
+        if not value.startswith("app:"):
+            assert new_platform(value) == slow_platform(value), value

@@ -141,3 +141,49 @@ def test_a_batch_is_let_go_before_the_next_is_drawn(tmp_path, batch_commit):
                             batch_commit=batch_commit)
         assert done.recorded == ledger.count() == 600
     assert held == [0, 0], held
+
+
+def _planned(path: Path):
+    from sources.holders import Holders
+    from sources.registry import Plan, Registry
+    from sources.registry_held import Held
+
+    registry = Registry("RU", "Roskomnadzor")
+    plan = Plan(read_snapshot(path, "rkn"), registry=registry, held=Held(registry),
+                holders=Holders())
+    plan.diff()
+    return plan
+
+
+def test_a_plan_holds_each_order_and_platform_as_one_record(tmp_path):
+    # A plan held per order a tuple of a Listing, two tuples and their strings, and per
+    # platform a tuple, its line and its targets' strings: 479 bytes an entry at 5,000
+    # entries of the benchmark's shape (one domain and one address each, two a decision).
+    # Now one bytes record each: 315, the rest mostly the orders' references and the
+    # platforms' names, the dicts' keys. (The domain caches are filled by a first diff.)
+    path = _dump(tmp_path / "d.csv", 5_000)
+    _planned(path)
+    plan, kept, _ = _peak(lambda: _planned(path))
+    assert len(plan.orders) == 2_500 and len(plan.registered) == 5_000
+    assert kept / 5_000 < 360, kept / 5_000
+
+
+def test_a_plan_lets_go_of_what_it_has_written(tmp_path):
+    # The same events with ``let_go``; each record let go once its event is made, so the
+    # import's last batches (its peak) do not hold the plan beside them.
+    path = _dump(tmp_path / "d.csv", 300)
+    kept = list(_planned(path).facts())
+    plan = _planned(path)
+    orders = list(plan.ordered())
+    made: list = []
+    for line, fact in plan.facts(let_go=True):
+        if made and made[-1][1].type == "blocked":  # let go as the next is made
+            assert plan.orders[made[-1][1].subject] is None
+        if made and made[-1][1].type == "platform-registered":
+            assert plan.registered[made[-1][1].subject] is None
+        made.append((line, fact))
+    assert made == kept
+    assert len(orders) == len(plan.orders) == 150 and len(plan.registered) == 300
+    assert set(plan.orders.values()) == set(plan.registered.values()) == {None}
+    with pytest.raises(ValueError, match="let go"):
+        list(plan.ordered())
