@@ -47,8 +47,6 @@ between imports.
 
 from __future__ import annotations
 
-import ipaddress
-import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -58,11 +56,11 @@ from domain.errors import BadInput, Refused
 from domain.fact import Fact
 from domain.identifiers import displayed
 from domain.values import check_slug
-from sources.domains import platform_slug, registrable
+from sources.domains import new_platform, registrable
 from sources.holders import Holders, Hosts
 from sources.registry_held import Held
 from sources.registry_ids import Registry, decision_ref, free_ref, registry_name, stamp
-from sources.registry_records import FIELD, ITEM, listed, packed, ranked, unpacked
+from sources.registry_records import FIELD, ITEM, Walk, listed, packed, ranked, unpacked
 from sources.snapshots import Listing, Snapshot
 
 # the registry's names and ids, where its readers have always found them
@@ -125,7 +123,7 @@ class Plan:
         # ``_platform``), an order's new platforms in the order of its platforms: walking
         # them alongside the orders yields each platform's events once, before its first
         # order, with no set of the platforms yielded.
-        registered, added = _Walk(self.registered), _Walk(self.added)
+        registered, added = Walk(self.registered), Walk(self.added)
         for ref, record in self.orders.items():
             listing, platforms, targets = unpacked(record)
             for platform in platforms:
@@ -399,48 +397,3 @@ class Plan:
         except BadInput as error:
             raise BadInput(f"{snap.name}, line {line}: {error.message}",
                            field=error.field) from None
-
-
-class _Walk:
-    """The items of a dict in their order, taken by key only when the key is the next."""
-
-    def __init__(self, items: dict[str, Any]):
-        self._items = iter(items.items())
-        self._next = next(self._items, None)
-
-    def take(self, key: str) -> list[tuple[str, Any]]:
-        """The next item, if its key is ``key`` (then the one after is next), else none."""
-        if self._next is None or self._next[0] != key:
-            return []
-        item, self._next = self._next, next(self._items, None)
-        return [item]
-
-    def rest(self) -> Iterator[tuple[str, Any]]:
-        """The items not taken."""
-        while self._next is not None:
-            item, self._next = self._next, next(self._items, None)
-            yield item
-
-
-#: A character that is in no IPv4 address or network (digits, dots, a slash and a prefix or
-#: mask): with no colon (no IPv6 one), ``ip_network`` refuses a string holding one.
-_NOT_DOTTED = re.compile(r"[^0-9./]")
-
-
-def new_platform(home: str) -> str:
-    """The platform registered for a target no platform holds: its registrable domain's,
-    else one of its own (an address, a network, a name under no known suffix). A home with
-    a character no address or network is written with (a domain name) is never parsed as
-    one: ``ip_network`` raising for each of a first snapshot's domains was a fifth of its
-    diff."""
-    try:
-        if ":" not in home and _NOT_DOTTED.search(home):
-            raise ValueError(home)
-        network = ipaddress.ip_network(home, strict=False)
-    except ValueError:
-        domain = registrable(home)
-        slug = platform_slug(domain if domain is not None else home.replace(":", "-"))
-        return home if slug == home else slug  # one string for both, in a first snapshot
-    kind = "net" if "/" in home else "ip"
-    shown = str(network.network_address if kind == "ip" else network)
-    return f"{kind}-{shown.replace(':', '.').replace('/', '-')}"[:100]

@@ -6,7 +6,8 @@ Why: a first snapshot is 500,000 entries, and a plan holds one order a decision 
 one platform an entry until each event is written. As tuples of a ``Listing``, tuples and
 strings that was ten objects an order, 479 bytes an entry; as one record, 315
 (``tests/test_registry_memory.py``; benchmarks/README.md). A record is read back
-(``unpacked``, ``ranked``) only as its event is made.
+(``unpacked``, ``ranked``) only as its event is made, in the order ``Walk`` takes the
+plan's dicts.
 
 A record is only as sound as its separators are absent from its fields: ``packed`` counts
 them and raises ``ValueError`` where a field held one. The plan's own fields never do (see
@@ -16,6 +17,9 @@ tampered ledger is refused in one line naming the field, not with a traceback.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
 
 from sources.snapshots import Entry, Listing
 
@@ -60,3 +64,24 @@ def unpacked(record: bytes | None) -> tuple[Listing, tuple[str, ...], tuple[str,
         record.decode().split(FIELD)
     return (Listing(int(line), decision or None, decided or None, organisation or None),
             tuple(platforms.split(ITEM)), tuple(targets.split(ITEM)))
+
+
+class Walk:
+    """The items of a dict in their order, taken by key only when the key is the next."""
+
+    def __init__(self, items: dict[str, Any]):
+        self._items = iter(items.items())
+        self._next = next(self._items, None)
+
+    def take(self, key: str) -> list[tuple[str, Any]]:
+        """The next item, if its key is ``key`` (then the one after is next), else none."""
+        if self._next is None or self._next[0] != key:
+            return []
+        item, self._next = self._next, next(self._items, None)
+        return [item]
+
+    def rest(self) -> Iterator[tuple[str, Any]]:
+        """The items not taken."""
+        while self._next is not None:
+            item, self._next = self._next, next(self._items, None)
+            yield item
