@@ -60,7 +60,17 @@ from sources.domains import new_platform, registrable
 from sources.holders import Holders, Hosts
 from sources.registry_held import Held
 from sources.registry_ids import Registry, decision_ref, free_ref, registry_name, stamp
-from sources.registry_records import FIELD, ITEM, Walk, listed, packed, ranked, unpacked
+from sources.registry_records import (
+    ITEM,
+    Walk,
+    line_of,
+    listed,
+    packed,
+    ranked,
+    registration,
+    separators,
+    unpacked,
+)
 from sources.snapshots import Listing, Snapshot
 
 # the registry's names and ids, where its readers have always found them
@@ -151,15 +161,13 @@ class Plan:
         """Each order planned: its reference, the entry its data come from, its platforms
         and its targets (before ``facts(let_go=True)`` lets them go)."""
         for ref, record in self.orders.items():
-            if record is None:
-                raise ValueError(f"order {ref} is let go: written already")
-            yield ref, *unpacked(record)
+            yield ref, *unpacked(record)  # (ValueError for one let go: written already)
 
     def _registration(self, item: tuple[str, bytes], at: str) -> tuple[int, Fact]:
         ref, record = item
-        line, home, *targets = record.decode().split(FIELD)
+        line, home, targets = registration(record)
         home = home or ref  # left out where it is the platform's own reference
-        return self._fact("platform-registered", ref, at, int(line), {
+        return self._fact("platform-registered", ref, at, line, {
             "name": displayed(registrable(home) or home), "targets": targets})
 
     def _added(self, items: Iterable[tuple[str, Any]], at: str,
@@ -245,7 +253,7 @@ class Plan:
             ref = free_ref(f"{self.registry.name}-list-{when}", taken)
         else:  # a reference taken, for ever (retracted or not), is derived again
             ref = key if key not in taken else free_ref(f"{key}-at-{when}", taken)
-        line = int(listing.partition(b"\x1f")[0])
+        line = line_of(listing)
         platforms = dict.fromkeys([self._platform(target, line) for target in targets])
         try:
             self.orders[ref] = listing + packed(
@@ -325,7 +333,7 @@ class Plan:
                 (str(line), "" if home == platform else home, target), 2)
         elif value.__class__ is list:
             value.append(target)
-        elif value.count(b"\x1f") < 40:
+        elif separators(value) < 40:
             self.registered[platform] = value + packed(("", target), 1)
         else:
             self.registered[platform] = [value, target]

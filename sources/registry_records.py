@@ -28,6 +28,7 @@ from sources.snapshots import Entry, Listing
 #: ``snapshots._text_problem``; a date is YYYY-MM-DD; targets and platform references are
 #: in the ledger's spelling), and ``packed`` counts them to be sure.
 FIELD, ITEM = "\x1f", "\x1e"
+_FIELD = FIELD.encode()
 
 
 def packed(fields: tuple[str, ...], separators: int, items: int = 0) -> bytes:
@@ -48,6 +49,23 @@ def listed(entry: Entry) -> bytes:
     record): its line, decision, date and deciding body."""
     return packed((str(entry.line), entry.decision or "", entry.decided or "",
                    entry.organisation or ""), 3)
+
+
+def line_of(listing: bytes) -> int:
+    """The file line of the entry recorded by ``listed`` (a record's first field)."""
+    return int(listing.partition(_FIELD)[0])
+
+
+def separators(record: bytes) -> int:
+    """How many fields a record holds after its first."""
+    return record.count(_FIELD)
+
+
+def registration(record: bytes) -> tuple[int, str, list[str]]:
+    """A platform's record (``Plan._register``): its line, its home ("" where it is the
+    platform's own name) and its targets."""
+    line, home, *targets = record.decode().split(FIELD)
+    return int(line), home, targets
 
 
 def ranked(listing: bytes) -> tuple[str, str]:
