@@ -44,7 +44,7 @@ class Book:
         self.as_known_at = as_known_at
         self.positions: dict[UUID, int] = {}
         self.subjects: dict[tuple[str, str], list[Fact]] = {}
-        kind_of: dict[UUID, str] = {}
+        kind_of: dict[UUID, tuple[str, str]] = {}  # each fact's subject (kind, reference)
         for entry in entries:
             fact = entry.fact
             if as_known_at is not None and fact.recorded_at > as_known_at:
@@ -53,14 +53,13 @@ class Book:
             declared = fact.kind
             kind = declared.subject
             if kind == "any":  # an amendment lives with the event it targets
-                try:
-                    kind = kind_of[fact.data.target]
-                except KeyError:  # (the rules refuse it: a forged or damaged event)
+                kind, subject = kind_of.get(fact.data.target, (None, None))
+                if subject != fact.subject:  # (the rules refuse it: forged or damaged)
                     raise IntegrityFailure(not_earlier(entry.position, fact.type,
-                                                       fact.data.target)) from None
+                                                       fact.data.target))
             elif declared.also:  # an observation: of the order of that name if one exists
                 kind = declared.about(fact.subject, lambda k, ref: (k, ref) in self.subjects)
-            kind_of[fact.id] = kind
+            kind_of[fact.id] = (kind, fact.subject)
             self.subjects.setdefault((kind, fact.subject), []).append(fact)
         # Folds are pure functions of the book: a status asks for the same ones many times,
         # so each is kept, in a plain dict. (functools.cache over a bound method kept on

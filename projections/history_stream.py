@@ -272,10 +272,12 @@ def _amended(keyed: list[_Keyed],
     targets = {keyed[i][3].data.target for i in amending}
     by_id = {entry[3].id: i for i, entry in enumerate(keyed) if entry[3].id in targets}
     by_id.update((keyed[i][3].id, i) for i in amending)
-    for i in amending:  # each targets an earlier event here, as in a Book (so kind_of ends)
+    for i in amending:  # each targets an earlier event of its subject, as in a Book
+        # (so kind_of ends)
         event = keyed[i][3]
         target = by_id.get(event.data.target)
-        if target is None or keyed[target][2] >= keyed[i][2]:
+        if (target is None or keyed[target][2] >= keyed[i][2]
+                or keyed[target][3].subject != event.subject):
             raise IntegrityFailure(not_earlier(keyed[i][2], TYPE_OF[event.__class__],
                                                event.data.target))
     touched: set[str] = set()

@@ -89,3 +89,12 @@ def test_a_dispute_of_a_later_correction(runner, ledger):
 def test_a_correction_of_itself(runner, ledger):
     forge(ledger, CORRECTION, target=CORRECTION_ID)
     refused(runner, ledger, CORRECTION)
+
+
+def test_a_correction_of_an_earlier_event_of_another_subject(runner, ledger):
+    """Earlier, and of the same platform, but another subject's (the platform's own
+    registration): before, the whole ledger's history, the platform's and ``status``
+    answered (exit 0) where ``verify`` refused it."""
+    assert orjson.loads(Store(ledger).state(1))["subject"] == "telegram"
+    forge(ledger, 35, target=_id(ledger, 1))
+    refused(runner, ledger, 35)
