@@ -118,15 +118,16 @@ class Views:
         self._bound()
         rows, moves = [], []
         mine: dict[str, list[Entry]] = {}  # the batch's entries of each platform it changed
-        moved: dict[tuple[str, str], list[str]] = {}  # subjects moved earlier, and where
-        for platform, kind, subject, _ in self.store.moves():
-            moved.setdefault((kind, subject), []).append(platform)
         settings = False
-        for position, fact, obj in batch:
+        for position, _, obj in batch:
             row = self._row(position, obj)
             rows.append(row)
             moves.extend(self._moves(row, obj))
             settings = settings or (row[1], row[2]) == self.settings
+        moved: dict[tuple[str, str], list[str]] = {}  # the batch's subjects moved earlier
+        for platform, kind, subject, _ in self.store.moves_of(row[2] for row in rows):
+            moved.setdefault((kind, subject), []).append(platform)
+        for row, (position, fact, _) in zip(rows, batch, strict=True):
             entry = Entry(position=position, fact=fact)
             for platform in {row[3], *moved.get((row[1], row[2]), ())} - {""}:
                 mine.setdefault(platform, []).append(entry)

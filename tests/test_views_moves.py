@@ -175,3 +175,19 @@ def views_equal_a_full_replay(tmp_path_factory, path, facts, steps, days, cut, p
                                           for p in platforms]
         if also is not None:
             also(ledger)
+
+
+@pytest.mark.parametrize("path", ["import", "encrypted"])
+def test_a_later_batch_of_a_moved_subject_reaches_both_platforms(tmp_path_factory, path):
+    """o1 on p is moved to q by a correction; the lift of o1 comes in a later batch (an
+    import of its own): q's kept status must take it, as a replay does. ``Views.take``
+    finds where a batch's subjects were moved through the moves' subject index
+    (``moves_of``); a lookup that found nothing left q blocked."""
+    facts = [_fact("platform-registered", p, 0, {"name": p.upper(), "targets": TARGETS})
+             for p in ("p", "q")]
+    facts.append(_fact("blocked", "o1", 5, {"platform": "p", "authority": "A",
+                                            "targets": TARGETS[:1], "reasons": ["r"]}))
+    steps = [("move", "o1", 10, [], True, 0), ("lift", "o1", 20, [], False, 0),
+             ("observe", "o1", 30, TARGETS[:1], True, 0)]
+    views_equal_a_full_replay(tmp_path_factory, path, facts, steps, [15, 25, 40], 0.5,
+                              ("p", "q"))
