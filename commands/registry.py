@@ -115,9 +115,8 @@ def _one(ledger: Any, operator: str, path: Path, fmt: str, registry: Any, at: An
 
     snapshot = read_snapshot(path, fmt, at)
     row: dict[str, Any] = {"file": str(path), "updated": snapshot.updated.isoformat(),
-                           "sha256": snapshot.sha256, "encoding": snapshot.encoding,
-                           "entries": len(snapshot.entries)}
-    if not snapshot.entries:
+                           "sha256": snapshot.sha256, "encoding": snapshot.encoding}
+    if not snapshot.entries:  # (read up to its first entry; the diff reads them all)
         raise BadInput(f"{path}: no entries (a truncated file?): it would lift the whole "
                        "registry", field="file")
     for _ in range(REDIFFS):
@@ -125,6 +124,7 @@ def _one(ledger: Any, operator: str, path: Path, fmt: str, registry: Any, at: An
             snapshot = read_snapshot(path, fmt, at)
         done = _planned(ledger, operator, snapshot, registry, allow_shrink, backfill)
         snapshot = None  # the plan lets its entries go once diffed
+        row["entries"] = done["entries"]
         if "skipped" in done:
             return {**row, "skipped": done["skipped"]}
         alone = _Alone(ledger, done["seq"], batch_size if batch_commit else None)
@@ -176,6 +176,7 @@ def _planned(ledger: Any, operator: str, snapshot: Any, registry: Any, allow_shr
     after = (previous_and_next(held, when, snapshot.sha256) if backfill and not again
              and (snapshot.sha256, when) not in held.unfinished else None)
     if after is not None:  # between imported snapshots
+        done["entries"] = len(snapshot.entries)  # (every line checked before it is placed)
         filled = _backfill(ledger, snapshot, registry, held, after)
         facts: Any = filled.facts()
         plan = filled.plan
@@ -187,8 +188,9 @@ def _planned(ledger: Any, operator: str, snapshot: Any, registry: Any, allow_shr
         if again:
             skipped = check_again(plan, _maker(ledger))
             if skipped:
-                return {"skipped": skipped}
+                return {"skipped": skipped, "entries": plan.entries}
         plan.diff()
+        done["entries"] = plan.entries
         facts = plan.facts(let_go=True)
     check_shrink(plan, allow_shrink)
     return {**done, "plan": plan, "facts": facts, "held": held}

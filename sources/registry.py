@@ -112,7 +112,7 @@ class Plan:
         self.lifted: dict[str, list[str]] = {}  # order -> targets lifted
         self.owner: dict[str, str] = {}  # target listed again -> its platform
         self._diffed = False
-        self.entries = len(snapshot.entries)
+        self.entries = 0  # how many the snapshot lists: counted by the diff's pass
 
     def facts(self, let_go: bool = False) -> Iterator[tuple[int, Fact]]:
         """Every event of the snapshot, with the file line it comes from (a lift: the
@@ -190,8 +190,8 @@ class Plan:
     def diff(self) -> None:
         """Work out what the snapshot changes (once); its entries are let go after."""
         if not self._diffed:
+            self._diff()  # (every entry read, and checked: a malformed line refused)
             self.entries = len(self.snapshot.entries)
-            self._diff()
             self._diffed = True
             self.snapshot = evolve(self.snapshot, entries=())
             self.owner.clear()

@@ -214,6 +214,28 @@ def test_a_malformed_line_is_named_and_nothing_is_written(runner, db, tmp_path, 
     assert count(db) == 0
 
 
+@pytest.mark.parametrize("how", [[], ["--batch-commit", "--batch-size", "2"]])
+def test_a_malformed_last_line_stops_the_whole_snapshot(runner, db, tmp_path, how):
+    """The file is checked by the diff's pass over every entry, before anything is
+    written (not by a pass of its own as it is read): a bad line after many good ones,
+    even with --batch-commit and batches of two, leaves the ledger as it was, for a first
+    snapshot and for a later one."""
+    good = [f"10.0.0.{i};site{i}.ru;;org;N-{i};2020-01-01" for i in range(1, 40)]
+    bad = "10.0.0.99;site99.ru;;org;N-99;2020-13-45"
+    first = _dump(tmp_path / "a.csv", "2024-01-15 10:00:00 +0000", [*good, bad])
+    error = one_line_error(run(runner, db, "import-registry", *RU, *how, first), 2)
+    assert "a.csv, line 41:" in error and "is not a date" in error
+    assert count(db) == 0
+    assert run(runner, db, "import-registry", *RU, *how, _dump(
+        tmp_path / "b.csv", "2024-01-15 10:00:00 +0000", good)).exit_code == 0
+    before = count(db)
+    later = _dump(tmp_path / "c.csv", "2024-01-16 10:00:00 +0000",
+                  [*good[1:], "10.0.1.1;new.ru;;org;N-100;2020-01-01", bad])
+    error = one_line_error(run(runner, db, "import-registry", *RU, *how, later), 2)
+    assert "c.csv, line 41:" in error
+    assert count(db) == before
+
+
 def test_an_undecodable_file_is_refused(runner, db, tmp_path):
     path = tmp_path / "bad.csv"
     path.write_bytes(b"Updated: 2024-01-15 10:00:00 +0000\n1.2.3.4;x.ru;;\x98;N;2015-11-20\n")
