@@ -17,13 +17,6 @@ from domain.errors import BadInput, LedgerError, Refused
 from domain.values import When
 from projections.importing import import_facts
 
-#: The default batch of ``import-registry``, half of ``import``'s: its events are made
-#: while the plan of the whole snapshot is held, so a batch's working set (facts, stored
-#: states, rows) comes on top of it. At 40,000 entries the first snapshot's peak 201 -> 166
-#: MB, CPU 25.6 -> 26.2 s (two runs each, alternated, load 4.5-6.4); at 100,000, 239 ->
-#: 216 MB (5,000: 206 MB, but CPU a further 5%). Issue 15, benchmarks/README.md.
-REGISTRY_BATCH_SIZE = 10_000
-
 
 @click.command("import-registry")
 @click.argument("files", nargs=-1, required=True, metavar="FILE...")
@@ -43,7 +36,7 @@ REGISTRY_BATCH_SIZE = 10_000
               help="Place a snapshot older than the last imported between the snapshots "
               "imported before and after it, as if imported in order (corrections of what "
               "the later one's import wrote, citing this one); refused otherwise.")
-@batch_options(size=REGISTRY_BATCH_SIZE)
+@batch_options
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @pass_context
 def import_registry(obj: Context, files: tuple[str, ...], fmt: str, authority: str,
