@@ -357,9 +357,12 @@ class _Views:
         ``after``, ``limit`` at most, in position order: a scan of the view, for a reader
         that needs every subject of one kind (``sources.holders``: every platform's
         targets), a page at a time."""
-        return [(row[0], _body(row[0], row[1])) for row in self._read(
-            f"SELECT h.position, e.state {self._with_bodies()} WHERE h.kind = ? AND "
-            "h.position > ? ORDER BY h.position LIMIT ?", (kind, after, limit))]
+        rows = self._read(f"SELECT h.position, e.state {self._with_bodies()} WHERE h.kind = ? "
+                          "AND h.position > ? ORDER BY h.position LIMIT ?",
+                          (kind, after, limit))
+        if set(map(type, map(itemgetter(1), rows))) - {bytes}:  # (checked in C)
+            rows = [(row[0], _body(row[0], row[1])) for row in rows]
+        return rows
 
     #: The ledger's events table, where the history rows' bodies are read (by position);
     #: set by ``ledger.application.Ledger.view_store``.

@@ -23,6 +23,7 @@ naming its file and line.
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import io
 import re
@@ -189,13 +190,20 @@ def _lines(raw: bytes, encoding: str) -> Iterator[tuple[int, str]]:
 
 def _encoding(raw: bytes, path: Path) -> str:
     """``utf-8`` when the whole of ``raw`` (its BOM taken off) is UTF-8, else
-    ``windows-1251``; refused when it mixes the two or is neither. Decoded a line at a
-    time, without holding the text: UTF-8 is valid as a whole exactly when each piece up
+    ``windows-1251``; refused when it mixes the two or is neither. Decoded a chunk at a
+    time, never held whole as text; lines one by one only where the whole is not UTF-8,
+    for the first line beyond ASCII that is (a file of mixed encodings), and where it is
+    neither, for the byte at fault: UTF-8 is valid as a whole exactly when each piece up
     to a newline is (a newline is never part of a multi-byte sequence)."""
+    if _decodes(raw, "utf-8"):
+        return "utf-8"
     utf8 = True
     mixed = None  # the first line beyond ASCII that is UTF-8
     for number, piece in enumerate(io.BytesIO(raw), start=1):
         if piece.isascii():
+            continue
+        if not _CONTINUATION.search(piece):  # (no multi-byte sequence can be whole)
+            utf8 = False
             continue
         try:
             piece.decode("utf-8")
@@ -212,7 +220,9 @@ def _encoding(raw: bytes, path: Path) -> str:
     if mixed is not None:
         raise BadInput(f"{path}, line {mixed}: UTF-8, while other lines are not: a file "
                        "of mixed encodings (save it as one)", field="file")
-    at = 0
+    if _decodes(raw, "cp1251"):
+        return "windows-1251"
+    at = 0  # (where: the line at fault)
     for piece in io.BytesIO(raw):
         try:
             piece.decode("cp1251")
@@ -222,6 +232,28 @@ def _encoding(raw: bytes, path: Path) -> str:
                            f"0x{raw[start]:02x} at byte {start + 1})", field="file") from None
         at += len(piece)
     return "windows-1251"
+
+
+#: A UTF-8 continuation byte: a line beyond ASCII without one is not UTF-8 (a Windows-1251
+#: line of Cyrillic letters alone, 0xC0-0xFF, has none), known without decoding it and
+#: catching the error (1.5 us a line; 0.75 s of a 500,000-entry diff's 17 s).
+_CONTINUATION = re.compile(rb"[\x80-\xbf]")
+#: How much of a file ``_decodes`` decodes at a time.
+_CHUNK = 1 << 16
+
+
+def _decodes(raw: bytes, codec: str) -> bool:
+    """Whether the whole of ``raw`` decodes as ``codec``, decoded a chunk at a time (the
+    text never held whole; an incremental decoder carries a sequence cut at a chunk's
+    end over to the next)."""
+    decoder = codecs.getincrementaldecoder(codec)()
+    try:
+        for start in range(0, len(raw), _CHUNK):
+            decoder.decode(raw[start:start + _CHUNK])
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _updated(head: str, path: Path) -> tuple[datetime | None, int]:
