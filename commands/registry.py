@@ -113,8 +113,12 @@ def _one(ledger: Any, operator: str, path: Path, fmt: str, registry: Any, at: An
         raise BadInput(f"{path}: no entries (a truncated file?): it would lift the whole "
                        "registry", field="file")
     for _ in range(REDIFFS):
-        if snapshot is None:  # diffed again: read again
+        if snapshot is None:  # diffed again: read again, and it must be the same bytes
             snapshot = read_snapshot(path, fmt, at)
+            if snapshot.sha256 != row["sha256"]:
+                raise Refused(f"refused: {path} changed while it was being imported (sha256 "
+                              f"{row['sha256'][:12]}… then {snapshot.sha256[:12]}…): "
+                              "nothing written; import it again once it is complete")
         done = _planned(ledger, operator, snapshot, registry, allow_shrink, backfill)
         snapshot = None  # the plan lets its entries go once diffed
         row["entries"] = done["entries"]
