@@ -397,7 +397,7 @@ class Plan:
         snap = self.snapshot
         try:
             return line, Fact.from_json({
-                "id": str(self.registry.event_id(snap.sha256, kind, subject)),
+                "id": self.registry.id_text(snap.sha256, kind, subject),
                 "type": kind, "subject": subject, "occurred_at": at,
                 "sources": [{"title": f"{snap.name}: the {self.authority} registry, updated "
                                       f"{snap.updated.isoformat()}", "sha256": snap.sha256}],
