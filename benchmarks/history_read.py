@@ -308,7 +308,9 @@ def _history(db: str, rows_of: Any) -> tuple[float, int, float]:
         views = Views(ledger)
         views.catch_up()
         start, cpu = time.perf_counter(), time.process_time()
-        rows = write_jsonl((rows_of or ledger_lines)(views), out)
+        # (as ``history --format jsonl`` writes it: a group's lines in one piece)
+        rows = write_jsonl(rows_of(views) if rows_of else ledger_lines(views, joined=True),
+                           out)
         return time.perf_counter() - start, rows, time.process_time() - cpu
 
 

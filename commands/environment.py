@@ -22,4 +22,6 @@ ENVIRONMENT: dict[str, tuple[str, str]] = {
                                      "30)"),
     "BLOCKLEDGER_CHROMIUM": ("", "the Chromium that prints PDF reports (default "
                                  "/usr/bin/chromium)"),
+    "BLOCKLEDGER_JOBS": ("", "processes that make the whole ledger's history as JSON Lines "
+                             "(default: the cores, at most 4; 1: one)"),
 }

@@ -90,12 +90,20 @@ def write_json(value: Any, out: IO[bytes]) -> None:
 
 def write_jsonl(records: Iterable[dict[str, Any] | bytes], out: IO[bytes]) -> int:
     """One JSON object a line, each as it comes (a record given as bytes is its line
-    already, as ``projections.history.ledger_lines`` gives them); return how many."""
+    already, as ``projections.history.ledger_lines`` gives them; ``rows`` lines given in
+    one piece, as ``ledger_lines(joined=True)`` does, count as those); return how many."""
     n = 0
     dumps, newline = orjson.dumps, orjson.OPT_APPEND_NEWLINE
     for record in records:
-        out.write(record if record.__class__ is bytes else dumps(record, option=newline))
-        n += 1
+        if record.__class__ is bytes:
+            out.write(record)  # type: ignore[arg-type]
+            n += 1
+        elif isinstance(record, bytes):  # (history_stream.Lines)
+            out.write(record)
+            n += record.rows  # type: ignore[attr-defined]
+        else:
+            out.write(dumps(record, option=newline))
+            n += 1
     return n
 
 

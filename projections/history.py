@@ -172,13 +172,16 @@ def ledger_rows(views: Views, *, as_of: When | None = None,
 
 def ledger_lines(views: Views, *, as_of: When | None = None,
                  as_known_at: datetime | None = None, keep: Filter = Filter(),
-                 read: Callable[[int], None] | None = None) -> Iterator[bytes]:
+                 read: Callable[[int], None] | None = None,
+                 joined: bool = False) -> Iterator[bytes]:
     """``ledger_rows`` as JSON Lines: each row's ``orjson.dumps`` and a line break, the
-    rows of the events no amendment touches spliced from their stored bytes."""
+    rows of the events no amendment touches spliced from their stored bytes. ``joined``:
+    a group of platforms' lines at a time, in one piece (``history_stream.Lines``, which
+    ``projections.formats.write_jsonl`` writes and counts as the lines they are)."""
     from projections.history_stream import streamed
 
     return streamed(views, as_of=as_of, as_known_at=as_known_at, keep=keep, read=read,
-                    lines=True)
+                    lines=True, joined=joined)
 
 
 def _fact(position: int, obj: dict[str, Any]) -> Fact:

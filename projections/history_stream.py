@@ -98,27 +98,67 @@ _LINE = (b',"position":%d,"summary":%b,"corrected_by":[],"retracted_by":[],'
          b'"disputed_by":[]}\n')
 
 
+class Lines(bytes):
+    """The JSON Lines of a group of platforms in one piece, and how many they are
+    (``rows``): what ``ledger_lines(joined=True)`` gives, for a writer that writes them as
+    they are (``projections.formats.write_jsonl``)."""
+
+    rows: int
+
+
 def streamed(views: Views, *, as_of: When | None, as_known_at: datetime | None,
              keep: Filter, read: Callable[[int], None] | None,
-             lines: bool) -> Iterator[Any]:
-    """``ledger_rows`` (``lines``: ``ledger_lines``): the platforms' rows, a group of
-    platforms read at a time (their events' bodies in two joined queries)."""
-    store, done = views.store, 0
+             lines: bool, joined: bool = False) -> Iterator[Any]:
+    """``ledger_rows`` (``lines``: ``ledger_lines``; ``joined``: each group's lines as one
+    ``Lines``): the platforms' rows, a group of platforms read at a time (their events'
+    bodies in two joined queries); with enough events and cores, the groups' JSON Lines
+    made by worker processes (``projections.history_parallel``), in the same order."""
+    from projections import history_parallel
+
+    keys, size = views.store.platforms_since(0), history.PLATFORMS
+    groups = [keys[i:i + size] for i in range(0, len(keys), size)] + [[""]]
+    options = {"as_of": as_of, "as_known_at": as_known_at, "keep": keep}
+    joined = joined and lines
+    jobs = history_parallel.jobs_for(views) if lines else 1
+    if jobs > 1:
+        made = history_parallel.group_lines(
+            views.ledger.target, groups, jobs, options, joined,
+            here=lambda group: group_rows(views, group, lines, options, joined))
+    else:
+        made = (group_rows(views, group, lines, options, joined) for group in groups)
+    done = 0
+    for out, count in made:
+        done += count
+        if joined:
+            if out:
+                piece = Lines(out[0])
+                piece.rows = out[1]
+                yield piece
+        else:
+            yield from out
+        if read is not None:
+            read(done)
+
+
+def group_rows(views: Views, group: list[str], lines: bool, options: dict[str, Any],
+               joined: bool = False) -> tuple[Any, int]:
+    """The rows (``lines``: JSON Lines; ``joined``: those joined, and how many, or () for
+    none) of a group of platforms (``[""]``: the subjects that concern no platform), in
+    order, and how many stored events were read for them."""
     mapper = views.ledger.mapper
     # Stored bytes are the canonical JSON unless the ledger is encrypted or compressed.
     decode = mapper.decode_state if mapper.cipher or mapper.compressor else None
-    keys, size = store.platforms_since(0), history.PLATFORMS
-    groups = [keys[i:i + size] for i in range(0, len(keys), size)] + [[""]]
-    for group in groups:
-        held = {key: list(found)
-                for key, found in groupby(store.platform_bodies(group), itemgetter(0))}
-        for key in group:  # (in Python's order: a database's collation may differ)
-            stored = held.pop(key, ())
-            done += len(stored)
-            yield from _platform_rows(stored, decode, everything=key == "", as_of=as_of,
-                                      as_known_at=as_known_at, keep=keep, lines=lines)
-            if read is not None:
-                read(done)
+    held = {key: list(found)
+            for key, found in groupby(views.store.platform_bodies(group), itemgetter(0))}
+    out: list[Any] = []
+    count = 0
+    for key in group:  # (in Python's order: a database's collation may differ)
+        stored = held.pop(key, ())
+        count += len(stored)
+        out += _platform_rows(stored, decode, everything=key == "", lines=lines, **options)
+    if joined:
+        return ((b"".join(out), len(out)) if out else ()), count
+    return out, count
 
 
 def _platform_rows(stored: Iterable[tuple[str, int, bytes]],

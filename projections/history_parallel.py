@@ -1,0 +1,138 @@
+"""The whole ledger's history as JSON Lines, made by several processes at once.
+
+The history of each group of platforms is independent of every other group's
+(``projections.history_stream.group_rows``: a group's events are read, checked and laid
+out from the database alone), so worker processes make groups while the main process
+writes them, in the order one process writes them: the same bytes, sooner. Each worker
+opens the ledger itself (a connection is never shared between processes) and reads only;
+the main process makes the first group itself, so the first lines come at once while the
+workers start. A damaged event raises in the worker as it would here, and is raised here
+in the group's turn (``IntegrityFailure``, exit 3, naming its position).
+
+Used for the JSON Lines of a ledger of ``PARALLEL_FROM`` events or more, stored in a file or
+on PostgreSQL (not in memory), with more than one core to use: ``BLOCKLEDGER_JOBS`` sets
+how many processes (1: none), else the cores this process may run on, at most
+``MOST_JOBS``. Each group's work is all of one process's, so the CPU time spent is the
+same; the wall time falls with the cores free (issue 13, ``benchmarks/history_read.py``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from multiprocessing import get_context
+from typing import Any
+
+from domain.errors import BadInput
+
+#: Events from which the history is made by several processes: below it, starting them
+#: (about half a second each, spawned) costs more than it saves.
+PARALLEL_FROM = 100_000
+#: Processes at most, unless ``BLOCKLEDGER_JOBS`` says more.
+MOST_JOBS = 4
+#: Groups handed to the workers ahead of the one being written, per worker: enough to
+#: keep each busy, few enough that memory stays flat (a group's lines, about 1 MB).
+AHEAD = 4
+JOBS_VARIABLE = "BLOCKLEDGER_JOBS"
+
+
+def jobs_wanted() -> int:
+    """How many processes may make a history: ``BLOCKLEDGER_JOBS`` (a whole number, 1 or
+    more), else the cores this process may run on, at most ``MOST_JOBS``."""
+    text = os.environ.get(JOBS_VARIABLE, "").strip()
+    if text:
+        if not text.isascii() or not text.isdigit() or int(text) < 1:
+            raise BadInput(f"{JOBS_VARIABLE}={text[:40]!r}: a whole number of processes, 1 "
+                           "or more", field="jobs")
+        return int(text)
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # (not on every system)
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, MOST_JOBS))
+
+
+def jobs_for(views: Any) -> int:
+    """The processes to make this ledger's whole history with (1: this one alone)."""
+    jobs = jobs_wanted()
+    if jobs < 2:
+        return 1
+    target = views.ledger.target
+    if not target.postgres and (target.path is None or not target.path.is_file()):
+        return 1  # (an in-memory database is this process's alone)
+    if (views.ledger.recorder.max_notification_id() or 0) < PARALLEL_FROM:
+        return 1
+    return jobs
+
+
+def group_lines(target: Any, groups: list[list[str]], jobs: int, options: dict[str, Any],
+                joined: bool, here: Callable[[list[str]], tuple[Any, int]],
+                ) -> Iterator[tuple[Any, int]]:
+    """``group_rows`` of each of ``groups`` as JSON Lines (``joined``: in one piece), in
+    order: the first made here (``here``), the others by ``jobs`` worker processes,
+    ``AHEAD`` groups a worker handed out ahead of the one written."""
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn"),
+                               initializer=_open, initargs=(target,))
+    pending: deque[tuple[list[str], Future | None]] = deque()
+    rest = iter(groups[1:])
+    broken = False
+
+    def hand_out(most: int) -> None:
+        nonlocal broken
+        for group in rest:
+            future = None
+            if not broken:
+                try:
+                    future = pool.submit(_group, group, options, joined)
+                except BrokenProcessPool:
+                    broken = True
+            pending.append((group, future))
+            if len(pending) >= most:
+                return
+
+    try:
+        hand_out(jobs * AHEAD)
+        if groups:
+            yield here(groups[0])
+        while pending:
+            group, future = pending.popleft()
+            try:
+                if future is None:
+                    raise BrokenProcessPool
+                done = future.result()  # (a worker's exception, raised here)
+            except BrokenProcessPool:
+                # No worker could start, or one died (killed, out of memory; a main
+                # module that cannot be imported again): this group, and every one
+                # after it, made here.
+                broken = True
+                done = here(group)
+            hand_out(jobs * AHEAD if not broken else 1)
+            yield done
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+#: A worker's own views of the ledger (``_open``).
+_VIEWS: list[Any] = []
+
+
+def _open(target: Any) -> None:
+    """A worker's start: the ledger opened for reading, for the worker's life."""
+    from contextlib import ExitStack
+
+    from ledger.application import open_ledger
+    from projections.views import Views
+
+    stack = ExitStack()  # (closed as the worker exits)
+    ledger = stack.enter_context(open_ledger(target, command="history"))
+    _VIEWS.append(Views(ledger))
+    _VIEWS.append(stack)
+
+
+def _group(group: list[str], options: dict[str, Any], joined: bool) -> tuple[Any, int]:
+    from projections.history_stream import group_rows
+
+    return group_rows(_VIEWS[0], group, True, options, joined)

@@ -1,0 +1,151 @@
+"""The whole ledger's history made by worker processes (``projections.history_parallel``)
+is byte for byte what one process makes: on a synthetic ledger with every kind of
+amendment (SQLite, encrypted, PostgreSQL), now, as of a date, as known at a time and
+filtered; a damaged event is refused as one process refuses it; ``BLOCKLEDGER_JOBS``."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from domain.errors import BadInput, IntegrityFailure
+from ledger.application import open_ledger
+from ledger.encryption import new_key
+from ledger.storage import parse_target
+from projections import history, history_parallel
+from projections.formats import write_jsonl
+from projections.history import ledger_lines
+from projections.views import Views
+from tests.clitools import one_line_error, run
+from tests.test_history_bytes import EXAMPLES, wheres
+from tests.test_terminal_stream import mixed_ledger  # noqa: F401 (a fixture)
+
+
+@pytest.fixture
+def parallel(monkeypatch):
+    """Worker processes for any ledger (two), groups of three platforms; returns a
+    switch: ``parallel(False)`` makes the history in this process alone."""
+    monkeypatch.setattr(history_parallel, "PARALLEL_FROM", 0)
+    monkeypatch.setattr(history, "PLATFORMS", 3)
+
+    def switch(on: bool) -> None:
+        monkeypatch.setenv(history_parallel.JOBS_VARIABLE, "2" if on else "1")
+
+    return switch
+
+
+def _lines(db: str, parallel, on: bool, **target) -> list[list[bytes]]:
+    parallel(on)
+    with open_ledger(parse_target(db, **target)) as ledger:
+        views = Views(ledger)
+        views.catch_up()
+        assert history_parallel.jobs_for(views) == (2 if on else 1)
+        out = []
+        for where in wheres(views):
+            lines = list(ledger_lines(views, **where))
+            pieces = list(ledger_lines(views, joined=True, **where))
+            assert b"".join(pieces) == b"".join(lines)
+            assert sum(piece.rows for piece in pieces) == len(lines)
+            assert all(pieces), where  # (a group with no lines gives no piece)
+            sink = io.BytesIO()
+            assert write_jsonl(iter(pieces), sink) == len(lines)
+            out.append(lines)
+        return out
+
+
+def test_workers_write_what_one_process_writes(mixed_ledger, parallel):  # noqa: F811
+    alone = _lines(mixed_ledger, parallel, False)
+    assert sum(map(len, alone)) > 1500
+    assert _lines(mixed_ledger, parallel, True) == alone
+
+
+def _imported(runner, db: str) -> None:
+    for case in EXAMPLES[:3]:
+        assert run(runner, db, "import", str(case)).exit_code == 0
+
+
+def test_workers_on_an_encrypted_ledger(runner, sqlite_path, parallel, monkeypatch):
+    key = new_key()
+    monkeypatch.setenv("BLOCKLEDGER_CIPHER_KEY", key)
+    _imported(runner, sqlite_path)
+    alone = _lines(sqlite_path, parallel, False, cipher_key=key)
+    assert alone[0] and _lines(sqlite_path, parallel, True, cipher_key=key) == alone
+
+
+@pytest.mark.postgres
+def test_workers_on_postgres(runner, pg_url, parallel):
+    _imported(runner, pg_url)
+    alone = _lines(pg_url, parallel, False)
+    assert alone[0] and _lines(pg_url, parallel, True) == alone
+
+
+def test_a_damaged_event_is_refused_by_the_workers_as_here(runner, sqlite_path, parallel):
+    import sqlite3
+
+    case = next(p for p in EXAMPLES if "telegram" in p.stem)
+    assert run(runner, sqlite_path, "import", str(case)).exit_code == 0
+    assert run(runner, sqlite_path, "status").exit_code == 0  # (the views caught up)
+    with sqlite3.connect(sqlite_path) as conn:  # a body no longer canonical JSON
+        conn.execute("UPDATE stored_events SET state = CAST(REPLACE(CAST(state AS TEXT), "
+                     "'\"type\":', ' \"type\":') AS BLOB) WHERE rowid = 5")
+    said = []
+    for on in (False, True):
+        parallel(on)
+        said.append(one_line_error(run(runner, sqlite_path, "history", "--format", "jsonl"),
+                                   3))
+        with open_ledger(parse_target(sqlite_path)) as ledger, pytest.raises(
+                IntegrityFailure, match="position 5"):
+            list(ledger_lines(Views(ledger)))
+    assert said[0] == said[1] and "position 5" in said[0]
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "two", "1.5", "٢"])
+def test_jobs_must_be_a_whole_number(monkeypatch, runner, sqlite_path, value):
+    monkeypatch.setenv(history_parallel.JOBS_VARIABLE, value)
+    with pytest.raises(BadInput, match=history_parallel.JOBS_VARIABLE):
+        history_parallel.jobs_wanted()
+    monkeypatch.setattr(history_parallel, "PARALLEL_FROM", 0)
+    case = next(p for p in EXAMPLES if "telegram" in p.stem)
+    assert run(runner, sqlite_path, "import", str(case)).exit_code == 0
+    error = one_line_error(run(runner, sqlite_path, "history", "--format", "jsonl"), 2)
+    assert history_parallel.JOBS_VARIABLE in error
+
+
+def test_a_small_ledger_stays_in_one_process(sqlite_path, runner,
+                                                                 monkeypatch):
+    monkeypatch.setenv(history_parallel.JOBS_VARIABLE, "4")
+    case = next(p for p in EXAMPLES if "telegram" in p.stem)
+    assert run(runner, sqlite_path, "import", str(case)).exit_code == 0
+    with open_ledger(parse_target(sqlite_path)) as ledger:
+        assert history_parallel.jobs_for(Views(ledger)) == 1  # under PARALLEL_FROM
+
+
+def test_workers_that_cannot_start_leave_the_work_here(runner, sqlite_path, tmp_path):
+    """A program read from standard input cannot be imported again by a spawned worker
+    (its workers die at start): the history is still written whole, by this process."""
+    import subprocess
+    import sys
+
+    case = next(p for p in EXAMPLES if "telegram" in p.stem)
+    assert run(runner, sqlite_path, "import", str(case)).exit_code == 0
+    program = f"""
+import sys
+from ledger.application import open_ledger
+from ledger.storage import parse_target
+from projections import history, history_parallel
+from projections.history import ledger_lines
+from projections.views import Views
+history_parallel.PARALLEL_FROM = 0
+history.PLATFORMS = 1
+with open_ledger(parse_target({sqlite_path!r})) as ledger:
+    views = Views(ledger)
+    assert history_parallel.jobs_for(views) == 2, history_parallel.jobs_for(views)
+    sys.stdout.buffer.write(b"".join(ledger_lines(views)))
+"""
+    env = {**__import__("os").environ, history_parallel.JOBS_VARIABLE: "2"}
+    done = subprocess.run([sys.executable, "-"], input=program.encode(), env=env,
+                          capture_output=True, check=True, cwd=str(tmp_path))
+    with open_ledger(parse_target(sqlite_path)) as ledger:
+        assert done.stdout == b"".join(ledger_lines(Views(ledger)))
+    assert done.stdout.count(b"\n") > 10
