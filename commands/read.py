@@ -330,9 +330,11 @@ def history(obj: Context, subject: str | None, as_of: str | None, as_known_at: s
             jurisdiction = check_jurisdiction(jurisdiction)
         if subject is None and views is not None and jurisdiction is None:
             # (JSON Lines: each line as written, most spliced from the stored bytes)
-            # (a group of platforms' lines in one piece, unless --limit counts them)
+            # (a group of platforms' lines in one piece, by worker processes for a large
+            # ledger, unless --limit counts the first few)
             found: Iterable[Any] = (ledger_lines(
-                views, as_of=t, as_known_at=known, keep=keep, read=advance, joined=not limit)
+                views, as_of=t, as_known_at=known, keep=keep, read=advance,
+                joined=not limit, workers=not limit)
                 if fmt == "jsonl" else ledger_rows(views, as_of=t, as_known_at=known,
                                                    keep=keep, read=advance))
         else:

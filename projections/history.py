@@ -173,15 +173,17 @@ def ledger_rows(views: Views, *, as_of: When | None = None,
 def ledger_lines(views: Views, *, as_of: When | None = None,
                  as_known_at: datetime | None = None, keep: Filter = Filter(),
                  read: Callable[[int], None] | None = None,
-                 joined: bool = False) -> Iterator[bytes]:
+                 joined: bool = False, workers: bool = True) -> Iterator[bytes]:
     """``ledger_rows`` as JSON Lines: each row's ``orjson.dumps`` and a line break, the
     rows of the events no amendment touches spliced from their stored bytes. ``joined``:
     a group of platforms' lines at a time, in one piece (``history_stream.Lines``, which
-    ``projections.formats.write_jsonl`` writes and counts as the lines they are)."""
+    ``projections.formats.write_jsonl`` writes and counts as the lines they are).
+    ``workers``: a large ledger's lines may be made by worker processes
+    (``projections.history_parallel``); not for a reader that takes only the first few."""
     from projections.history_stream import streamed
 
     return streamed(views, as_of=as_of, as_known_at=as_known_at, keep=keep, read=read,
-                    lines=True, joined=joined)
+                    lines=True, joined=joined, workers=workers)
 
 
 def _fact(position: int, obj: dict[str, Any]) -> Fact:

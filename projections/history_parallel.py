@@ -14,11 +14,21 @@ on PostgreSQL (not in memory), with more than one core to use: ``BLOCKLEDGER_JOB
 how many processes (1: none), else the cores this process may run on, at most
 ``MOST_JOBS``. Each group's work is all of one process's, so the CPU time spent is the
 same; the wall time falls with the cores free (issue 13, ``benchmarks/history_read.py``).
+
+A worker reads only the ledger the command opened: it must find at the command's last
+link of the hash chain the same link (a file replaced or a link flipped at that path
+meanwhile is another ledger), else it makes nothing and the command makes every group
+itself. A worker that cannot open the ledger (the connections a server allows, a file
+gone) does the same, quietly. Workers ignore Ctrl-C (the command stops them) and end
+when the command does, however it ends (killed too: they watch it).
+(Review of 2026-12-07, findings 1-7.)
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -31,8 +41,9 @@ from domain.errors import BadInput
 #: Events from which the history is made by several processes: below it, starting them
 #: (about half a second each, spawned) costs more than it saves.
 PARALLEL_FROM = 100_000
-#: Processes at most, unless ``BLOCKLEDGER_JOBS`` says more.
+#: Processes at most, unless ``BLOCKLEDGER_JOBS`` says more (up to ``JOBS_LIMIT``).
 MOST_JOBS = 4
+JOBS_LIMIT = 64
 #: Groups handed to the workers ahead of the one being written, per worker: enough to
 #: keep each busy, few enough that memory stays flat (a group's lines, about 1 MB).
 AHEAD = 4
@@ -44,9 +55,10 @@ def jobs_wanted() -> int:
     more), else the cores this process may run on, at most ``MOST_JOBS``."""
     text = os.environ.get(JOBS_VARIABLE, "").strip()
     if text:
-        if not text.isascii() or not text.isdigit() or int(text) < 1:
-            raise BadInput(f"{JOBS_VARIABLE}={text[:40]!r}: a whole number of processes, 1 "
-                           "or more", field="jobs")
+        if (not text.isascii() or not text.isdigit() or len(text) > 3
+                or not 1 <= int(text) <= JOBS_LIMIT):
+            raise BadInput(f"{JOBS_VARIABLE}={text[:40]!r}: a whole number of processes, "
+                           f"1 to {JOBS_LIMIT}", field="jobs")
         return int(text)
     try:
         cores = len(os.sched_getaffinity(0))
@@ -68,14 +80,16 @@ def jobs_for(views: Any) -> int:
     return jobs
 
 
-def group_lines(target: Any, groups: list[list[str]], jobs: int, options: dict[str, Any],
+def group_lines(views: Any, groups: list[list[str]], jobs: int, options: dict[str, Any],
                 joined: bool, here: Callable[[list[str]], tuple[Any, int]],
                 ) -> Iterator[tuple[Any, int]]:
     """``group_rows`` of each of ``groups`` as JSON Lines (``joined``: in one piece), in
     order: the first made here (``here``), the others by ``jobs`` worker processes,
     ``AHEAD`` groups a worker handed out ahead of the one written."""
+    jobs = max(1, min(jobs, len(groups) - 1))
+    head = views.ledger.recorder.chain_head()
     pool = ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn"),
-                               initializer=_open, initargs=(target,))
+                               initializer=_open, initargs=(views.ledger.target, head))
     pending: deque[tuple[list[str], Future | None]] = deque()
     rest = iter(groups[1:])
     broken = False
@@ -94,7 +108,8 @@ def group_lines(target: Any, groups: list[list[str]], jobs: int, options: dict[s
                 return
 
     try:
-        hand_out(jobs * AHEAD)
+        with _quiet_children():  # (the workers are spawned by the first submissions)
+            hand_out(jobs * AHEAD)
         if groups:
             yield here(groups[0])
         while pending:
@@ -103,11 +118,14 @@ def group_lines(target: Any, groups: list[list[str]], jobs: int, options: dict[s
                 if future is None:
                     raise BrokenProcessPool
                 done = future.result()  # (a worker's exception, raised here)
-            except BrokenProcessPool:
-                # No worker could start, or one died (killed, out of memory; a main
-                # module that cannot be imported again): this group, and every one
+            except (BrokenProcessPool, _NotHere):
+                # A worker could not open this ledger, or died (killed, out of memory; a
+                # main module that cannot be imported again): this group, and every one
                 # after it, made here.
                 broken = True
+                for _, later in pending:
+                    if later is not None:
+                        later.cancel()
                 done = here(group)
             hand_out(jobs * AHEAD if not broken else 1)
             yield done
@@ -115,24 +133,66 @@ def group_lines(target: Any, groups: list[list[str]], jobs: int, options: dict[s
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-#: A worker's own views of the ledger (``_open``).
+@contextlib.contextmanager
+def _quiet_children() -> Iterator[None]:
+    """Ctrl-C ignored while workers are spawned (they inherit it, as an exec keeps an
+    ignored signal): the terminal sends it to every process of the command, and the
+    command alone stops, and stops them."""
+    try:
+        before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:  # (not the main thread: signals are not this thread's to set)
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, before)
+
+
+class _NotHere(Exception):
+    """A worker could not open the ledger the command reads (or found another there)."""
+
+
+#: A worker's own views of the ledger (``_open``), or the reason it has none.
 _VIEWS: list[Any] = []
 
 
-def _open(target: Any) -> None:
-    """A worker's start: the ledger opened for reading, for the worker's life."""
+def _open(target: Any, head: tuple[int, int, bytes] | None) -> None:
+    """A worker's start: the ledger opened for reading, for the worker's life, if it is the
+    one the command reads (the same last link of the hash chain, ``head``); a watch on the
+    command, which ends this process when the command ends."""
+    import threading
     from contextlib import ExitStack
+    from multiprocessing import parent_process
+    from multiprocessing.connection import wait
 
     from ledger.application import open_ledger
     from projections.views import Views
 
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = parent_process()
+    if parent is not None:
+        def watch() -> None:
+            wait([parent.sentinel])
+            os._exit(1)
+
+        threading.Thread(target=watch, daemon=True).start()
     stack = ExitStack()  # (closed as the worker exits)
-    ledger = stack.enter_context(open_ledger(target, command="history"))
-    _VIEWS.append(Views(ledger))
-    _VIEWS.append(stack)
+    try:
+        ledger = stack.enter_context(open_ledger(target, command="history"))
+        if head is not None:
+            found = ledger.recorder.select_chain(head[0] - 1, 1)
+            if not found or (found[0].seq, found[0].position, bytes(found[0].chain)) != (
+                    head[0], head[1], bytes(head[2])):
+                raise _NotHere("another ledger at this path")
+        _VIEWS[:] = [Views(ledger), stack]
+    except Exception as error:  # (said by making nothing: the command makes it all)
+        _VIEWS[:] = [None, f"{type(error).__name__}: {error}"]
 
 
 def _group(group: list[str], options: dict[str, Any], joined: bool) -> tuple[Any, int]:
     from projections.history_stream import group_rows
 
+    if _VIEWS[0] is None:
+        raise _NotHere(_VIEWS[1])
     return group_rows(_VIEWS[0], group, True, options, joined)

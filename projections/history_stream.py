@@ -108,21 +108,22 @@ class Lines(bytes):
 
 def streamed(views: Views, *, as_of: When | None, as_known_at: datetime | None,
              keep: Filter, read: Callable[[int], None] | None,
-             lines: bool, joined: bool = False) -> Iterator[Any]:
+             lines: bool, joined: bool = False, workers: bool = True) -> Iterator[Any]:
     """``ledger_rows`` (``lines``: ``ledger_lines``; ``joined``: each group's lines as one
     ``Lines``): the platforms' rows, a group of platforms read at a time (their events'
     bodies in two joined queries); with enough events and cores, the groups' JSON Lines
-    made by worker processes (``projections.history_parallel``), in the same order."""
+    made by worker processes (``projections.history_parallel``; not ``workers``: never),
+    in the same order."""
     from projections import history_parallel
 
     keys, size = views.store.platforms_since(0), history.PLATFORMS
     groups = [keys[i:i + size] for i in range(0, len(keys), size)] + [[""]]
     options = {"as_of": as_of, "as_known_at": as_known_at, "keep": keep}
     joined = joined and lines
-    jobs = history_parallel.jobs_for(views) if lines else 1
+    jobs = history_parallel.jobs_for(views) if lines and workers else 1
     if jobs > 1:
         made = history_parallel.group_lines(
-            views.ledger.target, groups, jobs, options, joined,
+            views, groups, jobs, options, joined,
             here=lambda group: group_rows(views, group, lines, options, joined))
     else:
         made = (group_rows(views, group, lines, options, joined) for group in groups)

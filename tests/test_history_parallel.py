@@ -6,6 +6,7 @@ filtered; a damaged event is refused as one process refuses it; ``BLOCKLEDGER_JO
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import pytest
 
@@ -149,3 +150,127 @@ with open_ledger(parse_target({sqlite_path!r})) as ledger:
     with open_ledger(parse_target(sqlite_path)) as ledger:
         assert done.stdout == b"".join(ledger_lines(Views(ledger)))
     assert done.stdout.count(b"\n") > 10
+
+
+def _driven(db: str, pause: float, *swap: str):
+    import subprocess
+    import sys
+
+    driver = str(Path(__file__).resolve().parent / "parallel_driver.py")
+    return subprocess.Popen([sys.executable, driver, db, str(pause), *swap],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True)
+
+
+def _children(pid: int) -> set[int]:
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.add(int(entry.name))
+    return found
+
+
+def _gone(pids: set[int], within: float = 15.0) -> bool:
+    import time
+
+    end = time.monotonic() + within
+    while time.monotonic() < end:
+        if not any(Path(f"/proc/{pid}").exists() for pid in pids):
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def _paused(process) -> None:
+    assert process.stderr.readline().strip() == b"paused"
+
+
+@pytest.mark.parametrize("how", ["SIGKILL", "SIGTERM"])
+def test_workers_end_when_the_command_is_killed(runner, sqlite_path, how):
+    """Killed (kill -9, or timeout's and systemd's SIGTERM), the command leaves no worker
+    behind: each watches it and ends with it (before, both lived on, the ledger open)."""
+    import os
+    import signal
+    import time
+
+    _imported(runner, sqlite_path)
+    process = _driven(sqlite_path, 30)
+    _paused(process)
+    time.sleep(1.5)  # the workers spawned, and started
+    workers = {pid for pid in _children(process.pid)}
+    assert len(workers) >= 2, workers  # (two workers and the resource tracker)
+    os.kill(process.pid, getattr(signal, how))
+    process.wait(10)
+    assert _gone(workers), [p for p in workers if Path(f"/proc/{p}").exists()]
+
+
+def test_ctrl_c_stops_the_command_alone_and_says_one_line(runner, sqlite_path):
+    """The terminal sends Ctrl-C to every process of the command: the workers ignore it
+    (before, each printed a traceback), the command says "aborted", exit 130, and ends
+    them."""
+    import os
+    import signal
+    import time
+
+    _imported(runner, sqlite_path)
+    process = _driven(sqlite_path, 30)
+    _paused(process)
+    time.sleep(1.5)
+    workers = _children(process.pid)
+    os.killpg(process.pid, signal.SIGINT)
+    _, err = process.communicate(timeout=20)
+    assert process.returncode == 130, err
+    assert b"Traceback" not in err and b"aborted" in err, err
+    assert _gone(workers)
+
+
+def test_a_file_replaced_at_the_path_is_not_read_by_the_workers(runner, sqlite_path,
+                                                                tmp_path):
+    """The file at --db replaced by another ledger after the command opened it: a worker
+    opening the path finds another last link of the hash chain, makes nothing, and the
+    command makes every group from the ledger it opened (before: 361 lines of 3,033, the
+    rest from the other file, exit 0). Quietly: no worker's traceback."""
+    other = str(tmp_path / "other.db")
+    _imported(runner, sqlite_path)
+    assert run(runner, other, "import", str(EXAMPLES[-1])).exit_code == 0
+    with open_ledger(parse_target(sqlite_path)) as ledger:
+        alone = b"".join(ledger_lines(Views(ledger), workers=False))
+    process = _driven(sqlite_path, 0.5, other)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    assert out == alone and b"Traceback" not in err, err[-2000:]
+
+
+def test_more_jobs_than_groups_and_at_most_64(monkeypatch, sqlite_path, runner, parallel):
+    case = next(p for p in EXAMPLES if "telegram" in p.stem)
+    assert run(runner, sqlite_path, "import", str(case)).exit_code == 0
+    alone = _lines(sqlite_path, parallel, False)
+    monkeypatch.setenv(history_parallel.JOBS_VARIABLE, "64")
+    with open_ledger(parse_target(sqlite_path)) as ledger:
+        views = Views(ledger)
+        assert [list(ledger_lines(views, **where)) for where in wheres(views)] == alone
+    for value in ("65", "9" * 5000):
+        monkeypatch.setenv(history_parallel.JOBS_VARIABLE, value)
+        with pytest.raises(BadInput, match="1 to 64"):
+            history_parallel.jobs_wanted()
+
+
+def test_limit_starts_no_worker(runner, sqlite_path, parallel, monkeypatch):
+    """--limit takes the first few lines: starting workers for them cost more than the
+    lines (1.1 s against 0.5 s for --limit 1)."""
+    _imported(runner, sqlite_path)
+    parallel(True)
+
+    def refused(*args, **kwargs):
+        raise AssertionError("workers started")
+
+    monkeypatch.setattr(history_parallel, "group_lines", refused)
+    result = run(runner, sqlite_path, "history", "--format", "jsonl", "--limit", "2")
+    assert result.exit_code == 0 and result.stdout.count("\n") == 2
+    with pytest.raises(AssertionError, match="workers started"):
+        run(runner, sqlite_path, "history", "--format", "jsonl")
