@@ -23,5 +23,5 @@ ENVIRONMENT: dict[str, tuple[str, str]] = {
     "BLOCKLEDGER_CHROMIUM": ("", "the Chromium that prints PDF reports (default "
                                  "/usr/bin/chromium)"),
     "BLOCKLEDGER_JOBS": ("", "processes that make the whole ledger's history as JSON Lines "
-                             "(default: the cores, at most 4; 1: one)"),
+                             "(default: the cores free, at most 4; 1: one)"),
 }

@@ -10,10 +10,12 @@ workers start. A damaged event raises in the worker as it would here, and is rai
 in the group's turn (``IntegrityFailure``, exit 3, naming its position).
 
 Used for the JSON Lines of a ledger of ``PARALLEL_FROM`` events or more, stored in a file or
-on PostgreSQL (not in memory), with more than one core to use: ``BLOCKLEDGER_JOBS`` sets
-how many processes (1: none), else the cores this process may run on, at most
-``MOST_JOBS``. Each group's work is all of one process's, so the CPU time spent is the
-same; the wall time falls with the cores free (issue 13, ``benchmarks/history_read.py``).
+on PostgreSQL (not in memory), with more than one core free: ``BLOCKLEDGER_JOBS`` sets how
+many processes (1: none), else the cores this process may run on less those other
+processes keep busy now, at most ``MOST_JOBS`` (one process when fewer than two are free).
+Each group's work is all of one process's, so the CPU time spent is about the same (a
+fifth more: the workers' start, the lines crossing a pipe); the wall time falls with the
+cores free (issue 13, ``benchmarks/history_read.py``).
 
 A worker reads only the ledger the command opened: it must find at the command's last
 link of the hash chain the same link (a file replaced or a link flipped at that path
@@ -29,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -51,8 +54,10 @@ JOBS_VARIABLE = "BLOCKLEDGER_JOBS"
 
 
 def jobs_wanted() -> int:
-    """How many processes may make a history: ``BLOCKLEDGER_JOBS`` (a whole number, 1 or
-    more), else the cores this process may run on, at most ``MOST_JOBS``."""
+    """How many processes may make a history: ``BLOCKLEDGER_JOBS`` (a whole number, 1 to
+    ``JOBS_LIMIT``), else the cores free (those this process may run on, less those other
+    processes keep busy: ``busy_cores``), at most ``MOST_JOBS``; 1 when fewer than two are
+    free."""
     text = os.environ.get(JOBS_VARIABLE, "").strip()
     if text:
         if (not text.isascii() or not text.isdigit() or len(text) > 3
@@ -64,7 +69,35 @@ def jobs_wanted() -> int:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # (not on every system)
         cores = os.cpu_count() or 1
-    return max(1, min(cores, MOST_JOBS))
+    # The cores free: workers on busy cores spend more CPU than one process for no gain
+    # (1M events, one of two cores busy: 8.2 s with two workers, 7.5 s alone).
+    free = cores - int(busy_cores() + 0.5)
+    return max(1, min(free, MOST_JOBS)) if free >= 2 else 1
+
+
+def busy_cores(sample: float = 0.05) -> float:
+    """How many of the machine's cores other processes keep busy now: the share of time
+    they were not idle over ``sample`` seconds, while this process sleeps (``/proc/stat``;
+    0 where there is none). Not the load average: a minute's mean, it still counts the
+    history just run, and the next would run alone."""
+    try:
+        before = _cpu_times()
+        time.sleep(sample)
+        after = _cpu_times()
+    except (OSError, ValueError, IndexError):
+        return 0.0
+    total = sum(after) - sum(before)
+    idle = (after[3] + after[4]) - (before[3] + before[4])  # idle and iowait
+    if total <= 0:
+        return 0.0
+    return (1 - idle / total) * (os.cpu_count() or 1)
+
+
+def _cpu_times() -> list[int]:
+    """The machine's CPU times so far (``/proc/stat``'s first line: user, nice, system,
+    idle, iowait, ...)."""
+    with open("/proc/stat", "rb") as stat:
+        return [int(value) for value in stat.readline().split()[1:]]
 
 
 def jobs_for(views: Any) -> int:

@@ -274,3 +274,37 @@ def test_limit_starts_no_worker(runner, sqlite_path, parallel, monkeypatch):
     assert result.exit_code == 0 and result.stdout.count("\n") == 2
     with pytest.raises(AssertionError, match="workers started"):
         run(runner, sqlite_path, "history", "--format", "jsonl")
+
+
+@pytest.mark.parametrize("cores, load, jobs", [(2, 0.2, 2), (2, 0.6, 1), (2, 1.7, 1),
+                                               (8, 0.0, 4), (8, 5.4, 3), (8, 7.0, 1),
+                                               (1, 0.0, 1)])
+def test_by_default_only_free_cores_are_used(monkeypatch, cores, load, jobs):
+    """Workers on busy cores spend more CPU than one process, for no gain: by default the
+    cores other processes keep busy now are left out (BLOCKLEDGER_JOBS still decides when
+    set)."""
+    monkeypatch.delenv(history_parallel.JOBS_VARIABLE, raising=False)
+    monkeypatch.setattr(history_parallel.os, "sched_getaffinity", lambda _: set(range(cores)))
+    monkeypatch.setattr(history_parallel, "busy_cores", lambda: load)
+    assert history_parallel.jobs_wanted() == jobs
+    monkeypatch.setenv(history_parallel.JOBS_VARIABLE, "3")
+    assert history_parallel.jobs_wanted() == 3
+
+
+def test_busy_cores_are_seen():
+    """A process spinning on a core is seen as (about) one busy core more."""
+    import subprocess
+    import sys
+
+    quiet = history_parallel.busy_cores(0.3)
+    spinning = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        import time
+
+        time.sleep(0.3)
+        busy = history_parallel.busy_cores(0.5)
+    finally:
+        spinning.kill()
+        spinning.wait()
+    assert 0 <= quiet <= (__import__("os").cpu_count() or 1)
+    assert busy >= 0.6, (quiet, busy)
