@@ -6,10 +6,11 @@ from here, and nothing here imports a command module.
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -202,7 +203,16 @@ class LedgerGroup(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            done = super().invoke(ctx)
+            sys.stdout.flush()  # (what is left buffered: a closed pipe is found here)
+            return done
+        except BrokenPipeError:
+            # The reader went away (`blockledger history | head -1`): not an error of ours,
+            # exit 0. Caught here, as click turns it into exit 1 before the console script
+            # could; the rest of the output goes nowhere.
+            with suppress(OSError, ValueError, io.UnsupportedOperation):  # (no file: tests)
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            ctx.exit(0)
         except LedgerError as error:
             obj = ctx.find_object(Context)
             if obj is not None and obj.debug:

@@ -133,8 +133,14 @@ class Screen:
         ``Text``), colour only at a terminal."""
         from rich.console import Console
 
+        class _Console(Console):
+            def on_broken_pipe(self) -> None:
+                # rich's own answer is exit 1; a reader that went away (`| head -1`) is
+                # not an error of ours: the command's handler makes it exit 0
+                raise BrokenPipeError
+
         file = self.file if self.terminal else _Trimmed(self.file or sys.stdout)
-        return Console(file=file, width=self.width or 10_000, highlight=False,  # type: ignore[arg-type]
+        return _Console(file=file, width=self.width or 10_000, highlight=False,  # type: ignore[arg-type]
                        markup=False, emoji=False, force_terminal=self.terminal,
                        no_color=not self.terminal, soft_wrap=self.width is None)
 
