@@ -15,8 +15,6 @@ or the operators' keys; ``--help`` imports them all to list them.
 from __future__ import annotations
 
 import importlib
-import os
-import sys
 from typing import Any
 
 import click
@@ -139,12 +137,7 @@ def cli(ctx: click.Context, db: str | None, operator: str | None, key: str | Non
 
 def main() -> None:
     """The console script."""
-    try:
-        cli(prog_name="blockledger")
-    except BrokenPipeError:
-        # The reader went away (`blockledger export | head`): not an error of ours.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        sys.exit(0)
+    cli(prog_name="blockledger")  # (a reader gone away: LedgerGroup.invoke, exit 0)
 
 
 if __name__ == "__main__":  # pragma: no cover

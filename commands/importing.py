@@ -16,14 +16,11 @@ from ledger.interchange import read_facts
 from projections.importing import BATCH_SIZE, import_facts
 
 
-def batch_options(command: Any = None, *, size: int = BATCH_SIZE) -> Any:
+def batch_options(command: Any) -> Any:
     """``--batch-commit`` and ``--batch-size``, as every import takes them (``import``,
-    ``import-ooni``, ``import-registry``: one path, ``projections.importing``); ``size``
-    the default batch (``@batch_options(size=N)``)."""
-    if command is None:
-        return lambda command: batch_options(command, size=size)
+    ``import-ooni``, ``import-registry``: one path, ``projections.importing``)."""
     command = click.option(
-        "--batch-size", type=click.IntRange(1), default=size, show_default=True,
+        "--batch-size", type=click.IntRange(1), default=BATCH_SIZE, show_default=True,
         help="Events checked and written at a time (and per transaction with "
         "--batch-commit).")(command)
     return click.option(

@@ -360,9 +360,7 @@ class _Views:
         rows = self._read(f"SELECT h.position, e.state {self._with_bodies()} WHERE h.kind = ? "
                           "AND h.position > ? ORDER BY h.position LIMIT ?",
                           (kind, after, limit))
-        if set(map(type, map(itemgetter(1), rows))) - {bytes}:  # (checked in C)
-            rows = [(row[0], _body(row[0], row[1])) for row in rows]
-        return rows
+        return _bodies_checked(rows, 1)
 
     #: The ledger's events table, where the history rows' bodies are read (by position);
     #: set by ``ledger.application.Ledger.view_store``.
@@ -435,10 +433,7 @@ class _Views:
         if moved:  # (as platform_rows: each event once)
             rows = sorted({row[:2]: row for row in [*rows, *moved]}.values(),
                           key=lambda row: row[:2])
-        if set(map(type, map(itemgetter(2), rows))) - {bytes}:  # (checked in C)
-            rows = [(platform, position, _body(position, body))
-                    for platform, position, body in rows]
-        return rows
+        return _bodies_checked(rows, 2)
 
     def _bodies(self, positions: Sequence[int]) -> dict[int, bytes]:
         """The stored bytes of the events at ``positions``, 500 a query."""
@@ -587,6 +582,15 @@ def _lateral_json(alias: str) -> str:
     ``_json``."""
     return (f" CROSS JOIN LATERAL (SELECT convert_from({alias}.state, 'UTF8')::jsonb "
             f"AS {alias}_json OFFSET 0) AS {alias}_parsed")
+
+
+def _bodies_checked(rows: list[tuple], at: int) -> list[tuple]:
+    """``rows`` whose column ``at`` is a body read for the view's row at the position in
+    the column before it: as read when every body is bytes (one set of types, made in C),
+    else each through ``_body`` (a deleted event, a value of another type refused)."""
+    if set(map(type, map(itemgetter(at), rows))) - {bytes}:
+        return [(*row[:at], _body(row[at - 1], row[at]), *row[at + 1:]) for row in rows]
+    return rows
 
 
 def _body(position: int, value: Any) -> bytes:

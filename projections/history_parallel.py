@@ -42,8 +42,12 @@ from typing import Any
 from domain.errors import BadInput
 
 #: Events from which the history is made by several processes: below it, starting them
-#: (about half a second each, spawned) costs more than it saves.
-PARALLEL_FROM = 100_000
+#: (about 0.2 s each, spawned: the interpreter, the imports, the ledger opened) and the
+#: lines crossing a pipe cost about what they save. Measured on two free cores, one
+#: process against two workers (``benchmarks/history_read.py``, two runs each): 100,000
+#: events 0.83-0.85 -> 0.77-0.79 s (7%, for a fifth more CPU); 300,000 2.48-2.76 ->
+#: 1.90-2.03 s (25%); 1,000,000 7.4-7.7 -> 4.8-5.2 s (35%).
+PARALLEL_FROM = 200_000
 #: Processes at most, unless ``BLOCKLEDGER_JOBS`` says more (up to ``JOBS_LIMIT``).
 MOST_JOBS = 4
 JOBS_LIMIT = 64
@@ -58,13 +62,24 @@ def jobs_wanted() -> int:
     ``JOBS_LIMIT``), else the cores free (those this process may run on, less those other
     processes keep busy: ``busy_cores``), at most ``MOST_JOBS``; 1 when fewer than two are
     free."""
+    return _jobs_set() or _jobs_free()
+
+
+def _jobs_set() -> int | None:
+    """``BLOCKLEDGER_JOBS`` (a whole number, 1 to ``JOBS_LIMIT``), or None when unset."""
     text = os.environ.get(JOBS_VARIABLE, "").strip()
-    if text:
-        if (not text.isascii() or not text.isdigit() or len(text) > 3
-                or not 1 <= int(text) <= JOBS_LIMIT):
-            raise BadInput(f"{JOBS_VARIABLE}={text[:40]!r}: a whole number of processes, "
-                           f"1 to {JOBS_LIMIT}", field="jobs")
-        return int(text)
+    if not text:
+        return None
+    if (not text.isascii() or not text.isdigit() or len(text) > 3
+            or not 1 <= int(text) <= JOBS_LIMIT):
+        # (no field: it is no option's, and one would be shown as --jobs)
+        raise BadInput(f"{JOBS_VARIABLE} is {text[:40]!r}: give the number of processes "
+                       f"that make the history, from 1 to {JOBS_LIMIT}")
+    return int(text)
+
+
+def _jobs_free() -> int:
+    """The cores free, at most ``MOST_JOBS``; 1 when fewer than two are."""
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # (not on every system)
@@ -101,16 +116,18 @@ def _cpu_times() -> list[int]:
 
 
 def jobs_for(views: Any) -> int:
-    """The processes to make this ledger's whole history with (1: this one alone)."""
-    jobs = jobs_wanted()
-    if jobs < 2:
+    """The processes to make this ledger's whole history with (1: this one alone). The
+    free cores are sampled (``busy_cores``, 50 ms) only for a ledger that could use them:
+    every other history starts as it did."""
+    jobs = _jobs_set()
+    if jobs == 1:
         return 1
     target = views.ledger.target
     if not target.postgres and (target.path is None or not target.path.is_file()):
         return 1  # (an in-memory database is this process's alone)
     if (views.ledger.recorder.max_notification_id() or 0) < PARALLEL_FROM:
         return 1
-    return jobs
+    return jobs or _jobs_free()
 
 
 def group_lines(views: Any, groups: list[list[str]], jobs: int, options: dict[str, Any],

@@ -130,20 +130,17 @@ def streamed(views: Views, *, as_of: When | None, as_known_at: datetime | None,
     done = 0
     for out, count in made:
         done += count
-        if joined:
-            if out:
-                piece = Lines(out[0])
-                piece.rows = out[1]
-                yield piece
-        else:
+        if not joined:
             yield from out
+        elif out is not None:  # (a group with no lines gives no piece)
+            yield out
         if read is not None:
             read(done)
 
 
 def group_rows(views: Views, group: list[str], lines: bool, options: dict[str, Any],
                joined: bool = False) -> tuple[Any, int]:
-    """The rows (``lines``: JSON Lines; ``joined``: those joined, and how many, or () for
+    """The rows (``lines``: JSON Lines; ``joined``: those in one ``Lines``, or None for
     none) of a group of platforms (``[""]``: the subjects that concern no platform), in
     order, and how many stored events were read for them."""
     mapper = views.ledger.mapper
@@ -158,7 +155,11 @@ def group_rows(views: Views, group: list[str], lines: bool, options: dict[str, A
         count += len(stored)
         out += _platform_rows(stored, decode, everything=key == "", lines=lines, **options)
     if joined:
-        return ((b"".join(out), len(out)) if out else ()), count
+        if not out:
+            return None, count
+        piece = Lines(b"".join(out))
+        piece.rows = len(out)
+        return piece, count
     return out, count
 
 

@@ -111,15 +111,23 @@ def test_jobs_must_be_a_whole_number(monkeypatch, runner, sqlite_path, value):
     assert run(runner, sqlite_path, "import", str(case)).exit_code == 0
     error = one_line_error(run(runner, sqlite_path, "history", "--format", "jsonl"), 2)
     assert history_parallel.JOBS_VARIABLE in error
+    assert "--jobs" not in error  # (no such option)
 
 
-def test_a_small_ledger_stays_in_one_process(sqlite_path, runner,
-                                                                 monkeypatch):
+def test_a_small_ledger_stays_in_one_process(sqlite_path, runner, monkeypatch):
     monkeypatch.setenv(history_parallel.JOBS_VARIABLE, "4")
     case = next(p for p in EXAMPLES if "telegram" in p.stem)
     assert run(runner, sqlite_path, "import", str(case)).exit_code == 0
     with open_ledger(parse_target(sqlite_path)) as ledger:
         assert history_parallel.jobs_for(Views(ledger)) == 1  # under PARALLEL_FROM
+        # and the free cores are not sampled for it (50 ms at every start)
+        monkeypatch.delenv(history_parallel.JOBS_VARIABLE)
+
+        def sampled(*args):
+            raise AssertionError("busy cores sampled for a small ledger")
+
+        monkeypatch.setattr(history_parallel, "busy_cores", sampled)
+        assert history_parallel.jobs_for(Views(ledger)) == 1
 
 
 def test_workers_that_cannot_start_leave_the_work_here(runner, sqlite_path, tmp_path):
