@@ -23,7 +23,10 @@ later, stricter rule would refuse still reads.
 
 from __future__ import annotations
 
+from collections import deque
+from collections.abc import Sequence
 from datetime import datetime
+from operator import attrgetter
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -169,21 +172,82 @@ def read(plain: bytes) -> tuple[Any, When]:
     if when is None:
         when = _written(occurred_at, "occurred_at")
     if reader.more:
-        data = event.data
-        for field in reader.times:
-            value = getattr(data, field)
-            if value is not None:
-                _written(value, f"data.{field}")
-        for field in reader.refs:
-            value = getattr(data, field)
-            if value is not None and not _is_uuid(value):
-                raise ValueError(f"data.{field} {value[:40]!r} is not an event id as the "
-                                 "ledger writes one")
-        for field in reader.dicts:
-            keys = list(getattr(data, field))
-            if keys != sorted(keys):
-                raise ValueError(f"data.{field} is not in canonical JSON (its keys' order)")
+        _data_checked(reader, event.data)
     return event, when
+
+
+def _data_checked(reader: _Reader, data: Any) -> None:
+    """``ValueError`` unless the data fields of ``data`` (read by ``reader``) whose values
+    have one written form are in it."""
+    for field in reader.times:
+        value = getattr(data, field)
+        if value is not None:
+            _written(value, f"data.{field}")
+    for field in reader.refs:
+        value = getattr(data, field)
+        if value is not None and not _is_uuid(value):
+            raise ValueError(f"data.{field} {value[:40]!r} is not an event id as the "
+                             "ledger writes one")
+    for field in reader.dicts:
+        keys = list(getattr(data, field))
+        if keys != sorted(keys):
+            raise ValueError(f"data.{field} is not in canonical JSON (its keys' order)")
+
+
+_ID, _RECORDED_AT, _OCCURRED_AT = (attrgetter(name)
+                                   for name in ("id", "recorded_at", "occurred_at"))
+#: The shape (``_DIGIT_TO_0``) of a record time as the ledger writes nearly every one: UTC
+#: to the microsecond (``read_many`` reads a batch of them in one piece).
+_UTC_RECORD_TIME = b"0000-00-00T00:00:00.000000+00:00"
+
+
+def read_many(bodies: Sequence[bytes]) -> tuple[list[Any], list[When]] | None:
+    """``read`` of each of ``bodies`` (its structs, and their valid times), in bulk: None
+    unless every one is well-formed (then ``read`` each in turn to know which is not, and
+    why). The same rule as ``read``, its per-event calls made once for the batch (a test
+    holds the two to the same answers):
+
+    - the bytes: encoding the list of structs gives ``[`` + the bodies joined by ``,`` +
+      ``]``. Each encoding is a compact JSON object, and each body one JSON object, so
+      (an object's extent being fixed by its characters) the two joins are equal only if
+      each body is its struct's encoding;
+    - the ids: each 36 characters, and the joined ids one shape repeated;
+    - the record times: each of UTC's 32 characters and the joined times its shape
+      repeated, no fraction ``.000000`` in them (else each is checked as ``read`` checks
+      it); then ``fromisoformat`` of each.
+
+    (Whole-ledger history, 1M events: 5.1 -> 4.6 s of CPU; per event held a group at a
+    time, 2.10 -> 1.60 us, where the decode alone is 0.97.)"""
+    try:
+        readers = [_READERS[plain[plain.rfind(_TYPE_KEY) + 9:-2]] for plain in bodies]
+        events = [reader.decode(plain) for reader, plain in zip(readers, bodies, strict=True)]
+        count = len(events)
+        if _encode(events) != b"[" + b",".join(bodies) + b"]":
+            return None
+        ids = list(map(_ID, events))
+        if count and (set(map(len, ids)) != {36} or "".join(ids).encode(
+                "ascii", "replace").translate(_HEX_TO_0) != _UUID_SHAPE * count):
+            return None
+        recorded = list(map(_RECORDED_AT, events))
+        if count and set(map(len, recorded)) == {32}:
+            joined = "".join(recorded)
+            if ((joined.encode("ascii", "replace").translate(_DIGIT_TO_0)
+                    != _UTC_RECORD_TIME * count or ".000000" in joined)
+                    and not all(map(_is_record_time, recorded))):
+                return None
+        elif not all(map(_is_record_time, recorded)):
+            return None
+        deque(map(datetime.fromisoformat, recorded), 0)  # (a day or an hour out of range)
+        whens = list(map(_WRITTEN.get, map(_OCCURRED_AT, events)))
+        if None in whens:
+            whens = [when or _written(event.occurred_at, "occurred_at")
+                     for when, event in zip(whens, events, strict=True)]
+        for reader, event in zip(readers, events, strict=True):
+            if reader.more:
+                _data_checked(reader, event.data)
+    except Exception:  # (read says which, and why)
+        return None
+    return events, whens
 
 
 def _refuse(event: Any, plain: bytes) -> None:

@@ -214,9 +214,12 @@ METHODS = ("dns", "tcp_ip", "http-failure", "http-diff", "tls", "throttling", "o
 
 
 @declare("access-observed", subject="order", also=("platform",),
+         # (_opt written out: the most numerous events, described in one f-string)
          describe=lambda d: f"{displayed(d.target)} observed "
          f"{'reachable' if d.accessible else 'unreachable'}"
-         + _opt(" on ", d.network) + _opt(" in ", d.jurisdiction) + _opt(" by ", d.method))
+         f"{f' on {d.network}' if d.network else ''}"
+         f"{f' in {d.jurisdiction}' if d.jurisdiction else ''}"
+         f"{f' by {d.method}' if d.method else ''}")
 class AccessObserved:
     """What was seen on a network: whether a target was reachable. Its subject is an order
     (a target of the order), or a platform (a target of the platform, with or without an

@@ -1,0 +1,155 @@
+"""``domain.stored.read_many`` is ``read`` in bulk: for any batch of bodies it gives what
+``read`` gives each of them, or None exactly when ``read`` refuses one of them. The whole
+ledger's history reads every group of platforms so, and reads each event in turn only to
+name the first damaged one."""
+
+from __future__ import annotations
+
+import gc
+from itertools import product
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from domain.stored import read, read_many
+from ledger.application import open_ledger
+from ledger.canonical import canonical
+from ledger.storage import parse_target
+from projections.history import ledger_lines, ledger_rows
+from projections.views import Views
+from tests.test_history_damage import TIME_PARTS
+from tests.test_history_stored import EVERY_KIND, stored
+from tests.test_stored_forms import encoded, id_texts
+from tests.test_terminal_stream import mixed_ledger  # noqa: F401 (a fixture)
+
+BODIES = [canonical(stored(fact)) for fact in EVERY_KIND] + [  # (and by no one named)
+    canonical({k: v for k, v in stored(fact).items() if k != "recorded_by"})
+    for fact in EVERY_KIND]
+
+
+def agrees(bodies: list[bytes]) -> bool:
+    """Whether ``read_many(bodies)`` is what ``read`` says of each; whether it took them."""
+    each, refused = [], False
+    for body in bodies:
+        try:
+            each.append(read(body))
+        except Exception:
+            refused = True
+    found = read_many(bodies)
+    if refused:
+        assert found is None
+        return False
+    assert found is not None
+    events, whens = found
+    assert list(zip(events, whens, strict=True)) == each
+    assert [e.__class__ for e in events] == [e.__class__ for e, _ in each]
+    return True
+
+
+def test_every_kind_is_read_in_bulk_as_alone():
+    assert agrees(BODIES)
+    assert agrees([])
+    assert agrees(BODIES[:1])
+
+
+@pytest.mark.parametrize("where", ["id", "target", "recorded_at"])
+def test_each_form_is_taken_in_bulk_exactly_when_read_takes_it(where):
+    """Every id, reference and record time the form tests try, in the middle of a batch of
+    good events: taken in bulk exactly when ``read`` takes it (the bulk check reads ids and
+    times joined, so each place in the batch counts)."""
+    obj = stored(EVERY_KIND[-2])  # (a retraction: an id and a reference)
+    texts = (["".join(parts) for parts in product(*TIME_PARTS)]
+             + ["2026-01-01T00:00:00.000001+00:00", "2026-01-01T00:00:00+00:00",
+                "2026-01-01T00:00:00.123456-00:00", "2026-01-01T00:00:00.000000+00:00"]
+             if where == "recorded_at" else id_texts())
+    taken = 0
+    for text in texts:
+        changed = dict(obj)
+        if where == "target":
+            changed["data"] = {**obj["data"], "target": text}
+        else:
+            changed[where] = text
+        for at in (0, 3, len(BODIES)):
+            batch = [*BODIES[:at], encoded(changed), *BODIES[at:]]
+            taken += agrees(batch)
+    assert taken  # (some of them are well-formed)
+
+
+def test_record_times_not_all_utc_are_read_one_by_one():
+    """A batch whose record times are not all UTC to the microsecond (another offset, no
+    fraction) is checked time by time, as ``read`` checks it."""
+    times = ["2026-01-01T00:00:00.123456+05:30", "2026-01-01T00:00:00+00:00",
+             "2026-01-01T00:00:00.123456-05:30", "2026-01-01T00:00:00.123456-00:00"]
+    for chosen in product(times, repeat=2):
+        batch = []
+        for text, body in zip(chosen, BODIES, strict=False):
+            obj = dict(stored(EVERY_KIND[0]))
+            obj["recorded_at"] = text
+            batch += [encoded(obj), body]
+        agrees(batch)
+
+
+def test_bodies_split_or_joined_otherwise_are_refused():
+    """The bytes check compares the batch joined: a body cut and its end moved to the next,
+    two bodies in one, an empty one, white space around one: each refused as ``read``
+    refuses it."""
+    a, b, c = BODIES[0], BODIES[5], BODIES[9]
+    for k in (1, 2, 10):
+        assert not agrees([a[:-k], a[-k:] + b, c])
+    assert not agrees([a + b"," + b, c])
+    assert not agrees([a, b"", b, c])
+    assert not agrees([a, b" " + b, c])
+    assert not agrees([a, b + b" ", c])
+    assert not agrees([a, b + b"\n", c])
+
+
+_MUTATIONS = st.lists(st.tuples(st.integers(0, 10**6), st.sampled_from(
+    ["replace", "insert", "delete", "move"]), st.integers(0, 10**6), st.binary(min_size=1,
+                                                                             max_size=3)),
+    max_size=3)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(range(len(BODIES))), min_size=1, max_size=8), _MUTATIONS)
+def test_bulk_agrees_with_read_on_damaged_batches(picks, mutations):
+    bodies = [BODIES[i] for i in picks]
+    for which, how, place, data in mutations:
+        i = which % len(bodies)
+        body = bodies[i]
+        at = place % (len(body) + 1)
+        if how == "replace":
+            bodies[i] = body[:at] + data + body[at + len(data):]
+        elif how == "insert":
+            bodies[i] = body[:at] + data + body[at:]
+        elif how == "delete":
+            bodies[i] = body[:at] + body[at + len(data):]
+        elif i + 1 < len(bodies):  # the end of one moved to the start of the next
+            bodies[i], bodies[i + 1] = body[:at], body[at:] + bodies[i + 1]
+    agrees(bodies)
+
+
+def test_a_group_is_made_without_reference_cycles(mixed_ledger):  # noqa: F811
+    """The whole ledger's history pauses the cyclic collector while it makes a group
+    (``projections.history_stream``): making one leaves nothing for it to find, corrected,
+    retracted and disputed events included."""
+    with open_ledger(parse_target(mixed_ledger)) as ledger:
+        views = Views(ledger)
+        views.catch_up()
+        for _ in range(2):  # (the first run makes the structs of each type: not garbage)
+            gc.collect()
+            enabled = gc.isenabled()
+            gc.disable()
+            try:
+                lines = list(ledger_lines(views, workers=False))
+                rows = list(ledger_rows(views))
+                unreachable = gc.collect()
+            finally:
+                if enabled:
+                    gc.enable()
+        assert len(lines) == len(rows) > 1500
+        assert any(row["corrected_by"] for row in rows)
+        assert any(row["retracted_by"] for row in rows)
+        assert any(row["disputed_by"] for row in rows)
+        assert unreachable == 0
+        assert gc.isenabled() == enabled
