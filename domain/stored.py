@@ -308,21 +308,28 @@ def interchange_of(event: Any) -> dict[str, Any]:
     ledger's history, at half the cost of ``orjson.loads`` and ``interchange``: callgrind,
     17,700-22,700 instructions an event instead of 35,100-46,300 (a correction, a block, an
     observation); by CPU 1.9-2.6 us instead of 3.5-4.5 (the review's process_time), 1.5-1.9
-    times both at load 3.2 on the 2 shared cores.)"""
+    times both at load 3.2 on the 2 shared cores. Loops, not comprehensions, each of which
+    is a call of its own: 2.7 -> 2.3 us a block or a correction.)"""
     t = TYPE_OF[event.__class__]
     data = event.data
-    out: dict[str, Any] = {
-        "id": event.id,
-        "type": t,
-        "subject": event.subject,
-        "occurred_at": event.occurred_at,
-        "sources": [{k: v for k in _SOURCE_KEYS if (v := getattr(s, k))}
-                    for s in event.sources],
-    }
+    sources = []
+    for source in event.sources:
+        laid: dict[str, str] = {}
+        for key in _SOURCE_KEYS:
+            value = getattr(source, key)
+            if value:
+                laid[key] = value
+        sources.append(laid)
+    out: dict[str, Any] = {"id": event.id, "type": t, "subject": event.subject,
+                           "occurred_at": event.occurred_at, "sources": sources}
     if event.note:
         out["note"] = event.note
-    out["data"] = {k: v for k in _DATA_ORDER[t]
-                   if (v := getattr(data, k)) is not None and v != ()}
+    fields: dict[str, Any] = {}
+    for key in _DATA_ORDER[t]:
+        value = getattr(data, key)
+        if value is not None and value != ():
+            fields[key] = value
+    out["data"] = fields
     out["recorded_at"] = event.recorded_at
     if event.recorded_by is not None:
         out["recorded_by"] = event.recorded_by

@@ -347,14 +347,21 @@ class _Touched(NamedTuple):
     original: dict[str, Any]
     current: dict[str, Any]
     links: dict[str, list[str]]
+    data: Any  # its stored struct's data
 
     def row(self, position: int) -> dict[str, Any]:
         """Its history row (``projections.history.row``, from the stored objects)."""
         current = self.current
         t = current["type"]
-        shown = DATA[t](**current["data"])
-        for field in _FIELDS.get(t, ()):  # (a correction's ``set``: as its payload has it)
-            setattr(shown, field, FieldValues(tuple(sorted(getattr(shown, field).items()))))
+        # Its data as stored, unless a correction replaced it (``corrected_stored`` keeps
+        # the data object of an event whose data fields it does not correct).
+        fields = _FIELDS.get(t)
+        if fields is None and current["data"] is self.original["data"]:
+            shown = self.data
+        else:
+            shown = DATA[t](**current["data"])
+            for field in fields or ():  # (a correction's ``set``: as its payload has it)
+                setattr(shown, field, FieldValues(tuple(sorted(getattr(shown, field).items()))))
         summary = _DESCRIBE[t](shown)
         return _row(current, position, summary, self.links,
                     self.original if current is not self.original else None)
@@ -368,9 +375,15 @@ def _amended(keyed: list[_Keyed],
     The amendments are applied to the stored objects (``effective_stored``, the rules
     ``effective`` applies to facts); each touched entry becomes its ``_Touched``, at its
     valid time as corrected, and an amendment's entry gets its target's kind."""
-    targets = {keyed[i][3].data.target for i in amending}
-    by_id = {entry[3].id: i for i, entry in enumerate(keyed) if entry[3].id in targets}
-    by_id.update((keyed[i][3].id, i) for i in amending)
+    # Each amendment's and each target's index by its id (a platform's ids are unique, as
+    # the ledger's: the targets found in C, by comparing texts rather than hashing each)
+    ids = [entry[3].id for entry in keyed]
+    by_id = {}
+    for i in amending:
+        target = keyed[i][3].data.target
+        if target not in by_id and target in ids:
+            by_id[target] = ids.index(target)
+    by_id.update((ids[i], i) for i in amending)
     for i in amending:  # each targets an earlier event of its subject, as in a Book
         # (so kind_of ends)
         event = keyed[i][3]
@@ -406,7 +419,8 @@ def _amended(keyed: list[_Keyed],
         links = amended[(kind, event.subject)].links(event.id)  # type: ignore[index]
         if current is not original:
             at = stored_when(current["occurred_at"]).instant
-        keyed[i] = (at, rank, position, _Touched(original, current, links), kind, body, obj)
+        keyed[i] = (at, rank, position, _Touched(original, current, links, event.data), kind,
+                    body, obj)
     return now
 
 
