@@ -270,6 +270,57 @@ more than the check: the check done once (in C, a kept canonical-JSON validator,
 verified digest of well-formedness that readers trust), and the per-event keying,
 description and line in compiled code too, or 0.3 is the wrong target for a history that
 proves every event.
+
+Round eight (2026-12-07, 09:25-10:15, a quiet machine, load 0.3-1.5; one process,
+``BLOCKLEDGER_JOBS=1``). py-spy at 1M events (``py-spy record -r 500 -f raw``; 6.39 s,
+read 1.28 s: 0.200 at the start) found three costs that are not reading, checking or
+writing an event:
+
+(1) A reference cycle. ``_amended``'s ``kind_of`` was a recursive closure, so each
+    amended platform's entries (three quarters of the platforms here) stayed in a cycle
+    until the collector found them: 10,034 objects after three groups of the 200k ledger;
+    with the collector off, 7.8-10 s instead of 5.6. Now a loop (``_kind_of``): 5.6 ->
+    5.2 s of CPU.
+(2) ``read``'s calls, one event at a time. ``domain.stored.read_many`` applies the rule to
+    a group's 1,500 events with its calls made once: the bytes (the structs' list encoded
+    against the bodies joined), the ids and the record times (joined), then the valid times
+    and the data fields as ``read`` does; None unless all are well-formed, and then each
+    platform is read event by event, so the first damaged one is named as before. Held to
+    ``read`` by tests (every form the form tests try, at three places in a batch; bodies
+    cut, joined, padded; 300 hypothesis batches of random damage). Round six measured the
+    joined checks and did not take them, for a second form of the rule; it is taken now
+    with the tests that hold the two forms to one answer. 5.2 -> 4.8 s.
+(3) The cyclic collector. A group's thousands of tuples, held until its lines are made,
+    set off a collection every 700 allocations, each going through them all again
+    (1,742 collections a run, 14 of them full). It is paused while a group is made and
+    restored after (not process-wide, as round six tried it), and a test holds that
+    making a group leaves no cycle. 4.8 -> 4.45 s.
+
+Then, by callgrind (20k events, ``PYTHONHASHSEED=0``, three runs less one, halved), an
+observation's description in one f-string, the touched events laid out with loops rather
+than comprehensions, a touched event's description from its stored data: 58,315 ->
+56,516 instructions an event. (Each amendment's target found by ``list.index`` was in that
+figure; the review found it quadratic in a platform's amendments, 24,000 corrections of one
+platform 2.4 -> 5.8 s, and each platform with amendments now indexes its ids in one dict,
+which also refuses an id held twice: 56,644.)
+
+    python benchmarks/history_read.py /tmp/bench/l1m.db   (1,000,000 events)
+    one process:  history 4.23-4.56 s, read 1.19-1.25 s: 0.267-0.293
+    two workers on the two idle cores: 3.45-4.05 s, read 1.21-1.22 s: 0.300-0.353
+
+Still not met in one process. Where the 4.4 s go now (``process_time`` around each part,
+1M): the joined reads 0.70 s, ``read_many`` 1.24 s (the decode 0.45, encode and compare
+0.28, the type of each 0.16), the platforms' rows 2.02 s (the events amendments touch
+0.47 s in ``_amended`` and ~0.2 s in their rows: 8% of the events, a quarter of the
+rows' time: 14 us an amendment, a third of it their interchange objects), and 0.46 s
+around them (a group's tuples, its deallocation, the join and the write). Tried and not
+kept: columns instead of a tuple an event (+1.5% instructions); a plain line in two pieces
+joined once and counted by its line breaks (+4.5%); every id of a platform in a dict
+(+0.15%); ``read_many`` a platform at a time (+2%, and slower by the clock); groups of 200
+platforms (+20% by the clock) or 20 (+5%); SQLite's ``mmap_size`` or a larger page cache
+(no gain); Python 3.12 (0.266-0.280, no faster). Next levers: the amended events'
+bookkeeping (their interchange objects and ``effective_stored`` for a correction of one
+field; a third of the gap), and the per-event check in compiled code from a kept library.
 """
 
 from __future__ import annotations

@@ -32,6 +32,14 @@ def not_earlier(position: int, type_: str, target: object) -> str:
             "run 'blockledger verify'")
 
 
+def repeated(position: int, event: object, first: int) -> str:
+    """The refusal of an event holding the id of an earlier one (the ledger writes each id
+    once: only a forged or damaged ledger holds two, and which one an amendment targets
+    would be a guess)."""
+    return (f"the event at position {position} is damaged: its id {event} is the id of the "
+            f"event at position {first}; run 'blockledger verify'")
+
+
 class Book:
     """The ledger's facts grouped by subject, keeping each fact's position.
 
@@ -49,7 +57,9 @@ class Book:
             fact = entry.fact
             if as_known_at is not None and fact.recorded_at > as_known_at:
                 continue
-            self.positions[fact.id] = entry.position
+            first = self.positions.setdefault(fact.id, entry.position)
+            if first != entry.position:
+                raise IntegrityFailure(repeated(entry.position, fact.id, first))
             declared = fact.kind
             kind = declared.subject
             if kind == "any":  # an amendment lives with the event it targets

@@ -31,7 +31,7 @@ from domain.stored import DATA, TYPE_OF, interchange_of, read, read_many
 from domain.timeline import OTHER_RANK, SAME_INSTANT_RANK
 from domain.values import When, stored_when
 from projections import history
-from projections.book import not_earlier
+from projections.book import not_earlier, repeated
 from projections.history import Filter, _book_rows, _damaged, _row
 
 if TYPE_CHECKING:
@@ -375,15 +375,9 @@ def _amended(keyed: list[_Keyed],
     The amendments are applied to the stored objects (``effective_stored``, the rules
     ``effective`` applies to facts); each touched entry becomes its ``_Touched``, at its
     valid time as corrected, and an amendment's entry gets its target's kind."""
-    # Each amendment's and each target's index by its id (a platform's ids are unique, as
-    # the ledger's: the targets found in C, by comparing texts rather than hashing each)
-    ids = [entry[3].id for entry in keyed]
-    by_id = {}
-    for i in amending:
-        target = keyed[i][3].data.target
-        if target not in by_id and target in ids:
-            by_id[target] = ids.index(target)
-    by_id.update((ids[i], i) for i in amending)
+    by_id = {entry[3].id: i for i, entry in enumerate(keyed)}  # (each event's index)
+    if len(by_id) < len(keyed):  # which one an amendment targets would be a guess
+        raise IntegrityFailure(_repeated(keyed))
     for i in amending:  # each targets an earlier event of its subject, as in a Book
         # (so kind_of ends)
         event = keyed[i][3]
@@ -422,6 +416,17 @@ def _amended(keyed: list[_Keyed],
         keyed[i] = (at, rank, position, _Touched(original, current, links, event.data), kind,
                     body, obj)
     return now
+
+
+def _repeated(keyed: list[_Keyed]) -> str:
+    """``book.repeated`` of the first of a platform's events (in log order) to hold the id
+    of an earlier one."""
+    seen: dict[str, int] = {}
+    for entry in keyed:
+        first = seen.setdefault(entry[3].id, entry[2])
+        if first != entry[2]:
+            return repeated(entry[2], entry[3].id, first)
+    raise AssertionError("no id is repeated")  # pragma: no cover
 
 
 def _kind_of(keyed: list[_Keyed], by_id: dict[str, int], i: int) -> str:
