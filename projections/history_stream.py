@@ -1,15 +1,16 @@
 """The whole ledger's history from its stored bytes, platform by platform (``ledger_rows``
 and ``ledger_lines`` of ``projections.history``).
 
-Each stored event is read as every reader of stored events reads it (``domain.stored.read``):
-its bytes must be exactly the canonical JSON of what the ledger writes for an event of its
-type, and its struct (derived from the type's declaration) is what the type's ``describe``
-reads; a damaged event is ``IntegrityFailure`` naming its position, as ``verify`` and a
-subject's history say of it. An event no amendment touches is written as it is stored: as a
-row, its stored object; as a JSON Line, its stored bytes with the row's keys spliced in
-before the closing brace (being what the ledger writes, the bytes hold no line break and no
-key the row sets, and the line is the row's ``orjson.dumps``; a test holds them so). The
-events amendments touch are amended as stored objects (``effective_stored``).
+Each stored event is read as every reader of stored events reads it (``domain.stored.read``,
+a group's events at once by ``read_many``, the same rule in bulk): its bytes must be exactly
+the canonical JSON of what the ledger writes for an event of its type, and its struct
+(derived from the type's declaration) is what the type's ``describe`` reads; a damaged event
+is ``IntegrityFailure`` naming its position, as ``verify`` and a subject's history say of
+it. An event no amendment touches is written as it is stored: as a row, its stored object;
+as a JSON Line, its stored bytes with the row's keys spliced in before the closing brace
+(being what the ledger writes, the bytes hold no line break and no key the row sets, and the
+line is the row's ``orjson.dumps``; a test holds them so). The events amendments touch are
+amended as stored objects (``effective_stored``, in ``projections.history_touched``).
 """
 
 from __future__ import annotations
@@ -24,36 +25,24 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import orjson
 
-from domain.amendments import AMENDMENTS, effective_stored
-from domain.declaration import REGISTRY, FieldValues
+from domain.declaration import REGISTRY
 from domain.errors import IntegrityFailure
-from domain.stored import DATA, TYPE_OF, interchange_of, read, read_many
+from domain.stored import TYPE_OF, read, read_many
 from domain.timeline import OTHER_RANK, SAME_INSTANT_RANK
-from domain.values import When, stored_when
+from domain.values import When
 from projections import history
-from projections.book import not_earlier, repeated
-from projections.history import Filter, _book_rows, _damaged, _row
+from projections.history import Filter, _book_rows, _damaged
+from projections.history_touched import _AMENDING, _DESCRIBE, _amended, _Keyed, _Touched
 
 if TYPE_CHECKING:
     from projections.views import Views
 
 _SUBJECT_OF = {name: kind.subject for name, kind in REGISTRY.items()}
 _CREATES = frozenset(name for name, kind in REGISTRY.items() if kind.creates)
-_DESCRIBE = {name: kind.describe for name, kind in REGISTRY.items()}
 #: Types about one of several kinds of subject (observations: of an order or a platform).
 _OBSERVED = frozenset(name for name, kind in REGISTRY.items() if kind.also)
-_AMENDING = frozenset(AMENDMENTS)
 #: Per event type: where it sits among events at the same instant (``valid_key``).
 _RANK = {name: SAME_INSTANT_RANK.get(name, OTHER_RANK) for name in REGISTRY}
-#: Per amendment type: its data fields that hold field values (a correction's ``set``),
-#: which its ``describe`` reads as its payload has them (``FieldValues``, in key order). Its
-#: event references are read as stored: ``read`` holds them to the text ``uuid.UUID``
-#: writes, which is what describing a payload's UUID prints. (Not loading the payload, as
-#: the row did, saves its ``uuid.UUID`` and its class's constructor: a correction's
-#: description 51,000 -> 21,200 instructions (callgrind); by CPU 6.6 -> 2.5 us (the
-#: review's process_time), 10.3-11.8 -> 4.2-4.4 us at load 3.2.)
-_FIELDS = {name: tuple(field for field, spec in REGISTRY[name].fields() if spec.kind == "fields")
-           for name in AMENDMENTS}
 #: Per observed type: the kinds of subject an event of it may be about, the declared first.
 _KINDS_OF = {name: REGISTRY[name].subjects for name in _OBSERVED}
 #: What an event is to the first pass (``_Info.role``).
@@ -92,10 +81,6 @@ _INFO: dict[type, _Info] = _ByStruct()
 _DESCRIBE_OF: dict[type, Callable[[Any], str]] = {}
 
 
-#: An event as one platform's history keys it: valid time, rank, position, its struct (or
-#: ``_Touched``), its subject's kind, its stored bytes and its stored object (None in JSON
-#: Lines, where only the events amendments touch are read as objects).
-_Keyed = tuple[datetime, int, int, Any, "str | None", bytes, "dict[str, Any] | None"]
 #: A plain event's JSON Line: its stored bytes without the closing brace, then this, the
 #: row's keys. (Added to the bytes, not formatted with them: ``%b`` of the whole line grows
 #: its buffer twice; a 430-byte line 4,390 -> 3,650 instructions, 438 -> 349 ns.)
@@ -337,109 +322,3 @@ def _platform_rows(stored: Iterable[tuple[str, int, bytes, Any, When]], *, every
             obj["disputed_by"] = []
             out.append(obj)
     return out
-
-
-class _Touched(NamedTuple):
-    """An event an amendment touches (an amendment, or what one targets), in one
-    platform's history: its interchange object as first recorded and as it counts now
-    (the same object if no correction applies), and the ids of what amends it."""
-
-    original: dict[str, Any]
-    current: dict[str, Any]
-    links: dict[str, list[str]]
-    data: Any  # its stored struct's data
-
-    def row(self, position: int) -> dict[str, Any]:
-        """Its history row (``projections.history.row``, from the stored objects)."""
-        current = self.current
-        t = current["type"]
-        # Its data as stored, unless a correction replaced it (``corrected_stored`` keeps
-        # the data object of an event whose data fields it does not correct).
-        fields = _FIELDS.get(t)
-        if fields is None and current["data"] is self.original["data"]:
-            shown = self.data
-        else:
-            shown = DATA[t](**current["data"])
-            for field in fields or ():  # (a correction's ``set``: as its payload has it)
-                setattr(shown, field, FieldValues(tuple(sorted(getattr(shown, field).items()))))
-        summary = _DESCRIBE[t](shown)
-        return _row(current, position, summary, self.links,
-                    self.original if current is not self.original else None)
-
-
-def _amended(keyed: list[_Keyed],
-             amending: list[int]) -> dict[str, dict[str, Any]]:
-    """For a platform whose events include amendments (at the indexes ``amending`` of
-    ``keyed``, their kind None): each event they touch (the amendments and what they
-    target) as it counts now (by id: its interchange object; a retracted one is absent).
-    The amendments are applied to the stored objects (``effective_stored``, the rules
-    ``effective`` applies to facts); each touched entry becomes its ``_Touched``, at its
-    valid time as corrected, and an amendment's entry gets its target's kind."""
-    by_id = {entry[3].id: i for i, entry in enumerate(keyed)}  # (each event's index)
-    if len(by_id) < len(keyed):  # which one an amendment targets would be a guess
-        raise IntegrityFailure(_repeated(keyed))
-    for i in amending:  # each targets an earlier event of its subject, as in a Book
-        # (so kind_of ends)
-        event = keyed[i][3]
-        target = by_id.get(event.data.target)
-        if (target is None or keyed[target][2] >= keyed[i][2]
-                or keyed[target][3].subject != event.subject):
-            raise IntegrityFailure(not_earlier(keyed[i][2], TYPE_OF[event.__class__],
-                                               event.data.target))
-    touched: set[str] = set()
-    for i in amending:
-        event = keyed[i][3]
-        while TYPE_OF[event.__class__] in _AMENDING and event.id not in touched:
-            touched.add(event.id)
-            target = by_id.get(event.data.target)
-            if target is None:
-                break
-            event = keyed[target][3]
-            touched.add(event.id)
-
-    lines = sorted(by_id[event] for event in touched)  # in log order, as effective needs
-    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    shaped: dict[str, dict[str, Any]] = {}
-    for i in lines:
-        event = keyed[i][3]
-        found = shaped[event.id] = interchange_of(event)
-        groups.setdefault((_kind_of(keyed, by_id, i), event.subject), []).append(found)
-    amended = {key: effective_stored(found) for key, found in groups.items()}
-    now = {event: obj for eff in amended.values() for event, obj in eff.current.items()}
-    for i in lines:  # each touched event: as it counts now, at its valid time as corrected
-        at, rank, position, event, kind, body, obj = keyed[i]
-        original = shaped[event.id]
-        current = now.get(event.id, original)
-        links = amended[(kind, event.subject)].links(event.id)  # type: ignore[index]
-        if current is not original:
-            at = stored_when(current["occurred_at"]).instant
-        keyed[i] = (at, rank, position, _Touched(original, current, links, event.data), kind,
-                    body, obj)
-    return now
-
-
-def _repeated(keyed: list[_Keyed]) -> str:
-    """``book.repeated`` of the first of a platform's events (in log order) to hold the id
-    of an earlier one."""
-    seen: dict[str, int] = {}
-    for entry in keyed:
-        first = seen.setdefault(entry[3].id, entry[2])
-        if first != entry[2]:
-            return repeated(entry[2], entry[3].id, first)
-    raise AssertionError("no id is repeated")  # pragma: no cover
-
-
-def _kind_of(keyed: list[_Keyed], by_id: dict[str, int], i: int) -> str:
-    """The kind of the subject of ``keyed[i]``: an amendment's (None until then) is its
-    target's, down the chain of what amends what, each entry on the way given it. (A loop,
-    not a recursive closure: one would hold the platform's entries in a reference cycle,
-    left for the cyclic collector: 1M events, 5.6 s of CPU, 7.8-10 s with it off.)"""
-    chain = []
-    while keyed[i][4] is None:
-        chain.append(i)
-        i = by_id[keyed[i][3].data.target]
-    kind = keyed[i][4]
-    for j in chain:
-        entry = keyed[j]
-        keyed[j] = (*entry[:4], kind, *entry[5:])
-    return kind  # type: ignore[return-value]
