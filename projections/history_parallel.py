@@ -119,15 +119,14 @@ def jobs_for(views: Any) -> int:
     """The processes to make this ledger's whole history with (1: this one alone). The
     free cores are sampled (``busy_cores``, 50 ms) only for a ledger that could use them:
     every other history starts as it did."""
-    jobs = _jobs_set()
-    if jobs == 1:
+    if _jobs_set() == 1:
         return 1
     target = views.ledger.target
     if not target.postgres and (target.path is None or not target.path.is_file()):
         return 1  # (an in-memory database is this process's alone)
     if (views.ledger.recorder.max_notification_id() or 0) < PARALLEL_FROM:
         return 1
-    return jobs or _jobs_free()
+    return jobs_wanted()
 
 
 def group_lines(views: Any, groups: list[list[str]], jobs: int, options: dict[str, Any],
