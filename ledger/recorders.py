@@ -38,6 +38,7 @@ from ledger.chain import GENESIS, ChainRow, export_event_hash, first_break, link
 from ledger.chain_reads import SQLiteChainReads
 from ledger.record_time import check_record_times, new_record_times, recorded_at_of
 from ledger.signed import SQLiteSignatures
+from ledger.store_check import SQLiteStoreCheck
 
 #: How many event ids go in one ``IN (…)`` query (SQLite caps bound parameters).
 _ID_BATCH = 500
@@ -82,7 +83,7 @@ def _checked_backfill(rows: Iterable[ChainRow]) -> list[ChainRow]:
     return rows
 
 
-class ChainedSQLiteApplicationRecorder(SQLiteSignatures, SQLiteChainReads,
+class ChainedSQLiteApplicationRecorder(SQLiteSignatures, SQLiteChainReads, SQLiteStoreCheck,
                                        SQLiteApplicationRecorder):
     """A SQLite application recorder that appends to the hash chain in each insert, and
     signs the new events when a signer is set (``ledger.signed``)."""

@@ -33,10 +33,11 @@ from ledger.recorders import (
     _checked_exports,
 )
 from ledger.signed_postgres import PostgresSignatures
+from ledger.store_check import PostgresStoreCheck
 
 
 class ChainedPostgresApplicationRecorder(PostgresSignatures, PostgresChainReads,
-                                         PostgresApplicationRecorder):
+                                         PostgresStoreCheck, PostgresApplicationRecorder):
     """A PostgreSQL application recorder that appends to the hash chain in each insert,
     and signs the new events when a signer is set (``ledger.signed``)."""
 
