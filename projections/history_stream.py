@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from itertools import groupby
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import orjson
@@ -31,7 +31,14 @@ from domain.values import When
 from projections import history
 from projections.collection import paused
 from projections.history import Filter, _book_rows, _damaged
-from projections.history_touched import _AMENDING, _DESCRIBE, _amended, _Keyed, _Touched
+from projections.history_touched import (
+    _AMENDING,
+    _DESCRIBE,
+    _amended,
+    _Keyed,
+    _Touched,
+    first_repeated,
+)
 
 if TYPE_CHECKING:
     from projections.views import Views
@@ -44,6 +51,7 @@ _OBSERVED = frozenset(name for name, kind in REGISTRY.items() if kind.also)
 _RANK = {name: SAME_INSTANT_RANK.get(name, OTHER_RANK) for name in REGISTRY}
 #: Per observed type: the kinds of subject an event of it may be about, the declared first.
 _KINDS_OF = {name: REGISTRY[name].subjects for name in _OBSERVED}
+_ID = attrgetter("id")
 #: What an event is to the first pass (``_Info.role``).
 _PLAIN, _CREATING, _OBSERVING, _AMENDMENT = range(4)
 
@@ -158,6 +166,9 @@ def _group_rows(views: Views, group: list[str], lines: bool, options: dict[str, 
         rows = held.pop(key, ())
         if found is None:
             rows = _read_each(rows, decode)
+            refused = first_repeated((row[1], row[3]) for row in rows)
+            if refused is not None:
+                raise IntegrityFailure(refused)
         count += len(rows)
         out += _platform_rows(rows, everything=key == "", lines=lines, **options)
     if joined:
@@ -173,7 +184,9 @@ def _read_all(stored: list[tuple[str, int, bytes]], decode: Callable[[bytes], by
               ) -> Iterator[tuple[str, int, bytes, Any, When]] | None:
     """``(platform, position, body, struct, valid time)`` of each of ``stored`` (its body
     decoded, then read by ``read_many``: the rule of ``read``, in bulk); None if any is not
-    well-formed."""
+    well-formed, or two hold one id (then each platform is read in turn, and the first of
+    its events to hold the id of an earlier one refused, as a platform's history refuses
+    it: the ledger writes each id once)."""
     bodies = list(map(itemgetter(2), stored))
     if decode is not None:
         try:
@@ -181,7 +194,7 @@ def _read_all(stored: list[tuple[str, int, bytes]], decode: Callable[[bytes], by
         except Exception:
             return None
     found = read_many(bodies)
-    if found is None:
+    if found is None or len(set(map(_ID, found[0]))) < len(bodies):
         return None
     return zip(map(itemgetter(0), stored), map(itemgetter(1), stored), bodies, *found,
                strict=True)

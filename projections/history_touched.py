@@ -5,6 +5,7 @@ its row (``projections.history.row``)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -72,7 +73,8 @@ def _amended(keyed: list[_Keyed],
     valid time as corrected, and an amendment's entry gets its target's kind."""
     by_id = {entry[3].id: i for i, entry in enumerate(keyed)}  # (each event's index)
     if len(by_id) < len(keyed):  # which one an amendment targets would be a guess
-        raise IntegrityFailure(_repeated(keyed))
+        raise IntegrityFailure(first_repeated((entry[2], entry[3]) for entry in keyed)
+                               or "")
     for i in amending:  # each targets an earlier event of its subject, as in a Book
         # (so kind_of ends)
         event = keyed[i][3]
@@ -113,15 +115,15 @@ def _amended(keyed: list[_Keyed],
     return now
 
 
-def _repeated(keyed: list[_Keyed]) -> str:
-    """``book.repeated`` of the first of a platform's events (in log order) to hold the id
-    of an earlier one."""
+def first_repeated(events: Iterable[tuple[int, Any]]) -> str | None:
+    """``book.repeated`` of the first of ``events`` (``(position, struct)`` in log order)
+    to hold the id of an earlier one; None if none does."""
     seen: dict[str, int] = {}
-    for entry in keyed:
-        first = seen.setdefault(entry[3].id, entry[2])
-        if first != entry[2]:
-            return repeated(entry[2], entry[3].id, first)
-    raise AssertionError("no id is repeated")  # pragma: no cover
+    for position, event in events:
+        first = seen.setdefault(event.id, position)
+        if first != position:
+            return repeated(position, event.id, first)
+    return None
 
 
 def _kind_of(keyed: list[_Keyed], by_id: dict[str, int], i: int) -> str:

@@ -49,3 +49,28 @@ def test_a_repeated_id_is_refused_by_every_reader(runner, ledger, rechain):  # n
         assert error == (f"error: the event at position {later} is damaged: its id {target} "
                          f"is the id of the event at position {at}; run 'blockledger "
                          "verify'"), (args, error)
+
+
+def test_a_repeated_id_on_a_platform_no_amendment_touches_is_refused(runner, ledger,  # noqa: F811
+                                                                      tmp_path):
+    """Where nothing targets the id, the whole ledger's history showed both events (a
+    platform's history and ``verify`` refused); it refuses too now, in every format."""
+    from pathlib import Path
+
+    turkey = Path(__file__).parent.parent / "examples" / "turkey-wikipedia-2017.jsonl"
+    assert run(runner, ledger, "import", str(turkey)).exit_code == 0
+    store = Store(ledger)
+    objs = {p: orjson.loads(store.state(p))
+            for (p,) in store.sql(f"SELECT {store.pos} FROM {store.events}")}
+    order = sorted(p for p, obj in objs.items() if obj["subject"] == "btk-2017-04-29")
+    first, later = order[0], order[1]
+    obj = objs[later]
+    obj["id"] = objs[first]["id"]
+    store.set_state(later, canonical(obj))
+    store.rechain()
+    assert run(runner, ledger, "verify").exit_code == 3
+    for args in [*WHOLE, ["wikipedia"]]:
+        error = one_line_error(run(runner, ledger, "history", *args), 3)
+        assert error == (f"error: the event at position {later} is damaged: its id "
+                         f"{obj['id']} is the id of the event at position {first}; run "
+                         "'blockledger verify'"), (args, error)
