@@ -18,12 +18,14 @@ from commands.context import Context, pass_context, progress
 from commands.output import check_output, force_option, write_text
 from commands.read import format_options, write_records
 from domain.errors import BadInput, IntegrityFailure, LedgerError
-from ledger import consistency, store_check
+from ledger import consistency
 from ledger.checkpoint import load_private_key, load_public_key
 from ledger.checkpointing import checkpoint_note
 from ledger.consistency import Problem
 from ledger.signatures import check as check_signatures
+from ledger.verify import Verdict
 from ledger.verify import verify as verify_ledger
+from ledger.view_tables import FACTS, MOVES, STATUS
 from projections.collection import paused
 
 
@@ -46,6 +48,10 @@ def _origin(obj: Context, origin: str | None) -> str:
     return f"blockledger/{Path(target.settings['SQLITE_DBNAME']).stem}"
 
 
+#: The views' tables, as their readers name them (``ledger.store_check``).
+_VIEW_TABLES = (FACTS, STATUS, MOVES)
+
+
 class Verification:
     """Everything ``verify`` checks, in order: hashes and chain (with ``--against``, that
     the ledger extends the checkpoint), then what the log implies for everything else
@@ -55,27 +61,30 @@ class Verification:
     def __init__(self, ledger: Any, *, note: str | None = None, key: Any = None):
         total = ledger.recorder.max_notification_id() or 0
         leaves: list[bytes] = []
+        self.problems: list[Problem] = []
+        self.signed: Any = None
+        # First the database's own check of its structure (``ledger.store_check``): every
+        # read goes through its indexes and pages, and a damaged file fails them (exit 4)
+        # before they could say why. With a finding, nothing else is read.
+        store = ledger.recorder.store_check(_VIEW_TABLES)
+        #: Why that check did not run (the database has none: PostgreSQL without amcheck,
+        #: or a role that may not run it); None where it ran.
+        self.unchecked: str | None = store.unchecked
+        if store.problems:
+            self.problems = [Problem(None, "store", f"the database's own check: {line}")
+                             for line in store.problems]
+            self.verdict = Verdict(ok=False, events=total, reason=self.problems[0].line())
+            return
         with progress(total, "verifying") as advance:
             self.verdict = verify_ledger(ledger, against=note, public_key=key,
                                          progress=advance, leaves=leaves)
-        self.problems: list[Problem] = []
-        self.signed: Any = None
-        #: Whether the database's own check of its structure ran (``ledger.store_check``):
-        #: not where the chain fails, nor where the database has none (PostgreSQL
-        #: without amcheck).
-        self.store_checked = False
         if not self.verdict.ok:
             return
-        # First, since every other check reads through the database's indexes.
-        found = ledger.recorder.store_problems()
-        self.store_checked = found is not None
-        self.problems = [Problem(None, "store", f"the database's own check: {line}")
-                         for line in found or ()]
         # Without the cyclic collector, as a rebuild: the pass keeps a batch of facts
         # alive at a time, which the collector otherwise scans again and again (5.3 s
         # against 4.4 s at 100,000 events).
         with progress(total, "checking the log and views") as advance, paused():
-            self.problems += consistency.check(ledger, leaves, progress=advance)
+            self.problems = consistency.check(ledger, leaves, progress=advance)
         # Signatures are over the hashes the chain holds: checked once those hold.
         with progress(total, "checking signatures") as advance:
             self.signed = check_signatures(ledger, progress=advance)
@@ -106,7 +115,7 @@ class Verification:
             out["first_bad_position"] = self.problems[0].position
             out["reason"] = self.problems[0].line()
         out["signatures"] = self.signed.to_json() if self.signed is not None else None
-        out["store_checked"] = self.store_checked
+        out["store_checked"] = self.unchecked is None
         return out
 
 
@@ -124,8 +133,8 @@ def verify(obj: Context, against: str | None, public_key: str | None, fmt: str) 
     "signatures", "store_checked"}: problems lists what does not hold beyond the hashes and
     chain (position, part: store, events, record-time, checkpoint or views, and what; store
     is the database's own check of its indexes and pages: SQLite's integrity_check,
-    PostgreSQL's amcheck where installed, else store_checked is false); signatures counts
-    the signed
+    PostgreSQL's amcheck where installed and this role may run it, else store_checked is
+    false; with a store problem nothing else is checked); signatures counts the signed
     events and lists the positions of each problem: unsigned (after the first operator),
     unknown_key, revoked_key, not_a_recorder, bad_signature, wrong_operator (recorded_by is
     not the signer). --format jsonl prints that object on one line; csv one row: ok,
@@ -164,8 +173,8 @@ def verify(obj: Context, against: str | None, public_key: str | None, fmt: str) 
                         "reason": found["reason"], "problems": len(found["problems"])}], fmt)
     elif checked.ok:
         extra = f", and it extends the checkpoint {against}" if against else ""
-        store = ("the database's own check finds nothing wrong" if checked.store_checked
-                 else f"the database's indexes are not checked ({store_check.UNCHECKED})")
+        store = ("the database's own check finds nothing wrong" if checked.unchecked is None
+                 else f"the database's indexes are not checked ({checked.unchecked})")
         click.echo(f"ok: {checked.verdict.events} events, hashes and chain intact{extra}; "
                    f"{store}; columns, record times, kept checkpoints and views agree with "
                    f"the log; {checked.signed.summary()}")

@@ -33,8 +33,8 @@ class ViewReads:
                 platform, [])
         if subject is not None:
             statement, params = statement + " WHERE h.subject = ? AND h.kind = ?", subject[::-1]
-        return [(row[0], _body(row[0], row[1])) for row in self._read(
-            statement + " ORDER BY h.position", params)]
+        return [(row[0], _body(row[0], row[1])) for row in _each_once(self._read(
+            statement + " ORDER BY h.position", params), 0)]
 
     def kind_rows(self, kind: str, *, after: int = 0,
                   limit: int = 5000) -> list[tuple[int, bytes]]:
@@ -45,7 +45,7 @@ class ViewReads:
         rows = self._read(f"SELECT h.position, e.state {self._with_bodies()} WHERE h.kind = ? "
                           "AND h.position > ? ORDER BY h.position LIMIT ?",
                           (kind, after, limit))
-        return _bodies_checked(rows, 1)
+        return _bodies_checked(_each_once(rows, 0), 1)
 
     #: The ledger's events table, where the history rows' bodies are read (by position);
     #: set by ``ledger.application.Ledger.view_store``.
@@ -112,6 +112,7 @@ class ViewReads:
         rows = self._read(f"SELECT h.platform, h.position, e.state FROM {FACTS} h {joined} "
                           f"WHERE h.platform IN ({marks}) ORDER BY h.platform, h.position",
                           platforms)
+        _each_once(rows, 1)
         moved = self._read(f"SELECT m.platform, h.position, e.state FROM {MOVES} m JOIN "
                            f"{FACTS} h ON h.kind = m.kind AND h.subject = m.subject {joined} "
                            f"WHERE m.platform IN ({marks})", platforms)
@@ -154,8 +155,11 @@ class ViewReads:
         statement, params = f"SELECT platform, body FROM {STATUS}", ()
         if platform is not None:
             statement, params = statement + " WHERE platform = ?", (platform,)
-        return [(row[0], _blob(row[1])) for row in self._read(statement + " ORDER BY platform",
-                                                              params)]
+        rows = self._read(statement + " ORDER BY platform", params)
+        if len(set(map(itemgetter(0), rows))) < len(rows):  # (its primary key: one each)
+            raise IntegrityFailure("the status view holds two rows for one platform "
+                                   "(altered): run 'blockledger verify'")
+        return [(row[0], _blob(row[1])) for row in rows]
 
     def platforms_since(self, position: int) -> list[str]:
         """Platforms (keys, "" aside) with events in the history view after ``position``,
@@ -228,6 +232,22 @@ class ViewReads:
             rows = self._read(f"SELECT COUNT(*) FROM {table}")
             out[view] = rows[0][0] if rows else 0
         return out
+
+
+def _each_once(rows: list[tuple], at: int) -> list[tuple]:
+    """``rows`` of the history view, unless a position (column ``at``) comes twice: the view
+    holds one row per event (its primary key), so only an altered table holds two, and a
+    reader would show that event twice. ``IntegrityFailure`` names the first."""
+    positions = list(map(itemgetter(at), rows))
+    if len(set(positions)) < len(positions):
+        seen: set[int] = set()
+        for position in positions:
+            if position in seen:
+                raise IntegrityFailure(f"the history view holds two rows for the event at "
+                                       f"position {position} (altered): run 'blockledger "
+                                       "verify'")
+            seen.add(position)
+    return rows
 
 
 def _bodies_checked(rows: list[tuple], at: int) -> list[tuple]:

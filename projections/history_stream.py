@@ -194,7 +194,9 @@ def _read_all(stored: list[tuple[str, int, bytes]], decode: Callable[[bytes], by
         except Exception:
             return None
     found = read_many(bodies)
-    if found is None or len(set(map(_ID, found[0]))) < len(bodies):
+    # (an event of an order over several platforms comes once for each: an id held twice
+    # is one held at two positions)
+    if found is None or len(set(map(_ID, found[0]))) < len(set(map(itemgetter(1), stored))):
         return None
     return zip(map(itemgetter(0), stored), map(itemgetter(1), stored), bodies, *found,
                strict=True)

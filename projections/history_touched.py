@@ -74,7 +74,7 @@ def _amended(keyed: list[_Keyed],
     by_id = {entry[3].id: i for i, entry in enumerate(keyed)}  # (each event's index)
     if len(by_id) < len(keyed):  # which one an amendment targets would be a guess
         raise IntegrityFailure(first_repeated((entry[2], entry[3]) for entry in keyed)
-                               or "")
+                               or "two of a platform's events hold one id")
     for i in amending:  # each targets an earlier event of its subject, as in a Book
         # (so kind_of ends)
         event = keyed[i][3]
@@ -120,9 +120,13 @@ def first_repeated(events: Iterable[tuple[int, Any]]) -> str | None:
     to hold the id of an earlier one; None if none does."""
     seen: dict[str, int] = {}
     for position, event in events:
-        first = seen.setdefault(event.id, position)
-        if first != position:
+        first = seen.get(event.id)
+        if first == position:  # (one event read twice: the view's reads refuse it first)
+            return (f"the history view holds two rows for the event at position {position} "
+                    "(altered): run 'blockledger verify'")
+        if first is not None:
             return repeated(position, event.id, first)
+        seen[event.id] = position
     return None
 
 

@@ -74,3 +74,25 @@ def test_a_repeated_id_on_a_platform_no_amendment_touches_is_refused(runner, led
         assert error == (f"error: the event at position {later} is damaged: its id "
                          f"{obj['id']} is the id of the event at position {first}; run "
                          "'blockledger verify'"), (args, error)
+
+
+def test_an_order_over_several_platforms_is_no_repeated_id(runner, sqlite_path, monkeypatch):
+    """Review M1: an order over several platforms comes once with each platform's events,
+    and the group's set of ids counted it as an id held twice: every such group read event
+    by event (a third slower). An id held twice is one held at two positions."""
+    from pathlib import Path
+
+    from projections import history_stream
+
+    india = Path(__file__).parent.parent / "examples" / "india-apps-2020.jsonl"
+    assert run(runner, sqlite_path, "import", str(india)).exit_code == 0
+    lines = run(runner, sqlite_path, "history", "--format", "jsonl").stdout.splitlines()
+    shown = [orjson.loads(line)["position"] for line in lines]
+    assert len(shown) > len(set(shown))  # (the example has an event in two platforms)
+
+    def each(*args):  # pragma: no cover (reached only by the regression)
+        raise AssertionError("a well-formed group read event by event")
+
+    monkeypatch.setattr(history_stream, "_read_each", each)
+    again = run(runner, sqlite_path, "history", "--format", "jsonl")
+    assert again.exit_code == 0 and again.stdout.splitlines() == lines
