@@ -184,9 +184,9 @@ def _read_all(stored: list[tuple[str, int, bytes]], decode: Callable[[bytes], by
               ) -> Iterator[tuple[str, int, bytes, Any, When]] | None:
     """``(platform, position, body, struct, valid time)`` of each of ``stored`` (its body
     decoded, then read by ``read_many``: the rule of ``read``, in bulk); None if any is not
-    well-formed, or two hold one id (then each platform is read in turn, and the first of
-    its events to hold the id of an earlier one refused, as a platform's history refuses
-    it: the ledger writes each id once)."""
+    well-formed, two hold one id, or a view row comes twice (then each platform is read in
+    turn, and the first of its events to hold the id of an earlier one refused, as a
+    platform's history refuses it: the ledger writes each id once)."""
     bodies = list(map(itemgetter(2), stored))
     if decode is not None:
         try:
@@ -194,9 +194,14 @@ def _read_all(stored: list[tuple[str, int, bytes]], decode: Callable[[bytes], by
         except Exception:
             return None
     found = read_many(bodies)
-    # (an event of an order over several platforms comes once for each: an id held twice
-    # is one held at two positions)
-    if found is None or len(set(map(_ID, found[0]))) < len(set(map(itemgetter(1), stored))):
+    if found is None:
+        return None
+    ids = len(set(map(_ID, found[0])))
+    # Fewer ids than rows: an event of an order over several platforms, once for each (not
+    # an id held twice: that is one held at two positions), or else a row the view holds
+    # twice, which each platform's read refuses (``first_repeated``).
+    if ids < len(stored) and (ids < len(set(map(itemgetter(1), stored)))
+                              or len(set(map(itemgetter(0, 1), stored))) < len(stored)):
         return None
     return zip(map(itemgetter(0), stored), map(itemgetter(1), stored), bodies, *found,
                strict=True)
