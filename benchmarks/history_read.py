@@ -321,6 +321,12 @@ platforms (+20% by the clock) or 20 (+5%); SQLite's ``mmap_size`` or a larger pa
 (no gain); Python 3.12 (0.266-0.280, no faster). Next levers: the amended events'
 bookkeeping (their interchange objects and ``effective_stored`` for a correction of one
 field; a third of the gap), and the per-event check in compiled code from a kept library.
+
+Round nine (2026-12-07, fourth session, another machine of the kind: 2 MiB of L2 a core):
+one process 5.30-5.34 s against a read of 1.32-1.35 s (0.248-0.254; the last head, 110032a,
+0.242-0.254 here); two workers on the two idle cores 0.340-0.357. Profile, ablations and
+what was tried are in benchmarks/README.md ("Round nine"): even with the events amendments
+touch made free, one process would be about 0.31 here.
 """
 
 from __future__ import annotations
