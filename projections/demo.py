@@ -101,5 +101,6 @@ def run_demo(ledger: Ledger, outcome: Outcome, screen: Screen, *, where: str | N
     out.print()
     out.print(_rule(screen, "history of telegram, by the date things happened"))
     HistoryTable(screen).write(history(book, "telegram"))
-    out.print("\nTry: blockledger --db case.db demo, then blockledger --db case.db status "
-              "telegram --as-of 2017-07-20 --json")
+    # (a command a line: at 80 columns one line of both broke the second in two)
+    out.print("\nTry:\n  blockledger --db case.db demo\n"
+              "  blockledger --db case.db status telegram --as-of 2017-07-20 --json")
