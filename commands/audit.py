@@ -48,7 +48,8 @@ def _origin(obj: Context, origin: str | None) -> str:
     return f"blockledger/{Path(target.settings['SQLITE_DBNAME']).stem}"
 
 
-#: The views' tables, as their readers name them (``ledger.store_check``).
+#: The views' tables, as their readers name them (``ledger.store_check``; with the views'
+#: tracking table).
 _VIEW_TABLES = (FACTS, STATUS, MOVES)
 
 
@@ -66,7 +67,8 @@ class Verification:
         # First the database's own check of its structure (``ledger.store_check``): every
         # read goes through its indexes and pages, and a damaged file fails them (exit 4)
         # before they could say why. With a finding, nothing else is read.
-        store = ledger.recorder.store_check(_VIEW_TABLES)
+        tracking = getattr(ledger.view_store(), "_tracking_table", None)
+        store = ledger.recorder.store_check((*_VIEW_TABLES, *([tracking] if tracking else [])))
         #: Why that check did not run (the database has none: PostgreSQL without amcheck,
         #: or a role that may not run it); None where it ran.
         self.unchecked: str | None = store.unchecked
