@@ -98,7 +98,7 @@ class Verification:
 
     def failure(self) -> str:
         """The one line that says why verification failed."""
-        if not self.verdict.ok:
+        if not self.verdict.ok and not self.problems:  # (the hashes and chain)
             where = (f" at position {self.verdict.first_bad_position}"
                      if self.verdict.first_bad_position is not None else "")
             return f"verification failed{where}: {self.verdict.reason}"
