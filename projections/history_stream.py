@@ -51,6 +51,7 @@ _OBSERVED = frozenset(name for name, kind in REGISTRY.items() if kind.also)
 _RANK = {name: SAME_INSTANT_RANK.get(name, OTHER_RANK) for name in REGISTRY}
 #: Per observed type: the kinds of subject an event of it may be about, the declared first.
 _KINDS_OF = {name: REGISTRY[name].subjects for name in _OBSERVED}
+#: An event's id, from its struct.
 _ID = attrgetter("id")
 #: What an event is to the first pass (``_Info.role``).
 _PLAIN, _CREATING, _OBSERVING, _AMENDMENT = range(4)

@@ -117,11 +117,12 @@ def _amended(keyed: list[_Keyed],
 
 def first_repeated(events: Iterable[tuple[int, Any]]) -> str | None:
     """``book.repeated`` of the first of ``events`` (``(position, struct)`` in log order)
-    to hold the id of an earlier one; None if none does."""
+    to hold the id of an earlier one, or the refusal of a view row read twice; None if
+    neither."""
     seen: dict[str, int] = {}
     for position, event in events:
         first = seen.get(event.id)
-        if first == position:  # (one event read twice: the view's reads refuse it first)
+        if first == position:  # (one row read twice: a view table without its key)
             return (f"the history view holds two rows for the event at position {position} "
                     "(altered): run 'blockledger verify'")
         if first is not None:
