@@ -129,6 +129,8 @@ class ViewReads:
             for position, body in self._read(
                     f"SELECT {nid}, state FROM {self.events_table} WHERE {nid} IN "
                     f"({', '.join('?' * len(chunk))})", chunk):
+                if position in out:  # (an events table without its unique index)
+                    raise IntegrityFailure(_two_at(position))
                 out[position] = _blob(body)
         return out
 
@@ -231,6 +233,12 @@ class ViewReads:
             rows = self._read(f"SELECT COUNT(*) FROM {table}")
             out[view] = rows[0][0] if rows else 0
         return out
+
+
+def _two_at(position: int) -> str:
+    """The refusal of two events stored at one position."""
+    return (f"two events are stored at position {position} (altered): run 'blockledger "
+            "verify'")
 
 
 def _each_once(rows: list[tuple], at: int) -> list[tuple]:

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
-from itertools import groupby
-from operator import attrgetter, itemgetter
+from itertools import groupby, islice
+from operator import attrgetter, eq, itemgetter
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import orjson
@@ -185,9 +185,10 @@ def _read_all(stored: list[tuple[str, int, bytes]], decode: Callable[[bytes], by
               ) -> Iterator[tuple[str, int, bytes, Any, When]] | None:
     """``(platform, position, body, struct, valid time)`` of each of ``stored`` (its body
     decoded, then read by ``read_many``: the rule of ``read``, in bulk); None if any is not
-    well-formed, two hold one id, or a view row comes twice (then each platform is read in
-    turn, and the first of its events to hold the id of an earlier one refused, as a
-    platform's history refuses it: the ledger writes each id once)."""
+    well-formed, two hold one id, or a position comes twice for one platform (then each
+    platform is read in turn, and the first of its events to hold the id of an earlier one
+    refused, as a platform's history refuses it: the ledger writes each id once, and one
+    event at each position)."""
     bodies = list(map(itemgetter(2), stored))
     if decode is not None:
         try:
@@ -198,11 +199,16 @@ def _read_all(stored: list[tuple[str, int, bytes]], decode: Callable[[bytes], by
     if found is None:
         return None
     ids = len(set(map(_ID, found[0])))
+    positions = list(map(itemgetter(1), stored))
     # Fewer ids than rows: an event of an order over several platforms, once for each (not
     # an id held twice: that is one held at two positions), or else a row the view holds
-    # twice, which each platform's read refuses (``first_repeated``).
-    if ids < len(stored) and (ids < len(set(map(itemgetter(1), stored)))
-                              or len(set(map(itemgetter(0, 1), stored))) < len(stored)):
+    # twice. A position twice in a row (rows come by platform, then position): a row held
+    # twice, two events stored at one position (an events table without its unique
+    # index), or a shared event last of one platform and first of the next. Each
+    # platform's read refuses the first two (``first_repeated``).
+    if ((ids < len(stored) or any(map(eq, positions, islice(positions, 1, None))))
+            and (ids < len(set(positions))
+                 or len(set(map(itemgetter(0, 1), stored))) < len(stored))):
         return None
     return zip(map(itemgetter(0), stored), map(itemgetter(1), stored), bodies, *found,
                strict=True)

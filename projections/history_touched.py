@@ -117,14 +117,19 @@ def _amended(keyed: list[_Keyed],
 
 def first_repeated(events: Iterable[tuple[int, Any]]) -> str | None:
     """``book.repeated`` of the first of ``events`` (``(position, struct)`` in log order)
-    to hold the id of an earlier one, or the refusal of a view row read twice; None if
-    neither."""
+    to hold the id of an earlier one, or the refusal of a position read twice (a view row
+    held twice, or two events stored at one position); None if none."""
     seen: dict[str, int] = {}
+    last = None
     for position, event in events:
+        if position == last:  # (in log order: a position twice comes twice in a row)
+            if seen.get(event.id) == position:  # (one row read twice: a view without its key)
+                return (f"the history view holds two rows for the event at position "
+                        f"{position} (altered): run 'blockledger verify'")
+            return (f"two events are stored at position {position} (altered): run "
+                    "'blockledger verify'")
+        last = position
         first = seen.get(event.id)
-        if first == position:  # (one row read twice: a view table without its key)
-            return (f"the history view holds two rows for the event at position {position} "
-                    "(altered): run 'blockledger verify'")
         if first is not None:
             return repeated(position, event.id, first)
         seen[event.id] = position

@@ -223,3 +223,35 @@ def test_postgres_a_role_that_may_not_run_amcheck_is_told_so_not_failed(runner, 
         with psycopg.connect(pg_url, autocommit=True) as conn:
             conn.execute(f"DROP OWNED BY {role}")
             conn.execute(f"DROP ROLE {role}")
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("touched", [False, True], ids=["plain", "corrected"])
+def test_postgres_two_events_stored_at_one_position_are_refused(runner, pg_url, touched):
+    """Second review H1: the events table's unique index on its positions dropped by its
+    owner, and a second event (a new id, a valid body) written at an existing position.
+    The whole ledger's history met two bodies at one position: a traceback (the sort met
+    two entries with one position), or with --as-known-at one event more than the ledger
+    holds (exit 0); a platform's history showed one of the two. Now each refuses it."""
+    import uuid
+
+    assert run(runner, pg_url, "demo").exit_code == 0
+    rows = json.loads(run(runner, pg_url, "history", "telegram", "--json").stdout)["events"]
+    at = next(row["position"] for row in rows
+              if bool(row["corrected_by"]) is touched and row["type"] != "platform-registered")
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        topic, state = conn.execute(
+            "SELECT topic, state FROM blockledger_events WHERE "
+            "notification_id = %s", (at,)).fetchone()
+        event_id = json.loads(bytes(state))["id"]
+        forged = bytes(state).replace(event_id.encode(), str(uuid.uuid4()).encode())
+        conn.execute("DROP INDEX blockledger_events_notification_id_idx")
+        conn.execute("INSERT INTO blockledger_events (originator_id, originator_version, "
+                     "topic, state, notification_id) VALUES (%s, 1, %s, %s, %s)",
+                     (uuid.uuid4(), topic, forged, at))
+    refusal = (f"error: two events are stored at position {at} (altered): run 'blockledger "
+               "verify'")
+    for args in (["--format", "jsonl"], ["--as-known-at", "2100-01-01", "--format", "jsonl"],
+                 ["telegram"]):
+        assert one_line_error(run(runner, pg_url, "history", *args), 3) == refusal, args
+    assert run(runner, pg_url, "verify").exit_code == 3
