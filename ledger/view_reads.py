@@ -115,9 +115,13 @@ class ViewReads:
         moved = self._read(f"SELECT m.platform, h.position, e.state FROM {MOVES} m JOIN "
                            f"{FACTS} h ON h.kind = m.kind AND h.subject = m.subject {joined} "
                            f"WHERE m.platform IN ({marks})", platforms)
-        if moved:  # (as platform_rows: each event once)
-            rows = sorted({row[:2]: row for row in [*rows, *moved]}.values(),
-                          key=lambda row: row[:2])
+        if moved:  # (as platform_rows: each event once; two bodies at one position refused)
+            merged: dict[tuple, tuple] = {}
+            for row in (*rows, *moved):
+                held = merged.setdefault(row[:2], row)
+                if held is not row and held[2] != row[2]:
+                    raise IntegrityFailure(_two_at(row[1]))
+            rows = sorted(merged.values(), key=lambda row: row[:2])
         return _bodies_checked(rows, 2)
 
     def _bodies(self, positions: Sequence[int]) -> dict[int, bytes]:
@@ -243,17 +247,19 @@ def _two_at(position: int) -> str:
 
 def _each_once(rows: list[tuple], at: int) -> list[tuple]:
     """``rows`` of the history view, unless a position (column ``at``) comes twice: the view
-    holds one row per event (its primary key), so only an altered table holds two, and a
-    reader would show that event twice. ``IntegrityFailure`` names the first."""
+    holds one row per event and the events table one event per position (their keys), so
+    only altered tables hold two, and a reader would show the event twice, or two events
+    as one. ``IntegrityFailure`` names the first (two bodies, if the next column holds
+    them and they differ: two events stored there)."""
     positions = list(map(itemgetter(at), rows))
     if len(set(positions)) < len(positions):
-        seen: set[int] = set()
-        for position in positions:
-            if position in seen:
-                raise IntegrityFailure(f"the history view holds two rows for the event at "
-                                       f"position {position} (altered): run 'blockledger "
-                                       "verify'")
-            seen.add(position)
+        seen: dict[int, tuple] = {}
+        for row in rows:
+            held = seen.setdefault(row[at], row)
+            if held is not row:
+                raise IntegrityFailure(_two_at(row[at]) if row[at + 1:at + 2] != held[
+                    at + 1:at + 2] else f"the history view holds two rows for the event at "
+                    f"position {row[at]} (altered): run 'blockledger verify'")
     return rows
 
 

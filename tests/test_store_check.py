@@ -255,3 +255,32 @@ def test_postgres_two_events_stored_at_one_position_are_refused(runner, pg_url, 
                  ["telegram"]):
         assert one_line_error(run(runner, pg_url, "history", *args), 3) == refusal, args
     assert run(runner, pg_url, "verify").exit_code == 3
+
+
+@pytest.mark.postgres
+def test_postgres_two_events_at_one_position_of_an_order_over_several_platforms(runner,
+                                                                                pg_url):
+    """The same, at the position of an order over 14 platforms, which the whole ledger's
+    history reads once under its first platform and once for each other (a moved subject,
+    merged by position): the merge kept one of the two bodies. And a subject's history,
+    which read two rows at one position as a view row held twice."""
+    import uuid
+    from pathlib import Path
+
+    india = Path(__file__).resolve().parent.parent / "examples" / "india-apps-2020.jsonl"
+    assert run(runner, pg_url, "import", str(india)).exit_code == 0
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        at, topic, state = next(
+            (position, topic, bytes(state)) for position, topic, state in conn.execute(
+                "SELECT notification_id, topic, state FROM blockledger_events ORDER BY 1")
+            if json.loads(bytes(state))["type"] == "blocked")
+        obj = json.loads(state)
+        forged = state.replace(obj["id"].encode(), str(uuid.uuid4()).encode())
+        conn.execute("DROP INDEX blockledger_events_notification_id_idx")
+        conn.execute("INSERT INTO blockledger_events (originator_id, originator_version, "
+                     "topic, state, notification_id) VALUES (%s, 1, %s, %s, %s)",
+                     (uuid.uuid4(), topic, forged, at))
+    refusal = (f"error: two events are stored at position {at} (altered): run 'blockledger "
+               "verify'")
+    for args in (["--format", "jsonl"], [obj["subject"], "--format", "jsonl"], ["wechat"]):
+        assert one_line_error(run(runner, pg_url, "history", *args), 3) == refusal, args
