@@ -225,6 +225,23 @@ def test_postgres_a_role_that_may_not_run_amcheck_is_told_so_not_failed(runner, 
             conn.execute(f"DROP ROLE {role}")
 
 
+def _second_event_at(url: str, at: int) -> str:
+    """A second event (the one at ``at`` with a new id) stored at position ``at``, the
+    events table's unique index on positions dropped; the refusal every reader gives."""
+    import uuid
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        topic, state = conn.execute("SELECT topic, state FROM blockledger_events WHERE "
+                                    "notification_id = %s", (at,)).fetchone()
+        event_id = json.loads(bytes(state))["id"]
+        forged = bytes(state).replace(event_id.encode(), str(uuid.uuid4()).encode())
+        conn.execute("DROP INDEX blockledger_events_notification_id_idx")
+        conn.execute("INSERT INTO blockledger_events (originator_id, originator_version, "
+                     "topic, state, notification_id) VALUES (%s, 1, %s, %s, %s)",
+                     (uuid.uuid4(), topic, forged, at))
+    return f"error: two events are stored at position {at} (altered): run 'blockledger verify'"
+
+
 @pytest.mark.postgres
 @pytest.mark.parametrize("touched", [False, True], ids=["plain", "corrected"])
 def test_postgres_two_events_stored_at_one_position_are_refused(runner, pg_url, touched):
@@ -233,24 +250,11 @@ def test_postgres_two_events_stored_at_one_position_are_refused(runner, pg_url, 
     The whole ledger's history met two bodies at one position: a traceback (the sort met
     two entries with one position), or with --as-known-at one event more than the ledger
     holds (exit 0); a platform's history showed one of the two. Now each refuses it."""
-    import uuid
-
     assert run(runner, pg_url, "demo").exit_code == 0
     rows = json.loads(run(runner, pg_url, "history", "telegram", "--json").stdout)["events"]
     at = next(row["position"] for row in rows
               if bool(row["corrected_by"]) is touched and row["type"] != "platform-registered")
-    with psycopg.connect(pg_url, autocommit=True) as conn:
-        topic, state = conn.execute(
-            "SELECT topic, state FROM blockledger_events WHERE "
-            "notification_id = %s", (at,)).fetchone()
-        event_id = json.loads(bytes(state))["id"]
-        forged = bytes(state).replace(event_id.encode(), str(uuid.uuid4()).encode())
-        conn.execute("DROP INDEX blockledger_events_notification_id_idx")
-        conn.execute("INSERT INTO blockledger_events (originator_id, originator_version, "
-                     "topic, state, notification_id) VALUES (%s, 1, %s, %s, %s)",
-                     (uuid.uuid4(), topic, forged, at))
-    refusal = (f"error: two events are stored at position {at} (altered): run 'blockledger "
-               "verify'")
+    refusal = _second_event_at(pg_url, at)
     for args in (["--format", "jsonl"], ["--as-known-at", "2100-01-01", "--format", "jsonl"],
                  ["telegram"]):
         assert one_line_error(run(runner, pg_url, "history", *args), 3) == refusal, args
@@ -264,23 +268,14 @@ def test_postgres_two_events_at_one_position_of_an_order_over_several_platforms(
     history reads once under its first platform and once for each other (a moved subject,
     merged by position): the merge kept one of the two bodies. And a subject's history,
     which read two rows at one position as a view row held twice."""
-    import uuid
     from pathlib import Path
 
     india = Path(__file__).resolve().parent.parent / "examples" / "india-apps-2020.jsonl"
     assert run(runner, pg_url, "import", str(india)).exit_code == 0
     with psycopg.connect(pg_url, autocommit=True) as conn:
-        at, topic, state = next(
-            (position, topic, bytes(state)) for position, topic, state in conn.execute(
-                "SELECT notification_id, topic, state FROM blockledger_events ORDER BY 1")
+        at, obj = next((position, json.loads(bytes(state))) for position, state in conn.execute(
+            "SELECT notification_id, state FROM blockledger_events ORDER BY 1")
             if json.loads(bytes(state))["type"] == "blocked")
-        obj = json.loads(state)
-        forged = state.replace(obj["id"].encode(), str(uuid.uuid4()).encode())
-        conn.execute("DROP INDEX blockledger_events_notification_id_idx")
-        conn.execute("INSERT INTO blockledger_events (originator_id, originator_version, "
-                     "topic, state, notification_id) VALUES (%s, 1, %s, %s, %s)",
-                     (uuid.uuid4(), topic, forged, at))
-    refusal = (f"error: two events are stored at position {at} (altered): run 'blockledger "
-               "verify'")
+    refusal = _second_event_at(pg_url, at)
     for args in (["--format", "jsonl"], [obj["subject"], "--format", "jsonl"], ["wechat"]):
         assert one_line_error(run(runner, pg_url, "history", *args), 3) == refusal, args
