@@ -86,6 +86,9 @@ _INDEXES = ("SELECT c.oid, c.relname FROM pg_index i JOIN pg_class c ON c.oid = 
 class PostgresStoreCheck:
     datastore: Any
     events_table_name: str
+    chain_table_name: str
+    checkpoints_table_name: str
+    _signature_names: Any  # (``ledger.signed_postgres``: the signatures table's name last)
 
     def store_check(self, tables: Sequence[str] = ()) -> StoreCheck:
         """What amcheck finds wrong in the B-tree indexes of the ledger's tables and of
@@ -95,9 +98,10 @@ class PostgresStoreCheck:
         from psycopg.rows import tuple_row
         from psycopg.sql import SQL, Identifier
 
-        schema, events = self.datastore.schema, self.events_table_name
-        names = [f"{_quoted(schema)}.{_quoted(events + suffix)}"
-                 for suffix in ("", "_chain", "_checkpoints", "_signatures")]
+        schema = _quoted(self.datastore.schema)
+        names = [f"{schema}.{_quoted(name)}" for name in (
+            self.events_table_name, self.chain_table_name, self.checkpoints_table_name,
+            self._signature_names()[2])]
         names += [_quoted(table) for table in tables]
         found: list[str] = []
         with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as cur:

@@ -120,7 +120,7 @@ class ViewReads:
             for row in (*rows, *moved):
                 held = merged.setdefault(row[:2], row)
                 if held is not row and held[2] != row[2]:
-                    raise IntegrityFailure(_two_at(row[1]))
+                    raise IntegrityFailure(two_at(row[1]))
             rows = sorted(merged.values(), key=lambda row: row[:2])
         return _bodies_checked(rows, 2)
 
@@ -134,7 +134,7 @@ class ViewReads:
                     f"SELECT {nid}, state FROM {self.events_table} WHERE {nid} IN "
                     f"({', '.join('?' * len(chunk))})", chunk):
                 if position in out:  # (an events table without its unique index)
-                    raise IntegrityFailure(_two_at(position))
+                    raise IntegrityFailure(two_at(position))
                 out[position] = _blob(body)
         return out
 
@@ -239,10 +239,17 @@ class ViewReads:
         return out
 
 
-def _two_at(position: int) -> str:
-    """The refusal of two events stored at one position."""
+def two_at(position: int) -> str:
+    """The refusal of two events stored at one position (an events table without its
+    unique index on positions)."""
     return (f"two events are stored at position {position} (altered): run 'blockledger "
             "verify'")
+
+
+def held_twice(position: int) -> str:
+    """The refusal of a history view row held twice (its table without its key)."""
+    return (f"the history view holds two rows for the event at position {position} "
+            "(altered): run 'blockledger verify'")
 
 
 def _each_once(rows: list[tuple], at: int) -> list[tuple]:
@@ -257,9 +264,8 @@ def _each_once(rows: list[tuple], at: int) -> list[tuple]:
         for row in rows:
             held = seen.setdefault(row[at], row)
             if held is not row:
-                raise IntegrityFailure(_two_at(row[at]) if row[at + 1:at + 2] != held[
-                    at + 1:at + 2] else f"the history view holds two rows for the event at "
-                    f"position {row[at]} (altered): run 'blockledger verify'")
+                twice = two_at if row[at + 1:at + 2] != held[at + 1:at + 2] else held_twice
+                raise IntegrityFailure(twice(row[at]))
     return rows
 
 

@@ -210,8 +210,7 @@ def _read_all(stored: list[tuple[str, int, bytes]], decode: Callable[[bytes], by
             and (ids < len(set(positions))
                  or len(set(map(itemgetter(0, 1), stored))) < len(stored))):
         return None
-    return zip(map(itemgetter(0), stored), map(itemgetter(1), stored), bodies, *found,
-               strict=True)
+    return zip(map(itemgetter(0), stored), positions, bodies, *found, strict=True)
 
 
 def _read_each(stored: list[tuple[str, int, bytes]], decode: Callable[[bytes], bytes] | None

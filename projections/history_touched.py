@@ -14,6 +14,7 @@ from domain.declaration import REGISTRY, FieldValues
 from domain.errors import IntegrityFailure
 from domain.stored import DATA, TYPE_OF, interchange_of
 from domain.values import stored_when
+from ledger.view_reads import held_twice, two_at
 from projections.book import not_earlier, repeated
 from projections.history import _row
 
@@ -71,10 +72,10 @@ def _amended(keyed: list[_Keyed],
     The amendments are applied to the stored objects (``effective_stored``, the rules
     ``effective`` applies to facts); each touched entry becomes its ``_Touched``, at its
     valid time as corrected, and an amendment's entry gets its target's kind."""
-    by_id = {entry[3].id: i for i, entry in enumerate(keyed)}  # (each event's index)
-    if len(by_id) < len(keyed):  # which one an amendment targets would be a guess
-        raise IntegrityFailure(first_repeated((entry[2], entry[3]) for entry in keyed)
-                               or "two of a platform's events hold one id")
+    # Each event's index: each id is held once (the group's read, ``_read_all``, or else
+    # ``first_repeated``, refused a platform with one held twice: which one an amendment
+    # targets would be a guess).
+    by_id = {entry[3].id: i for i, entry in enumerate(keyed)}
     for i in amending:  # each targets an earlier event of its subject, as in a Book
         # (so kind_of ends)
         event = keyed[i][3]
@@ -123,11 +124,7 @@ def first_repeated(events: Iterable[tuple[int, Any]]) -> str | None:
     last = None
     for position, event in events:
         if position == last:  # (in log order: a position twice comes twice in a row)
-            if seen.get(event.id) == position:  # (one row read twice: a view without its key)
-                return (f"the history view holds two rows for the event at position "
-                        f"{position} (altered): run 'blockledger verify'")
-            return (f"two events are stored at position {position} (altered): run "
-                    "'blockledger verify'")
+            return (held_twice if seen.get(event.id) == position else two_at)(position)
         last = position
         first = seen.get(event.id)
         if first is not None:
