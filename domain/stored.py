@@ -181,7 +181,7 @@ def _data_checked(reader: _Reader, data: Any) -> None:
     have one written form are in it."""
     for field in reader.times:
         value = getattr(data, field)
-        if value is not None:
+        if value is not None and value not in _WRITTEN:
             _written(value, f"data.{field}")
     for field in reader.refs:
         value = getattr(data, field)
@@ -242,12 +242,39 @@ def read_many(bodies: Sequence[bytes]) -> tuple[list[Any], list[When]] | None:
         if None in whens:
             whens = [when or _written(event.occurred_at, "occurred_at")
                      for when, event in zip(whens, events, strict=True)]
+        more: dict[_Reader, list[Any]] = {}
         for reader, event in zip(readers, events, strict=True):
             if reader.more:
-                _data_checked(reader, event.data)
+                datas = more.get(reader)
+                if datas is None:
+                    datas = more[reader] = []
+                datas.append(event.data)
+        for reader, datas in more.items():
+            _data_checked_many(reader, datas)
     except Exception:  # (read says which, and why)
         return None
     return events, whens
+
+
+def _data_checked_many(reader: _Reader, datas: list[Any]) -> None:
+    """``_data_checked`` of each of ``datas`` (of one type), a field at a time: a valid
+    time found before is not read again, a field's references are checked joined (as
+    ``read_many`` checks ids). ``ValueError`` (not saying which) unless each is well-formed.
+    (1M synthetic events, 217,566 with such fields, most of their times repeated: 0.56-0.63
+    -> 0.36-0.43 s of CPU, alternating, under load; ``read`` parsed every one again.)"""
+    for field in reader.times:
+        for value in map(attrgetter(field), datas):
+            if value is not None and value not in _WRITTEN:
+                _written(value, f"data.{field}")
+    for field in reader.refs:
+        values = [value for value in map(attrgetter(field), datas) if value is not None]
+        if values and (set(map(len, values)) != {36} or "".join(values).encode(
+                "ascii", "replace").translate(_HEX_TO_0) != _UUID_SHAPE * len(values)):
+            raise ValueError(f"data.{field} is not an event id as the ledger writes one")
+    for field in reader.dicts:
+        for keys in map(list, map(attrgetter(field), datas)):
+            if keys != sorted(keys):
+                raise ValueError(f"data.{field} is not in canonical JSON (its keys' order)")
 
 
 def _refuse(event: Any, plain: bytes) -> None:

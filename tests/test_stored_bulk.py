@@ -78,6 +78,30 @@ def test_each_form_is_taken_in_bulk_exactly_when_read_takes_it(where):
     assert taken  # (some of them are well-formed)
 
 
+@pytest.mark.parametrize("kind, field", [("email-sent", "deadline"), ("unblocked", "until")])
+def test_each_valid_time_in_data_is_taken_in_bulk_exactly_when_read_takes_it(kind, field):
+    """Every written form of a time the form tests try, as a data field of valid time, in
+    the middle of a batch of good events, and twice in one batch (``read_many`` reads a
+    time it has found written before from its cache, and the rest of a type's field at a
+    time): taken in bulk exactly when ``read`` takes it."""
+    fact = next(fact for fact in EVERY_KIND if stored(fact)["type"] == kind)
+    obj = stored(fact)
+    texts = (["".join(parts) for parts in product(*TIME_PARTS)]
+             + ["2017-03-08", "2017-3-08", "2017-02-30", "20170308", "2017-03-08 ", "",
+                "\u0662017-03-08", "2017-03-08T10:00:00+07:00", "2017-03-08T10:00+07:00"])
+    taken = refused = 0
+    for text in texts:
+        changed = dict(obj)
+        changed["data"] = {**obj["data"], field: text}
+        for batch in ([*BODIES[:3], encoded(changed), *BODIES[3:]],
+                      [encoded(changed), *BODIES, encoded(changed)]):
+            if agrees(batch):
+                taken += 1
+            else:
+                refused += 1
+    assert taken and refused
+
+
 def test_record_times_not_all_utc_are_taken_as_read_takes_them():
     """A batch whose record times are not all UTC to the microsecond (another offset, no
     fraction, the offset ``-00:00`` that ``isoformat`` never writes), two at a time among
@@ -133,7 +157,8 @@ def test_bulk_agrees_with_read_on_damaged_batches(picks, mutations):
 
 
 _TEXT_FIELDS = [("id",), ("recorded_at",), ("occurred_at",), ("subject",),
-                ("data", "target")]
+                ("data", "target"), ("data", "regarding"), ("data", "penalty"),
+                ("data", "deadline"), ("data", "until"), ("data", "effective_at")]
 _ODD = "0123456789abcdefABCDEFg-:+.TZ \u0660\u00e9"
 
 
