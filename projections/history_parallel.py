@@ -172,9 +172,12 @@ def group_lines(views: Any, groups: list[list[str]], jobs: int, options: dict[st
                 # main module that cannot be imported again): this group, and every one
                 # after it, made here.
                 broken = True
-                for _, later in pending:
+                for index, (later_group, later) in enumerate(pending):
                     if later is not None:
                         later.cancel()
+                    # (made here too: a future cancelled before it ran has no result but
+                    # CancelledError, which a loaded machine met whenever it won the race)
+                    pending[index] = (later_group, None)
                 done = here(group)
             hand_out(jobs * AHEAD if not broken else 1)
             yield done
