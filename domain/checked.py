@@ -222,15 +222,16 @@ def check_references(fact: Fact, find: Callable[[str, str], Any],
     orders exist and concern its platform; every target of a ``blocked`` is one the
     platform holds at the order's valid time (``targets-added`` gives it more).
 
-    ``find(kind, ref)`` is the subject of that kind and reference, or None. A correction of
-    a creating event (``holder`` holds its target) is checked as the event it makes, so
-    that a corrected order cannot name what a new one could not. The record path and the
-    bulk import both call this: one statement of these rules.
+    ``find(kind, ref)`` is the subject of that kind and reference, or None. A correction
+    (``holder`` holds its target) is checked as the event it makes, so that a corrected
+    order, fine or request cannot name what a new one could not. The record path and the
+    bulk import both call this: one statement of these rules (``check_dependents`` applies
+    them again, from the other side, to what an amendment changes).
     """
     if fact.type == "correction":
         target = next((f for f in holder.facts if f.id == fact.data.target), None) \
             if holder is not None else None
-        if target is None or not target.kind.creates:
+        if target is None:
             return
         fact = corrected(target, fact)
     data = fact.data
@@ -261,9 +262,10 @@ def check_references(fact: Fact, find: Callable[[str, str], Any],
     platforms = {}
     for name in names:
         platform = find("platform", name)
-        if platform is None:
-            raise SubjectNotFound(f"refused: platform {name} is not registered; "
-                                  "record its platform-registered first")
+        if platform is None or platform.state().created is None:
+            raise SubjectNotFound(f"refused: platform {name} is not registered"
+                                  + (" (its platform-registered was retracted)" if platform
+                                     else "; record its platform-registered first"))
         platforms[name] = platform
     for ref in getattr(data, "orders", ()):
         order = find("order", ref)
@@ -289,6 +291,93 @@ def check_references(fact: Fact, find: Callable[[str, str], Any],
             raise RuleBroken(f"refused: target {missing[0]} of order {fact.subject} is not a "
                              f"target of {which} at {fact.occurred_at}; "
                              f"if it is one, record targets-added for {first} first")
+
+
+#: What the rules between subjects read of a subject of each kind, by the types of its
+#: events and their fields: of an order, its creating event (that it exists, its valid
+#: time, its platforms, the state it binds); of a platform, that it exists and the targets
+#: it holds when. An amendment of anything else changes nothing another subject reads.
+_READ_BY_OTHERS = {
+    "order": {"blocked": frozenset({"occurred_at", "platform", "platforms", "jurisdiction"})},
+    "platform": {kind: frozenset({"occurred_at", "targets"})
+                 for kind in ("platform-registered", "targets-added", "targets-removed")},
+}
+#: The kinds of subject whose events may name a subject of each kind (``_names``): an
+#: order is named by fines (a platform's events) and requests (and its observations by
+#: the state they were made in); a platform by orders and requests.
+DEPENDENT_KINDS = {"order": ("platform", "request"), "platform": ("order", "request")}
+
+
+def check_dependents(fact: Fact, holder: Any, find: Callable[[str, str], Any],
+                     concerning: Callable[[set[str], tuple[str, ...]],
+                                          Iterable[tuple[str, str]]]) -> None:
+    """The rules between subjects, from the other side: an amendment ``fact`` of what
+    other subjects read of ``holder`` (``_READ_BY_OTHERS``) must leave every fact that
+    names ``holder`` as ``check_references`` would take it now; else ``RuleBroken`` naming
+    that fact. So a retracted registration cannot leave an order blocking a platform that
+    no longer exists, a corrected one cannot take away a target an order blocks, and an
+    order moved in time, to another platform or to another state cannot leave a fine, a
+    request or an observation under it behind. (A removal of a target recorded later is
+    no amendment: the order that blocked it keeps it, as the rules fold it.)
+
+    ``concerning(platforms, kinds)`` gives ``(kind, ref)`` of the subjects of ``kinds``
+    that concern one of ``platforms`` (``domain.concerns``), those made in the batch being
+    checked included; ``find`` is as for ``check_references``."""
+    if fact.type == "dispute":
+        return
+    fields = _READ_BY_OTHERS.get(holder.kind, {})
+    target = next((f for f in holder.facts if f.id == fact.data.target), None)
+    if target is None or target.type not in fields:
+        return
+    platforms = _platforms_of(holder)
+    if fact.type == "correction":
+        changed = fact.data.set.as_dict()
+        if not fields[target.type] & changed.keys():
+            return
+        platforms |= platforms_named(fact)
+    kinds = DEPENDENT_KINDS[holder.kind]
+    naming = [(holder.kind, holder.ref, named) for named in effective(holder.facts).facts
+              if named.type == "access-observed" and named.data.jurisdiction] \
+        if holder.kind == "order" else []
+    for kind, ref in sorted(set(concerning(platforms, kinds))):
+        dependent = find(kind, ref) if (kind, ref) != (holder.kind, holder.ref) else None
+        if dependent is not None:
+            naming += [(kind, ref, named) for named in effective(dependent.facts).facts
+                       if _names(named, holder.kind, holder.ref)]
+    if not naming:
+        return
+    amended = Timeline.of(holder.kind, holder.ref, [*holder.facts, fact])
+
+    def find_now(kind: str, ref: str) -> Any:
+        return amended if (kind, ref) == (holder.kind, holder.ref) else find(kind, ref)
+
+    for kind, ref, named in naming:
+        try:
+            check_references(named, find_now)
+        except (RuleBroken, SubjectNotFound) as error:
+            why = str(error).removeprefix("refused: ")
+            raise RuleBroken(f"refused: {fact.type} of {target.label()} would leave "
+                             f"{kind} {ref}'s {named.label()} against the rules: "
+                             f"{why}") from None
+
+
+def _platforms_of(subject: Any) -> set[str]:
+    """The platforms a platform or an order concerns now (as folded)."""
+    if subject.kind == "platform":
+        return {subject.ref}
+    return set(getattr(subject.state(), "platforms", ()) or ())
+
+
+def _names(fact: Fact, kind: str, ref: str) -> bool:
+    """Whether ``fact`` (as it counts) names subject ``(kind, ref)`` in what
+    ``check_references`` reads: a fine or a request its order, an order or a request its
+    platform."""
+    data = fact.data
+    if kind == "order":
+        return (fact.type == "penalty-imposed" and data.order == ref) or \
+            ref in (getattr(data, "orders", None) or ())
+    return getattr(data, "platform", None) == ref or \
+        ref in (getattr(data, "platforms", None) or ())
 
 
 def _check_observed_where(fact: Fact, find: Callable[[str, str], Any]) -> None:

@@ -174,6 +174,7 @@ class Ledger(Application):
                 if kind.subject == "any":
                     subject = self._subject_of_target(fact, subjects)
                     self._check_references(fact, subjects, subject)
+                    self._check_dependents(fact, subjects, subject)
                 else:
                     subject = self._subject(kind.about(fact.subject, lambda k, ref: self._subject(
                         k, ref, subjects) is not None), fact.subject, subjects)
@@ -234,6 +235,40 @@ class Ledger(Application):
         from domain.checked import check_references  # the writers' rules: not for reads
 
         check_references(fact, lambda kind, ref: self._subject(kind, ref, cache), holder)
+
+    def _check_dependents(self, fact: Fact, cache: dict[UUID, Subject | None],
+                          holder: Subject) -> None:
+        """``domain.checked.check_dependents`` of the amendment ``fact``: the subjects that
+        may name ``holder`` found through the history view (caught up first if it is
+        behind the log) and among those this call has read or made."""
+        from domain.checked import check_dependents
+
+        def concerning(platforms: set[str], kinds: tuple[str, ...]) -> set[tuple[str, str]]:
+            found = {(kind, ref) for kind, ref in self.concerning(platforms, kinds)}
+            found.update((s.kind, s.ref) for s in cache.values()
+                         if s is not None and s.kind in kinds)
+            return found
+
+        check_dependents(fact, holder, lambda kind, ref: self._subject(kind, ref, cache),
+                         concerning)
+
+    def concerning(self, platforms: set[str], kinds: tuple[str, ...], *,
+                   current: bool = False) -> set[tuple[str, str]]:
+        """``(kind, ref)`` of the subjects of ``kinds`` in the ledger that concern one of
+        ``platforms`` (the platforms themselves, if platforms are asked for): from the
+        history view, brought to the log's head first if it is behind (unless the caller
+        holds it ``current``: the bulk import, which adds each batch it writes)."""
+        found = {("platform", ref) for ref in platforms} if "platform" in kinds else set()
+        kinds = tuple(kind for kind in kinds if kind != "platform")
+        if not kinds or not platforms:
+            return found
+        store = self.view_store()
+        if not current and (not store.exists() or store.position("history")
+                            < (self.recorder.max_notification_id() or 0)):
+            from projections.views import Views  # (the views are the projections')
+
+            Views(self).catch_up()
+        return found | store.subjects_on(platforms, kinds)
 
     def upgrade(self) -> int:
         """Compute the hash chain of a ledger written before the chain existed (once).

@@ -39,7 +39,8 @@ from eventsourcing import persistence
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import get_topic
 
-from domain.checked import Timeline, check_references, holder_of_target
+from domain.checked import Timeline, check_dependents, check_references, holder_of_target
+from domain.concerns import platforms_named
 from domain.errors import LedgerError, SubjectExists, SubjectNotFound
 from domain.fact import Fact
 from domain.subjects import AGGREGATES
@@ -200,12 +201,16 @@ class Bulk:
         #: The batch's subjects that had no events when it began (``_prefetch``): looked
         #: up in the batch's facts alone, without pushing the subjects kept out.
         self._absent: set[UUID] = set()
+        #: The orders and requests this batch created or moved, by the platforms they
+        #: concern (``_note_on``).
+        self._on: dict[str, set[tuple[str, str]]] = {}
 
     def forget(self) -> None:
         """Drop the subjects kept: another writer may have changed them since."""
         self._subjects.clear()
         self._pending.clear()
         self._absent.clear()
+        self._on.clear()
 
     def record(self, facts: Sequence[Fact], on_checked: Callable[[int], None] | None = None,
                ) -> tuple[list[Written], list[Fact]]:
@@ -242,6 +247,7 @@ class Bulk:
         written = self._write(staged)
         self._pending.clear()
         self._absent.clear()
+        self._on.clear()
         self._compact()
         return written, skipped
 
@@ -251,6 +257,9 @@ class Bulk:
         if kind.subject == "any":
             timeline = self._holder_of_target(fact)
             self._check_references(fact, timeline)
+            check_dependents(fact, timeline, self._timeline, self._concerning)
+            if fact.type == "correction" and timeline.kind in ("order", "request"):
+                self._note_on(timeline.kind, timeline.ref, platforms_named(fact))
         else:
             timeline = self._timeline(kind.about(fact.subject, lambda k, ref: self._timeline(
                 k, ref) is not None), fact.subject)
@@ -261,6 +270,8 @@ class Bulk:
                     f"(created by {timeline.first.label()})")  # type: ignore[union-attr]
             self._check_references(fact)
             timeline = Timeline.open(kind.subject, fact, now)
+            if kind.subject in ("order", "request"):
+                self._note_on(kind.subject, fact.subject, platforms_named(fact))
             self._keep(aggregate_id(kind.subject, fact.subject), timeline)
             return fact, aggregate_id(kind.subject, fact.subject), 1, _OPENED[kind.subject]
         if timeline is None:
@@ -364,6 +375,20 @@ class Bulk:
         found = [t for t in (self._timeline(k, fact.subject) for k in AGGREGATES)
                  if t is not None]
         return holder_of_target(fact, found)
+
+    def _note_on(self, kind: str, ref: str, platforms: set[str]) -> None:
+        """Note that subject ``(kind, ref)``, created or moved in this batch, concerns
+        ``platforms`` (the history view has it only once the batch is written)."""
+        for platform in platforms:
+            self._on.setdefault(platform, set()).add((kind, ref))
+
+    def _concerning(self, platforms: set[str], kinds: tuple[str, ...]
+                    ) -> set[tuple[str, str]]:
+        """What ``Ledger.concerning`` says, and the subjects of this batch (``_note_on``)."""
+        found = self.ledger.concerning(platforms, kinds, current=True)
+        found.update(subject for platform in platforms for subject in self._on.get(platform, ())
+                     if subject[0] in kinds)
+        return found
 
     def _check_references(self, fact: Fact, holder: Timeline | None = None) -> None:
         check_references(fact, self._timeline, holder)
