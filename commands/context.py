@@ -235,7 +235,8 @@ def progress(total: int, label: str) -> Iterator[Callable[[int], None]]:
     from rich.console import Console
     from rich.progress import Progress
 
-    with Progress(console=Console(stderr=True), transient=True) as progress:
+    with Progress(console=Console(stderr=True), transient=True,
+                  redirect_stdout=False, redirect_stderr=False) as progress:
         task = progress.add_task(label, total=total)
         yield lambda index: progress.update(task, completed=index + 1)
 

@@ -73,3 +73,57 @@ def test_an_operator_signs_what_she_records(tmp_path):
     verify = sh("verify", cwd=tmp_path)
     assert verify.returncode == 0, verify.stderr
     assert "signatures: 2 signed events verified" in verify.stdout
+
+
+def test_rows_redirected_from_a_terminal_go_to_the_file_not_the_progress_bar(tmp_path):
+    """``history > file`` typed at a terminal on 10,000 events or more: the progress bar
+    draws on the terminal (stderr) and every row goes to the file. (Before, the bar's
+    console took over stdout, as rich does unless told not to: the table's rows scrolled
+    past on the terminal and the file was left empty, exit 0.)"""
+    import csv
+    import io
+    import pty
+    import sys
+    import threading
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    from synthetic import events as synthetic_events
+
+    lines = tmp_path / "in.jsonl"
+    lines.write_bytes(b"".join(json.dumps(e).encode() + b"\n"
+                               for e in synthetic_events(10_050)))
+    db = str(tmp_path / "l.db")
+    assert sh("import", str(lines), cwd=tmp_path, db=db).returncode == 0
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BLOCKLEDGER_")}
+    env.update(BLOCKLEDGER_DB=db, COLUMNS="100", TERM="xterm")
+    for args in (["history"], ["history", "--format", "csv"]):
+        leader, follower = pty.openpty()
+        drawn: list[bytes] = []
+
+        def drain(fd: int = leader, into: list[bytes] = drawn) -> None:
+            while True:
+                try:
+                    chunk = os.read(fd, 65536)
+                except OSError:
+                    return
+                if not chunk:
+                    return
+                into.append(chunk)
+
+        reader = threading.Thread(target=drain, daemon=True)
+        reader.start()
+        out = tmp_path / "out.txt"
+        with out.open("wb") as sink:
+            done = subprocess.run([blockledger(), *args], cwd=tmp_path, env=env,
+                                  stdout=sink, stderr=follower, timeout=300)
+        os.close(follower)
+        reader.join(10)
+        os.close(leader)
+        terminal = b"".join(drawn)
+        assert done.returncode == 0, terminal[-2000:]
+        written = out.read_text()
+        if "csv" in args:  # a header and every event
+            assert len(list(csv.reader(io.StringIO(written)))) == 10_051
+        else:  # (a description wraps over lines)
+            assert len(written.splitlines()) > 10_050, (args, written[:300])
+        assert terminal.count(b"\n") < 50, terminal[-500:]  # the bar, not the rows
