@@ -367,7 +367,12 @@ def history(obj: Context, subject: str | None, as_of: str | None, as_known_at: s
         if fmt == "table":
             from projections.history_text import HistoryTable
 
-            if not HistoryTable(out).write(found) and not out.tsv:
+            if subject is None:  # a stream: ids told apart across the whole ledger
+                store = views.store if views is not None else ledger.view_store()
+                table = HistoryTable(out, unique_length=store.id_prefix_length)
+            else:  # one subject's rows, all in memory already: among them all
+                table, found = HistoryTable(out), list(found)
+            if not table.write(found) and not out.tsv:
                 out.line("no events" + (" match" if types_ or since or until or recorded_by
                                         else ""))
             return
