@@ -187,6 +187,13 @@ HISTORY_COLUMNS: Columns = [
 IN_EFFECT = frozenset({"in-effect", "partially-lifted", "temporarily-lifted"})
 
 
+def any_disputed(status: dict[str, Any]) -> bool:
+    """Whether anything of a platform's status is disputed: the platform, an order or a
+    request (the summary table's flag and the CSV's column both say this)."""
+    return bool(status["disputed"] or any(
+        o.get("disputed") for o in [*status["orders"], *status["normalizations"]]))
+
+
 def _in_effect(status: dict[str, Any]) -> list[str]:
     return [o["ref"] for o in status["orders"] if o["state"] in IN_EFFECT]
 
@@ -205,8 +212,7 @@ STATUS_COLUMNS: Columns = [
     ("normalizations", lambda s: [f"{r['ref']}:{r['state']}" for r in s["normalizations"]]),
     ("divergent", lambda s: s["divergent"]),
     ("divergence", lambda s: [f"{t}:{k}" for t, k in s.get("divergence", {}).items()]),
-    ("disputed", lambda s: s["disputed"] or any(
-        o.get("disputed") for o in [*s["orders"], *s["normalizations"]])),
+    ("disputed", lambda s: any_disputed(s)),
     ("as_of", lambda s: s["as_of"]),
     ("as_known_at", lambda s: s["as_known_at"]),
     ("penalties", lambda s: [f"{p.get('authority')}:{p.get('amount')} {p.get('currency')}/"

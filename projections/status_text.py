@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from projections.formats import IN_EFFECT
+from projections.formats import IN_EFFECT, any_disputed
 from projections.terminal import Column, Screen, Table, clean, fitted, indented
 
 STATE_STYLE = {
@@ -247,7 +247,7 @@ def summary_table(screen: Screen, statuses: Iterable[dict[str, Any]]) -> int:
 
     def flags(s: dict[str, Any]) -> str:
         return " ".join(word for word, show in (("divergent", s["divergent"]),
-                                                ("disputed", s["disputed"])) if show)
+                                                ("disputed", any_disputed(s))) if show)
 
     def since(s: dict[str, Any]) -> str:
         return screen.time(s.get("since"))

@@ -113,6 +113,24 @@ class TestSummary:
                        "since").output.splitlines()
         assert csv_rows[1].startswith("gamma,Gamma,accessible,2017-01-01")
 
+    def test_an_order_disputed_alone_flags_its_platform(self, runner, three_platforms,
+                                                        monkeypatch):
+        """The flags column says what the CSV's ``disputed`` says: a dispute of an order
+        alone flags its platform (before, the table looked at the platform's own events
+        only, and said nothing where the CSV said true)."""
+        history = run_json(runner, three_platforms, "history", "order-b")["events"]
+        record(runner, three_platforms, "dispute", "order-b", "--at", "2017-05-01",
+               "--target", history[0]["id"], "--claim", "it was never made")
+        monkeypatch.setenv("COLUMNS", "120")
+        lines = run(runner, three_platforms, "status").output.splitlines()
+        assert "flags" in lines[0].split()
+        assert "disputed" in next(line for line in lines if line.startswith("beta"))
+        assert "disputed" not in next(line for line in lines if line.startswith("alpha"))
+        rows = run(runner, three_platforms, "status", "--format", "csv").output.splitlines()
+        header = rows[0].split(",")
+        beta = next(r for r in rows if r.startswith("beta")).split(",")
+        assert beta[header.index("disputed")] == "true"
+
     def test_nothing_matches(self, runner, three_platforms):
         """A filter that keeps nothing says so."""
         assert "no platforms match" in run(runner, three_platforms, "status", "--authority",
