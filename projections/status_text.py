@@ -111,9 +111,17 @@ def _order(order: dict[str, Any], periods: dict[str, Any] | None, tz: Any) -> li
     line = Text.assemble("order ", (clean(order["ref"]), "bold"), clean(
         f" by {order['authority']}{where}: "), styled(order["state"]))
     if periods and periods.get("from"):
+        # The state's own start: the order's block for one in effect; else what changed
+        # it last (a lift, a temporary lift, a court's ruling), and the block beside it
+        # (before: "suspended since" the day the order was made).
         start = tz(periods["from"])
-        line.append(f", in force {start} -> {tz(periods['to'])}" if periods.get("to")
-                    else f" since {start}")
+        later = [step for step in periods.get("steps", ()) if step["what"] != "blocked"]
+        if periods.get("to"):
+            line.append(f", in force {start} -> {tz(periods['to'])}")
+        elif order["state"] == "in-effect" or not later:
+            line.append(f" since {start}")
+        else:
+            line.append(f" since {tz(later[-1]['at'])}, in force from {start}")
     held = len(order["blocked_targets"])
     line.append(f" ({held} target{'s' if held != 1 else ''} blocked)")
     if order.get("disputed"):

@@ -84,6 +84,29 @@ class TestOnePlatform:
         one_line_error(run(runner, ledger_2017, "status", "telegram", "--limit", "1"), 2)
 
 
+    def test_a_lifted_for_a_while_or_suspended_order_says_since_when_it_is(
+            self, runner, sqlite_path, monkeypatch):
+        """The state's own start, and the block beside it: before, "suspended since" and
+        "temporarily-lifted since" gave the day the order was made."""
+        monkeypatch.setenv("COLUMNS", "120")
+        record(runner, sqlite_path, "platform-registered", "xp", "--at", "2022-01-01",
+               "--name", "X", "--target", "a.x", "--target", "b.x")
+        record(runner, sqlite_path, "blocked", "o1", "--at", "2022-03-01", "--platform", "xp",
+               "--authority", "A1", "--reason", "r", "--target", "a.x")
+        record(runner, sqlite_path, "unblocked", "o1", "--at", "2022-04-01", "--target", "a.x",
+               "--until", "2022-04-15")
+        record(runner, sqlite_path, "blocked", "o2", "--at", "2022-05-01", "--platform", "xp",
+               "--authority", "A2", "--reason", "r", "--target", "b.x")
+        record(runner, sqlite_path, "ruling", "o2", "--at", "2022-06-01", "--court", "Court Z",
+               "--outcome", "suspended", "--summary", "held")
+        during = run(runner, sqlite_path, "status", "xp", "--as-of", "2022-04-05").output
+        assert ("order o1 by A1: temporarily-lifted since 2022-04-01, in force from "
+                "2022-03-01") in during
+        now = run(runner, sqlite_path, "status", "xp").output
+        assert "order o1 by A1: in-effect since 2022-03-01" in now
+        assert "order o2 by A2: suspended since 2022-06-01, in force from 2022-05-01" in now
+
+
 class TestSummary:
     def test_one_row_per_platform(self, runner, three_platforms, monkeypatch):
         """Without a platform: a row each with state, since, blocked/registered, orders."""
