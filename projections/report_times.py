@@ -82,4 +82,7 @@ class Clock:
             return "UTC"
         at = at or datetime(2000, 1, 1, tzinfo=UTC)
         offset = self.moment(at).strftime("%z")
-        return f"{self.name} ({self.abbreviation(at)}, UTC{offset[:3]}:{offset[3:]})"
+        offset = f"UTC{offset[:3]}:{offset[3:]}"
+        short = self.abbreviation(at)  # (a zone with no name of its own: its offset)
+        return f"{self.name} ({offset})" if short == offset else \
+            f"{self.name} ({short}, {offset})"

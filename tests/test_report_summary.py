@@ -197,3 +197,14 @@ def test_hostile_text_in_the_summary_and_timeline_is_escaped(payload):
     assert text.count("</svg>") == 1 and "<img" not in text and "<b>x" not in text
     assert "body{display:none}" not in text.split("</style>")[0]
     assert str(markup_escape(payload)) in text
+
+
+@pytest.mark.parametrize("zone, at, named", [
+    ("Europe/Istanbul", datetime(2020, 1, 1, tzinfo=UTC), "Europe/Istanbul (UTC+03:00)"),
+    ("Asia/Jakarta", datetime(2020, 1, 1, tzinfo=UTC), "Asia/Jakarta (WIB, UTC+07:00)"),
+    ("UTC", None, "UTC"),
+])
+def test_a_zone_is_named_with_its_offset_once(zone, at, named):
+    """A zone whose abbreviation is only its offset (Istanbul's "+03") names the offset
+    once (before: "Europe/Istanbul (UTC+03:00, UTC+03:00)")."""
+    assert Clock(parse_zone(zone)).described(at) == named
