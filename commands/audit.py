@@ -217,8 +217,11 @@ def checkpoint(obj: Context, key: str | None, origin: str | None, output: str | 
         if fmt in ("text", "table"):
             for note in notes:
                 click.echo(note)
+            if not notes and sys.stdout.isatty():
+                click.echo("no checkpoints kept (blockledger checkpoint writes one)", err=True)
         else:
-            write_records([_note_record(note) for note in notes], fmt)
+            write_records([_note_record(note) for note in notes], fmt,
+                          ("origin", "size", "root_hash", "note"))
         return
     if fmt != "text":
         raise BadInput("--format is for --list: a checkpoint is written as a signed note",

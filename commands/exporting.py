@@ -38,11 +38,12 @@ output_option = click.option("-o", "--output", metavar="FILE", help="Write to th
               help="jsonl (the default): the interchange format, as import reads it; "
               "json: one list of those objects; csv: one row per event as corrected (as "
               "history --format csv, platform by platform).")
+@click.option("--json", "as_json", is_flag=True, help="Short for --format json.")
 @force_option
 @pass_context
 @click.pass_context
 def export(ctx: click.Context, obj: Context, output: str | None, fmt: str | None,
-           force: bool) -> None:
+           as_json: bool, force: bool) -> None:
     """Export every event as JSON Lines, with recorded_at, recorded_by, position and hash;
     or, with a subcommand, the block intervals or a country's test list.
 
@@ -53,10 +54,13 @@ def export(ctx: click.Context, obj: Context, output: str | None, fmt: str | None
       blockledger export test-list --jurisdiction ID -o id.csv
     """
     if ctx.invoked_subcommand is not None:
-        if output is not None or fmt is not None or force:
+        if output is not None or fmt is not None or force or as_json:
             raise BadInput(f"-o, --format and --force go after 'export "
                            f"{ctx.invoked_subcommand}'", field="output")
         return
+    if as_json and fmt not in (None, "json"):
+        raise BadInput(f"--json and --format {fmt} disagree: give one", field="format")
+    fmt = "json" if as_json else fmt
     _events(obj, output, fmt or _before("fmt", ("jsonl", "json", "csv")) or "jsonl", force)
 
 

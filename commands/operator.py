@@ -156,6 +156,14 @@ def keygen(name: str) -> None:
                f"{key_id(raw_public_key(key.public_key()))})")
 
 
+#: ``operator list --format csv``'s columns (README): ``added_at`` and ``revoked_at`` are
+#: the positions of the events that added and revoked the operator, each with its valid
+#: and record time beside.
+OPERATOR_COLUMNS = ("name", "role", "key_id", "public_key", "added_at", "revoked_at",
+                    "revoked_reason", "added_occurred_at", "added_recorded_at",
+                    "revoked_occurred_at", "revoked_recorded_at")
+
+
 @operator_group.command("list")
 @format_options()
 @pass_context
@@ -168,7 +176,7 @@ def list_(obj: Context, fmt: str) -> None:
         write_records([{**op.to_json(), **{
             f"{when}_{axis}": times.get(position, {}).get(axis)
             for when, position in (("added", op.added_at), ("revoked", op.revoked_at))
-            for axis in ("occurred_at", "recorded_at")}} for op in found], fmt)
+            for axis in ("occurred_at", "recorded_at")}} for op in found], fmt, OPERATOR_COLUMNS)
         return
     if not found:
         click.echo("no operators: anyone may record, unsigned (blockledger operator add)")
@@ -186,6 +194,8 @@ def list_(obj: Context, fmt: str) -> None:
                 f"#{position})")
 
     table = Table("operator", "role", "key id", "added", "revoked", box=None)
+    for column in table.columns:  # (folded, never cut: a key id or a time cut is lost)
+        column.overflow = "fold"
     for op in found:
         table.add_row(*(Text(clean(cell)) for cell in (
             op.name, op.role, op.key_id, when(op.added_at),

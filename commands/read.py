@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import itertools
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import IO, Any
 
@@ -239,8 +239,10 @@ def _json(value: Any) -> None:
     write_json(value, stdout())
 
 
-def write_records(records: list[dict[str, Any]], fmt: str) -> None:
-    """Flat records in ``fmt`` (json, jsonl, csv: its columns are the records' keys)."""
+def write_records(records: list[dict[str, Any]], fmt: str,
+                  names: Sequence[str] = ()) -> None:
+    """Flat records in ``fmt`` (json, jsonl, csv: its columns are ``names``, then any other
+    key of the records; with no records, the header of ``names`` alone)."""
     from projections import formats
 
     if fmt == "json":
@@ -248,7 +250,8 @@ def write_records(records: list[dict[str, Any]], fmt: str) -> None:
     elif fmt == "jsonl":
         formats.write_jsonl(records, stdout())
     else:
-        formats.write_csv(records, formats.columns_of(records), stdout())
+        formats.write_csv(records, formats.columns_of([dict.fromkeys(names), *records]),
+                          stdout())
 
 
 def _records(records: Iterable[dict[str, Any]], fmt: str, kind: str,

@@ -203,3 +203,26 @@ class TestSpreadsheetSafe:
                             ("x;-5;y", "x;-5;y"), (";@x", ";'@x"), ("=a;=b", "'=a;'=b")):
             assert spreadsheet_safe(value) == safe
             assert spreadsheet_safe(safe) == safe
+
+
+class TestShortAndEmpty:
+    def test_export_takes_json_as_its_short_form(self, runner, ledger_2017):
+        """``--json`` is short for ``--format json`` on export too (it was refused)."""
+        long = run(runner, ledger_2017, "export", "--format", "json")
+        short = run(runner, ledger_2017, "export", "--json")
+        assert short.exit_code == 0 and short.stdout == long.stdout
+        assert len(json.loads(short.stdout)) == 33
+        one_line_error(run(runner, ledger_2017, "export", "--json", "--format", "csv"), 2)
+
+    @pytest.mark.parametrize("args, header", [
+        (("operator", "list"), "name,role,key_id,public_key,added_at,revoked_at,"
+                               "revoked_reason,added_occurred_at,added_recorded_at,"
+                               "revoked_occurred_at,revoked_recorded_at"),
+        (("checkpoint", "--list"), "origin,size,root_hash,note"),
+    ])
+    def test_a_csv_with_no_rows_has_its_header(self, runner, ledger_2017, args, header):
+        """No operators, no checkpoints: the header alone, as status's CSV gives (it was
+        an empty line), so a script reading the columns finds them."""
+        result = run(runner, ledger_2017, *args, "--format", "csv")
+        assert result.exit_code == 0
+        assert result.stdout.splitlines() == [header]
