@@ -43,7 +43,7 @@ from projections.evidence_checks import (
     check_signatures,
 )
 from projections.provenance import FORMAT, Evidence, assemble, known_after
-from projections.report_superseded import SUPERSEDED, UNTIL, Earlier
+from projections.report_superseded import CURRENT, SUPERSEDED, UNTIL, Earlier
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 #: What the producer says and nothing proves; the report's signature covers them.
@@ -256,7 +256,7 @@ def check_page(page: str, report: dict[str, Any], template_dir: str | None = Non
     check)."""
     from html import unescape
 
-    from projections.report_html import render_html
+    from projections.report_html import LAYOUTS, render_html
     from projections.report_summary import summarise
     from projections.report_times import Clock, parse_zone
 
@@ -269,24 +269,33 @@ def check_page(page: str, report: dict[str, Any], template_dir: str | None = Non
         raise ReportFailure("the page does not open as blockledger's HTML reports do (its "
                             "zone or paper is not one it writes): only its embedded JSON "
                             "is proven")
+    # The bundled layouts, the current first (an earlier honest version's page is not
+    # "altered": ``report_html.LAYOUTS``); templates of one's own are drawn as now.
+    layouts = LAYOUTS if template_dir is None else LAYOUTS[:1]
     try:
-        expected = render_html(report, clock=Clock(zone), paper=head.group(2),
-                               template_dir=template_dir)
+        drawn = [render_html(report, clock=Clock(zone), paper=head.group(2),
+                             template_dir=template_dir, layout=layout) for layout in layouts]
     except Exception as error:  # a template of one's own that fails, say: one line
         raise ReportFailure(f"the proven report could not be rendered again to compare the "
                             f"page ({type(error).__name__}: {str(error)[:120]}): only its "
                             "embedded JSON is proven") from None
-    if expected == page:
-        return None
+    expected = drawn[0]
+    for layout, page_drawn in zip(layouts, drawn, strict=True):
+        if page_drawn == page:
+            return None if layout is LAYOUTS[0] else Earlier(CURRENT, None, (),
+                                                                layout=layout.number)
     refused, now = "", None
     for rule in SUPERSEDED if report.get("jurisdiction") is None else ():
         earlier = summarise(report, rule=rule)
         now = now or summarise(report)
         # (the rule feeds the summary alone: one that draws the current summary renders
         # ``expected`` again, which the page is not)
-        if earlier.problem is not None or earlier == now or render_html(
-                report, clock=Clock(zone), paper=head.group(2), template_dir=template_dir,
-                rule=rule) != page:
+        if earlier.problem is not None or earlier == now:
+            continue
+        layout = next((layout for layout in layouts if render_html(
+            report, clock=Clock(zone), paper=head.group(2), template_dir=template_dir,
+            rule=rule, layout=layout) == page), None)
+        if layout is None:
             continue
         made, why = _made_before(report, UNTIL[rule])
         if made is None:
@@ -294,7 +303,8 @@ def check_page(page: str, report: dict[str, Any], template_dir: str | None = Non
                        "signed as made before that rule was replaced "
                        f"({UNTIL[rule].strftime('%Y-%m-%dT%H:%M:%SZ')}), and {why}")
             break
-        return Earlier(rule, made, _differences(earlier, now))
+        return Earlier(rule, made, _differences(earlier, now),
+                       layout=None if layout is LAYOUTS[0] else layout.number)
     line = next((n for n, (a, b) in enumerate(zip(expected.splitlines(),
                                                   page.splitlines(), strict=False), 1)
                  if a != b), min(expected.count("\n"), page.count("\n")) + 1)

@@ -26,7 +26,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import attrs
 import orjson
+from attrs import frozen
 from jinja2 import (
     ChoiceLoader,
     Environment,
@@ -38,7 +40,7 @@ from jinja2 import (
 from markupsafe import Markup, escape
 
 from domain.errors import BadInput
-from projections.report_orders import period_words
+from projections.report_orders import LABELLED, Period, period_words
 from projections.report_render import (
     _MARKS,
     HOW_TO_CHECK,
@@ -113,9 +115,34 @@ def environment(template_dir: str | None = None) -> Environment:
     return env
 
 
+@frozen
+class Layout:
+    """How a version of blockledger drew the HTML report, so that ``verify-proof`` can
+    check a page an earlier honest version made (``proof.check_page``): its template, and
+    what its code drew otherwise: whether an interval names the court's ruling that began
+    it, which marks are labelled, whether a zone known by its offset alone names it once."""
+
+    number: int
+    template: str
+    ruled: bool
+    labelled: frozenset[str]
+    zone_once: bool
+
+    def period_words(self, period: Period, clock: Clock, targets: int) -> str:
+        return period_words(period if self.ruled else attrs.evolve(period, ruled=None),
+                            clock, targets)
+
+
+#: The layouts, the current first: 2 (2026-12-07) names the court whose ruling began an
+#: interval, labels a ruling on the timeline and styles the bands a court set aside; 1
+#: did not.
+LAYOUTS = (Layout(2, "report.html.j2", True, LABELLED, True),
+           Layout(1, "layout1/report.html.j2", False, LABELLED - {"ruling"}, False))
+
+
 def render_html(report: dict[str, Any], *, clock: Clock | None = None,
                 paper: str | None = None, template_dir: str | None = None,
-                rule: str = CURRENT) -> str:
+                rule: str = CURRENT, layout: Layout = LAYOUTS[0]) -> str:
     """The report as one self-contained HTML5 page: a summary and a timeline of when each
     order was in force on top, then the ledger, checkpoint and every event with its proof;
     the JSON report embedded. ``paper`` (``a4``, ``letter``) fixes the printed page size;
@@ -125,8 +152,8 @@ def render_html(report: dict[str, Any], *, clock: Clock | None = None,
     if paper is not None and paper not in PAPERS:
         raise BadInput(f"unknown paper {paper!r}: give a4 or letter", field="paper")
     try:
-        return _render(environment(template_dir).get_template("report.html.j2"), report,
-                       clock, paper, rule)
+        return _render(environment(template_dir).get_template(layout.template), report,
+                       clock, paper, rule, layout)
     except TemplateError as error:  # a template of one's own (--template DIR) that fails
         name = getattr(error, "name", None) or "report.html.j2"
         line = getattr(error, "lineno", None)
@@ -136,7 +163,7 @@ def render_html(report: dict[str, Any], *, clock: Clock | None = None,
 
 
 def _render(template: Any, report: dict[str, Any], clock: Clock, paper: str | None,
-            rule: str = CURRENT) -> str:
+            rule: str = CURRENT, layout: Layout = LAYOUTS[0]) -> str:
     summary = summarise(report, rule=rule)
     events = report.get("events") or []
     where = {str(ev.get("id")): n for n, ev in enumerate(events, 1)}
@@ -153,8 +180,10 @@ def _render(template: Any, report: dict[str, Any], clock: Clock, paper: str | No
     return template.render(
         report=report, subject=report.get("subject"), ok=ok, verdict=verdict,
         failed=first_line(report), produced_by=produced_by(report), clock=clock,
-        zone=clock.described(summary.at), paper=PAPERS.get(paper or ""), paper_key=paper,
-        summary=summary, timeline=timeline(summary, clock), period_words=period_words,
+        zone=clock.described(summary.at, once=layout.zone_once),
+        paper=PAPERS.get(paper or ""), paper_key=paper, summary=summary,
+        timeline=timeline(summary, clock, layout.labelled),
+        period_words=layout.period_words,
         unplaced_words=unplaced_words, former_words=former_words,
         legend=[(label, colour) for label, colour, _ in KINDS.values()],
         header=[(k, Markup(v)) for k, v in _header(report, HTML, clock)],

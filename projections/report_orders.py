@@ -35,7 +35,7 @@ WORDS = {
 #: Marks whose word is drawn on the timeline; the others are ticks with a tooltip.
 LABELLED = frozenset({"blocked", "unblocked", "meeting-held", "sop-agreed",
                       "normalization-granted", "normalization-denied", "no-response",
-                      "normalization-requested"})
+                      "normalization-requested", "ruling"})
 
 STATE_WORDS = {"in-effect": "in force", "partially-lifted": "in force for some targets",
                "temporarily-lifted": "lifted for a while"}
@@ -55,6 +55,10 @@ def period_words(period: Period, clock: Clock, targets: int) -> str:
             note = "none blocked"
     else:
         note = f"{len(period.blocked)} of {targets} targets blocked"
+    if period.ruled is not None:  # who set it so, and when they ruled
+        court, given, effective = period.ruled
+        note += f"; by {court}, ruling of {clock.text(given)}" + (
+            f", in effect from {clock.text(effective)}" if effective else "")
     return (f"{STATE_WORDS.get(period.state, period.state)}: "
             f"{clock.when(period.start, period.start_text)} → {end} ({note})")
 
@@ -84,6 +88,9 @@ class Period:
     state: str  # in-effect, partially-lifted, temporarily-lifted
     blocked: tuple[str, ...]
     until: datetime | None = None  # a temporary lift's end
+    #: The court's ruling that began it, in words (``_ruled``): "by the Constitutional
+    #: Court (ruling of 26 Dec 2019)"; None when no ruling took effect at its start.
+    ruled: tuple[str, str | None, str | None] | None = None
 
 
 @frozen
@@ -162,7 +169,7 @@ def order_summary(book: Book, ref: str, at: datetime, mark: Any,
             ordered = tuple(t for t in seen.targets if t in seen.blocked)
             until = max(seen.suspended.values()) if seen.suspended else None
             periods.append(Period(point, texts[point], None, None, seen.state, ordered,
-                                  until))
+                                  until, _ruled(facts[:applied], point)))
     now = book.order(platform, ref, at) if keep is not None else book.state("order", ref, at)
     targets = tuple(t for t in data.targets if keep is None or t in keep)
     marks = []
@@ -197,7 +204,21 @@ def concerns(book: Book, platform: str, ref: str) -> bool:
 
 def _ended(period: Period, end: datetime, text: str | None) -> Period:
     return Period(period.start, period.start_text, end, text, period.state, period.blocked,
-                  period.until)
+                  period.until, period.ruled)
+
+
+def _ruled(facts: list[Fact], point: datetime) -> tuple[str, str | None, str | None] | None:
+    """The last of ``facts`` that is a ruling in effect from ``point``: its court, the
+    valid time it was given at (as written), and the time it took effect from (as written,
+    when given apart); None if none is."""
+    for fact in reversed(facts):
+        if fact.type != "ruling":
+            continue
+        effect = fact.data.effective_at or fact.occurred_at
+        if effect.instant == point:
+            return (fact.data.court, fact.occurred_at.text,
+                    fact.data.effective_at.text if fact.data.effective_at else None)
+    return None
 
 
 def _divergence(book: Book, state: OrderState, fact: Fact, platforms: tuple[str, ...],

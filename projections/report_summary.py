@@ -180,6 +180,8 @@ def _summarise(report: dict[str, Any], subject: str, at: datetime,
         elif fact.type == "unblocked" and fact.data.targets:
             count = len(fact.data.targets)
             word = f"lifted for {count} target{'s' if count > 1 else ''}"
+        if fact.type == "ruling":  # the court's decision, named where it is drawn
+            word = f"{fact.data.outcome} by court"
         if fact.type == "meeting-held":
             word = f"{fact.data.kind.upper() if fact.data.kind == 'ceo' else fact.data.kind}"\
                    " meeting"

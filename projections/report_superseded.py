@@ -58,26 +58,35 @@ class Earlier:
     the report says it was made, and, per target, what the page draws and what the
     current rules draw instead (``"none"``: no divergence)."""
 
-    rule: str
-    generated_at: str
+    rule: str  # CURRENT: the current rules, drawn in an earlier ``layout``
+    generated_at: str | None
     differences: tuple[tuple[str, str, str], ...]
+    #: The earlier version's layout it was drawn in (``report_html.LAYOUTS``), or None
+    #: for the current one.
+    layout: int | None = None
 
     @property
     def words(self) -> str:
-        return SUPERSEDED[self.rule]
+        return SUPERSEDED.get(self.rule, "the current rules")
 
     def said(self) -> str:
         """What ``verify-proof`` says of the page, after "renders to"."""
+        drawn = (f" in an earlier version's layout ({self.layout}: the same report, drawn "
+                 "with less, such as no court named beside the interval its ruling began)"
+                 if self.layout is not None else "")
+        if self.rule == CURRENT:
+            return drawn.strip()
         differs = "; ".join(f"{target}: page {page}, current rules {now}"
                             for target, page, now in self.differences)
-        return (f"by an earlier version's rules ({self.words}), as the report says it was "
-                f"made at {self.generated_at}, before that rule was replaced "
+        return (f"by an earlier version's rules ({self.words}){drawn}, as the report says "
+                f"it was made at {self.generated_at}, before that rule was replaced "
                 f"({UNTIL[self.rule].strftime('%Y-%m-%dT%H:%M:%SZ')}); what the page draws "
                 f"otherwise than the current rules: {differs or 'nothing per target'}")
 
     def to_json(self) -> dict[str, object]:
         return {"rule": self.rule, "words": self.words, "generated_at": self.generated_at,
-                "replaced_at": UNTIL[self.rule].strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "replaced_at": UNTIL[self.rule].strftime("%Y-%m-%dT%H:%M:%SZ")
+                if self.rule in UNTIL else None, "layout": self.layout,
                 "differences": [{"target": t, "page": p, "current": c}
                                 for t, p, c in self.differences]}
 

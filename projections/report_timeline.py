@@ -175,7 +175,8 @@ def _advance(day: datetime, step: int) -> datetime:
                        day=min(day.day, calendar.monthrange(year, month % 12 + 1)[1]))
 
 
-def _place(scale: Scale, marks: list[Mark], clock: Clock, banded: bool) -> list[Placed]:
+def _place(scale: Scale, marks: list[Mark], clock: Clock, banded: bool,
+           labelled: frozenset[str] = LABELLED) -> list[Placed]:
     """Marks with labels where there is room: two rows above the band, one below for
     observations that diverge from the order; a lane without bands (a request's, the
     platform's) has two rows below for its labels too."""
@@ -188,7 +189,7 @@ def _place(scale: Scale, marks: list[Mark], clock: Clock, banded: bool) -> list[
         if m.divergent:
             word = m.divergent
             row: int | None = -1 if x >= ends[-1] + LABEL_GAP else None
-        elif m.type in LABELLED:
+        elif m.type in labelled:
             word = m.word
             row = next((r for r in rows if x >= ends[r] + LABEL_GAP), None)
         else:
@@ -210,8 +211,10 @@ def _place(scale: Scale, marks: list[Mark], clock: Clock, banded: bool) -> list[
     return out
 
 
-def timeline(summary: Summary, clock: Clock) -> Timeline | None:
-    """The geometry of ``summary``'s timeline; None when it has nothing to draw."""
+def timeline(summary: Summary, clock: Clock, labelled: frozenset[str] = LABELLED
+             ) -> Timeline | None:
+    """The geometry of ``summary``'s timeline, marks of the ``labelled`` types with their
+    words; None when it has nothing to draw."""
     instants: list[datetime] = []
     for o in summary.orders:
         instants += [m.at for m in o.marks] + [p.start for p in o.periods]
@@ -238,7 +241,7 @@ def timeline(summary: Summary, clock: Clock) -> Timeline | None:
     def add(title: str, subtitle: str, kind: str, bands: list[Band], marks: list[Mark]) -> None:
         nonlocal y
         lanes.append(Lane(title, subtitle, y, kind, bands,
-                          _place(scale, marks, clock, kind == "order")))
+                          _place(scale, marks, clock, kind == "order", labelled)))
         y += LANE_H
 
     if summary.notices:

@@ -75,14 +75,16 @@ class Clock:
             return self.text(text)
         return self.instant(instant)
 
-    def described(self, at: datetime | None = None) -> str:
+    def described(self, at: datetime | None = None, *, once: bool = True) -> str:
         """How the report names its zone: ``Asia/Jakarta (WIB, UTC+07:00)`` at ``at``
-        (offsets change with daylight saving time; each time shown names its own)."""
+        (offsets change with daylight saving time; each time shown names its own); a zone
+        whose abbreviation is its offset names it ``once`` (layout 1 of the HTML report
+        named it twice)."""
         if self.zone is UTC:
             return "UTC"
         at = at or datetime(2000, 1, 1, tzinfo=UTC)
         offset = self.moment(at).strftime("%z")
         offset = f"UTC{offset[:3]}:{offset[3:]}"
         short = self.abbreviation(at)  # (a zone with no name of its own: its offset)
-        return f"{self.name} ({offset})" if short == offset else \
+        return f"{self.name} ({offset})" if short == offset and once else \
             f"{self.name} ({short}, {offset})"

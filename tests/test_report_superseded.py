@@ -27,7 +27,7 @@ from cli import cli
 from ledger.checkpoint import load_private_key
 from projections.proof import ReportFailure, check_page, check_report, embedded_report
 from projections.provenance import sign_report
-from projections.report_html import render_html
+from projections.report_html import LAYOUTS, render_html
 from projections.report_superseded import RULE_CHANGED, SUPERSEDED, Earlier
 from projections.report_times import Clock, parse_zone
 from tests.clitools import key_pair
@@ -74,10 +74,13 @@ def test_the_rule_did_change_for_these_pages(name):
     page, report = _page(name)
     zone = Clock(parse_zone("Asia/Kolkata" if "2019" in name else None))
     paper = "a4" if "2019" in name else None
-    assert render_html(report, clock=zone, paper=paper) != page
-    assert render_html(report, clock=zone, paper=paper, rule="divergence-1") == page
+    for layout in LAYOUTS:
+        assert render_html(report, clock=zone, paper=paper, layout=layout) != page
+    assert render_html(report, clock=zone, paper=paper, rule="divergence-1",
+                       layout=LAYOUTS[1]) == page  # (made before layout 2 too)
     found = check_page(page, report)
-    assert found == Earlier("divergence-1", report["generated_at"], DIFFERENCES[name])
+    assert found == Earlier("divergence-1", report["generated_at"], DIFFERENCES[name],
+                            layout=1)
 
 
 @pytest.mark.parametrize("name", PAGES)
@@ -318,4 +321,4 @@ def test_an_earlier_rule_drawing_the_current_summary_is_not_rendered_again(monke
     monkeypatch.setattr(report_html, "render_html", counted)
     with pytest.raises(ReportFailure, match="the page differs"):
         check_page(page, report)
-    assert calls == ["current"]
+    assert calls == ["current"] * len(LAYOUTS)  # (once in each layout)

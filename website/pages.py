@@ -74,7 +74,8 @@ def report_part(report: dict[str, Any], clock: Clock) -> Markup:
 #: restyle verified rows): each becomes a class of static/site.css.
 _INLINE = re.compile(r'<(\w+)( class="([^"]*)")? style="(color|background):#([0-9a-f]{6})"')
 INLINE_COLOURS = frozenset({("color", "b71c1c"), ("color", "1b5e20"), ("color", "6a1b9a"),
-                            ("background", "e69f00"), ("background", "0072b2")})
+                            ("color", "37474f"), ("background", "e69f00"),
+                            ("background", "0072b2")})
 
 
 def _classed(html: str) -> str:

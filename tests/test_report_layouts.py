@@ -1,0 +1,80 @@
+"""The HTML report names the court whose ruling began an interval, labels the ruling on
+the timeline and styles the bands a court set aside (layout 2); and ``verify-proof`` still
+checks a page drawn in layout 1, as versions before did (``report_html.LAYOUTS``), saying
+so. A walkthrough found Turkey's Constitutional Court drawn as an unlabelled dot, the
+overturned interval as an unexplained black band, and the court named nowhere on page 1."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from cli import cli
+from projections.proof import embedded_report
+from projections.report_html import LAYOUTS, render_html
+from projections.report_times import Clock, parse_zone
+from tests.clitools import run
+
+TURKEY = "turkey-wikipedia-2017.jsonl"
+
+
+@pytest.fixture
+def turkey(runner, sqlite_path, tmp_path):
+    from tests.test_case_india import EXAMPLES
+
+    assert run(runner, sqlite_path, "import", str(EXAMPLES / TURKEY)).exit_code == 0
+    assert run(runner, sqlite_path, "checkpoint").exit_code == 0
+    page = tmp_path / "tr.html"
+    made = run(runner, sqlite_path, "report", "provenance", "wikipedia", "--format", "html",
+               "--tz", "Europe/Istanbul", "-o", str(page))
+    assert made.exit_code == 0, made.output
+    return page
+
+
+def _proof(runner, page):
+    return runner.invoke(cli, ["verify-proof", str(page)], catch_exceptions=False)
+
+
+def test_the_court_is_named_and_its_ruling_labelled(turkey):
+    page = turkey.read_text()
+    assert ("overturned: 15 Jan 2020 → still at the report&#39;s time (0 of 4 targets blocked; "
+            "by Constitutional Court of Turkey, ruling of 26 Dec 2019, in effect from 15 Jan "
+            "2020)") in page
+    assert re.search(r'<text class="label l-ruling"[^>]*>overturned by court</text>', page)
+    assert 'class="band b-overturned"' in page and "svg .b-suspended,svg .b-overturned{" in page
+    assert "set aside by a court" in page and "court ruling" in page
+    assert "Times are in Europe/Istanbul (UTC+03:00), to the minute" in page
+
+
+def test_a_page_drawn_in_layout_1_still_verifies_and_says_so(runner, turkey, tmp_path):
+    """What a version before drew for the same proven report: accepted, named."""
+    report = json.loads(embedded_report(turkey.read_text()))
+    older = tmp_path / "older.html"
+    older.write_text(render_html(report, clock=Clock(parse_zone("Europe/Istanbul")),
+                                 layout=LAYOUTS[1]))
+    text = older.read_text()
+    assert "Constitutional Court" not in text.split("<h2>Ledger")[0].split("Orders")[1]
+    assert "(UTC+03:00, UTC+03:00)" in text  # (as layout 1 named the zone)
+    now = _proof(runner, turkey)
+    assert now.exit_code == 0 and "earlier version's layout" not in now.output
+    before = _proof(runner, older)
+    assert before.exit_code == 0, before.output
+    assert "the page is exactly what the proven report renders to in an earlier " \
+           "version's layout (1" in before.output
+    found = json.loads(runner.invoke(cli, ["verify-proof", str(older), "--format", "json"],
+                                     catch_exceptions=False).output)
+    assert found["page"]["rule"] == "current" and found["page"]["earlier"]["layout"] == 1
+
+
+@pytest.mark.parametrize("layout", [0, 1])
+def test_an_edited_page_in_either_layout_is_altered(runner, turkey, tmp_path, layout):
+    report = json.loads(embedded_report(turkey.read_text()))
+    page = render_html(report, clock=Clock(parse_zone("Europe/Istanbul")),
+                       layout=LAYOUTS[layout])
+    edited = tmp_path / "edited.html"
+    edited.write_text(page.replace("29 Apr 2017", "29 Apr 2018", 1))
+    result = _proof(runner, edited)
+    assert result.exit_code == 3
+    assert "the page differs from what its proven report renders to" in result.output
