@@ -215,25 +215,16 @@ def checked_state(subject: Any, fact: Fact) -> SubjectState:
     return index.state_at(key)
 
 
-def check_references(fact: Fact, find: Callable[[str, str], Any],
-                     holder: Any = None) -> None:
+def check_references(fact: Fact, find: Callable[[str, str], Any]) -> None:
     """The rules between subjects, for a fact that names others (raise ``RuleBroken`` or
     ``SubjectNotFound``): the platform of an order or a request is registered; a request's
     orders exist and concern its platform; every target of a ``blocked`` is one the
     platform holds at the order's valid time (``targets-added`` gives it more).
 
-    ``find(kind, ref)`` is the subject of that kind and reference, or None. A correction
-    (``holder`` holds its target) is checked as the event it makes, so that a corrected
-    order, fine or request cannot name what a new one could not. The record path and the
-    bulk import both call this: one statement of these rules (``check_dependents`` applies
-    them again, from the other side, to what an amendment changes).
+    ``find(kind, ref)`` is the subject of that kind and reference, or None. The record
+    path and the bulk import both call this: one statement of these rules; for an
+    amendment, ``check_amended`` applies them to what it changes, from both sides.
     """
-    if fact.type == "correction":
-        target = next((f for f in holder.facts if f.id == fact.data.target), None) \
-            if holder is not None else None
-        if target is None:
-            return
-        fact = corrected(target, fact)
     data = fact.data
     if fact.type == "access-observed" and data.jurisdiction:
         _check_observed_where(fact, find)
@@ -296,69 +287,100 @@ def check_references(fact: Fact, find: Callable[[str, str], Any],
 #: What the rules between subjects read of a subject of each kind, by the types of its
 #: events and their fields: of an order, its creating event (that it exists, its valid
 #: time, its platforms, the state it binds); of a platform, that it exists and the targets
-#: it holds when. An amendment of anything else changes nothing another subject reads.
+#: it holds when. A change to anything else changes nothing another subject reads.
 _READ_BY_OTHERS = {
-    "order": {"blocked": frozenset({"occurred_at", "platform", "platforms", "jurisdiction"})},
-    "platform": {kind: frozenset({"occurred_at", "targets"})
+    "order": {"blocked": ("occurred_at", "platform", "platforms", "jurisdiction")},
+    "platform": {kind: ("occurred_at", "targets")
                  for kind in ("platform-registered", "targets-added", "targets-removed")},
 }
 #: The kinds of subject whose events may name a subject of each kind (``_names``): an
 #: order is named by fines (a platform's events) and requests (and its observations by
 #: the state they were made in); a platform by orders and requests.
 DEPENDENT_KINDS = {"order": ("platform", "request"), "platform": ("order", "request")}
+#: The types of event that name other subjects (what ``check_references`` checks).
+_NAMING = frozenset({"penalty-imposed", "blocked", "normalization-requested",
+                     "access-observed"})
 
 
-def check_dependents(fact: Fact, holder: Any, find: Callable[[str, str], Any],
-                     concerning: Callable[[set[str], tuple[str, ...]],
-                                          Iterable[tuple[str, str]]]) -> None:
-    """The rules between subjects, from the other side: an amendment ``fact`` of what
-    other subjects read of ``holder`` (``_READ_BY_OTHERS``) must leave every fact that
-    names ``holder`` as ``check_references`` would take it now; else ``RuleBroken`` naming
-    that fact. So a retracted registration cannot leave an order blocking a platform that
-    no longer exists, a corrected one cannot take away a target an order blocks, and an
-    order moved in time, to another platform or to another state cannot leave a fine, a
-    request or an observation under it behind. (A removal of a target recorded later is
-    no amendment: the order that blocked it keeps it, as the rules fold it.)
+def changes_what_others_read(fact: Fact, kind: str) -> bool:
+    """Whether a new fact (no amendment) of a subject of ``kind`` can take away what
+    others read of it: a removal of targets, back-dated or not (an order made after it,
+    on a target it removes, would no longer hold; one made before keeps it, as the rules
+    fold it). Adding targets takes nothing away."""
+    return kind == "platform" and fact.type == "targets-removed"
 
-    ``concerning(platforms, kinds)`` gives ``(kind, ref)`` of the subjects of ``kinds``
-    that concern one of ``platforms`` (``domain.concerns``), those made in the batch being
-    checked included; ``find`` is as for ``check_references``."""
+
+def check_amended(fact: Fact, holder: Any, find: Callable[[str, str], Any],
+                  concerning: Callable[[set[str], tuple[str, ...]],
+                                       Iterable[tuple[str, str]]],
+                  facts_of: Callable[[str, str], list[Fact] | None] | None = None) -> None:
+    """The rules between subjects for ``fact`` joining ``holder``: an amendment (a
+    correction, a retraction, of anything, a correction or a retraction included), or a
+    new fact that ``changes_what_others_read``. What counts of ``holder`` is worked out
+    with it (``effective``), and
+
+    - each fact of ``holder`` that names others and now counts otherwise (corrected, or
+      back as it was when what corrected it is retracted) is checked as ``check_references``
+      checks a new one, so that an amended fine, order or request cannot name what a new
+      one could not;
+    - if what others read of ``holder`` (``_READ_BY_OTHERS``) changes, every fact of
+      another subject that names it is checked again with ``holder`` as amended, so that a
+      retracted registration cannot leave an order blocking a platform that no longer
+      exists, a corrected one cannot take away a target an order blocks, and an order
+      moved in time, to another platform or to another state cannot leave a fine, a
+      request or an observation under it behind.
+
+    Else ``RuleBroken`` (or ``SubjectNotFound``) naming the fact. ``concerning(platforms,
+    kinds)`` gives ``(kind, ref)`` of the subjects of ``kinds`` that concern one of
+    ``platforms`` (``domain.concerns``), those made in the batch being checked included;
+    ``facts_of(kind, ref)`` their facts (default: ``find``'s); ``find`` is as for
+    ``check_references``."""
     if fact.type == "dispute":
         return
-    fields = _READ_BY_OTHERS.get(holder.kind, {})
-    target = next((f for f in holder.facts if f.id == fact.data.target), None)
-    if target is None or target.type not in fields:
-        return
-    platforms = _platforms_of(holder)
-    if fact.type == "correction":
-        changed = fact.data.set.as_dict()
-        if not fields[target.type] & changed.keys():
-            return
-        platforms |= platforms_named(fact)
-    kinds = DEPENDENT_KINDS[holder.kind]
-    naming = [(holder.kind, holder.ref, named) for named in effective(holder.facts).facts
-              if named.type == "access-observed" and named.data.jurisdiction] \
-        if holder.kind == "order" else []
-    for kind, ref in sorted(set(concerning(platforms, kinds))):
-        dependent = find(kind, ref) if (kind, ref) != (holder.kind, holder.ref) else None
-        if dependent is not None:
-            naming += [(kind, ref, named) for named in effective(dependent.facts).facts
-                       if _names(named, holder.kind, holder.ref)]
-    if not naming:
-        return
+    before = effective(holder.facts).facts
     amended = Timeline.of(holder.kind, holder.ref, [*holder.facts, fact])
+    after = effective(amended.facts).facts
 
     def find_now(kind: str, ref: str) -> Any:
         return amended if (kind, ref) == (holder.kind, holder.ref) else find(kind, ref)
 
-    for kind, ref, named in naming:
+    was = {f.id: f for f in before}
+    for now in after:
+        if now.type in _NAMING and was.get(now.id) != now and now is not fact:
+            check_references(now, find_now)
+    fields = _READ_BY_OTHERS.get(holder.kind)
+    if fields is None or _read(before, fields) == _read(after, fields):
+        return
+    named: list[tuple[str, str, Fact]] = []
+    if holder.kind == "order":  # its observations, by the state they were made in
+        named += [(holder.kind, holder.ref, f) for f in after
+                  if f.type == "access-observed" and f.data.jurisdiction]
+    platforms = _platforms_of(holder) | _platforms_of(amended)
+    read = facts_of or (lambda kind, ref: getattr(find(kind, ref), "facts", None))
+    for kind, ref in sorted(set(concerning(platforms, DEPENDENT_KINDS[holder.kind]))):
+        if (kind, ref) == (holder.kind, holder.ref):
+            continue
+        facts = read(kind, ref)
+        if facts:
+            named += [(kind, ref, f) for f in effective(facts).facts
+                      if _names(f, holder.kind, holder.ref)]
+    what = (f"{fact.type} of {target.label()}" if (target := next(
+        (f for f in holder.facts if f.id == getattr(fact.data, "target", None)), None))
+        else fact.label())
+    for kind, ref, one in named:
         try:
-            check_references(named, find_now)
+            check_references(one, find_now)
         except (RuleBroken, SubjectNotFound) as error:
             why = str(error).removeprefix("refused: ")
-            raise RuleBroken(f"refused: {fact.type} of {target.label()} would leave "
-                             f"{kind} {ref}'s {named.label()} against the rules: "
-                             f"{why}") from None
+            raise RuleBroken(f"refused: {what} would leave {kind} {ref}'s {one.label()} "
+                             f"against the rules: {why}") from None
+
+
+def _read(facts: list[Fact], fields: dict[str, tuple[str, ...]]) -> list[tuple]:
+    """What others read of a subject's facts that count (``_READ_BY_OTHERS``)."""
+    return [(f.id, f.type, *(f.occurred_at.text if name == "occurred_at"
+                            else getattr(f.data, name, None) for name in fields[f.type]))
+            for f in facts if f.type in fields]
 
 
 def _platforms_of(subject: Any) -> set[str]:

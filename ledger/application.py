@@ -154,6 +154,8 @@ class Ledger(Application):
     def _check(self, facts: Sequence[Fact], operator: str,
                on_checked: Callable[[int], None] | None,
                known: dict[str, int]) -> tuple[list[Any], Outcome]:
+        from domain.checked import changes_what_others_read  # (the writers' rules)
+
         now = datetime.now(UTC)
         subjects: dict[UUID, Subject | None] = {}
         # Subjects with no events yet need no reading: ask for all of them in one query.
@@ -173,8 +175,7 @@ class Ledger(Application):
                 kind = fact.kind
                 if kind.subject == "any":
                     subject = self._subject_of_target(fact, subjects)
-                    self._check_references(fact, subjects, subject)
-                    self._check_dependents(fact, subjects, subject)
+                    self._check_amended(fact, subjects, subject)
                 else:
                     subject = self._subject(kind.about(fact.subject, lambda k, ref: self._subject(
                         k, ref, subjects) is not None), fact.subject, subjects)
@@ -194,6 +195,8 @@ class Ledger(Application):
                 else:
                     if kind.subject != "any":  # e.g. a penalty enforcing an order
                         self._check_references(fact, subjects)
+                    if changes_what_others_read(fact, subject.kind):
+                        self._check_amended(fact, subjects, subject)
                     subject.record(fact, now)
             except LedgerError as error:
                 error.index = index  # type: ignore[attr-defined]
@@ -230,18 +233,17 @@ class Ledger(Application):
 
         return holder_of_target(fact, found)
 
-    def _check_references(self, fact: Fact, cache: dict[UUID, Subject | None],
-                          holder: Subject | None = None) -> None:
+    def _check_references(self, fact: Fact, cache: dict[UUID, Subject | None]) -> None:
         from domain.checked import check_references  # the writers' rules: not for reads
 
-        check_references(fact, lambda kind, ref: self._subject(kind, ref, cache), holder)
+        check_references(fact, lambda kind, ref: self._subject(kind, ref, cache))
 
-    def _check_dependents(self, fact: Fact, cache: dict[UUID, Subject | None],
-                          holder: Subject) -> None:
-        """``domain.checked.check_dependents`` of the amendment ``fact``: the subjects that
+    def _check_amended(self, fact: Fact, cache: dict[UUID, Subject | None],
+                       holder: Subject) -> None:
+        """``domain.checked.check_amended`` of ``fact`` on ``holder``: the subjects that
         may name ``holder`` found through the history view (caught up first if it is
         behind the log) and among those this call has read or made."""
-        from domain.checked import check_dependents
+        from domain.checked import check_amended
 
         def concerning(platforms: set[str], kinds: tuple[str, ...]) -> set[tuple[str, str]]:
             found = {(kind, ref) for kind, ref in self.concerning(platforms, kinds)}
@@ -249,8 +251,8 @@ class Ledger(Application):
                          if s is not None and s.kind in kinds)
             return found
 
-        check_dependents(fact, holder, lambda kind, ref: self._subject(kind, ref, cache),
-                         concerning)
+        check_amended(fact, holder, lambda kind, ref: self._subject(kind, ref, cache),
+                      concerning)
 
     def concerning(self, platforms: set[str], kinds: tuple[str, ...], *,
                    current: bool = False) -> set[tuple[str, str]]:

@@ -39,7 +39,13 @@ from eventsourcing import persistence
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import get_topic
 
-from domain.checked import Timeline, check_dependents, check_references, holder_of_target
+from domain.checked import (
+    Timeline,
+    changes_what_others_read,
+    check_amended,
+    check_references,
+    holder_of_target,
+)
 from domain.concerns import platforms_named
 from domain.errors import LedgerError, SubjectExists, SubjectNotFound
 from domain.fact import Fact
@@ -256,8 +262,7 @@ class Bulk:
         fact = fact.recorded(self.operator, datetime.now(UTC))
         if kind.subject == "any":
             timeline = self._holder_of_target(fact)
-            self._check_references(fact, timeline)
-            check_dependents(fact, timeline, self._timeline, self._concerning)
+            check_amended(fact, timeline, self._timeline, self._concerning, self._facts_of)
             if fact.type == "correction" and timeline.kind in ("order", "request"):
                 self._note_on(timeline.kind, timeline.ref, platforms_named(fact))
         else:
@@ -282,6 +287,8 @@ class Bulk:
                                   f"{' or '.join(map(_creating, kind.subjects))} first")
         if kind.subject != "any":  # e.g. a penalty enforcing an order
             self._check_references(fact)
+        if changes_what_others_read(fact, timeline.kind):
+            check_amended(fact, timeline, self._timeline, self._concerning, self._facts_of)
         timeline.record(fact, now)
         return (fact, aggregate_id(timeline.kind, timeline.ref), timeline.version,
                 _RECORDED[timeline.kind])
@@ -390,5 +397,16 @@ class Bulk:
                      if subject[0] in kinds)
         return found
 
-    def _check_references(self, fact: Fact, holder: Timeline | None = None) -> None:
-        check_references(fact, self._timeline, holder)
+    def _check_references(self, fact: Fact) -> None:
+        check_references(fact, self._timeline)
+
+    def _facts_of(self, kind: str, ref: str) -> list[Fact] | None:
+        """The facts of subject ``(kind, ref)``, as ``_timeline`` would hold them, read once
+        (a subject kept is asked; another is read from the store and the batch, without
+        keeping it: an amendment of a platform reads every order of it)."""
+        key = aggregate_id(kind, ref)
+        if key in self._subjects:
+            timeline = self._subjects[key]
+            return timeline.facts if timeline is not None else None
+        absent = key in self._absent
+        return [*(() if absent else self._stored_facts(key)), *self._pending.get(key, ())]

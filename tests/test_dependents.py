@@ -2,7 +2,7 @@
 reads of an order or a platform (its creation, its valid time, its platforms, the state it
 binds, the targets a platform holds) is refused when it would leave a fine, a request, an
 order or an observation that names it against the rules a new one is held to
-(``domain.checked.check_dependents``); and a correction of any event is checked as the
+(``domain.checked.check_amended``); and a correction of any event is checked as the
 event it makes (``check_references``).
 
 Each case is tried on the two writers' paths: ``record`` (``Ledger.record``, one event at
@@ -15,6 +15,7 @@ registration was retracted (a hostile review, 2026-12-07)."""
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import orjson
@@ -226,3 +227,100 @@ def test_views_behind_the_log_are_brought_up_before_the_dependents_are_read(sqli
         amendment, _ = REFUSED["an order retracted while a fine and a request name it"]
         with pytest.raises(RuleBroken, match="request req's normalization-requested"):
             ledger.record(_facts([amendment]), operator="op")
+
+
+def _reg(name: str, targets: list[str], at: str = "2020-01-01") -> dict:
+    return _event("reg-" + name, "platform-registered", name, at,
+                  {"name": name, "targets": targets})
+
+
+def _order(name: str, platform: str, at: str, targets: list[str]) -> dict:
+    return _event(name, "blocked", name, at, {"platform": platform, "authority": "A",
+                                              "reasons": ["r"], "targets": targets})
+
+
+def _fine(name: str, platform: str, at: str, order: str) -> dict:
+    return _event(name, "penalty-imposed", platform, at,
+                  {"authority": "A", "amount": "100", "currency": "BRL", "per": "once",
+                   "reason": "x", "order": order})
+
+
+#: Steps taken in turn (each accepted), then one refused, and what its refusal says: an
+#: amendment undone by retracting it brings back what it had replaced, which is checked
+#: as a new event is; a removal of targets dated before an order that blocks them is
+#: refused as that order would be after it (a second review, 2026-12-07).
+SEQUENCES = {
+    "a fine's correction retracted back to an order since retracted": (
+        [_reg("foo", ["foo.com"]), _order("o1", "foo", "2020-02-01", ["foo.com"]),
+         _order("o2", "foo", "2020-02-01", ["foo.com"]), _fine("f", "foo", "2020-03-01", "o1"),
+         _amend("c", "correction", "foo", "f", "2020-03-01", set={"order": "o2"}),
+         _amend("r", "retraction", "o1", "o1", "2020-02-01")],
+        _amend("x", "retraction", "foo", "c", "2020-03-01"), "order o1 does not exist"),
+    "a fine's correction retracted back to an order moved to another platform": (
+        [_reg("foo", ["foo.com"]), _reg("bar", ["bar.com"]),
+         _order("o1", "foo", "2020-02-01", ["foo.com"]),
+         _order("o2", "foo", "2020-02-01", ["foo.com"]), _fine("f", "foo", "2020-03-01", "o1"),
+         _amend("c", "correction", "foo", "f", "2020-03-01", set={"order": "o2"}),
+         _amend("m", "correction", "o1", "o1", "2020-02-01",
+                set={"platform": "bar", "targets": ["bar.com"]})],
+        _amend("x", "retraction", "foo", "c", "2020-03-01"),
+        "order o1 does not concern platform foo"),
+    "an order's move earlier retracted from under a fine in the gap": (
+        [_reg("foo", ["foo.com"]), _order("o", "foo", "2020-06-01", ["foo.com"]),
+         _amend("c", "correction", "o", "o", "2020-06-01", set={"occurred_at": "2020-02-01"}),
+         _fine("f", "foo", "2020-03-01", "o")],
+        _amend("x", "retraction", "o", "c", "2020-06-01"), "cannot come before it"),
+    "an order's move to another platform retracted from under a request there": (
+        [_reg("foo", ["foo.com"]), _reg("bar", ["bar.com"]),
+         _order("o", "foo", "2020-02-01", ["foo.com"]),
+         _amend("c", "correction", "o", "o", "2020-02-01",
+                set={"platform": "bar", "targets": ["bar.com"]}),
+         _event("req", "normalization-requested", "req", "2020-03-01",
+                {"platform": "bar", "orders": ["o"], "requested_by": "Bar"})],
+        _amend("x", "retraction", "o", "c", "2020-02-01"),
+        "order o concerns platform foo, not bar"),
+    "targets-added's move earlier retracted from under an order in the gap": (
+        [_reg("foo", ["foo.com"]),
+         _event("add", "targets-added", "foo", "2020-06-01", {"targets": ["foo.net"]}),
+         _amend("c", "correction", "foo", "add", "2020-06-01",
+                set={"occurred_at": "2020-01-10"}),
+         _order("o", "foo", "2020-02-01", ["foo.net"])],
+        _amend("x", "retraction", "foo", "c", "2020-06-01"),
+        "target foo.net of order o is not a target of platform foo"),
+    "a registration's added target retracted from under an order on it": (
+        [_reg("foo", ["foo.com"]),
+         _amend("c", "correction", "foo", "reg-foo", "2020-01-01",
+                set={"targets": ["foo.com", "foo.org"]}),
+         _order("o", "foo", "2020-02-01", ["foo.org"])],
+        _amend("x", "retraction", "foo", "c", "2020-01-01"),
+        "target foo.org of order o is not a target of platform foo"),
+    "a removal of targets dated before an order that blocks them": (
+        [_reg("foo", ["foo.com", "foo.net"]), _order("o", "foo", "2020-06-01", ["foo.net"])],
+        _event("x", "targets-removed", "foo", "2020-03-01", {"targets": ["foo.net"]}),
+        "target foo.net of order o is not a target of platform foo"),
+}
+
+
+@pytest.mark.parametrize("how", ["record", "import", "batch"])
+@pytest.mark.parametrize("case", sorted(SEQUENCES))
+def test_an_amendment_undone_or_a_removal_back_dated_is_held_to_the_rules(sqlite_path,
+                                                                          how, case):
+    steps, last, says = SEQUENCES[case]
+    if how == "batch":
+        with pytest.raises(LedgerError, match=re.escape(says)):
+            _write(sqlite_path, [*steps, last], "batch")
+        assert count(sqlite_path) == 0
+        return
+    for step in steps:
+        _write(sqlite_path, [step], how)
+    with pytest.raises(LedgerError, match=re.escape(says)):
+        _write(sqlite_path, [last], how)
+    assert count(sqlite_path) == len(steps)
+
+
+def test_a_removal_dated_after_the_order_leaves_it_blocking_what_it_blocked(sqlite_path):
+    """As the rules fold it: the order keeps the target it blocked (README)."""
+    steps, _, _ = SEQUENCES["a removal of targets dated before an order that blocks them"]
+    _write(sqlite_path, [*steps, _event("x", "targets-removed", "foo", "2020-09-01",
+                                        {"targets": ["foo.net"]})], "record")
+    assert count(sqlite_path) == 3
