@@ -132,6 +132,8 @@ def cli(ctx: click.Context, db: str | None, operator: str | None, key: str | Non
     """
     if as_json and fmt not in (None, "json"):
         raise click.UsageError(f"--json and --format {fmt} disagree: give one")
+    if tz is not None and ctx.get_parameter_source("tz") is click.core.ParameterSource.ENVIRONMENT:
+        tz = None  # (read again where it is used, so that a bad one is named as the variable)
     ctx.obj = Context(db, operator, debug, key, tz=tz, fmt="json" if as_json else fmt)
 
 

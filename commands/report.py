@@ -6,7 +6,6 @@ Registered on the ``blockledger`` group by ``cli``; thin like the rest of the CL
 from __future__ import annotations
 
 import json
-import os
 import sys
 from importlib import metadata
 from pathlib import Path
@@ -25,7 +24,7 @@ from ledger.checkpoint import load_private_key, load_public_key
 from projections.proof import prove_report
 from projections.provenance import provenance, sign_report
 from projections.report_render import first_line, render_markdown, render_prov
-from projections.report_times import Clock, parse_zone
+from projections.report_times import Clock, user_zone
 
 
 @click.group()
@@ -128,7 +127,7 @@ def provenance_report(obj: Context, subject: str, fmt: str, output: str | None,
                            "pdf, json, prov-json)", field="format")
     if tz is None:
         tz = obj.tz
-    clock = Clock(parse_zone(tz if tz is not None else os.environ.get("BLOCKLEDGER_TZ")))
+    clock = Clock(user_zone(tz))
     template_dir = _template_dir(template_dir)
     if fmt == "pdf" and not output:
         raise BadInput("--format pdf writes a file: give -o FILE", field="output")

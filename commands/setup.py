@@ -120,7 +120,8 @@ def demo(obj: Context, case_name: str) -> None:
             outcome = Outcome(recorded=outcome.recorded + more.recorded,
                               skipped=outcome.skipped + more.skipped)
             # The case's own zone (WIB for the 2017 case), unless the user chose one.
-            zone_of_case = zone(obj.tz or os.environ.get("BLOCKLEDGER_TZ") or case.zone)
+            zone_of_case = (zone(obj.tz) if obj.tz is not None
+                            or os.environ.get("BLOCKLEDGER_TZ") else zone(case.zone))
             run_demo(ledger, outcome, Screen(tz=zone_of_case),
                      where=str(obj.target) if keep else None, learned_at=learned_at,
                      case=case)

@@ -7,6 +7,7 @@ UTC). A bare date keeps its day precision: it is shown as that day, never as a m
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -25,6 +26,25 @@ def parse_zone(name: str | None) -> tzinfo:
         shown = name if len(name) <= 60 else name[:57] + "..."
         raise BadInput(f"unknown time zone {shown!r}: give an IANA name such as UTC, "
                        "Asia/Jakarta or Europe/Berlin", field="tz") from None
+
+
+def user_zone(given: str | None) -> tzinfo:
+    """The zone a command shows times in: ``given`` (``--tz``), else ``BLOCKLEDGER_TZ``
+    (set and not empty), else UTC; ``BadInput`` (exit 2) naming where the name came from
+    when it is no zone, or when ``--tz`` is given empty. Every command asks this one."""
+    source, name = "--tz", given
+    if name is None:
+        source, name = "BLOCKLEDGER_TZ", os.environ.get("BLOCKLEDGER_TZ") or None
+    if name is None:
+        return UTC
+    try:
+        if not name.strip():
+            raise BadInput("")
+        return parse_zone(name)
+    except BadInput:
+        shown = name if len(name) <= 60 else name[:57] + "..."
+        raise BadInput(f"{source} {shown!r} is not a time zone: give an IANA name such as "
+                       "Asia/Jakarta, Europe/Berlin or UTC") from None  # (names its source)
 
 
 class Clock:

@@ -21,8 +21,6 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, tzinfo
 from typing import IO, Any
 
-from domain.errors import BadInput
-
 #: An ANSI/VT escape sequence (CSI, OSC, or a two-character escape), removed whole so that
 #: none of its printable tail ("[31m") is left behind.
 _ESCAPE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])"
@@ -54,17 +52,10 @@ def clean(value: object) -> str:
 
 def zone(name: str | None) -> tzinfo:
     """The time zone to show times in: ``name`` (an IANA name, from ``--tz``), else
-    ``BLOCKLEDGER_TZ``, else UTC; ``BadInput`` naming it when it is no zone."""
-    name = name or os.environ.get("BLOCKLEDGER_TZ") or None
-    if name is None or name.upper() == "UTC":
-        return UTC
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+    ``BLOCKLEDGER_TZ``, else UTC (``report_times.user_zone``, which every command asks)."""
+    from projections.report_times import user_zone
 
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, OSError):
-        raise BadInput(f"--tz {name!r} is not a time zone: give an IANA name such as "
-                       "Asia/Jakarta or UTC", field="tz") from None
+    return user_zone(name)
 
 
 def zone_name(tz: tzinfo) -> str:
