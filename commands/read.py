@@ -325,6 +325,8 @@ def history(obj: Context, subject: str | None, as_of: str | None, as_known_at: s
                   since=When.parse(since, "since").instant if since else None,
                   until=When.parse(until, "until", end_of_day=True).instant if until else None,
                   operator=recorded_by)
+    if keep.since is not None and keep.until is not None and keep.since > keep.until:
+        raise BadInput(f"--since {since!r} is after --until {until!r}: nothing could match")
     out = screen(tz)  # the zone is checked whatever the format
     known = k.instant if k else None
     with _views(obj) as (ledger, views), reading(

@@ -143,6 +143,15 @@ class TestFilters:
         assert len(events("telegram", "--limit", "3")) == 3
         assert events("--operator", "tester") and not events("--operator", "nobody")
 
+    def test_since_after_until_is_bad_input(self, runner, ledger_2017):
+        """A window that ends before it starts matches nothing: one line, exit 2 (it was
+        taken, and printed an empty history)."""
+        line = one_line_error(run(runner, ledger_2017, "history", "--since", "2017-08-01",
+                                  "--until", "2017-07-01"), 2)
+        assert "--since '2017-08-01' is after --until '2017-07-01'" in line
+        assert run(runner, ledger_2017, "history", "--since", "2017-07-14", "--until",
+                   "2017-07-14").exit_code == 0  # (one day: --until is its end)
+
     def test_an_unknown_type_names_the_near_one(self, runner, ledger_2017):
         """--type blok: one line, exit 2, suggesting blocked."""
         line = one_line_error(run(runner, ledger_2017, "history", "--type", "blok"), 2)
