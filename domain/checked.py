@@ -284,57 +284,27 @@ def check_references(fact: Fact, find: Callable[[str, str], Any]) -> None:
                              f"if it is one, record targets-added for {first} first")
 
 
-#: What the rules between subjects read of a subject of each kind, by the types of its
-#: events and their fields: of an order, its creating event (that it exists, its valid
-#: time, its platforms, the state it binds); of a platform, that it exists and the targets
-#: it holds when. A change to anything else changes nothing another subject reads.
-_READ_BY_OTHERS = {
-    "order": {"blocked": ("occurred_at", "platform", "platforms", "jurisdiction")},
-    "platform": {kind: ("occurred_at", "targets")
-                 for kind in ("platform-registered", "targets-added", "targets-removed")},
-}
-#: The kinds of subject whose events may name a subject of each kind (``_names``): an
-#: order is named by fines (a platform's events) and requests (and its observations by
-#: the state they were made in); a platform by orders and requests.
-DEPENDENT_KINDS = {"order": ("platform", "request"), "platform": ("order", "request")}
 #: The types of event that name other subjects (what ``check_references`` checks).
 _NAMING = frozenset({"penalty-imposed", "blocked", "normalization-requested",
                      "access-observed"})
 
 
-def changes_what_others_read(fact: Fact, kind: str) -> bool:
-    """Whether a new fact (no amendment) of a subject of ``kind`` can take away what
-    others read of it: a removal of targets, back-dated or not (an order made after it,
-    on a target it removes, would no longer hold; one made before keeps it, as the rules
-    fold it). Adding targets takes nothing away."""
-    return kind == "platform" and fact.type == "targets-removed"
+def check_amended(fact: Fact, holder: Any, find: Callable[[str, str], Any]) -> None:
+    """The rules between subjects for the amendment ``fact`` (a correction or a
+    retraction, of anything, a correction included) of an event of ``holder``: what counts
+    of ``holder`` is worked out with it (``effective``), and each of its facts that names
+    other subjects and now counts otherwise (corrected; or back as it was, when what
+    corrected it is retracted) is checked as ``check_references`` checks a new one. So an
+    amended fine, order, request or observation cannot name what a new one could not.
+    ``RuleBroken`` names the amendment and the fact; a fact whose earlier form broke the
+    same rule in the same words already (a ledger written before this check) is not
+    blamed on the amendment.
 
-
-def check_amended(fact: Fact, holder: Any, find: Callable[[str, str], Any],
-                  concerning: Callable[[set[str], tuple[str, ...]],
-                                       Iterable[tuple[str, str]]],
-                  facts_of: Callable[[str, str], list[Fact] | None] | None = None) -> None:
-    """The rules between subjects for ``fact`` joining ``holder``: an amendment (a
-    correction, a retraction, of anything, a correction or a retraction included), or a
-    new fact that ``changes_what_others_read``. What counts of ``holder`` is worked out
-    with it (``effective``), and
-
-    - each fact of ``holder`` that names others and now counts otherwise (corrected, or
-      back as it was when what corrected it is retracted) is checked as ``check_references``
-      checks a new one, so that an amended fine, order or request cannot name what a new
-      one could not;
-    - if what others read of ``holder`` (``_READ_BY_OTHERS``) changes, every fact of
-      another subject that names it is checked again with ``holder`` as amended, so that a
-      retracted registration cannot leave an order blocking a platform that no longer
-      exists, a corrected one cannot take away a target an order blocks, and an order
-      moved in time, to another platform or to another state cannot leave a fine, a
-      request or an observation under it behind.
-
-    Else ``RuleBroken`` (or ``SubjectNotFound``) naming the fact. ``concerning(platforms,
-    kinds)`` gives ``(kind, ref)`` of the subjects of ``kinds`` that concern one of
-    ``platforms`` (``domain.concerns``), those made in the batch being checked included;
-    ``facts_of(kind, ref)`` their facts (default: ``find``'s); ``find`` is as for
-    ``check_references``."""
+    Not checked here (stated in the README, left for the next round): what an amendment
+    of an order or a platform does to the facts of other subjects that name it, checked
+    over a whole call or import (an import-registry backfill narrows a registration before
+    it gives back what an order needs: checked one event at a time, a valid backfill was
+    refused)."""
     if fact.type == "dispute":
         return
     before = effective(holder.facts).facts
@@ -345,61 +315,32 @@ def check_amended(fact: Fact, holder: Any, find: Callable[[str, str], Any],
         return amended if (kind, ref) == (holder.kind, holder.ref) else find(kind, ref)
 
     was = {f.id: f for f in before}
+    target = next((f for f in holder.facts if f.id == fact.data.target), None)
     for now in after:
-        if now.type in _NAMING and was.get(now.id) != now and now is not fact:
-            check_references(now, find_now)
-    fields = _READ_BY_OTHERS.get(holder.kind)
-    if fields is None or _read(before, fields) == _read(after, fields):
-        return
-    named: list[tuple[str, str, Fact]] = []
-    if holder.kind == "order":  # its observations, by the state they were made in
-        named += [(holder.kind, holder.ref, f) for f in after
-                  if f.type == "access-observed" and f.data.jurisdiction]
-    platforms = _platforms_of(holder) | _platforms_of(amended)
-    read = facts_of or (lambda kind, ref: getattr(find(kind, ref), "facts", None))
-    for kind, ref in sorted(set(concerning(platforms, DEPENDENT_KINDS[holder.kind]))):
-        if (kind, ref) == (holder.kind, holder.ref):
+        if now.type not in _NAMING or was.get(now.id) == now:
             continue
-        facts = read(kind, ref)
-        if facts:
-            named += [(kind, ref, f) for f in effective(facts).facts
-                      if _names(f, holder.kind, holder.ref)]
-    what = (f"{fact.type} of {target.label()}" if (target := next(
-        (f for f in holder.facts if f.id == getattr(fact.data, "target", None)), None))
-        else fact.label())
-    for kind, ref, one in named:
+        if now.type == "access-observed" and holder.kind != "order":
+            continue  # (on a platform: it names no order, whatever shares the name)
         try:
-            check_references(one, find_now)
+            check_references(now, find_now)
         except (RuleBroken, SubjectNotFound) as error:
+            old = was.get(now.id)
+            if old is not None and _why(old, find) == str(error):
+                continue  # it broke them so before this amendment: not this one's doing
             why = str(error).removeprefix("refused: ")
-            raise RuleBroken(f"refused: {what} would leave {kind} {ref}'s {one.label()} "
-                             f"against the rules: {why}") from None
+            what = f"{fact.type} of {target.label()}" if target else fact.label()
+            raise RuleBroken(f"refused: {what} would make {now.type} of {now.occurred_at} "
+                             f"({now.id}) of {holder.kind} {holder.ref} count so that "
+                             f"{why}") from None
 
 
-def _read(facts: list[Fact], fields: dict[str, tuple[str, ...]]) -> list[tuple]:
-    """What others read of a subject's facts that count (``_READ_BY_OTHERS``)."""
-    return [(f.id, f.type, *(f.occurred_at.text if name == "occurred_at"
-                            else getattr(f.data, name, None) for name in fields[f.type]))
-            for f in facts if f.type in fields]
-
-
-def _platforms_of(subject: Any) -> set[str]:
-    """The platforms a platform or an order concerns now (as folded)."""
-    if subject.kind == "platform":
-        return {subject.ref}
-    return set(getattr(subject.state(), "platforms", ()) or ())
-
-
-def _names(fact: Fact, kind: str, ref: str) -> bool:
-    """Whether ``fact`` (as it counts) names subject ``(kind, ref)`` in what
-    ``check_references`` reads: a fine or a request its order, an order or a request its
-    platform."""
-    data = fact.data
-    if kind == "order":
-        return (fact.type == "penalty-imposed" and data.order == ref) or \
-            ref in (getattr(data, "orders", None) or ())
-    return getattr(data, "platform", None) == ref or \
-        ref in (getattr(data, "platforms", None) or ())
+def _why(fact: Fact, find: Callable[[str, str], Any]) -> str | None:
+    """How ``fact`` breaks the rules between subjects as the ledger stands, if it does."""
+    try:
+        check_references(fact, find)
+    except (RuleBroken, SubjectNotFound) as error:
+        return str(error)
+    return None
 
 
 def _check_observed_where(fact: Fact, find: Callable[[str, str], Any]) -> None:

@@ -154,8 +154,6 @@ class Ledger(Application):
     def _check(self, facts: Sequence[Fact], operator: str,
                on_checked: Callable[[int], None] | None,
                known: dict[str, int]) -> tuple[list[Any], Outcome]:
-        from domain.checked import changes_what_others_read  # (the writers' rules)
-
         now = datetime.now(UTC)
         subjects: dict[UUID, Subject | None] = {}
         # Subjects with no events yet need no reading: ask for all of them in one query.
@@ -195,8 +193,6 @@ class Ledger(Application):
                 else:
                     if kind.subject != "any":  # e.g. a penalty enforcing an order
                         self._check_references(fact, subjects)
-                    if changes_what_others_read(fact, subject.kind):
-                        self._check_amended(fact, subjects, subject)
                     subject.record(fact, now)
             except LedgerError as error:
                 error.index = index  # type: ignore[attr-defined]
@@ -240,37 +236,9 @@ class Ledger(Application):
 
     def _check_amended(self, fact: Fact, cache: dict[UUID, Subject | None],
                        holder: Subject) -> None:
-        """``domain.checked.check_amended`` of ``fact`` on ``holder``: the subjects that
-        may name ``holder`` found through the history view (caught up first if it is
-        behind the log) and among those this call has read or made."""
-        from domain.checked import check_amended
+        from domain.checked import check_amended  # the writers' rules: not for reads
 
-        def concerning(platforms: set[str], kinds: tuple[str, ...]) -> set[tuple[str, str]]:
-            found = {(kind, ref) for kind, ref in self.concerning(platforms, kinds)}
-            found.update((s.kind, s.ref) for s in cache.values()
-                         if s is not None and s.kind in kinds)
-            return found
-
-        check_amended(fact, holder, lambda kind, ref: self._subject(kind, ref, cache),
-                      concerning)
-
-    def concerning(self, platforms: set[str], kinds: tuple[str, ...], *,
-                   current: bool = False) -> set[tuple[str, str]]:
-        """``(kind, ref)`` of the subjects of ``kinds`` in the ledger that concern one of
-        ``platforms`` (the platforms themselves, if platforms are asked for): from the
-        history view, brought to the log's head first if it is behind (unless the caller
-        holds it ``current``: the bulk import, which adds each batch it writes)."""
-        found = {("platform", ref) for ref in platforms} if "platform" in kinds else set()
-        kinds = tuple(kind for kind in kinds if kind != "platform")
-        if not kinds or not platforms:
-            return found
-        store = self.view_store()
-        if not current and (not store.exists() or store.position("history")
-                            < (self.recorder.max_notification_id() or 0)):
-            from projections.views import Views  # (the views are the projections')
-
-            Views(self).catch_up()
-        return found | store.subjects_on(platforms, kinds)
+        check_amended(fact, holder, lambda kind, ref: self._subject(kind, ref, cache))
 
     def upgrade(self) -> int:
         """Compute the hash chain of a ledger written before the chain existed (once).

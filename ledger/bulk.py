@@ -39,14 +39,7 @@ from eventsourcing import persistence
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import get_topic
 
-from domain.checked import (
-    Timeline,
-    changes_what_others_read,
-    check_amended,
-    check_references,
-    holder_of_target,
-)
-from domain.concerns import platforms_named
+from domain.checked import Timeline, check_amended, check_references, holder_of_target
 from domain.errors import LedgerError, SubjectExists, SubjectNotFound
 from domain.fact import Fact
 from domain.subjects import AGGREGATES
@@ -207,16 +200,12 @@ class Bulk:
         #: The batch's subjects that had no events when it began (``_prefetch``): looked
         #: up in the batch's facts alone, without pushing the subjects kept out.
         self._absent: set[UUID] = set()
-        #: The orders and requests this batch created or moved, by the platforms they
-        #: concern (``_note_on``).
-        self._on: dict[str, set[tuple[str, str]]] = {}
 
     def forget(self) -> None:
         """Drop the subjects kept: another writer may have changed them since."""
         self._subjects.clear()
         self._pending.clear()
         self._absent.clear()
-        self._on.clear()
 
     def record(self, facts: Sequence[Fact], on_checked: Callable[[int], None] | None = None,
                ) -> tuple[list[Written], list[Fact]]:
@@ -253,7 +242,6 @@ class Bulk:
         written = self._write(staged)
         self._pending.clear()
         self._absent.clear()
-        self._on.clear()
         self._compact()
         return written, skipped
 
@@ -262,9 +250,7 @@ class Bulk:
         fact = fact.recorded(self.operator, datetime.now(UTC))
         if kind.subject == "any":
             timeline = self._holder_of_target(fact)
-            check_amended(fact, timeline, self._timeline, self._concerning, self._facts_of)
-            if fact.type == "correction" and timeline.kind in ("order", "request"):
-                self._note_on(timeline.kind, timeline.ref, platforms_named(fact))
+            check_amended(fact, timeline, self._timeline)
         else:
             timeline = self._timeline(kind.about(fact.subject, lambda k, ref: self._timeline(
                 k, ref) is not None), fact.subject)
@@ -275,8 +261,6 @@ class Bulk:
                     f"(created by {timeline.first.label()})")  # type: ignore[union-attr]
             self._check_references(fact)
             timeline = Timeline.open(kind.subject, fact, now)
-            if kind.subject in ("order", "request"):
-                self._note_on(kind.subject, fact.subject, platforms_named(fact))
             self._keep(aggregate_id(kind.subject, fact.subject), timeline)
             return fact, aggregate_id(kind.subject, fact.subject), 1, _OPENED[kind.subject]
         if timeline is None:
@@ -287,8 +271,6 @@ class Bulk:
                                   f"{' or '.join(map(_creating, kind.subjects))} first")
         if kind.subject != "any":  # e.g. a penalty enforcing an order
             self._check_references(fact)
-        if changes_what_others_read(fact, timeline.kind):
-            check_amended(fact, timeline, self._timeline, self._concerning, self._facts_of)
         timeline.record(fact, now)
         return (fact, aggregate_id(timeline.kind, timeline.ref), timeline.version,
                 _RECORDED[timeline.kind])
@@ -383,30 +365,6 @@ class Bulk:
                  if t is not None]
         return holder_of_target(fact, found)
 
-    def _note_on(self, kind: str, ref: str, platforms: set[str]) -> None:
-        """Note that subject ``(kind, ref)``, created or moved in this batch, concerns
-        ``platforms`` (the history view has it only once the batch is written)."""
-        for platform in platforms:
-            self._on.setdefault(platform, set()).add((kind, ref))
-
-    def _concerning(self, platforms: set[str], kinds: tuple[str, ...]
-                    ) -> set[tuple[str, str]]:
-        """What ``Ledger.concerning`` says, and the subjects of this batch (``_note_on``)."""
-        found = self.ledger.concerning(platforms, kinds, current=True)
-        found.update(subject for platform in platforms for subject in self._on.get(platform, ())
-                     if subject[0] in kinds)
-        return found
-
     def _check_references(self, fact: Fact) -> None:
         check_references(fact, self._timeline)
 
-    def _facts_of(self, kind: str, ref: str) -> list[Fact] | None:
-        """The facts of subject ``(kind, ref)``, as ``_timeline`` would hold them, read once
-        (a subject kept is asked; another is read from the store and the batch, without
-        keeping it: an amendment of a platform reads every order of it)."""
-        key = aggregate_id(kind, ref)
-        if key in self._subjects:
-            timeline = self._subjects[key]
-            return timeline.facts if timeline is not None else None
-        absent = key in self._absent
-        return [*(() if absent else self._stored_facts(key)), *self._pending.get(key, ())]

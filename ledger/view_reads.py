@@ -205,19 +205,6 @@ class ViewReads:
         return bool(self._read(f"SELECT 1 FROM {FACTS} WHERE subject = ? AND kind = ? AND "
                                "position > ? LIMIT 1", (subject, kind, position)))
 
-    def subjects_on(self, platforms: Iterable[str], kinds: Iterable[str]
-                    ) -> set[tuple[str, str]]:
-        """``(kind, subject)`` of every subject of ``kinds`` with events that concern one
-        of ``platforms`` (those moved to them by a correction too): whom an amendment of a
-        platform or an order may leave against the rules (``domain.checked``)."""
-        platforms, kinds = sorted(set(platforms)), sorted(set(kinds))
-        if not platforms or not kinds:
-            return set()
-        where = (f"platform IN ({', '.join('?' * len(platforms))}) AND kind IN "
-                 f"({', '.join('?' * len(kinds))})")
-        return {(kind, subject) for table in (FACTS, MOVES) for kind, subject in self._read(
-            f"SELECT DISTINCT kind, subject FROM {table} WHERE {where}", [*platforms, *kinds])}
-
     def subject_keys_of(self, kind: str) -> list[tuple[str, str]]:
         """``(subject, platform)`` keys of every subject of ``kind`` (a key)."""
         return self._read(f"SELECT DISTINCT subject, platform FROM {FACTS} WHERE kind = ?",

@@ -643,13 +643,11 @@ def _penalty_marks_agree(report: dict[str, Any]) -> list[bool]:
     return out
 
 
-def test_a_penalty_counts_where_its_order_binds_whatever_the_as_of(runner, sqlite_path,
-                                                                   monkeypatch):
+def test_a_penalty_counts_where_its_order_binds_whatever_the_as_of(runner, sqlite_path):
     """M2: a fine under Brazil's order, valid-dated before the order (its date corrected
     later): the answer and the marks put it in Brazil at every as-of, by one rule; a new
-    penalty dated before its order is refused (the same day is not). Such a correction is
-    refused now (``domain.checked.check_amended``, tests/test_dependents.py); a ledger
-    an earlier version wrote may hold one, and is written so here, that check left out."""
+    penalty dated before its order is refused (the same day is not). (That correction
+    should be refused too: README, "Left", and NOT_YET in tests/test_dependents.py.)"""
     db = sqlite_path
     assert run(runner, db, "init", "--jurisdiction", "RU").exit_code == 0
     _record(runner, db,
@@ -662,10 +660,8 @@ def test_a_penalty_counts_where_its_order_binds_whatever_the_as_of(runner, sqlit
              "--order", "stf"])
     created = next(ev["id"] for ev in run_json(runner, db, "history", "stf")["events"]
                    if ev["type"] == "blocked")
-    with monkeypatch.context() as earlier:
-        earlier.setattr("domain.checked.check_amended", lambda *args: None)
-        _record(runner, db, ["correction", "stf", "--at", "2022-03-18", "--target", created,
-                             "--set", "occurred_at=2022-03-18", "--reason", "the order's date"])
+    _record(runner, db, ["correction", "stf", "--at", "2022-03-18", "--target", created,
+                         "--set", "occurred_at=2022-03-18", "--reason", "the order's date"])
     assert run(runner, db, "checkpoint").exit_code == 0
     for as_of in ("2021-06-01", "2023-01-01"):
         br, ru = (_report(runner, db, "telegram", "--jurisdiction", c, "--as-of", as_of)
