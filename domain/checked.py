@@ -253,7 +253,8 @@ def check_references(fact: Fact, find: Callable[[str, str], Any]) -> None:
     platforms = {}
     for name in names:
         platform = find("platform", name)
-        if platform is None or platform.state().created is None:
+        if platform is None or getattr(platform, "timeline", platform)._index.created is None:
+            # (its index, not its state: a subject kept compacted reads nothing back)
             raise SubjectNotFound(f"refused: platform {name} is not registered"
                                   + (" (its platform-registered was retracted)" if platform
                                      else "; record its platform-registered first"))
@@ -289,7 +290,8 @@ _NAMING = frozenset({"penalty-imposed", "blocked", "normalization-requested",
                      "access-observed"})
 
 
-def check_amended(fact: Fact, holder: Any, find: Callable[[str, str], Any]) -> None:
+def check_amended(fact: Fact, holder: Any, find: Callable[[str, str], Any],
+                  now: datetime) -> None:
     """The rules between subjects for the amendment ``fact`` (a correction or a
     retraction, of anything, a correction included) of an event of ``holder``: what counts
     of ``holder`` is worked out with it (``effective``), and each of its facts that names
@@ -307,6 +309,9 @@ def check_amended(fact: Fact, holder: Any, find: Callable[[str, str], Any]) -> N
     refused)."""
     if fact.type == "dispute":
         return
+    # Its own subject's rules first (as ``record`` checks them next): a correction's
+    # values are read and validated there, never applied unread.
+    getattr(holder, "timeline", holder).check(fact, now)
     before = effective(holder.facts).facts
     amended = Timeline.of(holder.kind, holder.ref, [*holder.facts, fact])
     after = effective(amended.facts).facts

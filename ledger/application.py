@@ -173,7 +173,7 @@ class Ledger(Application):
                 kind = fact.kind
                 if kind.subject == "any":
                     subject = self._subject_of_target(fact, subjects)
-                    self._check_amended(fact, subjects, subject)
+                    self._check_amended(fact, subjects, subject, now)
                 else:
                     subject = self._subject(kind.about(fact.subject, lambda k, ref: self._subject(
                         k, ref, subjects) is not None), fact.subject, subjects)
@@ -235,10 +235,10 @@ class Ledger(Application):
         check_references(fact, lambda kind, ref: self._subject(kind, ref, cache))
 
     def _check_amended(self, fact: Fact, cache: dict[UUID, Subject | None],
-                       holder: Subject) -> None:
+                       holder: Subject, now: datetime) -> None:
         from domain.checked import check_amended  # the writers' rules: not for reads
 
-        check_amended(fact, holder, lambda kind, ref: self._subject(kind, ref, cache))
+        check_amended(fact, holder, lambda kind, ref: self._subject(kind, ref, cache), now)
 
     def upgrade(self) -> int:
         """Compute the hash chain of a ledger written before the chain existed (once).

@@ -250,7 +250,7 @@ class Bulk:
         fact = fact.recorded(self.operator, datetime.now(UTC))
         if kind.subject == "any":
             timeline = self._holder_of_target(fact)
-            check_amended(fact, timeline, self._timeline)
+            check_amended(fact, timeline, self._timeline, now)
         else:
             timeline = self._timeline(kind.about(fact.subject, lambda k, ref: self._timeline(
                 k, ref) is not None), fact.subject)

@@ -289,3 +289,22 @@ def test_a_platforms_observation_is_not_read_as_an_orders_of_the_same_name(sqlit
     _write(sqlite_path, [_amend("c", "correction", "x", "seen-x", "2020-03-01",
                                 set={"network": "AS2"})], how)
     assert count(sqlite_path) == 4
+
+
+@pytest.mark.parametrize("how", ["record", "import", "batch"])
+def test_a_platform_whose_registration_was_retracted_takes_no_new_order(sqlite_path, how):
+    """As a platform never registered: refused, saying why (before, for its targets)."""
+    steps = [_reg("foo", ["foo.com"]), _amend("r", "retraction", "foo", "reg-foo",
+                                              "2020-01-01")]
+    for new in (_order("o", "foo", "2020-02-01", ["foo.com"]),):
+        fresh = sqlite_path + new["id"][:4]
+        if how == "batch":
+            with pytest.raises(LedgerError, match=re.escape(
+                    "platform foo is not registered (its platform-registered was "
+                    "retracted)")):
+                _write(fresh, [*steps, new], "batch")
+            continue
+        _write(fresh, steps, how)
+        with pytest.raises(LedgerError, match=re.escape(
+                "platform foo is not registered (its platform-registered was retracted)")):
+            _write(fresh, [new], how)
