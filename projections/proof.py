@@ -272,16 +272,17 @@ def check_page(page: str, report: dict[str, Any], template_dir: str | None = Non
     # The bundled layouts, the current first (an earlier honest version's page is not
     # "altered": ``report_html.LAYOUTS``); templates of one's own are drawn as now.
     layouts = LAYOUTS if template_dir is None else LAYOUTS[:1]
-    try:
-        drawn = [render_html(report, clock=Clock(zone), paper=head.group(2),
-                             template_dir=template_dir, layout=layout) for layout in layouts]
-    except Exception as error:  # a template of one's own that fails, say: one line
-        raise ReportFailure(f"the proven report could not be rendered again to compare the "
-                            f"page ({type(error).__name__}: {str(error)[:120]}): only its "
-                            "embedded JSON is proven") from None
-    expected = drawn[0]
-    for layout, page_drawn in zip(layouts, drawn, strict=True):
-        if page_drawn == page:
+    expected = ""
+    for layout in layouts:  # (each drawn only if the one before is not the page)
+        try:
+            drawn = render_html(report, clock=Clock(zone), paper=head.group(2),
+                                template_dir=template_dir, layout=layout)
+        except Exception as error:  # a template of one's own that fails, say: one line
+            raise ReportFailure(f"the proven report could not be rendered again to compare "
+                                f"the page ({type(error).__name__}: {str(error)[:120]}): "
+                                "only its embedded JSON is proven") from None
+        expected = expected or drawn
+        if drawn == page:
             return None if layout is LAYOUTS[0] else Earlier(CURRENT, None, (),
                                                                 layout=layout.number)
     refused, now = "", None
