@@ -118,12 +118,12 @@ def environment(template_dir: str | None = None) -> Environment:
 @frozen
 class Layout:
     """How a version of blockledger drew the HTML report, so that ``verify-proof`` can
-    check a page an earlier honest version made (``proof.check_page``): its template, and
-    what its code drew otherwise: whether an interval names the court's ruling that began
-    it, which marks are labelled, whether a zone known by its offset alone names it once."""
+    check a page an earlier honest version made (``proof.check_page``): its number (the
+    templates read it as ``layout``), and what its code drew otherwise: whether an
+    interval names the court's ruling that began it, which marks are labelled, whether a
+    zone known by its offset alone names it once."""
 
     number: int
-    template: str
     ruled: bool
     labelled: frozenset[str]
     zone_once: bool
@@ -136,8 +136,7 @@ class Layout:
 #: The layouts, the current first: 2 (2026-12-07) names the court whose ruling began an
 #: interval, labels a ruling on the timeline and styles the bands a court set aside; 1
 #: did not.
-LAYOUTS = (Layout(2, "report.html.j2", True, LABELLED, True),
-           Layout(1, "layout1/report.html.j2", False, LABELLED - {"ruling"}, False))
+LAYOUTS = (Layout(2, True, LABELLED, True), Layout(1, False, LABELLED - {"ruling"}, False))
 
 
 def render_html(report: dict[str, Any], *, clock: Clock | None = None,
@@ -152,7 +151,7 @@ def render_html(report: dict[str, Any], *, clock: Clock | None = None,
     if paper is not None and paper not in PAPERS:
         raise BadInput(f"unknown paper {paper!r}: give a4 or letter", field="paper")
     try:
-        return _render(environment(template_dir).get_template(layout.template), report,
+        return _render(environment(template_dir).get_template("report.html.j2"), report,
                        clock, paper, rule, layout)
     except TemplateError as error:  # a template of one's own (--template DIR) that fails
         name = getattr(error, "name", None) or "report.html.j2"
@@ -183,7 +182,7 @@ def _render(template: Any, report: dict[str, Any], clock: Clock, paper: str | No
         zone=clock.described(summary.at, once=layout.zone_once),
         paper=PAPERS.get(paper or ""), paper_key=paper, summary=summary,
         timeline=timeline(summary, clock, layout.labelled),
-        period_words=layout.period_words,
+        period_words=layout.period_words, layout=layout.number,
         unplaced_words=unplaced_words, former_words=former_words,
         legend=[(label, colour) for label, colour, _ in KINDS.values()],
         header=[(k, Markup(v)) for k, v in _header(report, HTML, clock)],
