@@ -285,9 +285,10 @@ def event_types(given: tuple[str, ...]) -> frozenset[str]:
 @as_known_at_option
 @click.option("--type", "types_", multiple=True, metavar="TYPE",
               help="Only events of this type (repeatable).")
-@click.option("--since", metavar="T", help="Only what happened at or after T (valid time).")
+@click.option("--since", metavar="T", help="Only what happened at or after T (valid time; "
+              "a bare date is a day of the --tz zone).")
 @click.option("--until", metavar="T", help="Only what happened by T (a bare date: the end "
-              "of that day).")
+              "of that day, in the --tz zone).")
 @click.option("--operator", "recorded_by", metavar="NAME",
               help="Only events recorded by NAME.")
 @click.option("--jurisdiction", metavar="CC", help="Only one state's part: the platforms' "
@@ -318,16 +319,17 @@ def history(obj: Context, subject: str | None, as_of: str | None, as_known_at: s
     """
     from commands.context import _book
     from projections.book import Book
-    from projections.history import Filter, ledger_lines, ledger_rows, lines, rows
+    from projections.history import Filter, bounded, ledger_lines, ledger_rows, lines, rows
+    from projections.report_times import user_zone
 
     t, k = parse_when(as_of, "as-of"), parse_when(as_known_at, "as-known-at")
-    keep = Filter(types=event_types(types_),
-                  since=When.parse(since, "since").instant if since else None,
-                  until=When.parse(until, "until", end_of_day=True).instant if until else None,
-                  operator=recorded_by)
+    out = screen(tz)  # the zone is checked whatever the format
+    # (a bare date is a day of the zone the times are shown in)
+    keep = Filter(types=event_types(types_), operator=recorded_by, **bounded(
+        When.parse(since, "since") if since else None,
+        When.parse(until, "until", end_of_day=True) if until else None, user_zone(tz)))
     if keep.since is not None and keep.until is not None and keep.since > keep.until:
         raise BadInput(f"--since {since!r} is after --until {until!r}: nothing could match")
-    out = screen(tz)  # the zone is checked whatever the format
     known = k.instant if k else None
     with _views(obj) as (ledger, views), reading(
             ledger.recorder.max_notification_id() or 0 if subject is None else 0,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime, time, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
 
 from attrs import frozen
@@ -130,23 +130,61 @@ def _moment(instant: datetime) -> str:
 @frozen
 class Filter:
     """Which history lines to keep: event types, valid time between ``since`` and
-    ``until`` (inclusive, as corrected), who recorded them. Empty keeps everything."""
+    ``until`` (inclusive, as corrected), who recorded them. Empty keeps everything.
+
+    A bound given as a bare date is a day of the zone the times are shown in
+    (``bounded``): a timed event is held to that day's start or end in the zone, and an
+    event dated by a day alone to the day itself (``since_day``, ``until_day``: the start
+    or end of that day as the ledger orders bare dates, in UTC), so ``--since 2017-07-14
+    --tz America/New_York`` keeps an event of 14 July written as a date, and one at
+    23:30 on the 13th in New York is left out though it is the 14th in UTC."""
 
     types: frozenset[str] = frozenset()
     since: datetime | None = None
     until: datetime | None = None
     operator: str | None = None
+    since_day: datetime | None = None
+    until_day: datetime | None = None
 
     def keeps(self, line: Line) -> bool:
         """Whether ``line`` passes every filter set."""
         fact = line.current
         if self.types and fact.type not in self.types:
             return False
-        at = fact.occurred_at.instant
-        if (self.since is not None and at < self.since) or (
-                self.until is not None and at > self.until):
+        when = fact.occurred_at
+        if self.outside(when.instant, when.day):
             return False
         return self.operator is None or line.original.recorded_by == self.operator
+
+    def outside(self, at: datetime, day: bool) -> bool:
+        """Whether an event at instant ``at`` (dated by a day alone when ``day``) falls
+        outside the bounds."""
+        since, until = self.since, self.until
+        if day:
+            since = self.since_day or since
+            until = self.until_day or until
+        return (since is not None and at < since) or (until is not None and at > until)
+
+
+def bounded(since: When | None, until: When | None, zone: tzinfo) -> dict[str, datetime]:
+    """``Filter``'s bounds for ``--since`` and ``--until`` as given, bare dates read as days
+    of ``zone``: ``since`` and ``until`` for timed events, and for events dated by a day
+    alone ``since_day`` and ``until_day`` (set only where they differ)."""
+    out: dict[str, datetime] = {}
+    for name, given, ends in (("since", since, False), ("until", until, True)):
+        if given is None:
+            continue
+        out[name] = given.instant
+        if given.day:
+            try:
+                day = given.instant.date() + timedelta(days=ends)
+                local = datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
+                local -= timedelta(microseconds=ends)
+            except OverflowError:  # the first or last day the calendar holds: as in UTC
+                continue
+            if local != given.instant:
+                out[name], out[f"{name}_day"] = local, given.instant
+    return out
 
 
 def rows(book: Book, found: Iterable[Line], keep: Filter = Filter()) -> Iterator[dict[str, Any]]:

@@ -298,6 +298,7 @@ def _platform_rows(stored: Iterable[tuple[str, int, bytes, Any, When]], *, every
     until = as_of.instant if as_of else None
     types, since, last, by = keep.types, keep.since, keep.until, keep.operator
     filtered = bool(types) or since is not None or last is not None or by is not None
+    daily = keep.since_day is not None or keep.until_day is not None  # (a zone's days)
     out: list[Any] = []
     dumps, line, describe_of = orjson.dumps, _LINE, _DESCRIBE_OF
     if until is None and not filtered and lines:  # (the loop below, for all of it)
@@ -320,9 +321,15 @@ def _platform_rows(stored: Iterable[tuple[str, int, bytes, Any, When]], *, every
             subject, recorded_by = item.subject, item.recorded_by
         if own is not None and (kind, subject) not in own:
             continue
-        if filtered and ((types and t not in types) or (since is not None and at < since) or (
-                last is not None and at > last) or (by is not None and recorded_by != by)):
-            continue
+        if filtered:
+            if (types and t not in types) or (by is not None and recorded_by != by):
+                continue
+            if daily:  # a bare date bound is a day of the zone shown
+                written = obj["occurred_at"] if item.__class__ is _Touched else item.occurred_at
+                if keep.outside(at, len(written) == 10):
+                    continue
+            elif (since is not None and at < since) or (last is not None and at > last):
+                continue
         if item.__class__ is _Touched:
             row = item.row(position)
             out.append(dumps(row, option=orjson.OPT_APPEND_NEWLINE) if lines else row)

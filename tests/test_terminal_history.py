@@ -152,6 +152,40 @@ class TestFilters:
         assert run(runner, ledger_2017, "history", "--since", "2017-07-14", "--until",
                    "2017-07-14").exit_code == 0  # (one day: --until is its end)
 
+    @pytest.mark.parametrize("whole", [False, True], ids=["subject", "whole-ledger"])
+    def test_a_bare_date_bound_is_a_day_of_the_zone_shown(self, runner, sqlite_path, whole):
+        """--since/--until as bare dates are days of --tz (they were UTC days whatever the
+        zone): at 23:30 on 13 July in New York is the 14th in UTC, and is left out of the
+        14th in New York; an event dated by the day alone keeps its day in any zone."""
+        src = ("--source", "https://example.org")
+        run(runner, sqlite_path, "record", "platform-registered", "p", "--at", "2017-01-01",
+            *src, "--name", "P", "--target", "p.example")
+        for at, what in (("2017-07-13T23:30-04:00", "late on the 13th"),
+                         ("2017-07-14", "the 14th, a day"),
+                         ("2017-07-14T22:00-04:00", "late on the 14th"),
+                         ("2017-07-15", "the 15th, a day")):
+            assert run(runner, sqlite_path, "record", "statement-issued", "p", "--at", at,
+                       *src, "--by", "P", "--medium", "web", "--summary", what).exit_code == 0
+
+        def summaries(*args):
+            subject = () if whole else ("p",)
+            return [e["data"]["summary"] for e in run_json(
+                runner, sqlite_path, "history", *subject, "--type", "statement-issued",
+                *args)["events"]]
+
+        new_york = ("--tz", "America/New_York")
+        assert summaries("--since", "2017-07-14", "--until", "2017-07-14", *new_york) == [
+            "the 14th, a day", "late on the 14th"]
+        assert summaries("--since", "2017-07-14", "--until", "2017-07-14", "--tz", "UTC") == [
+            "the 14th, a day", "late on the 13th"]  # (a day orders at its start)
+        assert summaries("--since", "2017-07-15", *new_york) == ["the 15th, a day"]
+        assert summaries("--until", "2017-07-13", *new_york) == ["late on the 13th"]
+        lines = run(runner, sqlite_path, "history", *(() if whole else ("p",)), "--type",
+                    "statement-issued", "--since", "2017-07-14", "--until", "2017-07-14",
+                    *new_york, "--format", "jsonl").output.splitlines()
+        assert [json.loads(x)["data"]["summary"] for x in lines] == [
+            "the 14th, a day", "late on the 14th"]
+
     def test_an_unknown_type_names_the_near_one(self, runner, ledger_2017):
         """--type blok: one line, exit 2, suggesting blocked."""
         line = one_line_error(run(runner, ledger_2017, "history", "--type", "blok"), 2)
