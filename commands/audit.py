@@ -194,7 +194,8 @@ def verify(obj: Context, against: str | None, public_key: str | None, fmt: str) 
 @click.option("-o", "--output", metavar="FILE", help="Write the checkpoint to FILE (never over "
               "an existing file without --force, never over the ledger).")
 @force_option
-@click.option("--list", "list_", is_flag=True, help="List the checkpoints kept in the ledger.")
+@click.option("--list", "list_", is_flag=True, help="List the checkpoints kept in the "
+              "ledger, each note as signed (its time in UTC, whatever --tz says).")
 @click.option("--no-keep", is_flag=True, help="Keep no copy in the ledger: reads only, so a "
               "read-only auditor role can run it.")
 @format_options(default="text")

@@ -19,7 +19,7 @@ from typing import Any
 import click
 
 from commands.context import Context, pass_context
-from commands.read import format_options, write_records
+from commands.read import format_options, screen, tz_option, write_records
 from domain.errors import BadInput
 from domain.fact import Fact
 from domain.operators import key_id
@@ -165,10 +165,13 @@ OPERATOR_COLUMNS = ("name", "role", "key_id", "public_key", "added_at", "revoked
 
 
 @operator_group.command("list")
+@tz_option
 @format_options()
 @pass_context
-def list_(obj: Context, fmt: str) -> None:
-    """Every operator ever registered: role, key id, and whether it was revoked."""
+def list_(obj: Context, tz: str | None, fmt: str) -> None:
+    """Every operator ever registered: role, key id, and whether it was revoked (the
+    table's times in the --tz zone, to the minute)."""
+    out = screen(tz)  # the zone is checked whatever the format
     with obj.ledger() as ledger:
         found = sorted(operators(ledger).values(), key=lambda op: op.added_at)
         times = _times(ledger)
@@ -184,14 +187,14 @@ def list_(obj: Context, fmt: str) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    from projections.terminal import Screen, clean
+    from projections.terminal import clean, show_time
 
     def when(position: int | None) -> str:
         if position is None:
             return ""
         at = times.get(position, {})
-        return (f"{at.get('occurred_at', '?')} (recorded {at.get('recorded_at', '?')[:19]}, "
-                f"#{position})")
+        return (f"{show_time(at.get('occurred_at'), out.tz) or '?'} (recorded "
+                f"{show_time(at.get('recorded_at'), out.tz) or '?'}, #{position})")
 
     table = Table("operator", "role", "key id", "added", "revoked", box=None)
     for column in table.columns:  # (folded, never cut: a key id or a time cut is lost)
@@ -201,7 +204,7 @@ def list_(obj: Context, fmt: str) -> None:
             op.name, op.role, op.key_id, when(op.added_at),
             "" if op.revoked_at is None else f"{when(op.revoked_at)} "
             f"({op.revoked_reason or 'no reason given'})")))
-    Screen().console().print(table)
+    out.console().print(table)
 
 
 def _times(ledger: Any) -> dict[int, dict[str, str]]:

@@ -320,14 +320,13 @@ def history(obj: Context, subject: str | None, as_of: str | None, as_known_at: s
     from commands.context import _book
     from projections.book import Book
     from projections.history import Filter, bounded, ledger_lines, ledger_rows, lines, rows
-    from projections.report_times import user_zone
 
     t, k = parse_when(as_of, "as-of"), parse_when(as_known_at, "as-known-at")
     out = screen(tz)  # the zone is checked whatever the format
     # (a bare date is a day of the zone the times are shown in)
     keep = Filter(types=event_types(types_), operator=recorded_by, **bounded(
         When.parse(since, "since") if since else None,
-        When.parse(until, "until", end_of_day=True) if until else None, user_zone(tz)))
+        When.parse(until, "until", end_of_day=True) if until else None, out.tz))
     if keep.since is not None and keep.until is not None and keep.since > keep.until:
         raise BadInput(f"--since {since!r} is after --until {until!r}: nothing could match")
     known = k.instant if k else None

@@ -158,3 +158,28 @@ def test_import_is_signed_too_and_refused_whole_without_the_key(runner, db, pems
     assert result.exit_code == 0, result.output
     verdict = json.loads(run(runner, db, "verify", "--json").output)
     assert verdict["ok"] and verdict["signatures"]["signed"] == verdict["events"] > 30
+
+
+def test_the_list_shows_its_times_in_the_zone_asked(runner, sqlite_path, pems, monkeypatch):
+    """operator list's table shows when each operator was added in the --tz zone, to the
+    minute (it printed ISO UTC whatever --tz or BLOCKLEDGER_TZ said); JSON keeps ISO 8601;
+    a bad zone is one line, exit 2."""
+    import re
+    from datetime import datetime, timedelta
+
+    assert run(runner, sqlite_path, "operator", "add", "alice", "--public-key",
+               pems["alice"][1]).exit_code == 0
+    listed = json.loads(run(runner, sqlite_path, "operator", "list", "--json").output)
+    recorded = datetime.fromisoformat(listed[0]["added_recorded_at"])
+    in_jakarta = (recorded + timedelta(hours=7)).strftime("%Y-%m-%d %H:%M")
+    monkeypatch.setenv("COLUMNS", "200")
+    for args in (("operator", "list", "--tz", "Asia/Jakarta"),
+                 ("--tz", "Asia/Jakarta", "operator", "list")):
+        shown = run(runner, sqlite_path, *args).output
+        assert f"recorded {in_jakarta}, #" in shown, shown
+        assert not re.search(r"\d{2}:\d{2}:\d{2}", shown), shown  # (to the minute)
+    monkeypatch.setenv("BLOCKLEDGER_TZ", "Asia/Jakarta")
+    assert f"recorded {in_jakarta}, #" in run(runner, sqlite_path, "operator", "list").output
+    bad = run(runner, sqlite_path, "operator", "list", "--tz", "Mars/Base")
+    assert bad.exit_code == 2 and "'Mars/Base'" in bad.output
+    assert len(bad.output.strip().splitlines()) == 1

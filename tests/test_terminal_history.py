@@ -180,6 +180,10 @@ class TestFilters:
             "the 14th, a day", "late on the 13th"]  # (a day orders at its start)
         assert summaries("--since", "2017-07-15", *new_york) == ["the 15th, a day"]
         assert summaries("--until", "2017-07-13", *new_york) == ["late on the 13th"]
+        before = run_json(runner, sqlite_path, "--tz", "America/New_York", "history",
+                          *(() if whole else ("p",)), "--type", "statement-issued",
+                          "--since", "2017-07-15")["events"]  # (the zone given first)
+        assert [e["data"]["summary"] for e in before] == ["the 15th, a day"]
         lines = run(runner, sqlite_path, "history", *(() if whole else ("p",)), "--type",
                     "statement-issued", "--since", "2017-07-14", "--until", "2017-07-14",
                     *new_york, "--format", "jsonl").output.splitlines()
