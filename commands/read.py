@@ -223,7 +223,7 @@ def status(obj: Context, platform: str | None, as_of: str | None, as_known_at: s
         from projections.status_text import summary_table
 
         if not summary_table(out, rows):
-            out.line("no platforms" + (" match" if states or authority else " registered"))
+            out.nothing("no platforms" + (" match" if states or authority else " registered"))
 
 
 def check_jurisdiction(value: str) -> str:
@@ -378,9 +378,9 @@ def history(obj: Context, subject: str | None, as_of: str | None, as_known_at: s
                 table = HistoryTable(out, unique_length=store.id_prefix_length)
             else:  # one subject's rows, all in memory already: among them all
                 table, found = HistoryTable(out), list(found)
-            if not table.write(found) and not out.tsv:
-                out.line("no events" + (" match" if types_ or since or until or recorded_by
-                                        else ""))
+            if not table.write(found):
+                out.nothing("no events" + (" match" if types_ or since or until or recorded_by
+                                           else ""))
             return
         head = {"subject": subject, "as_of": t.text if t else None,
                 "as_known_at": k.text if k else None}

@@ -139,6 +139,11 @@ class Screen:
         """One line of plain text (already clean)."""
         print(text, file=self.file or sys.stdout)
 
+    def nothing(self, text: str) -> None:
+        """Say a table has no rows: on the table's stream at a terminal; piped, on stderr,
+        so what a script reads is the tab-separated header alone."""
+        print(text, file=sys.stderr if self.tsv else self.file or sys.stdout)
+
     def time(self, text: str | None) -> str:
         """``show_time`` in this screen's zone."""
         return show_time(text, self.tz)

@@ -155,9 +155,16 @@ class TestSummary:
         assert beta[header.index("disputed")] == "true"
 
     def test_nothing_matches(self, runner, three_platforms):
-        """A filter that keeps nothing says so."""
-        assert "no platforms match" in run(runner, three_platforms, "status", "--authority",
-                                           "nobody").output
+        """A filter that keeps nothing says so: piped, on stderr, so that stdout is the
+        tab-separated header alone (the note was a row of stdout's); the same for history."""
+        result = run(runner, three_platforms, "status", "--authority", "nobody")
+        assert result.exit_code == 0
+        assert "no platforms match" in result.stderr
+        assert result.stdout.splitlines() == [result.stdout.splitlines()[0]]
+        assert result.stdout.startswith("platform\t")
+        result = run(runner, three_platforms, "history", "--type", "condition-met")
+        assert result.exit_code == 0 and "no events match" in result.stderr
+        assert len(result.stdout.splitlines()) <= 1
 
 
 CASES = sorted(p.stem for p in (Path(__file__).resolve().parent.parent / "examples").glob(
@@ -241,3 +248,17 @@ class TestSummaryWidths:
         output = run(runner, sqlite_path, "status").output
         assert f"  by {word}" in output.splitlines()
         assert max(len(line) for line in output.splitlines()) <= 80
+
+
+def test_a_subject_the_ledger_does_not_hold_is_exit_1_on_every_read(runner, three_platforms,
+                                                                     tmp_path):
+    """status, history and report of a name the ledger has not: one line naming it, exit 1
+    (README: as grep finding nothing; a malformed name is exit 2), nothing written."""
+    out = tmp_path / "r.html"
+    for args in (("status", "nosuch"), ("status", "nosuch", "--json"), ("history", "nosuch"),
+                 ("report", "provenance", "nosuch", "-o", str(out))):
+        result = run(runner, three_platforms, *args)
+        assert result.exit_code == 1, (args, result.output)
+        lines = result.output.strip().splitlines()
+        assert len(lines) == 1 and "nosuch" in lines[0], (args, lines)
+    assert not out.exists()
