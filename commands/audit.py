@@ -177,9 +177,12 @@ def verify(obj: Context, against: str | None, public_key: str | None, fmt: str) 
         extra = f", and it extends the checkpoint {against}" if against else ""
         store = ("the database's own check finds nothing wrong" if checked.unchecked is None
                  else f"the database's indexes are not checked ({checked.unchecked})")
-        click.echo(f"ok: {checked.verdict.events} events, hashes and chain intact{extra}; "
-                   f"{store}; columns, record times, kept checkpoints and views agree with "
-                   f"the log; {checked.signed.summary()}")
+        from projections.terminal import Screen
+
+        click.echo(Screen().wrapped(  # (folded at the terminal's width; piped, one line)
+            f"ok: {checked.verdict.events} events, hashes and chain intact{extra}; "
+            f"{store}; columns, record times, kept checkpoints and views agree with "
+            f"the log; {checked.signed.summary()}"))
     else:
         click.echo(f"error: {checked.failure()}", err=True)
     if not checked.ok:

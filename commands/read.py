@@ -439,23 +439,47 @@ def types(type_name: str | None, markdown: bool, fmt: str) -> None:
         else:
             _json(records)
         return
+    from projections.terminal import Screen
+
+    screen_ = Screen()  # (plain text folds at the terminal's width; Markdown never)
+    fold = (lambda text, first="", rest="": first + text) if markdown else screen_.wrapped
     for kind in kinds:
         about = " or ".join(kind.subjects)  # access-observed: an order or a platform
         lines = [f"## `{kind.name}` ({about}{', creates it' if kind.creates else ''})"
-                 if markdown else f"{kind.name}  [{about}]", "", kind.help, ""]
+                 if markdown else f"{kind.name}  [{about}]", "", fold(kind.help, rest=""), ""]
         either = kind.either or ()
         for name, spec in kind.fields():
             option = _option_name(name, spec) + (" (repeatable)" if spec.is_list
                                                  or name in either else "")
             need = "one of" if name in either else "required" if spec.required else "optional"
-            lines.append(f"- `{name}` ({option}, {need}): {spec.help}" if markdown
-                         else f"  {name:14} {option:24} {need:9} {spec.help}")
+            if markdown:
+                lines.append(f"- `{name}` ({option}, {need}): {spec.help}")
+                continue
+            head = f"  {name:14} {option:24} {need:9} "
+            if screen_.width is not None and screen_.width - len(head) < 24:
+                # (narrow: the help under its field, indented, rather than 24 columns wide)
+                lines += [head.rstrip(), fold(spec.help, first=" " * 6, rest=" " * 6)]
+            else:
+                lines.append(fold(spec.help, first=head, rest=" " * len(head)))
         if either:
-            lines += ["", f"Exactly one of {' and '.join(either)}: --{either[0].replace('_', '-')}"
-                      f" once gives {either[0]}, repeated gives {either[1]}."]
+            lines += ["", fold(f"Exactly one of {' and '.join(either)}: "
+                               f"--{either[0].replace('_', '-')} once gives {either[0]}, "
+                               f"repeated gives {either[1]}.", rest="")]
         if type_name:
-            lines += ["", "Example:", "  " + _example(kind)]
+            lines += ["", "Example:", _shell_folded(_example(kind), screen_.width)]
         click.echo("\n".join(lines) + "\n")
+
+
+def _shell_folded(command: str, width: int | None) -> str:
+    """A command line indented by two, folded at ``width`` with a backslash at each
+    line's end (so it can be pasted as it is); one line where there is no width."""
+    if width is None or len(command) + 2 <= width:
+        return "  " + command
+    import textwrap
+
+    return " \\\n".join(textwrap.wrap(command, width - 2, initial_indent="  ",
+                                      subsequent_indent="      ", break_long_words=False,
+                                      break_on_hyphens=False))
 
 
 def _example(kind: Any) -> str:

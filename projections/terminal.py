@@ -139,6 +139,16 @@ class Screen:
         """One line of plain text (already clean)."""
         print(text, file=self.file or sys.stdout)
 
+    def wrapped(self, text: str, *, first: str = "", rest: str = "    ") -> str:
+        """``text`` folded at this screen's width, after ``first`` on its first line and
+        ``rest`` on the others; one line where there is no width (piped, no ``COLUMNS``)."""
+        if self.width is None or len(first) + len(text) <= self.width:
+            return first + text
+        import textwrap
+
+        return textwrap.fill(text, self.width, initial_indent=first, subsequent_indent=rest,
+                             break_long_words=False, break_on_hyphens=False)
+
     def nothing(self, text: str) -> None:
         """Say a table has no rows: on the table's stream at a terminal; piped, on stderr,
         so what a script reads is the tab-separated header alone."""

@@ -128,6 +128,30 @@ class TestPiped:
         assert "DIVERGENT t.me" in result.output
         assert "disputed: email-sent of 2016-03-29" in result.output
 
+    @pytest.mark.parametrize("width", [60, 80, 120])
+    def test_types_and_verify_fold_at_the_width(self, runner, ledger_2017, monkeypatch,
+                                                 width):
+        """types (every type, and one with its example) and verify's ok line fold at
+        COLUMNS, losing no word (they ran to 160 and 231 columns); without COLUMNS, piped,
+        each stays one line; --markdown is never folded."""
+        from cli import cli
+
+        monkeypatch.delenv("COLUMNS", raising=False)
+        whole = {args: runner.invoke(cli, list(args)).output
+                 for args in (("types",), ("types", "blocked"))}
+        whole[("verify",)] = run(runner, ledger_2017, "verify").output
+        assert len(whole[("verify",)].splitlines()) == 1
+        markdown = runner.invoke(cli, ["types", "--markdown"]).output
+        monkeypatch.setenv("COLUMNS", str(width))
+        for args, one in whole.items():
+            folded = (run(runner, ledger_2017, *args) if args == ("verify",)
+                      else runner.invoke(cli, list(args))).output
+            assert max(len(line) for line in folded.splitlines()) <= width, (args, folded)
+            assert squeezed(folded.replace("\\\n", "")) == squeezed(
+                one.replace("\\\n", "")), args
+        assert folded.startswith("ok: ")
+        assert runner.invoke(cli, ["types", "--markdown"]).output == markdown
+
 
 class TestFilters:
     def test_type_since_until_operator_limit(self, runner, ledger_2017):
