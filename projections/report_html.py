@@ -121,22 +121,29 @@ class Layout:
     check a page an earlier honest version made (``proof.check_page``): its number (the
     templates read it as ``layout``), and what its code drew otherwise: whether an
     interval names the court's ruling that began it, which marks are labelled, whether a
-    zone known by its offset alone names it once."""
+    zone known by its offset alone names it once, and whether the timeline's axis reaches
+    the report's time however far after the events (after a break in the axis)."""
 
     number: int
     ruled: bool
     labelled: frozenset[str]
     zone_once: bool
+    reach: bool = False
 
     def period_words(self, period: Period, clock: Clock, targets: int) -> str:
         return period_words(period if self.ruled else attrs.evolve(period, ruled=None),
                             clock, targets)
 
 
-#: The layouts, the current first: 2 (2026-12-07) names the court whose ruling began an
-#: interval, labels a ruling on the timeline and styles the bands a court set aside; 1
-#: did not.
-LAYOUTS = (Layout(2, True, LABELLED, True), Layout(1, False, LABELLED - {"ruling"}, False))
+#: The layouts, the current first: 3 (2026-12-07, later) runs the axis on to the report's
+#: time when it is far after the last event (layout 2 ended the axis at the last event, and
+#: a block still in force ran to the edge with no date there); 2 (2026-12-07) names the
+#: court whose ruling began an interval, labels a ruling on the timeline and styles the
+#: bands a court set aside; 1 did not.
+LAYOUTS = (Layout(3, True, LABELLED, True, reach=True), Layout(2, True, LABELLED, True),
+           Layout(1, False, LABELLED - {"ruling"}, False))
+#: Each layout by its number.
+LAYOUT = {layout.number: layout for layout in LAYOUTS}
 
 
 def render_html(report: dict[str, Any], *, clock: Clock | None = None,
@@ -181,7 +188,7 @@ def _render(template: Any, report: dict[str, Any], clock: Clock, paper: str | No
         failed=first_line(report), produced_by=produced_by(report), clock=clock,
         zone=clock.described(summary.at, once=layout.zone_once),
         paper=PAPERS.get(paper or ""), paper_key=paper, summary=summary,
-        timeline=timeline(summary, clock, layout.labelled),
+        timeline=timeline(summary, clock, layout.labelled, reach=layout.reach),
         period_words=layout.period_words, layout=layout.number,
         unplaced_words=unplaced_words, former_words=former_words,
         legend=[(label, colour) for label, colour, _ in KINDS.values()],

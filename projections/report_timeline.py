@@ -211,10 +211,12 @@ def _place(scale: Scale, marks: list[Mark], clock: Clock, banded: bool,
     return out
 
 
-def timeline(summary: Summary, clock: Clock, labelled: frozenset[str] = LABELLED
-             ) -> Timeline | None:
+def timeline(summary: Summary, clock: Clock, labelled: frozenset[str] = LABELLED, *,
+             reach: bool = True) -> Timeline | None:
     """The geometry of ``summary``'s timeline, marks of the ``labelled`` types with their
-    words; None when it has nothing to draw."""
+    words; None when it has nothing to draw. With ``reach`` the axis runs on to the
+    report's time wherever it is (far after the events, past a break: a block still in
+    force reaches a dated mark); without, as layout 2 drew it, only when it is near."""
     instants: list[datetime] = []
     for o in summary.orders:
         instants += [m.at for m in o.marks] + [p.start for p in o.periods]
@@ -225,11 +227,12 @@ def timeline(summary: Summary, clock: Clock, labelled: frozenset[str] = LABELLED
     instants = [t for t in instants if t <= summary.at]
     if not instants:
         return None
-    # The report's time joins the axis when it is near the events; far after them (a report
-    # made years later) it would only squeeze them: bands still open run to the edge.
+    # The report's time joins the axis: far after the events (a report made years later),
+    # past a break, in a stretch of its own. (Layout 2 left it out when it was far, so as
+    # not to squeeze the events; bands still open ran to the edge, with no date there.)
     last = max(instants)
-    near = (summary.at - last) <= max(timedelta(days=60),
-                                      0.12 * (summary.at - min(instants)))
+    near = reach or (summary.at - last) <= max(timedelta(days=60),
+                                               0.12 * (summary.at - min(instants)))
     if near:
         instants.append(summary.at)
     if len(set(instants)) < 2:
@@ -266,7 +269,10 @@ def timeline(summary: Summary, clock: Clock, labelled: frozenset[str] = LABELLED
         add(o.ref, o.authority, "order", bands, o.marks)
     for r in summary.requests:
         add(r.ref, f"request: {r.state or '?'}", "request", [], r.marks)
-    return Timeline(WIDTH, y - LANE_H + BAND_H + 34 if lanes else y, LEFT, RIGHT,
+    height = (y - LANE_H + BAND_H + 34 if lanes else y) + (14 if reach else 0)
+    # (layout 3: the report's time on a line of its own, under the lanes' lowest labels
+    # and the breaks' lengths, with which it collided near the right edge)
+    return Timeline(WIDTH, height, LEFT, RIGHT,
                     _ticks(scale, clock), scale.breaks(), lanes,
                     scale.x(summary.at) if near else None,
                     clock.when(summary.at, summary.at_text))

@@ -13,7 +13,7 @@ import pytest
 
 from cli import cli
 from projections.proof import embedded_report
-from projections.report_html import LAYOUTS, render_html
+from projections.report_html import LAYOUT, LAYOUTS, render_html
 from projections.report_times import Clock, parse_zone
 from tests.clitools import run
 
@@ -53,7 +53,7 @@ def test_a_page_drawn_in_layout_1_still_verifies_and_says_so(runner, turkey, tmp
     report = json.loads(embedded_report(turkey.read_text()))
     older = tmp_path / "older.html"
     older.write_text(render_html(report, clock=Clock(parse_zone("Europe/Istanbul")),
-                                 layout=LAYOUTS[1]))
+                                 layout=LAYOUT[1]))
     text = older.read_text()
     assert "Constitutional Court" not in text.split("<h2>Ledger")[0].split("Orders")[1]
     assert "(UTC+03:00, UTC+03:00)" in text  # (as layout 1 named the zone)
@@ -68,7 +68,7 @@ def test_a_page_drawn_in_layout_1_still_verifies_and_says_so(runner, turkey, tmp
     assert found["page"]["rule"] == "current" and found["page"]["earlier"]["layout"] == 1
 
 
-@pytest.mark.parametrize("layout", [0, 1])
+@pytest.mark.parametrize("layout", range(len(LAYOUTS)))
 def test_an_edited_page_in_either_layout_is_altered(runner, turkey, tmp_path, layout):
     report = json.loads(embedded_report(turkey.read_text()))
     page = render_html(report, clock=Clock(parse_zone("Europe/Istanbul")),
@@ -78,3 +78,25 @@ def test_an_edited_page_in_either_layout_is_altered(runner, turkey, tmp_path, la
     result = _proof(runner, edited)
     assert result.exit_code == 3
     assert "the page differs from what its proven report renders to" in result.output
+
+
+def test_the_axis_reaches_the_report_time_far_after_the_events(runner, turkey, tmp_path):
+    """Layout 3: the Turkish case ends in 2020 and the report is made now; the axis runs on
+    past a break to a dated mark of the report's time, and the band still open (the order
+    overturned) reaches it. Layout 2 ended the axis at the last event, the open band ran to
+    the edge with no date there; a page drawn so still verifies and says layout 2."""
+    page = turkey.read_text()
+    svg = page[page.index("<svg"):page.index("</svg>")]
+    assert re.search(r'<text class="now"[^>]*>report time: ', svg)
+    now_x = float(re.search(r'<text class="now" x="([0-9.]+)"', svg).group(1)) + 3
+    ends = [float(x) + float(w) for x, w in re.findall(
+        r'<rect class="band b-[a-z-]+" x="([0-9.]+)" y="[0-9.]+" width="([0-9.]+)"', svg)]
+    assert ends and max(ends) == pytest.approx(now_x, abs=0.2)
+    report = json.loads(embedded_report(page))
+    older = tmp_path / "layout2.html"
+    older.write_text(render_html(report, clock=Clock(parse_zone("Europe/Istanbul")),
+                                 layout=LAYOUT[2]))
+    assert 'class="now"' not in older.read_text()
+    before = _proof(runner, older)
+    assert before.exit_code == 0, before.output
+    assert "earlier version's layout (2" in before.output

@@ -27,7 +27,7 @@ from cli import cli
 from ledger.checkpoint import load_private_key
 from projections.proof import ReportFailure, check_page, check_report, embedded_report
 from projections.provenance import sign_report
-from projections.report_html import LAYOUTS, render_html
+from projections.report_html import LAYOUT, LAYOUTS, render_html
 from projections.report_superseded import RULE_CHANGED, SUPERSEDED, Earlier
 from projections.report_times import Clock, parse_zone
 from tests.clitools import key_pair
@@ -77,7 +77,7 @@ def test_the_rule_did_change_for_these_pages(name):
     for layout in LAYOUTS:
         assert render_html(report, clock=zone, paper=paper, layout=layout) != page
     assert render_html(report, clock=zone, paper=paper, rule="divergence-1",
-                       layout=LAYOUTS[1]) == page  # (made before layout 2 too)
+                       layout=LAYOUT[1]) == page  # (made before layout 2 too)
     found = check_page(page, report)
     assert found == Earlier("divergence-1", report["generated_at"], DIFFERENCES[name],
                             layout=1)
