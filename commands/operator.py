@@ -187,7 +187,7 @@ def list_(obj: Context, tz: str | None, fmt: str) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    from projections.terminal import clean, show_time
+    from projections.terminal import clean, show_time, zone_name
 
     def when(position: int | None) -> str:
         if position is None:
@@ -196,7 +196,9 @@ def list_(obj: Context, tz: str | None, fmt: str) -> None:
         return (f"{show_time(at.get('occurred_at'), out.tz) or '?'} (recorded "
                 f"{show_time(at.get('recorded_at'), out.tz) or '?'}, #{position})")
 
-    table = Table("operator", "role", "key id", "added", "revoked", box=None)
+    zone = zone_name(out.tz)  # (the times' zone, named in the header as history does)
+    table = Table("operator", "role", "key id", f"added ({zone})", f"revoked ({zone})",
+                  box=None)
     for column in table.columns:  # (folded, never cut: a key id or a time cut is lost)
         column.overflow = "fold"
     for op in found:

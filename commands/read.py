@@ -305,9 +305,9 @@ def history(obj: Context, subject: str | None, as_of: str | None, as_known_at: s
     """The events about SUBJECT (a platform brings its orders and requests), by valid time;
     without SUBJECT the whole ledger, platform by platform, streamed as it is read.
 
-    --json prints {"subject", "as_of", "as_known_at", "events": [...]}, each event with both
-    times, who recorded it, and corrected_by / retracted_by / disputed_by; --format jsonl
-    one event a line; csv one row per event, as corrected (columns: README).
+    --json prints {"subject", "as_of", "as_known_at", "tz", "events": [...]}, each event
+    with both times, who recorded it, and corrected_by / retracted_by / disputed_by;
+    --format jsonl one event a line; csv one row per event, as corrected (columns: README).
 
     \b
     Examples:
@@ -327,7 +327,10 @@ def history(obj: Context, subject: str | None, as_of: str | None, as_known_at: s
     keep = Filter(types=event_types(types_), operator=recorded_by, **bounded(
         When.parse(since, "since") if since else None,
         When.parse(until, "until", end_of_day=True) if until else None, out.tz))
-    if keep.since is not None and keep.until is not None and keep.since > keep.until:
+    if keep.since is not None and keep.until is not None and keep.since > keep.until and (
+            keep.since_day or keep.since) > (keep.until_day or keep.until):
+        # (nothing timed nor dated by a day alone could match: a day the zone skipped, as
+        # Samoa's 30 December 2011, still holds the events dated by it)
         raise BadInput(f"--since {since!r} is after --until {until!r}: nothing could match")
     known = k.instant if k else None
     with _views(obj) as (ledger, views), reading(
@@ -382,8 +385,11 @@ def history(obj: Context, subject: str | None, as_of: str | None, as_known_at: s
                 out.nothing("no events" + (" match" if types_ or since or until or recorded_by
                                            else ""))
             return
+        from projections.terminal import zone_name
+
+        # (tz: the zone whose days a bare --since/--until names, BLOCKLEDGER_TZ's or --tz's)
         head = {"subject": subject, "as_of": t.text if t else None,
-                "as_known_at": k.text if k else None}
+                "as_known_at": k.text if k else None, "tz": zone_name(out.tz)}
         _records(found, fmt, "history", head=head)
 
 
@@ -458,7 +464,8 @@ def types(type_name: str | None, markdown: bool, fmt: str) -> None:
             head = f"  {name:14} {option:24} {need:9} "
             if screen_.width is not None and screen_.width - len(head) < 24:
                 # (narrow: the help under its field, indented, rather than 24 columns wide)
-                lines += [head.rstrip(), fold(spec.help, first=" " * 6, rest=" " * 6)]
+                lines += [fold(f"{name}  {option}  {need}", first="  ", rest=" " * 6),
+                          fold(spec.help, first=" " * 6, rest=" " * 6)]
             else:
                 lines.append(fold(spec.help, first=head, rest=" " * len(head)))
         if either:

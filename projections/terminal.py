@@ -111,7 +111,9 @@ class Screen:
         if width is None and self.terminal:
             import shutil
 
-            width = shutil.get_terminal_size().columns
+            # (it reads COLUMNS again, without the floor: COLUMNS=2 at a terminal folded
+            # an example at width 0, a traceback)
+            width = max(20, shutil.get_terminal_size().columns)
         self.width = width
 
     @property

@@ -15,6 +15,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+# The tests are written for no width set, but where a test sets one (a command's output
+# folds at COLUMNS): pytest-xdist's workers (`pytest -n auto`, the README's test command)
+# start with COLUMNS=80 and LINES=24, and a shell may export them.
+for _name in ("COLUMNS", "LINES"):
+    os.environ.pop(_name, None)
+
 PG_SERVER = os.environ.get("BLOCKLEDGER_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "telegram-indonesia-2017.jsonl"
 

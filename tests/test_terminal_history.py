@@ -128,7 +128,7 @@ class TestPiped:
         assert "DIVERGENT t.me" in result.output
         assert "disputed: email-sent of 2016-03-29" in result.output
 
-    @pytest.mark.parametrize("width", [60, 80, 120])
+    @pytest.mark.parametrize("width", [40, 60, 80, 120])
     def test_types_and_verify_fold_at_the_width(self, runner, ledger_2017, monkeypatch,
                                                  width):
         """types (every type, and one with its example) and verify's ok line fold at
@@ -151,6 +151,19 @@ class TestPiped:
                 one.replace("\\\n", "")), args
         assert folded.startswith("ok: ")
         assert runner.invoke(cli, ["types", "--markdown"]).output == markdown
+
+    @pytest.mark.parametrize("columns", ["1", "2", "5", "19"])
+    def test_a_tiny_terminal_width_is_twenty(self, monkeypatch, columns):
+        """At a terminal, COLUMNS below 20 is read as 20 (it reached the folding of types'
+        example as width 0 and -1, a traceback; review)."""
+        from commands.read import _example, _shell_folded
+        from domain.declaration import REGISTRY
+
+        monkeypatch.setenv("COLUMNS", columns)
+        width = Screen(terminal=True).width
+        assert width == 20
+        folded = _shell_folded(_example(REGISTRY["blocked"]), width)
+        assert squeezed(folded.replace("\\\n", "")) == squeezed(_example(REGISTRY["blocked"]))
 
 
 class TestFilters:
@@ -213,6 +226,32 @@ class TestFilters:
                     *new_york, "--format", "jsonl").output.splitlines()
         assert [json.loads(x)["data"]["summary"] for x in lines] == [
             "the 14th, a day", "late on the 14th"]
+
+    def test_a_window_empty_for_timed_events_may_hold_a_day(self, runner, sqlite_path,
+                                                           monkeypatch):
+        """--since/--until that no instant can fall between in the zone, but that a date
+        alone still matches, return it instead of 'nothing could match' (review): the bound
+        of New York's 14 July against 03:00Z, and Samoa's 30 December 2011, a day its
+        clocks skipped. --json names the zone whose days it read (BLOCKLEDGER_TZ too)."""
+        src = ("--source", "https://example.org")
+        run(runner, sqlite_path, "record", "platform-registered", "p", "--at", "2010-01-01",
+            *src, "--name", "P", "--target", "p.example")
+        for at in ("2017-07-14", "2011-12-30"):
+            assert run(runner, sqlite_path, "record", "statement-issued", "p", "--at", at,
+                       *src, "--by", "P", "--medium", "web", "--summary", at).exit_code == 0
+
+        def found(*args):
+            result = run_json(runner, sqlite_path, "history", "p", "--type",
+                              "statement-issued", *args)
+            return [e["data"]["summary"] for e in result["events"]], result["tz"]
+
+        assert found("--since", "2017-07-14", "--until", "2017-07-14T03:00Z", "--tz",
+                     "America/New_York") == (["2017-07-14"], "America/New_York")
+        assert found("--since", "2011-12-30", "--until", "2011-12-30", "--tz",
+                     "Pacific/Apia") == (["2011-12-30"], "Pacific/Apia")
+        assert found("--since", "2017-07-14") == (["2017-07-14"], "UTC")
+        monkeypatch.setenv("BLOCKLEDGER_TZ", "Asia/Jakarta")
+        assert found("--since", "2017-07-14")[1] == "Asia/Jakarta"
 
     def test_an_unknown_type_names_the_near_one(self, runner, ledger_2017):
         """--type blok: one line, exit 2, suggesting blocked."""
