@@ -269,10 +269,12 @@ def check_page(page: str, report: dict[str, Any], template_dir: str | None = Non
         raise ReportFailure("the page does not open as blockledger's HTML reports do (its "
                             "zone or paper is not one it writes): only its embedded JSON "
                             "is proven")
-    # The bundled layouts, the current first (an earlier honest version's page is not
-    # "altered": ``report_html.LAYOUTS``); templates of one's own are drawn as now.
-    layouts = LAYOUTS if template_dir is None else LAYOUTS[:1]
-    expected = ""
+    # The layouts, the current first (an earlier honest version's page is not "altered":
+    # ``report_html.LAYOUTS``), with the bundled templates or one's own (which read the
+    # layout's number as the bundled ones do). An earlier layout is taken only for a
+    # report made before it was replaced (``_layout_refused``).
+    layouts = LAYOUTS
+    expected, refused = "", ""
     for layout in layouts:  # (each drawn only if the one before is not the page)
         try:
             drawn = render_html(report, clock=Clock(zone), paper=head.group(2),
@@ -283,10 +285,13 @@ def check_page(page: str, report: dict[str, Any], template_dir: str | None = Non
                                 "only its embedded JSON is proven") from None
         expected = expected or drawn
         if drawn == page:
+            refused = _layout_refused(report, layout)
+            if refused:
+                break
             return None if layout is LAYOUTS[0] else Earlier(CURRENT, None, (),
                                                                 layout=layout.number)
-    refused, now = "", None
-    for rule in SUPERSEDED if report.get("jurisdiction") is None else ():
+    now = None
+    for rule in SUPERSEDED if report.get("jurisdiction") is None and not refused else ():
         earlier = summarise(report, rule=rule)
         now = now or summarise(report)
         # (the rule feeds the summary alone: one that draws the current summary renders
@@ -298,6 +303,9 @@ def check_page(page: str, report: dict[str, Any], template_dir: str | None = Non
             rule=rule, layout=layout) == page), None)
         if layout is None:
             continue
+        refused = _layout_refused(report, layout)
+        if refused:
+            break
         made, why = _made_before(report, UNTIL[rule])
         if made is None:
             refused = (f"; it is what the earlier rule {rule} draws, taken only for a report "
@@ -314,6 +322,34 @@ def check_page(page: str, report: dict[str, Any], template_dir: str | None = Non
         "what it shows was altered, or it was made with other templates (pass "
         "--template DIR) or another version of blockledger; only its embedded JSON is "
         f"proven (--embedded-only checks that alone){refused}")
+
+
+def _layout_refused(report: dict[str, Any], layout: Any) -> str:
+    """Why a page drawn in ``layout`` cannot be an earlier version's (what ``check_page``
+    adds to its refusal), or "" when it can: the current layout, or an earlier one when the
+    report says it was made before that layout was replaced, and cites a checkpoint made
+    before. (A report's signature covers ``generated_at`` and a checkpoint's its time; an
+    unsigned one's could be written back, but an earlier layout draws the same proven
+    report with less, never otherwise, so this is taken as the bound.)"""
+    replaced = layout.replaced
+    if replaced is None:
+        return ""
+    when = replaced.strftime("%Y-%m-%dT%H:%M:%SZ")
+    text = report.get("generated_at")
+    try:
+        made = datetime.fromisoformat(text) if isinstance(text, str) else None
+        cited = datetime.fromisoformat(Checkpoint.parse(report["checkpoint"]["note"])[0].time)
+    except (LedgerError, ValueError, TypeError, KeyError):
+        made = cited = None
+    if made is None or made.tzinfo is None or cited is None:
+        why = "its generated_at or its checkpoint's time cannot be read"
+    elif made >= replaced or cited >= replaced:
+        why = (f"it says it was made at {text} (its checkpoint at "
+               f"{cited.strftime('%Y-%m-%dT%H:%M:%SZ')})")
+    else:
+        return ""
+    return (f"; it is what layout {layout.number} draws, taken only for a report made "
+            f"before that layout was replaced ({when}), and {why}")
 
 
 def _made_before(report: dict[str, Any], until: datetime) -> tuple[str | None, str]:

@@ -24,6 +24,7 @@ pages.
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 import attrs
@@ -129,19 +130,32 @@ class Layout:
     labelled: frozenset[str]
     zone_once: bool
     reach: bool = False
+    #: When the next layout replaced it (the commit time of that change): no version drew
+    #: it after, so only a report made before can honestly carry a page drawn in it (None:
+    #: the current layout).
+    replaced: datetime | None = None
+    #: What it draws with less than the next layout, in words for ``verify-proof``.
+    less: str = ""
 
     def period_words(self, period: Period, clock: Clock, targets: int) -> str:
         return period_words(period if self.ruled else attrs.evolve(period, ruled=None),
                             clock, targets)
 
 
-#: The layouts, the current first: 3 (2026-12-07, later) runs the axis on to the report's
+#: The layouts, the current first (each with the commit time that replaced it, 1a3f603 and
+#: 73f6577): 3 (2026-12-07, later) runs the axis on to the report's
 #: time when it is far after the last event (layout 2 ended the axis at the last event, and
 #: a block still in force ran to the edge with no date there); 2 (2026-12-07) names the
 #: court whose ruling began an interval, labels a ruling on the timeline and styles the
 #: bands a court set aside; 1 did not.
-LAYOUTS = (Layout(3, True, LABELLED, True, reach=True), Layout(2, True, LABELLED, True),
-           Layout(1, False, LABELLED - {"ruling"}, False))
+LAYOUTS = (
+    Layout(3, True, LABELLED, True, reach=True),
+    Layout(2, True, LABELLED, True, replaced=datetime(2026, 12, 7, 17, 21, 8, tzinfo=UTC),
+           less="no report time on the axis when it is long after the events"),
+    Layout(1, False, LABELLED - {"ruling"}, False,
+           replaced=datetime(2026, 12, 7, 14, 46, 11, tzinfo=UTC),
+           less="no court named beside the interval its ruling began"),
+)
 #: Each layout by its number.
 LAYOUT = {layout.number: layout for layout in LAYOUTS}
 

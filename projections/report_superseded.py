@@ -71,9 +71,14 @@ class Earlier:
 
     def said(self) -> str:
         """What ``verify-proof`` says of the page, after "renders to"."""
-        drawn = (f" in an earlier version's layout ({self.layout}: the same report, drawn "
-                 "with less, such as no court named beside the interval its ruling began)"
-                 if self.layout is not None else "")
+        drawn = ""
+        if self.layout is not None:
+            from projections.report_html import LAYOUT
+
+            less = "; ".join(layout.less for number, layout in sorted(LAYOUT.items())
+                             if number >= self.layout and layout.less)
+            drawn = (f" in an earlier version's layout ({self.layout}: the same report, "
+                     f"drawn with less: {less})")
         if self.rule == CURRENT:
             return drawn.strip()
         differs = "; ".join(f"{target}: page {page}, current rules {now}"

@@ -33,6 +33,24 @@ def turkey(runner, sqlite_path, tmp_path):
     return page
 
 
+@pytest.fixture
+def not_yet_replaced(monkeypatch):
+    """The earlier layouts as a version that drew them saw them, not yet replaced: the
+    reports these tests make are made now, after the real replacements, and an earlier
+    layout is taken only for a report made before it was replaced (the real times are
+    held in test_a_page_drawn_now_in_a_replaced_layout_is_not_an_earlier_versions)."""
+    import attrs
+
+    from projections import report_html
+
+    later = __import__("datetime").datetime(2100, 1, 1, tzinfo=__import__("datetime").UTC)
+    layouts = tuple(layout if layout.replaced is None else attrs.evolve(layout, replaced=later)
+                    for layout in report_html.LAYOUTS)
+    monkeypatch.setattr(report_html, "LAYOUTS", layouts)
+    monkeypatch.setattr(report_html, "LAYOUT", {layout.number: layout for layout in layouts})
+    return layouts
+
+
 def _proof(runner, page):
     return runner.invoke(cli, ["verify-proof", str(page)], catch_exceptions=False)
 
@@ -48,7 +66,8 @@ def test_the_court_is_named_and_its_ruling_labelled(turkey):
     assert "Times are in Europe/Istanbul (UTC+03:00), to the minute" in page
 
 
-def test_a_page_drawn_in_layout_1_still_verifies_and_says_so(runner, turkey, tmp_path):
+def test_a_page_drawn_in_layout_1_still_verifies_and_says_so(runner, turkey, tmp_path,
+                                                             not_yet_replaced):
     """What a version before drew for the same proven report: accepted, named."""
     report = json.loads(embedded_report(turkey.read_text()))
     older = tmp_path / "older.html"
@@ -80,7 +99,8 @@ def test_an_edited_page_in_either_layout_is_altered(runner, turkey, tmp_path, la
     assert "the page differs from what its proven report renders to" in result.output
 
 
-def test_the_axis_reaches_the_report_time_far_after_the_events(runner, turkey, tmp_path):
+def test_the_axis_reaches_the_report_time_far_after_the_events(runner, turkey, tmp_path,
+                                                               not_yet_replaced):
     """Layout 3: the Turkish case ends in 2020 and the report is made now; the axis runs on
     past a break to a dated mark of the report's time, and the band still open (the order
     overturned) reaches it. Layout 2 ended the axis at the last event, the open band ran to
@@ -99,4 +119,43 @@ def test_the_axis_reaches_the_report_time_far_after_the_events(runner, turkey, t
     assert 'class="now"' not in older.read_text()
     before = _proof(runner, older)
     assert before.exit_code == 0, before.output
-    assert "earlier version's layout (2" in before.output
+    assert "earlier version's layout (2: the same report, drawn with less: no report " \
+           "time on the axis" in before.output and "no court named" not in before.output
+
+
+def test_a_page_drawn_now_in_a_replaced_layout_is_not_an_earlier_versions(runner, turkey,
+                                                                          tmp_path):
+    """A report made after a layout was replaced, drawn in it, is no earlier version's
+    page: refused as altered, saying why (review: any report was taken in any layout, so
+    one made today could be shown without the court's name, as layout 1 drew it)."""
+    report = json.loads(embedded_report(turkey.read_text()))
+    for number, replaced in ((1, "2026-12-07T14:46:11Z"), (2, "2026-12-07T17:21:08Z")):
+        page = tmp_path / f"layout{number}.html"
+        page.write_text(render_html(report, clock=Clock(parse_zone("Europe/Istanbul")),
+                                    layout=LAYOUT[number]))
+        result = _proof(runner, page)
+        assert result.exit_code == 3, result.output
+        assert (f"it is what layout {number} draws, taken only for a report made before "
+                f"that layout was replaced ({replaced}), and it says it was made at "
+                f"{report['generated_at']}") in result.output
+
+
+def test_an_honest_page_of_ones_own_templates_in_an_earlier_layout_verifies(
+        runner, turkey, tmp_path, not_yet_replaced):
+    """--template DIR: a page an earlier version drew with one's own templates (which read
+    the layout's number) still verifies (review: only the current layout was tried, so
+    such a page failed as altered)."""
+    from pathlib import Path
+
+    bundled = Path(__file__).resolve().parent.parent / "projections" / "templates"
+    mine = tmp_path / "tpl"
+    mine.mkdir()
+    (mine / "report.html.j2").write_text((bundled / "report.html.j2").read_text()
+                                         .replace("Provenance report", "Our provenance report"))
+    report = json.loads(embedded_report(turkey.read_text()))
+    page = tmp_path / "custom.html"
+    page.write_text(render_html(report, clock=Clock(parse_zone("Europe/Istanbul")),
+                                template_dir=str(mine), layout=LAYOUT[2]))
+    result = runner.invoke(cli, ["verify-proof", str(page), "--template", str(mine)])
+    assert result.exit_code == 0, result.output
+    assert "earlier version's layout (2" in result.output
