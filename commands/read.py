@@ -28,7 +28,7 @@ from commands.context import (
 )
 from domain.declaration import REGISTRY
 from domain.errors import BadInput
-from domain.values import When
+from domain.values import When, check_slug
 from projections.formats import FORMATS
 
 #: Events read before a progress bar is worth showing.
@@ -157,6 +157,8 @@ def status(obj: Context, platform: str | None, as_of: str | None, as_known_at: s
     if jurisdiction is not None:
         jurisdiction = check_jurisdiction(jurisdiction)
     out = screen(tz)  # the zone is checked whatever the format
+    if platform is not None:  # (a malformed name is bad input; a well-formed unknown one, 1)
+        check_slug(platform, "platform")
     if platform is not None and (states or authority or limit):
         raise BadInput("--state, --authority and --limit select platforms: give no PLATFORM",
                        field="platform")
@@ -323,6 +325,8 @@ def history(obj: Context, subject: str | None, as_of: str | None, as_known_at: s
 
     t, k = parse_when(as_of, "as-of"), parse_when(as_known_at, "as-known-at")
     out = screen(tz)  # the zone is checked whatever the format
+    if subject is not None:  # (a malformed name is bad input; a well-formed unknown one, 1)
+        check_slug(subject, "subject")
     # (a bare date is a day of the zone the times are shown in)
     keep = Filter(types=event_types(types_), operator=recorded_by, **bounded(
         When.parse(since, "since") if since else None,

@@ -262,3 +262,15 @@ def test_a_subject_the_ledger_does_not_hold_is_exit_1_on_every_read(runner, thre
         lines = result.output.strip().splitlines()
         assert len(lines) == 1 and "nosuch" in lines[0], (args, lines)
     assert not out.exists()
+
+
+def test_a_malformed_name_is_exit_2_on_every_read(runner, three_platforms, tmp_path):
+    """A name no subject could have ('Bad Name!', empty) is bad input on every read: one
+    line naming it, exit 2 (status and history said 'not registered', exit 1; review)."""
+    for name in ("Bad Name!", ""):
+        for args in (("status", name), ("history", name),
+                     ("report", "provenance", name, "-o", str(tmp_path / "r.html"))):
+            result = run(runner, three_platforms, *args)
+            assert result.exit_code == 2, (args, result.output)
+            lines = result.output.strip().splitlines()
+            assert len(lines) == 1 and "is not a reference" in lines[0], (args, lines)
