@@ -17,7 +17,7 @@ from uuid import UUID
 
 from domain.amendments import check_target, corrected, effective, is_amendment
 from domain.concerns import platforms_named
-from domain.errors import RuleBroken, SubjectNotFound
+from domain.errors import RuleBroken, SubjectExists, SubjectNotFound
 from domain.fact import Fact
 from domain.jurisdictions import LEDGER, country  # (and registers the ledger kind's rules)
 from domain.timeline import (
@@ -213,6 +213,22 @@ def checked_state(subject: Any, fact: Fact) -> SubjectState:
     if index.created_key is not None and key < index.created_key:
         key = index.created_key
     return index.state_at(key)
+
+
+def exists_already(kind: str, ref: str, holder: Any) -> SubjectExists:
+    """The refusal of a second creating event for ``ref`` (``holder``: its ``Timeline``,
+    or an aggregate holding one). A reference is created once: where its creating event
+    was retracted, the subject counts as never created, and the refusal says to record it
+    under another reference (the mapper and ``verify`` hold a creating event to version 1
+    of its subject; a retraction is not retracted)."""
+    timeline = getattr(holder, "timeline", holder)
+    first = timeline.first
+    if timeline._index.created is not None:
+        return SubjectExists(f"refused: {kind} {ref} exists already (created by "
+                             f"{first.label()})")
+    return SubjectExists(f"refused: {kind} {ref} was created by {first.label()}, which was "
+                         "retracted: a reference is created once, so record it again under "
+                         f"another reference (e.g. {ref[:97]}-2)")
 
 
 def check_references(fact: Fact, find: Callable[[str, str], Any]) -> None:

@@ -19,7 +19,7 @@ from eventsourcing.application import AggregateNotFoundError, Application, Proce
 from eventsourcing.domain import OriginatorIDError, OriginatorVersionError
 from eventsourcing.persistence import IntegrityError, Mapper
 
-from domain.errors import IntegrityFailure, LedgerError, Refused, SubjectExists, SubjectNotFound
+from domain.errors import IntegrityFailure, LedgerError, Refused, SubjectNotFound
 from domain.fact import Fact
 from domain.subjects import AGGREGATES, Subject
 from domain.values import aggregate_id
@@ -180,9 +180,9 @@ class Ledger(Application):
                 fact = fact.evolve(recorded_by=operator, recorded_at=None)
                 if kind.creates:
                     if subject is not None:
-                        raise SubjectExists(
-                            f"refused: {kind.subject} {fact.subject} exists already "
-                            f"(created by {subject.facts[0].label()})")
+                        from domain.checked import exists_already
+
+                        raise exists_already(kind.subject, fact.subject, subject)
                     self._check_references(fact, subjects)
                     subject = AGGREGATES[kind.subject].open(fact, now)
                     subjects[subject.id] = subject

@@ -39,8 +39,14 @@ from eventsourcing import persistence
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import get_topic
 
-from domain.checked import Timeline, check_amended, check_references, holder_of_target
-from domain.errors import LedgerError, SubjectExists, SubjectNotFound
+from domain.checked import (
+    Timeline,
+    check_amended,
+    check_references,
+    exists_already,
+    holder_of_target,
+)
+from domain.errors import LedgerError, SubjectNotFound
 from domain.fact import Fact
 from domain.subjects import AGGREGATES
 from domain.values import aggregate_id
@@ -256,9 +262,7 @@ class Bulk:
                 k, ref) is not None), fact.subject)
         if kind.creates:
             if timeline is not None:
-                raise SubjectExists(
-                    f"refused: {kind.subject} {fact.subject} exists already "
-                    f"(created by {timeline.first.label()})")  # type: ignore[union-attr]
+                raise exists_already(kind.subject, fact.subject, timeline)
             self._check_references(fact)
             timeline = Timeline.open(kind.subject, fact, now)
             self._keep(aggregate_id(kind.subject, fact.subject), timeline)
