@@ -219,9 +219,8 @@ def check_target(facts: Sequence[Fact], amendment: Fact) -> Fact:
     if amendment.type == "retraction" and target.type == "retraction":
         undone = next((f for f in facts if f.id == target.data.target), None)
         if undone is not None and undone.kind.creates:  # (it cannot be recorded again)
-            raise RuleBroken(f"refused: a retraction cannot be retracted, and {target.data.target} "
-                             f"created {amendment.subject}: a reference is created once, so "
-                             f"record it again under another reference "
-                             f"(e.g. {amendment.subject[:97]}-2)")
+            raise RuleBroken(f"refused: a retraction cannot be retracted, and "
+                             f"{target.data.target} created {amendment.subject}: a reference "
+                             "is created once, so record it again under another reference")
         raise RuleBroken("refused: a retraction cannot be retracted; record the event again")
     return target

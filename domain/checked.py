@@ -131,6 +131,8 @@ class Timeline:
         """Raise ``RuleBroken`` unless ``fact`` may join the timeline at its valid time;
         ``Subject.record`` calls this, then triggers its event."""
         _check_not_future(fact, now)
+        if self._index.created is None and self._first is not None and not is_amendment(fact):
+            raise never_created(self.kind, self.ref, self._first)
         if is_amendment(fact):
             created = self.state().created
             if created is not None and fact.occurred_at.instant < created.occurred_at.instant:
@@ -215,20 +217,36 @@ def checked_state(subject: Any, fact: Fact) -> SubjectState:
     return index.state_at(key)
 
 
-def exists_already(kind: str, ref: str, holder: Any) -> SubjectExists:
+def exists_already(kind: str, ref: str, holder: Any,
+                   taken: Callable[[str], bool]) -> SubjectExists:
     """The refusal of a second creating event for ``ref`` (``holder``: its ``Timeline``,
-    or an aggregate holding one). A reference is created once: where its creating event
-    was retracted, the subject counts as never created, and the refusal says to record it
-    under another reference (the mapper and ``verify`` hold a creating event to version 1
-    of its subject; a retraction is not retracted)."""
+    or an aggregate holding one; ``taken(ref)``: whether a subject of ``kind`` holds a
+    reference). A reference is created once: where its creating event was retracted, the
+    subject counts as never created, and the refusal says to record it under another
+    reference, naming a free one (the mapper and ``verify`` hold a creating event to
+    version 1 of its subject; a retraction is not retracted)."""
     timeline = getattr(holder, "timeline", holder)
-    first = timeline.first
-    if timeline._index.created is not None:
+    created = timeline._index.created
+    if created is not None:  # (as it counts: corrected, say, to another date)
         return SubjectExists(f"refused: {kind} {ref} exists already (created by "
-                             f"{first.label()})")
-    return SubjectExists(f"refused: {kind} {ref} was created by {first.label()}, which was "
-                         "retracted: a reference is created once, so record it again under "
-                         f"another reference (e.g. {ref[:97]}-2)")
+                             f"{created.label()})")
+    return SubjectExists(str(never_created(kind, ref, timeline.first, taken)))
+
+
+def never_created(kind: str, ref: str, first: Fact,
+                  taken: Callable[[str], bool] | None = None) -> RuleBroken:
+    """The refusal of an event about ``ref``, whose creating event ``first`` was retracted:
+    it counts as never created, and a reference is created once (``taken``: whether a
+    reference is held, to name a free one)."""
+    base = ref.rstrip("0123456789").removesuffix("-") if ref[-1:].isdigit() else ref
+    base = base or ref  # (all digits: acme-2 gives acme-3, 2024 gives 2024-2)
+    free = next((other for n in range(2, 100)
+                 if (other := f"{base[:99 - len(str(n))]}-{n}") != ref
+                 and taken is not None and not taken(other)), None)
+    return RuleBroken(f"refused: {kind} {ref} was created by {first.label()}, which was "
+                      "retracted: it counts as never created, and a reference is created "
+                      "once, so record it again under another reference"
+                      + (f" (e.g. {free})" if free else ""))
 
 
 def check_references(fact: Fact, find: Callable[[str, str], Any]) -> None:

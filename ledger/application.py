@@ -182,7 +182,10 @@ class Ledger(Application):
                     if subject is not None:
                         from domain.checked import exists_already
 
-                        raise exists_already(kind.subject, fact.subject, subject)
+                        raise exists_already(
+                            kind.subject, fact.subject, subject,
+                            lambda ref, named=kind.subject: self._subject(
+                                named, ref, subjects) is not None)
                     self._check_references(fact, subjects)
                     subject = AGGREGATES[kind.subject].open(fact, now)
                     subjects[subject.id] = subject

@@ -262,7 +262,8 @@ class Bulk:
                 k, ref) is not None), fact.subject)
         if kind.creates:
             if timeline is not None:
-                raise exists_already(kind.subject, fact.subject, timeline)
+                raise exists_already(kind.subject, fact.subject, timeline, lambda ref: (
+                    self._timeline(kind.subject, ref) is not None))
             self._check_references(fact)
             timeline = Timeline.open(kind.subject, fact, now)
             self._keep(aggregate_id(kind.subject, fact.subject), timeline)

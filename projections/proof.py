@@ -25,7 +25,7 @@ asked to prove the JSON alone.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from attrs import frozen
@@ -341,15 +341,31 @@ def _layout_refused(report: dict[str, Any], layout: Any) -> str:
         cited = datetime.fromisoformat(Checkpoint.parse(report["checkpoint"]["note"])[0].time)
     except (LedgerError, ValueError, TypeError, KeyError):
         made = cited = None
-    if made is None or made.tzinfo is None or cited is None:
-        why = "its generated_at or its checkpoint's time cannot be read"
+    latest = _latest_recorded(report)
+    if made is None or made.tzinfo is None or cited is None or latest is None:
+        why = ("its generated_at, its checkpoint's time or its events' record times cannot "
+               "be read")
     elif made >= replaced or cited >= replaced:
         why = (f"it says it was made at {text} (its checkpoint at "
                f"{cited.strftime('%Y-%m-%dT%H:%M:%SZ')})")
+    elif latest.replace(microsecond=0) > cited:  # (no checkpoint is dated before an
+        # event it covers; its time is to the second)
+        why = (f"its checkpoint's time ({cited.strftime('%Y-%m-%dT%H:%M:%SZ')}) is before "
+               f"an event it covers was recorded ({latest.isoformat()}): a time written back")
     else:
         return ""
     return (f"; it is what layout {layout.number} draws, taken only for a report made "
             f"before that layout was replaced ({when}), and {why}")
+
+
+def _latest_recorded(report: dict[str, Any]) -> datetime | None:
+    """The latest record time among the report's events (proven: each is hashed into the
+    checkpoint's tree), or None if one cannot be read."""
+    try:
+        return max((datetime.fromisoformat(ev["recorded_at"]) for ev in report["events"]),
+                   default=datetime.min.replace(tzinfo=UTC))
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def _made_before(report: dict[str, Any], until: datetime) -> tuple[str | None, str]:

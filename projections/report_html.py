@@ -154,7 +154,8 @@ LAYOUTS = (
            less="no report time on the axis when it is long after the events"),
     Layout(1, False, LABELLED - {"ruling"}, False,
            replaced=datetime(2026, 12, 7, 14, 46, 11, tzinfo=UTC),
-           less="no court named beside the interval its ruling began"),
+           less="no court named beside the interval its ruling began, no ruling labelled "
+                "on the timeline, no style for the bands a court set aside"),
 )
 #: Each layout by its number.
 LAYOUT = {layout.number: layout for layout in LAYOUTS}

@@ -89,9 +89,14 @@ class Earlier:
                 f"otherwise than the current rules: {differs or 'nothing per target'}")
 
     def to_json(self) -> dict[str, object]:
+        replaced = UNTIL.get(self.rule)
+        if replaced is None and self.layout is not None:  # (the current rules, an older layout)
+            from projections.report_html import LAYOUT
+
+            replaced = LAYOUT[self.layout].replaced
         return {"rule": self.rule, "words": self.words, "generated_at": self.generated_at,
-                "replaced_at": UNTIL[self.rule].strftime("%Y-%m-%dT%H:%M:%SZ")
-                if self.rule in UNTIL else None, "layout": self.layout,
+                "replaced_at": replaced.strftime("%Y-%m-%dT%H:%M:%SZ") if replaced else None,
+                "layout": self.layout,
                 "differences": [{"target": t, "page": p, "current": c}
                                 for t, p, c in self.differences]}
 

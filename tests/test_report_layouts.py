@@ -159,3 +159,30 @@ def test_an_honest_page_of_ones_own_templates_in_an_earlier_layout_verifies(
     result = runner.invoke(cli, ["verify-proof", str(page), "--template", str(mine)])
     assert result.exit_code == 0, result.output
     assert "earlier version's layout (2" in result.output
+
+
+def test_a_report_made_now_with_its_times_written_back_is_refused(runner, turkey, tmp_path):
+    """An unsigned report (the default) made now, its generated_at and its checkpoint's
+    time written back before layout 1 was replaced, the fields derived from that time made
+    again, drawn in layout 1: its proven events were recorded after the time its
+    checkpoint claims, which no honest checkpoint is, so the page is refused (review)."""
+    from projections.proof import STATEMENTS, _when
+    from projections.provenance import Evidence, assemble
+
+    report = json.loads(embedded_report(turkey.read_text()))
+    assert report["report_signature"] == {"signed": False}
+    old = report["checkpoint"]["time"]
+    note = report["checkpoint"]["note"].replace(f"time {old}", "time 2026-12-07T10:00:00Z")
+    ev = report["evidence"]
+    made = assemble(Evidence(report["subject"], _when(report.get("as_of"), "as_of"),
+                             _when(report.get("as_known_at"), "as_known_at"), note,
+                             ev["records"], ev["index"], ev["checkpoints"]))
+    forged = {**report, **{k: v for k, v in made.items() if k not in STATEMENTS},
+              "generated_at": "2026-12-07T10:00:01+00:00"}
+    for number in (1, 2):
+        page = tmp_path / f"forged{number}.html"
+        page.write_text(render_html(forged, clock=Clock(parse_zone("Europe/Istanbul")),
+                                    layout=LAYOUT[number]))
+        result = _proof(runner, page)
+        assert result.exit_code == 3, result.output
+        assert "is before an event it covers was recorded" in result.output
