@@ -131,8 +131,6 @@ class Timeline:
         """Raise ``RuleBroken`` unless ``fact`` may join the timeline at its valid time;
         ``Subject.record`` calls this, then triggers its event."""
         _check_not_future(fact, now)
-        if self._index.created is None and self._first is not None and not is_amendment(fact):
-            raise never_created(self.kind, self.ref, self._first)
         if is_amendment(fact):
             created = self.state().created
             if created is not None and fact.occurred_at.instant < created.occurred_at.instant:
@@ -231,6 +229,17 @@ def exists_already(kind: str, ref: str, holder: Any,
         return SubjectExists(f"refused: {kind} {ref} exists already (created by "
                              f"{created.label()})")
     return SubjectExists(str(never_created(kind, ref, timeline.first, taken)))
+
+
+def check_created(holder: Any, fact: Fact) -> None:
+    """Refuse ``fact`` (not an amendment) on a subject whose creating event was retracted
+    in words that say so (``never_created``), where the fold would say it is "before the
+    subject was created". The writers call it just before the subject's own check, which
+    would refuse it anyway (``Timeline.check`` stays the fold's twin, word for word)."""
+    timeline = getattr(holder, "timeline", holder)
+    if timeline._index.created is None and timeline.first is not None and not is_amendment(
+            fact):
+        raise never_created(timeline.kind, timeline.ref, timeline.first)
 
 
 def never_created(kind: str, ref: str, first: Fact,

@@ -196,6 +196,9 @@ class Ledger(Application):
                 else:
                     if kind.subject != "any":  # e.g. a penalty enforcing an order
                         self._check_references(fact, subjects)
+                        from domain.checked import check_created
+
+                        check_created(subject, fact)
                     subject.record(fact, now)
             except LedgerError as error:
                 error.index = index  # type: ignore[attr-defined]

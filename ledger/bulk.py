@@ -42,6 +42,7 @@ from eventsourcing.utils import get_topic
 from domain.checked import (
     Timeline,
     check_amended,
+    check_created,
     check_references,
     exists_already,
     holder_of_target,
@@ -276,6 +277,7 @@ class Bulk:
                                   f"{' or '.join(map(_creating, kind.subjects))} first")
         if kind.subject != "any":  # e.g. a penalty enforcing an order
             self._check_references(fact)
+            check_created(timeline, fact)
         timeline.record(fact, now)
         return (fact, aggregate_id(timeline.kind, timeline.ref), timeline.version,
                 _RECORDED[timeline.kind])
