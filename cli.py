@@ -42,7 +42,7 @@ LAZY: dict[str, str] = {
     "report": "commands.report",
     "serve": "commands.publish",
     "status": "commands.read",
-    "types": "commands.read",
+    "types": "commands.vocabulary",
     "verify": "commands.audit",
     "verify-proof": "commands.report",
 }

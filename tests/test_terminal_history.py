@@ -156,7 +156,7 @@ class TestPiped:
     def test_a_tiny_terminal_width_is_twenty(self, monkeypatch, columns):
         """At a terminal, COLUMNS below 20 is read as 20 (it reached the folding of types'
         example as width 0 and -1, a traceback; review)."""
-        from commands.read import _example, _shell_folded
+        from commands.vocabulary import _example, _shell_folded
         from domain.declaration import REGISTRY
 
         monkeypatch.setenv("COLUMNS", columns)
