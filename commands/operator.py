@@ -196,9 +196,10 @@ def list_(obj: Context, tz: str | None, fmt: str) -> None:
         return (f"{show_time(at.get('occurred_at'), out.tz) or '?'} (recorded "
                 f"{show_time(at.get('recorded_at'), out.tz) or '?'}, #{position})")
 
-    zone = zone_name(out.tz)  # (the times' zone, named in the header as history does)
-    table = Table("operator", "role", "key id", f"added ({zone})", f"revoked ({zone})",
-                  box=None)
+    # (the times' zone named once, under the table: in both headers it took 34 of 80
+    # columns, and the times folded over four lines)
+    table = Table("operator", "role", "key id", "added", "revoked", box=None,
+                  caption=f"times in {zone_name(out.tz)}", caption_justify="left")
     for column in table.columns:  # (folded, never cut: a key id or a time cut is lost)
         column.overflow = "fold"
     for op in found:

@@ -228,34 +228,33 @@ def exists_already(kind: str, ref: str, holder: Any,
     if created is not None:  # (as it counts: corrected, say, to another date)
         return SubjectExists(f"refused: {kind} {ref} exists already (created by "
                              f"{created.label()})")
-    return SubjectExists(str(never_created(kind, ref, timeline.first, taken)))
+    return SubjectExists(_never_created(kind, ref, timeline.first, taken))
 
 
 def check_created(holder: Any, fact: Fact) -> None:
     """Refuse ``fact`` (not an amendment) on a subject whose creating event was retracted
-    in words that say so (``never_created``), where the fold would say it is "before the
+    in words that say so (``_never_created``), where the fold would say it is "before the
     subject was created". The writers call it just before the subject's own check, which
     would refuse it anyway (``Timeline.check`` stays the fold's twin, word for word)."""
     timeline = getattr(holder, "timeline", holder)
     if timeline._index.created is None and timeline.first is not None and not is_amendment(
             fact):
-        raise never_created(timeline.kind, timeline.ref, timeline.first)
+        raise RuleBroken(_never_created(timeline.kind, timeline.ref, timeline.first))
 
 
-def never_created(kind: str, ref: str, first: Fact,
-                  taken: Callable[[str], bool] | None = None) -> RuleBroken:
+def _never_created(kind: str, ref: str, first: Fact,
+                   taken: Callable[[str], bool] | None = None) -> str:
     """The refusal of an event about ``ref``, whose creating event ``first`` was retracted:
     it counts as never created, and a reference is created once (``taken``: whether a
     reference is held, to name a free one)."""
     base = ref.rstrip("0123456789").removesuffix("-") if ref[-1:].isdigit() else ref
     base = base or ref  # (all digits: acme-2 gives acme-3, 2024 gives 2024-2)
-    free = next((other for n in range(2, 100)
-                 if (other := f"{base[:99 - len(str(n))]}-{n}") != ref
-                 and taken is not None and not taken(other)), None)
-    return RuleBroken(f"refused: {kind} {ref} was created by {first.label()}, which was "
-                      "retracted: it counts as never created, and a reference is created "
-                      "once, so record it again under another reference"
-                      + (f" (e.g. {free})" if free else ""))
+    free = None if taken is None else next(
+        (other for n in range(2, 100)
+         if (other := f"{base[:99 - len(str(n))]}-{n}") != ref and not taken(other)), None)
+    return (f"refused: {kind} {ref} was created by {first.label()}, which was retracted: "
+            "it counts as never created, and a reference is created once, so record it "
+            "again under another reference" + (f" (e.g. {free})" if free else ""))
 
 
 def check_references(fact: Fact, find: Callable[[str, str], Any]) -> None:

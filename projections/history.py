@@ -156,6 +156,16 @@ class Filter:
             return False
         return self.operator is None or line.original.recorded_by == self.operator
 
+    @property
+    def empty(self) -> bool:
+        """Whether the time bounds leave nothing to match: neither a timed event nor one
+        dated by a day alone (a day the zone skipped, as Samoa's 30 December 2011, still
+        holds the events dated by it)."""
+        if self.since is None or self.until is None:
+            return False
+        return self.since > self.until and (self.since_day or self.since) > (
+            self.until_day or self.until)
+
     def outside(self, at: datetime, day: bool) -> bool:
         """Whether an event at instant ``at`` (dated by a day alone when ``day``) falls
         outside the bounds."""

@@ -334,28 +334,40 @@ def _layout_refused(report: dict[str, Any], layout: Any) -> str:
     replaced = layout.replaced
     if replaced is None:
         return ""
-    when = replaced.strftime("%Y-%m-%dT%H:%M:%SZ")
+    times, latest = _report_times(report), _latest_recorded(report)
+    if isinstance(times, str) or latest is None:
+        why = times if isinstance(times, str) else "its events' record times cannot be read"
+    elif not times[1] <= times[0] < replaced:
+        why = _said_made(times)
+    elif latest.replace(microsecond=0) > times[1]:  # (no checkpoint is dated before an
+        # event it covers; its time is to the second)
+        why = (f"its checkpoint's time ({times[1].strftime('%Y-%m-%dT%H:%M:%SZ')}) is "
+               f"before an event it covers was recorded ({latest.isoformat()}): a time "
+               "written back")
+    else:
+        return ""
+    return (f"; it is what layout {layout.number} draws, taken only for a report made "
+            f"before that layout was replaced ({replaced.strftime('%Y-%m-%dT%H:%M:%SZ')}), "
+            f"and {why}")
+
+
+def _report_times(report: dict[str, Any]) -> tuple[datetime, datetime, str] | str:
+    """When the report says it was made (``generated_at``), the time of the checkpoint it
+    cites, and ``generated_at`` as written; or why they cannot be read."""
     text = report.get("generated_at")
     try:
         made = datetime.fromisoformat(text) if isinstance(text, str) else None
         cited = datetime.fromisoformat(Checkpoint.parse(report["checkpoint"]["note"])[0].time)
     except (LedgerError, ValueError, TypeError, KeyError):
-        made = cited = None
-    latest = _latest_recorded(report)
-    if made is None or made.tzinfo is None or cited is None or latest is None:
-        why = ("its generated_at, its checkpoint's time or its events' record times cannot "
-               "be read")
-    elif made >= replaced or cited >= replaced:
-        why = (f"it says it was made at {text} (its checkpoint at "
-               f"{cited.strftime('%Y-%m-%dT%H:%M:%SZ')})")
-    elif latest.replace(microsecond=0) > cited:  # (no checkpoint is dated before an
-        # event it covers; its time is to the second)
-        why = (f"its checkpoint's time ({cited.strftime('%Y-%m-%dT%H:%M:%SZ')}) is before "
-               f"an event it covers was recorded ({latest.isoformat()}): a time written back")
-    else:
-        return ""
-    return (f"; it is what layout {layout.number} draws, taken only for a report made "
-            f"before that layout was replaced ({when}), and {why}")
+        return "the report's generated_at or its checkpoint's time cannot be read"
+    if made is None or made.tzinfo is None:
+        return f"its generated_at {str(text)[:40]!r} is not a time with an offset"
+    return made, cited, str(text)
+
+
+def _said_made(times: tuple[datetime, datetime, str]) -> str:
+    return (f"it says it was made at {times[2]} (its checkpoint at "
+            f"{times[1].strftime('%Y-%m-%dT%H:%M:%SZ')})")
 
 
 def _latest_recorded(report: dict[str, Any]) -> datetime | None:
@@ -379,19 +391,12 @@ def _made_before(report: dict[str, Any], until: datetime) -> tuple[str | None, s
         check_report_signature(report, None)
     except ReportFailure:
         return None, "the report's signature does not verify"
-    text = report.get("generated_at")
-    try:
-        made = datetime.fromisoformat(text) if isinstance(text, str) else None
-        note = report["checkpoint"]["note"]
-        cited = datetime.fromisoformat(Checkpoint.parse(note)[0].time)
-    except (LedgerError, ValueError, TypeError, KeyError):
-        return None, "the report's generated_at or its checkpoint's time cannot be read"
-    if made is None or made.tzinfo is None:
-        return None, f"its generated_at {str(text)[:40]!r} is not a time with an offset"
-    if not cited <= made < until:
-        return None, (f"it says it was made at {text} (its checkpoint at "
-                      f"{cited.strftime('%Y-%m-%dT%H:%M:%SZ')})")
-    return text, ""
+    times = _report_times(report)
+    if isinstance(times, str):
+        return None, times
+    if not times[1] <= times[0] < until:
+        return None, _said_made(times)
+    return times[2], ""
 
 
 def _drawn(summary: Any) -> dict[str, str]:
