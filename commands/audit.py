@@ -219,8 +219,8 @@ def checkpoint(obj: Context, key: str | None, origin: str | None, output: str | 
         with obj.ledger() as ledger:
             notes = list(ledger.recorder.select_checkpoints())
         if fmt in ("text", "table"):
-            for note in notes:
-                click.echo(note)
+            for note in notes:  # (each ends in a newline: the notes one after another, as
+                click.echo(note, nl=False)  # `cat` of their files gives them)
             if not notes and sys.stdout.isatty():
                 click.echo("no checkpoints kept (blockledger checkpoint writes one)", err=True)
         else:

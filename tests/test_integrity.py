@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from contextlib import closing
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -305,3 +306,19 @@ def test_status_history_and_export_agree_with_the_chain(runner, ledger_2017):
     chain = dict(store.sql(f"SELECT position, event_hash FROM {store.chain}"))
     assert all(bytes(chain[e["position"]]).hex() == e["hash"] for e in exported)
     assert run_json(runner, ledger_2017, "status", "telegram")["state"] == "accessible"
+
+
+def test_checkpoint_list_gives_the_kept_notes_byte_for_byte(runner, ledger_2017, tmp_path):
+    """Each note as it was signed, one after another, as ``cat`` of their files: no line
+    added between them (each note ends in its own newline) nor after the last."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first = Path(checkpoint_file(runner, ledger_2017, tmp_path / "a"))
+    more = run(runner, ledger_2017, "record", "email-sent", "telegram", "--at", "2017-08-01",
+               "--source", "s", "--sender", "Kominfo", "--recipient", "Telegram",
+               "--summary", "again")
+    assert more.exit_code == 0, more.output
+    second = Path(checkpoint_file(runner, ledger_2017, tmp_path / "b"))
+    listed = run(runner, ledger_2017, "checkpoint", "--list")
+    assert listed.exit_code == 0 and listed.stderr == ""
+    assert listed.stdout == first.read_text() + second.read_text()

@@ -171,7 +171,7 @@ class TestPublish:
         assert run(runner, case[0], "checkpoint", "--list").stdout == ""
         assert publish(runner, case, tmp_path / "b").exit_code == 0
         kept = run(runner, case[0], "checkpoint", "--list").stdout
-        assert kept.strip() == (tmp_path / "b" / "checkpoint.txt").read_text().strip()
+        assert kept == (tmp_path / "b" / "checkpoint.txt").read_text()  # byte for byte
 
 
 @pytest.mark.postgres
