@@ -344,11 +344,11 @@ def check_amended(fact: Fact, holder: Any, find: Callable[[str, str], Any],
     same rule in the same words already (a ledger written before this check) is not
     blamed on the amendment.
 
-    Not checked here (stated in the README, left for the next round): what an amendment
-    of an order or a platform does to the facts of other subjects that name it, checked
-    over a whole call or import (an import-registry backfill narrows a registration before
-    it gives back what an order needs: checked one event at a time, a valid backfill was
-    refused)."""
+    What an amendment of an order or a platform does to the facts of other subjects that
+    name it is checked apart, over a whole write, on the state at its end
+    (``domain.dependents``): an import-registry backfill narrows a registration before it
+    gives back what an order needs, and checked one event at a time, a valid backfill was
+    refused."""
     if fact.type == "dispute":
         return
     # Its own subject's rules first (as ``record`` checks them next): a correction's

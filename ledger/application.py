@@ -19,6 +19,7 @@ from eventsourcing.application import AggregateNotFoundError, Application, Proce
 from eventsourcing.domain import OriginatorIDError, OriginatorVersionError
 from eventsourcing.persistence import IntegrityError, Mapper
 
+from domain.dependents import changes_what_others_read
 from domain.errors import IntegrityFailure, LedgerError, Refused, SubjectNotFound
 from domain.fact import Fact
 from domain.subjects import AGGREGATES, Subject
@@ -165,6 +166,9 @@ class Ledger(Application):
         recorded: list[Fact] = []
         skipped: list[Fact] = []
         seen: set[UUID] = set()
+        head = self.recorder.max_notification_id() or 0
+        #: The subjects whose facts others read that this call changes (``_dependents``).
+        changed: dict[tuple[str, str], Fact] = {}
         for index, fact in enumerate(facts):
             try:
                 if fact.id in seen or str(fact.id) in known:
@@ -206,9 +210,36 @@ class Ledger(Application):
             events.extend(subject.collect_events())
             seen.add(fact.id)
             recorded.append(fact)
+            if changes_what_others_read(fact, subject.kind, subject):
+                changed.setdefault((subject.kind, subject.ref), fact)
             if on_checked is not None:
                 on_checked(index)
+        if changed:
+            self._dependents(changed, subjects, head)
         return events, Outcome(recorded=tuple(recorded), skipped=tuple(skipped))
+
+    def _dependents(self, changed: dict[tuple[str, str], Fact],
+                    cache: dict[UUID, Subject | None], head: int) -> None:
+        """``ledger.dependents.check_write`` of this call: the subjects it holds, made
+        or read, are those the history view does not have yet; the view is brought to the
+        log's head first if it is behind."""
+        from ledger.dependents import check_write, naming_facts
+        from projections.views import Views  # (the views are the projections')
+
+        store = self.view_store()
+        if not store.exists() or store.position("history") < head:
+            Views(self).catch_up()
+        def facts_of(kind: str, ref: str, types: frozenset[str]) -> list[Fact] | None:
+            key = aggregate_id(kind, ref)
+            if key in cache:  # (what this call holds: its own facts not stored yet)
+                subject = cache[key]
+                return None if subject is None else subject.facts
+            return naming_facts(self, key, types)  # (the rest: only what names others)
+
+        check_write(self, changed, lambda kind, ref: self._subject(kind, ref, cache),
+                    head=head, made=lambda kind: [s.ref for s in cache.values()
+                                                  if s is not None and s.kind == kind],
+                    facts_of=facts_of)
 
     def subject(self, kind: str, ref: str) -> Subject | None:
         """The subject ``(kind, ref)`` as the ledger holds it now, or None."""

@@ -47,6 +47,7 @@ from domain.checked import (
     exists_already,
     holder_of_target,
 )
+from domain.dependents import READ_BY_OTHERS, changes_what_others_read
 from domain.errors import LedgerError, SubjectNotFound
 from domain.fact import Fact
 from domain.subjects import AGGREGATES
@@ -58,6 +59,8 @@ from ledger.canonical import canonical
 REMEMBERED = 5_000
 _OPENED = {kind: get_topic(cls.Opened) for kind, cls in AGGREGATES.items()}
 _RECORDED = {kind: get_topic(cls.Recorded) for kind, cls in AGGREGATES.items()}
+#: The kind of subject of each topic.
+_KIND_OF = {topic: kind for topics in (_OPENED, _RECORDED) for kind, topic in topics.items()}
 
 #: One recorded fact: ``(position, fact, exported object)``.
 Written = tuple[int, Fact, dict[str, Any]]
@@ -207,6 +210,11 @@ class Bulk:
         #: The batch's subjects that had no events when it began (``_prefetch``): looked
         #: up in the batch's facts alone, without pushing the subjects kept out.
         self._absent: set[UUID] = set()
+        #: The subjects whose facts others read that this write changes (its first such
+        #: fact, and that fact's line), and the ledger's last position before the write
+        #: (``start_write``, ``check_write``).
+        self._changed: dict[tuple[str, str], tuple[Fact, int | None]] = {}
+        self._head = 0
 
     def forget(self) -> None:
         """Drop the subjects kept: another writer may have changed them since."""
@@ -214,11 +222,38 @@ class Bulk:
         self._pending.clear()
         self._absent.clear()
 
+    def start_write(self) -> None:
+        """Begin a write (an import, or one batch of ``--batch-commit``): what stands now
+        is what ``check_write`` holds its changes against."""
+        self._changed.clear()
+        self._head = self.ledger.recorder.max_notification_id() or 0
+
+    def check_write(self) -> None:
+        """The rules between subjects from the other side (``domain.dependents``), over
+        the write since ``start_write``, once its facts are written and in the views: a
+        refusal names the line of the fact that changed what is left against them."""
+        if not self._changed:
+            return
+        from ledger.dependents import check_write, naming_facts
+
+        changed = {key: fact for key, (fact, _) in self._changed.items()}
+        try:
+            check_write(self.ledger, changed, self._timeline, head=self._head,
+                        facts_of=lambda kind, ref, types: naming_facts(
+                            self.ledger, aggregate_id(kind, ref), types))
+        except LedgerError as error:
+            cause = getattr(error, "cause", None)
+            line = next((line for f, line in self._changed.values() if f is cause), None)
+            if line is not None:
+                raise type(error)(f"line {line}: {error}") from None
+            raise
+
     def record(self, facts: Sequence[Fact], on_checked: Callable[[int], None] | None = None,
-               ) -> tuple[list[Written], list[Fact]]:
+               lines: Sequence[int] | None = None) -> tuple[list[Written], list[Fact]]:
         """Check ``facts`` in order and write those not yet in the ledger, in one
         ``insert_events``; return what was written and the facts skipped (ids already in
-        the ledger). A refusal raises with the fact's ``index`` in ``facts``."""
+        the ledger). A refusal raises with the fact's ``index`` in ``facts``. ``lines``:
+        each fact's line, for ``check_write``'s refusal."""
         recorder = self.ledger.recorder
         known = recorder.positions_of(str(f.id) for f in facts)
         changed = idempotence.changed(self.ledger, facts, known, repeats=False)
@@ -243,6 +278,11 @@ class Bulk:
                 error.index = index  # type: ignore[attr-defined]
                 raise
             self._pending.setdefault(staged[-1][1], []).append(staged[-1][0])
+            kind = _KIND_OF[staged[-1][3]]
+            if kind in READ_BY_OTHERS and changes_what_others_read(
+                    fact, kind, self._timeline(kind, fact.subject)):
+                self._changed.setdefault((kind, fact.subject),
+                                         (staged[-1][0], lines[index] if lines else None))
             seen[fact.id] = fact
             if on_checked is not None:
                 on_checked(index)

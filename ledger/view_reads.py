@@ -205,6 +205,26 @@ class ViewReads:
         return bool(self._read(f"SELECT 1 FROM {FACTS} WHERE subject = ? AND kind = ? AND "
                                "position > ? LIMIT 1", (subject, kind, position)))
 
+    def subject_positions_on(self, platforms: Iterable[str] | None, kind: str) -> list[int]:
+        """A position of an event of each subject of (index) ``kind`` that concerns one of
+        ``platforms`` (keys; None: any), those moved to one by a correction included: whom
+        a change to a platform or an order may leave against the rules
+        (``domain.dependents``). The event's body names the subject (the index holds its
+        key, blinded on an encrypted ledger)."""
+        if platforms is None:
+            return [row[0] for row in self._read(
+                f"SELECT MIN(position) FROM {FACTS} WHERE kind = ? GROUP BY subject", (kind,))]
+        names, out = sorted(set(platforms)), []
+        for start in range(0, len(names), 500):
+            chunk = names[start:start + 500]
+            where = f"kind = ? AND platform IN ({', '.join('?' * len(chunk))})"
+            out += [row[0] for row in self._read(
+                f"SELECT MIN(position) FROM {FACTS} WHERE {where} GROUP BY subject",
+                (kind, *chunk))]
+            out += [row[0] for row in self._read(f"SELECT position FROM {MOVES} WHERE {where}",
+                                                 (kind, *chunk))]
+        return out
+
     def subject_keys_of(self, kind: str) -> list[tuple[str, str]]:
         """``(subject, platform)`` keys of every subject of ``kind`` (a key)."""
         return self._read(f"SELECT DISTINCT subject, platform FROM {FACTS} WHERE kind = ?",

@@ -68,6 +68,7 @@ def import_facts(ledger: Ledger, numbered: Iterable[tuple[int, Fact]], *, operat
             steps = _each_committed(ledger, bulk, views, batches, drawn_in_lock)
         else:
             views.catch_up()  # inside the lock: the views stand at the ledger's head
+            bulk.start_write()
             steps = _all_or_nothing(bulk, views, batches)
         for written, passed in steps:
             recorded += written
@@ -92,6 +93,7 @@ def _all_or_nothing(bulk: Bulk, views: Views, batches: Iterator[list[tuple[int, 
         done = _record(bulk, views, batch)
         del batch
         yield done
+    bulk.check_write()  # the whole import, at its end (``domain.dependents``)
 
 
 def _each_committed(ledger: Ledger, bulk: Bulk, views: Views,
@@ -106,15 +108,18 @@ def _each_committed(ledger: Ledger, bulk: Bulk, views: Views,
                 return
             bulk.forget()  # another writer may have written since the last batch
             views.catch_up()
+            bulk.start_write()
             done = _record(bulk, views, batch)
             del batch
+            bulk.check_write()  # each batch, as it commits on its own
         yield done
 
 
 def _record(bulk: Bulk, views: Views, batch: list[tuple[int, Fact]]) -> tuple[int, int]:
     """Check and write one batch, and add it to the views."""
     try:
-        written, skipped = bulk.record([fact for _, fact in batch])
+        written, skipped = bulk.record([fact for _, fact in batch],
+                                       lines=[number for number, _ in batch])
     except LedgerError as error:
         index = getattr(error, "index", None)
         if index is None:

@@ -66,3 +66,10 @@ def key_pair(directory: Path, name: str) -> tuple[str, str]:
     public.write_bytes(key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
     return str(private), str(public)
+
+
+def older_ledger(monkeypatch: Any) -> None:
+    """Write as a ledger was written before the rules between subjects were checked from
+    the other side (``domain.dependents``): to make the ledgers those writes left."""
+    monkeypatch.setattr("ledger.application.changes_what_others_read", lambda *_: False)
+    monkeypatch.setattr("ledger.bulk.changes_what_others_read", lambda *_: False)

@@ -10,11 +10,8 @@ Tried on both writers' paths: ``record`` (``Ledger.record``) and ``import``
 (``ledger.bulk``), and within one batch.
 
 What an amendment of an order or a platform does to the facts of *other* subjects that
-name it is not checked yet (README: "Left"): checked one event at a time, as a first
-version of this did, it refused a valid ``import-registry --backfill`` (a registration
-narrowed before what an order needs is given back); it must be checked over a whole call
-or import. The cases it is to refuse are kept in ``NOT_YET`` below, to be moved up when it
-is."""
+name it is checked over a whole write (``domain.dependents``):
+tests/test_dependents_other_side.py."""
 
 from __future__ import annotations
 
@@ -29,7 +26,7 @@ from ledger.application import open_ledger
 from ledger.interchange import read_facts
 from ledger.storage import parse_target
 from projections.importing import import_facts
-from tests.clitools import count, run
+from tests.clitools import count, older_ledger, run
 
 SOURCE = [{"url": "https://gazette.example/x", "title": "x"}]
 
@@ -97,20 +94,6 @@ REFUSED = {
         "would break access-observed of 2020-03-02"),
 }
 
-#: What an amendment of an order or a platform does to what names it in other subjects:
-#: not checked yet (see the module's docstring), each accepted today on ``_base()``
-#: without its observation (which the order's own rules keep in its time and state), and
-#: each to be refused.
-NOT_YET = {
-    "an order moved after the fine under it": _amend(
-        "x", "correction", "ob", "ob", "2020-02-01", set={"occurred_at": "2020-05-01"}),
-    "an order moved to another platform": _amend(
-        "x", "correction", "ob", "ob", "2020-02-01",
-        set={"platform": "bar", "targets": ["bar.com"]}),
-    "a registration corrected to take away a blocked target": _amend(
-        "x", "correction", "foo", "reg-foo", "2020-01-01", set={"targets": ["foo.org"]}),
-}
-
 #: Amendments of the same events that leave every rule standing: accepted.
 ACCEPTED = {
     "a fine's amount corrected": _amend("x", "correction", "foo", "fine", "2020-03-01",
@@ -137,10 +120,11 @@ def _facts(objects: list[dict]) -> list:
     return [fact for _, fact in read_facts(orjson.dumps(o) for o in objects)]
 
 
-def _write(db: str, objects: list[dict], how: str) -> None:
+def _write(db: str, objects: list[dict], how: str, *, key: str = "") -> None:
     """Write ``objects`` by ``how``: ``record`` (``Ledger.record``, one at a time) or
-    ``import`` (``ledger.bulk``, batches of ``2``) or ``batch`` (one batch)."""
-    with open_ledger(parse_target(db), create=True) as ledger:
+    ``import`` (``ledger.bulk``, batches of ``2``) or ``batch`` (one batch); on an
+    encrypted ledger with cipher ``key``."""
+    with open_ledger(parse_target(db, cipher_key=key), create=True) as ledger:
         if how == "record":
             for fact in _facts(objects):
                 ledger.record([fact], operator="op")
@@ -176,15 +160,6 @@ def test_an_amendment_that_leaves_the_rules_standing_is_taken(sqlite_path, how, 
     _write(sqlite_path, _base(), how)
     _write(sqlite_path, [ACCEPTED[case]], how)
     assert count(sqlite_path) == len(_base()) + 1
-
-
-@pytest.mark.xfail(strict=True, reason="not checked yet: what an amendment of an order or a "
-                   "platform does to the facts of other subjects that name it (README: Left)")
-@pytest.mark.parametrize("case", sorted(NOT_YET))
-def test_not_yet_an_amendment_that_strands_what_names_it(sqlite_path, case):
-    _write(sqlite_path, _base()[:-1], "record")
-    with pytest.raises(LedgerError):
-        _write(sqlite_path, [NOT_YET[case]], "record")
 
 
 def test_the_command_line_refuses_it_in_one_line_and_writes_nothing(runner, sqlite_path,
@@ -259,14 +234,16 @@ def test_a_correction_undone_brings_back_what_is_held_to_the_rules(sqlite_path, 
 
 
 def test_a_fine_already_against_the_rules_is_not_blamed_on_a_typo_fix(sqlite_path):
-    """A fine left before its order (the order moved after it: not checked yet, or a
-    ledger written before): its reason corrected is taken; its order corrected to none
-    that exists is refused (another rule broken, this amendment's doing)."""
-    _write(sqlite_path, [_reg("foo", ["foo.com"]), _order("o", "foo", "2020-02-01",
-                                                           ["foo.com"]),
-                         _fine("f", "foo", "2020-03-01", "o"),
-                         _amend("m", "correction", "o", "o", "2020-02-01",
-                                set={"occurred_at": "2020-05-01"})], "record")
+    """A fine left before its order (the order moved after it in a ledger written before
+    that was checked): its reason corrected is taken; its order corrected to none that
+    exists is refused (another rule broken, this amendment's doing)."""
+    with pytest.MonkeyPatch.context() as patch:
+        older_ledger(patch)
+        _write(sqlite_path, [_reg("foo", ["foo.com"]), _order("o", "foo", "2020-02-01",
+                                                               ["foo.com"]),
+                             _fine("f", "foo", "2020-03-01", "o"),
+                             _amend("m", "correction", "o", "o", "2020-02-01",
+                                    set={"occurred_at": "2020-05-01"})], "record")
     _write(sqlite_path, [_amend("t", "correction", "foo", "f", "2020-03-01",
                                 set={"reason": "the right words"})], "record")
     with pytest.raises(RuleBroken, match="order nope does not exist"):

@@ -26,7 +26,7 @@ from ledger.storage import parse_target
 from projections.proof import STATEMENTS, check_report
 from projections.provenance import Evidence, assemble
 from projections.report_summary import summarise
-from tests.clitools import key_pair, one_line_error, run, run_json
+from tests.clitools import key_pair, older_ledger, one_line_error, run, run_json
 
 SRC = ["--source", "https://example.org/record"]
 
@@ -645,9 +645,9 @@ def _penalty_marks_agree(report: dict[str, Any]) -> list[bool]:
 
 def test_a_penalty_counts_where_its_order_binds_whatever_the_as_of(runner, sqlite_path):
     """M2: a fine under Brazil's order, valid-dated before the order (its date corrected
-    later): the answer and the marks put it in Brazil at every as-of, by one rule; a new
-    penalty dated before its order is refused (the same day is not). (That correction
-    should be refused too: README, "Left", and NOT_YET in tests/test_dependents.py.)"""
+    later, in a ledger written before such a correction was refused: it is now, by
+    ``domain.dependents``): the answer and the marks put it in Brazil at every as-of, by
+    one rule; a new penalty dated before its order is refused (the same day is not)."""
     db = sqlite_path
     assert run(runner, db, "init", "--jurisdiction", "RU").exit_code == 0
     _record(runner, db,
@@ -660,8 +660,13 @@ def test_a_penalty_counts_where_its_order_binds_whatever_the_as_of(runner, sqlit
              "--order", "stf"])
     created = next(ev["id"] for ev in run_json(runner, db, "history", "stf")["events"]
                    if ev["type"] == "blocked")
-    _record(runner, db, ["correction", "stf", "--at", "2022-03-18", "--target", created,
-                         "--set", "occurred_at=2022-03-18", "--reason", "the order's date"])
+    moved = ["correction", "stf", "--at", "2022-03-18", "--target", created,
+             "--set", "occurred_at=2022-03-18", "--reason", "the order's date"]
+    error = one_line_error(run(runner, db, "record", *moved, *SRC), 1)
+    assert "would leave penalty-imposed of 2021-01-01" in error, error
+    with pytest.MonkeyPatch.context() as patch:
+        older_ledger(patch)
+        _record(runner, db, moved)
     assert run(runner, db, "checkpoint").exit_code == 0
     for as_of in ("2021-06-01", "2023-01-01"):
         br, ru = (_report(runner, db, "telegram", "--jurisdiction", c, "--as-of", as_of)
@@ -762,16 +767,24 @@ def test_an_observation_outside_its_orders_country_counts_in_no_answer(runner, s
     """M3: an observation made in Russia, recorded on an order that names no jurisdiction
     (Russia's by the default); the default then corrected to Brazil. The observation is
     in no country's status, and its mark says so and why, instead of claiming to be part
-    of Russia's answer. (The correction of the default is accepted: it is the ledger's
-    setting, for every order at once; the marks and the answer agree by one rule.)"""
+    of Russia's answer. (Such a correction of the default is refused now, as an order's
+    own jurisdiction corrected from under its observation is: ``domain.dependents``; a
+    ledger written before that check holds one, and the marks and the answer agree on it
+    by one rule.)"""
     db = sqlite_path
     assert run(runner, db, "init", "--jurisdiction", "RU").exit_code == 0
     _record(runner, db, TELEGRAM, RKN,
             ["access-observed", "rkn", "--at", "2018-05-01", "--target", "t.me",
              "--accessible", "--jurisdiction", "RU"])
     created = run_json(runner, db, "history", "ledger")["events"][0]["id"]
-    _record(runner, db, ["correction", "ledger", "--at", _now()[:19] + "+00:00", "--target",
-                         created, "--set", "jurisdiction=BR", "--reason", "wrong"])
+    corrected = ["correction", "ledger", "--at", _now()[:19] + "+00:00", "--target",
+                 created, "--set", "jurisdiction=BR", "--reason", "wrong"]
+    error = one_line_error(run(runner, db, "record", *corrected, *SRC), 1)
+    assert "would leave access-observed of 2018-05-01" in error
+    assert "order rkn binds BR: an observation in RU is not of it" in error
+    with pytest.MonkeyPatch.context() as patch:
+        older_ledger(patch)
+        _record(runner, db, corrected)
     _checkpoint(runner, db)
     for code in ("RU", "BR"):
         report = _report(runner, db, "telegram", "--jurisdiction", code)

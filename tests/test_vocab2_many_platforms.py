@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ledger import consistency
-from tests.clitools import one_line_error, run, run_json
+from tests.clitools import older_ledger, one_line_error, run, run_json
 from tests.test_views_moves import _fact, views_equal_a_full_replay
 from tests.test_views_moves import _step as _plain_step
 
@@ -236,11 +236,19 @@ def test_a_platform_holding_none_of_the_targets_or_a_list_of_one_is_refused(runn
 
 
 def test_a_platform_whose_targets_a_back_dated_removal_took_has_no_such_order(runner, db):
+    """A removal dated before the order that blocks what it removes is refused now
+    (``domain.dependents``); a ledger written before that check holds one, and the order
+    counts on the platform that still held its target."""
     _registered(runner, db)
     assert _order(runner, db, *_apps("tiktok", "wechat"),
                   *_targets("tiktok.com", "wechat.com")).exit_code == 0
-    result = run(runner, db, "record", "targets-removed", "wechat", "--at", "2020-06-01",
-                 *SRC, "--target", "wechat.com")
+    removal = ["record", "targets-removed", "wechat", "--at", "2020-06-01", *SRC,
+               "--target", "wechat.com"]
+    refused = run(runner, db, *removal)
+    assert refused.exit_code == 1 and "would leave blocked of 2020-06-29" in refused.stderr
+    with pytest.MonkeyPatch.context() as patch:
+        older_ledger(patch)
+        result = run(runner, db, *removal)
     assert result.exit_code == 0, result.output
     wechat = run_json(runner, db, "status", "wechat")
     assert wechat["orders"] == [] and wechat["state"] == "accessible"

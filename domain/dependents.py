@@ -1,0 +1,211 @@
+"""The rules between subjects from the other side: what a write's changes to an order, a
+platform or the ledger's settings do to the facts of other subjects that name them.
+
+``check_references`` holds a new fact (and ``check_amended`` an amended one) to what it
+names: a fine's order exists, concerns the fine's platform and comes before it; a
+request's orders concern its platform; an order's targets are its platforms' at its time;
+an observation of an order is of the state the order binds. Those facts stay named after
+they are written, so a change to what they name can break the same rules: an order moved
+after the fine under it, or to another platform; a registration retracted, or corrected
+to take away a target an order blocks; a ``targets-removed`` dated before an order that
+blocks what it removes; the ledger's default jurisdiction set under observations of
+orders that name none.
+
+Such changes are checked once a whole write is checked (a ``record`` call, an import, or
+with ``--batch-commit`` each batch, which commits on its own), against the state at its
+end: within one write a registry backfill narrows a registration before it gives back what
+an order needs, and only the end state counts (checked one event at a time, a first
+version refused valid backfills).
+
+A fact that already broke the same rule in the same words before the write, with the
+changed subject as it was (a ledger written before this check), and whose subject the
+write does not touch, is not blamed on the write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from domain.amendments import effective
+from domain.concerns import platforms_named
+from domain.errors import RuleBroken, SubjectNotFound
+from domain.jurisdictions import LEDGER
+
+Find = Callable[[str, str], Any]
+
+#: What others read of a subject of each kind, by the type of its facts that count and
+#: their fields: of an order, its creating event (that it exists, its time, its platforms,
+#: the state it binds); of a platform, that it exists and which targets it holds when; of
+#: the ledger's settings, the default jurisdiction. A change to anything else changes
+#: nothing another subject's facts are checked against.
+READ_BY_OTHERS: dict[str, dict[str, tuple[str, ...]]] = {
+    "order": {"blocked": ("occurred_at", "platform", "platforms", "jurisdiction")},
+    "platform": {kind: ("occurred_at", "targets")
+                 for kind in ("platform-registered", "targets-added", "targets-removed")},
+    "ledger": {"jurisdiction-default": ("jurisdiction",)},
+}
+#: Of a changed subject of each kind: the kinds of subject whose facts may name it, found
+#: among the subjects that concern its platforms (``domain.concerns``): an order is named
+#: by fines (its platforms' own facts) and requests; a platform by orders and requests.
+#: The ledger's settings are read by every order's observations.
+NAMED_BY = {"order": ("platform", "request"), "platform": ("order", "request"),
+            "ledger": ("order",)}
+
+
+def changes_what_others_read(fact: Any, kind: str, holder: Any) -> bool:
+    """Whether ``fact``, joining ``holder`` (a subject of ``kind``: a ``Timeline`` or an
+    aggregate, ``fact`` among its facts), may change what other subjects' facts are
+    checked against: a correction of a field others read (``READ_BY_OTHERS``); a
+    retraction of an event others read, or of an amendment (what it replaced comes back);
+    a ``targets-removed`` (back-dated, an order made after it on a target it removes no
+    longer holds); the ledger's default jurisdiction set. Adding targets takes nothing
+    away."""
+    read = READ_BY_OTHERS.get(kind)
+    if read is None:
+        return False
+    if fact.type in ("correction", "retraction"):
+        target = fact.data.target
+        amended = next((f for f in holder.facts if f.id == target), None)
+        if amended is None or amended.type in ("correction", "retraction"):
+            return amended is not None
+        fields = read.get(amended.type)
+        if fields is None:
+            return False
+        return fact.type == "retraction" or any(
+            name in fields for name in fact.data.set.as_dict())
+    return fact.type == "targets-removed" or kind == "ledger"
+
+
+def platforms_of(kind: str, ref: str, facts: Iterable[Any]) -> set[str]:
+    """The platforms a platform or an order has ever named, by all its facts (its creating
+    event's, and those a correction set: ``domain.concerns``, whatever counts now); none
+    for the ledger's settings (whose readers are every order). A fact that names it was
+    checked when it was written, against the order as it was then, on one of them."""
+    if kind == "platform":
+        return {ref}
+    return set().union(*map(platforms_named, facts)) if kind == "order" else set()
+
+
+#: The types of fact that name a subject of each kind (what ``named`` reads).
+NAMING = {"order": frozenset({"penalty-imposed", "normalization-requested"}),
+          "platform": frozenset({"blocked", "normalization-requested"}),
+          "ledger": frozenset({"access-observed"})}
+
+
+#: What ``platforms_of`` reads of an order.
+_CREATING_ORDER = frozenset({"blocked"})
+
+
+def named(fact: Any) -> list[tuple[str, str]]:
+    """The subjects ``fact`` (as it counts) names in what ``check_references`` reads of
+    them: a fine its order; a request its orders and platform; an order its platforms; an
+    observation with a jurisdiction the ledger's settings (the default it may rest on)."""
+    data, t = fact.data, fact.type
+    if t == "penalty-imposed":
+        return [("order", data.order)] if data.order else []
+    if t == "normalization-requested":
+        return [("platform", data.platform), *(("order", o) for o in data.orders or ())]
+    if t == "blocked":
+        return [("platform", p) for p in (data.platform, *(data.platforms or ())) if p]
+    if t == "access-observed" and data.jurisdiction:
+        return [("ledger", LEDGER)]
+    return []
+
+
+def check_dependents(changed: dict[tuple[str, str], Any], *, before: Callable[[str, str],
+                     list[Any] | None], after: Find,
+                     candidates: Callable[[str, set[str] | None], Iterable[tuple[str, str]]],
+                     untouched: Callable[[list[Any]], bool],
+                     facts_of: Callable[[str, str, frozenset[str]], list[Any] | None] | None
+                     = None) -> None:
+    """Refuse (``RuleBroken``) a write whose changes ``changed`` (``(kind, ref)`` -> the
+    first fact of the write that changed it) leave a fact of another subject that names a
+    changed subject against the rules between subjects, as they stand at the write's end.
+
+    ``after(kind, ref)``: the subject as the write leaves it (a ``Timeline`` or an
+    aggregate; None if there is none); ``before(kind, ref)``: the facts it held before the
+    write (None if it had none); ``candidates(kind, platforms)``: ``(kind, ref)`` of the
+    subjects of ``kind`` that concern one of ``platforms`` (None: any platform), those
+    made by the write included; ``untouched(facts)``: whether the write added none of
+    ``facts``; ``facts_of(kind, ref, types)``: a subject's facts as the write leaves them
+    (default: ``after``'s), or at least those of ``types`` and the amendments of them, in
+    order, read once for each subject that may name a changed one.
+    The refusal names the changing fact (its ``cause``) and the fact it would leave.
+
+    Every subject that may name a changed one is checked, even where what others read of
+    the changed one ends the write as it began: a fact the write added in between was
+    checked against the state then.
+    """
+    if facts_of is None:
+        def facts_of(kind: str, ref: str, types: frozenset[str]) -> list[Any] | None:
+            subject = after(kind, ref)
+            return None if subject is None else subject.facts
+
+    wanted: dict[str, set[str] | None] = {}
+    types: dict[str, frozenset[str]] = {}  # what a subject of each kind is read for
+    for kind, ref in changed:
+        platforms = None if kind == "ledger" else platforms_of(
+            kind, ref, facts_of(kind, ref, _CREATING_ORDER) or ())
+        for other in NAMED_BY[kind]:
+            types[other] = types.get(other, frozenset()) | NAMING[kind]
+            if platforms is None or (other in wanted and wanted[other] is None):
+                wanted[other] = None
+            else:
+                wanted[other] = (wanted.get(other) or set()) | platforms
+    keys = sorted({key for other, platforms in wanted.items()
+                   for key in candidates(other, platforms)})
+    was: dict[tuple[str, str], Any] = {}
+
+    def find_was(kind: str, ref: str) -> Any:
+        if (kind, ref) not in changed:
+            return after(kind, ref)
+        if (kind, ref) not in was:
+            from domain.checked import Timeline
+
+            facts = before(kind, ref)
+            was[kind, ref] = Timeline.of(kind, ref, facts) if facts else None
+        return was[kind, ref]
+
+    for key in keys:
+        facts = facts_of(*key, types[key[0]])
+        if not facts:
+            continue
+        for fact in effective(facts).facts:
+            blamed = [name for name in named(fact) if name in changed and name != key]
+            if not blamed:
+                continue  # (its own facts: its own rules and ``check_amended``)
+            if fact.type == "access-observed" and _about(fact, after) != "order":
+                continue  # (a platform's observation names no order's state)
+            why = _why(fact, after)
+            if why is None or (untouched(facts) and _why(fact, find_was) == why):
+                continue  # holds; or broke it so before, and not by this write
+            cause = changed[blamed[0]]
+            error = RuleBroken(
+                f"refused: {_what(cause, after(*blamed[0]))} would leave {fact.type} of "
+                f"{fact.occurred_at} ({fact.id}) of {key[0]} {key[1]} against the rules: "
+                f"{why.removeprefix('refused: ')}")
+            error.cause = cause  # type: ignore[attr-defined]
+            raise error
+
+
+def _what(cause: Any, holder: Any) -> str:
+    """The changing fact, as a refusal names it: an amendment by what it amends."""
+    target = getattr(cause.data, "target", None)
+    amended = next((f for f in holder.facts if f.id == target), None) if (
+        target is not None and holder is not None) else None
+    return f"{cause.type} of {amended.label()}" if amended else cause.label()
+
+
+def _about(fact: Any, find: Find) -> str:
+    return fact.kind.about(fact.subject, lambda k, r: find(k, r) is not None)
+
+
+def _why(fact: Any, find: Find) -> str | None:
+    from domain.checked import check_references
+
+    try:
+        check_references(fact, find)
+    except (RuleBroken, SubjectNotFound) as error:
+        return str(error)
+    return None
