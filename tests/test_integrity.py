@@ -322,3 +322,19 @@ def test_checkpoint_list_gives_the_kept_notes_byte_for_byte(runner, ledger_2017,
     listed = run(runner, ledger_2017, "checkpoint", "--list")
     assert listed.exit_code == 0 and listed.stderr == ""
     assert listed.stdout == first.read_text() + second.read_text()
+
+
+def test_a_report_rests_on_the_log_so_damaged_views_leave_it_true(runner, ledger_2017,
+                                                                  tmp_path):
+    """A history view row deleted (on each store): ``verify`` fails (exit 3), but the
+    report reads no view, so it is the same true report, not marked FAILED (exit 0)."""
+    assert run(runner, ledger_2017, "checkpoint").exit_code == 0
+    before = run(runner, ledger_2017, "report", "provenance", "telegram", "--format", "json")
+    assert before.exit_code == 0, before.output
+    Store(ledger_2017).sql("DELETE FROM bl_view_history WHERE position = 5")
+    assert run(runner, ledger_2017, "verify").exit_code == 3
+    after = run(runner, ledger_2017, "report", "provenance", "telegram", "--format", "json")
+    assert after.exit_code == 0, after.output
+    drop = ("generated_at", "produced_by", "report_signature")
+    assert ({k: v for k, v in json.loads(after.stdout).items() if k not in drop}
+            == {k: v for k, v in json.loads(before.stdout).items() if k not in drop})
