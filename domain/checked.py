@@ -122,9 +122,11 @@ class Timeline:
         timeline.add(fact)
         return timeline
 
-    def record(self, fact: Fact, now: datetime) -> None:
-        """Add ``fact`` if the subject's rules still hold with it."""
-        self.check(fact, now)
+    def record(self, fact: Fact, now: datetime, *, checked: bool = False) -> None:
+        """Add ``fact`` if the subject's rules still hold with it (``checked``: the caller
+        has just checked them, as ``check_amended`` does an amendment's)."""
+        if not checked:
+            self.check(fact, now)
         self.add(fact)
 
     def check(self, fact: Fact, now: datetime) -> None:
@@ -340,6 +342,8 @@ def check_amended(fact: Fact, holder: Any, find: Callable[[str, str], Any],
     other subjects and now counts otherwise (corrected; or back as it was, when what
     corrected it is retracted) is checked as ``check_references`` checks a new one. So an
     amended fine, order, request or observation cannot name what a new one could not.
+    The amendment's own subject's rules (``Timeline.check``) are checked here first, a
+    dispute's included, so that the writers add it without checking them again.
     ``RuleBroken`` names the amendment and the fact; a fact whose earlier form broke the
     same rule in the same words already (a ledger written before this check) is not
     blamed on the amendment.
@@ -349,11 +353,11 @@ def check_amended(fact: Fact, holder: Any, find: Callable[[str, str], Any],
     (``domain.dependents``): an import-registry backfill narrows a registration before it
     gives back what an order needs, and checked one event at a time, a valid backfill was
     refused."""
+    # Its own subject's rules first: a correction's values are read and validated there,
+    # never applied unread. (The writers then add it with ``record(..., checked=True)``.)
+    getattr(holder, "timeline", holder).check(fact, now)
     if fact.type == "dispute":
         return
-    # Its own subject's rules first (as ``record`` checks them next): a correction's
-    # values are read and validated there, never applied unread.
-    getattr(holder, "timeline", holder).check(fact, now)
     before = effective(holder.facts).facts
     amended = Timeline.of(holder.kind, holder.ref, [*holder.facts, fact])
     after = effective(amended.facts).facts

@@ -67,18 +67,20 @@ class Subject(Aggregate):
         Timeline.check_creation(cls.kind, fact, now)  # e.g. an operator's key
         return cls._create(cls.Opened, ref=fact.subject, fact=fact)
 
-    def record(self, fact: Fact, now: datetime) -> None:
+    def record(self, fact: Fact, now: datetime, *, checked: bool = False) -> None:
         """Add ``fact`` if the subject's rules still hold with it at its valid time
         (``domain.checked.Timeline.check``: the same rules the bulk import applies).
 
         An amendment (correction, retraction, dispute) must target an event of this
         subject; a correction or retraction is refused when the amended timeline would
-        break a rule, naming the event that would break.
+        break a rule, naming the event that would break. ``checked``: the caller has just
+        checked those rules (``domain.checked.check_amended`` does an amendment's).
         """
         if fact.subject != self.ref or (self.kind not in fact.kind.subjects
                                         and fact.kind.subject != "any"):
             raise ProgrammingError(f"a {fact.type} of {fact.subject} is not about {self.ref}")
-        self.timeline.check(fact, now)
+        if not checked:
+            self.timeline.check(fact, now)
         self.trigger_event(self.Recorded, fact=fact)
 
     def state(self, until: datetime | None = None) -> SubjectState:

@@ -175,13 +175,13 @@ class Ledger(Application):
                     skipped.append(fact)  # already in the ledger: import is idempotent
                     continue
                 kind = fact.kind
+                fact = fact.evolve(recorded_by=operator, recorded_at=None)
                 if kind.subject == "any":
                     subject = self._subject_of_target(fact, subjects)
                     self._check_amended(fact, subjects, subject, now)
                 else:
                     subject = self._subject(kind.about(fact.subject, lambda k, ref: self._subject(
                         k, ref, subjects) is not None), fact.subject, subjects)
-                fact = fact.evolve(recorded_by=operator, recorded_at=None)
                 if kind.creates:
                     if subject is not None:
                         from domain.checked import exists_already
@@ -203,7 +203,8 @@ class Ledger(Application):
                         from domain.checked import check_created
 
                         check_created(subject, fact)
-                    subject.record(fact, now)
+                    # (an amendment's own rules: checked by check_amended just now)
+                    subject.record(fact, now, checked=kind.subject == "any")
             except LedgerError as error:
                 error.index = index  # type: ignore[attr-defined]
                 raise

@@ -318,7 +318,8 @@ class Bulk:
         if kind.subject != "any":  # e.g. a penalty enforcing an order
             self._check_references(fact)
             check_created(timeline, fact)
-        timeline.record(fact, now)
+        # (an amendment's own rules: checked by check_amended just now)
+        timeline.record(fact, now, checked=kind.subject == "any")
         return (fact, aggregate_id(timeline.kind, timeline.ref), timeline.version,
                 _RECORDED[timeline.kind])
 
