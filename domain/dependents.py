@@ -24,6 +24,7 @@ write does not touch, is not blamed on the write.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -184,9 +185,16 @@ def check_dependents(changed: dict[tuple[str, str], Any], *, before: Callable[[s
             error = RuleBroken(
                 f"refused: {_what(cause, after(*blamed[0]))} would leave {fact.type} of "
                 f"{fact.occurred_at} ({fact.id}) of {key[0]} {key[1]} against the rules: "
-                f"{why.removeprefix('refused: ')}")
+                f"{_HINT.sub('', why.removeprefix('refused: '))}; correct or retract that "
+                f"{fact.type} first")
             error.cause = cause  # type: ignore[attr-defined]
             raise error
+
+
+#: What ``check_references`` tells the writer of a new fact to do instead (give another
+#: date, record something first): advice for that fact, not for the change that would
+#: leave it against the rules, so the refusal says what to do instead.
+_HINT = re.compile(r" \((give|record) [^()]*\)$|; (if it is one, )?record [^;]* first$")
 
 
 def _what(cause: Any, holder: Any) -> str:

@@ -203,4 +203,7 @@ def test_the_command_line_says_it_in_one_line_and_writes_nothing(runner, sqlite_
     assert result.stderr.count("\n") == 1
     assert result.stderr.startswith(f"error: refused: correction of blocked of 2020-02-01 "
                                     f"({_id('ob')}) would leave penalty-imposed")
+    # (the advice to the writer of a new fine, "give the penalty's date", is not given)
+    assert result.stderr.endswith("a penalty under an order cannot come before it; correct "
+                                  "or retract that penalty-imposed first\n")
     assert count(sqlite_path) == len(_base())
