@@ -13,6 +13,7 @@ encrypted ledger (the history view's index holds blinded names) and on PostgreSQ
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -207,3 +208,17 @@ def test_the_command_line_says_it_in_one_line_and_writes_nothing(runner, sqlite_
     assert result.stderr.endswith("a penalty under an order cannot come before it; correct "
                                   "or retract that penalty-imposed first\n")
     assert count(sqlite_path) == len(_base())
+
+
+def test_the_readmes_example_on_the_bundled_case(runner, sqlite_path, example):
+    """The README shows this refusal (its ids shortened): it is what the command says."""
+    assert run(runner, sqlite_path, "import", str(example)).exit_code == 0
+    result = run(runner, sqlite_path, "record", "targets-removed", "telegram", "--at",
+                 "2017-07-01", "--source", "…", "--target", "web.telegram.org")
+    assert result.exit_code == 1
+    readme = Path(__file__).resolve().parents[1] / "README.md"
+    shown = next(line.strip() for line in readme.read_text().splitlines()
+                 if "error: refused: targets-removed of 2017-07-01" in line)
+    assert re.sub(r"\(([0-9a-f]{8})-[0-9a-f-]{27}\)", r"(\1…)", result.stderr.strip()) \
+        == re.sub(r"\(aab35783…\)", "(" + result.stderr.split("(")[1][:8] + "…)", shown)
+    assert count(sqlite_path) == 33
