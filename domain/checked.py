@@ -10,14 +10,14 @@ still checks, on generated scripts, that both accept and refuse the same facts).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from domain.amendments import check_target, corrected, effective, is_amendment
 from domain.concerns import platforms_named
-from domain.errors import RuleBroken, SubjectExists, SubjectNotFound
+from domain.errors import LedgerError, RuleBroken, SubjectExists, SubjectNotFound
 from domain.fact import Fact
 from domain.jurisdictions import LEDGER, country  # (and registers the ledger kind's rules)
 from domain.timeline import (
@@ -267,30 +267,27 @@ def check_references(fact: Fact, find: Callable[[str, str], Any]) -> None:
 
     ``find(kind, ref)`` is the subject of that kind and reference, or None. The record
     path and the bulk import both call this: one statement of these rules; for an
-    amendment, ``check_amended`` applies them to what it changes, from both sides.
+    amendment, ``check_amended`` applies them to what it changes, from both sides. It
+    raises the first of ``reference_errors``.
     """
+    for error in reference_errors(fact, find):
+        raise error
+
+
+def reference_errors(fact: Fact, find: Callable[[str, str], Any]) -> Iterator[LedgerError]:
+    """Every way ``fact`` breaks the rules between subjects (``check_references``), in the
+    order they are found: each target a ``blocked`` lacks, each order of a request that is
+    missing or elsewhere, each platform not registered; what depends on a missing subject
+    is not asked of it. So that a change can be told to have broken nothing new where the
+    first way is the same (``domain.dependents``, ``check_amended``)."""
     data = fact.data
     if fact.type == "access-observed" and data.jurisdiction:
-        _check_observed_where(fact, find)
+        try:
+            _check_observed_where(fact, find)
+        except RuleBroken as error:
+            yield error
     if fact.type == "penalty-imposed" and data.order is not None:
-        order = find("order", data.order)
-        if order is None or order.state().created is None:
-            raise SubjectNotFound(f"refused: order {data.order} does not exist"
-                                  + (" (its creating event was retracted)" if order else ""))
-        created = order.state().created
-        if fact.subject not in platforms_named(created):
-            raise RuleBroken(f"refused: order {data.order} does not concern platform "
-                             f"{fact.subject}")
-        # A fine under an order cannot precede it; a fine dated by day counts to its end
-        # (the same day as the order is no contradiction).
-        imposed = fact.occurred_at
-        if len(imposed.text) == 10:
-            imposed = When.parse(imposed.text, end_of_day=True)
-        if imposed.instant < created.occurred_at.instant:
-            raise RuleBroken(f"refused: penalty-imposed at {fact.occurred_at} names order "
-                             f"{data.order}, which was made at {created.occurred_at}: a "
-                             "penalty under an order cannot come before it (give the "
-                             "penalty's date, or no --order)")
+        yield from _penalty_errors(fact, find)
     if not hasattr(data, "platform"):
         return
     names = (data.platform,) if data.platform else tuple(getattr(data, "platforms", ()))
@@ -299,34 +296,59 @@ def check_references(fact: Fact, find: Callable[[str, str], Any]) -> None:
         platform = find("platform", name)
         if platform is None or getattr(platform, "timeline", platform)._index.created is None:
             # (its index, not its state: a subject kept compacted reads nothing back)
-            raise SubjectNotFound(f"refused: platform {name} is not registered"
+            yield SubjectNotFound(f"refused: platform {name} is not registered"
                                   + (" (its platform-registered was retracted)" if platform
                                      else "; record its platform-registered first"))
+            continue
         platforms[name] = platform
     for ref in getattr(data, "orders", ()):
         order = find("order", ref)
         if order is None or order.state().created is None:
-            raise SubjectNotFound(f"refused: order {ref} does not exist"
+            yield SubjectNotFound(f"refused: order {ref} does not exist"
                                   + (" (its creating event was retracted)" if order else ""))
-        if data.platform not in order.state().platforms:
-            raise SubjectNotFound(f"refused: order {ref} concerns platform "
+        elif data.platform not in order.state().platforms:
+            yield SubjectNotFound(f"refused: order {ref} concerns platform "
                                   f"{', '.join(order.state().platforms)}, not {data.platform}")
-    if fact.type == "blocked":
+    if fact.type == "blocked" and len(platforms) == len(names):
         held = set().union(*(checked_state(p, fact).targets  # type: ignore[attr-defined]
                              for p in platforms.values()))
         missing = [t for t in data.targets if t not in held]
         if not missing and len(names) > 1:
             for name, platform in platforms.items():
                 if not set(data.targets) & set(checked_state(platform, fact).targets):  # type: ignore[attr-defined]
-                    raise RuleBroken(f"refused: order {fact.subject} names platform {name}, "
+                    yield RuleBroken(f"refused: order {fact.subject} names platform {name}, "
                                      f"which holds none of its targets at {fact.occurred_at}")
-        if missing:
-            which = f"platform {names[0]}" if len(names) == 1 else \
-                f"any of its platforms ({', '.join(names)})"
-            first = names[0] if len(names) == 1 else "its platform"
-            raise RuleBroken(f"refused: target {missing[0]} of order {fact.subject} is not a "
+        which = f"platform {names[0]}" if len(names) == 1 else \
+            f"any of its platforms ({', '.join(names)})"
+        first = names[0] if len(names) == 1 else "its platform"
+        for target in missing:
+            yield RuleBroken(f"refused: target {target} of order {fact.subject} is not a "
                              f"target of {which} at {fact.occurred_at}; "
                              f"if it is one, record targets-added for {first} first")
+
+
+def _penalty_errors(fact: Fact, find: Callable[[str, str], Any]) -> Iterator[LedgerError]:
+    """How a fine breaks the rules of the order it names (``reference_errors``)."""
+    data = fact.data
+    order = find("order", data.order)
+    if order is None or order.state().created is None:
+        yield SubjectNotFound(f"refused: order {data.order} does not exist"
+                              + (" (its creating event was retracted)" if order else ""))
+        return
+    created = order.state().created
+    if fact.subject not in platforms_named(created):
+        yield RuleBroken(f"refused: order {data.order} does not concern platform "
+                         f"{fact.subject}")
+    # A fine under an order cannot precede it; a fine dated by day counts to its end (the
+    # same day as the order is no contradiction).
+    imposed = fact.occurred_at
+    if len(imposed.text) == 10:
+        imposed = When.parse(imposed.text, end_of_day=True)
+    if imposed.instant < created.occurred_at.instant:
+        yield RuleBroken(f"refused: penalty-imposed at {fact.occurred_at} names order "
+                         f"{data.order}, which was made at {created.occurred_at}: a penalty "
+                         "under an order cannot come before it (give the penalty's date, or "
+                         "no --order)")
 
 
 #: The types of event that name other subjects (what ``check_references`` checks).
@@ -372,12 +394,9 @@ def check_amended(fact: Fact, holder: Any, find: Callable[[str, str], Any],
             continue
         if now.type == "access-observed" and holder.kind != "order":
             continue  # (on a platform: it names no order, whatever shares the name)
-        try:
-            check_references(now, find_now)
-        except (RuleBroken, SubjectNotFound) as error:
-            old = was.get(now.id)
-            if old is not None and _why(old, find) == str(error):
-                continue  # it broke them so before this amendment: not this one's doing
+        old = was.get(now.id)
+        error = next(new_errors(now, find_now, old, find), None)
+        if error is not None:
             why = str(error).removeprefix("refused: ")
             what = f"{fact.type} of {target.label()}" if target else fact.label()
             raise RuleBroken(f"refused: {what} would make {now.type} of {now.occurred_at} "
@@ -385,13 +404,17 @@ def check_amended(fact: Fact, holder: Any, find: Callable[[str, str], Any],
                              f"{why}") from None
 
 
-def _why(fact: Fact, find: Callable[[str, str], Any]) -> str | None:
-    """How ``fact`` breaks the rules between subjects as the ledger stands, if it does."""
-    try:
-        check_references(fact, find)
-    except (RuleBroken, SubjectNotFound) as error:
-        return str(error)
-    return None
+def new_errors(fact: Fact, find: Callable[[str, str], Any], old: Fact | None = None,
+               found: Callable[[str, str], Any] | None = None) -> Iterator[LedgerError]:
+    """The ways ``fact`` breaks the rules between subjects (``reference_errors``) that
+    ``old`` did not as ``found`` found it (a ledger written before a check, where a change
+    is not blamed for what was broken already; none given: every way). A way is the same
+    when it is said in the same words, so a change that breaks one more target, order or
+    platform, or the same rule anew, is told apart from one that leaves them as they
+    were."""
+    known = set() if old is None or found is None else {
+        str(error) for error in reference_errors(old, found)}
+    return (error for error in reference_errors(fact, find) if str(error) not in known)
 
 
 def _check_observed_where(fact: Fact, find: Callable[[str, str], Any]) -> None:

@@ -29,8 +29,9 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from domain.amendments import effective
+from domain.checked import Timeline, new_errors
 from domain.concerns import platforms_named
-from domain.errors import RuleBroken, SubjectNotFound
+from domain.errors import RuleBroken
 from domain.jurisdictions import LEDGER
 
 Find = Callable[[str, str], Any]
@@ -88,10 +89,13 @@ def platforms_of(kind: str, ref: str, facts: Iterable[Any]) -> set[str]:
     return set().union(*map(platforms_named, facts)) if kind == "order" else set()
 
 
-#: The types of fact that name a subject of each kind (what ``named`` reads).
+#: The types of fact that name a subject of each kind (what ``named`` reads), in other
+#: subjects; and an order's own observations, which name the order (the state it binds,
+#: or the ledger's default where it names none, is what they are checked against).
 NAMING = {"order": frozenset({"penalty-imposed", "normalization-requested"}),
           "platform": frozenset({"blocked", "normalization-requested"}),
           "ledger": frozenset({"access-observed"})}
+_OWN = frozenset({"access-observed"})
 
 
 #: What ``platforms_of`` reads of an order.
@@ -101,7 +105,8 @@ _CREATING_ORDER = frozenset({"blocked"})
 def named(fact: Any) -> list[tuple[str, str]]:
     """The subjects ``fact`` (as it counts) names in what ``check_references`` reads of
     them: a fine its order; a request its orders and platform; an order its platforms; an
-    observation with a jurisdiction the ledger's settings (the default it may rest on)."""
+    observation with a jurisdiction the order it is of (the state the order binds) and the
+    ledger's settings (the default it may rest on)."""
     data, t = fact.data, fact.type
     if t == "penalty-imposed":
         return [("order", data.order)] if data.order else []
@@ -110,19 +115,21 @@ def named(fact: Any) -> list[tuple[str, str]]:
     if t == "blocked":
         return [("platform", p) for p in (data.platform, *(data.platforms or ())) if p]
     if t == "access-observed" and data.jurisdiction:
-        return [("ledger", LEDGER)]
+        return [("order", fact.subject), ("ledger", LEDGER)]
     return []
 
 
-def check_dependents(changed: dict[tuple[str, str], Any], *, before: Callable[[str, str],
-                     list[Any] | None], after: Find,
+def check_dependents(changed: dict[tuple[str, str], list[Any]], *,
+                     before: Callable[[str, str], list[Any] | None], after: Find,
                      candidates: Callable[[str, set[str] | None], Iterable[tuple[str, str]]],
                      untouched: Callable[[list[Any]], bool],
                      facts_of: Callable[[str, str, frozenset[str]], list[Any] | None] | None
                      = None) -> None:
     """Refuse (``RuleBroken``) a write whose changes ``changed`` (``(kind, ref)`` -> the
-    first fact of the write that changed it) leave a fact of another subject that names a
-    changed subject against the rules between subjects, as they stand at the write's end.
+    facts of the write that changed it, in order) leave a fact that names a changed
+    subject against the rules between subjects, as they stand at the write's end: another
+    subject's fact, or an order's own observation (the state it binds may now be the
+    ledger's default).
 
     ``after(kind, ref)``: the subject as the write leaves it (a ``Timeline`` or an
     aggregate; None if there is none); ``before(kind, ref)``: the facts it held before the
@@ -132,11 +139,14 @@ def check_dependents(changed: dict[tuple[str, str], Any], *, before: Callable[[s
     ``facts``; ``facts_of(kind, ref, types)``: a subject's facts as the write leaves them
     (default: ``after``'s), or at least those of ``types`` and the amendments of them, in
     order, read once for each subject that may name a changed one.
-    The refusal names the changing fact (its ``cause``) and the fact it would leave.
 
     Every subject that may name a changed one is checked, even where what others read of
     the changed one ends the write as it began: a fact the write added in between was
-    checked against the state then.
+    checked against the state then. A fact is not blamed on the write when the write
+    touched neither it nor its amendments and it breaks no rule it did not break before
+    the write, in the same words (``domain.checked.new_errors``: one more target, order or
+    platform lost is a new way). The refusal names the first new way, the fact, and the
+    last change of the subject it names (its ``cause``), the one that left it so.
     """
     if facts_of is None:
         def facts_of(kind: str, ref: str, types: frozenset[str]) -> list[Any] | None:
@@ -144,10 +154,12 @@ def check_dependents(changed: dict[tuple[str, str], Any], *, before: Callable[[s
             return None if subject is None else subject.facts
 
     wanted: dict[str, set[str] | None] = {}
-    types: dict[str, frozenset[str]] = {}  # what a subject of each kind is read for
+    types: dict[tuple[str, str] | str, frozenset[str]] = {}  # what each is read for
     for kind, ref in changed:
         platforms = None if kind == "ledger" else platforms_of(
-            kind, ref, facts_of(kind, ref, _CREATING_ORDER) or ())
+            kind, ref, (facts_of(kind, ref, _CREATING_ORDER) or ()) if kind == "order" else ())
+        if kind == "order":  # its own observations
+            types[kind, ref] = _OWN
         for other in NAMED_BY[kind]:
             types[other] = types.get(other, frozenset()) | NAMING[kind]
             if platforms is None or (other in wanted and wanted[other] is None):
@@ -155,40 +167,62 @@ def check_dependents(changed: dict[tuple[str, str], Any], *, before: Callable[[s
             else:
                 wanted[other] = (wanted.get(other) or set()) | platforms
     keys = sorted({key for other, platforms in wanted.items()
-                   for key in candidates(other, platforms)})
+                   for key in candidates(other, platforms)} | {
+        key for key in changed if key[0] == "order"})
     was: dict[tuple[str, str], Any] = {}
 
     def find_was(kind: str, ref: str) -> Any:
         if (kind, ref) not in changed:
             return after(kind, ref)
         if (kind, ref) not in was:
-            from domain.checked import Timeline
-
             facts = before(kind, ref)
             was[kind, ref] = Timeline.of(kind, ref, facts) if facts else None
         return was[kind, ref]
 
     for key in keys:
-        facts = facts_of(*key, types[key[0]])
+        facts = facts_of(*key, types.get(key, frozenset()) | types.get(key[0], frozenset()))
         if not facts:
             continue
         for fact in effective(facts).facts:
-            blamed = [name for name in named(fact) if name in changed and name != key]
+            blamed = [name for name in named(fact) if name in changed]
             if not blamed:
-                continue  # (its own facts: its own rules and ``check_amended``)
+                continue
             if fact.type == "access-observed" and _about(fact, after) != "order":
                 continue  # (a platform's observation names no order's state)
-            why = _why(fact, after)
-            if why is None or (untouched(facts) and _why(fact, find_was) == why):
-                continue  # holds; or broke it so before, and not by this write
-            cause = changed[blamed[0]]
-            error = RuleBroken(
-                f"refused: {_what(cause, after(*blamed[0]))} would leave {fact.type} of "
-                f"{fact.occurred_at} ({fact.id}) of {key[0]} {key[1]} against the rules: "
-                f"{_HINT.sub('', why.removeprefix('refused: '))}; correct or retract that "
-                f"{fact.type} first")
-            error.cause = cause  # type: ignore[attr-defined]
-            raise error
+            old = fact if untouched(_own(fact, facts)) else None
+            error = next(new_errors(fact, after, old, find_was), None)
+            if error is None:
+                continue  # holds; or broke them so before, and not by this write
+            culprit = next((name for name in blamed if _reads(fact, name, error)),
+                           blamed[-1])
+            causes = changed[culprit]
+            more = (f" (the last of {len(causes)} changes to {culprit[0]} {culprit[1]} in "
+                    "this write)" if len(causes) > 1 else "")
+            refusal = RuleBroken(
+                f"refused: {_what(causes[-1], after(*culprit))}{more} would leave "
+                f"{fact.type} of {fact.occurred_at} ({fact.id}) of {key[0]} {key[1]} "
+                f"against the rules: {_HINT.sub('', str(error).removeprefix('refused: '))}; "
+                f"correct or retract that {fact.type} first")
+            refusal.cause = causes[-1]  # type: ignore[attr-defined]
+            raise refusal
+
+
+def _own(fact: Any, facts: list[Any]) -> list[Any]:
+    """``fact`` among ``facts`` and the amendments of it, and of those, as stored."""
+    ids, out = {fact.id}, []
+    for f in facts:
+        if f.id in ids or getattr(f.data, "target", None) in ids:
+            ids.add(f.id)
+            out.append(f)
+    return out
+
+
+def _reads(fact: Any, name: tuple[str, str], error: Exception) -> bool:
+    """Whether ``error`` of ``fact`` is about the named subject ``name`` (which of the
+    changed subjects a fact names left it so); the last named is taken otherwise."""
+    kind, ref = name
+    return bool(re.search(rf"\b{kind} {re.escape(ref)}(?![\w.-])", str(error))) or (
+        kind == "ledger" and "binds" in str(error))
 
 
 #: What ``check_references`` tells the writer of a new fact to do instead (give another
@@ -207,13 +241,3 @@ def _what(cause: Any, holder: Any) -> str:
 
 def _about(fact: Any, find: Find) -> str:
     return fact.kind.about(fact.subject, lambda k, r: find(k, r) is not None)
-
-
-def _why(fact: Any, find: Find) -> str | None:
-    from domain.checked import check_references
-
-    try:
-        check_references(fact, find)
-    except (RuleBroken, SubjectNotFound) as error:
-        return str(error)
-    return None

@@ -168,7 +168,7 @@ class Ledger(Application):
         seen: set[UUID] = set()
         head = self.recorder.max_notification_id() or 0
         #: The subjects whose facts others read that this call changes (``_dependents``).
-        changed: dict[tuple[str, str], Fact] = {}
+        changed: dict[tuple[str, str], list[Fact]] = {}
         for index, fact in enumerate(facts):
             try:
                 if fact.id in seen or str(fact.id) in known:
@@ -212,14 +212,14 @@ class Ledger(Application):
             seen.add(fact.id)
             recorded.append(fact)
             if changes_what_others_read(fact, subject.kind, subject):
-                changed.setdefault((subject.kind, subject.ref), fact)
+                changed.setdefault((subject.kind, subject.ref), []).append(fact)
             if on_checked is not None:
                 on_checked(index)
         if changed:
             self._dependents(changed, subjects, head)
         return events, Outcome(recorded=tuple(recorded), skipped=tuple(skipped))
 
-    def _dependents(self, changed: dict[tuple[str, str], Fact],
+    def _dependents(self, changed: dict[tuple[str, str], list[Fact]],
                     cache: dict[UUID, Subject | None], head: int) -> None:
         """``ledger.dependents.check_write`` of this call: the subjects it holds, made
         or read, are those the history view does not have yet; the view is brought to the

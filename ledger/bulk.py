@@ -210,10 +210,10 @@ class Bulk:
         #: The batch's subjects that had no events when it began (``_prefetch``): looked
         #: up in the batch's facts alone, without pushing the subjects kept out.
         self._absent: set[UUID] = set()
-        #: The subjects whose facts others read that this write changes (its first such
-        #: fact, and that fact's line), and the ledger's last position before the write
+        #: The subjects whose facts others read that this write changes (its facts that
+        #: changed each, with their lines), and the ledger's last position before the write
         #: (``start_write``, ``check_write``).
-        self._changed: dict[tuple[str, str], tuple[Fact, int | None]] = {}
+        self._changed: dict[tuple[str, str], list[tuple[Fact, int | None]]] = {}
         self._head = 0
 
     def forget(self) -> None:
@@ -236,14 +236,15 @@ class Bulk:
             return
         from ledger.dependents import check_write, naming_facts
 
-        changed = {key: fact for key, (fact, _) in self._changed.items()}
+        changed = {key: [fact for fact, _ in facts] for key, facts in self._changed.items()}
         try:
             check_write(self.ledger, changed, self._timeline, head=self._head,
                         facts_of=lambda kind, ref, types: naming_facts(
                             self.ledger, aggregate_id(kind, ref), types))
         except LedgerError as error:
             cause = getattr(error, "cause", None)
-            line = next((line for f, line in self._changed.values() if f is cause), None)
+            line = next((line for facts in self._changed.values() for f, line in facts
+                         if f is cause), None)
             if line is not None:
                 raise type(error)(f"line {line}: {error}") from None
             raise
@@ -281,8 +282,8 @@ class Bulk:
             kind = _KIND_OF[staged[-1][3]]
             if kind in READ_BY_OTHERS and changes_what_others_read(
                     fact, kind, self._timeline(kind, fact.subject)):
-                self._changed.setdefault((kind, fact.subject),
-                                         (staged[-1][0], lines[index] if lines else None))
+                self._changed.setdefault((kind, fact.subject), []).append(
+                    (staged[-1][0], lines[index] if lines else None))
             seen[fact.id] = fact
             if on_checked is not None:
                 on_checked(index)

@@ -23,11 +23,11 @@ import orjson
 from domain.dependents import check_dependents
 
 
-def check_write(ledger: Any, changed: dict[tuple[str, str], Any], find: Callable[[str, str],
+def check_write(ledger: Any, changed: dict[tuple[str, str], list[Any]], find: Callable[[str, str],
                 Any], *, head: int, made: Callable[[str], Iterable[str]] = lambda kind: (),
                 facts_of: Callable[[str, str], list[Any] | None] | None = None) -> None:
     """Refuse (``RuleBroken``) the write whose changes are ``changed`` (``(kind, ref)`` ->
-    its first fact that changed that subject), if they leave a fact of another subject
+    its facts that changed that subject, in order), if they leave a fact of another subject
     against the rules between subjects. ``find(kind, ref)``: a subject as the write
     leaves it; ``head``: the ledger's last position before the write; ``made(kind)``: the
     references of subjects of ``kind`` the write holds that the history view may not have
@@ -54,11 +54,30 @@ def check_write(ledger: Any, changed: dict[tuple[str, str], Any], find: Callable
     def candidates(kind: str, platforms: set[str] | None) -> set[tuple[str, str]]:
         if kind == "platform":
             return {(kind, name) for name in platforms or ()}
+        if platforms is None and kind == "order":
+            return observed_orders() | {(kind, ref) for ref in made(kind)}
         keys = None if platforms is None else [blind(name) for name in platforms]
         positions = store.subject_positions_on(keys, blind(kind))
         bodies = ledger.states_at(positions) if positions else {}
         return {(kind, orjson.loads(body)["subject"]) for body in bodies.values()} | {
             (kind, ref) for ref in made(kind)}
+
+    def observed_orders() -> set[tuple[str, str]]:
+        """The orders that may rest on the ledger's default (what a change to it may leave
+        against the rules): those with an observation that names a jurisdiction, or a
+        correction that sets one, read in one pass over the orders' events in the
+        history view (each order's events read as objects only where one is found)."""
+        found, after, decode = set(), 0, ledger.mapper.decode_state
+        while rows := store.kind_rows(blind("order"), after=after):
+            for _, body in rows:
+                obj = orjson.loads(decode(body))
+                data = obj.get("data") or {}
+                if (obj["type"] == "access-observed" and data.get("jurisdiction")) or (
+                        obj["type"] == "correction" and "jurisdiction" in (data.get("set")
+                                                                           or {})):
+                    found.add(("order", obj["subject"]))
+            after = rows[-1][0]
+        return found
 
     check_dependents(changed, before=before, after=find, candidates=candidates,
                      untouched=lambda facts: all(stood(facts)), facts_of=facts_of)

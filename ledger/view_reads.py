@@ -93,7 +93,12 @@ class ViewReads:
                                 [*shared[::-1], *([before] if before is not None else [])])
             rows += [(platform, row[0]) for row in common for platform in platforms]
         rows = sorted(set(rows))
-        bodies = self._bodies([position for _, position in rows if position not in known])
+        # Each position once: an event of several platforms (the shared subject's, an order
+        # over many) is a row of each, and a position asked for in two chunks of
+        # ``_bodies`` came back twice, refused as two events stored there (a review,
+        # 2026-12-07: a write on a ledger of 600 orders was refused as altered).
+        bodies = self._bodies(sorted({position for _, position in rows
+                                      if position not in known}))
         for platform, position in rows:
             out.setdefault(platform, []).append((position, bodies.get(position)))
         return out

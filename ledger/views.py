@@ -85,12 +85,12 @@ class _Views(ViewReads):
             raise
 
     def exists(self) -> bool:
-        """Whether the views' tables exist (a ledger never opened for writing since the
-        views came may lack them)."""
+        """Whether the views' tables all exist (a ledger never opened for writing since the
+        views came may lack them; one may have been dropped by hand)."""
         try:
             with self.datastore.transaction(commit=False) as c:  # type: ignore[attr-defined]
-                self._run(c, f"SELECT 1 FROM {STATUS} WHERE 1 = 0").fetchall()
-                self._run(c, f"SELECT 1 FROM {FACTS} WHERE 1 = 0").fetchall()
+                for table in (STATUS, FACTS, MOVES):
+                    self._run(c, f"SELECT 1 FROM {table} WHERE 1 = 0").fetchall()
             return True
         except Exception as error:
             if self._is_missing(error):

@@ -17,6 +17,7 @@ from ledger.views import (
     _VIEWS_LOCK,
     FACTS,
     MOVES,
+    STATUS,
     _drop_old_layout,
     _lateral_json,
     _Views,
@@ -76,10 +77,14 @@ class PostgresViews(_Views, PostgresTrackingRecorder):
                      "AND column_name = ANY(%s) AND table_schema = current_schema()",
                      (FACTS, list(_OLD_LAYOUT)))
         old = curs.fetchone() is not None
-        curs.execute("SELECT to_regclass(%s) AS history, to_regclass(%s) AS moves",
-                     (FACTS, MOVES))
+        curs.execute("SELECT to_regclass(%s) AS history, to_regclass(%s) AS moves, "
+                     "to_regclass(%s) AS status, to_regclass(%s) AS tracking",
+                     (FACTS, MOVES, STATUS, self._tracking_table))
         found = curs.fetchone()
-        if old or (found["history"] is not None and found["moves"] is None):
+        # An earlier layout; or a view's table gone (dropped by hand) while the tracking
+        # rows still say what the views hold: they start again from zero.
+        if old or (found["tracking"] is not None and None in (
+                found["history"], found["moves"], found["status"])):
             _drop_old_layout(curs, self._tracking_table, "%s")
         super()._create_table(curs)
 

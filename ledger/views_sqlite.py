@@ -64,7 +64,12 @@ class SQLiteViews(_Views, SQLiteTrackingRecorder):
         with self.datastore.transaction(commit=True) as c:
             c.execute(f"SELECT name FROM pragma_table_info('{FACTS}')")
             columns = {row[0] for row in c.fetchall()}
-            c.execute(f"SELECT name FROM pragma_table_info('{MOVES}')")
-            if columns & set(_OLD_LAYOUT) or (columns and not c.fetchall()):
+            c.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name IN "
+                      "(?, ?, ?, ?)", (FACTS, MOVES, STATUS, self._tracking_table))
+            present = {row[0] for row in c.fetchall()}
+            # An earlier layout; or a view's table gone (dropped by hand) while the
+            # tracking rows still say what the views hold: they start again from zero.
+            if columns & set(_OLD_LAYOUT) or (self._tracking_table in present and not {
+                    FACTS, MOVES, STATUS} <= present):
                 _drop_old_layout(c, self._tracking_table, "?")
         super().create_table()
