@@ -285,7 +285,7 @@ def reference_errors(fact: Fact, find: Callable[[str, str], Any]) -> Iterator[Le
         try:
             _check_observed_where(fact, find)
         except RuleBroken as error:
-            yield error
+            yield _rule(error, "observed-where", fact.subject)
     if fact.type == "penalty-imposed" and data.order is not None:
         yield from _penalty_errors(fact, find)
     if not hasattr(data, "platform"):
@@ -296,19 +296,22 @@ def reference_errors(fact: Fact, find: Callable[[str, str], Any]) -> Iterator[Le
         platform = find("platform", name)
         if platform is None or getattr(platform, "timeline", platform)._index.created is None:
             # (its index, not its state: a subject kept compacted reads nothing back)
-            yield SubjectNotFound(f"refused: platform {name} is not registered"
-                                  + (" (its platform-registered was retracted)" if platform
-                                     else "; record its platform-registered first"))
+            yield _rule(SubjectNotFound(
+                f"refused: platform {name} is not registered"
+                + (" (its platform-registered was retracted)" if platform
+                   else "; record its platform-registered first")), "unregistered", name)
             continue
         platforms[name] = platform
     for ref in getattr(data, "orders", ()):
         order = find("order", ref)
         if order is None or order.state().created is None:
-            yield SubjectNotFound(f"refused: order {ref} does not exist"
-                                  + (" (its creating event was retracted)" if order else ""))
+            yield _rule(SubjectNotFound(
+                f"refused: order {ref} does not exist"
+                + (" (its creating event was retracted)" if order else "")), "no-order", ref)
         elif data.platform not in order.state().platforms:
-            yield SubjectNotFound(f"refused: order {ref} concerns platform "
-                                  f"{', '.join(order.state().platforms)}, not {data.platform}")
+            yield _rule(SubjectNotFound(
+                f"refused: order {ref} concerns platform "
+                f"{', '.join(order.state().platforms)}, not {data.platform}"), "elsewhere", ref)
     if fact.type == "blocked" and len(platforms) == len(names):
         held = set().union(*(checked_state(p, fact).targets  # type: ignore[attr-defined]
                              for p in platforms.values()))
@@ -316,15 +319,17 @@ def reference_errors(fact: Fact, find: Callable[[str, str], Any]) -> Iterator[Le
         if not missing and len(names) > 1:
             for name, platform in platforms.items():
                 if not set(data.targets) & set(checked_state(platform, fact).targets):  # type: ignore[attr-defined]
-                    yield RuleBroken(f"refused: order {fact.subject} names platform {name}, "
-                                     f"which holds none of its targets at {fact.occurred_at}")
+                    yield _rule(RuleBroken(
+                        f"refused: order {fact.subject} names platform {name}, which holds "
+                        f"none of its targets at {fact.occurred_at}"), "holds-none", name)
         which = f"platform {names[0]}" if len(names) == 1 else \
             f"any of its platforms ({', '.join(names)})"
         first = names[0] if len(names) == 1 else "its platform"
         for target in missing:
-            yield RuleBroken(f"refused: target {target} of order {fact.subject} is not a "
-                             f"target of {which} at {fact.occurred_at}; "
-                             f"if it is one, record targets-added for {first} first")
+            yield _rule(RuleBroken(
+                f"refused: target {target} of order {fact.subject} is not a target of "
+                f"{which} at {fact.occurred_at}; if it is one, record targets-added for "
+                f"{first} first"), "unheld", target)
 
 
 def _penalty_errors(fact: Fact, find: Callable[[str, str], Any]) -> Iterator[LedgerError]:
@@ -332,23 +337,24 @@ def _penalty_errors(fact: Fact, find: Callable[[str, str], Any]) -> Iterator[Led
     data = fact.data
     order = find("order", data.order)
     if order is None or order.state().created is None:
-        yield SubjectNotFound(f"refused: order {data.order} does not exist"
-                              + (" (its creating event was retracted)" if order else ""))
+        yield _rule(SubjectNotFound(
+            f"refused: order {data.order} does not exist"
+            + (" (its creating event was retracted)" if order else "")), "no-order", data.order)
         return
     created = order.state().created
     if fact.subject not in platforms_named(created):
-        yield RuleBroken(f"refused: order {data.order} does not concern platform "
-                         f"{fact.subject}")
+        yield _rule(RuleBroken(f"refused: order {data.order} does not concern platform "
+                               f"{fact.subject}"), "elsewhere", data.order)
     # A fine under an order cannot precede it; a fine dated by day counts to its end (the
     # same day as the order is no contradiction).
     imposed = fact.occurred_at
     if len(imposed.text) == 10:
         imposed = When.parse(imposed.text, end_of_day=True)
     if imposed.instant < created.occurred_at.instant:
-        yield RuleBroken(f"refused: penalty-imposed at {fact.occurred_at} names order "
-                         f"{data.order}, which was made at {created.occurred_at}: a penalty "
-                         "under an order cannot come before it (give the penalty's date, or "
-                         "no --order)")
+        yield _rule(RuleBroken(
+            f"refused: penalty-imposed at {fact.occurred_at} names order {data.order}, which "
+            f"was made at {created.occurred_at}: a penalty under an order cannot come before "
+            "it (give the penalty's date, or no --order)"), "before-order", data.order)
 
 
 #: The types of event that name other subjects (what ``check_references`` checks).
@@ -408,13 +414,21 @@ def new_errors(fact: Fact, find: Callable[[str, str], Any], old: Fact | None = N
                found: Callable[[str, str], Any] | None = None) -> Iterator[LedgerError]:
     """The ways ``fact`` breaks the rules between subjects (``reference_errors``) that
     ``old`` did not as ``found`` found it (a ledger written before a check, where a change
-    is not blamed for what was broken already; none given: every way). A way is the same
-    when it is said in the same words, so a change that breaks one more target, order or
-    platform, or the same rule anew, is told apart from one that leaves them as they
-    were."""
+    is not blamed for what was broken already; none given: every way). A way is a rule and
+    what it is about (``_rule``: a target unheld, an order missing or elsewhere, a fine
+    before its order, a platform unregistered), so a change that breaks one more target,
+    order or platform is told apart from one that leaves them as they were, or mends some
+    (a fine still before its order, moved nearer it)."""
     known = set() if old is None or found is None else {
-        str(error) for error in reference_errors(old, found)}
-    return (error for error in reference_errors(fact, find) if str(error) not in known)
+        error.rule for error in reference_errors(old, found)}  # type: ignore[attr-defined]
+    return (error for error in reference_errors(fact, find)
+            if error.rule not in known)  # type: ignore[attr-defined]
+
+
+def _rule(error: LedgerError, rule: str, about: str) -> LedgerError:
+    """``error`` marked with the rule it breaks and what that is about (``new_errors``)."""
+    error.rule = (rule, about)  # type: ignore[attr-defined]
+    return error
 
 
 def _check_observed_where(fact: Fact, find: Callable[[str, str], Any]) -> None:

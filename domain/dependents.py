@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from domain.amendments import effective
-from domain.checked import Timeline, new_errors
+from domain.checked import Timeline, new_errors, reference_errors
 from domain.concerns import platforms_named
 from domain.errors import RuleBroken
 from domain.jurisdictions import LEDGER
@@ -98,8 +98,19 @@ NAMING = {"order": frozenset({"penalty-imposed", "normalization-requested"}),
 _OWN = frozenset({"access-observed"})
 
 
-#: What ``platforms_of`` reads of an order.
-_CREATING_ORDER = frozenset({"blocked"})
+#: What is read of a changed order: its creating event (``platforms_of``), and its
+#: observations where the change may move the state they are held to (``_moves_state``):
+#: the only facts of an order that name anything.
+_CREATING = frozenset({"blocked"})
+_ORDER_READ = _CREATING | _OWN
+
+
+def _moves_state(fact: Any) -> bool:
+    """Whether a change to an order may move the state its own observations are held to:
+    a retraction (of its creation, or of a correction), or a correction of its
+    jurisdiction (to another, or to none: then the ledger's default)."""
+    return fact.type == "retraction" or (fact.type == "correction"
+                                         and "jurisdiction" in fact.data.set.as_dict())
 
 
 def named(fact: Any) -> list[tuple[str, str]]:
@@ -155,11 +166,15 @@ def check_dependents(changed: dict[tuple[str, str], list[Any]], *,
 
     wanted: dict[str, set[str] | None] = {}
     types: dict[tuple[str, str] | str, frozenset[str]] = {}  # what each is read for
+    read: dict[tuple[str, str], list[Any] | None] = {}  # the changed orders, read once
     for kind, ref in changed:
+        if kind == "order":
+            own = any(_moves_state(f) for f in changed[kind, ref])  # its own observations
+            read[kind, ref] = facts_of(kind, ref, _ORDER_READ if own else _CREATING)
+            if own:
+                types[kind, ref] = _OWN
         platforms = None if kind == "ledger" else platforms_of(
-            kind, ref, (facts_of(kind, ref, _CREATING_ORDER) or ()) if kind == "order" else ())
-        if kind == "order":  # its own observations
-            types[kind, ref] = _OWN
+            kind, ref, read.get((kind, ref)) or ())
         for other in NAMED_BY[kind]:
             types[other] = types.get(other, frozenset()) | NAMING[kind]
             if platforms is None or (other in wanted and wanted[other] is None):
@@ -168,7 +183,7 @@ def check_dependents(changed: dict[tuple[str, str], list[Any]], *,
                 wanted[other] = (wanted.get(other) or set()) | platforms
     keys = sorted({key for other, platforms in wanted.items()
                    for key in candidates(other, platforms)} | {
-        key for key in changed if key[0] == "order"})
+        key for key in changed if key in types})
     was: dict[tuple[str, str], Any] = {}
 
     def find_was(kind: str, ref: str) -> Any:
@@ -180,7 +195,9 @@ def check_dependents(changed: dict[tuple[str, str], list[Any]], *,
         return was[kind, ref]
 
     for key in keys:
-        facts = facts_of(*key, types.get(key, frozenset()) | types.get(key[0], frozenset()))
+        wants = types.get(key, frozenset()) | types.get(key[0], frozenset())
+        facts = read[key] if key in read and wants <= (
+            _ORDER_READ if key in types else _CREATING) else facts_of(*key, wants)
         if not facts:
             continue
         for fact in effective(facts).facts:
@@ -193,7 +210,10 @@ def check_dependents(changed: dict[tuple[str, str], list[Any]], *,
             error = next(new_errors(fact, after, old, find_was), None)
             if error is None:
                 continue  # holds; or broke them so before, and not by this write
-            culprit = next((name for name in blamed if _reads(fact, name, error)),
+            # Blamed: the subject whose change alone, undone, mends this way of breaking
+            # them (an order's date corrected beside a default set: the default).
+            culprit = next((name for name in blamed
+                            if error.rule not in _rules(fact, _undone(name, find_was, after))),
                            blamed[-1])
             causes = changed[culprit]
             more = (f" (the last of {len(causes)} changes to {culprit[0]} {culprit[1]} in "
@@ -217,12 +237,13 @@ def _own(fact: Any, facts: list[Any]) -> list[Any]:
     return out
 
 
-def _reads(fact: Any, name: tuple[str, str], error: Exception) -> bool:
-    """Whether ``error`` of ``fact`` is about the named subject ``name`` (which of the
-    changed subjects a fact names left it so); the last named is taken otherwise."""
-    kind, ref = name
-    return bool(re.search(rf"\b{kind} {re.escape(ref)}(?![\w.-])", str(error))) or (
-        kind == "ledger" and "binds" in str(error))
+def _undone(name: tuple[str, str], find_was: Find, after: Find) -> Find:
+    """``after`` with the subject ``name`` as it was before the write."""
+    return lambda kind, ref: find_was(kind, ref) if (kind, ref) == name else after(kind, ref)
+
+
+def _rules(fact: Any, find: Find) -> set[Any]:
+    return {error.rule for error in reference_errors(fact, find)}  # type: ignore[attr-defined]
 
 
 #: What ``check_references`` tells the writer of a new fact to do instead (give another

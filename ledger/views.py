@@ -87,15 +87,20 @@ class _Views(ViewReads):
     def exists(self) -> bool:
         """Whether the views' tables all exist (a ledger never opened for writing since the
         views came may lack them; one may have been dropped by hand)."""
-        try:
-            with self.datastore.transaction(commit=False) as c:  # type: ignore[attr-defined]
-                for table in (STATUS, FACTS, MOVES):
+        return not self.missing_tables()
+
+    def missing_tables(self) -> list[str]:
+        """The views' tables that do not exist."""
+        missing = []
+        for table in (FACTS, MOVES, STATUS):
+            try:
+                with self.datastore.transaction(commit=False) as c:  # type: ignore[attr-defined]
                     self._run(c, f"SELECT 1 FROM {table} WHERE 1 = 0").fetchall()
-            return True
-        except Exception as error:
-            if self._is_missing(error):
-                return False
-            raise
+            except Exception as error:
+                if not self._is_missing(error):
+                    raise
+                missing.append(table)
+        return missing
 
     def _is_missing(self, error: BaseException) -> bool:
         text = str(error)

@@ -33,7 +33,7 @@ from ledger.application import open_ledger
 from ledger.storage import parse_target
 from projections.importing import import_facts
 from tests.clitools import older_ledger
-from tests.test_dependents import _amend, _event, _facts, _order, _reg
+from tests.test_dependents import _amend, _event, _facts, _fine, _order, _reg
 
 NAMING = {"penalty-imposed", "normalization-requested", "blocked", "access-observed"}
 
@@ -271,3 +271,34 @@ def test_the_exemption_is_per_fact(sqlite_path):
     with pytest.raises(LedgerError, match="of order p against the rules"):
         write(sqlite_path, [_event("x", "targets-removed", "foo", "2020-01-15",
                                    {"targets": ["foo.net"]})], "import")
+
+
+@pytest.mark.parametrize("how", ["call", "batch"])
+def test_the_blame_falls_on_the_change_that_alone_breaks_it(sqlite_path, how):
+    """A second review: an order's date corrected (harmless) and the default set to
+    another state (the cause) in one write: the refusal named the correction (its error
+    reads "order ob binds RU"); it names the default, on line 2 of an import."""
+    write(sqlite_path, [_reg("foo", ["foo.com", "foo.net"]), _blocked("ob", "2020-02-01"),
+                        _obs("seen", "ob", "2020-03-02", "BR")], "import")
+    out = attempt(sqlite_path, [
+        _amend("redate", "correction", "ob", "ob", "2020-02-01",
+               set={"occurred_at": "2020-02-02"}),
+        _event("def", "jurisdiction-default", "ledger", "2020-01-01",
+               {"jurisdiction": "RU"})], how)
+    assert out.startswith("REFUSED: " + ("line 2: " if how == "batch" else "")
+                          + "refused: jurisdiction-default of 2020-01-01"), out
+
+
+def test_a_fine_before_its_order_moved_nearer_is_taken(sqlite_path):
+    """A second review: an older ledger's fine before its order (moved after it); the order
+    moved nearer (still after the fine) was refused, its date being in the words; a way of
+    breaking the rules is now the rule and what it is about, so it is taken, as is the
+    full repair."""
+    write(sqlite_path, [_reg("foo", ["foo.com"]), _order("o", "foo", "2020-02-01", ["foo.com"]),
+                        _fine("f", "foo", "2020-03-01", "o")], "import")
+    write(sqlite_path, [_amend("old", "correction", "o", "o", "2020-02-01",
+                               set={"occurred_at": "2020-05-01"})], "record", old=True)
+    for name, day in (("x", "2020-04-01"), ("y", "2020-02-15")):
+        assert attempt(sqlite_path, [_amend(name, "correction", "o", "o", "2020-05-01",
+                                            set={"occurred_at": day})], "record") == "TAKEN"
+    assert oracle(sqlite_path) == []

@@ -338,3 +338,19 @@ def test_a_report_rests_on_the_log_so_damaged_views_leave_it_true(runner, ledger
     drop = ("generated_at", "produced_by", "report_signature")
     assert ({k: v for k, v in json.loads(after.stdout).items() if k not in drop}
             == {k: v for k, v in json.loads(before.stdout).items() if k not in drop})
+
+
+@pytest.mark.parametrize("dropped", [("bl_view_moves",), ("bl_view_history",),
+                                     ("bl_view_history", "bl_view_status", "bl_view_moves")])
+def test_a_views_table_dropped_is_named_not_taken_for_no_views(runner, ledger_2017,
+                                                               dropped):
+    """A view's table dropped by hand (with the status rows forged beside it): verify
+    turned every view check off, as for a ledger that never had views, and said the views
+    agree with the log (a review, 2026-12-07). It names the missing table (exit 3)."""
+    store = Store(ledger_2017)
+    store.sql("UPDATE bl_view_status SET body = ?", (b"forged",))
+    for table in dropped:
+        store.sql(f"DROP TABLE {table}")
+    out = run(runner, ledger_2017, "verify")
+    assert out.exit_code == 3, out.output
+    assert "is missing, while the views were kept (dropped)" in out.stderr
