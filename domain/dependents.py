@@ -29,10 +29,11 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from domain.amendments import effective
-from domain.checked import Timeline, new_errors, reference_errors
+from domain.checked import Timeline
 from domain.concerns import platforms_named
 from domain.errors import RuleBroken
 from domain.jurisdictions import LEDGER
+from domain.references import new_errors, reference_errors
 
 Find = Callable[[str, str], Any]
 
@@ -155,7 +156,7 @@ def check_dependents(changed: dict[tuple[str, str], list[Any]], *,
     the changed one ends the write as it began: a fact the write added in between was
     checked against the state then. A fact is not blamed on the write when the write
     touched neither it nor its amendments and it breaks no rule it did not break before
-    the write, in the same words (``domain.checked.new_errors``: one more target, order or
+    the write, in the same words (``domain.references.new_errors``: one more target, order or
     platform lost is a new way). The refusal names the first new way, the fact, and the
     last change of the subject it names (its ``cause``), the one that left it so.
     """

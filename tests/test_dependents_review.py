@@ -8,7 +8,7 @@ review of its first version found them broken (2026-12-07), each held here:
 - the "already broken in the same words" exemption let a write break a second target,
   order or platform of the same fact (F3); one record call and the same import disagreed
   (F4); a partial repair of an older ledger was refused (F6): a fact is now blamed only
-  for ways it breaks the rules that it did not before (``domain.checked.new_errors``),
+  for ways it breaks the rules that it did not before (``domain.references.new_errors``),
   and only if the write touched neither it nor its amendments;
 - the refusal named the first fact of the write that changed the subject, often an
   innocent line: now the last, and how many there were (F5);
