@@ -19,9 +19,9 @@ from domain.amendments import check_target, corrected, effective, is_amendment
 from domain.errors import RuleBroken, SubjectExists, SubjectNotFound
 from domain.fact import Fact
 from domain.jurisdictions import LEDGER  # noqa: F401 (and registers the ledger kind's rules)
+from domain.references import NAMING_TYPES, new_errors
 from domain.references import check_references as check_references  # (the writers')
 from domain.references import checked_state as checked_state
-from domain.references import new_errors
 from domain.timeline import (
     INDEXES,
     Broken,
@@ -246,11 +246,6 @@ def _never_created(kind: str, ref: str, first: Fact,
             "again under another reference" + (f" (e.g. {free})" if free else ""))
 
 
-#: The types of event that name other subjects (what ``check_references`` checks).
-_NAMING = frozenset({"penalty-imposed", "blocked", "normalization-requested",
-                     "access-observed"})
-
-
 def check_amended(fact: Fact, holder: Any, find: Callable[[str, str], Any],
                   now: datetime) -> None:
     """The rules between subjects for the amendment ``fact`` (a correction or a
@@ -285,7 +280,7 @@ def check_amended(fact: Fact, holder: Any, find: Callable[[str, str], Any],
     was = {f.id: f for f in before}
     target = next((f for f in holder.facts if f.id == fact.data.target), None)
     for now in after:
-        if now.type not in _NAMING or was.get(now.id) == now:
+        if now.type not in NAMING_TYPES or was.get(now.id) == now:
             continue
         if now.type == "access-observed" and holder.kind != "order":
             continue  # (on a platform: it names no order, whatever shares the name)

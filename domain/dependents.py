@@ -17,14 +17,14 @@ end: within one write a registry backfill narrows a registration before it gives
 an order needs, and only the end state counts (checked one event at a time, a first
 version refused valid backfills).
 
-A fact that already broke the same rule in the same words before the write, with the
-changed subject as it was (a ledger written before this check), and whose subject the
-write does not touch, is not blamed on the write.
+A fact that the write touches neither itself nor through its amendments is not blamed on
+it for a way of breaking the rules it already had with the changed subjects as they were
+(a ledger written before this check): a way is a rule and what it is about
+(``domain.references.new_errors``), so one more target, order or platform lost is new.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -33,7 +33,7 @@ from domain.checked import Timeline
 from domain.concerns import platforms_named
 from domain.errors import RuleBroken
 from domain.jurisdictions import LEDGER
-from domain.references import new_errors, reference_errors
+from domain.references import NAMING, new_errors, reference_errors
 
 Find = Callable[[str, str], Any]
 
@@ -90,12 +90,8 @@ def platforms_of(kind: str, ref: str, facts: Iterable[Any]) -> set[str]:
     return set().union(*map(platforms_named, facts)) if kind == "order" else set()
 
 
-#: The types of fact that name a subject of each kind (what ``named`` reads), in other
-#: subjects; and an order's own observations, which name the order (the state it binds,
-#: or the ledger's default where it names none, is what they are checked against).
-NAMING = {"order": frozenset({"penalty-imposed", "normalization-requested"}),
-          "platform": frozenset({"blocked", "normalization-requested"}),
-          "ledger": frozenset({"access-observed"})}
+#: An order's own observations name the order too (the state it binds, or the ledger's
+#: default where it names none, is what they are checked against).
 _OWN = frozenset({"access-observed"})
 
 
@@ -155,10 +151,11 @@ def check_dependents(changed: dict[tuple[str, str], list[Any]], *,
     Every subject that may name a changed one is checked, even where what others read of
     the changed one ends the write as it began: a fact the write added in between was
     checked against the state then. A fact is not blamed on the write when the write
-    touched neither it nor its amendments and it breaks no rule it did not break before
-    the write, in the same words (``domain.references.new_errors``: one more target, order or
-    platform lost is a new way). The refusal names the first new way, the fact, and the
-    last change of the subject it names (its ``cause``), the one that left it so.
+    touched neither it nor its amendments and it breaks the rules in no way it did not
+    before the write (``domain.references.new_errors``: one more target, order or
+    platform lost is a new way). The refusal names the first new way (its reason, without
+    the advice for a new fact's writer), the fact, and the last change of the subject
+    whose change alone breaks it (its ``cause``).
     """
     if facts_of is None:
         def facts_of(kind: str, ref: str, types: frozenset[str]) -> list[Any] | None:
@@ -222,7 +219,7 @@ def check_dependents(changed: dict[tuple[str, str], list[Any]], *,
             refusal = RuleBroken(
                 f"refused: {_what(causes[-1], after(*culprit))}{more} would leave "
                 f"{fact.type} of {fact.occurred_at} ({fact.id}) of {key[0]} {key[1]} "
-                f"against the rules: {_HINT.sub('', str(error).removeprefix('refused: '))}; "
+                f"against the rules: {error.reason}; "  # type: ignore[attr-defined]
                 f"correct or retract that {fact.type} first")
             refusal.cause = causes[-1]  # type: ignore[attr-defined]
             raise refusal
@@ -245,12 +242,6 @@ def _undone(name: tuple[str, str], find_was: Find, after: Find) -> Find:
 
 def _rules(fact: Any, find: Find) -> set[Any]:
     return {error.rule for error in reference_errors(fact, find)}  # type: ignore[attr-defined]
-
-
-#: What ``check_references`` tells the writer of a new fact to do instead (give another
-#: date, record something first): advice for that fact, not for the change that would
-#: leave it against the rules, so the refusal says what to do instead.
-_HINT = re.compile(r" \((give|record) [^()]*\)$|; (if it is one, )?record [^;]* first$")
 
 
 def _what(cause: Any, holder: Any) -> str:

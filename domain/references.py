@@ -20,6 +20,16 @@ from domain.jurisdictions import LEDGER, country
 from domain.timeline import SubjectState, valid_key
 from domain.values import When
 
+#: The types of fact that name a subject of each kind, in what ``reference_errors`` reads
+#: of it: an order is named by fines and requests (and by its own observations, for the
+#: state it binds: ``domain.dependents``), a platform by orders and requests, the ledger's
+#: settings (its default jurisdiction) by observations.
+NAMING = {"order": frozenset({"penalty-imposed", "normalization-requested"}),
+          "platform": frozenset({"blocked", "normalization-requested"}),
+          "ledger": frozenset({"access-observed"})}
+#: Every type of fact that names another subject.
+NAMING_TYPES = frozenset().union(*NAMING.values())
+
 
 def checked_state(subject: Any, fact: Fact) -> SubjectState:
     """The state of ``subject`` (a ``Timeline`` or an aggregate holding one) that a fact
@@ -58,10 +68,10 @@ def reference_errors(fact: Fact, find: Callable[[str, str], Any]) -> Iterator[Le
     first way is the same (``domain.dependents``, ``check_amended``)."""
     data = fact.data
     if fact.type == "access-observed" and data.jurisdiction:
-        try:
-            _check_observed_where(fact, find)
-        except RuleBroken as error:
-            yield _rule(error, "observed-where", fact.subject)
+        elsewhere = _observed_elsewhere(fact, find)
+        if elsewhere is not None:
+            yield _rule(RuleBroken, "observed-where", fact.subject, elsewhere,
+                        " (record it on the platform)")
     if fact.type == "penalty-imposed" and data.order is not None:
         yield from _penalty_errors(fact, find)
     if not hasattr(data, "platform"):
@@ -72,22 +82,20 @@ def reference_errors(fact: Fact, find: Callable[[str, str], Any]) -> Iterator[Le
         platform = find("platform", name)
         if platform is None or getattr(platform, "timeline", platform)._index.created is None:
             # (its index, not its state: a subject kept compacted reads nothing back)
-            yield _rule(SubjectNotFound(
-                f"refused: platform {name} is not registered"
-                + (" (its platform-registered was retracted)" if platform
-                   else "; record its platform-registered first")), "unregistered", name)
+            yield _rule(SubjectNotFound, "unregistered", name,
+                        f"platform {name} is not registered" + (
+                            " (its platform-registered was retracted)" if platform else ""),
+                        "" if platform else "; record its platform-registered first")
             continue
         platforms[name] = platform
     for ref in getattr(data, "orders", ()):
         order = find("order", ref)
         if order is None or order.state().created is None:
-            yield _rule(SubjectNotFound(
-                f"refused: order {ref} does not exist"
-                + (" (its creating event was retracted)" if order else "")), "no-order", ref)
+            yield _rule(SubjectNotFound, "no-order", ref, f"order {ref} does not exist" + (
+                " (its creating event was retracted)" if order else ""))
         elif data.platform not in order.state().platforms:
-            yield _rule(SubjectNotFound(
-                f"refused: order {ref} concerns platform "
-                f"{', '.join(order.state().platforms)}, not {data.platform}"), "elsewhere", ref)
+            yield _rule(SubjectNotFound, "elsewhere", ref, f"order {ref} concerns platform "
+                        f"{', '.join(order.state().platforms)}, not {data.platform}")
     if fact.type == "blocked" and len(platforms) == len(names):
         held = set().union(*(checked_state(p, fact).targets  # type: ignore[attr-defined]
                              for p in platforms.values()))
@@ -95,17 +103,17 @@ def reference_errors(fact: Fact, find: Callable[[str, str], Any]) -> Iterator[Le
         if not missing and len(names) > 1:
             for name, platform in platforms.items():
                 if not set(data.targets) & set(checked_state(platform, fact).targets):  # type: ignore[attr-defined]
-                    yield _rule(RuleBroken(
-                        f"refused: order {fact.subject} names platform {name}, which holds "
-                        f"none of its targets at {fact.occurred_at}"), "holds-none", name)
+                    yield _rule(RuleBroken, "holds-none", name,
+                                f"order {fact.subject} names platform {name}, which holds "
+                                f"none of its targets at {fact.occurred_at}")
         which = f"platform {names[0]}" if len(names) == 1 else \
             f"any of its platforms ({', '.join(names)})"
         first = names[0] if len(names) == 1 else "its platform"
         for target in missing:
-            yield _rule(RuleBroken(
-                f"refused: target {target} of order {fact.subject} is not a target of "
-                f"{which} at {fact.occurred_at}; if it is one, record targets-added for "
-                f"{first} first"), "unheld", target)
+            yield _rule(RuleBroken, "unheld", target,
+                        f"target {target} of order {fact.subject} is not a target of "
+                        f"{which} at {fact.occurred_at}",
+                        f"; if it is one, record targets-added for {first} first")
 
 
 def _penalty_errors(fact: Fact, find: Callable[[str, str], Any]) -> Iterator[LedgerError]:
@@ -113,24 +121,24 @@ def _penalty_errors(fact: Fact, find: Callable[[str, str], Any]) -> Iterator[Led
     data = fact.data
     order = find("order", data.order)
     if order is None or order.state().created is None:
-        yield _rule(SubjectNotFound(
-            f"refused: order {data.order} does not exist"
-            + (" (its creating event was retracted)" if order else "")), "no-order", data.order)
+        yield _rule(SubjectNotFound, "no-order", data.order,
+                    f"order {data.order} does not exist"
+                    + (" (its creating event was retracted)" if order else ""))
         return
     created = order.state().created
     if fact.subject not in platforms_named(created):
-        yield _rule(RuleBroken(f"refused: order {data.order} does not concern platform "
-                               f"{fact.subject}"), "elsewhere", data.order)
+        yield _rule(RuleBroken, "elsewhere", data.order,
+                    f"order {data.order} does not concern platform {fact.subject}")
     # A fine under an order cannot precede it; a fine dated by day counts to its end (the
     # same day as the order is no contradiction).
     imposed = fact.occurred_at
     if len(imposed.text) == 10:
         imposed = When.parse(imposed.text, end_of_day=True)
     if imposed.instant < created.occurred_at.instant:
-        yield _rule(RuleBroken(
-            f"refused: penalty-imposed at {fact.occurred_at} names order {data.order}, which "
-            f"was made at {created.occurred_at}: a penalty under an order cannot come before "
-            "it (give the penalty's date, or no --order)"), "before-order", data.order)
+        yield _rule(RuleBroken, "before-order", data.order,
+                    f"penalty-imposed at {fact.occurred_at} names order {data.order}, which "
+                    f"was made at {created.occurred_at}: a penalty under an order cannot "
+                    "come before it", " (give the penalty's date, or no --order)")
 
 
 def new_errors(fact: Fact, find: Callable[[str, str], Any], old: Fact | None = None,
@@ -148,23 +156,31 @@ def new_errors(fact: Fact, find: Callable[[str, str], Any], old: Fact | None = N
             if error.rule not in known)  # type: ignore[attr-defined]
 
 
-def _rule(error: LedgerError, rule: str, about: str) -> LedgerError:
-    """``error`` marked with the rule it breaks and what that is about (``new_errors``)."""
+def _rule(kind: type[LedgerError], rule: str, about: str, reason: str,
+          advice: str = "") -> LedgerError:
+    """The refusal ``refused: <reason><advice>``, marked with the rule it breaks and what
+    that is about (``rule``: what ``new_errors`` compares) and its ``reason`` alone: the
+    advice is for the writer of the fact refused (give another date, record something
+    first), not for a change that would leave that fact against the rules, whose refusal
+    says the reason and its own advice (``domain.dependents``)."""
+    error = kind(f"refused: {reason}{advice}")
     error.rule = (rule, about)  # type: ignore[attr-defined]
+    error.reason = reason  # type: ignore[attr-defined]
     return error
 
 
-def _check_observed_where(fact: Fact, find: Callable[[str, str], Any]) -> None:
+def _observed_elsewhere(fact: Fact, find: Callable[[str, str], Any]) -> str | None:
     """An observation recorded on an order must be of the order's country: its own
-    jurisdiction, else the ledger's default (``RuleBroken`` otherwise)."""
+    jurisdiction, else the ledger's default (why it is not, or None)."""
     order = find("order", fact.subject)
     if order is None or fact.kind.about(fact.subject, lambda k, r: find(k, r) is not None) \
             != "order":
-        return
+        return None
     binds = getattr(order.state(), "jurisdiction", None)
     if binds is None:
         settings = find("ledger", LEDGER)
         binds = getattr(settings.state(), "jurisdiction", None) if settings else None
     if binds is not None and country(binds) != country(fact.data.jurisdiction):
-        raise RuleBroken(f"refused: order {fact.subject} binds {binds}: an observation in "
-                         f"{fact.data.jurisdiction} is not of it (record it on the platform)")
+        return (f"order {fact.subject} binds {binds}: an observation in "
+                f"{fact.data.jurisdiction} is not of it")
+    return None

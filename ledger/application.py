@@ -166,7 +166,6 @@ class Ledger(Application):
         recorded: list[Fact] = []
         skipped: list[Fact] = []
         seen: set[UUID] = set()
-        head = self.recorder.max_notification_id() or 0
         #: The subjects whose facts others read that this call changes (``_dependents``).
         changed: dict[tuple[str, str], list[Fact]] = {}
         for index, fact in enumerate(facts):
@@ -215,8 +214,8 @@ class Ledger(Application):
                 changed.setdefault((subject.kind, subject.ref), []).append(fact)
             if on_checked is not None:
                 on_checked(index)
-        if changed:
-            self._dependents(changed, subjects, head)
+        if changed:  # (none of this call's facts is stored yet: what is, stood before it)
+            self._dependents(changed, subjects, self.recorder.max_notification_id() or 0)
         return events, Outcome(recorded=tuple(recorded), skipped=tuple(skipped))
 
     def _dependents(self, changed: dict[tuple[str, str], list[Fact]],
@@ -230,6 +229,7 @@ class Ledger(Application):
         store = self.view_store()
         if not store.exists() or store.position("history") < head:
             Views(self).catch_up()
+
         def facts_of(kind: str, ref: str, types: frozenset[str]) -> list[Fact] | None:
             key = aggregate_id(kind, ref)
             if key in cache:  # (what this call holds: its own facts not stored yet)

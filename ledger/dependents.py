@@ -25,7 +25,8 @@ from domain.dependents import check_dependents
 
 def check_write(ledger: Any, changed: dict[tuple[str, str], list[Any]], find: Callable[[str, str],
                 Any], *, head: int, made: Callable[[str], Iterable[str]] = lambda kind: (),
-                facts_of: Callable[[str, str], list[Any] | None] | None = None) -> None:
+                facts_of: Callable[[str, str, frozenset[str]], list[Any] | None] | None
+                = None) -> None:
     """Refuse (``RuleBroken``) the write whose changes are ``changed`` (``(kind, ref)`` ->
     its facts that changed that subject, in order), if they leave a fact of another subject
     against the rules between subjects. ``find(kind, ref)``: a subject as the write

@@ -90,7 +90,17 @@ class _Views(ViewReads):
         return not self.missing_tables()
 
     def missing_tables(self) -> list[str]:
-        """The views' tables that do not exist."""
+        """The views' tables that do not exist: asked in one transaction, and table by
+        table only when one is missing (every read asks, through ``Views.catch_up``; on
+        PostgreSQL a failed statement ends its transaction)."""
+        try:
+            with self.datastore.transaction(commit=False) as c:  # type: ignore[attr-defined]
+                for table in (FACTS, MOVES, STATUS):
+                    self._run(c, f"SELECT 1 FROM {table} WHERE 1 = 0").fetchall()
+            return []
+        except Exception as error:
+            if not self._is_missing(error):
+                raise
         missing = []
         for table in (FACTS, MOVES, STATUS):
             try:

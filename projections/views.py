@@ -84,11 +84,9 @@ class Views:
         from eventsourcing.persistence import IntegrityError  # a write: the library's
 
         if not self.store.exists():
-            # A ledger last written before they existed, or a table dropped by hand: what
-            # the tracking rows say the views hold went with it, so they start from zero.
+            # A ledger last written before they existed, or a table dropped by hand (then
+            # create_table empties them all and their tracking rows: they start from zero).
             self.ledger.create_view_tables()
-            for name in VIEWS:
-                self.store.drop(name)
             self._forget()
         for attempt in range(RETRIES):
             try:

@@ -120,17 +120,27 @@ def _facts(objects: list[dict]) -> list:
     return [fact for _, fact in read_facts(orjson.dumps(o) for o in objects)]
 
 
-def _write(db: str, objects: list[dict], how: str, *, key: str = "") -> None:
-    """Write ``objects`` by ``how``: ``record`` (``Ledger.record``, one at a time) or
-    ``import`` (``ledger.bulk``, batches of ``2``) or ``batch`` (one batch); on an
-    encrypted ledger with cipher ``key``."""
-    with open_ledger(parse_target(db, cipher_key=key), create=True) as ledger:
-        if how == "record":
-            for fact in _facts(objects):
-                ledger.record([fact], operator="op")
-        else:
-            import_facts(ledger, enumerate(_facts(objects), start=1), operator="op",
-                         batch_size=2 if how == "import" else 1000)
+def _write(db: str, objects: list[dict], how: str, *, key: str = "", batch_size: int = 2,
+           old: bool = False) -> None:
+    """Write ``objects`` by ``how``: ``record`` (``Ledger.record``, one call a fact),
+    ``call`` (one call with all), ``import`` (``ledger.bulk``, batches of ``batch_size``),
+    ``batch`` (one batch) or ``commit`` (``--batch-commit``, batches of ``batch_size``);
+    on an encrypted ledger with cipher ``key``; ``old``: as a ledger written before the
+    other side's check (``tests.clitools.older_ledger``)."""
+    with pytest.MonkeyPatch.context() as patch:
+        if old:
+            older_ledger(patch)
+        with open_ledger(parse_target(db, cipher_key=key), create=True) as ledger:
+            facts = _facts(objects)
+            if how == "record":
+                for fact in facts:
+                    ledger.record([fact], operator="op")
+            elif how == "call":
+                ledger.record(facts, operator="op")
+            else:
+                import_facts(ledger, enumerate(facts, start=1), operator="op",
+                             batch_size=1000 if how == "batch" else batch_size,
+                             batch_commit=how == "commit")
 
 
 @pytest.fixture(params=["record", "import"])

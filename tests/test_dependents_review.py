@@ -31,9 +31,7 @@ from domain.errors import LedgerError, RuleBroken, SubjectNotFound
 from domain.subjects import AGGREGATES
 from ledger.application import open_ledger
 from ledger.storage import parse_target
-from projections.importing import import_facts
-from tests.clitools import older_ledger
-from tests.test_dependents import _amend, _event, _facts, _fine, _order, _reg
+from tests.test_dependents import _amend, _event, _fine, _order, _reg, _write
 
 NAMING = {"penalty-imposed", "normalization-requested", "blocked", "access-observed"}
 
@@ -60,23 +58,8 @@ def oracle(db: str, key: str = "") -> list[str]:
     return found
 
 
-def write(db, objects, how, key="", batch_size=2, old=False):
-    """record: each object its own call; call: one record call with all; import: batches
-    of batch_size; batch: one batch; commit: batch_commit with batch_size."""
-    with pytest.MonkeyPatch.context() as patch:
-        if old:
-            older_ledger(patch)
-        with open_ledger(parse_target(db, cipher_key=key), create=True) as ledger:
-            facts = _facts(objects)
-            if how == "record":
-                for fact in facts:
-                    ledger.record([fact], operator="op")
-            elif how == "call":
-                ledger.record(facts, operator="op")
-            else:
-                import_facts(ledger, enumerate(facts, start=1), operator="op",
-                             batch_size=1000 if how == "batch" else batch_size,
-                             batch_commit=how == "commit")
+#: (the writer of tests.test_dependents, every path)
+write = _write
 
 
 def attempt(db, objects, how, key="", **kw):
