@@ -29,6 +29,7 @@ from ledger.entry import Entry
 from ledger.mapper import FactMapper
 from ledger.record_time import RecordTimeBehind
 from ledger.storage import Target
+from ledger.write_guard import Guard
 
 #: How many times a batch is re-checked against fresh state after a concurrent write.
 RETRIES = 30
@@ -106,13 +107,16 @@ class Ledger(Application):
         from ledger.idempotence import refuse_changed
 
         for attempt in range(RETRIES):
+            # The head first: what the check then reads holds all up to it at least, and
+            # the store refuses the write if what it read has changed since (``Guard``).
+            head = self.recorder.max_notification_id() or 0
             known = self.recorder.positions_of(str(f.id) for f in facts)
             refuse_changed(self, facts, known)  # a known id must be the same event
-            events, outcome = self._check(facts, operator, on_checked, known)
+            events, outcome, guard = self._check(facts, operator, on_checked, known, head)
             if not events:
                 return outcome
             try:
-                self._save(events)
+                self._save(events, guard)
             except IntegrityError as error:
                 if attempt == RETRIES - 1:
                     if isinstance(error, RecordTimeBehind):
@@ -136,8 +140,9 @@ class Ledger(Application):
             raise Refused(f"refused: the signing key is operator {signer.operator!r}'s, but "
                           f"the events would be recorded as {operator!r}")
 
-    def _save(self, events: list[Any]) -> None:
-        """Store ``events`` in this order, with what the hash chain needs (ledger.recorders).
+    def _save(self, events: list[Any], guard: Guard | None = None) -> None:
+        """Store ``events`` in this order, with what the hash chain needs (ledger.recorders),
+        unless what ``guard`` says the check read has changed (``ledger.write_guard``).
 
         The library's ``save`` checks every event against a runtime Protocol, which cost
         more than storing it; these are our own events, so they go straight to the store.
@@ -150,11 +155,13 @@ class Ledger(Application):
         processing = ProcessingEvent()
         processing.events.extend(events)
         processing.saved_kwargs["exports"] = exports
+        if guard is not None:
+            processing.saved_kwargs["guard"] = guard
         self._record(processing)
 
     def _check(self, facts: Sequence[Fact], operator: str,
                on_checked: Callable[[int], None] | None,
-               known: dict[str, int]) -> tuple[list[Any], Outcome]:
+               known: dict[str, int], head: int) -> tuple[list[Any], Outcome, Guard]:
         now = datetime.now(UTC)
         subjects: dict[UUID, Subject | None] = {}
         # Subjects with no events yet need no reading: ask for all of them in one query.
@@ -215,8 +222,11 @@ class Ledger(Application):
             if on_checked is not None:
                 on_checked(index)
         if changed:  # (none of this call's facts is stored yet: what is, stood before it)
-            self._dependents(changed, subjects, self.recorder.max_notification_id() or 0)
-        return events, Outcome(recorded=tuple(recorded), skipped=tuple(skipped))
+            self._dependents(changed, subjects, head)
+        # What the check read: the subjects it holds (read, or found not to exist); where
+        # it changed what others read, all the ledger up to ``head``.
+        guard = Guard(head, None if changed else frozenset(subjects))
+        return events, Outcome(recorded=tuple(recorded), skipped=tuple(skipped)), guard
 
     def _dependents(self, changed: dict[tuple[str, str], list[Fact]],
                     cache: dict[UUID, Subject | None], head: int) -> None:

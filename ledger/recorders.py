@@ -39,6 +39,7 @@ from ledger.chain_reads import SQLiteChainReads
 from ledger.record_time import check_record_times, new_record_times, recorded_at_of
 from ledger.signed import SQLiteSignatures
 from ledger.store_check import SQLiteStoreCheck
+from ledger.write_guard import since_statement
 
 #: How many event ids go in one ``IN (…)`` query (SQLite caps bound parameters).
 _ID_BATCH = 500
@@ -129,6 +130,12 @@ class ChainedSQLiteApplicationRecorder(SQLiteSignatures, SQLiteChainReads, SQLit
         if ids:
             # The INSERT above took the database write lock, so this head is the latest
             # and no other writer can append until this transaction ends.
+            guard = kwargs.get("guard")
+            if guard is not None:  # (ledger.write_guard)
+                c.execute(since_statement(self.events_table_name, "rowid", "?"),
+                          (guard.head, ids[0]))
+                rows = c.fetchall()
+                guard.check((row[0] for row in rows), len(rows))
             c.execute(self._select_head)
             head = c.fetchone()
             prev, seq = (head["chain"], head["seq"]) if head else (GENESIS, 0)

@@ -34,6 +34,7 @@ from ledger.recorders import (
 )
 from ledger.signed_postgres import PostgresSignatures
 from ledger.store_check import PostgresStoreCheck
+from ledger.write_guard import Guard, since_statement
 
 
 class ChainedPostgresApplicationRecorder(PostgresSignatures, PostgresChainReads,
@@ -109,8 +110,20 @@ class ChainedPostgresApplicationRecorder(PostgresSignatures, PostgresChainReads,
                 # serializes writers through to the commit.
                 self._insert_stored_events(curs, stored_events, **kwargs)
                 ids = self._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+                self._guard(curs, ids, kwargs.get("guard"))
                 self._append_chain(curs, ids, stored_events, exports)
         return ids
+
+    def _guard(self, curs: Any, ids: Sequence[int], guard: Guard | None) -> None:
+        """``ledger.write_guard``: the events stored after the guard's head, read once the
+        events table's lock is held (the insert took it)."""
+        if guard is None or not ids:
+            return
+        events = SQL("{0}.{1}").format(Identifier(self.datastore.schema),
+                                       Identifier(self.events_table_name))
+        rows = curs.execute(SQL(since_statement("{0}", "notification_id", "%s")).format(events),
+                            (guard.head, min(ids))).fetchall()
+        guard.check((row["originator_id"] for row in rows), len(rows))
 
     def _append_chain(self, curs: Any, ids: Sequence[int],
                       stored_events: Sequence[StoredEvent], exports: list | None) -> None:

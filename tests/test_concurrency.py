@@ -75,9 +75,9 @@ def _count_conflicts() -> list[int]:
     conflicts = [0]
     save = Ledger._save
 
-    def counting_save(self: Any, events: list[Any]) -> None:
+    def counting_save(self: Any, events: list[Any], *guard: Any) -> None:
         try:
-            save(self, events)
+            save(self, events, *guard)
         except IntegrityError:
             conflicts[0] += 1
             raise
