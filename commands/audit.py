@@ -96,6 +96,13 @@ class Verification:
         return (self.verdict.ok and not self.problems and self.signed is not None
                 and self.signed.ok)
 
+    @property
+    def unaltered(self) -> bool:
+        """Whether all holds but the rules between subjects (``ledger.rules_check``): facts
+        recorded so against them, nothing altered."""
+        return (self.verdict.ok and all(p.part == "rules" for p in self.problems)
+                and self.signed is not None and self.signed.ok)
+
     def failure(self) -> str:
         """The one line that says why verification failed."""
         if not self.verdict.ok and not self.problems:  # (the hashes and chain)
@@ -128,12 +135,14 @@ class Verification:
 @pass_context
 def verify(obj: Context, against: str | None, public_key: str | None, fmt: str) -> None:
     """Recompute every event hash and the chain, check that every column, kept checkpoint
-    and view is what the log implies, and check every operator's signature; exit 3 if
-    anything does not hold.
+    and view is what the log implies, that the facts hold the rules between subjects, and
+    every operator's signature; exit 3 if anything does not hold.
 
     --json prints {"ok", "events", "first_bad_position", "reason", "problems",
     "signatures", "store_checked"}: problems lists what does not hold beyond the hashes and
-    chain (position, part: store, events, record-time, checkpoint or views, and what; store
+    chain (position, part: store, events, record-time, checkpoint, views or rules, and
+    what; rules: a fact that names another subject and stands against the rules between
+    subjects, recorded so, not altered; store
     is the database's own check of its indexes and pages: SQLite's integrity_check,
     PostgreSQL's amcheck where installed and this role may run it, else store_checked is
     false; with a store problem nothing else is checked); signatures counts the signed
@@ -182,7 +191,8 @@ def verify(obj: Context, against: str | None, public_key: str | None, fmt: str) 
         click.echo(Screen().wrapped(  # (folded at the terminal's width; piped, one line)
             f"ok: {checked.verdict.events} events, hashes and chain intact{extra}; "
             f"{store}; columns, record times, kept checkpoints and views agree with "
-            f"the log; {checked.signed.summary()}"))
+            f"the log, and its facts hold the rules between subjects; "
+            f"{checked.signed.summary()}"))
     else:
         click.echo(f"error: {checked.failure()}", err=True)
     if not checked.ok:
@@ -208,7 +218,9 @@ def checkpoint(obj: Context, key: str | None, origin: str | None, output: str | 
     """Write a checkpoint: Merkle root, size, chain head and time, as a signed note.
 
     Auditors keep it outside the ledger and later run 'verify --against' it. A copy is
-    kept in the ledger ('checkpoint --list') unless --no-keep.
+    kept in the ledger ('checkpoint --list') unless --no-keep. Refused (exit 3) unless the
+    ledger verifies, but for facts recorded against the rules between subjects: those are
+    named on stderr, and checkpointed (nothing was altered).
 
     \b
     Examples:
@@ -235,11 +247,17 @@ def checkpoint(obj: Context, key: str | None, origin: str | None, output: str | 
     key = key or obj.key_path
     private_key = load_private_key(key) if key else None
     with obj.ledger(write=not no_keep) as ledger:
-        # A checkpoint vouches for the history: the ledger must pass all of verify first.
+        # A checkpoint vouches for the history: the ledger must pass all of verify first,
+        # but for facts recorded against the rules between subjects. Those are what was
+        # recorded; withholding the checkpoint would leave them, and all the rest, without
+        # the anchor that proves later that nothing was altered. Said on stderr.
         checked = Verification(ledger)
-        if not checked.ok:
+        if not checked.unaltered:
             raise IntegrityFailure(f"refused: no checkpoint of a ledger that does not verify "
                           f"({checked.failure()})")
+        if not checked.ok:
+            click.echo(f"warning: {checked.failure().removeprefix('verification failed: ')}; "
+                       "checkpointed all the same: nothing was altered", err=True)
         with progress(ledger.recorder.max_notification_id() or 0, "hashing") as advance:
             note = checkpoint_note(ledger, origin=_origin(obj, origin), private_key=private_key,
                                progress=advance, keep=not no_keep)

@@ -25,7 +25,7 @@ it for a way of breaking the rules it already had with the changed subjects as t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from domain.amendments import effective
@@ -157,6 +157,49 @@ def check_dependents(changed: dict[tuple[str, str], list[Any]], *,
     the advice for a new fact's writer), the fact, and the last change of the subject
     whose change alone breaks it (its ``cause``).
     """
+    was: dict[tuple[str, str], Any] = {}
+
+    def find_was(kind: str, ref: str) -> Any:
+        if (kind, ref) not in changed:
+            return after(kind, ref)
+        if (kind, ref) not in was:
+            facts = before(kind, ref)
+            was[kind, ref] = Timeline.of(kind, ref, facts) if facts else None
+        return was[kind, ref]
+
+    for key, fact, blamed, error in stranded(changed, after=after,
+                                                    candidates=candidates, facts_of=facts_of,
+                                                    untouched=untouched, found=find_was):
+        # Blamed: the subject whose change alone, undone, mends this way of breaking
+        # them (an order's date corrected beside a default set: the default).
+        culprit = next((name for name in blamed
+                        if error.rule not in _rules(fact, _undone(name, find_was, after))),
+                       blamed[-1])
+        causes = changed[culprit]
+        more = (f" (the last of {len(causes)} changes to {culprit[0]} {culprit[1]} in "
+                "this write)" if len(causes) > 1 else "")
+        refusal = RuleBroken(
+            f"refused: {_what(causes[-1], after(*culprit))}{more} would leave "
+            f"{fact.type} of {fact.occurred_at} ({fact.id}) of {key[0]} {key[1]} "
+            f"against the rules: {error.reason}; "  # type: ignore[attr-defined]
+            f"correct or retract that {fact.type} first")
+        refusal.cause = causes[-1]  # type: ignore[attr-defined]
+        raise refusal
+
+
+def stranded(changed: dict[tuple[str, str], Any], *, after: Find,
+             candidates: Callable[[str, set[str] | None], Iterable[tuple[str, str]]],
+             facts_of: Callable[[str, str, frozenset[str]], list[Any] | None] | None = None,
+             untouched: Callable[[list[Any]], bool] | None = None, found: Find | None = None,
+             ) -> Iterator[tuple[tuple[str, str], Any, list[tuple[str, str]], Any]]:
+    """Each fact, as it counts, that names one of ``changed`` (``(kind, ref)``: a subject
+    others read whose facts changed; a dict, or its keys) and breaks the rules between
+    subjects as ``after`` finds them: ``(key, fact, blamed, error)``, ``key`` the subject
+    holding it, ``blamed`` the changed subjects it names, ``error`` the first way it breaks
+    them (``reference_errors``). ``check_dependents`` names the rest. Without
+    ``untouched`` every way counts (``verify``, which asks whether the ledger holds the
+    rules, not what a write did), else only those ``new_errors`` finds new against
+    ``found``."""
     if facts_of is None:
         def facts_of(kind: str, ref: str, types: frozenset[str]) -> list[Any] | None:
             subject = after(kind, ref)
@@ -167,9 +210,9 @@ def check_dependents(changed: dict[tuple[str, str], list[Any]], *,
     read: dict[tuple[str, str], list[Any] | None] = {}  # the changed orders, read once
     for kind, ref in changed:
         if kind == "order":
-            own = any(_moves_state(f) for f in changed[kind, ref])  # its own observations
+            own = untouched is None or any(_moves_state(f) for f in changed[kind, ref])
             read[kind, ref] = facts_of(kind, ref, _ORDER_READ if own else _CREATING)
-            if own:
+            if own:  # (its own observations)
                 types[kind, ref] = _OWN
         platforms = None if kind == "ledger" else platforms_of(
             kind, ref, read.get((kind, ref)) or ())
@@ -182,16 +225,6 @@ def check_dependents(changed: dict[tuple[str, str], list[Any]], *,
     keys = sorted({key for other, platforms in wanted.items()
                    for key in candidates(other, platforms)} | {
         key for key in changed if key in types})
-    was: dict[tuple[str, str], Any] = {}
-
-    def find_was(kind: str, ref: str) -> Any:
-        if (kind, ref) not in changed:
-            return after(kind, ref)
-        if (kind, ref) not in was:
-            facts = before(kind, ref)
-            was[kind, ref] = Timeline.of(kind, ref, facts) if facts else None
-        return was[kind, ref]
-
     for key in keys:
         wants = types.get(key, frozenset()) | types.get(key[0], frozenset())
         facts = read[key] if key in read and wants <= (
@@ -204,25 +237,10 @@ def check_dependents(changed: dict[tuple[str, str], list[Any]], *,
                 continue
             if fact.type == "access-observed" and _about(fact, after) != "order":
                 continue  # (a platform's observation names no order's state)
-            old = fact if untouched(_own(fact, facts)) else None
-            error = next(new_errors(fact, after, old, find_was), None)
-            if error is None:
-                continue  # holds; or broke them so before, and not by this write
-            # Blamed: the subject whose change alone, undone, mends this way of breaking
-            # them (an order's date corrected beside a default set: the default).
-            culprit = next((name for name in blamed
-                            if error.rule not in _rules(fact, _undone(name, find_was, after))),
-                           blamed[-1])
-            causes = changed[culprit]
-            more = (f" (the last of {len(causes)} changes to {culprit[0]} {culprit[1]} in "
-                    "this write)" if len(causes) > 1 else "")
-            refusal = RuleBroken(
-                f"refused: {_what(causes[-1], after(*culprit))}{more} would leave "
-                f"{fact.type} of {fact.occurred_at} ({fact.id}) of {key[0]} {key[1]} "
-                f"against the rules: {error.reason}; "  # type: ignore[attr-defined]
-                f"correct or retract that {fact.type} first")
-            refusal.cause = causes[-1]  # type: ignore[attr-defined]
-            raise refusal
+            old = fact if untouched is not None and untouched(_own(fact, facts)) else None
+            error = next(new_errors(fact, after, old, found), None)
+            if error is not None:  # (else holds; or broke them so before, not by this write)
+                yield key, fact, blamed, error
 
 
 def _own(fact: Any, facts: list[Any]) -> list[Any]:

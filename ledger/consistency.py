@@ -39,9 +39,10 @@ import orjson
 from attrs import frozen
 
 from domain.concerns import Concerns
+from domain.dependents import READ_BY_OTHERS
 from domain.errors import LedgerError
 from domain.subjects import AGGREGATES
-from ledger import kept_checkpoints, platform_index
+from ledger import kept_checkpoints, platform_index, rules_check
 from ledger.mapper import TOPICS, load_fact, stored_as_implied
 from ledger.merkle import root
 from ledger.views import STATUS_FORMAT, moves_named
@@ -55,7 +56,7 @@ LISTED = 20
 @frozen
 class Problem:
     """One thing that does not hold: where (a position, or None), in which part
-    ("events", "record-time", "checkpoint", "views"), and what."""
+    ("events", "record-time", "checkpoint", "views", "rules"), and what."""
 
     position: int | None
     part: str
@@ -100,6 +101,11 @@ class LogCheck:
         self.concerns = Concerns()
         self.held: dict[Any, list[int]] = {}
         self.index: dict[int, tuple[int, bytes]] = {}
+        #: Subjects others read that were ever changed so that a fact naming them may no
+        #: longer hold the rules (``ledger.rules_check``), and the subjects of the events
+        #: the history view does not have yet.
+        self.changed: set[tuple[str, str]] = set()
+        self.unviewed: set[tuple[str, str]] = set()
 
     def flag(self, position: int | None, part: str, what: str) -> None:
         self.problems.append(Problem(position, part, what))
@@ -195,7 +201,12 @@ class LogCheck:
                     self.index[version] = (len(leaves), root(leaves))
                 self.concerns, self.held = Concerns(), {}  # done with them
         self._record_time(position, fact.recorded_at)
-        if position <= self.views_at:
+        if subject[0] in READ_BY_OTHERS and (fact.kind.subject == "any" or subject[0] == "ledger"
+                                             or fact.type == "targets-removed"):
+            self.changed.add((subject[0], subject[1]))
+        if position > self.views_at:
+            self.unviewed.add((subject[0], subject[1]))
+        else:
             blind = self.blind
             self.history.append((position, blind(kind), blind(fact.subject),
                                  blind(subject[3]) if subject[3] else ""))
@@ -267,6 +278,8 @@ def check(ledger: Any, leaves: list[bytes] | None,
         log.run(progress)
         kept_checkpoints.check(log, notes)
         _check_views(log)
+        if not log.problems:  # (read through the views, which must hold)
+            rules_check.check(log)
     except _Full:
         pass
     return log.problems

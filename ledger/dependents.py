@@ -22,6 +22,9 @@ import orjson
 
 from domain.dependents import check_dependents
 
+#: Subjects ``verify``'s rules check holds read at once (``ledger.rules_check``).
+SUBJECTS_HELD = 2048
+
 
 def check_write(ledger: Any, changed: dict[tuple[str, str], list[Any]], find: Callable[[str, str],
                 Any], *, head: int, made: Callable[[str], Iterable[str]] = lambda kind: (),
@@ -35,9 +38,6 @@ def check_write(ledger: Any, changed: dict[tuple[str, str], list[Any]], find: Ca
     yet (the record path's, not stored until it saves); ``facts_of``: as for
     ``check_dependents``. The views must stand at the log's head, the write's stored
     events included."""
-    from ledger.blinding import ledger_blinder
-
-    store, blind = ledger.view_store(), ledger_blinder(ledger)
     recorder = ledger.recorder
 
     def stood(facts: list[Any]) -> list[bool]:
@@ -51,6 +51,37 @@ def check_write(ledger: Any, changed: dict[tuple[str, str], list[Any]], find: Ca
         facts = subject.facts
         kept = [f for f, there in zip(facts, stood(facts), strict=True) if there]
         return kept or None
+
+    check_dependents(changed, before=before, after=find, candidates=finder(ledger, made),
+                     untouched=lambda facts: all(stood(facts)), facts_of=facts_of)
+
+
+def naming_facts(ledger: Any, key: Any, types: frozenset[str]) -> list[Any]:
+    """Of the stored facts of the subject whose aggregate id is ``key``, in order, those
+    of ``types`` and the amendments of them (and of those amendments): enough for
+    ``effective`` to give them as they count (what ``domain.dependents`` reads). Every
+    body is decoded; a fact is built only for those (a platform's thousands of events:
+    1 us each instead of 40)."""
+    mapper = ledger.mapper
+    stored = ledger.recorder.select_events(key)
+    kept, ids = [], set()
+    for event in stored:
+        obj = orjson.loads(mapper.decode_state(event.state))
+        if obj["type"] in types or (obj["type"] in ("correction", "retraction")
+                                     and obj["data"]["target"] in ids):
+            kept.append(event)
+            ids.add(obj["id"])
+    return [mapper.to_domain_event(event).fact for event in kept]
+
+
+def finder(ledger: Any, made: Callable[[str], Iterable[str]] = lambda kind: ()
+           ) -> Callable[[str, set[str] | None], set[tuple[str, str]]]:
+    """``check_dependents``'s ``candidates``: the subjects of a kind that concern one of some
+    platforms (any: None), found through the history view (blinded names on an encrypted
+    ledger), and ``made(kind)``, those a write holds that the view may not have yet."""
+    from ledger.blinding import ledger_blinder
+
+    store, blind = ledger.view_store(), ledger_blinder(ledger)
 
     def candidates(kind: str, platforms: set[str] | None) -> set[tuple[str, str]]:
         if kind == "platform":
@@ -80,23 +111,5 @@ def check_write(ledger: Any, changed: dict[tuple[str, str], list[Any]], find: Ca
             after = rows[-1][0]
         return found
 
-    check_dependents(changed, before=before, after=find, candidates=candidates,
-                     untouched=lambda facts: all(stood(facts)), facts_of=facts_of)
+    return candidates
 
-
-def naming_facts(ledger: Any, key: Any, types: frozenset[str]) -> list[Any]:
-    """Of the stored facts of the subject whose aggregate id is ``key``, in order, those
-    of ``types`` and the amendments of them (and of those amendments): enough for
-    ``effective`` to give them as they count (what ``domain.dependents`` reads). Every
-    body is decoded; a fact is built only for those (a platform's thousands of events:
-    1 us each instead of 40)."""
-    mapper = ledger.mapper
-    stored = ledger.recorder.select_events(key)
-    kept, ids = [], set()
-    for event in stored:
-        obj = orjson.loads(mapper.decode_state(event.state))
-        if obj["type"] in types or (obj["type"] in ("correction", "retraction")
-                                     and obj["data"]["target"] in ids):
-            kept.append(event)
-            ids.add(obj["id"])
-    return [mapper.to_domain_event(event).fact for event in kept]

@@ -99,16 +99,27 @@ def test_a_shared_tree_is_not_taken_for_another_checkpoint(runner, ledger, tmp_p
 
 def reads(monkeypatch) -> list[list[int]]:
     """The positions of each read of events by ``Ledger.states_at``."""
+    from ledger import rules_check
     from ledger.application import Ledger
 
     calls: list[list[int]] = []
-    real = Ledger.states_at
+    real, check = Ledger.states_at, rules_check.check
+    checking: list[bool] = []
 
     def states_at(self, positions):
-        calls.append(sorted(positions))
+        if not checking:  # (verify's own reads, for the rules between subjects, apart)
+            calls.append(sorted(positions))
         return real(self, positions)
 
+    def checked(log):
+        checking.append(True)
+        try:
+            return check(log)
+        finally:
+            checking.pop()
+
     monkeypatch.setattr(Ledger, "states_at", states_at)
+    monkeypatch.setattr(rules_check, "check", checked)
     return calls
 
 

@@ -255,4 +255,6 @@ def test_a_platform_whose_targets_a_back_dated_removal_took_has_no_such_order(ru
     report = run(runner, db, "report", "provenance", "wechat", "--format", "md").stdout
     assert "### Order meity-69a-2020-06-29" not in report
     assert run_json(runner, db, "status", "tiktok")["blocked_targets"] == ["tiktok.com"]
-    assert json.loads(run(runner, db, "verify", "--json").stdout)["ok"] is True
+    found = json.loads(run(runner, db, "verify", "--json").stdout)  # (and verify says so)
+    assert [p["part"] for p in found["problems"]] == ["rules"], found
+    assert "target wechat.com of order meity-69a-2020-06-29" in found["problems"][0]["what"]

@@ -1,0 +1,58 @@
+"""``verify``'s last part: the facts that name other subjects hold the rules between
+subjects, as the ledger stands.
+
+Every fact was checked against what it names when it was written (``check_references``),
+and since 2026-12-07 every write that changes what others read is checked against the facts
+that name it (``domain.dependents``). A ledger can still hold a fact against those rules,
+every byte as its writer recorded it: a ledger written before that check; two writers at
+once before ``ledger.write_guard``; a write checked while the history view had been
+damaged by hand (its rows find what names a subject), the view rebuilt since. The hash chain
+proves each of those facts was recorded so; it does not prove that the ledger's answers come
+from a state its rules allow. So ``verify`` asks it of the ledger as it stands:
+
+- the subjects to ask about are those the pass over the log saw changed in a way others
+  read: an order, a platform or the ledger's settings with an amendment, a platform with a
+  ``targets-removed``, the ledger's settings set (a fact naming a subject never changed so
+  was checked against what it names as it still is);
+- the facts that may name them are found as the write check finds them
+  (``ledger.dependents.finder``: through the history view, which ``verify`` has just held
+  to the log, and the subjects of the events past the view's position), and each that names
+  one is checked as it counts now, every way of breaking the rules counted.
+
+Each such fact is a problem of part ``rules``: not an alteration (the words say so), but an
+answer the ledger gives from a state its rules forbid, which the auditor must see.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from domain.values import aggregate_id
+from ledger.dependents import SUBJECTS_HELD, finder, naming_facts
+
+
+def check(log: Any) -> None:
+    """Flag (``log.flag``, part ``rules``) each fact of the ledger that stands against the
+    rules between subjects (``domain.dependents.stranded``), at its position."""
+    if not log.changed:
+        return
+    from functools import lru_cache
+
+    from domain.dependents import stranded
+
+    ledger = log.ledger
+    unviewed: dict[str, list[str]] = {}
+    for kind, ref in log.unviewed:
+        unviewed.setdefault(kind, []).append(ref)
+    find = lru_cache(maxsize=SUBJECTS_HELD)(ledger.subject)
+    found = stranded(dict.fromkeys(sorted(log.changed), ()), after=find,
+                     candidates=finder(ledger, lambda kind: unviewed.get(kind, ())),
+                     facts_of=lambda kind, ref, types: naming_facts(  # (only what names)
+                         ledger, aggregate_id(kind, ref), types))
+    for key, fact, _, error in found:
+        position = ledger.recorder.positions_of([str(fact.id)]).get(str(fact.id))
+        log.flag(position, "rules",
+                 f"its {fact.type} of {fact.occurred_at} ({fact.id}) of {key[0]} {key[1]} "
+                 f"stands against the rules between subjects: {error.reason} (recorded so, "
+                 "not altered: written before those rules were checked from both sides, or "
+                 "by a write that could not see what it broke; correct or retract it)")
