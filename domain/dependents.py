@@ -220,8 +220,8 @@ def stranded(changed: dict[tuple[str, str], Any], *, after: Find,
             types[other] = types.get(other, frozenset()) | NAMING[kind]
             if platforms is None or (other in wanted and wanted[other] is None):
                 wanted[other] = None
-            else:
-                wanted[other] = (wanted.get(other) or set()) | platforms
+            else:  # (in place: a copy for each changed subject was quadratic in them)
+                wanted.setdefault(other, set()).update(platforms)  # type: ignore[union-attr]
     keys = sorted({key for other, platforms in wanted.items()
                    for key in candidates(other, platforms)} | {
         key for key in changed if key in types})
