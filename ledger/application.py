@@ -233,24 +233,21 @@ class Ledger(Application):
         """``ledger.dependents.check_write`` of this call: the subjects it holds, made
         or read, are those the history view does not have yet; the view is brought to the
         log's head first if it is behind."""
-        from ledger.dependents import check_write, naming_facts
+        from ledger.dependents import check_write
         from projections.views import Views  # (the views are the projections')
 
         store = self.view_store()
         if not store.exists() or store.position("history") < head:
             Views(self).catch_up()
 
-        def facts_of(kind: str, ref: str, types: frozenset[str]) -> list[Fact] | None:
-            key = aggregate_id(kind, ref)
-            if key in cache:  # (what this call holds: its own facts not stored yet)
-                subject = cache[key]
-                return None if subject is None else subject.facts
-            return naming_facts(self, key, types)  # (the rest: only what names others)
+        def held(kind: str, ref: str) -> list[Fact] | None:
+            subject = cache.get(aggregate_id(kind, ref))  # (what this call holds, its own
+            return None if subject is None else subject.facts  # facts not stored yet)
 
         check_write(self, changed, lambda kind, ref: self._subject(kind, ref, cache),
                     head=head, made=lambda kind: [s.ref for s in cache.values()
                                                   if s is not None and s.kind == kind],
-                    facts_of=facts_of)
+                    held=held)
 
     def subject(self, kind: str, ref: str) -> Subject | None:
         """The subject ``(kind, ref)`` as the ledger holds it now, or None."""

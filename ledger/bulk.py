@@ -234,13 +234,11 @@ class Bulk:
         refusal names the line of the fact that changed what is left against them."""
         if not self._changed:
             return
-        from ledger.dependents import check_write, naming_facts
+        from ledger.dependents import check_write
 
         changed = {key: [fact for fact, _ in facts] for key, facts in self._changed.items()}
-        try:
-            check_write(self.ledger, changed, self._timeline, head=self._head,
-                        facts_of=lambda kind, ref, types: naming_facts(
-                            self.ledger, aggregate_id(kind, ref), types))
+        try:  # (every fact of the write is stored by now: read from the store)
+            check_write(self.ledger, changed, self._timeline, head=self._head)
         except LedgerError as error:
             cause = getattr(error, "cause", None)
             line = next((line for facts in self._changed.values() for f, line in facts

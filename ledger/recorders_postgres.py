@@ -176,6 +176,23 @@ class ChainedPostgresApplicationRecorder(PostgresSignatures, PostgresChainReads,
             rows = cur.execute(statement, (list(dict.fromkeys(ids)),)).fetchall()
         return {row["originator_id"] for row in rows}
 
+    def events_of(self, ids: Iterable[UUID]) -> dict[UUID, list[StoredEvent]]:
+        """The stored events of each of the aggregate ``ids`` that has any, in version order,
+        in one query."""
+        events = SQL("{0}.{1}").format(Identifier(self.datastore.schema),
+                                       Identifier(self.events_table_name))
+        statement = SQL("SELECT originator_id, originator_version, topic, state FROM {0} "
+                        "WHERE originator_id = ANY(%s) "
+                        "ORDER BY originator_id, originator_version").format(events)
+        found: dict[UUID, list[StoredEvent]] = {}
+        with self.datastore.get_connection() as conn, conn.cursor() as cur:
+            for row in cur.execute(statement, (list(dict.fromkeys(ids)),)).fetchall():
+                found.setdefault(row["originator_id"], []).append(StoredEvent(
+                    originator_id=row["originator_id"],
+                    originator_version=row["originator_version"], topic=row["topic"],
+                    state=bytes(row["state"])))
+        return found
+
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def verification_rows(self, after_seq: int, limit: int) -> list[tuple]:
         """``(seq, position, event_hash, chain, state or None)`` in chain order: each link

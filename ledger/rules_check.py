@@ -15,7 +15,7 @@ from a state its rules allow. So ``verify`` asks it of the ledger as it stands:
   ``targets-removed``, the ledger's settings set (a fact naming a subject never changed so
   was checked against what it names as it still is);
 - the facts that may name them are found as the write check finds them
-  (``ledger.dependents.finder``: through the history view, which ``verify`` has just held
+  (``ledger.dependents.Naming``: through the history view, which ``verify`` has just held
   to the log, and the subjects of the events past the view's position), and each that names
   one is checked as it counts now, every way of breaking the rules counted.
 
@@ -27,8 +27,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from domain.values import aggregate_id
-from ledger.dependents import SUBJECTS_HELD, finder, naming_facts
+from ledger.dependents import SUBJECTS_HELD, Naming
 
 
 def check(log: Any) -> None:
@@ -45,10 +44,9 @@ def check(log: Any) -> None:
     for kind, ref in log.unviewed:
         unviewed.setdefault(kind, []).append(ref)
     find = lru_cache(maxsize=SUBJECTS_HELD)(ledger.subject)
+    naming = Naming(ledger, lambda kind: unviewed.get(kind, ()))
     found = stranded(dict.fromkeys(sorted(log.changed), ()), after=find,
-                     candidates=finder(ledger, lambda kind: unviewed.get(kind, ())),
-                     facts_of=lambda kind, ref, types: naming_facts(  # (only what names)
-                         ledger, aggregate_id(kind, ref), types))
+                     candidates=naming.candidates, facts_of=naming.facts_of)
     for key, fact, _, error in found:
         position = ledger.recorder.positions_of([str(fact.id)]).get(str(fact.id))
         log.flag(position, "rules",
