@@ -135,8 +135,8 @@ class Verification:
 @pass_context
 def verify(obj: Context, against: str | None, public_key: str | None, fmt: str) -> None:
     """Recompute every event hash and the chain, check that every column, kept checkpoint
-    and view is what the log implies, that the facts hold the rules between subjects, and
-    every operator's signature; exit 3 if anything does not hold.
+    and view is what the log implies, that facts naming what changed since hold the rules
+    between subjects, and every operator's signature; exit 3 if anything does not hold.
 
     --json prints {"ok", "events", "first_bad_position", "reason", "problems",
     "signatures", "store_checked"}: problems lists what does not hold beyond the hashes and
@@ -191,7 +191,8 @@ def verify(obj: Context, against: str | None, public_key: str | None, fmt: str) 
         click.echo(Screen().wrapped(  # (folded at the terminal's width; piped, one line)
             f"ok: {checked.verdict.events} events, hashes and chain intact{extra}; "
             f"{store}; columns, record times, kept checkpoints and views agree with "
-            f"the log, and its facts hold the rules between subjects; "
+            f"the log, and facts naming what was changed since still hold the rules "
+            f"between subjects; "
             f"{checked.signed.summary()}"))
     else:
         click.echo(f"error: {checked.failure()}", err=True)

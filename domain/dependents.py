@@ -142,8 +142,9 @@ def check_dependents(changed: dict[tuple[str, str], list[Any]], *,
     ``after(kind, ref)``: the subject as the write leaves it (a ``Timeline`` or an
     aggregate; None if there is none); ``before(kind, ref)``: the facts it held before the
     write (None if it had none); ``candidates(kind, platforms)``: ``(kind, ref)`` of the
-    subjects of ``kind`` that concern one of ``platforms`` (None: any platform), those
-    made by the write included; ``untouched(facts)``: whether the write added none of
+    subjects of ``kind`` that concern one of ``platforms`` (``("order", None)``: the orders
+    that may rest on the ledger's default), those made by the write included;
+    ``untouched(facts)``: whether the write added none of
     ``facts``; ``facts_of(kind, ref, types)``: a subject's facts as the write leaves them
     (default: ``after``'s), or at least those of ``types`` and the amendments of them, in
     order, read once for each subject that may name a changed one.
@@ -205,7 +206,8 @@ def stranded(changed: dict[tuple[str, str], Any], *, after: Find,
             subject = after(kind, ref)
             return None if subject is None else subject.facts
 
-    wanted: dict[str, set[str] | None] = {}
+    wanted: dict[str, set[str]] = {}  # per kind: the platforms its subjects may be on
+    default = False  # whether the ledger's default changed (its readers: some orders)
     types: dict[tuple[str, str] | str, frozenset[str]] = {}  # what each is read for
     read: dict[tuple[str, str], list[Any] | None] = {}  # the changed orders, read once
     for kind, ref in changed:
@@ -214,17 +216,22 @@ def stranded(changed: dict[tuple[str, str], Any], *, after: Find,
             read[kind, ref] = facts_of(kind, ref, _ORDER_READ if own else _CREATING)
             if own:  # (its own observations)
                 types[kind, ref] = _OWN
-        platforms = None if kind == "ledger" else platforms_of(
-            kind, ref, read.get((kind, ref)) or ())
         for other in NAMED_BY[kind]:
             types[other] = types.get(other, frozenset()) | NAMING[kind]
-            if platforms is None or (other in wanted and wanted[other] is None):
-                wanted[other] = None
-            else:  # (in place: a copy for each changed subject was quadratic in them)
-                wanted.setdefault(other, set()).update(platforms)  # type: ignore[union-attr]
-    keys = sorted({key for other, platforms in wanted.items()
-                   for key in candidates(other, platforms)} | {
-        key for key in changed if key in types})
+        if kind == "ledger":
+            # Apart from the platforms sought: the default's readers are the orders that
+            # may rest on it, whatever their platforms, and those alone (``candidates``
+            # with None). Merged as "any platform", they once took the place of the
+            # orders on a platform changed in the same write (a review, 2026-12-07).
+            default = True
+            continue
+        platforms = platforms_of(kind, ref, read.get((kind, ref)) or ())
+        for other in NAMED_BY[kind]:  # (in place: a copy each was quadratic in them)
+            wanted.setdefault(other, set()).update(platforms)
+    sought = {key for other, platforms in wanted.items() for key in candidates(other, platforms)}
+    if default:
+        sought.update(candidates("order", None))
+    keys = sorted(sought | {key for key in changed if key in types})
     for key in keys:
         wants = types.get(key, frozenset()) | types.get(key[0], frozenset())
         facts = read[key] if key in read and wants <= (

@@ -224,8 +224,8 @@ class Ledger(Application):
         if changed:  # (none of this call's facts is stored yet: what is, stood before it)
             self._dependents(changed, subjects, head)
         # What the check read: the subjects it holds (read, or found not to exist); where
-        # it changed what others read, all the ledger up to ``head``.
-        guard = Guard(head, None if changed else frozenset(subjects))
+        # it changed what others read, what names anything up to ``head``.
+        guard = Guard(head, frozenset(subjects), changes=bool(changed))
         return events, Outcome(recorded=tuple(recorded), skipped=tuple(skipped)), guard
 
     def _dependents(self, changed: dict[tuple[str, str], list[Fact]],

@@ -106,6 +106,10 @@ class LogCheck:
         #: the history view does not have yet.
         self.changed: set[tuple[str, str]] = set()
         self.unviewed: set[tuple[str, str]] = set()
+        #: Subjects with an amendment: their own facts that name others are asked about
+        #: too (an amendment may make one name another; before ``check_amended`` the
+        #: ledger did not hold it to the rules between subjects).
+        self.amended: set[tuple[str, str]] = set()
 
     def flag(self, position: int | None, part: str, what: str) -> None:
         self.problems.append(Problem(position, part, what))
@@ -204,6 +208,8 @@ class LogCheck:
         if subject[0] in READ_BY_OTHERS and (fact.kind.subject == "any" or subject[0] == "ledger"
                                              or fact.type == "targets-removed"):
             self.changed.add((subject[0], subject[1]))
+        if fact.kind.subject == "any" and fact.type != "dispute":
+            self.amended.add((subject[0], subject[1]))
         if position > self.views_at:
             self.unviewed.add((subject[0], subject[1]))
         else:

@@ -92,7 +92,9 @@ class Naming:
     of the check on a write that changes many (a ``targets-removed`` on a platform of
     thousands of orders; an import correcting thousands; ``verify``'s rules part)."""
 
-    READ_AT_ONCE = 500
+    #: (Their events held at once: 500 subjects raised the peak of a 20,000-line import's
+    #: check by 5 MB, ``tests/test_bulk_import.py``; one a query paid a round trip each.)
+    READ_AT_ONCE = 50
 
     def __init__(self, ledger: Any, made: Callable[[str], Iterable[str]] = lambda kind: ()):
         self.ledger = ledger
@@ -128,8 +130,9 @@ class Naming:
 def finder(ledger: Any, made: Callable[[str], Iterable[str]] = lambda kind: ()
            ) -> Callable[[str, set[str] | None], set[tuple[str, str]]]:
     """``check_dependents``'s ``candidates``: the subjects of a kind that concern one of some
-    platforms (any: None), found through the history view (blinded names on an encrypted
-    ledger), and ``made(kind)``, those a write holds that the view may not have yet."""
+    platforms (orders with None: those that may rest on the ledger's default), found
+    through the history view (blinded names on an encrypted ledger), and ``made(kind)``,
+    those a write holds that the view may not have yet."""
     from ledger.blinding import ledger_blinder
 
     store, blind = ledger.view_store(), ledger_blinder(ledger)

@@ -39,7 +39,7 @@ from ledger.chain_reads import SQLiteChainReads
 from ledger.record_time import check_record_times, new_record_times, recorded_at_of
 from ledger.signed import SQLiteSignatures
 from ledger.store_check import SQLiteStoreCheck
-from ledger.write_guard import since_statement
+from ledger.write_guard import since_statement, type_of
 
 #: How many event ids go in one ``IN (…)`` query (SQLite caps bound parameters).
 _ID_BATCH = 500
@@ -135,7 +135,7 @@ class ChainedSQLiteApplicationRecorder(SQLiteSignatures, SQLiteChainReads, SQLit
                 c.execute(since_statement(self.events_table_name, "rowid", "?"),
                           (guard.head, ids[0]))
                 rows = c.fetchall()
-                guard.check((row[0] for row in rows), len(rows))
+                guard.check(((row[0], self._type_of(row[1])) for row in rows), len(rows))
             c.execute(self._select_head)
             head = c.fetchone()
             prev, seq = (head["chain"], head["seq"]) if head else (GENESIS, 0)
@@ -151,6 +151,14 @@ class ChainedSQLiteApplicationRecorder(SQLiteSignatures, SQLiteChainReads, SQLit
             c.executemany(self._insert_chain, rows)
             self._attribute(c, rows)
         return ids
+
+    def _type_of(self, state: bytes) -> str | None:
+        """The type of a stored event (None where it cannot be read)."""
+        try:
+            return type_of(self.decode_state(bytes(state)) if self.decode_state
+                           else bytes(state))
+        except Exception:
+            return None
 
     def _record_time(self, state: bytes | None) -> datetime | None:
         """The record time of a stored event (None where it cannot be read: ``verify``

@@ -123,7 +123,8 @@ class ChainedPostgresApplicationRecorder(PostgresSignatures, PostgresChainReads,
                                        Identifier(self.events_table_name))
         rows = curs.execute(SQL(since_statement("{0}", "notification_id", "%s")).format(events),
                             (guard.head, min(ids))).fetchall()
-        guard.check((row["originator_id"] for row in rows), len(rows))
+        guard.check(((row["originator_id"], self._type_of(row["state"])) for row in rows),
+                    len(rows))
 
     def _append_chain(self, curs: Any, ids: Sequence[int],
                       stored_events: Sequence[StoredEvent], exports: list | None) -> None:
@@ -147,6 +148,7 @@ class ChainedPostgresApplicationRecorder(PostgresSignatures, PostgresChainReads,
         self._attribute(curs, rows)
 
     _record_time = ChainedSQLiteApplicationRecorder._record_time
+    _type_of = ChainedSQLiteApplicationRecorder._type_of
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def chain_head(self) -> tuple[int, int, bytes] | None:

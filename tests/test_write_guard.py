@@ -122,16 +122,43 @@ def test_a_write_on_other_subjects_is_stored_after_one_check_again(db, monkeypat
 
 
 def test_the_guard_refuses_what_came_between():
-    """Unit: nothing since the head passes; an event of a subject read, or any event where
-    the write changes what others read, or more than the guard reads, is ``HeadMoved``."""
+    """Unit: nothing since the head passes; an event of a subject read refuses the store;
+    where the write changes what others read, so does any event that may name something
+    (not an email), or one whose type cannot be read; more than the guard reads refuses."""
     from uuid import uuid4
 
     read, other = uuid4(), uuid4()
     Guard(7, frozenset({read})).check([], 0)
-    Guard(7, frozenset({read})).check([other.hex, str(other)], 2)
-    for guard, since in ((Guard(7, frozenset({read})), [other, read.hex]),
-                         (Guard(7, None), [other])):
+    Guard(7, frozenset({read})).check([(other.hex, "blocked"), (str(other), None)], 2)
+    Guard(7, frozenset({read}), changes=True).check([(other, "email-sent")], 1)
+    for guard, since in ((Guard(7, frozenset({read})), [(other, "x"), (read.hex, "x")]),
+                         (Guard(7, frozenset(), changes=True), [(other, "penalty-imposed")]),
+                         (Guard(7, frozenset(), changes=True), [(other, "correction")]),
+                         (Guard(7, frozenset(), changes=True), [(other, None)])):
         with pytest.raises(HeadMoved):
             guard.check(since, len(since))
     with pytest.raises(HeadMoved):
-        Guard(7, frozenset({read})).check([other] * 1001, 1001)
+        Guard(7, frozenset({read})).check([(other, "x")] * 1001, 1001)
+
+
+def test_a_write_that_changes_what_others_read_is_not_refused_for_an_email(sqlite_path,
+                                                                            monkeypatch):
+    """A review (2026-12-07): the guard refused such a write for any event stored in
+    between: an email recorded elsewhere made it check again (and, recorded between every
+    check and store, give up after 30 tries). An email names nothing: the write is stored
+    at its first try. A fine recorded in between (it may name what the write changed) is
+    still checked again."""
+    from tests.test_dependents_other_side import TAKEN
+    from tests.test_dependents_other_side import _base as other_side_base
+
+    db = sqlite_path
+    _write(db, other_side_base(), "call")
+    email = _event("mail", "email-sent", "bar", "2020-04-01",
+                   {"sender": "A", "recipient": "B", "summary": "s"})
+    removed = TAKEN["a target removed after the order that blocks it"]
+    assert _race(db, email, removed, monkeypatch) == [1]
+    fine = _event("fine9", "penalty-imposed", "bar", "2020-03-05",
+                  {"authority": "A", "amount": "1", "currency": "BRL", "per": "once",
+                   "reason": "x", "order": "or"})
+    later = _event("y", "targets-removed", "foo", "2020-03-02", {"targets": ["foo.com"]})
+    assert _race(db, fine, later, monkeypatch) == [1, 1]
