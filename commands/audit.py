@@ -257,8 +257,11 @@ def checkpoint(obj: Context, key: str | None, origin: str | None, output: str | 
             raise IntegrityFailure(f"refused: no checkpoint of a ledger that does not verify "
                           f"({checked.failure()})")
         if not checked.ok:
-            click.echo(f"warning: {checked.failure().removeprefix('verification failed: ')}; "
-                       "checkpointed all the same: nothing was altered", err=True)
+            more = len(checked.problems) - 1
+            click.echo(f"warning: {checked.problems[0].line()}"
+                       + (f" (and {more} more: 'blockledger verify --json' lists them)"
+                          if more else "")
+                       + "; checkpointed all the same: nothing was altered", err=True)
         with progress(ledger.recorder.max_notification_id() or 0, "hashing") as advance:
             note = checkpoint_note(ledger, origin=_origin(obj, origin), private_key=private_key,
                                progress=advance, keep=not no_keep)

@@ -33,7 +33,7 @@ from domain.checked import Timeline
 from domain.concerns import platforms_named
 from domain.errors import RuleBroken
 from domain.jurisdictions import LEDGER
-from domain.references import NAMING, new_errors, reference_errors
+from domain.references import NAMING, NAMING_TYPES, new_errors, reference_errors
 
 Find = Callable[[str, str], Any]
 
@@ -168,9 +168,9 @@ def check_dependents(changed: dict[tuple[str, str], list[Any]], *,
             was[kind, ref] = Timeline.of(kind, ref, facts) if facts else None
         return was[kind, ref]
 
-    for key, fact, blamed, error in stranded(changed, after=after,
-                                                    candidates=candidates, facts_of=facts_of,
-                                                    untouched=untouched, found=find_was):
+    for key, fact, blamed, error in stranded(changed, after=after, candidates=candidates,
+                                             facts_of=facts_of, untouched=untouched,
+                                             found=find_was):
         # Blamed: the subject whose change alone, undone, mends this way of breaking
         # them (an order's date corrected beside a default set: the default).
         culprit = next((name for name in blamed
@@ -192,6 +192,7 @@ def stranded(changed: dict[tuple[str, str], Any], *, after: Find,
              candidates: Callable[[str, set[str] | None], Iterable[tuple[str, str]]],
              facts_of: Callable[[str, str, frozenset[str]], list[Any] | None] | None = None,
              untouched: Callable[[list[Any]], bool] | None = None, found: Find | None = None,
+             own: Iterable[tuple[str, str]] = (),
              ) -> Iterator[tuple[tuple[str, str], Any, list[tuple[str, str]], Any]]:
     """Each fact, as it counts, that names one of ``changed`` (``(kind, ref)``: a subject
     others read whose facts changed; a dict, or its keys) and breaks the rules between
@@ -200,7 +201,8 @@ def stranded(changed: dict[tuple[str, str], Any], *, after: Find,
     them (``reference_errors``). ``check_dependents`` names the rest. Without
     ``untouched`` every way counts (``verify``, which asks whether the ledger holds the
     rules, not what a write did), else only those ``new_errors`` finds new against
-    ``found``."""
+    ``found``. ``own``: subjects each of whose facts that name another is asked about too,
+    whatever it names (``verify``: those with an amendment), read in the same pass."""
     if facts_of is None:
         def facts_of(kind: str, ref: str, types: frozenset[str]) -> list[Any] | None:
             subject = after(kind, ref)
@@ -212,9 +214,9 @@ def stranded(changed: dict[tuple[str, str], Any], *, after: Find,
     read: dict[tuple[str, str], list[Any] | None] = {}  # the changed orders, read once
     for kind, ref in changed:
         if kind == "order":
-            own = untouched is None or any(_moves_state(f) for f in changed[kind, ref])
-            read[kind, ref] = facts_of(kind, ref, _ORDER_READ if own else _CREATING)
-            if own:  # (its own observations)
+            observed = untouched is None or any(_moves_state(f) for f in changed[kind, ref])
+            read[kind, ref] = facts_of(kind, ref, _ORDER_READ if observed else _CREATING)
+            if observed:  # (its own observations)
                 types[kind, ref] = _OWN
         for other in NAMED_BY[kind]:
             types[other] = types.get(other, frozenset()) | NAMING[kind]
@@ -231,7 +233,10 @@ def stranded(changed: dict[tuple[str, str], Any], *, after: Find,
     sought = {key for other, platforms in wanted.items() for key in candidates(other, platforms)}
     if default:
         sought.update(candidates("order", None))
-    keys = sorted(sought | {key for key in changed if key in types})
+    own = set(own)  # (subjects, whatever their facts name)
+    for key in own:
+        types[key] = types.get(key, frozenset()) | NAMING_TYPES
+    keys = sorted(sought | own | {key for key in changed if key in types})
     for key in keys:
         wants = types.get(key, frozenset()) | types.get(key[0], frozenset())
         facts = read[key] if key in read and wants <= (
@@ -240,10 +245,8 @@ def stranded(changed: dict[tuple[str, str], Any], *, after: Find,
             continue
         for fact in effective(facts).facts:
             blamed = [name for name in named(fact) if name in changed]
-            if not blamed:
+            if not blamed and key not in own:
                 continue
-            if fact.type == "access-observed" and _about(fact, after) != "order":
-                continue  # (a platform's observation names no order's state)
             old = fact if untouched is not None and untouched(_own(fact, facts)) else None
             error = next(new_errors(fact, after, old, found), None)
             if error is not None:  # (else holds; or broke them so before, not by this write)
@@ -276,6 +279,3 @@ def _what(cause: Any, holder: Any) -> str:
         target is not None and holder is not None) else None
     return f"{cause.type} of {amended.label()}" if amended else cause.label()
 
-
-def _about(fact: Any, find: Find) -> str:
-    return fact.kind.about(fact.subject, lambda k, r: find(k, r) is not None)

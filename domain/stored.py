@@ -149,6 +149,13 @@ _TYPE_KEY = b',"type":"'
 _encode = msgspec.json.encode
 
 
+def type_of(plain: bytes) -> str | None:
+    """The type of a stored event's canonical JSON (its last key, where ``read`` finds it),
+    without decoding the rest; None if it has none (``read`` says why)."""
+    at = plain.rfind(_TYPE_KEY)
+    return plain[at + 9:-2].decode("utf-8", "replace") if at >= 0 else None
+
+
 def read(plain: bytes) -> tuple[Any, When]:
     """The struct of an event's stored bytes (decrypted), and its valid time, if they are a
     well-formed stored event; else ``ValueError`` (or msgspec's, naming where) saying what

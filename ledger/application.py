@@ -123,9 +123,10 @@ class Ledger(Application):
                         raise LedgerError(f"refused: this writer's clock is behind the "
                                           f"ledger's ({error}); set the clock right and "
                                           "try again") from None
-                    raise LedgerError("gave up after repeated concurrent writes to the same "
-                                      "subjects; try again") from None
-                # Another operator wrote to the same subject first: back off a random
+                    raise LedgerError("gave up after repeated concurrent writes to what "
+                                      "this write reads; try again") from None
+                # Another operator wrote to the same subject first, or to what the check
+                # read (``HeadMoved``): back off a random
                 # moment, so that racing writers do not collide again in lockstep.
                 time.sleep(random.uniform(0, 0.005 * (attempt + 1)))
                 continue

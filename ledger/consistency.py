@@ -205,11 +205,12 @@ class LogCheck:
                     self.index[version] = (len(leaves), root(leaves))
                 self.concerns, self.held = Concerns(), {}  # done with them
         self._record_time(position, fact.recorded_at)
-        if subject[0] in READ_BY_OTHERS and (fact.kind.subject == "any" or subject[0] == "ledger"
+        amends = fact.type in ("correction", "retraction")  # (a dispute changes nothing)
+        if amends:
+            self.amended.add((subject[0], subject[1]))
+        if subject[0] in READ_BY_OTHERS and (amends or subject[0] == "ledger"
                                              or fact.type == "targets-removed"):
             self.changed.add((subject[0], subject[1]))
-        if fact.kind.subject == "any" and fact.type != "dispute":
-            self.amended.add((subject[0], subject[1]))
         if position > self.views_at:
             self.unviewed.add((subject[0], subject[1]))
         else:

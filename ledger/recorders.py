@@ -33,13 +33,14 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
 
+from domain.stored import type_of
 from ledger.canonical import hash_stored
 from ledger.chain import GENESIS, ChainRow, export_event_hash, first_break, link, raw_event_hash
 from ledger.chain_reads import SQLiteChainReads
 from ledger.record_time import check_record_times, new_record_times, recorded_at_of
 from ledger.signed import SQLiteSignatures
 from ledger.store_check import SQLiteStoreCheck
-from ledger.write_guard import since_statement, type_of
+from ledger.write_guard import since_statement
 
 #: How many event ids go in one ``IN (…)`` query (SQLite caps bound parameters).
 _ID_BATCH = 500

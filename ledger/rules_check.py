@@ -35,7 +35,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ledger.dependents import SUBJECTS_HELD, Naming
+from ledger.dependents import Naming
+
+#: Subjects the check holds read at once (the most recently asked for).
+SUBJECTS_HELD = 2048
 
 
 def check(log: Any) -> None:
@@ -46,9 +49,7 @@ def check(log: Any) -> None:
         return
     from functools import lru_cache
 
-    from domain.amendments import effective
     from domain.dependents import stranded
-    from domain.references import NAMING_TYPES, reference_errors
 
     ledger = log.ledger
     unviewed: dict[str, list[str]] = {}
@@ -57,28 +58,15 @@ def check(log: Any) -> None:
     find = lru_cache(maxsize=SUBJECTS_HELD)(ledger.subject)
     naming = Naming(ledger, lambda kind: unviewed.get(kind, ()))
     found = stranded(dict.fromkeys(sorted(log.changed), ()), after=find,
-                     candidates=naming.candidates, facts_of=naming.facts_of)
-    flagged: set[Any] = set()
+                     candidates=naming.candidates, facts_of=naming.facts_of,
+                     own=naming.expect(log.amended))
     for key, fact, _, error in found:
-        flagged.add(fact.id)
         _flag(log, key, fact, error)
-    for key in sorted(log.amended):
-        for fact in effective(naming.facts_of(*key, NAMING_TYPES)).facts:
-            if fact.id in flagged or fact.type not in NAMING_TYPES:
-                continue
-            if fact.type == "access-observed" and fact.kind.about(
-                    fact.subject, lambda k, r: find(k, r) is not None) != "order":
-                continue  # (a platform's observation names no order's state)
-            error = next(reference_errors(fact, find), None)
-            if error is not None:
-                flagged.add(fact.id)
-                _flag(log, key, fact, error)
 
 
 def _flag(log: Any, key: tuple[str, str], fact: Any, error: Any) -> None:
     position = log.ledger.recorder.positions_of([str(fact.id)]).get(str(fact.id))
     log.flag(position, "rules",
-             f"its {fact.type} of {fact.occurred_at} ({fact.id}) of {key[0]} {key[1]} "
-             f"stands against the rules between subjects: {error.reason} (recorded so, "
-             "not altered: written before those rules were checked from both sides, or "
-             "by a write that could not see what it broke; correct or retract it)")
+             f"{fact.type} of {fact.occurred_at} ({fact.id}) of {key[0]} {key[1]} breaks "
+             f"the rules between subjects: {error.reason}; recorded so, not altered: "
+             "correct or retract it")

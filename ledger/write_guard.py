@@ -53,13 +53,6 @@ class HeadMoved(IntegrityError):
 #: Events that may name another subject, or make an earlier fact name another: what a
 #: write that changes what others read must not miss (``Guard.changes``).
 _NAMING = NAMING_TYPES | {"correction", "retraction"}
-_TYPE_KEY = b',"type":"'
-
-
-def type_of(plain: bytes) -> str | None:
-    """The type of a stored event's canonical JSON (its last key), or None if it has none."""
-    at = plain.rfind(_TYPE_KEY)
-    return plain[at + len(_TYPE_KEY):-2].decode("utf-8", "replace") if at >= 0 else None
 
 
 @frozen
