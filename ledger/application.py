@@ -7,8 +7,7 @@ kept views needs neither this module nor the eventsourcing application.
 from __future__ import annotations
 
 import contextlib
-import random
-import time
+import dataclasses
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -31,8 +30,6 @@ from ledger.record_time import RecordTimeBehind
 from ledger.storage import Target
 from ledger.write_guard import Guard
 
-#: How many times a batch is re-checked against fresh state after a concurrent write.
-RETRIES = 30
 READ_BATCH = 1000
 #: Positions at most this far apart are read with one query by ``states_at`` (the ones
 #: between are read and dropped).
@@ -100,38 +97,69 @@ class Ledger(Application):
 
         Each fact is checked against the rules of its subject, with the facts before it in
         the batch already in place. A fact whose id is already in the ledger is skipped.
-        Any refusal raises and writes nothing. A concurrent write to the same subject is
-        retried against fresh state, so the rules are always checked on what is stored.
+        Any refusal raises and writes nothing. The first try is optimistic: it checks
+        without the store's write lock, and its store is refused if another writer stored
+        meanwhile what it read (``ledger.write_guard``). The second takes the write lock
+        before it checks (``ledger.bulk.one_transaction``), so the rules are always checked
+        on what is stored, and a writer is never starved.
         """
         self._check_signer(operator)
+        try:
+            return self._attempt(facts, operator, on_checked, locked=False)
+        except IntegrityError:
+            # Another writer stored first what this write read (``HeadMoved``) or a
+            # version of one of its subjects. Optimism failed once: the second try takes
+            # the write lock first, then checks, stamps and stores, so nobody can come
+            # between (retried unlocked, a write could lose every race: 30 tries).
+            pass
+        from ledger.bulk import one_transaction
+
+        try:
+            with one_transaction(self, self.view_store()):
+                return self._attempt(facts, operator, on_checked, locked=True)
+        except RecordTimeBehind as error:  # under the lock: this writer's clock is behind
+            raise LedgerError(f"refused: this writer's clock is behind the ledger's "
+                              f"({error}); set the clock right and try again") from None
+        except IntegrityError as error:  # under the lock nothing can come between
+            raise IntegrityFailure(f"the store refused a write made under its lock "
+                                   f"({type(error).__name__}: {error}); run "
+                                   "'blockledger verify'") from None
+
+    def _attempt(self, facts: Sequence[Fact], operator: str,
+                 on_checked: Callable[[int], None] | None, *, locked: bool) -> Outcome:
+        """Check ``facts`` against the ledger as it stands and store them, unless what the
+        check read changed meanwhile (``IntegrityError``).
+
+        The write's events carry one record time, taken once the store's write lock is
+        held: with ``locked`` (the lock taken before the check), when the check began (the
+        rules' now); else when the lock is taken to store them. A stamp taken before waiting
+        for the lock was overtaken, at every try, by the batches of an ``import
+        --batch-commit``, which stamp under the lock.
+        """
         from ledger.idempotence import refuse_changed
 
-        for attempt in range(RETRIES):
-            # The head first: what the check then reads holds all up to it at least, and
-            # the store refuses the write if what it read has changed since (``Guard``).
-            head = self.recorder.max_notification_id() or 0
-            known = self.recorder.positions_of(str(f.id) for f in facts)
-            refuse_changed(self, facts, known)  # a known id must be the same event
-            events, outcome, guard = self._check(facts, operator, on_checked, known, head)
-            if not events:
-                return outcome
-            try:
-                self._save(events, guard)
-            except IntegrityError as error:
-                if attempt == RETRIES - 1:
-                    if isinstance(error, RecordTimeBehind):
-                        raise LedgerError(f"refused: this writer's clock is behind the "
-                                          f"ledger's ({error}); set the clock right and "
-                                          "try again") from None
-                    raise LedgerError("gave up after repeated concurrent writes to what "
-                                      "this write reads; try again") from None
-                # Another operator wrote to the same subject first, or to what the check
-                # read (``HeadMoved``): back off a random
-                # moment, so that racing writers do not collide again in lockstep.
-                time.sleep(random.uniform(0, 0.005 * (attempt + 1)))
-                continue
-            return outcome
-        raise AssertionError("unreachable")  # pragma: no cover
+
+        # The head first: what the check then reads holds all up to it at least, and the
+        # store refuses the write if what it read has changed since (``Guard``).
+        head = self.recorder.max_notification_id() or 0
+        known = self.recorder.positions_of(str(f.id) for f in facts)
+        refuse_changed(self, facts, known)  # a known id must be the same event
+        now = datetime.now(UTC)  # what the rules take as now (nothing after it happened)
+        events, outcome, guard = self._check(facts, operator, on_checked, known, head, now)
+        if events:
+            self._store(events, guard, now if locked else None)
+        return outcome
+
+    def _store(self, events: list[Any], guard: Guard, stamp: datetime | None) -> None:
+        """``_save`` ``events`` recorded at ``stamp`` (the caller holds the write lock),
+        or, without one, take the lock, then the time."""
+        if stamp is not None:
+            self._save(_stamped(events, stamp), guard)
+            return
+        from ledger.bulk import one_transaction
+
+        with one_transaction(self):
+            self._save(_stamped(events, datetime.now(UTC)), guard)
 
     def _check_signer(self, operator: str) -> None:
         """Events are recorded as the operator whose key signs them (``verify`` flags any
@@ -162,8 +190,8 @@ class Ledger(Application):
 
     def _check(self, facts: Sequence[Fact], operator: str,
                on_checked: Callable[[int], None] | None,
-               known: dict[str, int], head: int) -> tuple[list[Any], Outcome, Guard]:
-        now = datetime.now(UTC)
+               known: dict[str, int], head: int, now: datetime,
+               ) -> tuple[list[Any], Outcome, Guard]:
         subjects: dict[UUID, Subject | None] = {}
         # Subjects with no events yet need no reading: ask for all of them in one query.
         wanted = {aggregate_id(kind, f.subject) for f in facts if f.kind.subject != "any"
@@ -377,6 +405,12 @@ def _creating(kind: str) -> str:
     from domain.declaration import REGISTRY
 
     return next(t.name for t in REGISTRY.values() if t.subject == kind and t.creates)
+
+
+def _stamped(events: list[Any], at: datetime) -> list[Any]:
+    """``events`` recorded at ``at`` (their ``timestamp``, which the mapper stores as
+    ``recorded_at``)."""
+    return [dataclasses.replace(event, timestamp=at) for event in events]
 
 
 @contextlib.contextmanager

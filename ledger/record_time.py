@@ -1,13 +1,15 @@
 """Record time, which nobody sets by hand: the recorders keep it non-decreasing in the
 ledger's order, and on PostgreSQL within ``CLOCK_TOLERANCE`` of the server's clock.
 
-``recorded_at`` is set by the writing process when it stamps its events, before it takes
-the store's write lock, and it is inside the hashed bytes. The recorders check, in the
-insert transaction (under the lock), each new event's time against its predecessor's:
-two writers that stamped in one order and committed in the other meet
-``RecordTimeBehind``, which ``Ledger.record`` retries with fresh stamps. ``verify``
-checks the same rule over the whole log (``ledger.consistency``), and against the
-checkpoints kept in the ledger.
+``recorded_at`` is set by the writing process, once it holds the store's write lock
+(``Ledger.record`` stamps a write's events when it takes the lock to store them; an import
+as it checks each batch under the lock), and it is inside the hashed bytes. The recorders
+check, in the insert transaction, each new event's time against its predecessor's: a
+writer meets ``RecordTimeBehind`` only if its clock is behind the last writer's, and is
+told so. (Writers once stamped before waiting for the lock: one that stamped while an
+``import --batch-commit`` held it was overtaken by the batch's stamps at every retry.)
+``verify`` checks the same rule over the whole log (``ledger.consistency``), and against
+the checkpoints kept in the ledger.
 """
 
 from __future__ import annotations
@@ -21,9 +23,9 @@ from domain.errors import Refused
 
 
 class RecordTimeBehind(IntegrityError):
-    """An insert whose record time is earlier than its predecessor's: another writer
-    committed meanwhile with a later time. ``Ledger.record`` retries (an optimistic
-    conflict: the events are stamped again); anything else reports it."""
+    """An insert whose record time is earlier than its predecessor's: this writer's clock
+    is behind the one that wrote the predecessor (``Ledger.record`` tries once more under
+    the lock, then says so)."""
 
 
 class ClockSkew(Refused):

@@ -52,11 +52,8 @@ def import_facts(ledger: Ledger, numbered: Iterable[tuple[int, Fact]], *, operat
     All or nothing by default; with ``batch_commit``, one transaction per batch.
     ``drawn_in_lock``: with ``batch_commit``, each batch is drawn from ``numbered`` inside
     its transaction, under the write lock, for a source that reads the ledger as it makes
-    its facts (a registry's diff). Only such a source asks for it: a writer stamps its
-    events before it waits for the lock, so an import that holds the lock while it reads
-    its input as well leaves other writers no moment in which their stamp is the latest
-    (``operator revoke`` during a long ``import --batch-commit`` was refused as "clock
-    behind" on every retry).
+    its facts (a registry's diff). Only such a source asks for it: an import that holds the
+    lock while it reads its input as well makes every other writer wait for that too.
     """
     views = Views(ledger, remembered=remembered)
     bulk = Bulk(ledger, operator, remembered=remembered)

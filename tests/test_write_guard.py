@@ -62,10 +62,10 @@ def _ledger() -> list[dict]:
 
 def _race(db: str, first: dict, second: dict, monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """One writer checks ``first``, another checks ``second``, then the first is stored,
-    then the second (each stamped when checked, so neither store finds the other's record
-    time ahead of its own); how many stores the second call tried (``LedgerError`` if
-    refused)."""
-    real = Ledger._save
+    then the second; how many stores the second call tried (``LedgerError`` if refused).
+    (``Ledger._store`` is where a checked write waits for the lock, if it does not hold
+    it already.)"""
+    real = Ledger._store
     tries: list[int] = []
     pending: list[tuple] = []
     refused: list[LedgerError] = []
@@ -84,7 +84,7 @@ def _race(db: str, first: dict, second: dict, monkeypatch: pytest.MonkeyPatch) -
                     real(one, *pending.pop())
             real(self, events, *guard)
 
-        monkeypatch.setattr(Ledger, "_save", save)
+        monkeypatch.setattr(Ledger, "_store", save)
         one.record(_facts([first]), operator="op")
     monkeypatch.undo()
     if refused:

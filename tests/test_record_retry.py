@@ -1,0 +1,88 @@
+"""How ``Ledger.record`` stamps and retries a write, beside other writers.
+
+CI, 2026-12-08: ``operator revoke`` during a long ``import --batch-commit`` on PostgreSQL
+was refused "this writer's clock is behind the ledger's" after 30 tries. A writer stamped
+its events as its check made them, before it waited for the store's lock, and the import
+stamps each batch while it holds the lock: a writer that stamped while a batch was being
+written found, once it had the lock, that batch's later stamps before its own
+(``RecordTimeBehind``), and retried, stamping again while the next batch held the lock.
+
+Now a write is stamped once the lock is held, so no other writer's stamp can overtake
+it. And a write whose optimistic try is refused because another writer wrote what it read
+(``ledger.write_guard``) is tried again with the lock taken first, then checked, stamped
+and stored: nobody can come between, whatever the other writers do (before, it was
+retried unlocked up to 30 times, and could lose every race). (A writer whose clock is
+behind the ledger's is told so: ``tests/test_tamper_matrix.py``.)
+"""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from ledger.application import Ledger, open_ledger
+from ledger.storage import parse_target
+from tests.test_dependents import _event, _facts, _id
+
+PLATFORMS = [_event(f"p-{name}", "platform-registered", name, "2020-01-01",
+                    {"name": name, "targets": [f"{name}.example"]})
+             for name in ("foo", "bar")]
+
+
+def _email(n: int, platform: str) -> dict:
+    return _event(f"mail-{n}", "email-sent", platform, "2020-04-01",
+                  {"sender": "A", "recipient": "B", "summary": f"notice {n}"})
+
+
+@pytest.mark.parametrize(("other", "tries"), [("bar", [False]), ("foo", [False, True])])
+def test_a_writer_overtaken_at_every_unlocked_try_is_stored(db, monkeypatch, other, tries):
+    """Between the check and the store of each of the first writer's tries, another writer
+    records an email and commits it, unless the first writer holds the lock: then the
+    other waits, and is stored after it. An email on another platform changes nothing the
+    first write read: it is stored at its first try, stamped after the email (before,
+    refused as "clock behind" at every try). One on the same platform does: the second
+    try takes the lock first, and is stored."""
+    real = Ledger._store
+    with open_ledger(parse_target(db), create=True) as one, \
+            open_ledger(parse_target(db), create=True) as two:
+        two.record(_facts(PLATFORMS), operator="op")
+        waited: list[bool] = []
+        others: list[threading.Thread] = []
+        failed: list[BaseException] = []
+
+        def email(n: int) -> None:
+            try:
+                two.record(_facts([_email(n, other)]), operator="op")
+            except BaseException as error:  # (reported by the test)
+                failed.append(error)
+
+        def save(self: Ledger, events: list, *guard: object) -> None:
+            if self is one:
+                thread = threading.Thread(target=email, args=(len(waited),))
+                thread.start()
+                thread.join(timeout=1.5)  # done at once, unless the first holds the lock
+                waited.append(thread.is_alive())
+                others.append(thread)
+            return real(self, events, *guard)
+
+        monkeypatch.setattr(Ledger, "_store", save)
+        try:
+            outcome = one.record(_facts([_event("mail-foo", "email-sent", "foo",
+                                                "2020-04-02", {"sender": "A",
+                                                               "recipient": "B",
+                                                               "summary": "s"})]),
+                                 operator="op")
+        finally:
+            for thread in others:
+                thread.join(timeout=60)
+        assert not failed, failed
+        assert len(outcome.recorded) == 1
+        assert waited == tries
+        monkeypatch.undo()
+        stamps = [entry.fact.recorded_at for entry in one.entries()]
+        assert stamps == sorted(stamps)
+        # Each email the first writer waited for is stored after its write.
+        order = [str(entry.fact.id) for entry in one.entries()][-len(tries) - 1:]
+        assert order == [_id("mail-0"), _id("mail-foo"), _id("mail-1")][:len(tries) + 1]
+
