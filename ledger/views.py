@@ -304,9 +304,13 @@ class _Views(ViewReads):
         raise NotImplementedError
 
     def drop(self, view: str) -> None:
-        """Empty ``view`` and its position, so that it rebuilds from zero."""
+        """Empty ``view`` and its position, so that it rebuilds from zero. Under the views'
+        write lock: a writer catching up meanwhile (on PostgreSQL, where the lock is not the
+        database's) would otherwise add its rows and move the position past the emptied
+        rows, leaving the view without them."""
         tables = (FACTS, MOVES) if view == "history" else (STATUS,)
         with self.datastore.transaction(commit=True) as c:  # type: ignore[attr-defined]
+            self._lock(c)
             for table in tables:
                 self._run(c, f"DELETE FROM {table}")
             self._run(c, f"DELETE FROM {self._tracking_table} WHERE application_name = ?",
