@@ -26,11 +26,14 @@ from domain.values import aggregate_id
 from ledger.chain import GENESIS, export_event_hash, link
 from ledger.entry import Entry
 from ledger.mapper import FactMapper
-from ledger.record_time import RecordTimeBehind
+from ledger.record_time import CLOCK_TOLERANCE, RecordTimeBehind, recorded_at_of
 from ledger.storage import Target
-from ledger.write_guard import Guard
+from ledger.write_guard import Guard, HeadMoved
 
 READ_BATCH = 1000
+#: How many times a write's check through the views is made again, the views emptied
+#: meanwhile, before it gives up (``HeadMoved``: then under the lock, once more).
+VIEWS_EMPTIED_TRIES = 5
 #: Positions at most this far apart are read with one query by ``states_at`` (the ones
 #: between are read and dropped).
 NEAR = 64
@@ -131,10 +134,9 @@ class Ledger(Application):
         check read changed meanwhile (``IntegrityError``).
 
         The write's events carry one record time, taken once the store's write lock is
-        held: with ``locked`` (the lock taken before the check), when the check began (the
-        rules' now); else when the lock is taken to store them. A stamp taken before waiting
-        for the lock was overtaken, at every try, by the batches of an ``import
-        --batch-commit``, which stamp under the lock.
+        held (``_stamp``): with ``locked``, the lock taken before the check; else taken to
+        store them. A stamp taken before waiting for the lock was overtaken, at every try,
+        by the batches of an ``import --batch-commit``, which stamp under the lock.
         """
         from ledger.idempotence import refuse_changed
 
@@ -147,19 +149,37 @@ class Ledger(Application):
         now = datetime.now(UTC)  # what the rules take as now (nothing after it happened)
         events, outcome, guard = self._check(facts, operator, on_checked, known, head, now)
         if events:
-            self._store(events, guard, now if locked else None)
+            self._store(events, guard, now, locked=locked)
         return outcome
 
-    def _store(self, events: list[Any], guard: Guard, stamp: datetime | None) -> None:
-        """``_save`` ``events`` recorded at ``stamp`` (the caller holds the write lock),
-        or, without one, take the lock, then the time."""
-        if stamp is not None:
-            self._save(_stamped(events, stamp), guard)
+    def _store(self, events: list[Any], guard: Guard, checked: datetime, *,
+               locked: bool) -> None:
+        """``_save`` ``events`` under the write lock (``locked``: the caller holds it; else
+        taken here), stamped once it is held (``_stamp``), never before ``checked`` (the
+        rules' now)."""
+        if locked:
+            self._save(_stamped(events, self._stamp(checked)), guard)
             return
         from ledger.bulk import one_transaction
 
         with one_transaction(self):
-            self._save(_stamped(events, datetime.now(UTC)), guard)
+            self._save(_stamped(events, self._stamp(checked)), guard)
+
+    def _stamp(self, checked: datetime) -> datetime:
+        """A write's record time, taken under the write lock: now; or the last event's
+        record time, where this writer's clock is behind it by less than
+        ``CLOCK_TOLERANCE`` (two writers' clocks a few hundred milliseconds apart: the
+        second was refused as "behind", a review, 2026-12-08; the record time says the
+        ledger learned it no earlier than the event before). Further behind, now: the
+        store refuses it, and the writer is told its clock is behind."""
+        now = max(datetime.now(UTC), checked)
+        head = self.recorder.max_notification_id()
+        found = self.recorder.select_notifications(head, 1) if head else ()
+        last = (recorded_at_of(self.mapper.decode_state(found[0].state))
+                if found and found[0].id == head else None)
+        if last is not None and now < last <= now + CLOCK_TOLERANCE:
+            return last
+        return now
 
     def _check_signer(self, operator: str) -> None:
         """Events are recorded as the operator whose key signs them (``verify`` flags any
@@ -262,12 +282,27 @@ class Ledger(Application):
         """``ledger.dependents.check_write`` of this call: the subjects it holds, made
         or read, are those the history view does not have yet; the view is brought to the
         log's head first if it is behind."""
-        from ledger.dependents import check_write
         from projections.views import Views  # (the views are the projections')
 
         store = self.view_store()
-        if not store.exists() or store.position("history") < head:
+        if not store.exists():
             Views(self).catch_up()
+        for _ in range(VIEWS_EMPTIED_TRIES):
+            # The candidates are found through the history view: emptied meanwhile (the first
+            # step of ``projections rebuild``, in another process), it found none of them,
+            # and a change that leaves a fact naming it against the rules was let through
+            # (a review, 2026-12-08). The count of emptyings read before and after tells.
+            emptied = store.emptied()
+            if store.position("history") < head:
+                Views(self).catch_up()
+            self._check_dependents(changed, cache, head)
+            if store.emptied() == emptied:
+                return
+        raise HeadMoved("the views were emptied again and again while this write was checked")
+
+    def _check_dependents(self, changed: dict[tuple[str, str], list[Fact]],
+                          cache: dict[UUID, Subject | None], head: int) -> None:
+        from ledger.dependents import check_write
 
         def held(kind: str, ref: str) -> list[Fact] | None:
             subject = cache.get(aggregate_id(kind, ref))  # (what this call holds, its own

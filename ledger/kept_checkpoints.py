@@ -7,7 +7,7 @@ runs it after its pass over the log, on what that pass gathered):
   ``tree_size`` event hashes, its chain head the chain there), and its time bounds the
   record times on both sides: no event it covers was recorded after it, none after it was
   recorded before it (to within the writers' clock tolerance,
-  ``ledger.record_time.CLOCK_TOLERANCE``, since writers stamp before they take the lock);
+  ``ledger.record_time.CLOCK_TOLERANCE``, since writers stamp with their own clocks);
 - notes of one size and index version commit to one index, and those of the largest size
   to the index the log gives, of their version (``ledger.platform_index``);
 - the index kept beside the latest one (``ledger.index_cache``) gives its signed root.
@@ -96,9 +96,10 @@ def check(log: Any, notes: dict[int, Checkpoint]) -> None:
         before, after = log.times.get(cp.tree_size), log.times.get(cp.tree_size + 1)
         # A note's time is never before the record time of the last event it covers
         # (``ledger.checkpointing``; the note keeps whole seconds, rounded up), so that
-        # bound is exact. Writers stamp their events before they take the lock, with
-        # clocks that may differ from the checkpointer's (by CLOCK_TOLERANCE at most, on
-        # PostgreSQL): the events after a note are bound to within that tolerance.
+        # bound is exact. Writers stamp their events with their own clocks, which may
+        # differ from the checkpointer's (by CLOCK_TOLERANCE at most, on PostgreSQL), or
+        # with the last record time where theirs is behind it (``Ledger._stamp``): the
+        # events after a note are bound to within that tolerance.
         if before is not None and before >= at + timedelta(seconds=1):
             log.flag(log.positions[cp.tree_size - 1], "record-time",
                      f"recorded at {before.isoformat()}, after {name} that covers it")

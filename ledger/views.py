@@ -57,6 +57,10 @@ STATUS_CHUNK = 500
 _SLUG = re.compile(r"[a-z][a-z0-9-]{0,99}")
 
 
+#: The pseudo-view whose tracking position counts the views' emptyings (``drop``).
+EMPTIED = "emptied"
+
+
 class _Views(ViewReads):
     """The statements, common to both stores; subclasses say how to run them."""
 
@@ -127,26 +131,39 @@ class _Views(ViewReads):
 
     def write(self, history: Sequence[tuple], status: Iterable[tuple[str, bytes]], *,
               history_to: int | None = None, status_to: int | None = None,
-              moves: Sequence[tuple] = ()) -> None:
+              moves: Sequence[tuple] = (), history_from: int = 0,
+              status_from: int = 0) -> None:
         """Add history rows (and moves), replace status rows, and move the views'
         positions, in one transaction (both views, or either)."""
         with self.datastore.transaction(commit=True) as c:  # type: ignore[attr-defined]
             self.write_in(c, history, status, history_to=history_to, status_to=status_to,
-                          moves=moves)
+                          moves=moves, history_from=history_from, status_from=status_from)
 
     def write_in(self, c: Any, history: Sequence[tuple], status: Iterable[tuple[str, bytes]],
                  *, history_to: int | None = None, status_to: int | None = None,
-                 moves: Sequence[tuple] = ()) -> None:
+                 moves: Sequence[tuple] = (), history_from: int = 0,
+                 status_from: int = 0) -> None:
         """``write`` with a cursor of a transaction the caller holds.
 
         Writers of the views take turns (a lock held to the commit), and each skips what
         another one wrote meanwhile: history rows at or before the view's position now, and
         status rows computed up to a position the status view has already reached. So
         processes catching up at once never conflict, and a status never goes backwards.
+
+        ``history_from``, ``status_from``: the positions the writer read the views at, which
+        its rows follow. A view found behind them has been emptied since (``drop``, the
+        first step of ``projections rebuild``): ``IntegrityError``, and the writer starts
+        again (``Views.catch_up``), where its rows would have followed rows no longer there
+        and moved the position past them (a review, 2026-12-08).
         """
-        from eventsourcing.persistence import Tracking  # a write: the library's recorder
+        # (a write: the library's recorder; not imported by the reads, ``status``'s fast path)
+        from eventsourcing.persistence import IntegrityError, Tracking
 
         self._lock(c)
+        for view, since in (("history", history_from), ("status", status_from)):
+            if since and self._position_in(c, view) < since:
+                raise IntegrityError(f"the {view} view was emptied while its rows after "
+                                     f"position {since} were made; try again")
         if history_to is not None:
             at = self._position_in(c, "history")
             history = [row for row in history if row[0] > at]
@@ -308,6 +325,8 @@ class _Views(ViewReads):
         write lock: a writer catching up meanwhile (on PostgreSQL, where the lock is not the
         database's) would otherwise add its rows and move the position past the emptied
         rows, leaving the view without them."""
+        from eventsourcing.persistence import Tracking  # a write: the library's recorder
+
         tables = (FACTS, MOVES) if view == "history" else (STATUS,)
         with self.datastore.transaction(commit=True) as c:  # type: ignore[attr-defined]
             self._lock(c)
@@ -315,6 +334,14 @@ class _Views(ViewReads):
                 self._run(c, f"DELETE FROM {table}")
             self._run(c, f"DELETE FROM {self._tracking_table} WHERE application_name = ?",
                       (tracking_name(view),))
+            count = self._position_in(c, EMPTIED) + 1
+            self._insert_tracking(c, Tracking(tracking_name(EMPTIED), count))  # type: ignore[attr-defined]
+
+    def emptied(self) -> int:
+        """How many times a view has been emptied (``drop``): a reader of the views that
+        reads it before and after sees whether they were emptied meanwhile (a position read
+        after a rebuild is done would not tell)."""
+        return self.position(EMPTIED)
 
 
 def moves_named(type_name: str, data: Mapping[str, Any]) -> list[str]:

@@ -119,6 +119,8 @@ class Views:
         if not batch:
             return
         self._bound()
+        since = {"history_from": self.store.position("history"),
+                 "status_from": self.store.position("status")}
         rows, moves = [], []
         mine: dict[str, list[Entry]] = {}  # the batch's entries of each platform it changed
         settings = False
@@ -141,18 +143,19 @@ class Views:
             # A subject moved to another platform: that platform's status needs all of the
             # subject's events, so the rows go in first and its status is read back whole.
             # A new default jurisdiction: every platform's status changes.
-            self.store.write(rows, (), history_to=end, moves=moves)
+            self.store.write(rows, (), history_to=end, moves=moves, **since)
             keys = {*mine, *(move[0] for move in moves)}
             if settings:
                 keys.update(self._all_platforms())
             status = self._status_rows(keys, now, gone=True)
-            self.store.write((), status, status_to=end)
+            self.store.write((), status, status_to=end, history_from=end,
+                             status_from=since["status_from"])
         else:
             # Inside the import's transaction (``ledger.bulk.one_transaction``), the
             # status rows are folded as the write takes them, on the connection it lends.
             status = self._status_rows(mine, now, before=batch[0][0], extra=mine,
                                        gone=True)
-            self.store.write(rows, status, history_to=end, status_to=end)
+            self.store.write(rows, status, history_to=end, status_to=end, **since)
         # Let the batch's facts go once taken: held to the next batch, they were a second
         # batch alive while it is made, checked and written.
         self._recent = {}
@@ -213,8 +216,8 @@ class Views:
                 row = self._row(n.id, obj)
                 rows.append(row)
                 moves.extend(self._moves(row, obj))
-            position = notifications[-1].id
-            self.store.write(rows, (), history_to=position, moves=moves)
+            since, position = position, notifications[-1].id
+            self.store.write(rows, (), history_to=position, moves=moves, history_from=since)
             added += len(rows)
             if progress is not None:
                 progress(added)
@@ -318,7 +321,7 @@ class Views:
             keys.update(self.store.status_keys())
             keys.update(self._all_platforms())
         rows = list(self._status_rows(keys, now, gone=True))
-        self.store.write((), rows, status_to=head)
+        self.store.write((), rows, status_to=head, status_from=since, history_from=head)
 
     def _status_rows(self, keys: Iterable[str], now: datetime, *, before: int | None = None,
                      extra: dict[str, list[Entry]] | None = None, gone: bool = False,

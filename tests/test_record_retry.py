@@ -18,11 +18,17 @@ behind the ledger's is told so: ``tests/test_tamper_matrix.py``.)
 from __future__ import annotations
 
 import threading
+import time
+from datetime import datetime, timedelta
 
+import eventsourcing.domain as library
 import pytest
 
+import ledger.application as application
+import ledger.record_time as record_time
 from ledger.application import Ledger, open_ledger
 from ledger.storage import parse_target
+from ledger.write_guard import HeadMoved
 from tests.test_dependents import _event, _facts, _id
 
 PLATFORMS = [_event(f"p-{name}", "platform-registered", name, "2020-01-01",
@@ -57,14 +63,14 @@ def test_a_writer_overtaken_at_every_unlocked_try_is_stored(db, monkeypatch, oth
             except BaseException as error:  # (reported by the test)
                 failed.append(error)
 
-        def save(self: Ledger, events: list, *guard: object) -> None:
+        def save(self: Ledger, events: list, *args: object, **kwargs: object) -> None:
             if self is one:
                 thread = threading.Thread(target=email, args=(len(waited),))
                 thread.start()
                 thread.join(timeout=1.5)  # done at once, unless the first holds the lock
                 waited.append(thread.is_alive())
                 others.append(thread)
-            return real(self, events, *guard)
+            return real(self, events, *args, **kwargs)
 
         monkeypatch.setattr(Ledger, "_store", save)
         try:
@@ -86,3 +92,65 @@ def test_a_writer_overtaken_at_every_unlocked_try_is_stored(db, monkeypatch, oth
         order = [str(entry.fact.id) for entry in one.entries()][-len(tries) - 1:]
         assert order == [_id("mail-0"), _id("mail-foo"), _id("mail-1")][:len(tries) + 1]
 
+
+
+SKEW = timedelta(milliseconds=300)
+
+
+class _Ahead(datetime):
+    @classmethod
+    def now(cls, tz=None):  # type: ignore[override]
+        return datetime.now(tz) + SKEW
+
+
+def _mail(name: str) -> list:
+    return _facts([_event(name, "email-sent", "foo", "2020-04-01",
+                          {"sender": "A", "recipient": "B", "summary": name})])
+
+
+def test_a_writer_a_little_behind_another_is_stored_at_its_record_time(db, monkeypatch):
+    """A review (2026-12-08): writer A's clock 300 ms ahead of B's, far inside the tolerance;
+    A records, then B at once. The 30 retries of before outlasted the difference; one retry
+    under the lock did not, and B was refused "clock is behind" 5 times in 5. Now B's
+    events take A's record time (``Ledger._stamp``): the ledger learned them no earlier."""
+    real_now = library.datetime_now_with_tzinfo
+    with open_ledger(parse_target(db), create=True) as a, open_ledger(parse_target(db)) as b:
+        a.record(_facts(PLATFORMS), operator="op")
+        for i in range(5):
+            monkeypatch.setattr(application, "datetime", _Ahead)
+            monkeypatch.setattr(library, "datetime_now_with_tzinfo", lambda: real_now() + SKEW)
+            a.record(_mail(f"a{i}"), operator="op")
+            monkeypatch.undo()
+            b.record(_mail(f"b{i}"), operator="op")
+        stamps = [entry.fact.recorded_at for entry in b.entries()]
+    assert stamps == sorted(stamps)
+    assert stamps[-1] == stamps[-2]  # (b4 at a4's time)
+
+
+def test_a_long_check_under_the_lock_is_stamped_when_stored(pg_url, monkeypatch):
+    """A review (2026-12-08): the locked retry stamped its events with the rules' now,
+    taken before a check that may catch the views up under the lock: a check longer than
+    PostgreSQL's clock tolerance (cut to 1 s here, the check made 2 s long) was refused as
+    a wrong clock, the clocks being right. Now the stamp is taken when the events are
+    stored."""
+    monkeypatch.setattr(record_time, "CLOCK_TOLERANCE", timedelta(seconds=1))
+    real_check, real_store = Ledger._check, Ledger._store
+    tries: list[int] = []
+
+    def check(self: Ledger, *args: object) -> object:
+        out = real_check(self, *args)
+        if tries:
+            time.sleep(2)  # the locked check: e.g. catching the views up under the lock
+        return out
+
+    def store(self: Ledger, *args: object, **kwargs: object) -> None:
+        if not tries:
+            tries.append(1)
+            raise HeadMoved("another writer came between")
+        real_store(self, *args, **kwargs)
+
+    with open_ledger(parse_target(pg_url), create=True) as one:
+        monkeypatch.setattr(Ledger, "_check", check)
+        monkeypatch.setattr(Ledger, "_store", store)
+        outcome = one.record(_facts(PLATFORMS[:1]), operator="op")
+    assert len(outcome.recorded) == 1 and tries == [1]

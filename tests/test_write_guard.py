@@ -70,9 +70,9 @@ def _race(db: str, first: dict, second: dict, monkeypatch: pytest.MonkeyPatch) -
     pending: list[tuple] = []
     refused: list[LedgerError] = []
     with open_ledger(parse_target(db)) as one, open_ledger(parse_target(db)) as two:
-        def save(self: Ledger, events: list, *guard: Guard) -> None:
+        def save(self: Ledger, events: list, *args: object, **kwargs: object) -> None:
             if self is one and not tries:  # checked: now the other writer
-                pending.append((events, *guard))
+                pending.append((events, args, kwargs))
                 try:
                     two.record(_facts([second]), operator="op")
                 except LedgerError as error:
@@ -81,8 +81,9 @@ def _race(db: str, first: dict, second: dict, monkeypatch: pytest.MonkeyPatch) -
             if self is two:
                 tries.append(1)
                 if pending:  # the first writer's store, before the second's
-                    real(one, *pending.pop())
-            real(self, events, *guard)
+                    held, held_args, held_kwargs = pending.pop()
+                    real(one, held, *held_args, **held_kwargs)
+            real(self, events, *args, **kwargs)
 
         monkeypatch.setattr(Ledger, "_store", save)
         one.record(_facts([first]), operator="op")
