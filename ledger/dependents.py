@@ -21,9 +21,13 @@ from typing import Any
 
 import orjson
 
-from domain.dependents import check_dependents
+from domain.checked import Timeline
+from domain.dependents import check_dependents, named
 from domain.stored import type_of
 from domain.values import aggregate_id
+
+#: An order's creating event (what ``Naming.order`` reads of it, with its amendments).
+_CREATING = frozenset({"blocked"})
 
 
 def check_write(ledger: Any, changed: dict[tuple[str, str], list[Any]], find: Callable[[str, str],
@@ -73,18 +77,50 @@ def _naming(ledger: Any, stored: Iterable[Any], types: frozenset[str]) -> list[A
     """``naming_facts`` of a subject's ``stored`` events. Each body's type is read where
     canonical JSON puts it; the body is decoded only where it is of ``types`` or an
     amendment, and a fact built only for those kept (a platform's thousands of events:
-    well under 1 us each instead of 40)."""
+    well under 1 us each instead of 40). Of ``types``, only a fact that names something
+    as stored (``domain.dependents.named``), or that an amendment targets (it may name
+    something as it counts): one that names nothing breaks no rule between subjects, and
+    an order's observations without a jurisdiction were 72,908 of the 106,000 facts
+    ``verify``'s rules part built at 200,000 events."""
     mapper = ledger.mapper
-    kept, ids = [], set()
+    read, targeted = [], set()
     for event in stored:
         plain = mapper.decode_state(event.state)
         kind = type_of(plain)  # (the rest decoded only for what may be kept)
-        if kind in types or kind in ("correction", "retraction", None):
+        if kind in types or kind in _AMENDMENTS or kind is None:
             obj = orjson.loads(plain)
-            if obj["type"] in types or obj["data"]["target"] in ids:
-                kept.append(event)
-                ids.add(obj["id"])
+            if obj["type"] in _AMENDMENTS:
+                targeted.add(obj["data"]["target"])
+            read.append((event, obj))
+    kept, ids = [], set()
+    for event, obj in read:
+        if (obj["type"] in types and (obj["id"] in targeted or named(_AsStored(obj)))) \
+                or (obj["type"] in _AMENDMENTS and obj["data"]["target"] in ids):
+            kept.append(event)
+            ids.add(obj["id"])
     return [mapper.to_domain_event(event).fact for event in kept]
+
+
+#: The amendments that change what a fact counts as (a dispute changes nothing).
+_AMENDMENTS = frozenset({"correction", "retraction"})
+
+
+class _Fields(dict):
+    """A stored event's ``data`` as ``named`` reads a fact's: a field by its name, None
+    where it is absent (as a payload's optional field)."""
+
+    __getattr__ = dict.get
+
+
+class _AsStored:
+    """A stored event's decoded object as ``domain.dependents.named`` reads a fact (its
+    type, subject and data): the one rule of what a fact names, asked before a fact is
+    built."""
+
+    __slots__ = ("data", "subject", "type")
+
+    def __init__(self, obj: dict[str, Any]):
+        self.type, self.subject, self.data = obj["type"], obj["subject"], _Fields(obj["data"])
 
 
 class Naming:
@@ -103,6 +139,7 @@ class Naming:
         self._find = finder(ledger, made)
         self._pending: set[tuple[str, str]] = set()
         self._order: list[tuple[str, str]] | None = None  # (the pending, sorted)
+        #: The stored events of the last chunk of subjects read (held until the next).
         self._read: dict[tuple[str, str], list[Any]] = {}
 
     def candidates(self, kind: str, platforms: set[str] | None) -> set[tuple[str, str]]:
@@ -116,6 +153,21 @@ class Naming:
         return keys
 
     def facts_of(self, kind: str, ref: str, types: frozenset[str]) -> list[Any]:
+        return _naming(self.ledger, self._stored(kind, ref), types)
+
+    def order(self, ref: str) -> Timeline | None:
+        """Order ``ref`` as the rules between subjects read it (``domain.references``:
+        its state's ``created``, ``platforms`` and ``jurisdiction``, all of its creating
+        event as amended): a ``Timeline`` of that event and its amendments alone, from
+        the events read with the candidates where they are. ``ledger.subject`` built each
+        order whole, every observation a domain event: 12 of the 23 s ``verify``'s rules
+        part spent on 110,000 events with a default jurisdiction (cProfile)."""
+        facts = _naming(self.ledger, self._stored("order", ref), _CREATING)
+        return Timeline.of("order", ref, facts) if facts else None
+
+    def _stored(self, kind: str, ref: str) -> list[Any]:
+        """The stored events of a subject: of the chunk read last, or of the chunk of
+        pending subjects it begins, or else read alone."""
         key = (kind, ref)
         if key not in self._read and key in self._pending:
             if self._order is None:
@@ -127,10 +179,10 @@ class Naming:
             ids = {aggregate_id(*k): k for k in chunk}
             stored = self.ledger.recorder.events_of(ids)
             self._read = {k: stored.get(i, []) for i, k in ids.items()}
-        stored = self._read.pop(key, None)
+        stored = self._read.get(key)
         if stored is None:
-            return naming_facts(self.ledger, aggregate_id(kind, ref), types)
-        return _naming(self.ledger, stored, types)
+            return list(self.ledger.recorder.select_events(aggregate_id(kind, ref)))
+        return stored
 
 
 def finder(ledger: Any, made: Callable[[str], Iterable[str]] = lambda kind: ()

@@ -55,8 +55,10 @@ def check(log: Any) -> None:
     unviewed: dict[str, list[str]] = {}
     for kind, ref in log.unviewed:
         unviewed.setdefault(kind, []).append(ref)
-    find = lru_cache(maxsize=SUBJECTS_HELD)(ledger.subject)
     naming = Naming(ledger, lambda kind: unviewed.get(kind, ()))
+    # (an order as the rules read it, from its events already read where they are)
+    find = lru_cache(maxsize=SUBJECTS_HELD)(
+        lambda kind, ref: naming.order(ref) if kind == "order" else ledger.subject(kind, ref))
     found = stranded(dict.fromkeys(sorted(log.changed), ()), after=find,
                      candidates=naming.candidates, facts_of=naming.facts_of,
                      own=naming.expect(log.amended))

@@ -137,3 +137,35 @@ def test_an_encrypted_ledger_is_asked_through_its_blinded_view(tmp_path, monkeyp
     assert not checked.ok and checked.unaltered
     assert [p.part for p in checked.problems] == ["rules"]
     assert says.split("against the rules: ", 1)[1] in checked.problems[0].what
+
+
+def _observed_without_state_then_corrected() -> list[dict]:
+    """``tests.test_dependents_other_side._base`` with its observation of ``onet`` recorded
+    with no jurisdiction (it names nothing as stored), then corrected to Brazil."""
+    base = other_side_base()
+    seen = base[-1]
+    data = {k: v for k, v in seen["data"].items() if k != "jurisdiction"}
+    return [*base[:-1], {**seen, "data": data},
+            _amend("seen-br", "correction", "onet", "seen", "2020-03-02",
+                   set={"jurisdiction": "BR"})]
+
+
+def test_an_observation_that_names_a_state_only_as_corrected_is_asked_about(db, monkeypatch):
+    """The facts asked about are read only where they name something as stored, or are
+    amended (``ledger.dependents._naming``): an observation with no state names nothing,
+    but corrected to name one it counts as naming it. A default set to another state under
+    it is refused; written by a ledger before the check, ``verify`` names it."""
+    from domain.errors import LedgerError
+
+    _write(db, _observed_without_state_then_corrected(), "call")
+    default = _event("x", "jurisdiction-default", "ledger", "2020-01-01",
+                     {"jurisdiction": "RU"})
+    with pytest.raises(LedgerError, match="order onet binds RU: an observation in BR"):
+        _write(db, [default], "record")
+    older_ledger(monkeypatch)
+    _write(db, [default], "record")
+    monkeypatch.undo()
+    found = _verify(db)
+    assert found["code"] == 3, found
+    assert any("order onet binds RU: an observation in BR" in p["what"]
+               for p in found["problems"] if p["part"] == "rules"), found["problems"]
