@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -26,7 +26,7 @@ from domain.values import aggregate_id
 from ledger.chain import GENESIS, export_event_hash, link
 from ledger.entry import Entry
 from ledger.mapper import FactMapper
-from ledger.record_time import CLOCK_TOLERANCE, RecordTimeBehind, recorded_at_of
+from ledger.record_time import RecordTimeBehind, recorded_at_of
 from ledger.storage import Target
 from ledger.write_guard import Guard, HeadMoved
 
@@ -34,6 +34,9 @@ READ_BATCH = 1000
 #: How many times a write's check through the views is made again, the views emptied
 #: meanwhile, before it gives up (``HeadMoved``: then under the lock, once more).
 VIEWS_EMPTIED_TRIES = 5
+#: How far behind the last record time a writer's clock may be and its write still be
+#: stamped (with that time; ``Ledger._stamp``): clocks kept by NTP are within it.
+STAMP_CATCH_UP = timedelta(seconds=2)
 #: Positions at most this far apart are read with one query by ``states_at`` (the ones
 #: between are read and dropped).
 NEAR = 64
@@ -167,17 +170,19 @@ class Ledger(Application):
 
     def _stamp(self, checked: datetime) -> datetime:
         """A write's record time, taken under the write lock: now; or the last event's
-        record time, where this writer's clock is behind it by less than
-        ``CLOCK_TOLERANCE`` (two writers' clocks a few hundred milliseconds apart: the
-        second was refused as "behind", a review, 2026-12-08; the record time says the
-        ledger learned it no earlier than the event before). Further behind, now: the
-        store refuses it, and the writer is told its clock is behind."""
+        record time, where this writer's clock is behind it by at most ``STAMP_CATCH_UP``
+        (two writers' clocks a few hundred milliseconds apart: the second was refused as
+        "behind", a review, 2026-12-08; the record time says the ledger learned it no
+        earlier than the event before). Further behind, now: the store refuses it, and the
+        writer is told its clock is behind. (Not the store's 5-minute tolerance: a writer
+        whose clock ran that far ahead would have lent its future time to every honest
+        writer after it, a second review.)"""
         now = max(datetime.now(UTC), checked)
         head = self.recorder.max_notification_id()
         found = self.recorder.select_notifications(head, 1) if head else ()
         last = (recorded_at_of(self.mapper.decode_state(found[0].state))
                 if found and found[0].id == head else None)
-        if last is not None and now < last <= now + CLOCK_TOLERANCE:
+        if last is not None and now < last <= now + STAMP_CATCH_UP:
             return last
         return now
 

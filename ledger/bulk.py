@@ -76,7 +76,7 @@ def one_transaction(ledger: Any, *recorders: Any) -> Iterator[None]:
     everyone = [ledger.recorder, *recorders]
     datastore = ledger.recorder.datastore
     opener = _postgres if ledger.target.postgres else _sqlite
-    with opener(ledger, datastore) as lent:
+    with opener(ledger, datastore, recorders) as lent:
         for recorder in everyone:
             recorder.datastore = lent
         try:
@@ -87,7 +87,7 @@ def one_transaction(ledger: Any, *recorders: Any) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _sqlite(ledger: Any, datastore: Any) -> Iterator[Any]:
+def _sqlite(ledger: Any, datastore: Any, recorders: Any) -> Iterator[Any]:
     with datastore.get_connection(commit=True) as conn:
         raw = conn._sqlite_conn
         with _mapped():
@@ -126,11 +126,19 @@ def _page_cache(raw: sqlite3.Connection) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _postgres(ledger: Any, datastore: Any) -> Iterator[Any]:
+def _postgres(ledger: Any, datastore: Any, recorders: Any) -> Iterator[Any]:
     recorder = ledger.recorder
     with datastore.get_connection() as conn, conn.transaction():
         conn.execute(f'LOCK TABLE "{datastore.schema}"."{recorder.events_table_name}" '
                      "IN EXCLUSIVE MODE")
+        # The views' lock too, where their recorder is lent (SQLite's one lock is both):
+        # else an import that found the views caught up took it only at its first
+        # ``take``, and ``projections rebuild`` could empty them in between; the batch's
+        # rows then went into the emptied view, its position to their end (a review,
+        # 2026-12-08; on an encrypted ledger, whose catch-up takes no lock when current).
+        for lent in recorders:
+            if hasattr(lent, "_lock"):
+                lent._lock(conn)
         yield _LentPostgres(datastore, conn)
 
 

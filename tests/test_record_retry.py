@@ -154,3 +154,32 @@ def test_a_long_check_under_the_lock_is_stamped_when_stored(pg_url, monkeypatch)
         monkeypatch.setattr(Ledger, "_store", store)
         outcome = one.record(_facts(PLATFORMS[:1]), operator="op")
     assert len(outcome.recorded) == 1 and tries == [1]
+
+
+FAST = timedelta(minutes=4)
+
+
+class _Fast(datetime):
+    @classmethod
+    def now(cls, tz=None):  # type: ignore[override]
+        return datetime.now(tz) + FAST
+
+
+def test_a_fast_writers_future_time_is_not_lent_to_an_honest_one(db, monkeypatch):
+    """A second review (2026-12-08): with the store's 5-minute tolerance as the window, a
+    writer whose clock ran 4 minutes fast lent its future record time to every honest
+    writer after it, silently (the fact then missing from ``--as-known-at`` answers while
+    the ledger held it). The window is 2 s (``STAMP_CATCH_UP``): further behind, the honest
+    writer is told that its clock is behind the ledger's, and writes nothing."""
+    from domain.errors import LedgerError
+
+    real_now = library.datetime_now_with_tzinfo
+    with open_ledger(parse_target(db), create=True) as ledger:
+        monkeypatch.setattr(application, "datetime", _Fast)
+        monkeypatch.setattr(library, "datetime_now_with_tzinfo", lambda: real_now() + FAST)
+        ledger.record(_facts(PLATFORMS[:1]), operator="op")
+        monkeypatch.undo()
+        before = ledger.recorder.max_notification_id()
+        with pytest.raises(LedgerError, match="clock is behind the ledger's"):
+            ledger.record(_mail("m"), operator="op")
+        assert ledger.recorder.max_notification_id() == before
