@@ -7,9 +7,8 @@ kept views needs neither this module nor the eventsourcing application.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -26,17 +25,11 @@ from domain.values import aggregate_id
 from ledger.chain import GENESIS, export_event_hash, link
 from ledger.entry import Entry
 from ledger.mapper import FactMapper
-from ledger.record_time import RecordTimeBehind, recorded_at_of
+from ledger.record_time import RecordTimeBehind, stamp, stamped
 from ledger.storage import Target
-from ledger.write_guard import Guard, HeadMoved
+from ledger.write_guard import Guard
 
 READ_BATCH = 1000
-#: How many times a write's check through the views is made again, the views emptied
-#: meanwhile, before it gives up (``HeadMoved``: then under the lock, once more).
-VIEWS_EMPTIED_TRIES = 5
-#: How far behind the last record time a writer's clock may be and its write still be
-#: stamped (with that time; ``Ledger._stamp``): clocks kept by NTP are within it.
-STAMP_CATCH_UP = timedelta(seconds=2)
 #: Positions at most this far apart are read with one query by ``states_at`` (the ones
 #: between are read and dropped).
 NEAR = 64
@@ -137,9 +130,10 @@ class Ledger(Application):
         check read changed meanwhile (``IntegrityError``).
 
         The write's events carry one record time, taken once the store's write lock is
-        held (``_stamp``): with ``locked``, the lock taken before the check; else taken to
-        store them. A stamp taken before waiting for the lock was overtaken, at every try,
-        by the batches of an ``import --batch-commit``, which stamp under the lock.
+        held (``ledger.record_time.stamp``): with ``locked``, the lock taken before the
+        check; else taken to store them. A stamp taken before waiting for the lock was
+        overtaken, at every try, by the batches of an ``import --batch-commit``, which
+        stamp under the lock.
         """
         from ledger.idempotence import refuse_changed
 
@@ -158,33 +152,15 @@ class Ledger(Application):
     def _store(self, events: list[Any], guard: Guard, checked: datetime, *,
                locked: bool) -> None:
         """``_save`` ``events`` under the write lock (``locked``: the caller holds it; else
-        taken here), stamped once it is held (``_stamp``), never before ``checked`` (the
-        rules' now)."""
+        taken here), stamped once it is held (``ledger.record_time.stamp``), never before
+        ``checked`` (the rules' now)."""
         if locked:
-            self._save(_stamped(events, self._stamp(checked)), guard)
+            self._save(stamped(events, stamp(self, checked)), guard)
             return
         from ledger.bulk import one_transaction
 
         with one_transaction(self):
-            self._save(_stamped(events, self._stamp(checked)), guard)
-
-    def _stamp(self, checked: datetime) -> datetime:
-        """A write's record time, taken under the write lock: now; or the last event's
-        record time, where this writer's clock is behind it by at most ``STAMP_CATCH_UP``
-        (two writers' clocks a few hundred milliseconds apart: the second was refused as
-        "behind", a review, 2026-12-08; the record time says the ledger learned it no
-        earlier than the event before). Further behind, now: the store refuses it, and the
-        writer is told its clock is behind. (Not the store's 5-minute tolerance: a writer
-        whose clock ran that far ahead would have lent its future time to every honest
-        writer after it, a second review.)"""
-        now = max(datetime.now(UTC), checked)
-        head = self.recorder.max_notification_id()
-        found = self.recorder.select_notifications(head, 1) if head else ()
-        last = (recorded_at_of(self.mapper.decode_state(found[0].state))
-                if found and found[0].id == head else None)
-        if last is not None and now < last <= now + STAMP_CATCH_UP:
-            return last
-        return now
+            self._save(stamped(events, stamp(self, checked)), guard)
 
     def _check_signer(self, operator: str) -> None:
         """Events are recorded as the operator whose key signs them (``verify`` flags any
@@ -284,39 +260,9 @@ class Ledger(Application):
 
     def _dependents(self, changed: dict[tuple[str, str], list[Fact]],
                     cache: dict[UUID, Subject | None], head: int) -> None:
-        """``ledger.dependents.check_write`` of this call: the subjects it holds, made
-        or read, are those the history view does not have yet; the view is brought to the
-        log's head first if it is behind."""
-        from projections.views import Views  # (the views are the projections')
+        from ledger.dependents import check_record
 
-        store = self.view_store()
-        if not store.exists():
-            Views(self).catch_up()
-        for _ in range(VIEWS_EMPTIED_TRIES):
-            # The candidates are found through the history view: emptied meanwhile (the first
-            # step of ``projections rebuild``, in another process), it found none of them,
-            # and a change that leaves a fact naming it against the rules was let through
-            # (a review, 2026-12-08). The count of emptyings read before and after tells.
-            emptied = store.emptied()
-            if store.position("history") < head:
-                Views(self).catch_up()
-            self._check_dependents(changed, cache, head)
-            if store.emptied() == emptied:
-                return
-        raise HeadMoved("the views were emptied again and again while this write was checked")
-
-    def _check_dependents(self, changed: dict[tuple[str, str], list[Fact]],
-                          cache: dict[UUID, Subject | None], head: int) -> None:
-        from ledger.dependents import check_write
-
-        def held(kind: str, ref: str) -> list[Fact] | None:
-            subject = cache.get(aggregate_id(kind, ref))  # (what this call holds, its own
-            return None if subject is None else subject.facts  # facts not stored yet)
-
-        check_write(self, changed, lambda kind, ref: self._subject(kind, ref, cache),
-                    head=head, made=lambda kind: [s.ref for s in cache.values()
-                                                  if s is not None and s.kind == kind],
-                    held=held)
+        check_record(self, changed, cache, head)
 
     def subject(self, kind: str, ref: str) -> Subject | None:
         """The subject ``(kind, ref)`` as the ledger holds it now, or None."""
@@ -455,12 +401,6 @@ def _project(aggregate: Any, events: Iterable[Any]) -> Any:
     for event in events:
         aggregate = event.mutate(aggregate)
     return aggregate
-
-
-def _stamped(events: list[Any], at: datetime) -> list[Any]:
-    """``events`` recorded at ``at`` (their ``timestamp``, which the mapper stores as
-    ``recorded_at``)."""
-    return [dataclasses.replace(event, timestamp=at) for event in events]
 
 
 @contextlib.contextmanager

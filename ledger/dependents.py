@@ -66,6 +66,50 @@ def check_write(ledger: Any, changed: dict[tuple[str, str], list[Any]], find: Ca
                      untouched=lambda facts: all(stood(facts)), facts_of=facts_of)
 
 
+#: How many times a write's check through the views is made again, the views emptied
+#: meanwhile, before it gives up (``HeadMoved``: ``Ledger.record`` then tries once more
+#: under the lock, which an emptying waits for).
+VIEWS_EMPTIED_TRIES = 5
+
+
+def check_record(ledger: Any, changed: dict[tuple[str, str], list[Any]],
+                 cache: dict[Any, Any], head: int) -> None:
+    """``check_write`` of a ``Ledger.record`` call: ``cache`` the subjects it holds, made
+    or read (aggregate id -> subject or None), which the history view does not have yet;
+    the view is brought to the log's head first if it is behind.
+
+    The candidates are found through the history view. Emptied meanwhile (the first step
+    of ``projections rebuild``, in another process), it found none of them, and a change
+    that leaves a fact naming it against the rules was let through (a review, 2026-12-08):
+    the count of emptyings is read before and after, and the check made again if it moved.
+    """
+    from ledger.write_guard import HeadMoved
+    from projections.views import Views  # (the views are the projections')
+
+    store = ledger.view_store()
+    if not store.exists():
+        Views(ledger).catch_up()
+
+    def held(kind: str, ref: str) -> list[Any] | None:
+        subject = cache.get(aggregate_id(kind, ref))  # (what this call holds, its own
+        return None if subject is None else subject.facts  # facts not stored yet)
+
+    def find(kind: str, ref: str) -> Any:
+        return ledger._subject(kind, ref, cache)
+
+    def made(kind: str) -> list[str]:
+        return [s.ref for s in cache.values() if s is not None and s.kind == kind]
+
+    for _ in range(VIEWS_EMPTIED_TRIES):
+        emptied = store.emptied()
+        if store.position("history") < head:
+            Views(ledger).catch_up()
+        check_write(ledger, changed, find, head=head, made=made, held=held)
+        if store.emptied() == emptied:
+            return
+    raise HeadMoved("the views were emptied again and again while this write was checked")
+
+
 def naming_facts(ledger: Any, key: Any, types: frozenset[str]) -> list[Any]:
     """Of the stored facts of the subject whose aggregate id is ``key``, in order, those
     of ``types`` and the amendments of them (and of those amendments): enough for

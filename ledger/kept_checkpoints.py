@@ -98,7 +98,7 @@ def check(log: Any, notes: dict[int, Checkpoint]) -> None:
         # (``ledger.checkpointing``; the note keeps whole seconds, rounded up), so that
         # bound is exact. Writers stamp their events with their own clocks, which may
         # differ from the checkpointer's (by CLOCK_TOLERANCE at most, on PostgreSQL), or
-        # with the last record time where theirs is behind it (``Ledger._stamp``): the
+        # with the last record time where theirs is behind it (``ledger.record_time.stamp``): the
         # events after a note are bound to within that tolerance.
         if before is not None and before >= at + timedelta(seconds=1):
             log.flag(log.positions[cp.tree_size - 1], "record-time",

@@ -14,8 +14,10 @@ the checkpoints kept in the ledger.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from eventsourcing.persistence import IntegrityError, StoredEvent
 
@@ -34,6 +36,9 @@ class ClockSkew(Refused):
 
 #: How far a writer's record time may be from the PostgreSQL server's clock, either way.
 CLOCK_TOLERANCE = timedelta(minutes=5)
+#: How far behind the last record time a writer's clock may be and its write still be
+#: stamped (with that time; ``stamp``): clocks kept by NTP are well within it.
+STAMP_CATCH_UP = timedelta(seconds=2)
 _RECORDED_AT_VALUE = b'"recorded_at":"'
 
 
@@ -84,3 +89,29 @@ def check_record_times(previous: datetime | None, times: Sequence[datetime | Non
                                    f"{at.isoformat()}, before its predecessor "
                                    f"({previous.isoformat()})")
         previous = at
+
+
+def stamp(ledger: Any, checked: datetime) -> datetime:
+    """A write's record time, taken under the store's write lock (``Ledger._store``): now,
+    never before ``checked`` (the rules' now); or the last event's record time, where this
+    writer's clock is behind it by at most ``STAMP_CATCH_UP`` (two writers' clocks a few
+    hundred milliseconds apart: the second was refused as "behind", a review, 2026-12-08;
+    the record time says the ledger learned it no earlier than the event before). Further
+    behind, now: the store refuses it, and the writer is told its clock is behind. (Not
+    ``CLOCK_TOLERANCE``: a writer whose clock ran that far ahead would have lent its future
+    time to every honest writer after it, a second review.)"""
+    now = max(datetime.now(UTC), checked)
+    recorder = ledger.recorder
+    head = recorder.max_notification_id()
+    found = recorder.select_notifications(head, 1) if head else ()
+    last = (recorded_at_of(ledger.mapper.decode_state(found[0].state))
+            if found and found[0].id == head else None)
+    if last is not None and now < last <= now + STAMP_CATCH_UP:
+        return last
+    return now
+
+
+def stamped(events: list[Any], at: datetime) -> list[Any]:
+    """``events`` (the aggregates' domain events) recorded at ``at``: their ``timestamp``,
+    which the mapper stores as ``recorded_at``."""
+    return [dataclasses.replace(event, timestamp=at) for event in events]

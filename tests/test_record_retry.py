@@ -112,12 +112,14 @@ def test_a_writer_a_little_behind_another_is_stored_at_its_record_time(db, monke
     """A review (2026-12-08): writer A's clock 300 ms ahead of B's, far inside the tolerance;
     A records, then B at once. The 30 retries of before outlasted the difference; one retry
     under the lock did not, and B was refused "clock is behind" 5 times in 5. Now B's
-    events take A's record time (``Ledger._stamp``): the ledger learned them no earlier."""
+    events take A's record time (``ledger.record_time.stamp``): the ledger learned them no
+    earlier."""
     real_now = library.datetime_now_with_tzinfo
     with open_ledger(parse_target(db), create=True) as a, open_ledger(parse_target(db)) as b:
         a.record(_facts(PLATFORMS), operator="op")
         for i in range(5):
             monkeypatch.setattr(application, "datetime", _Ahead)
+            monkeypatch.setattr(record_time, "datetime", _Ahead)
             monkeypatch.setattr(library, "datetime_now_with_tzinfo", lambda: real_now() + SKEW)
             a.record(_mail(f"a{i}"), operator="op")
             monkeypatch.undo()
@@ -176,6 +178,7 @@ def test_a_fast_writers_future_time_is_not_lent_to_an_honest_one(db, monkeypatch
     real_now = library.datetime_now_with_tzinfo
     with open_ledger(parse_target(db), create=True) as ledger:
         monkeypatch.setattr(application, "datetime", _Fast)
+        monkeypatch.setattr(record_time, "datetime", _Fast)
         monkeypatch.setattr(library, "datetime_now_with_tzinfo", lambda: real_now() + FAST)
         ledger.record(_facts(PLATFORMS[:1]), operator="op")
         monkeypatch.undo()
