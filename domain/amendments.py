@@ -23,6 +23,8 @@ from domain.fact import Fact, interchange
 from domain.values import When, stored_when
 
 AMENDMENTS = ("correction", "retraction", "dispute")
+#: The amendments that change what an event counts as (a dispute changes nothing).
+CHANGING = frozenset({"correction", "retraction"})
 #: Envelope fields a correction may replace, beside the data fields of its target's type.
 CORRECTABLE_ENVELOPE = ("occurred_at", "note")
 #: An event as the amendment rules read it: a ``Fact``, or a stored (interchange) object.

@@ -100,7 +100,7 @@ _OWN = frozenset({"access-observed"})
 #: state they are held to, ``_moves_state``; its facts that name others, where it is
 #: ``own``): read twice, each changed order cost ``verify``'s rules part a query of its
 #: own (8,110 at 200,000 events).
-_CREATING = frozenset({"blocked"})
+CREATING = frozenset({"blocked"})
 _NONE: frozenset[str] = frozenset()
 
 
@@ -225,7 +225,7 @@ def stranded(changed: dict[tuple[str, str], Any], *, after: Find,
         types[key] = types.get(key, frozenset()) | NAMING_TYPES
     for kind, ref in changed:
         if kind == "order":  # (its creating event, and all it is asked about below)
-            read[kind, ref] = facts_of(kind, ref, _CREATING | types.get((kind, ref), _NONE)
+            read[kind, ref] = facts_of(kind, ref, CREATING | types.get((kind, ref), _NONE)
                                        | types.get(kind, _NONE))
         if kind == "ledger":
             # Apart from the platforms sought: the default's readers are the orders that

@@ -13,7 +13,7 @@ from ledger import index_cache, platform_index
 from ledger.chain import GENESIS
 from ledger.checkpoint import Checkpoint
 from ledger.merkle import root
-from ledger.record_time import recorded_at_of
+from ledger.record_time import recorded_at
 from ledger.verify import Broken, walk
 
 
@@ -65,9 +65,7 @@ def _note_time(ledger: Any, positions: list[int]) -> str:
         with ledger.recorder.datastore.transaction(commit=False) as curs:
             now = curs.execute("SELECT clock_timestamp() AS now").fetchone()["now"]
     if positions:
-        found = ledger.recorder.select_notifications(positions[-1], 1)
-        last = (recorded_at_of(ledger.mapper.decode_state(found[0].state))
-                if found and found[0].id == positions[-1] else None)
+        last = recorded_at(ledger, positions[-1])
         if last is not None and last > now:
             now = last.replace(microsecond=0) + timedelta(seconds=1)
     return now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

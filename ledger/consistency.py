@@ -38,6 +38,7 @@ from uuid import UUID
 import orjson
 from attrs import frozen
 
+from domain.amendments import CHANGING
 from domain.concerns import Concerns
 from domain.dependents import READ_BY_OTHERS
 from domain.errors import LedgerError
@@ -205,7 +206,7 @@ class LogCheck:
                     self.index[version] = (len(leaves), root(leaves))
                 self.concerns, self.held = Concerns(), {}  # done with them
         self._record_time(position, fact.recorded_at)
-        amends = fact.type in ("correction", "retraction")  # (a dispute changes nothing)
+        amends = fact.type in CHANGING  # (a dispute changes nothing)
         if amends:
             self.amended.add((subject[0], subject[1]))
         if subject[0] in READ_BY_OTHERS and (amends or subject[0] == "ledger"

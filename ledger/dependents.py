@@ -21,13 +21,11 @@ from typing import Any
 
 import orjson
 
+from domain.amendments import CHANGING
 from domain.checked import Timeline
-from domain.dependents import check_dependents, named
+from domain.dependents import CREATING, check_dependents, named
 from domain.stored import type_of
 from domain.values import aggregate_id
-
-#: An order's creating event (what ``Naming.order`` reads of it, with its amendments).
-_CREATING = frozenset({"blocked"})
 
 
 def check_write(ledger: Any, changed: dict[tuple[str, str], list[Any]], find: Callable[[str, str],
@@ -131,22 +129,18 @@ def _naming(ledger: Any, stored: Iterable[Any], types: frozenset[str]) -> list[A
     for event in stored:
         plain = mapper.decode_state(event.state)
         kind = type_of(plain)  # (the rest decoded only for what may be kept)
-        if kind in types or kind in _AMENDMENTS or kind is None:
+        if kind in types or kind in CHANGING or kind is None:
             obj = orjson.loads(plain)
-            if obj["type"] in _AMENDMENTS:
+            if obj["type"] in CHANGING:
                 targeted.add(obj["data"]["target"])
             read.append((event, obj))
     kept, ids = [], set()
     for event, obj in read:
         if (obj["type"] in types and (obj["id"] in targeted or named(_AsStored(obj)))) \
-                or (obj["type"] in _AMENDMENTS and obj["data"]["target"] in ids):
+                or (obj["type"] in CHANGING and obj["data"]["target"] in ids):
             kept.append(event)
             ids.add(obj["id"])
     return [mapper.to_domain_event(event).fact for event in kept]
-
-
-#: The amendments that change what a fact counts as (a dispute changes nothing).
-_AMENDMENTS = frozenset({"correction", "retraction"})
 
 
 class _Fields(dict):
@@ -206,7 +200,7 @@ class Naming:
         the events read with the candidates where they are. ``ledger.subject`` built each
         order whole, every observation a domain event: 12 of the 23 s ``verify``'s rules
         part spent on 110,000 events with a default jurisdiction (cProfile)."""
-        facts = _naming(self.ledger, self._stored("order", ref), _CREATING)
+        facts = _naming(self.ledger, self._stored("order", ref), CREATING)
         return Timeline.of("order", ref, facts) if facts else None
 
     def _stored(self, kind: str, ref: str) -> list[Any]:

@@ -101,14 +101,19 @@ def stamp(ledger: Any, checked: datetime) -> datetime:
     ``CLOCK_TOLERANCE``: a writer whose clock ran that far ahead would have lent its future
     time to every honest writer after it, a second review.)"""
     now = max(datetime.now(UTC), checked)
-    recorder = ledger.recorder
-    head = recorder.max_notification_id()
-    found = recorder.select_notifications(head, 1) if head else ()
-    last = (recorded_at_of(ledger.mapper.decode_state(found[0].state))
-            if found and found[0].id == head else None)
+    last = recorded_at(ledger, ledger.recorder.max_notification_id())
     if last is not None and now < last <= now + STAMP_CATCH_UP:
         return last
     return now
+
+
+def recorded_at(ledger: Any, position: int | None) -> datetime | None:
+    """The record time of the event at ``position`` (None where there is none, or it
+    cannot be read: ``verify`` names such an event)."""
+    found = ledger.recorder.select_notifications(position, 1) if position else ()
+    if not found or found[0].id != position:
+        return None
+    return recorded_at_of(ledger.mapper.decode_state(found[0].state))
 
 
 def stamped(events: list[Any], at: datetime) -> list[Any]:

@@ -39,6 +39,7 @@ from uuid import UUID
 from attrs import frozen
 from eventsourcing.persistence import IntegrityError
 
+from domain.amendments import CHANGING
 from domain.references import NAMING_TYPES
 
 #: More events than this stored between the check and the write: refused without reading
@@ -52,7 +53,7 @@ class HeadMoved(IntegrityError):
 
 #: Events that may name another subject, or make an earlier fact name another: what a
 #: write that changes what others read must not miss (``Guard.changes``).
-_NAMING = NAMING_TYPES | {"correction", "retraction"}
+_NAMING = NAMING_TYPES | CHANGING
 
 
 @frozen

@@ -114,13 +114,14 @@ class Views:
     def take(self, batch: Sequence[tuple[int, Fact, dict[str, Any]]]) -> None:
         """Add a batch the ledger has just written to both views, from memory: each item is
         ``(position, fact, exported object)``. Both views must stand where the batch starts
-        (caught up before it); both move to its end in one transaction.
+        (caught up before it); both move to its end in one transaction. The caller holds
+        the views' lock from before its catch-up (an import's ``one_transaction``), so no
+        rebuild empties them in between (``write_in``'s ``history_from`` is for writers
+        that do not).
         """
         if not batch:
             return
         self._bound()
-        since = {"history_from": self.store.position("history"),
-                 "status_from": self.store.position("status")}
         rows, moves = [], []
         mine: dict[str, list[Entry]] = {}  # the batch's entries of each platform it changed
         settings = False
@@ -143,19 +144,18 @@ class Views:
             # A subject moved to another platform: that platform's status needs all of the
             # subject's events, so the rows go in first and its status is read back whole.
             # A new default jurisdiction: every platform's status changes.
-            self.store.write(rows, (), history_to=end, moves=moves, **since)
+            self.store.write(rows, (), history_to=end, moves=moves)
             keys = {*mine, *(move[0] for move in moves)}
             if settings:
                 keys.update(self._all_platforms())
             status = self._status_rows(keys, now, gone=True)
-            self.store.write((), status, status_to=end, history_from=end,
-                             status_from=since["status_from"])
+            self.store.write((), status, status_to=end)
         else:
             # Inside the import's transaction (``ledger.bulk.one_transaction``), the
             # status rows are folded as the write takes them, on the connection it lends.
             status = self._status_rows(mine, now, before=batch[0][0], extra=mine,
                                        gone=True)
-            self.store.write(rows, status, history_to=end, status_to=end, **since)
+            self.store.write(rows, status, history_to=end, status_to=end)
         # Let the batch's facts go once taken: held to the next batch, they were a second
         # batch alive while it is made, checked and written.
         self._recent = {}
